@@ -1,0 +1,90 @@
+"""What every helpdesk adapter is: a small class that only moves bytes.
+
+The conversions (vendor payload -> ``Ticket``, actions -> vendor update) are pure functions in
+each vendor module; the class verifies webhooks, fetches and applies through an injected
+``requests.Session`` (or SDK client), and raises the errors in ``integration.errors``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from integration.models import Action, ActionKind, Ticket
+
+__all__ = ["ApplyResult", "HelpdeskAdapter", "HelpdeskConfig", "WebhookEvent"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HelpdeskConfig:
+    """One tenant's connection to its helpdesk (secrets already decrypted)."""
+
+    tenant: str
+    helpdesk: str
+    base_url: str | None = None
+    credentials: Mapping[str, str] = field(default_factory=dict)
+    webhook_secret: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WebhookEvent:
+    """A verified inbound webhook, reduced to what processing needs."""
+
+    delivery_id: str
+    event_type: str
+    ticket_id: str
+    occurred_at: datetime | None = None
+    # A ticket the payload carried whole (sandbox); vendors send ids and we fetch.
+    ticket: Ticket | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApplyResult:
+    """What ``apply`` wrote: the action kinds that landed and the vendor's reference."""
+
+    applied: tuple[ActionKind, ...]
+    external_ref: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+class HelpdeskAdapter(abc.ABC):
+    """One helpdesk vendor behind a common interface."""
+
+    identifier: ClassVar[str]
+
+    def __init__(self, *, config: HelpdeskConfig) -> None:
+        self.config = config
+
+    @abc.abstractmethod
+    def verify_webhook(
+        self, *, headers: Mapping[str, str], body: bytes, now: datetime
+    ) -> None:
+        """Raise ``WebhookVerificationError`` unless the request really comes from the vendor."""
+
+    @abc.abstractmethod
+    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """Read a verified body; ``ValidationError`` for bad shape, ``UnsupportedEvent`` to skip."""
+
+    @abc.abstractmethod
+    def normalize(self, raw: Mapping[str, Any]) -> Ticket:
+        """Turn the vendor's ticket bundle (as ``fetch_ticket`` gathers it) into a ``Ticket``."""
+
+    @abc.abstractmethod
+    def fetch_ticket(self, ticket_id: str) -> Ticket:
+        """Fetch the ticket with its conversation, requester and organization, normalized."""
+
+    def backfill(self, *, since: datetime, cursor: str | None = None) -> Iterator[Ticket]:
+        """Stream tickets changed since ``since`` (history import)."""
+        raise NotImplementedError(f"{self.identifier}: backfill is not available yet")
+
+    @abc.abstractmethod
+    def apply(self, ticket_id: str, actions: Sequence[Action]) -> ApplyResult:
+        """Write helpdesk actions back, as one update where the vendor allows."""
+
+    def is_own_write(self, ticket: Ticket) -> bool:
+        """True when the latest change on the ticket was made by Escalade itself."""
+        return False

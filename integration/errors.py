@@ -1,0 +1,71 @@
+"""Errors grouped by what the caller should do.
+
+EscaladeError
+ ├── ValidationError          bad input: answer 400/422 (or a CLI error) naming the field
+ ├── ConfigurationError       missing or wrong settings: fix the install, do not retry
+ ├── WebhookVerificationError signature missing, wrong or stale: answer 401, store nothing
+ ├── UnsupportedEvent         a vendor event we do not act on: answer 202 "ignored", log it
+ └── DeliveryError            an outbound call did not land
+      ├── RetriableError      try again later (429, 5xx, timeouts); honours ``retry_after``
+      └── FatalError          the vendor refused for good (4xx): record as failed
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "DeliveryError",
+    "EscaladeError",
+    "FatalError",
+    "RetriableError",
+    "UnsupportedEvent",
+    "ValidationError",
+    "WebhookVerificationError",
+]
+
+
+class EscaladeError(Exception):
+    """Base of every error Escalade raises on purpose."""
+
+
+class ValidationError(EscaladeError, ValueError):
+    """Input that does not have the expected shape; ``field`` names where."""
+
+    def __init__(self, field: str, message: str, *, line: int | None = None) -> None:
+        self.field = field
+        self.message = message
+        self.line = line
+        where = f"line {line}: " if line is not None else ""
+        super().__init__(f"{where}{field}: {message}")
+
+
+class ConfigurationError(EscaladeError):
+    """Settings are missing or wrong; retrying will not help."""
+
+
+class WebhookVerificationError(EscaladeError):
+    """A webhook's signature or credentials are missing, wrong or stale."""
+
+
+class UnsupportedEvent(EscaladeError):
+    """A vendor event type we deliberately ignore."""
+
+    def __init__(self, event_type: str) -> None:
+        self.event_type = event_type
+        super().__init__(f"unsupported event type: {event_type!r}")
+
+
+class DeliveryError(EscaladeError):
+    """An outbound call did not land."""
+
+
+class RetriableError(DeliveryError):
+    """Try again later; ``retry_after`` is the vendor's hint in seconds, if any."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class FatalError(DeliveryError):
+    """The vendor refused the call for good; record it as failed."""

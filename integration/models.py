@@ -1,0 +1,612 @@
+"""The normalized model: what every helpdesk's ticket becomes, and what the core decides.
+
+Frozen, keyword-only dataclasses and enums. Raw vendor dicts never get past an adapter; the
+wire format (``Ticket.from_dict`` / ``to_dict``) is the one in DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import IntEnum, StrEnum
+from typing import Any, TypeVar
+
+from integration.errors import ValidationError
+
+__all__ = [
+    "Account",
+    "Action",
+    "ActionKind",
+    "Author",
+    "Category",
+    "Channel",
+    "Decision",
+    "Evidence",
+    "Message",
+    "MessageSentiment",
+    "Person",
+    "Priority",
+    "Route",
+    "RuleHit",
+    "Signals",
+    "Status",
+    "Ticket",
+    "Tier",
+    "TriggerHit",
+    "TriggerSpec",
+    "format_time",
+    "parse_time",
+]
+
+
+class Tier(IntEnum):
+    """1: AI / self-serve, 2: agent-assisted, 3: specialist or account manager."""
+
+    ONE = 1
+    TWO = 2
+    THREE = 3
+
+
+class Priority(StrEnum):
+    """Ticket priority, ordered low to urgent."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        """Position in the order low < normal < high < urgent."""
+        return list(Priority).index(self)
+
+
+class Channel(StrEnum):
+    """Where the customer wrote from."""
+
+    EMAIL = "email"
+    WEB = "web"
+    CHAT = "chat"
+    API = "api"
+    PHONE = "phone"
+    SOCIAL = "social"
+    OTHER = "other"
+
+
+class Status(StrEnum):
+    """Normalized ticket status; ``pending`` and ``on_hold`` wait on someone else."""
+
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    ON_HOLD = "on_hold"
+    SOLVED = "solved"
+    CLOSED = "closed"
+
+    @property
+    def is_open(self) -> bool:
+        """True while the ticket still needs work."""
+        return self not in (Status.SOLVED, Status.CLOSED)
+
+
+class Author(StrEnum):
+    """Who wrote a message."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+class Category(StrEnum):
+    """The customer's main intent (MISSION.md, default escalation policy)."""
+
+    BILLING = "billing"
+    REFUND = "refund"
+    CANCELLATION = "cancellation"
+    ACCOUNT_ACCESS = "account_access"
+    BUG = "bug"
+    OUTAGE = "outage"
+    HOW_TO = "how_to"
+    FEATURE_REQUEST = "feature_request"
+    LEGAL = "legal"
+    SECURITY = "security"
+    ONBOARDING = "onboarding"
+    OTHER = "other"
+
+
+def parse_time(value: Any, field_name: str) -> datetime:
+    """Parse an ISO 8601 timestamp into an aware UTC datetime, naming the field on error."""
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError as err:
+            raise ValidationError(field_name, f"not an ISO 8601 timestamp: {value!r}") from err
+    else:
+        raise ValidationError(field_name, f"expected an ISO 8601 string, got {_kind(value)}")
+    if dt.tzinfo is None:
+        raise ValidationError(field_name, f"timestamp has no time zone: {value!r}")
+    return dt.astimezone(UTC)
+
+
+def format_time(value: datetime) -> str:
+    """Format an aware datetime the way the wire format does (UTC, trailing Z)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Person:
+    """A requester or agent."""
+
+    id: str
+    email: str | None = None
+    name: str | None = None
+
+    @property
+    def domain(self) -> str | None:
+        """The e-mail domain, lower-cased."""
+        if self.email and "@" in self.email:
+            return self.email.rsplit("@", 1)[1].lower()
+        return None
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str) -> Person:
+        """Build from the wire format."""
+        obj = _obj(data, path)
+        return cls(
+            id=_str(obj, "id", path),
+            email=_opt_str(obj, "email", path),
+            name=_opt_str(obj, "name", path),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to the wire format."""
+        return {"id": self.id, "email": self.email, "name": self.name}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Account:
+    """The customer organization with what the CRM knows of it."""
+
+    id: str
+    name: str | None = None
+    domain: str | None = None
+    plan: str | None = None
+    arr: float | None = None
+    health: float | None = None
+    owner: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str) -> Account:
+        """Build from the wire format."""
+        obj = _obj(data, path)
+        health = _opt_num(obj, "health", path)
+        if health is not None and not 0.0 <= health <= 1.0:
+            raise ValidationError(f"{path}.health", f"must be between 0 and 1, got {health}")
+        arr = _opt_num(obj, "arr", path)
+        if arr is not None and arr < 0:
+            raise ValidationError(f"{path}.arr", f"must not be negative, got {arr}")
+        plan = _opt_str(obj, "plan", path)
+        return cls(
+            id=_str(obj, "id", path),
+            name=_opt_str(obj, "name", path),
+            domain=_opt_str(obj, "domain", path),
+            plan=plan.lower() if plan else None,
+            arr=arr,
+            health=health,
+            owner=_opt_str(obj, "owner", path),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to the wire format."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "domain": self.domain,
+            "plan": self.plan,
+            "arr": self.arr,
+            "health": self.health,
+            "owner": self.owner,
+        }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Message:
+    """One message of the conversation, public reply or internal note."""
+
+    id: str
+    author: Author
+    body: str
+    created_at: datetime
+    public: bool = True
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str) -> Message:
+        """Build from the wire format."""
+        obj = _obj(data, path)
+        return cls(
+            id=_str(obj, "id", path),
+            author=_enum(Author, obj, "author", path),
+            public=_bool(obj, "public", path, default=True),
+            body=_str(obj, "body", path, allow_empty=True),
+            created_at=parse_time(_req(obj, "created_at", path), f"{path}.created_at"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to the wire format."""
+        return {
+            "id": self.id,
+            "author": self.author.value,
+            "public": self.public,
+            "body": self.body,
+            "created_at": format_time(self.created_at),
+        }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Ticket:
+    """A helpdesk ticket (or Intercom conversation) in Escalade's own terms."""
+
+    tenant: str
+    helpdesk: str
+    id: str
+    subject: str
+    status: Status
+    priority: Priority
+    channel: Channel
+    created_at: datetime
+    updated_at: datetime
+    requester: Person
+    messages: tuple[Message, ...] = ()
+    account: Account | None = None
+    tags: tuple[str, ...] = ()
+    assignee: str | None = None
+    group: str | None = None
+    page_url: str | None = None
+    csat: float | None = None
+    custom: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Unique across tenants and helpdesks."""
+        return f"{self.tenant}:{self.helpdesk}:{self.id}"
+
+    @property
+    def customer_messages(self) -> tuple[Message, ...]:
+        """The messages the customer wrote, oldest first."""
+        return tuple(m for m in self.messages if m.author is Author.CUSTOMER)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Ticket:
+        """Build from the wire format; raises ``ValidationError`` naming the bad field."""
+        obj = _obj(data, "ticket")
+        messages = obj.get("messages", [])
+        if not isinstance(messages, list):
+            raise ValidationError("messages", f"expected a list, got {_kind(messages)}")
+        tags = obj.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise ValidationError("tags", "expected a list of strings")
+        custom = obj.get("custom", {})
+        if custom is None:
+            custom = {}
+        if not isinstance(custom, dict):
+            raise ValidationError("custom", f"expected an object, got {_kind(custom)}")
+        account = obj.get("account")
+        csat = _opt_num(obj, "csat", "")
+        return cls(
+            tenant=_str(obj, "tenant", ""),
+            helpdesk=_str(obj, "helpdesk", ""),
+            id=_str(obj, "id", "", coerce_int=True),
+            subject=_str(obj, "subject", "", allow_empty=True),
+            status=_enum(Status, obj, "status", ""),
+            priority=_enum(Priority, obj, "priority", "", default=Priority.NORMAL),
+            channel=_enum(Channel, obj, "channel", "", default=Channel.OTHER),
+            created_at=parse_time(_req(obj, "created_at", ""), "created_at"),
+            updated_at=parse_time(_req(obj, "updated_at", ""), "updated_at"),
+            requester=Person.from_dict(_req(obj, "requester", ""), "requester"),
+            account=Account.from_dict(account, "account") if account is not None else None,
+            messages=tuple(
+                Message.from_dict(m, f"messages[{i}]") for i, m in enumerate(messages)
+            ),
+            tags=tuple(tags),
+            assignee=_opt_str(obj, "assignee", ""),
+            group=_opt_str(obj, "group", ""),
+            page_url=_opt_str(obj, "page_url", ""),
+            csat=csat,
+            custom=dict(custom),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to the wire format."""
+        out: dict[str, Any] = {
+            "tenant": self.tenant,
+            "helpdesk": self.helpdesk,
+            "id": self.id,
+            "subject": self.subject,
+            "status": self.status.value,
+            "priority": self.priority.value,
+            "channel": self.channel.value,
+            "created_at": format_time(self.created_at),
+            "updated_at": format_time(self.updated_at),
+            "requester": self.requester.to_dict(),
+            "messages": [m.to_dict() for m in self.messages],
+            "tags": list(self.tags),
+            "assignee": self.assignee,
+            "group": self.group,
+            "custom": dict(self.custom),
+        }
+        if self.account is not None:
+            out["account"] = self.account.to_dict()
+        if self.page_url is not None:
+            out["page_url"] = self.page_url
+        if self.csat is not None:
+            out["csat"] = self.csat
+        return out
+
+
+# --- what detection finds ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TriggerSpec:
+    """A keyword trigger from the matrix: lemmas and multi-word phrases."""
+
+    id: str
+    lemmas: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TriggerHit:
+    """A trigger that matched, with the words and sentence that made it match."""
+
+    trigger: str
+    match: str
+    sentence: str
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MessageSentiment:
+    """Sentiment of one customer message in [-1, 1]; ``sentence`` drove the score."""
+
+    message_id: str
+    score: float
+    sentence: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Evidence:
+    """Why a signal has its value: a kind (category, severity, ...) and the text behind it."""
+
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Signals:
+    """Everything detection read from a ticket; the matrix decides on these alone."""
+
+    category: Category = Category.OTHER
+    category_confidence: float = 0.0
+    sentiment: float = 0.0
+    message_sentiments: tuple[MessageSentiment, ...] = ()
+    sentiment_spike: bool = False
+    frustrated: bool = False
+    triggers: tuple[TriggerHit, ...] = ()
+    error_keys: tuple[str, ...] = ()
+    severity: str | None = None
+    page_hint: str | None = None
+    repeat_contacts: int = 1
+    customer_message_count: int = 0
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def trigger_ids(self) -> tuple[str, ...]:
+        """Distinct trigger ids, in order of first match."""
+        return tuple(dict.fromkeys(h.trigger for h in self.triggers))
+
+
+# --- what the matrix decides ------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RuleHit:
+    """A matrix rule that fired: its stable id and a sentence saying why."""
+
+    rule_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Route:
+    """Where the ticket goes and why."""
+
+    group: str | None = None
+    assignee: str | None = None
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize for the decision log and ``escalade triage``."""
+        return {"group": self.group, "assignee": self.assignee, "reason": self.reason}
+
+
+class ActionKind(StrEnum):
+    """What an outbound action does; helpdesk kinds are merged into one update."""
+
+    ADD_TAGS = "add_tags"
+    REMOVE_TAGS = "remove_tags"
+    SET_PRIORITY = "set_priority"
+    ASSIGN = "assign"
+    SET_FIELD = "set_field"
+    INTERNAL_NOTE = "internal_note"
+    PUBLIC_REPLY = "public_reply"
+    ALERT = "alert"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Action:
+    """One thing to write somewhere: ``target`` is ``helpdesk`` or a connector id."""
+
+    kind: ActionKind
+    target: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize for the outbox."""
+        return {"kind": self.kind.value, "target": self.target, "payload": dict(self.payload)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Action:
+        """Rebuild from the outbox."""
+        return cls(
+            kind=ActionKind(data["kind"]),
+            target=str(data["target"]),
+            payload=dict(data.get("payload") or {}),
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Decision:
+    """The matrix's verdict on one ticket, citing every rule that fired."""
+
+    ticket_id: str
+    tier: Tier
+    priority: Priority
+    category: Category
+    sentiment: float
+    triggers: tuple[str, ...]
+    rules: tuple[RuleHit, ...]
+    matrix_version: str
+    sla_due_at: datetime | None = None
+    route: Route = field(default_factory=Route)
+    actions: tuple[Action, ...] = ()
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The human sentences of every rule that fired."""
+        return tuple(r.reason for r in self.rules)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize as one line of ``escalade triage`` output (DESIGN.md)."""
+        return {
+            "id": self.ticket_id,
+            "tier": int(self.tier),
+            "priority": self.priority.value,
+            "category": self.category.value,
+            "sentiment": round(self.sentiment, 3),
+            "triggers": list(self.triggers),
+            "reasons": list(self.reasons),
+            "rules": [r.rule_id for r in self.rules],
+            "sla_due_at": format_time(self.sla_due_at) if self.sla_due_at else None,
+            "route": self.route.to_dict(),
+            "matrix_version": self.matrix_version,
+        }
+
+
+# --- field readers that name the bad field ----------------------------------------------
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _obj(data: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ValidationError(path or "ticket", f"expected an object, got {_kind(data)}")
+    return data
+
+
+def _req(obj: Mapping[str, Any], key: str, path: str) -> Any:
+    if key not in obj or obj[key] is None:
+        raise ValidationError(_join(path, key), "is required")
+    return obj[key]
+
+
+def _str(
+    obj: Mapping[str, Any],
+    key: str,
+    path: str,
+    *,
+    allow_empty: bool = False,
+    coerce_int: bool = False,
+) -> str:
+    value = _req(obj, key, path)
+    if coerce_int and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValidationError(_join(path, key), f"expected a string, got {_kind(value)}")
+    if not allow_empty and not value.strip():
+        raise ValidationError(_join(path, key), "must not be empty")
+    return value
+
+
+def _opt_str(obj: Mapping[str, Any], key: str, path: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValidationError(_join(path, key), f"expected a string, got {_kind(value)}")
+    return value
+
+
+def _opt_num(obj: Mapping[str, Any], key: str, path: str) -> float | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(_join(path, key), f"expected a number, got {_kind(value)}")
+    if not math.isfinite(value):
+        raise ValidationError(_join(path, key), "must be a finite number")
+    return float(value)
+
+
+def _bool(obj: Mapping[str, Any], key: str, path: str, *, default: bool) -> bool:
+    value = obj.get(key, default)
+    if not isinstance(value, bool):
+        raise ValidationError(_join(path, key), f"expected true or false, got {_kind(value)}")
+    return value
+
+
+def _enum(
+    enum: type[_E],
+    obj: Mapping[str, Any],
+    key: str,
+    path: str,
+    *,
+    default: _E | None = None,
+) -> _E:
+    value = obj.get(key)
+    if value is None:
+        if default is not None:
+            return default
+        raise ValidationError(_join(path, key), "is required")
+    try:
+        return enum(value)
+    except ValueError as err:
+        allowed = ", ".join(e.value for e in enum)
+        raise ValidationError(
+            _join(path, key), f"{value!r} is not one of: {allowed}"
+        ) from err
+
+
+def tickets_from_lines(lines: Sequence[str]) -> list[Ticket]:
+    """Parse JSONL lines into tickets (used by fixtures and tests)."""
+    import json
+
+    return [Ticket.from_dict(json.loads(line)) for line in lines if line.strip()]
