@@ -1,0 +1,366 @@
+"""The Zendesk adapter: zenpy and one injected ``requests.Session``, no sleeping, typed errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+from zenpy import Zenpy
+from zenpy.lib.api import BaseApi
+from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
+
+from adapters.helpdesk.base import ApplyResult, HelpdeskAdapter, HelpdeskConfig, WebhookEvent
+from adapters.helpdesk.zendesk.common import _DIGITS, _id, _mapping, _mappings
+from adapters.helpdesk.zendesk.normalize import to_ticket
+from adapters.helpdesk.zendesk.update import (
+    applied_kinds,
+    helpdesk_actions,
+    to_zendesk_followup,
+    to_zendesk_update,
+)
+from adapters.helpdesk.zendesk.webhooks import parse_webhook_body, verify_signature
+from integration.errors import (
+    ConfigurationError,
+    DeliveryError,
+    FatalError,
+    RetriableError,
+)
+from integration.models import Action, ActionKind, Author, Ticket
+
+__all__ = ["ZendeskAdapter", "error_for_response"]
+
+log = logging.getLogger(__name__)
+
+# Our bot comment and the update that carries it share one audit timestamp; later changes by
+# anyone else move ``updated_at`` past this window.
+OWN_WRITE_WINDOW = timedelta(seconds=5)
+MAX_COMMENT_PAGES = 50
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def error_for_response(response: requests.Response) -> DeliveryError:
+    """Map a non-2xx Zendesk response onto retriable or fatal, with the vendor's message."""
+    status = response.status_code
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if isinstance(data, Mapping):
+        parts = [data.get("error"), data.get("description"), data.get("details")]
+        error = data.get("error")
+        if isinstance(error, Mapping):  # some endpoints nest {"title", "message"}
+            parts = [error.get("title"), error.get("message")]
+        vendor = " | ".join(
+            json.dumps(p, sort_keys=True) if not isinstance(p, str) else p for p in parts if p
+        )
+    else:
+        vendor = (response.text or "")[:200]
+    message = f"zendesk {response.request.method if response.request else ''} {status}: {vendor}"
+    if status == 429 or status in (408, 409) or status >= 500:
+        return RetriableError(message.strip(), retry_after=_retry_after(response))
+    return FatalError(message.strip())
+
+
+def _raise_on_rate_limit(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    # Runs inside requests before zenpy sees the response, so zenpy never reaches its
+    # sleep-until-Retry-After loop (zenpy.lib.api.BaseApi._call_api).
+    if response.status_code == 429:
+        raise error_for_response(response)
+
+
+class ZendeskAdapter(HelpdeskAdapter):
+    """Zendesk Support through zenpy and one injected ``requests.Session``.
+
+    The session becomes the adapter's: zenpy sets its auth, and a response hook turns a 429
+    into ``RetriableError`` before anything can wait on it. Give each tenant its own session.
+    """
+
+    identifier = "zendesk"
+
+    def __init__(
+        self,
+        *,
+        config: HelpdeskConfig,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        super().__init__(config=config)
+        if not config.base_url:
+            raise ConfigurationError("zendesk: base_url is required (https://<sub>.zendesk.com)")
+        parts = urlsplit(config.base_url.rstrip("/"))
+        if parts.scheme not in ("https", "http") or not parts.netloc:
+            raise ConfigurationError(f"zendesk: base_url is not a URL: {config.base_url!r}")
+        self._api_root = f"{parts.scheme}://{parts.netloc}{parts.path}/api/v2"
+        self._timeout = timeout
+        options = config.options
+        self._bot_user_id = _opt_int(options.get("bot_user_id"), "bot_user_id")
+        self._tier_field_id = _opt_int(options.get("tier_field_id"), "tier_field_id")
+        self._page_url_field_id = _opt_int(options.get("page_url_field_id"), "page_url_field_id")
+        group_ids = options.get("group_ids") or {}
+        if not isinstance(group_ids, Mapping):
+            raise ConfigurationError("zendesk: options.group_ids must map group names to ids")
+        self._group_ids: dict[str, int] = {}
+        for name, group_id in group_ids.items():
+            number = _opt_int(group_id, f"group_ids.{name}")
+            if number is None:
+                raise ConfigurationError(f"zendesk: options.group_ids.{name} has no id")
+            self._group_ids[str(name)] = number
+        self._group_names = {v: k for k, v in self._group_ids.items()}
+        # A plain session: no urllib3 retries behind our back, the outbox retries.
+        self.session = session if session is not None else requests.Session()
+        if _raise_on_rate_limit not in self.session.hooks["response"]:
+            self.session.hooks["response"].append(_raise_on_rate_limit)
+        self.client = self._build_client(parts.scheme, parts.netloc, parts.path)
+
+    def _build_client(self, scheme: str, netloc: str, path: str) -> Zenpy:
+        creds = self.config.credentials
+        if creds.get("oauth_token"):
+            auth = {"oauth_token": creds["oauth_token"]}
+        elif creds.get("email") and creds.get("api_token"):
+            auth = {"email": creds["email"], "token": creds["api_token"]}
+        else:
+            raise ConfigurationError("zendesk: credentials need email + api_token or oauth_token")
+        try:
+            client = Zenpy(
+                subdomain="escalade",  # placeholder: the real host is set below
+                session=self.session,
+                timeout=self._timeout,
+                # zenpy has no raise_on_ratelimit flag: a zero budget makes it raise
+                # RatelimitBudgetExceeded instead of sleeping (our hook raises first anyway).
+                ratelimit_budget=0,
+                # Its caches would serve stale tickets and organizations (ARR, health).
+                disable_cache=True,
+                **auth,
+            )
+        except ZenpyException as err:
+            # zenpy's message embeds its locals, credentials included: do not repeat it.
+            raise ConfigurationError("zendesk: zenpy refused the credentials") from err
+        for api in vars(client).values():
+            if isinstance(api, BaseApi):
+                _rebase(api, scheme=scheme, netloc=netloc, prefix=f"{path.strip('/')}/api/v2")
+        return client
+
+    # -- webhooks
+
+    def verify_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
+        """Check ``X-Zendesk-Webhook-Signature`` against the tenant's signing secret."""
+        if not self.config.webhook_secret:
+            raise ConfigurationError("zendesk: no webhook signing secret configured")
+        verify_signature(secret=self.config.webhook_secret, headers=headers, body=body, now=now)
+
+    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """Read a verified event-subscription or trigger webhook."""
+        return parse_webhook_body(headers, body)
+
+    # -- reading
+
+    def normalize(self, raw: Mapping[str, Any]) -> Ticket:
+        """Normalize a bundle as ``fetch_ticket`` gathers it."""
+        return to_ticket(
+            raw,
+            tenant=self.config.tenant,
+            bot_user_id=self._bot_user_id,
+            group_names=self._group_names,
+            tier_field_id=self._tier_field_id,
+            page_url_field_id=self._page_url_field_id,
+        )
+
+    def fetch_bundle(self, ticket_id: str) -> dict[str, Any]:
+        """The ticket with users and organization sideloaded, and all its comments."""
+        ticket_id = _id(ticket_id, "ticket_id")
+        # Read with the session, not zenpy objects: zenpy renames keys (via.source.from ->
+        # from_), pads every attribute with null and swallows sideloads into its cache,
+        # while to_ticket wants the vendor JSON as documented.
+        shown = self._get_json(
+            f"{self._api_root}/tickets/{ticket_id}.json", {"include": "users,organizations"}
+        )
+        users = {u.get("id"): u for u in _mappings(shown.get("users"), "users")}
+        comments: list[Mapping[str, Any]] = []
+        for page in self._comment_pages(ticket_id):
+            comments.extend(_mappings(page.get("comments"), "comments"))
+            users.update({u.get("id"): u for u in _mappings(page.get("users"), "users")})
+        ticket = _mapping(shown.get("ticket"), "ticket")
+        orgs = _mappings(shown.get("organizations"), "organizations")
+        org = next((o for o in orgs if o.get("id") == ticket.get("organization_id")), None)
+        return {
+            "ticket": ticket,
+            "comments": comments,
+            "users": list(users.values()),
+            "organization": org,
+        }
+
+    def fetch_ticket(self, ticket_id: str) -> Ticket:
+        """Fetch and normalize one ticket."""
+        return self.normalize(self.fetch_bundle(ticket_id))
+
+    def _comment_pages(self, ticket_id: str) -> Iterator[Mapping[str, Any]]:
+        url = f"{self._api_root}/tickets/{ticket_id}/comments.json"
+        params: dict[str, Any] = {"page[size]": 100, "include": "users"}
+        for _ in range(MAX_COMMENT_PAGES):
+            page = self._get_json(url, params)
+            yield page
+            meta, links = page.get("meta") or {}, page.get("links") or {}
+            next_link = links.get("next") if meta.get("has_more") else None
+            if not isinstance(next_link, str) or not next_link:
+                return
+            # Follow the cursor, not the host: behind a proxy Zendesk's links name its own.
+            params = dict(parse_qsl(urlsplit(next_link).query))
+        log.warning(
+            "zendesk: ticket %s has more than %d comment pages", ticket_id, MAX_COMMENT_PAGES
+        )
+
+    def _get_json(self, url: str, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        with _vendor_errors():
+            response = self.session.get(url, params=params, timeout=self._timeout)
+        return _json_or_raise(response)
+
+    def _put_json(self, url: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        with _vendor_errors():
+            response = self.session.put(url, json=body, timeout=self._timeout)
+        return _json_or_raise(response)
+
+    # -- writing
+
+    def apply(self, ticket_id: str, actions: Sequence[Action]) -> ApplyResult:
+        """Write the helpdesk actions as one update (plus one for a public reply)."""
+        ticket_id = _id(ticket_id, "ticket_id")
+        actions = helpdesk_actions(actions)
+        if not actions:
+            return ApplyResult(applied=(), detail={"skipped": "no helpdesk actions"})
+        current_tags: list[str] = []
+        stamp = None
+        if any(a.kind in (ActionKind.ADD_TAGS, ActionKind.REMOVE_TAGS) for a in actions):
+            with _vendor_errors():
+                current = self.client.tickets(id=int(ticket_id))
+            current_tags = list(current.tags or ())
+            stamp = current.updated_at
+        body = to_zendesk_update(
+            actions,
+            tier_field_id=self._tier_field_id,
+            group_ids=self._group_ids,
+            current_tags=current_tags,
+            updated_stamp=stamp,
+        )
+        followup = to_zendesk_followup(actions)
+        applied = applied_kinds(actions, self._tier_field_id)
+        url = f"{self._api_root}/tickets/{ticket_id}.json"
+        # Sent with the session, not zenpy.tickets.update(): zenpy always serializes the
+        # ticket's read-only `id` into the body, which the vendor's schema rejects.
+        result = self._put_json(url, body) if body["ticket"] else {}
+        audit = result.get("audit") if isinstance(result.get("audit"), Mapping) else {}
+        ref = str(audit["id"]) if audit.get("id") is not None else None
+        if followup is None:
+            return ApplyResult(applied=applied, external_ref=ref)
+        try:
+            self._put_json(url, followup)
+        except DeliveryError as err:
+            # The main update landed; report the reply alone so only it is retried.
+            landed = tuple(k for k in applied if k is not ActionKind.PUBLIC_REPLY)
+            return ApplyResult(
+                applied=landed,
+                external_ref=ref,
+                detail={
+                    "failed": [
+                        {
+                            "kind": ActionKind.PUBLIC_REPLY.value,
+                            "error": str(err),
+                            "retriable": isinstance(err, RetriableError),
+                            "retry_after": getattr(err, "retry_after", None),
+                        }
+                    ]
+                },
+            )
+        return ApplyResult(applied=applied, external_ref=ref)
+
+    def is_own_write(self, ticket: Ticket) -> bool:
+        """True when the latest change is the comment Escalade wrote with its last update."""
+        if not ticket.messages:
+            return False
+        last = max(ticket.messages, key=lambda m: m.created_at)
+        return last.author is Author.BOT and (
+            abs(ticket.updated_at - last.created_at) <= OWN_WRITE_WINDOW
+        )
+
+
+def _opt_int(value: Any, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not _DIGITS.match(str(value)):
+        raise ConfigurationError(f"zendesk: options.{name} must be a numeric id, got {value!r}")
+    return int(value)
+
+
+def _rebase(api: BaseApi, *, scheme: str, netloc: str, prefix: str) -> None:
+    """Point one zenpy API object at an arbitrary base URL (a proxy or local sandbox)."""
+    # zenpy builds "https://{subdomain}.{domain}/api/v2" from a read-only base_url property
+    # that also decides which responses it parses; override it on this instance's class.
+    api.__class__ = _rebased_class(type(api))
+    api._escalade_netloc = netloc  # type: ignore[attr-defined]
+    api.protocol = scheme
+    api.api_prefix = prefix
+
+
+@cache
+def _rebased_class(cls: type[BaseApi]) -> type[BaseApi]:
+    return type(
+        f"Rebased{cls.__name__}",
+        (cls,),
+        {"base_url": property(lambda self: self._escalade_netloc)},
+    )
+
+
+@contextmanager
+def _vendor_errors() -> Iterator[None]:
+    """Translate zenpy and requests failures into retriable / fatal delivery errors."""
+    try:
+        yield
+    except DeliveryError:
+        raise
+    except RatelimitBudgetExceeded as err:
+        raise RetriableError("zendesk: rate limited (429)") from err
+    except APIException as err:
+        if err.response is None:
+            raise FatalError(f"zendesk: {err}") from err
+        raise error_for_response(err.response) from err
+    except requests.HTTPError as err:
+        if err.response is None:
+            raise RetriableError(f"zendesk: {err}") from err
+        raise error_for_response(err.response) from err
+    except (requests.Timeout, requests.ConnectionError) as err:
+        raise RetriableError(f"zendesk: {type(err).__name__}: {err}") from err
+    except requests.RequestException as err:
+        raise FatalError(f"zendesk: {type(err).__name__}: {err}") from err
+    except ZenpyException as err:
+        raise FatalError(f"zendesk: {err}") from err
+
+
+def _json_or_raise(response: requests.Response) -> Mapping[str, Any]:
+    if not 200 <= response.status_code < 300:
+        raise error_for_response(response)
+    try:
+        data = response.json()
+    except ValueError as err:
+        raise FatalError(f"zendesk: {response.status_code} response is not JSON") from err
+    if not isinstance(data, Mapping):
+        raise FatalError("zendesk: response is not a JSON object")
+    return data

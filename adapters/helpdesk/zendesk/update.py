@@ -1,0 +1,134 @@
+"""Escalade actions -> the body of one Zendesk ticket update (plus a follow-up reply). Pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from adapters.helpdesk.zendesk.common import _DIGITS, with_marker
+from adapters.helpdesk.zendesk.normalize import PRIORITIES
+from integration.errors import ConfigurationError, ValidationError
+from integration.models import Action, ActionKind
+
+__all__ = ["applied_kinds", "helpdesk_actions", "to_zendesk_followup", "to_zendesk_update"]
+
+
+def helpdesk_actions(actions: Sequence[Action]) -> list[Action]:
+    """The actions meant for the helpdesk, in order."""
+    # ALERT actions go to Slack / the CRM, never to the helpdesk.
+    return [a for a in actions if a.target == "helpdesk" and a.kind is not ActionKind.ALERT]
+
+
+def _comment_bodies(actions: Sequence[Action], kind: ActionKind) -> list[str]:
+    bodies = []
+    for action in actions:
+        if action.kind is kind:
+            body = action.payload.get("body")
+            if not isinstance(body, str) or not body.strip():
+                raise ValidationError(f"{kind.value}.body", "must be a non-empty string")
+            bodies.append(body.strip())
+    return bodies
+
+
+def _tags(action: Action) -> list[str]:
+    tags = action.payload.get("tags")
+    if not isinstance(tags, list | tuple) or not all(isinstance(t, str) for t in tags):
+        raise ValidationError(f"{action.kind.value}.tags", "expected a list of strings")
+    # Zendesk tags are lower-case and cannot hold spaces (a space splits two tags).
+    return [re.sub(r"\s+", "_", t.strip().lower()) for t in tags if t.strip()]
+
+
+def to_zendesk_update(
+    actions: Sequence[Action],
+    *,
+    tier_field_id: int | None,
+    group_ids: Mapping[str, int],
+    current_tags: Sequence[str],
+    updated_stamp: str | None = None,
+) -> dict[str, Any]:
+    """Build the one ``PUT /api/v2/tickets/{id}`` body for the helpdesk actions."""
+    actions = helpdesk_actions(actions)
+    ticket: dict[str, Any] = {}
+    tags = list(dict.fromkeys(current_tags))
+    touched_tags = False
+    fields: dict[int, Any] = {}
+    for action in actions:
+        payload = action.payload
+        if action.kind is ActionKind.ADD_TAGS:
+            tags.extend(t for t in _tags(action) if t not in tags)
+            touched_tags = True
+        elif action.kind is ActionKind.REMOVE_TAGS:
+            drop = set(_tags(action))
+            tags = [t for t in tags if t not in drop]
+            touched_tags = True
+        elif action.kind is ActionKind.SET_PRIORITY:
+            priority = payload.get("priority")
+            if priority not in PRIORITIES:
+                raise ValidationError("set_priority.priority", f"unknown priority {priority!r}")
+            ticket["priority"] = priority
+        elif action.kind is ActionKind.ASSIGN:
+            group, assignee = payload.get("group"), payload.get("assignee")
+            if group is not None:
+                if group not in group_ids:
+                    raise ConfigurationError(
+                        f"zendesk: group {group!r} has no id in options.group_ids"
+                    )
+                ticket["group_id"] = int(group_ids[group])
+            if assignee is not None:
+                if not _DIGITS.match(str(assignee)):
+                    raise ValidationError("assign.assignee", f"not a Zendesk user id: {assignee!r}")
+                ticket["assignee_id"] = int(assignee)
+        elif action.kind is ActionKind.SET_FIELD:
+            field_id = _field_id(payload.get("field"), tier_field_id)
+            if field_id is not None:
+                fields[field_id] = payload.get("value")
+    if touched_tags:
+        # The vendor spec has no additional_tags/remove_tags, so we send the merged list;
+        # safe_update below makes Zendesk refuse it (409) if the tags moved under us.
+        ticket["tags"] = tags
+    if fields:
+        ticket["custom_fields"] = [{"id": k, "value": v} for k, v in fields.items()]
+    notes = _comment_bodies(actions, ActionKind.INTERNAL_NOTE)
+    replies = _comment_bodies(actions, ActionKind.PUBLIC_REPLY)
+    if notes:
+        ticket["comment"] = {"body": with_marker("\n\n".join(notes)), "public": False}
+    elif replies:
+        ticket["comment"] = {"body": with_marker("\n\n".join(replies)), "public": True}
+    if ticket and updated_stamp is not None:
+        ticket["safe_update"] = True
+        ticket["updated_stamp"] = updated_stamp
+    return {"ticket": ticket}
+
+
+def to_zendesk_followup(actions: Sequence[Action]) -> dict[str, Any] | None:
+    """The second update carrying the public reply when a note took the first one."""
+    actions = helpdesk_actions(actions)
+    notes = _comment_bodies(actions, ActionKind.INTERNAL_NOTE)
+    replies = _comment_bodies(actions, ActionKind.PUBLIC_REPLY)
+    # Zendesk takes one comment per update: the handoff note rides with the field changes
+    # (agents read it beside the new tier), the customer reply follows on its own.
+    if not (notes and replies):
+        return None
+    return {"ticket": {"comment": {"body": with_marker("\n\n".join(replies)), "public": True}}}
+
+
+def _field_id(field: Any, tier_field_id: int | None) -> int | None:
+    if field == "tier":
+        return tier_field_id  # no tier field configured: the tag carries the tier
+    if isinstance(field, int) or (isinstance(field, str) and _DIGITS.match(field)):
+        return int(field)
+    raise ValidationError("set_field.field", f"unknown field {field!r}")
+
+
+def applied_kinds(actions: Sequence[Action], tier_field_id: int | None) -> tuple[ActionKind, ...]:
+    """The kinds an update built from ``actions`` writes (an unconfigured tier field does not)."""
+    kinds = []
+    for action in helpdesk_actions(actions):
+        if (
+            action.kind is ActionKind.SET_FIELD
+            and _field_id(action.payload.get("field"), tier_field_id) is None
+        ):
+            continue
+        kinds.append(action.kind)
+    return tuple(dict.fromkeys(kinds))

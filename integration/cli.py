@@ -1,0 +1,284 @@
+"""The ``escalade`` command."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from integration.errors import ConfigurationError, ValidationError
+
+__all__ = ["main"]
+
+
+def _runtime(ctx: click.Context) -> Any:
+    from integration.config import load_config
+    from integration.runtime import Runtime
+
+    if "runtime" not in ctx.meta:
+        ctx.meta["runtime"] = Runtime(config=load_config())
+    return ctx.meta["runtime"]
+
+
+@click.group()
+def main() -> None:
+    """Escalade: escalation management for Zendesk, Freshdesk and Intercom."""
+
+
+# --- database ---------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the latest schema."""
+    from integration import store
+    from integration.config import load_config
+
+    config = load_config()
+    Path(config["VAR_DIR"]).mkdir(parents=True, exist_ok=True)
+    store.upgrade(config["DATABASE_URL"])
+    click.echo(f"database is up to date ({_masked_url(config['DATABASE_URL'])})")
+
+
+def _masked_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --- serving ----------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers/--no-workers", default=True, help="Run background workers in-process.")
+def serve(host: str, port: int, workers: bool) -> None:
+    """Serve the app with in-process workers (the embedded default)."""
+    from waitress import serve as waitress_serve
+
+    from integration.app import create_app
+    from integration.worker import Workers
+
+    app = create_app()
+    runtime = app.extensions["escalade"]
+    pool = None
+    if workers and int(app.config["WORKERS"]) > 0:
+        pool = Workers(
+            runtime,
+            count=int(app.config["WORKERS"]),
+            poll_seconds=float(app.config["POLL_SECONDS"]),
+        )
+        pool.start()
+    click.echo(f"Escalade on http://{host}:{port}/ (matrix {runtime.matrix.version})")
+    try:
+        waitress_serve(app, host=host, port=port, threads=8)
+    finally:
+        if pool is not None:
+            pool.stop()
+
+
+@main.command()
+def work() -> None:
+    """Process pending events and deliver due outbox rows once, then exit."""
+    from integration.worker import drain
+
+    report = drain(_runtime(click.get_current_context()))
+    click.echo(json.dumps(asdict(report)))
+
+
+# --- demo -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--reset", is_flag=True, help="Remove the demo workspace first.")
+def demo(reset: bool) -> None:
+    """Seed the sandbox workspace and replay the sample tickets through the real pipeline."""
+    from integration.demo.seed import seed_demo
+
+    report = seed_demo(_runtime(click.get_current_context()), reset=reset)
+    click.echo(
+        f"demo workspace: {report['tickets']} tickets sent, {report['accepted']} new, "
+        f"{report['decided']} decided, {report['delivered']} write-backs delivered"
+    )
+
+
+# --- triage -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--matrix", "matrix_path", type=click.Path(exists=True, dir_okay=False),
+              help="Matrix file (default: the packaged default.yaml).")
+def triage(file: str | None, matrix_path: str | None) -> None:
+    """Read normalized tickets (JSONL, FILE or stdin), write one decision per line."""
+    from integration.detect import Detector
+    from integration.matrix import MatrixError, default_matrix, load_matrix
+    from integration.triage import parse_lines, triage_tickets
+
+    source = file if file and file != "-" else "<stdin>"
+    try:
+        matrix = load_matrix(matrix_path) if matrix_path else default_matrix()
+    except MatrixError as err:
+        raise click.ClickException(str(err)) from err
+    if file and file != "-":
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise click.ClickException(f"{file}: cannot read: {err}") from err
+        lines = text.splitlines()
+    else:
+        lines = sys.stdin.read().splitlines()
+    tickets, errors = parse_lines(lines, source=source)
+    if errors:
+        for error in errors[:20]:
+            click.echo(str(error), err=True)
+        more = " (first 20 shown)" if len(errors) > 20 else ""
+        raise click.ClickException(f"{len(errors)} bad line(s){more}; nothing written")
+    detector = Detector(triggers=matrix.triggers)
+    out = sys.stdout
+    for decision in triage_tickets(tickets, matrix=matrix, detector=detector,
+                                   now=datetime.now(UTC)):
+        out.write(json.dumps(decision.to_dict(), ensure_ascii=False) + "\n")
+
+
+# --- matrix -----------------------------------------------------------------------------
+
+
+@main.group()
+def matrix() -> None:
+    """The escalation matrix."""
+
+
+@matrix.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+def matrix_check(file: str) -> None:
+    """Validate a matrix file; errors name file, line and field."""
+    from integration.matrix import check_file, load_matrix
+
+    issues = check_file(file)
+    if issues:
+        for issue in issues:
+            click.echo(str(issue), err=True)
+        raise click.ClickException(f"{file}: {len(issues)} problem(s)")
+    click.echo(f"{file}: valid (version {load_matrix(file).version})")
+
+
+# --- tenants ----------------------------------------------------------------------------
+
+
+@main.group()
+def tenant() -> None:
+    """Helpdesk connections (headless install)."""
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--option")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    return options
+
+
+@tenant.command("add")
+@click.argument("slug")
+@click.option("--helpdesk", required=True, type=click.Choice(["zendesk", "sandbox"]))
+@click.option("--name", default=None, help="Display name (default: the slug).")
+@click.option("--base-url", default=None, help="e.g. https://acme.zendesk.com (or a proxy).")
+@click.option("--email", default=None, help="API user e-mail (Zendesk token auth).")
+@click.option("--api-token", default=None, envvar="ESCALADE_TENANT_API_TOKEN",
+              help="API token (or set ESCALADE_TENANT_API_TOKEN).")
+@click.option("--webhook-secret", default=None, envvar="ESCALADE_TENANT_WEBHOOK_SECRET",
+              help="Webhook signing secret; generated and printed once when omitted.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Adapter option, e.g. tier_field_id=360001 or bot_user_id=42 (repeatable).")
+def tenant_add(slug: str, helpdesk: str, name: str | None, base_url: str | None,
+               email: str | None, api_token: str | None, webhook_secret: str | None,
+               options: tuple[str, ...]) -> None:
+    """Connect a helpdesk for a tenant; secrets are encrypted at rest."""
+    from integration import store
+    from integration.tenants import validate_connection
+
+    runtime = _runtime(click.get_current_context())
+    generated = webhook_secret is None
+    webhook_secret = webhook_secret or secrets.token_urlsafe(32)
+    secret_values = {"webhook_secret": webhook_secret}
+    if email:
+        secret_values["email"] = email
+    if api_token:
+        secret_values["api_token"] = api_token
+    settings = _parse_options(options)
+    try:
+        validate_connection(slug=slug, helpdesk=helpdesk, base_url=base_url,
+                            secrets=secret_values)
+    except ValidationError as err:
+        raise click.UsageError(str(err)) from err
+    with store.session_scope(runtime.sessions) as s:
+        if store.get_tenant(s, slug) is not None:
+            raise click.ClickException(f"tenant {slug!r} already exists")
+        store.add_tenant(s, slug=slug, name=name or slug, helpdesk=helpdesk, base_url=base_url,
+                         secrets=secret_values, settings=settings, cipher=runtime.cipher)
+    public = str(runtime.config["PUBLIC_URL"]).rstrip("/")
+    click.echo(f"tenant {slug!r} added ({helpdesk})")
+    click.echo(f"webhook URL: {public}/webhooks/{helpdesk}/{slug}")
+    if generated:
+        click.echo(f"webhook secret (shown once): {webhook_secret}")
+
+
+@tenant.command("list")
+def tenant_list() -> None:
+    """List tenants (secrets never shown)."""
+    from integration import store
+
+    runtime = _runtime(click.get_current_context())
+    with store.session_scope(runtime.sessions) as s:
+        rows = store.list_tenants(s)
+        if not rows:
+            click.echo("no tenants")
+        for row in rows:
+            click.echo(f"{row.slug}\t{row.helpdesk}\t{row.base_url or '-'}\t{row.name}")
+
+
+@tenant.command("remove")
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def tenant_remove(slug: str, yes: bool) -> None:
+    """Remove a tenant and all its data."""
+    from integration import store
+
+    if not yes:
+        click.confirm(f"Remove tenant {slug!r} and all its tickets and decisions?", abort=True)
+    runtime = _runtime(click.get_current_context())
+    with store.session_scope(runtime.sessions) as s:
+        if not store.remove_tenant(s, slug):
+            raise click.ClickException(f"no tenant {slug!r}")
+    click.echo(f"tenant {slug!r} removed")
+
+
+def run() -> None:
+    """Entry point that turns configuration errors into a clean exit."""
+    try:
+        main(standalone_mode=True)
+    except ConfigurationError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,61 @@
+"""Settings come one way: defaults, then ``ESCALADE_*`` environment, then test overrides."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from integration.errors import ConfigurationError
+
+__all__ = ["DEFAULTS", "ENV_DOCS", "load_config"]
+
+# name -> (default, parser, one-line doc); the README's configuration table is this list.
+_SPEC: dict[str, tuple[Any, str, str]] = {
+    "DATABASE_URL": (None, "str", "SQLAlchemy URL; default SQLite (WAL) at ./var/escalade.db"),
+    "VAR_DIR": ("var", "path", "where the embedded database and the generated secret key live"),
+    "SECRET_KEY": (None, "str", "Fernet key that encrypts tenant secrets at rest; "
+                   "default: generated once into VAR_DIR/secret.key"),
+    "MATRIX_PATH": (None, "path", "escalation matrix YAML; default the packaged default.yaml"),
+    "MAX_BODY_BYTES": (1_048_576, "int", "largest webhook body accepted (413 above)"),
+    "WEBHOOK_TOLERANCE_SECONDS": (300, "int", "how stale a signed webhook may be"),
+    "WORKERS": (1, "int", "in-process worker threads for events and the outbox; 0 = none"),
+    "POLL_SECONDS": (0.5, "float", "how often idle workers look for new work"),
+    "PUBLIC_URL": ("http://127.0.0.1:8000", "str", "where helpdesks reach this app"),
+    "LOG_LEVEL": ("INFO", "str", "logging level"),
+}
+
+DEFAULTS: dict[str, Any] = {key: default for key, (default, _, _) in _SPEC.items()}
+ENV_DOCS: dict[str, str] = {f"ESCALADE_{key}": doc for key, (_, _, doc) in _SPEC.items()}
+
+
+def _parse(key: str, kind: str, raw: str) -> Any:
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError as err:
+        raise ConfigurationError(f"ESCALADE_{key}: expected a number, got {raw!r}") from err
+    if kind == "path":
+        return Path(raw)
+    return raw
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Merge defaults, ``ESCALADE_*`` variables and explicit overrides into one dict."""
+    env = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for key, (_, kind, _) in _SPEC.items():
+        raw = env.get(f"ESCALADE_{key}")
+        if raw not in (None, ""):
+            config[key] = _parse(key, kind, raw)
+    config.update(overrides or {})
+    var_dir = Path(config["VAR_DIR"]).resolve()
+    config["VAR_DIR"] = var_dir
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = f"sqlite:///{var_dir / 'escalade.db'}"
+    return config

@@ -1,0 +1,79 @@
+"""Seed the demo workspace: a sandbox helpdesk whose sample tickets go through the real path.
+
+Each sample ticket is sent as a signed webhook to ``/webhooks/sandbox/demo`` (the same view a
+real helpdesk calls), then the workers decide and deliver. Running it again changes nothing:
+deliveries are deduplicated by their ids.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from adapters.helpdesk.sandbox import SIGNATURE_HEADER, sign
+from integration import store
+from integration.demo import DEMO_TENANT, demo_tickets
+from integration.runtime import Runtime
+from integration.worker import drain
+
+__all__ = ["seed_demo", "sign_sandbox"]
+
+
+def sign_sandbox(secret: str, body: bytes) -> str:
+    """The sandbox helpdesk's signature header value."""
+    return sign(body, secret)
+
+
+def _ensure_tenant(runtime: Runtime, *, reset: bool) -> str:
+    with store.session_scope(runtime.sessions) as s:
+        existing = store.get_tenant(s, DEMO_TENANT)
+        if existing is not None and reset:
+            store.remove_tenant(s, DEMO_TENANT)
+            existing = None
+        if existing is None:
+            store.add_tenant(
+                s,
+                slug=DEMO_TENANT,
+                name="Demo workspace",
+                helpdesk="sandbox",
+                base_url=None,
+                secrets={"webhook_secret": secrets.token_urlsafe(32)},
+                settings={},
+                cipher=runtime.cipher,
+            )
+    runtime.forget_adapters()
+    with store.session_scope(runtime.sessions) as s:
+        tenant = store.get_tenant(s, DEMO_TENANT)
+        assert tenant is not None
+        return store.tenant_secrets(tenant, runtime.cipher)["webhook_secret"]
+
+
+def seed_demo(runtime: Runtime, *, reset: bool = False) -> dict[str, Any]:
+    """Create the demo tenant, post every sample ticket as a webhook, process and deliver."""
+    from integration.app import create_app
+
+    secret = _ensure_tenant(runtime, reset=reset)
+    client = create_app(runtime=runtime).test_client()
+    tickets = demo_tickets()
+    accepted = 0
+    for ticket in tickets:
+        payload = {
+            "delivery_id": f"demo-{ticket.id}-{ticket.updated_at:%Y%m%d%H%M%S}",
+            "event": "ticket.created",
+            "ticket": ticket.to_dict(),
+        }
+        body = json.dumps(payload).encode()
+        response = client.post(
+            f"/webhooks/sandbox/{DEMO_TENANT}",
+            data=body,
+            headers={"Content-Type": "application/json",
+                     SIGNATURE_HEADER: sign_sandbox(secret, body)},
+        )
+        if response.status_code == 202:
+            accepted += 1
+        elif response.status_code != 200:
+            raise RuntimeError(f"demo ticket {ticket.id}: {response.status_code} {response.json}")
+    report = drain(runtime)
+    return {"tickets": len(tickets), "accepted": accepted, "decided": report.decided,
+            "delivered": report.delivered}

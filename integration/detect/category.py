@@ -1,0 +1,150 @@
+"""Category: the customer's main intent, from weighted lemma and phrase cues.
+
+A first version before a trained classifier: every cue in ``cues.CATEGORY_CUES`` that survives
+the same negation and sense checks as the triggers adds its weight; the subject and the first
+customer message weigh more than follow-ups; the page the customer wrote from and the triggers
+that fired are weak priors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
+
+from integration.detect.cues import CATEGORY_CUES, PAIR_CUES, TRIGGER_CATEGORY
+from integration.detect.senses import clause_bounds, is_negated, lemmas_of, suppression
+from integration.detect.triggers import compile_phrases, resolve_overlaps
+from integration.models import Category, TriggerHit
+
+__all__ = ["CategoryResult", "CategoryScorer", "PAGE_CATEGORY"]
+
+PAGE_CATEGORY: Mapping[str, Category] = {
+    "billing": Category.BILLING,
+    "account_access": Category.ACCOUNT_ACCESS,
+    "onboarding": Category.ONBOARDING,
+    "security": Category.SECURITY,
+}
+_PAGE_PRIOR = 1.0
+_TRIGGER_PRIOR = 1.5
+_QUESTION_PRIOR = 0.6
+_ERROR_PRIOR = 2.0
+# Intent-bearing categories win ties over generic ones: "refund" beats "billing".
+_TIE_ORDER = (
+    Category.LEGAL,
+    Category.SECURITY,
+    Category.OUTAGE,
+    Category.REFUND,
+    Category.CANCELLATION,
+    Category.ACCOUNT_ACCESS,
+    Category.BILLING,
+    Category.BUG,
+    Category.ONBOARDING,
+    Category.FEATURE_REQUEST,
+    Category.HOW_TO,
+    Category.OTHER,
+)
+
+
+_PAIRS_BY_VERB: dict[str, list[tuple[frozenset[str], Category, float]]] = {}
+for _verbs, _objects, _category, _weight in PAIR_CUES:
+    for _verb in _verbs:
+        _PAIRS_BY_VERB.setdefault(_verb, []).append((_objects, _category, _weight))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CategoryResult:
+    """The chosen category, its confidence in [0, 1], and the cue text behind it."""
+
+    category: Category
+    confidence: float
+    cues: tuple[str, ...]
+    scores: Mapping[Category, float]
+
+
+class CategoryScorer:
+    """Scores parsed text against the category cue lists."""
+
+    def __init__(self, nlp: Language) -> None:
+        self._matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
+        self._weights: dict[str, tuple[Category, float]] = {}
+        for category, cues in CATEGORY_CUES.items():
+            for cue, weight in cues.items():
+                key = f"{category.value}:{cue}"
+                self._weights[key] = (category, weight)
+                compile_phrases(nlp, self._matcher, key, (cue,))
+
+    def cue_scores(self, doc: Doc, weight: float) -> list[tuple[Category, float, str]]:
+        """Every counted cue in ``doc`` as (category, weighted score, matched text)."""
+        out: list[tuple[Category, float, str]] = []
+        seen: set[str] = set()
+        for m in resolve_overlaps(doc, self._matcher):
+            category, cue_weight = self._weights[m.key]
+            if suppression(doc, m.start, m.end, incident=category is Category.OUTAGE):
+                continue
+            # A cue repeated in one text counts once: ten "error"s are one bug cue.
+            if m.key in seen:
+                continue
+            seen.add(m.key)
+            out.append((category, cue_weight * weight, doc[m.start : m.end].text))
+        out.extend(self._pairs(doc, weight))
+        return out
+
+    @staticmethod
+    def _pairs(doc: Doc, weight: float) -> list[tuple[Category, float, str]]:
+        out: list[tuple[Category, float, str]] = []
+        lemmas = lemmas_of(doc)
+        for i, lemma in enumerate(lemmas):
+            for objects, category, cue_weight in _PAIRS_BY_VERB.get(lemma, ()):
+                _, hi = clause_bounds(doc, i, i + 1)
+                for j in range(i + 1, min(hi, i + 5)):
+                    if lemmas[j] in objects:
+                        if not is_negated(doc, i, i + 1):
+                            out.append((category, cue_weight * weight, doc[i : j + 1].text))
+                        break
+        return out
+
+    def score(
+        self,
+        docs: Sequence[tuple[Doc, float]],
+        *,
+        page_hint: str | None = None,
+        triggers: Iterable[TriggerHit] = (),
+        error_keys: Sequence[str] = (),
+    ) -> CategoryResult:
+        """Pick a category from weighted docs plus page and trigger priors."""
+        totals: dict[Category, float] = {}
+        best_cue: dict[Category, tuple[float, str]] = {}
+        for doc, weight in docs:
+            for category, value, text in self.cue_scores(doc, weight):
+                totals[category] = totals.get(category, 0.0) + value
+                if value > best_cue.get(category, (0.0, ""))[0]:
+                    best_cue[category] = (value, text)
+            if "?" in doc.text:
+                totals[Category.HOW_TO] = totals.get(Category.HOW_TO, 0.0) + _QUESTION_PRIOR
+        if page_hint is not None and page_hint in PAGE_CATEGORY:
+            prior = PAGE_CATEGORY[page_hint]
+            totals[prior] = totals.get(prior, 0.0) + _PAGE_PRIOR
+        for trigger in dict.fromkeys(h.trigger for h in triggers):
+            if trigger in TRIGGER_CATEGORY:
+                cat = TRIGGER_CATEGORY[trigger]
+                totals[cat] = totals.get(cat, 0.0) + _TRIGGER_PRIOR
+        if error_keys:
+            # An exception name or error code is what a bug report looks like.
+            totals[Category.BUG] = totals.get(Category.BUG, 0.0) + _ERROR_PRIOR
+        ranked = sorted(totals.items(), key=lambda kv: (-kv[1], _TIE_ORDER.index(kv[0])))
+        if not ranked or ranked[0][1] < 1.0:
+            return CategoryResult(category=Category.OTHER, confidence=0.3, cues=(), scores=totals)
+        top_cat, top = ranked[0]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        confidence = (top / (top + second + 1.5)) * (1.0 - 0.5 ** (top / 2.0))
+        cues = tuple(text for cat, (_, text) in best_cue.items() if cat is top_cat)
+        return CategoryResult(
+            category=top_cat,
+            confidence=round(min(0.99, confidence + 0.15), 3),
+            cues=cues,
+            scores=totals,
+        )

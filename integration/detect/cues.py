@@ -1,0 +1,338 @@
+"""Cue lists: default triggers, intent phrases behind well-known trigger ids, category cues.
+
+Words are written as a customer would; they are lemmatized with the same pipeline as the
+tickets when compiled, so "cancelled" in a cue and "cancelling" in a ticket meet at "cancel".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from integration.models import Category, TriggerSpec
+
+__all__ = [
+    "CATEGORY_CUES",
+    "DEFAULT_TRIGGERS",
+    "INTENT_CUES",
+    "PAIR_CUES",
+    "TRIGGER_CATEGORY",
+]
+
+
+def _t(id: str, lemmas: str, phrases: tuple[str, ...] = ()) -> TriggerSpec:
+    return TriggerSpec(id=id, lemmas=tuple(lemmas.split()), phrases=phrases)
+
+
+# Used when no matrix is given; the matrix's own `triggers:` section replaces them.
+DEFAULT_TRIGGERS: tuple[TriggerSpec, ...] = (
+    _t(
+        "churn",
+        "cancel cancellation terminate termination churn",
+        (
+            "evaluating other vendors",
+            "reviewing other vendors",
+            "switch to a competitor",
+            "not renew",
+            "close our account",
+        ),
+    ),
+    _t("refund", "refund chargeback reimbursement", ("money back",)),
+    _t(
+        "legal",
+        "lawyer attorney sue lawsuit gdpr subpoena",
+        ("legal action", "breach of contract", "law enforcement", "legal team"),
+    ),
+    _t(
+        "outage",
+        "outage downtime 503",
+        ("is down", "not loading", "service unavailable", "site down", "bad gateway"),
+    ),
+    _t(
+        "security",
+        "breach hacked vulnerability phishing",
+        ("unauthorized access", "security incident", "account compromised"),
+    ),
+    _t(
+        "data_loss",
+        "",
+        (
+            "data loss",
+            "lost data",
+            "lost all",
+            "data is gone",
+            "data missing",
+            "deleted all",
+            "wiped out",
+        ),
+    ),
+    _t(
+        "production_blocked",
+        "",
+        (
+            "production is down",
+            "blocking production",
+            "production blocked",
+            "cannot go live",
+            "can not go live",
+        ),
+    ),
+    _t(
+        "password_reset",
+        "",
+        (
+            "reset password",
+            "reset my password",
+            "forgot password",
+            "forgot my password",
+            "password reset",
+        ),
+    ),
+    _t(
+        "reset_failed",
+        "",
+        (
+            "reset link not working",
+            "reset link expired",
+            "reset email",
+            "reset does not work",
+            "never received the reset",
+        ),
+    ),
+)
+
+# Intent without the trigger's keyword, added to a trigger of that id when the matrix has one.
+INTENT_CUES: Mapping[str, tuple[str, ...]] = {
+    "churn": (
+        "evaluating other vendors",
+        "evaluate other vendors",
+        "reviewing other vendors",
+        "review other vendors",
+        "looking at other vendors",
+        "look at alternatives",
+        "looking at alternatives",
+        "evaluate alternatives",
+        "evaluating alternatives",
+        "switch to a competitor",
+        "switch to another provider",
+        "switch to another vendor",
+        "move to another provider",
+        "moving to a competitor",
+        "other options before renewal",
+        "not renew",
+        "not be renewing",
+        "not going to renew",
+        "will not renew",
+        "take our business elsewhere",
+        "stop using your",
+        "close our account",
+        "close my account",
+        "end our contract",
+        "end the contract",
+        "leave your platform",
+        "want out of the contract",
+        "considering other tools",
+        "before renewal",
+    ),
+    "refund": ("money back", "reimburse", "credit back", "pay us back", "get our money"),
+    "legal": (
+        "legal action",
+        "legal team",
+        "our counsel",
+        "breach of contract",
+        "small claims",
+        "take you to court",
+        "data processing agreement",
+        "right to be forgotten",
+        "data subject request",
+        "law enforcement",
+        "court order",
+    ),
+    "outage": (
+        "is down",
+        "are down",
+        "went down",
+        "goes down",
+        "site down",
+        "app down",
+        "not loading",
+        "won't load",
+        "service unavailable",
+        "bad gateway",
+        "gateway timeout",
+        "cannot reach",
+        "can not reach",
+        "unreachable",
+        "nothing loads",
+        "status page",
+    ),
+    "security": (
+        "unauthorized access",
+        "unauthorised access",
+        "security incident",
+        "suspicious login",
+        "suspicious activity",
+        "account compromised",
+        "someone accessed",
+        "leaked",
+        "data breach",
+        "exposed credentials",
+    ),
+}
+
+# A trigger hit nudges the category of the same meaning.
+TRIGGER_CATEGORY: Mapping[str, Category] = {
+    "churn": Category.CANCELLATION,
+    "refund": Category.REFUND,
+    "legal": Category.LEGAL,
+    "outage": Category.OUTAGE,
+    "security": Category.SECURITY,
+    "data_loss": Category.BUG,
+    "production_blocked": Category.OUTAGE,
+    "password_reset": Category.ACCOUNT_ACCESS,
+    "reset_failed": Category.ACCOUNT_ACCESS,
+}
+
+
+def _w(spec: str) -> dict[str, float]:
+    """Parse "weight: cue, cue | weight: cue" into {cue: weight}."""
+    out: dict[str, float] = {}
+    for group in spec.split("|"):
+        weight, _, cues = group.partition(":")
+        for cue in cues.split(","):
+            if cue.strip():
+                out[cue.strip()] = float(weight)
+    return out
+
+
+CATEGORY_CUES: Mapping[Category, Mapping[str, float]] = {
+    Category.BILLING: _w(
+        "3: charged twice, double charged, overcharged, billing, invoice, wrong amount"
+        "| 2.5: receipt, vat, credit card, payment method, billing address, proration, prorate"
+        "| 2: charge, payment, pay, pricing, price, tax, downgrade, upgrade, seat, discount,"
+        " coupon, quote, purchase order, bank transfer, annual plan, billing cycle"
+        "| 2.5: bill"
+        "| 1.5: cost, subscription, license, buy, purchase, fee, plan, card, renewal"
+        "| 0.7: order, monthly, annual, account"
+    ),
+    Category.REFUND: _w(
+        "4: refund, money back, chargeback, reimbursement, reimburse, rebate"
+        "| 3: compensation, restitution, credit back, pay us back, compensate, reimbursable"
+    ),
+    Category.CANCELLATION: _w(
+        "3: cancel, cancellation, terminate, termination, not renew, close our account,"
+        " close my account, delete my account, delete account, account deletion,"
+        " remove account, account removal, end our contract, stop using, cancellation fee,"
+        " termination fee, exit fee, early exit, notice period"
+        "| 2: churn, competitor, other vendors, alternatives, unsubscribe, deactivate,"
+        " early termination"
+    ),
+    Category.ACCOUNT_ACCESS: _w(
+        "3: log in, login, sign in, password, locked out, 2fa, mfa, two-factor, sso, saml,"
+        " reset link, access key, can not access, magic link, verification code"
+        "| 2: okta, azure ad, credential, authenticator, username, logged out, lock,"
+        " sign-up, signup, sign up, registration, register, user access, recover, retrieve"
+        "| 1: access, permission, invite, role"
+    ),
+    Category.BUG: _w(
+        "3: bug, steps to reproduce, stack trace, regression, crash, exception,"
+        " not working, does not work, do not work, doesn't work"
+        "| 2: error, broken, break, fail, failure, glitch, freeze, incorrect, wrong,"
+        " unexpected, disappear, blank, stuck, timeout, time out, duplicate, reproduce,"
+        " missing, not showing, not syncing, not sync, does not load"
+        "| 1: webhook, sync, slow, issue, problem, weird, empty, api, dashboard, export, import"
+    ),
+    Category.OUTAGE: _w(
+        "4: outage, downtime, is down, are down, site down, service unavailable, went down"
+        "| 3: unreachable, bad gateway, gateway timeout, 503, 502, offline, nobody can,"
+        " no one can, degraded, status page, all users"
+        "| 1.5: down, not loading, incident, unresponsive, everyone"
+    ),
+    Category.HOW_TO: _w(
+        "3: can you explain, what is the best way, difference between, walk me through"
+        "| 2: how do i, how can i, how to, how do we, how can we, where can i, where do i,"
+        " is there a way"
+        "| 2: documentation, docs, guide, tutorial, instructions, step by step, figure out,"
+        " wondering, where is, what does, help me understand"
+        "| 1: question, configure, set up, can i, way to, explain, help me, change, update,"
+        " edit, find"
+    ),
+    Category.FEATURE_REQUEST: _w(
+        "4: feature request, would be great if, would be nice, it would be great,"
+        " please add, add support for, any plans to, could you add, can you add"
+        "| 3: roadmap, suggestion, enhancement, would love, missing feature, ability to,"
+        " we wish, i wish, feature idea, upvote"
+        "| 1.5: suggest, option to, improvement, feature, idea, feedback, review, support for"
+    ),
+    Category.LEGAL: _w(
+        "4: lawyer, attorney, sue, lawsuit, legal action, breach of contract, subpoena,"
+        " law enforcement, court order, legal team, counsel"
+        "| 3: gdpr, dpa, data processing agreement, right to be forgotten, data subject,"
+        " dsar, ccpa, hipaa, court, legal, regulator, liability"
+        "| 2: compliance, soc 2, soc2, terms of service, privacy policy, personal data,"
+        " contract dispute, dispute"
+    ),
+    Category.SECURITY: _w(
+        "4: security incident, unauthorized access, unauthorised access, hack, hacked,"
+        " vulnerability, phishing, data breach, ransomware, malware, compromise, compromised"
+        "| 3: breach, suspicious, leak, leaked, exposed, xss, sql injection, cve,"
+        " penetration test, pen test, security"
+        "| 1.5: audit log, api key, impersonate, spam, ip allowlist, encryption"
+    ),
+    Category.ONBOARDING: _w(
+        "4: onboarding, onboard, getting started, kickoff, just signed up"
+        "| 2.5: get started, new account, create account, create an account, open account,"
+        " new to, trial, implementation, migrate, migration, walkthrough, training,"
+        " invite my team, import our data, setup, set up our"
+        "| 1.5: set up, install, connect, integration, first time, demo"
+    ),
+    Category.OTHER: _w(
+        "3: talk to a human, speak to a human, real person, talk to someone, speak to someone,"
+        " human agent, file a complaint, make a complaint, lodge a complaint"
+        "| 2: customer service, customer support, phone number, opening hours, talk to,"
+        " speak to, complaint, claim"
+    ),
+}
+# (verbs, objects, category, weight): a verb with its object a few words later, so
+# "close the free account" and "reset my user PIN" count without listing every adjective.
+PAIR_CUES: tuple[tuple[frozenset[str], frozenset[str], Category, float], ...] = tuple(
+    (frozenset(v.split()), frozenset(o.split()), c, w)
+    for v, o, c, w in (
+        (
+            "create open register setup",
+            "account workspace profile organization org tenant",
+            Category.ONBOARDING,
+            3.0,
+        ),
+        (
+            "close delete remove deactivate terminate",
+            "account workspace profile organization",
+            Category.CANCELLATION,
+            3.0,
+        ),
+        (
+            "reset recover restore retrieve forget change",
+            "password pin pass passcode passphrase credential 2fa mfa",
+            Category.ACCOUNT_ACCESS,
+            3.0,
+        ),
+        (
+            "download get find see send resend",
+            "invoice bill receipt statement",
+            Category.BILLING,
+            2.0,
+        ),
+        (
+            "update change replace add remove",
+            "card payment seat license billing",
+            Category.BILLING,
+            2.0,
+        ),
+        (
+            "upgrade downgrade switch change move",
+            "plan tier edition package",
+            Category.BILLING,
+            2.0,
+        ),
+        ("add invite remove", "user member teammate colleague", Category.HOW_TO, 1.5),
+    )
+)

@@ -1,0 +1,261 @@
+"""The detector: one ticket (plus the tenant's other tickets) in, ``Signals`` out.
+
+Only the customer's own words are read: the subject and customer messages, with quoted e-mail
+history and signatures removed. The pipeline is loaded once per process; ``detect`` is pure
+apart from that and a small cache of what earlier tickets were about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import lru_cache
+
+from spacy.tokens import Doc
+
+from integration.detect.category import CategoryScorer
+from integration.detect.context import page_hint, persistent_follow_ups, repeat_contacts
+from integration.detect.cues import DEFAULT_TRIGGERS
+from integration.detect.impact import error_keys, severity_cues
+from integration.detect.sentiment import lexicon, score_doc
+from integration.detect.text import clean_body, pipeline
+from integration.detect.triggers import TriggerMatcher
+from integration.errors import ConfigurationError
+from integration.models import (
+    Category,
+    Evidence,
+    MessageSentiment,
+    Signals,
+    Ticket,
+    TriggerHit,
+    TriggerSpec,
+)
+
+__all__ = ["Detector", "default_detector", "detect"]
+
+FRUSTRATED_BELOW = -0.4
+SPIKE_DROP = 0.5
+SIMILAR_ISSUE = 0.3
+_SUBJECT_WEIGHT = 1.5
+_FIRST_MESSAGE_WEIGHT = 1.2
+_ISSUE_CACHE_SIZE = 4096
+
+
+@lru_cache(maxsize=1)
+def _category_scorer() -> CategoryScorer:
+    return CategoryScorer(pipeline())
+
+
+class _Issue:
+    """What one ticket is about, for comparing contacts: category, error keys, content words."""
+
+    __slots__ = ("category", "errors", "words")
+
+    def __init__(self, category: Category, errors: frozenset[str], words: frozenset[str]):
+        self.category = category
+        self.errors = errors
+        self.words = words
+
+    def same_as(self, other: _Issue) -> bool:
+        if self.category is other.category and self.category is not Category.OTHER:
+            return True
+        if self.errors & other.errors:
+            return True
+        union = self.words | other.words
+        return bool(union) and len(self.words & other.words) / len(union) >= SIMILAR_ISSUE
+
+
+def _content_words(docs: Sequence[Doc]) -> frozenset[str]:
+    return frozenset(
+        t.lemma_ for doc in docs for t in doc if t.is_alpha and not t.is_stop and len(t) > 2
+    )
+
+
+class Detector:
+    """Reads a ticket into ``Signals``: triggers, sentiment, category, severity, repeats."""
+
+    def __init__(self, *, triggers: Sequence[TriggerSpec], repeat_window_days: int = 14) -> None:
+        if repeat_window_days < 0:
+            raise ConfigurationError(
+                f"repeat_window_days must not be negative, got {repeat_window_days}"
+            )
+        self._nlp = pipeline()
+        lexicon()
+        self._triggers = TriggerMatcher(self._nlp, triggers)
+        self._category = _category_scorer()
+        self.trigger_ids = self._triggers.ids
+        self.repeat_window_days = repeat_window_days
+        self._issues: dict[tuple[str, datetime], _Issue] = {}
+
+    def _parse(self, ticket: Ticket) -> tuple[Doc, list[tuple[str, Doc]]]:
+        customer = [m for m in ticket.customer_messages if m.body.strip()]
+        texts = [ticket.subject.strip(), *(clean_body(m.body) for m in customer)]
+        docs = list(self._nlp.pipe(texts))
+        return docs[0], [(m.id, d) for m, d in zip(customer, docs[1:], strict=True)]
+
+    def detect(self, ticket: Ticket, history: Sequence[Ticket] = ()) -> Signals:
+        """Everything detection reads from ``ticket``; ``history`` is the tenant's other tickets."""
+        subject, messages = self._parse(ticket)
+        evidence: list[Evidence] = []
+
+        hits, dropped = self._triggers.find(subject, None)
+        for message_id, doc in messages:
+            found, ignored = self._triggers.find(doc, message_id)
+            hits.extend(found)
+            dropped.extend(ignored)
+
+        sentiments, strong = self._sentiments(subject, messages)
+        scores = [s.score for s in sentiments]
+        worst = min(sentiments, key=lambda s: s.score, default=None)
+        overall = worst.score if worst is not None else score_doc(subject)[0]
+        spike = any(a - b >= SPIKE_DROP for a, b in zip(scores, scores[1:], strict=False))
+        frustrated = overall <= FRUSTRATED_BELOW or strong
+        if worst is not None and (frustrated or worst.score < 0):
+            evidence.append(Evidence(kind="sentiment", text=worst.sentence))
+
+        hint = page_hint(ticket.page_url)
+        if hint:
+            evidence.append(Evidence(kind="page", text=f"{hint}: {ticket.page_url}"))
+        weighted = [(subject, _SUBJECT_WEIGHT)] + [
+            (doc, _FIRST_MESSAGE_WEIGHT if i == 0 else 1.0) for i, (_, doc) in enumerate(messages)
+        ]
+        keys = error_keys([subject.text, *(doc.text for _, doc in messages)])
+        category = self._category.score(weighted, page_hint=hint, triggers=hits, error_keys=keys)
+        cue_text = ", ".join(repr(c) for c in category.cues) or "no distinctive cue"
+        evidence.append(Evidence(kind="category", text=f"{category.category.value}: {cue_text}"))
+        if keys:
+            evidence.append(Evidence(kind="error", text=", ".join(keys)))
+        severity = self._severity(subject, messages, hits, keys, category.category, frustrated)
+        if severity[1]:
+            evidence.append(Evidence(kind="severity", text=f"{severity[0]}: {severity[1]}"))
+
+        mine: list[_Issue] = []
+
+        def same_issue(other: Ticket) -> bool:
+            if not mine:
+                words = _content_words([subject, *self._first(messages)])
+                mine.append(_Issue(category.category, frozenset(keys), words))
+            return mine[0].same_as(self._issue_of(other))
+
+        repeats, repeat_evidence = repeat_contacts(
+            ticket, history, window_days=self.repeat_window_days, same_issue=same_issue
+        )
+        evidence.extend(repeat_evidence)
+        message_count, follow_ups = persistent_follow_ups(ticket)
+        if follow_ups is not None:
+            # Several messages over days without a fix count like a third contact (MISSION.md).
+            repeats = max(repeats, 3)
+            evidence.append(follow_ups)
+        evidence.extend(dropped)
+
+        return Signals(
+            category=category.category,
+            category_confidence=category.confidence,
+            sentiment=round(overall, 4),
+            message_sentiments=tuple(sentiments),
+            sentiment_spike=spike,
+            frustrated=frustrated,
+            triggers=tuple(hits),
+            error_keys=keys,
+            severity=severity[0],
+            page_hint=hint,
+            repeat_contacts=repeats,
+            customer_message_count=message_count,
+            evidence=tuple(evidence),
+        )
+
+    @staticmethod
+    def _first(messages: list[tuple[str, Doc]]) -> list[Doc]:
+        return [messages[0][1]] if messages else []
+
+    @staticmethod
+    def _sentiments(
+        subject: Doc, messages: list[tuple[str, Doc]]
+    ) -> tuple[list[MessageSentiment], bool]:
+        out: list[MessageSentiment] = []
+        any_strong = False
+        subject_score, subject_sentence, subject_strong = score_doc(subject)
+        for i, (message_id, doc) in enumerate(messages):
+            score, sentence, strong = score_doc(doc)
+            # The subject belongs to the first message: "URGENT!!! still broken" is its tone.
+            if i == 0 and subject_score < min(score, 0.0):
+                score, sentence, strong = subject_score, subject_sentence, strong or subject_strong
+            any_strong = any_strong or strong
+            out.append(
+                MessageSentiment(message_id=message_id, score=round(score, 4), sentence=sentence)
+            )
+        if not messages:
+            any_strong = subject_strong and subject_score < 0
+        return out, any_strong
+
+    @staticmethod
+    def _severity(
+        subject: Doc,
+        messages: list[tuple[str, Doc]],
+        hits: list[TriggerHit],
+        keys: tuple[str, ...],
+        category: Category,
+        frustrated: bool,
+    ) -> tuple[str, str]:
+        high = ""
+        for doc in (subject, *(d for _, d in messages)):
+            level, sentence = severity_cues(doc)
+            if level == "critical":
+                return "critical", sentence
+            if level == "high" and not high:
+                high = sentence
+        critical_triggers = {"security", "data_loss", "production_blocked"}
+        for hit in hits:
+            if hit.trigger in critical_triggers:
+                return "critical", hit.sentence
+        if high:
+            return "high", high
+        incident = {"outage", "legal"}
+        for hit in hits:
+            if hit.trigger in incident:
+                return "high", hit.sentence
+        if keys and category in (Category.BUG, Category.OUTAGE):
+            return "high", f"error {keys[0]}"
+        if frustrated:
+            return "high", "frustrated customer"
+        return "normal", ""
+
+    def _issue_of(self, ticket: Ticket) -> _Issue:
+        cache_key = (ticket.key, ticket.updated_at)
+        found = self._issues.get(cache_key)
+        if found is not None:
+            return found
+        subject, messages = self._parse(ticket)
+        first = self._first(messages)
+        result = self._category.score(
+            [(subject, _SUBJECT_WEIGHT), *((d, 1.0) for d in first)],
+            page_hint=page_hint(ticket.page_url),
+        )
+        keys = error_keys([subject.text, *(d.text for d in first)])
+        issue = _Issue(result.category, frozenset(keys), _content_words([subject, *first]))
+        if len(self._issues) >= _ISSUE_CACHE_SIZE:
+            self._issues.clear()
+        self._issues[cache_key] = issue
+        return issue
+
+
+@lru_cache(maxsize=8)
+def _detector_for(triggers: tuple[TriggerSpec, ...]) -> Detector:
+    return Detector(triggers=triggers)
+
+
+def default_detector() -> Detector:
+    """The process-wide detector with the built-in default triggers."""
+    return _detector_for(DEFAULT_TRIGGERS)
+
+
+def detect(
+    ticket: Ticket,
+    history: Sequence[Ticket] = (),
+    *,
+    triggers: Sequence[TriggerSpec] | None = None,
+) -> Signals:
+    """Detect with a cached ``Detector`` for these triggers (the defaults when None)."""
+    if triggers is None:
+        return default_detector().detect(ticket, history)
+    return _detector_for(tuple(triggers)).detect(ticket, history)

@@ -1,0 +1,133 @@
+"""Error signatures and severity: what broke, and how badly it hurts the customer.
+
+Error keys are normalized so the same failure reported by two customers in different words
+gives the same key: "HTTP 500", "500 Internal Server Error" and "error 500" are all
+``http_500``; ``java.lang.NullPointerException`` is ``exc:nullpointerexception``; "ERR-1234" and
+"err_1234" are ``code:err_1234``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from spacy.tokens import Doc
+
+from integration.detect.senses import suppression
+
+__all__ = ["error_keys", "severity_cues"]
+
+_REASONS = {
+    "bad request": 400,
+    "unauthorized": 401,
+    "unauthorised": 401,
+    "forbidden": 403,
+    "not found": 404,
+    "method not allowed": 405,
+    "request timeout": 408,
+    "conflict": 409,
+    "payload too large": 413,
+    "unprocessable entity": 422,
+    "too many requests": 429,
+    "internal server error": 500,
+    "not implemented": 501,
+    "bad gateway": 502,
+    "service unavailable": 503,
+    "service temporarily unavailable": 503,
+    "gateway timeout": 504,
+    "gateway time-out": 504,
+}
+_REASON_RE = "|".join(sorted((re.escape(r) for r in _REASONS), key=len, reverse=True))
+_HTTP_CONTEXT = re.compile(
+    r"\b(?:http(?:/\d(?:\.\d)?)?|status(?: code)?|error(?: code)?|code|response|returns?|"
+    r"returned|returning|got|getting|throws?|with(?: an?)?|an?)\s*[:#(]?\s*([45]\d\d)\b"
+    r"(?!\s*(?:%|\$|(?:users?|seats?|customers?|people|records?|rows?|items?|ms|kb|mb|gb|"
+    r"dollars|euros?|licen[cs]es?|employees|accounts?)\b))",
+    re.IGNORECASE,
+)
+_HTTP_WITH_REASON = re.compile(rf"\b([45]\d\d)[\s:-]+(?:{_REASON_RE})\b", re.IGNORECASE)
+_REASON_ONLY = re.compile(rf"\b({_REASON_RE})\b", re.IGNORECASE)
+_EXCEPTION = re.compile(r"\b(?:[a-z_][\w]*\.)*([A-Z][A-Za-z0-9]*(?:Exception|Error|Fault|Panic))\b")
+_CODE = re.compile(r"\b(ERR(?:OR)?[_-][A-Z0-9_-]*[A-Z0-9])\b", re.IGNORECASE)
+_ERROR_CODE = re.compile(
+    r"\berror code\s*[:#]?\s*([A-Za-z]*[-_]?\d{2,}[A-Za-z0-9-]*)\b", re.IGNORECASE
+)
+_GENERIC_EXC = frozenset({"error", "exception", "servererror", "fault"})
+
+
+def _code_key(code: str) -> str:
+    return "code:" + code.lower().replace("-", "_")
+
+
+def error_keys(texts: Iterable[str]) -> tuple[str, ...]:
+    """Normalized error signatures found in the texts, in order of first appearance."""
+    found: dict[str, None] = {}
+    for text in texts:
+        spans: list[tuple[int, str]] = []
+        for m in _HTTP_WITH_REASON.finditer(text):
+            spans.append((m.start(), f"http_{m.group(1)}"))
+        for m in _HTTP_CONTEXT.finditer(text):
+            spans.append((m.start(1), f"http_{m.group(1)}"))
+        for m in _REASON_ONLY.finditer(text):
+            # "not found" and "conflict" are everyday words; only distinctive phrases count.
+            status = _REASONS[m.group(1).lower()]
+            if status >= 500 or m.group(1)[0].isupper():
+                spans.append((m.start(), f"http_{status}"))
+        for m in _EXCEPTION.finditer(text):
+            name = m.group(1).lower()
+            if name not in _GENERIC_EXC:
+                spans.append((m.start(1), f"exc:{name}"))
+        for m in _CODE.finditer(text):
+            spans.append((m.start(), _code_key(m.group(1))))
+        for m in _ERROR_CODE.finditer(text):
+            spans.append((m.start(1), _code_key(m.group(1))))
+        for _, key in sorted(spans):
+            found.setdefault(key, None)
+    return tuple(found)
+
+
+_CRITICAL = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\bdata loss\b|\blost (all |some |most )?(of )?(our |my |the )?(data|records|files|"
+        r"history|work|customers)|\b(data|records|files) (is |are |has |have )?(been )?"
+        r"(gone|lost|wiped|deleted|disappeared|corrupted)|\b(deleted|wiped) (all|every)",
+        r"\b(production|prod)( environment| site| system)? (is |are )?(down|blocked|broken)|"
+        r"\bblock(s|ed|ing)? (our |the )?production|\b(can ?not|can't|unable to) go live",
+        r"\b(all|every one of|all of) (our |my |the )?(users|customers|employees|staff|agents)"
+        r"|\b(nobody|no one|none of us) (can|is able)|\bentire (team|company|organi[sz]ation)"
+        r"|\bwhole (team|company)|\bdown for everyone",
+        r"\b(can ?not|can't|unable to) (process|take|accept|collect|receive) "
+        r"(any )?(payments|orders|credit cards)|\bpayments are (failing|down|broken)|"
+        r"\bcheckout is (down|broken)",
+        r"\bsecurity incident|\bunauthori[sz]ed access|\b(we|i|account|accounts) "
+        r"(were|was|got|have been|has been) hacked|\bdata breach|\bransomware|"
+        r"\bcredentials (were |have been )?(leaked|exposed)",
+        r"\b(complete|total|full) outage|\beverything is down|\b(site|app|platform|service)"
+        r" is (completely )?down",
+    )
+)
+_HIGH = re.compile(
+    r"\b(urgent|urgently|asap|critical|blocker|blocking|severe|severely|showstopper|"
+    r"many (users|customers)|several (users|customers)|our customers|revenue|deadline|"
+    r"outage|down|not loading|can ?not work|can't work|unable to work)\b",
+    re.IGNORECASE,
+)
+
+
+def severity_cues(doc: Doc) -> tuple[str | None, str]:
+    """("critical" | "high" | None, sentence) for the strongest counted impact cue in ``doc``."""
+    text = doc.text
+    best: tuple[str | None, str] = (None, "")
+    for level, patterns in (("critical", _CRITICAL), ("high", (_HIGH,))):
+        for pattern in patterns:
+            for m in pattern.finditer(text):
+                span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+                if span is None or len(span) == 0:
+                    continue
+                if suppression(doc, span.start, span.end, incident=level == "high"):
+                    continue
+                return level, span.sent.text.strip()
+        if best[0] is not None:
+            break
+    return best

@@ -1,0 +1,236 @@
+"""Meaning, not keywords: is a matched word negated, a resolved past event, or another sense?
+
+Works on lemmas of a parsed ``Doc`` inside one clause, without a parser: a negator counts only
+when the words between it and the match are "bridge" words ("do NOT want to cancel", "not going
+to sue", "no need for a refund"), so "why haven't you processed my refund" is still a refund
+demand. Inability ("can't cancel") is not negation: the customer wants to and cannot.
+"""
+
+from __future__ import annotations
+
+from spacy.tokens import Doc
+
+__all__ = [
+    "CANCEL_LEMMAS",
+    "INCIDENT_TRIGGERS",
+    "clause_bounds",
+    "is_negated",
+    "is_other_sense",
+    "is_resolved",
+    "lemmas_of",
+    "sentence_bounds",
+    "suppression",
+]
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+NEGATORS = frozenset({"not", "no", "never", "without", "nothing", "neither", "nor"})
+_ABILITY = frozenset({"can", "could", "be able"})
+BRIDGE = _words(
+    """want wish plan intend go need have to be will would shall like think expect do the a an
+    our my your their any anything this that it really actually currently yet at all right now
+    just even ever about consider look try for seem still get any longer intention reason way
+    desire interest interested need plan any more anymore"""
+)
+_CLAUSE_BREAK = _words(""", ; : but however although though because whereas while so — –""")
+# Objects that make "cancel" a subscription/contract matter (churn) or an everyday action.
+CANCEL_LEMMAS = frozenset(
+    {"cancel", "cancellation", "terminate", "termination", "discontinue", "end"}
+)
+_CHURN_OBJECTS = _words(
+    """subscription account contract plan service membership license licence renewal
+    agreement relationship partnership order purchase everything trial workspace tenant
+    organization organisation org deal us product platform tool"""
+)
+_OTHER_OBJECTS = _words(
+    """report export job import invitation invite meeting call demo webinar email newsletter
+    notification alert sync run task schedule appointment request ticket upload download
+    payment transaction campaign reminder event booking session workflow automation query
+    build deployment deploy migration backup operation process reservation message broadcast
+    draft edit change update batch script cron integration filter action button transfer
+    search print order_item shipment delivery item mailing digest sms invoice charge"""
+)
+# "cancellation fee", "termination notice": still about ending the contract.
+_CANCELLATION_TERMS = _words(
+    "fee charge penalty cost clause notice policy term date process period"
+)
+_COMMUNICATION = frozenset({"newsletter", "email", "notification", "mailing", "digest", "sms"})
+# A trigger word used as a modifier of these nouns names a feature, not an event:
+# "churn rate dashboard", "refund button", "outage notifications".
+_MODIFIED_NOUNS = _words(
+    """rate metric report dashboard chart analytics field column widget tab button link page
+    template webhook endpoint event flow email notification alert setting option feature
+    workflow screen modal form"""
+)
+_RESOLUTION = frozenset({"fix", "resolve", "restore", "solve", "mitigate", "remediate"})
+_RESOLUTION_PHRASES = (("back", "up"), ("back", "online"), ("work", "again"), ("work", "now"))
+_PAST_MARKERS = frozenset({"yesterday", "ago", "previous", "earlier", "prior", "past"})
+_ONGOING = _words(
+    """still again currently now since ongoing continue keep persist today happen
+    right"""
+)
+# Triggers about service incidents, where a plainly past event ("the outage last week") is no
+# longer a signal. Security incidents and data loss stay signals even when they happened
+# yesterday; for them only an explicit fix ("was resolved") discards the match.
+INCIDENT_TRIGGERS = frozenset({"outage", "production_blocked", "reset_failed", "performance"})
+
+
+def lemmas_of(doc: Doc) -> list[str]:
+    """The lemmas of ``doc`` as a list, computed once per doc (token objects are costly)."""
+    cached = doc.user_data.get("escalade_lemmas")
+    if cached is None:
+        cached = [t.lemma_ for t in doc]
+        doc.user_data["escalade_lemmas"] = cached
+    return cached
+
+
+def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
+    """(start, end) of every sentence, computed once per doc (``doc.sents`` is costly)."""
+    cached = doc.user_data.get("escalade_sent_bounds")
+    if cached is None:
+        cached = [(sent.start, sent.end) for sent in doc.sents]
+        doc.user_data["escalade_sent_bounds"] = cached
+    return cached
+
+
+def _sentence_of(doc: Doc) -> list[tuple[int, int]]:
+    cached = doc.user_data.get("escalade_sents")
+    if cached is None:
+        cached = []
+        for start, end in sentence_bounds(doc):
+            cached.extend([(start, end)] * (end - start))
+        doc.user_data["escalade_sents"] = cached
+    return cached
+
+
+def clause_bounds(doc: Doc, start: int, end: int) -> tuple[int, int]:
+    """Token range of the clause (inside its sentence) that holds ``doc[start:end]``."""
+    lemmas = lemmas_of(doc)
+    sent_start, sent_end = _sentence_of(doc)[start]
+    lo = start
+    while lo > sent_start and lemmas[lo - 1] not in _CLAUSE_BREAK:
+        lo -= 1
+    hi = end
+    while hi < sent_end and lemmas[hi] not in _CLAUSE_BREAK:
+        hi += 1
+    return lo, max(hi, min(end, sent_end))
+
+
+def is_negated(doc: Doc, start: int, end: int) -> bool:
+    """True when a negator governs the match ("do NOT want to cancel", "refund not needed")."""
+    lemmas = lemmas_of(doc)
+    lo, hi = clause_bounds(doc, start, end)
+    i, steps = start - 1, 0
+    while i >= lo and steps < 7:
+        lemma = lemmas[i]
+        if lemma in NEGATORS:
+            return not (lemma == "not" and i > lo and lemmas[i - 1] in _ABILITY)
+        if lemma == "can not" or lemma not in BRIDGE:
+            break
+        i -= 1
+        steps += 1
+    # After the match: "refund (is) not needed", "cancellation no longer required".
+    after = lemmas[end : min(hi, end + 4)]
+    if after[:1] == ["be"]:
+        after = after[1:]
+    if after[:1] in (["not"], ["no"], ["unnecessary"]):
+        rest = after[1:3]
+        return after[0] == "unnecessary" or any(
+            w in ("need", "necessary", "require", "want", "longer") for w in rest
+        )
+    return False
+
+
+def is_resolved(doc: Doc, start: int, end: int, *, incident: bool) -> bool:
+    """True for a fixed or, for incidents, plainly past event ("last month's outage was fixed")."""
+    lo, hi = clause_bounds(doc, start, end)
+    lemmas = lemmas_of(doc)[lo:hi]
+    ongoing = any(w in _ONGOING for w in lemmas)
+    for j, lemma in enumerate(lemmas):
+        pos = lo + j
+        if start <= pos < end:
+            continue
+        if lemma in _RESOLUTION and _is_done(doc, pos, lo):
+            return True
+        pair = (lemma, lemmas[j + 1]) if j + 1 < len(lemmas) else None
+        if pair in _RESOLUTION_PHRASES and not is_negated(doc, pos, pos + 2):
+            return True
+    if not incident or ongoing:
+        return False
+    for j, lemma in enumerate(lemmas):
+        nxt = lemmas[j + 1] if j + 1 < len(lemmas) else ""
+        if lemma in _PAST_MARKERS or (lemma == "last" and nxt in _PERIODS):
+            return True
+    return False
+
+
+_UNREALIZED = frozenset({"will", "to", "should", "must", "need", "can", "could", "please", "when"})
+
+
+def _is_done(doc: Doc, pos: int, lo: int) -> bool:
+    """A resolution word states a done fix ("was fixed"), not a wish ("please fix")."""
+    tok = doc[pos]
+    if not tok.lower_.endswith("ed") or is_negated(doc, pos, pos + 1):
+        return False
+    return not any(w in _UNREALIZED for w in lemmas_of(doc)[max(lo, pos - 3) : pos])
+
+
+_PERIODS = frozenset(
+    {
+        "week",
+        "month",
+        "year",
+        "time",
+        "night",
+        "weekend",
+        "quarter",
+        "friday",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "saturday",
+        "sunday",
+    }
+)
+
+
+def is_other_sense(doc: Doc, start: int, end: int) -> bool:
+    """True when the match names a feature or cancels an everyday object, not the account."""
+    lemmas = lemmas_of(doc)
+    lo, hi = clause_bounds(doc, start, end)
+    if end < hi and lemmas[end] in _MODIFIED_NOUNS and end - start == 1:
+        return True
+    if lemmas[start] not in CANCEL_LEMMAS and lemmas[end - 1] not in CANCEL_LEMMAS:
+        return False
+    if end < hi and lemmas[end] in _CANCELLATION_TERMS:
+        return False
+    forward = lemmas[end : min(hi, end + 6)]
+    if any(w in _COMMUNICATION for w in forward):
+        return True
+    for lemma in forward:
+        if lemma in _CHURN_OBJECTS:
+            return False
+        if lemma in _OTHER_OBJECTS:
+            return True
+    # Passive: "the scheduled report was cancelled", "our subscription got cancelled".
+    for lemma in reversed(lemmas[max(lo, start - 5) : start]):
+        if lemma in _CHURN_OBJECTS:
+            return False
+        if lemma in _OTHER_OBJECTS:
+            return True
+    return False
+
+
+def suppression(doc: Doc, start: int, end: int, *, incident: bool) -> str | None:
+    """Why a match does not count ("negated", "resolved", "other sense"), or None if it does."""
+    if is_negated(doc, start, end):
+        return "negated"
+    if is_other_sense(doc, start, end):
+        return "other sense"
+    if is_resolved(doc, start, end, incident=incident):
+        return "resolved"
+    return None

@@ -1,0 +1,412 @@
+"""Evaluate a matrix against one ticket's signals into a ``Decision``. Pure: no I/O.
+
+Tier selection: the first of tier 3, then tier 2, with a rule that holds (every rule of that
+tier that holds is cited); otherwise tier 1. Then the bumps, in file order, each seeing the
+tier left by the previous one. Finally ``previous_tier`` is a floor: an open ticket's tier
+never goes down by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from integration.matrix.schema import Condition, Matrix, TierSettings
+from integration.models import (
+    Action,
+    ActionKind,
+    Category,
+    Decision,
+    Route,
+    RuleHit,
+    Signals,
+    Ticket,
+    Tier,
+    format_time,
+)
+from integration.sla import add_business_time
+
+__all__ = ["TIER_TAG", "evaluate", "tier_tag"]
+
+TIER_TAG = "escalade_tier_{tier}"
+CATEGORY_TAG = "escalade_{category}"
+_QUOTE_LIMIT = 120
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Context:
+    ticket: Ticket
+    signals: Signals
+    now: datetime
+
+
+# A check returns the reasons (with evidence) when its condition holds, else None.
+_Check = Callable[[Any, _Context], list[str] | None]
+
+
+def tier_tag(tier: Tier | int) -> str:
+    """The helpdesk tag that marks a ticket's tier, e.g. ``escalade_tier_3``."""
+    return TIER_TAG.format(tier=int(tier))
+
+
+def evaluate(
+    matrix: Matrix,
+    ticket: Ticket,
+    signals: Signals,
+    *,
+    now: datetime,
+    previous_tier: Tier | None = None,
+    connected: frozenset[str] = frozenset(),
+) -> Decision:
+    """Decide tier, priority, SLA, route and helpdesk actions for one ticket."""
+    if now.tzinfo is None:
+        raise ValueError("evaluate() needs a timezone-aware 'now'")
+    ctx = _Context(ticket=ticket, signals=signals, now=now)
+    tier, hits = _select_tier(matrix, ctx)
+    for bump in matrix.bumps:
+        target = bump.target(tier)
+        reasons = _check(bump.when, ctx) if target is not None else None
+        if target is not None and reasons is not None:
+            label = bump.description or bump.id
+            reason = f"{label} (tier {int(tier)} → {int(target)}): " + "; ".join(reasons)
+            hits.append(RuleHit(rule_id=bump.id, reason=reason))
+            tier = target
+    if previous_tier is not None and Tier(previous_tier) > tier:
+        hits.append(
+            RuleHit(
+                rule_id="tier_floor",
+                reason=f"stays at tier {int(previous_tier)}: the ticket was already tier "
+                f"{int(previous_tier)} (rules alone say {int(tier)}); a tier never goes "
+                "down by itself",
+            )
+        )
+        tier = Tier(previous_tier)
+    settings = matrix.tier_settings(tier)
+    priority = settings.actions.priority or ticket.priority
+    if priority.rank < ticket.priority.rank:
+        priority = ticket.priority
+    sla = settings.sla
+    due = (
+        add_business_time(ticket.created_at, sla.first_response, sla.calendar)
+        if sla.first_response is not None
+        else None
+    )
+    rule_ids = ", ".join(h.rule_id for h in hits)
+    route = Route(group=settings.actions.group, reason=f"tier {int(tier)}: {rule_ids}")
+    decision = Decision(
+        ticket_id=ticket.id,
+        tier=tier,
+        priority=priority,
+        category=signals.category,
+        sentiment=signals.sentiment,
+        triggers=signals.trigger_ids,
+        rules=tuple(hits),
+        matrix_version=matrix.version,
+        sla_due_at=due,
+        route=route,
+    )
+    actions = _actions(matrix, decision, ctx, settings, previous_tier, connected)
+    return replace(decision, actions=actions)
+
+
+def _select_tier(matrix: Matrix, ctx: _Context) -> tuple[Tier, list[RuleHit]]:
+    for tier in (Tier.THREE, Tier.TWO, Tier.ONE):
+        hits = []
+        for rule in matrix.rules[tier]:
+            reasons = _check(rule.when, ctx)
+            if reasons is not None:
+                label = rule.description or rule.id
+                hits.append(RuleHit(rule_id=rule.id, reason=f"{label}: " + "; ".join(reasons)))
+        if hits:
+            return tier, hits
+    reason = (
+        f"no tier 2 or tier 3 rule holds (category {ctx.signals.category.value}, "
+        f"sentiment {ctx.signals.sentiment:+.2f}): tier 1"
+    )
+    return Tier.ONE, [RuleHit(rule_id="default_tier", reason=reason)]
+
+
+# --- conditions ---------------------------------------------------------------------------
+
+
+def _check(condition: Condition, ctx: _Context) -> list[str] | None:
+    # The reasons ``condition`` holds for the ticket, or ``None`` when it does not.
+    return _CHECKS[condition.kind](condition.value, ctx)
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 1].rstrip() + "…"
+
+
+def _evidence(ctx: _Context, *kinds: str) -> str:
+    for item in ctx.signals.evidence:
+        if item.kind in kinds and item.text:
+            return f' ("{_quote(item.text)}")'
+    return ""
+
+
+def _trigger(ids: tuple[str, ...], ctx: _Context) -> list[str] | None:
+    first: dict[str, Any] = {}
+    for hit in ctx.signals.triggers:
+        if hit.trigger in ids and hit.trigger not in first:
+            first[hit.trigger] = hit
+    if not first:
+        return None
+    return [
+        f'trigger {h.trigger!r} matched "{h.match}" in "{_quote(h.sentence)}"'
+        for h in first.values()
+    ]
+
+
+def _category(values: tuple[Category, ...], ctx: _Context) -> list[str] | None:
+    cat, confidence = ctx.signals.category, ctx.signals.category_confidence
+    if cat not in values:
+        return None
+    detail = f" (confidence {confidence:.2f})" if confidence > 0 else ""
+    return [f"category {cat.value}{detail}{_evidence(ctx, 'category')}"]
+
+
+def _plan(values: tuple[str, ...], ctx: _Context) -> list[str] | None:
+    account = ctx.ticket.account
+    plan = (account.plan or "").lower() if account else ""
+    return [f"plan {plan}"] if plan and plan in values else None
+
+
+def _arr_at_least(limit: float, ctx: _Context) -> list[str] | None:
+    account = ctx.ticket.account
+    if account is None or account.arr is None or account.arr < limit:
+        return None
+    return [f"ARR {account.arr:,.0f} ≥ {limit:,.0f}"]
+
+
+def _health_below(limit: float, ctx: _Context) -> list[str] | None:
+    account = ctx.ticket.account
+    if account is None or account.health is None or not account.health < limit:
+        return None
+    return [f"health {account.health:.2f} < {limit:g}"]
+
+
+def _sentiment_below(limit: float, ctx: _Context) -> list[str] | None:
+    score = ctx.signals.sentiment
+    if not score < limit:
+        return None
+    worst = min(ctx.signals.message_sentiments, key=lambda m: m.score, default=None)
+    quote = f' (most negative: "{_quote(worst.sentence)}")' if worst and worst.sentence else ""
+    return [f"sentiment {score:+.2f} < {limit:+g}{quote}"]
+
+
+def _frustrated(expected: bool, ctx: _Context) -> list[str] | None:
+    if ctx.signals.frustrated is not expected:
+        return None
+    if expected:
+        return ["customer is clearly frustrated" + _evidence(ctx, "tone", "frustration")]
+    return ["customer is not frustrated"]
+
+
+def _severity(values: tuple[str, ...], ctx: _Context) -> list[str] | None:
+    severity = (ctx.signals.severity or "").lower()
+    if severity not in values:
+        return None
+    return [f"severity {severity}{_evidence(ctx, 'severity')}"]
+
+
+def _repeat_contacts(limit: int, ctx: _Context) -> list[str] | None:
+    count = ctx.signals.repeat_contacts
+    if count < limit:
+        return None
+    return [f"contact #{count} about the same unresolved issue (≥ {limit})"]
+
+
+def _customer_count(ctx: _Context) -> int:
+    return ctx.signals.customer_message_count or len(ctx.ticket.customer_messages)
+
+
+def _customer_messages(limit: int, ctx: _Context) -> list[str] | None:
+    count = _customer_count(ctx)
+    return [f"{count} customer messages (≥ {limit})"] if count >= limit else None
+
+
+def _customer_span(limit: Any, ctx: _Context) -> list[str] | None:
+    times = [m.created_at for m in ctx.ticket.customer_messages]
+    if len(times) < 2:
+        return None
+    span = max(times) - min(times)
+    if span < limit:
+        return None
+    days = span.total_seconds() / 86400
+    return [f"customer wrote {len(times)} times over {days:.1f} days without a fix"]
+
+
+def _channel(values: tuple[Any, ...], ctx: _Context) -> list[str] | None:
+    return [f"channel {ctx.ticket.channel.value}"] if ctx.ticket.channel in values else None
+
+
+def _all(parts: tuple[Condition, ...], ctx: _Context) -> list[str] | None:
+    reasons: list[str] = []
+    for part in parts:
+        found = _check(part, ctx)
+        if found is None:
+            return None
+        reasons.extend(found)
+    return reasons
+
+
+def _any(parts: tuple[Condition, ...], ctx: _Context) -> list[str] | None:
+    found = [r for r in (_check(p, ctx) for p in parts) if r is not None]
+    return [reason for reasons in found for reason in reasons] if found else None
+
+
+def _not(inner: Condition, ctx: _Context) -> list[str] | None:
+    if _check(inner, ctx) is not None:
+        return None
+    if inner.kind == "trigger":
+        return [f"no {' / '.join(inner.value)} trigger"]
+    return [f"not {inner.describe()}"]
+
+
+_CHECKS: dict[str, _Check] = {
+    "trigger": _trigger,
+    "category": _category,
+    "plan": _plan,
+    "arr_at_least": _arr_at_least,
+    "health_below": _health_below,
+    "sentiment_below": _sentiment_below,
+    "frustrated": _frustrated,
+    "severity": _severity,
+    "repeat_contacts_at_least": _repeat_contacts,
+    "customer_messages_at_least": _customer_messages,
+    "customer_messages_span_at_least": _customer_span,
+    "channel": _channel,
+    "all": _all,
+    "any": _any,
+    "not": _not,
+}
+
+
+# --- actions ------------------------------------------------------------------------------
+
+
+def _actions(
+    matrix: Matrix,
+    decision: Decision,
+    ctx: _Context,
+    settings: TierSettings,
+    previous_tier: Tier | None,
+    connected: frozenset[str],
+) -> tuple[Action, ...]:
+    tier, ticket = decision.tier, ctx.ticket
+    rose = previous_tier is None or tier > previous_tier
+    tags = [tier_tag(tier), CATEGORY_TAG.format(category=decision.category.value)]
+    tags += [t for t in settings.actions.tags if t not in tags]
+    stale = {tier_tag(t) for t in Tier if t != tier}
+    stale |= {t for o in Tier if o != tier for t in matrix.tier_settings(o).actions.tags}
+    stale |= {CATEGORY_TAG.format(category=c.value) for c in Category} & set(ticket.tags)
+    out = [
+        _helpdesk(ActionKind.ADD_TAGS, tags=tags),
+        _helpdesk(ActionKind.REMOVE_TAGS, tags=sorted(stale - set(tags))),
+        _helpdesk(ActionKind.SET_PRIORITY, priority=decision.priority.value),
+        _helpdesk(ActionKind.SET_FIELD, field="tier", value=int(tier)),
+    ]
+    if not rose:
+        return tuple(out)
+    # Group, note, acknowledgment and alerts only when the tier rises: re-scoring must not
+    # undo an agent's reassignment or repeat what the customer and the team already got.
+    if settings.actions.group and settings.actions.group != ticket.group:
+        out.append(_helpdesk(ActionKind.ASSIGN, group=settings.actions.group))
+    if settings.actions.note:
+        note = _handoff_note(decision, ctx, settings, previous_tier)
+        out.append(_helpdesk(ActionKind.INTERNAL_NOTE, body=note))
+    if settings.actions.acknowledge_text:
+        reply = _acknowledgment(settings, decision, ctx)
+        out.append(_helpdesk(ActionKind.PUBLIC_REPLY, body=reply))
+    for target in settings.actions.alert:
+        if target in connected:
+            payload = _alert_payload(decision, ticket, settings, previous_tier)
+            out.append(Action(kind=ActionKind.ALERT, target=target, payload=payload))
+    return tuple(out)
+
+
+def _helpdesk(kind: ActionKind, **payload: Any) -> Action:
+    return Action(kind=kind, target="helpdesk", payload=payload)
+
+
+def _local(value: datetime, settings: TierSettings) -> str:
+    calendar = settings.sla.calendar
+    local = value.astimezone(calendar.zone if calendar else UTC)
+    return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M} {local.tzname()}"
+
+
+def _handoff_note(
+    decision: Decision, ctx: _Context, settings: TierSettings, previous_tier: Tier | None
+) -> str:
+    ticket, signals = ctx.ticket, ctx.signals
+    was = f" (was tier {int(previous_tier)})" if previous_tier is not None else ""
+    group = f", routed to {settings.actions.group}" if settings.actions.group else ""
+    tone = ", frustrated" if signals.frustrated else ""
+    lines = [
+        f"Escalade: tier {int(decision.tier)}{was}{group}",
+        f"Category: {decision.category.value} · sentiment {decision.sentiment:+.2f}{tone}",
+    ]
+    account = ticket.account
+    if account is not None:
+        facts = [account.name or account.id]
+        facts += [f"plan {account.plan}"] if account.plan else []
+        facts += [f"ARR {account.arr:,.0f}"] if account.arr is not None else []
+        facts += [f"health {account.health:.2f}"] if account.health is not None else []
+        facts += [f"owner {account.owner}"] if account.owner else []
+        lines.append("Account: " + " · ".join(facts))
+    if signals.repeat_contacts > 1:
+        lines.append(f"Contact #{signals.repeat_contacts} about this issue")
+    lines.append("Why:")
+    lines += [f"- [{hit.rule_id}] {hit.reason}" for hit in decision.rules]
+    if decision.sla_due_at is not None:
+        late = " (already overdue)" if decision.sla_due_at <= ctx.now else ""
+        lines.append(f"First response due: {_local(decision.sla_due_at, settings)}{late}")
+    lines.append(f"Matrix {decision.matrix_version}")
+    return "\n".join(lines)
+
+
+def _acknowledgment(settings: TierSettings, decision: Decision, ctx: _Context) -> str:
+    template = settings.actions.acknowledge_text or ""
+    due = decision.sla_due_at
+    first = settings.sla.first_response
+    # Promising a time already past is not an honest expectation: count from now instead.
+    if first is not None and (due is None or due <= ctx.now):
+        due = add_business_time(ctx.now, first, settings.sla.calendar)
+    fields = {
+        "requester_name": ctx.ticket.requester.name or "there",
+        "due": _local(due, settings) if due is not None else "",
+        "ticket_id": ctx.ticket.id,
+        "subject": ctx.ticket.subject,
+        "tier": str(int(decision.tier)),
+    }
+    return template.format_map(fields)
+
+
+def _alert_payload(
+    decision: Decision, ticket: Ticket, settings: TierSettings, previous_tier: Tier | None
+) -> dict[str, Any]:
+    account = ticket.account
+    return {
+        "dedupe_key": f"{ticket.key}:tier_{int(decision.tier)}",
+        "ticket_key": ticket.key,
+        "ticket_id": ticket.id,
+        "tenant": ticket.tenant,
+        "helpdesk": ticket.helpdesk,
+        "subject": ticket.subject,
+        "requester": ticket.requester.to_dict(),
+        "account": account.to_dict() if account is not None else None,
+        "tier": int(decision.tier),
+        "previous_tier": int(previous_tier) if previous_tier is not None else None,
+        "priority": decision.priority.value,
+        "category": decision.category.value,
+        "sentiment": round(decision.sentiment, 3),
+        "rules": [hit.rule_id for hit in decision.rules],
+        "reasons": list(decision.reasons),
+        "group": settings.actions.group,
+        "sla_due_at": format_time(decision.sla_due_at) if decision.sla_due_at else None,
+        "matrix_version": decision.matrix_version,
+    }

@@ -1,0 +1,408 @@
+"""The matrix file's shape (pydantic, structure only) and the compiled, frozen ``Matrix``.
+
+Pydantic checks the structure of the YAML document; ``loader`` then checks what pydantic
+cannot see (conditions, references between sections, duplicate ids) and compiles the result
+into the frozen dataclasses below, which is all ``evaluate`` ever reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from integration.models import Category, Channel, Priority, Tier, TriggerSpec
+from integration.sla import Calendar, parse_duration, parse_interval, parse_weekdays
+
+__all__ = [
+    "CONDITION_KINDS",
+    "RESERVED_RULE_IDS",
+    "Bump",
+    "Condition",
+    "Matrix",
+    "OnBreach",
+    "Rule",
+    "SlaTargets",
+    "TierActions",
+    "TierSettings",
+]
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+# Ids the evaluator cites itself; a file rule may not take them.
+RESERVED_RULE_IDS = frozenset({"default_tier", "tier_floor"})
+ALWAYS_OPEN = ("24x7", "24/7")
+TEMPLATE_FIELDS = frozenset({"requester_name", "due", "ticket_id", "subject", "tier"})
+
+
+# --- scalar types used by the file models -------------------------------------------------
+
+
+def _duration(value: Any) -> timedelta:
+    if not isinstance(value, str):
+        raise ValueError(f"invalid duration {value!r} (use e.g. 30m, 4h, 2d)")
+    parsed = parse_duration(value)
+    if parsed <= timedelta(0):
+        raise ValueError(f"duration {value!r} must be longer than zero")
+    return parsed
+
+
+def _interval(value: str) -> str:
+    parse_interval(value)
+    return value
+
+
+def _weekdays(value: str) -> str:
+    parse_weekdays(value)
+    return value
+
+
+def _lower_words(values: list[str]) -> list[str]:
+    cleaned = [" ".join(v.lower().split()) for v in values]
+    if any(not v for v in cleaned):
+        raise ValueError("must not contain empty strings")
+    return cleaned
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Identifier = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
+IntervalText = Annotated[str, AfterValidator(_interval)]
+WeekdaysText = Annotated[str, AfterValidator(_weekdays)]
+Words = Annotated[list[str], AfterValidator(_lower_words)]
+TierNumber = Literal[1, 2, 3]
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class TriggerModel(_FileModel):
+    """``churn: {lemmas: [cancel], phrases: ["evaluating other vendors"]}``."""
+
+    lemmas: Words = []
+    phrases: Words = []
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TriggerModel:
+        if not self.lemmas and not self.phrases:
+            raise ValueError("a trigger needs at least one lemma or phrase")
+        return self
+
+
+class RuleModel(_FileModel):
+    """One tier rule: a stable id, a description and a condition."""
+
+    id: Identifier
+    description: str = ""
+    when: dict[str, Any]
+
+
+class SlaModel(_FileModel):
+    """Targets of one tier; ``calendar`` names a calendar, absent or ``24x7`` means always."""
+
+    first_response: Duration | None = None
+    next_response: Duration | None = None
+    resolution: Duration | None = None
+    calendar: str | None = None
+
+
+class ActionsModel(_FileModel):
+    """What a tier writes back: priority, tags, group, note, acknowledgment, alerts."""
+
+    priority: Priority | None = None
+    tags: list[Identifier] = []
+    group: str | None = None
+    note: bool = True
+    acknowledge: str | None = None
+    alert: list[Identifier] = []
+
+
+class OnBreachModel(_FileModel):
+    """What the SLA sweep does when the tier's first-response window passes."""
+
+    promote_to: TierNumber | None = None
+    alert: list[Identifier] = []
+
+
+class TierModel(_FileModel):
+    """One tier: its rules (tier 1 needs none), SLA, actions and breach policy."""
+
+    rules: list[RuleModel] = []
+    sla: SlaModel = SlaModel()
+    actions: ActionsModel = ActionsModel()
+    on_breach: OnBreachModel | None = None
+
+
+class BumpModel(_FileModel):
+    """Moves the tier after selection: ``from``/``to`` or ``up`` (capped at ``max``)."""
+
+    id: Identifier
+    description: str = ""
+    when: dict[str, Any]
+    from_: list[TierNumber] | None = Field(default=None, alias="from")
+    to: TierNumber | None = None
+    up: int | None = Field(default=None, ge=1, le=2)
+    max: TierNumber = 3
+
+    @model_validator(mode="after")
+    def _one_move(self) -> BumpModel:
+        if (self.to is None) == (self.up is None):
+            raise ValueError("a bump needs exactly one of 'to' or 'up'")
+        if self.to is not None and self.from_ and min(self.from_) >= self.to:
+            raise ValueError(f"'to: {self.to}' must be above every 'from' tier")
+        return self
+
+
+class CalendarModel(_FileModel):
+    """Business hours: ``{timezone, hours: {mon-fri: ["09:00-17:00"]}, holidays: [...]}``."""
+
+    timezone: str
+    hours: dict[WeekdaysText, list[IntervalText]]
+    holidays: list[date] = []
+
+
+class MatrixModel(_FileModel):
+    """The whole file."""
+
+    version: int = Field(ge=1)
+    description: str = ""
+    triggers: dict[Identifier, TriggerModel]
+    tiers: dict[TierNumber, TierModel]
+    bumps: list[BumpModel] = []
+    calendars: dict[Identifier, CalendarModel] = {}
+    templates: dict[Identifier, str] = {}
+
+    @field_validator("tiers")
+    @classmethod
+    def _all_tiers(cls, tiers: dict[int, TierModel]) -> dict[int, TierModel]:
+        missing = sorted({1, 2, 3} - set(tiers))
+        if missing:
+            raise ValueError(f"tiers {missing} are missing (the matrix needs tiers 1, 2 and 3)")
+        return tiers
+
+
+FILE_MODELS: tuple[type[BaseModel], ...] = (
+    TriggerModel,
+    RuleModel,
+    SlaModel,
+    ActionsModel,
+    OnBreachModel,
+    TierModel,
+    BumpModel,
+    CalendarModel,
+    MatrixModel,
+)
+
+
+# --- the compiled matrix ------------------------------------------------------------------
+
+CONDITION_KINDS = (
+    "trigger",
+    "category",
+    "plan",
+    "arr_at_least",
+    "health_below",
+    "sentiment_below",
+    "frustrated",
+    "severity",
+    "repeat_contacts_at_least",
+    "customer_messages_at_least",
+    "customer_messages_span_at_least",
+    "channel",
+    "all",
+    "any",
+    "not",
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Condition:
+    """One condition: ``kind`` from ``CONDITION_KINDS`` and its normalized ``value``."""
+
+    kind: str
+    value: Any
+
+    def describe(self) -> str:
+        """A short static rendering, used when a ``not`` is true."""
+        if self.kind in ("all", "any"):
+            inner = ", ".join(c.describe() for c in self.value)
+            return f"{self.kind}({inner})"
+        if self.kind == "not":
+            return f"not {self.value.describe()}"
+        if isinstance(self.value, tuple):
+            return f"{self.kind} in [{', '.join(str(v) for v in self.value)}]"
+        return f"{self.kind} {self.value}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Rule:
+    """A tier rule from the file."""
+
+    id: str
+    tier: Tier
+    description: str
+    when: Condition
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Bump:
+    """A tier move applied after selection, in file order."""
+
+    id: str
+    description: str
+    when: Condition
+    from_tiers: frozenset[Tier] = frozenset()  # empty: any tier
+    to: Tier | None = None
+    up: int = 0
+    max: Tier = Tier.THREE
+
+    def target(self, tier: Tier) -> Tier | None:
+        """The tier this bump moves ``tier`` to, or ``None`` when it does not apply."""
+        if self.from_tiers and tier not in self.from_tiers:
+            return None
+        new = self.to if self.to is not None else Tier(min(int(tier) + self.up, int(self.max)))
+        return new if new > tier else None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SlaTargets:
+    """SLA windows of a tier; ``calendar=None`` means 24/7."""
+
+    first_response: timedelta | None = None
+    next_response: timedelta | None = None
+    resolution: timedelta | None = None
+    calendar: Calendar | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TierActions:
+    """What a tier writes back; ``acknowledge`` is a template id, its text alongside."""
+
+    priority: Priority | None = None
+    tags: tuple[str, ...] = ()
+    group: str | None = None
+    note: bool = True
+    acknowledge: str | None = None
+    acknowledge_text: str | None = None
+    alert: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OnBreach:
+    """Time-based promotion for the SLA sweep."""
+
+    promote_to: Tier | None = None
+    alert: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TierSettings:
+    """Everything a tier means besides its rules."""
+
+    tier: Tier
+    sla: SlaTargets
+    actions: TierActions
+    on_breach: OnBreach | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Matrix:
+    """A validated escalation matrix; ``version`` is ``v<n>-<sha256[:12]>`` of the file."""
+
+    version: str
+    number: int
+    sha256: str
+    source: str
+    description: str
+    triggers: tuple[TriggerSpec, ...]
+    rules: Mapping[Tier, tuple[Rule, ...]]
+    bumps: tuple[Bump, ...]
+    settings: Mapping[Tier, TierSettings]
+    calendars: Mapping[str, Calendar] = field(default_factory=dict)
+    templates: Mapping[str, str] = field(default_factory=dict)
+
+    def tier_settings(self, tier: Tier) -> TierSettings:
+        """SLA targets, actions and breach policy of ``tier``."""
+        return self.settings[Tier(tier)]
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        """Every id a decision can cite, in file order."""
+        ids = [r.id for t in (Tier.THREE, Tier.TWO, Tier.ONE) for r in self.rules[t]]
+        return (*ids, *(b.id for b in self.bumps), *sorted(RESERVED_RULE_IDS))
+
+    @property
+    def trigger_ids(self) -> tuple[str, ...]:
+        """Ids of the keyword triggers, in file order."""
+        return tuple(t.id for t in self.triggers)
+
+
+# --- condition values ---------------------------------------------------------------------
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(v, str) and v.strip() for v in items):
+        raise ValueError("expected a name or a non-empty list of names")
+    return tuple(v.strip().lower() for v in items)
+
+
+def _enum_names(enum: type[Category] | type[Channel]) -> Any:
+    def parse(value: Any) -> tuple[Any, ...]:
+        out = []
+        for name in _names(value):
+            try:
+                out.append(enum(name))
+            except ValueError as err:
+                allowed = ", ".join(e.value for e in enum)
+                kind = enum.__name__.lower()
+                raise ValueError(f"unknown {kind} {name!r} (one of: {allowed})") from err
+        return tuple(out)
+
+    return parse
+
+
+def _number(lo: float | None, hi: float | None, *, integer: bool = False) -> Any:
+    def parse(value: Any) -> float | int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"expected a number, got {value!r}")
+        if integer and not isinstance(value, int):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ValueError(f"{value!r} is out of range [{lo}, {hi if hi is not None else '∞'}]")
+        return value
+
+    return parse
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+# Leaf conditions: kind -> parser of the YAML value (raises ValueError with a message).
+LEAF_PARSERS: dict[str, Any] = {
+    "trigger": _names,
+    "category": _enum_names(Category),
+    "plan": _names,
+    "arr_at_least": _number(0, None),
+    "health_below": _number(0, 1),
+    "sentiment_below": _number(-1, 1),
+    "frustrated": _flag,
+    "severity": _names,
+    "repeat_contacts_at_least": _number(1, None, integer=True),
+    "customer_messages_at_least": _number(1, None, integer=True),
+    "customer_messages_span_at_least": _duration,
+    "channel": _enum_names(Channel),
+}

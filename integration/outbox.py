@@ -1,0 +1,385 @@
+"""The outbox: every outbound write lands, or is reported as failed — never dropped.
+
+``enqueue`` writes the actions in the same transaction as the decision that caused them.
+``deliver_due`` later claims due rows (one worker per row, by a conditional UPDATE), calls the
+deliverer outside any transaction, and records the outcome:
+
+- success                      -> ``delivered`` with the vendor's result;
+- ``RetriableError`` (429, 5xx) -> ``pending`` again after exponential backoff, or later if the
+  vendor's ``Retry-After`` says so; ``failed`` once ``max_attempts`` are spent;
+- ``FatalError`` (other 4xx)   -> ``failed`` with the vendor's message;
+- any other exception           -> retried like ``RetriableError`` and logged with traceback.
+
+A worker that dies mid-delivery leaves its row ``inflight``; when the lease runs out another
+worker takes it again, so delivery is at-least-once and the ``idempotency_key`` travels with
+each item for vendors that can deduplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.helpdesk.base import ApplyResult
+from integration.errors import FatalError, RetriableError, ValidationError
+from integration.models import Action
+from integration.store.db import session_scope
+from integration.store.ops import Claim, claim_due, insert_ignore
+from integration.store.tables import OutboxRow, OutboxStatus, TenantRow
+
+__all__ = [
+    "DeliveryReport",
+    "Deliverer",
+    "OutboxItem",
+    "RetryPolicy",
+    "count_outbox",
+    "deliver_due",
+    "enqueue",
+    "list_outbox",
+    "make_idempotency_key",
+    "retry_failed",
+]
+
+log = logging.getLogger(__name__)
+
+# Enough of a vendor's error body to act on, without storing whole HTML error pages.
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff: ``base * factor**(attempt-1)``, capped, minus up to ``jitter``."""
+
+    base: timedelta = timedelta(seconds=2)
+    factor: float = 2.0
+    max_delay: timedelta = timedelta(minutes=15)
+    max_attempts: int = 8
+    jitter: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValidationError("max_attempts", "must be at least 1")
+        if self.factor < 1:
+            raise ValidationError("factor", "must be at least 1")
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ValidationError("jitter", "must be between 0 and 1")
+
+    def backoff(self, attempt: int, *, rand: Callable[[], float] = random.random) -> timedelta:
+        """How long to wait after failed attempt number ``attempt`` (1-based)."""
+        exponent = max(attempt - 1, 0)
+        # Cap in float space first: factor**exponent overflows timedelta long before 8 tries.
+        seconds = min(
+            self.base.total_seconds() * self.factor**exponent, self.max_delay.total_seconds()
+        )
+        # Jitter spreads retries of many rows that failed together (a vendor outage).
+        seconds *= 1.0 - self.jitter * rand()
+        return timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutboxItem:
+    """What a deliverer gets: a detached snapshot of one claimed outbox row."""
+
+    id: int
+    tenant_id: int
+    tenant_slug: str
+    target: str
+    ticket_external_id: str | None
+    actions: tuple[Action, ...]
+    idempotency_key: str
+    attempt: int
+    decision_id: int | None = None
+    ticket_id: int | None = None
+
+
+Deliverer = Callable[[OutboxItem], ApplyResult]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeliveryReport:
+    """What one ``deliver_due`` pass did."""
+
+    claimed: int = 0
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def make_idempotency_key(*parts: object) -> str:
+    """A short stable key from its parts (tenant, ticket, decision, target, ...)."""
+    text = "\x1f".join(str(p) for p in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:40]
+
+
+def enqueue(
+    s: Session,
+    *,
+    tenant_id: int,
+    target: str,
+    ticket_external_id: str | None,
+    actions: Sequence[Action],
+    idempotency_key: str,
+    now: datetime,
+    decision_id: int | None = None,
+    ticket_id: int | None = None,
+) -> OutboxRow | None:
+    """Queue actions in the caller's transaction; None (nothing written) for a duplicate key."""
+    if not actions:
+        raise ValidationError("actions", "nothing to deliver")
+    if not idempotency_key:
+        raise ValidationError("idempotency_key", "must not be empty")
+    stray = sorted({a.target for a in actions if a.target != target})
+    if stray:
+        raise ValidationError("actions", f"target {target!r} got actions for {stray}")
+    inserted = insert_ignore(
+        s,
+        OutboxRow,
+        {
+            "tenant_id": tenant_id,
+            "decision_id": decision_id,
+            "ticket_id": ticket_id,
+            "target": target,
+            "ticket_external_id": ticket_external_id,
+            "actions": [a.to_dict() for a in actions],
+            "idempotency_key": idempotency_key,
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
+        ("idempotency_key",),
+    )
+    if not inserted:
+        log.info("outbox: duplicate idempotency key %s, nothing queued", idempotency_key)
+        return None
+    return s.scalars(select(OutboxRow).where(OutboxRow.idempotency_key == idempotency_key)).one()
+
+
+def deliver_due(
+    factory: sessionmaker[Session],
+    deliver: Deliverer,
+    *,
+    now: datetime,
+    limit: int = 50,
+    lease: timedelta = timedelta(seconds=60),
+    policy: RetryPolicy = RetryPolicy(),
+) -> DeliveryReport:
+    """Deliver up to ``limit`` due rows, one claim at a time, and record every outcome.
+
+    Rows are claimed one by one just before delivery, and no new row is claimed once half
+    the lease has passed in real time: every claimed row keeps at least half a lease for its
+    own call, so a slow vendor never lets a second worker take a row still being delivered.
+    """
+    started = time.monotonic()
+    budget = lease.total_seconds() / 2
+    counts = {"claimed": 0, "delivered": 0, "retried": 0, "failed": 0}
+    while counts["claimed"] < limit and time.monotonic() - started < budget:
+        claims = claim_due(
+            factory,
+            OutboxRow,
+            waiting=OutboxStatus.PENDING.value,
+            busy=OutboxStatus.INFLIGHT.value,
+            now=now,
+            limit=1,
+            lease=lease,
+        )
+        if not claims:
+            break
+        claim = claims[0]
+        counts["claimed"] += 1
+        counts[_deliver_one(factory, deliver, claim, now=now, policy=policy)] += 1
+    return DeliveryReport(**counts)
+
+
+def _deliver_one(
+    factory: sessionmaker[Session],
+    deliver: Deliverer,
+    claim: Claim,
+    *,
+    now: datetime,
+    policy: RetryPolicy,
+) -> str:
+    item = _snapshot(factory, claim)
+    if item is None:
+        log.warning("outbox %s vanished after it was claimed (tenant removed?)", claim.id)
+        return "failed"
+    if claim.attempts > policy.max_attempts:
+        # Only reachable when workers kept dying mid-delivery: stop feeding it to them.
+        message = f"gave up after {claim.attempts - 1} attempts: delivery kept being interrupted"
+        return _record_failure(factory, claim, now=now, message=message)
+    # No session is open here: a slow vendor must not hold a transaction or a lock.
+    try:
+        result = deliver(item)
+    except FatalError as err:
+        log.error("outbox %s to %s refused: %s", item.id, item.target, err)
+        return _record_failure(factory, claim, now=now, message=str(err))
+    except RetriableError as err:
+        return _record_retry(
+            factory, claim, now=now, policy=policy, error=str(err), retry_after=err.retry_after
+        )
+    except Exception as err:
+        log.exception("outbox %s to %s: unexpected error, will retry", item.id, item.target)
+        return _record_retry(
+            factory, claim, now=now, policy=policy, error=f"{type(err).__name__}: {err}"
+        )
+    with session_scope(factory) as s:
+        # Success is recorded even if the lease was lost meanwhile: it did land.
+        s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == claim.id, OutboxRow.status != OutboxStatus.DELIVERED.value)
+            .values(
+                status=OutboxStatus.DELIVERED.value,
+                delivered_at=now,
+                result=_result_json(result),
+                last_error=None,
+                lease_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    log.info("outbox %s delivered to %s (attempt %s)", item.id, item.target, claim.attempts)
+    return "delivered"
+
+
+def _record_retry(
+    factory: sessionmaker[Session],
+    claim: Claim,
+    *,
+    now: datetime,
+    policy: RetryPolicy,
+    error: str,
+    retry_after: float | None = None,
+) -> str:
+    if claim.attempts >= policy.max_attempts:
+        message = f"gave up after {claim.attempts} attempts: {error}"
+        log.error("outbox %s: %s", claim.id, message)
+        return _record_failure(factory, claim, now=now, message=message)
+    delay = policy.backoff(claim.attempts)
+    if retry_after is not None and retry_after > 0:
+        delay = max(delay, timedelta(seconds=retry_after))
+    _finish(
+        factory,
+        claim,
+        status=OutboxStatus.PENDING,
+        next_attempt_at=now + delay,
+        last_error=error[:MAX_ERROR_CHARS],
+    )
+    log.warning(
+        "outbox %s: attempt %s failed, retrying in %ss: %s",
+        claim.id, claim.attempts, int(delay.total_seconds()), error,
+    )
+    return "retried"
+
+
+def _record_failure(
+    factory: sessionmaker[Session], claim: Claim, *, now: datetime, message: str
+) -> str:
+    _finish(factory, claim, status=OutboxStatus.FAILED, last_error=message[:MAX_ERROR_CHARS])
+    return "failed"
+
+
+def _finish(
+    factory: sessionmaker[Session], claim: Claim, *, status: OutboxStatus, **values: Any
+) -> None:
+    with session_scope(factory) as s:
+        result = s.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.id == claim.id,
+                OutboxRow.claim_token == claim.token,
+                OutboxRow.status == OutboxStatus.INFLIGHT.value,
+            )
+            .values(status=status.value, lease_until=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            # Another worker re-claimed the row after our lease ran out; its outcome stands.
+            log.warning("outbox %s: lease lost before recording %s", claim.id, status.value)
+
+
+def _snapshot(factory: sessionmaker[Session], claim: Claim) -> OutboxItem | None:
+    with session_scope(factory) as s:
+        found = s.execute(
+            select(OutboxRow, TenantRow.slug)
+            .join(TenantRow, TenantRow.id == OutboxRow.tenant_id)
+            .where(OutboxRow.id == claim.id)
+        ).one_or_none()
+        if found is None:
+            return None
+        row, slug = found
+        return OutboxItem(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            tenant_slug=slug,
+            target=row.target,
+            ticket_external_id=row.ticket_external_id,
+            actions=tuple(Action.from_dict(a) for a in row.actions),
+            idempotency_key=row.idempotency_key,
+            attempt=claim.attempts,
+            decision_id=row.decision_id,
+            ticket_id=row.ticket_id,
+        )
+
+
+def _result_json(result: object) -> dict[str, Any]:
+    if isinstance(result, ApplyResult):
+        data: dict[str, Any] = {
+            "applied": [kind.value for kind in result.applied],
+            "external_ref": result.external_ref,
+            "detail": dict(result.detail),
+        }
+    elif isinstance(result, Mapping):
+        data = dict(result)
+    else:
+        data = {"value": None if result is None else repr(result)}
+    # Round-trip so a vendor object in ``detail`` cannot break the JSON column.
+    parsed: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    return parsed
+
+
+def retry_failed(s: Session, outbox_id: int, *, now: datetime | None = None) -> bool:
+    """The admin "retry" button: a failed row goes back to pending with a fresh budget."""
+    result = s.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == outbox_id, OutboxRow.status == OutboxStatus.FAILED.value)
+        .values(
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=now or datetime.now(UTC),
+            lease_until=None,
+            claim_token=None,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def list_outbox(
+    s: Session, *, tenant_id: int, statuses: Sequence[OutboxStatus] = (), limit: int = 100
+) -> list[OutboxRow]:
+    """A tenant's most recent outbox rows, optionally only in some statuses."""
+    query = select(OutboxRow).where(OutboxRow.tenant_id == tenant_id)
+    if statuses:
+        query = query.where(OutboxRow.status.in_([st.value for st in statuses]))
+    query = query.order_by(OutboxRow.created_at.desc(), OutboxRow.id.desc()).limit(limit)
+    return list(s.scalars(query))
+
+
+def count_outbox(s: Session, *, tenant_id: int | None = None) -> dict[str, int]:
+    """How many rows are in each status (health checks, the admin page)."""
+    query = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+    if tenant_id is not None:
+        query = query.where(OutboxRow.tenant_id == tenant_id)
+    counts = {status.value: 0 for status in OutboxStatus}
+    for status, n in s.execute(query):
+        counts[status] = n
+    return counts

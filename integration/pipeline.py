@@ -1,0 +1,181 @@
+"""From a ticket to a decision and the actions it causes.
+
+``decide`` is the pure heart (detect, then the matrix); ``process_event`` is the one readable
+function from a stored inbound event to a stored decision and its outbox rows, written in one
+transaction so that nothing is decided without being delivered, nor delivered twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from integration.matrix import Matrix, evaluate
+from integration.models import Action, Author, Decision, Signals, Ticket, Tier
+
+if TYPE_CHECKING:
+    from integration.detect import Detector
+    from integration.runtime import Runtime
+
+__all__ = ["Outcome", "ProcessResult", "decide", "input_fingerprint", "process_event"]
+
+log = logging.getLogger(__name__)
+
+
+def decide(
+    ticket: Ticket,
+    history: Sequence[Ticket],
+    *,
+    matrix: Matrix,
+    detector: Detector,
+    now: datetime,
+    previous_tier: Tier | None = None,
+    connected: frozenset[str] = frozenset(),
+) -> tuple[Signals, Decision]:
+    """Read the ticket, then let the matrix decide; no I/O."""
+    signals = detector.detect(ticket, history)
+    decision = evaluate(
+        matrix, ticket, signals, now=now, previous_tier=previous_tier, connected=connected
+    )
+    return signals, decision
+
+
+def input_fingerprint(ticket: Ticket) -> str:
+    """Hash what a human or the customer can change, leaving out what Escalade writes.
+
+    Our own write-back (tags, priority, group, notes) comes back as a webhook; with the same
+    fingerprint it changes nothing, which is what stops write-back loops.
+    """
+    human = [
+        (m.id, m.author.value, m.public, m.body)
+        for m in ticket.messages
+        if m.author not in (Author.BOT, Author.SYSTEM)
+    ]
+    account = ticket.account.to_dict() if ticket.account else None
+    basis = [ticket.subject, ticket.status.value, ticket.requester.id, account, human,
+             ticket.page_url]
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+
+
+class Outcome(StrEnum):
+    """What processing one event came to."""
+
+    DECIDED = "decided"
+    UNCHANGED = "unchanged"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProcessResult:
+    """The outcome of one event and, when decided, the decision."""
+
+    outcome: Outcome
+    decision: Decision | None = None
+    detail: str = ""
+
+
+def signals_to_dict(signals: Signals) -> dict[str, Any]:
+    """Serialize signals for the decision log."""
+    return json.loads(json.dumps(asdict(signals)))
+
+
+def _helpdesk_and_alert_groups(actions: Sequence[Action]) -> dict[str, list[Action]]:
+    groups: dict[str, list[Action]] = {}
+    for action in actions:
+        groups.setdefault(action.target, []).append(action)
+    return groups
+
+
+def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessResult:
+    """Turn one stored inbound event into a decision plus outbox rows, idempotently."""
+    from integration import outbox, store
+
+    with store.session_scope(runtime.sessions) as s:
+        event = s.get(store.InboundEventRow, event_id)
+        if event is None:
+            raise LookupError(f"inbound event {event_id} does not exist")
+        tenant = runtime.tenant_by_id(s, event.tenant_id)
+        body = event.body.encode()
+        ticket_ref = event.ticket_external_id
+
+    adapter = runtime.adapter_for(tenant)
+    parsed = adapter.parse_webhook(headers={}, body=body)
+    # Vendors send ids and we read the ticket fresh; the sandbox carries it whole.
+    ticket = parsed.ticket or adapter.fetch_ticket(ticket_ref)
+
+    with store.session_scope(runtime.sessions) as s:
+        existing = store.get_ticket(s, tenant.id, ticket.helpdesk, ticket.id)
+        fingerprint = input_fingerprint(ticket)
+        if existing is not None and existing.input_fingerprint == fingerprint:
+            store.finish_event(s, event_id, status=store.EventStatus.DONE, now=now)
+            return ProcessResult(outcome=Outcome.UNCHANGED, detail="no new input")
+        if existing is not None and adapter.is_own_write(ticket):
+            store.finish_event(s, event_id, status=store.EventStatus.DONE, now=now)
+            return ProcessResult(outcome=Outcome.UNCHANGED, detail="our own write-back")
+
+        history = store.ticket_history(
+            s,
+            tenant_id=tenant.id,
+            requester_key=store.requester_key(ticket),
+            account_key=store.account_key(ticket),
+            exclude_id=existing.id if existing is not None else None,
+        )
+        previous_tier = (
+            Tier(existing.tier) if existing is not None and existing.tier is not None else None
+        )
+        signals, decision = decide(
+            ticket,
+            history,
+            matrix=runtime.matrix,
+            detector=runtime.detector,
+            now=now,
+            previous_tier=previous_tier,
+            connected=runtime.connected_targets(tenant),
+        )
+        row = store.upsert_ticket(
+            s,
+            tenant_id=tenant.id,
+            ticket=ticket,
+            tier=int(decision.tier),
+            priority=decision.priority.value,
+            category=decision.category.value,
+            sla_due_at=decision.sla_due_at,
+            input_fingerprint=fingerprint,
+        )
+        decision_row = store.add_decision(
+            s,
+            tenant_id=tenant.id,
+            ticket_id=row.id,
+            event_id=event_id,
+            decided_at=now,
+            decision=decision,
+            previous_tier=int(previous_tier) if previous_tier is not None else None,
+            signals=signals_to_dict(signals),
+        )
+        for target, actions in _helpdesk_and_alert_groups(decision.actions).items():
+            outbox.enqueue(
+                s,
+                tenant_id=tenant.id,
+                target=target,
+                ticket_external_id=ticket.id,
+                actions=actions,
+                idempotency_key=f"{tenant.slug}:event:{event_id}:{target}",
+                decision_id=decision_row.id,
+                ticket_id=row.id,
+                now=now,
+            )
+        store.finish_event(s, event_id, status=store.EventStatus.DONE, now=now)
+    log.info(
+        "decided %s tier=%s rules=%s",
+        ticket.key,
+        int(decision.tier),
+        ",".join(r.rule_id for r in decision.rules),
+    )
+    runtime.wake()
+    return ProcessResult(outcome=Outcome.DECIDED, decision=decision)

@@ -1,0 +1,135 @@
+"""The long-lived pieces one process shares: database, cipher, matrix, detector, adapters."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.helpdesk.base import ApplyResult, HelpdeskAdapter, HelpdeskConfig
+from adapters.registry import build_adapter
+from integration import store
+from integration.crypto import SecretCipher, load_or_create_key
+from integration.errors import ConfigurationError, FatalError
+from integration.matrix import Matrix, default_matrix, load_matrix
+
+__all__ = ["Runtime"]
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Everything a web worker, a background worker or the CLI needs, built once."""
+
+    def __init__(self, *, config: Mapping[str, Any]) -> None:
+        self.config = dict(config)
+        self.engine = store.make_engine(self.config["DATABASE_URL"])
+        self.sessions: sessionmaker[Session] = store.make_session_factory(self.engine)
+        self._wake = threading.Event()
+        self._adapters: dict[tuple[str, str], HelpdeskAdapter] = {}
+        self._lock = threading.Lock()
+
+    @cached_property
+    def cipher(self) -> SecretCipher:
+        """The cipher for tenant secrets; the key comes from the environment or VAR_DIR."""
+        raw = str(self.config.get("SECRET_KEY") or "")
+        keys = [part.strip() for part in raw.split(",") if part.strip()]
+        if not keys:
+            keys = [load_or_create_key(Path(self.config["VAR_DIR"]) / "secret.key")]
+        return SecretCipher(keys)
+
+    @cached_property
+    def matrix(self) -> Matrix:
+        """The escalation matrix in force."""
+        path = self.config.get("MATRIX_PATH")
+        return load_matrix(path) if path else default_matrix()
+
+    @cached_property
+    def detector(self) -> Any:
+        """The detection pipeline, loaded once with the matrix's triggers."""
+        from integration.detect import Detector
+
+        return Detector(triggers=self.matrix.triggers)
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """One HTTP session for every outbound vendor call of this process."""
+        http = requests.Session()
+        http.headers["User-Agent"] = "Escalade/0.1"
+        return http
+
+    def now(self) -> datetime:
+        """The current time, aware, UTC."""
+        return datetime.now(UTC)
+
+    def tenant_by_id(self, s: Session, tenant_id: int) -> store.TenantRow:
+        """Load a tenant row or fail loudly."""
+        tenant = s.get(store.TenantRow, tenant_id)
+        if tenant is None:
+            raise ConfigurationError(f"tenant {tenant_id} no longer exists")
+        s.expunge(tenant)
+        return tenant
+
+    def helpdesk_config(self, tenant: store.TenantRow) -> HelpdeskConfig:
+        """Decrypt a tenant's connection settings."""
+        secrets = store.tenant_secrets(tenant, self.cipher)
+        webhook_secret = secrets.pop("webhook_secret", None)
+        return HelpdeskConfig(
+            tenant=tenant.slug,
+            helpdesk=tenant.helpdesk,
+            base_url=tenant.base_url,
+            credentials=secrets,
+            webhook_secret=webhook_secret,
+            options=dict(tenant.settings or {}),
+        )
+
+    def adapter_for(self, tenant: store.TenantRow) -> HelpdeskAdapter:
+        """The tenant's helpdesk adapter (cached per tenant and settings)."""
+        cache_key = (tenant.slug, repr(sorted((tenant.settings or {}).items())))
+        with self._lock:
+            adapter = self._adapters.get((tenant.slug, cache_key[1]))
+            if adapter is None:
+                config = self.helpdesk_config(tenant)
+                kwargs: dict[str, Any] = {}
+                if tenant.helpdesk != "sandbox":
+                    kwargs["session"] = self.session
+                adapter = build_adapter(config, **kwargs)
+                self._adapters[(tenant.slug, cache_key[1])] = adapter
+            return adapter
+
+    def forget_adapters(self) -> None:
+        """Drop cached adapters after a tenant's settings change."""
+        with self._lock:
+            self._adapters.clear()
+
+    def connected_targets(self, tenant: store.TenantRow) -> frozenset[str]:
+        """Connectors (slack, crm, ...) this tenant has connected; alerts go only there."""
+        return frozenset((tenant.settings or {}).get("connectors", ()))
+
+    def deliver(self, row: Any) -> ApplyResult:
+        """Deliver one outbox row through the right adapter."""
+        with store.session_scope(self.sessions) as s:
+            tenant = store.get_tenant(s, row.tenant_slug)
+            if tenant is None:
+                raise FatalError(f"tenant {row.tenant_slug!r} was removed")
+            s.expunge(tenant)
+        actions = list(row.actions)
+        if row.target != "helpdesk":
+            raise FatalError(f"{row.target} is not connected for tenant {row.tenant_slug!r}")
+        return self.adapter_for(tenant).apply(row.ticket_external_id, actions)
+
+    def wake(self) -> None:
+        """Tell idle workers there is new work."""
+        self._wake.set()
+
+    def wait_for_work(self, timeout: float) -> None:
+        """Block until woken or ``timeout`` passes."""
+        self._wake.wait(timeout)
+        self._wake.clear()

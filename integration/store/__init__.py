@@ -1,0 +1,99 @@
+"""Persistence: SQLAlchemy 2 tables, repositories and Alembic migrations.
+
+Runs on SQLite (embedded default, WAL) and PostgreSQL (``ESCALADE_DATABASE_URL``) alike.
+Repositories are plain functions that take a ``Session``; nothing here holds a global.
+"""
+
+from __future__ import annotations
+
+from integration.store.db import (
+    Base,
+    current_revision,
+    downgrade,
+    head_revision,
+    make_engine,
+    make_session_factory,
+    session_scope,
+    upgrade,
+)
+from integration.store.ops import Claim, claim_due, insert_ignore
+from integration.store.repo import (
+    add_tenant,
+    claim_pending_events,
+    count_events,
+    finish_event,
+    get_event,
+    get_tenant,
+    list_events,
+    list_tenants,
+    remove_tenant,
+    retry_event,
+    store_inbound_event,
+    tenant_secrets,
+    update_tenant,
+)
+from integration.store.tables import (
+    DecisionRow,
+    EventStatus,
+    HelpdeskKind,
+    InboundEventRow,
+    OutboxRow,
+    OutboxStatus,
+    TenantRow,
+    TicketRow,
+)
+from integration.store.tickets import (
+    account_key,
+    add_decision,
+    decisions_for_ticket,
+    get_ticket,
+    requester_key,
+    signals_to_json,
+    ticket_history,
+    tickets_due,
+    upsert_ticket,
+)
+
+__all__ = [
+    "Base",
+    "Claim",
+    "DecisionRow",
+    "EventStatus",
+    "HelpdeskKind",
+    "InboundEventRow",
+    "OutboxRow",
+    "OutboxStatus",
+    "TenantRow",
+    "TicketRow",
+    "account_key",
+    "add_decision",
+    "add_tenant",
+    "claim_due",
+    "claim_pending_events",
+    "count_events",
+    "current_revision",
+    "decisions_for_ticket",
+    "downgrade",
+    "finish_event",
+    "get_event",
+    "get_tenant",
+    "get_ticket",
+    "head_revision",
+    "insert_ignore",
+    "list_events",
+    "list_tenants",
+    "make_engine",
+    "make_session_factory",
+    "remove_tenant",
+    "requester_key",
+    "retry_event",
+    "session_scope",
+    "signals_to_json",
+    "store_inbound_event",
+    "tenant_secrets",
+    "ticket_history",
+    "tickets_due",
+    "update_tenant",
+    "upgrade",
+    "upsert_ticket",
+]

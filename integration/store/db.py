@@ -1,0 +1,190 @@
+"""Engines, sessions and migrations: the one place that knows which database we run on.
+
+SQLite (the embedded default) gets WAL, foreign keys and a busy timeout on every connection;
+PostgreSQL (``ESCALADE_DATABASE_URL``) needs nothing special. The schema is owned by the
+Alembic migrations next to this module, run programmatically by :func:`upgrade` so it works
+from an installed package with no ``alembic.ini``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+from integration.errors import ConfigurationError, ValidationError
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "Base",
+    "UTCDateTime",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "make_engine",
+    "make_session_factory",
+    "session_scope",
+    "upgrade",
+]
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Milliseconds a SQLite connection waits for another writer before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# Stable constraint names, so migrations can alter them on PostgreSQL and in batch mode.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every Escalade table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC; naive values are refused rather than guessed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to UTC; SQLite keeps no offset, so it gets the naive UTC wall time."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValidationError("datetime", f"naive datetime {value!r}; pass an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime whatever the backend handed back."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # WAL makes NORMAL durable across application crashes; only power loss can cost
+        # the last transactions, never consistency.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Build an engine for ``url``; SQLite files get their folder and the pragmas."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as err:
+        raise ConfigurationError(f"database URL is not valid: {err}") from err
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    if is_sqlite:
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        connect_args = dict(kwargs.get("connect_args") or {})
+        connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        kwargs["connect_args"] = connect_args
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except ModuleNotFoundError as err:
+        raise ConfigurationError(
+            f"no driver for {parsed.drivername!r}: install escalade[postgres] for PostgreSQL"
+        ) from err
+    if is_sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit when the block ends, roll back when it raises."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def upgrade(url: str | Engine, revision: str = "head") -> None:
+    """Bring the schema at ``url`` to ``revision`` (``alembic upgrade head``)."""
+    _migrate(url, "upgrade", revision)
+
+
+def downgrade(url: str | Engine, revision: str) -> None:
+    """Take the schema at ``url`` back to ``revision`` (``base`` drops every table)."""
+    _migrate(url, "downgrade", revision)
+
+
+def _migrate(url: str | Engine, direction: str, revision: str) -> None:
+    from alembic import command
+
+    engine = make_engine(url) if isinstance(url, str) else url
+    try:
+        with engine.begin() as connection:
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            getattr(command, direction)(config, revision)
+    finally:
+        if isinstance(url, str):
+            engine.dispose()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at, or None before the first upgrade."""
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest migration shipped with this package."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def _alembic_config() -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config

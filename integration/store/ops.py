@@ -1,0 +1,117 @@
+"""Two portable building blocks: insert-unless-present and claim-with-a-lease.
+
+Both are what let several workers share one database safely. ``insert_ignore`` uses
+``ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL so a duplicate never poisons the caller's
+transaction; ``claim_due`` takes rows with a conditional UPDATE, so a row is claimed by
+exactly one worker however many ask at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from integration.store.db import session_scope
+
+__all__ = ["Claim", "claim_due", "insert_ignore"]
+
+_SPARE_CANDIDATES = 8
+
+
+def insert_ignore(
+    s: Session, model: type[Any], values: Mapping[str, Any], conflict: Sequence[str]
+) -> bool:
+    """Insert one row unless one with the same ``conflict`` columns exists; True if inserted."""
+    dialect = s.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        upsert = sqlite.insert(model) if dialect == "sqlite" else postgresql.insert(model)
+        # RETURNING, not rowcount: drivers disagree on rowcount for a skipped conflict.
+        stmt = (
+            upsert.values(**values)
+            .on_conflict_do_nothing(index_elements=list(conflict))
+            .returning(*sa_inspect(model).primary_key)
+        )
+        return s.execute(stmt).first() is not None
+    # Other backends: a savepoint keeps the caller's transaction usable after the conflict.
+    try:
+        with s.begin_nested():
+            s.execute(insert(model).values(**values))
+    except IntegrityError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Claim:
+    """A row taken by one worker until ``lease_until``; ``token`` proves whose it is."""
+
+    id: int
+    token: str
+    attempts: int
+
+
+def claim_due(
+    factory: sessionmaker[Session],
+    model: type[Any],
+    *,
+    waiting: str,
+    busy: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+) -> list[Claim]:
+    """Move up to ``limit`` due rows to ``busy`` and return them, each to one worker only.
+
+    A row is due when it is ``waiting`` and its ``next_attempt_at`` has come, or when it is
+    ``busy`` but its lease ran out: the worker that held it stopped mid-way.
+    """
+    if limit <= 0:
+        return []
+    due = or_(
+        and_(model.status == waiting, model.next_attempt_at <= now),
+        and_(model.status == busy, model.lease_until <= now),
+    )
+    token = secrets.token_hex(16)
+    claimed: list[Claim] = []
+    with session_scope(factory) as s:
+        # A few spare candidates, so losing races to other workers still fills the batch.
+        query = (
+            select(model.id)
+            .where(due)
+            .order_by(model.next_attempt_at, model.id)
+            .limit(limit + _SPARE_CANDIDATES)
+        )
+        if s.get_bind().dialect.name == "postgresql":
+            # Rows another worker is claiming right now are skipped instead of waited for.
+            query = query.with_for_update(skip_locked=True)
+        candidates = sorted(s.scalars(query))
+        for row_id in candidates:
+            if len(claimed) >= limit:
+                break
+            # The WHERE repeats the due test: whoever updates first wins, the other gets 0.
+            result = s.execute(
+                update(model)
+                .where(model.id == row_id, due)
+                .values(
+                    status=busy,
+                    lease_until=now + lease,
+                    claim_token=token,
+                    attempts=model.attempts + 1,
+                )
+                .returning(model.attempts)
+                .execution_options(synchronize_session=False)
+            )
+            attempts = result.scalar_one_or_none()
+            if attempts is not None:
+                claimed.append(Claim(id=row_id, token=token, attempts=attempts))
+    return claimed

@@ -1,0 +1,237 @@
+"""Repositories for tickets and decisions: plain functions over a ``Session``.
+
+A ticket row holds the latest normalized ``Ticket`` (the wire format, as JSON) plus the
+columns that queries need: the requester and account keys for repeat-contact history and
+``(status, sla_due_at)`` for the SLA sweep. ``created_at`` / ``updated_at`` are the
+helpdesk's own times, so a history import keeps the real order of events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from integration.errors import ValidationError
+from integration.models import Category, Decision, Priority, Signals, Status, Ticket, Tier
+from integration.store.ops import insert_ignore
+from integration.store.tables import DecisionRow, TicketRow
+
+__all__ = [
+    "account_key",
+    "add_decision",
+    "decisions_for_ticket",
+    "get_ticket",
+    "requester_key",
+    "signals_to_json",
+    "ticket_history",
+    "tickets_due",
+    "upsert_ticket",
+]
+
+OPEN_STATUSES: tuple[str, ...] = tuple(st.value for st in Status if st.is_open)
+
+
+def requester_key(ticket: Ticket) -> str:
+    """Who wrote, comparable across tickets: the lower-cased e-mail, else the helpdesk id."""
+    email = (ticket.requester.email or "").strip().lower()
+    return f"email:{email}" if email else f"id:{ticket.helpdesk}:{ticket.requester.id}"
+
+
+def account_key(ticket: Ticket) -> str | None:
+    """Which customer organization, comparable across tickets; None when unknown."""
+    if ticket.account is None:
+        return None
+    return f"account:{ticket.account.id}"
+
+
+def upsert_ticket(
+    s: Session,
+    *,
+    tenant_id: int,
+    ticket: Ticket,
+    tier: Tier | int | None,
+    priority: Priority | str | None,
+    category: Category | str | None,
+    sla_due_at: datetime | None,
+    input_fingerprint: str | None,
+) -> TicketRow:
+    """Store the latest state of ``ticket``; safe when two workers store it at once."""
+    values: dict[str, Any] = {
+        "data": ticket.to_dict(),
+        "requester_key": requester_key(ticket),
+        "account_key": account_key(ticket),
+        "status": ticket.status.value,
+        "tier": int(tier) if tier is not None else None,
+        "priority": _text(priority),
+        "category": _text(category),
+        "sla_due_at": sla_due_at,
+        "input_fingerprint": input_fingerprint,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+    }
+    ident = {"tenant_id": tenant_id, "helpdesk": ticket.helpdesk, "external_id": ticket.id}
+    inserted = insert_ignore(s, TicketRow, {**ident, **values}, tuple(ident))
+    row = s.scalars(
+        select(TicketRow)
+        .where(
+            TicketRow.tenant_id == tenant_id,
+            TicketRow.helpdesk == ticket.helpdesk,
+            TicketRow.external_id == ticket.id,
+        )
+        .execution_options(populate_existing=True)
+    ).one()
+    if not inserted:
+        for key, value in values.items():
+            setattr(row, key, value)
+        s.flush()
+    return row
+
+
+def get_ticket(s: Session, tenant_id: int, helpdesk: str, external_id: str) -> TicketRow | None:
+    """The stored ticket, or None; always scoped to one tenant."""
+    return s.scalars(
+        select(TicketRow).where(
+            TicketRow.tenant_id == tenant_id,
+            TicketRow.helpdesk == helpdesk,
+            TicketRow.external_id == external_id,
+        )
+    ).one_or_none()
+
+
+def ticket_history(
+    s: Session,
+    *,
+    tenant_id: int,
+    requester_key: str | None,
+    account_key: str | None,
+    exclude_id: int | str | None,
+    since: datetime | None = None,
+    limit: int = 50,
+) -> list[Ticket]:
+    """The same requester's or account's other tickets in this tenant, newest first.
+
+    ``exclude_id`` is the ticket being decided, so it is not its own previous contact: its
+    row id (``int``, once stored) or its helpdesk id (``str``, known even on first contact).
+    """
+    who = [
+        column == key
+        for column, key in ((TicketRow.requester_key, requester_key),
+                            (TicketRow.account_key, account_key))
+        if key
+    ]
+    if not who:
+        return []
+    query = select(TicketRow).where(TicketRow.tenant_id == tenant_id, or_(*who))
+    if isinstance(exclude_id, int):
+        query = query.where(TicketRow.id != exclude_id)
+    elif exclude_id is not None:
+        query = query.where(TicketRow.external_id != exclude_id)
+    if since is not None:
+        query = query.where(TicketRow.created_at >= since)
+    query = query.order_by(TicketRow.created_at.desc(), TicketRow.id.desc()).limit(limit)
+    return [Ticket.from_dict(row.data) for row in s.scalars(query)]
+
+
+def tickets_due(
+    s: Session,
+    *,
+    before: datetime,
+    statuses: Sequence[str] = OPEN_STATUSES,
+    limit: int = 200,
+) -> list[TicketRow]:
+    """Tickets whose SLA falls due before ``before``, soonest first (indexed; no full scan)."""
+    query = (
+        select(TicketRow)
+        .where(
+            TicketRow.status.in_(list(statuses)),
+            TicketRow.sla_due_at.is_not(None),
+            TicketRow.sla_due_at <= before,
+        )
+        .order_by(TicketRow.sla_due_at, TicketRow.id)
+        .limit(limit)
+    )
+    return list(s.scalars(query))
+
+
+def add_decision(
+    s: Session,
+    *,
+    tenant_id: int,
+    ticket_id: int,
+    decision: Decision,
+    decided_at: datetime,
+    event_id: int | None = None,
+    previous_tier: Tier | int | None = None,
+    signals: Signals | Mapping[str, Any] | None = None,
+    cause: str = "event",
+) -> DecisionRow:
+    """Log a decision with the matrix version and every rule that fired."""
+    if not decision.matrix_version:
+        raise ValidationError("matrix_version", "every decision must cite a matrix version")
+    if isinstance(signals, Signals):
+        signals_json = signals_to_json(signals)
+    else:
+        signals_json = _jsonable(dict(signals or {}))
+    row = DecisionRow(
+        tenant_id=tenant_id,
+        ticket_id=ticket_id,
+        event_id=event_id,
+        cause=cause,
+        decided_at=decided_at,
+        matrix_version=decision.matrix_version,
+        tier=int(decision.tier),
+        previous_tier=int(previous_tier) if previous_tier is not None else None,
+        priority=decision.priority.value,
+        category=decision.category.value,
+        sentiment=float(decision.sentiment),
+        triggers=list(decision.triggers),
+        signals=signals_json,
+        rules=[{"rule_id": r.rule_id, "reason": r.reason} for r in decision.rules],
+        route=decision.route.to_dict(),
+        sla_due_at=decision.sla_due_at,
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def decisions_for_ticket(s: Session, ticket_id: int, *, limit: int = 20) -> list[DecisionRow]:
+    """A ticket's decisions, newest first (the sidebar's "why" and the audit trail)."""
+    query = (
+        select(DecisionRow)
+        .where(DecisionRow.ticket_id == ticket_id)
+        .order_by(DecisionRow.decided_at.desc(), DecisionRow.id.desc())
+        .limit(limit)
+    )
+    return list(s.scalars(query))
+
+
+def signals_to_json(signals: Signals) -> dict[str, Any]:
+    """``Signals`` as plain JSON types, for the decision log."""
+    out = _jsonable(dataclasses.asdict(signals))
+    assert isinstance(out, dict)
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _text(value: Enum | str | None) -> str | None:
+    if value is None:
+        return None
+    return str(value.value) if isinstance(value, Enum) else str(value)

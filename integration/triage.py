@@ -1,0 +1,105 @@
+"""``escalade triage``: normalized tickets in (JSONL), decisions out; no server, no database."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from integration.errors import ValidationError
+from integration.matrix import Matrix
+from integration.models import Decision, Ticket
+from integration.pipeline import decide
+
+if TYPE_CHECKING:
+    from integration.detect import Detector
+
+__all__ = ["HistoryIndex", "LineError", "parse_lines", "triage_tickets"]
+
+HISTORY_PER_KEY = 50
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LineError:
+    """A bad input line: where and what."""
+
+    source: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.field}: {self.message}"
+
+
+def parse_lines(lines: Iterable[str], *, source: str) -> tuple[list[Ticket], list[LineError]]:
+    """Parse every line; collect errors so that nothing is written when any line is bad."""
+    tickets: list[Ticket] = []
+    errors: list[LineError] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as err:
+            errors.append(LineError(source=source, line=number, field="line",
+                                    message=f"not valid JSON ({err.msg} at column {err.colno})"))
+            continue
+        try:
+            tickets.append(Ticket.from_dict(data))
+        except ValidationError as err:
+            errors.append(LineError(source=source, line=number, field=err.field,
+                                    message=err.message))
+    return tickets, errors
+
+
+class HistoryIndex:
+    """Earlier tickets by requester and account, so repeat contacts count within one input."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, deque[Ticket]] = defaultdict(lambda: deque(maxlen=HISTORY_PER_KEY))
+
+    @staticmethod
+    def _keys(ticket: Ticket) -> list[str]:
+        keys = [f"{ticket.tenant}:r:{ticket.requester.email or ticket.requester.id}".lower()]
+        if ticket.account is not None:
+            keys.append(f"{ticket.tenant}:a:{ticket.account.id}")
+        return keys
+
+    def related(self, ticket: Ticket) -> list[Ticket]:
+        """Earlier tickets of the same requester or account, without duplicates."""
+        seen: dict[str, Ticket] = {}
+        for key in self._keys(ticket):
+            for other in self._by_key.get(key, ()):
+                if other.key != ticket.key:
+                    seen[other.key] = other
+        return list(seen.values())
+
+    def add(self, ticket: Ticket) -> None:
+        """Remember a ticket for the ones that follow."""
+        for key in self._keys(ticket):
+            bucket = self._by_key[key]
+            for i, other in enumerate(bucket):
+                if other.key == ticket.key:
+                    del bucket[i]
+                    break
+            bucket.append(ticket)
+
+
+def triage_tickets(
+    tickets: Sequence[Ticket], *, matrix: Matrix, detector: Detector, now: datetime
+) -> list[Decision]:
+    """Decide each ticket with the earlier-created ones as history; output in input order."""
+    history = HistoryIndex()
+    order = sorted(range(len(tickets)), key=lambda i: tickets[i].created_at)
+    decisions: list[Decision | None] = [None] * len(tickets)
+    for i in order:
+        ticket = tickets[i]
+        _, decisions[i] = decide(
+            ticket, history.related(ticket), matrix=matrix, detector=detector, now=now
+        )
+        history.add(ticket)
+    return [d for d in decisions if d is not None]

@@ -1,0 +1,98 @@
+"""Shared fixtures: an app on a fresh SQLite file, a sandbox tenant, signed webhook posts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture
+def app_config(tmp_path: Path) -> dict[str, Any]:
+    """Overrides that keep every test on its own database, key and no background threads."""
+    return {
+        "VAR_DIR": tmp_path / "var",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'escalade.db'}",
+        "SECRET_KEY": Fernet.generate_key().decode(),
+        "WORKERS": 0,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Any]:
+    """A migrated app."""
+    from integration import store
+    from integration.app import create_app
+
+    store.upgrade(app_config["DATABASE_URL"])
+    application = create_app(app_config)
+    yield application
+    application.extensions["escalade"].engine.dispose()
+
+
+@pytest.fixture
+def runtime(app: Any) -> Any:
+    """The app's runtime (database, matrix, detector, adapters)."""
+    return app.extensions["escalade"]
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """A Flask test client."""
+    return app.test_client()
+
+
+SANDBOX_SECRET = "sandbox-test-secret"
+
+
+@pytest.fixture
+def sandbox_tenant(runtime: Any) -> str:
+    """A tenant on the sandbox helpdesk; returns its slug."""
+    from integration import store
+
+    with store.session_scope(runtime.sessions) as s:
+        store.add_tenant(s, slug="demo", name="Demo", helpdesk="sandbox", base_url=None,
+                         secrets={"webhook_secret": SANDBOX_SECRET}, settings={},
+                         cipher=runtime.cipher)
+    return "demo"
+
+
+def sandbox_body(
+    ticket: dict[str, Any], *, delivery_id: str, event: str = "ticket.created"
+) -> bytes:
+    """A sandbox webhook body for a normalized ticket dict."""
+    return json.dumps({"delivery_id": delivery_id, "event": event, "ticket": ticket}).encode()
+
+
+def post_sandbox(client: Any, body: bytes, *, secret: str = SANDBOX_SECRET,
+                 tenant: str = "demo", **headers: str) -> Any:
+    """POST a signed sandbox webhook."""
+    from integration.demo.seed import sign_sandbox
+
+    all_headers = {"Content-Type": "application/json",
+                   "X-Escalade-Signature": sign_sandbox(secret, body)}
+    all_headers.update(headers)
+    return client.post(f"/webhooks/sandbox/{tenant}", data=body, headers=all_headers)
+
+
+def make_ticket(**overrides: Any) -> dict[str, Any]:
+    """A normalized ticket dict with sensible defaults."""
+    ticket: dict[str, Any] = {
+        "tenant": "demo", "helpdesk": "sandbox", "id": "1", "subject": "Question",
+        "status": "open", "priority": "normal", "channel": "email",
+        "created_at": "2026-11-02T09:14:00Z", "updated_at": "2026-11-02T09:14:00Z",
+        "requester": {"id": "u1", "email": "dana@bigco.example", "name": "Dana"},
+        "messages": [{"id": "m1", "author": "customer", "public": True,
+                      "body": "How do I export a report to CSV?",
+                      "created_at": "2026-11-02T09:14:00Z"}],
+        "tags": [], "assignee": None, "group": None, "custom": {},
+    }
+    ticket.update(overrides)
+    return ticket

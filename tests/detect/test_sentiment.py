@@ -1,0 +1,88 @@
+"""Sentiment per customer message, spikes and frustration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from integration.detect import Detector
+from integration.models import Author
+
+from .conftest import NOW, message, ticket
+
+
+def test_garbage_refund_now_is_clearly_negative(detector: Detector) -> None:
+    signals = detector.detect(ticket("Your product is garbage and I want a refund NOW!!!"))
+    assert signals.sentiment <= -0.6
+    assert signals.frustrated
+    assert signals.message_sentiments[0].sentence.startswith("Your product is garbage")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do I add a user to my workspace?",
+        "Hi! Could you please explain how to export invoices as CSV? Thanks a lot.",
+        "Is it possible to connect our Slack workspace? We would like to get alerts.",
+        "How do I fix the error when importing contacts?",
+    ],
+)
+def test_polite_questions_are_not_negative(detector: Detector, text: str) -> None:
+    signals = detector.detect(ticket(text))
+    assert signals.sentiment >= -0.05
+    assert not signals.frustrated
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Great, thanks for nothing.",
+        "This is the third time I'm writing about this.",
+        "This is unacceptable and a complete waste of time.",
+        "I am NOT happy with this.",
+        "We are fed up, we will take our business elsewhere.",
+        "WHY IS THIS STILL BROKEN?!",
+        "this damn export never works",
+    ],
+)
+def test_frustration_cues(detector: Detector, text: str) -> None:
+    signals = detector.detect(ticket(text))
+    assert signals.frustrated, signals.message_sentiments
+    assert signals.sentiment < -0.3
+
+
+def test_negation_flips_positive_words(detector: Detector) -> None:
+    happy = detector.detect(ticket("I am happy with the new dashboard.")).sentiment
+    unhappy = detector.detect(ticket("I am not happy with the new dashboard.")).sentiment
+    assert happy > 0.3
+    assert unhappy < -0.3
+
+
+def test_one_score_per_customer_message_and_spike(detector: Detector) -> None:
+    msgs = [
+        message("Thanks, the new report looks good.", id="c1", at=NOW),
+        message("Let me check.", id="a1", author=Author.AGENT, at=NOW + timedelta(hours=1)),
+        message("It is broken AGAIN, this is ridiculous!!!", id="c2", at=NOW + timedelta(hours=2)),
+    ]
+    signals = detector.detect(ticket(messages=msgs))
+    assert [s.message_id for s in signals.message_sentiments] == ["c1", "c2"]
+    first, second = (s.score for s in signals.message_sentiments)
+    assert first > 0 and second < -0.5
+    assert signals.sentiment == second
+    assert signals.sentiment_spike
+
+
+def test_no_spike_when_tone_is_steady(detector: Detector) -> None:
+    msgs = [
+        message("How do I add a teammate?", id="c1", at=NOW),
+        message("And how do I remove one?", id="c2", at=NOW + timedelta(hours=2)),
+    ]
+    signals = detector.detect(ticket(messages=msgs))
+    assert not signals.sentiment_spike
+    assert not signals.frustrated
+
+
+def test_polite_signoff_does_not_cancel_anger(detector: Detector) -> None:
+    signals = detector.detect(ticket("This is useless garbage. Thanks, have a great day!"))
+    assert signals.sentiment < -0.4

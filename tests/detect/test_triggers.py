@@ -1,0 +1,93 @@
+"""Keyword triggers: inflection, phrases, negation, resolved events and other senses."""
+
+from __future__ import annotations
+
+import pytest
+
+from integration.detect import Detector
+
+from .conftest import ticket
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I do NOT want to cancel",
+        "I do not want to cancel our plan, just asking about invoices.",
+        "no refund needed",
+        "A refund is not necessary, thanks.",
+        "we are not going to sue",
+        "don't cancel anything",
+        "Please DON'T cancel anything on our side.",
+        "There is no need for a refund.",
+        "after last month's outage was fixed, everything works great",
+        "the outage last week is resolved",
+        "The outage yesterday was annoying but the dashboard is fine.",
+        "cancel a scheduled report",
+        "How do I cancel the export job?",
+        "Please cancel the invitation I sent to bob@example.com",
+        "The scheduled report was cancelled by mistake, can you restore it?",
+        "Can you cancel my newsletter subscription?",
+        "Where is the churn rate dashboard?",
+        "The refund button in the admin is misaligned.",
+    ],
+)
+def test_negated_resolved_or_other_sense_does_not_trigger(detector: Detector, text: str) -> None:
+    signals = detector.detect(ticket(text))
+    assert signals.trigger_ids == (), signals.triggers
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger", "match"),
+    [
+        ("We cancelled the subscription yesterday.", "churn", "cancelled"),
+        ("We are cancelling our contract at the end of the month.", "churn", "cancelling"),
+        ("She cancels the account today", "churn", "cancels"),
+        ("Both refunds are still missing.", "refund", "refunds"),
+        ("We were refunded only half.", "refund", "refunded"),
+        ("They sued their last vendor over this.", "legal", "sued"),
+        ("Our lawyers are reviewing the agreement.", "legal", "lawyers"),
+        ("I will file a CHARGEBACK with my bank.", "refund", "CHARGEBACK"),
+        ("I can't cancel my subscription, the button does nothing", "churn", "cancel"),
+        ("Why haven't you processed my refund?", "refund", "refund"),
+        ("Your app is down for our whole team", "outage", "is down"),
+        ("The outage is still not resolved.", "outage", "outage"),
+        ("We are evaluating other vendors.", "churn", "evaluating other vendors"),
+        ("We will not renew in March.", "churn", "will not renew"),
+    ],
+)
+def test_inflections_and_phrases_trigger(
+    detector: Detector, text: str, trigger: str, match: str
+) -> None:
+    hits = [h for h in detector.detect(ticket(text)).triggers if h.trigger == trigger]
+    assert [h.match for h in hits] == [match]
+    assert hits[0].sentence.startswith(text.split(",")[0][:15])
+    assert hits[0].message_id == "m1"
+
+
+def test_implicit_churn_without_the_keyword(detector: Detector) -> None:
+    signals = detector.detect(ticket("Honestly we're reviewing other vendors before renewal."))
+    assert signals.trigger_ids == ("churn",)
+
+
+def test_longer_phrase_of_another_trigger_wins(detector: Detector) -> None:
+    signals = detector.detect(ticket("This is a breach of contract and our lawyer knows it."))
+    assert signals.trigger_ids == ("legal",)
+    assert [h.match for h in signals.triggers] == ["breach of contract", "lawyer"]
+
+
+def test_subject_is_read_and_quoted_history_is_not(detector: Detector) -> None:
+    body = (
+        "Thanks, all good now.\n\nOn Tue, Nov 3, 2026 at 9:00 AM Support <s@x.com> wrote:\n"
+        "> We will process the refund today\n> Your lawyer can call us"
+    )
+    signals = detector.detect(ticket(body, subject="Data export"))
+    assert signals.trigger_ids == ()
+    subject_hit = detector.detect(ticket("see subject", subject="Site is down"))
+    assert [(h.trigger, h.message_id) for h in subject_hit.triggers] == [("outage", None)]
+
+
+def test_discarded_matches_are_explained(detector: Detector) -> None:
+    signals = detector.detect(ticket("I do NOT want to cancel"))
+    ignored = [e.text for e in signals.evidence if e.kind == "trigger_ignored"]
+    assert ignored and "negated" in ignored[0]

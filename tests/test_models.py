@@ -1,0 +1,83 @@
+"""The normalized model: JSON round-trip and validation that names the bad field."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from integration.errors import ValidationError
+from integration.models import Account, Category, Decision, Priority, RuleHit, Ticket, Tier
+from tests.conftest import make_ticket
+
+FULL = make_ticket(
+    account={"id": "c9", "name": "BigCo", "domain": "bigco.com", "plan": "enterprise",
+             "arr": 180000, "health": 0.35, "owner": "am@ourco.com"},
+    page_url="https://app.example.com/settings/billing",
+    csat=0.5,
+    tags=["vip"],
+    custom={"region": "eu"},
+)
+
+
+def test_round_trip_is_lossless() -> None:
+    ticket = Ticket.from_dict(FULL)
+    assert Ticket.from_dict(json.loads(json.dumps(ticket.to_dict()))) == ticket
+    assert ticket.to_dict()["account"]["arr"] == 180000
+    assert ticket.account == Account(id="c9", name="BigCo", domain="bigco.com", plan="enterprise",
+                                     arr=180000.0, health=0.35, owner="am@ourco.com")
+
+
+def test_optional_fields_may_be_absent() -> None:
+    ticket = Ticket.from_dict(make_ticket())
+    assert ticket.account is None and ticket.page_url is None and ticket.csat is None
+    assert "account" not in ticket.to_dict()
+
+
+def test_numeric_id_is_accepted_as_string() -> None:
+    assert Ticket.from_dict(make_ticket(id=4711)).id == "4711"
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"status": "bogus"}, "status"),
+        ({"created_at": "yesterday"}, "created_at"),
+        ({"created_at": "2026-11-02T09:14:00"}, "created_at"),
+        ({"requester": None}, "requester"),
+        ({"requester": {"email": "x@y.z"}}, "requester.id"),
+        ({"messages": [{"id": "m1", "author": "customer", "body": "x",
+                        "created_at": "nope"}]}, "messages[0].created_at"),
+        ({"messages": [{"id": "m1", "author": "robot", "body": "x",
+                        "created_at": "2026-11-02T09:14:00Z"}]}, "messages[0].author"),
+        ({"account": {"id": "c1", "health": 1.7}}, "account.health"),
+        ({"account": {"id": "c1", "arr": "lots"}}, "account.arr"),
+        ({"tags": "vip"}, "tags"),
+        ({"channel": "pigeon"}, "channel"),
+    ],
+)
+def test_validation_names_the_bad_field(patch: dict, field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        Ticket.from_dict({**FULL, **patch})
+    assert info.value.field == field
+    assert field in str(info.value)
+
+
+def test_missing_tenant_is_named() -> None:
+    data = dict(FULL)
+    del data["tenant"]
+    with pytest.raises(ValidationError, match="tenant: is required"):
+        Ticket.from_dict(data)
+
+
+def test_decision_serializes_like_the_wire_format() -> None:
+    decision = Decision(ticket_id="4711", tier=Tier.THREE, priority=Priority.URGENT,
+                        category=Category.REFUND, sentiment=-0.61234, triggers=("refund",),
+                        rules=(RuleHit(rule_id="tier3.refund", reason="asked for a refund"),),
+                        matrix_version="v1-abc")
+    out = decision.to_dict()
+    for key in ("id", "tier", "priority", "category", "sentiment", "triggers", "reasons",
+                "sla_due_at", "route", "matrix_version"):
+        assert key in out
+    assert out["tier"] == 3 and out["reasons"] == ["asked for a refund"]
+    assert out["sentiment"] == -0.612

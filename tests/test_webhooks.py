@@ -1,0 +1,106 @@
+"""Bad input gets the right 4xx naming the problem, and nothing is stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from integration import store
+from tests.conftest import make_ticket, post_sandbox, sandbox_body
+
+
+def _event_count(runtime: Any) -> int:
+    with store.session_scope(runtime.sessions) as s:
+        return s.scalar(select(func.count()).select_from(store.InboundEventRow)) or 0
+
+
+def test_valid_delivery_is_stored_and_accepted(
+    client: Any, runtime: Any, sandbox_tenant: str
+) -> None:
+    response = post_sandbox(client, sandbox_body(make_ticket(), delivery_id="d1"))
+    assert response.status_code == 202
+    assert response.json["status"] == "accepted"
+    assert _event_count(runtime) == 1
+
+
+def test_duplicate_delivery_is_stored_once(client: Any, runtime: Any, sandbox_tenant: str) -> None:
+    body = sandbox_body(make_ticket(), delivery_id="d1")
+    assert post_sandbox(client, body).status_code == 202
+    second = post_sandbox(client, body)
+    assert second.status_code == 200
+    assert second.json["status"] == "duplicate"
+    assert _event_count(runtime) == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "needle"),
+    [
+        ({"tenant": "nobody"}, 404, "unknown tenant 'nobody'"),
+        ({"secret": "wrong-secret"}, 401, "signature"),
+        ({"Content-Type": "text/plain"}, 415, "Content-Type must be application/json"),
+    ],
+)
+def test_rejections_store_nothing(client: Any, runtime: Any, sandbox_tenant: str,
+                                  kwargs: dict, status: int, needle: str) -> None:
+    headers = {k: v for k, v in kwargs.items() if k[0].isupper()}
+    other = {k: v for k, v in kwargs.items() if not k[0].isupper()}
+    response = post_sandbox(client, sandbox_body(make_ticket(), delivery_id="d1"), **other,
+                            **headers)
+    assert response.status_code == status
+    assert needle.lower() in response.json["error"].lower()
+    assert _event_count(runtime) == 0
+
+
+def test_missing_signature_is_401(client: Any, runtime: Any, sandbox_tenant: str) -> None:
+    body = sandbox_body(make_ticket(), delivery_id="d1")
+    response = client.post("/webhooks/sandbox/demo", data=body,
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 401
+    assert _event_count(runtime) == 0
+
+
+def test_malformed_json_is_400(client: Any, runtime: Any, sandbox_tenant: str) -> None:
+    response = post_sandbox(client, b'{"delivery_id": "d1", "ticket": ')
+    assert response.status_code == 400
+    assert response.json["field"] == "body"
+    assert "not valid JSON" in response.json["error"]
+    assert _event_count(runtime) == 0
+
+
+def test_bad_ticket_field_is_422_naming_it(client: Any, runtime: Any, sandbox_tenant: str) -> None:
+    bad = make_ticket(messages=[{"id": "m1", "author": "customer", "body": "x",
+                                 "created_at": "yesterday"}])
+    response = post_sandbox(client, sandbox_body(bad, delivery_id="d1"))
+    assert response.status_code == 422
+    assert "messages[0].created_at" in response.json["error"]
+    assert _event_count(runtime) == 0
+
+
+def test_oversized_body_is_413(app_config: dict, sandbox_tenant: str, runtime: Any) -> None:
+    from integration.app import create_app
+
+    small = create_app({**app_config, "MAX_BODY_BYTES": 200}, runtime=None)
+    body = sandbox_body(make_ticket(subject="x" * 500), delivery_id="d1")
+    response = post_sandbox(small.test_client(), body)
+    assert response.status_code == 413
+    assert "200" in response.json["error"]
+    assert _event_count(runtime) == 0
+    small.extensions["escalade"].engine.dispose()
+
+
+def test_unknown_event_type_is_ignored_with_202(
+    client: Any, runtime: Any, sandbox_tenant: str
+) -> None:
+    body = sandbox_body(make_ticket(), delivery_id="d1", event="ticket.exploded")
+    response = post_sandbox(client, body)
+    assert response.status_code == 202
+    assert response.json["status"] == "ignored"
+    assert _event_count(runtime) == 0
+
+
+def test_health_reports_the_matrix_version(client: Any) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json["matrix_version"]
