@@ -19,7 +19,6 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
                    "default: generated once into VAR_DIR/secret.key"),
     "MATRIX_PATH": (None, "path", "escalation matrix YAML; default the packaged default.yaml"),
     "MAX_BODY_BYTES": (1_048_576, "int", "largest webhook body accepted (413 above)"),
-    "WEBHOOK_TOLERANCE_SECONDS": (300, "int", "how stale a signed webhook may be"),
     "WORKERS": (1, "int", "in-process worker threads for events and the outbox; 0 = none"),
     "POLL_SECONDS": (0.5, "float", "how often idle workers look for new work"),
     "PUBLIC_URL": ("http://127.0.0.1:8000", "str", "where helpdesks reach this app"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.helpdesk.base import ApplyResult, HelpdeskAdapter, HelpdeskConfig
 from adapters.registry import build_adapter
-from integration import store
+from integration import outbox, store
 from integration.crypto import SecretCipher, load_or_create_key
 from integration.errors import ConfigurationError, FatalError
 from integration.matrix import Matrix, default_matrix, load_matrix
+from integration.outbox import OutboxItem
 
 __all__ = ["Runtime"]
 
@@ -113,17 +114,49 @@ class Runtime:
         """Connectors (slack, crm, ...) this tenant has connected; alerts go only there."""
         return frozenset((tenant.settings or {}).get("connectors", ()))
 
-    def deliver(self, row: Any) -> ApplyResult:
-        """Deliver one outbox row through the right adapter."""
+    def deliver(self, item: OutboxItem) -> ApplyResult:
+        """Deliver one outbox row through the tenant's adapter.
+
+        A vendor that needs two calls (Zendesk: a note and a public reply) may land the first
+        and not the second; the part that did not land is queued again as its own row, so
+        the part that did is never repeated.
+        """
         with store.session_scope(self.sessions) as s:
-            tenant = store.get_tenant(s, row.tenant_slug)
+            tenant = store.get_tenant(s, item.tenant_slug)
             if tenant is None:
-                raise FatalError(f"tenant {row.tenant_slug!r} was removed")
+                raise FatalError(f"tenant {item.tenant_slug!r} was removed")
             s.expunge(tenant)
-        actions = list(row.actions)
-        if row.target != "helpdesk":
-            raise FatalError(f"{row.target} is not connected for tenant {row.tenant_slug!r}")
-        return self.adapter_for(tenant).apply(row.ticket_external_id, actions)
+        if item.target != "helpdesk":
+            raise FatalError(f"{item.target} is not connected for tenant {item.tenant_slug!r}")
+        if item.ticket_external_id is None:
+            raise FatalError("helpdesk action without a ticket id")
+        try:
+            result = self.adapter_for(tenant).apply(item.ticket_external_id, list(item.actions))
+        except ConfigurationError as err:
+            raise FatalError(f"configuration: {err}") from err
+        failed = (result.detail or {}).get("failed") or []
+        if failed:
+            self._requeue_rest(item, failed)
+        return result
+
+    def _requeue_rest(self, item: OutboxItem, failed: list[dict[str, Any]]) -> None:
+        kinds = {f["kind"] for f in failed}
+        rest = [a for a in item.actions if a.kind.value in kinds]
+        delay = max((f.get("retry_after") or 0 for f in failed), default=0) or 30
+        now = self.now()
+        with store.session_scope(self.sessions) as s:
+            outbox.enqueue(
+                s,
+                tenant_id=item.tenant_id,
+                target=item.target,
+                ticket_external_id=item.ticket_external_id,
+                actions=rest,
+                idempotency_key=f"{item.idempotency_key}:rest:{item.attempt}",
+                decision_id=item.decision_id,
+                ticket_id=item.ticket_id,
+                now=now + timedelta(seconds=float(delay)),
+            )
+        log.warning("%s: %s did not land; queued again", item.idempotency_key, sorted(kinds))
 
     def wake(self) -> None:
         """Tell idle workers there is new work."""

@@ -55,6 +55,9 @@ def receive(helpdesk: str, tenant_slug: str) -> tuple[Response, int]:
         adapter.verify_webhook(headers=headers, body=body, now=runtime.now())
     except WebhookVerificationError as err:
         return _error(401, str(err))
+    except ConfigurationError as err:
+        log.error("tenant %s cannot verify webhooks: %s", tenant_slug, err)
+        return _error(401, f"tenant {tenant_slug!r} has no usable webhook secret")
     try:
         json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
