@@ -22,7 +22,10 @@ def _runtime(ctx: click.Context) -> Any:
     from integration.runtime import Runtime
 
     if "runtime" not in ctx.meta:
-        ctx.meta["runtime"] = Runtime(config=load_config())
+        runtime = Runtime(config=load_config())
+        ctx.meta["runtime"] = runtime
+        # Close pooled connections when the command ends, not when the process is collected.
+        ctx.find_root().call_on_close(runtime.engine.dispose)
     return ctx.meta["runtime"]
 
 

@@ -10,19 +10,28 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
+from tests.store.helpers import BACKENDS, backend_store
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
-@pytest.fixture
-def app_config(tmp_path: Path) -> dict[str, Any]:
-    """Overrides that keep every test on its own database, key and no background threads."""
-    return {
-        "VAR_DIR": tmp_path / "var",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'escalade.db'}",
-        "SECRET_KEY": Fernet.generate_key().decode(),
-        "WORKERS": 0,
-        "LOG_LEVEL": "WARNING",
-    }
+@pytest.fixture(params=BACKENDS)
+def app_config(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Overrides that keep every test on its own database, key and no background threads.
+
+    The app suite runs on SQLite and, when ESCALADE_TEST_DATABASE_URL is set (CI), again on
+    PostgreSQL in a throwaway schema.
+    """
+    with backend_store(request.param, tmp_path) as opened:
+        url = opened.url
+        opened.engine.dispose()
+        yield {
+            "VAR_DIR": tmp_path / "var",
+            "DATABASE_URL": url,
+            "SECRET_KEY": Fernet.generate_key().decode(),
+            "WORKERS": 0,
+            "LOG_LEVEL": "WARNING",
+        }
 
 
 @pytest.fixture

@@ -112,6 +112,9 @@ def test_tenant_add_rejects_missing_credentials(cli_env: dict) -> None:
 def test_secrets_are_encrypted_at_rest(cli_env: dict) -> None:
     import sqlite3
 
+    if not cli_env["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("reads the raw SQLite file; tests/store covers PostgreSQL")
+
     runner = CliRunner()
     runner.invoke(main, ["db", "upgrade"])
     runner.invoke(main, ["tenant", "add", "acme", "--helpdesk", "zendesk", "--base-url",
