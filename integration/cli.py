@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from integration.errors import ConfigurationError, ValidationError
+from integration.tenants import REQUIRED_SECRETS
 
 __all__ = ["main"]
 
@@ -201,7 +202,7 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 @tenant.command("add")
 @click.argument("slug")
-@click.option("--helpdesk", required=True, type=click.Choice(["zendesk", "sandbox"]))
+@click.option("--helpdesk", required=True, type=click.Choice(sorted(REQUIRED_SECRETS)))
 @click.option("--name", default=None, help="Display name (default: the slug).")
 @click.option("--base-url", default=None, help="e.g. https://acme.zendesk.com (or a proxy).")
 @click.option("--email", default=None, help="API user e-mail (Zendesk token auth).")

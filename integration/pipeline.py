@@ -11,10 +11,10 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from integration.matrix import Matrix, evaluate
 from integration.models import Action, Author, Decision, Signals, Ticket, Tier
@@ -80,11 +80,6 @@ class ProcessResult:
     detail: str = ""
 
 
-def signals_to_dict(signals: Signals) -> dict[str, Any]:
-    """Serialize signals for the decision log."""
-    return json.loads(json.dumps(asdict(signals)))
-
-
 def _helpdesk_and_alert_groups(actions: Sequence[Action]) -> dict[str, list[Action]]:
     groups: dict[str, list[Action]] = {}
     for action in actions:
@@ -102,7 +97,7 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
             raise LookupError(f"inbound event {event_id} does not exist")
         tenant = runtime.tenant_by_id(s, event.tenant_id)
         body = event.body.encode()
-        ticket_ref = event.ticket_external_id
+        ticket_ref = event.ticket_external_id or ""
 
     adapter = runtime.adapter_for(tenant)
     parsed = adapter.parse_webhook(headers={}, body=body)
@@ -156,7 +151,7 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
             decided_at=now,
             decision=decision,
             previous_tier=int(previous_tier) if previous_tier is not None else None,
-            signals=signals_to_dict(signals),
+            signals=signals,
         )
         for target, actions in _helpdesk_and_alert_groups(decision.actions).items():
             outbox.enqueue(
