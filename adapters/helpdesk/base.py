@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from integration.models import Action, ActionKind, Ticket
 
-__all__ = ["ApplyResult", "HelpdeskAdapter", "HelpdeskConfig", "WebhookEvent"]
+__all__ = ["ApplyResult", "BackfillPage", "HelpdeskAdapter", "HelpdeskConfig", "WebhookEvent"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -40,6 +40,15 @@ class WebhookEvent:
     occurred_at: datetime | None = None
     # A ticket the payload carried whole (sandbox); vendors send ids and we fetch.
     ticket: Ticket | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BackfillPage:
+    """One page of a history import: its tickets and the cursor that resumes after it."""
+
+    tickets: tuple[Ticket, ...]
+    cursor: str | None
+    done: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -77,8 +86,12 @@ class HelpdeskAdapter(abc.ABC):
     def fetch_ticket(self, ticket_id: str) -> Ticket:
         """Fetch the ticket with its conversation, requester and organization, normalized."""
 
-    def backfill(self, *, since: datetime, cursor: str | None = None) -> Iterator[Ticket]:
-        """Stream tickets changed since ``since`` (history import)."""
+    def backfill(self, *, since: datetime, cursor: str | None = None) -> Iterator[BackfillPage]:
+        """Stream pages of tickets changed since ``since``; ``cursor`` resumes a stopped import.
+
+        Pages are yielded as the vendor returns them (never the whole export in memory); a
+        rate limit raises ``RetriableError`` so the caller decides how long to wait.
+        """
         raise NotImplementedError(f"{self.identifier}: backfill is not available yet")
 
     @abc.abstractmethod

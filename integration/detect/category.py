@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from spacy.language import Language
-from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc
-
 from integration.detect.cues import CATEGORY_CUES, PAIR_CUES, TRIGGER_CATEGORY
-from integration.detect.senses import clause_bounds, is_negated, lemmas_of, suppression
-from integration.detect.triggers import compile_phrases, resolve_overlaps
+from integration.detect.senses import (
+    clause_bounds,
+    has_problem,
+    is_negated,
+    is_question,
+    suppression,
+)
+from integration.detect.text import Parsed, TextReader
+from integration.detect.triggers import LemmaMatcher, compile_phrases, resolve_overlaps
 from integration.models import Category, TriggerHit
 
 __all__ = ["CategoryResult", "CategoryScorer", "PAGE_CATEGORY"]
@@ -32,6 +35,15 @@ _PAGE_PRIOR = 1.0
 _TRIGGER_PRIOR = 1.5
 _QUESTION_PRIOR = 0.6
 _ERROR_PRIOR = 2.0
+# In a question that reports no problem ("Is there a way to require 2FA?", "How do I
+# duplicate a dashboard?") these cues name the topic, not the customer's trouble.
+_TOPIC_IN_QUESTION = frozenset(
+    {Category.BUG, Category.ACCOUNT_ACCESS, Category.SECURITY, Category.ONBOARDING, Category.OUTAGE}
+)
+_TOPIC_DAMPING = 0.35
+# A clear onboarding context makes a failure or a how-to an onboarding matter.
+_ONBOARDING_STRONG = 4.0
+_ONBOARDING_ABSORBS = frozenset({Category.BUG, Category.ACCOUNT_ACCESS, Category.HOW_TO})
 # Intent-bearing categories win ties over generic ones: "refund" beats "billing".
 _TIE_ORDER = (
     Category.LEGAL,
@@ -68,16 +80,16 @@ class CategoryResult:
 class CategoryScorer:
     """Scores parsed text against the category cue lists."""
 
-    def __init__(self, nlp: Language) -> None:
-        self._matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
+    def __init__(self, reader: TextReader) -> None:
+        self._matcher = LemmaMatcher()
         self._weights: dict[str, tuple[Category, float]] = {}
         for category, cues in CATEGORY_CUES.items():
             for cue, weight in cues.items():
                 key = f"{category.value}:{cue}"
                 self._weights[key] = (category, weight)
-                compile_phrases(nlp, self._matcher, key, (cue,))
+                compile_phrases(reader, self._matcher, key, (cue,))
 
-    def cue_scores(self, doc: Doc, weight: float) -> list[tuple[Category, float, str]]:
+    def cue_scores(self, doc: Parsed, weight: float) -> list[tuple[Category, float, str]]:
         """Every counted cue in ``doc`` as (category, weighted score, matched text)."""
         out: list[tuple[Category, float, str]] = []
         seen: set[str] = set()
@@ -89,27 +101,34 @@ class CategoryScorer:
             if m.key in seen:
                 continue
             seen.add(m.key)
-            out.append((category, cue_weight * weight, doc[m.start : m.end].text))
+            value = cue_weight * weight
+            if (
+                category in _TOPIC_IN_QUESTION
+                and is_question(doc, m.start)
+                and not has_problem(doc, m.start)
+            ):
+                value *= _TOPIC_DAMPING
+            out.append((category, value, doc.span_text(m.start, m.end)))
         out.extend(self._pairs(doc, weight))
         return out
 
     @staticmethod
-    def _pairs(doc: Doc, weight: float) -> list[tuple[Category, float, str]]:
+    def _pairs(doc: Parsed, weight: float) -> list[tuple[Category, float, str]]:
         out: list[tuple[Category, float, str]] = []
-        lemmas = lemmas_of(doc)
+        lemmas = doc.lemmas
         for i, lemma in enumerate(lemmas):
             for objects, category, cue_weight in _PAIRS_BY_VERB.get(lemma, ()):
                 _, hi = clause_bounds(doc, i, i + 1)
                 for j in range(i + 1, min(hi, i + 5)):
                     if lemmas[j] in objects:
                         if not is_negated(doc, i, i + 1):
-                            out.append((category, cue_weight * weight, doc[i : j + 1].text))
+                            out.append((category, cue_weight * weight, doc.span_text(i, j + 1)))
                         break
         return out
 
     def score(
         self,
-        docs: Sequence[tuple[Doc, float]],
+        docs: Sequence[tuple[Parsed, float]],
         *,
         page_hint: str | None = None,
         triggers: Iterable[TriggerHit] = (),
@@ -118,9 +137,13 @@ class CategoryScorer:
         """Pick a category from weighted docs plus page and trigger priors."""
         totals: dict[Category, float] = {}
         best_cue: dict[Category, tuple[float, str]] = {}
+        onboarding = page_hint == "onboarding"
         for doc, weight in docs:
             for category, value, text in self.cue_scores(doc, weight):
                 totals[category] = totals.get(category, 0.0) + value
+                onboarding = onboarding or (
+                    category is Category.ONBOARDING and value >= _ONBOARDING_STRONG
+                )
                 if value > best_cue.get(category, (0.0, ""))[0]:
                     best_cue[category] = (value, text)
             if "?" in doc.text:
@@ -139,6 +162,9 @@ class CategoryScorer:
         if not ranked or ranked[0][1] < 1.0:
             return CategoryResult(category=Category.OTHER, confidence=0.3, cues=(), scores=totals)
         top_cat, top = ranked[0]
+        if onboarding and top_cat in _ONBOARDING_ABSORBS and Category.ONBOARDING in totals:
+            top_cat, top = Category.ONBOARDING, max(top, totals[Category.ONBOARDING])
+            ranked = [(top_cat, top), *(kv for kv in ranked if kv[0] is not top_cat)]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         confidence = (top / (top + second + 1.5)) * (1.0 - 0.5 ** (top / 2.0))
         cues = tuple(text for cat, (_, text) in best_cue.items() if cat is top_cat)

@@ -7,9 +7,20 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from integration.models import Author, Evidence, Ticket
+from spacy.lang.en.stop_words import STOP_WORDS
 
-__all__ = ["page_hint", "persistent_follow_ups", "repeat_contacts", "same_requester"]
+from integration.detect.text import Parsed
+from integration.models import Author, Category, Evidence, Ticket
+
+__all__ = [
+    "Issue",
+    "content_words",
+    "name_words",
+    "page_hint",
+    "persistent_follow_ups",
+    "repeat_contacts",
+    "same_requester",
+]
 
 # Checked in order: a path like /settings/billing/admin is about billing first.
 _PAGE_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -18,11 +29,27 @@ _PAGE_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("onboarding", re.compile(r"onboarding|setup|set-up|getting-started|get-started|welcome")),
     ("security", re.compile(r"security|admin|audit")),
 )
+_NON_ALPHA = re.compile(r"[^a-z]+")
 _AGENT_FIX = re.compile(
     r"\b(fixed|resolved|deployed a fix|fix (is|has been) (live|deployed|released)|"
     r"should (now )?work|works now|working again|restored)\b",
     re.IGNORECASE,
 )
+# Words every ticket shares: greetings, chat subjects, support verbs. They say nothing about
+# which problem a ticket is about.
+_GENERIC = frozenset(
+    {
+        "chat", "conversation", "hello", "thank", "thanks", "pls", "please", "get",
+        "look", "help", "issue", "problem", "question", "need", "want", "check", "ticket",
+        "reply", "follow", "day", "today", "week", "hour", "time", "know", "let", "like",
+        "just", "team", "message", "update", "regard", "best", "hey", "morning",
+        "afternoon", "anyone", "someone",
+    }
+)
+# Two tickets share an issue with this many distinctive words in common, whatever their
+# category; with the same category, fewer suffice.
+_SHARED_WORDS = 4
+_SHARED_WORDS_SAME_CATEGORY = 2
 _FOLLOW_UP_MIN_MESSAGES = 3
 _FOLLOW_UP_MIN_DAYS = 2
 
@@ -37,6 +64,60 @@ def page_hint(url: str | None) -> str | None:
         if pattern.search(where):
             return hint
     return None
+
+
+class Issue:
+    """What one ticket is about, for comparing contacts: category, error keys, content words."""
+
+    __slots__ = ("category", "errors", "words")
+
+    def __init__(
+        self, *, category: Category, errors: frozenset[str], words: frozenset[str]
+    ) -> None:
+        self.category = category
+        self.errors = errors
+        self.words = words
+
+    def same_as(self, other: Issue) -> bool:
+        """Same error signature, or enough distinctive words in common (fewer in one category).
+
+        The category alone is not enough: two different bugs from one account in a week are
+        two issues, not a repeat contact.
+        """
+        if self.errors & other.errors:
+            return True
+        shared = len(self.words & other.words)
+        if shared >= _SHARED_WORDS:
+            return True
+        return (
+            shared >= _SHARED_WORDS_SAME_CATEGORY
+            and self.category is other.category
+            and self.category is not Category.OTHER
+        )
+
+
+def name_words(ticket: Ticket) -> frozenset[str]:
+    """Lower-case parts of the requester's and the account's names, which every ticket repeats."""
+    parts = [ticket.requester.name or "", (ticket.requester.email or "").split("@")[0]]
+    if ticket.account is not None:
+        parts += [ticket.account.name or "", (ticket.account.domain or "").split(".")[0]]
+    return frozenset(w for w in _NON_ALPHA.split(" ".join(parts).lower()) if len(w) > 2)
+
+
+def content_words(
+    docs: Sequence[Parsed], *, ignore: frozenset[str] = frozenset()
+) -> frozenset[str]:
+    """Distinctive lemmas: alphabetic, longer than two letters, no stop word, name or greeting."""
+    return frozenset(
+        lemma
+        for doc in docs
+        for word, lower, lemma in zip(doc.words, doc.lower, doc.lemmas, strict=True)
+        if len(word) > 2
+        and word.isalpha()
+        and lower not in STOP_WORDS
+        and lower not in ignore
+        and lemma not in _GENERIC
+    )
 
 
 def same_requester(a: Ticket, b: Ticket) -> bool:
@@ -61,17 +142,27 @@ def repeat_contacts(
     An earlier ticket counts when it is still open, or was created within the window before
     this one (a "solved" ticket the customer comes back about is not really resolved).
     """
-    window = timedelta(days=window_days)
+    # The cheap tests run first, inline: a long history is common and same_issue reads text.
+    since = ticket.created_at - timedelta(days=window_days)
+    created, tenant = ticket.created_at, ticket.tenant
+    rid = ticket.requester.id
+    email = (ticket.requester.email or "").strip().lower()
+    account = ticket.account.id if ticket.account is not None else None
     earlier: list[Ticket] = []
     for other in history:
-        if other.tenant != ticket.tenant or other.key == ticket.key:
+        if other.tenant != tenant or other.created_at > created:
             continue
-        if other.created_at > ticket.created_at or not same_requester(ticket, other):
+        if other.id == ticket.id and other.helpdesk == ticket.helpdesk:
             continue
-        recent = ticket.created_at - other.created_at <= window
-        if not (other.status.is_open or recent):
+        if other.created_at < since and not other.status.is_open:
             continue
-        if same_issue(other):
+        requester = other.requester
+        related = (
+            (rid and requester.id == rid)
+            or (account is not None and other.account is not None and other.account.id == account)
+            or (email and requester.email and requester.email.strip().lower() == email)
+        )
+        if related and same_issue(other):
             earlier.append(other)
     if not earlier:
         return 1, ()

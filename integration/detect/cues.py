@@ -6,6 +6,7 @@ tickets when compiled, so "cancelled" in a cue and "cancelling" in a ticket meet
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from integration.models import Category, TriggerSpec
@@ -132,6 +133,17 @@ INTENT_CUES: Mapping[str, tuple[str, ...]] = {
         "want out of the contract",
         "considering other tools",
         "before renewal",
+        # Intent patterns: "a|b" is either word, "..." a short gap inside the clause.
+        "look|evaluate|consider|review|explore|test|trial|compare ... other|another|alternative"
+        "|different|competing tool|tools|vendor|vendors|provider|providers|platform|platforms"
+        "|solution|solutions|product|products|option|options|system|systems|supplier|suppliers",
+        "look|evaluate|consider|explore|review ... alternative|alternatives|competitor|competitors",
+        "move|switch|migrate|transition|go ... to ... another|other|different|competing|competitor"
+        " platform|tool|vendor|provider|solution|system|product|supplier|competitor",
+        "account|subscription|contract|workspace be|get close|terminate|cancel|delete|end",
+        "before we leave|go|switch",
+        "not going to renew",
+        "not planning to renew",
     ),
     "refund": ("money back", "reimburse", "credit back", "pay us back", "get our money"),
     "legal": (
@@ -144,8 +156,46 @@ INTENT_CUES: Mapping[str, tuple[str, ...]] = {
         "data processing agreement",
         "right to be forgotten",
         "data subject request",
-        "law enforcement",
+        "law-enforcement",
         "court order",
+        "legal process",
+        "preservation request",
+        "preserve ... record|records|data|logs|information",
+        "sheriff|police|prosecutor|fbi",
+    ),
+    "relationship": (
+        "rethink|reconsider|reevaluate|re-evaluate|question ... partnership|relationship",
+        "condition|conditional|prerequisite|contingent ... renewal|renew",
+        "renewal ... depend|depends|hinge|hinges|contingent|conditional",
+        "lose|losing|lost confidence|faith|trust",
+        "feel|felt ignored",
+    ),
+    "plan_info": (
+        "which|what plan|plans|tier|tiers|edition|editions|package|packages",
+        "plan|tier|edition|enterprise|pro|starter|business|premium|basic|package ... include"
+        "|includes|cover|covers|come with",
+        "does|do|is|are ... include|included|cover|covered",
+        "how much",
+        "what ... cost|costs|price|pricing",
+        "cost|price|pricing of|for|on",
+        "be it prorate|prorated",
+        "do we already have",
+        "difference between ... plan|plans|tier|tiers",
+    ),
+    "admin_change": (
+        "amendment",
+        "contracting entity",
+        "company name change",
+        "update|change ... company|legal|entity name",
+        "update|change ... contracting entity",
+        "order form",
+    ),
+    "blocker": (
+        "can not",
+        "unable to",
+        "not work|working",
+        "won't let",
+        "keep|keeps fail|failing",
     ),
     "outage": (
         "is down",
@@ -176,6 +226,10 @@ INTENT_CUES: Mapping[str, tuple[str, ...]] = {
         "leaked",
         "data breach",
         "exposed credentials",
+        "enter|entered|typed ... password|passwords|credential|credentials",
+        "credential|credentials|password|passwords be|were|got phish|phished|steal|stolen|leak"
+        "|leaked|compromise|compromised",
+        "sign-ins|logins|sign-in|login ... since",
     ),
 }
 
@@ -190,13 +244,18 @@ TRIGGER_CATEGORY: Mapping[str, Category] = {
     "production_blocked": Category.OUTAGE,
     "password_reset": Category.ACCOUNT_ACCESS,
     "reset_failed": Category.ACCOUNT_ACCESS,
+    "plan_info": Category.BILLING,
+    "compliance": Category.LEGAL,
 }
 
 
+_GROUP = re.compile(r"\|\s*(?=[\d.]+:)")
+
+
 def _w(spec: str) -> dict[str, float]:
-    """Parse "weight: cue, cue | weight: cue" into {cue: weight}."""
+    """Parse "weight: cue, cue | weight: cue" into {cue: weight} ("a|b" inside a cue stays)."""
     out: dict[str, float] = {}
-    for group in spec.split("|"):
+    for group in _GROUP.split(spec):
         weight, _, cues = group.partition(":")
         for cue in cues.split(","):
             if cue.strip():
@@ -225,6 +284,8 @@ CATEGORY_CUES: Mapping[Category, Mapping[str, float]] = {
         " termination fee, exit fee, early exit, notice period"
         "| 2: churn, competitor, other vendors, alternatives, unsubscribe, deactivate,"
         " early termination"
+        "| 3: look|evaluate|consider|review|explore ... other|alternative vendors|tools|providers"
+        "|platforms|solutions, before we leave, move ... to another platform|tool|vendor|provider"
     ),
     Category.ACCOUNT_ACCESS: _w(
         "3: log in, login, sign in, password, locked out, 2fa, mfa, two-factor, sso, saml,"
@@ -232,6 +293,7 @@ CATEGORY_CUES: Mapping[Category, Mapping[str, float]] = {
         "| 2: okta, azure ad, credential, authenticator, username, logged out, lock,"
         " sign-up, signup, sign up, registration, register, user access, recover, retrieve"
         "| 1: access, permission, invite, role"
+        "| 3: admin access, transfer ownership, ownership, no admin"
     ),
     Category.BUG: _w(
         "3: bug, steps to reproduce, stack trace, regression, crash, exception,"
@@ -240,6 +302,8 @@ CATEGORY_CUES: Mapping[Category, Mapping[str, float]] = {
         " unexpected, disappear, blank, stuck, timeout, time out, duplicate, reproduce,"
         " missing, not showing, not syncing, not sync, does not load"
         "| 1: webhook, sync, slow, issue, problem, weird, empty, api, dashboard, export, import"
+        "| 2: drop, dropping, skip, skipping, it fixed, this fixed, even though, overlap, overlaps,"
+        " only happens, cut off, misaligned"
     ),
     Category.OUTAGE: _w(
         "4: outage, downtime, is down, are down, site down, service unavailable, went down"
@@ -257,8 +321,10 @@ CATEGORY_CUES: Mapping[Category, Mapping[str, float]] = {
         " edit, find"
     ),
     Category.FEATURE_REQUEST: _w(
-        "4: feature request, would be great if, would be nice, it would be great,"
-        " please add, add support for, any plans to, could you add, can you add"
+        "4: feature request, would be great if, it would be great, any chance of, pls add,"
+        " would be ... handy|useful|helpful|great|awesome|amazing"
+        "| 3: would be nice, a wish, can we get, could we get"
+        "| 4: please add, add support for, any plans to, could you add, can you add"
         "| 3: roadmap, suggestion, enhancement, would love, missing feature, ability to,"
         " we wish, i wish, feature idea, upvote"
         "| 1.5: suggest, option to, improvement, feature, idea, feedback, review, support for"
@@ -269,7 +335,7 @@ CATEGORY_CUES: Mapping[Category, Mapping[str, float]] = {
         "| 3: gdpr, dpa, data processing agreement, right to be forgotten, data subject,"
         " dsar, ccpa, hipaa, court, legal, regulator, liability"
         "| 2: compliance, soc 2, soc2, terms of service, privacy policy, personal data,"
-        " contract dispute, dispute"
+        " contract dispute, dispute, contract, amendment, contracting entity, msa, order form"
     ),
     Category.SECURITY: _w(
         "4: security incident, unauthorized access, unauthorised access, hack, hacked,"
@@ -277,9 +343,11 @@ CATEGORY_CUES: Mapping[Category, Mapping[str, float]] = {
         "| 3: breach, suspicious, leak, leaked, exposed, xss, sql injection, cve,"
         " penetration test, pen test, security"
         "| 1.5: audit log, api key, impersonate, spam, ip allowlist, encryption"
+        "| 3: phishing email, credentials, sign-ins, pretending to be"
     ),
     Category.ONBOARDING: _w(
         "4: onboarding, onboard, getting started, kickoff, just signed up"
+        "| 2.5: rollout, roll out, go-live, checklist, new clinicians|users|employees ... start"
         "| 2.5: get started, new account, create account, create an account, open account,"
         " new to, trial, implementation, migrate, migration, walkthrough, training,"
         " invite my team, import our data, setup, set up our"
@@ -287,6 +355,8 @@ CATEGORY_CUES: Mapping[Category, Mapping[str, float]] = {
     ),
     Category.OTHER: _w(
         "3: talk to a human, speak to a human, real person, talk to someone, speak to someone,"
+        " partner program, reseller, affiliate program, sales team, stop calling, do-not-call,"
+        " feel ignored, account team, account manager, no response,"
         " human agent, file a complaint, make a complaint, lodge a complaint"
         "| 2: customer service, customer support, phone number, opening hours, talk to,"
         " speak to, complaint, claim"

@@ -7,18 +7,24 @@ apart from that and a small cache of what earlier tickets were about.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 
-from spacy.tokens import Doc
-
 from integration.detect.category import CategoryScorer
-from integration.detect.context import page_hint, persistent_follow_ups, repeat_contacts
+from integration.detect.context import (
+    Issue,
+    content_words,
+    name_words,
+    page_hint,
+    persistent_follow_ups,
+    repeat_contacts,
+)
 from integration.detect.cues import DEFAULT_TRIGGERS
 from integration.detect.impact import error_keys, severity_cues
 from integration.detect.sentiment import lexicon, score_doc
-from integration.detect.text import clean_body, pipeline
+from integration.detect.text import Parsed, clean_body, reader
 from integration.detect.triggers import TriggerMatcher
 from integration.errors import ConfigurationError
 from integration.models import (
@@ -35,40 +41,14 @@ __all__ = ["Detector", "default_detector", "detect"]
 
 FRUSTRATED_BELOW = -0.4
 SPIKE_DROP = 0.5
-SIMILAR_ISSUE = 0.3
 _SUBJECT_WEIGHT = 1.5
 _FIRST_MESSAGE_WEIGHT = 1.2
-_ISSUE_CACHE_SIZE = 4096
+_ISSUE_CACHE_SIZE = 20_000
 
 
 @lru_cache(maxsize=1)
 def _category_scorer() -> CategoryScorer:
-    return CategoryScorer(pipeline())
-
-
-class _Issue:
-    """What one ticket is about, for comparing contacts: category, error keys, content words."""
-
-    __slots__ = ("category", "errors", "words")
-
-    def __init__(self, category: Category, errors: frozenset[str], words: frozenset[str]):
-        self.category = category
-        self.errors = errors
-        self.words = words
-
-    def same_as(self, other: _Issue) -> bool:
-        if self.category is other.category and self.category is not Category.OTHER:
-            return True
-        if self.errors & other.errors:
-            return True
-        union = self.words | other.words
-        return bool(union) and len(self.words & other.words) / len(union) >= SIMILAR_ISSUE
-
-
-def _content_words(docs: Sequence[Doc]) -> frozenset[str]:
-    return frozenset(
-        t.lemma_ for doc in docs for t in doc if t.is_alpha and not t.is_stop and len(t) > 2
-    )
+    return CategoryScorer(reader())
 
 
 class Detector:
@@ -79,19 +59,23 @@ class Detector:
             raise ConfigurationError(
                 f"repeat_window_days must not be negative, got {repeat_window_days}"
             )
-        self._nlp = pipeline()
+        self._reader = reader()
         lexicon()
-        self._triggers = TriggerMatcher(self._nlp, triggers)
+        self._triggers = TriggerMatcher(self._reader, triggers)
         self._category = _category_scorer()
         self.trigger_ids = self._triggers.ids
         self.repeat_window_days = repeat_window_days
-        self._issues: dict[tuple[str, datetime], _Issue] = {}
+        # What earlier tickets were about, by (ticket key, updated_at): most recently used last.
+        self._issues: OrderedDict[tuple[str, datetime], Issue] = OrderedDict()
+        # The same, by object identity for the ticket objects seen last: the history of one
+        # triage run is the same objects over and over, and building a key costs more than
+        # the comparison. The entry keeps its ticket alive, so an id is never reused.
+        self._by_object: OrderedDict[int, tuple[Ticket, Issue]] = OrderedDict()
 
-    def _parse(self, ticket: Ticket) -> tuple[Doc, list[tuple[str, Doc]]]:
+    def _parse(self, ticket: Ticket) -> tuple[Parsed, list[tuple[str, Parsed]]]:
         customer = [m for m in ticket.customer_messages if m.body.strip()]
-        texts = [ticket.subject.strip(), *(clean_body(m.body) for m in customer)]
-        docs = list(self._nlp.pipe(texts))
-        return docs[0], [(m.id, d) for m, d in zip(customer, docs[1:], strict=True)]
+        parsed = self._reader.read_all([ticket.subject, *(clean_body(m.body) for m in customer)])
+        return parsed[0], [(m.id, p) for m, p in zip(customer, parsed[1:], strict=True)]
 
     def detect(self, ticket: Ticket, history: Sequence[Ticket] = ()) -> Signals:
         """Everything detection reads from ``ticket``; ``history`` is the tenant's other tickets."""
@@ -129,13 +113,16 @@ class Detector:
         if severity[1]:
             evidence.append(Evidence(kind="severity", text=f"{severity[0]}: {severity[1]}"))
 
-        mine: list[_Issue] = []
+        first = self._first(messages)
+        mine = Issue(
+            category=category.category,
+            errors=frozenset(keys),
+            words=content_words([subject, *first], ignore=name_words(ticket)),
+        )
+        self._remember(ticket, mine)
 
         def same_issue(other: Ticket) -> bool:
-            if not mine:
-                words = _content_words([subject, *self._first(messages)])
-                mine.append(_Issue(category.category, frozenset(keys), words))
-            return mine[0].same_as(self._issue_of(other))
+            return mine.same_as(self._issue_of(other))
 
         repeats, repeat_evidence = repeat_contacts(
             ticket, history, window_days=self.repeat_window_days, same_issue=same_issue
@@ -165,12 +152,12 @@ class Detector:
         )
 
     @staticmethod
-    def _first(messages: list[tuple[str, Doc]]) -> list[Doc]:
+    def _first(messages: list[tuple[str, Parsed]]) -> list[Parsed]:
         return [messages[0][1]] if messages else []
 
     @staticmethod
     def _sentiments(
-        subject: Doc, messages: list[tuple[str, Doc]]
+        subject: Parsed, messages: list[tuple[str, Parsed]]
     ) -> tuple[list[MessageSentiment], bool]:
         out: list[MessageSentiment] = []
         any_strong = False
@@ -190,8 +177,8 @@ class Detector:
 
     @staticmethod
     def _severity(
-        subject: Doc,
-        messages: list[tuple[str, Doc]],
+        subject: Parsed,
+        messages: list[tuple[str, Parsed]],
         hits: list[TriggerHit],
         keys: tuple[str, ...],
         category: Category,
@@ -220,22 +207,38 @@ class Detector:
             return "high", "frustrated customer"
         return "normal", ""
 
-    def _issue_of(self, ticket: Ticket) -> _Issue:
-        cache_key = (ticket.key, ticket.updated_at)
-        found = self._issues.get(cache_key)
+    def _remember(self, ticket: Ticket, issue: Issue) -> None:
+        key = (ticket.key, ticket.updated_at)
+        self._issues[key] = issue
+        self._issues.move_to_end(key)
+        if len(self._issues) > _ISSUE_CACHE_SIZE:
+            self._issues.popitem(last=False)
+        self._by_object[id(ticket)] = (ticket, issue)
+        self._by_object.move_to_end(id(ticket))
+        if len(self._by_object) > _ISSUE_CACHE_SIZE:
+            self._by_object.popitem(last=False)
+
+    def _issue_of(self, ticket: Ticket) -> Issue:
+        # Tickets this detector has read are remembered; others are read once, more cheaply.
+        entry = self._by_object.get(id(ticket))
+        if entry is not None and entry[0] is ticket:
+            return entry[1]
+        found = self._issues.get((ticket.key, ticket.updated_at))
         if found is not None:
+            self._remember(ticket, found)
             return found
         subject, messages = self._parse(ticket)
         first = self._first(messages)
         result = self._category.score(
-            [(subject, _SUBJECT_WEIGHT), *((d, 1.0) for d in first)],
+            [(subject, _SUBJECT_WEIGHT), *((d, _FIRST_MESSAGE_WEIGHT) for d in first)],
             page_hint=page_hint(ticket.page_url),
         )
-        keys = error_keys([subject.text, *(d.text for d in first)])
-        issue = _Issue(result.category, frozenset(keys), _content_words([subject, *first]))
-        if len(self._issues) >= _ISSUE_CACHE_SIZE:
-            self._issues.clear()
-        self._issues[cache_key] = issue
+        issue = Issue(
+            category=result.category,
+            errors=frozenset(error_keys([subject.text, *(d.text for d in first)])),
+            words=content_words([subject, *first], ignore=name_words(ticket)),
+        )
+        self._remember(ticket, issue)
         return issue
 
 

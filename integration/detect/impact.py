@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from spacy.tokens import Doc
-
 from integration.detect.senses import suppression
+from integration.detect.text import Parsed
 
 __all__ = ["error_keys", "severity_cues"]
 
@@ -53,6 +52,8 @@ _ERROR_CODE = re.compile(
     r"\berror code\s*[:#]?\s*([A-Za-z]*[-_]?\d{2,}[A-Za-z0-9-]*)\b", re.IGNORECASE
 )
 _GENERIC_EXC = frozenset({"error", "exception", "servererror", "fault"})
+# Every pattern above needs one of these; most tickets have none, and one search is cheap.
+_ANY_ERROR = re.compile(rf"[45]\d\d|err|exception|fault|panic|{_REASON_RE}", re.IGNORECASE)
 
 
 def _code_key(code: str) -> str:
@@ -63,6 +64,8 @@ def error_keys(texts: Iterable[str]) -> tuple[str, ...]:
     """Normalized error signatures found in the texts, in order of first appearance."""
     found: dict[str, None] = {}
     for text in texts:
+        if not _ANY_ERROR.search(text):
+            continue
         spans: list[tuple[int, str]] = []
         for m in _HTTP_WITH_REASON.finditer(text):
             spans.append((m.start(), f"http_{m.group(1)}"))
@@ -115,19 +118,26 @@ _HIGH = re.compile(
 )
 
 
-def severity_cues(doc: Doc) -> tuple[str | None, str]:
+# Searched on the case-folded text: one case-sensitive search is far cheaper than seven
+# case-insensitive ones, and most messages have no impact cue at all.
+_ANY_SEVERITY = re.compile("|".join(f"(?:{p.pattern})" for p in (*_CRITICAL, _HIGH)))
+
+
+def severity_cues(doc: Parsed) -> tuple[str | None, str]:
     """("critical" | "high" | None, sentence) for the strongest counted impact cue in ``doc``."""
     text = doc.text
+    if not _ANY_SEVERITY.search(text.lower()):
+        return None, ""
     best: tuple[str | None, str] = (None, "")
     for level, patterns in (("critical", _CRITICAL), ("high", (_HIGH,))):
         for pattern in patterns:
             for m in pattern.finditer(text):
-                span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
-                if span is None or len(span) == 0:
+                start, end = doc.char_span(m.start(), m.end())
+                if start < 0 or end <= start:
                     continue
-                if suppression(doc, span.start, span.end, incident=level == "high"):
+                if suppression(doc, start, end, incident=level == "high"):
                     continue
-                return level, span.sent.text.strip()
+                return level, doc.sentence_text(start)
         if best[0] is not None:
             break
     return best

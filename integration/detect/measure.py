@@ -1,6 +1,12 @@
-"""Measure detection on the Bitext customer-support sample and print JSON.
+"""Measure detection and print JSON: on the Bitext sample, or on a labeled ticket set.
 
     python -m integration.detect.measure [BITEXT_CSV]
+    python -m integration.detect.measure --tickets TICKETS.jsonl --expected EXPECTED.jsonl [-v]
+
+Labeled sets (the demo workspace, the tricky fixtures) are triaged in one run, oldest first,
+with the earlier tickets as history, as ``escalade triage`` does, so repeat contacts count.
+They report tier and category accuracy, Tier-3 precision/recall and complaint F1 (complaint
+is read as ``Signals.frustrated``); ``-v`` lists every miss.
 
 Category: Bitext intents mapped to our categories (``INTENT_MAP``; physical shipping and
 contact-us intents become ``other``), macro-F1 over the categories present. Tone: rows tagged
@@ -22,10 +28,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from integration.detect.detector import default_detector
+from integration.detect.detector import Detector, default_detector
 from integration.models import Author, Category, Channel, Message, Person, Priority, Status, Ticket
 
-__all__ = ["INTENT_MAP", "macro_f1", "main", "measure"]
+__all__ = ["INTENT_MAP", "macro_f1", "main", "measure", "measure_labeled"]
 
 INTENT_MAP: Mapping[str, Category] = {
     "create_account": Category.ONBOARDING,
@@ -153,11 +159,92 @@ def measure(path: Path) -> dict[str, Any]:
     }
 
 
+def _prf(tp: int, fp: int, fn: int) -> dict[str, Any]:
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return {"tp": tp, "fp": fp, "fn": fn, "precision": round(prec, 3), "recall": round(rec, 3),
+            "f1": round(f1, 3)}
+
+
+def measure_labeled(
+    tickets_path: Path, expected_path: Path, *, misses: bool = False
+) -> dict[str, Any]:
+    """Triage a labeled ticket set in one run and compare tier, category and complaint."""
+    # Imported here: detection must not depend on the matrix or the pipeline at import time.
+    from integration.demo import parse_expected, parse_tickets
+    from integration.matrix import default_matrix
+    from integration.pipeline import decide
+    from integration.triage import HistoryIndex
+
+    tickets = parse_tickets(tickets_path.read_text(encoding="utf-8").splitlines(),
+                            source=str(tickets_path))
+    expected = parse_expected(expected_path.read_text(encoding="utf-8").splitlines(),
+                              source=str(expected_path))
+    matrix = default_matrix()
+    detector = Detector(triggers=matrix.triggers)
+    history = HistoryIndex()
+    rows: list[dict[str, Any]] = []
+    for ticket in sorted(tickets, key=lambda t: t.created_at):
+        signals, decision = decide(ticket, history.related(ticket), matrix=matrix,
+                                   detector=detector, now=_NOW)
+        history.add(ticket)
+        if ticket.id in expected:
+            rows.append({"id": ticket.id, "gold": expected[ticket.id], "tier": int(decision.tier),
+                         "category": signals.category.value, "complaint": signals.frustrated,
+                         "rules": [h.rule_id for h in decision.rules],
+                         "triggers": list(signals.trigger_ids)})
+    n = len(rows)
+    counts = Counter()
+    for r in rows:
+        gold_t3, pred_t3 = r["gold"]["tier"] == 3, r["tier"] == 3
+        gold_c, pred_c = r["gold"]["complaint"], r["complaint"]
+        counts["tier"] += r["tier"] == r["gold"]["tier"]
+        counts["category"] += r["category"] == r["gold"]["category"]
+        counts["t3_tp"] += gold_t3 and pred_t3
+        counts["t3_fp"] += pred_t3 and not gold_t3
+        counts["t3_fn"] += gold_t3 and not pred_t3
+        counts["c_tp"] += gold_c and pred_c
+        counts["c_fp"] += pred_c and not gold_c
+        counts["c_fn"] += gold_c and not pred_c
+    out: dict[str, Any] = {
+        "tickets": n,
+        "tier_accuracy": round(counts["tier"] / max(1, n), 3),
+        "category_accuracy": round(counts["category"] / max(1, n), 3),
+        "tier_3": _prf(counts["t3_tp"], counts["t3_fp"], counts["t3_fn"]),
+        "complaint": _prf(counts["c_tp"], counts["c_fp"], counts["c_fn"]),
+    }
+    if misses:
+        out["misses"] = [
+            {"id": r["id"], "tier": f"{r['tier']} (want {r['gold']['tier']})",
+             "category": f"{r['category']} (want {r['gold']['category']})",
+             "complaint": f"{r['complaint']} (want {r['gold']['complaint']})",
+             "rules": r["rules"], "triggers": r["triggers"]}
+            for r in rows
+            if r["tier"] != r["gold"]["tier"] or r["category"] != r["gold"]["category"]
+            or r["complaint"] != r["gold"]["complaint"]
+        ]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: print the measurement as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("csv", nargs="?", type=Path, default=default_path())
+    parser.add_argument("--tickets", type=Path, help="labeled set: tickets JSONL")
+    parser.add_argument("--expected", type=Path, help="labeled set: expected JSONL")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
+    if (args.tickets is None) != (args.expected is None):
+        parser.error("--tickets and --expected go together")
+    if args.tickets is not None:
+        for path in (args.tickets, args.expected):
+            if not path.exists():
+                print(f"{path} not found", file=sys.stderr)
+                return 2
+        print(json.dumps(measure_labeled(args.tickets, args.expected, misses=args.verbose),
+                         indent=2))
+        return 0
     if not args.csv.exists():
         print(f"Bitext sample not found at {args.csv}", file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 """Meaning, not keywords: is a matched word negated, a resolved past event, or another sense?
 
-Works on lemmas of a parsed ``Doc`` inside one clause, without a parser: a negator counts only
+Works on the lemmas of a ``Parsed`` text inside one clause, without a parser: a negator counts only
 when the words between it and the match are "bridge" words ("do NOT want to cancel", "not going
 to sue", "no need for a refund"), so "why haven't you processed my refund" is still a refund
 demand. Inability ("can't cancel") is not negation: the customer wants to and cannot.
@@ -8,7 +8,7 @@ demand. Inability ("can't cancel") is not negation: the customer wants to and ca
 
 from __future__ import annotations
 
-from spacy.tokens import Doc
+from integration.detect.text import Parsed
 
 __all__ = [
     "CANCEL_LEMMAS",
@@ -16,9 +16,9 @@ __all__ = [
     "clause_bounds",
     "is_negated",
     "is_other_sense",
+    "is_question",
+    "has_problem",
     "is_resolved",
-    "lemmas_of",
-    "sentence_bounds",
     "suppression",
 ]
 
@@ -65,6 +65,8 @@ _MODIFIED_NOUNS = _words(
     template webhook endpoint event flow email notification alert setting option feature
     workflow screen modal form"""
 )
+# ...but these name the incident itself: a "phishing email" is the attack, not a feature.
+_INCIDENT_WORDS = _words("phishing malware ransomware breach hack spam fraud vulnerability exploit")
 _RESOLUTION = frozenset({"fix", "resolve", "restore", "solve", "mitigate", "remediate"})
 _RESOLUTION_PHRASES = (("back", "up"), ("back", "online"), ("work", "again"), ("work", "now"))
 _PAST_MARKERS = frozenset({"yesterday", "ago", "previous", "earlier", "prior", "past"})
@@ -78,38 +80,10 @@ _ONGOING = _words(
 INCIDENT_TRIGGERS = frozenset({"outage", "production_blocked", "reset_failed", "performance"})
 
 
-def lemmas_of(doc: Doc) -> list[str]:
-    """The lemmas of ``doc`` as a list, computed once per doc (token objects are costly)."""
-    cached = doc.user_data.get("escalade_lemmas")
-    if cached is None:
-        cached = [t.lemma_ for t in doc]
-        doc.user_data["escalade_lemmas"] = cached
-    return cached
-
-
-def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
-    """(start, end) of every sentence, computed once per doc (``doc.sents`` is costly)."""
-    cached = doc.user_data.get("escalade_sent_bounds")
-    if cached is None:
-        cached = [(sent.start, sent.end) for sent in doc.sents]
-        doc.user_data["escalade_sent_bounds"] = cached
-    return cached
-
-
-def _sentence_of(doc: Doc) -> list[tuple[int, int]]:
-    cached = doc.user_data.get("escalade_sents")
-    if cached is None:
-        cached = []
-        for start, end in sentence_bounds(doc):
-            cached.extend([(start, end)] * (end - start))
-        doc.user_data["escalade_sents"] = cached
-    return cached
-
-
-def clause_bounds(doc: Doc, start: int, end: int) -> tuple[int, int]:
+def clause_bounds(doc: Parsed, start: int, end: int) -> tuple[int, int]:
     """Token range of the clause (inside its sentence) that holds ``doc[start:end]``."""
-    lemmas = lemmas_of(doc)
-    sent_start, sent_end = _sentence_of(doc)[start]
+    lemmas = doc.lemmas
+    sent_start, sent_end = doc.sentence(start)
     lo = start
     while lo > sent_start and lemmas[lo - 1] not in _CLAUSE_BREAK:
         lo -= 1
@@ -119,9 +93,9 @@ def clause_bounds(doc: Doc, start: int, end: int) -> tuple[int, int]:
     return lo, max(hi, min(end, sent_end))
 
 
-def is_negated(doc: Doc, start: int, end: int) -> bool:
+def is_negated(doc: Parsed, start: int, end: int) -> bool:
     """True when a negator governs the match ("do NOT want to cancel", "refund not needed")."""
-    lemmas = lemmas_of(doc)
+    lemmas = doc.lemmas
     lo, hi = clause_bounds(doc, start, end)
     i, steps = start - 1, 0
     while i >= lo and steps < 7:
@@ -144,10 +118,10 @@ def is_negated(doc: Doc, start: int, end: int) -> bool:
     return False
 
 
-def is_resolved(doc: Doc, start: int, end: int, *, incident: bool) -> bool:
+def is_resolved(doc: Parsed, start: int, end: int, *, incident: bool) -> bool:
     """True for a fixed or, for incidents, plainly past event ("last month's outage was fixed")."""
     lo, hi = clause_bounds(doc, start, end)
-    lemmas = lemmas_of(doc)[lo:hi]
+    lemmas = doc.lemmas[lo:hi]
     ongoing = any(w in _ONGOING for w in lemmas)
     for j, lemma in enumerate(lemmas):
         pos = lo + j
@@ -170,12 +144,11 @@ def is_resolved(doc: Doc, start: int, end: int, *, incident: bool) -> bool:
 _UNREALIZED = frozenset({"will", "to", "should", "must", "need", "can", "could", "please", "when"})
 
 
-def _is_done(doc: Doc, pos: int, lo: int) -> bool:
+def _is_done(doc: Parsed, pos: int, lo: int) -> bool:
     """A resolution word states a done fix ("was fixed"), not a wish ("please fix")."""
-    tok = doc[pos]
-    if not tok.lower_.endswith("ed") or is_negated(doc, pos, pos + 1):
+    if not doc.lower[pos].endswith("ed") or is_negated(doc, pos, pos + 1):
         return False
-    return not any(w in _UNREALIZED for w in lemmas_of(doc)[max(lo, pos - 3) : pos])
+    return not any(w in _UNREALIZED for w in doc.lemmas[max(lo, pos - 3) : pos])
 
 
 _PERIODS = frozenset(
@@ -198,11 +171,16 @@ _PERIODS = frozenset(
 )
 
 
-def is_other_sense(doc: Doc, start: int, end: int) -> bool:
+def is_other_sense(doc: Parsed, start: int, end: int) -> bool:
     """True when the match names a feature or cancels an everyday object, not the account."""
-    lemmas = lemmas_of(doc)
+    lemmas = doc.lemmas
     lo, hi = clause_bounds(doc, start, end)
-    if end < hi and lemmas[end] in _MODIFIED_NOUNS and end - start == 1:
+    if (
+        end < hi
+        and lemmas[end] in _MODIFIED_NOUNS
+        and end - start == 1
+        and lemmas[start] not in _INCIDENT_WORDS
+    ):
         return True
     if lemmas[start] not in CANCEL_LEMMAS and lemmas[end - 1] not in CANCEL_LEMMAS:
         return False
@@ -225,7 +203,45 @@ def is_other_sense(doc: Doc, start: int, end: int) -> bool:
     return False
 
 
-def suppression(doc: Doc, start: int, end: int, *, incident: bool) -> str | None:
+_INTERROGATIVES = _words("how what which where when why who whom whose")
+_AUXILIARIES = _words("do be can could would will should may have any")
+_PROBLEM = _words(
+    """not can not fail error broken break stuck crash wrong unable issue problem bug missing
+    lose lost never"""
+)
+
+
+def is_question(doc: Parsed, i: int) -> bool:
+    """True when token ``i`` is in a question: it ends with "?" or opens with a question word."""
+    key = ("question", doc.sent_index[i])
+    found = doc.memo.get(key)
+    if found is None:
+        found = doc.memo[key] = _is_question(doc, i)
+    return found
+
+
+def _is_question(doc: Parsed, i: int) -> bool:
+    start, end = doc.sentence(i)
+    words = [w for w in doc.words[start:end] if w.strip()]
+    if not words:
+        return False
+    if words[-1].endswith("?") or "?" in words[-2:]:
+        return True
+    lemmas = [lemma for lemma, w in zip(doc.lemmas[start:end], doc.words[start:end], strict=True)
+              if w.strip() and w.isalpha()]
+    return bool(lemmas) and (
+        lemmas[0] in _INTERROGATIVES or (lemmas[0] in _AUXILIARIES and len(lemmas) > 2
+                                         and lemmas[1] in _words("you we i it there this that"))
+    )
+
+
+def has_problem(doc: Parsed, i: int) -> bool:
+    """True when the sentence of token ``i`` reports something wrong (a failure, an error)."""
+    start, end = doc.sentence(i)
+    return not _PROBLEM.isdisjoint(doc.lemmas[start:end])
+
+
+def suppression(doc: Parsed, start: int, end: int, *, incident: bool) -> str | None:
     """Why a match does not count ("negated", "resolved", "other sense"), or None if it does."""
     if is_negated(doc, start, end):
         return "negated"

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from spacy.tokens import Doc, Span
-
-from integration.detect.senses import sentence_bounds
+from integration.detect.text import Parsed
 from integration.errors import ConfigurationError
 
 __all__ = ["SentenceScore", "lexicon", "score_doc", "score_sentence"]
@@ -169,6 +167,16 @@ _PHRASES: tuple[tuple[re.Pattern[str], float, bool], ...] = tuple(
         (r"\b(refund|money back)\b.{0,20}\bnow\b", -1.0, False),
     )
 )
+# Each phrase above needs one of these words; most messages have none, and a set test is far
+# cheaper than twenty regular-expression searches per sentence.
+_PHRASE_ANCHORS = _words(
+    """waste time times email emails ticket tickets message messages many fed sick enough
+    straw wits nothing business competitor another never still again one nobody kidding
+    serious seriously joke disappointed frustrated angry upset annoyed furious unacceptable
+    ridiculous outrageous disgraceful escalate manager supervisor refund money"""
+)
+# Case-folded once per message: a case-insensitive search costs far more.
+_PROFANITY_LOWER = re.compile(_PROFANITY.pattern)
 _SARCASM_OPENERS = re.compile(
     r"^\W*(oh,? |well,? |just |wow,? |yeah,? )?(great|wonderful|fantastic|perfect|awesome|"
     r"brilliant|lovely|amazing|thanks a lot|thank you so much|nice)\b\W",
@@ -217,47 +225,73 @@ class SentenceScore:
     strong: bool
 
 
+_MISSING = 99.0
+
+
+def _valence(lex: dict[str, float], lower: str, lemma: str) -> float:
+    val = _OVERRIDES.get(lemma) if lemma in _OVERRIDES else lex.get(lower)
+    if val is None and lemma != lower:
+        val = lex.get(lemma)
+    return val or 0.0
+
+
+@lru_cache(maxsize=1)
+def _valence_memo() -> dict[str, float]:
+    # Valence by lower-case word (the lemma is a function of it), filled as words are seen.
+    return {}
+
+
 def _normalize(total: float) -> float:
     return max(-1.0, min(1.0, total / math.sqrt(total * total + _ALPHA)))
 
 
-def score_sentence(sent: Span, *, all_caps_text: bool = False) -> SentenceScore:
-    """Score one sentence of a parsed message."""
+def score_sentence(
+    doc: Parsed,
+    start: int,
+    end: int,
+    *,
+    all_caps_text: bool = False,
+    phrases: bool = True,
+    profanity: bool = True,
+) -> SentenceScore:
+    """Score tokens ``start`` to ``end`` (one sentence) of a parsed message.
+
+    ``phrases`` and ``profanity`` False skip those checks when the caller knows the message
+    has none.
+    """
     lex = lexicon()
-    text = sent.text
+    valences = _valence_memo()
+    text = doc.span_text(start, end)
     pos_words = 0
     words: list[float] = []
     shouting = 0
     but_at = -1
-    tokens = list(sent)
+    raws = doc.words[start:end]
+    lowers = doc.lower[start:end]
+    lemmas = doc.lemmas[start:end]
     question = text.rstrip().endswith("?") and "!" not in text
-    for i, tok in enumerate(tokens):
-        lower = tok.lower_
+    for i, raw in enumerate(raws):
+        lower = lowers[i]
         if lower in ("but", "however"):
             but_at = len(words)
-        raw = tok.text
-        if (
-            len(raw) >= 2
-            and raw.isalpha()
-            and raw.isupper()
-            and raw not in _ACRONYMS
-            and not all_caps_text
-        ):
+        upper = len(raw) >= 2 and raw.isupper() and raw not in _ACRONYMS
+        if upper and raw.isalpha() and not all_caps_text:
             shouting += 1
-        lemma = tok.lemma_
-        val = _OVERRIDES.get(lemma) if lemma in _OVERRIDES else lex.get(lower)
-        if val is None and lemma != lower:
-            val = lex.get(lemma)
+        val = valences.get(lower, _MISSING)
+        if val is _MISSING:
+            val = _valence(lex, lower, lemmas[i])
+            if len(valences) < 100_000:
+                valences[lower] = val
         if not val:
             continue
+        lemma = lemmas[i]
         if question and (lower in _DESCRIPTIVE or lemma in _DESCRIPTIVE):
             val *= 0.2
-        if raw.isupper() and len(raw) >= 2 and raw not in _ACRONYMS:
+        if upper:
             val *= 1.5
-        window = tokens[max(0, i - 3) : i]
-        if any(t.lower_ in _BOOSTERS for t in window[-1:]):
+        if i and lowers[i - 1] in _BOOSTERS:
             val *= 1.3
-        if any(t.lemma_ in _NEGATORS for t in window):
+        if any(lemma_before in _NEGATORS for lemma_before in lemmas[max(0, i - 3) : i]):
             val *= -0.74
         if val > 0:
             pos_words += 1
@@ -272,14 +306,15 @@ def score_sentence(sent: Span, *, all_caps_text: bool = False) -> SentenceScore:
     if sarcastic:
         total = sum(v for v in words if v < 0) - 2.0
         strong = True
-    profanity = len(_PROFANITY.findall(text))
-    if profanity:
-        total -= 2.5 * min(profanity, 2)
+    swears = len(_PROFANITY.findall(text)) if profanity else 0
+    if swears:
+        total -= 2.5 * min(swears, 2)
         strong = True
-    for pattern, valence, is_strong in _PHRASES:
-        if pattern.search(text):
-            total += valence
-            strong = strong or is_strong
+    if phrases:
+        for pattern, valence, is_strong in _PHRASES:
+            if pattern.search(text):
+                total += valence
+                strong = strong or is_strong
     exclaims = text.count("!")
     if total < 0 and exclaims:
         total -= 0.3 * min(exclaims, 4)
@@ -294,16 +329,23 @@ def score_sentence(sent: Span, *, all_caps_text: bool = False) -> SentenceScore:
     return SentenceScore(text=text.strip(), score=_normalize(total), strong=strong)
 
 
-def score_doc(doc: Doc) -> tuple[float, str, bool]:
+def score_doc(doc: Parsed) -> tuple[float, str, bool]:
     """A message's score, the sentence that drove it, and whether a strong cue was seen.
 
     The most negative sentence decides when it is clearly negative, so a polite "thanks" at
     the end does not cancel "your product is garbage"; otherwise the whole message counts.
     """
-    letters = [c for c in doc.text if c.isalpha()]
-    all_caps = len(letters) >= 12 and all(c.isupper() for c in letters)
-    sents = (doc[start:end] for start, end in sentence_bounds(doc))
-    scores = [score_sentence(s, all_caps_text=all_caps) for s in sents if s.text.strip()]
+    text = doc.text
+    all_caps = text.isupper() and sum(1 for c in text if c.isalpha()) >= 12
+    phrases = not _PHRASE_ANCHORS.isdisjoint(doc.lower)
+    profanity = _PROFANITY_LOWER.search(text.lower()) is not None
+    scores = [
+        score_sentence(
+            doc, start, end, all_caps_text=all_caps, phrases=phrases, profanity=profanity
+        )
+        for start, end in doc.sents
+        if doc.span_text(start, end).strip()
+    ]
     if not scores:
         return 0.0, "", False
     strong = any(s.score < 0 and s.strong for s in scores)

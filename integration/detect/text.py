@@ -1,25 +1,34 @@
-"""The spaCy pipeline detection reads with, and the clean-up of what customers write.
+"""How detection reads text: spaCy's tokenizer, then plain lists, and customer-text clean-up.
 
-The pipeline is ``spacy.blank("en")`` plus two components of ours: a case-insensitive
-lemmatizer (spaCy's English lookup table from ``spacy-lookups-data``, with a rule fallback for
-product words the table lacks, such as "webhooks") and sentence boundaries at punctuation and
-line breaks. It is built once per process and shared by every ``Detector``.
+``spacy.blank("en")`` tokenizes; the rest runs over plain Python lists (``Parsed``): a
+case-insensitive lemmatizer (spaCy's English lookup table from ``spacy-lookups-data``, with a
+rule fallback for product words the table lacks, such as "webhooks") and sentence boundaries
+at end punctuation (spaCy's sentencizer rule) and line breaks. Built once per process.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import spacy
 from spacy.language import Language
 from spacy.lookups import load_lookups
-from spacy.tokens import Doc
+from spacy.pipeline.sentencizer import Sentencizer
 
 from integration.errors import ConfigurationError
 
-__all__ = ["build_pipeline", "clean_body", "lemma_of", "pipeline"]
+__all__ = [
+    "Parsed",
+    "TextReader",
+    "build_pipeline",
+    "clean_body",
+    "lemma_of",
+    "pipeline",
+    "reader",
+]
 
 # Where the lookup table's answer is wrong for support language, or hides a negation.
 _OVERRIDES = {
@@ -63,6 +72,7 @@ _SUFFIX_RULES = (
     ("s", ""),
 )
 _KEEP_ENDINGS = ("ss", "us", "is", "os", "as")
+_JOIN = "\n\n"
 
 
 def _rule_lemma(word: str, table: Callable[[str], str | None]) -> str:
@@ -85,7 +95,7 @@ def _rule_lemma(word: str, table: Callable[[str], str | None]) -> str:
 
 
 class CaseInsensitiveLemmatizer:
-    """Sets ``token.lemma_`` to a lower-case lemma: lookup table, then regular-inflection rules."""
+    """The lower-case lemma of a word: lookup table, then regular-inflection rules (memoized)."""
 
     def __init__(self, table: Callable[[str], str | None]) -> None:
         self._table = table
@@ -108,24 +118,128 @@ class CaseInsensitiveLemmatizer:
             self._memo[lower] = found
         return found
 
-    def __call__(self, doc: Doc) -> Doc:
-        lemmas = [self.lemma(token.text) for token in doc]
-        for token, lemma in zip(doc, lemmas, strict=True):
-            token.lemma_ = lemma
-        # Detection reads lemmas as a plain list; building it here saves a pass over tokens.
-        doc.user_data["escalade_lemmas"] = lemmas
-        return doc
+
+class Parsed:
+    """One text read into plain lists (words, lower case, lemmas, offsets, sentences).
+
+    Detection runs its rules over these lists: a spaCy ``Token`` is a new Python object on
+    every access, which made reading tokens the largest cost of triage.
+    """
+
+    __slots__ = ("idx", "lemmas", "lower", "memo", "sent_index", "sents", "text", "words")
+
+    def __init__(
+        self,
+        text: str,
+        words: list[str],
+        lemmas: list[str],
+        idx: list[int],
+        sents: list[tuple[int, int]],
+    ) -> None:
+        self.text = text
+        self.words = words
+        self.lower = [w.lower() for w in words]
+        self.lemmas = lemmas
+        self.idx = idx
+        self.sents = sents
+        index: list[int] = []
+        for n, (start, end) in enumerate(sents):
+            index.extend([n] * (end - start))
+        self.sent_index = index
+        # Per-sentence facts computed once by the rules that need them (e.g. "is a question").
+        self.memo: dict[tuple[str, int], bool] = {}
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def span_text(self, start: int, end: int) -> str:
+        """The original text of tokens ``start`` to ``end`` (exclusive)."""
+        if start >= end:
+            return ""
+        return self.text[self.idx[start] : self.idx[end - 1] + len(self.words[end - 1])]
+
+    def sentence(self, i: int) -> tuple[int, int]:
+        """(start, end) of the sentence that holds token ``i``."""
+        return self.sents[self.sent_index[i]]
+
+    def sentence_text(self, i: int) -> str:
+        """The stripped text of the sentence that holds token ``i``."""
+        start, end = self.sents[self.sent_index[i]]
+        return self.span_text(start, end).strip()
+
+    def char_span(self, begin: int, end: int) -> tuple[int, int]:
+        """Token range covering characters ``begin`` to ``end`` (partly covered tokens count)."""
+        return bisect_right(self.idx, begin) - 1 if self.idx else 0, bisect_left(self.idx, end)
 
 
-@Language.component("escalade_newline_sentences")
-def _newline_sentences(doc: Doc) -> Doc:
-    """Start a new sentence after every line break: tickets are written in lines."""
-    if "\n" not in doc.text:
-        return doc
-    for token in doc[:-1]:
-        if token.is_space and "\n" in token.text:
-            doc[token.i + 1].is_sent_start = True
-    return doc
+class TextReader:
+    """Tokenizes with spaCy, then lemmatizes and splits sentences over plain lists."""
+
+    def __init__(self, nlp: Language, lemmatizer: CaseInsensitiveLemmatizer) -> None:
+        self._tokenizer = nlp.tokenizer
+        self._lemmatizer = lemmatizer
+        self._punct = frozenset(Sentencizer.default_punct_chars)
+
+    def read(self, text: str) -> Parsed:
+        """Parse one text."""
+        return self.read_all([text])[0]
+
+    def read_all(self, texts: Sequence[str]) -> list[Parsed]:
+        """Parse several texts with one tokenizer call (each call has a fixed cost).
+
+        The texts are joined with blank lines, which the tokenizer keeps as separate space
+        tokens, and cut apart again by character offset; a text's own leading and trailing
+        whitespace is dropped.
+        """
+        texts = [t.strip() for t in texts]
+        doc = self._tokenizer(_JOIN.join(texts))
+        # One pass over the tokens: each Token access builds a Python object.
+        rows = [(t.text, t.idx, t.is_punct, t.is_space) for t in doc]
+        out: list[Parsed] = []
+        lemma = self._lemmatizer.lemma
+        pos = offset = 0
+        for text in texts:
+            end = offset + len(text)
+            while pos < len(rows) and rows[pos][1] < offset:
+                pos += 1
+            first = pos
+            while pos < len(rows) and rows[pos][1] < end:
+                pos += 1
+            part = rows[first:pos]
+            words = [r[0] for r in part]
+            out.append(
+                Parsed(
+                    text,
+                    words,
+                    [lemma(w) for w in words],
+                    [r[1] - offset for r in part],
+                    self._sentences(part),
+                )
+            )
+            offset = end + len(_JOIN)
+        return out
+
+    def _sentences(self, rows: list[tuple[str, int, bool, bool]]) -> list[tuple[int, int]]:
+        # spaCy's Sentencizer rule (a sentence starts after a run of end punctuation), plus a
+        # start after every line break: tickets are written in lines.
+        if not rows:
+            return []
+        punct = self._punct
+        starts = {0}
+        seen_period = False
+        last = len(rows) - 1
+        for i, (word, _, is_punct, is_space) in enumerate(rows):
+            in_punct = word in punct
+            if seen_period and not is_punct and not in_punct:
+                starts.add(i)
+                seen_period = False
+            elif in_punct:
+                seen_period = True
+            if is_space and i < last and "\n" in word:
+                starts.add(i + 1)
+        ordered = sorted(starts)
+        ordered.append(len(rows))
+        return list(zip(ordered, ordered[1:], strict=False))
 
 
 @lru_cache(maxsize=1)
@@ -139,31 +253,26 @@ def _lemma_table() -> Callable[[str], str | None]:
     return table.get
 
 
-@Language.factory("escalade_lemmatizer")
-def _make_lemmatizer(nlp: Language, name: str) -> CaseInsensitiveLemmatizer:
-    return CaseInsensitiveLemmatizer(_lemma_table())
-
-
 def build_pipeline() -> Language:
-    """Build the blank English pipeline with sentence boundaries and our lemmatizer."""
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    nlp.add_pipe("escalade_newline_sentences")
-    nlp.add_pipe("escalade_lemmatizer")
-    return nlp
+    """Build the blank English pipeline; detection uses its tokenizer and vocabulary."""
+    return spacy.blank("en")
 
 
 @lru_cache(maxsize=1)
 def pipeline() -> Language:
-    """The process-wide pipeline (built on first use, about 0.2 s)."""
+    """The process-wide blank pipeline (built on first use)."""
     return build_pipeline()
 
 
+@lru_cache(maxsize=1)
+def reader() -> TextReader:
+    """The process-wide text reader (the lemma table loads on first use, about 0.2 s)."""
+    return TextReader(pipeline(), CaseInsensitiveLemmatizer(_lemma_table()))
+
+
 def lemma_of(word: str) -> str:
-    """The lemma our pipeline gives one word (used to compile cue lists)."""
-    lemmatizer = pipeline().get_pipe("escalade_lemmatizer")
-    assert isinstance(lemmatizer, CaseInsensitiveLemmatizer)
-    return lemmatizer.lemma(word)
+    """The lemma our reader gives one word (used to compile cue lists)."""
+    return reader()._lemmatizer.lemma(word)
 
 
 # --- quoted history and signatures ----------------------------------------------------------

@@ -5,42 +5,140 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from spacy.language import Language
-from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc
-
 from integration.detect.cues import INTENT_CUES
-from integration.detect.senses import INCIDENT_TRIGGERS, suppression
+from integration.detect.senses import INCIDENT_TRIGGERS, is_question, suppression
+from integration.detect.text import Parsed, TextReader
 from integration.models import Evidence, TriggerHit, TriggerSpec
 
-__all__ = ["Match", "TriggerMatcher", "compile_phrases", "resolve_overlaps"]
+__all__ = [
+    "QUESTION_ONLY",
+    "LemmaMatcher", "Match", "TriggerMatcher", "compile_phrases", "resolve_overlaps"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Match:
-    """One phrase-matcher hit: its key and token range."""
+    """One phrase hit: its key and token range."""
 
     key: str
     start: int
     end: int
 
 
-def compile_phrases(nlp: Language, matcher: PhraseMatcher, key: str, words: Iterable[str]) -> None:
-    """Add lemma patterns for ``words`` under ``key`` (lower-cased, deduplicated)."""
-    texts = list(dict.fromkeys(w.strip().lower() for w in words if w.strip()))
-    if texts:
-        matcher.add(key, list(nlp.pipe(texts)))
+# Triggers that ask for information: "which plan includes SSO?" is plan information, "the
+# invoice includes 45 seats" is not.
+QUESTION_ONLY = frozenset({"plan_info"})
+_GAP = "..."
+_MAX_GAP = 3
+# A gap never crosses these: "look at ... tools" must stay in one clause.
+_GAP_STOPS = frozenset(
+    [",", ";", ":", ".", "!", "?", "(", ")", "but", "however", "because", "although", "\n", "\n\n"]
+)
+
+# A pattern is a tuple of slots; a slot is the lemmas it accepts, or None for a gap of up to
+# _MAX_GAP words.
+_Slot = frozenset[str] | None
 
 
-def resolve_overlaps(doc: Doc, matcher: PhraseMatcher) -> list[Match]:
+class LemmaMatcher:
+    """Finds lemma patterns in a lemma list: a dict from first lemma to the patterns after it.
+
+    A pattern is a sequence of slots; a slot accepts one of several lemmas ("other|another")
+    and ``...`` is a gap of up to three words inside the clause, so one pattern says "look at
+    other tools", "looking at some other BI tools" and "evaluate another vendor".
+    """
+
+    def __init__(self) -> None:
+        self._by_first: dict[str, list[tuple[tuple[_Slot, ...], str]]] = {}
+
+    def add(self, key: str, pattern: Sequence[frozenset[str] | None]) -> None:
+        """Add one pattern (slots of accepted lemmas, None for a gap) under ``key``."""
+        slots = tuple(pattern)
+        if not slots or slots[0] is None:
+            return
+        entry = (slots[1:], key)
+        for first in slots[0]:
+            bucket = self._by_first.setdefault(first, [])
+            if entry not in bucket:
+                bucket.append(entry)
+
+    def __call__(self, lemmas: Sequence[str]) -> list[Match]:
+        """Every match, overlapping ones included."""
+        out: list[Match] = []
+        by_first = self._by_first
+        for i, lemma in enumerate(lemmas):
+            bucket = by_first.get(lemma)
+            if bucket is None:
+                continue
+            for rest, key in bucket:
+                end = _match_rest(lemmas, i + 1, rest)
+                if end >= 0:
+                    out.append(Match(key=key, start=i, end=end))
+        return out
+
+
+def _match_rest(lemmas: Sequence[str], pos: int, rest: tuple[_Slot, ...]) -> int:
+    # The end of the shortest match of ``rest`` from ``pos``, or -1.
+    n = len(lemmas)
+    for k, slot in enumerate(rest):
+        if slot is None:
+            for skip in range(_MAX_GAP + 1):
+                at = pos + skip
+                if at >= n or (skip and lemmas[at - 1] in _GAP_STOPS):
+                    break
+                end = _match_rest(lemmas, at, rest[k + 1 :])
+                if end >= 0:
+                    return end
+            return -1
+        if pos >= n or lemmas[pos] not in slot:
+            return -1
+        pos += 1
+    return pos
+
+
+def compile_phrases(
+    reader: TextReader, matcher: LemmaMatcher, key: str, words: Iterable[str]
+) -> None:
+    """Add lemma patterns for ``words`` under ``key`` (lower-cased, deduplicated).
+
+    In a phrase, ``a|b`` accepts either word and ``...`` is a short gap; a hyphenated pair
+    also matches written apart or joined ("law-enforcement", "law enforcement").
+    """
+    for text in dict.fromkeys(w.strip().lower() for w in words if w.strip()):
+        slots: list[frozenset[str] | None] = []
+        for part in text.split():
+            if part == _GAP:
+                slots.append(None)
+                continue
+            options = [_lemmas(reader, option) for option in part.split("|") if option]
+            width = max((len(o) for o in options), default=0)
+            if width == 1:
+                slots.append(frozenset(o[0] for o in options))
+            else:
+                # A multi-word option inside alternatives: add each option as its own phrase.
+                for option in options:
+                    rest = text.replace(part, " ".join(option), 1)
+                    compile_phrases(reader, matcher, key, [rest])
+                slots = []
+                break
+        if slots:
+            matcher.add(key, slots)
+            if any(s is not None and "-" in s for s in slots):
+                matcher.add(key, [s for s in slots if s != frozenset({"-"})])
+
+
+def _lemmas(reader: TextReader, text: str) -> list[str]:
+    parsed = reader.read(text)
+    return [lemma for lemma, word in zip(parsed.lemmas, parsed.words, strict=True) if word.strip()]
+
+
+def resolve_overlaps(doc: Parsed, matcher: LemmaMatcher) -> list[Match]:
     """Matches in text order; a longer match hides the shorter ones it overlaps.
 
     "breach of contract" (legal) hides "breach" (security); two keys on the same span stay.
     """
-    raw = [
-        Match(key=doc.vocab.strings[key_id], start=start, end=end)
-        for key_id, start, end in matcher(doc)
-    ]
+    raw = matcher(doc.lemmas)
+    if len(raw) < 2:
+        return raw
     raw.sort(key=lambda m: (m.start - m.end, m.start))
     kept: list[Match] = []
     for m in raw:
@@ -59,34 +157,34 @@ def resolve_overlaps(doc: Doc, matcher: PhraseMatcher) -> list[Match]:
 class TriggerMatcher:
     """Finds the matrix's triggers in parsed text and explains the ones it discards."""
 
-    def __init__(self, nlp: Language, specs: Sequence[TriggerSpec]) -> None:
-        self._matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
+    def __init__(self, reader: TextReader, specs: Sequence[TriggerSpec]) -> None:
+        self._matcher = LemmaMatcher()
         self.ids = tuple(dict.fromkeys(s.id for s in specs))
         for spec in specs:
             words = (*spec.lemmas, *spec.phrases, *INTENT_CUES.get(spec.id, ()))
-            compile_phrases(nlp, self._matcher, spec.id, words)
+            compile_phrases(reader, self._matcher, spec.id, words)
 
-    def find(self, doc: Doc, message_id: str | None) -> tuple[list[TriggerHit], list[Evidence]]:
+    def find(self, doc: Parsed, message_id: str | None) -> tuple[list[TriggerHit], list[Evidence]]:
         """Hits that count, plus evidence for each match discarded and why."""
         hits: list[TriggerHit] = []
         dropped: list[Evidence] = []
         if not self.ids:
             return hits, dropped
         for m in resolve_overlaps(doc, self._matcher):
-            span = doc[m.start : m.end]
-            sentence = span.sent.text.strip()
+            span = doc.span_text(m.start, m.end)
+            sentence = doc.sentence_text(m.start)
             why = suppression(doc, m.start, m.end, incident=m.key in INCIDENT_TRIGGERS)
+            if why is None and m.key in QUESTION_ONLY and not is_question(doc, m.start):
+                why = "not in a question"
             if why is None:
                 hits.append(
-                    TriggerHit(
-                        trigger=m.key, match=span.text, sentence=sentence, message_id=message_id
-                    )
+                    TriggerHit(trigger=m.key, match=span, sentence=sentence, message_id=message_id)
                 )
             else:
                 dropped.append(
                     Evidence(
                         kind="trigger_ignored",
-                        text=f"{m.key}: {span.text!r} {why} in {sentence!r}",
+                        text=f"{m.key}: {span!r} {why} in {sentence!r}",
                     )
                 )
         return hits, dropped

@@ -104,13 +104,28 @@ def test_several_tier_3_rules_are_all_cited(matrix: Matrix) -> None:
     [
         (Category.BILLING, "billing_adjustment"),
         (Category.BUG, "troubleshooting"),
-        (Category.ONBOARDING, "onboarding_blocker"),
         (Category.ACCOUNT_ACCESS, "access_not_self_serve"),
     ],
 )
 def test_tier_2_categories(matrix: Matrix, category: Category, rule: str) -> None:
     decision = decide(matrix, signals(category))
     assert (decision.tier, rule_ids(decision)) == (Tier.TWO, [rule])
+
+
+def test_onboarding_blocker_is_tier_2_but_an_onboarding_question_is_tier_1(
+    matrix: Matrix,
+) -> None:
+    blocked = decide(matrix, signals(Category.ONBOARDING, hit("blocker", "stuck")))
+    assert (blocked.tier, rule_ids(blocked)) == (Tier.TWO, ["onboarding_blocker"])
+    question = decide(matrix, signals(Category.ONBOARDING))
+    assert (question.tier, rule_ids(question)) == (Tier.ONE, ["routine_request"])
+
+
+def test_routine_contract_change_is_tier_2_but_a_legal_threat_is_tier_3(matrix: Matrix) -> None:
+    change = decide(matrix, signals(Category.LEGAL, hit("admin_change", "amendment")))
+    assert (change.tier, rule_ids(change)) == (Tier.TWO, ["admin_change"])
+    threat = signals(Category.LEGAL, hit("admin_change", "amendment"), hit("legal", "lawyer"))
+    assert decide(matrix, threat).tier is Tier.THREE
 
 
 def test_routine_admin_change_is_tier_2(matrix: Matrix) -> None:
