@@ -272,11 +272,12 @@ class Ticket:
     page_url: str | None = None
     csat: float | None = None
     custom: Mapping[str, Any] = field(default_factory=dict)
+    # Unique across tenants and helpdesks; computed once because history lookups compare it
+    # for every earlier ticket of an account.
+    key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        """Unique across tenants and helpdesks."""
-        return f"{self.tenant}:{self.helpdesk}:{self.id}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.tenant}:{self.helpdesk}:{self.id}")
 
     @property
     def customer_messages(self) -> tuple[Message, ...]:

@@ -37,11 +37,18 @@ def decide(
     now: datetime,
     previous_tier: Tier | None = None,
     connected: frozenset[str] = frozenset(),
+    with_actions: bool = True,
 ) -> tuple[Signals, Decision]:
     """Read the ticket, then let the matrix decide; no I/O."""
     signals = detector.detect(ticket, history)
     decision = evaluate(
-        matrix, ticket, signals, now=now, previous_tier=previous_tier, connected=connected
+        matrix,
+        ticket,
+        signals,
+        now=now,
+        previous_tier=previous_tier,
+        connected=connected,
+        with_actions=with_actions,
     )
     return signals, decision
 

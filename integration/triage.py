@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 __all__ = ["HistoryIndex", "LineError", "parse_lines", "triage_tickets"]
 
-HISTORY_PER_KEY = 50
+# Enough earlier tickets per requester / account to count a 3rd contact with room to spare;
+# an account with hundreds of tickets must not make every new one compare against all.
+HISTORY_PER_KEY = 20
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -98,8 +100,14 @@ def triage_tickets(
     decisions: list[Decision | None] = [None] * len(tickets)
     for i in order:
         ticket = tickets[i]
+        # The CLI prints no actions, so they are not rendered.
         _, decisions[i] = decide(
-            ticket, history.related(ticket), matrix=matrix, detector=detector, now=now
+            ticket,
+            history.related(ticket),
+            matrix=matrix,
+            detector=detector,
+            now=now,
+            with_actions=False,
         )
         history.add(ticket)
     return [d for d in decisions if d is not None]

@@ -59,8 +59,9 @@ def evaluate(
     now: datetime,
     previous_tier: Tier | None = None,
     connected: frozenset[str] = frozenset(),
+    with_actions: bool = True,
 ) -> Decision:
-    """Decide tier, priority, SLA, route and helpdesk actions for one ticket."""
+    """Decide tier, priority, SLA, route and (unless told not to) helpdesk actions."""
     if now.tzinfo is None:
         raise ValueError("evaluate() needs a timezone-aware 'now'")
     ctx = _Context(ticket=ticket, signals=signals, now=now)
@@ -107,6 +108,8 @@ def evaluate(
         sla_due_at=due,
         route=route,
     )
+    if not with_actions:
+        return decision
     actions = _actions(matrix, decision, ctx, settings, previous_tier, connected)
     return replace(decision, actions=actions)
 
