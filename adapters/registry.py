@@ -13,6 +13,7 @@ __all__ = ["HELPDESKS", "adapter_class", "build_adapter"]
 # identifier -> (module, class, the third-party package it needs)
 HELPDESKS: dict[str, tuple[str, str, str | None]] = {
     "zendesk": ("adapters.helpdesk.zendesk", "ZendeskAdapter", "zenpy"),
+    "freshdesk": ("adapters.helpdesk.freshdesk", "FreshdeskAdapter", None),
     "sandbox": ("adapters.helpdesk.sandbox", "SandboxAdapter", None),
 }
 

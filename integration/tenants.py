@@ -15,6 +15,7 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 # Which credentials each helpdesk needs before we can fetch or write a ticket.
 REQUIRED_SECRETS: dict[str, tuple[str, ...]] = {
     "zendesk": ("email", "api_token"),
+    "freshdesk": ("api_key",),
     "sandbox": (),
 }
 

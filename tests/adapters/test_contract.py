@@ -76,8 +76,9 @@ def test_tampered_or_unsigned_bodies_are_rejected(kit: ContractKit,
                                                   adapter: HelpdeskAdapter) -> None:
     body = next(iter(kit.events.values()))
     headers = kit.sign(body, NOW)
-    with pytest.raises(WebhookVerificationError):
-        adapter.verify_webhook(headers=headers, body=body + b" ", now=NOW)
+    if kit.signs_body:
+        with pytest.raises(WebhookVerificationError):
+            adapter.verify_webhook(headers=headers, body=body + b" ", now=NOW)
     with pytest.raises(WebhookVerificationError):
         adapter.verify_webhook(headers={"Content-Type": "application/json"}, body=body, now=NOW)
 

@@ -22,7 +22,7 @@ from integration.models import Action, ActionKind
 __all__ = ["KITS", "STANDARD_ACTIONS", "ContractKit", "load_kit"]
 
 # One module per helpdesk under tests/adapters/contract/, each defining ``KIT``.
-KITS: tuple[str, ...] = ("zendesk",)
+KITS: tuple[str, ...] = ("zendesk", "freshdesk")
 
 STANDARD_ACTIONS: tuple[Action, ...] = (
     Action(kind=ActionKind.ADD_TAGS, target="helpdesk",
@@ -55,6 +55,8 @@ class ContractKit:
     write_call: tuple[str, str]
     spec: str | None = None
     strip_suffix: str = ""
+    # Freshdesk authenticates the sender with a shared secret but signs no body.
+    signs_body: bool = True
 
 
 def load_kit(name: str) -> ContractKit:

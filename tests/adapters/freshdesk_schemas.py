@@ -1,0 +1,217 @@
+"""Small JSON schemas of the Freshdesk calls we make, written from developers.freshdesk.com/api.
+
+Freshdesk publishes no machine-readable API description (see ../shared/specs/freshdesk/README),
+so these hold what the HTML reference says of the requests we send and the fields we read;
+``validate_call`` checks one faked exchange against them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+import responses
+
+__all__ = ["ROUTES", "validate_call"]
+
+_ID = {"type": "integer", "minimum": 1}
+_OPT_ID = {"type": ["integer", "null"]}
+_TIME = {"type": "string", "format": "date-time", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"}
+_EMAILS = {"type": "array", "items": {"type": "string", "format": "email"}}
+
+# https://developers.freshdesk.com/api/#update_ticket (only fields an API update may carry)
+UPDATE_TICKET_REQUEST: dict[str, Any] = {
+    "type": "object",
+    "minProperties": 1,
+    "additionalProperties": False,
+    "properties": {
+        "tags": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[^,]+$"},
+        },
+        "priority": {"type": "integer", "enum": [1, 2, 3, 4]},
+        "status": {"type": "integer", "minimum": 2},
+        "group_id": _ID,
+        "responder_id": _ID,
+        "custom_fields": {"type": "object", "propertyNames": {"pattern": "^cf_"}},
+        "type": {"type": "string"},
+        "due_by": _TIME,
+        "fr_due_by": _TIME,
+    },
+}
+# https://developers.freshdesk.com/api/#add_note_to_a_ticket
+CREATE_NOTE_REQUEST: dict[str, Any] = {
+    "type": "object",
+    "required": ["body"],
+    "additionalProperties": False,
+    "properties": {
+        "body": {"type": "string", "minLength": 1},
+        "private": {"type": "boolean"},
+        "incoming": {"type": "boolean"},
+        "notify_emails": _EMAILS,
+        "user_id": _ID,
+    },
+}
+# https://developers.freshdesk.com/api/#reply_ticket
+REPLY_REQUEST: dict[str, Any] = {
+    "type": "object",
+    "required": ["body"],
+    "additionalProperties": False,
+    "properties": {
+        "body": {"type": "string", "minLength": 1},
+        "from_email": {"type": "string", "format": "email"},
+        "user_id": _ID,
+        "cc_emails": _EMAILS,
+        "bcc_emails": _EMAILS,
+    },
+}
+TICKET: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "id",
+        "subject",
+        "status",
+        "priority",
+        "source",
+        "requester_id",
+        "tags",
+        "custom_fields",
+        "created_at",
+        "updated_at",
+    ],
+    "properties": {
+        "id": _ID,
+        "subject": {"type": "string"},
+        "status": {"type": "integer", "minimum": 2},
+        "priority": {"type": "integer", "enum": [1, 2, 3, 4]},
+        "source": {"type": "integer"},
+        "requester_id": _ID,
+        "responder_id": _OPT_ID,
+        "group_id": _OPT_ID,
+        "company_id": _OPT_ID,
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "custom_fields": {"type": "object"},
+        "description": {"type": "string"},
+        "description_text": {"type": "string"},
+        "created_at": _TIME,
+        "updated_at": _TIME,
+        "requester": {
+            "type": "object",
+            "required": ["id"],
+            "properties": {
+                "id": _ID,
+                "email": {"type": ["string", "null"]},
+                "name": {"type": ["string", "null"]},
+            },
+        },
+        "company": {"type": "object", "required": ["id", "name"]},
+        "stats": {"type": "object"},
+    },
+}
+CONVERSATION: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "id",
+        "body",
+        "body_text",
+        "incoming",
+        "private",
+        "user_id",
+        "ticket_id",
+        "created_at",
+        "updated_at",
+    ],
+    "properties": {
+        "id": _ID,
+        "body": {"type": "string"},
+        "body_text": {"type": "string"},
+        "incoming": {"type": "boolean"},
+        "private": {"type": "boolean"},
+        "user_id": _ID,
+        "ticket_id": _ID,
+        "created_at": _TIME,
+        "updated_at": _TIME,
+    },
+}
+# https://developers.freshdesk.com/api/#reply_ticket (the reply has no incoming/private)
+REPLY_RESPONSE: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "body", "body_text", "user_id", "ticket_id", "created_at", "updated_at"],
+    "properties": {
+        "id": _ID,
+        "body": {"type": "string"},
+        "body_text": {"type": "string"},
+        "user_id": _ID,
+        "from_email": {"type": ["string", "null"]},
+        "ticket_id": _ID,
+        "created_at": _TIME,
+        "updated_at": _TIME,
+    },
+}
+COMPANY: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "name", "domains", "custom_fields"],
+    "properties": {
+        "id": _ID,
+        "name": {"type": "string"},
+        "domains": {"type": "array", "items": {"type": "string"}},
+        "custom_fields": {"type": "object"},
+        "health_score": {"type": ["string", "null"]},
+        "account_tier": {"type": ["string", "null"]},
+    },
+}
+ERROR: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "description": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message", "code"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "code": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_LIST = {"type": "array", "items": TICKET}
+_CONVERSATIONS = {"type": "array", "items": CONVERSATION}
+
+# (method, path) -> (request schema, success response schema)
+ROUTES: tuple[tuple[str, re.Pattern[str], dict[str, Any] | None, dict[str, Any]], ...] = (
+    ("GET", re.compile(r"^/api/v2/tickets$"), None, _LIST),
+    ("GET", re.compile(r"^/api/v2/tickets/\d+$"), None, TICKET),
+    ("PUT", re.compile(r"^/api/v2/tickets/\d+$"), UPDATE_TICKET_REQUEST, TICKET),
+    ("GET", re.compile(r"^/api/v2/tickets/\d+/conversations$"), None, _CONVERSATIONS),
+    ("POST", re.compile(r"^/api/v2/tickets/\d+/notes$"), CREATE_NOTE_REQUEST, CONVERSATION),
+    ("POST", re.compile(r"^/api/v2/tickets/\d+/reply$"), REPLY_REQUEST, REPLY_RESPONSE),
+    ("GET", re.compile(r"^/api/v2/companies/\d+$"), None, COMPANY),
+)
+
+
+def validate_call(call: responses.Call) -> None:
+    """Raise unless the request matches a known route and both bodies match its schemas."""
+    request = call.request
+    path = urlsplit(str(request.url)).path
+    route = next((r for r in ROUTES if r[0] == request.method and r[1].match(path)), None)
+    if route is None:
+        raise AssertionError(f"no Freshdesk route for {request.method} {path}")
+    method, _, request_schema, response_schema = route
+    checker = jsonschema.FormatChecker()
+    if request_schema is not None:
+        assert request.body, f"{method} {path} sent no body"
+        jsonschema.validate(json.loads(request.body), request_schema, format_checker=checker)
+    elif request.body:
+        raise AssertionError(f"{method} {path} must not carry a body")
+    response = call.response
+    if response is None:
+        return
+    schema = response_schema if 200 <= response.status_code < 300 else ERROR
+    jsonschema.validate(response.json(), schema, format_checker=checker)
