@@ -14,6 +14,7 @@ __all__ = ["HELPDESKS", "adapter_class", "build_adapter"]
 HELPDESKS: dict[str, tuple[str, str, str | None]] = {
     "zendesk": ("adapters.helpdesk.zendesk", "ZendeskAdapter", "zenpy"),
     "freshdesk": ("adapters.helpdesk.freshdesk", "FreshdeskAdapter", None),
+    "intercom": ("adapters.helpdesk.intercom", "IntercomAdapter", None),
     "sandbox": ("adapters.helpdesk.sandbox", "SandboxAdapter", None),
 }
 

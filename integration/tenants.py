@@ -12,10 +12,14 @@ __all__ = ["REQUIRED_SECRETS", "validate_connection"]
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 
+# Helpdesks reached at a fixed vendor host unless a base URL overrides it (Intercom: region).
+BASE_URL_OPTIONAL = frozenset({"sandbox", "intercom"})
+
 # Which credentials each helpdesk needs before we can fetch or write a ticket.
 REQUIRED_SECRETS: dict[str, tuple[str, ...]] = {
     "zendesk": ("email", "api_token"),
     "freshdesk": ("api_key",),
+    "intercom": ("access_token",),
     "sandbox": (),
 }
 
@@ -28,9 +32,9 @@ def validate_connection(
         raise ValidationError("slug", "use 2-40 lower-case letters, digits or dashes")
     if helpdesk not in REQUIRED_SECRETS:
         raise ValidationError("helpdesk", f"unknown helpdesk {helpdesk!r}")
-    if helpdesk != "sandbox":
-        if not base_url:
-            raise ValidationError("base_url", f"{helpdesk} needs --base-url")
+    if not base_url and helpdesk not in BASE_URL_OPTIONAL:
+        raise ValidationError("base_url", f"{helpdesk} needs --base-url")
+    if base_url:
         parsed = urlparse(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ValidationError("base_url", f"not an http(s) URL: {base_url!r}")

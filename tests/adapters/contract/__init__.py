@@ -22,7 +22,7 @@ from integration.models import Action, ActionKind
 __all__ = ["KITS", "STANDARD_ACTIONS", "ContractKit", "load_kit"]
 
 # One module per helpdesk under tests/adapters/contract/, each defining ``KIT``.
-KITS: tuple[str, ...] = ("zendesk", "freshdesk")
+KITS: tuple[str, ...] = ("zendesk", "freshdesk", "intercom")
 
 STANDARD_ACTIONS: tuple[Action, ...] = (
     Action(kind=ActionKind.ADD_TAGS, target="helpdesk",

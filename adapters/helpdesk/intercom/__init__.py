@@ -1,0 +1,59 @@
+"""Intercom: signed notifications in, conversations normalized, actions written call by call.
+
+Pure functions at the edge (``to_ticket``, ``to_intercom_calls``, ``parse_webhook_body``,
+``verify_signature``); ``IntercomAdapter`` only moves bytes (REST API 2.14, bearer token,
+``Intercom-Version: 2.14``, regional hosts us / eu / au or any ``base_url``).
+
+Errors (``integration.errors``): 429 -> ``RetriableError(retry_after=Retry-After, else
+X-RateLimit-Reset minus now)`` raised without sleeping; 408, 409, 5xx, timeouts and
+connection errors -> ``RetriableError``; other 4xx -> ``FatalError`` with Intercom's
+``error.list`` codes and messages. When a later call fails after an earlier one landed,
+``apply`` returns ``detail={"failed": [...]}`` naming every kind that did not land.
+
+Webhooks: ``X-Hub-Signature: sha1=<hex HMAC-SHA1(client secret, raw body)>``; the
+notification id is the delivery id; conversation topics dispatch through ``TOPICS``.
+
+Priority: the 2.14 API can read the conversation's priority flag but not set it, so Escalade
+writes its priority as an ``escalade_priority_<level>`` tag and reads back the higher of that
+tag and Intercom's flag (``priority`` -> high, ``not_priority`` -> normal).
+"""
+
+from __future__ import annotations
+
+from adapters.helpdesk.intercom.calls import IntercomCall, to_intercom_calls
+from adapters.helpdesk.intercom.client import (
+    BACKFILL_PAGE_SIZE,
+    REGIONS,
+    IntercomAdapter,
+    error_for_response,
+)
+from adapters.helpdesk.intercom.common import BOT_MARKER, has_marker, plain_text, with_marker
+from adapters.helpdesk.intercom.normalize import (
+    CHANNELS,
+    PRIORITIES,
+    STATES,
+    priority_tag,
+    to_ticket,
+)
+from adapters.helpdesk.intercom.webhooks import TOPICS, parse_webhook_body, verify_signature
+
+__all__ = [
+    "BACKFILL_PAGE_SIZE",
+    "BOT_MARKER",
+    "CHANNELS",
+    "PRIORITIES",
+    "REGIONS",
+    "STATES",
+    "TOPICS",
+    "IntercomAdapter",
+    "IntercomCall",
+    "error_for_response",
+    "has_marker",
+    "parse_webhook_body",
+    "plain_text",
+    "priority_tag",
+    "to_intercom_calls",
+    "to_ticket",
+    "verify_signature",
+    "with_marker",
+]

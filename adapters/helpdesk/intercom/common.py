@@ -1,0 +1,146 @@
+"""Shared by the Intercom modules: the bot marker, HTML to text, and field readers."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+
+from integration.errors import ValidationError
+
+HELPDESK = "intercom"
+BOT_MARKER = "— Escalade"
+API_VERSION = "2.14"
+_BLOCKS = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
+                     "blockquote", "pre", "tr"})
+_BLANK_RUNS = re.compile(r"\n{3,}")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_DIGITS = re.compile(r"^\d+$")
+
+
+def with_marker(body: str) -> str:
+    """Append the footer that marks a reply or note as written by Escalade."""
+    text = body.rstrip()
+    if text.endswith(BOT_MARKER):
+        return text
+    return f"{text}\n\n{BOT_MARKER}"
+
+
+def has_marker(body: str) -> bool:
+    """True when a part's text ends with Escalade's footer."""
+    return body.rstrip().endswith(BOT_MARKER)
+
+
+def to_html(text: str) -> str:
+    """Plain text as the paragraphs Intercom renders (blank lines split paragraphs)."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line) for line in p.splitlines()) + "</p>"
+        for p in paragraphs
+    )
+
+
+class _TextParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.out.append("\n")
+        elif tag in _BLOCKS:
+            self.out.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _BLOCKS and tag != "br":
+            self.out.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        self.out.append(_SPACES.sub(" ", data))
+
+
+def plain_text(body: str) -> str:
+    """Intercom part bodies are HTML (even with ``display_as=plaintext`` for some sources)."""
+    if "<" not in body and "&" not in body:
+        return body.strip()
+    parser = _TextParser()
+    parser.feed(body)
+    parser.close()
+    lines = [line.strip() for line in "".join(parser.out).split("\n")]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value.strip() if isinstance(value, str) else None
+
+
+def _mapping(value: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValidationError(path, "expected an object")
+    return value
+
+
+def _opt_mapping(value: Any, path: str) -> Mapping[str, Any]:
+    return {} if value is None else _mapping(value, path)
+
+
+def _mappings(value: Any, path: str) -> list[Mapping[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise ValidationError(path, "expected a list")
+    return [_mapping(v, f"{path}[{i}]") for i, v in enumerate(value)]
+
+
+def _id(value: Any, path: str) -> str:
+    """Intercom ids: numeric for conversations, admins and teams; hex strings for contacts."""
+    if isinstance(value, bool) or value is None:
+        raise ValidationError(path, f"expected an Intercom id, got {value!r}")
+    text = str(value).strip()
+    if not text or not re.fullmatch(r"[A-Za-z0-9_-]+", text):
+        raise ValidationError(path, f"expected an Intercom id, got {value!r}")
+    return text
+
+
+def _numeric_id(value: Any, path: str) -> str:
+    if isinstance(value, bool) or value is None or not _DIGITS.match(str(value).strip()):
+        raise ValidationError(path, f"expected a numeric Intercom id, got {value!r}")
+    return str(value).strip()
+
+
+def _epoch(value: Any, path: str) -> datetime:
+    """Intercom timestamps are Unix seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(path, f"expected Unix seconds, got {value!r}")
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError) as err:
+        raise ValidationError(path, f"timestamp out of range: {value!r}") from err
+
+
+def _opt_text(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return str(value).strip()
+
+
+def _number(value: Any, path: str) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValidationError(path, "expected a number")
+    try:
+        return float(str(value).replace(",", "")) if isinstance(value, str) else float(value)
+    except ValueError as err:
+        raise ValidationError(path, f"expected a number, got {value!r}") from err
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
