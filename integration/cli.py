@@ -118,6 +118,46 @@ def demo(reset: bool) -> None:
     )
 
 
+# --- history import ---------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--tenant", "slug", required=True, help="Tenant slug (see `escalade tenant list`).")
+@click.option("--days", default=60, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Import tickets changed in the last N days.")
+@click.option("--restart", is_flag=True, help="Start over instead of resuming an unfinished run.")
+@click.option("--max-tries", default=5, show_default=True, type=click.IntRange(min=1),
+              help="Rate-limited tries at one page before the run is marked failed.")
+def backfill(slug: str, days: float, restart: bool, max_tries: int) -> None:
+    """Import past tickets from the tenant's helpdesk; resumable, never writes back."""
+    from integration import store
+    from integration.backfill import TerminalProgress, run_backfill
+    from integration.errors import DeliveryError
+
+    runtime = _runtime(click.get_current_context())
+    with store.session_scope(runtime.sessions) as s:
+        tenant = store.get_tenant(s, slug)
+        if tenant is None:
+            raise click.ClickException(f"no tenant {slug!r}")
+        s.expunge(tenant)
+    progress = TerminalProgress()
+    try:
+        report = run_backfill(
+            runtime.sessions, runtime.adapter_for(tenant), tenant_id=tenant.id, days=days,
+            restart=restart, max_tries=max_tries, progress=progress,
+        )
+    except (DeliveryError, ValidationError) as err:
+        message = f"backfill stopped, run the same command to resume: {err}"
+        raise click.ClickException(message) from err
+    except NotImplementedError as err:
+        raise click.ClickException(str(err)) from err
+    finally:
+        progress.close()
+    click.echo(report.summary())
+    if report.status is not store.BackfillStatus.DONE:
+        raise click.ClickException("backfill did not finish; run the same command to resume")
+
+
 # --- triage -----------------------------------------------------------------------------
 
 

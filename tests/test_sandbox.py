@@ -347,15 +347,27 @@ def test_a_wrong_failure_setting_is_a_configuration_error(options: dict[str, Any
 # --- the rest of the contract -----------------------------------------------------------
 
 
-def test_backfill_streams_known_tickets_oldest_first_and_resumes_after_a_cursor() -> None:
-    adapter = SandboxAdapter(config=config(preload_demo=True))
+def test_backfill_streams_known_tickets_oldest_first_in_pages_and_resumes_after_a_cursor(
+) -> None:
+    adapter = SandboxAdapter(config=config(preload_demo=True, backfill_page_size=2))
     since = datetime(2026, 11, 15, tzinfo=UTC)
-    streamed = list(adapter.backfill(since=since))
-    assert streamed and all(t.updated_at >= since for t in streamed)
+    pages = list(adapter.backfill(since=since))
+    streamed = [t for page in pages for t in page.tickets]
+    assert len(streamed) > 4 and all(t.updated_at >= since for t in streamed)
     assert streamed == sorted(streamed, key=lambda t: (t.updated_at, t.id))
-    expected_rest = streamed[3:]
-    assert list(adapter.backfill(since=since, cursor=cursor_for(streamed[2]))) == expected_rest
-    assert list(adapter.backfill(since=NOW + timedelta(days=1))) == []
+    assert all(len(page.tickets) <= 2 for page in pages)
+    assert [page.done for page in pages] == [False] * (len(pages) - 1) + [True]
+    assert pages[0].cursor == cursor_for(streamed[1])
+    rest = adapter.backfill(since=since, cursor=pages[0].cursor)
+    assert [t for page in rest for t in page.tickets] == streamed[2:]
+    (empty,) = adapter.backfill(since=NOW + timedelta(days=1))
+    assert empty.tickets == () and empty.done
+
+
+def test_backfill_refuses_a_nonsense_page_size() -> None:
+    adapter = SandboxAdapter(config=config(backfill_page_size=0))
+    with pytest.raises(ConfigurationError, match="backfill_page_size"):
+        list(adapter.backfill(since=NOW))
 
 
 def test_is_own_write_looks_at_the_latest_message_only() -> None:

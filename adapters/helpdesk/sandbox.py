@@ -26,7 +26,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from adapters.helpdesk.base import ApplyResult, HelpdeskAdapter, HelpdeskConfig, WebhookEvent
+from adapters.helpdesk.base import (
+    ApplyResult,
+    BackfillPage,
+    HelpdeskAdapter,
+    HelpdeskConfig,
+    WebhookEvent,
+)
 from integration.errors import (
     ConfigurationError,
     FatalError,
@@ -332,16 +338,30 @@ class SandboxAdapter(HelpdeskAdapter):
             raise FatalError(f"sandbox: ticket {ticket_id!r} was never sent to this sandbox")
         return ticket
 
-    def backfill(self, *, since: datetime, cursor: str | None = None) -> Iterator[Ticket]:
-        """Known tickets updated at or after ``since``, oldest first; resumes after ``cursor``."""
+    def backfill(
+        self, *, since: datetime, cursor: str | None = None
+    ) -> Iterator[BackfillPage]:
+        """Known tickets updated since ``since``, oldest first, in pages; resumes after ``cursor``.
+
+        ``{"backfill_page_size": n}`` sets the page size (default 100).
+        """
+        size = self.config.options.get("backfill_page_size", 100)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ConfigurationError(f"sandbox: backfill_page_size must be >= 1, got {size!r}")
         with self._lock:
             known = sorted(self._tickets.values(), key=lambda t: (t.updated_at, t.id))
-        for ticket in known:
-            if ticket.updated_at < since:
-                continue
-            if cursor is not None and cursor_for(ticket) <= cursor:
-                continue
-            yield ticket
+        wanted = [
+            t for t in known
+            if t.updated_at >= since and (cursor is None or cursor_for(t) > cursor)
+        ]
+        if not wanted:
+            yield BackfillPage(tickets=(), cursor=cursor, done=True)
+            return
+        for start in range(0, len(wanted), size):
+            page = tuple(wanted[start : start + size])
+            yield BackfillPage(
+                tickets=page, cursor=cursor_for(page[-1]), done=start + size >= len(wanted)
+            )
 
     def apply(self, ticket_id: str, actions: Sequence[Action]) -> ApplyResult:
         """Record the writes one helpdesk update would make; fail on purpose when configured."""

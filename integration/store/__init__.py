@@ -97,3 +97,26 @@ __all__ = [
     "upgrade",
     "upsert_ticket",
 ]
+
+# History imports (issue 3, M1.1).
+from integration.store.backfill import (  # noqa: E402
+    BackfillRunRow,
+    BackfillStatus,
+    fail_backfill_run,
+    import_ticket,
+    latest_backfill_run,
+    mark_backfill_run,
+    record_backfill_page,
+    start_backfill_run,
+)
+
+__all__ += [
+    "BackfillRunRow",
+    "BackfillStatus",
+    "fail_backfill_run",
+    "import_ticket",
+    "latest_backfill_run",
+    "mark_backfill_run",
+    "record_backfill_page",
+    "start_backfill_run",
+]

@@ -17,7 +17,13 @@ from zenpy import Zenpy
 from zenpy.lib.api import BaseApi
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
 
-from adapters.helpdesk.base import ApplyResult, HelpdeskAdapter, HelpdeskConfig, WebhookEvent
+from adapters.helpdesk.base import (
+    ApplyResult,
+    BackfillPage,
+    HelpdeskAdapter,
+    HelpdeskConfig,
+    WebhookEvent,
+)
 from adapters.helpdesk.zendesk.common import _DIGITS, _id, _mapping, _mappings
 from adapters.helpdesk.zendesk.normalize import to_ticket
 from adapters.helpdesk.zendesk.update import (
@@ -212,6 +218,23 @@ class ZendeskAdapter(HelpdeskAdapter):
     def fetch_ticket(self, ticket_id: str) -> Ticket:
         """Fetch and normalize one ticket."""
         return self.normalize(self.fetch_bundle(ticket_id))
+
+    def backfill(self, *, since: datetime, cursor: str | None = None) -> Iterator[BackfillPage]:
+        """Stream the incremental ticket export (``zendesk/backfill.py``), resumable by cursor."""
+        from adapters.helpdesk.zendesk.backfill import IncrementalExport
+
+        # One export object per adapter: its read-ahead survives the runner's retries.
+        export = self.__dict__.get("_incremental_export")
+        if not isinstance(export, IncrementalExport):
+            export = IncrementalExport(
+                get_json=self._get_json,
+                api_root=self._api_root,
+                comment_pages=self._comment_pages,
+                normalize=self.normalize,
+                options=self.config.options,
+            )
+            self.__dict__["_incremental_export"] = export
+        return export.pages(since=since, cursor=cursor)
 
     def _comment_pages(self, ticket_id: str) -> Iterator[Mapping[str, Any]]:
         url = f"{self._api_root}/tickets/{ticket_id}/comments.json"
