@@ -246,6 +246,10 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--name", default=None, help="Display name (default: the slug).")
 @click.option("--base-url", default=None, help="e.g. https://acme.zendesk.com (or a proxy).")
 @click.option("--email", default=None, help="API user e-mail (Zendesk token auth).")
+@click.option("--api-key", default=None, envvar="ESCALADE_TENANT_API_KEY",
+              help="Freshdesk API key (or set ESCALADE_TENANT_API_KEY).")
+@click.option("--access-token", default=None, envvar="ESCALADE_TENANT_ACCESS_TOKEN",
+              help="Intercom access token (or set ESCALADE_TENANT_ACCESS_TOKEN).")
 @click.option("--api-token", default=None, envvar="ESCALADE_TENANT_API_TOKEN",
               help="API token (or set ESCALADE_TENANT_API_TOKEN).")
 @click.option("--webhook-secret", default=None, envvar="ESCALADE_TENANT_WEBHOOK_SECRET",
@@ -253,7 +257,8 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Adapter option, e.g. tier_field_id=360001 or bot_user_id=42 (repeatable).")
 def tenant_add(slug: str, helpdesk: str, name: str | None, base_url: str | None,
-               email: str | None, api_token: str | None, webhook_secret: str | None,
+               email: str | None, api_key: str | None, access_token: str | None,
+               api_token: str | None, webhook_secret: str | None,
                options: tuple[str, ...]) -> None:
     """Connect a helpdesk for a tenant; secrets are encrypted at rest."""
     from integration import store
@@ -265,8 +270,10 @@ def tenant_add(slug: str, helpdesk: str, name: str | None, base_url: str | None,
     secret_values = {"webhook_secret": webhook_secret}
     if email:
         secret_values["email"] = email
-    if api_token:
-        secret_values["api_token"] = api_token
+    for key, value in (("api_token", api_token), ("api_key", api_key),
+                       ("access_token", access_token)):
+        if value:
+            secret_values[key] = value
     settings = _parse_options(options)
     try:
         validate_connection(slug=slug, helpdesk=helpdesk, base_url=base_url,

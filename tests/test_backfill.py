@@ -478,3 +478,13 @@ def test_progress_is_drawn_on_a_terminal_only() -> None:
         drawn.close()
     assert tty.getvalue().startswith("\rzendesk: 3 pages") and tty.getvalue().endswith("\n")
     assert pipe.getvalue() == ""
+
+
+@responses.activate
+def test_removing_the_tenant_removes_its_imports_and_runs(db: Store, tenant_id: int) -> None:
+    mock_export()
+    run(db, tenant_id, zendesk())
+    with store.session_scope(db.factory) as s:
+        assert store.remove_tenant(s, "acme")
+    assert count(db, store.TicketRow) == 0
+    assert count(db, store.BackfillRunRow) == 0

@@ -137,3 +137,41 @@ def test_demo_seeds_and_is_idempotent(cli_env: dict) -> None:
     second = runner.invoke(main, ["demo"])
     assert second.exit_code == 0
     assert " 0 new, 0 decided" in second.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "stored"),
+    [
+        (["--helpdesk", "freshdesk", "--base-url", "https://acme.freshdesk.com",
+          "--api-key", "fd-key-123"], {"api_key": "fd-key-123"}),
+        (["--helpdesk", "intercom", "--access-token", "ic-tok-123", "--option", "region=eu"],
+         {"access_token": "ic-tok-123"}),
+    ],
+)
+def test_tenant_add_for_freshdesk_and_intercom(cli_env: dict, args: list, stored: dict) -> None:
+    from integration import store
+    from integration.config import load_config
+    from integration.runtime import Runtime
+
+    runner = CliRunner()
+    runner.invoke(main, ["db", "upgrade"])
+    result = runner.invoke(main, ["tenant", "add", "acme", *args])
+    assert result.exit_code == 0, result.output
+    runtime = Runtime(config=load_config())
+    try:
+        with store.session_scope(runtime.sessions) as s:
+            row = store.get_tenant(s, "acme")
+            secrets = store.tenant_secrets(row, runtime.cipher)
+        assert {k: secrets[k] for k in stored} == stored
+        assert secrets["webhook_secret"]
+    finally:
+        runtime.engine.dispose()
+
+
+def test_tenant_add_names_the_missing_credential(cli_env: dict) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["db", "upgrade"])
+    result = runner.invoke(main, ["tenant", "add", "acme", "--helpdesk", "freshdesk",
+                                  "--base-url", "https://acme.freshdesk.com"])
+    assert result.exit_code != 0
+    assert "--api-key" in result.output

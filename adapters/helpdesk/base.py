@@ -49,6 +49,8 @@ class BackfillPage:
     tickets: tuple[Ticket, ...]
     cursor: str | None
     done: bool = False
+    # How many tickets the whole import holds, when the vendor says (for progress and ETA).
+    total: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

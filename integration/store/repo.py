@@ -132,7 +132,9 @@ def remove_tenant(s: Session, slug: str) -> bool:
     if row is None:
         return False
     # Explicit deletes, children first: correct even where ON DELETE CASCADE is not enforced.
-    for model in (OutboxRow, DecisionRow, TicketRow, InboundEventRow):
+    from integration.store.backfill import BackfillRunRow
+
+    for model in (OutboxRow, DecisionRow, TicketRow, InboundEventRow, BackfillRunRow):
         s.execute(
             delete(model)
             .where(model.tenant_id == row.id)
