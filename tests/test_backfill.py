@@ -488,3 +488,40 @@ def test_removing_the_tenant_removes_its_imports_and_runs(db: Store, tenant_id: 
         assert store.remove_tenant(s, "acme")
     assert count(db, store.TicketRow) == 0
     assert count(db, store.BackfillRunRow) == 0
+
+
+# --- the same runner over the other helpdesks --------------------------------------------
+
+
+def test_freshdesk_history_goes_through_the_runner_once(db: Store) -> None:
+    from tests.adapters import test_freshdesk as fd
+
+    tenant = new_tenant(db, helpdesk="freshdesk", base_url=fd.BASE)
+    since = (NOW - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(f"{fd.API}/companies/501", json=fd.load("company.json"))
+        fd.mock_listing(rsps, since, 1, [fd.listed(1, "2026-10-02T00:00:00Z"),
+                                         fd.listed(2, "2026-10-03T00:00:00Z")], True)
+        fd.mock_listing(rsps, since, 2, [fd.listed(3, "2026-10-04T00:00:00Z")], False)
+        report = run(db, tenant, fd.adapter())
+        again = run(db, tenant, fd.adapter())
+    assert report.status is store.BackfillStatus.DONE
+    assert sorted(stored(db)) == ["1", "2", "3"]
+    assert again.added_stored == 0 and count(db, store.TicketRow) == 3
+    assert count(db, store.OutboxRow) == 0 and count(db, store.DecisionRow) == 0
+
+
+def test_intercom_history_goes_through_the_runner_once(db: Store) -> None:
+    from tests.adapters import test_intercom as ic
+
+    tenant = new_tenant(db, helpdesk="intercom", base_url=None)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.post(f"{ic.API}/conversations/search", json=ic.load("search_page1.json"))
+        page2 = ic.load("search_page2.json")
+        page2["conversations"] = []
+        rsps.post(f"{ic.API}/conversations/search", json=page2)
+        ic.mock_fetch(rsps)
+        report = run(db, tenant, ic.adapter())
+    assert report.status is store.BackfillStatus.DONE
+    assert list(stored(db)) == [ic.CONV]
+    assert count(db, store.OutboxRow) == 0

@@ -2,8 +2,8 @@
 
 Freshdesk signs no webhook: a request proves itself with the shared secret (here HTTP Basic, as
 the automation rule's "Requires authentication" sends it), which says nothing of the body and
-carries no timestamp. The suite's tampered-body check cannot hold for such a vendor; the kit
-declares ``signs_body=False`` once ``ContractKit`` has that field.
+carries no timestamp. The suite's tampered-body check cannot hold for such a vendor, so the
+kit declares ``signs_body=False``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import requests
 import responses
@@ -81,10 +80,6 @@ def check_apply(calls: Sequence[responses.Call]) -> None:
         freshdesk_schemas.validate_call(call)
 
 
-_EXTRA: dict[str, Any] = (
-    {"signs_body": False} if "signs_body" in ContractKit.__dataclass_fields__ else {}
-)
-
 KIT = ContractKit(
     identifier="freshdesk",
     make_adapter=make_adapter,
@@ -97,5 +92,5 @@ KIT = ContractKit(
     check_apply=check_apply,
     write_call=("PUT", f"{API}/tickets/4711"),
     spec=None,
-    **_EXTRA,
+    signs_body=False,
 )
