@@ -197,6 +197,45 @@ def triage(file: str | None, matrix_path: str | None) -> None:
         out.write(json.dumps(decision.to_dict(), ensure_ascii=False) + "\n")
 
 
+@main.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--matrix", "matrix_path", type=click.Path(exists=True, dir_okay=False),
+              help="Matrix file (default: the packaged default.yaml).")
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+@click.option("--misses", is_flag=True, help="Also list every ticket that was decided wrong.")
+def eval_command(file: str, matrix_path: str | None, as_json: bool, misses: bool) -> None:
+    """Score triage on a labeled JSONL file (expected.category / .tier / .complaint)."""
+    from integration.detect import Detector
+    from integration.evaluation import Expected, evaluate_decisions, format_report
+    from integration.matrix import MatrixError, default_matrix, load_matrix
+    from integration.triage import parse_lines, triage_tickets
+
+    try:
+        matrix = load_matrix(matrix_path) if matrix_path else default_matrix()
+    except MatrixError as err:
+        raise click.ClickException(str(err)) from err
+    lines = Path(file).read_text(encoding="utf-8").splitlines()
+    tickets, errors = parse_lines(lines, source=file)
+    if errors:
+        for error in errors[:20]:
+            click.echo(str(error), err=True)
+        raise click.ClickException(f"{len(errors)} bad line(s)")
+    expected = [Expected.from_dict(json.loads(line).get("expected"))
+                for line in lines if line.strip()]
+    decisions = triage_tickets(tickets, matrix=matrix, detector=Detector(triggers=matrix.triggers),
+                               now=datetime.now(UTC))
+    report = evaluate_decisions(zip(expected, decisions, strict=True))
+    if as_json:
+        if not misses:
+            report = {k: v for k, v in report.items() if k != "misses"}
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(format_report(report))
+    if misses:
+        for miss in report["misses"]:
+            click.echo(json.dumps(miss))
+
+
 # --- matrix -----------------------------------------------------------------------------
 
 
