@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import secrets
 import sys
@@ -191,6 +192,9 @@ def triage(file: str | None, matrix_path: str | None) -> None:
         more = " (first 20 shown)" if len(errors) > 20 else ""
         raise click.ClickException(f"{len(errors)} bad line(s){more}; nothing written")
     detector = Detector(triggers=matrix.triggers)
+    # The parsed tickets and the loaded model live until exit: keep the collector from
+    # re-scanning them on every generation-2 pass.
+    gc.freeze()
     out = sys.stdout
     for decision in triage_tickets(tickets, matrix=matrix, detector=detector,
                                    now=datetime.now(UTC)):

@@ -20,7 +20,7 @@ from integration.detect.senses import (
     suppression,
 )
 from integration.detect.text import Parsed, TextReader
-from integration.detect.triggers import LemmaMatcher, compile_phrases, resolve_overlaps
+from integration.detect.triggers import LemmaMatcher, compile_phrases, resolved
 from integration.models import Category, TriggerHit
 
 __all__ = ["CategoryResult", "CategoryScorer", "PAGE_CATEGORY"]
@@ -65,6 +65,7 @@ _PAIRS_BY_VERB: dict[str, list[tuple[frozenset[str], Category, float]]] = {}
 for _verbs, _objects, _category, _weight in PAIR_CUES:
     for _verb in _verbs:
         _PAIRS_BY_VERB.setdefault(_verb, []).append((_objects, _category, _weight))
+_PAIR_VERBS = frozenset(_PAIRS_BY_VERB)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -93,28 +94,30 @@ class CategoryScorer:
         """Every counted cue in ``doc`` as (category, weighted score, matched text)."""
         out: list[tuple[Category, float, str]] = []
         seen: set[str] = set()
-        for m in resolve_overlaps(doc, self._matcher):
-            category, cue_weight = self._weights[m.key]
-            if suppression(doc, m.start, m.end, incident=category is Category.OUTAGE):
+        for start, end, key in resolved(doc, self._matcher):
+            category, cue_weight = self._weights[key]
+            if suppression(doc, start, end, incident=category is Category.OUTAGE):
                 continue
             # A cue repeated in one text counts once: ten "error"s are one bug cue.
-            if m.key in seen:
+            if key in seen:
                 continue
-            seen.add(m.key)
+            seen.add(key)
             value = cue_weight * weight
             if (
                 category in _TOPIC_IN_QUESTION
-                and is_question(doc, m.start)
-                and not has_problem(doc, m.start)
+                and is_question(doc, start)
+                and not has_problem(doc, start)
             ):
                 value *= _TOPIC_DAMPING
-            out.append((category, value, doc.span_text(m.start, m.end)))
+            out.append((category, value, doc.span_text(start, end)))
         out.extend(self._pairs(doc, weight))
         return out
 
     @staticmethod
     def _pairs(doc: Parsed, weight: float) -> list[tuple[Category, float, str]]:
         out: list[tuple[Category, float, str]] = []
+        if _PAIR_VERBS.isdisjoint(doc.lemma_set):
+            return out
         lemmas = doc.lemmas
         for i, lemma in enumerate(lemmas):
             for objects, category, cue_weight in _PAIRS_BY_VERB.get(lemma, ()):

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from integration.detect.text import Parsed
-from integration.models import Author, Category, Evidence, Ticket
+from integration.models import Author, Category, Evidence, Message, Ticket
 
 __all__ = [
     "Issue",
@@ -84,7 +84,7 @@ class Issue:
         The category alone is not enough: two different bugs from one account in a week are
         two issues, not a repeat contact.
         """
-        if self.errors & other.errors:
+        if self.errors and not self.errors.isdisjoint(other.errors):
             return True
         shared = len(self.words & other.words)
         if shared >= _SHARED_WORDS:
@@ -108,16 +108,35 @@ def content_words(
     docs: Sequence[Parsed], *, ignore: frozenset[str] = frozenset()
 ) -> frozenset[str]:
     """Distinctive lemmas: alphabetic, longer than two letters, no stop word, name or greeting."""
-    return frozenset(
-        lemma
-        for doc in docs
-        for word, lower, lemma in zip(doc.words, doc.lower, doc.lemmas, strict=True)
-        if len(word) > 2
-        and word.isalpha()
-        and lower not in STOP_WORDS
-        and lower not in ignore
-        and lemma not in _GENERIC
+    known = _CONTENT
+    out: set[str] = set()
+    for doc in docs:
+        for word in doc.words:
+            found = known.get(word, _UNSEEN)
+            if found is _UNSEEN:
+                found = _content(doc, word)
+            if found is not None and found[0] not in ignore:
+                out.add(found[1])
+    return frozenset(out)
+
+
+# (lower case, lemma) of a word that can be a content word, None for one that cannot; the
+# answer depends on the word alone, and tickets repeat their words.
+_CONTENT: dict[str, tuple[str, str] | None] = {}
+_UNSEEN = ("", "")
+
+
+def _content(doc: Parsed, word: str) -> tuple[str, str] | None:
+    i = doc.words.index(word)
+    lower, lemma = doc.lower[i], doc.lemmas[i]
+    found = (
+        (lower, lemma)
+        if len(word) > 2 and word.isalpha() and lower not in STOP_WORDS and lemma not in _GENERIC
+        else None
     )
+    if len(_CONTENT) < 100_000:
+        _CONTENT[word] = found
+    return found
 
 
 def same_requester(a: Ticket, b: Ticket) -> bool:
@@ -173,9 +192,16 @@ def repeat_contacts(
     )
 
 
-def persistent_follow_ups(ticket: Ticket) -> tuple[int, Evidence | None]:
-    """Customer messages on this ticket, and evidence when they span days without a fix."""
-    customer = [m for m in ticket.customer_messages if m.public]
+def persistent_follow_ups(
+    ticket: Ticket, *, customer_messages: Sequence[Message] | None = None
+) -> tuple[int, Evidence | None]:
+    """Customer messages on this ticket, and evidence when they span days without a fix.
+
+    ``customer_messages`` is ``ticket.customer_messages`` when the caller already has it.
+    """
+    if customer_messages is None:
+        customer_messages = ticket.customer_messages
+    customer = [m for m in customer_messages if m.public]
     count = len(customer)
     if count < _FOLLOW_UP_MIN_MESSAGES:
         return count, None

@@ -30,6 +30,7 @@ from integration.errors import ConfigurationError
 from integration.models import (
     Category,
     Evidence,
+    Message,
     MessageSentiment,
     Signals,
     Ticket,
@@ -72,14 +73,19 @@ class Detector:
         # the comparison. The entry keeps its ticket alive, so an id is never reused.
         self._by_object: OrderedDict[int, tuple[Ticket, Issue]] = OrderedDict()
 
-    def _parse(self, ticket: Ticket) -> tuple[Parsed, list[tuple[str, Parsed]]]:
-        customer = [m for m in ticket.customer_messages if m.body.strip()]
+    def _parse(
+        self, ticket: Ticket, messages: Sequence[Message] | None = None
+    ) -> tuple[Parsed, list[tuple[str, Parsed]]]:
+        if messages is None:
+            messages = ticket.customer_messages
+        customer = [m for m in messages if m.body.strip()]
         parsed = self._reader.read_all([ticket.subject, *(clean_body(m.body) for m in customer)])
         return parsed[0], [(m.id, p) for m, p in zip(customer, parsed[1:], strict=True)]
 
     def detect(self, ticket: Ticket, history: Sequence[Ticket] = ()) -> Signals:
         """Everything detection reads from ``ticket``; ``history`` is the tenant's other tickets."""
-        subject, messages = self._parse(ticket)
+        written = ticket.customer_messages
+        subject, messages = self._parse(ticket, written)
         evidence: list[Evidence] = []
 
         hits, dropped = self._triggers.find(subject, None)
@@ -121,14 +127,20 @@ class Detector:
         )
         self._remember(ticket, mine)
 
+        by_object = self._by_object
+
         def same_issue(other: Ticket) -> bool:
+            # _issue_of's first step inlined: a long history asks this of every ticket in it.
+            entry = by_object.get(id(other))
+            if entry is not None and entry[0] is other:
+                return mine.same_as(entry[1])
             return mine.same_as(self._issue_of(other))
 
         repeats, repeat_evidence = repeat_contacts(
             ticket, history, window_days=self.repeat_window_days, same_issue=same_issue
         )
         evidence.extend(repeat_evidence)
-        message_count, follow_ups = persistent_follow_ups(ticket)
+        message_count, follow_ups = persistent_follow_ups(ticket, customer_messages=written)
         if follow_ups is not None:
             # Several messages over days without a fix count like a third contact (MISSION.md).
             repeats = max(repeats, 3)

@@ -54,6 +54,21 @@ _ERROR_CODE = re.compile(
 _GENERIC_EXC = frozenset({"error", "exception", "servererror", "fault"})
 # Every pattern above needs one of these; most tickets have none, and one search is cheap.
 _ANY_ERROR = re.compile(rf"[45]\d\d|err|exception|fault|panic|{_REASON_RE}", re.IGNORECASE)
+# The same test without a regular expression for ASCII text (nearly every ticket): a
+# case-insensitive search tries every alternative at every position, while substring tests on
+# the lower-cased text are exact for ASCII and several times cheaper.
+_ERROR_WORDS = ("err", "exception", "fault", "panic", *_REASONS)
+_STATUS_DIGITS = re.compile(r"[45]\d\d")
+
+
+def _may_have_error(text: str) -> bool:
+    if not text.isascii():
+        return _ANY_ERROR.search(text) is not None
+    lower = text.lower()
+    for word in _ERROR_WORDS:
+        if word in lower:
+            return True
+    return _STATUS_DIGITS.search(text) is not None
 
 
 def _code_key(code: str) -> str:
@@ -64,7 +79,7 @@ def error_keys(texts: Iterable[str]) -> tuple[str, ...]:
     """Normalized error signatures found in the texts, in order of first appearance."""
     found: dict[str, None] = {}
     for text in texts:
-        if not _ANY_ERROR.search(text):
+        if not _may_have_error(text):
             continue
         spans: list[tuple[int, str]] = []
         for m in _HTTP_WITH_REASON.finditer(text):
@@ -121,12 +136,30 @@ _HIGH = re.compile(
 # Searched on the case-folded text: one case-sensitive search is far cheaper than seven
 # case-insensitive ones, and most messages have no impact cue at all.
 _ANY_SEVERITY = re.compile("|".join(f"(?:{p.pattern})" for p in (*_CRITICAL, _HIGH)))
+# Every branch of the case-sensitive pattern above contains one of these substrings, so their
+# absence from the lower-cased text rules it out without running it.
+_SEVERITY_WORDS = (
+    "data loss", "lost", "gone", "wiped", "deleted", "disappeared", "corrupted", "prod",
+    "go live", "users", "customers", "employees", "staff", "agents", "nobody", "no one",
+    "none of us", "entire", "whole", "payments", "orders", "credit cards", "checkout",
+    "security incident", "unauthori", "hacked", "data breach", "ransomware", "credentials",
+    "outage", "down", "urgent", "asap", "critical", "block", "severe", "showstopper", "revenue",
+    "deadline", "not loading", "not work", "can't work", "unable to work",
+)
+
+
+def _may_have_severity(text: str) -> bool:
+    lower = text.lower()
+    for word in _SEVERITY_WORDS:
+        if word in lower:
+            return _ANY_SEVERITY.search(lower) is not None
+    return False
 
 
 def severity_cues(doc: Parsed) -> tuple[str | None, str]:
     """("critical" | "high" | None, sentence) for the strongest counted impact cue in ``doc``."""
     text = doc.text
-    if not _ANY_SEVERITY.search(text.lower()):
+    if not _may_have_severity(text):
         return None, ""
     best: tuple[str | None, str] = (None, "")
     for level, patterns in (("critical", _CRITICAL), ("high", (_HIGH,))):

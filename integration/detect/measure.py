@@ -195,7 +195,7 @@ def measure_labeled(
                          "rules": [h.rule_id for h in decision.rules],
                          "triggers": list(signals.trigger_ids)})
     n = len(rows)
-    counts = Counter()
+    counts: Counter[str] = Counter()
     for r in rows:
         gold_t3, pred_t3 = r["gold"]["tier"] == 3, r["tier"] == 3
         gold_c, pred_c = r["gold"]["complaint"], r["complaint"]

@@ -74,6 +74,11 @@ _ONGOING = _words(
     """still again currently now since ongoing continue keep persist today happen
     right"""
 )
+# Lemmas without which a text has no negation, resolution or past marker at all: the rules
+# below return early for the many texts that have none.
+_NEGATION_CUES = NEGATORS | {"unnecessary"}
+_RESOLUTION_CUES = _RESOLUTION | {first for first, _ in _RESOLUTION_PHRASES}
+_PAST_CUES = _PAST_MARKERS | {"last"}
 # Triggers about service incidents, where a plainly past event ("the outage last week") is no
 # longer a signal. Security incidents and data loss stay signals even when they happened
 # yesterday; for them only an explicit fix ("was resolved") discards the match.
@@ -95,6 +100,8 @@ def clause_bounds(doc: Parsed, start: int, end: int) -> tuple[int, int]:
 
 def is_negated(doc: Parsed, start: int, end: int) -> bool:
     """True when a negator governs the match ("do NOT want to cancel", "refund not needed")."""
+    if _NEGATION_CUES.isdisjoint(doc.lemma_set):
+        return False
     lemmas = doc.lemmas
     lo, hi = clause_bounds(doc, start, end)
     i, steps = start - 1, 0
@@ -120,9 +127,12 @@ def is_negated(doc: Parsed, start: int, end: int) -> bool:
 
 def is_resolved(doc: Parsed, start: int, end: int, *, incident: bool) -> bool:
     """True for a fixed or, for incidents, plainly past event ("last month's outage was fixed")."""
+    present = doc.lemma_set
+    if _RESOLUTION_CUES.isdisjoint(present) and (not incident or _PAST_CUES.isdisjoint(present)):
+        return False
     lo, hi = clause_bounds(doc, start, end)
     lemmas = doc.lemmas[lo:hi]
-    ongoing = any(w in _ONGOING for w in lemmas)
+    ongoing = not _ONGOING.isdisjoint(lemmas)
     for j, lemma in enumerate(lemmas):
         pos = lo + j
         if start <= pos < end:
@@ -174,15 +184,19 @@ _PERIODS = frozenset(
 def is_other_sense(doc: Parsed, start: int, end: int) -> bool:
     """True when the match names a feature or cancels an everyday object, not the account."""
     lemmas = doc.lemmas
-    lo, hi = clause_bounds(doc, start, end)
-    if (
-        end < hi
+    modifier = (
+        end - start == 1
+        and end < len(lemmas)
         and lemmas[end] in _MODIFIED_NOUNS
-        and end - start == 1
         and lemmas[start] not in _INCIDENT_WORDS
-    ):
+    )
+    cancel = lemmas[start] in CANCEL_LEMMAS or lemmas[end - 1] in CANCEL_LEMMAS
+    if not modifier and not cancel:
+        return False
+    lo, hi = clause_bounds(doc, start, end)
+    if modifier and end < hi:
         return True
-    if lemmas[start] not in CANCEL_LEMMAS and lemmas[end - 1] not in CANCEL_LEMMAS:
+    if not cancel:
         return False
     if end < hi and lemmas[end] in _CANCELLATION_TERMS:
         return False

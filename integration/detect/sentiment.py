@@ -191,6 +191,38 @@ _SARCASM_PHRASES = re.compile(
     r"\b(yeah,? right|love how|love that (i|we) have to|so helpful,? not|thanks for nothing)\b",
     re.IGNORECASE,
 )
+# Substrings that every match of a pattern contains, lower case: _PHRASE_NEEDS[k] for
+# _PHRASES[k]. A message whose lower-cased text has none of a pattern's substrings cannot
+# match it in any sentence, so the pattern is not searched (exact for ASCII text, where
+# lower-casing is what a case-insensitive search does; other text searches everything).
+_PHRASE_NEEDS: tuple[tuple[str, ...], ...] = (
+    ("waste of ",),
+    ("time", "email", "ticket", "message"),
+    ("how many",),
+    ("fed up", "sick ", "had enough", "last straw", "at my wits"),
+    ("for nothing",),
+    (" business ",),
+    ("competitor", "another "),
+    ("never again",),
+    ("still", "again"),
+    ("no one", "nobody"),
+    ("are you ", "seriously"),
+    ("a joke",),
+    ("disappointed", "frustrated", "angry", "upset", "annoyed", "furious"),
+    ("unacceptable", "ridiculous", "outrageous", "disgraceful"),
+    ("escalate this", "speak to "),
+    ("refund", "money"),
+    ("refund", "money back"),
+)
+_SARCASM_PHRASE_NEEDS = ("yeah", "love", "helpful", "nothing")
+_SARCASM_OPENER_NEEDS = (
+    "great", "wonderful", "fantastic", "perfect", "awesome", "brilliant", "lovely", "amazing",
+    "thank", "nice",
+)
+_PROFANITY_NEEDS = (
+    "f*", "f#", "f@", "shit", "sh1t", "sh*t", "damn", "crap", "wtf", "stfu", "asshole",
+    "bastard", "bitch", "piss", "bloody", "hell", "screw ",
+)
 _ALPHA = 15.0
 
 
@@ -225,9 +257,6 @@ class SentenceScore:
     strong: bool
 
 
-_MISSING = 99.0
-
-
 def _valence(lex: dict[str, float], lower: str, lemma: str) -> float:
     val = _OVERRIDES.get(lemma) if lemma in _OVERRIDES else lex.get(lower)
     if val is None and lemma != lower:
@@ -239,6 +268,26 @@ def _valence(lex: dict[str, float], lower: str, lemma: str) -> float:
 def _valence_memo() -> dict[str, float]:
     # Valence by lower-case word (the lemma is a function of it), filled as words are seen.
     return {}
+
+
+# What scoring reads of one word as written: (valence, in capitals and not an acronym,
+# shouted (capitals and alphabetic), "but"/"however"). It depends on the word alone (its lemma
+# is a function of it), so it is worked out once per distinct word.
+_WORDS: dict[str, tuple[float, bool, bool, bool]] = {}
+
+
+def _learn(raw: str, lower: str, lemma: str) -> tuple[float, bool, bool, bool]:
+    valences = _valence_memo()
+    val = valences.get(lower)
+    if val is None:
+        val = _valence(lexicon(), lower, lemma)
+        if len(valences) < 100_000:
+            valences[lower] = val
+    upper = len(raw) >= 2 and raw.isupper() and raw not in _ACRONYMS
+    facts = (val, upper, upper and raw.isalpha(), lower == "but" or lower == "however")
+    if len(_WORDS) < 100_000:
+        _WORDS[raw] = facts
+    return facts
 
 
 def _normalize(total: float) -> float:
@@ -259,10 +308,36 @@ def score_sentence(
     ``phrases`` and ``profanity`` False skip those checks when the caller knows the message
     has none.
     """
-    lex = lexicon()
-    valences = _valence_memo()
-    text = doc.span_text(start, end)
-    pos_words = 0
+    score, text, strong = _score(
+        doc,
+        start,
+        end,
+        doc.span_text(start, end),
+        all_caps_text,
+        _PHRASES if phrases else (),
+        profanity,
+        True,
+        True,
+    )
+    return SentenceScore(text=text, score=score, strong=strong)
+
+
+_Phrase = tuple[re.Pattern[str], float, bool]
+
+
+def _score(
+    doc: Parsed,
+    start: int,
+    end: int,
+    text: str,
+    all_caps_text: bool,
+    phrases: tuple[_Phrase, ...],
+    profanity: bool,
+    sarcasm: bool,
+    openers: bool,
+) -> tuple[float, str, bool]:
+    # (score, stripped text, strong). The flags say which pattern families can match at all.
+    known = _WORDS
     words: list[float] = []
     shouting = 0
     but_at = -1
@@ -271,37 +346,34 @@ def score_sentence(
     lemmas = doc.lemmas[start:end]
     question = text.rstrip().endswith("?") and "!" not in text
     for i, raw in enumerate(raws):
-        lower = lowers[i]
-        if lower in ("but", "however"):
+        facts = known.get(raw)
+        if facts is None:
+            facts = _learn(raw, lowers[i], lemmas[i])
+        val, upper, shouted, but = facts
+        if but:
             but_at = len(words)
-        upper = len(raw) >= 2 and raw.isupper() and raw not in _ACRONYMS
-        if upper and raw.isalpha() and not all_caps_text:
+        if shouted and not all_caps_text:
             shouting += 1
-        val = valences.get(lower, _MISSING)
-        if val is _MISSING:
-            val = _valence(lex, lower, lemmas[i])
-            if len(valences) < 100_000:
-                valences[lower] = val
         if not val:
             continue
         lemma = lemmas[i]
-        if question and (lower in _DESCRIPTIVE or lemma in _DESCRIPTIVE):
+        if question and (lowers[i] in _DESCRIPTIVE or lemma in _DESCRIPTIVE):
             val *= 0.2
         if upper:
             val *= 1.5
         if i and lowers[i - 1] in _BOOSTERS:
             val *= 1.3
-        if any(lemma_before in _NEGATORS for lemma_before in lemmas[max(0, i - 3) : i]):
+        if not _NEGATORS.isdisjoint(lemmas[max(0, i - 3) : i]):
             val *= -0.74
-        if val > 0:
-            pos_words += 1
         words.append(val)
     if but_at >= 0:
         words = [v * 0.5 for v in words[:but_at]] + [v * 1.5 for v in words[but_at:]]
     total = sum(words)
     strong = False
-    sarcastic = bool(_SARCASM_PHRASES.search(text)) or bool(
-        _SARCASM_OPENERS.search(text) and _SARCASM_CONTEXT.search(text)
+    sarcastic = (sarcasm and _SARCASM_PHRASES.search(text) is not None) or (
+        openers
+        and _SARCASM_OPENERS.search(text) is not None
+        and _SARCASM_CONTEXT.search(text) is not None
     )
     if sarcastic:
         total = sum(v for v in words if v < 0) - 2.0
@@ -310,11 +382,10 @@ def score_sentence(
     if swears:
         total -= 2.5 * min(swears, 2)
         strong = True
-    if phrases:
-        for pattern, valence, is_strong in _PHRASES:
-            if pattern.search(text):
-                total += valence
-                strong = strong or is_strong
+    for pattern, valence, is_strong in phrases:
+        if pattern.search(text):
+            total += valence
+            strong = strong or is_strong
     exclaims = text.count("!")
     if total < 0 and exclaims:
         total -= 0.3 * min(exclaims, 4)
@@ -326,7 +397,37 @@ def score_sentence(
     if all_caps_text and exclaims >= 2:
         total -= 1.0
         strong = True
-    return SentenceScore(text=text.strip(), score=_normalize(total), strong=strong)
+    return _normalize(total), text.strip(), strong
+
+
+# Each distinct substring of _PHRASE_NEEDS with the phrases (bits by index) that need it.
+_NEEDLES: tuple[tuple[str, int], ...] = tuple(
+    (needle, sum(1 << k for k, needs in enumerate(_PHRASE_NEEDS) if needle in needs))
+    for needle in dict.fromkeys(n for needs in _PHRASE_NEEDS for n in needs)
+)
+_PHRASE_SETS: dict[int, tuple[_Phrase, ...]] = {}
+
+
+def _phrases_for(lower: str) -> tuple[_Phrase, ...]:
+    """The phrases of _PHRASES whose needed substrings occur in ``lower``."""
+    mask = 0
+    for needle, bits in _NEEDLES:
+        if needle in lower:
+            mask |= bits
+    found = _PHRASE_SETS.get(mask)
+    if found is None:
+        found = _PHRASE_SETS[mask] = tuple(
+            phrase for k, phrase in enumerate(_PHRASES) if mask >> k & 1
+        )
+    return found
+
+
+def _has_any(lower: str, needles: tuple[str, ...]) -> bool:
+    # A plain loop: any() over a generator costs twice as much for these short tuples.
+    for needle in needles:  # noqa: SIM110
+        if needle in lower:
+            return True
+    return False
 
 
 def score_doc(doc: Parsed) -> tuple[float, str, bool]:
@@ -337,21 +438,31 @@ def score_doc(doc: Parsed) -> tuple[float, str, bool]:
     """
     text = doc.text
     all_caps = text.isupper() and sum(1 for c in text if c.isalpha()) >= 12
-    phrases = not _PHRASE_ANCHORS.isdisjoint(doc.lower)
-    profanity = _PROFANITY_LOWER.search(text.lower()) is not None
-    scores = [
-        score_sentence(
-            doc, start, end, all_caps_text=all_caps, phrases=phrases, profanity=profanity
-        )
-        for start, end in doc.sents
-        if doc.span_text(start, end).strip()
-    ]
+    lower = text.lower()
+    # The pattern families each sentence would search, cut down once per message by
+    # substrings their matches must contain (see _PHRASE_NEEDS).
+    ascii_text = text.isascii()
+    phrases: tuple[_Phrase, ...] = ()
+    if not _PHRASE_ANCHORS.isdisjoint(doc.lower):
+        phrases = _PHRASES if not ascii_text else _phrases_for(lower)
+    profanity = (
+        _has_any(lower, _PROFANITY_NEEDS) or ("fu" in lower and "ck" in lower)
+    ) and _PROFANITY_LOWER.search(lower) is not None
+    sarcasm = not ascii_text or _has_any(lower, _SARCASM_PHRASE_NEEDS)
+    openers = not ascii_text or _has_any(lower, _SARCASM_OPENER_NEEDS)
+    scores = []
+    for start, end in doc.sents:
+        sentence = doc.span_text(start, end)
+        if sentence.strip():
+            scores.append(
+                _score(doc, start, end, sentence, all_caps, phrases, profanity, sarcasm, openers)
+            )
     if not scores:
         return 0.0, "", False
-    strong = any(s.score < 0 and s.strong for s in scores)
-    worst = min(scores, key=lambda s: s.score)
-    if worst.score <= -0.25:
-        return worst.score, worst.text, strong
-    best = max(scores, key=lambda s: abs(s.score))
-    mean = sum(s.score for s in scores) / len(scores)
-    return round(mean, 4), best.text, strong
+    strong = any(s[0] < 0 and s[2] for s in scores)
+    worst = min(scores, key=lambda s: s[0])
+    if worst[0] <= -0.25:
+        return worst[0], worst[1], strong
+    best = max(scores, key=lambda s: abs(s[0]))
+    mean = sum(s[0] for s in scores) / len(scores)
+    return round(mean, 4), best[1], strong

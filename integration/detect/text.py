@@ -12,8 +12,10 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Any
 
 import spacy
+from spacy.attrs import IDX, SPACY
 from spacy.language import Language
 from spacy.lookups import load_lookups
 from spacy.pipeline.sentencizer import Sentencizer
@@ -126,7 +128,18 @@ class Parsed:
     every access, which made reading tokens the largest cost of triage.
     """
 
-    __slots__ = ("idx", "lemmas", "lower", "memo", "sent_index", "sents", "text", "words")
+    __slots__ = (
+        "_lemma_set",
+        "facts",
+        "idx",
+        "lemmas",
+        "lower",
+        "memo",
+        "sent_index",
+        "sents",
+        "text",
+        "words",
+    )
 
     def __init__(
         self,
@@ -135,19 +148,31 @@ class Parsed:
         lemmas: list[str],
         idx: list[int],
         sents: list[tuple[int, int]],
+        lower: list[str] | None = None,
     ) -> None:
         self.text = text
         self.words = words
-        self.lower = [w.lower() for w in words]
+        self.lower = [w.lower() for w in words] if lower is None else lower
         self.lemmas = lemmas
         self.idx = idx
         self.sents = sents
         index: list[int] = []
         for n, (start, end) in enumerate(sents):
-            index.extend([n] * (end - start))
+            index += [n] * (end - start)
         self.sent_index = index
         # Per-sentence facts computed once by the rules that need them (e.g. "is a question").
         self.memo: dict[tuple[str, int], bool] = {}
+        # Per-text facts derived once by the rules that need them (e.g. clause boundaries).
+        self.facts: dict[str, object] = {}
+        self._lemma_set: frozenset[str] | None = None
+
+    @property
+    def lemma_set(self) -> frozenset[str]:
+        """Every lemma of the text, for rules that first ask whether a word occurs at all."""
+        found = self._lemma_set
+        if found is None:
+            found = self._lemma_set = frozenset(self.lemmas)
+        return found
 
     def __len__(self) -> int:
         return len(self.words)
@@ -177,8 +202,12 @@ class TextReader:
 
     def __init__(self, nlp: Language, lemmatizer: CaseInsensitiveLemmatizer) -> None:
         self._tokenizer = nlp.tokenizer
+        self._vocab = nlp.vocab
         self._lemmatizer = lemmatizer
         self._punct = frozenset(Sentencizer.default_punct_chars)
+        # What a token's text always gives: (lower case, lemma, is_punct, is_space). The flags
+        # belong to the word's lexeme, so they are the same for every token of that text.
+        self._known: dict[str, tuple[str, str, bool, bool]] = {}
 
     def read(self, text: str) -> Parsed:
         """Parse one text."""
@@ -192,53 +221,86 @@ class TextReader:
         whitespace is dropped.
         """
         texts = [t.strip() for t in texts]
-        doc = self._tokenizer(_JOIN.join(texts))
-        # One pass over the tokens: each Token access builds a Python object.
-        rows = [(t.text, t.idx, t.is_punct, t.is_space) for t in doc]
+        words, starts = self._tokens(_JOIN.join(texts))
+        known = self._known
+        learn = self._learn
         out: list[Parsed] = []
-        lemma = self._lemmatizer.lemma
-        pos = offset = 0
+        offset = first = 0
         for text in texts:
             end = offset + len(text)
-            while pos < len(rows) and rows[pos][1] < offset:
-                pos += 1
-            first = pos
-            while pos < len(rows) and rows[pos][1] < end:
-                pos += 1
-            part = rows[first:pos]
-            words = [r[0] for r in part]
+            first = bisect_left(starts, offset, first)
+            last = bisect_left(starts, end, first)
+            part = words[first:last]
+            facts = [known.get(w) or learn(w) for w in part]
+            idx = starts[first:last]
             out.append(
                 Parsed(
                     text,
-                    words,
-                    [lemma(w) for w in words],
-                    [r[1] - offset for r in part],
-                    self._sentences(part),
+                    part,
+                    [f[1] for f in facts],
+                    [i - offset for i in idx] if offset else idx,
+                    self._sentences(text, part, facts),
+                    [f[0] for f in facts],
                 )
             )
             offset = end + len(_JOIN)
+            first = last
         return out
 
-    def _sentences(self, rows: list[tuple[str, int, bool, bool]]) -> list[tuple[int, int]]:
+    def _tokens(self, text: str) -> tuple[list[str], list[int]]:
+        """The text and character offset of every token of ``text``."""
+        doc = self._tokenizer(text)
+        # Offsets and trailing-space flags come out as one array: iterating over the Doc
+        # builds a Token object per token, which cost more than the rest of reading. Tokens
+        # tile the text, so each token is the text up to the next one, minus its space.
+        if not len(doc):
+            return [], []
+        array: Any = doc.to_array([IDX, SPACY])
+        flat: list[int] = memoryview(array.ravel()).tolist()
+        starts = flat[0::2]
+        ends = starts[1:]
+        ends.append(len(text))
+        words = [
+            text[start : end - space]
+            for start, end, space in zip(starts, ends, flat[1::2], strict=True)
+        ]
+        return words, starts
+
+    def _learn(self, word: str) -> tuple[str, str, bool, bool]:
+        lexeme = self._vocab[word]
+        found = (word.lower(), self._lemmatizer.lemma(word), lexeme.is_punct, lexeme.is_space)
+        if len(self._known) < 200_000:
+            self._known[word] = found
+        return found
+
+    def _sentences(
+        self, text: str, words: list[str], facts: list[tuple[str, str, bool, bool]]
+    ) -> list[tuple[int, int]]:
         # spaCy's Sentencizer rule (a sentence starts after a run of end punctuation), plus a
         # start after every line break: tickets are written in lines.
-        if not rows:
+        count = len(words)
+        if not count:
             return []
         punct = self._punct
         starts = {0}
-        seen_period = False
-        last = len(rows) - 1
-        for i, (word, _, is_punct, is_space) in enumerate(rows):
-            in_punct = word in punct
-            if seen_period and not is_punct and not in_punct:
-                starts.add(i)
-                seen_period = False
-            elif in_punct:
-                seen_period = True
-            if is_space and i < last and "\n" in word:
-                starts.add(i + 1)
+        after = 0
+        for at in [i for i, w in enumerate(words) if w in punct]:
+            if at < after:
+                continue
+            # The run of punctuation from here ends at the first other token, which starts a
+            # sentence.
+            after = at + 1
+            while after < count and (facts[after][2] or words[after] in punct):
+                after += 1
+            if after < count:
+                starts.add(after)
+        if "\n" in text:
+            last = count - 1
+            for i, word in enumerate(words):
+                if i < last and "\n" in word and facts[i][3]:
+                    starts.add(i + 1)
         ordered = sorted(starts)
-        ordered.append(len(rows))
+        ordered.append(count)
         return list(zip(ordered, ordered[1:], strict=False))
 
 

@@ -12,7 +12,13 @@ from integration.models import Evidence, TriggerHit, TriggerSpec
 
 __all__ = [
     "QUESTION_ONLY",
-    "LemmaMatcher", "Match", "TriggerMatcher", "compile_phrases", "resolve_overlaps"]
+    "LemmaMatcher",
+    "Match",
+    "TriggerMatcher",
+    "compile_phrases",
+    "resolve_overlaps",
+    "resolved",
+]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -63,16 +69,26 @@ class LemmaMatcher:
 
     def __call__(self, lemmas: Sequence[str]) -> list[Match]:
         """Every match, overlapping ones included."""
-        out: list[Match] = []
+        return [Match(key=key, start=start, end=end) for start, end, key in self.spans(lemmas)]
+
+    def spans(self, lemmas: Sequence[str]) -> list[tuple[int, int, str]]:
+        """Every match as (start, end, key): ``__call__`` without building a ``Match`` each."""
+        out: list[tuple[int, int, str]] = []
         by_first = self._by_first
-        for i, lemma in enumerate(lemmas):
-            bucket = by_first.get(lemma)
-            if bucket is None:
-                continue
-            for rest, key in bucket:
+        last = len(lemmas) - 1
+        # Most words start no pattern: find the few that do with one set test each.
+        for i in [i for i, lemma in enumerate(lemmas) if lemma in by_first]:
+            for rest, key in by_first[lemmas[i]]:
+                if not rest:
+                    out.append((i, i + 1, key))
+                    continue
+                # Most patterns fail on their second word: test it here, not in a call.
+                second = rest[0]
+                if second is not None and (i == last or lemmas[i + 1] not in second):
+                    continue
                 end = _match_rest(lemmas, i + 1, rest)
                 if end >= 0:
-                    out.append(Match(key=key, start=i, end=end))
+                    out.append((i, end, key))
         return out
 
 
@@ -136,21 +152,29 @@ def resolve_overlaps(doc: Parsed, matcher: LemmaMatcher) -> list[Match]:
 
     "breach of contract" (legal) hides "breach" (security); two keys on the same span stay.
     """
-    raw = matcher(doc.lemmas)
+    return [Match(key=key, start=start, end=end) for start, end, key in resolved(doc, matcher)]
+
+
+def resolved(doc: Parsed, matcher: LemmaMatcher) -> list[tuple[int, int, str]]:
+    """``resolve_overlaps`` as (start, end, key) tuples, for the detector's inner loops."""
+    raw = matcher.spans(doc.lemmas)
     if len(raw) < 2:
         return raw
-    raw.sort(key=lambda m: (m.start - m.end, m.start))
-    kept: list[Match] = []
-    for m in raw:
-        hidden = any(
-            k.start < m.end
-            and m.start < k.end
-            and (k.end - k.start > m.end - m.start or k.key == m.key)
-            for k in kept
-        )
+    raw.sort(key=lambda m: (m[0] - m[1], m[0]))
+    kept: list[tuple[int, int, str]] = []
+    for start, end, key in raw:
+        hidden = False
+        for k_start, k_end, k_key in kept:
+            if (
+                k_start < end
+                and start < k_end
+                and (k_end - k_start > end - start or k_key == key)
+            ):
+                hidden = True
+                break
         if not hidden:
-            kept.append(m)
-    kept.sort(key=lambda m: (m.start, m.end))
+            kept.append((start, end, key))
+    kept.sort(key=lambda m: (m[0], m[1]))
     return kept
 
 
@@ -170,21 +194,21 @@ class TriggerMatcher:
         dropped: list[Evidence] = []
         if not self.ids:
             return hits, dropped
-        for m in resolve_overlaps(doc, self._matcher):
-            span = doc.span_text(m.start, m.end)
-            sentence = doc.sentence_text(m.start)
-            why = suppression(doc, m.start, m.end, incident=m.key in INCIDENT_TRIGGERS)
-            if why is None and m.key in QUESTION_ONLY and not is_question(doc, m.start):
+        for start, end, key in resolved(doc, self._matcher):
+            span = doc.span_text(start, end)
+            sentence = doc.sentence_text(start)
+            why = suppression(doc, start, end, incident=key in INCIDENT_TRIGGERS)
+            if why is None and key in QUESTION_ONLY and not is_question(doc, start):
                 why = "not in a question"
             if why is None:
                 hits.append(
-                    TriggerHit(trigger=m.key, match=span, sentence=sentence, message_id=message_id)
+                    TriggerHit(trigger=key, match=span, sentence=sentence, message_id=message_id)
                 )
             else:
                 dropped.append(
                     Evidence(
                         kind="trigger_ignored",
-                        text=f"{m.key}: {span!r} {why} in {sentence!r}",
+                        text=f"{key}: {span!r} {why} in {sentence!r}",
                     )
                 )
         return hits, dropped

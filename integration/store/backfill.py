@@ -183,4 +183,4 @@ def import_ticket(s: Session, *, tenant_id: int, ticket: Ticket) -> bool:
         .values(**state)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult for UPDATE
