@@ -26,6 +26,7 @@ __all__ = [
     "Evidence",
     "Message",
     "MessageSentiment",
+    "PageRule",
     "Person",
     "Priority",
     "Route",
@@ -365,6 +366,16 @@ class TriggerSpec:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class PageRule:
+    """A URL pattern from the matrix: where the customer wrote from and what that suggests."""
+
+    id: str
+    pattern: str
+    category: Category | None = None
+    urgency: str = "normal"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TriggerHit:
     """A trigger that matched, with the words and sentence that made it match."""
 
@@ -405,6 +416,8 @@ class Signals:
     error_keys: tuple[str, ...] = ()
     severity: str | None = None
     page_hint: str | None = None
+    page_rule: str | None = None
+    page_urgency: str | None = None
     repeat_contacts: int = 1
     customer_message_count: int = 0
     evidence: tuple[Evidence, ...] = ()

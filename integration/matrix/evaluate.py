@@ -247,6 +247,20 @@ def _channel(values: tuple[Any, ...], ctx: _Context) -> list[str] | None:
     return [f"channel {ctx.ticket.channel.value}"] if ctx.ticket.channel in values else None
 
 
+def _page(values: tuple[str, ...], ctx: _Context) -> list[str] | None:
+    rule = ctx.signals.page_rule
+    if rule is None or rule not in values:
+        return None
+    return [f"written from page {rule!r} ({ctx.ticket.page_url})"]
+
+
+def _page_urgency(values: tuple[str, ...], ctx: _Context) -> list[str] | None:
+    urgency = ctx.signals.page_urgency
+    if urgency is None or urgency not in values:
+        return None
+    return [f"page urgency {urgency} ({ctx.ticket.page_url})"]
+
+
 def _all(parts: tuple[Condition, ...], ctx: _Context) -> list[str] | None:
     reasons: list[str] = []
     for part in parts:
@@ -283,6 +297,8 @@ _CHECKS: dict[str, _Check] = {
     "customer_messages_at_least": _customer_messages,
     "customer_messages_span_at_least": _customer_span,
     "channel": _channel,
+    "page": _page,
+    "page_urgency": _page_urgency,
     "all": _all,
     "any": _any,
     "not": _not,

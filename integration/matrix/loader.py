@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
+import re
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from integration.matrix.schema import (
     TierModel,
     TierSettings,
 )
-from integration.models import Tier, TriggerSpec
+from integration.models import PageRule, Tier, TriggerSpec
 from integration.sla import Calendar
 
 __all__ = [
@@ -235,6 +236,7 @@ class _Checker:
         self.model = model
         self.problems: list[tuple[Loc, str]] = []
         self.trigger_ids = tuple(model.triggers)
+        self.page_ids = tuple(page.id for page in model.pages)
 
     def problem(self, loc: Loc, message: str) -> None:
         """Record one problem at ``loc``."""
@@ -244,6 +246,7 @@ class _Checker:
         """Build the matrix, recording problems instead of stopping at the first."""
         model = self.model
         calendars = self._calendars()
+        pages = self._pages()
         self._templates()
         rules = {Tier(t): self._rules(t, model.tiers[t]) for t in (3, 2, 1)}
         bumps = tuple(self._bump(i) for i in range(len(model.bumps)))
@@ -267,7 +270,25 @@ class _Checker:
             settings=settings,
             calendars=calendars,
             templates=dict(model.templates),
+            pages=pages,
+            repeat_window_days=model.detection.repeat_window_days,
         )
+
+    def _pages(self) -> tuple[PageRule, ...]:
+        out: list[PageRule] = []
+        seen: set[str] = set()
+        for index, page in enumerate(self.model.pages):
+            if page.id in seen:
+                self.problem(("pages", index, "id"), f"duplicate page id {page.id!r}")
+            seen.add(page.id)
+            try:
+                re.compile(page.match)
+            except re.error as err:
+                self.problem(("pages", index, "match"), f"invalid regular expression: {err}")
+                continue
+            out.append(PageRule(id=page.id, pattern=page.match, category=page.category,
+                                urgency=page.urgency))
+        return tuple(out)
 
     def _calendars(self) -> dict[str, Calendar]:
         out: dict[str, Calendar] = {}
@@ -427,6 +448,17 @@ class _Checker:
         except ValueError as err:
             self.problem(self._bad_item(parser, value, here), str(err))
             return None
+        if kind == "page":
+            items = value if isinstance(value, list) else [value]
+            for index, page_id in enumerate(parsed):
+                if page_id not in self.page_ids:
+                    spot = (*here, index) if isinstance(value, list) else here
+                    hint = _suggest(page_id, self.page_ids)
+                    self.problem(spot, f"unknown page {items[index]!r}{hint}")
+        if kind == "page_urgency":
+            for urgency in parsed:
+                if urgency not in ("low", "normal", "high"):
+                    self.problem(here, f"unknown urgency {urgency!r} (one of: low, normal, high)")
         if kind == "trigger":
             items = value if isinstance(value, list) else [value]
             for index, trigger_id in enumerate(parsed):

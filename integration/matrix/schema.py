@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from integration.models import Category, Channel, Priority, Tier, TriggerSpec
+from integration.models import Category, Channel, PageRule, Priority, Tier, TriggerSpec
 from integration.sla import Calendar, parse_duration, parse_interval, parse_weekdays
 
 __all__ = [
@@ -171,6 +171,21 @@ class CalendarModel(_FileModel):
     holidays: list[date] = []
 
 
+class PageModel(_FileModel):
+    """A page pattern: a regular expression over the URL's path and fragment."""
+
+    id: Identifier
+    match: str = Field(min_length=1)
+    category: Category | None = None
+    urgency: Literal["low", "normal", "high"] = "normal"
+
+
+class DetectionModel(_FileModel):
+    """Detection settings the matrix owns."""
+
+    repeat_window_days: int = Field(default=14, ge=1, le=365)
+
+
 class MatrixModel(_FileModel):
     """The whole file."""
 
@@ -181,6 +196,8 @@ class MatrixModel(_FileModel):
     bumps: list[BumpModel] = []
     calendars: dict[Identifier, CalendarModel] = {}
     templates: dict[Identifier, str] = {}
+    pages: list[PageModel] = []
+    detection: DetectionModel = DetectionModel()
 
     @field_validator("tiers")
     @classmethod
@@ -200,6 +217,8 @@ FILE_MODELS: tuple[type[BaseModel], ...] = (
     TierModel,
     BumpModel,
     CalendarModel,
+    PageModel,
+    DetectionModel,
     MatrixModel,
 )
 
@@ -219,6 +238,8 @@ CONDITION_KINDS = (
     "customer_messages_at_least",
     "customer_messages_span_at_least",
     "channel",
+    "page",
+    "page_urgency",
     "all",
     "any",
     "not",
@@ -330,6 +351,8 @@ class Matrix:
     settings: Mapping[Tier, TierSettings]
     calendars: Mapping[str, Calendar] = field(default_factory=dict)
     templates: Mapping[str, str] = field(default_factory=dict)
+    pages: tuple[PageRule, ...] = ()
+    repeat_window_days: int = 14
 
     def tier_settings(self, tier: Tier) -> TierSettings:
         """SLA targets, actions and breach policy of ``tier``."""
@@ -405,4 +428,6 @@ LEAF_PARSERS: dict[str, Any] = {
     "customer_messages_at_least": _number(1, None, integer=True),
     "customer_messages_span_at_least": _duration,
     "channel": _enum_names(Channel),
+    "page": _names,
+    "page_urgency": _names,
 }
