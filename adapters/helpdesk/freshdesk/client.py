@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -20,6 +19,7 @@ from adapters.helpdesk.base import (
     HelpdeskConfig,
     WebhookEvent,
 )
+from adapters.helpdesk.common import retry_after, status_error
 from adapters.helpdesk.freshdesk.common import _DIGITS, _id, _mapping, _mappings
 from adapters.helpdesk.freshdesk.normalize import to_ticket
 from adapters.helpdesk.freshdesk.update import (
@@ -48,19 +48,6 @@ OWN_WRITE_WINDOW = timedelta(seconds=15)
 MAX_CONVERSATION_PAGES = 50
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-        except (TypeError, ValueError):
-            return None
-
-
 def error_for_response(response: requests.Response) -> DeliveryError:
     """Map a non-2xx Freshdesk response onto retriable or fatal, with the vendor's message."""
     status = response.status_code
@@ -82,9 +69,9 @@ def error_for_response(response: requests.Response) -> DeliveryError:
         vendor = (response.text or "")[:200]
     method = response.request.method if response.request is not None else ""
     message = f"freshdesk {method} {status}: {vendor}".strip()
-    if status == 429 or status == 408 or status >= 500:
-        return RetriableError(message, retry_after=_retry_after(response))
-    return FatalError(message)
+    # Freshdesk's 409 is a conflicting state (e.g. a duplicate), not a transient one.
+    return status_error(status, message, wait=retry_after(response),
+                        retriable=frozenset({408, 429}))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

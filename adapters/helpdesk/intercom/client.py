@@ -7,8 +7,7 @@ import logging
 import time
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +20,7 @@ from adapters.helpdesk.base import (
     HelpdeskConfig,
     WebhookEvent,
 )
+from adapters.helpdesk.common import retry_after, status_error
 from adapters.helpdesk.intercom.calls import (
     IntercomCall,
     helpdesk_actions,
@@ -60,15 +60,9 @@ BACKFILL_PAGE_SIZE = 150  # the search endpoint's maximum
 
 
 def _retry_after(response: requests.Response, now: float) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                return max(0.0, parsedate_to_datetime(value).timestamp() - now)
-            except (TypeError, ValueError):
-                pass
+    wait = retry_after(response, now=datetime.fromtimestamp(now, UTC))
+    if wait is not None:
+        return wait
     # Intercom's own hint: X-RateLimit-Reset is the epoch second the window reopens.
     reset = response.headers.get("X-RateLimit-Reset")
     if reset and reset.strip().isdigit():
@@ -97,10 +91,8 @@ def error_for_response(response: requests.Response, *, now: float | None = None)
         vendor = (response.text or "")[:200]
     method = response.request.method if response.request is not None else ""
     message = f"intercom {method} {status}: {vendor}".strip()
-    if status == 429 or status in (408, 409) or status >= 500:
-        moment = time.time() if now is None else now
-        return RetriableError(message, retry_after=_retry_after(response, moment))
-    return FatalError(message)
+    moment = time.time() if now is None else now
+    return status_error(status, message, wait=_retry_after(response, moment))
 
 
 class IntercomAdapter(HelpdeskAdapter):

@@ -6,8 +6,7 @@ import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -24,6 +23,7 @@ from adapters.helpdesk.base import (
     HelpdeskConfig,
     WebhookEvent,
 )
+from adapters.helpdesk.common import retry_after, status_error
 from adapters.helpdesk.zendesk.common import _DIGITS, _id, _mapping, _mappings
 from adapters.helpdesk.zendesk.normalize import to_ticket
 from adapters.helpdesk.zendesk.update import (
@@ -51,19 +51,6 @@ OWN_WRITE_WINDOW = timedelta(seconds=5)
 MAX_COMMENT_PAGES = 50
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-        except (TypeError, ValueError):
-            return None
-
-
 def error_for_response(response: requests.Response) -> DeliveryError:
     """Map a non-2xx Zendesk response onto retriable or fatal, with the vendor's message."""
     status = response.status_code
@@ -82,9 +69,7 @@ def error_for_response(response: requests.Response) -> DeliveryError:
     else:
         vendor = (response.text or "")[:200]
     message = f"zendesk {response.request.method if response.request else ''} {status}: {vendor}"
-    if status == 429 or status in (408, 409) or status >= 500:
-        return RetriableError(message.strip(), retry_after=_retry_after(response))
-    return FatalError(message.strip())
+    return status_error(status, message.strip(), wait=retry_after(response))
 
 
 def _raise_on_rate_limit(response: requests.Response, *args: Any, **kwargs: Any) -> None:

@@ -1,0 +1,115 @@
+"""What every helpdesk adapter shares: Escalade's footer, payload readers, status mapping.
+
+All status-code handling lands in ``status_error``: 429, 408, 409 and 5xx are retriable (with
+the vendor's ``Retry-After`` when it gives one), every other 4xx is fatal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from integration.errors import DeliveryError, FatalError, RetriableError, ValidationError
+
+__all__ = [
+    "BOT_MARKER",
+    "has_marker",
+    "header",
+    "is_url",
+    "mapping",
+    "mappings",
+    "number",
+    "retry_after",
+    "status_error",
+    "with_marker",
+]
+
+BOT_MARKER = "— Escalade"
+RETRIABLE_STATUSES = frozenset({408, 409, 429})
+
+
+def with_marker(body: str) -> str:
+    """Append the footer that marks a note or reply as written by Escalade (once)."""
+    text = body.rstrip()
+    if text.endswith(BOT_MARKER):
+        return text
+    return f"{text}\n\n{BOT_MARKER}"
+
+
+def has_marker(body: str) -> bool:
+    """True when a plain-text body ends with Escalade's footer."""
+    return body.rstrip().endswith(BOT_MARKER)
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's stripped value, looked up case-insensitively."""
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value.strip() if isinstance(value, str) else None
+
+
+def mapping(value: Any, path: str) -> Mapping[str, Any]:
+    """``value`` as an object, or a ``ValidationError`` naming ``path``."""
+    if not isinstance(value, Mapping):
+        raise ValidationError(path, "expected an object")
+    return value
+
+
+def mappings(value: Any, path: str) -> list[Mapping[str, Any]]:
+    """``value`` as a list of objects (None is empty), naming the bad item's path."""
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise ValidationError(path, "expected a list")
+    return [mapping(v, f"{path}[{i}]") for i, v in enumerate(value)]
+
+
+def number(value: Any, path: str) -> float | None:
+    """A number from JSON or text ("180,000" too); None for null or empty."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValidationError(path, "expected a number")
+    try:
+        return float(str(value).replace(",", "")) if isinstance(value, str) else float(value)
+    except ValueError as err:
+        raise ValidationError(path, f"expected a number, got {value!r}") from err
+
+
+def is_url(value: Any) -> bool:
+    """True for an absolute http(s) URL string."""
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
+
+
+def retry_after(response: requests.Response, *, now: datetime | None = None) -> float | None:
+    """Seconds from ``Retry-After`` (a number or an HTTP date), or None."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            moment = now or datetime.now(UTC)
+            return max(0.0, (parsedate_to_datetime(value) - moment).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def status_error(
+    status: int,
+    message: str,
+    *,
+    wait: float | None = None,
+    retriable: frozenset[int] = RETRIABLE_STATUSES,
+) -> DeliveryError:
+    """The error a caller should act on for a non-2xx ``status``."""
+    if status in retriable or status >= 500:
+        return RetriableError(message, retry_after=wait)
+    return FatalError(message)
