@@ -168,8 +168,8 @@ def backfill(slug: str, days: float, restart: bool, max_tries: int) -> None:
               help="Matrix file (default: the packaged default.yaml).")
 def triage(file: str | None, matrix_path: str | None) -> None:
     """Read normalized tickets (JSONL, FILE or stdin), write one decision per line."""
-    from integration.detect import Detector
     from integration.matrix import MatrixError, default_matrix, load_matrix
+    from integration.pipeline import build_detector
     from integration.triage import parse_lines, triage_tickets
 
     source = file if file and file != "-" else "<stdin>"
@@ -191,7 +191,7 @@ def triage(file: str | None, matrix_path: str | None) -> None:
             click.echo(str(error), err=True)
         more = " (first 20 shown)" if len(errors) > 20 else ""
         raise click.ClickException(f"{len(errors)} bad line(s){more}; nothing written")
-    detector = Detector(triggers=matrix.triggers)
+    detector = build_detector(matrix)
     # The parsed tickets and the loaded model live until exit: keep the collector from
     # re-scanning them on every generation-2 pass.
     gc.freeze()
@@ -209,9 +209,9 @@ def triage(file: str | None, matrix_path: str | None) -> None:
 @click.option("--misses", is_flag=True, help="Also list every ticket that was decided wrong.")
 def eval_command(file: str, matrix_path: str | None, as_json: bool, misses: bool) -> None:
     """Score triage on a labeled JSONL file (expected.category / .tier / .complaint)."""
-    from integration.detect import Detector
     from integration.evaluation import Expected, evaluate_decisions, format_report
     from integration.matrix import MatrixError, default_matrix, load_matrix
+    from integration.pipeline import build_detector
     from integration.triage import parse_lines, triage_tickets
 
     try:
@@ -226,7 +226,7 @@ def eval_command(file: str, matrix_path: str | None, as_json: bool, misses: bool
         raise click.ClickException(f"{len(errors)} bad line(s)")
     expected = [Expected.from_dict(json.loads(line).get("expected"))
                 for line in lines if line.strip()]
-    decisions = triage_tickets(tickets, matrix=matrix, detector=Detector(triggers=matrix.triggers),
+    decisions = triage_tickets(tickets, matrix=matrix, detector=build_detector(matrix),
                                now=datetime.now(UTC))
     report = evaluate_decisions(zip(expected, decisions, strict=True))
     if as_json:

@@ -23,9 +23,27 @@ if TYPE_CHECKING:
     from integration.detect import Detector
     from integration.runtime import Runtime
 
-__all__ = ["Outcome", "ProcessResult", "decide", "input_fingerprint", "process_event"]
+__all__ = [
+    "Outcome",
+    "ProcessResult",
+    "build_detector",
+    "decide",
+    "input_fingerprint",
+    "process_event",
+]
 
 log = logging.getLogger(__name__)
+
+
+def build_detector(matrix: Matrix) -> Detector:
+    """The detector configured by the matrix: its triggers, page patterns and repeat window."""
+    from integration.detect import Detector
+
+    return Detector(
+        triggers=matrix.triggers,
+        pages=matrix.pages,
+        repeat_window_days=matrix.repeat_window_days,
+    )
 
 
 def decide(

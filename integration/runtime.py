@@ -55,9 +55,9 @@ class Runtime:
     @cached_property
     def detector(self) -> Any:
         """The detection pipeline, loaded once with the matrix's triggers."""
-        from integration.detect import Detector
+        from integration.pipeline import build_detector
 
-        return Detector(triggers=self.matrix.triggers)
+        return build_detector(self.matrix)
 
     @cached_property
     def session(self) -> requests.Session:

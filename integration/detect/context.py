@@ -10,12 +10,13 @@ from urllib.parse import urlsplit
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from integration.detect.text import Parsed
-from integration.models import Author, Category, Evidence, Message, Ticket
+from integration.models import Author, Category, Evidence, Message, PageRule, Ticket
 
 __all__ = [
     "Issue",
     "content_words",
     "name_words",
+    "PageMatcher",
     "page_hint",
     "persistent_follow_ups",
     "repeat_contacts",
@@ -58,12 +59,33 @@ def page_hint(url: str | None) -> str | None:
     """Map the page path (and SPA fragment) to billing, account_access, onboarding or security."""
     if not url:
         return None
-    parts = urlsplit(url if "//" in url else "//" + url)
-    where = f"{parts.path}#{parts.fragment}".lower()
+    where = _page_where(url)
     for hint, pattern in _PAGE_HINTS:
         if pattern.search(where):
             return hint
     return None
+
+
+def _page_where(url: str) -> str:
+    parts = urlsplit(url if "//" in url else "//" + url)
+    return f"{parts.path}#{parts.fragment}".lower()
+
+
+class PageMatcher:
+    """The matrix's page patterns, compiled once; the first that matches the URL wins."""
+
+    def __init__(self, pages: Sequence[PageRule]) -> None:
+        self._pages = [(page, re.compile(page.pattern, re.IGNORECASE)) for page in pages]
+
+    def match(self, url: str | None) -> PageRule | None:
+        """The page rule for ``url``, or None."""
+        if not url or not self._pages:
+            return None
+        where = _page_where(url)
+        for page, pattern in self._pages:
+            if pattern.search(where):
+                return page
+        return None
 
 
 class Issue:

@@ -12,9 +12,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 
-from integration.detect.category import CategoryScorer
+from integration.detect.category import CategoryResult, CategoryScorer
+from integration.detect.classifier import (
+    TextModel,
+    blend_category,
+    complaint_score,
+    default_model,
+    features,
+    rule_distribution,
+)
 from integration.detect.context import (
     Issue,
+    PageMatcher,
     content_words,
     name_words,
     page_hint,
@@ -32,6 +41,7 @@ from integration.models import (
     Evidence,
     Message,
     MessageSentiment,
+    PageRule,
     Signals,
     Ticket,
     TriggerHit,
@@ -55,7 +65,14 @@ def _category_scorer() -> CategoryScorer:
 class Detector:
     """Reads a ticket into ``Signals``: triggers, sentiment, category, severity, repeats."""
 
-    def __init__(self, *, triggers: Sequence[TriggerSpec], repeat_window_days: int = 14) -> None:
+    def __init__(
+        self,
+        *,
+        triggers: Sequence[TriggerSpec],
+        repeat_window_days: int = 14,
+        model: TextModel | None | bool = True,
+        pages: Sequence[PageRule] | None = None,
+    ) -> None:
         if repeat_window_days < 0:
             raise ConfigurationError(
                 f"repeat_window_days must not be negative, got {repeat_window_days}"
@@ -64,8 +81,14 @@ class Detector:
         lexicon()
         self._triggers = TriggerMatcher(self._reader, triggers)
         self._category = _category_scorer()
+        # True: the trained classifiers shipped in the package; False/None: rules only.
+        self._model: TextModel | None = (
+            default_model() if model is True else model if isinstance(model, TextModel) else None
+        )
         self.trigger_ids = self._triggers.ids
         self.repeat_window_days = repeat_window_days
+        # None: the built-in product-page hints; a sequence: the matrix's own page patterns.
+        self._pages = PageMatcher(pages) if pages is not None else None
         # What earlier tickets were about, by (ticket key, updated_at): most recently used last.
         self._issues: OrderedDict[tuple[str, datetime], Issue] = OrderedDict()
         # The same, by object identity for the ticket objects seen last: the history of one
@@ -82,6 +105,12 @@ class Detector:
         parsed = self._reader.read_all([ticket.subject, *(clean_body(m.body) for m in customer)])
         return parsed[0], [(m.id, p) for m, p in zip(customer, parsed[1:], strict=True)]
 
+    def _page_hint(self, url: str | None, page: PageRule | None = None) -> str | None:
+        if self._pages is None:
+            return page_hint(url)
+        page = page or self._pages.match(url)
+        return page.category.value if page is not None and page.category is not None else None
+
     def detect(self, ticket: Ticket, history: Sequence[Ticket] = ()) -> Signals:
         """Everything detection reads from ``ticket``; ``history`` is the tenant's other tickets."""
         written = ticket.customer_messages
@@ -94,7 +123,11 @@ class Detector:
             hits.extend(found)
             dropped.extend(ignored)
 
-        sentiments, strong = self._sentiments(subject, messages)
+        words = self._model_input(subject, messages)
+        complaint = (
+            self._model.complaint_probs(words) if self._model is not None and messages else []
+        )
+        sentiments, strong = self._sentiments(subject, messages, complaint)
         scores = [s.score for s in sentiments]
         worst = min(sentiments, key=lambda s: s.score, default=None)
         overall = worst.score if worst is not None else score_doc(subject)[0]
@@ -103,16 +136,17 @@ class Detector:
         if worst is not None and (frustrated or worst.score < 0):
             evidence.append(Evidence(kind="sentiment", text=worst.sentence))
 
-        hint = page_hint(ticket.page_url)
+        page = self._pages.match(ticket.page_url) if self._pages is not None else None
+        hint = self._page_hint(ticket.page_url, page)
         if hint:
             evidence.append(Evidence(kind="page", text=f"{hint}: {ticket.page_url}"))
         weighted = [(subject, _SUBJECT_WEIGHT)] + [
             (doc, _FIRST_MESSAGE_WEIGHT if i == 0 else 1.0) for i, (_, doc) in enumerate(messages)
         ]
         keys = error_keys([subject.text, *(doc.text for _, doc in messages)])
-        category = self._category.score(weighted, page_hint=hint, triggers=hits, error_keys=keys)
-        cue_text = ", ".join(repr(c) for c in category.cues) or "no distinctive cue"
-        evidence.append(Evidence(kind="category", text=f"{category.category.value}: {cue_text}"))
+        rules = self._category.score(weighted, page_hint=hint, triggers=hits, error_keys=keys)
+        category, why = self._blend(rules, subject, messages, words)
+        evidence.append(Evidence(kind="category", text=f"{category.category.value}: {why}"))
         if keys:
             evidence.append(Evidence(kind="error", text=", ".join(keys)))
         severity = self._severity(subject, messages, hits, keys, category.category, frustrated)
@@ -158,6 +192,8 @@ class Detector:
             error_keys=keys,
             severity=severity[0],
             page_hint=hint,
+            page_rule=page.id if page is not None else None,
+            page_urgency=page.urgency if page is not None else None,
             repeat_contacts=repeats,
             customer_message_count=message_count,
             evidence=tuple(evidence),
@@ -167,9 +203,23 @@ class Detector:
     def _first(messages: list[tuple[str, Parsed]]) -> list[Parsed]:
         return [messages[0][1]] if messages else []
 
-    @staticmethod
+    def _model_input(
+        self, subject: Parsed, messages: list[tuple[str, Parsed]]
+    ) -> list[list[str]]:
+        # One token list per customer message; the subject belongs to the first (as for tone).
+        if self._model is None:
+            return []
+        if not messages:
+            return [features([subject])]
+        lists = [features([subject, messages[0][1]])]
+        lists.extend(features([doc]) for _, doc in messages[1:])
+        return lists
+
     def _sentiments(
-        subject: Parsed, messages: list[tuple[str, Parsed]]
+        self,
+        subject: Parsed,
+        messages: list[tuple[str, Parsed]],
+        complaint: Sequence[float],
     ) -> tuple[list[MessageSentiment], bool]:
         out: list[MessageSentiment] = []
         any_strong = False
@@ -179,6 +229,13 @@ class Detector:
             # The subject belongs to the first message: "URGENT!!! still broken" is its tone.
             if i == 0 and subject_score < min(score, 0.0):
                 score, sentence, strong = subject_score, subject_sentence, strong or subject_strong
+            if complaint and self._model is not None:
+                adjusted = complaint_score(score, strong, complaint[i], self._model.blend)
+                if adjusted < 0 <= score:
+                    # The model heard a complaint the lexicon did not: name its likeliest
+                    # sentence, the message's first unless the subject carried the tone.
+                    sentence = sentence or _first_sentence(doc)
+                score = adjusted
             any_strong = any_strong or strong
             out.append(
                 MessageSentiment(message_id=message_id, score=round(score, 4), sentence=sentence)
@@ -186,6 +243,29 @@ class Detector:
         if not messages:
             any_strong = subject_strong and subject_score < 0
         return out, any_strong
+
+    def _blend(
+        self, rules: CategoryResult, subject: Parsed, messages: list[tuple[str, Parsed]],
+        words: Sequence[list[str]] = (),
+    ) -> tuple[CategoryResult, str]:
+        cue = ", ".join(repr(c) for c in rules.cues) or "no distinctive cue"
+        model = self._model
+        if model is None:
+            return rules, cue
+        if not words:
+            words = self._model_input(subject, messages[:1])
+        probs = model.category_probs(words[0])
+        dist = rule_distribution(rules.category, rules.confidence, rules.scores)
+        best, score, _ = blend_category(dist, probs, model.blend.category_weight)
+        cues = rules.cues if best is rules.category else ()
+        if best is not rules.category:
+            strongest = rules.scores.get(best, 0.0)
+            cue = f"cues for {rules.category.value}: {cue}" if rules.cues else cue
+            cue = f"{cue}; {best.value} cue score {strongest:.1f}" if strongest else cue
+        result = CategoryResult(
+            category=best, confidence=round(min(0.99, score), 3), cues=cues, scores=rules.scores
+        )
+        return result, f"model p={probs[best]:.2f}, strongest cue {cue}"
 
     @staticmethod
     def _severity(
@@ -241,9 +321,13 @@ class Detector:
             return found
         subject, messages = self._parse(ticket)
         first = self._first(messages)
-        result = self._category.score(
-            [(subject, _SUBJECT_WEIGHT), *((d, _FIRST_MESSAGE_WEIGHT) for d in first)],
-            page_hint=page_hint(ticket.page_url),
+        result, _ = self._blend(
+            self._category.score(
+                [(subject, _SUBJECT_WEIGHT), *((d, _FIRST_MESSAGE_WEIGHT) for d in first)],
+                page_hint=self._page_hint(ticket.page_url),
+            ),
+            subject,
+            messages,
         )
         issue = Issue(
             category=result.category,
@@ -252,6 +336,10 @@ class Detector:
         )
         self._remember(ticket, issue)
         return issue
+
+
+def _first_sentence(doc: Parsed) -> str:
+    return doc.span_text(*doc.sents[0]).strip() if doc.sents else doc.text
 
 
 @lru_cache(maxsize=8)

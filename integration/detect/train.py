@@ -1,0 +1,237 @@
+"""Train the category and complaint classifiers and choose how they blend with the rules.
+
+    python -m integration.detect.train [--out DIR] [--folds 5] [--architecture bow|ensemble]
+                                       [--limit N] [--bitext-per-category N]
+
+Steps: stratified k-fold cross-validation over our own examples (Bitext always stays on the
+training side), which picks the category blend weight and the complaint thresholds from
+out-of-fold predictions; then one model on all data, saved with spaCy's ``to_disk`` and the
+figures, data hashes and choices under ``escalade`` in its ``meta.json``. The held-out eval
+sets are never read here. Seeds are fixed, so a rerun gives the same model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from spacy.tokens import Doc
+
+from integration.detect.classifier import (
+    MODEL_DIR,
+    Blend,
+    blend_category,
+    complaint_score,
+    rule_distribution,
+)
+from integration.detect.measure import default_path, macro_f1
+from integration.detect.training import (
+    ARCHITECTURES,
+    EXAMPLES_PATH,
+    Example_,
+    RuleView,
+    Settings,
+    bitext_sample,
+    file_digest,
+    load_examples,
+    rule_view,
+    tokens,
+    train_pipeline,
+)
+from integration.models import Category
+
+__all__ = ["choose_blend", "cross_validate", "folds", "main", "run"]
+
+WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
+COMPLAINT_ABOVE = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
+CALM_BELOW = (0.0, 0.1, 0.2, 0.3, 0.4)
+
+
+def folds(data: Sequence[Example_], k: int, seed: int) -> list[int]:
+    """A fold number per example, stratified by category and complaint."""
+    groups: dict[tuple[Category, bool], list[int]] = defaultdict(list)
+    for i, item in enumerate(data):
+        groups[(item.category, item.complaint)].append(i)
+    rng = random.Random(seed)
+    out = [0] * len(data)
+    offset = 0
+    for key in sorted(groups, key=lambda g: (g[0].value, g[1])):
+        members = groups[key]
+        rng.shuffle(members)
+        for n, i in enumerate(members):
+            out[i] = (n + offset) % k
+        offset += len(members)
+    return out
+
+
+def _f1(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, float]:
+    tp = sum(g and p for g, p in zip(gold, pred, strict=True))
+    fp = sum(p and not g for g, p in zip(gold, pred, strict=True))
+    fn = sum(g and not p for g, p in zip(gold, pred, strict=True))
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return {"precision": round(prec, 3), "recall": round(rec, 3), "f1": round(f1, 3)}
+
+
+def cross_validate(
+    data: Sequence[Example_], extra: Sequence[Example_], settings: Settings, k: int
+) -> tuple[list[dict[Category, float]], list[float]]:
+    """Out-of-fold category probabilities and complaint probabilities for ``data``."""
+    fold_of = folds(data, k, settings.seed)
+    probs: list[dict[Category, float]] = [{} for _ in data]
+    complaint: list[float] = [0.0] * len(data)
+    for fold in range(k):
+        train = [item for item, f in zip(data, fold_of, strict=True) if f != fold]
+        held = [i for i, f in enumerate(fold_of) if f == fold]
+        nlp = train_pipeline([*train, *extra], settings)
+        docs = [Doc(nlp.vocab, words=tokens(data[i].text) or ["."]) for i in held]
+        cats = nlp.get_pipe("textcat").predict(docs).tolist()
+        tone = nlp.get_pipe("complaint").predict(docs).tolist()
+        labels = [Category(label) for label in nlp.get_pipe("textcat").labels]
+        col = list(nlp.get_pipe("complaint").labels).index("COMPLAINT")
+        for j, i in enumerate(held):
+            probs[i] = dict(zip(labels, cats[j], strict=True))
+            complaint[i] = tone[j][col]
+        print(f"  fold {fold + 1}/{k} done", file=sys.stderr)
+    return probs, complaint
+
+
+def _category_f1(
+    data: Sequence[Example_], rules: Sequence[RuleView], probs: Sequence[dict], weight: float
+) -> float:
+    pred = []
+    for view, p in zip(rules, probs, strict=True):
+        dist = rule_distribution(view.category, view.confidence, view.totals)
+        pred.append(blend_category(dist, p, weight)[0].value)
+    return macro_f1([d.category.value for d in data], pred)[0]
+
+
+def _complaint_f1(
+    data: Sequence[Example_], rules: Sequence[RuleView], complaint: Sequence[float], blend: Blend
+) -> dict[str, float]:
+    pred = [
+        complaint_score(view.sentiment, view.strong, p, blend) < 0
+        for view, p in zip(rules, complaint, strict=True)
+    ]
+    return _f1([d.complaint for d in data], pred)
+
+
+def choose_blend(
+    data: Sequence[Example_],
+    rules: Sequence[RuleView],
+    probs: Sequence[dict[Category, float]],
+    complaint: Sequence[float],
+    *,
+    max_weight: float = 1.0,
+) -> tuple[Blend, dict[str, Any]]:
+    """The blend weight and complaint thresholds with the best out-of-fold figures; the
+    weight is capped at ``max_weight``."""
+    by_weight = {w: _category_f1(data, rules, probs, w) for w in WEIGHTS}
+    # Ties go to the smaller model weight: the rules are the conservative side.
+    best = max(WEIGHTS, key=lambda w: (round(by_weight[w], 3), -w))
+    weight = min(best, max_weight)
+    grid = {
+        (above, calm): _complaint_f1(
+            data, rules, complaint, Blend(complaint_above=above, calm_below=calm)
+        )["f1"]
+        for above in COMPLAINT_ABOVE
+        for calm in CALM_BELOW
+    }
+    above, calm = max(grid, key=lambda key: (grid[key], key[0], -key[1]))
+    blend = Blend(category_weight=weight, complaint_above=above, calm_below=calm)
+    gold_c = [d.complaint for d in data]
+    report = {
+        "category_macro_f1": {
+            "rules_only": by_weight[0.0],
+            "model_only": by_weight[1.0],
+            "blend": by_weight[weight],
+            "cv_best_weight": best,
+            "shipped_weight": weight,
+            "by_weight": {str(w): by_weight[w] for w in WEIGHTS},
+        },
+        "complaint": {
+            "rules_only_sentiment_below_0": _f1(gold_c, [v.sentiment < 0 for v in rules]),
+            "model_only_p_0.5": _f1(gold_c, [p >= 0.5 for p in complaint]),
+            "blend": _complaint_f1(data, rules, complaint, blend),
+        },
+    }
+    return blend, report
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Cross-validate, choose the blend, train on everything, save; return the figures."""
+    settings = Settings(
+        architecture=args.architecture,
+        bitext_per_category=args.bitext_per_category,
+        epochs=args.epochs,
+    )
+    data = load_examples(args.examples)
+    if args.limit:
+        data = random.Random(settings.seed).sample(data, min(args.limit, len(data)))
+    extra = bitext_sample(settings.bitext_per_category, seed=settings.seed, path=args.bitext)
+    started = time.perf_counter()
+    cv: dict[str, Any] = {}
+    blend = Blend()
+    if args.folds > 1:
+        probs, complaint = cross_validate(data, extra, settings, args.folds)
+        rules = [rule_view(item.text) for item in data]
+        blend, cv = choose_blend(
+            data, rules, probs, complaint, max_weight=settings.max_category_weight
+        )
+        cv["folds"] = args.folds
+    nlp = train_pipeline([*data, *extra], settings)
+    bitext_path = args.bitext or default_path()
+    nlp.meta["name"] = "escalade_detect"
+    nlp.meta["version"] = "1.0.0"
+    nlp.meta["escalade"] = {
+        "blend": asdict(blend),
+        "settings": asdict(settings),
+        "architecture": ARCHITECTURES[settings.architecture]["@architectures"],
+        "data": {
+            "project_examples": {
+                "path": "integration/detect/data/train_examples.jsonl",
+                "sha256": file_digest(args.examples),
+                "used": len(data),
+            },
+            "bitext": {
+                "path": "../shared/data/bitext-customer-support/" + bitext_path.name,
+                "sha256": file_digest(bitext_path) if extra else None,
+                "used": len(extra),
+            },
+        },
+        "cross_validation": cv,
+        "train_seconds": round(time.perf_counter() - started, 1),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    nlp.to_disk(args.out)
+    return nlp.meta["escalade"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: train, save, print the figures as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=MODEL_DIR)
+    parser.add_argument("--examples", type=Path, default=EXAMPLES_PATH)
+    parser.add_argument("--bitext", type=Path, default=None)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--architecture", choices=sorted(ARCHITECTURES), default="bow")
+    parser.add_argument("--epochs", type=int, default=Settings().epochs)
+    parser.add_argument("--bitext-per-category", type=int, default=Settings().bitext_per_category)
+    parser.add_argument("--limit", type=int, default=0, help="train on N examples (smoke runs)")
+    args = parser.parse_args(argv)
+    figures = run(args)
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
