@@ -34,7 +34,7 @@ class Runtime:
         self.engine = store.make_engine(self.config["DATABASE_URL"])
         self.sessions: sessionmaker[Session] = store.make_session_factory(self.engine)
         self._wake = threading.Event()
-        self._adapters: dict[tuple[str, str], HelpdeskAdapter] = {}
+        self._adapters: dict[str, tuple[tuple[Any, ...], HelpdeskAdapter]] = {}
         self._lock = threading.Lock()
 
     @cached_property
@@ -59,9 +59,8 @@ class Runtime:
 
         return build_detector(self.matrix)
 
-    @cached_property
-    def session(self) -> requests.Session:
-        """One HTTP session for every outbound vendor call of this process."""
+    @staticmethod
+    def _new_session() -> requests.Session:
         http = requests.Session()
         http.headers["User-Agent"] = "Escalade/0.1"
         return http
@@ -92,17 +91,22 @@ class Runtime:
         )
 
     def adapter_for(self, tenant: store.TenantRow) -> HelpdeskAdapter:
-        """The tenant's helpdesk adapter (cached per tenant and settings)."""
-        cache_key = (tenant.slug, repr(sorted((tenant.settings or {}).items())))
+        """The tenant's helpdesk adapter, cached until its connection settings change.
+
+        Each adapter gets its own HTTP session: vendor SDKs set auth and hooks on the session
+        they are given, so one shared session would mix tenants' credentials.
+        """
+        fingerprint = (tenant.id, tenant.helpdesk, tenant.base_url,
+                       repr(sorted((tenant.settings or {}).items())), tenant.secrets)
         with self._lock:
-            adapter = self._adapters.get((tenant.slug, cache_key[1]))
-            if adapter is None:
-                config = self.helpdesk_config(tenant)
-                kwargs: dict[str, Any] = {}
-                if tenant.helpdesk != "sandbox":
-                    kwargs["session"] = self.session
-                adapter = build_adapter(config, **kwargs)
-                self._adapters[(tenant.slug, cache_key[1])] = adapter
+            cached = self._adapters.get(tenant.slug)
+            if cached is not None and cached[0] == fingerprint:
+                return cached[1]
+            kwargs: dict[str, Any] = {}
+            if tenant.helpdesk != "sandbox":
+                kwargs["session"] = self._new_session()
+            adapter = build_adapter(self.helpdesk_config(tenant), **kwargs)
+            self._adapters[tenant.slug] = (fingerprint, adapter)
             return adapter
 
     def forget_adapters(self) -> None:
