@@ -3,7 +3,9 @@
 Error keys are normalized so the same failure reported by two customers in different words
 gives the same key: "HTTP 500", "500 Internal Server Error" and "error 500" are all
 ``http_500``; ``java.lang.NullPointerException`` is ``exc:nullpointerexception``; "ERR-1234" and
-"err_1234" are ``code:err_1234``.
+"err_1234" are ``code:err_1234``; errno names, Windows result codes and identity-provider
+codes get keys too, and the innermost stack frame (``frame:com.acme.foo.bar``) tells two
+reports of the same exception apart.
 """
 
 from __future__ import annotations
@@ -52,12 +54,33 @@ _ERROR_CODE = re.compile(
     r"\berror code\s*[:#]?\s*([A-Za-z]*[-_]?\d{2,}[A-Za-z0-9-]*)\b", re.IGNORECASE
 )
 _GENERIC_EXC = frozenset({"error", "exception", "servererror", "fault"})
+# POSIX / Node errno names ("connect ECONNREFUSED 10.0.0.5:5432").
+_ERRNO = re.compile(
+    r"\b(ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|EADDRINUSE|"
+    r"EACCES|EPERM|EPIPE|ENOENT|ENOSPC|EMFILE)\b"
+)
+# Windows / COM result codes ("0x80070005") and Microsoft identity platform codes
+# ("AADSTS50011"), the two most common coded errors in SSO and desktop-client tickets.
+_HEX_CODE = re.compile(r"\b(0[xX][0-9A-Fa-f]{8})\b")
+_IDP_CODE = re.compile(r"\b(AADSTS\d{4,6})\b", re.IGNORECASE)
+# The first frame of a stack trace, which tells two NullPointerExceptions apart:
+# Java/Kotlin "at com.acme.Foo.bar(Foo.java:42)", Python 'File "x/y.py", line 3, in func'.
+_JAVA_FRAME = re.compile(r"^\s*at\s+((?:[\w$]+\.)+[\w$<>]+)\(", re.MULTILINE)
+_PY_FRAME = re.compile(r'File "([^"]+)", line \d+, in ([\w<>]+)')
 # Every pattern above needs one of these; most tickets have none, and one search is cheap.
-_ANY_ERROR = re.compile(rf"[45]\d\d|err|exception|fault|panic|{_REASON_RE}", re.IGNORECASE)
+_ANY_ERROR = re.compile(
+    rf"[45]\d\d|err|exception|fault|panic|0x|aadsts|file \"|e(?:conn|timedout|notfound|"
+    rf"hostunreach|addrinuse|acces|perm|pipe|noent|nospc|mfile)|{_REASON_RE}",
+    re.IGNORECASE,
+)
 # The same test without a regular expression for ASCII text (nearly every ticket): a
 # case-insensitive search tries every alternative at every position, while substring tests on
 # the lower-cased text are exact for ASCII and several times cheaper.
-_ERROR_WORDS = ("err", "exception", "fault", "panic", *_REASONS)
+_ERROR_WORDS = (
+    "err", "exception", "fault", "panic", "0x", "aadsts", 'file "', "econn", "etimedout",
+    "enotfound", "ehostunreach", "eaddrinuse", "eacces", "eperm", "epipe", "enoent", "enospc",
+    "emfile", *_REASONS,
+)
 _STATUS_DIGITS = re.compile(r"[45]\d\d")
 
 
@@ -99,6 +122,21 @@ def error_keys(texts: Iterable[str]) -> tuple[str, ...]:
             spans.append((m.start(), _code_key(m.group(1))))
         for m in _ERROR_CODE.finditer(text):
             spans.append((m.start(1), _code_key(m.group(1))))
+        for m in _ERRNO.finditer(text):
+            spans.append((m.start(1), f"errno:{m.group(1).lower()}"))
+        for m in _HEX_CODE.finditer(text):
+            spans.append((m.start(1), _code_key(m.group(1))))
+        for m in _IDP_CODE.finditer(text):
+            spans.append((m.start(1), _code_key(m.group(1))))
+        frame = _JAVA_FRAME.search(text)
+        if frame is not None:
+            spans.append((frame.start(1), f"frame:{frame.group(1).lower()}"))
+        py_frames = _PY_FRAME.findall(text)
+        if py_frames:
+            # Python prints the innermost frame last.
+            path, func = py_frames[-1]
+            name = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+            spans.append((len(text), f"frame:{name}:{func.lower()}"))
         for _, key in sorted(spans):
             found.setdefault(key, None)
     return tuple(found)
