@@ -61,11 +61,23 @@ class Blend:
     calm_below: float = 0.0
 
 
-def features(parts: Sequence[Parsed]) -> list[str]:
-    """The tokens both classifiers read: lower case, whitespace dropped, parts concatenated."""
+def features(
+    parts: Sequence[Parsed], drop: Sequence[Sequence[tuple[int, int]]] = ()
+) -> list[str]:
+    """The tokens both classifiers read: lower case, whitespace dropped, parts concatenated.
+
+    ``drop`` holds, per part, token spans the rules found negated, resolved or meant in
+    another sense ("since last month's outage was fixed"): a bag of words cannot read those,
+    so it does not see them.
+    """
     out: list[str] = []
-    for part in parts:
-        out.extend(w for w in part.lower if not w.isspace())
+    for n, part in enumerate(parts):
+        spans = drop[n] if n < len(drop) else ()
+        if not spans:
+            out.extend(w for w in part.lower if not w.isspace())
+            continue
+        hidden = {i for start, end in spans for i in range(start, end)}
+        out.extend(w for i, w in enumerate(part.lower) if i not in hidden and not w.isspace())
     return out
 
 

@@ -117,13 +117,15 @@ class Detector:
         subject, messages = self._parse(ticket, written)
         evidence: list[Evidence] = []
 
-        hits, dropped = self._triggers.find(subject, None)
+        hidden: list[list[tuple[int, int]]] = [[]]
+        hits, dropped = self._triggers.find(subject, None, hidden[0])
         for message_id, doc in messages:
-            found, ignored = self._triggers.find(doc, message_id)
+            hidden.append([])
+            found, ignored = self._triggers.find(doc, message_id, hidden[-1])
             hits.extend(found)
             dropped.extend(ignored)
 
-        words = self._model_input(subject, messages)
+        words = self._model_input(subject, messages, hidden)
         complaint = (
             self._model.complaint_probs(words) if self._model is not None and messages else []
         )
@@ -204,15 +206,21 @@ class Detector:
         return [messages[0][1]] if messages else []
 
     def _model_input(
-        self, subject: Parsed, messages: list[tuple[str, Parsed]]
+        self,
+        subject: Parsed,
+        messages: list[tuple[str, Parsed]],
+        hidden: Sequence[Sequence[tuple[int, int]]] = (),
     ) -> list[list[str]]:
         # One token list per customer message; the subject belongs to the first (as for tone).
+        # ``hidden``: per text (subject first), the spans the trigger rules discarded.
         if self._model is None:
             return []
+        spans = list(hidden) or [[] for _ in range(len(messages) + 1)]
         if not messages:
-            return [features([subject])]
-        lists = [features([subject, messages[0][1]])]
-        lists.extend(features([doc]) for _, doc in messages[1:])
+            return [features([subject], spans[:1])]
+        lists = [features([subject, messages[0][1]], spans[:2])]
+        lists.extend(features([doc], [spans[n + 1]]) for n, (_, doc) in
+                     enumerate(messages[1:], start=1))
         return lists
 
     def _sentiments(

@@ -105,9 +105,10 @@ class Settings:
     dropout: float = 0.2
     seed: int = 13
     bitext_per_category: int = 90
-    # The cross-validated best weight is 0.6; above 0.4 the model overrode rule decisions on
-    # demo tickets the rules read right (an exception name, a plan question), so it is capped.
-    max_category_weight: float = 0.4
+    # Cross-validation prefers 0.7 by a hair (0.744 vs 0.736 macro-F1); at 0.7 the model
+    # overrides rule evidence the tests pin down (an exception name, a settings question),
+    # so the weight is capped at 0.6.
+    max_category_weight: float = 0.6
 
 
 def file_digest(path: Path) -> str:
@@ -177,6 +178,17 @@ def bitext_sample(per_category: int, *, seed: int, path: Path | None = None) -> 
 def tokens(text: str) -> list[str]:
     """The classifier's tokens for a text, read the way the detector reads a message."""
     return features(reader().read_all([clean_body(text)]))
+
+
+def masked_tokens(text: str) -> list[str]:
+    """The tokens the detector shows the model at run time: discarded trigger matches hidden."""
+    if not _RULES:
+        _RULES.append(_Rules())
+    rules = _RULES[0]
+    (doc,) = rules.reader.read_all([clean_body(text)])
+    hidden: list[tuple[int, int]] = []
+    rules.triggers.find(doc, None, hidden)
+    return features([doc], [hidden])
 
 
 def _examples(nlp: Language, data: Sequence[Example_]) -> tuple[list[Example], list[Example]]:

@@ -188,8 +188,16 @@ class TriggerMatcher:
             words = (*spec.lemmas, *spec.phrases, *INTENT_CUES.get(spec.id, ()))
             compile_phrases(reader, self._matcher, spec.id, words)
 
-    def find(self, doc: Parsed, message_id: str | None) -> tuple[list[TriggerHit], list[Evidence]]:
-        """Hits that count, plus evidence for each match discarded and why."""
+    def find(
+        self,
+        doc: Parsed,
+        message_id: str | None,
+        suppressed: list[tuple[int, int]] | None = None,
+    ) -> tuple[list[TriggerHit], list[Evidence]]:
+        """Hits that count, plus evidence for each match discarded and why.
+
+        ``suppressed``, when given, receives the token span of every discarded match.
+        """
         hits: list[TriggerHit] = []
         dropped: list[Evidence] = []
         if not self.ids:
@@ -205,6 +213,8 @@ class TriggerMatcher:
                     TriggerHit(trigger=key, match=span, sentence=sentence, message_id=message_id)
                 )
             else:
+                if suppressed is not None:
+                    suppressed.append((start, end))
                 dropped.append(
                     Evidence(
                         kind="trigger_ignored",
