@@ -6,14 +6,22 @@ the vendor's ``Retry-After`` when it gives one), every other 4xx is fatal.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
-from integration.errors import DeliveryError, FatalError, RetriableError, ValidationError
+from integration.errors import (
+    ConfigurationError,
+    DeliveryError,
+    FatalError,
+    RetriableError,
+    ValidationError,
+)
 
 __all__ = [
     "BOT_MARKER",
@@ -23,12 +31,16 @@ __all__ = [
     "mapping",
     "mappings",
     "number",
+    "option_id",
+    "option_id_map",
+    "site_root",
     "retry_after",
     "status_error",
     "with_marker",
 ]
 
 BOT_MARKER = "— Escalade"
+_DIGITS = re.compile(r"^\d+$")
 RETRIABLE_STATUSES = frozenset({408, 409, 429})
 
 
@@ -113,3 +125,40 @@ def status_error(
     if status in retriable or status >= 500:
         return RetriableError(message, retry_after=wait)
     return FatalError(message)
+
+
+# --- install options (checked when the adapter is built: ConfigurationError, never a 4xx) ---
+
+
+def site_root(vendor: str, base_url: str | None, example: str) -> str:
+    """``scheme://host/path`` of a vendor site from the tenant's base URL, checked."""
+    if not base_url:
+        raise ConfigurationError(f"{vendor}: base_url is required ({example})")
+    parts = urlsplit(base_url.rstrip("/"))
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ConfigurationError(f"{vendor}: base_url is not a URL: {base_url!r}")
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def option_id(vendor: str, value: Any, name: str) -> str | None:
+    """A numeric id from the install options (as text), or None when unset."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not _DIGITS.match(str(value)):
+        raise ConfigurationError(f"{vendor}: options.{name} must be a numeric id, got {value!r}")
+    return str(value)
+
+
+def option_id_map(vendor: str, value: Any, name: str) -> dict[str, str]:
+    """``options.<name>``: matrix names (groups, teams) to numeric vendor ids."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"{vendor}: options.{name} must map names to ids")
+    out: dict[str, str] = {}
+    for key, raw in value.items():
+        found = option_id(vendor, raw, f"{name}.{key}")
+        if found is None:
+            raise ConfigurationError(f"{vendor}: options.{name}.{key} has no id")
+        out[str(key)] = found
+    return out

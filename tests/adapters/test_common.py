@@ -59,3 +59,22 @@ def test_readers_name_the_bad_path() -> None:
     assert number("180,000", "arr") == 180000.0
     with pytest.raises(ValidationError, match="arr"):
         number("lots", "arr")
+
+
+def test_install_options_are_checked_with_the_vendor_named() -> None:
+    from adapters.helpdesk.common import option_id, option_id_map, site_root
+    from integration.errors import ConfigurationError
+
+    assert site_root("zendesk", "https://acme.zendesk.com/", "x") == "https://acme.zendesk.com"
+    with pytest.raises(ConfigurationError, match="freshdesk: base_url is required"):
+        site_root("freshdesk", None, "https://<domain>.freshdesk.com")
+    with pytest.raises(ConfigurationError, match="base_url is not a URL"):
+        site_root("intercom", "acme.example", "x")
+    assert option_id("zendesk", 42, "bot_user_id") == "42" and option_id("x", "", "y") is None
+    with pytest.raises(ConfigurationError, match="zendesk: options.bot_user_id must be a numeric"):
+        option_id("zendesk", "bot", "bot_user_id")
+    assert option_id_map("intercom", {"escalations": 7}, "team_ids") == {"escalations": "7"}
+    with pytest.raises(ConfigurationError, match="options.group_ids.vip has no id"):
+        option_id_map("freshdesk", {"vip": None}, "group_ids")
+    with pytest.raises(ConfigurationError, match="must map names to ids"):
+        option_id_map("freshdesk", [1, 2], "group_ids")

@@ -19,8 +19,14 @@ from adapters.helpdesk.base import (
     HelpdeskConfig,
     WebhookEvent,
 )
-from adapters.helpdesk.common import retry_after, status_error
-from adapters.helpdesk.freshdesk.common import _DIGITS, _id, _mapping, _mappings
+from adapters.helpdesk.common import (
+    option_id,
+    option_id_map,
+    retry_after,
+    site_root,
+    status_error,
+)
+from adapters.helpdesk.freshdesk.common import _id, _mapping, _mappings
 from adapters.helpdesk.freshdesk.normalize import to_ticket
 from adapters.helpdesk.freshdesk.update import (
     applied_kinds,
@@ -110,14 +116,8 @@ class FreshdeskAdapter(HelpdeskAdapter):
         timeout: float = 10.0,
     ) -> None:
         super().__init__(config=config)
-        if not config.base_url:
-            raise ConfigurationError(
-                "freshdesk: base_url is required (https://<domain>.freshdesk.com)"
-            )
-        parts = urlsplit(config.base_url.rstrip("/"))
-        if parts.scheme not in ("https", "http") or not parts.netloc:
-            raise ConfigurationError(f"freshdesk: base_url is not a URL: {config.base_url!r}")
-        self._api_root = f"{parts.scheme}://{parts.netloc}{parts.path}/api/v2"
+        root = site_root("freshdesk", config.base_url, "https://<domain>.freshdesk.com")
+        self._api_root = f"{root}/api/v2"
         api_key = config.credentials.get("api_key")
         if not api_key:
             raise ConfigurationError("freshdesk: credentials.api_key is required")
@@ -405,11 +405,8 @@ def _json(response: requests.Response) -> Any:
 
 
 def _opt_int(value: Any, name: str) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not _DIGITS.match(str(value)):
-        raise ConfigurationError(f"freshdesk: options.{name} must be a numeric id, got {value!r}")
-    return int(value)
+    found = option_id("freshdesk", value, name)
+    return int(found) if found is not None else None
 
 
 def _opt_field(value: Any, name: str) -> str | None:
@@ -421,17 +418,7 @@ def _opt_field(value: Any, name: str) -> str | None:
 
 
 def _id_map(value: Any, name: str) -> dict[str, int]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ConfigurationError(f"freshdesk: options.{name} must map names to ids")
-    out = {}
-    for key, raw in value.items():
-        number = _opt_int(raw, f"{name}.{key}")
-        if number is None:
-            raise ConfigurationError(f"freshdesk: options.{name}.{key} has no id")
-        out[str(key)] = number
-    return out
+    return {k: int(v) for k, v in option_id_map("freshdesk", value, name).items()}
 
 
 def _status_map(value: Any) -> dict[int, Status]:

@@ -9,7 +9,6 @@ from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
@@ -20,7 +19,13 @@ from adapters.helpdesk.base import (
     HelpdeskConfig,
     WebhookEvent,
 )
-from adapters.helpdesk.common import retry_after, status_error
+from adapters.helpdesk.common import (
+    option_id,
+    option_id_map,
+    retry_after,
+    site_root,
+    status_error,
+)
 from adapters.helpdesk.intercom.calls import (
     IntercomCall,
     helpdesk_actions,
@@ -29,7 +34,6 @@ from adapters.helpdesk.intercom.calls import (
     to_intercom_calls,
 )
 from adapters.helpdesk.intercom.common import (
-    _DIGITS,
     API_VERSION,
     _mapping,
     _mappings,
@@ -119,10 +123,7 @@ class IntercomAdapter(HelpdeskAdapter):
         self._token = token
         options = config.options
         if config.base_url:
-            parts = urlsplit(config.base_url.rstrip("/"))
-            if parts.scheme not in ("https", "http") or not parts.netloc:
-                raise ConfigurationError(f"intercom: base_url is not a URL: {config.base_url!r}")
-            self._root = f"{parts.scheme}://{parts.netloc}{parts.path}"
+            self._root = site_root("intercom", config.base_url, "https://api.intercom.io")
         else:
             region = str(options.get("region") or "us").lower()
             if region not in REGIONS:
@@ -131,15 +132,7 @@ class IntercomAdapter(HelpdeskAdapter):
                 )
             self._root = REGIONS[region]
         self._admin_id = _opt_id(options.get("admin_id"), "admin_id")
-        team_ids = options.get("team_ids") or {}
-        if not isinstance(team_ids, Mapping):
-            raise ConfigurationError("intercom: options.team_ids must map group names to team ids")
-        self._team_ids: dict[str, str] = {}
-        for name, team_id in team_ids.items():
-            number = _opt_id(team_id, f"team_ids.{name}")
-            if number is None:
-                raise ConfigurationError(f"intercom: options.team_ids.{name} has no id")
-            self._team_ids[str(name)] = number
+        self._team_ids = option_id_map("intercom", options.get("team_ids"), "team_ids")
         self._team_names = {v: k for k, v in self._team_ids.items()}
         tier_attribute = options.get("tier_attribute")
         if tier_attribute is not None and not (isinstance(tier_attribute, str) and tier_attribute):
@@ -395,11 +388,7 @@ class IntercomAdapter(HelpdeskAdapter):
 
 
 def _opt_id(value: Any, name: str) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not _DIGITS.match(str(value)):
-        raise ConfigurationError(f"intercom: options.{name} must be a numeric id, got {value!r}")
-    return str(value)
+    return option_id("intercom", value, name)
 
 
 def _last_part_id(conversation: Mapping[str, Any]) -> str | None:

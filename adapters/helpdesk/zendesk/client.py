@@ -23,8 +23,14 @@ from adapters.helpdesk.base import (
     HelpdeskConfig,
     WebhookEvent,
 )
-from adapters.helpdesk.common import retry_after, status_error
-from adapters.helpdesk.zendesk.common import _DIGITS, _id, _mapping, _mappings
+from adapters.helpdesk.common import (
+    option_id,
+    option_id_map,
+    retry_after,
+    site_root,
+    status_error,
+)
+from adapters.helpdesk.zendesk.common import _id, _mapping, _mappings
 from adapters.helpdesk.zendesk.normalize import to_ticket
 from adapters.helpdesk.zendesk.update import (
     applied_kinds,
@@ -96,26 +102,19 @@ class ZendeskAdapter(HelpdeskAdapter):
         timeout: float = 10.0,
     ) -> None:
         super().__init__(config=config)
-        if not config.base_url:
-            raise ConfigurationError("zendesk: base_url is required (https://<sub>.zendesk.com)")
-        parts = urlsplit(config.base_url.rstrip("/"))
-        if parts.scheme not in ("https", "http") or not parts.netloc:
-            raise ConfigurationError(f"zendesk: base_url is not a URL: {config.base_url!r}")
-        self._api_root = f"{parts.scheme}://{parts.netloc}{parts.path}/api/v2"
+        root = site_root("zendesk", config.base_url, "https://<sub>.zendesk.com")
+        parts = urlsplit(root)
+        self._api_root = f"{root}/api/v2"
         self._timeout = timeout
         options = config.options
         self._bot_user_id = _opt_int(options.get("bot_user_id"), "bot_user_id")
         self._tier_field_id = _opt_int(options.get("tier_field_id"), "tier_field_id")
         self._page_url_field_id = _opt_int(options.get("page_url_field_id"), "page_url_field_id")
-        group_ids = options.get("group_ids") or {}
-        if not isinstance(group_ids, Mapping):
-            raise ConfigurationError("zendesk: options.group_ids must map group names to ids")
-        self._group_ids: dict[str, int] = {}
-        for name, group_id in group_ids.items():
-            number = _opt_int(group_id, f"group_ids.{name}")
-            if number is None:
-                raise ConfigurationError(f"zendesk: options.group_ids.{name} has no id")
-            self._group_ids[str(name)] = number
+        self._group_ids = {
+            name: int(group_id)
+            for name, group_id in option_id_map("zendesk", options.get("group_ids"),
+                                                "group_ids").items()
+        }
         self._group_names = {v: k for k, v in self._group_ids.items()}
         # A plain session: no urllib3 retries behind our back, the outbox retries.
         self.session = session if session is not None else requests.Session()
@@ -311,11 +310,8 @@ class ZendeskAdapter(HelpdeskAdapter):
 
 
 def _opt_int(value: Any, name: str) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not _DIGITS.match(str(value)):
-        raise ConfigurationError(f"zendesk: options.{name} must be a numeric id, got {value!r}")
-    return int(value)
+    found = option_id("zendesk", value, name)
+    return int(found) if found is not None else None
 
 
 def _rebase(api: BaseApi, *, scheme: str, netloc: str, prefix: str) -> None:
