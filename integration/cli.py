@@ -162,35 +162,51 @@ def backfill(slug: str, days: float, restart: bool, max_tries: int) -> None:
 # --- triage -----------------------------------------------------------------------------
 
 
-@main.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--matrix", "matrix_path", type=click.Path(exists=True, dir_okay=False),
-              help="Matrix file (default: the packaged default.yaml).")
-def triage(file: str | None, matrix_path: str | None) -> None:
-    """Read normalized tickets (JSONL, FILE or stdin), write one decision per line."""
+def _matrix(path: str | None) -> Any:
     from integration.matrix import MatrixError, default_matrix, load_matrix
-    from integration.pipeline import build_detector
-    from integration.triage import parse_lines, triage_tickets
 
-    source = file if file and file != "-" else "<stdin>"
     try:
-        matrix = load_matrix(matrix_path) if matrix_path else default_matrix()
+        return load_matrix(path) if path else default_matrix()
     except MatrixError as err:
         raise click.ClickException(str(err)) from err
-    if file and file != "-":
-        try:
-            text = Path(file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise click.ClickException(f"{file}: cannot read: {err}") from err
-        lines = text.splitlines()
-    else:
-        lines = sys.stdin.read().splitlines()
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise click.ClickException(f"{path}: cannot read: {err}") from err
+
+
+def _tickets(lines: list[str], *, source: str) -> tuple[list[Any], list[str]]:
+    """Parse every line first: one bad line stops the command before anything is written."""
+    from integration.triage import parse_lines
+
     tickets, errors = parse_lines(lines, source=source)
     if errors:
         for error in errors[:20]:
             click.echo(str(error), err=True)
         more = " (first 20 shown)" if len(errors) > 20 else ""
         raise click.ClickException(f"{len(errors)} bad line(s){more}; nothing written")
+    return tickets, [line for line in lines if line.strip()]
+
+
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--matrix", "matrix_path", type=click.Path(exists=True, dir_okay=False),
+              help="Matrix file (default: the packaged default.yaml).")
+def triage(file: str | None, matrix_path: str | None) -> None:
+    """Read normalized tickets (JSONL, FILE or stdin), write one decision per line."""
+    from integration.pipeline import build_detector
+    from integration.triage import triage_tickets
+
+    matrix = _matrix(matrix_path)
+    if file and file != "-":
+        tickets, _ = _tickets(_read_lines(file), source=file)
+    else:
+        tickets, _ = _tickets(sys.stdin.read().splitlines(), source="<stdin>")
     detector = build_detector(matrix)
     # The parsed tickets and the loaded model live until exit: keep the collector from
     # re-scanning them on every generation-2 pass.
@@ -210,22 +226,12 @@ def triage(file: str | None, matrix_path: str | None) -> None:
 def eval_command(file: str, matrix_path: str | None, as_json: bool, misses: bool) -> None:
     """Score triage on a labeled JSONL file (expected.category / .tier / .complaint)."""
     from integration.evaluation import Expected, evaluate_decisions, format_report
-    from integration.matrix import MatrixError, default_matrix, load_matrix
     from integration.pipeline import build_detector
-    from integration.triage import parse_lines, triage_tickets
+    from integration.triage import triage_tickets
 
-    try:
-        matrix = load_matrix(matrix_path) if matrix_path else default_matrix()
-    except MatrixError as err:
-        raise click.ClickException(str(err)) from err
-    lines = Path(file).read_text(encoding="utf-8").splitlines()
-    tickets, errors = parse_lines(lines, source=file)
-    if errors:
-        for error in errors[:20]:
-            click.echo(str(error), err=True)
-        raise click.ClickException(f"{len(errors)} bad line(s)")
-    expected = [Expected.from_dict(json.loads(line).get("expected"))
-                for line in lines if line.strip()]
+    matrix = _matrix(matrix_path)
+    tickets, lines = _tickets(_read_lines(file), source=file)
+    expected = [Expected.from_dict(json.loads(line).get("expected")) for line in lines]
     decisions = triage_tickets(tickets, matrix=matrix, detector=build_detector(matrix),
                                now=datetime.now(UTC))
     report = evaluate_decisions(zip(expected, decisions, strict=True))

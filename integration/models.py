@@ -7,7 +7,7 @@ wire format (``Ticket.from_dict`` / ``to_dict``) is the one in DESIGN.md.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
@@ -617,10 +617,3 @@ def _enum(
         raise ValidationError(
             _join(path, key), f"{value!r} is not one of: {allowed}"
         ) from err
-
-
-def tickets_from_lines(lines: Sequence[str]) -> list[Ticket]:
-    """Parse JSONL lines into tickets (used by fixtures and tests)."""
-    import json
-
-    return [Ticket.from_dict(json.loads(line)) for line in lines if line.strip()]

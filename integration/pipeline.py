@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from integration import outbox, store
 from integration.matrix import Matrix, evaluate
 from integration.models import Action, Author, Decision, Signals, Ticket, Tier
 
@@ -114,8 +115,6 @@ def _helpdesk_and_alert_groups(actions: Sequence[Action]) -> dict[str, list[Acti
 
 def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessResult:
     """Turn one stored inbound event into a decision plus outbox rows, idempotently."""
-    from integration import outbox, store
-
     with store.session_scope(runtime.sessions) as s:
         event = s.get(store.InboundEventRow, event_id)
         if event is None:

@@ -13,6 +13,7 @@ from integration.errors import ValidationError
 from integration.matrix import Matrix
 from integration.models import Decision, Ticket
 from integration.pipeline import decide
+from integration.store.tickets import account_key, requester_key
 
 if TYPE_CHECKING:
     from integration.detect import Detector
@@ -66,10 +67,10 @@ class HistoryIndex:
 
     @staticmethod
     def _keys(ticket: Ticket) -> list[str]:
-        keys = [f"{ticket.tenant}:r:{ticket.requester.email or ticket.requester.id}".lower()]
-        if ticket.account is not None:
-            keys.append(f"{ticket.tenant}:a:{ticket.account.id}")
-        return keys
+        # The same requester / account keys the stored history is looked up by.
+        account = account_key(ticket)
+        keys = [f"{ticket.tenant}|{requester_key(ticket)}"]
+        return keys + [f"{ticket.tenant}|{account}"] if account else keys
 
     def related(self, ticket: Ticket) -> list[Ticket]:
         """Earlier tickets of the same requester or account, without duplicates."""

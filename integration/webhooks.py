@@ -50,7 +50,7 @@ def receive(helpdesk: str, tenant_slug: str) -> tuple[Response, int]:
     except ConfigurationError as err:
         log.error("tenant %s: %s", tenant_slug, err)
         return _error(503, f"tenant {tenant_slug!r} is not configured correctly")
-    headers = {k: v for k, v in request.headers.items()}
+    headers = dict(request.headers)
     try:
         adapter.verify_webhook(headers=headers, body=body, now=runtime.now())
     except WebhookVerificationError as err:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from integration import outbox, store
@@ -40,11 +40,14 @@ class WorkReport:
     retried: int = 0
     failed: int = 0
 
+    def __add__(self, other: WorkReport) -> WorkReport:
+        return WorkReport(**{f.name: getattr(self, f.name) + getattr(other, f.name)
+                             for f in fields(self)})
+
     @property
     def busy(self) -> bool:
         """True when the pass did anything at all."""
-        return any((self.decided, self.unchanged, self.event_failures, self.delivered,
-                    self.retried, self.failed))
+        return any(getattr(self, f.name) for f in fields(self))
 
 
 def _process_events(runtime: Runtime, now: datetime, limit: int) -> tuple[int, int, int]:
@@ -109,14 +112,7 @@ def drain(runtime: Runtime, *, now: datetime | None = None, max_passes: int = 10
         report = run_once(runtime, now=now)
         if not report.busy:
             break
-        totals = WorkReport(
-            decided=totals.decided + report.decided,
-            unchanged=totals.unchanged + report.unchanged,
-            event_failures=totals.event_failures + report.event_failures,
-            delivered=totals.delivered + report.delivered,
-            retried=totals.retried + report.retried,
-            failed=totals.failed + report.failed,
-        )
+        totals = totals + report
     return totals
 
 

@@ -83,10 +83,10 @@ def sandbox_body(
 def post_sandbox(client: Any, body: bytes, *, secret: str = SANDBOX_SECRET,
                  tenant: str = "demo", **headers: str) -> Any:
     """POST a signed sandbox webhook."""
-    from integration.demo.seed import sign_sandbox
+    from adapters.helpdesk.sandbox import SIGNATURE_HEADER, sign
 
     all_headers = {"Content-Type": "application/json",
-                   "X-Escalade-Signature": sign_sandbox(secret, body)}
+                   SIGNATURE_HEADER: sign(body, secret)}
     all_headers.update(headers)
     return client.post(f"/webhooks/sandbox/{tenant}", data=body, headers=all_headers)
 

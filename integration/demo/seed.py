@@ -17,12 +17,7 @@ from integration.demo import DEMO_TENANT, demo_tickets
 from integration.runtime import Runtime
 from integration.worker import drain
 
-__all__ = ["seed_demo", "sign_sandbox"]
-
-
-def sign_sandbox(secret: str, body: bytes) -> str:
-    """The sandbox helpdesk's signature header value."""
-    return sign(body, secret)
+__all__ = ["seed_demo"]
 
 
 def _ensure_tenant(runtime: Runtime, *, reset: bool) -> str:
@@ -68,7 +63,7 @@ def seed_demo(runtime: Runtime, *, reset: bool = False) -> dict[str, Any]:
             f"/webhooks/sandbox/{DEMO_TENANT}",
             data=body,
             headers={"Content-Type": "application/json",
-                     SIGNATURE_HEADER: sign_sandbox(secret, body)},
+                     SIGNATURE_HEADER: sign(body, secret)},
         )
         if response.status_code == 202:
             accepted += 1
