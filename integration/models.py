@@ -412,6 +412,7 @@ class Signals:
     message_sentiments: tuple[MessageSentiment, ...] = ()
     sentiment_spike: bool = False
     frustrated: bool = False
+    inquiry: bool = False
     triggers: tuple[TriggerHit, ...] = ()
     error_keys: tuple[str, ...] = ()
     severity: str | None = None

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 
+from integration.detect.asks import read_ask
 from integration.detect.category import CategoryResult, CategoryScorer
 from integration.detect.classifier import (
     TextModel,
@@ -55,6 +56,8 @@ SPIKE_DROP = 0.5
 _SUBJECT_WEIGHT = 1.5
 _FIRST_MESSAGE_WEIGHT = 1.2
 _ISSUE_CACHE_SIZE = 20_000
+# Below this overall sentiment a question is not a calm information request any more.
+_UPSET = -0.3
 
 
 @lru_cache(maxsize=1)
@@ -137,6 +140,9 @@ class Detector:
         frustrated = overall <= FRUSTRATED_BELOW or strong
         if worst is not None and (frustrated or worst.score < 0):
             evidence.append(Evidence(kind="sentiment", text=worst.sentence))
+        ask = read_ask([doc for _, doc in messages], upset=frustrated or overall < _UPSET)
+        if ask.inquiry:
+            evidence.append(Evidence(kind="ask", text=ask.sentence))
 
         page = self._pages.match(ticket.page_url) if self._pages is not None else None
         hint = self._page_hint(ticket.page_url, page)
@@ -190,6 +196,7 @@ class Detector:
             message_sentiments=tuple(sentiments),
             sentiment_spike=spike,
             frustrated=frustrated,
+            inquiry=ask.inquiry,
             triggers=tuple(hits),
             error_keys=keys,
             severity=severity[0],

@@ -29,6 +29,7 @@ def _words(text: str) -> frozenset[str]:
 
 NEGATORS = frozenset({"not", "no", "never", "without", "nothing", "neither", "nor"})
 _ABILITY = frozenset({"can", "could", "be able"})
+_LOADING = frozenset({"load", "reach", "open", "connect"})
 BRIDGE = _words(
     """want wish plan intend go need have to be will would shall like think expect do the a an
     our my your their any anything this that it really actually currently yet at all right now
@@ -184,6 +185,15 @@ _PERIODS = frozenset(
 def is_other_sense(doc: Parsed, start: int, end: int) -> bool:
     """True when the match names a feature or cancels an everyday object, not the account."""
     lemmas = doc.lemmas
+    # "we can't load our data" is the customer unable to do something, not a page down.
+    if (
+        lemmas[start] == "not"
+        and start > 0
+        and lemmas[start - 1] in _ABILITY
+        and end - start > 1
+        and lemmas[start + 1] in _LOADING
+    ):
+        return True
     modifier = (
         end - start == 1
         and end < len(lemmas)
@@ -220,7 +230,7 @@ def is_other_sense(doc: Parsed, start: int, end: int) -> bool:
 _INTERROGATIVES = _words("how what which where when why who whom whose")
 _AUXILIARIES = _words("do be can could would will should may have any")
 _PROBLEM = _words(
-    """not can not fail error broken break stuck crash wrong unable issue problem bug missing
+    """not fail error broken break stuck crash wrong unable issue problem bug missing
     lose lost never"""
 )
 
@@ -241,11 +251,18 @@ def _is_question(doc: Parsed, i: int) -> bool:
         return False
     if words[-1].endswith("?") or "?" in words[-2:]:
         return True
-    lemmas = [lemma for lemma, w in zip(doc.lemmas[start:end], doc.words[start:end], strict=True)
-              if w.strip() and w.isalpha()]
+    lemmas = [
+        lemma
+        for lemma, w in zip(doc.lemmas[start:end], doc.words[start:end], strict=True)
+        if w.strip() and w.isalpha()
+    ]
     return bool(lemmas) and (
-        lemmas[0] in _INTERROGATIVES or (lemmas[0] in _AUXILIARIES and len(lemmas) > 2
-                                         and lemmas[1] in _words("you we i it there this that"))
+        lemmas[0] in _INTERROGATIVES
+        or (
+            lemmas[0] in _AUXILIARIES
+            and len(lemmas) > 2
+            and lemmas[1] in _words("you we i it there this that")
+        )
     )
 
 

@@ -209,6 +209,21 @@ def _frustrated(expected: bool, ctx: _Context) -> list[str] | None:
     return ["customer is not frustrated"]
 
 
+def _inquiry(expected: bool, ctx: _Context) -> list[str] | None:
+    if ctx.signals.inquiry is not expected:
+        return None
+    if expected:
+        return ["the customer only asks for information" + _evidence(ctx, "ask")]
+    return ["the customer asks for action or reports a problem"]
+
+
+def _confidence_at_least(limit: float, ctx: _Context) -> list[str] | None:
+    confidence = ctx.signals.category_confidence
+    if not confidence >= limit:
+        return None
+    return [f"category confidence {confidence:.2f} ≥ {limit:g}"]
+
+
 def _severity(values: tuple[str, ...], ctx: _Context) -> list[str] | None:
     severity = (ctx.signals.severity or "").lower()
     if severity not in values:
@@ -292,6 +307,8 @@ _CHECKS: dict[str, _Check] = {
     "health_below": _health_below,
     "sentiment_below": _sentiment_below,
     "frustrated": _frustrated,
+    "inquiry": _inquiry,
+    "confidence_at_least": _confidence_at_least,
     "severity": _severity,
     "repeat_contacts_at_least": _repeat_contacts,
     "customer_messages_at_least": _customer_messages,

@@ -160,6 +160,54 @@ def test_plan_information_question_stays_tier_1(matrix: Matrix) -> None:
     assert decide(matrix, billing_issue).tier is Tier.TWO
 
 
+@pytest.mark.parametrize(
+    ("category", "triggers", "asked_tier", "action_tier", "action_rule"),
+    [
+        (Category.BILLING, (), Tier.ONE, Tier.TWO, "billing_adjustment"),
+        (Category.REFUND, ("refund",), Tier.ONE, Tier.THREE, "refund_demand"),
+        (Category.SECURITY, (), Tier.ONE, Tier.THREE, "security_incident"),
+        (Category.ACCOUNT_ACCESS, ("access_blocked",), Tier.ONE, Tier.TWO, "access_not_self_serve"),
+        (Category.OTHER, ("compliance",), Tier.ONE, Tier.THREE, "legal_or_compliance"),
+    ],
+)
+def test_an_information_question_is_tier_1_and_the_same_topic_asked_as_action_is_not(
+    matrix: Matrix,
+    category: Category,
+    triggers: tuple[str, ...],
+    asked_tier: Tier,
+    action_tier: Tier,
+    action_rule: str,
+) -> None:
+    hits = [hit(t, t) for t in triggers]
+    asked = decide(matrix, signals(category, *hits, inquiry=True))
+    assert (asked.tier, rule_ids(asked)) == (asked_tier, ["routine_request"])
+    assert any("only asks for information" in r for r in asked.reasons)
+    acted = decide(matrix, signals(category, *hits))
+    assert acted.tier is action_tier
+    assert action_rule in rule_ids(acted)
+
+
+def test_a_legal_threat_escalates_even_in_a_question(matrix: Matrix) -> None:
+    decision = decide(matrix, signals(Category.LEGAL, hit("legal", "lawyer"), inquiry=True))
+    assert (decision.tier, rule_ids(decision)) == (Tier.THREE, ["legal_or_compliance"])
+
+
+def test_security_paperwork_is_tier_2_and_an_incident_is_tier_3(matrix: Matrix) -> None:
+    review = decide(matrix, signals(Category.SECURITY, hit("security_review", "soc 2")))
+    assert (review.tier, rule_ids(review)) == (Tier.TWO, ["security_review"])
+    incident = signals(
+        Category.SECURITY,
+        hit("security_review", "pen test"),
+        hit("security", "unauthorized access"),
+    )
+    assert rule_ids(decide(matrix, incident)) == ["security_incident"]
+
+
+def test_a_legal_question_without_a_threat_is_a_routine_contract_matter(matrix: Matrix) -> None:
+    decision = decide(matrix, signals(Category.LEGAL, inquiry=True))
+    assert (decision.tier, rule_ids(decision)) == (Tier.TWO, ["admin_change"])
+
+
 # --- Account context ------------------------------------------------------------------------
 
 

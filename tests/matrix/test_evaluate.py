@@ -194,6 +194,26 @@ def test_thresholds_live_in_the_file_not_the_code(matrix: Matrix) -> None:
     assert stricter.version != matrix.version
 
 
+def test_a_rule_can_ask_how_sure_the_category_is(matrix: Matrix) -> None:
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    old = "when: {any: [{trigger: [outage]}, {category: [outage]}]}"
+    assert old in text
+    sure = load_matrix_text(
+        text.replace(
+            old,
+            "when: {any: [{trigger: [outage]}, "
+            "{all: [{category: [outage]}, {confidence_at_least: 0.6}]}]}",
+        )
+    )
+    weak = signals(Category.OUTAGE, category_confidence=0.45)
+    strong = signals(Category.OUTAGE, category_confidence=0.8)
+    assert evaluate(matrix, make_ticket(), weak, now=NOW).tier is Tier.THREE
+    assert evaluate(sure, make_ticket(), weak, now=NOW).tier is Tier.TWO
+    decision = evaluate(sure, make_ticket(), strong, now=NOW)
+    assert decision.tier is Tier.THREE
+    assert "category confidence 0.80 ≥ 0.6" in decision.rules[0].reason
+
+
 def test_matrix_and_sla_import_no_io_libraries() -> None:
     code = (
         "import sys, integration.matrix, integration.sla\n"

@@ -145,6 +145,18 @@ def test_unknown_category_and_condition() -> None:
         ),
         (
             "{health_below: 0.4}",
+            "{confidence_at_least: 80}",
+            "bumps.0.when.all.1.confidence_at_least",
+            "80 is out of range [0, 1]",
+        ),
+        (
+            "{health_below: 0.4}",
+            "{inquiry: maybe}",
+            "bumps.0.when.all.1.inquiry",
+            "expected true or false, got 'maybe'",
+        ),
+        (
+            "{health_below: 0.4}",
             "{frustrated: yes please}",
             "bumps.0.when.all.1.frustrated",
             "expected true or false, got 'yes please'",

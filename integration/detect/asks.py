@@ -1,0 +1,124 @@
+"""What the customer asks for: information only ("Do you accept SEPA?") or something done.
+
+A question that only seeks information is Tier-1 work even when its topic is billing, refunds
+or security ("Is there a non-profit discount?", "What is your refund policy?", "Is our data
+encrypted at rest?"). The same topics become agent work once the customer asks for an action
+("please update", "can you send", "I want my money back"), reports a problem, or is upset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from integration.detect.senses import has_problem, is_question
+from integration.detect.text import Parsed
+
+__all__ = ["Ask", "read_ask"]
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_SELF = _words("i we us")
+_YOU = _words("you")
+# "can you send", "could you confirm": a request phrased as a question.
+_REQUEST_MODALS = _words("can could would will")
+# "I need", "we would like", "we demand": the customer wants something done or given.
+_WANT = _words("need want like require demand expect request insist")
+# In a question about getting something ("Can I get a refund?", "is it possible to receive
+# credit?") the customer asks to be given it.
+_GET = _words("get receive obtain have")
+# Imperatives opening a sentence: the customer tells us to act.
+_ACTIONS = _words(
+    """send update change cancel refund fix remove delete add give return stop reset unlock
+    enable disable upgrade downgrade close credit waive issue process correct adjust extend
+    transfer move merge restore reactivate call escalate sign provide share switch terminate
+    revert undo investigate check look"""
+)
+# Beyond senses' failure words: signs that something already went wrong, which no information
+# question carries ("who accessed it?", "why is it visible to others?", "since Monday").
+_TROUBLE = _words(
+    """expose exposed leak leaked visible access accessed unauthorized unauthorised someone
+    another stranger concern concerned concerning worry worried unexpected unexpectedly
+    suddenly stop stopped down outage empty still again since anymore longer duplicate twice
+    incorrect strange weird odd disappear disappeared delete deleted charge charged overcharge
+    urgent urgently asap immediately"""
+)
+# Courtesy around a question, not a request of its own.
+_COURTESY = (("please", "let"), ("please", "advise"), ("please", "confirm"), ("kindly", "advise"))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Ask:
+    """Whether the customer only asks for information, with the sentence that decided it."""
+
+    inquiry: bool
+    sentence: str = ""
+
+
+def _request(doc: Parsed, start: int, end: int, question: bool) -> bool:
+    words = [
+        (w, lemma)
+        for w, lemma in zip(doc.lower[start:end], doc.lemmas[start:end], strict=True)
+        if w.strip() and w[0].isalpha()
+    ]
+    lemmas = [lemma for _, lemma in words]
+    if not lemmas:
+        return False
+    if lemmas[0] in _ACTIONS or (
+        lemmas[0] in ("please", "kindly")
+        and len(lemmas) > 1
+        and (lemmas[0], lemmas[1]) not in _COURTESY
+    ):
+        return True
+    for i, lemma in enumerate(lemmas):
+        after = lemmas[i + 1 : i + 4]
+        if lemma in _REQUEST_MODALS and after[:1] and after[0] in _YOU:
+            return True
+        if lemma in _SELF and any(w in _WANT for w in after):
+            return True
+        if question and lemma in _SELF and any(w in _GET for w in after[:2]):
+            return True
+        if lemma == "please" and i > 0 and tuple(lemmas[i : i + 2]) not in _COURTESY:
+            return True
+    return False
+
+
+# Capitals on everyday words are shouting ("why is OUR data visible?"); on SEPA or SOC they
+# are an acronym.
+_SHOUTABLE = _words(
+    """our my we you your us me now not never still again why this what all every any asap
+    today immediately urgent please help"""
+)
+
+
+def _shouts(doc: Parsed, start: int, end: int) -> bool:
+    return any(w.isupper() and w.lower() in _SHOUTABLE for w in doc.words[start:end] if len(w) > 1)
+
+
+def read_ask(docs: Sequence[Parsed], *, upset: bool) -> Ask:
+    """Is every customer sentence an information question or neutral context?
+
+    One request, one problem or an upset customer makes it not an inquiry; so does a ticket
+    with no question at all.
+    """
+    if upset:
+        return Ask(inquiry=False)
+    asked = ""
+    for doc in docs:
+        for start, end in doc.sents:
+            if start >= end:
+                continue
+            question = is_question(doc, start)
+            if (
+                has_problem(doc, start)
+                or not _TROUBLE.isdisjoint(doc.lemmas[start:end])
+                or _shouts(doc, start, end)
+                or _request(doc, start, end, question)
+            ):
+                return Ask(inquiry=False, sentence=doc.sentence_text(start))
+            if question and not asked:
+                asked = doc.sentence_text(start)
+    return Ask(inquiry=bool(asked), sentence=asked)

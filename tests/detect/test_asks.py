@@ -1,0 +1,85 @@
+"""An information question is not a request: what ``read_ask`` decides and why."""
+
+from __future__ import annotations
+
+import pytest
+
+from integration.detect import Detector
+from integration.detect.asks import read_ask
+from integration.detect.text import reader
+from integration.models import Evidence
+from tests.detect.conftest import ticket
+
+
+def ask(*bodies: str, upset: bool = False) -> tuple[bool, str]:
+    parse = reader().read
+    result = read_ask([parse(body) for body in bodies], upset=upset)
+    return result.inquiry, result.sentence
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "If we move from Starter to Pro on the 20th, do we pay the full month or the difference?",
+        "Is there a discount for non-profit organisations? We can send our registration paper.",
+        "annual vs monthly for 12 seats, whats the difference in total?",
+        "Good morning, do you accept SEPA direct debit? Our bookkeeper prefers no cards.",
+        "What is your refund policy for annual plans? Please let me know.",
+        "Is our data encrypted at rest, and with what algorithm? Just filling in our inventory.",
+        "How do I move my authenticator to a new phone?",
+    ],
+)
+def test_information_questions_are_inquiries(body: str) -> None:
+    inquiry, sentence = ask(body)
+    assert inquiry
+    assert sentence.rstrip().endswith("?") or sentence.lower().startswith(("how", "what", "is"))
+
+
+@pytest.mark.parametrize(
+    ("body", "deciding"),
+    [
+        ("Can you send us your latest SOC 2 report?", "Can you send"),
+        ("Could you confirm whether you are affected by the OpenSSL CVE?", "Could you confirm"),
+        ("Can I get a refund for the unused months?", "Can I get a refund"),
+        ("Is it possible for us to receive a credit note?", "receive a credit"),
+        ("Please update the notice address in our agreement.", "Please update"),
+        ("Send me the invoice again. Which address did you use?", "Send me the invoice"),
+        ("We need the NDA signed before Friday. Who signs it?", "We need the NDA"),
+        ("Why was I charged twice this month?", "charged twice"),
+        ("Sync stopped since Monday. Is there a known issue?", "Sync stopped"),
+        ("How long was it exposed and who accessed it?", "exposed"),
+        ("Why is OUR data visible to other companies?", "OUR data"),
+        ("The export fails with error 500. What should we do?", "export fails"),
+    ],
+)
+def test_requests_problems_and_alarm_are_not_inquiries(body: str, deciding: str) -> None:
+    inquiry, sentence = ask(body)
+    assert not inquiry
+    assert deciding in sentence
+
+
+def test_a_statement_without_a_question_is_not_an_inquiry() -> None:
+    assert ask("We moved our offices to Leeds last month.") == (False, "")
+
+
+def test_an_upset_customer_is_never_an_inquiry() -> None:
+    body = "Do you accept SEPA direct debit?"
+    assert ask(body)[0]
+    assert not ask(body, upset=True)[0]
+
+
+def test_every_message_counts() -> None:
+    first = "Which plan includes audit logs?"
+    assert ask(first)[0]
+    assert not ask(first, "Also please add two seats to our plan.")[0]
+
+
+def test_the_detector_reports_an_inquiry_with_its_sentence(detector: Detector) -> None:
+    asked = detector.detect(ticket("Do you offer a discount for annual billing?"))
+    assert asked.inquiry
+    assert (
+        Evidence(kind="ask", text="Do you offer a discount for annual billing?") in asked.evidence
+    )
+    angry = detector.detect(ticket("Do you even test this garbage?? Unacceptable!!!"))
+    assert not angry.inquiry
+    assert not any(e.kind == "ask" for e in angry.evidence)
