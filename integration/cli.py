@@ -69,12 +69,15 @@ def _masked_url(url: str) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers/--no-workers", default=True, help="Run background workers in-process.")
-def serve(host: str, port: int, workers: bool) -> None:
-    """Serve the app with in-process workers (the embedded default)."""
+@click.option("--scheduler/--no-scheduler", "with_scheduler", default=True,
+              help="Run the SLA scheduler in-process (or alone: python -m scheduler).")
+def serve(host: str, port: int, workers: bool, with_scheduler: bool) -> None:
+    """Serve the app with in-process workers and scheduler (the embedded default)."""
     from waitress import serve as waitress_serve
 
     from integration.app import create_app
     from integration.worker import Workers
+    from scheduler import scheduler_init_app
 
     app = create_app()
     runtime = app.extensions["escalade"]
@@ -86,10 +89,15 @@ def serve(host: str, port: int, workers: bool) -> None:
             poll_seconds=float(app.config["POLL_SECONDS"]),
         )
         pool.start()
+    scheduler = scheduler_init_app(app) if with_scheduler else None
+    if scheduler is not None:
+        scheduler.start()
     click.echo(f"Escalade on http://{host}:{port}/ (matrix {runtime.matrix.version})")
     try:
         waitress_serve(app, host=host, port=port, threads=8)
     finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         if pool is not None:
             pool.stop()
 

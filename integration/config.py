@@ -21,6 +21,7 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
     "MAX_BODY_BYTES": (1_048_576, "int", "largest webhook body accepted (413 above)"),
     "WORKERS": (1, "int", "in-process worker threads for events and the outbox; 0 = none"),
     "POLL_SECONDS": (0.5, "float", "how often idle workers look for new work"),
+    "SLA_SWEEP_SECONDS": (15.0, "float", "how often the scheduler sweeps SLA clocks"),
     "PUBLIC_URL": ("http://127.0.0.1:8000", "str", "where helpdesks reach this app"),
     "LOG_LEVEL": ("INFO", "str", "logging level"),
 }

@@ -501,6 +501,7 @@ class Decision:
     rules: tuple[RuleHit, ...]
     matrix_version: str
     sla_due_at: datetime | None = None
+    sla_state: str | None = None
     route: Route = field(default_factory=Route)
     actions: tuple[Action, ...] = ()
 
@@ -521,6 +522,7 @@ class Decision:
             "reasons": list(self.reasons),
             "rules": [r.rule_id for r in self.rules],
             "sla_due_at": format_time(self.sla_due_at) if self.sla_due_at else None,
+            "sla_state": self.sla_state,
             "route": self.route.to_dict(),
             "matrix_version": self.matrix_version,
         }

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from integration import outbox, store
+from integration.clocks import SlaFields, sla_fields
 from integration.matrix import Matrix, evaluate
 from integration.models import Action, Author, Decision, Signals, Ticket, Tier
 
@@ -25,15 +26,34 @@ if TYPE_CHECKING:
     from integration.runtime import Runtime
 
 __all__ = [
+    "Decided",
     "Outcome",
     "ProcessResult",
     "build_detector",
     "decide",
     "input_fingerprint",
     "process_event",
+    "StoredSla",
 ]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StoredSla:
+    """A ticket's SLA as stored before the change being decided."""
+
+    timeline: Mapping[str, Any] | None = None
+    state: str | None = None
+    due_at: datetime | None = None
+
+
+class Decided(NamedTuple):
+    """What ``decide`` found: the signals, the decision and the SLA fields to store."""
+
+    signals: Signals
+    decision: Decision
+    sla: SlaFields
 
 
 def build_detector(matrix: Matrix) -> Detector:
@@ -57,8 +77,13 @@ def decide(
     previous_tier: Tier | None = None,
     connected: frozenset[str] = frozenset(),
     with_actions: bool = True,
-) -> tuple[Signals, Decision]:
-    """Read the ticket, then let the matrix decide; no I/O."""
+    stored: StoredSla | None = None,
+) -> Decided:
+    """Read the ticket, let the matrix decide, then run its SLA clock; no I/O.
+
+    ``stored`` is what the store knew of the ticket's SLA before this change (timeline,
+    state acted on, due time); without it the clock starts from the ticket alone.
+    """
     signals = detector.detect(ticket, history)
     decision = evaluate(
         matrix,
@@ -69,7 +94,18 @@ def decide(
         connected=connected,
         with_actions=with_actions,
     )
-    return signals, decision
+    stored = stored or StoredSla()
+    sla = sla_fields(
+        matrix,
+        ticket,
+        tier=decision.tier,
+        timeline=stored.timeline,
+        previous_state=stored.state,
+        previous_due=stored.due_at,
+        now=now,
+    )
+    decision = replace(decision, sla_due_at=sla.due_at, sla_state=sla.state.value)
+    return Decided(signals=signals, decision=decision, sla=sla)
 
 
 def input_fingerprint(ticket: Ticket) -> str:
@@ -148,7 +184,14 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
         previous_tier = (
             Tier(existing.tier) if existing is not None and existing.tier is not None else None
         )
-        signals, decision = decide(
+        stored = (
+            StoredSla(
+                timeline=existing.timeline, state=existing.sla_state, due_at=existing.sla_due_at
+            )
+            if existing is not None
+            else None
+        )
+        signals, decision, sla = decide(
             ticket,
             history,
             matrix=runtime.matrix,
@@ -156,6 +199,7 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
             now=now,
             previous_tier=previous_tier,
             connected=runtime.connected_targets(tenant),
+            stored=stored,
         )
         row = store.upsert_ticket(
             s,
@@ -166,6 +210,16 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
             category=decision.category.value,
             sla_due_at=decision.sla_due_at,
             input_fingerprint=fingerprint,
+        )
+        store.save_sla(
+            s,
+            row,
+            state=sla.state.value,
+            due_at=sla.due_at,
+            warn_at=sla.warn_at,
+            next_at=sla.next_at,
+            clock=sla.clock,
+            timeline=sla.timeline,
         )
         decision_row = store.add_decision(
             s,

@@ -1,268 +1,531 @@
-"""SLA clocks: business-hours calendars and due-time maths. Pure; no I/O besides tz data.
+"""SLA clocks: first response, next response and resolution per tier, rebuilt from history.
 
-A ``Calendar`` is a time zone, opening intervals per weekday and holidays. Intervals are
-local wall-clock times; several per day (a lunch break) and overnight shifts such as
-``22:00-06:00`` are allowed. An overnight interval belongs to the day it starts on: a holiday
-closes the shifts that *start* that day, not the tail of the previous night's shift.
+``sla_clock`` is pure: given what the store knows of a ticket (a ``Timeline``), the tier
+targets of the matrix and ``now``, it recomputes every clock from scratch, so replaying the
+same history always gives the same answer. Calendar maths lives in ``integration.calendars``
+and is re-exported here.
 
-Durations are elapsed business time, measured in real (UTC) seconds, so an interval that
-spans a DST change is one hour shorter or longer than its wall-clock length.
+Rules, in the order they apply:
+
+* First response runs from creation to the first public agent reply; next response runs from
+  a customer message that follows an agent reply (or from a reopen) to the next agent reply.
+  Solving the ticket meets any response clock still running. Bot replies do not count.
+* Resolution runs from creation until solved/closed; a reopen resumes it, the solved span
+  counting as paused.
+* Statuses in ``pause_on`` stop every clock; elapsed time excludes the paused spans, and
+  while paused a clock has no due time. The future is assumed to look like the present.
+* Business time is counted on the calendar of the tier whose target applies. A tier change
+  re-targets from the original start: the due is where elapsed time reaches the new tier's
+  target, which may already be past (breached at the change).
+* Blame: a clock is breached at the first instant the target in force was exceeded, and the
+  breach is blamed on the tier the ticket was at when that target's due time passed. A Tier-2
+  window that ran out at Tier 2 stays Tier 2's breach after a promotion; a promotion to a
+  shorter window that had already run out is breached at the promotion but blamed on the tier
+  that held the ticket when the new window ended (the late handoff). Breaches stick: a later
+  tier with a longer window does not clear them.
+* A reply at the due instant is in time; a running clock is breached from its due instant on.
+  A tier whose target is None does not track that metric (an earlier breach stays).
+* Events after ``now`` are ignored; messages stamped before ``created_at`` count as at it.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from integration.calendars import (
+    ICAL_RECURRENCE_YEARS,
+    WEEKDAYS,
+    Calendar,
+    Interval,
+    add_business_time,
+    business_time_between,
+    format_duration,
+    parse_duration,
+    parse_ical_holidays,
+    parse_interval,
+    parse_weekdays,
+)
+from integration.models import Author, Status, Ticket, Tier
+
+if TYPE_CHECKING:
+    from integration.matrix.schema import SlaTargets
 
 __all__ = [
+    "DEFAULT_PAUSE_ON",
+    "ICAL_RECURRENCE_YEARS",
     "WEEKDAYS",
     "Calendar",
+    "Interval",
+    "MetricClock",
+    "SlaClock",
+    "SlaMetric",
+    "SlaState",
+    "Timeline",
     "add_business_time",
     "business_time_between",
     "format_duration",
     "parse_duration",
+    "parse_ical_holidays",
     "parse_interval",
     "parse_weekdays",
+    "sla_clock",
 ]
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEFAULT_PAUSE_ON = frozenset({Status.PENDING, Status.ON_HOLD})
+_FINISHED = frozenset({Status.SOLVED, Status.CLOSED})
 
-_DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?$")
-_CLOCK = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})$")
-# Searching further than this for the next open minute means the calendar is effectively
-# closed (e.g. every day a holiday); fail loudly instead of looping.
-_MAX_DAYS = 3 * 366
+# (begin, end) in UTC; end None: still going.
+_Span = tuple[datetime, datetime | None]
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse ``30m``, ``4h``, ``2d`` or combinations like ``1h30m``; ``ValueError`` if bad."""
-    value = text.strip() if isinstance(text, str) else ""
-    match = _DURATION.match(value)
-    if not value or match is None:
-        raise ValueError(f"invalid duration {text!r} (use e.g. 30m, 4h, 2d, 1h30m)")
-    parts = {k: int(v) for k, v in match.groupdict(default="0").items()}
-    return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"])
+class SlaMetric(StrEnum):
+    """What a clock measures."""
+
+    FIRST_RESPONSE = "first_response"
+    NEXT_RESPONSE = "next_response"
+    RESOLUTION = "resolution"
 
 
-def format_duration(value: timedelta) -> str:
-    """Format a duration the way ``parse_duration`` reads it (``1h30m``)."""
-    minutes = int(value.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    out = (
-        (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (f"{mins}m" if mins else "")
-    )
-    return out or "0m"
+class SlaState(StrEnum):
+    """Where a ticket stands; ``PROMOTED`` is set by the scheduler, never by ``sla_clock``."""
 
-
-def _parse_clock(text: str, *, allow_24: bool) -> time | None:
-    """Parse ``HH:MM``; ``None`` stands for ``24:00`` (end of day)."""
-    match = _CLOCK.match(text)
-    if match is None:
-        raise ValueError(f"invalid time {text!r} (use HH:MM)")
-    hour, minute = int(match["h"]), int(match["m"])
-    if allow_24 and hour == 24 and minute == 0:
-        return None
-    if hour > 23 or minute > 59:
-        raise ValueError(f"invalid time {text!r}")
-    return time(hour, minute)
+    OK = "ok"
+    WARNING = "warning"
+    BREACHED = "breached"
+    PROMOTED = "promoted"
+    PAUSED = "paused"
+    DONE = "done"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Interval:
-    """Open from ``start`` to ``end`` local time; ``end <= start`` runs past midnight."""
+class Timeline:
+    """What the store knows about one ticket; every list in time order, times aware."""
 
-    start: time
-    end: time | None  # None: midnight at the end of the day ("24:00")
-
-    @property
-    def overnight(self) -> bool:
-        """True when the interval ends on the following day."""
-        return self.end is not None and self.end <= self.start
-
-    def __str__(self) -> str:
-        end = "24:00" if self.end is None else self.end.strftime("%H:%M")
-        return f"{self.start.strftime('%H:%M')}-{end}"
-
-
-def parse_interval(text: str) -> Interval:
-    """Parse ``"09:00-12:30"``, ``"22:00-06:00"`` (overnight) or ``"00:00-24:00"``."""
-    if not isinstance(text, str) or text.count("-") != 1:
-        raise ValueError(f"invalid interval {text!r} (use HH:MM-HH:MM)")
-    left, right = (p.strip() for p in text.split("-"))
-    try:
-        start = _parse_clock(left, allow_24=False)
-        end = _parse_clock(right, allow_24=True)
-    except ValueError as err:
-        raise ValueError(f"invalid interval {text!r}: {err}") from err
-    assert start is not None
-    if end == start:
-        raise ValueError(f"invalid interval {text!r}: empty (use 00:00-24:00 for all day)")
-    return Interval(start=start, end=end)
-
-
-def parse_weekdays(text: str) -> tuple[int, ...]:
-    """Parse ``mon``, ``mon-fri``, ``sat,sun`` or ``daily`` into weekday numbers (Mon = 0)."""
-    key = text.strip().lower() if isinstance(text, str) else ""
-    if key in ("daily", "every day", "mon-sun"):
-        return tuple(range(7))
-    days: list[int] = []
-    for part in (p.strip() for p in key.split(",")):
-        first, _, last = part.partition("-")
-        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
-            raise ValueError(f"invalid weekdays {text!r} (use mon..sun, mon-fri, sat,sun)")
-        lo = WEEKDAYS.index(first)
-        hi = WEEKDAYS.index(last) if last else lo
-        if hi < lo:
-            raise ValueError(f"invalid weekdays {text!r}: {first}-{last} runs backwards")
-        days.extend(range(lo, hi + 1))
-    return tuple(days)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Calendar:
-    """Business hours: a time zone, intervals per weekday (Mon = 0) and holidays."""
-
-    timezone: str
-    intervals: Mapping[int, tuple[Interval, ...]]
-    holidays: frozenset[date] = frozenset()
-    name: str = ""
-    _zone: ZoneInfo = field(init=False, repr=False, compare=False)
+    created_at: datetime
+    statuses: tuple[tuple[datetime, Status], ...]  # the first one holds from creation
+    tiers: tuple[tuple[datetime, Tier], ...]  # the first one holds from creation
+    customer_messages: tuple[datetime, ...] = ()
+    agent_replies: tuple[datetime, ...] = ()
 
     def __post_init__(self) -> None:
-        try:
-            zone = ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"unknown time zone {self.timezone!r}") from err
-        if not any(self.intervals.get(d) for d in range(7)):
-            raise ValueError("calendar has no opening hours")
-        for day in range(7):
-            today, tomorrow = self.intervals.get(day, ()), self.intervals.get((day + 1) % 7, ())
-            last = today[-1] if today else None
-            if last and last.overnight and tomorrow:
-                assert last.end is not None
-                if last.end > tomorrow[0].start:
-                    raise ValueError(
-                        f"overnight interval {last} on {WEEKDAYS[day]} overlaps {tomorrow[0]} "
-                        f"on {WEEKDAYS[(day + 1) % 7]}"
-                    )
-        object.__setattr__(self, "_zone", zone)
+        created = _utc(self.created_at, "created_at")
+        statuses = tuple((_utc(t, "statuses"), Status(s)) for t, s in self.statuses)
+        tiers = tuple((_utc(t, "tiers"), Tier(v)) for t, v in self.tiers)
+        customer = tuple(_utc(t, "customer_messages") for t in self.customer_messages)
+        agent = tuple(_utc(t, "agent_replies") for t in self.agent_replies)
+        for name, times in (
+            ("statuses", [t for t, _ in statuses]),
+            ("tiers", [t for t, _ in tiers]),
+            ("customer_messages", list(customer)),
+            ("agent_replies", list(agent)),
+        ):
+            if any(b < a for a, b in zip(times, times[1:], strict=False)):
+                raise ValueError(f"{name} are not in time order")
+            if name in ("statuses", "tiers") and times and times[0] < created:
+                raise ValueError(f"{name} start at {times[0].isoformat()}, before created_at")
+        for key, value in (
+            ("created_at", created),
+            ("statuses", statuses),
+            ("tiers", tiers),
+            ("customer_messages", customer),
+            ("agent_replies", agent),
+        ):
+            object.__setattr__(self, key, value)
 
     @classmethod
-    def build(
+    def of(
         cls,
+        ticket: Ticket,
         *,
-        timezone: str,
-        hours: Mapping[str, Iterable[str]],
-        holidays: Iterable[str | date] = (),
-        name: str = "",
-    ) -> Calendar:
-        """Build from strings: ``hours={"mon-fri": ["09:00-12:30", "13:30-18:00"]}``."""
-        per_day: dict[int, list[Interval]] = {}
-        for days, specs in hours.items():
-            parsed = [parse_interval(s) for s in specs]
-            for day in parse_weekdays(days):
-                if day in per_day:
-                    raise ValueError(f"{WEEKDAYS[day]} is given twice in {list(hours)}")
-                per_day[day] = parsed
+        statuses: Iterable[tuple[datetime, Status]] = (),
+        tiers: Iterable[tuple[datetime, Tier]] = (),
+    ) -> Timeline:
+        """The timeline of ``ticket``: public messages from it, status and tier history given."""
+        public = sorted((m for m in ticket.messages if m.public), key=lambda m: m.created_at)
         return cls(
-            timezone=timezone,
-            intervals={d: _sorted_disjoint(WEEKDAYS[d], v) for d, v in per_day.items()},
-            holidays=frozenset(
-                h if isinstance(h, date) else date.fromisoformat(h) for h in holidays
-            ),
-            name=name,
+            created_at=ticket.created_at,
+            statuses=tuple(statuses) or ((ticket.created_at, ticket.status),),
+            tiers=tuple(tiers),
+            customer_messages=tuple(m.created_at for m in public if m.author is Author.CUSTOMER),
+            agent_replies=tuple(m.created_at for m in public if m.author is Author.AGENT),
         )
 
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MetricClock:
+    """One clock: its tier's target, due and warning times, and whether and whom it breached."""
+
+    metric: SlaMetric
+    tier: Tier  # the tier whose target applies (the tier at met_at, or now)
+    started_at: datetime
+    due_at: datetime | None  # None while paused or met
+    warn_at: datetime | None
+    met_at: datetime | None
+    breached_at: datetime | None
+    blamed_tier: Tier | None  # the tier the ticket was at when the due time passed
+    elapsed: timedelta  # business time on the tier's calendar, pauses excluded
+
     @property
-    def zone(self) -> ZoneInfo:
-        """The calendar's time zone."""
-        return self._zone
+    def running(self) -> bool:
+        """True until the clock is met."""
+        return self.met_at is None
 
-    def open_periods(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
-        """Yield open periods (UTC) that end after ``start``, clipped to begin at ``start``."""
-        start = _aware(start).astimezone(UTC)
-        day = start.astimezone(self._zone).date() - timedelta(days=1)  # last night's shift
-        for _ in range(_MAX_DAYS):
-            for begin, end in self._day_periods(day):
-                if end > start:
-                    yield max(begin, start), end
-            day += timedelta(days=1)
-        raise ValueError(f"calendar {self.name or self.timezone} has no open time ahead")
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form: ISO times in UTC, ``elapsed`` in seconds."""
+        return {
+            "metric": self.metric.value,
+            "tier": int(self.tier),
+            "started_at": _iso(self.started_at),
+            "due_at": _iso(self.due_at),
+            "warn_at": _iso(self.warn_at),
+            "met_at": _iso(self.met_at),
+            "breached_at": _iso(self.breached_at),
+            "blamed_tier": None if self.blamed_tier is None else int(self.blamed_tier),
+            "elapsed": self.elapsed.total_seconds(),
+        }
 
-    def is_open(self, at: datetime) -> bool:
-        """True when ``at`` falls inside business hours."""
-        at = _aware(at).astimezone(UTC)
-        for begin, _end in self.open_periods(at):
-            return begin == at
-        return False  # pragma: no cover - open_periods raises instead
-
-    def _day_periods(self, day: date) -> list[tuple[datetime, datetime]]:
-        if day in self.holidays:
-            return []
-        out = []
-        for interval in self.intervals.get(day.weekday(), ()):
-            begin = self._instant(day, interval.start)
-            if interval.end is None:
-                end = self._instant(day + timedelta(days=1), time(0))
-            elif interval.overnight:
-                end = self._instant(day + timedelta(days=1), interval.end)
-            else:
-                end = self._instant(day, interval.end)
-            if end > begin:
-                out.append((begin, end))
-        return out
-
-    def _instant(self, day: date, clock: time) -> datetime:
-        # A wall time inside a spring-forward gap resolves with the pre-transition offset,
-        # i.e. to the first valid instant after the gap; fold=0 picks the earlier of two
-        # ambiguous autumn instants, which keeps interval ends monotonic.
-        return datetime.combine(day, clock, tzinfo=self._zone).astimezone(UTC)
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MetricClock:
+        """Rebuild from ``to_dict``."""
+        blamed = data["blamed_tier"]
+        return cls(
+            metric=SlaMetric(data["metric"]),
+            tier=Tier(data["tier"]),
+            started_at=_from_iso(data["started_at"]),
+            due_at=_from_iso_opt(data["due_at"]),
+            warn_at=_from_iso_opt(data["warn_at"]),
+            met_at=_from_iso_opt(data["met_at"]),
+            breached_at=_from_iso_opt(data["breached_at"]),
+            blamed_tier=None if blamed is None else Tier(blamed),
+            elapsed=timedelta(seconds=float(data["elapsed"])),
+        )
 
 
-def _sorted_disjoint(day: str, intervals: list[Interval]) -> tuple[Interval, ...]:
-    ordered = sorted(intervals, key=lambda i: i.start)
-    for prev, nxt in zip(ordered, ordered[1:], strict=False):
-        if prev.overnight or prev.end is None or prev.end > nxt.start:
-            raise ValueError(f"intervals {prev} and {nxt} on {day} overlap")
-    return tuple(ordered)
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SlaClock:
+    """Every clock of a ticket at one instant, and what the scheduler needs from them."""
+
+    metrics: tuple[MetricClock, ...]
+    state: SlaState
+    due_at: datetime | None  # earliest due of a running clock
+    warn_at: datetime | None
+    next_check_at: datetime | None  # when the state changes next without new input
+    tier_elapsed: Mapping[Tier, timedelta] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form: ISO times in UTC, durations in seconds, tiers as strings."""
+        return {
+            "state": self.state.value,
+            "due_at": _iso(self.due_at),
+            "warn_at": _iso(self.warn_at),
+            "next_check_at": _iso(self.next_check_at),
+            "tier_elapsed": {str(int(t)): d.total_seconds() for t, d in self.tier_elapsed.items()},
+            "metrics": [m.to_dict() for m in self.metrics],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SlaClock:
+        """Rebuild from ``to_dict``; ``ValueError`` when the data is not such a dict."""
+        try:
+            return cls(
+                metrics=tuple(MetricClock.from_dict(m) for m in data["metrics"]),
+                state=SlaState(data["state"]),
+                due_at=_from_iso_opt(data["due_at"]),
+                warn_at=_from_iso_opt(data["warn_at"]),
+                next_check_at=_from_iso_opt(data["next_check_at"]),
+                tier_elapsed={
+                    Tier(int(t)): timedelta(seconds=float(s))
+                    for t, s in data["tier_elapsed"].items()
+                },
+            )
+        except (KeyError, TypeError, AttributeError, ValueError) as err:
+            raise ValueError(f"not a stored SLA clock: {err!r}") from err
 
 
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value.isoformat()} (SLA maths needs a time zone)")
-    return value
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Run:
+    metric: SlaMetric
+    start: datetime
+    end: datetime | None  # when it was met
 
 
-def add_business_time(start: datetime, duration: timedelta, calendar: Calendar | None) -> datetime:
-    """The instant ``duration`` of open time after ``start``; ``calendar=None`` means 24/7."""
-    _aware(start)
-    if duration < timedelta(0):
-        raise ValueError(f"negative duration {duration}")
-    if calendar is None:
-        return (start + duration).astimezone(UTC)
-    remaining = duration
-    for begin, end in calendar.open_periods(start):
-        span = end - begin
-        if remaining <= span:
-            return begin + remaining
-        remaining -= span
-    raise AssertionError("unreachable: open_periods raises when the calendar runs out")
+def sla_clock(
+    timeline: Timeline,
+    targets: Mapping[Tier, SlaTargets],
+    *,
+    now: datetime,
+    warn_before: timedelta = timedelta(minutes=30),
+    pause_on: frozenset[Status] = DEFAULT_PAUSE_ON,
+) -> SlaClock:
+    """Every SLA clock of ``timeline`` at ``now`` under the per-tier ``targets`` (see module)."""
+    now = _utc(now, "now")
+    if now < timeline.created_at:
+        raise ValueError(f"now {now.isoformat()} is before the ticket was created")
+    if warn_before < timedelta(0):
+        raise ValueError(f"negative warn_before {warn_before}")
+    tiers = _tier_changes(timeline, now)
+    statuses = [(max(t, timeline.created_at), s) for t, s in timeline.statuses if t <= now]
+    status = statuses[-1][1] if statuses else Status.NEW
+    stops = _status_spans(timeline.created_at, statuses, pause_on | _FINISHED)
+    paused = status in pause_on and status not in _FINISHED
+
+    metrics = []
+    for run in _runs(timeline, statuses, now):
+        active = _subtract(run.start, run.end, stops)
+        clock = _metric_clock(run, active, tiers, targets, now, warn_before, paused)
+        if clock is not None:
+            metrics.append(clock)
+    metrics.sort(key=lambda m: (m.started_at, list(SlaMetric).index(m.metric)))
+
+    running = [m for m in metrics if m.running]
+    due_at = min((m.due_at for m in running if m.due_at is not None), default=None)
+    warn_at = min((m.warn_at for m in running if m.warn_at is not None), default=None)
+    if status in _FINISHED or not running:
+        state = SlaState.DONE
+    elif paused:
+        state = SlaState.PAUSED
+    elif any(m.breached_at is not None for m in metrics):
+        state = SlaState.BREACHED
+    elif warn_at is not None and now >= warn_at:
+        state = SlaState.WARNING
+    else:
+        state = SlaState.OK
+    next_check = {SlaState.OK: warn_at, SlaState.WARNING: due_at}.get(state)
+    return SlaClock(
+        metrics=tuple(metrics),
+        state=state,
+        due_at=due_at,
+        warn_at=warn_at,
+        next_check_at=next_check,
+        tier_elapsed=_tier_elapsed(timeline.created_at, now, stops, tiers, targets),
+    )
 
 
-def business_time_between(start: datetime, end: datetime, calendar: Calendar | None) -> timedelta:
-    """Open time elapsed from ``start`` to ``end`` (zero when ``end`` is not later)."""
-    start, end = _aware(start).astimezone(UTC), _aware(end).astimezone(UTC)
-    if end <= start:
-        return timedelta(0)
-    if calendar is None:
-        return end - start
-    total = timedelta(0)
-    for begin, stop in calendar.open_periods(start):
-        if begin >= end:
+def _runs(timeline: Timeline, statuses: list[tuple[datetime, Status]], now: datetime) -> list[_Run]:
+    created = timeline.created_at
+    # At one instant: status changes, then agent replies, then customer messages.
+    events: list[tuple[datetime, int, Status | None]] = [(t, 0, s) for t, s in statuses]
+    events += [(max(t, created), 1, None) for t in timeline.agent_replies if t <= now]
+    events += [(max(t, created), 2, None) for t in timeline.customer_messages if t <= now]
+    events.sort(key=lambda e: (e[0], e[1]))
+
+    runs: list[_Run] = []
+    waiting: tuple[SlaMetric, datetime] | None = (SlaMetric.FIRST_RESPONSE, created)
+    finished = False
+    finished_at: datetime | None = None
+    for at, kind, status in events:
+        if kind == 0 and status is not None:
+            now_finished = status in _FINISHED
+            if now_finished and not finished:
+                finished_at = at
+                if waiting is not None:
+                    runs.append(_Run(metric=waiting[0], start=waiting[1], end=at))
+                    waiting = None
+            elif finished and not now_finished and waiting is None:
+                waiting = (SlaMetric.NEXT_RESPONSE, at)  # reopened
+            finished = now_finished
+        elif kind == 1 and waiting is not None:
+            runs.append(_Run(metric=waiting[0], start=waiting[1], end=at))
+            waiting = None
+        elif kind == 2 and waiting is None and not finished:
+            waiting = (SlaMetric.NEXT_RESPONSE, at)
+    if waiting is not None:
+        runs.append(_Run(metric=waiting[0], start=waiting[1], end=None))
+    runs.append(
+        _Run(metric=SlaMetric.RESOLUTION, start=created, end=finished_at if finished else None)
+    )
+    return runs
+
+
+def _metric_clock(
+    run: _Run,
+    active: list[_Span],
+    tiers: list[tuple[datetime, Tier]],
+    targets: Mapping[Tier, SlaTargets],
+    now: datetime,
+    warn_before: timedelta,
+    paused: bool,
+) -> MetricClock | None:
+    stop = now if run.end is None else run.end
+    segments = [(run.start, _tier_at(tiers, run.start))]
+    segments += [
+        (t, tier) for t, tier in tiers if run.start < t and (t < stop or (t == now and not run.end))
+    ]
+    breached_at = blamed = None
+    for index, (begin, tier) in enumerate(segments):
+        target = _target(targets, tier, run.metric)
+        if target is None:
+            continue
+        due = _reach(active, target, _calendar(targets, tier))
+        if due is None:
+            continue
+        if index + 1 < len(segments):
+            passed = due < segments[index + 1][0]
+        else:
+            passed = due <= now if run.end is None else due < run.end
+        if passed:
+            breached_at, blamed = max(due, begin), _tier_at(tiers, due)
             break
-        total += min(stop, end) - begin
+    tier = segments[-1][1]
+    target = _target(targets, tier, run.metric)
+    if target is None and breached_at is None:
+        return None
+    calendar = _calendar(targets, tier)
+    due_at = warn_at = None
+    if run.end is None and target is not None and not paused:
+        due_at = _reach(active, target, calendar)
+        warn_at = _reach(active, max(target - warn_before, timedelta(0)), calendar)
+    return MetricClock(
+        metric=run.metric,
+        tier=tier,
+        started_at=run.start,
+        due_at=due_at,
+        warn_at=warn_at,
+        met_at=run.end,
+        breached_at=breached_at,
+        blamed_tier=blamed,
+        elapsed=_elapsed(active, stop, calendar),
+    )
+
+
+def _tier_elapsed(
+    created: datetime,
+    now: datetime,
+    stops: list[_Span],
+    tiers: list[tuple[datetime, Tier]],
+    targets: Mapping[Tier, SlaTargets],
+) -> dict[Tier, timedelta]:
+    """Business time (pauses excluded) spent at each tier, on that tier's calendar."""
+    active = _subtract(created, now, stops)
+    begins = [created] + [t for t, _ in tiers[1:]]
+    out: dict[Tier, timedelta] = {}
+    for begin, end, (_, tier) in zip(begins, [*begins[1:], now], tiers, strict=True):
+        calendar = _calendar(targets, tier)
+        spent = sum(
+            (
+                business_time_between(max(a, begin), end if b is None else min(b, end), calendar)
+                for a, b in active
+                if a < end and (b is None or b > begin)
+            ),
+            timedelta(0),
+        )
+        out[tier] = out.get(tier, timedelta(0)) + spent
+    return out
+
+
+# --- small helpers ------------------------------------------------------------------------
+
+
+def _tier_changes(timeline: Timeline, now: datetime) -> list[tuple[datetime, Tier]]:
+    """Tier decisions up to ``now`` that change the tier; the first holds from creation."""
+    if not timeline.tiers:
+        raise ValueError("the timeline has no tier decision, so no SLA targets apply")
+    out: list[tuple[datetime, Tier]] = []
+    for at, tier in timeline.tiers:
+        if at <= now and (not out or out[-1][1] != tier):
+            out.append((at, tier))
+    return out or [(timeline.created_at, timeline.tiers[0][1])]
+
+
+def _tier_at(tiers: list[tuple[datetime, Tier]], at: datetime) -> Tier:
+    index = bisect_right([t for t, _ in tiers], at)
+    return tiers[max(index - 1, 0)][1]
+
+
+def _target(targets: Mapping[Tier, SlaTargets], tier: Tier, metric: SlaMetric) -> timedelta | None:
+    settings = targets.get(tier)
+    if settings is None:
+        return None
+    if metric is SlaMetric.FIRST_RESPONSE:
+        return settings.first_response
+    if metric is SlaMetric.NEXT_RESPONSE:
+        return settings.next_response
+    return settings.resolution
+
+
+def _calendar(targets: Mapping[Tier, SlaTargets], tier: Tier) -> Calendar | None:
+    settings = targets.get(tier)
+    return None if settings is None else settings.calendar
+
+
+def _status_spans(
+    created: datetime, statuses: list[tuple[datetime, Status]], which: frozenset[Status]
+) -> list[_Span]:
+    """Spans spent in a status of ``which``; the first status holds from creation."""
+    spans: list[_Span] = []
+    begin: datetime | None = None
+    for index, (at, status) in enumerate(statuses):
+        at = created if index == 0 else at
+        if status in which and begin is None:
+            begin = at
+        elif status not in which and begin is not None:
+            if at > begin:
+                spans.append((begin, at))
+            begin = None
+    if begin is not None:
+        spans.append((begin, None))
+    return spans
+
+
+def _subtract(start: datetime, end: datetime | None, stops: list[_Span]) -> list[_Span]:
+    """``[start, end)`` minus the (sorted, disjoint) ``stops``."""
+    out: list[_Span] = []
+    cursor: datetime | None = start
+    for begin, stop in stops:
+        if cursor is None or (end is not None and begin >= end):
+            break
+        if stop is not None and stop <= cursor:
+            continue
+        if begin > cursor:
+            out.append((cursor, begin))
+        cursor = stop
+    if cursor is not None and (end is None or cursor < end):
+        out.append((cursor, end))
+    return out
+
+
+def _reach(spans: list[_Span], amount: timedelta, calendar: Calendar | None) -> datetime | None:
+    """The instant business time over ``spans`` reaches ``amount``; None if it never does."""
+    remaining = max(amount, timedelta(0))
+    for begin, end in spans:
+        available = None if end is None else business_time_between(begin, end, calendar)
+        # A span without open time cannot hold even a zero amount: the clock never ran there.
+        if available is None or remaining < available or (remaining == available and available):
+            return add_business_time(begin, remaining, calendar)
+        remaining -= available
+    return None
+
+
+def _elapsed(spans: list[_Span], until: datetime, calendar: Calendar | None) -> timedelta:
+    total = timedelta(0)
+    for begin, end in spans:
+        if begin >= until:
+            break
+        total += business_time_between(begin, until if end is None else min(end, until), calendar)
     return total
+
+
+def _utc(value: datetime, name: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValueError(f"{name}: expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name}: naive datetime {value.isoformat()} (SLA maths needs a zone)")
+    return value.astimezone(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _from_iso(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return _utc(parsed, "time")
+
+
+def _from_iso_opt(value: str | None) -> datetime | None:
+    return None if value is None else _from_iso(value)

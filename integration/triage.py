@@ -102,13 +102,13 @@ def triage_tickets(
     for i in order:
         ticket = tickets[i]
         # The CLI prints no actions, so they are not rendered.
-        _, decisions[i] = decide(
+        decisions[i] = decide(
             ticket,
             history.related(ticket),
             matrix=matrix,
             detector=detector,
             now=now,
             with_actions=False,
-        )
+        ).decision
         history.add(ticket)
     return [d for d in decisions if d is not None]

@@ -1,0 +1,66 @@
+"""The APScheduler loop: SLA sweeps every few seconds, in-process or alone.
+
+``scheduler_init_app(app)`` builds a ``BackgroundScheduler`` for the app's runtime (``make
+run`` starts it with the server); ``python -m scheduler`` runs it as its own process. Jobs are
+plain functions of the runtime and a clock, so tests call them directly with a frozen time.
+Each process keeps its own in-memory job store: exactly-once comes from the database (the
+sweep's conditional updates), never from a shared APScheduler job store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from scheduler.jobs import SweepReport, sla_sweep
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from integration.runtime import Runtime
+
+__all__ = ["SweepReport", "build_scheduler", "run_sla_sweep", "scheduler_init_app", "sla_sweep"]
+
+log = logging.getLogger(__name__)
+SWEEP_JOB = "sla_sweep"
+
+
+def run_sla_sweep(runtime: Runtime, clock: Callable[[], datetime]) -> SweepReport:
+    """One SLA sweep at ``clock()``; the job the scheduler runs."""
+    return sla_sweep(runtime, clock())
+
+
+def build_scheduler(
+    runtime: Runtime,
+    *,
+    sweep_seconds: float,
+    clock: Callable[[], datetime] | None = None,
+) -> BackgroundScheduler:
+    """A scheduler (not started) that sweeps SLAs every ``sweep_seconds``."""
+    scheduler = BackgroundScheduler(timezone="UTC", daemon=True)
+    scheduler.add_job(
+        run_sla_sweep,
+        IntervalTrigger(seconds=sweep_seconds),
+        args=(runtime, clock or runtime.now),
+        id=SWEEP_JOB,
+        name="SLA sweep",
+        # A sweep that overran is not run twice in a row to catch up; the next one covers it.
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=max(1, int(sweep_seconds)),
+        next_run_time=runtime.now(),
+    )
+    return scheduler
+
+
+def scheduler_init_app(app: Flask) -> BackgroundScheduler:
+    """Attach a scheduler to ``app`` (``app.extensions["scheduler"]``); the caller starts it."""
+    runtime = app.extensions["escalade"]
+    scheduler = build_scheduler(runtime, sweep_seconds=float(app.config["SLA_SWEEP_SECONDS"]))
+    app.extensions["scheduler"] = scheduler
+    return scheduler

@@ -186,8 +186,8 @@ def measure_labeled(
     history = HistoryIndex()
     rows: list[dict[str, Any]] = []
     for ticket in sorted(tickets, key=lambda t: t.created_at):
-        signals, decision = decide(ticket, history.related(ticket), matrix=matrix,
-                                   detector=detector, now=_NOW)
+        signals, decision, _ = decide(ticket, history.related(ticket), matrix=matrix,
+                                      detector=detector, now=_NOW)
         history.add(ticket)
         if ticket.id in expected:
             rows.append({"id": ticket.id, "gold": expected[ticket.id], "tier": int(decision.tier),

@@ -28,7 +28,7 @@ from integration.models import (
 )
 from integration.sla import add_business_time
 
-__all__ = ["TIER_TAG", "evaluate", "tier_tag"]
+__all__ = ["TIER_TAG", "alert_payload", "evaluate", "local_time", "tier_actions", "tier_tag"]
 
 TIER_TAG = "escalade_tier_{tier}"
 CATEGORY_TAG = "escalade_{category}"
@@ -112,6 +112,35 @@ def evaluate(
         return decision
     actions = _actions(matrix, decision, ctx, settings, previous_tier, connected)
     return replace(decision, actions=actions)
+
+
+def tier_actions(
+    matrix: Matrix,
+    decision: Decision,
+    ticket: Ticket,
+    signals: Signals,
+    *,
+    now: datetime,
+    previous_tier: Tier | None,
+    connected: frozenset[str] = frozenset(),
+) -> tuple[Action, ...]:
+    """The write-backs of ``decision`` as ``evaluate`` renders them (for the SLA sweep)."""
+    ctx = _Context(ticket=ticket, signals=signals, now=now)
+    settings = matrix.tier_settings(decision.tier)
+    return _actions(matrix, decision, ctx, settings, previous_tier, connected)
+
+
+def alert_payload(
+    matrix: Matrix, decision: Decision, ticket: Ticket, previous_tier: Tier | None
+) -> dict[str, Any]:
+    """What an alert about ``decision`` carries (Slack, CRM, manager)."""
+    settings = matrix.tier_settings(decision.tier)
+    return _alert_payload(decision, ticket, settings, previous_tier)
+
+
+def local_time(matrix: Matrix, tier: Tier, value: datetime) -> str:
+    """``value`` in the tier's business time zone, the way notes and replies print it."""
+    return _local(value, matrix.tier_settings(tier))
 
 
 def _select_tier(matrix: Matrix, ctx: _Context) -> tuple[Tier, list[RuleHit]]:

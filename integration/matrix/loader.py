@@ -15,6 +15,7 @@ import re
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +36,15 @@ from integration.matrix.schema import (
     Matrix,
     MatrixModel,
     OnBreach,
+    OnWarning,
     Rule,
     SlaTargets,
     TierActions,
     TierModel,
     TierSettings,
 )
-from integration.models import PageRule, Tier, TriggerSpec
-from integration.sla import Calendar
+from integration.models import PageRule, Status, Tier, TriggerSpec
+from integration.sla import Calendar, parse_ical_holidays
 
 __all__ = [
     "MatrixError",
@@ -129,7 +131,9 @@ def load_matrix_text(text: str, *, source: str = "<matrix>") -> Matrix:
         raise MatrixError(
             [_issue(source, root, tuple(e["loc"]), _message(e)) for e in err.errors()]
         ) from err
-    checker = _Checker(model)
+    # Files the matrix names (an iCal of holidays) sit beside it; text has no place: cwd.
+    base_dir = Path(source).parent if Path(source).is_file() else Path.cwd()
+    checker = _Checker(model, base_dir=base_dir)
     matrix = checker.compile(text=text, source=source)
     if checker.problems:
         raise MatrixError([_issue(source, root, loc, msg) for loc, msg in checker.problems])
@@ -232,8 +236,9 @@ def _message(error: Any) -> str:
 class _Checker:
     """Checks what the structure cannot express and compiles the frozen ``Matrix``."""
 
-    def __init__(self, model: MatrixModel) -> None:
+    def __init__(self, model: MatrixModel, *, base_dir: Path) -> None:
         self.model = model
+        self.base_dir = base_dir
         self.problems: list[tuple[Loc, str]] = []
         self.trigger_ids = tuple(model.triggers)
         self.page_ids = tuple(page.id for page in model.pages)
@@ -272,6 +277,8 @@ class _Checker:
             templates=dict(model.templates),
             pages=pages,
             repeat_window_days=model.detection.repeat_window_days,
+            warn_before=model.clocks.warn_before,
+            pause_on=frozenset(Status(s) for s in model.clocks.pause_on),
         )
 
     def _pages(self) -> tuple[PageRule, ...]:
@@ -294,14 +301,33 @@ class _Checker:
         out: dict[str, Calendar] = {}
         for name, spec in self.model.calendars.items():
             loc: Loc = ("calendars", name)
+            holidays = [*spec.holidays, *self._ical(spec.holidays_ical, (*loc, "holidays_ical"))]
             try:
                 out[name] = Calendar.build(
-                    timezone=spec.timezone, hours=spec.hours, holidays=spec.holidays, name=name
+                    timezone=spec.timezone, hours=spec.hours, holidays=holidays, name=name
                 )
             except ValueError as err:
                 field = "timezone" if "unknown time zone" in str(err) else "hours"
                 self.problem((*loc, field), str(err))
         return out
+
+    def _ical(self, name: str | None, loc: Loc) -> frozenset[date]:
+        if not name:
+            return frozenset()
+        path = Path(name)
+        if not path.is_absolute():
+            path = self.base_dir / path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            self.problem(loc, f"cannot read {str(path)!r}: {reason}")
+            return frozenset()
+        try:
+            return parse_ical_holidays(text, source=str(path))
+        except ValueError as err:
+            self.problem(loc, str(err))
+            return frozenset()
 
     def _templates(self) -> None:
         for name, body in self.model.templates.items():
@@ -413,10 +439,12 @@ class _Checker:
                 OnBreach(
                     promote_to=Tier(breach.promote_to) if breach.promote_to else None,
                     alert=tuple(breach.alert),
+                    acknowledge=breach.acknowledge,
                 )
                 if breach is not None
                 else None
             ),
+            on_warning=OnWarning(note=spec.on_warning.note, alert=tuple(spec.on_warning.alert)),
         )
 
     def condition(self, raw: Any, loc: Loc) -> Condition | None:

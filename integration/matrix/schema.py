@@ -22,7 +22,15 @@ from pydantic import (
     model_validator,
 )
 
-from integration.models import Category, Channel, PageRule, Priority, Tier, TriggerSpec
+from integration.models import (
+    Category,
+    Channel,
+    PageRule,
+    Priority,
+    Status,
+    Tier,
+    TriggerSpec,
+)
 from integration.sla import Calendar, parse_duration, parse_interval, parse_weekdays
 
 __all__ = [
@@ -32,6 +40,7 @@ __all__ = [
     "Condition",
     "Matrix",
     "OnBreach",
+    "OnWarning",
     "Rule",
     "SlaTargets",
     "TierActions",
@@ -40,7 +49,7 @@ __all__ = [
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 # Ids the evaluator cites itself; a file rule may not take them.
-RESERVED_RULE_IDS = frozenset({"default_tier", "tier_floor"})
+RESERVED_RULE_IDS = frozenset({"default_tier", "tier_floor", "sla_breach"})
 ALWAYS_OPEN = ("24x7", "24/7")
 TEMPLATE_FIELDS = frozenset({"requester_name", "due", "ticket_id", "subject", "tier"})
 
@@ -128,9 +137,18 @@ class ActionsModel(_FileModel):
 
 
 class OnBreachModel(_FileModel):
-    """What the SLA sweep does when the tier's first-response window passes."""
+    """What the SLA sweep does when one of the tier's SLA windows passes."""
 
     promote_to: TierNumber | None = None
+    alert: list[Identifier] = []
+    # Tell the customer (the promoted tier's acknowledgment template) when promoting.
+    acknowledge: bool = False
+
+
+class OnWarningModel(_FileModel):
+    """What the SLA sweep does ``clocks.warn_before`` ahead of a breach."""
+
+    note: bool = True
     alert: list[Identifier] = []
 
 
@@ -141,6 +159,7 @@ class TierModel(_FileModel):
     sla: SlaModel = SlaModel()
     actions: ActionsModel = ActionsModel()
     on_breach: OnBreachModel | None = None
+    on_warning: OnWarningModel = OnWarningModel()
 
 
 class BumpModel(_FileModel):
@@ -169,6 +188,15 @@ class CalendarModel(_FileModel):
     timezone: str
     hours: dict[WeekdaysText, list[IntervalText]]
     holidays: list[date] = []
+    # An iCal file of holidays, relative to the matrix file (added to ``holidays``).
+    holidays_ical: str | None = None
+
+
+class ClocksModel(_FileModel):
+    """How SLA clocks run: warning lead time and the statuses that pause them."""
+
+    warn_before: Duration = timedelta(minutes=30)
+    pause_on: list[Literal["pending", "on_hold"]] = ["pending", "on_hold"]
 
 
 class PageModel(_FileModel):
@@ -198,6 +226,7 @@ class MatrixModel(_FileModel):
     templates: dict[Identifier, str] = {}
     pages: list[PageModel] = []
     detection: DetectionModel = DetectionModel()
+    clocks: ClocksModel = ClocksModel()
 
     @field_validator("tiers")
     @classmethod
@@ -214,11 +243,13 @@ FILE_MODELS: tuple[type[BaseModel], ...] = (
     SlaModel,
     ActionsModel,
     OnBreachModel,
+    OnWarningModel,
     TierModel,
     BumpModel,
     CalendarModel,
     PageModel,
     DetectionModel,
+    ClocksModel,
     MatrixModel,
 )
 
@@ -326,6 +357,15 @@ class OnBreach:
 
     promote_to: Tier | None = None
     alert: tuple[str, ...] = ()
+    acknowledge: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OnWarning:
+    """What the SLA sweep does before a breach: a note to the assignee, alerts."""
+
+    note: bool = True
+    alert: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -336,6 +376,7 @@ class TierSettings:
     sla: SlaTargets
     actions: TierActions
     on_breach: OnBreach | None = None
+    on_warning: OnWarning = OnWarning()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -355,6 +396,8 @@ class Matrix:
     templates: Mapping[str, str] = field(default_factory=dict)
     pages: tuple[PageRule, ...] = ()
     repeat_window_days: int = 14
+    warn_before: timedelta = timedelta(minutes=30)
+    pause_on: frozenset[Status] = frozenset({Status.PENDING, Status.ON_HOLD})
 
     def tier_settings(self, tier: Tier) -> TierSettings:
         """SLA targets, actions and breach policy of ``tier``."""

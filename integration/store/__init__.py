@@ -32,6 +32,7 @@ from integration.store.repo import (
     tenant_secrets,
     update_tenant,
 )
+from integration.store.sla import save_sla, sla_due, transition_sla
 from integration.store.tables import (
     DecisionRow,
     EventStatus,
@@ -87,12 +88,15 @@ __all__ = [
     "remove_tenant",
     "requester_key",
     "retry_event",
+    "save_sla",
     "session_scope",
     "signals_to_json",
+    "sla_due",
     "store_inbound_event",
     "tenant_secrets",
     "ticket_history",
     "tickets_due",
+    "transition_sla",
     "update_tenant",
     "upgrade",
     "upsert_ticket",

@@ -129,6 +129,7 @@ class TicketRow(Base):
         Index(None, "tenant_id", "requester_key"),
         Index(None, "tenant_id", "account_key"),
         Index(None, "status", "sla_due_at"),
+        Index(None, "sla_next_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -143,6 +144,13 @@ class TicketRow(Base):
     priority: Mapped[str | None] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(32))
     sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The SLA clock (integration.sla): what the sweep last acted on and when it looks next.
+    sla_state: Mapped[str | None] = mapped_column(String(16))
+    sla_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_clock: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Status and tier changes over time, from which the clock is rebuilt.
+    timeline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     input_fingerprint: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
