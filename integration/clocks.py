@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from integration.matrix import Matrix
-from integration.models import Status, Ticket, Tier, format_time, parse_time
+from integration.models import Status, Ticket, Tier, parse_time
 from integration.sla import SlaClock, SlaState, Timeline, sla_clock
 
 __all__ = ["SlaFields", "clock_for", "next_step", "sla_fields", "timeline_json"]
@@ -51,18 +51,23 @@ def timeline_json(
     tiers = [list(e) for e in (previous or {}).get("tiers", [])]
     if not statuses:
         # First sight of the ticket: it was open from creation until this update.
-        statuses.append([format_time(ticket.created_at), Status.OPEN.value])
+        statuses.append([_iso(ticket.created_at), Status.OPEN.value])
     at = at or ticket.updated_at
 
     def stamp(entries: list[list[Any]]) -> str:
         last = parse_time(entries[-1][0], "timeline") if entries else at
-        return format_time(max(at, last))
+        return _iso(max(at, last))
 
     if statuses[-1][1] != ticket.status.value:
         statuses.append([stamp(statuses), ticket.status.value])
     if tier is not None and (not tiers or tiers[-1][1] != int(tier)):
-        tiers.append([stamp(tiers) if tiers else format_time(ticket.created_at), int(tier)])
+        tiers.append([stamp(tiers) if tiers else _iso(ticket.created_at), int(tier)])
     return {"statuses": statuses, "tiers": tiers}
+
+
+def _iso(value: datetime) -> str:
+    # Microseconds kept: a timeline entry must never sort before the ticket's creation.
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _timeline(ticket: Ticket, data: Mapping[str, Any]) -> Timeline:

@@ -50,6 +50,7 @@ def ticket_overview(s: Any, *, limit: int = 200) -> list[dict[str, Any]]:
                 "priority": t.priority,
                 "category": t.category,
                 "sla_due_at": t.sla_due_at,
+                "sla_state": t.sla_state,
                 "rules": (decision.rules if decision else []) or [],
                 "deliveries": [
                     {

@@ -38,8 +38,11 @@ def test_triage_on_the_demo_tickets_writes_one_decision_per_line() -> None:
     assert [d["id"] for d in decisions] == [json.loads(line)["id"] for line in lines]
     for d in decisions:
         assert set(d) >= {"id", "tier", "priority", "category", "sentiment", "triggers",
-                          "reasons", "sla_due_at", "route", "matrix_version"}
+                          "reasons", "sla_due_at", "sla_state", "route", "matrix_version"}
         assert d["reasons"], f"ticket {d['id']} has no reasons"
+        # The SLA clock runs from the ticket's own times: open tickets have a due time.
+        assert d["sla_state"] in {"ok", "warning", "breached", "paused", "done"}
+        assert (d["sla_due_at"] is None) == (d["sla_state"] in {"paused", "done"})
     expected = demo_expected()
     hits = sum(d["tier"] == expected[d["id"]]["tier"] for d in decisions)
     assert hits / len(decisions) >= 0.95, f"tier accuracy {hits}/{len(decisions)}"

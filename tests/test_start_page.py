@@ -38,6 +38,12 @@ def test_demo_replay_shows_tier_reasons_and_write_backs(client: Any, runtime: An
         assert f"#{ticket.id}" in page
     assert "tags +escalade_tier_3" in page  # exactly what was written back
     assert re.search(r"<code>[a-z0-9_.]+</code> [A-Za-z]", page), "rules with their reasons"
+    # The SLA clock of each ticket: its state and, while it runs, the due time.
+    with store.session_scope(runtime.sessions) as s:
+        states = set(s.scalars(select(store.TicketRow.sla_state)))
+    assert states and None not in states
+    assert re.search(r'<span class="sla sla-(ok|warning|breached|promoted)">SLA \w+</span>\s+due '
+                     r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", page)
 
     again = seed_demo(runtime)
     assert (again["accepted"], again["decided"]) == (0, 0)

@@ -307,3 +307,64 @@ def test_public_api_is_exported() -> None:
     }
     assert lead_uses <= set(package.__all__)
     assert all(hasattr(package, name) for name in package.__all__)
+
+
+ICAL = """\
+BEGIN:VCALENDAR
+VERSION:2.0
+BEGIN:VEVENT
+UID:may-day@example
+DTSTART;VALUE=DATE:20270501
+DTEND;VALUE=DATE:20270502
+SUMMARY:May Day
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_clocks_warning_and_breach_settings_compile() -> None:
+    text = VALID.replace(
+        "    on_breach: {promote_to: 3, alert: [manager]}",
+        "    on_breach: {promote_to: 3, alert: [manager], acknowledge: true}\n"
+        "    on_warning: {note: false, alert: [slack]}",
+    ) + "clocks: {warn_before: 45m, pause_on: [pending]}\n"
+    matrix = load_matrix_text(text)
+    tier_2 = matrix.tier_settings(Tier.TWO)
+    assert tier_2.on_breach is not None and tier_2.on_breach.acknowledge
+    assert (tier_2.on_warning.note, tier_2.on_warning.alert) == (False, ("slack",))
+    assert matrix.warn_before == parse_duration("45m")
+    assert {s.value for s in matrix.pause_on} == {"pending"}
+    defaults = load_matrix_text(VALID)
+    assert defaults.warn_before == parse_duration("30m")
+    assert {s.value for s in defaults.pause_on} == {"pending", "on_hold"}
+
+
+def test_bad_clock_settings_name_their_field() -> None:
+    text = VALID + "clocks: {pause_on: [waiting]}\n"
+    issue = only_issue(text)
+    assert (issue.line, issue.field) == (line_of(text, "clocks:"), "clocks.pause_on.0")
+    assert "pending" in issue.message
+
+
+def test_holidays_from_an_ical_file_beside_the_matrix(tmp_path: Path) -> None:
+    (tmp_path / "holidays.ics").write_text(ICAL, encoding="utf-8")
+    text = VALID.replace('    holidays: ["2026-12-25"]',
+                         '    holidays: ["2026-12-25"]\n    holidays_ical: holidays.ics')
+    path = tmp_path / "matrix.yaml"
+    path.write_text(text, encoding="utf-8")
+    calendar = load_matrix(path).calendars["business"]
+    assert {str(d) for d in calendar.holidays} == {"2026-12-25", "2027-05-01"}
+
+
+def test_a_missing_or_broken_ical_file_names_the_field(tmp_path: Path) -> None:
+    text = VALID.replace('    holidays: ["2026-12-25"]', "    holidays_ical: nowhere.ics")
+    path = tmp_path / "matrix.yaml"
+    path.write_text(text, encoding="utf-8")
+    (issue,) = check_file(path)
+    assert issue.field == "calendars.business.holidays_ical"
+    assert issue.line == line_of(text, "holidays_ical")
+    assert "cannot read" in issue.message and "nowhere.ics" in issue.message
+    (tmp_path / "nowhere.ics").write_text(ICAL.replace("20270501", "2027-05-01"), "utf-8")
+    (issue,) = check_file(path)
+    assert issue.field == "calendars.business.holidays_ical"
+    assert "nowhere.ics:5" in issue.message
