@@ -4,7 +4,9 @@ The pipeline under ``integration/detect/model/`` is ``spacy.blank("en")`` with t
 components trained by ``python -m integration.detect.train``: ``textcat`` (exclusive, the 12
 categories) and ``complaint`` (exclusive, COMPLAINT / NOT). Both read lower-cased tokens as
 our own reader splits them, so training and detection see the same features and no second
-tokenizer pass is paid. The blend weight and the complaint thresholds were chosen by
+tokenizer pass is paid. Beside them, ``model/embed/`` holds a static embedding model with two
+logistic-regression heads (``embedding.py``): the "model" side of the blend is a mix of the
+bag of words and the embeddings. The blend weights and the complaint thresholds were chosen by
 cross-validation on the training data and are stored in the model's ``meta.json``
 (key ``escalade``).
 """
@@ -22,6 +24,7 @@ import spacy
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from integration.detect.embedding import EmbeddingModel
 from integration.detect.text import Parsed
 from integration.errors import ConfigurationError
 from integration.models import Category
@@ -30,11 +33,13 @@ __all__ = [
     "COMPLAINT",
     "MODEL_DIR",
     "Blend",
+    "ModelView",
     "TextModel",
     "blend_category",
     "complaint_score",
     "default_model",
     "features",
+    "mix_probs",
     "rule_distribution",
 ]
 
@@ -54,11 +59,41 @@ _CLEARLY_POSITIVE = 0.3
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Blend:
-    """How model and rules combine; chosen by cross-validation, stored in meta.json."""
+    """How model and rules combine; chosen by cross-validation, stored in meta.json.
+
+    ``category_weight`` is the model's share against the rules; of that, the embeddings take
+    ``embedding_share`` and the bag of words the rest. ``complaint_embedding_share`` mixes the
+    two complaint probabilities the same way.
+    """
 
     category_weight: float = 0.5
     complaint_above: float = 0.7
     calm_below: float = 0.0
+    embedding_share: float = 0.0
+    complaint_embedding_share: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ModelView:
+    """The model side of one text's category: the mix, and what each part said."""
+
+    probs: dict[Category, float]
+    bag_of_words: dict[Category, float]
+    embedding: dict[Category, float] | None
+
+
+def mix_probs(
+    bag_of_words: Mapping[Category, float],
+    embedding: Mapping[Category, float] | None,
+    share: float,
+) -> dict[Category, float]:
+    """``(1 - share) · bag of words + share · embedding`` (the bag of words alone without one)."""
+    if embedding is None or share <= 0.0:
+        return dict(bag_of_words)
+    return {
+        cat: (1.0 - share) * bag_of_words.get(cat, 0.0) + share * embedding.get(cat, 0.0)
+        for cat in dict.fromkeys([*bag_of_words, *embedding])
+    }
 
 
 def features(
@@ -177,9 +212,14 @@ def _softmax(values: numpy.ndarray) -> numpy.ndarray:
 
 
 class TextModel:
-    """The loaded pipeline: category and complaint probabilities for token lists."""
+    """The loaded pipeline: category and complaint probabilities for token lists.
 
-    def __init__(self, path: Path = MODEL_DIR) -> None:
+    ``embeddings=False`` leaves the embedding model out (the bag of words alone, whatever the
+    stored shares say); with it, the embedding model in ``path / "embed"`` is loaded when the
+    stored blend gives it a share, and its absence is then an error.
+    """
+
+    def __init__(self, path: Path = MODEL_DIR, *, embeddings: bool = True) -> None:
         try:
             self._nlp = spacy.load(path)
         except (OSError, ValueError) as err:
@@ -198,11 +238,23 @@ class TextModel:
         self.meta: dict[str, Any] = dict(self._nlp.meta.get("escalade", {}))
         chosen = self.meta.get("blend", {})
         fallback = Blend()
-        self.blend = Blend(
-            category_weight=float(chosen.get("category_weight", fallback.category_weight)),
-            complaint_above=float(chosen.get("complaint_above", fallback.complaint_above)),
-            calm_below=float(chosen.get("calm_below", fallback.calm_below)),
+        # spaCy's JSON reader returns 0.6 as 0.6000000000000001; the grid has 2 decimals.
+        blend = Blend(
+            **{
+                name: round(float(chosen.get(name, getattr(fallback, name))), 6)
+                for name in Blend.__dataclass_fields__
+            }
         )
+        self.embedding: EmbeddingModel | None = None
+        if embeddings and (blend.embedding_share > 0 or blend.complaint_embedding_share > 0):
+            self.embedding = EmbeddingModel(path / "embed")
+        else:
+            blend = Blend(
+                category_weight=blend.category_weight,
+                complaint_above=blend.complaint_above,
+                calm_below=blend.calm_below,
+            )
+        self.blend = blend
 
     def _raw(self, words: list[str]) -> numpy.ndarray:
         # The detector asks for the first message's complaint and category in turn with the
@@ -227,6 +279,25 @@ class TextModel:
             tone = _softmax(raw[self._width :])
             out.append(float(tone[self._complaint_col - self._width]))
         return out
+
+    def category_view(self, words: list[str]) -> ModelView:
+        """The model side of the category blend: bag of words and embeddings mixed."""
+        bow = self.category_probs(words)
+        if self.embedding is None:
+            return ModelView(probs=bow, bag_of_words=bow, embedding=None)
+        emb = self.embedding.category_probs(" ".join(words))
+        return ModelView(
+            probs=mix_probs(bow, emb, self.blend.embedding_share), bag_of_words=bow, embedding=emb
+        )
+
+    def blended_complaint_probs(self, token_lists: Sequence[list[str]]) -> list[float]:
+        """Complaint probabilities, bag of words and embeddings mixed by the stored share."""
+        bow = self.complaint_probs(token_lists)
+        share = self.blend.complaint_embedding_share
+        if self.embedding is None or share <= 0.0:
+            return bow
+        emb = self.embedding.complaint_probs([" ".join(words) for words in token_lists])
+        return [(1.0 - share) * b + share * e for b, e in zip(bow, emb, strict=True)]
 
     def pipeline_scores(
         self, token_lists: Sequence[list[str]]

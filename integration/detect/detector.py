@@ -32,6 +32,7 @@ from integration.detect.context import (
     repeat_contacts,
 )
 from integration.detect.cues import DEFAULT_TRIGGERS
+from integration.detect.expectation import BREACH_SCORE, breach_sentence
 from integration.detect.impact import error_keys, severity_cues
 from integration.detect.sentiment import lexicon, score_doc
 from integration.detect.text import Parsed, clean_body, reader
@@ -56,6 +57,8 @@ SPIKE_DROP = 0.5
 _SUBJECT_WEIGHT = 1.5
 _FIRST_MESSAGE_WEIGHT = 1.2
 _ISSUE_CACHE_SIZE = 20_000
+# Above this a message is clearly pleased; a breach it mentions is history ("it works now").
+_CLEARLY_POSITIVE = 0.35
 # Below this overall sentiment a question is not a calm information request any more.
 _UPSET = -0.3
 
@@ -130,7 +133,9 @@ class Detector:
 
         words = self._model_input(subject, messages, hidden)
         complaint = (
-            self._model.complaint_probs(words) if self._model is not None and messages else []
+            self._model.blended_complaint_probs(words)
+            if self._model is not None and messages
+            else []
         )
         sentiments, strong = self._sentiments(subject, messages, complaint)
         scores = [s.score for s in sentiments]
@@ -251,6 +256,11 @@ class Detector:
                     # sentence, the message's first unless the subject carried the tone.
                     sentence = sentence or _first_sentence(doc)
                 score = adjusted
+            if BREACH_SCORE < score < _CLEARLY_POSITIVE:
+                # A calm report of something broken, late or missing is still a complaint.
+                breach = breach_sentence(doc) or (breach_sentence(subject) if i == 0 else None)
+                if breach is not None:
+                    score, sentence = BREACH_SCORE, breach
             any_strong = any_strong or strong
             out.append(
                 MessageSentiment(message_id=message_id, score=round(score, 4), sentence=sentence)
@@ -269,7 +279,8 @@ class Detector:
             return rules, cue
         if not words:
             words = self._model_input(subject, messages[:1])
-        probs = model.category_probs(words[0])
+        view = model.category_view(words[0])
+        probs = view.probs
         dist = rule_distribution(rules.category, rules.confidence, rules.scores)
         best, score, _ = blend_category(dist, probs, model.blend.category_weight)
         cues = rules.cues if best is rules.category else ()
@@ -280,7 +291,14 @@ class Detector:
         result = CategoryResult(
             category=best, confidence=round(min(0.99, score), 3), cues=cues, scores=rules.scores
         )
-        return result, f"model p={probs[best]:.2f}, strongest cue {cue}"
+        parts = ""
+        if view.embedding is not None:
+            # Which reading carried the choice: the words themselves or their meaning.
+            parts = (
+                f" (words {view.bag_of_words.get(best, 0.0):.2f}, "
+                f"meaning {view.embedding.get(best, 0.0):.2f})"
+            )
+        return result, f"model p={probs[best]:.2f}{parts}, strongest cue {cue}"
 
     @staticmethod
     def _severity(

@@ -2,12 +2,16 @@
 
     python -m integration.detect.train [--out DIR] [--folds 5] [--architecture bow|ensemble]
                                        [--limit N] [--bitext-per-category N]
+                                       [--embed auto|distill|reuse|off] [--generalize]
 
-Steps: stratified k-fold cross-validation over our own examples (Bitext always stays on the
-training side), which picks the category blend weight and the complaint thresholds from
-out-of-fold predictions; then one model on all data, saved with spaCy's ``to_disk`` and the
-figures, data hashes and choices under ``escalade`` in its ``meta.json``. The held-out eval
-sets are never read here. Seeds are fixed, so a rerun gives the same model.
+Steps: the static embedding model is distilled (``embed_training``; reused from the package
+when the ``train`` extra is not installed); stratified k-fold cross-validation over our own
+examples (Bitext always stays on the training side) picks, from out-of-fold predictions, the
+category blend weight, the embeddings' share of it, and the complaint mix and thresholds; then
+one bag-of-words model and the embedding heads on all data, saved with spaCy's ``to_disk``
+(plus ``embed/``) and the figures, data hashes and choices under ``escalade`` in its
+``meta.json``. ``--generalize`` adds train-on-some, test-on-others checks (``holdout``). The
+held-out eval sets are never read here. Seeds are fixed, so a rerun gives the same model.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -23,6 +29,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy
 from spacy.tokens import Doc
 
 from integration.detect.classifier import (
@@ -30,8 +37,18 @@ from integration.detect.classifier import (
     Blend,
     blend_category,
     complaint_score,
+    mix_probs,
     rule_distribution,
 )
+from integration.detect.embed_training import (
+    embedding_data,
+    fit_heads,
+    out_of_fold,
+    prepare_static,
+    write_static,
+)
+from integration.detect.embedding import StaticEmbedder
+from integration.detect.holdout import generalization
 from integration.detect.measure import default_path, macro_f1
 from integration.detect.training import (
     ARCHITECTURES,
@@ -126,20 +143,11 @@ def _complaint_f1(
     return _f1([d.complaint for d in data], pred)
 
 
-def choose_blend(
+def _best_complaint(
     data: Sequence[Example_],
     rules: Sequence[RuleView],
-    probs: Sequence[dict[Category, float]],
     complaint: Sequence[float],
-    *,
-    max_weight: float = 1.0,
-) -> tuple[Blend, dict[str, Any]]:
-    """The blend weight and complaint thresholds with the best out-of-fold figures; the
-    weight is capped at ``max_weight``."""
-    by_weight = {w: _category_f1(data, rules, probs, w) for w in WEIGHTS}
-    # Ties go to the smaller model weight: the rules are the conservative side.
-    best = max(WEIGHTS, key=lambda w: (round(by_weight[w], 3), -w))
-    weight = min(best, max_weight)
+) -> tuple[float, float, float]:
     grid = {
         (above, calm): _complaint_f1(
             data, rules, complaint, Blend(complaint_above=above, calm_below=calm)
@@ -148,23 +156,97 @@ def choose_blend(
         for calm in CALM_BELOW
     }
     above, calm = max(grid, key=lambda key: (grid[key], key[0], -key[1]))
-    blend = Blend(category_weight=weight, complaint_above=above, calm_below=calm)
+    return grid[(above, calm)], above, calm
+
+
+def choose_blend(
+    data: Sequence[Example_],
+    rules: Sequence[RuleView],
+    probs: Sequence[dict[Category, float]],
+    complaint: Sequence[float],
+    *,
+    embedding: tuple[Sequence[dict[Category, float]], Sequence[float]] | None = None,
+    max_weight: float = 1.0,
+) -> tuple[Blend, dict[str, Any]]:
+    """The blend weights and complaint thresholds with the best out-of-fold figures.
+
+    The model weight is capped at ``max_weight``; ``embedding`` (out-of-fold category and
+    complaint probabilities of the embedding heads) adds the embedding shares to the grid.
+    Ties go to the smaller weight and share: the rules, then the bag of words, are the
+    conservative side.
+    """
+    shares = WEIGHTS if embedding is not None else (0.0,)
+    emb_probs, emb_complaint = embedding if embedding is not None else ([], [])
+
+    def category(share: float) -> Sequence[dict[Category, float]]:
+        if not share:
+            return probs
+        return [mix_probs(p, e, share) for p, e in zip(probs, emb_probs, strict=True)]
+
+    by_pair: dict[tuple[float, float], float] = {}
+    for share in shares:
+        mixed = category(share)
+        for w in WEIGHTS:
+            by_pair[(w, share)] = _category_f1(data, rules, mixed, w)
+
+    def pick(weights: Sequence[float], allowed: Sequence[float]) -> tuple[float, float]:
+        pairs = [(w, s) for w in weights for s in allowed]
+        return max(pairs, key=lambda ws: (round(by_pair[ws], 3), -ws[0], -ws[1]))
+
+    best = pick(WEIGHTS, shares)
+    weight, share = pick([w for w in WEIGHTS if w <= max_weight], shares)
+    plain = pick([w for w in WEIGHTS if w <= max_weight], (0.0,))
+
+    tone: dict[float, tuple[float, float, float]] = {}
+    for s in shares:
+        mixed_c = (
+            [(1 - s) * b + s * e for b, e in zip(complaint, emb_complaint, strict=True)]
+            if s
+            else list(complaint)
+        )
+        tone[s] = _best_complaint(data, rules, mixed_c)
+    tone_share = max(shares, key=lambda s: (tone[s][0], -s))
+    _, above, calm = tone[tone_share]
+    blend = Blend(
+        category_weight=weight,
+        complaint_above=above,
+        calm_below=calm,
+        embedding_share=share,
+        complaint_embedding_share=tone_share,
+    )
+    _, above0, calm0 = tone[0.0]
+    without = Blend(category_weight=plain[0], complaint_above=above0, calm_below=calm0)
+    mixed_tone = [
+        (1 - tone_share) * b + tone_share * e
+        for b, e in zip(complaint, emb_complaint or complaint, strict=True)
+    ]
     gold_c = [d.complaint for d in data]
-    report = {
+    report: dict[str, Any] = {
         "category_macro_f1": {
-            "rules_only": by_weight[0.0],
-            "model_only": by_weight[1.0],
-            "blend": by_weight[weight],
-            "cv_best_weight": best,
+            "rules_only": by_pair[(0.0, 0.0)],
+            "model_only": by_pair[(1.0, 0.0)],
+            "blend_without_embeddings": by_pair[plain],
+            "blend": by_pair[(weight, share)],
+            "cv_best": {"weight": best[0], "embedding_share": best[1], "f1": by_pair[best]},
             "shipped_weight": weight,
-            "by_weight": {str(w): by_weight[w] for w in WEIGHTS},
+            "shipped_embedding_share": share,
+            "by_weight": {str(w): by_pair[(w, 0.0)] for w in WEIGHTS},
+            "by_weight_at_shipped_share": {str(w): by_pair[(w, share)] for w in WEIGHTS},
         },
         "complaint": {
             "rules_only_sentiment_below_0": _f1(gold_c, [v.sentiment < 0 for v in rules]),
             "model_only_p_0.5": _f1(gold_c, [p >= 0.5 for p in complaint]),
-            "blend": _complaint_f1(data, rules, complaint, blend),
+            "blend_without_embeddings": _complaint_f1(data, rules, complaint, without),
+            "blend": _complaint_f1(data, rules, mixed_tone, blend),
+            "f1_by_embedding_share": {str(s): tone[s][0] for s in shares},
         },
     }
+    report["blend_without_embeddings"] = asdict(without)
+    if embedding is not None:
+        report["category_macro_f1"]["embedding_only"] = by_pair[(1.0, 1.0)]
+        report["complaint"]["embedding_only_p_0.5"] = _f1(
+            gold_c, [p >= 0.5 for p in emb_complaint]
+        )
     return blend, report
 
 
@@ -180,41 +262,104 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         data = random.Random(settings.seed).sample(data, min(args.limit, len(data)))
     extra = bitext_sample(settings.bitext_per_category, seed=settings.seed, path=args.bitext)
     started = time.perf_counter()
-    cv: dict[str, Any] = {}
-    blend = Blend()
-    if args.folds > 1:
-        probs, complaint = cross_validate(data, extra, settings, args.folds)
-        rules = [rule_view(item.text) for item in data]
-        blend, cv = choose_blend(
-            data, rules, probs, complaint, max_weight=settings.max_category_weight
-        )
-        cv["folds"] = args.folds
-    nlp = train_pipeline([*data, *extra], settings)
-    bitext_path = args.bitext or default_path()
-    nlp.meta["name"] = "escalade_detect"
-    nlp.meta["version"] = "1.0.0"
-    nlp.meta["escalade"] = {
-        "blend": asdict(blend),
-        "settings": asdict(settings),
-        "architecture": ARCHITECTURES[settings.architecture]["@architectures"],
-        "data": {
-            "project_examples": {
-                "path": "integration/detect/data/train_examples.jsonl",
-                "sha256": file_digest(args.examples),
-                "used": len(data),
+    with tempfile.TemporaryDirectory(prefix="escalade-embed-") as tmp:
+        work = Path(tmp)
+        static = prepare_static(args.embed, work)
+        embedder = StaticEmbedder(work) if static["how"] != "off" else None
+        vectors = embedding_data(embedder, data, extra) if embedder is not None else None
+        cv: dict[str, Any] = {}
+        blend = Blend()
+        if args.folds > 1:
+            probs, complaint = cross_validate(data, extra, settings, args.folds)
+            rules = [rule_view(item.text) for item in data]
+            embedded = None
+            if vectors is not None:
+                embedded = out_of_fold(
+                    vectors,
+                    data,
+                    extra,
+                    folds(data, args.folds, settings.seed),
+                    l2_category=settings.embed_l2_category,
+                    l2_complaint=settings.embed_l2_complaint,
+                )
+            blend, cv = choose_blend(
+                data,
+                rules,
+                probs,
+                complaint,
+                embedding=embedded,
+                max_weight=settings.max_category_weight,
+            )
+            cv["folds"] = args.folds
+        elif vectors is not None:
+            # No cross-validation to choose by: ship the embeddings switched off.
+            print("  no cross-validation: the embedding shares stay 0", file=sys.stderr)
+        nlp = train_pipeline([*data, *extra], settings)
+        embedding_meta: dict[str, Any] = {"static": static}
+        if vectors is not None:
+            heads = fit_heads(
+                numpy.vstack([vectors.fit, vectors.extra]),
+                [d.category for d in [*data, *extra]],
+                [d.complaint for d in [*data, *extra]],
+                l2_category=settings.embed_l2_category,
+                l2_complaint=settings.embed_l2_complaint,
+            )
+            embedding_meta["heads"] = {
+                "file": "embed/heads.npz",
+                "l2_category": settings.embed_l2_category,
+                "l2_complaint": settings.embed_l2_complaint,
+                "trained_on": vectors.fit.shape[0] + vectors.extra.shape[0],
+            }
+        holdout: dict[str, Any] = {}
+        if args.generalize:
+            without = Blend(**cv.get("blend_without_embeddings", asdict(blend)))
+            blends = {"blend_without_embeddings": without, "blend": blend}
+            holdout = generalization(data, extra, settings, blends, embedder, vectors)
+        bitext_path = args.bitext or default_path()
+        nlp.meta["name"] = "escalade_detect"
+        nlp.meta["version"] = "1.0.0"
+        nlp.meta["escalade"] = {
+            "blend": asdict(blend),
+            "settings": asdict(settings),
+            "architecture": ARCHITECTURES[settings.architecture]["@architectures"],
+            "embedding": embedding_meta,
+            "data": {
+                "project_examples": {
+                    "path": "integration/detect/data/train_examples.jsonl",
+                    "sha256": file_digest(args.examples),
+                    "used": len(data),
+                },
+                "bitext": {
+                    "path": "../shared/data/bitext-customer-support/" + bitext_path.name,
+                    "sha256": file_digest(bitext_path) if extra else None,
+                    "used": len(extra),
+                },
             },
-            "bitext": {
-                "path": "../shared/data/bitext-customer-support/" + bitext_path.name,
-                "sha256": file_digest(bitext_path) if extra else None,
-                "used": len(extra),
-            },
-        },
-        "cross_validation": cv,
-        "train_seconds": round(time.perf_counter() - started, 1),
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    nlp.to_disk(args.out)
+            "cross_validation": cv,
+            "train_seconds": round(time.perf_counter() - started, 1),
+        }
+        if holdout:
+            nlp.meta["escalade"]["generalization"] = holdout
+        elif args.out.resolve() == MODEL_DIR.resolve():
+            # A rebuild without --generalize keeps the figures of the last run that had it.
+            previous = _previous_generalization(args.out)
+            if previous:
+                nlp.meta["escalade"]["generalization"] = previous
+        args.out.mkdir(parents=True, exist_ok=True)
+        nlp.to_disk(args.out)
+        if vectors is not None:
+            write_static(work, args.out / "embed", heads)
+        elif (args.out / "embed").exists() and static["how"] == "off":
+            shutil.rmtree(args.out / "embed")
     return nlp.meta["escalade"]
+
+
+def _previous_generalization(out: Path) -> dict[str, Any]:
+    meta = out / "meta.json"
+    if not meta.exists():
+        return {}
+    found = json.loads(meta.read_text(encoding="utf-8")).get("escalade", {})
+    return dict(found.get("generalization", {}))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,6 +373,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=Settings().epochs)
     parser.add_argument("--bitext-per-category", type=int, default=Settings().bitext_per_category)
     parser.add_argument("--limit", type=int, default=0, help="train on N examples (smoke runs)")
+    parser.add_argument(
+        "--embed",
+        choices=("auto", "distill", "reuse", "off"),
+        default="auto",
+        help="static embeddings: distill when the train extra is installed (auto), always "
+        "distill, reuse the shipped model, or leave them out",
+    )
+    parser.add_argument(
+        "--generalize",
+        action="store_true",
+        help="also train on some groups and test on others (domains, styles, Bitext); slower",
+    )
     args = parser.parse_args(argv)
     figures = run(args)
     print(json.dumps(figures, indent=2))

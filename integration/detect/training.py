@@ -94,6 +94,9 @@ class Example_:  # noqa: N801 - spaCy owns the name Example
     category: Category
     complaint: bool
     source: str
+    # Described in data/README.md; used only to split for generalization checks.
+    domain: str = ""
+    style: str = ""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -109,6 +112,10 @@ class Settings:
     # overrides rule evidence the tests pin down (an exception name, a settings question),
     # so the weight is capped at 0.6.
     max_category_weight: float = 0.6
+    # L2 penalties of the embedding heads. Out-of-fold embedding-only macro-F1 over
+    # 0.0001-0.3 peaked at 0.03 (0.684; 0.676 at 0.01, 0.673 at 0.1); the blend is flat there.
+    embed_l2_category: float = 0.03
+    embed_l2_complaint: float = 0.03
 
 
 def file_digest(path: Path) -> str:
@@ -130,6 +137,8 @@ def load_examples(path: Path = EXAMPLES_PATH) -> list[Example_]:
                     category=Category(row["category"]),
                     complaint=bool(row["complaint"]),
                     source="project",
+                    domain=str(row.get("domain", "")),
+                    style=str(row.get("style", "")),
                 )
             )
         except (ValueError, KeyError) as err:

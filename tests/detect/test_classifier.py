@@ -151,6 +151,9 @@ def test_train_script_runs_end_to_end(tmp_path: Path) -> None:
             "2",
             "--bitext-per-category",
             "0",
+            # The shipped static model, not a fresh distillation (a minute, and torch).
+            "--embed",
+            "reuse",
         ]
     )
     assert code == 0
@@ -159,3 +162,8 @@ def test_train_script_runs_end_to_end(tmp_path: Path) -> None:
     assert model.meta["cross_validation"]["folds"] == 2
     probs = model.category_probs(["refund", "please"])
     assert abs(sum(probs.values()) - 1.0) < 1e-4
+    figures = model.meta["cross_validation"]["category_macro_f1"]
+    assert "blend_without_embeddings" in figures
+    if (MODEL_DIR / "embed" / "model.safetensors").exists():
+        assert model.meta["embedding"]["static"]["how"] == "reused"
+        assert (out / "embed" / "heads.npz").exists() and "embedding_only" in figures
