@@ -332,6 +332,13 @@ def tenant_add(slug: str, helpdesk: str, name: str | None, base_url: str | None,
         if value:
             secret_values[key] = value
     settings = _parse_options(options)
+    calendar = settings.get("calendar")
+    if calendar is not None and calendar not in runtime.matrix.calendars:
+        known = ", ".join(sorted(runtime.matrix.calendars)) or "none"
+        raise click.BadParameter(
+            f"calendar {calendar!r} is not in the matrix (calendars: {known})",
+            param_hint="--option calendar",
+        )
     try:
         validate_connection(slug=slug, helpdesk=helpdesk, base_url=base_url,
                             secrets=secret_values)

@@ -52,7 +52,8 @@ def timeline_json(
     if not statuses:
         # First sight of the ticket: it was open from creation until this update.
         statuses.append([_iso(ticket.created_at), Status.OPEN.value])
-    at = at or ticket.updated_at
+    # Helpdesk clocks drift: nothing is stamped before the ticket's own creation.
+    at = max(at or ticket.updated_at, ticket.created_at)
 
     def stamp(entries: list[list[Any]]) -> str:
         last = parse_time(entries[-1][0], "timeline") if entries else at
@@ -86,7 +87,8 @@ def clock_for(
     return sla_clock(
         _timeline(ticket, timeline),
         targets,
-        now=now,
+        # A ticket stamped a little ahead of our clock (helpdesk clock skew) starts now.
+        now=max(now, ticket.created_at),
         warn_before=matrix.warn_before,
         pause_on=frozenset(matrix.pause_on),
     )

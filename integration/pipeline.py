@@ -194,7 +194,7 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
         signals, decision, sla = decide(
             ticket,
             history,
-            matrix=runtime.matrix,
+            matrix=runtime.matrix_for(tenant),
             detector=runtime.detector,
             now=now,
             previous_tier=previous_tier,

@@ -36,6 +36,7 @@ class Runtime:
         self._wake = threading.Event()
         self._adapters: dict[str, tuple[tuple[Any, ...], HelpdeskAdapter]] = {}
         self._lock = threading.Lock()
+        self._tenant_matrices: dict[str, Matrix] = {}
 
     @cached_property
     def cipher(self) -> SecretCipher:
@@ -51,6 +52,23 @@ class Runtime:
         """The escalation matrix in force."""
         path = self.config.get("MATRIX_PATH")
         return load_matrix(path) if path else default_matrix()
+
+    def matrix_for(self, tenant: store.TenantRow) -> Matrix:
+        """The matrix with the tenant's business calendar (``calendar`` setting), if any."""
+        name = (tenant.settings or {}).get("calendar")
+        if not name:
+            return self.matrix
+        with self._lock:
+            found = self._tenant_matrices.get(name)
+            if found is None:
+                try:
+                    found = self.matrix.with_calendar(name)
+                except KeyError:
+                    # The matrix file changed under the tenant: the file's calendars apply.
+                    log.warning("tenant %s: calendar %r is not in the matrix", tenant.slug, name)
+                    found = self.matrix
+                self._tenant_matrices[name] = found
+            return found
 
     @cached_property
     def detector(self) -> Any:

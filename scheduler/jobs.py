@@ -126,7 +126,7 @@ def _warn(
     ticket = Ticket.from_dict(row.data)
     deadline = _deadline(row)
     actions = warning_actions(
-        runtime.matrix,
+        runtime.matrix_for(tenant),
         ticket,
         tier=Tier(row.tier or 1),
         deadline=deadline,
@@ -151,7 +151,7 @@ def _breach(
     now: datetime,
     report: SweepReport,
 ) -> None:
-    matrix = runtime.matrix
+    matrix = runtime.matrix_for(tenant)
     ticket = Ticket.from_dict(row.data)
     tier = Tier(row.tier or 1)
     deadline = _deadline(row)

@@ -112,6 +112,17 @@ def test_tenant_add_rejects_missing_credentials(cli_env: dict) -> None:
     assert "email" in result.output
 
 
+def test_tenant_calendar_must_be_one_of_the_matrix(cli_env: dict) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["db", "upgrade"])
+    base = ["tenant", "add", "acme", "--helpdesk", "sandbox", "--webhook-secret", "s3cret"]
+    bad = runner.invoke(main, [*base, "--option", "calendar=mars"])
+    assert bad.exit_code != 0
+    assert "--option calendar" in bad.output and "business_us" in bad.output
+    good = runner.invoke(main, [*base, "--option", "calendar=business_us"])
+    assert good.exit_code == 0, good.output
+
+
 def test_secrets_are_encrypted_at_rest(cli_env: dict) -> None:
     import sqlite3
 

@@ -78,3 +78,29 @@ def test_sub_second_creation_times_survive_the_timeline() -> None:
                         previous_state=None, previous_due=None, now=precise)
     assert fields.timeline["statuses"][0][0] == "2026-11-02T09:14:00.123456Z"
     assert fields.state is SlaState.OK
+
+
+def test_a_tenant_calendar_moves_business_due_times_but_not_24x7_ones() -> None:
+    matrix = default_matrix()
+    us = matrix.with_calendar("business_us")
+    assert us.tier_settings(Tier.THREE).sla.calendar is None  # 24/7 stays 24/7
+    assert us.tier_settings(Tier.TWO).sla.calendar is matrix.calendars["business_us"]
+    ticket = make_ticket()  # Monday 09:14Z: 10:14 in Berlin, 04:14 in New York
+    berlin = sla_fields(matrix, ticket, tier=Tier.TWO, timeline=None, previous_state=None,
+                        previous_due=None, now=CREATED)
+    new_york = sla_fields(us, ticket, tier=Tier.TWO, timeline=None, previous_state=None,
+                          previous_due=None, now=CREATED)
+    assert berlin.due_at == CREATED + timedelta(hours=4)
+    # New York opens at 09:00 EST (14:00Z); four business hours later is 18:00Z.
+    assert new_york.due_at == CREATED.replace(hour=18, minute=0)
+    assert matrix.with_calendar(None) is matrix
+
+
+def test_a_ticket_stamped_ahead_of_our_clock_does_not_break_the_clock() -> None:
+    ahead = make_ticket(created_at=CREATED + timedelta(seconds=40),
+                        updated_at=CREATED + timedelta(seconds=30))
+    fields = sla_fields(default_matrix(), ahead, tier=Tier.TWO, timeline=None,
+                        previous_state=None, previous_due=None, now=CREATED)
+    assert fields.state is SlaState.OK
+    assert fields.due_at == CREATED + timedelta(seconds=40, hours=4)
+    assert fields.timeline["statuses"][0][0] == "2026-11-02T09:14:40Z"

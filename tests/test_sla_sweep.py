@@ -252,3 +252,19 @@ def test_two_scheduler_processes_promote_each_breach_once(
     decisions = breach_decisions(runtime)
     assert len(decisions) == 8
     assert len({d.ticket_id for d in decisions}) == 8
+
+
+def test_a_tenant_on_another_calendar_gets_its_own_due_times(
+    client: Any, runtime: Any, sandbox_tenant: str
+) -> None:
+    with store.session_scope(runtime.sessions) as s:
+        tenant = store.get_tenant(s, "demo")
+        assert tenant is not None
+        store.update_tenant(s, tenant, cipher=runtime.cipher,
+                            settings={"calendar": "business_us"})
+    runtime.forget_adapters()
+    send(client, runtime, billing(), "d1")
+    # 09:14Z is before New York opens (09:00 EST = 14:00Z): due four hours after that.
+    assert row_of(runtime).sla_due_at == datetime(2026, 11, 2, 18, 0, tzinfo=UTC)
+    assert sla_sweep(runtime, DUE + timedelta(seconds=1)).promoted == 0
+    assert sla_sweep(runtime, datetime(2026, 11, 2, 18, 0, 1, tzinfo=UTC)).promoted == 1

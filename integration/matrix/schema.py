@@ -8,7 +8,7 @@ into the frozen dataclasses below, which is all ``evaluate`` ever reads.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
@@ -398,6 +398,21 @@ class Matrix:
     repeat_window_days: int = 14
     warn_before: timedelta = timedelta(minutes=30)
     pause_on: frozenset[Status] = frozenset({Status.PENDING, Status.ON_HOLD})
+
+    def with_calendar(self, name: str | None) -> Matrix:
+        """This matrix with ``name`` as the business calendar of every tier that has one.
+
+        A tenant in another time zone or with other holidays names one of the file's
+        calendars; 24/7 tiers stay 24/7. ``KeyError`` for a name the file does not define.
+        """
+        if not name:
+            return self
+        calendar = self.calendars[name]
+        settings = {
+            tier: replace(s, sla=replace(s.sla, calendar=calendar)) if s.sla.calendar else s
+            for tier, s in self.settings.items()
+        }
+        return replace(self, settings=settings)
 
     def tier_settings(self, tier: Tier) -> TierSettings:
         """SLA targets, actions and breach policy of ``tier``."""
