@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from integration import outbox, store
@@ -50,12 +51,14 @@ def sla_sweep(runtime: Runtime, now: datetime, *, limit: int = 1000) -> SweepRep
     with store.session_scope(runtime.sessions) as s:
         rows = store.sla_due(s, now=now, limit=limit)
         report.due = len(rows)
+        breaching = [r.id for r in rows if r.sla_due_at is not None and now >= r.sla_due_at]
+        sentiments = _latest_sentiments(s, breaching)
         for row in rows:
             tenant = tenants.get(row.tenant_id)
             if tenant is None:
                 tenant = tenants[row.tenant_id] = runtime.tenant_by_id(s, row.tenant_id)
             try:
-                _step(runtime, s, tenant, row, now, report)
+                _step(runtime, s, tenant, row, now, report, sentiments.get(row.id, 0.0))
             except (EscaladeError, ValueError, KeyError) as err:
                 # One unreadable ticket must not stop the others; it is retried next sweep.
                 report.errors.append(f"{row.helpdesk}:{row.external_id}: {err}")
@@ -76,11 +79,12 @@ def _step(
     row: store.TicketRow,
     now: datetime,
     report: SweepReport,
+    sentiment: float,
 ) -> None:
     state, next_at, due, warn = row.sla_state, row.sla_next_at, row.sla_due_at, row.sla_warn_at
     live = state in (SlaState.OK, SlaState.WARNING)
     if live and due is not None and now >= due:
-        _breach(runtime, s, tenant, row, now, report)
+        _breach(runtime, s, tenant, row, now, report, sentiment)
     elif state == SlaState.OK and warn is not None and now >= warn:
         _warn(runtime, s, tenant, row, now, report)
     else:
@@ -150,6 +154,7 @@ def _breach(
     row: store.TicketRow,
     now: datetime,
     report: SweepReport,
+    sentiment: float,
 ) -> None:
     matrix = runtime.matrix_for(tenant)
     ticket = Ticket.from_dict(row.data)
@@ -160,7 +165,7 @@ def _breach(
         ticket,
         tier=tier,
         category=Category(row.category) if row.category else Category.OTHER,
-        sentiment=_last_sentiment(s, row.id),
+        sentiment=sentiment,
         deadline=deadline,
         now=now,
         connected=runtime.connected_targets(tenant),
@@ -202,9 +207,19 @@ def _breach(
         report.breached += 1
 
 
-def _last_sentiment(s: Session, ticket_id: int) -> float:
-    latest = store.decisions_for_ticket(s, ticket_id, limit=1)
-    return latest[0].sentiment if latest else 0.0
+def _latest_sentiments(s: Session, ticket_ids: Sequence[int]) -> dict[int, float]:
+    """Each ticket's sentiment at its latest decision, in one query for the whole sweep."""
+    if not ticket_ids:
+        return {}
+    decisions = store.DecisionRow
+    latest = (
+        select(func.max(decisions.id))
+        .where(decisions.ticket_id.in_(list(ticket_ids)))
+        .group_by(decisions.ticket_id)
+    )
+    rows = s.execute(select(decisions.ticket_id, decisions.sentiment).where(
+        decisions.id.in_(latest)))
+    return {ticket_id: sentiment for ticket_id, sentiment in rows}
 
 
 def _enqueue(

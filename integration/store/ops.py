@@ -8,6 +8,7 @@ exactly one worker however many ask at once.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,16 +33,8 @@ def insert_ignore(
     """Insert one row unless one with the same ``conflict`` columns exists; True if inserted."""
     dialect = s.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        upsert = sqlite.insert(model) if dialect == "sqlite" else postgresql.insert(model)
-        # RETURNING, not rowcount: drivers disagree on rowcount for a skipped conflict.
-        stmt = (
-            upsert.values(**values)
-            .on_conflict_do_nothing(index_elements=list(conflict))
-            .returning(*sa_inspect(model).primary_key)
-        )
-        return s.execute(stmt).first() is not None
+        stmt = _insert_ignore_statement(dialect, model, tuple(conflict))
+        return s.connection().execute(stmt, dict(values)).first() is not None
     # Other backends: a savepoint keeps the caller's transaction usable after the conflict.
     try:
         with s.begin_nested():
@@ -49,6 +42,19 @@ def insert_ignore(
     except IntegrityError:
         return False
     return True
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_ignore_statement(dialect: str, model: type[Any], conflict: tuple[str, ...]) -> Any:
+    # Built once per table: the values travel as parameters, so the compiled form is reused.
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = model.__table__
+    upsert = sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
+    # RETURNING, not rowcount: drivers disagree on rowcount for a skipped conflict.
+    return upsert.on_conflict_do_nothing(index_elements=list(conflict)).returning(
+        *sa_inspect(model).primary_key
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -9,11 +9,12 @@ in the same transaction); the other's UPDATE matches nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from integration.store.tables import TicketRow
@@ -81,18 +82,21 @@ def transition_sla(
         "priority": priority,
     }
     values.update({k: v for k, v in optional.items() if v is not _UNSET})
-    where = [TicketRow.id == ticket_id]
-    where.append(
-        TicketRow.sla_state.is_(None) if expect_state is None
-        else TicketRow.sla_state == expect_state
-    )
-    where.append(
-        TicketRow.sla_next_at.is_(None) if expect_next_at is None
-        else TicketRow.sla_next_at == expect_next_at
-    )
-    result = s.execute(
-        update(TicketRow).where(*where).values(**values).execution_options(
-            synchronize_session=False
-        )
-    )
+    stmt = _transition(tuple(sorted(values)), expect_state is None, expect_next_at is None)
+    params = {**values, "b_id": ticket_id, "b_state": expect_state, "b_next": expect_next_at}
+    result = s.connection().execute(stmt, params)
     return getattr(result, "rowcount", 0) == 1
+
+
+@functools.lru_cache(maxsize=32)
+def _transition(columns: tuple[str, ...], no_state: bool, no_next: bool) -> Any:
+    # One compiled UPDATE per shape; the sweep runs it for every due ticket.
+    table = TicketRow.__table__
+    c = table.c
+    where = [c.id == bindparam("b_id")]
+    where.append(c.sla_state.is_(None) if no_state else c.sla_state == bindparam("b_state"))
+    where.append(
+        c.sla_next_at.is_(None) if no_next
+        else c.sla_next_at == bindparam("b_next", type_=c.sla_next_at.type)
+    )
+    return update(table).where(*where).values({name: bindparam(name) for name in columns})
