@@ -41,6 +41,8 @@ _CLOCK = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})$")
 # Searching further than this for the next open minute means the calendar is effectively
 # closed (e.g. every day a holiday); fail loudly instead of looping.
 _MAX_DAYS = 3 * 366
+# Days of open periods a calendar remembers (about ten years' worth).
+_DAY_CACHE = 4000
 
 
 def parse_duration(text: str) -> timedelta:
@@ -137,6 +139,10 @@ class Calendar:
     holidays: frozenset[date] = frozenset()
     name: str = ""
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
+    # Each day's open periods, computed once: every clock of every ticket walks the same days.
+    _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         try:
@@ -156,6 +162,7 @@ class Calendar:
                         f"on {WEEKDAYS[(day + 1) % 7]}"
                     )
         object.__setattr__(self, "_zone", zone)
+        object.__setattr__(self, "_days", {})
 
     @classmethod
     def build(
@@ -206,7 +213,15 @@ class Calendar:
             return begin == at
         return False  # pragma: no cover - open_periods raises instead
 
-    def _day_periods(self, day: date) -> list[tuple[datetime, datetime]]:
+    def _day_periods(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        found = self._days.get(day)
+        if found is None:
+            if len(self._days) > _DAY_CACHE:
+                self._days.clear()
+            found = self._days[day] = tuple(self._compute_day(day))
+        return found
+
+    def _compute_day(self, day: date) -> list[tuple[datetime, datetime]]:
         if day in self.holidays:
             return []
         out = []
