@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import IntEnum, StrEnum
 from typing import Any, TypeVar
 
@@ -183,6 +183,9 @@ class Account:
     arr: float | None = None
     health: float | None = None
     owner: str | None = None
+    # From the CRM or the product-activity source; optional on the wire.
+    lifecycle: str | None = None
+    renewal_date: date | None = None
 
     @classmethod
     def from_dict(cls, data: Any, path: str) -> Account:
@@ -195,6 +198,13 @@ class Account:
         if arr is not None and arr < 0:
             raise ValidationError(f"{path}.arr", f"must not be negative, got {arr}")
         plan = _opt_str(obj, "plan", path)
+        renewal = _opt_str(obj, "renewal_date", path)
+        try:
+            renewal_date = date.fromisoformat(renewal) if renewal else None
+        except ValueError as err:
+            raise ValidationError(
+                f"{path}.renewal_date", f"not an ISO date (YYYY-MM-DD): {renewal!r}"
+            ) from err
         return cls(
             id=_str(obj, "id", path),
             name=_opt_str(obj, "name", path),
@@ -203,6 +213,8 @@ class Account:
             arr=arr,
             health=health,
             owner=_opt_str(obj, "owner", path),
+            lifecycle=_opt_str(obj, "lifecycle", path),
+            renewal_date=renewal_date,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -215,6 +227,8 @@ class Account:
             "arr": self.arr,
             "health": self.health,
             "owner": self.owner,
+            **({"lifecycle": self.lifecycle} if self.lifecycle else {}),
+            **({"renewal_date": self.renewal_date.isoformat()} if self.renewal_date else {}),
         }
 
 
@@ -413,6 +427,9 @@ class Signals:
     sentiment_spike: bool = False
     frustrated: bool = False
     inquiry: bool = False
+    # Product activity (integration.activity): recent / previous logins, and whether it fell.
+    engagement_trend: float | None = None
+    engagement_declining: bool = False
     triggers: tuple[TriggerHit, ...] = ()
     error_keys: tuple[str, ...] = ()
     severity: str | None = None

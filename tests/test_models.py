@@ -28,6 +28,21 @@ def test_round_trip_is_lossless() -> None:
                                      arr=180000.0, health=0.35, owner="am@ourco.com")
 
 
+def test_account_lifecycle_and_renewal_date_round_trip_when_present() -> None:
+    data = dict(FULL, account={**FULL["account"], "lifecycle": "customer",
+                               "renewal_date": "2027-01-31"})
+    ticket = Ticket.from_dict(data)
+    assert ticket.account is not None
+    assert (ticket.account.lifecycle, str(ticket.account.renewal_date)) == (
+        "customer", "2027-01-31")
+    assert Ticket.from_dict(json.loads(json.dumps(ticket.to_dict()))) == ticket
+    assert "renewal_date" not in Ticket.from_dict(FULL).to_dict()["account"]
+    bad = dict(FULL, account={**FULL["account"], "renewal_date": "next spring"})
+    with pytest.raises(ValidationError) as err:
+        Ticket.from_dict(bad)
+    assert err.value.field == "account.renewal_date"
+
+
 def test_optional_fields_may_be_absent() -> None:
     ticket = Ticket.from_dict(make_ticket())
     assert ticket.account is None and ticket.page_url is None and ticket.csat is None

@@ -253,6 +253,28 @@ def _confidence_at_least(limit: float, ctx: _Context) -> list[str] | None:
     return [f"category confidence {confidence:.2f} ≥ {limit:g}"]
 
 
+def _engagement_declining(expected: bool, ctx: _Context) -> list[str] | None:
+    signals = ctx.signals
+    if signals.engagement_declining is not expected:
+        return None
+    if not expected:
+        return ["product usage is not declining"]
+    trend = signals.engagement_trend
+    detail = f" (logins at {trend:.0%} of the previous 30 days)" if trend is not None else ""
+    return [f"product usage is declining{detail}"]
+
+
+def _renewal_within_days(days: int, ctx: _Context) -> list[str] | None:
+    account = ctx.ticket.account
+    renewal = account.renewal_date if account is not None else None
+    if renewal is None:
+        return None
+    left = (renewal - ctx.now.date()).days
+    if not 0 <= left <= days:
+        return None
+    return [f"renewal on {renewal.isoformat()}, in {left} days (≤ {days})"]
+
+
 def _severity(values: tuple[str, ...], ctx: _Context) -> list[str] | None:
     severity = (ctx.signals.severity or "").lower()
     if severity not in values:
@@ -338,6 +360,8 @@ _CHECKS: dict[str, _Check] = {
     "frustrated": _frustrated,
     "inquiry": _inquiry,
     "confidence_at_least": _confidence_at_least,
+    "engagement_declining": _engagement_declining,
+    "renewal_within_days": _renewal_within_days,
     "severity": _severity,
     "repeat_contacts_at_least": _repeat_contacts,
     "customer_messages_at_least": _customer_messages,

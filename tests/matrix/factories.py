@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from integration.models import (
@@ -54,10 +54,15 @@ def make_ticket(
 
 
 def account(
-    *, plan: str = "pro", arr: float | None = 20_000, health: float | None = 0.8
+    *,
+    plan: str = "pro",
+    arr: float | None = 20_000,
+    health: float | None = 0.8,
+    renewal_date: date | None = None,
 ) -> Account:
     """An account; defaults are a healthy mid-size customer."""
-    return Account(id="c9", name="BigCo", plan=plan, arr=arr, health=health, owner="am@ourco.com")
+    return Account(id="c9", name="BigCo", plan=plan, arr=arr, health=health, owner="am@ourco.com",
+                   renewal_date=renewal_date)
 
 
 def hit(trigger: str, match: str, sentence: str | None = None) -> TriggerHit:

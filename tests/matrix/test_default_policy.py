@@ -211,6 +211,28 @@ def test_a_legal_question_without_a_threat_is_a_routine_contract_matter(matrix: 
 # --- Account context ------------------------------------------------------------------------
 
 
+def test_declining_usage_before_the_renewal_lifts_an_enterprise_tier_2_issue(
+    matrix: Matrix,
+) -> None:
+    soon = (NOW + timedelta(days=45)).date()
+    ticket = make_ticket(account=account(plan="enterprise", renewal_date=soon))
+    declining = signals(Category.BUG, engagement_declining=True, engagement_trend=0.4)
+    decision = decide(matrix, declining, ticket)
+    assert decision.tier is Tier.THREE
+    assert rule_ids(decision) == ["troubleshooting", "declining_before_renewal"]
+    reason = decision.rules[-1].reason
+    assert "logins at 40% of the previous 30 days" in reason and "in 45 days" in reason
+    steady = signals(Category.BUG)
+    assert decide(matrix, steady, ticket).tier is Tier.TWO
+    late = make_ticket(account=account(plan="enterprise",
+                                       renewal_date=(NOW + timedelta(days=200)).date()))
+    assert decide(matrix, declining, late).tier is Tier.TWO
+    pro = make_ticket(account=account(plan="pro", renewal_date=soon))
+    assert decide(matrix, declining, pro).tier is Tier.TWO
+
+
+
+
 def test_billing_for_enterprise_at_risk_is_tier_3(matrix: Matrix) -> None:
     ticket = make_ticket(account=account(plan="enterprise", health=0.3))
     decision = decide(matrix, signals(Category.BILLING), ticket)

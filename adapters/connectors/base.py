@@ -1,0 +1,48 @@
+"""What every outbound connector (Slack, HubSpot, ...) offers the outbox and the pipeline.
+
+A connector is built per tenant from ``ConnectorConfig`` (decrypted credentials plus plain
+settings) and delivers ``Action`` rows the outbox hands it. Errors follow the helpdesk
+adapters' rules (``integration.errors``): ``RetriableError`` (with ``retry_after`` when the
+vendor says so) is retried with backoff; ``FatalError`` is recorded as failed with the
+vendor's message. A connector never sleeps and never retries by itself.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from adapters.helpdesk.base import ApplyResult
+from integration.models import Action
+
+__all__ = ["ApplyResult", "Connector", "ConnectorConfig"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConnectorConfig:
+    """One tenant's connection to one connector; ``base_url`` points tests at a local fake."""
+
+    tenant: str
+    connector: str
+    credentials: Mapping[str, str] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    base_url: str | None = None
+
+
+class Connector(abc.ABC):
+    """An outbound connector: delivers actions whose ``target`` is its ``identifier``."""
+
+    identifier: ClassVar[str]
+
+    def __init__(self, *, config: ConnectorConfig) -> None:
+        self.config = config
+
+    @abc.abstractmethod
+    def deliver(self, ticket_key: str, actions: Sequence[Action]) -> ApplyResult:
+        """Write ``actions`` (all for this connector) about the ticket ``ticket_key``."""
+
+    def test_connection(self) -> str:
+        """Check the credentials with one cheap call; a short description of what answered."""
+        raise NotImplementedError
