@@ -24,10 +24,12 @@ __all__ = [
     "Channel",
     "Decision",
     "Evidence",
+    "Handoff",
     "Message",
     "MessageSentiment",
     "PageRule",
     "Person",
+    "PreviousTicket",
     "Priority",
     "Route",
     "RuleHit",
@@ -447,6 +449,39 @@ class Signals:
 
 
 # --- what the matrix decides ------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PreviousTicket:
+    """An earlier ticket of the same account about the same issue (for the handoff)."""
+
+    id: str
+    subject: str
+    status: Status
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize for alerts and the sidebar."""
+        return {"id": self.id, "subject": self.subject, "status": self.status.value,
+                "created_at": format_time(self.created_at)}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Handoff:
+    """What the agent taking over must know, gathered around a decision (M4.2).
+
+    Every text is the customer's, the bot's or a system's own words (``integration.summary``
+    is extractive); nothing here is invented.
+    """
+
+    summary: str | None = None
+    wants: str | None = None
+    customer_words: str | None = None
+    tried: tuple[str, ...] = ()
+    bot_answered: tuple[str, ...] = ()
+    previous: tuple[PreviousTicket, ...] = ()
+    facts: tuple[str, ...] = ()
+    ticket_url: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

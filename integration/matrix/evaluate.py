@@ -19,6 +19,7 @@ from integration.models import (
     ActionKind,
     Category,
     Decision,
+    Handoff,
     Route,
     RuleHit,
     Signals,
@@ -40,6 +41,7 @@ class _Context:
     ticket: Ticket
     signals: Signals
     now: datetime
+    handoff: Handoff | None = None
 
 
 # A check returns the reasons (with evidence) when its condition holds, else None.
@@ -60,11 +62,16 @@ def evaluate(
     previous_tier: Tier | None = None,
     connected: frozenset[str] = frozenset(),
     with_actions: bool = True,
+    handoff: Handoff | None = None,
 ) -> Decision:
-    """Decide tier, priority, SLA, route and (unless told not to) helpdesk actions."""
+    """Decide tier, priority, SLA, route and (unless told not to) helpdesk actions.
+
+    ``handoff`` (summary, the customer's words, previous tickets, account facts) goes into the
+    handoff note and the alerts when the tier rises.
+    """
     if now.tzinfo is None:
         raise ValueError("evaluate() needs a timezone-aware 'now'")
-    ctx = _Context(ticket=ticket, signals=signals, now=now)
+    ctx = _Context(ticket=ticket, signals=signals, now=now, handoff=handoff)
     tier, hits = _select_tier(matrix, ctx)
     for bump in matrix.bumps:
         target = bump.target(tier)
@@ -123,9 +130,10 @@ def tier_actions(
     now: datetime,
     previous_tier: Tier | None,
     connected: frozenset[str] = frozenset(),
+    handoff: Handoff | None = None,
 ) -> tuple[Action, ...]:
     """The write-backs of ``decision`` as ``evaluate`` renders them (for the SLA sweep)."""
-    ctx = _Context(ticket=ticket, signals=signals, now=now)
+    ctx = _Context(ticket=ticket, signals=signals, now=now, handoff=handoff)
     settings = matrix.tier_settings(decision.tier)
     return _actions(matrix, decision, ctx, settings, previous_tier, connected)
 
@@ -408,12 +416,13 @@ def _actions(
     if settings.actions.note:
         note = _handoff_note(decision, ctx, settings, previous_tier)
         out.append(_helpdesk(ActionKind.INTERNAL_NOTE, body=note))
-    if settings.actions.acknowledge_text:
+    channels = settings.actions.acknowledge_channels
+    if settings.actions.acknowledge_text and (channels is None or ticket.channel in channels):
         reply = _acknowledgment(settings, decision, ctx)
         out.append(_helpdesk(ActionKind.PUBLIC_REPLY, body=reply))
     for target in settings.actions.alert:
         if target in connected:
-            payload = _alert_payload(decision, ticket, settings, previous_tier)
+            payload = _alert_payload(decision, ticket, settings, previous_tier, ctx.handoff)
             out.append(Action(kind=ActionKind.ALERT, target=target, payload=payload))
     return tuple(out)
 
@@ -451,11 +460,36 @@ def _handoff_note(
         lines.append(f"Contact #{signals.repeat_contacts} about this issue")
     lines.append("Why:")
     lines += [f"- [{hit.rule_id}] {hit.reason}" for hit in decision.rules]
+    lines += _handoff_lines(ctx.handoff)
     if decision.sla_due_at is not None:
         late = " (already overdue)" if decision.sla_due_at <= ctx.now else ""
         lines.append(f"First response due: {_local(decision.sla_due_at, settings)}{late}")
     lines.append(f"Matrix {decision.matrix_version}")
     return "\n".join(lines)
+
+
+def _handoff_lines(handoff: Handoff | None) -> list[str]:
+    # Only what was said or is on record: the summary is extractive, facts come from sources.
+    if handoff is None:
+        return []
+    lines: list[str] = []
+    if handoff.wants:
+        lines.append(f'Customer asks: "{_quote(handoff.wants)}"')
+    if handoff.customer_words and handoff.customer_words != handoff.wants:
+        lines.append(f'In their words: "{_quote(handoff.customer_words)}"')
+    if handoff.tried:
+        lines.append("Already tried: " + "; ".join(f'"{_quote(t)}"' for t in handoff.tried))
+    if handoff.bot_answered:
+        lines.append("The bot answered: " + " / ".join(
+            f'"{_quote(b)}"' for b in handoff.bot_answered))
+    lines += [f"Account: {fact}" for fact in handoff.facts]
+    if handoff.previous:
+        lines.append("Previous tickets on this issue:")
+        lines += [
+            f"- #{p.id} {p.subject} ({p.status.value}, {p.created_at:%Y-%m-%d})"
+            for p in handoff.previous
+        ]
+    return lines
 
 
 def _acknowledgment(settings: TierSettings, decision: Decision, ctx: _Context) -> str:
@@ -476,10 +510,22 @@ def _acknowledgment(settings: TierSettings, decision: Decision, ctx: _Context) -
 
 
 def _alert_payload(
-    decision: Decision, ticket: Ticket, settings: TierSettings, previous_tier: Tier | None
+    decision: Decision,
+    ticket: Ticket,
+    settings: TierSettings,
+    previous_tier: Tier | None,
+    handoff: Handoff | None = None,
 ) -> dict[str, Any]:
     account = ticket.account
+    extra: dict[str, Any] = {}
+    if handoff is not None:
+        extra = {
+            "summary": handoff.summary,
+            "ticket_url": handoff.ticket_url,
+            "previous_tickets": [p.to_dict() for p in handoff.previous],
+        }
     return {
+        **extra,
         "dedupe_key": f"{ticket.key}:tier_{int(decision.tier)}",
         "ticket_key": ticket.key,
         "ticket_id": ticket.id,

@@ -433,6 +433,11 @@ class _Checker:
                 note=spec.actions.note,
                 acknowledge=ack,
                 acknowledge_text=ack_text,
+                acknowledge_channels=(
+                    frozenset(spec.actions.acknowledge_channels)
+                    if spec.actions.acknowledge_channels is not None
+                    else None
+                ),
                 alert=tuple(spec.actions.alert),
             ),
             on_breach=(

@@ -133,6 +133,9 @@ class ActionsModel(_FileModel):
     group: str | None = None
     note: bool = True
     acknowledge: str | None = None
+    # Channels whose customers get the acknowledgment (all when absent): a chat customer
+    # watching the widget may be told, a tweet may not.
+    acknowledge_channels: list[Channel] | None = None
     alert: list[Identifier] = []
 
 
@@ -350,6 +353,7 @@ class TierActions:
     note: bool = True
     acknowledge: str | None = None
     acknowledge_text: str | None = None
+    acknowledge_channels: frozenset[Channel] | None = None
     alert: tuple[str, ...] = ()
 
 

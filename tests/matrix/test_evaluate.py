@@ -8,7 +8,18 @@ from datetime import UTC, datetime, timedelta
 
 from integration.matrix import Matrix, evaluate, load_matrix_text
 from integration.matrix.loader import DEFAULT_PATH
-from integration.models import Action, ActionKind, Category, Decision, Priority, Tier
+from integration.models import (
+    Action,
+    ActionKind,
+    Category,
+    Channel,
+    Decision,
+    Handoff,
+    PreviousTicket,
+    Priority,
+    Status,
+    Tier,
+)
 from tests.matrix.factories import CREATED, NOW, account, hit, make_ticket, signals
 
 CHURN = hit("churn", "cancel", "We will cancel our contract if this is not fixed by Friday.")
@@ -183,6 +194,49 @@ def test_acknowledgment_names_the_requester_and_an_honest_due_time(matrix: Matri
         "by Wednesday 4 November 2026, 14:14 CET"
         in (action(late, ActionKind.PUBLIC_REPLY).payload["body"])
     )
+
+
+def test_handoff_context_goes_into_the_note_and_the_alert(matrix: Matrix) -> None:
+    previous = PreviousTicket(id="4690", subject="Invoice wrong again", status=Status.SOLVED,
+                              created_at=CREATED - timedelta(days=9))
+    handoff = Handoff(
+        summary="Wants the duplicate charge refunded.",
+        wants="Please refund the second charge.",
+        customer_words="This is the third time I write about this.",
+        tried=("We already removed the old card.",),
+        bot_answered=("You can download invoices under Billing.",),
+        previous=(previous,),
+        facts=("logins at 40% of the previous 30 days",),
+        ticket_url="https://acme.zendesk.com/agent/tickets/4711",
+    )
+    ticket = make_ticket(account=account(plan="enterprise"))
+    decision = evaluate(matrix, ticket, signals(Category.REFUND, CHURN), now=NOW,
+                        connected=frozenset({"slack"}), handoff=handoff)
+    note = action(decision, ActionKind.INTERNAL_NOTE).payload["body"]
+    assert 'Customer asks: "Please refund the second charge."' in note
+    assert 'In their words: "This is the third time I write about this."' in note
+    assert 'Already tried: "We already removed the old card."' in note
+    assert 'The bot answered: "You can download invoices under Billing."' in note
+    assert "Account: logins at 40% of the previous 30 days" in note
+    assert "- #4690 Invoice wrong again (solved, 2026-10-24)" in note
+    alert = action(decision, ActionKind.ALERT).payload
+    assert alert["summary"] == "Wants the duplicate charge refunded."
+    assert alert["ticket_url"] == handoff.ticket_url
+    assert alert["previous_tickets"][0]["id"] == "4690"
+
+
+def test_acknowledgment_only_on_the_channels_the_matrix_names(matrix: Matrix) -> None:
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    old = "      acknowledge: tier_2\n"
+    assert old in text
+    quiet = load_matrix_text(text.replace(
+        old, old + "      acknowledge_channels: [email, web]\n"))
+    email = evaluate(quiet, make_ticket(), signals(Category.BILLING), now=NOW)
+    assert ActionKind.PUBLIC_REPLY in kinds(email)
+    social = evaluate(quiet, make_ticket(channel=Channel.SOCIAL), signals(Category.BILLING),
+                      now=NOW)
+    assert ActionKind.PUBLIC_REPLY not in kinds(social)
+    assert ActionKind.INTERNAL_NOTE in kinds(social)
 
 
 def test_thresholds_live_in_the_file_not_the_code(matrix: Matrix) -> None:
