@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,7 +32,7 @@ def insert_ignore(
     """Insert one row unless one with the same ``conflict`` columns exists; True if inserted."""
     dialect = s.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
-        stmt = _insert_ignore_statement(dialect, model, tuple(conflict))
+        stmt = _insert_ignore_statement(dialect, model.__table__, tuple(conflict))
         return s.connection().execute(stmt, dict(values)).first() is not None
     # Other backends: a savepoint keeps the caller's transaction usable after the conflict.
     try:
@@ -45,15 +44,14 @@ def insert_ignore(
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_ignore_statement(dialect: str, model: type[Any], conflict: tuple[str, ...]) -> Any:
+def _insert_ignore_statement(dialect: str, table: Any, conflict: tuple[str, ...]) -> Any:
     # Built once per table: the values travel as parameters, so the compiled form is reused.
     from sqlalchemy.dialects import postgresql, sqlite
 
-    table = model.__table__
     upsert = sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
     # RETURNING, not rowcount: drivers disagree on rowcount for a skipped conflict.
     return upsert.on_conflict_do_nothing(index_elements=list(conflict)).returning(
-        *sa_inspect(model).primary_key
+        *table.primary_key.columns
     )
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from integration.store.tables import TicketRow
@@ -91,7 +91,7 @@ def transition_sla(
 @functools.lru_cache(maxsize=32)
 def _transition(columns: tuple[str, ...], no_state: bool, no_next: bool) -> Any:
     # One compiled UPDATE per shape; the sweep runs it for every due ticket.
-    table = TicketRow.__table__
+    table = cast(Table, TicketRow.__table__)
     c = table.c
     where = [c.id == bindparam("b_id")]
     where.append(c.sla_state.is_(None) if no_state else c.sla_state == bindparam("b_state"))
