@@ -332,6 +332,31 @@ class Detector:
             return "high", "frustrated customer"
         return "normal", ""
 
+    def same_issue_tickets(
+        self, ticket: Ticket, history: Sequence[Ticket], *, limit: int = 5
+    ) -> list[Ticket]:
+        """Earlier tickets of the same account or requester about the same issue, newest first.
+
+        Unlike the repeat-contact count, solved and old tickets count: the agent wants to see
+        how the issue went before.
+        """
+        mine = self._issue_of(ticket)
+        account = ticket.account.id if ticket.account is not None else None
+        found = [
+            other
+            for other in history
+            if other.created_at <= ticket.created_at
+            and not (other.id == ticket.id and other.helpdesk == ticket.helpdesk)
+            and (
+                (account is not None and other.account is not None
+                 and other.account.id == account)
+                or other.requester.id == ticket.requester.id
+            )
+            and mine.same_as(self._issue_of(other))
+        ]
+        found.sort(key=lambda t: t.created_at, reverse=True)
+        return found[:limit]
+
     def _remember(self, ticket: Ticket, issue: Issue) -> None:
         key = (ticket.key, ticket.updated_at)
         self._issues[key] = issue

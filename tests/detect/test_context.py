@@ -175,3 +175,20 @@ def test_detect_convenience_caches_per_trigger_set() -> None:
 def test_negative_window_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError):
         Detector(triggers=TRIGGERS, repeat_window_days=-1)
+
+
+def test_previous_tickets_on_the_same_issue_include_solved_and_old_ones(
+    detector: Detector,
+) -> None:
+    export = "The CSV export fails with error 500 every time we run the monthly report."
+    old = ticket(export, id="1", account="acme-co", status=Status.SOLVED,
+                 created_at=NOW - timedelta(days=90))
+    other_issue = ticket("How do I invite a teammate to our workspace?", id="2",
+                         account="acme-co", created_at=NOW - timedelta(days=5))
+    stranger = ticket(export, id="3", requester="u9", account="other-co",
+                      created_at=NOW - timedelta(days=3))
+    new = ticket("CSV export fails again with error 500 on the monthly report.", id="4",
+                 account="acme-co")
+    detector.detect(new, [old, other_issue, stranger])
+    found = detector.same_issue_tickets(new, [old, other_issue, stranger])
+    assert [t.id for t in found] == ["1"]
