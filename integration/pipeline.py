@@ -18,8 +18,17 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from integration import outbox, store
 from integration.clocks import SlaFields, sla_fields
+from integration.enrich import (
+    Context,
+    activity_signals,
+    handoff_for,
+    merge_account,
+    route_decision,
+    with_activity,
+)
 from integration.matrix import Matrix, evaluate
 from integration.models import Action, Author, Decision, Signals, Ticket, Tier
+from integration.summary import summarize
 
 if TYPE_CHECKING:
     from integration.detect import Detector
@@ -54,6 +63,7 @@ class Decided(NamedTuple):
     signals: Signals
     decision: Decision
     sla: SlaFields
+    ticket: Ticket
 
 
 def build_detector(matrix: Matrix) -> Detector:
@@ -78,13 +88,28 @@ def decide(
     connected: frozenset[str] = frozenset(),
     with_actions: bool = True,
     stored: StoredSla | None = None,
+    context: Context | None = None,
 ) -> Decided:
     """Read the ticket, let the matrix decide, then run its SLA clock; no I/O.
 
     ``stored`` is what the store knew of the ticket's SLA before this change (timeline,
     state acted on, due time); without it the clock starts from the ticket alone.
+    ``context`` is what the edge found around the ticket (CRM account, product activity,
+    routing table); the returned ticket carries the merged account.
     """
-    signals = detector.detect(ticket, history)
+    context = context or Context()
+    ticket = with_activity(merge_account(ticket, context.crm_account), context.activity)
+    signals = activity_signals(detector.detect(ticket, history), context.activity)
+    handoff = None
+    if with_actions:
+        # Only a decision that writes back needs the summary and the earlier tickets.
+        handoff = handoff_for(
+            ticket,
+            summary=summarize(ticket),
+            previous=detector.same_issue_tickets(ticket, history),
+            activity=context.activity,
+            ticket_url=context.ticket_url,
+        )
     decision = evaluate(
         matrix,
         ticket,
@@ -93,6 +118,15 @@ def decide(
         previous_tier=previous_tier,
         connected=connected,
         with_actions=with_actions,
+        handoff=handoff,
+    )
+    decision = route_decision(
+        decision,
+        ticket,
+        routing=context.routing,
+        previous_tier=previous_tier,
+        last_assigned=context.last_assigned,
+        now=now,
     )
     stored = stored or StoredSla()
     sla = sla_fields(
@@ -105,7 +139,7 @@ def decide(
         now=now,
     )
     decision = replace(decision, sla_due_at=sla.due_at, sla_state=sla.state.value)
-    return Decided(signals=signals, decision=decision, sla=sla)
+    return Decided(signals=signals, decision=decision, sla=sla, ticket=ticket)
 
 
 def input_fingerprint(ticket: Ticket) -> str:
@@ -163,6 +197,8 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
     parsed = adapter.parse_webhook(headers={}, body=body)
     # Vendors send ids and we read the ticket fresh; the sandbox carries it whole.
     ticket = parsed.ticket or adapter.fetch_ticket(ticket_ref)
+    # CRM and product activity are asked outside any database transaction (network calls).
+    context = runtime.gather_context(tenant, ticket)
 
     with store.session_scope(runtime.sessions) as s:
         existing = store.get_ticket(s, tenant.id, ticket.helpdesk, ticket.id)
@@ -191,7 +227,14 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
             if existing is not None
             else None
         )
-        signals, decision, sla = decide(
+        routing = runtime.routing_for(tenant)
+        if routing is not None:
+            context = replace(
+                context,
+                routing=routing.with_state(open_counts=store.open_counts(s, tenant_id=tenant.id)),
+                last_assigned=store.last_assigned(s, tenant_id=tenant.id),
+            )
+        signals, decision, sla, enriched = decide(
             ticket,
             history,
             matrix=runtime.matrix_for(tenant),
@@ -200,11 +243,12 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
             previous_tier=previous_tier,
             connected=runtime.connected_targets(tenant),
             stored=stored,
+            context=context,
         )
         row = store.upsert_ticket(
             s,
             tenant_id=tenant.id,
-            ticket=ticket,
+            ticket=enriched,
             tier=int(decision.tier),
             priority=decision.priority.value,
             category=decision.category.value,

@@ -13,13 +13,19 @@ from typing import Any
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.connectors.base import Connector, ConnectorConfig
+from adapters.connectors.registry import build_connector, target_connector
 from adapters.helpdesk.base import ApplyResult, HelpdeskAdapter, HelpdeskConfig
 from adapters.registry import build_adapter
 from integration import outbox, store
+from integration.activity import ActivitySource
 from integration.crypto import SecretCipher, load_or_create_key
+from integration.enrich import Context
 from integration.errors import ConfigurationError, FatalError
 from integration.matrix import Matrix, default_matrix, load_matrix
+from integration.models import Ticket
 from integration.outbox import OutboxItem
+from integration.routing import RoutingTable
 
 __all__ = ["Runtime"]
 
@@ -37,6 +43,8 @@ class Runtime:
         self._adapters: dict[str, tuple[tuple[Any, ...], HelpdeskAdapter]] = {}
         self._lock = threading.Lock()
         self._tenant_matrices: dict[str, Matrix] = {}
+        self._connectors: dict[str, tuple[tuple[Any, ...], Connector]] = {}
+        self._sources: dict[str, tuple[str, ActivitySource]] = {}
 
     @cached_property
     def cipher(self) -> SecretCipher:
@@ -99,11 +107,13 @@ class Runtime:
         """Decrypt a tenant's connection settings."""
         secrets = store.tenant_secrets(tenant, self.cipher)
         webhook_secret = secrets.pop("webhook_secret", None)
+        # "slack.bot_token" and the like belong to connectors, not to the helpdesk.
+        own = {k: v for k, v in secrets.items() if "." not in k}
         return HelpdeskConfig(
             tenant=tenant.slug,
             helpdesk=tenant.helpdesk,
             base_url=tenant.base_url,
-            credentials=secrets,
+            credentials=own,
             webhook_secret=webhook_secret,
             options=dict(tenant.settings or {}),
         )
@@ -131,10 +141,94 @@ class Runtime:
         """Drop cached adapters after a tenant's settings change."""
         with self._lock:
             self._adapters.clear()
+            self._connectors.clear()
+            self._sources.clear()
+
+    def connector_config(self, tenant: store.TenantRow, name: str) -> ConnectorConfig:
+        """A connector's settings (``settings[name]``) and its ``name.*`` secrets."""
+        secrets = store.tenant_secrets(tenant, self.cipher)
+        prefix = f"{name}."
+        settings = dict((tenant.settings or {}).get(name) or {})
+        return ConnectorConfig(
+            tenant=tenant.slug,
+            connector=name,
+            credentials={k[len(prefix):]: v for k, v in secrets.items() if k.startswith(prefix)},
+            settings=settings,
+            base_url=settings.get("base_url"),
+        )
+
+    def connector_for(self, tenant: store.TenantRow, name: str) -> Connector:
+        """The tenant's connector ``name`` (slack, crm), cached until its settings change."""
+        fingerprint = (tenant.id, repr((tenant.settings or {}).get(name)), tenant.secrets)
+        key = f"{tenant.slug}:{name}"
+        with self._lock:
+            cached = self._connectors.get(key)
+            if cached is not None and cached[0] == fingerprint:
+                return cached[1]
+            connector = build_connector(self.connector_config(tenant, name),
+                                        sessions=self.sessions)
+            self._connectors[key] = (fingerprint, connector)
+            return connector
+
+    def _activity_source(self, tenant: store.TenantRow) -> ActivitySource | None:
+        settings = (tenant.settings or {}).get("activity")
+        if not settings:
+            return None
+        fingerprint = repr(settings)
+        with self._lock:
+            cached = self._sources.get(tenant.slug)
+            if cached is not None and cached[0] == fingerprint:
+                return cached[1]
+            source = ActivitySource.from_settings(
+                settings, session=self._new_session(), base_dir=Path(self.config["VAR_DIR"])
+            )
+            self._sources[tenant.slug] = (fingerprint, source)
+            return source
+
+    def routing_for(self, tenant: store.TenantRow) -> RoutingTable | None:
+        """The tenant's agents and groups (``settings.routing``), or None when not set up."""
+        settings = (tenant.settings or {}).get("routing")
+        if not settings:
+            return None
+        return RoutingTable.from_settings(settings, calendars=self.matrix.calendars)
+
+    def gather_context(self, tenant: store.TenantRow, ticket: Ticket) -> Context:
+        """Ask the CRM and the product-activity source about the ticket's account.
+
+        Both degrade to "unknown": an outage there never blocks triage.
+        """
+        email = ticket.requester.email
+        domain = ticket.account.domain if ticket.account is not None else None
+        if domain is None and email and "@" in email:
+            domain = email.rsplit("@", 1)[1].lower()
+        crm = None
+        if "crm" in self.connected_targets(tenant):
+            try:
+                connector = self.connector_for(tenant, "crm")
+                crm = connector.lookup_account(email=email, domain=domain)  # type: ignore[attr-defined]
+            except ConfigurationError as err:
+                log.warning("tenant %s: CRM not usable: %s", tenant.slug, err)
+        activity = None
+        source = self._activity_source(tenant)
+        if source is not None:
+            account_id = (crm.id if crm is not None else None) or (
+                ticket.account.id if ticket.account is not None else None)
+            activity = source.lookup(account_id=account_id, domain=domain, email=email)
+        return Context(
+            crm_account=crm,
+            activity=activity,
+            ticket_url=self.adapter_for(tenant).ticket_url(ticket.id),
+        )
 
     def connected_targets(self, tenant: store.TenantRow) -> frozenset[str]:
-        """Connectors (slack, crm, ...) this tenant has connected; alerts go only there."""
-        return frozenset((tenant.settings or {}).get("connectors", ()))
+        """Connectors (slack, crm, ...) this tenant has connected; alerts go only there.
+
+        ``manager`` alerts go through Slack, so they count as connected with it.
+        """
+        connected = set((tenant.settings or {}).get("connectors", ()))
+        if "slack" in connected:
+            connected.add("manager")
+        return frozenset(connected)
 
     def deliver(self, item: OutboxItem) -> ApplyResult:
         """Deliver one outbox row through the tenant's adapter.
@@ -149,7 +243,7 @@ class Runtime:
                 raise FatalError(f"tenant {item.tenant_slug!r} was removed")
             s.expunge(tenant)
         if item.target != "helpdesk":
-            raise FatalError(f"{item.target} is not connected for tenant {item.tenant_slug!r}")
+            return self._deliver_to_connector(tenant, item)
         if item.ticket_external_id is None:
             raise FatalError("helpdesk action without a ticket id")
         try:
@@ -160,6 +254,16 @@ class Runtime:
         if failed:
             self._requeue_rest(item, failed)
         return result
+
+    def _deliver_to_connector(self, tenant: store.TenantRow, item: OutboxItem) -> ApplyResult:
+        if item.target not in self.connected_targets(tenant):
+            raise FatalError(f"{item.target} is not connected for tenant {item.tenant_slug!r}")
+        try:
+            connector = self.connector_for(tenant, target_connector(item.target))
+        except ConfigurationError as err:
+            raise FatalError(f"configuration: {err}") from err
+        ticket_key = f"{tenant.slug}:{tenant.helpdesk}:{item.ticket_external_id}"
+        return connector.deliver(ticket_key, list(item.actions))
 
     def _requeue_rest(self, item: OutboxItem, failed: list[dict[str, Any]]) -> None:
         kinds = {f["kind"] for f in failed}

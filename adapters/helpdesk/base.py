@@ -100,6 +100,10 @@ class HelpdeskAdapter(abc.ABC):
     def apply(self, ticket_id: str, actions: Sequence[Action]) -> ApplyResult:
         """Write helpdesk actions back, as one update where the vendor allows."""
 
+    def ticket_url(self, ticket_id: str) -> str | None:
+        """Where an agent opens the ticket in the helpdesk (None when it cannot be known)."""
+        return None
+
     def is_own_write(self, ticket: Ticket) -> bool:
         """True when the latest change on the ticket was made by Escalade itself."""
         return False

@@ -6,6 +6,7 @@ Repositories are plain functions that take a ``Session``; nothing here holds a g
 
 from __future__ import annotations
 
+from integration.store import alerts as alerts  # the alert_messages table joins the metadata
 from integration.store.db import (
     Base,
     current_revision,
@@ -48,6 +49,8 @@ from integration.store.tickets import (
     add_decision,
     decisions_for_ticket,
     get_ticket,
+    last_assigned,
+    open_counts,
     requester_key,
     signals_to_json,
     ticket_history,
@@ -81,10 +84,12 @@ __all__ = [
     "get_ticket",
     "head_revision",
     "insert_ignore",
+    "last_assigned",
     "list_events",
     "list_tenants",
     "make_engine",
     "make_session_factory",
+    "open_counts",
     "remove_tenant",
     "requester_key",
     "retry_event",

@@ -130,6 +130,7 @@ class TicketRow(Base):
         Index(None, "tenant_id", "account_key"),
         Index(None, "status", "sla_due_at"),
         Index(None, "sla_next_at"),
+        Index(None, "tenant_id", "assignee", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -140,6 +141,7 @@ class TicketRow(Base):
     requester_key: Mapped[str | None] = mapped_column(String(320))
     account_key: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16))
+    assignee: Mapped[str | None] = mapped_column(String(100))
     tier: Mapped[int | None] = mapped_column(Integer)
     priority: Mapped[str | None] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(32))

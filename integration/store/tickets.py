@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from integration.errors import ValidationError
@@ -27,6 +27,8 @@ __all__ = [
     "add_decision",
     "decisions_for_ticket",
     "get_ticket",
+    "last_assigned",
+    "open_counts",
     "requester_key",
     "signals_to_json",
     "ticket_history",
@@ -67,6 +69,7 @@ def upsert_ticket(
         "requester_key": requester_key(ticket),
         "account_key": account_key(ticket),
         "status": ticket.status.value,
+        "assignee": ticket.assignee,
         "tier": int(tier) if tier is not None else None,
         "priority": _text(priority),
         "category": _text(category),
@@ -157,6 +160,36 @@ def tickets_due(
         .limit(limit)
     )
     return list(s.scalars(query))
+
+
+def open_counts(s: Session, *, tenant_id: int) -> dict[str, int]:
+    """Open tickets per assignee (routing's load), one indexed aggregate."""
+    query = (
+        select(TicketRow.assignee, func.count())
+        .where(
+            TicketRow.tenant_id == tenant_id,
+            TicketRow.assignee.is_not(None),
+            TicketRow.status.in_(list(OPEN_STATUSES)),
+        )
+        .group_by(TicketRow.assignee)
+    )
+    return {str(assignee): int(count) for assignee, count in s.execute(query)}
+
+
+def last_assigned(s: Session, *, tenant_id: int, lookback: int = 500) -> dict[str, datetime]:
+    """When each agent was last chosen by routing (round-robin), from the recent decisions."""
+    query = (
+        select(DecisionRow.route, DecisionRow.decided_at)
+        .where(DecisionRow.tenant_id == tenant_id)
+        .order_by(DecisionRow.id.desc())
+        .limit(lookback)
+    )
+    out: dict[str, datetime] = {}
+    for route, decided_at in s.execute(query):
+        assignee = (route or {}).get("assignee")
+        if assignee and str(assignee) not in out:
+            out[str(assignee)] = decided_at
+    return out
 
 
 def add_decision(

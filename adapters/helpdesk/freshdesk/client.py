@@ -117,6 +117,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
     ) -> None:
         super().__init__(config=config)
         root = site_root("freshdesk", config.base_url, "https://<domain>.freshdesk.com")
+        self._root = root
         self._api_root = f"{root}/api/v2"
         api_key = config.credentials.get("api_key")
         if not api_key:
@@ -339,6 +340,10 @@ class FreshdeskAdapter(HelpdeskAdapter):
                 ref = str(result["id"])
         detail: dict[str, Any] = {"failed": failed} if failed else {}
         return ApplyResult(applied=tuple(dict.fromkeys(applied)), external_ref=ref, detail=detail)
+
+    def ticket_url(self, ticket_id: str) -> str | None:
+        """The ticket in the agent interface."""
+        return f"{self._root}/a/tickets/{ticket_id}"
 
     def is_own_write(self, ticket: Ticket) -> bool:
         """True when the latest message is Escalade's and nothing changed after it."""

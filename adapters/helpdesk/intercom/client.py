@@ -132,6 +132,8 @@ class IntercomAdapter(HelpdeskAdapter):
                 )
             self._root = REGIONS[region]
         self._admin_id = _opt_id(options.get("admin_id"), "admin_id")
+        # The workspace (app) id appears in inbox links; optional.
+        self._workspace_id = str(options.get("workspace_id") or "") or None
         self._team_ids = option_id_map("intercom", options.get("team_ids"), "team_ids")
         self._team_names = {v: k for k, v in self._team_ids.items()}
         tier_attribute = options.get("tier_attribute")
@@ -378,6 +380,13 @@ class IntercomAdapter(HelpdeskAdapter):
                 ]
             },
         )
+
+    def ticket_url(self, ticket_id: str) -> str | None:
+        """The conversation in the Intercom inbox, when the workspace id is configured."""
+        if self._workspace_id is None:
+            return None
+        return (f"https://app.intercom.com/a/inbox/{self._workspace_id}/inbox/conversation/"
+                f"{ticket_id}")
 
     def is_own_write(self, ticket: Ticket) -> bool:
         """True when the conversation's latest part was written by Escalade."""

@@ -104,6 +104,7 @@ class ZendeskAdapter(HelpdeskAdapter):
         super().__init__(config=config)
         root = site_root("zendesk", config.base_url, "https://<sub>.zendesk.com")
         parts = urlsplit(root)
+        self._root = root
         self._api_root = f"{root}/api/v2"
         self._timeout = timeout
         options = config.options
@@ -298,6 +299,10 @@ class ZendeskAdapter(HelpdeskAdapter):
                 },
             )
         return ApplyResult(applied=applied, external_ref=ref)
+
+    def ticket_url(self, ticket_id: str) -> str | None:
+        """The ticket in the agent interface."""
+        return f"{self._root}/agent/tickets/{ticket_id}"
 
     def is_own_write(self, ticket: Ticket) -> bool:
         """True when the latest change is the comment Escalade wrote with its last update."""

@@ -1,0 +1,35 @@
+"""Connector ids to classes: ``slack`` (alerts, manager alerts), ``crm`` (HubSpot)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.connectors.base import Connector, ConnectorConfig
+from integration.errors import ConfigurationError
+
+__all__ = ["CONNECTORS", "build_connector", "target_connector"]
+
+# Alert targets a matrix can name, and the connector that delivers each.
+CONNECTORS = {"slack": "slack", "manager": "slack", "crm": "crm"}
+
+
+def target_connector(target: str) -> str:
+    """The connector that delivers alerts for ``target`` (``manager`` goes through Slack)."""
+    try:
+        return CONNECTORS[target]
+    except KeyError as err:
+        raise ConfigurationError(f"no connector delivers {target!r}") from err
+
+
+def build_connector(config: ConnectorConfig, **kwargs: Any) -> Connector:
+    """Build the connector ``config.connector`` names; extra arguments go to its constructor."""
+    if config.connector == "slack":
+        from adapters.connectors.slack import SlackConnector
+
+        return SlackConnector(config=config, **kwargs)
+    if config.connector == "crm":
+        from adapters.connectors.hubspot import HubSpotConnector
+
+        kwargs.pop("sessions", None)
+        return HubSpotConnector(config=config, **kwargs)
+    raise ConfigurationError(f"unknown connector {config.connector!r} (use slack or crm)")
