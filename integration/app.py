@@ -34,6 +34,12 @@ def create_app(
 
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(pages_bp)
+    if config.get("SLACK_SIGNING_SECRET"):
+        from integration.slack_actions import slack_events_blueprint
+
+        app.register_blueprint(
+            slack_events_blueprint(runtime, signing_secret=str(config["SLACK_SIGNING_SECRET"]))
+        )
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -386,6 +386,15 @@ def tenant_remove(slug: str, yes: bool) -> None:
     click.echo(f"tenant {slug!r} removed")
 
 
+def _register_connect() -> None:
+    from integration.cli_connect import register
+
+    register(tenant, _runtime)
+
+
+_register_connect()
+
+
 def run() -> None:
     """Entry point that turns configuration errors into a clean exit."""
     try:

@@ -22,6 +22,8 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
     "WORKERS": (1, "int", "in-process worker threads for events and the outbox; 0 = none"),
     "POLL_SECONDS": (0.5, "float", "how often idle workers look for new work"),
     "SLA_SWEEP_SECONDS": (15.0, "float", "how often the scheduler sweeps SLA clocks"),
+    "SLACK_SIGNING_SECRET": (None, "str", "signing secret of Escalade's Slack app; "
+                             "enables POST /slack/events (the alert buttons)"),
     "PUBLIC_URL": ("http://127.0.0.1:8000", "str", "where helpdesks reach this app"),
     "LOG_LEVEL": ("INFO", "str", "logging level"),
 }
