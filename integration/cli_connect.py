@@ -57,7 +57,9 @@ def _tenant(runtime: Any, slug: str) -> Any:
 
 def _check_context_settings(runtime: Any, settings: dict[str, Any]) -> None:
     from integration.activity import ActivitySource, CsvActivitySource
+    from integration.errors import ConfigurationError
     from integration.routing import RoutingTable
+    from integration.summary import summarizer_from_settings
 
     if "calendar" in settings and settings["calendar"] not in runtime.matrix.calendars:
         known = ", ".join(sorted(runtime.matrix.calendars))
@@ -69,6 +71,11 @@ def _check_context_settings(runtime: Any, settings: dict[str, Any]) -> None:
             source.load()
     if "routing" in settings:
         RoutingTable.from_settings(settings["routing"], calendars=runtime.matrix.calendars)
+    if "summary_provider" in settings or "summary_llm" in settings:
+        try:
+            summarizer_from_settings(settings)
+        except ConfigurationError as err:
+            raise ValidationError("summary_provider", str(err)) from err
 
 
 def register(tenant: click.Group, runtime_of: Any) -> None:

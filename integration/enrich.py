@@ -27,7 +27,7 @@ from integration.models import (
     Tier,
 )
 from integration.routing import RoutingTable, route
-from integration.summary import Summary
+from integration.summary import Summary, SummaryProvider
 
 __all__ = [
     "Context",
@@ -49,6 +49,7 @@ class Context:
     routing: RoutingTable | None = None
     last_assigned: Mapping[str, datetime] = field(default_factory=dict)
     ticket_url: str | None = None
+    summarizer: SummaryProvider | None = None
 
 
 def merge_account(ticket: Ticket, crm: Account | None) -> Ticket:

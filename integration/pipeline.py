@@ -26,9 +26,10 @@ from integration.enrich import (
     route_decision,
     with_activity,
 )
+from integration.errors import ConfigurationError
 from integration.matrix import Matrix, evaluate
 from integration.models import Action, Author, Decision, Signals, Ticket, Tier
-from integration.summary import summarize
+from integration.summary import Summary, summarize
 
 if TYPE_CHECKING:
     from integration.detect import Detector
@@ -64,6 +65,16 @@ class Decided(NamedTuple):
     decision: Decision
     sla: SlaFields
     ticket: Ticket
+
+
+def _summary(ticket: Ticket, context: Context) -> Summary:
+    if context.summarizer is not None:
+        try:
+            return context.summarizer.summarize(ticket)
+        except ConfigurationError as err:
+            # A configured provider that cannot run never costs the handoff its summary.
+            log.warning("summary provider unavailable, extractive summary used: %s", err)
+    return summarize(ticket)
 
 
 def build_detector(matrix: Matrix) -> Detector:
@@ -105,7 +116,7 @@ def decide(
         # Only a decision that writes back needs the summary and the earlier tickets.
         handoff = handoff_for(
             ticket,
-            summary=summarize(ticket),
+            summary=_summary(ticket, context),
             previous=detector.same_issue_tickets(ticket, history),
             activity=context.activity,
             ticket_url=context.ticket_url,

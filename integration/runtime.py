@@ -26,6 +26,7 @@ from integration.matrix import Matrix, default_matrix, load_matrix
 from integration.models import Ticket
 from integration.outbox import OutboxItem
 from integration.routing import RoutingTable
+from integration.summary import summarizer_from_settings
 
 __all__ = ["Runtime"]
 
@@ -214,10 +215,16 @@ class Runtime:
             account_id = (crm.id if crm is not None else None) or (
                 ticket.account.id if ticket.account is not None else None)
             activity = source.lookup(account_id=account_id, domain=domain, email=email)
+        try:
+            summarizer = summarizer_from_settings(tenant.settings or {})
+        except ConfigurationError as err:
+            log.warning("tenant %s: %s; the extractive summary is used", tenant.slug, err)
+            summarizer = None
         return Context(
             crm_account=crm,
             activity=activity,
             ticket_url=self.adapter_for(tenant).ticket_url(ticket.id),
+            summarizer=summarizer,
         )
 
     def connected_targets(self, tenant: store.TenantRow) -> frozenset[str]:
