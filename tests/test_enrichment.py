@@ -1,4 +1,4 @@
-"""Around the ticket: product activity, routing, previous tickets and the summary in the pipeline."""
+"""Around the ticket: product activity, routing and previous tickets in the pipeline."""
 
 from __future__ import annotations
 
