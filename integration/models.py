@@ -483,6 +483,19 @@ class Handoff:
     facts: tuple[str, ...] = ()
     ticket_url: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize for the decision log and the sidebar."""
+        return {
+            "summary": self.summary,
+            "wants": self.wants,
+            "customer_words": self.customer_words,
+            "tried": list(self.tried),
+            "bot_answered": list(self.bot_answered),
+            "previous": [p.to_dict() for p in self.previous],
+            "facts": list(self.facts),
+            "ticket_url": self.ticket_url,
+        }
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RuleHit:

@@ -28,7 +28,7 @@ from integration.enrich import (
 )
 from integration.errors import ConfigurationError
 from integration.matrix import Matrix, evaluate
-from integration.models import Action, Author, Decision, Signals, Ticket, Tier
+from integration.models import Action, Author, Decision, Handoff, Signals, Ticket, Tier
 from integration.summary import Summary, summarize
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ class Decided(NamedTuple):
     decision: Decision
     sla: SlaFields
     ticket: Ticket
+    handoff: Handoff | None = None
 
 
 def _summary(ticket: Ticket, context: Context) -> Summary:
@@ -150,7 +151,7 @@ def decide(
         now=now,
     )
     decision = replace(decision, sla_due_at=sla.due_at, sla_state=sla.state.value)
-    return Decided(signals=signals, decision=decision, sla=sla, ticket=ticket)
+    return Decided(signals=signals, decision=decision, sla=sla, ticket=ticket, handoff=handoff)
 
 
 def input_fingerprint(ticket: Ticket) -> str:
@@ -245,7 +246,7 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
                 routing=routing.with_state(open_counts=store.open_counts(s, tenant_id=tenant.id)),
                 last_assigned=store.last_assigned(s, tenant_id=tenant.id),
             )
-        signals, decision, sla, enriched = decide(
+        signals, decision, sla, enriched, handoff = decide(
             ticket,
             history,
             matrix=runtime.matrix_for(tenant),
@@ -285,6 +286,7 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
             decision=decision,
             previous_tier=int(previous_tier) if previous_tier is not None else None,
             signals=signals,
+            handoff=handoff,
         )
         for target, actions in _helpdesk_and_alert_groups(decision.actions).items():
             outbox.enqueue(

@@ -104,7 +104,10 @@ def test_the_note_lists_earlier_tickets_on_the_same_issue(
     drain(runtime)
     post_sandbox(client, sandbox_body(bug("41", at=_at(1)), delivery_id="p2"))
     drain(runtime)
-    _, actions = _latest(runtime, "41")
+    decision, actions = _latest(runtime, "41")
     note = next(a for a in actions if a["kind"] == "internal_note")["payload"]["body"]
     assert "Previous tickets on this issue:" in note
     assert "- #40 CSV export fails (solved," in note
+    # The decision log keeps the handoff for the sidebar.
+    assert [p["id"] for p in decision.handoff["previous"]] == ["40"]
+    assert decision.handoff["tried"] == ["We already tried another browser."]

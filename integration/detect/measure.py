@@ -186,7 +186,7 @@ def measure_labeled(
     history = HistoryIndex()
     rows: list[dict[str, Any]] = []
     for ticket in sorted(tickets, key=lambda t: t.created_at):
-        signals, decision, _, _ = decide(ticket, history.related(ticket), matrix=matrix,
+        signals, decision, *_ = decide(ticket, history.related(ticket), matrix=matrix,
                                       detector=detector, now=_NOW)
         history.add(ticket)
         if ticket.id in expected:

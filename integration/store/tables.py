@@ -192,6 +192,8 @@ class DecisionRow(Base):
     signals: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     rules: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     route: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What the next agent was told (integration.models.Handoff.to_dict); for the sidebar.
+    handoff: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:

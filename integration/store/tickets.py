@@ -18,7 +18,16 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from integration.errors import ValidationError
-from integration.models import Category, Decision, Priority, Signals, Status, Ticket, Tier
+from integration.models import (
+    Category,
+    Decision,
+    Handoff,
+    Priority,
+    Signals,
+    Status,
+    Ticket,
+    Tier,
+)
 from integration.store.ops import insert_ignore
 from integration.store.tables import DecisionRow, TicketRow
 
@@ -203,6 +212,7 @@ def add_decision(
     previous_tier: Tier | int | None = None,
     signals: Signals | Mapping[str, Any] | None = None,
     cause: str = "event",
+    handoff: Handoff | None = None,
 ) -> DecisionRow:
     """Log a decision with the matrix version and every rule that fired."""
     if not decision.matrix_version:
@@ -228,6 +238,7 @@ def add_decision(
         rules=[{"rule_id": r.rule_id, "reason": r.reason} for r in decision.rules],
         route=decision.route.to_dict(),
         sla_due_at=decision.sla_due_at,
+        handoff=handoff.to_dict() if handoff is not None else None,
     )
     s.add(row)
     s.flush()
