@@ -30,10 +30,15 @@ def create_app(
     app.extensions["escalade"] = runtime
 
     from integration.webhooks import bp as webhooks_bp
+    from sidebar_ui.admin import bp as admin_bp
+    from sidebar_ui.canvas import bp as canvas_bp
     from sidebar_ui.pages import bp as pages_bp
+    from sidebar_ui.sidebar import bp as sidebar_bp
 
-    app.register_blueprint(webhooks_bp)
-    app.register_blueprint(pages_bp)
+    # Sessions (the admin UI) are signed with the same secret that encrypts tenant secrets.
+    app.secret_key = runtime.cipher.session_key()
+    for blueprint in (webhooks_bp, pages_bp, sidebar_bp, canvas_bp, admin_bp):
+        app.register_blueprint(blueprint)
     if config.get("SLACK_SIGNING_SECRET"):
         from integration.slack_actions import slack_events_blueprint
 

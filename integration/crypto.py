@@ -8,6 +8,7 @@ production: the caller has to allow it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -60,6 +61,17 @@ class SecretCipher:
                     f"make one with {_MAKE_KEY})"
                 ) from err
         self._fernet = MultiFernet(fernets)
+        first = keys[0].encode() if isinstance(keys[0], str) else keys[0]
+        # Derived, never the key itself: a leaked session signature reveals nothing of it.
+        self._session_key = hashlib.sha256(b"escalade-session:" + first).hexdigest()
+
+    def session_key(self) -> str:
+        """A key for signing web sessions and sidebar tokens, derived from the first key."""
+        return self._session_key
+
+    def sign_key(self, purpose: str) -> bytes:
+        """A key for one purpose (e.g. ``sidebar``), derived from the first key."""
+        return hashlib.sha256(f"{purpose}:{self._session_key}".encode()).digest()
 
     def __repr__(self) -> str:
         return "SecretCipher(<keys hidden>)"
