@@ -29,6 +29,7 @@ def create_app(
     runtime = runtime or Runtime(config=config)
     app.extensions["escalade"] = runtime
 
+    from integration.tracker_webhooks import bp as tracker_webhooks_bp
     from integration.webhooks import bp as webhooks_bp
     from sidebar_ui.admin import bp as admin_bp
     from sidebar_ui.canvas import bp as canvas_bp
@@ -37,7 +38,8 @@ def create_app(
 
     # Sessions (the admin UI) are signed with the same secret that encrypts tenant secrets.
     app.secret_key = runtime.cipher.session_key()
-    for blueprint in (webhooks_bp, pages_bp, sidebar_bp, canvas_bp, admin_bp):
+    blueprints = (webhooks_bp, tracker_webhooks_bp, pages_bp, sidebar_bp, canvas_bp, admin_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     if config.get("SLACK_SIGNING_SECRET"):
         from integration.slack_actions import slack_events_blueprint

@@ -1,4 +1,5 @@
-"""Connector ids to classes: ``slack`` (alerts, manager alerts), ``crm`` (HubSpot)."""
+"""Connector ids to classes: ``slack`` (alerts, manager alerts), ``crm`` (HubSpot), ``jira`` and
+``linear`` (bug trackers)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from integration.errors import ConfigurationError
 __all__ = ["CONNECTORS", "build_connector", "target_connector"]
 
 # Alert targets a matrix can name, and the connector that delivers each.
-CONNECTORS = {"slack": "slack", "manager": "slack", "crm": "crm"}
+CONNECTORS = {"slack": "slack", "manager": "slack", "crm": "crm", "jira": "jira",
+              "linear": "linear"}
 
 
 def target_connector(target: str) -> str:
@@ -32,4 +34,16 @@ def build_connector(config: ConnectorConfig, **kwargs: Any) -> Connector:
 
         kwargs.pop("sessions", None)
         return HubSpotConnector(config=config, **kwargs)
-    raise ConfigurationError(f"unknown connector {config.connector!r} (use slack or crm)")
+    if config.connector == "jira":
+        from adapters.connectors.jira import JiraTracker
+
+        kwargs.pop("sessions", None)
+        return JiraTracker(config=config, **kwargs)
+    if config.connector == "linear":
+        from adapters.connectors.linear import LinearTracker
+
+        kwargs.pop("sessions", None)
+        return LinearTracker(config=config, **kwargs)
+    raise ConfigurationError(
+        f"unknown connector {config.connector!r} (use slack, crm, jira or linear)"
+    )
