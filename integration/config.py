@@ -24,6 +24,8 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
     "SLA_SWEEP_SECONDS": (15.0, "float", "how often the scheduler sweeps SLA clocks"),
     "SLACK_SIGNING_SECRET": (None, "str", "signing secret of Escalade's Slack app; "
                              "enables POST /slack/events (the alert buttons)"),
+    "ZENDESK_APP_PUBLIC_KEY": (None, "str", "PEM public key of Escalade's Zendesk app, for "
+                               "its signed sidebar URLs (a tenant may set its own)"),
     "PUBLIC_URL": ("http://127.0.0.1:8000", "str", "where helpdesks reach this app"),
     "LOG_LEVEL": ("INFO", "str", "logging level"),
 }

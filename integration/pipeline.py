@@ -28,7 +28,16 @@ from integration.enrich import (
 )
 from integration.errors import ConfigurationError
 from integration.matrix import Matrix, evaluate
-from integration.models import Action, Author, Decision, Handoff, Signals, Ticket, Tier
+from integration.models import (
+    Action,
+    Author,
+    Decision,
+    Handoff,
+    RuleHit,
+    Signals,
+    Ticket,
+    Tier,
+)
 from integration.summary import Summary, summarize
 
 if TYPE_CHECKING:
@@ -68,6 +77,24 @@ class Decided(NamedTuple):
     handoff: Handoff | None = None
 
 
+def _standing_override(
+    s: Any, existing: store.TicketRow | None, ticket: Ticket
+) -> tuple[Tier, RuleHit] | None:
+    """The agent's latest override, unless the customer has written since."""
+    if existing is None:
+        return None
+    latest = store.people.overrides_for_ticket(s, existing.id)[:1]
+    if not latest:
+        return None
+    row = latest[0]
+    if any(m.created_at > row.created_at for m in ticket.customer_messages):
+        return None
+    who = f"agent {row.agent}" if row.agent else "an agent"
+    hit = RuleHit(rule_id="agent_override",
+                  reason=f"{who} set tier {row.to_tier}: {row.reason}")
+    return Tier(row.to_tier), hit
+
+
 def _summary(ticket: Ticket, context: Context) -> Summary:
     if context.summarizer is not None:
         try:
@@ -101,6 +128,7 @@ def decide(
     with_actions: bool = True,
     stored: StoredSla | None = None,
     context: Context | None = None,
+    override: tuple[Tier, RuleHit] | None = None,
 ) -> Decided:
     """Read the ticket, let the matrix decide, then run its SLA clock; no I/O.
 
@@ -131,6 +159,8 @@ def decide(
         connected=connected,
         with_actions=with_actions,
         handoff=handoff,
+        override=override[1] if override is not None else None,
+        override_tier=override[0] if override is not None else None,
     )
     decision = route_decision(
         decision,
@@ -246,6 +276,7 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
                 routing=routing.with_state(open_counts=store.open_counts(s, tenant_id=tenant.id)),
                 last_assigned=store.last_assigned(s, tenant_id=tenant.id),
             )
+        override = _standing_override(s, existing, ticket)
         signals, decision, sla, enriched, handoff = decide(
             ticket,
             history,
@@ -256,6 +287,7 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
             connected=runtime.connected_targets(tenant),
             stored=stored,
             context=context,
+            override=override,
         )
         row = store.upsert_ticket(
             s,

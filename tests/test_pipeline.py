@@ -137,3 +137,41 @@ def test_restart_between_decision_and_delivery_delivers_once(
     assert run_once(restarted).delivered == 0
     assert [r.status for r in _outbox(restarted)] == ["delivered"]
     restarted.engine.dispose()
+
+
+def test_an_agents_override_stands_until_the_customer_writes_again(
+    client: Any, runtime: Any, sandbox_tenant: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from integration.store.people import add_override
+
+    post_sandbox(client, sandbox_body(REFUND, delivery_id="o1"))
+    drain(runtime)
+    with store.session_scope(runtime.sessions) as s:
+        row = store.get_ticket(s, 1, "sandbox", "7")
+        assert row is not None and row.tier == 3
+        add_override(s, tenant_id=1, ticket_id=row.id, from_tier=3, to_tier=2,
+                     reason="duplicate charge already reversed by the bank", agent="ana",
+                     now=datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
+    agent_reply = {"id": "m2", "author": "agent", "public": True,
+                   "body": "We are checking with finance.", "created_at": "2026-11-02T09:40:00Z"}
+    replied = dict(REFUND, updated_at="2026-11-02T09:40:00Z",
+                   messages=[*REFUND["messages"], agent_reply])
+    post_sandbox(client, sandbox_body(replied, delivery_id="o2", event="ticket.updated"))
+    drain(runtime)
+    with store.session_scope(runtime.sessions) as s:
+        row = store.get_ticket(s, 1, "sandbox", "7")
+        assert row is not None and row.tier == 2
+        (latest, *_) = store.decisions_for_ticket(s, row.id)
+        assert [r["rule_id"] for r in latest.rules] == ["agent_override"]
+        assert "the rules alone say tier 3" in latest.rules[0]["reason"]
+    again = dict(replied, updated_at="2026-11-02T10:00:00Z", messages=[
+        *replied["messages"], {"id": "m3", "author": "customer", "public": True,
+                               "body": "Still no refund. I want my money back today.",
+                               "created_at": "2026-11-02T10:00:00Z"}])
+    post_sandbox(client, sandbox_body(again, delivery_id="o3", event="ticket.updated"))
+    drain(runtime)
+    with store.session_scope(runtime.sessions) as s:
+        row = store.get_ticket(s, 1, "sandbox", "7")
+        assert row is not None and row.tier == 3

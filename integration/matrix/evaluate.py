@@ -63,11 +63,14 @@ def evaluate(
     connected: frozenset[str] = frozenset(),
     with_actions: bool = True,
     handoff: Handoff | None = None,
+    override: RuleHit | None = None,
+    override_tier: Tier | None = None,
 ) -> Decision:
     """Decide tier, priority, SLA, route and (unless told not to) helpdesk actions.
 
     ``handoff`` (summary, the customer's words, previous tickets, account facts) goes into the
-    handoff note and the alerts when the tier rises.
+    handoff note and the alerts when the tier rises. ``override`` (an agent's tier, with
+    ``override_tier``) replaces the rules and the floor.
     """
     if now.tzinfo is None:
         raise ValueError("evaluate() needs a timezone-aware 'now'")
@@ -81,7 +84,12 @@ def evaluate(
             reason = f"{label} (tier {int(tier)} → {int(target)}): " + "; ".join(reasons)
             hits.append(RuleHit(rule_id=bump.id, reason=reason))
             tier = target
-    if previous_tier is not None and Tier(previous_tier) > tier:
+    if override is not None and override_tier is not None:
+        # An agent's call stands until the customer writes again (the caller decides that).
+        hits = [replace(override, reason=f"{override.reason}; the rules alone say tier "
+                                         f"{int(tier)}")]
+        tier = Tier(override_tier)
+    elif previous_tier is not None and Tier(previous_tier) > tier:
         hits.append(
             RuleHit(
                 rule_id="tier_floor",
