@@ -36,6 +36,7 @@ from integration.sla import Calendar, parse_duration, parse_interval, parse_week
 __all__ = [
     "CONDITION_KINDS",
     "RESERVED_RULE_IDS",
+    "BugPolicy",
     "Bump",
     "Condition",
     "Matrix",
@@ -49,7 +50,7 @@ __all__ = [
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 # Ids the evaluator cites itself; a file rule may not take them.
-RESERVED_RULE_IDS = frozenset({"default_tier", "tier_floor", "sla_breach"})
+RESERVED_RULE_IDS = frozenset({"default_tier", "tier_floor", "sla_breach", "agent_override"})
 ALWAYS_OPEN = ("24x7", "24/7")
 TEMPLATE_FIELDS = frozenset({"requester_name", "due", "ticket_id", "subject", "tier"})
 
@@ -195,6 +196,29 @@ class CalendarModel(_FileModel):
     holidays_ical: str | None = None
 
 
+class SpikeModel(_FileModel):
+    """When a group's hourly count is an emerging incident (integration.bugs.spikes)."""
+
+    weeks: int = Field(default=4, ge=1, le=12)
+    z: float = Field(default=3.0, gt=0, le=10)
+    min_count: int = Field(default=5, ge=1)
+
+
+class BugsModel(_FileModel):
+    """Bugs from tickets: which tickets are bug-shaped and when a report is filed (M5)."""
+
+    enabled: bool = True
+    categories: list[Category] = [Category.BUG, Category.OUTAGE]
+    # A group is reported as soon as one enterprise account is hit, or enough accounts are
+    # hit within the window.
+    enterprise_accounts_at_least: int = Field(default=1, ge=1)
+    accounts_at_least: int = Field(default=3, ge=1)
+    within_hours: int = Field(default=24, ge=1, le=24 * 30)
+    tracker: Literal["jira", "linear"] | None = None
+    notify_customers_on_fix: bool = False
+    spike: SpikeModel = SpikeModel()
+
+
 class ClocksModel(_FileModel):
     """How SLA clocks run: warning lead time and the statuses that pause them."""
 
@@ -230,6 +254,7 @@ class MatrixModel(_FileModel):
     pages: list[PageModel] = []
     detection: DetectionModel = DetectionModel()
     clocks: ClocksModel = ClocksModel()
+    bugs: BugsModel = BugsModel()
 
     @field_validator("tiers")
     @classmethod
@@ -253,6 +278,8 @@ FILE_MODELS: tuple[type[BaseModel], ...] = (
     PageModel,
     DetectionModel,
     ClocksModel,
+    SpikeModel,
+    BugsModel,
     MatrixModel,
 )
 
@@ -386,6 +413,22 @@ class TierSettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class BugPolicy:
+    """The compiled ``bugs:`` section."""
+
+    enabled: bool = True
+    categories: frozenset[Category] = frozenset({Category.BUG, Category.OUTAGE})
+    enterprise_accounts_at_least: int = 1
+    accounts_at_least: int = 3
+    within_hours: int = 24
+    tracker: str | None = None
+    notify_customers_on_fix: bool = False
+    spike_weeks: int = 4
+    spike_z: float = 3.0
+    spike_min_count: int = 5
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Matrix:
     """A validated escalation matrix; ``version`` is ``v<n>-<sha256[:12]>`` of the file."""
 
@@ -404,6 +447,7 @@ class Matrix:
     repeat_window_days: int = 14
     warn_before: timedelta = timedelta(minutes=30)
     pause_on: frozenset[Status] = frozenset({Status.PENDING, Status.ON_HOLD})
+    bugs: BugPolicy = field(default_factory=BugPolicy)
 
     def with_calendar(self, name: str | None) -> Matrix:
         """This matrix with ``name`` as the business calendar of every tier that has one.

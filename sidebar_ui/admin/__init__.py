@@ -1,10 +1,14 @@
-"""The admin UI (being built: issue 7)."""
+"""The admin UI: session login, connections per tenant, the matrix editor, the outbox.
+
+``bp`` (name "admin", under ``/admin``) is defined in ``core``; the page modules add their
+routes to it when imported here, so registering ``bp`` brings every admin page.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from sidebar_ui.admin import connections as connections  # noqa: F401 (routes)
+from sidebar_ui.admin import matrix_editor as matrix_editor  # noqa: F401 (routes)
+from sidebar_ui.admin import outbox_view as outbox_view  # noqa: F401 (routes)
+from sidebar_ui.admin.core import bp
 
 __all__ = ["bp"]
-
-bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
-               static_folder="static", static_url_path="/admin-static")

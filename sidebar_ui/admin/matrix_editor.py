@@ -1,0 +1,116 @@
+"""``/admin/matrix``: edit the escalation matrix YAML, validated before anything is saved.
+
+The editor opens the file the admin saved last (``VAR_DIR/matrix.yaml``) if there is one,
+else the matrix in force (``MATRIX_PATH`` or the packaged default). "Validate" and "Save"
+both run the loader; any problem is listed with its line and field, the lines are marked in
+the gutter, and the answer is 422 with nothing written. "Save" writes ``VAR_DIR/matrix.yaml``
+(never the package) atomically and refuses if the file changed since the editor opened it.
+The running app keeps the matrix it started with: the page says what makes the saved one live.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import request
+
+from integration.matrix import MatrixError, MatrixIssue, load_matrix_text
+from integration.matrix.loader import DEFAULT_PATH
+from sidebar_ui.admin.core import bp, page, runtime
+
+__all__ = ["matrix_page", "matrix_submit", "saved_path"]
+
+SOURCE = "matrix.yaml"
+
+
+def saved_path() -> Path:
+    """Where the admin UI saves the matrix."""
+    return Path(runtime().config["VAR_DIR"]) / "matrix.yaml"
+
+
+def _in_force_path() -> Path:
+    configured = runtime().config.get("MATRIX_PATH")
+    return Path(configured) if configured else DEFAULT_PATH
+
+
+def _is_live(path: Path) -> bool:
+    return _in_force_path().resolve() == path.resolve()
+
+
+def _current() -> tuple[Path, str]:
+    # A MATRIX_PATH that names a file not written yet opens the packaged default.
+    for path in (saved_path(), _in_force_path()):
+        if path.is_file():
+            return path, path.read_text(encoding="utf-8")
+    return DEFAULT_PATH, DEFAULT_PATH.read_text(encoding="utf-8")
+
+
+def _in_force_version() -> str:
+    try:
+        return str(runtime().matrix.version)
+    except MatrixError as err:
+        # The editor is how an admin fixes a matrix the app cannot load.
+        return f"none (cannot load: {err})"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _render(text: str, *, base: str, code: int = 200, issues: list[MatrixIssue] | None = None,
+            notice: str | None = None, valid_version: str | None = None) -> Any:
+    path, _ = _current()
+    issues = issues or []
+    bad_lines = {i.line for i in issues if i.line is not None}
+    rows = max(20, min(40, text.count("\n") + 2))
+    return page(
+        "admin/matrix.html", code,
+        text=text, base=base, issues=issues, bad_lines=bad_lines,
+        line_count=text.count("\n") + 1, rows=rows,
+        opened=path, opened_is_saved=path == saved_path(), live=_is_live(saved_path()),
+        in_force=_in_force_path(), packaged=_in_force_path() == DEFAULT_PATH,
+        in_force_version=_in_force_version(),
+        saved=saved_path(), notice=notice, valid_version=valid_version,
+    )
+
+
+@bp.get("/matrix")
+def matrix_page() -> Any:
+    """The editor with the current matrix."""
+    _, text = _current()
+    return _render(text, base=_digest(text))
+
+
+@bp.post("/matrix")
+def matrix_submit() -> Any:
+    """Validate (``op=validate``) or validate and save (``op=save``)."""
+    # Browsers send CRLF from a textarea; the file and its line numbers use LF.
+    text = request.form.get("matrix", "").replace("\r\n", "\n")
+    base = request.form.get("base", "")
+    try:
+        matrix = load_matrix_text(text, source=SOURCE)
+    except MatrixError as err:
+        return _render(text, base=base, code=422, issues=list(err.issues))
+    if request.form.get("op") != "save":
+        return _render(text, base=base, notice="valid", valid_version=matrix.version)
+    _, on_disk = _current()
+    if base != _digest(on_disk):
+        return _render(text, base=base, code=409, notice="conflict")
+    _write_atomically(saved_path(), text)
+    return _render(text, base=_digest(text), notice="saved", valid_version=matrix.version)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".matrix-", suffix=".yaml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
