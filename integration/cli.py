@@ -387,9 +387,14 @@ def tenant_remove(slug: str, yes: bool) -> None:
 
 
 def _register_connect() -> None:
+    from integration.cli_admin import register as register_admin
     from integration.cli_connect import register
 
+    from integration.cli_bugs import register as register_bugs
+
     register(tenant, _runtime)
+    register_admin(main, _runtime)
+    register_bugs(main)
 
 
 _register_connect()

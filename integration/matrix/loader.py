@@ -31,6 +31,7 @@ from integration.matrix.schema import (
     LEAF_PARSERS,
     RESERVED_RULE_IDS,
     TEMPLATE_FIELDS,
+    BugPolicy,
     Bump,
     Condition,
     Matrix,
@@ -279,6 +280,18 @@ class _Checker:
             repeat_window_days=model.detection.repeat_window_days,
             warn_before=model.clocks.warn_before,
             pause_on=frozenset(Status(s) for s in model.clocks.pause_on),
+            bugs=BugPolicy(
+                enabled=model.bugs.enabled,
+                categories=frozenset(model.bugs.categories),
+                enterprise_accounts_at_least=model.bugs.enterprise_accounts_at_least,
+                accounts_at_least=model.bugs.accounts_at_least,
+                within_hours=model.bugs.within_hours,
+                tracker=model.bugs.tracker,
+                notify_customers_on_fix=model.bugs.notify_customers_on_fix,
+                spike_weeks=model.bugs.spike.weeks,
+                spike_z=model.bugs.spike.z,
+                spike_min_count=model.bugs.spike.min_count,
+            ),
         )
 
     def _pages(self) -> tuple[PageRule, ...]:

@@ -1,0 +1,316 @@
+"""Incremental grouping: each ticket joins the group of the same underlying problem, or starts one.
+
+A ticket is compared only with the groups an inverted index names for its rarest terms and
+its error keys (``integration.bugs.index``); every posting list and the candidate list are
+capped, so an assignment costs about the same at the hundred-thousandth ticket as at the
+tenth. Nothing is ever re-clustered: a group's representative is a running sum of its members'
+term weights, pruned to its most distinctive terms.
+
+How a ticket scores against a group:
+
+* text: cosine of rarity-weighted (TF-IDF) term vectors, the ticket against the group's sum;
+* a shared *distinctive* error key (a stack frame, an error code, an uncommon exception,
+  seen in few groups so far) adds ``key_bonus`` when the texts are not unrelated;
+* a shared common key (HTTP 500, NullPointerException) adds a little;
+* both sides naming errors, none in common, means two different failures that happen to be
+  described alike ("urgent: error on the dashboard"): the text score is discounted;
+* the bigger a group, the higher the bar for a text-only match (``growth``).
+
+Groups never span tenants; they do span the tenant's helpdesks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Set
+from dataclasses import dataclass
+
+from integration.bugs.index import Index
+from integration.bugs.signature import Signature, signature
+from integration.models import Ticket
+
+__all__ = ["Assignment", "BugGrouper", "GrouperStats", "GroupingSettings"]
+
+# Exceptions and statuses so common that sharing one says little about which bug it is.
+_COMMON_KEYS = frozenset(
+    "exc:" + name
+    for name in (
+        "nullpointerexception", "illegalargumentexception", "illegalstateexception",
+        "ioexception", "runtimeexception", "timeoutexception", "interruptedexception",
+        "unsupportedoperationexception", "filenotfoundexception", "classcastexception",
+        "indexoutofboundsexception", "arrayindexoutofboundsexception", "assertionerror",
+        "typeerror", "valueerror", "keyerror", "attributeerror", "socketexception",
+        "connectexception", "sockettimeoutexception", "outofmemoryerror",
+        "classnotfoundexception", "noclassdeffounderror", "executionexception",
+        "accesscontrolexception", "securityexception", "remoteexception",
+    )
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GroupingSettings:
+    """Thresholds and caps; defaults chosen on the project's fixtures and gitbugs train only."""
+
+    # A ticket joins its best group at or above this score, else starts a new one.
+    threshold: float = 0.40
+    # With a shared distinctive error key, the texts must still overlap this much.
+    key_min_text: float = 0.05
+    key_bonus: float = 0.45
+    common_key_bonus: float = 0.05
+    conflict_factor: float = 0.6
+    # A key already seen in more groups than this is no longer distinctive.
+    key_groups: int = 3
+    # Rarest terms of a ticket looked up in the index, and terms it adds to the index.
+    query_terms: int = 12
+    index_terms: int = 16
+    # Groups remembered per term or key (most recently touched), and groups scored per ticket.
+    posting_cap: int = 32
+    max_candidates: int = 20
+    # Terms of a ticket that take part in scoring, and terms kept per group representative.
+    ticket_terms: int = 60
+    group_terms: int = 64
+    # The text score mixes similarity to the group's summed terms with similarity to its
+    # closest recent member (``exemplar_mix`` of it): the sum alone drifts towards a topic
+    # ("upgrade a dependency") and then absorbs every ticket about that topic.
+    exemplars: int = 4
+    exemplar_terms: int = 24
+    exemplar_mix: float = 0.5
+    # Each doubling of a group raises the bar to join it by this much (up to ``max_threshold``)
+    # for text-only matches: a wrong merge into a big group costs many wrong pairs.
+    growth: float = 0.1
+    max_threshold: float = 0.6
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Assignment:
+    """Where a ticket went: the group, whether it is new, the score and why."""
+
+    group_id: str
+    is_new: bool
+    score: float
+    matched_on: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GrouperStats:
+    """Counters for benchmarks and tests: how much work assignments did."""
+
+    tickets: int
+    groups: int
+    candidates_examined: int
+    max_candidates_per_add: int
+    last_candidates: int
+
+
+class _Group:
+    """One group's running representative."""
+
+    __slots__ = ("errors", "exemplars", "id", "members", "norm", "tenant", "terms")
+
+    def __init__(self, group_id: str, tenant: str) -> None:
+        self.id = group_id
+        self.tenant = tenant
+        self.terms: dict[str, float] = {}
+        self.errors: dict[str, int] = {}
+        self.members: list[str] = []
+        self.norm = 0.0
+        # The latest few members' rarity-weighted vectors with their norms.
+        self.exemplars: list[tuple[dict[str, float], float]] = []
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Scored:
+    score: float
+    text: float
+    key: str | None
+    strong: bool
+    shared: Set[str]
+
+
+class BugGrouper:
+    """Assigns tickets to problem groups one at a time, in arrival order (mutable, in memory)."""
+
+    def __init__(self, settings: GroupingSettings | None = None) -> None:
+        self.settings = settings or GroupingSettings()
+        self._groups: list[_Group] = []
+        self._by_ticket: dict[str, Assignment] = {}
+        self._df: dict[str, int] = {}
+        self._docs = 0
+        self._terms = Index(cap=self.settings.posting_cap)
+        self._keys = Index(cap=self.settings.posting_cap)
+        self._examined = 0
+        self._max_examined = 0
+        self._last_examined = 0
+
+    # --- public ------------------------------------------------------------------------
+
+    def add(self, ticket: Ticket) -> Assignment:
+        """Assign one ticket; a ticket seen before keeps its group."""
+        seen = self._by_ticket.get(ticket.key)
+        if seen is not None:
+            return Assignment(group_id=seen.group_id, is_new=False, score=seen.score,
+                              matched_on="already grouped")
+        return self.add_signature(ticket.key, ticket.tenant, signature(ticket))
+
+    def add_signature(self, key: str, tenant: str, sig: Signature) -> Assignment:
+        """Assign a ticket already read into a ``Signature`` (``key`` unique per ticket)."""
+        s = self.settings
+        idf = self._idf
+        weighted = sorted(
+            ((t, w * idf(t)) for t, w in sig.terms.items()), key=lambda kv: (-kv[1], kv[0])
+        )[: s.ticket_terms]
+        vector = dict(weighted)
+        tidf = {t: idf(t) for t in vector}
+        norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
+        candidates = self._candidates(tenant, sig, weighted)
+        self._last_examined = len(candidates)
+        self._examined += len(candidates)
+        self._max_examined = max(self._max_examined, len(candidates))
+        best: tuple[float, int, _Scored] | None = None
+        for group in candidates:
+            scored = self._score(vector, norm, tidf, sig.errors, group)
+            rank = (scored.score, -int(group.id[1:]))
+            if best is None or rank > best[:2]:
+                best = (scored.score, rank[1], scored)
+        if best is not None and best[0] >= s.threshold:
+            group = self._groups[-best[1] - 1]
+            assignment = Assignment(group_id=group.id, is_new=False,
+                                    score=round(best[0], 3),
+                                    matched_on=self._reason(best[2], vector))
+        else:
+            group = _Group(f"g{len(self._groups) + 1}", tenant)
+            self._groups.append(group)
+            near = f" (best {best[0]:.2f})" if best is not None else ""
+            assignment = Assignment(group_id=group.id, is_new=True,
+                                    score=round(best[0], 3) if best else 0.0,
+                                    matched_on=f"new group: nothing similar enough{near}")
+        self._join(group, key, sig, weighted)
+        self._by_ticket[key] = assignment
+        return assignment
+
+    def group_of(self, ticket_key: str) -> str | None:
+        """The group id of a ticket (by ``Ticket.key``), or None if it was never added."""
+        found = self._by_ticket.get(ticket_key)
+        return found.group_id if found is not None else None
+
+    def members(self, group_id: str) -> tuple[str, ...]:
+        """Ticket keys of a group, in arrival order."""
+        index = int(group_id[1:]) - 1
+        if not group_id.startswith("g") or not 0 <= index < len(self._groups):
+            raise KeyError(group_id)
+        return tuple(self._groups[index].members)
+
+    def groups(self) -> dict[str, tuple[str, ...]]:
+        """Every group id with its ticket keys, in creation order."""
+        return {g.id: tuple(g.members) for g in self._groups}
+
+    @property
+    def stats(self) -> GrouperStats:
+        """Tickets and groups so far, and how many candidate groups assignments scored."""
+        return GrouperStats(
+            tickets=self._docs,
+            groups=len(self._groups),
+            candidates_examined=self._examined,
+            max_candidates_per_add=self._max_examined,
+            last_candidates=self._last_examined,
+        )
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _idf(self, term: str) -> float:
+        return math.log((self._docs + 1) / (self._df.get(term, 0) + 1)) + 1.0
+
+    def _candidates(
+        self, tenant: str, sig: Signature, weighted: list[tuple[str, float]]
+    ) -> list[_Group]:
+        s = self.settings
+        votes: dict[int, float] = {}
+        for error in sig.errors:
+            for gid in self._keys.get(tenant, error):
+                votes[gid] = votes.get(gid, 0.0) + 10.0
+        for term, weight in weighted[: s.query_terms]:
+            for gid in self._terms.get(tenant, term):
+                votes[gid] = votes.get(gid, 0.0) + weight
+        # Most votes first; among equals the most recent group, which is likeliest still live.
+        ranked = sorted(votes.items(), key=lambda kv: (-kv[1], -kv[0]))[: s.max_candidates]
+        return [self._groups[gid] for gid, _ in ranked]
+
+    def _score(
+        self,
+        vector: dict[str, float],
+        norm: float,
+        tidf: dict[str, float],
+        errors: tuple[str, ...],
+        group: _Group,
+    ) -> _Scored:
+        s = self.settings
+        terms = group.terms
+        # Intersecting key views runs in C; only shared terms reach the Python loop.
+        shared = vector.keys() & terms.keys()
+        dot = sum(vector[t] * terms[t] * tidf[t] for t in shared)
+        text = dot / (norm * group.norm) if group.norm else 0.0
+        if s.exemplar_mix > 0.0 and group.exemplars:
+            near = 0.0
+            for ex, ex_norm in group.exemplars:
+                both = vector.keys() & ex.keys()
+                if both:
+                    near = max(near, sum(vector[t] * ex[t] for t in both) / (norm * ex_norm))
+            text = (1.0 - s.exemplar_mix) * text + s.exemplar_mix * near
+        common = [k for k in errors if k in group.errors]
+        strong = [k for k in common if self._distinctive(k, group.tenant)]
+        if strong and text >= s.key_min_text:
+            return _Scored(score=min(1.0, text + s.key_bonus), text=text, key=strong[0],
+                           strong=True, shared=shared)
+        score = text
+        if s.growth > 0.0 and len(group.members) > 1:
+            bar = min(s.max_threshold, s.threshold + s.growth * math.log2(len(group.members)))
+            score -= bar - s.threshold
+        if common:
+            score += s.common_key_bonus
+        elif errors and group.errors:
+            score *= s.conflict_factor
+        return _Scored(score=min(1.0, max(0.0, score)), text=text,
+                       key=common[0] if common else None, strong=False, shared=shared)
+
+    @staticmethod
+    def _reason(scored: _Scored, vector: dict[str, float]) -> str:
+        if scored.strong:
+            return f"error key {scored.key} (text {scored.text:.2f})"
+        top = sorted(scored.shared, key=lambda t: (-vector[t], t))[:3]
+        key_note = f"; error key {scored.key}" if scored.key else ""
+        return f"similar text: words {', '.join(top)} ({scored.text:.2f}){key_note}"
+
+    def _distinctive(self, key: str, tenant: str) -> bool:
+        if key in _COMMON_KEYS or key.startswith("http_"):
+            return False
+        return self._keys.count(tenant, key) <= self.settings.key_groups
+
+    def _join(
+        self, group: _Group, key: str, sig: Signature, weighted: list[tuple[str, float]]
+    ) -> None:
+        s = self.settings
+        gid = int(group.id[1:]) - 1
+        group.members.append(key)
+        self._docs += 1
+        for term in sig.terms:
+            self._df[term] = self._df.get(term, 0) + 1
+        terms = group.terms
+        # Only the terms that took part in scoring: a one-ticket group then scores its own
+        # ticket at 1.0.
+        for term, _ in weighted:
+            terms[term] = terms.get(term, 0.0) + sig.terms[term]
+        idf = self._idf
+        if len(terms) > 2 * s.group_terms:
+            kept = sorted(terms.items(), key=lambda kv: (-kv[1] * idf(kv[0]), kv[0]))
+            group.terms = terms = dict(kept[: s.group_terms])
+        group.norm = math.sqrt(sum((w * idf(t)) ** 2 for t, w in terms.items()))
+        if s.exemplars > 0:
+            ex = dict(weighted[: s.exemplar_terms])
+            group.exemplars.append((ex, math.sqrt(sum(v * v for v in ex.values())) or 1.0))
+            if len(group.exemplars) > s.exemplars:
+                del group.exemplars[0]
+        for error in sig.errors:
+            group.errors[error] = group.errors.get(error, 0) + 1
+            self._keys.touch(group.tenant, error, gid)
+        for term, _ in weighted[: s.index_terms]:
+            self._terms.touch(group.tenant, term, gid)

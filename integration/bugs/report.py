@@ -1,0 +1,184 @@
+"""A bug report drafted from the tickets of one group — nothing invented (M5.2).
+
+Every line of the draft is copied from a ticket (a customer's sentence, an error line, a page
+URL, the account the CRM gave the ticket) and names the ticket it came from, so an engineer
+can follow each claim back to a customer. Severity follows customer impact: enterprise
+accounts, ARR and Tier 3 count more than the number of tickets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from integration.detect.impact import error_keys
+from integration.models import Author, Ticket
+
+__all__ = ["BugDraft", "GroupTicket", "draft_report", "severity_of"]
+
+_MAX_STEPS = 8
+_MAX_ENV = 6
+_STEP = re.compile(
+    r"^\s*(?:\d+[.)]|[-*•]|step\s*\d+:?)\s+|\b(?:when i|when we|after (?:i|we)|then|go to|"
+    r"navigate to|click(?:ed|ing)?|open(?:ed)?|upload(?:ed)?|select(?:ed)?|run(?:ning)?|"
+    r"tried to|try to|export(?:ed|ing)?|import(?:ed|ing)?|save[ds]?)\b",
+    re.IGNORECASE,
+)
+_ENVIRONMENT = re.compile(
+    r"\b(?:chrome|firefox|safari|edge|windows(?: \d+)?|macos|mac os|ios|android|linux|ubuntu|"
+    r"version \d[\w.]*|v\d+\.\d+[\w.]*|api v\d|sdk \d[\w.]*|node \d+|python \d[\w.]*)\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GroupTicket:
+    """A ticket of the group with what the store knows of it (tier, link)."""
+
+    ticket: Ticket
+    tier: int | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BugDraft:
+    """The drafted report; each ``*_lines`` entry ends with the ticket it came from."""
+
+    fingerprint: str
+    title: str
+    summary: str
+    steps: tuple[str, ...]
+    environment: tuple[str, ...]
+    error_text: str | None
+    pages: tuple[str, ...]
+    customers: tuple[Mapping[str, Any], ...]
+    frequency: Mapping[str, int]
+    severity: str
+    ticket_links: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize for the tracker connectors and the decision log."""
+        return {
+            "fingerprint": self.fingerprint, "title": self.title, "summary": self.summary,
+            "steps": list(self.steps), "environment": list(self.environment),
+            "error_text": self.error_text, "pages": list(self.pages),
+            "customers": [dict(c) for c in self.customers], "frequency": dict(self.frequency),
+            "severity": self.severity, "ticket_links": list(self.ticket_links),
+        }
+
+
+def _customer_text(ticket: Ticket) -> list[str]:
+    return [m.body for m in ticket.messages if m.author is Author.CUSTOMER and m.public]
+
+
+def _sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for line in text.splitlines():
+        if not line.strip() or line.strip().startswith(">"):
+            continue  # blank, or quoted earlier mail
+        # A numbered or bulleted line is one step, "1. Go to Reports" whole.
+        parts = [line] if _LIST_ITEM.match(line) else _SENTENCE.split(line)
+        out += [" ".join(p.split()) for p in parts if p.strip()]
+    return out
+
+
+def _ref(item: GroupTicket) -> str:
+    return f"#{item.ticket.id}"
+
+
+def _customers(items: Sequence[GroupTicket]) -> tuple[dict[str, Any], ...]:
+    seen: dict[str, dict[str, Any]] = {}
+    for item in items:
+        t = item.ticket
+        account = t.account
+        key = account.id if account is not None else f"requester:{t.requester.id}"
+        if key in seen:
+            seen[key]["tickets"].append(_ref(item))
+            continue
+        seen[key] = {
+            "name": (account.name or account.id) if account else (t.requester.name or
+                                                                  t.requester.email or "?"),
+            "plan": account.plan if account else None,
+            "arr": account.arr if account else None,
+            "tier": item.tier,
+            "ticket_key": t.key,
+            "ticket_url": item.url,
+            "tickets": [_ref(item)],
+        }
+    return tuple(seen.values())
+
+
+def severity_of(customers: Sequence[Mapping[str, Any]]) -> str:
+    """critical / major / minor from who is hit, not from how loud they are."""
+    arr = sum(float(c.get("arr") or 0) for c in customers)
+    enterprise = any((c.get("plan") or "") == "enterprise" for c in customers)
+    tier_3 = any(c.get("tier") == 3 for c in customers)
+    if enterprise or tier_3 or arr >= 100_000:
+        return "critical"
+    if len(customers) >= 3 or arr > 0:
+        return "major"
+    return "minor"
+
+
+def draft_report(items: Sequence[GroupTicket], *, fingerprint: str) -> BugDraft:
+    """Draft the report for one group from its tickets (oldest first)."""
+    if not items:
+        raise ValueError("a bug report needs at least one ticket")
+    ordered = sorted(items, key=lambda i: i.ticket.created_at)
+    keys: Counter[str] = Counter()
+    steps: list[str] = []
+    environment: list[str] = []
+    error_text: str | None = None
+    for item in ordered:
+        texts = [item.ticket.subject, *_customer_text(item.ticket)]
+        found = error_keys(texts)
+        keys.update(found)
+        for text in _customer_text(item.ticket):
+            for sentence in _sentences(text):
+                if error_text is None and found and any(_mentions(sentence, k) for k in found):
+                    error_text = f"{sentence} ({_ref(item)})"
+                if len(steps) < _MAX_STEPS and _STEP.search(sentence):
+                    line = f"{sentence} ({_ref(item)})"
+                    if sentence not in " ".join(steps):
+                        steps.append(line)
+                if len(environment) < _MAX_ENV and _ENVIRONMENT.search(sentence):
+                    environment.append(f"{sentence} ({_ref(item)})")
+    customers = _customers(ordered)
+    first = ordered[0].ticket
+    top_key = keys.most_common(1)[0][0] if keys else None
+    count = len(customers)
+    title = first.subject.strip() or (top_key or "Bug reported by customers")
+    if top_key and top_key.lower() not in title.lower():
+        title = f"{title} [{top_key}]"
+    title += f" ({count} customer{'s' if count != 1 else ''})"
+    frequency = Counter(i.ticket.created_at.date().isoformat() for i in ordered)
+    summary = (
+        f"{len(ordered)} ticket{'s' if len(ordered) != 1 else ''} from {count} "
+        f"customer{'s' if count != 1 else ''} since {first.created_at:%Y-%m-%d %H:%M} UTC"
+        + (f", error {top_key}" if top_key else "") + "."
+    )
+    return BugDraft(
+        fingerprint=fingerprint,
+        title=title[:250],
+        summary=summary,
+        steps=tuple(steps),
+        environment=tuple(environment),
+        error_text=error_text,
+        pages=tuple(dict.fromkeys(f"{i.ticket.page_url} ({_ref(i)})" for i in ordered
+                                  if i.ticket.page_url)),
+        customers=customers,
+        frequency=dict(sorted(frequency.items())),
+        severity=severity_of(customers),
+        ticket_links=tuple(i.url or i.ticket.key for i in ordered),
+    )
+
+
+def _mentions(sentence: str, key: str) -> bool:
+    # Error keys are normalized ("http_500", "NullPointerException"); match their core token.
+    core = key.split(":")[-1].replace("http_", "").lower()
+    return core in sentence.lower()

@@ -1,0 +1,70 @@
+"""``escalade bugs ...``: commands about bug groups; ``register(main)`` adds them to the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from integration.errors import ValidationError
+
+__all__ = ["bugs", "eval_command", "register"]
+
+
+@click.group()
+def bugs() -> None:
+    """Bugs from tickets: grouping and its measurement."""
+
+
+@bugs.command("eval")
+@click.argument("reports", type=click.Path(exists=True, dir_okay=False))
+@click.argument("pairs", type=click.Path(exists=True, dir_okay=False))
+@click.option("--groups-out", type=click.Path(dir_okay=False, writable=True),
+              help="Also write id,group per line.")
+def eval_command(reports: str, pairs: str, groups_out: str | None) -> None:
+    """Group REPORTS (normalized tickets, JSONL) and score against PAIRS (id_a,id_b lines)."""
+    from integration.bugs.evaluation import group_tickets, parse_pairs, score_groups, summary_line
+    from integration.triage import parse_lines
+
+    tickets, errors = parse_lines(_read(reports), source=reports)
+    if errors:
+        for error in errors[:20]:
+            click.echo(str(error), err=True)
+        more = " (first 20 shown)" if len(errors) > 20 else ""
+        raise click.ClickException(f"{len(errors)} bad line(s) in {reports}{more}")
+    try:
+        gold = parse_pairs(_read(pairs), source=pairs)
+    except ValidationError as err:
+        raise click.ClickException(str(err)) from err
+    try:
+        groups, seconds = group_tickets(tickets)
+    except ValidationError as err:
+        raise click.ClickException(f"{reports}: {err}") from err
+    score = score_groups(groups, gold, seconds=seconds)
+    if groups_out:
+        try:
+            with Path(groups_out).open("w", encoding="utf-8") as handle:
+                for rid, gid in groups.items():
+                    handle.write(f"{rid},{gid}\n")
+        except OSError as err:
+            raise click.ClickException(f"{groups_out}: cannot write: {err}") from err
+    click.echo(json.dumps(score.to_dict(), indent=2))
+    click.echo(summary_line(score))
+
+
+def _read(path: str) -> list[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise click.ClickException(f"{path}: cannot read: {err}") from err
+
+
+def register(main_group: click.Group) -> None:
+    """Add the ``bugs`` commands to the ``escalade`` group (merging into an existing ``bugs``)."""
+    existing = main_group.commands.get("bugs")
+    if isinstance(existing, click.Group):
+        for name, command in bugs.commands.items():
+            existing.add_command(command, name)
+    else:
+        main_group.add_command(bugs)
