@@ -185,6 +185,8 @@ def test_an_information_question_is_tier_1_and_the_same_topic_asked_as_action_is
     acted = decide(matrix, signals(category, *hits))
     assert acted.tier is action_tier
     assert action_rule in rule_ids(acted)
+    if category is Category.BILLING:
+        assert "the customer asks for action or reports a problem" in acted.reasons[0]
 
 
 def test_a_legal_threat_escalates_even_in_a_question(matrix: Matrix) -> None:
