@@ -388,9 +388,8 @@ def tenant_remove(slug: str, yes: bool) -> None:
 
 def _register_connect() -> None:
     from integration.cli_admin import register as register_admin
-    from integration.cli_connect import register
-
     from integration.cli_bugs import register as register_bugs
+    from integration.cli_connect import register
 
     register(tenant, _runtime)
     register_admin(main, _runtime)

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from integration import outbox, store
+from integration.bugs import service as bugs
 from integration.clocks import SlaFields, sla_fields
 from integration.enrich import (
     Context,
@@ -320,6 +321,9 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
             signals=signals,
             handoff=handoff,
         )
+        for line in bugs.on_ticket(runtime, s, tenant=tenant, row=row, ticket=enriched,
+                                   signals=signals, now=now):
+            log.info("%s: %s", ticket.key, line)
         for target, actions in _helpdesk_and_alert_groups(decision.actions).items():
             outbox.enqueue(
                 s,

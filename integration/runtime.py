@@ -19,6 +19,7 @@ from adapters.helpdesk.base import ApplyResult, HelpdeskAdapter, HelpdeskConfig
 from adapters.registry import build_adapter
 from integration import outbox, store
 from integration.activity import ActivitySource
+from integration.bugs.service import TRACKERS, Groupers, after_filed
 from integration.crypto import SecretCipher, load_or_create_key
 from integration.enrich import Context
 from integration.errors import ConfigurationError, FatalError
@@ -46,6 +47,7 @@ class Runtime:
         self._tenant_matrices: dict[str, Matrix] = {}
         self._connectors: dict[str, tuple[tuple[Any, ...], Connector]] = {}
         self._sources: dict[str, tuple[str, ActivitySource]] = {}
+        self.bug_groupers = Groupers()
 
     @cached_property
     def cipher(self) -> SecretCipher:
@@ -270,7 +272,14 @@ class Runtime:
         except ConfigurationError as err:
             raise FatalError(f"configuration: {err}") from err
         ticket_key = f"{tenant.slug}:{tenant.helpdesk}:{item.ticket_external_id}"
-        return connector.deliver(ticket_key, list(item.actions))
+        result = connector.deliver(ticket_key, list(item.actions))
+        if item.target in TRACKERS:
+            # The tracker answered with its issue: note it on every ticket of the group.
+            for action in item.actions:
+                group_id = action.payload.get("group_id")
+                if group_id is not None:
+                    after_filed(self, tenant, result.detail, int(group_id), now=self.now())
+        return result
 
     def _requeue_rest(self, item: OutboxItem, failed: list[dict[str, Any]]) -> None:
         kinds = {f["kind"] for f in failed}

@@ -60,26 +60,24 @@ LINEAR_MAX_SKEW_SECONDS = 60
 bp = Blueprint("tracker_webhooks", __name__, url_prefix="/webhooks")
 
 
-def _log_only(tenant: str, tracker: str, issue_key: str) -> int:
-    log.info("tenant %s: %s issue %s resolved; no resolved handler is registered",
-             tenant, tracker, issue_key)
-    return 0
+# None: the bug service closes the loop (integration.bugs.service.on_resolved).
+_handler: ResolvedHandler | None = None
 
 
-_handler: ResolvedHandler = _log_only
-
-
-def set_resolved_handler(fn: ResolvedHandler | None) -> ResolvedHandler:
-    """Install the handler called for each resolved issue (``None``: log only); returns the old."""
+def set_resolved_handler(fn: ResolvedHandler | None) -> ResolvedHandler | None:
+    """Replace what is called for each resolved issue (``None``: the bug service); the old."""
     global _handler
-    previous, _handler = _handler, fn or _log_only
+    previous, _handler = _handler, fn
     return previous
 
 
 def on_resolved(runtime: Any, tenant_slug: str, tracker: str, issue_key: str) -> int:
     """A tracker issue was resolved: notify its linked tickets through the handler."""
-    del runtime  # the handler closes over what it needs; kept for a stable call shape
-    return _handler(tenant_slug, tracker, issue_key)
+    if _handler is not None:
+        return _handler(tenant_slug, tracker, issue_key)
+    from integration.bugs.service import on_resolved as close_the_loop
+
+    return close_the_loop(runtime, tenant_slug, tracker, issue_key)
 
 
 # --- pure: signatures and payloads --------------------------------------------------------

@@ -220,13 +220,14 @@ def test_linear_other_events_are_ignored(client: Any, calls: list[Any],
 # --- the handler ------------------------------------------------------------------------------
 
 
-def test_default_handler_logs_and_notifies_nobody(client: Any, calls: list[Any],
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_by_default_the_bug_service_closes_the_loop(client: Any, calls: list[Any],
+                                                    caplog: pytest.LogCaptureFixture) -> None:
     set_resolved_handler(None)
-    with caplog.at_level("INFO", logger="integration.tracker_webhooks"):
+    with caplog.at_level("INFO", logger="integration.bugs.service"):
         response = post_jira(client, fixture("jira", "webhook_issue_resolved.json"))
+    # No bug group was filed as PAY-42 here, so nobody is notified, and it says so.
     assert response.json["tickets_notified"] == 0
-    assert "PAY-42 resolved; no resolved handler" in caplog.text
+    assert "PAY-42 resolved, but no group was filed as it" in caplog.text
 
 
 def test_retriable_handler_failure_asks_the_vendor_to_redeliver(client: Any,

@@ -1,0 +1,237 @@
+"""Bugs from tickets, wired to the store and the outbox: group, report, link, spike, close.
+
+``on_ticket`` runs in the transaction that stores a decision: a bug-shaped ticket joins its
+group; when the matrix's rule says the group is due (or it was already filed), the drafted
+report goes to the tracker through the outbox — the tracker comments instead of filing twice.
+``after_filed`` runs when the tracker answered: each ticket of the group gets one internal note
+linking the issue. ``on_resolved`` closes the loop when the tracker says the issue is done.
+An emerging incident (a spike in the group's hourly count) is alerted to Slack once per hour.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from integration import outbox, store
+from integration.bugs.grouping import BugGrouper
+from integration.bugs.policy import bug_shape, report_due
+from integration.bugs.report import GroupTicket, draft_report
+from integration.bugs.spikes import SpikeSettings, detect_spike
+from integration.models import Action, ActionKind, Signals, Ticket
+from integration.store.bugs import (
+    BugGroupRow,
+    BugGroupTicketRow,
+    group_by_tracker_key,
+    group_hourly_counts,
+    group_tickets,
+    link_ticket,
+)
+
+if TYPE_CHECKING:
+    from integration.runtime import Runtime
+
+__all__ = ["Groupers", "after_filed", "on_resolved", "on_ticket", "tracker_for"]
+
+log = logging.getLogger(__name__)
+TRACKERS = ("jira", "linear")
+
+
+class Groupers:
+    """One in-memory grouper per tenant, rebuilt from the stored groups on first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_tenant: dict[int, tuple[BugGrouper, dict[str, str]]] = {}
+
+    def assign(self, s: Session, tenant_id: int, ticket: Ticket) -> tuple[str, str]:
+        """(stored group key, why) for a bug-shaped ticket."""
+        with self._lock:
+            grouper, keys = self._by_tenant.get(tenant_id) or self._rebuild(s, tenant_id)
+            assignment = grouper.add(ticket)
+            key = keys.get(assignment.group_id)
+            if key is None:
+                # New in this process: a key no earlier process can have used.
+                key = keys[assignment.group_id] = f"{assignment.group_id}-{uuid.uuid4().hex[:8]}"
+            return key, assignment.matched_on
+
+    def _rebuild(self, s: Session, tenant_id: int) -> tuple[BugGrouper, dict[str, str]]:
+        grouper, keys = BugGrouper(), dict[str, str]()
+        query = (
+            select(store.TicketRow.data, BugGroupRow.group_key)
+            .join(BugGroupTicketRow, BugGroupTicketRow.ticket_id == store.TicketRow.id)
+            .join(BugGroupRow, BugGroupRow.id == BugGroupTicketRow.group_id)
+            .where(BugGroupRow.tenant_id == tenant_id)
+            .order_by(store.TicketRow.created_at, store.TicketRow.id)
+        )
+        for data, group_key in s.execute(query):
+            assignment = grouper.add(Ticket.from_dict(data))
+            keys.setdefault(assignment.group_id, group_key)
+        self._by_tenant[tenant_id] = (grouper, keys)
+        return grouper, keys
+
+
+def tracker_for(runtime: Runtime, tenant: store.TenantRow) -> str | None:
+    """The tracker bug reports go to: the matrix's choice, else the one the tenant connected."""
+    connected = runtime.connected_targets(tenant)
+    wanted = runtime.matrix_for(tenant).bugs.tracker
+    if wanted is not None:
+        return wanted if wanted in connected else None
+    return next((t for t in TRACKERS if t in connected), None)
+
+
+def _group_items(runtime: Runtime, tenant: store.TenantRow,
+                 members: list[tuple[BugGroupTicketRow, store.TicketRow]]) -> list[GroupTicket]:
+    adapter = runtime.adapter_for(tenant)
+    return [GroupTicket(ticket=Ticket.from_dict(row.data), tier=row.tier,
+                        url=adapter.ticket_url(row.external_id)) for _, row in members]
+
+
+def on_ticket(
+    runtime: Runtime,
+    s: Session,
+    *,
+    tenant: store.TenantRow,
+    row: store.TicketRow,
+    ticket: Ticket,
+    signals: Signals,
+    now: datetime,
+) -> list[str]:
+    """Group a bug-shaped ticket, queue the report when due, alert a spike; what was done."""
+    policy = runtime.matrix_for(tenant).bugs
+    shape = bug_shape(policy, signals)
+    if not shape:
+        return []
+    key, matched_on = runtime.bug_groupers.assign(s, tenant.id, ticket)
+    group = link_ticket(s, tenant_id=tenant.id, tenant_slug=tenant.slug, group_key=key,
+                        ticket_id=row.id, title=ticket.subject, matched_on=matched_on, now=now)
+    done = [f"bug group {group.fingerprint}: {matched_on}"]
+    members = group_tickets(s, group.id)
+    tickets = [Ticket.from_dict(r.data) for _, r in members]
+    due = report_due(policy, tickets, now=now)
+    tracker = tracker_for(runtime, tenant)
+    if tracker is not None and (due.due or group.status == "reported"):
+        draft = draft_report(_group_items(runtime, tenant, members), fingerprint=group.fingerprint)
+        payload = {"kind": "bug_report", "report": draft.to_dict(), "group_id": group.id,
+                   "reason": due.reason}
+        queued = outbox.enqueue(
+            s, tenant_id=tenant.id, target=tracker, ticket_external_id=ticket.id,
+            actions=[Action(kind=ActionKind.ALERT, target=tracker, payload=payload)],
+            # One report per group size: a retry or a re-scored ticket files nothing new.
+            idempotency_key=f"{tenant.slug}:bug:{group.id}:{len(members)}",
+            ticket_id=row.id, now=now,
+        )
+        if queued is not None:
+            group.reports += 1
+            if group.status == "open":
+                group.status, group.tracker, group.reported_at = "reported", tracker, now
+            done.append(f"report queued for {tracker} ({due.reason})")
+    done += _spike(runtime, s, tenant=tenant, group=group, ticket=ticket, row=row, now=now)
+    return done
+
+
+def _spike(runtime: Runtime, s: Session, *, tenant: store.TenantRow, group: BugGroupRow,
+           ticket: Ticket, row: store.TicketRow, now: datetime) -> list[str]:
+    policy = runtime.matrix_for(tenant).bugs
+    settings = SpikeSettings(weeks=policy.spike_weeks, z=policy.spike_z,
+                             min_count=policy.spike_min_count)
+    counts = group_hourly_counts(s, group.id, since=now - timedelta(weeks=settings.weeks, hours=1))
+    spike = detect_spike(counts, ticket.created_at, settings)
+    if spike is None or group.spike_hour == spike.hour:
+        return []
+    group.spike_hour = spike.hour
+    if "slack" not in runtime.connected_targets(tenant):
+        return [f"spike: {spike.reason} (Slack not connected)"]
+    accounts = sorted({(t.data.get("account") or {}).get("name") or t.data["requester"]["id"]
+                       for _, t in group_tickets(s, group.id)})
+    payload = {
+        "kind": "emerging_incident",
+        "dedupe_key": f"{tenant.slug}:bug:{group.fingerprint}:spike:{spike.hour:%Y%m%d%H}",
+        "ticket_key": ticket.key, "ticket_id": ticket.id, "tenant": tenant.slug,
+        "subject": f"Emerging incident: {group.title}", "tier": 3,
+        "reasons": [spike.reason, "accounts: " + ", ".join(accounts[:20])],
+        "rules": ["bug_spike"], "summary": f"{spike.count} tickets this hour", "account": None,
+    }
+    outbox.enqueue(
+        s, tenant_id=tenant.id, target="slack", ticket_external_id=ticket.id,
+        actions=[Action(kind=ActionKind.ALERT, target="slack", payload=payload)],
+        idempotency_key=f"{tenant.slug}:spike:{group.id}:{spike.hour:%Y%m%d%H}",
+        ticket_id=row.id, now=now,
+    )
+    return [f"spike alerted: {spike.reason}"]
+
+
+def after_filed(runtime: Runtime, tenant: store.TenantRow, detail: Any, group_id: int,
+                *, now: datetime) -> int:
+    """Record the tracker issue and note it on every ticket of the group once; notes queued."""
+    issues = (detail or {}).get("issues") or []
+    if not issues:
+        return 0
+    key, url = str(issues[-1]["key"]), str(issues[-1].get("url") or "")
+    written = 0
+    with store.session_scope(runtime.sessions) as s:
+        group = s.get(BugGroupRow, group_id)
+        if group is None:
+            return 0
+        group.tracker_key, group.tracker_url = key, url or None
+        for link, row in group_tickets(s, group.id):
+            if link.noted_key == key:
+                continue
+            link.noted_key = key
+            body = f"Escalade: linked to bug {key} {url}".rstrip() + (
+                f" ({group.title}). Customers affected so far are listed there.")
+            outbox.enqueue(
+                s, tenant_id=tenant.id, target="helpdesk", ticket_external_id=row.external_id,
+                actions=[Action(kind=ActionKind.INTERNAL_NOTE, target="helpdesk",
+                                payload={"body": body})],
+                idempotency_key=f"{tenant.slug}:bugnote:{group.id}:{key}:{row.id}",
+                ticket_id=row.id, now=now,
+            )
+            written += 1
+    runtime.wake()
+    return written
+
+
+def on_resolved(runtime: Runtime, tenant_slug: str, tracker: str, issue_key: str) -> int:
+    """The tracker closed the issue: a note on each linked ticket, and the customer told if the
+    matrix asks (``bugs.notify_customers_on_fix``); the number of tickets notified."""
+    now = runtime.now()
+    notified = 0
+    with store.session_scope(runtime.sessions) as s:
+        tenant = store.get_tenant(s, tenant_slug)
+        if tenant is None:
+            return 0
+        group = group_by_tracker_key(s, tenant_id=tenant.id, tracker_key=issue_key)
+        if group is None:
+            log.info("%s: %s %s resolved, but no group was filed as it", tenant_slug, tracker,
+                     issue_key)
+            return 0
+        group.status, group.resolved_at = "resolved", now
+        tell = runtime.matrix_for(tenant).bugs.notify_customers_on_fix
+        for link, row in group_tickets(s, group.id):
+            if link.fixed_noted or row.status in ("solved", "closed"):
+                continue
+            link.fixed_noted = True
+            actions = [Action(kind=ActionKind.INTERNAL_NOTE, target="helpdesk", payload={
+                "body": f"Escalade: bug {issue_key} was resolved in {tracker}; "
+                        "please confirm with the customer."})]
+            if tell:
+                name = (row.data.get("requester") or {}).get("name") or "there"
+                actions.append(Action(kind=ActionKind.PUBLIC_REPLY, target="helpdesk", payload={
+                    "body": f"Hi {name},\n\nGood news: the problem you reported "
+                            f"(\"{row.data.get('subject', '')}\") has been fixed. If you still "
+                            "see it, reply here and we will look again right away."}))
+            outbox.enqueue(
+                s, tenant_id=tenant.id, target="helpdesk", ticket_external_id=row.external_id,
+                actions=actions, idempotency_key=f"{tenant_slug}:fixed:{group.id}:{row.id}",
+                ticket_id=row.id, now=now,
+            )
+            notified += 1
+    runtime.wake()
+    return notified

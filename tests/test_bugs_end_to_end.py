@@ -1,0 +1,106 @@
+"""Issue 8 end to end: three accounts hit the same error → one Jira bug, every ticket linked;
+the bug is resolved → each ticket gets a note and the customer a message."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import responses
+from sqlalchemy import select
+
+from integration import store
+from integration.store.bugs import BugGroupRow, BugGroupTicketRow
+from integration.tracker_webhooks import sign
+from integration.worker import drain
+from tests.conftest import SANDBOX_SECRET, make_ticket, post_sandbox, sandbox_body
+
+SITE = "https://acme-test.atlassian.net"
+API = f"{SITE}/rest/api/3"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "jira"
+WEBHOOK_SECRET = "jira-webhook-secret"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def _tenant(runtime: Any) -> None:
+    with store.session_scope(runtime.sessions) as s:
+        store.add_tenant(
+            s, slug="demo", name="Demo", helpdesk="sandbox", base_url=None,
+            secrets={"webhook_secret": SANDBOX_SECRET, "jira.email": "bot@acme.example",
+                     "jira.api_token": "tok-123", "jira.webhook_secret": WEBHOOK_SECRET},
+            settings={"connectors": ["jira"], "jira": {"project": "PAY", "base_url": SITE}},
+            cipher=runtime.cipher)
+
+
+def _report(n: int, minutes_ago: int) -> dict[str, Any]:
+    at = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat().replace("+00:00", "Z")
+    return make_ticket(
+        id=str(500 + n), subject="CSV export fails", created_at=at, updated_at=at,
+        requester={"id": f"u{n}", "email": f"ops@customer{n}.example", "name": f"Sam {n}"},
+        account={"id": f"acct-{n}", "name": f"Customer {n}", "plan": "pro", "arr": 20000},
+        messages=[{"id": f"{n}-m1", "author": "customer", "public": True, "created_at": at,
+                   "body": "When I click Export CSV on the monthly report, the export fails "
+                           "with HTTP 500. It worked last week."}])
+
+
+def _signed(body: bytes) -> dict[str, str]:
+    return {"Content-Type": "application/json",
+            "X-Hub-Signature": f"sha256={sign(WEBHOOK_SECRET, body)}"}
+
+
+def _outbox(runtime: Any, target: str) -> list[Any]:
+    with store.session_scope(runtime.sessions) as s:
+        rows = list(s.scalars(select(store.OutboxRow).where(store.OutboxRow.target == target)
+                              .order_by(store.OutboxRow.id)))
+        s.expunge_all()
+        return rows
+
+
+@responses.activate
+def test_one_bug_for_three_accounts_linked_and_closed(client: Any, runtime: Any) -> None:
+    _tenant(runtime)
+    responses.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
+    responses.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
+    responses.post(f"{API}/issue", json=fixture("issue_created.json"), status=201)
+
+    for n in range(2):
+        post_sandbox(client, sandbox_body(_report(n, 50 - n), delivery_id=f"b{n}"))
+        drain(runtime)
+    assert _outbox(runtime, "jira") == []  # two pro accounts: not due yet
+    post_sandbox(client, sandbox_body(_report(2, 10), delivery_id="b2"))
+    drain(runtime)
+
+    (filed,) = _outbox(runtime, "jira")
+    assert filed.status == "delivered"
+    report = filed.actions[0]["payload"]["report"]
+    assert [c["name"] for c in report["customers"]] == ["Customer 0", "Customer 1", "Customer 2"]
+    assert any("When I click Export CSV" in step for step in report["steps"])
+    created = json.loads(responses.calls[-1].request.body)
+    assert report["fingerprint"] in created["fields"]["labels"]
+    with store.session_scope(runtime.sessions) as s:
+        group = s.scalars(select(BugGroupRow)).one()
+        assert (group.status, group.tracker_key) == ("reported", "PAY-57")
+        assert s.query(BugGroupTicketRow).count() == 3
+    notes = [r for r in _outbox(runtime, "helpdesk")
+             if any("linked to bug PAY-57" in a["payload"].get("body", "") for a in r.actions)]
+    assert sorted(r.ticket_external_id for r in notes) == ["500", "501", "502"]
+    assert all(r.status == "delivered" for r in notes)
+
+    resolved = fixture("webhook_issue_resolved.json")
+    resolved["issue"]["key"] = "PAY-57"
+    body = json.dumps(resolved).encode()
+    answer = client.post("/webhooks/jira/demo", data=body, headers=_signed(body))
+    assert answer.status_code == 200 and answer.json["tickets_notified"] == 3
+    drain(runtime)
+    fixed = [r for r in _outbox(runtime, "helpdesk")
+             if any(a["kind"] == "public_reply" and "has been fixed" in a["payload"]["body"]
+                    for a in r.actions)]
+    assert len(fixed) == 3 and all(r.status == "delivered" for r in fixed)
+    # The vendor redelivers: nobody is told twice.
+    again = client.post("/webhooks/jira/demo", data=body, headers=_signed(body))
+    assert again.json["tickets_notified"] == 0
