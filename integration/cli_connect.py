@@ -22,7 +22,8 @@ from integration.errors import EscaladeError, ValidationError
 __all__ = ["register"]
 
 # Connector -> the secret its token is stored under.
-TOKEN_SECRET = {"slack": "bot_token", "crm": "access_token"}
+TOKEN_SECRET = {"slack": "bot_token", "crm": "access_token", "jira": "api_token",
+                "linear": "api_key"}
 
 
 def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -88,10 +89,13 @@ def register(tenant: click.Group, runtime_of: Any) -> None:
                   help="Slack bot token (xoxb-...) or HubSpot private app token.")
     @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
                   help="Connector setting (JSON values allowed, @file reads a file).")
+    @click.option("--email", default=None, help="Jira: the account the API token belongs to.")
+    @click.option("--webhook-secret", default=None,
+                  help="Jira / Linear: the secret their webhooks are signed with.")
     @click.option("--check", is_flag=True, help="Call the vendor once to test the connection.")
     def connect(slug: str, connector: str, token: str | None, options: tuple[str, ...],
-                check: bool) -> None:
-        """Connect Slack or the CRM (HubSpot) for a tenant; the token is encrypted at rest."""
+                email: str | None, webhook_secret: str | None, check: bool) -> None:
+        """Connect Slack, the CRM (HubSpot), Jira or Linear; secrets are encrypted at rest."""
         from adapters.connectors.registry import build_connector
         from integration import store
 
@@ -99,11 +103,12 @@ def register(tenant: click.Group, runtime_of: Any) -> None:
         row = _tenant(runtime, slug)
         settings = dict((row.settings or {}).get(connector) or {})
         settings.update(_options(options))
-        secrets = {f"{connector}.{TOKEN_SECRET[connector]}": token} if token else {}
+        given = {TOKEN_SECRET[connector]: token, "email": email,
+                 "webhook_secret": webhook_secret}
+        given = {k: v for k, v in given.items() if v}
+        secrets = {f"{connector}.{k}": v for k, v in given.items()}
         config = runtime.connector_config(row, connector)
-        credentials = dict(config.credentials)
-        if token:
-            credentials[TOKEN_SECRET[connector]] = token
+        credentials = {**config.credentials, **given}
         try:
             built = build_connector(
                 type(config)(tenant=slug, connector=connector, credentials=credentials,

@@ -85,3 +85,18 @@ def test_configure_validates_routing_and_activity(runner: CliRunner, tmp_path: P
     settings = _settings()["settings"]
     assert settings["routing"]["agents"][0]["max_open"] == 5
     assert settings["calendar"] == "business_us"
+
+
+def test_connect_jira_stores_email_token_and_webhook_secret(runner: CliRunner) -> None:
+    result = runner.invoke(main, [
+        "tenant", "connect", "acme", "jira", "--token", "tok-123", "--email", "bot@acme.example",
+        "--webhook-secret", "whsec", "--option", "project=PAY",
+        "--option", "base_url=https://acme.atlassian.net"])
+    assert result.exit_code == 0, result.output
+    stored = _settings()
+    assert stored["settings"]["jira"] == {"project": "PAY",
+                                          "base_url": "https://acme.atlassian.net"}
+    assert stored["secrets"]["jira.email"] == "bot@acme.example"
+    assert stored["secrets"]["jira.webhook_secret"] == "whsec"
+    missing = runner.invoke(main, ["tenant", "connect", "acme", "linear", "--token", "lin_x"])
+    assert missing.exit_code != 0 and "team_id" in missing.output
