@@ -40,13 +40,23 @@ def build_scheduler(
     *,
     sweep_seconds: float,
     clock: Callable[[], datetime] | None = None,
+    app: Flask | None = None,
 ) -> BackgroundScheduler:
-    """A scheduler (not started) that sweeps SLAs every ``sweep_seconds``."""
+    """A scheduler (not started) that sweeps SLAs every ``sweep_seconds``.
+
+    With ``app``, each job runs inside its application context (logging, config).
+    """
     scheduler = BackgroundScheduler(timezone="UTC", daemon=True)
+
+    def sweep() -> SweepReport:
+        if app is None:
+            return run_sla_sweep(runtime, clock or runtime.now)
+        with app.app_context():
+            return run_sla_sweep(runtime, clock or runtime.now)
+
     scheduler.add_job(
-        run_sla_sweep,
+        sweep,
         IntervalTrigger(seconds=sweep_seconds),
-        args=(runtime, clock or runtime.now),
         id=SWEEP_JOB,
         name="SLA sweep",
         # A sweep that overran is not run twice in a row to catch up; the next one covers it.
@@ -61,6 +71,8 @@ def build_scheduler(
 def scheduler_init_app(app: Flask) -> BackgroundScheduler:
     """Attach a scheduler to ``app`` (``app.extensions["scheduler"]``); the caller starts it."""
     runtime = app.extensions["escalade"]
-    scheduler = build_scheduler(runtime, sweep_seconds=float(app.config["SLA_SWEEP_SECONDS"]))
+    scheduler = build_scheduler(
+        runtime, sweep_seconds=float(app.config["SLA_SWEEP_SECONDS"]), app=app
+    )
     app.extensions["scheduler"] = scheduler
     return scheduler
