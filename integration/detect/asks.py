@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from integration.detect.senses import has_problem, is_question
+from integration.detect.expectation import breach_in
+from integration.detect.senses import is_question
 from integration.detect.text import Parsed
 
 __all__ = ["Ask", "read_ask"]
@@ -42,9 +43,9 @@ _ACTIONS = _words(
 _TROUBLE = _words(
     """expose exposed leak leaked visible access accessed unauthorized unauthorised someone
     another stranger concern concerned concerning worry worried unexpected unexpectedly
-    suddenly stop stopped down outage empty still again since anymore longer duplicate twice
-    incorrect strange weird odd disappear disappeared delete deleted charge charged overcharge
-    urgent urgently asap immediately"""
+    suddenly stop stopped down outage empty duplicate twice incorrect strange weird odd
+    disappear disappeared delete deleted charge charged overcharge urgent urgently asap
+    immediately"""
 )
 # Courtesy around a question, not a request of its own.
 _COURTESY = (("please", "let"), ("please", "advise"), ("please", "confirm"), ("kindly", "advise"))
@@ -112,8 +113,10 @@ def read_ask(docs: Sequence[Parsed], *, upset: bool) -> Ask:
             if start >= end:
                 continue
             question = is_question(doc, start)
+            # A problem is a breach of expectation ("it fails", "hasn't arrived"), not any
+            # "not": "we're not changing anything yet" is context for a question.
             if (
-                has_problem(doc, start)
+                breach_in(doc, start, end)
                 or not _TROUBLE.isdisjoint(doc.lemmas[start:end])
                 or _shouts(doc, start, end)
                 or _request(doc, start, end, question)

@@ -141,14 +141,23 @@ INTENT_CUES: Mapping[str, tuple[str, ...]] = {
         "move|switch|migrate|transition|go ... to ... another|other|different|competing|competitor"
         " platform|tool|vendor|provider|solution|system|product|supplier|competitor",
         "account|subscription|contract|workspace be|get close|terminate|cancel|delete|end",
+        # "we'll have to move to a vendor that offers it", "switching to a tool that works"
+        "move|switch|migrate|go to a|an vendor|provider|platform|tool|solution|supplier|system"
+        " that|which|who|with",
         "before we leave|go|switch",
         "not going to renew",
         "not planning to renew",
     ),
     "refund": ("money back", "reimburse", "credit back", "pay us back", "get our money"),
+    # A refund the company already granted, which the customer traces or redirects.
+    "refund_granted": (
+        "refund you process|issue|offer|approve|promise|confirm|grant",
+        "you process|issue|offer|approve|promise|confirm|grant ... refund",
+        "you offer to refund",
+        "refund be|have process|issue|approve|send|confirm|grant",
+    ),
     "legal": (
         "legal action",
-        "legal team",
         "our counsel",
         "breach of contract",
         "small claims",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from integration.detect.text import Parsed
 
-__all__ = ["BREACH_SCORE", "breach_sentence"]
+__all__ = ["BREACH_SCORE", "breach_in", "breach_sentence"]
 
 # Slightly negative: a complaint, never "frustrated" (the matrix's tone rules start at -0.5).
 BREACH_SCORE = -0.15
@@ -81,6 +81,13 @@ def _breach_in(lemmas: list[str]) -> bool:
         if lemma in _STILL and any(w in ("wait", "waiting", "not", "no") for w in after[:2]):
             return True
     return False
+
+
+def breach_in(doc: Parsed, start: int, end: int) -> bool:
+    """True when the sentence ``start:end`` of ``doc`` reports a breach of expectation."""
+    lemmas = [lemma for lemma, w in zip(doc.lemmas[start:end], doc.words[start:end],
+                                        strict=True) if w.strip()]
+    return bool(lemmas) and _breach_in(lemmas)
 
 
 def breach_sentence(doc: Parsed) -> str | None:

@@ -83,3 +83,10 @@ def test_the_detector_reports_an_inquiry_with_its_sentence(detector: Detector) -
     angry = detector.detect(ticket("Do you even test this garbage?? Unacceptable!!!"))
     assert not angry.inquiry
     assert not any(e.kind == "ask" for e in angry.evidence)
+
+
+def test_context_with_a_negation_does_not_spoil_a_policy_question() -> None:
+    body = ("If we remove an add-on mid-term, is the unused part refunded automatically? "
+            "Just trying to understand the policy, we're not changing anything yet.")
+    assert ask(body)[0]
+    assert not ask("Is the export broken again? It hasn't worked since Monday.")[0]

@@ -339,3 +339,13 @@ def test_previous_tier_is_a_floor_and_is_cited(matrix: Matrix) -> None:
 def test_a_lower_previous_tier_changes_nothing(matrix: Matrix) -> None:
     decision = decide(matrix, signals(Category.BILLING), previous_tier=Tier.ONE)
     assert (decision.tier, rule_ids(decision)) == (Tier.TWO, ["billing_adjustment"])
+
+
+def test_a_refund_we_already_granted_is_billing_work_unless_it_never_came(
+    matrix: Matrix,
+) -> None:
+    granted = hit("refund_granted", "refund you processed")
+    tracing = decide(matrix, signals(Category.REFUND, hit("refund", "refund"), granted))
+    assert (tracing.tier, rule_ids(tracing)) == (Tier.TWO, ["billing_adjustment"])
+    missing = signals(Category.REFUND, hit("refund", "refund"), granted, sentiment=-0.15)
+    assert rule_ids(decide(matrix, missing)) == ["refund_demand"]
