@@ -260,6 +260,7 @@ def _render(
             row, store.decisions_for_ticket(s, row.id, limit=10),
             overrides_for_ticket(s, row.id), matrix=matrix, now=now,
             ticket_link=_ticket_link(runtime, tenant_row, ticket_id),
+            linked_bug=linked_bug_of(s, row.id),
         )
     just_done = next((o for o in view.overrides if done is not None and o.id == done), None)
     return render_template(
@@ -267,6 +268,22 @@ def _render(
         form=form or {}, tiers=_TIERS, token=_token(runtime, identity, ticket_id),
         token_field=SIDEBAR_TOKEN_FIELD, done=just_done, zaf_sdk=_zaf_sdk(helpdesk),
     ), status
+
+
+def linked_bug_of(s: Any, ticket_id: int) -> dict[str, Any] | None:
+    """The tracker issue filed for the ticket's bug group, when there is one."""
+    from sqlalchemy import select
+
+    from integration.store.bugs import BugGroupRow, BugGroupTicketRow
+
+    group = s.scalars(
+        select(BugGroupRow)
+        .join(BugGroupTicketRow, BugGroupTicketRow.group_id == BugGroupRow.id)
+        .where(BugGroupTicketRow.ticket_id == ticket_id, BugGroupRow.tracker_key.is_not(None))
+    ).first()
+    if group is None:
+        return None
+    return {"key": group.tracker_key, "url": group.tracker_url, "title": group.title}
 
 
 def _zaf_sdk(helpdesk: str) -> bool:

@@ -180,6 +180,7 @@ def build_sidebar(
     matrix: Matrix,
     now: datetime,
     ticket_link: Callable[[str], str | None] | None = None,
+    linked_bug: Mapping[str, Any] | None = None,
 ) -> SidebarView:
     """The sidebar of ``ticket``; ``decisions`` and ``overrides`` newest first.
 
@@ -215,7 +216,8 @@ def build_sidebar(
         account=_account(data.get("account"), now=now),
         sla=_sla(ticket, now=now, zone=zone),
         previous=tuple(_previous(p, link) for p in handoff.get("previous") or ()),
-        bug=_bug(data, latest, with_handoff),
+        bug=_bug({**data, "linked_bug": linked_bug} if linked_bug else data,
+                 latest, with_handoff),
         overrides=tuple(_override(o, zone) for o in overrides),
         decided_at=format_local(latest.decided_at, zone) if latest is not None else None,
         matrix_version=latest.matrix_version if latest is not None else None,

@@ -104,3 +104,21 @@ def test_one_bug_for_three_accounts_linked_and_closed(client: Any, runtime: Any)
     # The vendor redelivers: nobody is told twice.
     again = client.post("/webhooks/jira/demo", data=body, headers=_signed(body))
     assert again.json["tickets_notified"] == 0
+
+
+def test_the_sidebar_shows_the_linked_bug(client: Any, runtime: Any) -> None:
+    from sidebar_ui.sidebar import linked_bug_of
+
+    with responses.RequestsMock() as mocked:
+        mocked.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
+        mocked.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
+        mocked.post(f"{API}/issue", json=fixture("issue_created.json"), status=201)
+        _tenant(runtime)
+        for n in range(3):
+            post_sandbox(client, sandbox_body(_report(n, 30 - n), delivery_id=f"s{n}"))
+            drain(runtime)
+    with store.session_scope(runtime.sessions) as s:
+        row = store.get_ticket(s, 1, "sandbox", "501")
+        assert row is not None
+        bug = linked_bug_of(s, row.id)
+    assert bug is not None and bug["key"] == "PAY-57" and bug["title"] == "CSV export fails"
