@@ -27,6 +27,8 @@ def default_detector() -> Detector:
         ("Your colleague confirmed the $180 refund was issued on Oct 2.", "refund_granted"),
         ("pw reset pls, cant log in", "password_reset"),
         ("If this is not fixed we will involve our legal department.", "legal"),
+        ("I lost my card on the train this morning. Please freeze it now.", "security"),
+        ("@TelcoOne porting my number to another network this week. Bye.", "churn"),
     ],
 )
 def test_meant_triggers_fire(default_detector: Detector, text: str, trigger: str) -> None:
