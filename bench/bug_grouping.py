@@ -146,6 +146,7 @@ def main() -> None:
     stats = grouper.stats
     print(json.dumps({
         "tickets": COUNT,
+        "embeddings": grouper.settings.use_embeddings,
         "problems": PROBLEMS,
         "tickets_per_second": round(COUNT / busy, 1),
         "first_10k_ms": {"p50": round(_percentile(first, 0.5) * 1e3, 3),

@@ -14,7 +14,14 @@ How a ticket scores against a group:
 * a shared common key (HTTP 500, NullPointerException) adds a little;
 * both sides naming errors, none in common, means two different failures that happen to be
   described alike ("urgent: error on the dashboard"): the text score is discounted;
+* meaning: with ``use_embeddings``, the cosine of the ticket's sentence vector with the
+  group's mean or closest recent member (``integration.bugs.semantic``), both measured from
+  the tenant's mean vector and counted only above ``semantic_floor``, lifts the text score
+  for paraphrases that share few words ("Remove S3Guard" / "Decommission S3Guard");
 * the bigger a group, the higher the bar for a text-only match (``growth``).
+
+Candidates come from the inverted indexes and, with embeddings, from LSH buckets of the
+members' vectors; both are capped.
 
 Groups never span tenants; they do span the tenant's helpdesks.
 """
@@ -25,11 +32,17 @@ import math
 from collections.abc import Set
 from dataclasses import dataclass
 
+import numpy
+
 from integration.bugs.index import Index
+from integration.bugs.semantic import Encoder, LshIndex, best_cosines, default_encoder
 from integration.bugs.signature import Signature, signature
 from integration.models import Ticket
 
 __all__ = ["Assignment", "BugGrouper", "GrouperStats", "GroupingSettings"]
+
+# Tickets of a tenant seen before their mean vector is trusted for centring.
+_CENTRE_AFTER = 50
 
 # Exceptions and statuses so common that sharing one says little about which bug it is.
 _COMMON_KEYS = frozenset(
@@ -79,6 +92,21 @@ class GroupingSettings:
     # for text-only matches: a wrong merge into a big group costs many wrong pairs.
     growth: float = 0.1
     max_threshold: float = 0.6
+    # Sentence embeddings: a cosine (from the tenant's mean) at ``semantic_floor`` counts 0, at
+    # 1.0 counts 1; the text score becomes the higher of itself and its mix with that
+    # (``semantic_weight`` of it), so meaning can lift a match but never sink one.
+    use_embeddings: bool = True
+    semantic_floor: float = 0.5
+    semantic_weight: float = 0.5
+    # Latest members' vectors kept per group besides their mean (memory: 1 KB each).
+    semantic_exemplars: int = 2
+    # LSH: tables of ``lsh_bits`` hyperplanes, each bucket holding its ``lsh_bucket_cap`` most
+    # recent groups; ``lsh_candidates`` groups taken from them per ticket, on top of the
+    # ``max_candidates`` from the inverted indexes. Few bits: a paraphrase is not that close.
+    lsh_tables: int = 8
+    lsh_bits: int = 8
+    lsh_bucket_cap: int = 8
+    lsh_candidates: int = 5
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -100,12 +128,15 @@ class GrouperStats:
     candidates_examined: int
     max_candidates_per_add: int
     last_candidates: int
+    # Of those, the most that came from the LSH buckets alone for one ticket.
+    max_nearest_per_add: int = 0
 
 
 class _Group:
     """One group's running representative."""
 
-    __slots__ = ("errors", "exemplars", "id", "members", "norm", "tenant", "terms")
+    __slots__ = ("centroid", "errors", "exemplars", "id", "members", "norm", "tenant", "terms",
+                 "vectors")
 
     def __init__(self, group_id: str, tenant: str) -> None:
         self.id = group_id
@@ -116,6 +147,18 @@ class _Group:
         self.norm = 0.0
         # The latest few members' rarity-weighted vectors with their norms.
         self.exemplars: list[tuple[dict[str, float], float]] = []
+        # Sum of the members' sentence vectors; the mean and latest members' vectors as the
+        # rows of one matrix, with their squared lengths (None without embeddings).
+        self.centroid: numpy.ndarray | None = None
+        self.vectors: tuple[numpy.ndarray, numpy.ndarray] | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Sense:
+    raw: numpy.ndarray
+    unit: numpy.ndarray
+    mean: numpy.ndarray
+    codes: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -125,13 +168,28 @@ class _Scored:
     key: str | None
     strong: bool
     shared: Set[str]
+    # The text score before meaning lifted it, and the rescaled cosine that did.
+    words: float = 0.0
+    meaning: float = 0.0
 
 
 class BugGrouper:
     """Assigns tickets to problem groups one at a time, in arrival order (mutable, in memory)."""
 
-    def __init__(self, settings: GroupingSettings | None = None) -> None:
+    def __init__(
+        self, settings: GroupingSettings | None = None, *, encoder: Encoder | None = None
+    ) -> None:
         self.settings = settings or GroupingSettings()
+        s = self.settings
+        # The shipped model unless a test or caller injects another text -> unit vector.
+        self._encode: Encoder | None = None
+        self._lsh: LshIndex | None = None
+        self._means: dict[str, tuple[numpy.ndarray | None, int]] = {}
+        if s.use_embeddings:
+            self._encode = encoder or default_encoder()
+            dim = int(self._encode("").shape[0])
+            self._lsh = LshIndex(dim=dim, tables=s.lsh_tables, bits=s.lsh_bits,
+                                 cap=s.lsh_bucket_cap)
         self._groups: list[_Group] = []
         self._by_ticket: dict[str, Assignment] = {}
         self._df: dict[str, int] = {}
@@ -141,6 +199,7 @@ class BugGrouper:
         self._examined = 0
         self._max_examined = 0
         self._last_examined = 0
+        self._max_nearest = 0
 
     # --- public ------------------------------------------------------------------------
 
@@ -162,13 +221,16 @@ class BugGrouper:
         vector = dict(weighted)
         tidf = {t: idf(t) for t in vector}
         norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
-        candidates = self._candidates(tenant, sig, weighted)
+        meaning = self._meaning(tenant, sig.text)
+        candidates = self._candidates(tenant, sig, weighted,
+                                      meaning.codes if meaning is not None else ())
         self._last_examined = len(candidates)
         self._examined += len(candidates)
         self._max_examined = max(self._max_examined, len(candidates))
+        cosines = self._cosines(meaning, candidates)
         best: tuple[float, int, _Scored] | None = None
-        for group in candidates:
-            scored = self._score(vector, norm, tidf, sig.errors, group)
+        for group, cosine in zip(candidates, cosines, strict=True):
+            scored = self._score(vector, norm, tidf, sig.errors, group, cosine)
             rank = (scored.score, -int(group.id[1:]))
             if best is None or rank > best[:2]:
                 best = (scored.score, rank[1], scored)
@@ -184,7 +246,7 @@ class BugGrouper:
             assignment = Assignment(group_id=group.id, is_new=True,
                                     score=round(best[0], 3) if best else 0.0,
                                     matched_on=f"new group: nothing similar enough{near}")
-        self._join(group, key, sig, weighted)
+        self._join(group, key, sig, weighted, meaning)
         self._by_ticket[key] = assignment
         return assignment
 
@@ -213,6 +275,7 @@ class BugGrouper:
             candidates_examined=self._examined,
             max_candidates_per_add=self._max_examined,
             last_candidates=self._last_examined,
+            max_nearest_per_add=self._max_nearest,
         )
 
     # --- internals -----------------------------------------------------------------------
@@ -220,8 +283,39 @@ class BugGrouper:
     def _idf(self, term: str) -> float:
         return math.log((self._docs + 1) / (self._df.get(term, 0) + 1)) + 1.0
 
+    def _meaning(self, tenant: str, text: str) -> _Sense | None:
+        """The ticket's sentence vector, centred on the tenant's mean, and its LSH codes."""
+        if self._encode is None or self._lsh is None or not text:
+            return None
+        raw = self._encode(text)
+        total, count = self._means.get(tenant, (None, 0))
+        # Every report of one product sits in the same narrow cone; measured from the
+        # product's mean, the cosine tells its reports apart better.
+        if total is not None and count >= _CENTRE_AFTER:
+            mean = total / count
+        else:
+            mean = numpy.zeros_like(raw)
+        centred = raw - mean
+        length = float(numpy.linalg.norm(centred))
+        if not length > 0.0:
+            return None
+        unit = centred / length
+        return _Sense(raw=raw, unit=unit, mean=mean, codes=self._lsh.codes(unit))
+
+    def _cosines(self, meaning: _Sense | None, groups: list[_Group]) -> list[float | None]:
+        """Per group, the best cosine of the ticket with its mean or recent members."""
+        out: list[float | None] = [None] * len(groups)
+        held = [(n, g.vectors) for n, g in enumerate(groups) if g.vectors is not None]
+        if meaning is None or not held:
+            return out
+        found = best_cosines([v for _, v in held], unit=meaning.unit, mean=meaning.mean)
+        for (n, _), value in zip(held, found, strict=True):
+            out[n] = value
+        return out
+
     def _candidates(
-        self, tenant: str, sig: Signature, weighted: list[tuple[str, float]]
+        self, tenant: str, sig: Signature, weighted: list[tuple[str, float]],
+        codes: tuple[str, ...] = (),
     ) -> list[_Group]:
         s = self.settings
         votes: dict[int, float] = {}
@@ -233,7 +327,14 @@ class BugGrouper:
                 votes[gid] = votes.get(gid, 0.0) + weight
         # Most votes first; among equals the most recent group, which is likeliest still live.
         ranked = sorted(votes.items(), key=lambda kv: (-kv[1], -kv[0]))[: s.max_candidates]
-        return [self._groups[gid] for gid, _ in ranked]
+        chosen = [gid for gid, _ in ranked]
+        if codes and self._lsh is not None:
+            taken = set(chosen)
+            near = self._lsh.lookup(tenant, codes, s.lsh_candidates + len(taken))
+            extra = [gid for gid in near if gid not in taken][: s.lsh_candidates]
+            self._max_nearest = max(self._max_nearest, len(extra))
+            chosen.extend(extra)
+        return [self._groups[gid] for gid in chosen]
 
     def _score(
         self,
@@ -242,6 +343,7 @@ class BugGrouper:
         tidf: dict[str, float],
         errors: tuple[str, ...],
         group: _Group,
+        cosine: float | None = None,
     ) -> _Scored:
         s = self.settings
         terms = group.terms
@@ -256,11 +358,17 @@ class BugGrouper:
                 if both:
                     near = max(near, sum(vector[t] * ex[t] for t in both) / (norm * ex_norm))
             text = (1.0 - s.exemplar_mix) * text + s.exemplar_mix * near
+        words, lifted = text, 0.0
+        if cosine is not None:
+            lifted = max(0.0, (cosine - s.semantic_floor) / (1.0 - s.semantic_floor))
+            # Only ever raises the score: words that match are evidence enough on their own.
+            text = max(text, (1.0 - s.semantic_weight) * text + s.semantic_weight * lifted)
         common = [k for k in errors if k in group.errors]
         strong = [k for k in common if self._distinctive(k, group.tenant)]
         if strong and text >= s.key_min_text:
             return _Scored(score=min(1.0, text + s.key_bonus), text=text, key=strong[0],
-                           strong=True, shared=shared)
+                           strong=True, shared=shared, words=words,
+                           meaning=lifted)
         score = text
         if s.growth > 0.0 and len(group.members) > 1:
             bar = min(s.max_threshold, s.threshold + s.growth * math.log2(len(group.members)))
@@ -270,14 +378,19 @@ class BugGrouper:
         elif errors and group.errors:
             score *= s.conflict_factor
         return _Scored(score=min(1.0, max(0.0, score)), text=text,
-                       key=common[0] if common else None, strong=False, shared=shared)
+                       key=common[0] if common else None, strong=False, shared=shared,
+                       words=words, meaning=lifted)
 
-    @staticmethod
-    def _reason(scored: _Scored, vector: dict[str, float]) -> str:
+    def _reason(self, scored: _Scored, vector: dict[str, float]) -> str:
         if scored.strong:
             return f"error key {scored.key} (text {scored.text:.2f})"
         top = sorted(scored.shared, key=lambda t: (-vector[t], t))[:3]
         key_note = f"; error key {scored.key}" if scored.key else ""
+        # Meaning is named only when the words alone would not have been enough.
+        if scored.text > scored.words and scored.words < self.settings.threshold:
+            listed = f": words {', '.join(top)}" if top else ""
+            return (f"similar meaning ({scored.meaning:.2f}; text {scored.words:.2f}{listed})"
+                    f"{key_note}")
         return f"similar text: words {', '.join(top)} ({scored.text:.2f}){key_note}"
 
     def _distinctive(self, key: str, tenant: str) -> bool:
@@ -286,7 +399,12 @@ class BugGrouper:
         return self._keys.count(tenant, key) <= self.settings.key_groups
 
     def _join(
-        self, group: _Group, key: str, sig: Signature, weighted: list[tuple[str, float]]
+        self,
+        group: _Group,
+        key: str,
+        sig: Signature,
+        weighted: list[tuple[str, float]],
+        meaning: _Sense | None = None,
     ) -> None:
         s = self.settings
         gid = int(group.id[1:]) - 1
@@ -314,3 +432,18 @@ class BugGrouper:
             self._keys.touch(group.tenant, error, gid)
         for term, _ in weighted[: s.index_terms]:
             self._terms.touch(group.tenant, term, gid)
+        if meaning is not None and self._lsh is not None:
+            self._join_meaning(group, meaning)
+            self._lsh.add(group.tenant, meaning.codes, gid)
+
+    def _join_meaning(self, group: _Group, meaning: _Sense) -> None:
+        raw = meaning.raw
+        total, count = self._means.get(group.tenant, (None, 0))
+        self._means[group.tenant] = (raw.copy() if total is None else total + raw, count + 1)
+        # Raw vectors are kept and centred when scored: the tenant's mean still moves.
+        centroid = raw.copy() if group.centroid is None else group.centroid + raw
+        group.centroid = centroid
+        recent = [] if group.vectors is None else list(group.vectors[0][1:])
+        recent = [*recent, raw][-max(1, self.settings.semantic_exemplars):]
+        rows = numpy.stack([centroid / len(group.members), *recent])
+        group.vectors = (rows, numpy.einsum("ij,ij->i", rows, rows))

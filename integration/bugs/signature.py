@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from integration.bugs.semantic import semantic_text
 from integration.detect.impact import error_keys
 from integration.detect.text import clean_body, lemma_of
 from integration.models import Author, Ticket
@@ -63,10 +64,11 @@ _DIGITS = re.compile(r"\d")
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Signature:
-    """A ticket's error keys and its terms with raw (not yet rarity-scaled) weights."""
+    """A ticket's error keys, raw (not rarity-scaled) term weights and text to embed."""
 
     errors: tuple[str, ...] = ()
     terms: Mapping[str, float] = field(default_factory=dict)
+    text: str = ""
 
 
 def problem_text(ticket: Ticket) -> tuple[str, str]:
@@ -92,7 +94,8 @@ def signature(ticket: Ticket) -> Signature:
     if len(weights) > MAX_TERMS:
         kept = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
         weights = dict(kept)
-    return Signature(errors=error_keys([subject, body]), terms=weights)
+    return Signature(errors=error_keys([subject, body]), terms=weights,
+                     text=semantic_text(subject, body))
 
 
 def terms_of(text: str, weight: float, into: dict[str, float]) -> None:

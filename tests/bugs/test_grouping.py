@@ -7,7 +7,10 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy
+
 from integration.bugs import BugGrouper, GroupingSettings
+from integration.bugs.semantic import LshIndex, best_cosines
 from integration.models import Ticket
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bugs"
@@ -134,7 +137,103 @@ def test_candidates_examined_per_ticket_stay_capped() -> None:
     for ticket in tickets:
         grouper.add(ticket)
     stats = grouper.stats
+    cap = settings.max_candidates + settings.lsh_candidates
     # Far more groups share "dashboard" and "widget" than the cap lets a ticket look at.
-    assert stats.groups > 10 * settings.max_candidates
-    assert 0 < stats.max_candidates_per_add <= settings.max_candidates
-    assert stats.candidates_examined <= len(tickets) * settings.max_candidates
+    assert stats.groups > 10 * cap
+    assert 0 < stats.max_candidates_per_add <= cap
+    assert stats.candidates_examined <= len(tickets) * cap
+
+
+def test_nearest_neighbour_candidates_stay_capped() -> None:
+    settings = GroupingSettings(max_candidates=4, posting_cap=4, lsh_candidates=3, lsh_bits=4)
+    grouper = BugGrouper(settings)
+    for ticket in _noise_tickets(300):
+        grouper.add(ticket)
+    stats = grouper.stats
+    # Few bits and many groups: every bucket is full, yet a ticket looks at 3 groups from them.
+    assert stats.groups > 50
+    assert stats.max_nearest_per_add == settings.lsh_candidates
+    assert stats.max_candidates_per_add <= settings.max_candidates + settings.lsh_candidates
+
+
+def test_lsh_buckets_keep_the_most_recent_groups_and_lookups_the_limit() -> None:
+    rng = numpy.random.default_rng(5)
+    index = LshIndex(dim=16, tables=2, bits=3, cap=4)
+    vectors = rng.standard_normal((200, 16)).astype("float32")
+    for group, vector in enumerate(vectors):
+        index.add("acme", index.codes(vector), group)
+    probe = index.codes(vectors[-1])
+    found = index.lookup("acme", probe, limit=100)
+    assert 199 in found and len(found) <= 2 * 4
+    assert len(index.lookup("acme", probe, limit=3)) == 3
+    assert index.lookup("other", probe, limit=3) == []
+    assert LshIndex(dim=16, tables=2, bits=3, cap=4).codes(vectors[0]) == index.codes(vectors[0])
+
+
+def test_best_cosines_measure_from_the_mean() -> None:
+    rng = numpy.random.default_rng(2)
+    blocks = [rng.standard_normal((n, 8)) for n in (1, 3, 2)]
+    mean = rng.standard_normal(8) * 0.3
+    target = rng.standard_normal(8)
+    unit = (target - mean) / numpy.linalg.norm(target - mean)
+    found = best_cosines([(b, numpy.einsum("ij,ij->i", b, b)) for b in blocks],
+                         unit=unit, mean=mean)
+    expected = [max(float((r - mean) @ unit / numpy.linalg.norm(r - mean)) for r in b)
+                for b in blocks]
+    assert numpy.allclose(found, expected)
+
+
+def _background(count: int) -> list[Ticket]:
+    """Unrelated product reports, so a tenant's mean vector is known."""
+    rng = random.Random(9)
+    parts = ["invoice", "export", "calendar", "search", "avatar", "webhook", "report", "filter",
+             "timezone", "password", "billing", "dashboard", "mobile app", "sso", "import"]
+    verbs = ["shows the wrong total", "is empty", "times out", "ignores the filter",
+             "sends twice", "loses the formatting", "rejects valid input", "is slow"]
+    return [make(f"bg{n}", f"{rng.choice(parts)} {rng.choice(verbs)}",
+                 f"Our {rng.choice(parts)} {rng.choice(verbs)} since {n % 28 + 1} March.", n=n)
+            for n in range(count)]
+
+
+# Two words in common ("password", "reset"): far too little for text similarity alone.
+PARAPHRASE = (
+    ("Password reset email never arrives",
+     "I asked for a password reset link but the email never arrived."),
+    ("Password reset mail not received", "The reset message does not reach my inbox."),
+)
+
+
+def _paraphrase_groups(settings: GroupingSettings) -> tuple[str, str]:
+    grouper = BugGrouper(settings)
+    for ticket in _background(120):
+        grouper.add(ticket)
+    (s1, b1), (s2, b2) = PARAPHRASE
+    first = grouper.add(make("p1", s1, b1, n=200))
+    second = grouper.add(make("p2", s2, b2, n=201))
+    return first.group_id, second.group_id
+
+
+def test_a_paraphrased_duplicate_groups_only_through_meaning() -> None:
+    first, second = _paraphrase_groups(GroupingSettings())
+    assert first == second
+    without = _paraphrase_groups(GroupingSettings(use_embeddings=False))
+    assert without[0] != without[1]
+
+
+def test_a_paraphrase_match_says_it_matched_on_meaning() -> None:
+    grouper = BugGrouper()
+    for ticket in _background(120):
+        grouper.add(ticket)
+    (s1, b1), (s2, b2) = PARAPHRASE
+    grouper.add(make("p1", s1, b1, n=200))
+    found = grouper.add(make("p2", s2, b2, n=201))
+    assert not found.is_new and found.matched_on.startswith("similar meaning")
+
+
+def test_grouping_with_embeddings_is_deterministic_across_groupers() -> None:
+    tickets = [*_background(80), *fixture_tickets().values()]
+    runs = []
+    for _ in range(2):
+        grouper = BugGrouper()
+        runs.append([grouper.add(t) for t in tickets])
+    assert runs[0] == runs[1]
