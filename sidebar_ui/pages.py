@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, url_for
 from sqlalchemy import select
 
 from integration import store
+from sidebar_ui.admin.core import current_admin
+from sidebar_ui.auth import SidebarIdentity, issue_sidebar_token
 
 __all__ = ["bp", "ticket_overview"]
 
@@ -16,11 +18,17 @@ bp = Blueprint("pages", __name__, template_folder="templates", static_folder="st
                static_url_path="/ui-static")
 
 
-def ticket_overview(s: Any, *, limit: int = 200) -> list[dict[str, Any]]:
-    """Tickets newest first with their latest decision and outbox deliveries."""
-    tickets = s.scalars(
-        select(store.TicketRow).order_by(store.TicketRow.updated_at.desc()).limit(limit)
-    ).all()
+def ticket_overview(
+    s: Any, *, limit: int = 200, helpdesks: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
+    """Tickets newest first with their latest decision and outbox deliveries.
+
+    ``helpdesks`` limits the list to tenants on those helpdesks (e.g. only the sandbox).
+    """
+    query = select(store.TicketRow).order_by(store.TicketRow.updated_at.desc()).limit(limit)
+    if helpdesks is not None:
+        query = query.where(store.TicketRow.helpdesk.in_(list(helpdesks)))
+    tickets = s.scalars(query).all()
     ids = [t.id for t in tickets]
     decisions: dict[int, Any] = {}
     for d in s.scalars(
@@ -42,6 +50,7 @@ def ticket_overview(s: Any, *, limit: int = 200) -> list[dict[str, Any]]:
         rows.append(
             {
                 "tenant": tenants.get(t.tenant_id, "?"),
+                "helpdesk": t.helpdesk,
                 "id": t.external_id,
                 "subject": data.get("subject", ""),
                 "account": (data.get("account") or {}).get("name"),
@@ -73,9 +82,22 @@ def ticket_overview(s: Any, *, limit: int = 200) -> list[dict[str, Any]]:
 def index() -> str:
     """List tickets with tier, reasons and write-backs."""
     runtime = current_app.extensions["escalade"]
+    # Real customers' tickets only for a signed-in admin; the demo workspace for anyone.
+    admin = current_admin()
     with store.session_scope(runtime.sessions) as s:
-        rows = ticket_overview(s)
+        rows = ticket_overview(s, helpdesks=None if admin else ("sandbox",))
+    now = runtime.now()
+    for row in rows:
+        if row["helpdesk"] == "sandbox":
+            identity = SidebarIdentity(tenant=row["tenant"], helpdesk="sandbox",
+                                       user="demo-agent", ticket_id=row["id"],
+                                       via="sidebar_token")
+            token = issue_sidebar_token(identity, key=runtime.cipher.sign_key("sidebar"),
+                                        now=now)
+            row["sidebar_url"] = url_for("sidebar.ticket_page", helpdesk="sandbox",
+                                         tenant=row["tenant"], ticket_id=row["id"], t=token)
     counts = {tier: sum(1 for r in rows if r["tier"] == tier) for tier in (1, 2, 3)}
     return render_template(
-        "index.html", rows=rows, counts=counts, matrix_version=runtime.matrix.version
+        "index.html", rows=rows, counts=counts, matrix_version=runtime.matrix.version,
+        admin=admin,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -67,3 +68,25 @@ def test_background_workers_process_without_being_called(
     finally:
         workers.stop()
     assert status == "delivered"
+
+
+def test_only_the_demo_is_public_and_each_demo_ticket_opens_its_sidebar(
+    client: Any, runtime: Any
+) -> None:
+    seed_demo(runtime)
+    with store.session_scope(runtime.sessions) as s:
+        store.add_tenant(s, slug="acme", name="Acme", helpdesk="sandbox", base_url=None,
+                         secrets={"webhook_secret": "x"}, settings={}, cipher=runtime.cipher)
+        # A real helpdesk's ticket must not show on the public page.
+        real = store.TicketRow(
+            tenant_id=store.get_tenant(s, "acme").id, helpdesk="zendesk", external_id="777",
+            data={"subject": "Private customer matter"}, status="open", tier=3,
+            created_at=datetime.now(UTC), updated_at=datetime.now(UTC))
+        s.add(real)
+    page = client.get("/").get_data(as_text=True)
+    assert "Private customer matter" not in page
+    assert "sign in" in page
+    links = re.findall(r'href="([^"]*/sidebar/sandbox/demo/tickets/[^"]+)"', page)
+    assert links
+    sidebar = client.get(links[0].replace("&amp;", "&"))
+    assert sidebar.status_code == 200 and 'id="tier-badge"' in sidebar.get_data(as_text=True)

@@ -146,6 +146,11 @@ def _guard() -> Any:
     return None
 
 
+def current_admin() -> str | None:
+    """The signed-in admin's e-mail, or None (for pages outside /admin)."""
+    return _current_admin()
+
+
 def _current_admin() -> str | None:
     admin_id = session.get("admin_id")
     login_at = session.get("login_at")
