@@ -26,6 +26,7 @@ import logging
 import math
 import os
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,6 +53,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 3.0
 MAX_TIMEOUT = 30.0
+# How long an answer of the HTTP source is reused, and how many are kept.
+DEFAULT_CACHE_SECONDS = 300.0
+_CACHE_ENTRIES = 10_000
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -159,7 +163,10 @@ class ActivitySource(ABC):
 
 
 class HttpActivitySource(ActivitySource):
-    """Asks the tenant's endpoint, one GET per lookup."""
+    """Asks the tenant's endpoint; answers (and "unknown account") are kept ``cache_seconds``.
+
+    Failures are not cached: the next ticket asks again.
+    """
 
     kind = "http"
 
@@ -170,9 +177,15 @@ class HttpActivitySource(ActivitySource):
         token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
+        cache_seconds: float = DEFAULT_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
         self.timeout = timeout
+        self.cache_seconds = cache_seconds
+        self._clock = clock
+        self._cache: dict[tuple[str, ...], tuple[float, Activity | None]] = {}
+        self._lock = threading.Lock()
         self._token = token
         self._session = session or requests.Session()
         # Logs name the endpoint without its query string (it may carry a key).
@@ -182,12 +195,28 @@ class HttpActivitySource(ActivitySource):
     def lookup(
         self, *, account_id: str | None, domain: str | None, email: str | None
     ) -> Activity | None:
-        """GET the endpoint; None (and a warning) on any failure."""
+        """GET the endpoint (or the cache); None (and a warning) on any failure."""
         params = {
             k: v for k, v in (("account_id", account_id), ("domain", domain), ("email", email)) if v
         }
         if not params:
             return None
+        key = (account_id or "", domain or "", email or "")
+        now = self._clock()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < self.cache_seconds:
+            return hit[1]
+        found, cacheable = self._fetch(params)
+        if cacheable:
+            with self._lock:
+                if len(self._cache) > _CACHE_ENTRIES:
+                    self._cache.clear()
+                self._cache[key] = (now, found)
+        return found
+
+    def _fetch(self, params: Mapping[str, str]) -> tuple[Activity | None, bool]:
+        # (activity, whether the answer may be cached): failures are retried next time.
         headers = {"Accept": "application/json"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
@@ -197,24 +226,24 @@ class HttpActivitySource(ActivitySource):
             )
         except requests.Timeout:
             log.warning("activity endpoint %s timed out after %gs", self._where, self.timeout)
-            return None
+            return None, False
         except requests.RequestException as err:
             log.warning("activity endpoint %s unreachable: %s", self._where, type(err).__name__)
-            return None
+            return None, False
         if response.status_code == 404:
-            return None
+            return None, True
         if not response.ok:
             log.warning("activity endpoint %s answered %s", self._where, response.status_code)
-            return None
+            return None, False
         try:
             data = response.json()
         except ValueError:
             log.warning("activity endpoint %s answered something that is not JSON", self._where)
-            return None
+            return None, False
         if not isinstance(data, Mapping):
             log.warning("activity endpoint %s answered JSON that is not an object", self._where)
-            return None
-        return _lenient(data, self._where)
+            return None, False
+        return _lenient(data, self._where), True
 
 
 class CsvActivitySource(ActivitySource):

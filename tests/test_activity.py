@@ -304,3 +304,24 @@ def test_decline_threshold_is_configurable_and_none_is_safe() -> None:
     assert not declining(activity, drop=0.3)
     assert engagement_trend(None) is None
     assert not declining(None)
+
+
+@responses.activate
+def test_http_answers_are_reused_for_a_while_but_failures_are_not() -> None:
+    from integration.activity import HttpActivitySource
+
+    now = [1000.0]
+    source = HttpActivitySource(url=URL, session=requests.Session(), cache_seconds=60,
+                                clock=lambda: now[0])
+    responses.get(URL, json={"logins_30d": 3})
+    first = source.lookup(account_id="a1", domain=None, email=None)
+    assert first is not None and first.logins_30d == 3
+    assert source.lookup(account_id="a1", domain=None, email=None) == first
+    assert len(responses.calls) == 1
+    now[0] += 61
+    source.lookup(account_id="a1", domain=None, email=None)
+    assert len(responses.calls) == 2
+    responses.replace(responses.GET, URL, status=503)
+    assert source.lookup(account_id="a2", domain=None, email=None) is None
+    assert source.lookup(account_id="a2", domain=None, email=None) is None
+    assert len(responses.calls) == 4  # a failing endpoint is asked again, not cached
