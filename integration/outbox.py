@@ -45,8 +45,10 @@ __all__ = [
     "count_outbox",
     "deliver_due",
     "enqueue",
+    "enqueue_many",
     "list_outbox",
     "make_idempotency_key",
+    "outbox_values",
     "retry_failed",
 ]
 
@@ -134,6 +136,34 @@ def enqueue(
     ticket_id: int | None = None,
 ) -> OutboxRow | None:
     """Queue actions in the caller's transaction; None (nothing written) for a duplicate key."""
+    inserted = insert_ignore(
+        s,
+        OutboxRow,
+        outbox_values(
+            tenant_id=tenant_id, target=target, ticket_external_id=ticket_external_id,
+            actions=actions, idempotency_key=idempotency_key, now=now,
+            decision_id=decision_id, ticket_id=ticket_id,
+        ),
+        ("idempotency_key",),
+    )
+    if not inserted:
+        log.info("outbox: duplicate idempotency key %s, nothing queued", idempotency_key)
+        return None
+    return s.scalars(select(OutboxRow).where(OutboxRow.idempotency_key == idempotency_key)).one()
+
+
+def outbox_values(
+    *,
+    tenant_id: int,
+    target: str,
+    ticket_external_id: str | None,
+    actions: Sequence[Action],
+    idempotency_key: str,
+    now: datetime,
+    decision_id: int | None = None,
+    ticket_id: int | None = None,
+) -> dict[str, Any]:
+    """The column values of one outbox row, checked (every action for ``target``)."""
     if not actions:
         raise ValidationError("actions", "nothing to deliver")
     if not idempotency_key:
@@ -141,28 +171,25 @@ def enqueue(
     stray = sorted({a.target for a in actions if a.target != target})
     if stray:
         raise ValidationError("actions", f"target {target!r} got actions for {stray}")
-    inserted = insert_ignore(
-        s,
-        OutboxRow,
-        {
-            "tenant_id": tenant_id,
-            "decision_id": decision_id,
-            "ticket_id": ticket_id,
-            "target": target,
-            "ticket_external_id": ticket_external_id,
-            "actions": [a.to_dict() for a in actions],
-            "idempotency_key": idempotency_key,
-            "status": OutboxStatus.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        },
-        ("idempotency_key",),
-    )
-    if not inserted:
-        log.info("outbox: duplicate idempotency key %s, nothing queued", idempotency_key)
-        return None
-    return s.scalars(select(OutboxRow).where(OutboxRow.idempotency_key == idempotency_key)).one()
+    return {
+        "tenant_id": tenant_id,
+        "decision_id": decision_id,
+        "ticket_id": ticket_id,
+        "target": target,
+        "ticket_external_id": ticket_external_id,
+        "actions": [a.to_dict() for a in actions],
+        "idempotency_key": idempotency_key,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def enqueue_many(s: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Queue many rows (``outbox_values`` each) at once; duplicate keys are skipped."""
+    for row in rows:
+        insert_ignore(s, OutboxRow, row, ("idempotency_key",))
 
 
 def deliver_due(

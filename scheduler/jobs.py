@@ -44,9 +44,29 @@ class SweepReport:
     errors: list[str] = field(default_factory=list)
 
 
+@dataclass(kw_only=True, slots=True)
+class _Writes:
+    """Decisions and outbox rows of one sweep, written together at its end."""
+
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    # (index into ``decisions`` or None, outbox row values)
+    outbox: list[tuple[int | None, dict[str, Any]]] = field(default_factory=list)
+
+    def flush(self, s: Session) -> None:
+        """Insert the decisions, then the outbox rows that cite them (same transaction)."""
+        ids = store.add_decisions(s, self.decisions)
+        rows = []
+        for index, values in self.outbox:
+            if index is not None:
+                values["decision_id"] = ids[index]
+            rows.append(values)
+        outbox.enqueue_many(s, rows)
+
+
 def sla_sweep(runtime: Runtime, now: datetime, *, limit: int = 1000) -> SweepReport:
     """Act on every ticket whose next SLA step is due at ``now``, in one transaction."""
     report = SweepReport()
+    writes = _Writes()
     tenants: dict[int, store.TenantRow] = {}
     with store.session_scope(runtime.sessions) as s:
         rows = store.sla_due(s, now=now, limit=limit)
@@ -58,11 +78,13 @@ def sla_sweep(runtime: Runtime, now: datetime, *, limit: int = 1000) -> SweepRep
             if tenant is None:
                 tenant = tenants[row.tenant_id] = runtime.tenant_by_id(s, row.tenant_id)
             try:
-                _step(runtime, s, tenant, row, now, report, sentiments.get(row.id, 0.0))
+                _step(runtime, s, tenant, row, now, report, sentiments.get(row.id, 0.0),
+                      writes)
             except (EscaladeError, ValueError, KeyError) as err:
                 # One unreadable ticket must not stop the others; it is retried next sweep.
                 report.errors.append(f"{row.helpdesk}:{row.external_id}: {err}")
                 log.exception("SLA sweep: %s:%s", row.helpdesk, row.external_id)
+        writes.flush(s)
     if report.warned or report.breached or report.promoted:
         runtime.wake()
         log.info(
@@ -80,13 +102,14 @@ def _step(
     now: datetime,
     report: SweepReport,
     sentiment: float,
+    writes: _Writes,
 ) -> None:
     state, next_at, due, warn = row.sla_state, row.sla_next_at, row.sla_due_at, row.sla_warn_at
     live = state in (SlaState.OK, SlaState.WARNING)
     if live and due is not None and now >= due:
-        _breach(runtime, s, tenant, row, now, report, sentiment)
+        _breach(runtime, s, tenant, row, now, report, sentiment, writes)
     elif state == SlaState.OK and warn is not None and now >= warn:
-        _warn(runtime, s, tenant, row, now, report)
+        _warn(runtime, s, tenant, row, now, report, writes)
     else:
         # Nothing to act on (e.g. a threshold moved): point the row at its real next step.
         wanted = _next_check(state, due, warn, now)
@@ -126,6 +149,7 @@ def _warn(
     row: store.TicketRow,
     now: datetime,
     report: SweepReport,
+    writes: _Writes,
 ) -> None:
     ticket = Ticket.from_dict(row.data)
     deadline = _deadline(row)
@@ -143,7 +167,8 @@ def _warn(
     ):
         report.skipped += 1
         return
-    _enqueue(s, tenant, row, actions, key=f"warning:{format_time(deadline.due_at)}", now=now)
+    _enqueue(writes, tenant, row, actions, key=f"warning:{format_time(deadline.due_at)}",
+             now=now)
     report.warned += 1
 
 
@@ -155,6 +180,7 @@ def _breach(
     now: datetime,
     report: SweepReport,
     sentiment: float,
+    writes: _Writes,
 ) -> None:
     matrix = runtime.matrix_for(tenant)
     ticket = Ticket.from_dict(row.data)
@@ -190,17 +216,17 @@ def _breach(
     ):
         report.skipped += 1
         return
-    decided = store.add_decision(
-        s,
+    writes.decisions.append(store.decision_values(
         tenant_id=tenant.id,
         ticket_id=row.id,
         decision=decision,
         decided_at=now,
         previous_tier=tier,
         cause="sla_breach",
-    )
+    ))
     key = f"breach:{format_time(deadline.due_at)}"
-    _enqueue(s, tenant, row, decision.actions, key=key, now=now, decision_id=decided.id)
+    _enqueue(writes, tenant, row, decision.actions, key=key, now=now,
+             decision=len(writes.decisions) - 1)
     if decision.tier > tier:
         report.promoted += 1
     else:
@@ -223,19 +249,18 @@ def _latest_sentiments(s: Session, ticket_ids: Sequence[int]) -> dict[int, float
 
 
 def _enqueue(
-    s: Session,
+    writes: _Writes,
     tenant: store.TenantRow,
     row: store.TicketRow,
     actions: Sequence[Action],
     *,
     key: str,
     now: datetime,
-    decision_id: int | None = None,
+    decision: int | None = None,
 ) -> None:
     groups: Mapping[str, list[Action]] = _by_target(actions)
     for target, group in groups.items():
-        outbox.enqueue(
-            s,
+        writes.outbox.append((decision, outbox.outbox_values(
             tenant_id=tenant.id,
             target=target,
             ticket_external_id=row.external_id,
@@ -243,10 +268,9 @@ def _enqueue(
             # The key names the step and its due time: a second scheduler (or a retried
             # sweep) that got this far anyway writes nothing.
             idempotency_key=f"{tenant.slug}:sla:{row.id}:{key}:{target}",
-            decision_id=decision_id,
             ticket_id=row.id,
             now=now,
-        )
+        )))
 
 
 def _by_target(actions: Sequence[Action]) -> dict[str, list[Action]]:

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from integration.errors import ValidationError
@@ -34,6 +34,8 @@ from integration.store.tables import DecisionRow, TicketRow
 __all__ = [
     "account_key",
     "add_decision",
+    "add_decisions",
+    "decision_values",
     "decisions_for_ticket",
     "get_ticket",
     "last_assigned",
@@ -215,13 +217,44 @@ def add_decision(
     handoff: Handoff | None = None,
 ) -> DecisionRow:
     """Log a decision with the matrix version and every rule that fired."""
+    row = DecisionRow(**decision_values(
+        tenant_id=tenant_id, ticket_id=ticket_id, decision=decision, decided_at=decided_at,
+        event_id=event_id, previous_tier=previous_tier, signals=signals, cause=cause,
+        handoff=handoff,
+    ))
+    s.add(row)
+    s.flush()
+    return row
+
+
+def add_decisions(s: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Log many decisions (``decision_values`` each) in one statement; their ids, in order."""
+    if not rows:
+        return []
+    stmt = insert(DecisionRow).returning(DecisionRow.id, sort_by_parameter_order=True)
+    return [int(i) for i in s.scalars(stmt, [dict(r) for r in rows])]
+
+
+def decision_values(
+    *,
+    tenant_id: int,
+    ticket_id: int,
+    decision: Decision,
+    decided_at: datetime,
+    event_id: int | None = None,
+    previous_tier: Tier | int | None = None,
+    signals: Signals | Mapping[str, Any] | None = None,
+    cause: str = "event",
+    handoff: Handoff | None = None,
+) -> dict[str, Any]:
+    """The column values of one decision row."""
     if not decision.matrix_version:
         raise ValidationError("matrix_version", "every decision must cite a matrix version")
     if isinstance(signals, Signals):
         signals_json = signals_to_json(signals)
     else:
         signals_json = _jsonable(dict(signals or {}))
-    row = DecisionRow(
+    return dict(
         tenant_id=tenant_id,
         ticket_id=ticket_id,
         event_id=event_id,
@@ -240,9 +273,6 @@ def add_decision(
         sla_due_at=decision.sla_due_at,
         handoff=handoff.to_dict() if handoff is not None else None,
     )
-    s.add(row)
-    s.flush()
-    return row
 
 
 def decisions_for_ticket(s: Session, ticket_id: int, *, limit: int = 20) -> list[DecisionRow]:
