@@ -174,8 +174,9 @@ def route_decision(
     payload: dict[str, Any] = {"group": choice.group} if choice.group else {}
     if choice.assignee is not None and choice.assignee != ticket.assignee:
         payload["assignee"] = choice.assignee
-    if assign:
+    if assign and payload:
         actions[assign[0]] = replace(actions[assign[0]], payload=payload)
-    elif "assignee" in payload or (choice.group and choice.group != ticket.group):
+    elif not assign and ("assignee" in payload
+                         or (choice.group and choice.group != ticket.group)):
         actions.append(Action(kind=ActionKind.ASSIGN, target="helpdesk", payload=payload))
     return replace(decision, route=chosen, actions=tuple(actions))

@@ -111,3 +111,30 @@ def test_the_note_lists_earlier_tickets_on_the_same_issue(
     # The decision log keeps the handoff for the sidebar.
     assert [p["id"] for p in decision.handoff["previous"]] == ["40"]
     assert decision.handoff["tried"] == ["We already tried another browser."]
+
+
+def test_routing_that_finds_nobody_keeps_the_matrix_group() -> None:
+    from integration.enrich import route_decision
+    from integration.models import (
+        Action,
+        ActionKind,
+        Category,
+        Decision,
+        Priority,
+        Route,
+        Ticket,
+        Tier,
+    )
+    from integration.routing import RoutingTable
+
+    ticket = Ticket.from_dict(bug("50", at=_at(1)))
+    assign = Action(kind=ActionKind.ASSIGN, target="helpdesk", payload={"group": "escalations"})
+    decision = Decision(ticket_id="50", tier=Tier.THREE, priority=Priority.URGENT,
+                        category=Category.BUG, sentiment=0.0, triggers=(), rules=(),
+                        matrix_version="v1", route=Route(group=None), actions=(assign,))
+    empty = RoutingTable.from_settings({"groups": [], "agents": []})
+    routed = route_decision(decision, ticket, routing=empty, previous_tier=None,
+                            last_assigned={}, now=datetime.now(UTC))
+    assert [a.payload for a in routed.actions if a.kind is ActionKind.ASSIGN] == [
+        {"group": "escalations"}]
+    assert routed.route.assignee is None and routed.route.reason
