@@ -284,19 +284,6 @@ def tenant() -> None:
     """Helpdesk connections (headless install)."""
 
 
-def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--option")
-        try:
-            options[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            options[key] = raw
-    return options
-
-
 @tenant.command("add")
 @click.argument("slug")
 @click.option("--helpdesk", required=True, type=click.Choice(sorted(REQUIRED_SECRETS)))
@@ -319,6 +306,7 @@ def tenant_add(slug: str, helpdesk: str, name: str | None, base_url: str | None,
                options: tuple[str, ...]) -> None:
     """Connect a helpdesk for a tenant; secrets are encrypted at rest."""
     from integration import store
+    from integration.cli_connect import parse_options
     from integration.tenants import validate_connection
 
     runtime = _runtime(click.get_current_context())
@@ -331,7 +319,7 @@ def tenant_add(slug: str, helpdesk: str, name: str | None, base_url: str | None,
                        ("access_token", access_token)):
         if value:
             secret_values[key] = value
-    settings = _parse_options(options)
+    settings = parse_options(options)
     calendar = settings.get("calendar")
     if calendar is not None and calendar not in runtime.matrix.calendars:
         known = ", ".join(sorted(runtime.matrix.calendars)) or "none"

@@ -19,14 +19,15 @@ import click
 
 from integration.errors import EscaladeError, ValidationError
 
-__all__ = ["register"]
+__all__ = ["parse_options", "register"]
 
 # Connector -> the secret its token is stored under.
 TOKEN_SECRET = {"slack": "bot_token", "crm": "access_token", "jira": "api_token",
                 "linear": "api_key"}
 
 
-def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
+def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs: JSON values allowed, ``@file`` reads a file; errors name the pair."""
     options: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
@@ -102,7 +103,7 @@ def register(tenant: click.Group, runtime_of: Any) -> None:
         runtime = runtime_of(click.get_current_context())
         row = _tenant(runtime, slug)
         settings = dict((row.settings or {}).get(connector) or {})
-        settings.update(_options(options))
+        settings.update(parse_options(options))
         given = {TOKEN_SECRET[connector]: token, "email": email,
                  "webhook_secret": webhook_secret}
         given = {k: v for k, v in given.items() if v}
@@ -138,7 +139,7 @@ def register(tenant: click.Group, runtime_of: Any) -> None:
 
         runtime = runtime_of(click.get_current_context())
         _tenant(runtime, slug)
-        settings = _options(options)
+        settings = parse_options(options)
         try:
             _check_context_settings(runtime, settings)
         except ValidationError as err:

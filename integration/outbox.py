@@ -39,6 +39,7 @@ from integration.store.tables import OutboxRow, OutboxStatus, TenantRow
 
 __all__ = [
     "DeliveryReport",
+    "by_target",
     "Deliverer",
     "OutboxItem",
     "RetryPolicy",
@@ -184,6 +185,14 @@ def outbox_values(
         "next_attempt_at": now,
         "created_at": now,
     }
+
+
+def by_target(actions: Sequence[Action]) -> dict[str, list[Action]]:
+    """Actions grouped by where they go: one outbox row per target."""
+    groups: dict[str, list[Action]] = {}
+    for action in actions:
+        groups.setdefault(action.target, []).append(action)
+    return groups
 
 
 def enqueue_many(s: Session, rows: Sequence[Mapping[str, Any]]) -> None:

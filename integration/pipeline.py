@@ -30,7 +30,6 @@ from integration.enrich import (
 from integration.errors import ConfigurationError
 from integration.matrix import Matrix, evaluate
 from integration.models import (
-    Action,
     Author,
     Decision,
     Handoff,
@@ -219,13 +218,6 @@ class ProcessResult:
     detail: str = ""
 
 
-def _helpdesk_and_alert_groups(actions: Sequence[Action]) -> dict[str, list[Action]]:
-    groups: dict[str, list[Action]] = {}
-    for action in actions:
-        groups.setdefault(action.target, []).append(action)
-    return groups
-
-
 def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessResult:
     """Turn one stored inbound event into a decision plus outbox rows, idempotently."""
     with store.session_scope(runtime.sessions) as s:
@@ -324,7 +316,7 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
         for line in bugs.on_ticket(runtime, s, tenant=tenant, row=row, ticket=enriched,
                                    signals=signals, now=now):
             log.info("%s: %s", ticket.key, line)
-        for target, actions in _helpdesk_and_alert_groups(decision.actions).items():
+        for target, actions in outbox.by_target(decision.actions).items():
             outbox.enqueue(
                 s,
                 tenant_id=tenant.id,

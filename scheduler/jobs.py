@@ -9,7 +9,7 @@ each step exactly once: the loser's UPDATE matches no row and it writes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -258,7 +258,7 @@ def _enqueue(
     now: datetime,
     decision: int | None = None,
 ) -> None:
-    groups: Mapping[str, list[Action]] = _by_target(actions)
+    groups = outbox.by_target(actions)
     for target, group in groups.items():
         writes.outbox.append((decision, outbox.outbox_values(
             tenant_id=tenant.id,
@@ -272,9 +272,3 @@ def _enqueue(
             now=now,
         )))
 
-
-def _by_target(actions: Sequence[Action]) -> dict[str, list[Action]]:
-    groups: dict[str, list[Action]] = {}
-    for action in actions:
-        groups.setdefault(action.target, []).append(action)
-    return groups

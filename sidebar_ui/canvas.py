@@ -21,9 +21,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 
 from integration import store
-from integration.errors import ValidationError
 from sidebar_ui.auth import identify, require_ticket_access
-from sidebar_ui.override import apply_override, validate_override
+from sidebar_ui.override import try_override
 
 __all__ = [
     "CanvasView",
@@ -90,17 +89,9 @@ def submit(tenant: str) -> Response:
         if tenant_row is None or row is None or identity.ticket_id is None:
             return jsonify({"canvas": unknown_canvas()})
         require_ticket_access(identity, tenant=tenant, ticket_id=row.external_id)
-        parsed, errors = validate_override(values, current_tier=row.tier)
-        if parsed is not None:
-            try:
-                result = apply_override(
-                    s, tenant=tenant_row, ticket=row, request=parsed, agent=identity.user,
-                    matrix=runtime.matrix_for(tenant_row), now=now,
-                    connected=runtime.connected_targets(tenant_row),
-                )
-            except ValidationError as err:
-                errors = {err.field: err.message}
-        if errors:
+        result, errors = try_override(s, values, runtime=runtime, tenant=tenant_row,
+                                      ticket=row, agent=identity.user, now=now)
+        if result is None:
             s.rollback()
             return jsonify({"canvas": ticket_canvas(canvas_view(s, row), now=now,
                                                     values=values, errors=errors)})

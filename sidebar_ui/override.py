@@ -14,7 +14,7 @@ rising decision does; lowering it never alerts. No override writes to the custom
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -101,6 +101,32 @@ def validate_override(
     return OverrideRequest(tier=tier, reason=reason), {}
 
 
+def try_override(
+    s: Session,
+    values: Mapping[str, Any],
+    *,
+    runtime: Any,
+    tenant: store.TenantRow,
+    ticket: store.TicketRow,
+    agent: str | None,
+    now: datetime,
+) -> tuple[OverrideResult | None, dict[str, str]]:
+    """Validate and apply an override from a form; on a refusal nothing stays in ``s``."""
+    parsed, errors = validate_override(values, current_tier=ticket.tier)
+    if parsed is None:
+        return None, errors
+    try:
+        return apply_override(
+            s, tenant=tenant, ticket=ticket, request=parsed, agent=agent,
+            matrix=runtime.matrix_for(tenant), now=now,
+            connected=runtime.connected_targets(tenant),
+        ), {}
+    except ValidationError as err:
+        # Whatever was flushed before the refusal must not be committed.
+        s.rollback()
+        return None, {err.field: err.message}
+
+
 def apply_override(
     s: Session,
     *,
@@ -177,7 +203,7 @@ def apply_override(
         decision_id=decision_row.id,
     )
     outbox_ids = []
-    for target, group in _by_target(actions).items():
+    for target, group in outbox.by_target(actions).items():
         row = outbox.enqueue(
             s, tenant_id=tenant.id, target=target, ticket_external_id=ticket.external_id,
             actions=group, idempotency_key=f"{tenant.slug}:override:{override.id}:{target}",
@@ -238,9 +264,3 @@ def _handoff(raw: Mapping[str, Any] | None) -> Handoff | None:
         facts=tuple(raw.get("facts") or ()), ticket_url=raw.get("ticket_url"),
     )
 
-
-def _by_target(actions: Sequence[Action]) -> dict[str, list[Action]]:
-    groups: dict[str, list[Action]] = {}
-    for action in actions:
-        groups.setdefault(action.target, []).append(action)
-    return groups

@@ -40,7 +40,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 
 from integration import store
-from integration.errors import ConfigurationError, ValidationError
+from integration.errors import ConfigurationError
 from integration.runtime import Runtime
 from integration.store.people import overrides_for_ticket
 from sidebar_ui.auth import (
@@ -51,7 +51,7 @@ from sidebar_ui.auth import (
     read_sidebar_token,
     require_ticket_access,
 )
-from sidebar_ui.override import apply_override, validate_override
+from sidebar_ui.override import try_override
 from sidebar_ui.sidebar_view import build_sidebar
 
 __all__ = ["TOKEN_QUERY", "bp"]
@@ -137,19 +137,9 @@ def override(helpdesk: str, tenant: str, ticket_id: str) -> ResponseReturnValue:
     now = runtime.now()
     with store.session_scope(runtime.sessions) as s:
         tenant_row, row = _load(s, helpdesk, tenant, ticket_id)
-        parsed, errors = validate_override(data, current_tier=row.tier)
-        if parsed is not None:
-            try:
-                result = apply_override(
-                    s, tenant=tenant_row, ticket=row, request=parsed, agent=identity.user,
-                    matrix=runtime.matrix_for(tenant_row), now=now,
-                    connected=runtime.connected_targets(tenant_row),
-                )
-            except ValidationError as err:
-                # Whatever was flushed before the refusal must not be committed.
-                s.rollback()
-                errors = {err.field: err.message}
-    if errors:
+        result, errors = try_override(s, data, runtime=runtime, tenant=tenant_row, ticket=row,
+                                      agent=identity.user, now=now)
+    if result is None:
         if _wants_json():
             return jsonify({"errors": errors}), 422
         return _render(runtime, identity, helpdesk, tenant, ticket_id, errors=errors,

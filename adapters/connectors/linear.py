@@ -41,13 +41,13 @@ from adapters.connectors.tracker import (
     BugReport,
     TrackerIssue,
     customer_line,
+    deliver_reports,
     new_customers,
-    report_from_actions,
     setting_number,
     title_similarity,
 )
 from integration.errors import ConfigurationError, FatalError, RetriableError
-from integration.models import Action, ActionKind
+from integration.models import Action
 
 __all__ = [
     "COMMENT_CREATE",
@@ -226,14 +226,7 @@ class LinearTracker(Connector):
 
     def deliver(self, ticket_key: str, actions: Sequence[Action]) -> ApplyResult:
         """File each ``bug_report`` ALERT action's report; the last issue is the reference."""
-        issues = [self.file_or_update(r) for r in report_from_actions(actions)]
-        last = issues[-1] if issues else None
-        return ApplyResult(
-            applied=(ActionKind.ALERT,) if issues else (),
-            external_ref=last.key if last else None,
-            detail={"issues": [{"key": i.key, "url": i.url, "created": i.created}
-                               for i in issues]},
-        )
+        return deliver_reports(self, actions)
 
     # --- searching and filing ----------------------------------------------------------
 

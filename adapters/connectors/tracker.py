@@ -17,9 +17,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from adapters.helpdesk.base import ApplyResult
 from integration.errors import ConfigurationError, ValidationError
+from integration.models import ActionKind
 
 __all__ = [
+    "deliver_reports",
     "BUG_REPORT_KIND",
     "SEVERITIES",
     "BugReport",
@@ -197,6 +200,17 @@ def new_customers(report: BugReport, existing_text: str) -> tuple[Mapping[str, A
         if not refs or not any(ref in existing_text for ref in refs):
             fresh.append(customer)
     return tuple(fresh)
+
+
+def deliver_reports(tracker: Tracker, actions: Iterable[Any]) -> ApplyResult:
+    """File each ``bug_report`` ALERT action's report; the last issue is the reference."""
+    issues = [tracker.file_or_update(r) for r in report_from_actions(actions)]
+    last = issues[-1] if issues else None
+    return ApplyResult(
+        applied=(ActionKind.ALERT,) if issues else (),
+        external_ref=last.key if last else None,
+        detail={"issues": [{"key": i.key, "url": i.url, "created": i.created} for i in issues]},
+    )
 
 
 def report_from_actions(actions: Iterable[Any]) -> list[BugReport]:
