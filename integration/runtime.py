@@ -48,6 +48,7 @@ class Runtime:
         self._connectors: dict[str, tuple[tuple[Any, ...], Connector]] = {}
         self._sources: dict[str, tuple[str, ActivitySource]] = {}
         self.bug_groupers = Groupers()
+        self._routing: dict[str, tuple[str, RoutingTable]] = {}
 
     @cached_property
     def cipher(self) -> SecretCipher:
@@ -193,7 +194,13 @@ class Runtime:
         settings = (tenant.settings or {}).get("routing")
         if not settings:
             return None
-        return RoutingTable.from_settings(settings, calendars=self.matrix.calendars)
+        fingerprint = repr(settings)
+        with self._lock:
+            cached = self._routing.get(tenant.slug)
+            if cached is None or cached[0] != fingerprint:
+                table = RoutingTable.from_settings(settings, calendars=self.matrix.calendars)
+                cached = self._routing[tenant.slug] = (fingerprint, table)
+            return cached[1]
 
     def gather_context(self, tenant: store.TenantRow, ticket: Ticket) -> Context:
         """Ask the CRM and the product-activity source about the ticket's account.

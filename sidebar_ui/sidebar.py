@@ -37,11 +37,13 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from sqlalchemy import select
 from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 
 from integration import store
 from integration.errors import ConfigurationError
 from integration.runtime import Runtime
+from integration.store.bugs import BugGroupRow, BugGroupTicketRow
 from integration.store.people import overrides_for_ticket
 from sidebar_ui.auth import (
     SIDEBAR_TOKEN_FIELD,
@@ -262,10 +264,6 @@ def _render(
 
 def linked_bug_of(s: Any, ticket_id: int) -> dict[str, Any] | None:
     """The tracker issue filed for the ticket's bug group, when there is one."""
-    from sqlalchemy import select
-
-    from integration.store.bugs import BugGroupRow, BugGroupTicketRow
-
     group = s.scalars(
         select(BugGroupRow)
         .join(BugGroupTicketRow, BugGroupTicketRow.group_id == BugGroupRow.id)

@@ -132,12 +132,14 @@ def on_ticket(
             if group.status == "open":
                 group.status, group.tracker, group.reported_at = "reported", tracker, now
             done.append(f"report queued for {tracker} ({due.reason})")
-    done += _spike(runtime, s, tenant=tenant, group=group, ticket=ticket, row=row, now=now)
+    done += _spike(runtime, s, tenant=tenant, group=group, members=tickets, ticket=ticket,
+                   row=row, now=now)
     return done
 
 
 def _spike(runtime: Runtime, s: Session, *, tenant: store.TenantRow, group: BugGroupRow,
-           ticket: Ticket, row: store.TicketRow, now: datetime) -> list[str]:
+           members: list[Ticket], ticket: Ticket, row: store.TicketRow,
+           now: datetime) -> list[str]:
     policy = runtime.matrix_for(tenant).bugs
     settings = SpikeSettings(weeks=policy.spike_weeks, z=policy.spike_z,
                              min_count=policy.spike_min_count)
@@ -148,8 +150,8 @@ def _spike(runtime: Runtime, s: Session, *, tenant: store.TenantRow, group: BugG
     group.spike_hour = spike.hour
     if "slack" not in runtime.connected_targets(tenant):
         return [f"spike: {spike.reason} (Slack not connected)"]
-    accounts = sorted({(t.data.get("account") or {}).get("name") or t.data["requester"]["id"]
-                       for _, t in group_tickets(s, group.id)})
+    accounts = sorted({(t.account.name or t.account.id) if t.account else t.requester.id
+                       for t in members})
     payload = {
         "kind": "emerging_incident",
         "dedupe_key": f"{tenant.slug}:bug:{group.fingerprint}:spike:{spike.hour:%Y%m%d%H}",
