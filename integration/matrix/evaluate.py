@@ -363,19 +363,10 @@ def _not(inner: Condition, ctx: _Context) -> list[str] | None:
         return None
     if inner.kind == "trigger":
         return [f"no {' / '.join(inner.value)} trigger"]
-    if inner.kind in _FLAG_TEXT:
-        # "not inquiry: true" reads as what is true instead.
-        return [_FLAG_TEXT[inner.kind][not inner.value]]
+    if isinstance(inner.value, bool):
+        # "not inquiry: true" is "inquiry: false", and reads as what is true instead.
+        return _CHECKS[inner.kind](not inner.value, ctx)
     return [f"not {inner.describe()}"]
-
-
-# For yes/no conditions: (text when false, text when true).
-_FLAG_TEXT = {
-    "inquiry": ("the customer asks for action or reports a problem",
-                "the customer only asks for information"),
-    "frustrated": ("customer is not frustrated", "customer is clearly frustrated"),
-    "engagement_declining": ("product usage is not declining", "product usage is declining"),
-}
 
 
 _CHECKS: dict[str, _Check] = {
