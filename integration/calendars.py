@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
@@ -28,6 +28,8 @@ __all__ = [
     "add_business_time",
     "business_time_between",
     "format_duration",
+    "format_local",
+    "zone_label",
     "parse_duration",
     "parse_ical_holidays",
     "parse_interval",
@@ -64,6 +66,28 @@ def format_duration(value: timedelta) -> str:
         (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (f"{mins}m" if mins else "")
     )
     return out or "0m"
+
+
+def zone_label(value: datetime) -> str:
+    """The zone's short name at ``value`` (``CET``), or its IANA name where it has none."""
+    abbreviation = value.tzname() or ""
+    key = getattr(value.tzinfo, "key", None)
+    # Many zones have only numeric abbreviations ("-03"); their IANA name says more.
+    if key and (not abbreviation or abbreviation[0] in "+-"):
+        return str(key)
+    return abbreviation or "UTC"
+
+
+def format_local(value: datetime, zone: tzinfo, *, long: bool = False) -> str:
+    """A due time as people read it: ``Mon 7 Dec 14:05 CET`` in ``zone`` (the one display rule).
+
+    ``long`` spells it out with the year (``Monday 7 December 2026, 14:05 CET``) for notes and
+    messages, which are read long after they are written.
+    """
+    local = _aware(value).astimezone(zone)
+    if long:
+        return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M} {zone_label(local)}"
+    return f"{local:%a} {local.day} {local:%b} {local:%H:%M} {zone_label(local)}"
 
 
 def _parse_clock(text: str, *, allow_24: bool) -> time | None:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
+from integration.calendars import format_local
 from integration.matrix import Matrix
-from integration.models import Tier, parse_time
+from integration.models import parse_time
 from integration.store import DecisionRow, TicketRow
 from integration.store.people import TierOverrideRow
 
@@ -30,10 +31,8 @@ __all__ = [
     "SlaView",
     "SummaryView",
     "build_sidebar",
-    "display_zone",
     "evidence_lines",
     "format_duration",
-    "format_local",
 ]
 
 OVERRIDE_RULE = "agent_override"
@@ -195,7 +194,7 @@ def build_sidebar(
     with_handoff = next((d for d in decisions if d.handoff), None)
     handoff: Mapping[str, Any] = (with_handoff.handoff or {}) if with_handoff else {}
     link = ticket_link or _link_from(handoff.get("ticket_url"), ticket.external_id)
-    zone = display_zone(matrix, ticket.tier)
+    zone = matrix.display_zone
     earlier = (
         _rules(automatic) if latest is not None and latest.cause == OVERRIDE_RULE
         and automatic is not None else ()
@@ -254,27 +253,6 @@ def evidence_lines(signals: Mapping[str, Any]) -> tuple[EvidenceLine, ...]:
         out.append(EvidenceLine(kind="repeat", label="repeat contact",
                                 text=f"contact #{repeats} about this issue"))
     return tuple(out)
-
-
-def display_zone(matrix: Matrix, tier: int | None) -> tzinfo:
-    """Where due times are shown: the tier's business calendar, else the workspace's, else UTC.
-
-    A 24/7 tier has no calendar of its own, but its agents still read times in their office's
-    zone, which is the one the business-hours tiers use.
-    """
-    tiers = [Tier(tier)] if isinstance(tier, int) and tier in (1, 2, 3) else []
-    tiers += [t for t in (Tier.TWO, Tier.ONE, Tier.THREE) if t not in tiers]
-    for candidate in tiers:
-        calendar = matrix.tier_settings(candidate).sla.calendar
-        if calendar is not None:
-            return calendar.zone
-    return UTC
-
-
-def format_local(value: datetime, zone: tzinfo) -> str:
-    """``Mon 2 Nov 14:05 CET``: short enough for a 320 px column."""
-    local = value.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b} {local:%H:%M} {local.tzname() or ''}".rstrip()
 
 
 def format_duration(delta: timedelta) -> str:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from integration.calendars import format_local
 from integration.matrix.schema import Condition, Matrix, TierSettings
 from integration.models import (
     Action,
@@ -42,6 +43,8 @@ class _Context:
     signals: Signals
     now: datetime
     handoff: Handoff | None = None
+    # Every due time a note or reply prints reads in this zone (the workspace's calendar).
+    zone: tzinfo = UTC
 
 
 # A check returns the reasons (with evidence) when its condition holds, else None.
@@ -74,7 +77,8 @@ def evaluate(
     """
     if now.tzinfo is None:
         raise ValueError("evaluate() needs a timezone-aware 'now'")
-    ctx = _Context(ticket=ticket, signals=signals, now=now, handoff=handoff)
+    ctx = _Context(ticket=ticket, signals=signals, now=now, handoff=handoff,
+                   zone=matrix.display_zone)
     tier, hits = _select_tier(matrix, ctx)
     for bump in matrix.bumps:
         target = bump.target(tier)
@@ -141,7 +145,8 @@ def tier_actions(
     handoff: Handoff | None = None,
 ) -> tuple[Action, ...]:
     """The write-backs of ``decision`` as ``evaluate`` renders them (for the SLA sweep)."""
-    ctx = _Context(ticket=ticket, signals=signals, now=now, handoff=handoff)
+    ctx = _Context(ticket=ticket, signals=signals, now=now, handoff=handoff,
+                   zone=matrix.display_zone)
     settings = matrix.tier_settings(decision.tier)
     return _actions(matrix, decision, ctx, settings, previous_tier, connected)
 
@@ -155,8 +160,11 @@ def alert_payload(
 
 
 def local_time(matrix: Matrix, tier: Tier, value: datetime) -> str:
-    """``value`` in the tier's business time zone, the way notes and replies print it."""
-    return _local(value, matrix.tier_settings(tier))
+    """``value`` in the workspace's display zone, the way notes and replies print it.
+
+    ``tier`` is kept for callers; every tier's times read in the same zone.
+    """
+    return format_local(value, matrix.display_zone, long=True)
 
 
 def _select_tier(matrix: Matrix, ctx: _Context) -> tuple[Tier, list[RuleHit]]:
@@ -442,10 +450,6 @@ def _helpdesk(kind: ActionKind, **payload: Any) -> Action:
     return Action(kind=kind, target="helpdesk", payload=payload)
 
 
-def _local(value: datetime, settings: TierSettings) -> str:
-    calendar = settings.sla.calendar
-    local = value.astimezone(calendar.zone if calendar else UTC)
-    return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M} {local.tzname()}"
 
 
 def _handoff_note(
@@ -474,7 +478,8 @@ def _handoff_note(
     lines += _handoff_lines(ctx.handoff)
     if decision.sla_due_at is not None:
         late = " (already overdue)" if decision.sla_due_at <= ctx.now else ""
-        lines.append(f"First response due: {_local(decision.sla_due_at, settings)}{late}")
+        due = format_local(decision.sla_due_at, ctx.zone, long=True)
+        lines.append(f"First response due: {due}{late}")
     lines.append(f"Matrix {decision.matrix_version}")
     return "\n".join(lines)
 
@@ -512,7 +517,7 @@ def _acknowledgment(settings: TierSettings, decision: Decision, ctx: _Context) -
         due = add_business_time(ctx.now, first, settings.sla.calendar)
     fields = {
         "requester_name": ctx.ticket.requester.name or "there",
-        "due": _local(due, settings) if due is not None else "",
+        "due": format_local(due, ctx.zone, long=True) if due is not None else "",
         "ticket_id": ctx.ticket.id,
         "subject": ctx.ticket.subject,
         "tier": str(int(decision.tier)),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta, tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -463,6 +463,19 @@ class Matrix:
             for tier, s in self.settings.items()
         }
         return replace(self, settings=settings)
+
+    @property
+    def display_zone(self) -> tzinfo:
+        """The one zone every due time is shown in: the business calendar the tiers use.
+
+        A 24/7 tier has no office hours of its own, but its agents still read times in their
+        office's zone, so Tier 3's deadline reads in the same zone as Tier 2's.
+        """
+        for tier in (Tier.TWO, Tier.ONE, Tier.THREE):
+            calendar = self.settings[tier].sla.calendar if tier in self.settings else None
+            if calendar is not None:
+                return calendar.zone
+        return UTC
 
     def tier_settings(self, tier: Tier) -> TierSettings:
         """SLA targets, actions and breach policy of ``tier``."""

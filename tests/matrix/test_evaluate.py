@@ -174,8 +174,9 @@ def test_handoff_note_tells_the_whole_story(matrix: Matrix) -> None:
     assert "ARR 180,000 · health 0.35 · owner am@ourco.com" in note
     for rule in decision.rules:
         assert f"- [{rule.rule_id}] {rule.reason}" in note
-    # Tier 3 is 24/7: due one hour after creation, shown in UTC.
-    assert "First response due: Monday 2 November 2026, 10:14 UTC" in note
+    # Tier 3 is 24/7: due one hour after creation, shown in the workspace's zone like every
+    # other due time.
+    assert "First response due: Monday 2 November 2026, 11:14 CET" in note
     assert decision.matrix_version in note
 
 
