@@ -286,11 +286,12 @@ def _never(kind: str) -> bool:
 
 
 def mount(rsps: responses.RequestsMock, fake: FakeHelpdesk, *, lose_answer: Hook = _never,
-          host: str | None = None) -> None:
+          host: str | None = None,
+          lost_with: type[requests.RequestException] = requests.ReadTimeout) -> None:
     """Answer every request to the vendor's host from ``fake``.
 
-    ``lose_answer(kind)`` True: the write is applied, then the call times out as if the
-    answer never came back.
+    ``lose_answer(kind)`` True: the write is applied, then the call fails with ``lost_with``
+    (a read timeout; or a dropped connection) as if the answer never came back.
     """
     root = host or HOSTS[fake.identifier]
 
@@ -300,7 +301,7 @@ def mount(rsps: responses.RequestsMock, fake: FakeHelpdesk, *, lose_answer: Hook
         status, answer, kind = fake.handle(str(request.method), parts.path,
                                            dict(parse_qsl(parts.query)), body)
         if kind is not None and lose_answer(kind):
-            raise requests.ReadTimeout(f"read timed out after the {kind} was applied")
+            raise lost_with(f"no answer after the {kind} was applied")
         return status, {"Content-Type": "application/json"}, json.dumps(answer)
 
     pattern = re.compile(re.escape(root) + r"/.*")

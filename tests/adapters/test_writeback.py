@@ -181,9 +181,11 @@ def test_each_note_and_reply_carries_its_ref_in_a_footer(
     assert f"— Escalade · ref {refs[ActionKind.PUBLIC_REPLY]}" in plain(reply)
 
 
+@pytest.mark.parametrize("lost_with", [requests.ReadTimeout, requests.ConnectionError])
 @pytest.mark.parametrize("lost", ["note", "reply"])
 def test_an_unsure_retry_writes_only_what_is_missing(
-    fake: FakeHelpdesk, rsps: responses.RequestsMock, lost: str
+    fake: FakeHelpdesk, rsps: responses.RequestsMock, lost: str,
+    lost_with: type[requests.RequestException],
 ) -> None:
     losses = []
 
@@ -193,7 +195,7 @@ def test_an_unsure_retry_writes_only_what_is_missing(
             return True
         return False
 
-    mount(rsps, fake, lose_answer=lose_once)
+    mount(rsps, fake, lose_answer=lose_once, lost_with=lost_with)
     adapter = adapter_for(fake, {"support_tier_2": 3001})
     actions = with_refs(TIER_2, "acme:4711:7:helpdesk")
 
