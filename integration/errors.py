@@ -6,7 +6,8 @@ EscaladeError
  ├── WebhookVerificationError signature missing, wrong or stale: answer 401, store nothing
  ├── UnsupportedEvent         a vendor event we do not act on: answer 202 "ignored", log it
  └── DeliveryError            an outbound call did not land
-      ├── RetriableError      try again later (429, 5xx, timeouts); honours ``retry_after``
+      ├── RetriableError      try again later (429, 5xx, timeouts); honours ``retry_after``;
+      │                       ``uncertain`` when the call may have landed (check before resending)
       └── FatalError          the vendor refused for good (4xx): record as failed
 """
 
@@ -60,10 +61,17 @@ class DeliveryError(EscaladeError):
 
 
 class RetriableError(DeliveryError):
-    """Try again later; ``retry_after`` is the vendor's hint in seconds, if any."""
+    """Try again later; ``retry_after`` is the vendor's hint in seconds, if any.
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    ``uncertain`` says the request may have reached the vendor and been applied (a timeout
+    or a dropped connection after sending): the retry checks what landed before resending.
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, uncertain: bool = False
+    ) -> None:
         self.retry_after = retry_after
+        self.uncertain = uncertain
         super().__init__(message)
 
 

@@ -1,18 +1,24 @@
-"""The outbox: every outbound write lands, or is reported as failed — never dropped.
+"""The outbox: every outbound write lands once, or is reported as failed — never dropped.
 
 ``enqueue`` writes the actions in the same transaction as the decision that caused them.
 ``deliver_due`` later claims due rows (one worker per row, by a conditional UPDATE), calls the
 deliverer outside any transaction, and records the outcome:
 
-- success                      -> ``delivered`` with the vendor's result;
+- success                      -> ``delivered`` with the vendor's result (what was left out on
+  purpose, ``detail["warnings"]``, is kept as the row's ``last_error`` for the outbox page);
 - ``RetriableError`` (429, 5xx) -> ``pending`` again after exponential backoff, or later if the
   vendor's ``Retry-After`` says so; ``failed`` once ``max_attempts`` are spent;
 - ``FatalError`` (other 4xx)   -> ``failed`` with the vendor's message;
 - any other exception           -> retried like ``RetriableError`` and logged with traceback.
 
-A worker that dies mid-delivery leaves its row ``inflight``; when the lease runs out another
-worker takes it again, so delivery is at-least-once and the ``idempotency_key`` travels with
-each item for vendors that can deduplicate.
+Effectively once: a call can land while its answer never reaches us (a timeout after
+sending, a worker killed between the vendor call and the commit). Such a row is marked
+``uncertain`` — by the error (``RetriableError(uncertain=True)``, or any unexpected one), or
+when its lease runs out while it is still ``inflight`` — and every later delivery of it gets
+``OutboxItem.uncertain``, so the adapter looks on the ticket for what already landed before
+writing it again. Notes and replies are found by the ``ref`` each carries in its footer
+(stable per row and action, set by ``with_refs``); tags, priority and fields are set to the
+same values again, which changes nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,8 +37,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.helpdesk.base import ApplyResult
+from adapters.helpdesk.common import REF_KEY
 from integration.errors import FatalError, RetriableError, ValidationError
-from integration.models import Action
+from integration.models import Action, ActionKind
 from integration.store.db import session_scope
 from integration.store.ops import Claim, claim_due, insert_ignore
 from integration.store.tables import OutboxRow, OutboxStatus, TenantRow
@@ -51,6 +58,7 @@ __all__ = [
     "make_idempotency_key",
     "outbox_values",
     "retry_failed",
+    "with_refs",
 ]
 
 log = logging.getLogger(__name__)
@@ -103,9 +111,14 @@ class OutboxItem:
     attempt: int
     decision_id: int | None = None
     ticket_id: int | None = None
+    # An earlier attempt may have landed: check the vendor before writing again.
+    uncertain: bool = False
 
 
 Deliverer = Callable[[OutboxItem], ApplyResult]
+
+# Notes and replies carry a ref in their footer so a retry can tell whether they landed.
+_REF_KINDS = frozenset({ActionKind.INTERNAL_NOTE, ActionKind.PUBLIC_REPLY})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -124,6 +137,22 @@ def make_idempotency_key(*parts: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:40]
 
 
+def with_refs(actions: Sequence[Action], idempotency_key: str) -> tuple[Action, ...]:
+    """Give each helpdesk note and reply a stable ``ref`` (kept if it has one already).
+
+    The ref depends only on the row's key and the action's place in it, so every delivery
+    of the row, and a row queued with the part that did not land, writes the same footer.
+    """
+    out = []
+    for index, action in enumerate(actions):
+        wanted = action.kind in _REF_KINDS and action.target == "helpdesk"
+        if wanted and not action.payload.get(REF_KEY):
+            ref = make_idempotency_key(idempotency_key, index, action.kind.value)[:10]
+            action = replace(action, payload={**action.payload, REF_KEY: ref})
+        out.append(action)
+    return tuple(out)
+
+
 def enqueue(
     s: Session,
     *,
@@ -135,15 +164,19 @@ def enqueue(
     now: datetime,
     decision_id: int | None = None,
     ticket_id: int | None = None,
+    uncertain: bool = False,
 ) -> OutboxRow | None:
-    """Queue actions in the caller's transaction; None (nothing written) for a duplicate key."""
+    """Queue actions in the caller's transaction; None (nothing written) for a duplicate key.
+
+    ``uncertain``: the actions may have landed already (their delivery is checked first).
+    """
     inserted = insert_ignore(
         s,
         OutboxRow,
         outbox_values(
             tenant_id=tenant_id, target=target, ticket_external_id=ticket_external_id,
             actions=actions, idempotency_key=idempotency_key, now=now,
-            decision_id=decision_id, ticket_id=ticket_id,
+            decision_id=decision_id, ticket_id=ticket_id, uncertain=uncertain,
         ),
         ("idempotency_key",),
     )
@@ -163,6 +196,7 @@ def outbox_values(
     now: datetime,
     decision_id: int | None = None,
     ticket_id: int | None = None,
+    uncertain: bool = False,
 ) -> dict[str, Any]:
     """The column values of one outbox row, checked (every action for ``target``)."""
     if not actions:
@@ -184,6 +218,7 @@ def outbox_values(
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
+        "uncertain": uncertain,
     }
 
 
@@ -228,6 +263,7 @@ def deliver_due(
             now=now,
             limit=1,
             lease=lease,
+            mark_interrupted="uncertain",
         )
         if not claims:
             break
@@ -261,12 +297,15 @@ def _deliver_one(
         return _record_failure(factory, claim, now=now, message=str(err))
     except RetriableError as err:
         return _record_retry(
-            factory, claim, now=now, policy=policy, error=str(err), retry_after=err.retry_after
+            factory, claim, now=now, policy=policy, error=str(err), retry_after=err.retry_after,
+            uncertain=err.uncertain,
         )
     except Exception as err:
         log.exception("outbox %s to %s: unexpected error, will retry", item.id, item.target)
+        # Nobody knows how far it got: the retry checks before writing again.
         return _record_retry(
-            factory, claim, now=now, policy=policy, error=f"{type(err).__name__}: {err}"
+            factory, claim, now=now, policy=policy, error=f"{type(err).__name__}: {err}",
+            uncertain=True,
         )
     with session_scope(factory) as s:
         # Success is recorded even if the lease was lost meanwhile: it did land.
@@ -277,7 +316,7 @@ def _deliver_one(
                 status=OutboxStatus.DELIVERED.value,
                 delivered_at=now,
                 result=_result_json(result),
-                last_error=None,
+                last_error=_warnings(result),
                 lease_until=None,
             )
             .execution_options(synchronize_session=False)
@@ -294,11 +333,17 @@ def _record_retry(
     policy: RetryPolicy,
     error: str,
     retry_after: float | None = None,
+    uncertain: bool = False,
 ) -> str:
+    # Once unsure, a row stays unsure until it is delivered: a later clean refusal (429)
+    # says nothing about whether the earlier attempt landed.
+    flag = {"uncertain": True} if uncertain else {}
     if claim.attempts >= policy.max_attempts:
         message = f"gave up after {claim.attempts} attempts: {error}"
         log.error("outbox %s: %s", claim.id, message)
-        return _record_failure(factory, claim, now=now, message=message)
+        _finish(factory, claim, status=OutboxStatus.FAILED,
+                last_error=message[:MAX_ERROR_CHARS], **flag)
+        return "failed"
     delay = policy.backoff(claim.attempts)
     if retry_after is not None and retry_after > 0:
         delay = max(delay, timedelta(seconds=retry_after))
@@ -308,6 +353,7 @@ def _record_retry(
         status=OutboxStatus.PENDING,
         next_attempt_at=now + delay,
         last_error=error[:MAX_ERROR_CHARS],
+        **flag,
     )
     log.warning(
         "outbox %s: attempt %s failed, retrying in %ss: %s",
@@ -358,12 +404,22 @@ def _snapshot(factory: sessionmaker[Session], claim: Claim) -> OutboxItem | None
             tenant_slug=slug,
             target=row.target,
             ticket_external_id=row.ticket_external_id,
-            actions=tuple(Action.from_dict(a) for a in row.actions),
+            actions=with_refs([Action.from_dict(a) for a in row.actions], row.idempotency_key),
             idempotency_key=row.idempotency_key,
             attempt=claim.attempts,
             decision_id=row.decision_id,
             ticket_id=row.ticket_id,
+            uncertain=bool(row.uncertain),
         )
+
+
+def _warnings(result: object) -> str | None:
+    """What a delivered row left out on purpose, in plain words (None when nothing)."""
+    detail = result.detail if isinstance(result, ApplyResult) else None
+    warnings = (detail or {}).get("warnings")
+    if not isinstance(warnings, list | tuple) or not warnings:
+        return None
+    return " ".join(str(w) for w in warnings)[:MAX_ERROR_CHARS]
 
 
 def _result_json(result: object) -> dict[str, Any]:

@@ -251,7 +251,9 @@ class Runtime:
 
         A vendor that needs two calls (Zendesk: a note and a public reply) may land the first
         and not the second; the part that did not land is queued again as its own row, so
-        the part that did is never repeated.
+        the part that did is never repeated. That row keeps the actions' refs, and is marked
+        uncertain when the failed call may have landed after all (a timeout after sending).
+        ``item.uncertain`` makes the adapter check the ticket before writing again.
         """
         with store.session_scope(self.sessions) as s:
             tenant = store.get_tenant(s, item.tenant_slug)
@@ -263,7 +265,9 @@ class Runtime:
         if item.ticket_external_id is None:
             raise FatalError("helpdesk action without a ticket id")
         try:
-            result = self.adapter_for(tenant).apply(item.ticket_external_id, list(item.actions))
+            result = self.adapter_for(tenant).apply(
+                item.ticket_external_id, list(item.actions), uncertain=item.uncertain
+            )
         except ConfigurationError as err:
             raise FatalError(f"configuration: {err}") from err
         failed = (result.detail or {}).get("failed") or []
@@ -279,7 +283,7 @@ class Runtime:
         except ConfigurationError as err:
             raise FatalError(f"configuration: {err}") from err
         ticket_key = f"{tenant.slug}:{tenant.helpdesk}:{item.ticket_external_id}"
-        result = connector.deliver(ticket_key, list(item.actions))
+        result = connector.deliver(ticket_key, list(item.actions), uncertain=item.uncertain)
         if item.target in TRACKERS:
             # The tracker answered with its issue: note it on every ticket of the group.
             for action in item.actions:
@@ -292,6 +296,7 @@ class Runtime:
         kinds = {f["kind"] for f in failed}
         rest = [a for a in item.actions if a.kind.value in kinds]
         delay = max((f.get("retry_after") or 0 for f in failed), default=0) or 30
+        uncertain = item.uncertain or any(f.get("uncertain") for f in failed)
         now = self.now()
         with store.session_scope(self.sessions) as s:
             outbox.enqueue(
@@ -304,6 +309,7 @@ class Runtime:
                 decision_id=item.decision_id,
                 ticket_id=item.ticket_id,
                 now=now + timedelta(seconds=float(delay)),
+                uncertain=uncertain,
             )
         log.warning("%s: %s did not land; queued again", item.idempotency_key, sorted(kinds))
 

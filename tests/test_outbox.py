@@ -169,7 +169,11 @@ def test_success_is_recorded_with_the_vendor_result(store: Store, tenant: int) -
     assert report == DeliveryReport(claimed=1, delivered=1)
     (item,) = deliver.items
     assert (item.tenant_slug, item.target, item.ticket_external_id) == ("acme", "helpdesk", "4711")
-    assert item.actions == (TAGS, NOTE)
+    tags, note = item.actions
+    # The note gains the stable ref its footer carries; nothing else changes.
+    assert tags == TAGS
+    assert note.payload == {**NOTE.payload, "ref": note.payload["ref"]}
+    assert len(note.payload["ref"]) == 10
     assert (item.attempt, item.idempotency_key) == (1, "acme:4711:1:helpdesk")
     row = _row(store, outbox_id)
     assert (row.status, row.delivered_at, row.lease_until) == ("delivered", T0, None)
@@ -327,7 +331,52 @@ def test_a_row_left_inflight_is_redelivered_once_after_its_lease(
         after = T0 + LEASE
         assert deliver_due(restarted.factory, deliver, now=after).delivered == 1
         assert deliver_due(restarted.factory, deliver, now=after + LEASE * 10).claimed == 0
-    assert [(i.id, i.attempt) for i in deliver.items] == [(outbox_id, 2)]
+    # The dead worker may have reached the vendor: the redelivery checks before writing.
+    assert [(i.id, i.attempt, i.uncertain) for i in deliver.items] == [(outbox_id, 2, True)]
+
+
+def test_a_fresh_row_is_delivered_without_checking_first(store: Store, tenant: int) -> None:
+    outbox_id = _decide_and_enqueue(store, tenant)
+    deliver = Recorder(RetriableError("429 Too Many Requests", retry_after=1))
+    deliver_due(store.factory, deliver, now=T0)
+    deliver_due(store.factory, deliver, now=T0 + timedelta(minutes=1))
+    # A refusal says the write did not happen: no reason to doubt the next attempt.
+    assert [i.uncertain for i in deliver.items] == [False, False]
+    assert _row(store, outbox_id).status == "delivered"
+
+
+def test_an_outcome_unknown_stays_unsure_until_delivered(store: Store, tenant: int) -> None:
+    outbox_id = _decide_and_enqueue(store, tenant)
+    deliver = Recorder(
+        RetriableError("zendesk: ReadTimeout", uncertain=True),
+        RetriableError("429 Too Many Requests"),
+    )
+    now = T0
+    for _ in range(3):
+        deliver_due(store.factory, deliver, now=now)
+        now += timedelta(hours=1)
+    assert [i.uncertain for i in deliver.items] == [False, True, True]
+    assert _row(store, outbox_id).status == "delivered"
+
+
+def test_an_unexpected_error_leaves_the_row_unsure(store: Store, tenant: int) -> None:
+    _decide_and_enqueue(store, tenant)
+    deliver = Recorder(ConnectionResetError("peer went away"))
+    deliver_due(store.factory, deliver, now=T0)
+    deliver_due(store.factory, deliver, now=T0 + timedelta(hours=1))
+    assert [i.uncertain for i in deliver.items] == [False, True]
+
+
+def test_what_a_delivery_left_out_is_kept_beside_the_row(store: Store, tenant: int) -> None:
+    outbox_id = _decide_and_enqueue(store, tenant)
+    warning = "Not moved to group 'support': no Zendesk group is mapped to it."
+
+    def deliver(item: OutboxItem) -> ApplyResult:
+        return ApplyResult(applied=(ActionKind.ADD_TAGS,), detail={"warnings": [warning]})
+
+    assert deliver_due(store.factory, deliver, now=T0).delivered == 1
+    row = _row(store, outbox_id)
+    assert (row.status, row.last_error) == ("delivered", warning)
 
 
 def test_a_worker_that_lost_its_lease_leaves_the_row_to_its_new_owner(

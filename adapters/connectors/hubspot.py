@@ -288,7 +288,8 @@ class HubSpotConnector(Connector):
 
     # --- write-back ---------------------------------------------------------------------
 
-    def deliver(self, ticket_key: str, actions: Sequence[Action]) -> ApplyResult:
+    def deliver(self, ticket_key: str, actions: Sequence[Action], *,
+                uncertain: bool = False) -> ApplyResult:
         """Tier 3 alert -> a note on the company timeline and a task for its owner."""
         written: list[str] = []
         skipped: list[str] = []

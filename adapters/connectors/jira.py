@@ -196,7 +196,8 @@ class JiraTracker(Connector):
         return TrackerIssue(key=key, url=self.browse_url(key), created=False,
                             status=status, new_customers=len(fresh))
 
-    def deliver(self, ticket_key: str, actions: Sequence[Action]) -> ApplyResult:
+    def deliver(self, ticket_key: str, actions: Sequence[Action], *,
+                uncertain: bool = False) -> ApplyResult:
         """File each ``bug_report`` ALERT action's report; the last issue is the reference."""
         return deliver_reports(self, actions)
 

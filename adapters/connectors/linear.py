@@ -224,7 +224,8 @@ class LinearTracker(Connector):
                             status=(found.get("state") or {}).get("name"),
                             new_customers=len(fresh))
 
-    def deliver(self, ticket_key: str, actions: Sequence[Action]) -> ApplyResult:
+    def deliver(self, ticket_key: str, actions: Sequence[Action], *,
+                uncertain: bool = False) -> ApplyResult:
         """File each ``bug_report`` ALERT action's report; the last issue is the reference."""
         return deliver_reports(self, actions)
 

@@ -188,7 +188,8 @@ class SlackConnector(Connector):
 
     # --- the outbox's entry points ---------------------------------------------------
 
-    def deliver(self, ticket_key: str, actions: Sequence[Action]) -> ApplyResult:
+    def deliver(self, ticket_key: str, actions: Sequence[Action], *,
+                uncertain: bool = False) -> ApplyResult:
         """Post, thread or update the alert messages for ``actions`` (ALERT only)."""
         refs: list[str] = []
         for action in actions:

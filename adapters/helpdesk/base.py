@@ -55,7 +55,12 @@ class BackfillPage:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ApplyResult:
-    """What ``apply`` wrote: the action kinds that landed and the vendor's reference."""
+    """What ``apply`` wrote: the action kinds that landed and the vendor's reference.
+
+    ``detail`` may hold ``failed`` (kinds that did not surely land: ``kind``, ``error``,
+    ``retriable``, ``retry_after``, ``uncertain``), ``warnings`` (what was left out and
+    why, in plain words) and ``already_there`` (kinds an earlier attempt had written).
+    """
 
     applied: tuple[ActionKind, ...]
     external_ref: str | None = None
@@ -97,8 +102,14 @@ class HelpdeskAdapter(abc.ABC):
         raise NotImplementedError(f"{self.identifier}: backfill is not available yet")
 
     @abc.abstractmethod
-    def apply(self, ticket_id: str, actions: Sequence[Action]) -> ApplyResult:
-        """Write helpdesk actions back, as one update where the vendor allows."""
+    def apply(
+        self, ticket_id: str, actions: Sequence[Action], *, uncertain: bool = False
+    ) -> ApplyResult:
+        """Write helpdesk actions back, as one update where the vendor allows.
+
+        ``uncertain``: an earlier attempt may have landed, so notes and replies whose footer
+        (their ``ref``) is already on the ticket are not written again.
+        """
 
     def ticket_url(self, ticket_id: str) -> str | None:
         """Where an agent opens the ticket in the helpdesk (None when it cannot be known)."""

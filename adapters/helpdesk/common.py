@@ -1,13 +1,19 @@
 """What every helpdesk adapter shares: Escalade's footer, payload readers, status mapping.
 
 All status-code handling lands in ``status_error``: 429, 408, 409 and 5xx are retriable (with
-the vendor's ``Retry-After`` when it gives one), every other 4xx is fatal.
+the vendor's ``Retry-After`` when it gives one), every other 4xx is fatal. A write whose
+outcome is unknown (a timeout or dropped connection after sending, a 500/502/504) is
+retriable and ``uncertain``: the next delivery first looks for the write's footer
+(``— Escalade · ref <ref>``) on the ticket and sends only what is missing.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -22,39 +28,174 @@ from integration.errors import (
     RetriableError,
     ValidationError,
 )
+from integration.models import Action, ActionKind
 
 __all__ = [
     "BOT_MARKER",
+    "COMMENT_KINDS",
+    "apply_detail",
+    "REF_KEY",
+    "comment_ref",
+    "failure",
     "has_marker",
     "header",
     "is_url",
     "mapping",
     "mappings",
+    "marker_refs",
     "number",
     "option_id",
     "option_id_map",
-    "site_root",
     "retry_after",
+    "site_root",
+    "skip_unmapped_groups",
     "status_error",
+    "transport_error",
     "with_marker",
+    "with_notices",
+    "without_landed",
 ]
 
 BOT_MARKER = "— Escalade"
+# The action payload key holding a note's or reply's stable reference (set by the outbox).
+REF_KEY = "ref"
+COMMENT_KINDS = (ActionKind.INTERNAL_NOTE, ActionKind.PUBLIC_REPLY)
 _DIGITS = re.compile(r"^\d+$")
 RETRIABLE_STATUSES = frozenset({408, 409, 429})
+# A server error on a write may come after the vendor applied it (or from a proxy that timed
+# out waiting for it); 503 means the request was turned away.
+UNCERTAIN_STATUSES = frozenset({500, 502, 504})
+_REF_TEXT = re.compile(r"^[0-9a-f]{6,40}$")
+# A visible footer line, not an HTML comment: every vendor keeps it through its rendering.
+_FOOTER = re.compile(r"(?:\n\s*)*— Escalade(?: · ref [0-9a-f]{6,40})?\s*$")
+_FOUND_REF = re.compile(r"Escalade\W{0,12}ref\s+([0-9a-f]{6,40})\b")
+_TAGS = re.compile(r"<[^>]+>")
 
 
-def with_marker(body: str) -> str:
-    """Append the footer that marks a note or reply as written by Escalade (once)."""
-    text = body.rstrip()
-    if text.endswith(BOT_MARKER):
-        return text
+def with_marker(body: str, ref: str | None = None) -> str:
+    """Append the footer that marks a note or reply as Escalade's (once), with its ``ref``."""
+    text = _FOOTER.sub("", body.rstrip()).rstrip()
+    if ref is not None and _REF_TEXT.match(ref):
+        return f"{text}\n\n{BOT_MARKER} · ref {ref}"
     return f"{text}\n\n{BOT_MARKER}"
 
 
 def has_marker(body: str) -> bool:
     """True when a plain-text body ends with Escalade's footer."""
-    return body.rstrip().endswith(BOT_MARKER)
+    return _FOOTER.search(body.rstrip()) is not None
+
+
+def marker_refs(texts: Iterable[Any]) -> set[str]:
+    """The refs of Escalade footers found in comment bodies (plain text or HTML)."""
+    found: set[str] = set()
+    for text in texts:
+        if isinstance(text, str) and "Escalade" in text:
+            plain = html.unescape(_TAGS.sub(" ", text))
+            found.update(_FOUND_REF.findall(plain))
+    return found
+
+
+def comment_ref(actions: Sequence[Action], kind: ActionKind) -> str | None:
+    """The ref of the one comment the ``kind`` actions are joined into (its first one's)."""
+    for action in actions:
+        if action.kind is kind:
+            ref = action.payload.get(REF_KEY)
+            return ref if isinstance(ref, str) else None
+    return None
+
+
+def without_landed(
+    actions: Sequence[Action], landed: set[str]
+) -> tuple[list[Action], tuple[ActionKind, ...]]:
+    """Drop the notes / replies whose comment is already on the ticket; say which kinds."""
+    there = tuple(
+        kind for kind in COMMENT_KINDS if (ref := comment_ref(actions, kind)) and ref in landed
+    )
+    return [a for a in actions if a.kind not in there], there
+
+
+def skip_unmapped_groups(
+    actions: Sequence[Action],
+    ids: Mapping[str, Any],
+    *,
+    vendor: str,
+    noun: str,
+    option: str,
+    tenant: str,
+) -> tuple[list[Action], list[str]]:
+    """Take out group moves the install has no id for, with a plain sentence for each.
+
+    The rest of the write-back (tags, priority, tier field, note, reply, an assignee) still
+    goes; a missing mapping never blocks it.
+    """
+    kept: list[Action] = []
+    notices: list[str] = []
+    for action in actions:
+        group = action.payload.get("group") if action.kind is ActionKind.ASSIGN else None
+        if group is None or group in ids:
+            kept.append(action)
+            continue
+        notices.append(_group_notice(str(group), ids, vendor=vendor, noun=noun,
+                                     option=option, tenant=tenant))
+        rest = {k: v for k, v in action.payload.items() if k != "group"}
+        if rest.get("assignee") is not None:
+            kept.append(replace(action, payload=rest))
+    return kept, list(dict.fromkeys(notices))
+
+
+def _group_notice(
+    group: str, ids: Mapping[str, Any], *, vendor: str, noun: str, option: str, tenant: str
+) -> str:
+    # The option replaces the whole map, so the command shown keeps the groups already mapped.
+    shown = ", ".join(
+        [*(f"{json.dumps(k)}: {v}" for k, v in ids.items()), f"{json.dumps(group)}: <id>"]
+    )
+    return (
+        f"Not moved to group '{group}': no {vendor} {noun} is mapped to it; map it with "
+        f"`escalade tenant configure {tenant} --option '{option}={{{shown}}}'` "
+        "or in the admin UI."
+    )
+
+
+def with_notices(actions: Sequence[Action], notices: Sequence[str]) -> tuple[list[Action], bool]:
+    """Add ``notices`` to the write-back's internal note; False when it has no note."""
+    notes = [i for i, a in enumerate(actions) if a.kind is ActionKind.INTERNAL_NOTE]
+    if not notices or not notes:
+        return list(actions), False
+    out = list(actions)
+    last = out[notes[-1]]
+    body = str(last.payload.get("body") or "").rstrip()
+    out[notes[-1]] = replace(last, payload={**last.payload, "body": "\n\n".join([body, *notices])})
+    return out, True
+
+
+def apply_detail(
+    *,
+    warnings: Sequence[str] = (),
+    already: Sequence[ActionKind] = (),
+    failed: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """``ApplyResult.detail`` with only the parts that say something."""
+    detail: dict[str, Any] = {}
+    if failed:
+        detail["failed"] = [dict(f) for f in failed]
+    if warnings:
+        detail["warnings"] = list(warnings)
+    if already:
+        detail["already_there"] = [k.value for k in already]
+    return detail
+
+
+def failure(kind: ActionKind, error: str, err: DeliveryError) -> dict[str, Any]:
+    """One entry of ``ApplyResult.detail["failed"]``: a kind that did not (surely) land."""
+    retriable = isinstance(err, RetriableError)
+    return {
+        "kind": kind.value,
+        "error": error,
+        "retriable": retriable,
+        "retry_after": err.retry_after if isinstance(err, RetriableError) else None,
+        "uncertain": retriable and bool(getattr(err, "uncertain", False)),
+    }
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -120,10 +261,26 @@ def status_error(
     *,
     wait: float | None = None,
     retriable: frozenset[int] = RETRIABLE_STATUSES,
+    write: bool = False,
 ) -> DeliveryError:
-    """The error a caller should act on for a non-2xx ``status``."""
+    """The error a caller should act on for a non-2xx ``status`` (``write``: it changed data)."""
     if status in retriable or status >= 500:
-        return RetriableError(message, retry_after=wait)
+        uncertain = write and status in UNCERTAIN_STATUSES
+        return RetriableError(message, retry_after=wait, uncertain=uncertain)
+    return FatalError(message)
+
+
+def transport_error(vendor: str, err: requests.RequestException, *, write: bool) -> DeliveryError:
+    """A failure below HTTP: retriable for timeouts and dropped connections, else fatal.
+
+    Only a connect timeout proves the request never left; any other timeout or dropped
+    connection on a ``write`` may come after the vendor applied it, so it is ``uncertain``.
+    """
+    message = f"{vendor}: {type(err).__name__}: {err}"
+    if isinstance(err, requests.ConnectTimeout):
+        return RetriableError(message)
+    if isinstance(err, requests.Timeout | requests.ConnectionError):
+        return RetriableError(message, uncertain=write)
     return FatalError(message)
 
 

@@ -363,15 +363,25 @@ class SandboxAdapter(HelpdeskAdapter):
                 tickets=page, cursor=cursor_for(page[-1]), done=start + size >= len(wanted)
             )
 
-    def apply(self, ticket_id: str, actions: Sequence[Action]) -> ApplyResult:
-        """Record the writes one helpdesk update would make; fail on purpose when configured."""
+    def apply(
+        self, ticket_id: str, actions: Sequence[Action], *, uncertain: bool = False
+    ) -> ApplyResult:
+        """Record the writes one helpdesk update would make; fail on purpose when configured.
+
+        ``uncertain``: a note or reply whose text the ticket already shows is not added again.
+        """
         helpdesk = [a for a in actions if a.target == "helpdesk"]
         skipped = [f"{a.target}: {a.kind.value}" for a in actions if a.target != "helpdesk"]
         detail: dict[str, Any] = {"written": []}
         if skipped:
             detail["skipped"] = skipped
+        there: tuple[ActionKind, ...] = ()
+        if uncertain:
+            helpdesk, there = self._without_landed(str(ticket_id), helpdesk)
+            if there:
+                detail["already_there"] = [k.value for k in there]
         if not helpdesk:
-            return ApplyResult(applied=(), detail=detail)
+            return ApplyResult(applied=there, detail=detail)
         writes = describe_writes(helpdesk)
         self._maybe_fail()
         with self._lock:
@@ -385,8 +395,32 @@ class SandboxAdapter(HelpdeskAdapter):
         detail["written"] = [w["summary"] for w in writes]
         if known is None:
             detail["ticket_known"] = False
-        applied = tuple(dict.fromkeys(a.kind for a in helpdesk))
+        applied = tuple(dict.fromkeys([*(a.kind for a in helpdesk), *there]))
         return ApplyResult(applied=applied, external_ref=update_ref, detail=detail)
+
+    def _without_landed(
+        self, ticket_id: str, actions: list[Action]
+    ) -> tuple[list[Action], tuple[ActionKind, ...]]:
+        with self._lock:
+            known = self._tickets.get(ticket_id)
+        posted = {
+            (m.public, m.body.strip())
+            for m in (known.messages if known is not None else ())
+            if m.author is Author.BOT
+        }
+        kept, there = [], []
+        for action in actions:
+            body = action.payload.get("body")
+            public = action.kind is ActionKind.PUBLIC_REPLY
+            if (
+                action.kind in (ActionKind.INTERNAL_NOTE, ActionKind.PUBLIC_REPLY)
+                and isinstance(body, str)
+                and (public, body.strip()) in posted
+            ):
+                there.append(action.kind)
+                continue
+            kept.append(action)
+        return kept, tuple(dict.fromkeys(there))
 
     def is_own_write(self, ticket: Ticket) -> bool:
         """True when the latest message was written by a bot or the system (our write-back)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, case, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,11 +57,16 @@ def _insert_ignore_statement(dialect: str, table: Any, conflict: tuple[str, ...]
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Claim:
-    """A row taken by one worker until ``lease_until``; ``token`` proves whose it is."""
+    """A row taken by one worker until ``lease_until``; ``token`` proves whose it is.
+
+    ``uncertain`` is the row's ``mark_interrupted`` flag after the claim: set when an earlier
+    attempt's outcome is unknown, e.g. its worker died mid-call and the lease ran out.
+    """
 
     id: int
     token: str
     attempts: int
+    uncertain: bool = False
 
 
 def claim_due(
@@ -73,11 +78,13 @@ def claim_due(
     now: datetime,
     limit: int,
     lease: timedelta,
+    mark_interrupted: str | None = None,
 ) -> list[Claim]:
     """Move up to ``limit`` due rows to ``busy`` and return them, each to one worker only.
 
     A row is due when it is ``waiting`` and its ``next_attempt_at`` has come, or when it is
-    ``busy`` but its lease ran out: the worker that held it stopped mid-way.
+    ``busy`` but its lease ran out: the worker that held it stopped mid-way, perhaps after
+    its call landed. ``mark_interrupted`` names a boolean column set true on such a row.
     """
     if limit <= 0:
         return []
@@ -86,6 +93,18 @@ def claim_due(
         and_(model.status == busy, model.lease_until <= now),
     )
     token = secrets.token_hex(16)
+    values: dict[str, Any] = {
+        "status": busy,
+        "lease_until": now + lease,
+        "claim_token": token,
+        "attempts": model.attempts + 1,
+    }
+    returning = [model.attempts]
+    if mark_interrupted is not None:
+        flag = getattr(model, mark_interrupted)
+        # SET reads the row as it was: a row still ``busy`` here is one whose lease ran out.
+        values[mark_interrupted] = case((model.status == busy, true()), else_=flag)
+        returning.append(flag)
     claimed: list[Claim] = []
     with session_scope(factory) as s:
         # A few spare candidates, so losing races to other workers still fills the batch.
@@ -103,19 +122,16 @@ def claim_due(
             if len(claimed) >= limit:
                 break
             # The WHERE repeats the due test: whoever updates first wins, the other gets 0.
-            result = s.execute(
+            found = s.execute(
                 update(model)
                 .where(model.id == row_id, due)
-                .values(
-                    status=busy,
-                    lease_until=now + lease,
-                    claim_token=token,
-                    attempts=model.attempts + 1,
-                )
-                .returning(model.attempts)
+                .values(**values)
+                .returning(*returning)
                 .execution_options(synchronize_session=False)
-            )
-            attempts = result.scalar_one_or_none()
-            if attempts is not None:
-                claimed.append(Claim(id=row_id, token=token, attempts=attempts))
+            ).one_or_none()
+            if found is not None:
+                uncertain = bool(found[1]) if mark_interrupted is not None else False
+                claimed.append(
+                    Claim(id=row_id, token=token, attempts=found[0], uncertain=uncertain)
+                )
     return claimed

@@ -11,9 +11,11 @@ from adapters.helpdesk.common import (
     BOT_MARKER,
     has_marker,
     mappings,
+    marker_refs,
     number,
     retry_after,
     status_error,
+    transport_error,
     with_marker,
 )
 from integration.errors import FatalError, RetriableError, ValidationError
@@ -51,6 +53,47 @@ def test_marker_is_added_once_and_recognised() -> None:
     marked = with_marker("Tier 3 because ...  ")
     assert marked.endswith(BOT_MARKER) and with_marker(marked) == marked
     assert has_marker(marked + "\n") and not has_marker("Customer text")
+
+
+def test_the_footer_carries_the_ref_and_is_found_in_any_rendering() -> None:
+    marked = with_marker("Handoff: refund demand.\n\n— Escalade\n", "3f9a2c1d7e")
+    assert marked == "Handoff: refund demand.\n\n— Escalade · ref 3f9a2c1d7e"
+    assert with_marker(marked, "3f9a2c1d7e") == marked and has_marker(marked)
+    rendered = [
+        marked,  # Zendesk body
+        "<p>Handoff: refund demand.</p><p>— Escalade · ref 3f9a2c1d7e</p>",  # Intercom part
+        "<p>Handoff.</p><p>&mdash; Escalade &middot; ref 0a1b2c3d4e</p>",  # entity-encoded
+        "Hi Dana\n\n— Escalade",  # before refs: no ref
+        "Our ref 1234567890 is on the invoice",  # a customer's own "ref": not ours
+        None,
+    ]
+    assert marker_refs(rendered) == {"3f9a2c1d7e", "0a1b2c3d4e"}
+
+
+@pytest.mark.parametrize(
+    ("err", "write", "kind", "uncertain"),
+    [
+        (requests.ConnectTimeout("no route"), True, RetriableError, False),  # never sent
+        (requests.ReadTimeout("no answer"), True, RetriableError, True),
+        (requests.ConnectionError("reset by peer"), True, RetriableError, True),
+        (requests.ReadTimeout("no answer"), False, RetriableError, False),  # a read
+        (requests.TooManyRedirects("loop"), True, FatalError, False),
+    ],
+)
+def test_a_write_that_may_have_landed_is_retried_unsure(
+    err: requests.RequestException, write: bool, kind: type, uncertain: bool
+) -> None:
+    error = transport_error("zendesk", err, write=write)
+    assert isinstance(error, kind)
+    assert getattr(error, "uncertain", False) is uncertain
+
+
+@pytest.mark.parametrize(("status", "uncertain"), [(500, True), (502, True), (504, True),
+                                                   (503, False), (429, False)])
+def test_a_server_error_on_a_write_is_unsure(status: int, uncertain: bool) -> None:
+    error = status_error(status, "x", write=True)
+    assert isinstance(error, RetriableError) and error.uncertain is uncertain
+    assert status_error(status, "x").uncertain is False  # type: ignore[attr-defined]
 
 
 def test_readers_name_the_bad_path() -> None:

@@ -7,7 +7,10 @@ moves bytes through an injected ``requests.Session`` (API key as Basic auth user
 Errors (``integration.errors``): 429 -> ``RetriableError(retry_after=Retry-After)`` raised
 without sleeping; 408, 5xx, timeouts and connection errors -> ``RetriableError``; other 4xx ->
 ``FatalError`` carrying Freshdesk's ``description`` and ``errors[].field/message/code``. The
-last ``X-RateLimit-Total`` / ``X-RateLimit-Remaining`` seen are on the adapter.
+last ``X-RateLimit-Total`` / ``X-RateLimit-Remaining`` seen are on the adapter. A write that may
+have landed is ``RetriableError(uncertain=True)``; ``apply(..., uncertain=True)`` then reads the
+conversations and leaves out the note or reply whose ``ref`` footer is already there. A group
+with no id in ``group_ids`` is skipped and said in the note (or in ``detail["warnings"]``).
 
 Webhooks: the admin adds a "Trigger webhook" action (POST, Encoding JSON, Content Advanced) to
 one rule on ticket creation and one on ticket updates, pointing at

@@ -20,11 +20,18 @@ from adapters.helpdesk.base import (
     WebhookEvent,
 )
 from adapters.helpdesk.common import (
+    apply_detail,
+    failure,
+    marker_refs,
     option_id,
     option_id_map,
     retry_after,
     site_root,
+    skip_unmapped_groups,
     status_error,
+    transport_error,
+    with_notices,
+    without_landed,
 )
 from adapters.helpdesk.freshdesk.common import _id, _mapping, _mappings
 from adapters.helpdesk.freshdesk.normalize import to_ticket
@@ -77,7 +84,7 @@ def error_for_response(response: requests.Response) -> DeliveryError:
     message = f"freshdesk {method} {status}: {vendor}".strip()
     # Freshdesk's 409 is a conflicting state (e.g. a duplicate), not a transient one.
     return status_error(status, message, wait=retry_after(response),
-                        retriable=frozenset({408, 429}))
+                        retriable=frozenset({408, 429}), write=method not in ("", "GET", "HEAD"))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -268,12 +275,26 @@ class FreshdeskAdapter(HelpdeskAdapter):
 
     # -- writing
 
-    def apply(self, ticket_id: str, actions: Sequence[Action]) -> ApplyResult:
-        """Write the field changes as one update, then the private note, then the reply."""
+    def apply(
+        self, ticket_id: str, actions: Sequence[Action], *, uncertain: bool = False
+    ) -> ApplyResult:
+        """Write the field changes as one update, then the private note, then the reply.
+
+        A group with no Freshdesk id is left out and said in the note (or the result);
+        ``uncertain`` reads the conversations first so a note or reply lands once.
+        """
         ticket_id = _id(ticket_id, "ticket_id")
         actions = helpdesk_actions(actions)
         if not actions:
             return ApplyResult(applied=(), detail={"skipped": "no helpdesk actions"})
+        actions, warnings = skip_unmapped_groups(
+            actions, self._group_ids, vendor="Freshdesk", noun="group", option="group_ids",
+            tenant=self.config.tenant,
+        )
+        actions, _ = with_notices(actions, warnings)
+        there: tuple[ActionKind, ...] = ()
+        if uncertain:
+            actions, there = without_landed(actions, self._landed_refs(ticket_id))
         current_tags: list[str] = []
         if any(a.kind in (ActionKind.ADD_TAGS, ActionKind.REMOVE_TAGS) for a in actions):
             current = self._get_json(f"{self._api_root}/tickets/{ticket_id}", None)
@@ -310,7 +331,19 @@ class FreshdeskAdapter(HelpdeskAdapter):
                     lambda: self._send("POST", f"{ticket_url}/reply", reply),
                 )
             )
-        return self._run(steps)
+        result = self._run(steps)
+        return ApplyResult(
+            applied=(*result.applied, *there),
+            external_ref=result.external_ref,
+            detail={**result.detail, **apply_detail(warnings=warnings, already=there)},
+        )
+
+    def _landed_refs(self, ticket_id: str) -> set[str]:
+        """Refs of Escalade's footers among the ticket's conversations (oldest page first)."""
+        found: set[str] = set()
+        for page in self._conversation_pages(ticket_id):
+            found |= marker_refs(c.get(k) for c in page for k in ("body_text", "body"))
+        return found
 
     def _run(
         self, steps: Sequence[tuple[tuple[ActionKind, ...], Callable[[], Mapping[str, Any]]]]
@@ -323,7 +356,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
             if halted is not None:
                 # A rate limit or outage stops the rest; they are retried with the same hint.
                 failed.extend(
-                    _failure(k, "not attempted: an earlier call failed", halted) for k in kinds
+                    failure(k, "not attempted: an earlier call failed", halted) for k in kinds
                 )
                 continue
             try:
@@ -331,7 +364,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
             except DeliveryError as err:
                 if not applied and not failed:
                     raise  # nothing landed: the whole apply is retried or failed
-                failed.extend(_failure(k, str(err), err) for k in kinds)
+                failed.extend(failure(k, str(err), err) for k in kinds)
                 if isinstance(err, RetriableError):
                     halted = err
                 continue
@@ -363,7 +396,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         return _mapping(_json(self._get(url, params)), "response")
 
     def _send(self, method: str, url: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
-        with _transport_errors():
+        with _transport_errors(write=True):
             response = self.session.request(
                 method, url, json=body, auth=self._auth, timeout=self._timeout
             )
@@ -382,24 +415,13 @@ class FreshdeskAdapter(HelpdeskAdapter):
         return response
 
 
-def _failure(kind: ActionKind, error: str, err: DeliveryError) -> dict[str, Any]:
-    return {
-        "kind": kind.value,
-        "error": error,
-        "retriable": isinstance(err, RetriableError),
-        "retry_after": err.retry_after if isinstance(err, RetriableError) else None,
-    }
-
-
 @contextmanager
-def _transport_errors() -> Iterator[None]:
+def _transport_errors(*, write: bool = False) -> Iterator[None]:
     """Translate requests failures into retriable / fatal delivery errors."""
     try:
         yield
-    except (requests.Timeout, requests.ConnectionError) as err:
-        raise RetriableError(f"freshdesk: {type(err).__name__}: {err}") from err
     except requests.RequestException as err:
-        raise FatalError(f"freshdesk: {type(err).__name__}: {err}") from err
+        raise transport_error("freshdesk", err, write=write) from err
 
 
 def _json(response: requests.Response) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from adapters.helpdesk.common import comment_ref
 from adapters.helpdesk.freshdesk.common import _DIGITS, to_html, with_marker
 from integration.errors import ConfigurationError, ValidationError
 from integration.models import Action, ActionKind, Priority, Status
@@ -158,7 +159,8 @@ def to_freshdesk_note(actions: Sequence[Action]) -> dict[str, Any] | None:
     notes = _bodies(actions, ActionKind.INTERNAL_NOTE)
     if not notes:
         return None
-    return {"body": to_html(with_marker("\n\n".join(notes))), "private": True}
+    ref = comment_ref(helpdesk_actions(actions), ActionKind.INTERNAL_NOTE)
+    return {"body": to_html(with_marker("\n\n".join(notes), ref)), "private": True}
 
 
 def to_freshdesk_reply(
@@ -168,7 +170,8 @@ def to_freshdesk_reply(
     replies = _bodies(actions, ActionKind.PUBLIC_REPLY)
     if not replies:
         return None
-    body: dict[str, Any] = {"body": to_html(with_marker("\n\n".join(replies)))}
+    ref = comment_ref(helpdesk_actions(actions), ActionKind.PUBLIC_REPLY)
+    body: dict[str, Any] = {"body": to_html(with_marker("\n\n".join(replies), ref))}
     if from_email:
         body["from_email"] = from_email
     return body

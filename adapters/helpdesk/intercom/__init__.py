@@ -8,7 +8,10 @@ Errors (``integration.errors``): 429 -> ``RetriableError(retry_after=Retry-After
 X-RateLimit-Reset minus now)`` raised without sleeping; 408, 409, 5xx, timeouts and
 connection errors -> ``RetriableError``; other 4xx -> ``FatalError`` with Intercom's
 ``error.list`` codes and messages. When a later call fails after an earlier one landed,
-``apply`` returns ``detail={"failed": [...]}`` naming every kind that did not land.
+``apply`` returns ``detail={"failed": [...]}`` naming every kind that did not land. A write
+that may have landed is ``RetriableError(uncertain=True)``; ``apply(..., uncertain=True)`` then
+reads the conversation's parts and leaves out the note, reply or assignment already there. A
+group with no team in ``team_ids`` is skipped and said in the note (or ``detail["warnings"]``).
 
 Webhooks: ``X-Hub-Signature: sha1=<hex HMAC-SHA1(client secret, raw body)>``; the
 notification id is the delivery id; conversation topics dispatch through ``TOPICS``.

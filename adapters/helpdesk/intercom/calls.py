@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.helpdesk.common import comment_ref
 from adapters.helpdesk.intercom.common import _DIGITS, to_html, with_marker
 from adapters.helpdesk.intercom.normalize import priority_tag
 from integration.errors import ConfigurationError, ValidationError
@@ -121,7 +122,9 @@ def _bodies(actions: Sequence[Action], kind: ActionKind) -> str | None:
             if not isinstance(body, str) or not body.strip():
                 raise ValidationError(f"{kind.value}.body", "must be a non-empty string")
             bodies.append(body.strip())
-    return to_html(with_marker("\n\n".join(bodies))) if bodies else None
+    if not bodies:
+        return None
+    return to_html(with_marker("\n\n".join(bodies), comment_ref(actions, kind)))
 
 
 def _assignments(

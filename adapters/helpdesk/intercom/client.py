@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,11 +21,18 @@ from adapters.helpdesk.base import (
     WebhookEvent,
 )
 from adapters.helpdesk.common import (
+    apply_detail,
+    failure,
+    marker_refs,
     option_id,
     option_id_map,
     retry_after,
     site_root,
+    skip_unmapped_groups,
     status_error,
+    transport_error,
+    with_notices,
+    without_landed,
 )
 from adapters.helpdesk.intercom.calls import (
     IntercomCall,
@@ -96,7 +104,8 @@ def error_for_response(response: requests.Response, *, now: float | None = None)
     method = response.request.method if response.request is not None else ""
     message = f"intercom {method} {status}: {vendor}".strip()
     moment = time.time() if now is None else now
-    return status_error(status, message, wait=_retry_after(response, moment))
+    return status_error(status, message, wait=_retry_after(response, moment),
+                        write=method not in ("", "GET", "HEAD"))
 
 
 class IntercomAdapter(HelpdeskAdapter):
@@ -162,7 +171,7 @@ class IntercomAdapter(HelpdeskAdapter):
             "Accept": "application/json",
             "Intercom-Version": API_VERSION,
         }
-        with _transport_errors():
+        with _transport_errors(write=method not in ("GET", "HEAD")):
             response = self.session.request(
                 method, f"{self._root}{path}", params=params, json=body, headers=headers,
                 timeout=self._timeout,
@@ -292,8 +301,11 @@ class IntercomAdapter(HelpdeskAdapter):
             self._admin_id = _numeric_id(me.get("id"), "me.id")
         return self._admin_id
 
-    def _conversation_tags(self, conversation_id: str) -> dict[str, str]:
-        conversation = self._call("GET", f"/conversations/{conversation_id}")
+    def _conversation(self, conversation_id: str) -> Mapping[str, Any]:
+        return self._call("GET", f"/conversations/{conversation_id}")
+
+    @staticmethod
+    def _tags_on(conversation: Mapping[str, Any]) -> dict[str, str]:
         holder = _opt_mapping(conversation.get("tags"), "conversation.tags")
         return {
             str(t["name"]): str(t["id"])
@@ -314,17 +326,36 @@ class IntercomAdapter(HelpdeskAdapter):
                 self._tag_ids[name.lower()] = _numeric_id(created.get("id"), "tag.id")
         return {n.lower(): self._tag_ids[n.lower()] for n in names}
 
-    def apply(self, ticket_id: str, actions: Sequence[Action]) -> ApplyResult:
-        """Write the helpdesk actions call by call; report the kinds that did not land."""
+    def apply(
+        self, ticket_id: str, actions: Sequence[Action], *, uncertain: bool = False
+    ) -> ApplyResult:
+        """Write the helpdesk actions call by call; report the kinds that did not land.
+
+        A group with no Intercom team id is left out and said in the note (or the result);
+        ``uncertain`` reads the conversation's parts first so a note or reply lands once.
+        """
         conversation_id = _numeric_id(ticket_id, "ticket_id")
         actions = helpdesk_actions(actions)
         if not actions:
             return ApplyResult(applied=(), detail={"skipped": "no helpdesk actions"})
+        actions, warnings = skip_unmapped_groups(
+            actions, self._team_ids, vendor="Intercom", noun="team", option="team_ids",
+            tenant=self.config.tenant,
+        )
+        actions, _ = with_notices(actions, warnings)
         admin_id = self.acting_admin()
+        conversation: Mapping[str, Any] | None = None
+        there: tuple[ActionKind, ...] = ()
+        if uncertain:
+            conversation = self._conversation(conversation_id)
+            actions, there = without_landed(actions, _landed_refs(conversation))
+            # Each assignment adds a visible part to the conversation: skip the ones done.
+            actions, assigned = _without_done_assignments(actions, conversation, self._team_ids)
+            there = (*there, *assigned)
         current: dict[str, str] = {}
         touching = (ActionKind.ADD_TAGS, ActionKind.REMOVE_TAGS, ActionKind.SET_PRIORITY)
         if any(a.kind in touching for a in actions):
-            current = self._conversation_tags(conversation_id)
+            current = self._tags_on(conversation or self._conversation(conversation_id))
         adds, _ = tag_changes(actions, list(current))
         tag_ids = self.tag_ids([name for _, name in adds]) if adds else {}
         calls = to_intercom_calls(
@@ -336,7 +367,12 @@ class IntercomAdapter(HelpdeskAdapter):
             current_tags=current,
             tag_ids=tag_ids,
         )
-        return self._send(calls, planned_kinds(actions, self._tier_attribute))
+        result = self._send(calls, planned_kinds(actions, self._tier_attribute))
+        return ApplyResult(
+            applied=(*result.applied, *there),
+            external_ref=result.external_ref,
+            detail={**result.detail, **apply_detail(warnings=warnings, already=there)},
+        )
 
     def _send(self, calls: Sequence[IntercomCall], kinds: tuple[ActionKind, ...]) -> ApplyResult:
         failed: dict[ActionKind, DeliveryError] = {}
@@ -368,17 +404,7 @@ class IntercomAdapter(HelpdeskAdapter):
         return ApplyResult(
             applied=applied,
             external_ref=ref,
-            detail={
-                "failed": [
-                    {
-                        "kind": kind.value,
-                        "error": str(err),
-                        "retriable": isinstance(err, RetriableError),
-                        "retry_after": getattr(err, "retry_after", None),
-                    }
-                    for kind, err in failed.items()
-                ]
-            },
+            detail=apply_detail(failed=[failure(k, str(e), e) for k, e in failed.items()]),
         )
 
     def ticket_url(self, ticket_id: str) -> str | None:
@@ -410,12 +436,46 @@ def _last_part_id(conversation: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _without_done_assignments(
+    actions: Sequence[Action], conversation: Mapping[str, Any], team_ids: Mapping[str, str]
+) -> tuple[list[Action], tuple[ActionKind, ...]]:
+    """Drop the team / admin assignments the conversation already has."""
+    team = str(conversation.get("team_assignee_id") or "")
+    admin = str(conversation.get("admin_assignee_id") or "")
+    kept: list[Action] = []
+    dropped = False
+    for action in actions:
+        if action.kind is not ActionKind.ASSIGN:
+            kept.append(action)
+            continue
+        payload = dict(action.payload)
+        group = payload.get("group")
+        if group is not None and team and str(team_ids.get(str(group), "")) == team:
+            payload.pop("group")
+        if payload.get("assignee") is not None and str(payload["assignee"]) == admin:
+            payload.pop("assignee")
+        if payload.get("group") is None and payload.get("assignee") is None:
+            dropped = True
+            continue
+        kept.append(replace(action, payload=payload))
+    return kept, (ActionKind.ASSIGN,) if dropped else ()
+
+
+def _landed_refs(conversation: Mapping[str, Any]) -> set[str]:
+    """Refs of Escalade's footers among the conversation's parts (the latest 500)."""
+    holder = conversation.get("conversation_parts")
+    parts = holder.get("conversation_parts") if isinstance(holder, Mapping) else None
+    bodies = [p.get("body") for p in parts or () if isinstance(p, Mapping)]
+    source = conversation.get("source")
+    if isinstance(source, Mapping):
+        bodies.append(source.get("body"))
+    return marker_refs(bodies)
+
+
 @contextmanager
-def _transport_errors() -> Iterator[None]:
+def _transport_errors(*, write: bool = False) -> Iterator[None]:
     """Translate requests' failures into retriable / fatal delivery errors."""
     try:
         yield
-    except (requests.Timeout, requests.ConnectionError) as err:
-        raise RetriableError(f"intercom: {type(err).__name__}: {err}") from err
     except requests.RequestException as err:
-        raise FatalError(f"intercom: {type(err).__name__}: {err}") from err
+        raise transport_error("intercom", err, write=write) from err

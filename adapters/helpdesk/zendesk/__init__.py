@@ -6,6 +6,10 @@ Pure functions at the edge (``to_ticket``, ``to_zendesk_update``, ``to_zendesk_f
 Errors (``integration.errors``): 429 -> ``RetriableError(retry_after=Retry-After)`` raised
 without sleeping; 408, 409 (``safe_update`` collision), 5xx, timeouts and connection errors ->
 ``RetriableError``; other 4xx -> ``FatalError`` carrying Zendesk's error/description/details.
+A write that may have landed (a timeout or dropped connection after sending, 500/502/504) is
+``RetriableError(uncertain=True)``; ``apply(..., uncertain=True)`` then reads the latest
+comments and leaves out the note or reply whose ``ref`` footer is already there. A group with
+no id in ``group_ids`` is skipped and said in the note (or in ``detail["warnings"]``).
 
 Webhooks: both Zendesk styles are accepted on the same URL.
 - Event subscriptions: ``{"type": "zen:event-type:ticket.comment_added", "id": ...,

@@ -24,11 +24,18 @@ from adapters.helpdesk.base import (
     WebhookEvent,
 )
 from adapters.helpdesk.common import (
+    apply_detail,
+    failure,
+    marker_refs,
     option_id,
     option_id_map,
     retry_after,
     site_root,
+    skip_unmapped_groups,
     status_error,
+    transport_error,
+    with_notices,
+    without_landed,
 )
 from adapters.helpdesk.zendesk.common import _id, _mapping, _mappings
 from adapters.helpdesk.zendesk.normalize import to_ticket
@@ -74,8 +81,10 @@ def error_for_response(response: requests.Response) -> DeliveryError:
         )
     else:
         vendor = (response.text or "")[:200]
-    message = f"zendesk {response.request.method if response.request else ''} {status}: {vendor}"
-    return status_error(status, message.strip(), wait=retry_after(response))
+    method = response.request.method if response.request else ""
+    message = f"zendesk {method} {status}: {vendor}"
+    return status_error(status, message.strip(), wait=retry_after(response),
+                        write=method not in ("", "GET", "HEAD"))
 
 
 def _raise_on_rate_limit(response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -243,18 +252,41 @@ class ZendeskAdapter(HelpdeskAdapter):
         return _json_or_raise(response)
 
     def _put_json(self, url: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
-        with _vendor_errors():
+        with _vendor_errors(write=True):
             response = self.session.put(url, json=body, timeout=self._timeout)
         return _json_or_raise(response)
 
+    def _landed_refs(self, ticket_id: str) -> set[str]:
+        """Refs of Escalade's footers among the ticket's latest 100 comments."""
+        page = self._get_json(
+            f"{self._api_root}/tickets/{ticket_id}/comments.json",
+            {"page[size]": 100, "sort": "-created_at"},
+        )
+        comments = _mappings(page.get("comments"), "comments")
+        return marker_refs(c.get(key) for c in comments for key in ("body", "plain_body"))
+
     # -- writing
 
-    def apply(self, ticket_id: str, actions: Sequence[Action]) -> ApplyResult:
-        """Write the helpdesk actions as one update (plus one for a public reply)."""
+    def apply(
+        self, ticket_id: str, actions: Sequence[Action], *, uncertain: bool = False
+    ) -> ApplyResult:
+        """Write the helpdesk actions as one update (plus one for a public reply).
+
+        A group with no Zendesk id is left out and said in the note (or the result);
+        ``uncertain`` reads the latest comments first so a note or reply lands once.
+        """
         ticket_id = _id(ticket_id, "ticket_id")
         actions = helpdesk_actions(actions)
         if not actions:
             return ApplyResult(applied=(), detail={"skipped": "no helpdesk actions"})
+        actions, warnings = skip_unmapped_groups(
+            actions, self._group_ids, vendor="Zendesk", noun="group", option="group_ids",
+            tenant=self.config.tenant,
+        )
+        actions, _ = with_notices(actions, warnings)
+        there: tuple[ActionKind, ...] = ()
+        if uncertain:
+            actions, there = without_landed(actions, self._landed_refs(ticket_id))
         current_tags: list[str] = []
         stamp = None
         if any(a.kind in (ActionKind.ADD_TAGS, ActionKind.REMOVE_TAGS) for a in actions):
@@ -270,35 +302,28 @@ class ZendeskAdapter(HelpdeskAdapter):
             updated_stamp=stamp,
         )
         followup = to_zendesk_followup(actions)
-        applied = applied_kinds(actions, self._tier_field_id)
+        applied = (*applied_kinds(actions, self._tier_field_id), *there)
         url = f"{self._api_root}/tickets/{ticket_id}.json"
         # Sent with the session, not zenpy.tickets.update(): zenpy always serializes the
         # ticket's read-only `id` into the body, which the vendor's schema rejects.
         result = self._put_json(url, body) if body["ticket"] else {}
         audit = result.get("audit") if isinstance(result.get("audit"), Mapping) else {}
         ref = str(audit["id"]) if audit.get("id") is not None else None
+        detail = apply_detail(warnings=warnings, already=there)
         if followup is None:
-            return ApplyResult(applied=applied, external_ref=ref)
+            return ApplyResult(applied=applied, external_ref=ref, detail=detail)
         try:
             self._put_json(url, followup)
         except DeliveryError as err:
             # The main update landed; report the reply alone so only it is retried.
             landed = tuple(k for k in applied if k is not ActionKind.PUBLIC_REPLY)
+            failed = [failure(ActionKind.PUBLIC_REPLY, str(err), err)]
             return ApplyResult(
                 applied=landed,
                 external_ref=ref,
-                detail={
-                    "failed": [
-                        {
-                            "kind": ActionKind.PUBLIC_REPLY.value,
-                            "error": str(err),
-                            "retriable": isinstance(err, RetriableError),
-                            "retry_after": getattr(err, "retry_after", None),
-                        }
-                    ]
-                },
+                detail=apply_detail(warnings=warnings, already=there, failed=failed),
             )
-        return ApplyResult(applied=applied, external_ref=ref)
+        return ApplyResult(applied=applied, external_ref=ref, detail=detail)
 
     def ticket_url(self, ticket_id: str) -> str | None:
         """The ticket in the agent interface."""
@@ -339,7 +364,7 @@ def _rebased_class(cls: type[BaseApi]) -> type[BaseApi]:
 
 
 @contextmanager
-def _vendor_errors() -> Iterator[None]:
+def _vendor_errors(*, write: bool = False) -> Iterator[None]:
     """Translate zenpy and requests failures into retriable / fatal delivery errors."""
     try:
         yield
@@ -355,10 +380,8 @@ def _vendor_errors() -> Iterator[None]:
         if err.response is None:
             raise RetriableError(f"zendesk: {err}") from err
         raise error_for_response(err.response) from err
-    except (requests.Timeout, requests.ConnectionError) as err:
-        raise RetriableError(f"zendesk: {type(err).__name__}: {err}") from err
     except requests.RequestException as err:
-        raise FatalError(f"zendesk: {type(err).__name__}: {err}") from err
+        raise transport_error("zendesk", err, write=write) from err
     except ZenpyException as err:
         raise FatalError(f"zendesk: {err}") from err
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from adapters.helpdesk.common import comment_ref
 from adapters.helpdesk.zendesk.common import _DIGITS, with_marker
 from adapters.helpdesk.zendesk.normalize import PRIORITIES
 from integration.errors import ConfigurationError, ValidationError
@@ -92,9 +93,11 @@ def to_zendesk_update(
     notes = _comment_bodies(actions, ActionKind.INTERNAL_NOTE)
     replies = _comment_bodies(actions, ActionKind.PUBLIC_REPLY)
     if notes:
-        ticket["comment"] = {"body": with_marker("\n\n".join(notes)), "public": False}
+        ref = comment_ref(actions, ActionKind.INTERNAL_NOTE)
+        ticket["comment"] = {"body": with_marker("\n\n".join(notes), ref), "public": False}
     elif replies:
-        ticket["comment"] = {"body": with_marker("\n\n".join(replies)), "public": True}
+        ref = comment_ref(actions, ActionKind.PUBLIC_REPLY)
+        ticket["comment"] = {"body": with_marker("\n\n".join(replies), ref), "public": True}
     if ticket and updated_stamp is not None:
         ticket["safe_update"] = True
         ticket["updated_stamp"] = updated_stamp
@@ -110,7 +113,8 @@ def to_zendesk_followup(actions: Sequence[Action]) -> dict[str, Any] | None:
     # (agents read it beside the new tier), the customer reply follows on its own.
     if not (notes and replies):
         return None
-    return {"ticket": {"comment": {"body": with_marker("\n\n".join(replies)), "public": True}}}
+    body = with_marker("\n\n".join(replies), comment_ref(actions, ActionKind.PUBLIC_REPLY))
+    return {"ticket": {"comment": {"body": body, "public": True}}}
 
 
 def _field_id(field: Any, tier_field_id: int | None) -> int | None:
