@@ -9,6 +9,8 @@ deliverer outside any transaction, and records the outcome:
 - ``RetriableError`` (429, 5xx) -> ``pending`` again after exponential backoff, or later if the
   vendor's ``Retry-After`` says so; ``failed`` once ``max_attempts`` are spent;
 - ``FatalError`` (other 4xx)   -> ``failed`` with the vendor's message;
+- ``ValidationError`` / ``ConfigurationError`` (the write itself is invalid, or a setting is
+  missing) -> ``failed`` at once with its message: retrying cannot change the answer;
 - any other exception           -> retried like ``RetriableError`` and logged with traceback.
 
 Effectively once: a call can land while its answer never reaches us (a timeout after
@@ -38,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.helpdesk.base import ApplyResult
 from adapters.helpdesk.common import REF_KEY
-from integration.errors import FatalError, RetriableError, ValidationError
+from integration.errors import ConfigurationError, FatalError, RetriableError, ValidationError
 from integration.models import Action, ActionKind
 from integration.store.db import session_scope
 from integration.store.ops import Claim, claim_due, insert_ignore
@@ -294,6 +296,11 @@ def _deliver_one(
         result = deliver(item)
     except FatalError as err:
         log.error("outbox %s to %s refused: %s", item.id, item.target, err)
+        return _record_failure(factory, claim, now=now, message=str(err))
+    except (ValidationError, ConfigurationError) as err:
+        # The adapter found the write itself invalid (a field the vendor would reject, a
+        # setting that is missing): the same call fails the same way every time.
+        log.error("outbox %s to %s not deliverable: %s", item.id, item.target, err)
         return _record_failure(factory, claim, now=now, message=str(err))
     except RetriableError as err:
         return _record_retry(

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.helpdesk.base import ApplyResult
-from integration.errors import FatalError, RetriableError, ValidationError
+from integration.errors import ConfigurationError, FatalError, RetriableError, ValidationError
 from integration.models import Action, ActionKind
 from integration.outbox import (
     DeliveryReport,
@@ -247,6 +247,27 @@ def test_fatal_error_fails_with_the_vendors_message(store: Store, tenant: int) -
     row = _row(store, outbox_id)
     assert (row.status, row.last_error) == ("failed", "422 Unprocessable: tag 'x y' is invalid")
     assert deliver_due(store.factory, deliver, now=T0 + timedelta(days=1)).claimed == 0
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValidationError("priority", "Intercom has no priority 'critical'"),
+        ConfigurationError("group 'support' has no id (set group_ids)"),
+    ],
+)
+def test_a_write_the_adapter_finds_invalid_fails_once_without_traceback(
+    store: Store, tenant: int, caplog: pytest.LogCaptureFixture, error: Exception
+) -> None:
+    outbox_id = _decide_and_enqueue(store, tenant)
+    deliver = Recorder(error, error)
+    with caplog.at_level(logging.INFO, logger="integration.outbox"):
+        assert deliver_due(store.factory, deliver, now=T0) == DeliveryReport(claimed=1, failed=1)
+    row = _row(store, outbox_id)
+    assert (row.status, row.attempts, row.last_error) == ("failed", 1, str(error))
+    assert not any(r.exc_info for r in caplog.records)
+    assert deliver_due(store.factory, deliver, now=T0 + timedelta(days=1)).claimed == 0
+    assert len(deliver.items) == 1
 
 
 def test_retriable_errors_past_max_attempts_fail(store: Store, tenant: int) -> None:
