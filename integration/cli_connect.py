@@ -22,12 +22,10 @@ from typing import Any
 import click
 
 from integration.errors import ValidationError
+from integration.setup import TOKEN_SECRET
 
 __all__ = ["TOKEN_SECRET", "parse_options", "register"]
 
-# Connector -> the secret its token is stored under.
-TOKEN_SECRET = {"slack": "bot_token", "crm": "access_token", "jira": "api_token",
-                "linear": "api_key"}
 CONNECTOR_NAMES = {"slack": "Slack", "crm": "HubSpot", "jira": "Jira", "linear": "Linear",
                    "helpdesk": "helpdesk"}
 

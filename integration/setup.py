@@ -35,6 +35,7 @@ __all__ = [
     "ISO_4217",
     "MIN_WEBHOOK_SECRET",
     "TENANT_OPTIONS",
+    "TOKEN_SECRET",
     "ConnectorField",
     "GroupReport",
     "NewTenant",
@@ -518,6 +519,9 @@ CONNECTOR_FIELDS: dict[str, tuple[ConnectorField, ...]] = {
     ),
 }
 CONNECTOR_NAMES = {"slack": "Slack", "crm": "HubSpot", "jira": "Jira", "linear": "Linear"}
+# The secret ``escalade tenant connect --token`` fills, per connector.
+TOKEN_SECRET = {"slack": "bot_token", "crm": "access_token", "jira": "api_token",
+                "linear": "api_key"}
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 

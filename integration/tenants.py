@@ -27,7 +27,6 @@ from integration import store
 from integration.errors import EscaladeError, ValidationError
 from integration.setup import (
     BASE_URL_OPTIONAL,
-    CONNECTOR_FIELDS,
     CONNECTOR_NAMES,
     CREDENTIALS,
     HELPDESKS,
@@ -64,7 +63,6 @@ __all__ = [
     "run_check",
     "served_url",
     "stored_connection",
-    "token_secret",
     "tracker_webhook_url",
     "validate_connection",
     "webhook_url",
@@ -471,11 +469,6 @@ def _store_connector(runtime: Any, tenant: store.TenantRow, connector: str,
                             secrets={f"{connector}.{k}": v for k, v in new_secrets.items() if v},
                             settings={connector: dict(settings), "connectors": connected})
     runtime.forget_adapters()
-
-
-def token_secret(connector: str) -> str:
-    """The secret ``--token`` fills for a connector (its first secret field)."""
-    return next(f.name for f in CONNECTOR_FIELDS[connector] if f.secret)
 
 
 # --- groups ------------------------------------------------------------------------------

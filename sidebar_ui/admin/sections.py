@@ -18,6 +18,7 @@ from integration.errors import ValidationError
 from integration.setup import (
     CONNECTOR_FIELDS,
     CONNECTOR_NAMES,
+    TOKEN_SECRET,
     ConnectorField,
     check_connector,
     check_url,
@@ -60,6 +61,8 @@ class Section:
     title: str
     fields: tuple[Field, ...]
     intro: str = ""
+    # The same connection from the command line, with {slug} for the workspace.
+    cli: str = ""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -80,9 +83,8 @@ _INTROS = {
     "slack": "Escalation alerts in a channel, with buttons.",
     "crm": "Account context (ARR, plan, health, owner) and notes and tasks on the company.",
     "jira": "Bug reports from tickets: filed once per problem, commented on as more customers "
-            "hit it (the same settings as escalade tenant connect ACME jira).",
-    "linear": "Bug reports from tickets, filed in a Linear team (the same settings as "
-              "escalade tenant connect ACME linear).",
+            "hit it.",
+    "linear": "Bug reports from tickets, filed in a Linear team.",
 }
 
 
@@ -100,7 +102,22 @@ def _connector_section(key: str) -> Section:
                   placeholder=_PROPERTY_PLACEHOLDERS[name]) for name in _PROPERTY_LABELS))
     else:
         fields = tuple(_form_field(spec) for spec in CONNECTOR_FIELDS[key])
-    return Section(key=key, title=CONNECTOR_NAMES[key], intro=_INTROS[key], fields=fields)
+    return Section(key=key, title=CONNECTOR_NAMES[key], intro=_INTROS[key], fields=fields,
+                   cli=_cli_line(key))
+
+
+def _cli_line(key: str) -> str:
+    flags = {TOKEN_SECRET[key]: "--token", "email": "--email",
+             "webhook_secret": "--webhook-secret"}
+    parts = [f"escalade tenant connect {{slug}} {key}"]
+    for spec in CONNECTOR_FIELDS[key]:
+        if not spec.required:
+            continue
+        if spec.name in flags:
+            parts.append(f"{flags[spec.name]} <{spec.label.lower()}>")
+        else:
+            parts.append(f"--option {spec.name}=<{spec.label.lower()}>")
+    return " ".join([*parts, "--check"])
 
 
 # The same fields ``escalade tenant connect`` takes (``integration.setup.CONNECTOR_FIELDS``).
