@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from integration.errors import ConfigurationError, EscaladeError, ValidationError
-from integration.setup import CREDENTIALS
+from integration.setup import CREDENTIALS, HELPDESKS
 
 __all__ = ["bad_input", "main"]
 
@@ -174,6 +174,7 @@ def serve(host: str, port: int, workers: bool, with_scheduler: bool) -> None:
     served = _served_url(host, port)
     for line in _start_lines(runtime, served):
         click.echo(line)
+    sys.stdout.flush()  # shown at once even when the output goes to a log file
     pool = None
     if workers and int(app.config["WORKERS"]) > 0:
         pool = Workers(
@@ -457,7 +458,7 @@ def tenant_add(slug: str, helpdesk: str, name: str | None, base_url: str | None,
     except CheckFailed as err:
         raise click.ClickException(
             f"the {HELPDESK_NAMES[helpdesk]} connection test failed, nothing was added: {err} "
-            "(fix the credentials, or add without the test: --no-check)") from err
+            "(check the address and credentials, or add without the test: --no-check)") from err
     except ValidationError as err:
         raise bad_input(err, ADD_FLAGS) from err
     click.echo(f"workspace {plan.slug!r} added ({HELPDESK_NAMES[helpdesk]})")
@@ -472,8 +473,7 @@ def tenant_add(slug: str, helpdesk: str, name: str | None, base_url: str | None,
         click.echo(line)
 
 
-HELPDESK_NAMES = {"zendesk": "Zendesk", "freshdesk": "Freshdesk", "intercom": "Intercom",
-                  "sandbox": "Sandbox"}
+HELPDESK_NAMES = HELPDESKS
 
 
 def _tenant_row(runtime: Any, slug: str) -> Any:
@@ -492,7 +492,8 @@ def group_lines(slug: str, status: Any, *, listed: bool) -> list[str]:
     noun = status.noun
     lines: list[str] = []
     if status.groups is not None:
-        shown = ", ".join(f"{g.name} ({g.id})" for g in status.groups) or f"no {noun}s"
+        shown = ", ".join(g.name if g.name == g.id else f"{g.name} ({g.id})"
+                          for g in status.groups) or f"no {noun}s"
         lines.append(f"{noun}s in the helpdesk: {shown}")
     elif listed:
         lines.append(f"the helpdesk listed no {noun}s")
@@ -538,7 +539,7 @@ def webhook_lines(runtime: Any, tenant_row: Any, generated_secret: str | None) -
         if not has:
             lines.append("webhook secret: not set yet, the helpdesk creates it (see below)")
     found = REGISTRATION.get(tenant_row.helpdesk)
-    if found is not None and tenant_row.helpdesk != "sandbox":
+    if found is not None and found.needed:
         label = HELPDESK_NAMES.get(tenant_row.helpdesk, tenant_row.helpdesk)
         lines.append(f"register it in {label} ({found.where}):")
         steps = registration_steps(tenant_row.helpdesk, url=url, slug=tenant_row.slug)

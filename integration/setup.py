@@ -251,7 +251,7 @@ def check_options(
             readers = " and ".join(HELPDESKS[h] for h in sorted(spec.helpdesks))
             own = group_option(helpdesk) if spec.kind == "id_map" else None
             hint = f"; {HELPDESKS.get(helpdesk, helpdesk)} uses {own}" if own else ""
-            raise ValidationError(name, f"only {readers} read this option{hint}")
+            raise ValidationError(name, f"this option is for {readers} only{hint}")
         out[key] = None if value is None else _check_option(spec, value, calendars, base_dir)
     return out
 

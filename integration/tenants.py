@@ -145,6 +145,8 @@ class Registration:
 
     where: str
     steps: tuple[str, ...]
+    # False where nothing has to be registered (the sandbox runs inside Escalade).
+    needed: bool = True
 
 
 _ZENDESK_BODY = ('{"ticket_id": "{{ticket.id}}", '
@@ -165,8 +167,8 @@ REGISTRATION: dict[str, Registration] = {
             "Choose Trigger or automation, name it Escalade, endpoint URL {url}, request "
             "method POST, request format JSON, no authentication; create it.",
             "On the webhook's page click Reveal secret (Signing secret) and give it to "
-            "Escalade: the helpdesk's webhook signing secret below, or "
-            "escalade tenant configure {slug} --webhook-secret <secret>.",
+            "Escalade: escalade tenant configure {slug} --webhook-secret <secret>, or the "
+            "Helpdesk section of the workspace's admin page.",
             "Admin Center → Objects and rules → Business rules → Triggers → Add trigger: "
             "Ticket is Created, or Ticket is Updated; action Notify by → Active webhook → "
             "Escalade with the JSON body " + _ZENDESK_BODY + ".",
@@ -189,11 +191,12 @@ REGISTRATION: dict[str, Registration] = {
             "Endpoint URL: {url} (Intercom needs an HTTPS address it can reach).",
             "Topics: " + _INTERCOM_TOPICS + "; save.",
             "Intercom signs every notification with the app's client secret (Basic "
-            "information → Client secret): give it to Escalade as the webhook secret below, "
-            "or escalade tenant configure {slug} --webhook-secret <client secret>.",
+            "information → Client secret): give it to Escalade with escalade tenant "
+            "configure {slug} --webhook-secret <client secret>, or the Helpdesk section of "
+            "the workspace's admin page.",
         )),
     "sandbox": Registration(
-        where="nothing to register",
+        where="nothing to register", needed=False,
         steps=("The sandbox runs inside Escalade: signed test tickets go to {url} "
                "(escalade demo sends the sample workspace's).",)),
 }

@@ -42,8 +42,6 @@ __all__ = ["add_workspace", "save_groups", "save_settings"]
 # The credential inputs of the form, per helpdesk (``integration.setup.CREDENTIALS``).
 CREDENTIAL_LABELS = {"email": "Agent e-mail", "api_token": "API token", "api_key": "API key",
                      "access_token": "Access token"}
-WEBHOOK_LABELS = {"zendesk": "Webhook signing secret", "freshdesk": "Webhook secret",
-                  "intercom": "App client secret", "sandbox": "Webhook secret"}
 TEXT_FIELDS = ("slug", "name", "helpdesk", "base_url", "email", "calendar", "currency",
                "options")
 
@@ -54,7 +52,6 @@ def _form_page(form: dict[str, str], *, error: ValidationError | None = None,
                 helpdesks=HELPDESKS, labels=CREDENTIAL_LABELS,
                 credential_users={key: [h for h, needed in CREDENTIALS.items() if key in needed]
                                   for key in CREDENTIAL_LABELS},
-                webhook_labels=WEBHOOK_LABELS, secret_from_helpdesk=SECRET_FROM_HELPDESK,
                 calendars=sorted(runtime().matrix.calendars))
 
 

@@ -238,6 +238,8 @@ def test_a_zendesk_workspace_lists_its_groups_and_maps_them_from_the_page(
     assert 'id="webhook-secret"' not in added.text and "Reveal secret" in added.text
     page = signed_in.get("/admin/tenants/acme").text
     assert _badge(page, "helpdesk") == "ok"
+    assert re.search(r'id="secret-missing">No webhook secret yet: .*webhook signing secret below',
+                     page)
     assert "Without a group: escalations, support_tier_2, support." in page
     # The helpdesk's own groups are offered, same-named ones preselected.
     select = re.search(r'<select id="group-support_tier_2".*?</select>', page, re.S)
