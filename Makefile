@@ -1,4 +1,7 @@
 PY ?= python3
+# `make run PORT=8101` serves elsewhere; HOST=0.0.0.0 listens on every interface.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -16,7 +19,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/escalade db upgrade
 	$(BIN)/escalade demo
-	$(BIN)/escalade serve --host 127.0.0.1 --port 8000
+	$(BIN)/escalade serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/pytest -q

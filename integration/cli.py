@@ -1,11 +1,17 @@
-"""The ``escalade`` command."""
+"""The ``escalade`` command.
+
+Every error the admin can cause is one line on stderr naming the option (or file) and what is
+wrong, exit code 2 for bad input and 1 for a failure elsewhere; never a traceback.
+"""
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import secrets
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,25 +19,97 @@ from typing import Any
 
 import click
 
-from integration.errors import ConfigurationError, ValidationError
-from integration.tenants import REQUIRED_SECRETS
+from integration.errors import ConfigurationError, EscaladeError, ValidationError
+from integration.setup import CREDENTIALS, HELPDESKS
 
-__all__ = ["main"]
+__all__ = ["bad_input", "main"]
 
 
 def _runtime(ctx: click.Context) -> Any:
+    from sqlalchemy.exc import ArgumentError
+
     from integration.config import load_config
     from integration.runtime import Runtime
 
     if "runtime" not in ctx.meta:
-        runtime = Runtime(config=load_config())
+        config = load_config()
+        try:
+            runtime = Runtime(config=config)
+        except ArgumentError as err:
+            raise ConfigurationError(f"ESCALADE_DATABASE_URL: {err}") from err
         ctx.meta["runtime"] = runtime
         # Close pooled connections when the command ends, not when the process is collected.
         ctx.find_root().call_on_close(runtime.engine.dispose)
     return ctx.meta["runtime"]
 
 
-@click.group()
+def bad_input(err: ValidationError, flags: Mapping[str, str] | None = None) -> click.ClickException:
+    """A ``ValidationError`` as one CLI line naming the option: ``--api-token: ...``."""
+    field = err.field
+    if field.startswith("options."):
+        where = f"--option {field.removeprefix('options.')}"
+    else:
+        where = (flags or {}).get(field) or (flags or {}).get(field.split(".")[0]) or field
+    line = f"line {err.line}: " if err.line is not None else ""
+    found = click.ClickException(f"{where}: {line}{err.message}")
+    found.exit_code = 2
+    return found
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+class EscaladeGroup(click.Group):
+    """The root command: errors are one line (usage included), never a traceback."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        """Run the command; in standalone mode every error becomes one line on stderr."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as err:
+            where = f" (see {err.ctx.command_path} --help)" if err.ctx is not None else ""
+            _fail(err.format_message() + where, err.exit_code)
+        except click.ClickException as err:
+            _fail(err.format_message(), err.exit_code)
+        except click.Abort:
+            _fail("aborted", 1)
+        except ValidationError as err:
+            _fail(bad_input(err).format_message(), 2)
+        except EscaladeError as err:
+            _fail(str(err), 2 if isinstance(err, ConfigurationError) else 1)
+        except _database_errors() as err:
+            _fail(_database_message(err), 1)
+        except OSError as err:
+            if err.errno == errno.EPIPE:
+                sys.exit(1)
+            _fail(f"{getattr(err, 'filename', None) or 'system'}: {err.strerror or err}", 1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"Error: {_one_line(message)}", err=True)
+    sys.exit(code)
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    return (OperationalError, ProgrammingError)
+
+
+def _database_message(err: Exception) -> str:
+    original = str(getattr(err, "orig", None) or err).splitlines()[0]
+    if "no such table" in original or "does not exist" in original:
+        return f"the database has no tables yet ({original}): run `escalade db upgrade`"
+    return f"database: {original} (check ESCALADE_DATABASE_URL, then `escalade db upgrade`)"
+
+
+@click.group(cls=EscaladeGroup)
 def main() -> None:
     """Escalade: escalation management for Zendesk, Freshdesk and Intercom."""
 
@@ -47,12 +125,17 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database to the latest schema."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
     from integration import store
     from integration.config import load_config
 
     config = load_config()
     Path(config["VAR_DIR"]).mkdir(parents=True, exist_ok=True)
-    store.upgrade(config["DATABASE_URL"])
+    try:
+        store.upgrade(config["DATABASE_URL"])
+    except (ArgumentError, NoSuchModuleError) as err:
+        raise ConfigurationError(f"ESCALADE_DATABASE_URL: {err}") from err
     click.echo(f"database is up to date ({_masked_url(config['DATABASE_URL'])})")
 
 
@@ -66,14 +149,15 @@ def _masked_url(url: str) -> str:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers/--no-workers", default=True, help="Run background workers in-process.")
 @click.option("--scheduler/--no-scheduler", "with_scheduler", default=True,
               help="Run the SLA scheduler in-process (or alone: python -m scheduler).")
 def serve(host: str, port: int, workers: bool, with_scheduler: bool) -> None:
     """Serve the app with in-process workers and scheduler (the embedded default)."""
-    from waitress import serve as waitress_serve
+    from waitress.server import create_server
 
     from integration.app import create_app
     from integration.worker import Workers
@@ -81,6 +165,16 @@ def serve(host: str, port: int, workers: bool, with_scheduler: bool) -> None:
 
     app = create_app()
     runtime = app.extensions["escalade"]
+    try:
+        server = create_server(app, host=host, port=port, threads=8)
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise click.ClickException(f"--host {host} --port {port}: cannot listen there: "
+                                   f"{reason}") from err
+    served = _served_url(host, port)
+    for line in _start_lines(runtime, served):
+        click.echo(line)
+    sys.stdout.flush()  # shown at once even when the output goes to a log file
     pool = None
     if workers and int(app.config["WORKERS"]) > 0:
         pool = Workers(
@@ -92,14 +186,44 @@ def serve(host: str, port: int, workers: bool, with_scheduler: bool) -> None:
     scheduler = scheduler_init_app(app) if with_scheduler else None
     if scheduler is not None:
         scheduler.start()
-    click.echo(f"Escalade on http://{host}:{port}/ (matrix {runtime.matrix.version})")
     try:
-        waitress_serve(app, host=host, port=port, threads=8)
+        server.run()
     finally:
+        server.close()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         if pool is not None:
             pool.stop()
+
+
+def _served_url(host: str, port: int) -> str:
+    # Listening on every interface: this machine is reachable locally on the loopback.
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+def _start_lines(runtime: Any, served: str) -> list[str]:
+    """What ``serve`` says when it starts: where it listens and each webhook URL."""
+    from integration import store
+    from integration.tenants import public_url, remember_served_url, webhook_url
+
+    remember_served_url(runtime.config, served)
+    base = public_url(runtime.config)
+    lines = [f"Escalade on {served}/ (matrix {runtime.matrix.version})",
+             f"admin: {served}/admin/"]
+    with store.session_scope(runtime.sessions) as s:
+        tenants = [(t.slug, t.helpdesk) for t in store.list_tenants(s)]
+    for slug, helpdesk in tenants[:20]:
+        lines.append(f"webhook URL for {slug}: {webhook_url(base, helpdesk, slug)}")
+    if len(tenants) > 20:
+        lines.append(f"... and {len(tenants) - 20} more workspaces (escalade tenant list)")
+    if not runtime.config.get("PUBLIC_URL"):
+        lines.append("helpdesks on the internet cannot reach this address: set "
+                     "ESCALADE_PUBLIC_URL to one they can (your domain, or a tunnel) before "
+                     "registering webhooks")
+    return lines
 
 
 @main.command()
@@ -281,72 +405,151 @@ def matrix_check(file: str) -> None:
 
 @main.group()
 def tenant() -> None:
-    """Helpdesk connections (headless install)."""
+    """Workspaces: a helpdesk account and what it is connected to (headless setup)."""
+
+
+# Where each `tenant add` input goes, for naming it in an error.
+ADD_FLAGS = {"slug": "SLUG", "helpdesk": "--helpdesk", "name": "--name",
+             "base_url": "--base-url", "email": "--email", "api_token": "--api-token",
+             "api_key": "--api-key", "access_token": "--access-token",
+             "webhook_secret": "--webhook-secret", "options": "--option"}
 
 
 @tenant.command("add")
 @click.argument("slug")
-@click.option("--helpdesk", required=True, type=click.Choice(sorted(REQUIRED_SECRETS)))
+@click.option("--helpdesk", required=True, type=click.Choice(sorted(CREDENTIALS)))
 @click.option("--name", default=None, help="Display name (default: the slug).")
 @click.option("--base-url", default=None, help="e.g. https://acme.zendesk.com (or a proxy).")
-@click.option("--email", default=None, help="API user e-mail (Zendesk token auth).")
+@click.option("--email", default=None, help="Zendesk: the agent e-mail the API token belongs to.")
 @click.option("--api-key", default=None, envvar="ESCALADE_TENANT_API_KEY",
               help="Freshdesk API key (or set ESCALADE_TENANT_API_KEY).")
 @click.option("--access-token", default=None, envvar="ESCALADE_TENANT_ACCESS_TOKEN",
               help="Intercom access token (or set ESCALADE_TENANT_ACCESS_TOKEN).")
 @click.option("--api-token", default=None, envvar="ESCALADE_TENANT_API_TOKEN",
-              help="API token (or set ESCALADE_TENANT_API_TOKEN).")
+              help="Zendesk API token (or set ESCALADE_TENANT_API_TOKEN).")
 @click.option("--webhook-secret", default=None, envvar="ESCALADE_TENANT_WEBHOOK_SECRET",
-              help="Webhook signing secret; generated and printed once when omitted.")
+              help="Zendesk: the webhook's signing secret; Intercom: the app's client secret; "
+                   "Freshdesk: generated and printed once when omitted.")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
-              help="Adapter option, e.g. tier_field_id=360001 or bot_user_id=42 (repeatable).")
+              help="Workspace option, e.g. calendar=business_us, currency=EUR, "
+                   "'group_ids={\"escalations\": 360001}' (repeatable).")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Test the helpdesk connection first (one call that also lists its groups); "
+                   "nothing is added when it fails.")
 def tenant_add(slug: str, helpdesk: str, name: str | None, base_url: str | None,
                email: str | None, api_key: str | None, access_token: str | None,
                api_token: str | None, webhook_secret: str | None,
-               options: tuple[str, ...]) -> None:
-    """Connect a helpdesk for a tenant; secrets are encrypted at rest."""
-    from integration import store
-    from integration.cli_connect import parse_options
-    from integration.tenants import validate_connection
+               options: tuple[str, ...], check: bool) -> None:
+    """Add a workspace (a helpdesk account); secrets are encrypted at rest."""
+    from integration.setup import check_new_tenant, parse_option_pairs
+    from integration.tenants import SECRET_FROM_HELPDESK, CheckFailed, add_tenant, group_status
 
     runtime = _runtime(click.get_current_context())
-    generated = webhook_secret is None
-    webhook_secret = webhook_secret or secrets.token_urlsafe(32)
-    secret_values = {"webhook_secret": webhook_secret}
-    if email:
-        secret_values["email"] = email
-    for key, value in (("api_token", api_token), ("api_key", api_key),
-                       ("access_token", access_token)):
-        if value:
-            secret_values[key] = value
-    settings = parse_options(options)
-    calendar = settings.get("calendar")
-    if calendar is not None and calendar not in runtime.matrix.calendars:
-        known = ", ".join(sorted(runtime.matrix.calendars)) or "none"
-        raise click.BadParameter(
-            f"calendar {calendar!r} is not in the matrix (calendars: {known})",
-            param_hint="--option calendar",
-        )
+    generated = "" if helpdesk in SECRET_FROM_HELPDESK else secrets.token_urlsafe(32)
     try:
-        validate_connection(slug=slug, helpdesk=helpdesk, base_url=base_url,
-                            secrets=secret_values)
+        plan = check_new_tenant(
+            slug=slug, helpdesk=helpdesk, name=name, base_url=base_url,
+            credentials={"email": email, "api_token": api_token, "api_key": api_key,
+                         "access_token": access_token},
+            webhook_secret=webhook_secret, generated_secret=generated,
+            options=parse_option_pairs(options, base_dir=Path.cwd()),
+            calendars=runtime.matrix.calendars, base_dir=Path.cwd())
+        result = add_tenant(runtime, plan, check=check)
+    except CheckFailed as err:
+        raise click.ClickException(
+            f"the {HELPDESK_NAMES[helpdesk]} connection test failed, nothing was added: {err} "
+            "(check the address and credentials, or add without the test: --no-check)") from err
     except ValidationError as err:
-        raise click.UsageError(str(err)) from err
+        raise bad_input(err, ADD_FLAGS) from err
+    click.echo(f"workspace {plan.slug!r} added ({HELPDESK_NAMES[helpdesk]})")
+    if result is not None:
+        click.echo(f"connection test passed: {result.message}")
+    tenant_row = _tenant_row(runtime, plan.slug)
+    status = group_status(runtime, tenant_row, groups=result.groups if result else None)
+    for line in group_lines(plan.slug, status, listed=result is not None):
+        click.echo(line)
+    for line in webhook_lines(runtime, tenant_row, plan.secrets.get("webhook_secret")
+                              if plan.webhook_secret_generated else None):
+        click.echo(line)
+
+
+HELPDESK_NAMES = HELPDESKS
+
+
+def _tenant_row(runtime: Any, slug: str) -> Any:
+    from integration import store
+
     with store.session_scope(runtime.sessions) as s:
-        if store.get_tenant(s, slug) is not None:
-            raise click.ClickException(f"tenant {slug!r} already exists")
-        store.add_tenant(s, slug=slug, name=name or slug, helpdesk=helpdesk, base_url=base_url,
-                         secrets=secret_values, settings=settings, cipher=runtime.cipher)
-    public = str(runtime.config["PUBLIC_URL"]).rstrip("/")
-    click.echo(f"tenant {slug!r} added ({helpdesk})")
-    click.echo(f"webhook URL: {public}/webhooks/{helpdesk}/{slug}")
-    if generated:
-        click.echo(f"webhook secret (shown once): {webhook_secret}")
+        row = store.get_tenant(s, slug)
+        if row is None:
+            raise click.ClickException(f"no workspace {slug!r} (see escalade tenant list)")
+        s.expunge(row)
+        return row
+
+
+def group_lines(slug: str, status: Any, *, listed: bool) -> list[str]:
+    """What the CLI says about a workspace's groups: the helpdesk's, and what is unmapped."""
+    noun = status.noun
+    lines: list[str] = []
+    if status.groups is not None:
+        shown = ", ".join(g.name if g.name == g.id else f"{g.name} ({g.id})"
+                          for g in status.groups) or f"no {noun}s"
+        lines.append(f"{noun}s in the helpdesk: {shown}")
+    elif listed:
+        lines.append(f"the helpdesk listed no {noun}s")
+    if status.option is None:
+        return lines
+    for name, gid in status.unknown.items():
+        lines.append(f"{status.option}.{name} = {gid}: the helpdesk has no such {noun}")
+    if status.unmapped:
+        proposal = {**{k: _id_value(v) for k, v in status.mapping.items()},
+                    **{name: _id_value(status.suggestions[name]) if name in status.suggestions
+                       else "<id>" for name in status.unmapped}}
+        lines.append(f"matrix {noun}s without a {noun} id (their write-backs skip the "
+                     f"assignment): {', '.join(status.unmapped)}; set them with:")
+        lines.append(f"  escalade tenant configure {slug} --option "
+                     f"'{status.option}={json.dumps(proposal)}'")
+    elif status.used:
+        lines.append(f"every matrix {noun} is mapped: {', '.join(status.used)}")
+    return lines
+
+
+def _id_value(value: Any) -> Any:
+    text = str(value)
+    return int(text) if text.isdigit() else text
+
+
+def webhook_lines(runtime: Any, tenant_row: Any, generated_secret: str | None) -> list[str]:
+    """The webhook URL, the secret when Escalade made it, and where to register it."""
+    from integration import store
+    from integration.tenants import (
+        REGISTRATION,
+        SECRET_FROM_HELPDESK,
+        public_url,
+        registration_steps,
+        webhook_url,
+    )
+
+    url = webhook_url(public_url(runtime.config), tenant_row.helpdesk, tenant_row.slug)
+    lines = [f"webhook URL: {url}"]
+    if generated_secret:
+        lines.append(f"webhook secret (shown once): {generated_secret}")
+    elif tenant_row.helpdesk in SECRET_FROM_HELPDESK:
+        has = bool(store.tenant_secrets(tenant_row, runtime.cipher).get("webhook_secret"))
+        if not has:
+            lines.append("webhook secret: not set yet, the helpdesk creates it (see below)")
+    found = REGISTRATION.get(tenant_row.helpdesk)
+    if found is not None and found.needed:
+        label = HELPDESK_NAMES.get(tenant_row.helpdesk, tenant_row.helpdesk)
+        lines.append(f"register it in {label} ({found.where}):")
+        steps = registration_steps(tenant_row.helpdesk, url=url, slug=tenant_row.slug)
+        lines += [f"  {n}. {step}" for n, step in enumerate(steps, start=1)]
+    return lines
 
 
 @tenant.command("list")
 def tenant_list() -> None:
-    """List tenants (secrets never shown)."""
+    """List workspaces (secrets never shown)."""
     from integration import store
 
     runtime = _runtime(click.get_current_context())
@@ -362,7 +565,7 @@ def tenant_list() -> None:
 @click.argument("slug")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def tenant_remove(slug: str, yes: bool) -> None:
-    """Remove a tenant and all its data."""
+    """Remove a workspace and all its data."""
     from integration import store
 
     if not yes:
@@ -388,12 +591,8 @@ _register_connect()
 
 
 def run() -> None:
-    """Entry point that turns configuration errors into a clean exit."""
-    try:
-        main(standalone_mode=True)
-    except ConfigurationError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(2)
+    """Entry point of the ``escalade`` script."""
+    main(standalone_mode=True)
 
 
 if __name__ == "__main__":

@@ -1,49 +1,44 @@
-"""``escalade tenant connect`` and ``escalade tenant configure``: connectors and context sources.
+"""``escalade tenant connect | configure | check``: connectors, workspace options, tests.
 
     escalade tenant connect acme slack --token xoxb-... --option channel=C0123ABCD \
         --option team_id=T0123 --option 'users={"U0ABC": "42"}' [--check]
-    escalade tenant connect acme crm --token pat-... [--option 'properties={"arr": "arr_usd"}']
-    escalade tenant configure acme --option 'activity={"kind": "csv", "path": "usage.csv"}' \
-        --option routing=@routing.json --option calendar=business_us
+    escalade tenant connect acme jira --token ... --email bot@acme.com \
+        --option base_url=https://acme.atlassian.net --option project=PAY --check
+    escalade tenant configure acme --option calendar=business_us --option currency=EUR \
+        --option 'group_ids={"escalations": 360001, "support_tier_2": 360002, "support": 360003}'
+    escalade tenant check acme              # the helpdesk (and its groups) and every connector
 
-Every setting is validated before anything is stored; a bad one names the option and field.
+Every value is checked before anything is stored (``integration.setup``, the same checks
+as the admin pages); a bad one is one line naming the option. ``--check`` and
+``tenant check`` call the vendor once and record the result the admin page shows.
 """
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from integration.errors import EscaladeError, ValidationError
+from integration.errors import ValidationError
+from integration.setup import TOKEN_SECRET
 
-__all__ = ["parse_options", "register"]
+__all__ = ["TOKEN_SECRET", "parse_options", "register"]
 
-# Connector -> the secret its token is stored under.
-TOKEN_SECRET = {"slack": "bot_token", "crm": "access_token", "jira": "api_token",
-                "linear": "api_key"}
+CONNECTOR_NAMES = {"slack": "Slack", "crm": "HubSpot", "jira": "Jira", "linear": "Linear",
+                   "helpdesk": "helpdesk"}
 
 
 def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs: JSON values allowed, ``@file`` reads a file; errors name the pair."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--option")
-        if raw.startswith("@"):
-            try:
-                raw = Path(raw[1:]).read_text(encoding="utf-8")
-            except OSError as err:
-                raise click.BadParameter(f"{key}: cannot read {raw[1:]!r}: {err.strerror}",
-                                         param_hint="--option") from err
-        try:
-            options[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            options[key] = raw
-    return options
+    """``KEY=VALUE`` pairs (JSON values allowed, ``@file`` reads a file); errors name the pair."""
+    from integration.cli import bad_input
+    from integration.setup import parse_option_pairs
+
+    try:
+        return parse_option_pairs(pairs, base_dir=Path.cwd())
+    except ValidationError as err:
+        raise bad_input(err, {"options": "--option"}) from err
 
 
 def _tenant(runtime: Any, slug: str) -> Any:
@@ -52,101 +47,145 @@ def _tenant(runtime: Any, slug: str) -> Any:
     with store.session_scope(runtime.sessions) as s:
         row = store.get_tenant(s, slug)
         if row is None:
-            raise click.ClickException(f"no tenant {slug!r}")
+            raise click.ClickException(f"no workspace {slug!r} (see escalade tenant list)")
         s.expunge(row)
         return row
 
 
-def _check_context_settings(runtime: Any, settings: dict[str, Any]) -> None:
-    from integration.activity import ActivitySource, CsvActivitySource
-    from integration.errors import ConfigurationError
-    from integration.routing import RoutingTable
-    from integration.summary import summarizer_from_settings
-
-    if "calendar" in settings and settings["calendar"] not in runtime.matrix.calendars:
-        known = ", ".join(sorted(runtime.matrix.calendars))
-        raise ValidationError("calendar", f"{settings['calendar']!r} is not in the matrix "
-                              f"(calendars: {known})")
-    if "activity" in settings:
-        source = ActivitySource.from_settings(settings["activity"], base_dir=Path.cwd())
-        if isinstance(source, CsvActivitySource):
-            source.load()
-    if "routing" in settings:
-        RoutingTable.from_settings(settings["routing"], calendars=runtime.matrix.calendars)
-    if "summary_provider" in settings or "summary_llm" in settings:
-        try:
-            summarizer_from_settings(settings)
-        except ConfigurationError as err:
-            raise ValidationError("summary_provider", str(err)) from err
+def _connect_flags(connector: str) -> dict[str, str]:
+    flags = {TOKEN_SECRET[connector]: "--token", "email": "--email",
+             "webhook_secret": "--webhook-secret", "tenant": "SLUG"}
+    return flags
 
 
 def register(tenant: click.Group, runtime_of: Any) -> None:
-    """Add ``connect`` and ``configure`` to the ``escalade tenant`` group."""
+    """Add ``connect``, ``configure`` and ``check`` to the ``escalade tenant`` group."""
 
     @tenant.command("connect")
     @click.argument("slug")
     @click.argument("connector", type=click.Choice(sorted(TOKEN_SECRET)))
     @click.option("--token", envvar="ESCALADE_CONNECTOR_TOKEN", default=None,
-                  help="Slack bot token (xoxb-...) or HubSpot private app token.")
+                  help="Slack bot token, HubSpot private app token, Jira API token or "
+                       "Linear API key (or set ESCALADE_CONNECTOR_TOKEN).")
     @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
                   help="Connector setting (JSON values allowed, @file reads a file).")
     @click.option("--email", default=None, help="Jira: the account the API token belongs to.")
     @click.option("--webhook-secret", default=None,
                   help="Jira / Linear: the secret their webhooks are signed with.")
-    @click.option("--check", is_flag=True, help="Call the vendor once to test the connection.")
+    @click.option("--check", is_flag=True,
+                  help="Test the connection first (one call) and record the result; nothing "
+                       "is saved when it fails.")
     def connect(slug: str, connector: str, token: str | None, options: tuple[str, ...],
                 email: str | None, webhook_secret: str | None, check: bool) -> None:
         """Connect Slack, the CRM (HubSpot), Jira or Linear; secrets are encrypted at rest."""
-        from adapters.connectors.registry import build_connector
-        from integration import store
+        from integration.cli import bad_input
+        from integration.tenants import CheckFailed
+        from integration.tenants import connect as connect_tenant
 
         runtime = runtime_of(click.get_current_context())
         row = _tenant(runtime, slug)
         settings = dict((row.settings or {}).get(connector) or {})
-        settings.update(parse_options(options))
+        for key, value in parse_options(options).items():
+            if value is None:
+                settings.pop(key, None)
+            else:
+                settings[key] = value
         given = {TOKEN_SECRET[connector]: token, "email": email,
                  "webhook_secret": webhook_secret}
-        given = {k: v for k, v in given.items() if v}
-        secrets = {f"{connector}.{k}": v for k, v in given.items()}
-        config = runtime.connector_config(row, connector)
-        credentials = {**config.credentials, **given}
+        label = CONNECTOR_NAMES[connector]
         try:
-            built = build_connector(
-                type(config)(tenant=slug, connector=connector, credentials=credentials,
-                              settings=settings, base_url=settings.get("base_url")),
-                sessions=runtime.sessions,
-            )
-            described = built.test_connection() if check else None
-        except EscaladeError as err:
-            raise click.UsageError(f"{connector}: {err}") from err
-        connectors = sorted({*((row.settings or {}).get("connectors") or []), connector})
-        with store.session_scope(runtime.sessions) as s:
-            live = store.get_tenant(s, slug)
-            assert live is not None
-            store.update_tenant(s, live, cipher=runtime.cipher, secrets=secrets,
-                                settings={connector: settings, "connectors": connectors})
-        runtime.forget_adapters()
-        click.echo(f"{connector} connected for {slug!r}" + (f": {described}" if described else ""))
+            result = connect_tenant(runtime, slug, connector, settings=settings,
+                                    new_secrets={k: v for k, v in given.items() if v},
+                                    check=check)
+        except CheckFailed as err:
+            raise click.ClickException(f"the {label} connection test failed, nothing was "
+                                       f"saved: {err}") from err
+        except ValidationError as err:
+            flags = _connect_flags(connector)
+            # Anything that is not a secret was given as a setting.
+            flags.setdefault(err.field.split(".")[0], f"--option {err.field}")
+            raise bad_input(err, flags) from err
+        tested = f"; connection test passed: {result.message}" if result else (
+            f" (not tested: run escalade tenant check {slug} {connector})")
+        click.echo(f"{connector} connected for {slug!r}{tested}")
 
     @tenant.command("configure")
     @click.argument("slug")
-    @click.option("--option", "options", multiple=True, metavar="KEY=VALUE", required=True,
-                  help="calendar=NAME, activity=JSON, routing=JSON or @file.json, "
-                       "summary_provider=extractive.")
-    def configure(slug: str, options: tuple[str, ...]) -> None:
-        """Set a tenant's calendar, product-activity source and routing table."""
+    @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+                  help="calendar=NAME, currency=EUR, activity=JSON, routing=JSON or "
+                       "@file.json, group_ids=JSON (team_ids on Intercom); KEY= clears one.")
+    @click.option("--webhook-secret", default=None,
+                  help="The helpdesk's webhook secret (Zendesk: the webhook's signing "
+                       "secret; Intercom: the app's client secret).")
+    def configure(slug: str, options: tuple[str, ...], webhook_secret: str | None) -> None:
+        """Set a workspace's options: calendar, currency, activity, routing, group ids."""
         from integration import store
+        from integration.cli import bad_input, group_lines
+        from integration.setup import MIN_WEBHOOK_SECRET, check_adapter, check_options
+        from integration.tenants import group_status
 
+        if not options and webhook_secret is None:
+            raise click.UsageError("give at least one --option KEY=VALUE or --webhook-secret")
         runtime = runtime_of(click.get_current_context())
-        _tenant(runtime, slug)
-        settings = parse_options(options)
+        row = _tenant(runtime, slug)
         try:
-            _check_context_settings(runtime, settings)
+            settings = check_options(parse_options(options), helpdesk=row.helpdesk,
+                                     calendars=runtime.matrix.calendars, base_dir=Path.cwd())
+            config = runtime.helpdesk_config(row)
+            merged = {k: v for k, v in {**config.options, **settings}.items() if v is not None}
+            check_adapter(replace(config, options=merged))
+            if webhook_secret is not None and len(webhook_secret.strip()) < MIN_WEBHOOK_SECRET:
+                raise ValidationError("webhook_secret",
+                                      f"at least {MIN_WEBHOOK_SECRET} characters")
         except ValidationError as err:
-            raise click.UsageError(str(err)) from err
+            raise bad_input(err, {"webhook_secret": "--webhook-secret"}) from err
+        secrets = {"webhook_secret": webhook_secret.strip()} if webhook_secret else None
         with store.session_scope(runtime.sessions) as s:
             live = store.get_tenant(s, slug)
-            assert live is not None
-            store.update_tenant(s, live, cipher=runtime.cipher, settings=settings)
+            if live is None:
+                raise click.ClickException(f"no workspace {slug!r}")
+            store.update_tenant(s, live, cipher=runtime.cipher, settings=settings or None,
+                                secrets=secrets)
         runtime.forget_adapters()
-        click.echo(f"{slug!r}: " + ", ".join(sorted(settings)) + " saved")
+        changed = [*sorted(settings), *(["webhook secret"] if secrets else [])]
+        click.echo(f"{slug!r}: " + ", ".join(changed) + " saved")
+        status = group_status(runtime, _tenant(runtime, slug))
+        if status.option is not None and (status.option in settings or "routing" in settings):
+            for line in group_lines(slug, status, listed=False):
+                click.echo(line)
+
+    @tenant.command("check")
+    @click.argument("slug")
+    @click.argument("connections", nargs=-1,
+                    type=click.Choice(["helpdesk", *sorted(TOKEN_SECRET)]))
+    def check(slug: str, connections: tuple[str, ...]) -> None:
+        """Test the helpdesk (listing its groups) and each connector once; record results.
+
+        With no CONNECTIONS, tests the helpdesk and every connected connector. Exits 1 when
+        a test failed.
+        """
+        from integration.cli import group_lines
+        from integration.tenants import check_stored, group_status
+
+        runtime = runtime_of(click.get_current_context())
+        row = _tenant(runtime, slug)
+        connected = list((row.settings or {}).get("connectors") or ())
+        wanted = list(connections) or ["helpdesk", *connected]
+        for name in wanted:
+            if name != "helpdesk" and name not in connected:
+                raise click.ClickException(
+                    f"{name} is not connected for {slug!r} (escalade tenant connect "
+                    f"{slug} {name} ...)")
+        failed = 0
+        for name in wanted:
+            result = check_stored(runtime, slug, name)
+            label = CONNECTOR_NAMES[name]
+            click.echo(f"{label}: {'works' if result.ok else 'FAILED'}: {result.message}")
+            failed += not result.ok
+            if name == "helpdesk" and result.ok:
+                status = group_status(runtime, _tenant(runtime, slug), groups=result.groups)
+                for line in group_lines(slug, status, listed=True):
+                    click.echo(f"  {line}")
+        if failed:
+            raise click.ClickException(f"{failed} of {len(wanted)} connection test(s) failed "
+                                       "(recorded; the admin page shows them)")

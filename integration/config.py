@@ -26,7 +26,8 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
                              "enables POST /slack/events (the alert buttons)"),
     "ZENDESK_APP_PUBLIC_KEY": (None, "str", "PEM public key of Escalade's Zendesk app, for "
                                "its signed sidebar URLs (a tenant may set its own)"),
-    "PUBLIC_URL": ("http://127.0.0.1:8000", "str", "where helpdesks reach this app"),
+    "PUBLIC_URL": (None, "str", "where helpdesks reach this app (printed webhook URLs); "
+                   "default: the address `escalade serve` listens on"),
     "LOG_LEVEL": ("INFO", "str", "logging level"),
 }
 

@@ -1,43 +1,528 @@
-"""Checks on a helpdesk connection before it is stored (CLI and admin pages share them)."""
+"""Setting a workspace up, shared by the CLI and the admin pages: add, connect, test, groups.
+
+What the admin typed is checked first (``integration.setup``); these functions then call the
+vendor once where asked, store (secrets encrypted) and record every connection test
+(``store.checks``), so a status badge is green only when the last test of exactly the
+stored settings passed. They also say where helpdesks reach Escalade (``public_url``) and
+how to register those webhook URLs in each helpdesk (``REGISTRATION``).
+"""
 
 from __future__ import annotations
 
-import re
+import hashlib
+import hmac
+import json
+import logging
 from collections.abc import Mapping
-from urllib.parse import urlparse
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-from integration.errors import ValidationError
+import requests
 
-__all__ = ["REQUIRED_SECRETS", "validate_connection"]
+from adapters.helpdesk.base import HelpdeskConfig, HelpdeskGroup
+from integration import store
+from integration.errors import EscaladeError, ValidationError
+from integration.setup import (
+    BASE_URL_OPTIONAL,
+    CONNECTOR_NAMES,
+    CREDENTIALS,
+    HELPDESKS,
+    NewTenant,
+    check_connector,
+    check_email,
+    check_url,
+    group_option,
+    group_report,
+    groups_in_use,
+)
+from integration.store.checks import ConnectionCheckRow, connection_checks, record_check
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+__all__ = [
+    "CONNECTIONS",
+    "CheckFailed",
+    "REGISTRATION",
+    "REQUIRED_SECRETS",
+    "SECRET_FROM_HELPDESK",
+    "CheckResult",
+    "ConnectionStatus",
+    "GroupStatus",
+    "Registration",
+    "add_tenant",
+    "check_stored",
+    "connect",
+    "connection_statuses",
+    "connector_label",
+    "group_status",
+    "public_url",
+    "record_if_stored",
+    "registration_steps",
+    "remember_served_url",
+    "run_check",
+    "served_url",
+    "stored_connection",
+    "tracker_webhook_url",
+    "validate_connection",
+    "webhook_url",
+]
 
-# Helpdesks reached at a fixed vendor host unless a base URL overrides it (Intercom: region).
-BASE_URL_OPTIONAL = frozenset({"sandbox", "intercom"})
+log = logging.getLogger(__name__)
 
-# Which credentials each helpdesk needs before we can fetch or write a ticket.
-REQUIRED_SECRETS: dict[str, tuple[str, ...]] = {
-    "zendesk": ("email", "api_token"),
-    "freshdesk": ("api_key",),
-    "intercom": ("access_token",),
-    "sandbox": (),
-}
+REQUIRED_SECRETS = CREDENTIALS
+CONNECTIONS: tuple[str, ...] = ("helpdesk", "slack", "crm", "jira", "linear")
+# Helpdesks that create the webhook secret themselves (Zendesk's signing secret, Intercom's
+# client secret): Escalade cannot make one up for them, the admin copies theirs in.
+SECRET_FROM_HELPDESK = frozenset({"zendesk", "intercom"})
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+SERVED_URL_FILE = "served-url"
+USER_AGENT = "Escalade/0.1 (connection test)"
 
 
 def validate_connection(
     *, slug: str, helpdesk: str, base_url: str | None, secrets: Mapping[str, str]
 ) -> None:
-    """Raise ``ValidationError`` naming the first missing or malformed setting."""
-    if not SLUG.match(slug):
-        raise ValidationError("slug", "use 2-40 lower-case letters, digits or dashes")
-    if helpdesk not in REQUIRED_SECRETS:
+    """Raise ``ValidationError`` naming the first missing or malformed helpdesk setting."""
+    if helpdesk not in CREDENTIALS:
         raise ValidationError("helpdesk", f"unknown helpdesk {helpdesk!r}")
+    label = HELPDESKS[helpdesk]
     if not base_url and helpdesk not in BASE_URL_OPTIONAL:
-        raise ValidationError("base_url", f"{helpdesk} needs --base-url")
+        raise ValidationError("base_url", f"{label} needs its address (--base-url)")
     if base_url:
-        parsed = urlparse(base_url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ValidationError("base_url", f"not an http(s) URL: {base_url!r}")
-    for name in REQUIRED_SECRETS[helpdesk]:
+        check_url("base_url", base_url)
+    for name in CREDENTIALS[helpdesk]:
         if not secrets.get(name):
-            raise ValidationError(name, f"{helpdesk} needs --{name.replace('_', '-')}")
+            raise ValidationError(name, f"{label} needs --{name.replace('_', '-')}")
+    if secrets.get("email"):
+        check_email("email", secrets["email"])
+
+
+# --- where helpdesks reach Escalade ----------------------------------------------------------
+
+
+def remember_served_url(config: Mapping[str, Any], url: str) -> None:
+    """Note the address ``escalade serve`` listens on, for URLs printed by other commands."""
+    var_dir = Path(config["VAR_DIR"])
+    var_dir.mkdir(parents=True, exist_ok=True)
+    (var_dir / SERVED_URL_FILE).write_text(url.rstrip("/") + "\n", encoding="utf-8")
+
+
+def served_url(config: Mapping[str, Any]) -> str | None:
+    """The address ``escalade serve`` last listened on, if it ever ran with this folder."""
+    try:
+        text = (Path(config["VAR_DIR"]) / SERVED_URL_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    parts = urlsplit(text)
+    return text if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def public_url(config: Mapping[str, Any], *, request_root: str | None = None) -> str:
+    """Where helpdesks reach this app: ``ESCALADE_PUBLIC_URL`` when set, else the address
+    actually served (the one this request came to, or the one ``escalade serve`` uses)."""
+    configured = str(config.get("PUBLIC_URL") or "").strip()
+    if configured:
+        return configured.rstrip("/")
+    if request_root:
+        return request_root.rstrip("/")
+    return served_url(config) or DEFAULT_PUBLIC_URL
+
+
+def webhook_url(base: str, helpdesk: str, slug: str) -> str:
+    """The URL a helpdesk posts a workspace's ticket events to."""
+    return f"{base.rstrip('/')}/webhooks/{helpdesk}/{slug}"
+
+
+def tracker_webhook_url(base: str, tracker: str, slug: str) -> str:
+    """The URL Jira or Linear posts issue changes to."""
+    return f"{base.rstrip('/')}/webhooks/{tracker}/{slug}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Registration:
+    """How to register the webhook URL in one helpdesk, in its own menu names."""
+
+    where: str
+    steps: tuple[str, ...]
+    # False where nothing has to be registered (the sandbox runs inside Escalade).
+    needed: bool = True
+
+
+_ZENDESK_BODY = ('{"ticket_id": "{{ticket.id}}", '
+                 '"updated_at": "{{ticket.updated_at_with_timestamp}}"}')
+_FRESHDESK_BODY = ('{"freshdesk_webhook": {"ticket_id": "{{ticket.id}}", "triggered_event": '
+                   '"{{triggered_event}}", "ticket_updated_at": "{{ticket.modified_on}}"}}')
+_INTERCOM_TOPICS = ("conversation.user.created, conversation.user.replied, "
+                    "conversation.admin.replied, conversation.admin.assigned, "
+                    "conversation.admin.closed")
+
+# Steps use {url} for the workspace's webhook URL and {slug} for its slug.
+REGISTRATION: dict[str, Registration] = {
+    "zendesk": Registration(
+        where="Admin Center → Apps and integrations → Actions and webhooks → Webhooks",
+        steps=(
+            "In Zendesk Admin Center, open Apps and integrations → Actions and webhooks → "
+            "Webhooks (older accounts: Webhooks → Webhooks) and click Create webhook.",
+            "Choose Trigger or automation, name it Escalade, endpoint URL {url}, request "
+            "method POST, request format JSON, no authentication; create it.",
+            "On the webhook's page click Reveal secret (Signing secret) and give it to "
+            "Escalade: escalade tenant configure {slug} --webhook-secret <secret>, or the "
+            "Helpdesk section of the workspace's admin page.",
+            "Admin Center → Objects and rules → Business rules → Triggers → Add trigger: "
+            "Ticket is Created, or Ticket is Updated; action Notify by → Active webhook → "
+            "Escalade with the JSON body " + _ZENDESK_BODY + ".",
+        )),
+    "freshdesk": Registration(
+        where="Admin → Workflows → Automations",
+        steps=(
+            "In Freshdesk open Admin → Workflows → Automations (Automation rules), tab "
+            "Ticket Creation, and click New rule.",
+            "Add the action Trigger webhook: request type POST, callback URL {url}, "
+            "Requires authentication with user escalade and the webhook secret as password, "
+            "encoding JSON, content (advanced) " + _FRESHDESK_BODY + ".",
+            "Do the same on the Ticket Updates tab, with the condition Performed by: agent is "
+            "not Escalade's agent, so Escalade's own write-backs do not call back.",
+        )),
+    "intercom": Registration(
+        where="Developer Hub → your app → Configure → Webhooks",
+        steps=(
+            "In the Intercom Developer Hub open your app → Configure → Webhooks.",
+            "Endpoint URL: {url} (Intercom needs an HTTPS address it can reach).",
+            "Topics: " + _INTERCOM_TOPICS + "; save.",
+            "Intercom signs every notification with the app's client secret (Basic "
+            "information → Client secret): give it to Escalade with escalade tenant "
+            "configure {slug} --webhook-secret <client secret>, or the Helpdesk section of "
+            "the workspace's admin page.",
+        )),
+    "sandbox": Registration(
+        where="nothing to register", needed=False,
+        steps=("The sandbox runs inside Escalade: signed test tickets go to {url} "
+               "(escalade demo sends the sample workspace's).",)),
+}
+
+
+def registration_steps(helpdesk: str, *, url: str, slug: str) -> tuple[str, ...]:
+    """The steps to register ``url`` in ``helpdesk``, filled in for the workspace."""
+    # replace(), not format(): the steps quote JSON bodies full of braces.
+    found = REGISTRATION.get(helpdesk)
+    if found is None:
+        return ()
+    return tuple(step.replace("{url}", url).replace("{slug}", slug) for step in found.steps)
+
+
+# --- connection tests -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CheckResult:
+    """One connection test: did the vendor accept, its words, and the groups it listed."""
+
+    connection: str
+    ok: bool
+    message: str
+    groups: tuple[HelpdeskGroup, ...] | None = None
+
+    def detail(self) -> dict[str, Any] | None:
+        """What is kept with the result (the groups, for choosing the mapping)."""
+        if self.groups is None:
+            return None
+        return {"groups": [{"id": g.id, "name": g.name} for g in self.groups]}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConnectionStatus:
+    """What a connection's badge says.
+
+    ``state``: ``ok`` (the last test of these settings passed), ``failed`` (it failed:
+    ``message`` is the vendor's error), ``untested`` (never tested) or ``changed`` (the
+    settings changed since the last test), or ``off`` (not connected).
+    """
+
+    connection: str
+    state: str
+    message: str = ""
+    checked_at: datetime | None = None
+
+
+def stored_connection(
+    runtime: Any, tenant: store.TenantRow, connection: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A connection's stored settings and secrets (secrets without their prefix).
+
+    For the helpdesk the settings are ``{"base_url": ...}`` plus the workspace options.
+    """
+    secrets = store.tenant_secrets(tenant, runtime.cipher)
+    if connection == "helpdesk":
+        return ({**(tenant.settings or {}), "base_url": tenant.base_url or ""},
+                {k: v for k, v in secrets.items() if "." not in k})
+    prefix = f"{connection}."
+    return (dict((tenant.settings or {}).get(connection) or {}),
+            {k[len(prefix):]: v for k, v in secrets.items() if k.startswith(prefix)})
+
+
+def _fingerprint(runtime: Any, connection: str, settings: Mapping[str, Any],
+                 secrets: Mapping[str, str]) -> str:
+    # Keyed: a hash of credentials must not be a way to guess them.
+    if connection == "helpdesk":
+        what: dict[str, Any] = {"base_url": settings.get("base_url") or "",
+                                "region": settings.get("region"),
+                                "secrets": {k: v for k, v in secrets.items()
+                                            if k != "webhook_secret"}}
+    else:
+        what = {"settings": dict(settings),
+                "secrets": {k: v for k, v in secrets.items() if k != "webhook_secret"}}
+    payload = json.dumps(what, sort_keys=True, default=str).encode()
+    return hmac.new(runtime.cipher.sign_key("connection-check"), payload,
+                    hashlib.sha256).hexdigest()
+
+
+def _http() -> requests.Session:
+    http = requests.Session()
+    http.headers["User-Agent"] = USER_AGENT
+    return http
+
+
+def run_check(
+    runtime: Any, tenant: store.TenantRow, connection: str, *,
+    settings: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None,
+) -> CheckResult:
+    """Call the vendor once with the given settings (default: the stored ones); no store."""
+    from adapters.checks import check_helpdesk
+    from adapters.connectors.base import ConnectorConfig
+    from adapters.connectors.registry import build_connector
+
+    stored_settings, stored_secrets = stored_connection(runtime, tenant, connection)
+    settings = stored_settings if settings is None else settings
+    secrets = stored_secrets if secrets is None else secrets
+    try:
+        if connection == "helpdesk":
+            config = HelpdeskConfig(
+                tenant=tenant.slug, helpdesk=tenant.helpdesk,
+                base_url=str(settings.get("base_url") or "") or None,
+                credentials={k: v for k, v in secrets.items() if k != "webhook_secret"},
+                webhook_secret=secrets.get("webhook_secret"),
+                options={k: v for k, v in settings.items() if k != "base_url"})
+            with _http() as http:
+                found = check_helpdesk(config, session=http)
+            return CheckResult(connection=connection, ok=True, message=found.message,
+                               groups=found.groups)
+        connector = build_connector(
+            ConnectorConfig(tenant=tenant.slug, connector=connection, credentials=dict(secrets),
+                            settings=dict(settings), base_url=settings.get("base_url")),
+            sessions=runtime.sessions)
+        try:
+            message = connector.test_connection()
+        finally:
+            close = getattr(connector, "close", None)
+            if callable(close):
+                close()
+    except EscaladeError as err:
+        return CheckResult(connection=connection, ok=False, message=str(err))
+    except Exception as err:
+        # An SDK failure nobody mapped must still read as a failed test, not a crash.
+        log.exception("tenant %s: %s connection test failed", tenant.slug, connection)
+        return CheckResult(connection=connection, ok=False,
+                           message=f"unexpected {type(err).__name__}: {err}")
+    return CheckResult(connection=connection, ok=True, message=message)
+
+
+def _record(runtime: Any, tenant: store.TenantRow, result: CheckResult, fingerprint: str,
+            s: Any = None) -> None:
+    def write(session: Any) -> None:
+        record_check(session, tenant_id=tenant.id, connection=result.connection, ok=result.ok,
+                     message=result.message, fingerprint=fingerprint, now=runtime.now(),
+                     detail=result.detail())
+    if s is not None:
+        write(s)
+        return
+    with store.session_scope(runtime.sessions) as session:
+        write(session)
+
+
+def check_stored(runtime: Any, slug: str, connection: str) -> CheckResult:
+    """Test a stored connection and record the result (``escalade tenant check``)."""
+    tenant = _tenant(runtime, slug)
+    settings, secrets = stored_connection(runtime, tenant, connection)
+    result = run_check(runtime, tenant, connection)
+    _record(runtime, tenant, result, _fingerprint(runtime, connection, settings, secrets))
+    return result
+
+
+def record_if_stored(runtime: Any, tenant: store.TenantRow, result: CheckResult, *,
+                     settings: Mapping[str, Any], secrets: Mapping[str, str]) -> bool:
+    """Record a test of form values when they are exactly what is stored; True if recorded."""
+    stored_settings, stored_secrets = stored_connection(runtime, tenant, result.connection)
+    tested = _fingerprint(runtime, result.connection, settings, secrets)
+    if tested != _fingerprint(runtime, result.connection, stored_settings, stored_secrets):
+        return False
+    _record(runtime, tenant, result, tested)
+    return True
+
+
+def connection_statuses(runtime: Any, tenant: store.TenantRow) -> dict[str, ConnectionStatus]:
+    """Every connection's badge: tested and passed, failed, untested, changed, or off."""
+    with store.session_scope(runtime.sessions) as s:
+        checks = connection_checks(s, tenant.id)
+        for row in checks.values():
+            s.expunge(row)
+    connected = set((tenant.settings or {}).get("connectors") or ())
+    out: dict[str, ConnectionStatus] = {}
+    for connection in CONNECTIONS:
+        if connection != "helpdesk" and connection not in connected:
+            out[connection] = ConnectionStatus(connection=connection, state="off")
+            continue
+        settings, secrets = stored_connection(runtime, tenant, connection)
+        out[connection] = _status(connection, checks.get(connection),
+                                  _fingerprint(runtime, connection, settings, secrets))
+    return out
+
+
+def _status(connection: str, row: ConnectionCheckRow | None, fingerprint: str) -> ConnectionStatus:
+    if row is None:
+        return ConnectionStatus(connection=connection, state="untested")
+    if row.fingerprint != fingerprint:
+        return ConnectionStatus(connection=connection, state="changed", message=row.message,
+                                checked_at=row.checked_at)
+    return ConnectionStatus(connection=connection, state="ok" if row.ok else "failed",
+                            message=row.message, checked_at=row.checked_at)
+
+
+# --- adding and connecting ------------------------------------------------------------------
+
+
+class CheckFailed(EscaladeError):
+    """The vendor refused the connection test, so nothing was stored."""
+
+    def __init__(self, result: CheckResult) -> None:
+        self.result = result
+        super().__init__(result.message)
+
+
+def _tenant(runtime: Any, slug: str) -> store.TenantRow:
+    with store.session_scope(runtime.sessions) as s:
+        row = store.get_tenant(s, slug)
+        if row is None:
+            raise ValidationError("tenant", f"no workspace {slug!r} (see escalade tenant list)")
+        s.expunge(row)
+        return row
+
+
+def add_tenant(runtime: Any, plan: NewTenant, *, check: bool) -> CheckResult | None:
+    """Store a checked workspace; with ``check`` its helpdesk is tested first.
+
+    A failed test stores nothing (``EscaladeError`` with the vendor's words); a passed one is
+    recorded with the workspace, in the same transaction.
+    """
+    with store.session_scope(runtime.sessions) as s:
+        if store.get_tenant(s, plan.slug) is not None:
+            raise ValidationError("slug", f"a workspace {plan.slug!r} already exists")
+    result = None
+    if check:
+        draft = store.TenantRow(id=0, slug=plan.slug, name=plan.name, helpdesk=plan.helpdesk,
+                                base_url=plan.base_url, settings=dict(plan.settings),
+                                secrets=runtime.cipher.encrypt_json(dict(plan.secrets)))
+        result = run_check(runtime, draft, "helpdesk")
+        if not result.ok:
+            raise CheckFailed(result)
+    with store.session_scope(runtime.sessions) as s:
+        row = store.add_tenant(s, slug=plan.slug, name=plan.name, helpdesk=plan.helpdesk,
+                               base_url=plan.base_url, secrets=plan.secrets,
+                               settings=plan.settings, cipher=runtime.cipher, now=runtime.now())
+        if result is not None:
+            settings, secrets = stored_connection(runtime, row, "helpdesk")
+            _record(runtime, row, result, _fingerprint(runtime, "helpdesk", settings, secrets),
+                    s=s)
+    return result
+
+
+def connect(
+    runtime: Any, slug: str, connector: str, *, settings: Mapping[str, Any],
+    new_secrets: Mapping[str, str], check: bool,
+) -> CheckResult | None:
+    """Check and store a connector; with ``check`` it must pass a test first (recorded).
+
+    ``settings`` are the connector's complete settings; ``new_secrets`` (without prefix) are
+    merged into the stored ones. A failed check stores nothing.
+    """
+    tenant = _tenant(runtime, slug)
+    _, stored_secrets = stored_connection(runtime, tenant, connector)
+    secrets = {**stored_secrets, **{k: v for k, v in new_secrets.items() if v}}
+    check_connector(connector, settings, secrets, sessions=runtime.sessions)
+    result = None
+    if check:
+        result = run_check(runtime, tenant, connector, settings=settings, secrets=secrets)
+        if not result.ok:
+            raise CheckFailed(result)
+    _store_connector(runtime, tenant, connector, settings, new_secrets)
+    if result is not None:
+        live = _tenant(runtime, slug)
+        record_if_stored(runtime, live, result, settings=settings, secrets=secrets)
+    return result
+
+
+def _store_connector(runtime: Any, tenant: store.TenantRow, connector: str,
+                     settings: Mapping[str, Any], new_secrets: Mapping[str, str]) -> None:
+    with store.session_scope(runtime.sessions) as s:
+        live = store.get_tenant(s, tenant.slug)
+        if live is None:
+            raise ValidationError("tenant", f"no workspace {tenant.slug!r}")
+        connected = sorted({*((live.settings or {}).get("connectors") or ()), connector})
+        store.update_tenant(s, live, cipher=runtime.cipher,
+                            secrets={f"{connector}.{k}": v for k, v in new_secrets.items() if v},
+                            settings={connector: dict(settings), "connectors": connected})
+    runtime.forget_adapters()
+
+
+# --- groups ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GroupStatus:
+    """The workspace's group mapping against the matrix and the helpdesk's own groups."""
+
+    option: str | None
+    noun: str
+    used: tuple[str, ...]
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    # The helpdesk's groups from its last test (None: not listed yet).
+    groups: tuple[HelpdeskGroup, ...] | None = None
+    listed_at: datetime | None = None
+    unmapped: tuple[str, ...] = ()
+    unknown: Mapping[str, str] = field(default_factory=dict)
+    suggestions: Mapping[str, str] = field(default_factory=dict)
+
+
+def group_status(runtime: Any, tenant: store.TenantRow,
+                 groups: tuple[HelpdeskGroup, ...] | None = None) -> GroupStatus:
+    """Which matrix groups have no helpdesk id yet, and what the helpdesk offers."""
+    from adapters.registry import adapter_class
+
+    cls = adapter_class(tenant.helpdesk)
+    matrix = runtime.matrix_for(tenant)
+    used = groups_in_use((matrix.tier_settings(t).actions.group for t in sorted(matrix.settings,
+                                                                                reverse=True)),
+                         (tenant.settings or {}).get("routing"))
+    listed_at = None
+    if groups is None:
+        with store.session_scope(runtime.sessions) as s:
+            row = connection_checks(s, tenant.id).get("helpdesk")
+            if row is not None and row.detail and isinstance(row.detail.get("groups"), list):
+                groups = tuple(HelpdeskGroup(id=str(g.get("id")), name=str(g.get("name")))
+                               for g in row.detail["groups"] if isinstance(g, Mapping))
+                listed_at = row.checked_at
+    option = group_option(tenant.helpdesk)
+    if option is None:
+        return GroupStatus(option=None, noun=cls.group_noun, used=tuple(used), groups=groups,
+                           listed_at=listed_at)
+    mapping = (tenant.settings or {}).get(option) or {}
+    report = group_report(used, mapping if isinstance(mapping, Mapping) else {}, groups)
+    return GroupStatus(option=option, noun=cls.group_noun, used=report.used,
+                       mapping=report.mapped, groups=groups, listed_at=listed_at,
+                       unmapped=report.unmapped, unknown=report.unknown,
+                       suggestions=report.suggestions)
+
+
+def connector_label(connector: str) -> str:
+    """The connector's product name (HubSpot for ``crm``)."""
+    return CONNECTOR_NAMES.get(connector, connector)

@@ -21,7 +21,7 @@ def runner(cli_env: dict) -> CliRunner:  # noqa: F811
     runner = CliRunner()
     assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
     added = runner.invoke(main, ["tenant", "add", "acme", "--helpdesk", "sandbox",
-                                 "--webhook-secret", "s3cret"])
+                                 "--webhook-secret", "s" * 16])
     assert added.exit_code == 0, added.output
     return runner
 
@@ -90,13 +90,13 @@ def test_configure_validates_routing_and_activity(runner: CliRunner, tmp_path: P
 def test_connect_jira_stores_email_token_and_webhook_secret(runner: CliRunner) -> None:
     result = runner.invoke(main, [
         "tenant", "connect", "acme", "jira", "--token", "tok-123", "--email", "bot@acme.example",
-        "--webhook-secret", "whsec", "--option", "project=PAY",
+        "--webhook-secret", "whsec-0123456789abcdef", "--option", "project=PAY",
         "--option", "base_url=https://acme.atlassian.net"])
     assert result.exit_code == 0, result.output
     stored = _settings()
     assert stored["settings"]["jira"] == {"project": "PAY",
                                           "base_url": "https://acme.atlassian.net"}
     assert stored["secrets"]["jira.email"] == "bot@acme.example"
-    assert stored["secrets"]["jira.webhook_secret"] == "whsec"
+    assert stored["secrets"]["jira.webhook_secret"] == "whsec-0123456789abcdef"
     missing = runner.invoke(main, ["tenant", "connect", "acme", "linear", "--token", "lin_x"])
     assert missing.exit_code != 0 and "team_id" in missing.output

@@ -15,7 +15,14 @@ from typing import Any, ClassVar
 
 from integration.models import Action, ActionKind, Ticket
 
-__all__ = ["ApplyResult", "BackfillPage", "HelpdeskAdapter", "HelpdeskConfig", "WebhookEvent"]
+__all__ = [
+    "ApplyResult",
+    "BackfillPage",
+    "HelpdeskAdapter",
+    "HelpdeskConfig",
+    "HelpdeskGroup",
+    "WebhookEvent",
+]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -40,6 +47,14 @@ class WebhookEvent:
     occurred_at: datetime | None = None
     # A ticket the payload carried whole (sandbox); vendors send ids and we fetch.
     ticket: Ticket | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HelpdeskGroup:
+    """A group (Zendesk, Freshdesk) or team (Intercom) that tickets can be assigned to."""
+
+    id: str
+    name: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -71,6 +86,10 @@ class HelpdeskAdapter(abc.ABC):
     """One helpdesk vendor behind a common interface."""
 
     identifier: ClassVar[str]
+    # The install option that maps the matrix's group names to this helpdesk's ids, and
+    # what the helpdesk calls a group; None where groups are written by name (the sandbox).
+    group_option: ClassVar[str | None] = "group_ids"
+    group_noun: ClassVar[str] = "group"
 
     def __init__(self, *, config: HelpdeskConfig) -> None:
         self.config = config
@@ -118,3 +137,7 @@ class HelpdeskAdapter(abc.ABC):
     def is_own_write(self, ticket: Ticket) -> bool:
         """True when the latest change on the ticket was made by Escalade itself."""
         return False
+
+    def list_groups(self) -> list[HelpdeskGroup]:
+        """The groups (or teams) tickets can be assigned to, as the helpdesk lists them."""
+        raise NotImplementedError(f"{self.identifier}: listing groups is not available")

@@ -31,6 +31,7 @@ from adapters.helpdesk.base import (
     BackfillPage,
     HelpdeskAdapter,
     HelpdeskConfig,
+    HelpdeskGroup,
     WebhookEvent,
 )
 from integration.errors import (
@@ -52,6 +53,7 @@ from integration.models import (
 )
 
 __all__ = [
+    "DEMO_GROUPS",
     "EVENTS",
     "SIGNATURE_HEADER",
     "Recorder",
@@ -75,6 +77,13 @@ EVENTS: Mapping[str, str] = {
 Recorder = Callable[[str, list[dict[str, Any]]], None]
 
 _PREVIEW_CHARS = 48
+# The sandbox's groups: the default matrix's, by name (it assigns groups by name, no ids).
+DEMO_GROUPS: tuple[HelpdeskGroup, ...] = (
+    HelpdeskGroup(id="support", name="support"),
+    HelpdeskGroup(id="support_tier_2", name="support_tier_2"),
+    HelpdeskGroup(id="escalations", name="escalations"),
+    HelpdeskGroup(id="billing", name="billing"),
+)
 
 
 # --- pure edge functions ----------------------------------------------------------------
@@ -258,6 +267,7 @@ class SandboxAdapter(HelpdeskAdapter):
     """An in-memory helpdesk that records what Escalade would write."""
 
     identifier: ClassVar[str] = "sandbox"
+    group_option: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -428,6 +438,10 @@ class SandboxAdapter(HelpdeskAdapter):
             return False
         latest = max(enumerate(ticket.messages), key=lambda im: (im[1].created_at, im[0]))[1]
         return latest.author in (Author.BOT, Author.SYSTEM)
+
+    def list_groups(self) -> list[HelpdeskGroup]:
+        """The fixed demo groups (no call: the sandbox lives in this process)."""
+        return list(DEMO_GROUPS)
 
     def _remember(self, ticket: Ticket) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from integration.store import alerts as alerts  # the alert_messages table joins the metadata
 from integration.store import bugs as bugs  # bug_groups, bug_group_tickets
+from integration.store import checks as checks  # connection_checks
 from integration.store import people as people  # tier_overrides, admin_users
 from integration.store.db import (
     Base,

@@ -1,4 +1,4 @@
-"""The admin UI: session login, connections per tenant, the matrix editor, the outbox.
+"""The admin UI: session login, workspaces and their connections, the matrix editor, the outbox.
 
 ``bp`` (name "admin", under ``/admin``) is defined in ``core``; the page modules add their
 routes to it when imported here, so registering ``bp`` brings every admin page.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from sidebar_ui.admin import connections as connections  # noqa: F401 (routes)
 from sidebar_ui.admin import matrix_editor as matrix_editor  # noqa: F401 (routes)
 from sidebar_ui.admin import outbox_view as outbox_view  # noqa: F401 (routes)
+from sidebar_ui.admin import workspace as workspace  # noqa: F401 (routes)
 from sidebar_ui.admin.core import bp
 
 __all__ = ["bp"]

@@ -1,26 +1,37 @@
-"""``/admin/tenants/<slug>``: connect the helpdesk, Slack, HubSpot, Jira and Linear.
+"""``/admin/tenants/<slug>``: a workspace's webhooks, helpdesk, groups, settings and connectors.
 
-Each section is one form with "Save" and "Test connection". Both read the form against what
-is stored (a blank secret keeps the stored one), so a connection can be tested before it is
-saved. Saving validates, stores through ``store.update_tenant`` (secrets encrypted, merged)
-and drops the runtime's cached adapters and connectors.
+Each connection is one form with "Save" and "Test connection", read against what is stored
+(a blank secret keeps the stored one) and checked with the CLI's own checks
+(``integration.setup``). "Test connection" calls the service once with the form's values
+and records the result when they are the stored ones; "Save" stores, then tests and records,
+so a badge is green only when the last test of exactly these settings passed.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-import requests
 from flask import abort, flash, redirect, request, url_for
 
-from adapters.connectors.base import ConnectorConfig
-from adapters.connectors.registry import build_connector
-from adapters.helpdesk.base import HelpdeskConfig
 from integration import store
-from integration.errors import EscaladeError, ValidationError
-from integration.tenants import validate_connection
-from sidebar_ui.admin.core import bp, page, runtime
+from integration.errors import ValidationError
+from integration.setup import HELPDESKS
+from integration.tenants import (
+    REGISTRATION,
+    SECRET_FROM_HELPDESK,
+    CheckResult,
+    check_stored,
+    connection_statuses,
+    group_status,
+    public_url,
+    record_if_stored,
+    registration_steps,
+    run_check,
+    tracker_webhook_url,
+    validate_connection,
+    webhook_url,
+)
+from sidebar_ui.admin.core import badge, bp, page, runtime
 from sidebar_ui.admin.sections import (
     CONNECTORS,
     Merged,
@@ -30,21 +41,15 @@ from sidebar_ui.admin.sections import (
     helpdesk_section,
     merge,
 )
-from sidebar_ui.admin.vendors import check_helpdesk, check_jira, check_linear
 
-__all__ = ["tenant_page", "tenant_section"]
+__all__ = ["load_tenant", "tenant_page", "tenant_section", "view_with_error"]
 
-log = logging.getLogger(__name__)
-
-# Connectors the outbox delivers to; Jira and Linear are stored but not delivered to yet.
-DELIVERING = frozenset({"slack", "crm"})
-
-
-def _load(slug: str) -> store.TenantRow:
+def load_tenant(slug: str) -> store.TenantRow:
+    """The workspace ``slug``, or 404."""
     with store.session_scope(runtime().sessions) as s:
         row = store.get_tenant(s, slug)
         if row is None:
-            abort(404, description=f"No tenant {slug!r}.")
+            abort(404, description=f"No workspace {slug!r}.")
         s.expunge(row)
         return row
 
@@ -71,37 +76,48 @@ def _stored(tenant: store.TenantRow, section: Section) -> tuple[dict[str, Any], 
 
 def _view(tenant: store.TenantRow, *, active: str | None = None, form: dict[str, str] | None = None,
           result: dict[str, Any] | None = None, error: ValidationError | None = None,
-          code: int = 200) -> Any:
+          code: int = 200, **extra: Any) -> Any:
+    statuses = connection_statuses(runtime(), tenant)
     sections = []
     for section in (helpdesk_section(tenant.helpdesk), *CONNECTORS):
         settings, secrets = _stored(tenant, section)
         values = form_values(section, settings)
         if section.key == active and form is not None:
             values.update({f.name: form.get(f.name, "") for f in section.fields if not f.secret})
-        connected = (section.key == "helpdesk"
-                     or section.key in ((tenant.settings or {}).get("connectors") or ())
-                     or (section.key not in DELIVERING and bool(settings)))
         sections.append({
             "section": section,
             "values": values,
             "stored": {f.name for f in section.fields if f.secret and secrets.get(f.name)},
-            "connected": connected,
+            "badge": badge(runtime(), tenant, statuses[section.key]),
+            "connected": statuses[section.key].state != "off",
             "result": result if section.key == active else None,
             "error": error if section.key == active else None,
         })
-    return page("admin/tenant.html", code, tenant=tenant, sections=sections, active=active)
+    base = public_url(runtime().config, request_root=request.url_root)
+    url = webhook_url(base, tenant.helpdesk, tenant.slug)
+    has_secret = bool(store.tenant_secrets(tenant, runtime().cipher).get("webhook_secret"))
+    return page(
+        "admin/tenant.html", code, tenant=tenant, sections=sections, active=active,
+        helpdesk_name=HELPDESKS.get(tenant.helpdesk, tenant.helpdesk),
+        webhook=url, registration=REGISTRATION.get(tenant.helpdesk),
+        steps=registration_steps(tenant.helpdesk, url=url, slug=tenant.slug),
+        secret_missing=not has_secret and tenant.helpdesk in SECRET_FROM_HELPDESK,
+        tracker_urls={t: tracker_webhook_url(base, t, tenant.slug) for t in ("jira", "linear")},
+        public_configured=bool(runtime().config.get("PUBLIC_URL")),
+        groups=group_status(runtime(), tenant), settings=tenant.settings or {},
+        calendars=sorted(runtime().matrix.calendars), **extra)
 
 
 @bp.get("/tenants/<slug>")
 def tenant_page(slug: str) -> Any:
-    """The tenant's connections."""
-    return _view(_load(slug))
+    """The workspace: webhooks to register, its connections and their last tests."""
+    return _view(load_tenant(slug))
 
 
 @bp.post("/tenants/<slug>/<key>")
 def tenant_section(slug: str, key: str) -> Any:
-    """Save, test or disconnect one section (``op`` = save | test | disconnect)."""
-    tenant = _load(slug)
+    """Save, test or disconnect one connection (``op`` = save | test | disconnect)."""
+    tenant = load_tenant(slug)
     section = _section(tenant, key)
     form = {k: str(v) for k, v in request.form.items()}
     op = form.get("op", "save")
@@ -110,7 +126,7 @@ def tenant_section(slug: str, key: str) -> Any:
     settings, secrets = _stored(tenant, section)
     try:
         merged = merge(section, form, settings=settings, secrets=secrets)
-        check_section(section, merged)
+        check_section(section, merged, sessions=runtime().sessions)
         if key == "helpdesk":
             validate_connection(slug=tenant.slug, helpdesk=tenant.helpdesk,
                                 base_url=merged.settings.get("base_url") or None,
@@ -118,12 +134,37 @@ def tenant_section(slug: str, key: str) -> Any:
     except ValidationError as err:
         return _view(tenant, active=key, form=form, error=err, code=422)
     if op == "test":
-        changed = bool(merged.new_secrets) or merged.settings != settings
-        return _view(tenant, active=key, form=form,
-                     result=_test(tenant, section, merged, changed=changed))
+        return _view(tenant, active=key, form=form, result=_test(tenant, section, merged))
     _save(tenant, section, merged)
-    flash(f"{section.title}: saved.", "ok")
+    tested = check_stored(runtime(), slug, key)
+    if tested.ok:
+        flash(f"{section.title}: saved; connection works: {tested.message}", "ok")
+    else:
+        flash(f"{section.title}: saved, but the connection test failed: {tested.message}",
+              "error")
     return redirect(url_for("admin.tenant_page", slug=slug, _anchor=key))
+
+
+def _check_values(tenant: store.TenantRow, section: Section,
+                  merged: Merged) -> tuple[dict[str, Any], dict[str, str]]:
+    if section.key == "helpdesk":
+        return ({**(tenant.settings or {}), "base_url": merged.settings.get("base_url") or ""},
+                merged.secrets)
+    return merged.settings, merged.secrets
+
+
+def _test(tenant: store.TenantRow, section: Section, merged: Merged) -> dict[str, Any]:
+    """Call the service once with the form's values; recorded when they are the stored ones."""
+    settings, secrets = _check_values(tenant, section, merged)
+    result: CheckResult = run_check(runtime(), tenant, section.key, settings=settings,
+                                    secrets=secrets)
+    recorded = record_if_stored(runtime(), tenant, result, settings=settings, secrets=secrets)
+    note = "" if recorded else " — tested with the values in the form, not saved yet"
+    groups = None
+    if result.groups is not None:
+        groups = ", ".join(f"{g.name} ({g.id})" for g in result.groups) or "none"
+    return {"ok": result.ok, "message": result.message + (note if result.ok else ""),
+            "recorded": recorded, "groups": groups}
 
 
 def _save(tenant: store.TenantRow, section: Section, merged: Merged) -> None:
@@ -138,11 +179,10 @@ def _save(tenant: store.TenantRow, section: Section, merged: Merged) -> None:
                                 secrets=merged.new_secrets)
         else:
             secrets = {f"{section.key}.{k}": v for k, v in merged.new_secrets.items()}
-            settings: dict[str, Any] = {section.key: merged.settings}
-            if section.key in DELIVERING:
-                connectors = set((live.settings or {}).get("connectors") or ())
-                settings["connectors"] = sorted(connectors | {section.key})
-            store.update_tenant(s, live, cipher=rt.cipher, secrets=secrets, settings=settings)
+            connectors = set((live.settings or {}).get("connectors") or ())
+            store.update_tenant(s, live, cipher=rt.cipher, secrets=secrets,
+                                settings={section.key: merged.settings,
+                                          "connectors": sorted(connectors | {section.key})})
     rt.forget_adapters()
 
 
@@ -162,49 +202,8 @@ def _disconnect(tenant: store.TenantRow, section: Section) -> Any:
     return redirect(url_for("admin.tenant_page", slug=tenant.slug, _anchor=section.key))
 
 
-def _http() -> requests.Session:
-    http = requests.Session()
-    http.headers["User-Agent"] = "Escalade/0.1 (connection test)"
-    return http
-
-
-def _test(tenant: store.TenantRow, section: Section, merged: Merged, *,
-          changed: bool) -> dict[str, Any]:
-    """Call the vendor once; ``{"ok": bool, "message": str}`` for the page."""
-    rt = runtime()
-    try:
-        with _http() as http:
-            if section.key == "helpdesk":
-                config = HelpdeskConfig(
-                    tenant=tenant.slug, helpdesk=tenant.helpdesk,
-                    base_url=str(merged.settings.get("base_url") or "") or None,
-                    credentials={k: v for k, v in merged.secrets.items()
-                                 if k != "webhook_secret"},
-                    webhook_secret=merged.secrets.get("webhook_secret"),
-                    options=dict(tenant.settings or {}))
-                message = check_helpdesk(config, session=http)
-            elif section.key == "jira":
-                message = check_jira(merged.settings, merged.secrets, session=http)
-            elif section.key == "linear":
-                message = check_linear(merged.settings, merged.secrets, session=http)
-            else:
-                from adapters.connectors.hubspot import HubSpotConnector
-
-                connector = build_connector(
-                    ConnectorConfig(tenant=tenant.slug, connector=section.key,
-                                    credentials=merged.secrets, settings=merged.settings,
-                                    base_url=merged.settings.get("base_url")),
-                    sessions=rt.sessions)
-                try:
-                    message = connector.test_connection()
-                finally:
-                    if isinstance(connector, HubSpotConnector):
-                        connector.close()
-    except EscaladeError as err:
-        return {"ok": False, "message": str(err)}
-    except Exception as err:
-        # An SDK failure we did not map must not turn the admin page into a 500.
-        log.exception("tenant %s: %s connection test failed", tenant.slug, section.key)
-        return {"ok": False, "message": f"unexpected {type(err).__name__}: {err}"}
-    unsaved = " — tested with the values in the form, not saved yet" if changed else ""
-    return {"ok": True, "message": message + unsaved}
+def view_with_error(tenant: store.TenantRow, *, active: str, error: ValidationError,
+                    form: dict[str, str]) -> Any:
+    """The workspace page with one form's error (for the groups and settings forms)."""
+    return _view(tenant, active=active, error=error, code=422, form_error=error,
+                 posted=form)

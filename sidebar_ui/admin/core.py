@@ -33,10 +33,9 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 
 from integration import store
-from integration.outbox import count_outbox
 from integration.store.people import AdminUserRow, check_admin
 
-__all__ = ["LoginThrottle", "bp", "csrf_token", "page", "runtime"]
+__all__ = ["BADGES", "LoginThrottle", "badge", "bp", "csrf_token", "page", "runtime"]
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
                static_folder="static", static_url_path="/admin-static")
@@ -232,29 +231,50 @@ def logout() -> Any:
 
 @bp.get("/")
 def overview() -> Any:
-    """Every tenant: its helpdesk, what is connected, and outbox rows needing attention."""
+    """Every workspace: its helpdesk, each connection's last test, deliveries needing care."""
+    from integration.store.deliveries import delivery_counts
+    from integration.tenants import connection_statuses
+
     rt = runtime()
     rows = []
     with store.session_scope(rt.sessions) as s:
-        for tenant in store.list_tenants(s):
-            settings = tenant.settings or {}
-            counts = count_outbox(s, tenant_id=tenant.id)
-            rows.append({
-                "slug": tenant.slug,
-                "name": tenant.name,
-                "helpdesk": tenant.helpdesk,
-                "base_url": tenant.base_url,
-                "connected": connected_names(settings),
-                "failed": counts.get("failed", 0),
-                "pending": counts.get("pending", 0),
-            })
+        tenants = store.list_tenants(s)
+        for tenant in tenants:
+            s.expunge(tenant)
+        counts = {t.slug: delivery_counts(s, tenant_slug=t.slug) for t in tenants}
+    for tenant in tenants:
+        statuses = connection_statuses(rt, tenant)
+        rows.append({
+            "slug": tenant.slug,
+            "name": tenant.name,
+            "helpdesk": tenant.helpdesk,
+            "base_url": tenant.base_url,
+            "connections": [(CONNECTION_NAMES.get(key, key), badge(rt, tenant, status))
+                            for key, status in statuses.items() if status.state != "off"],
+            "failed": counts[tenant.slug]["failed"],
+            "retrying": counts[tenant.slug]["retrying"],
+        })
     return page("admin/overview.html", tenants=rows, matrix_version=rt.matrix.version)
 
 
-def connected_names(settings: dict[str, Any]) -> list[str]:
-    """Human names of the connectors a tenant has set up."""
-    names = {"slack": "Slack", "crm": "HubSpot"}
-    found = [names.get(str(c), str(c)) for c in settings.get("connectors") or ()]
-    found += [label for key, label in (("jira", "Jira"), ("linear", "Linear"))
-              if settings.get(key)]
-    return sorted(found)
+CONNECTION_NAMES = {"helpdesk": "Helpdesk", "slack": "Slack", "crm": "HubSpot", "jira": "Jira",
+                    "linear": "Linear"}
+# Badge text and colour per connection state (``integration.tenants.ConnectionStatus``).
+BADGES: dict[str, tuple[str, str]] = {
+    "ok": ("connected", "good"),
+    "failed": ("connection failed", "bad"),
+    "untested": ("not tested yet", "warn"),
+    "changed": ("changed since the last test", "warn"),
+    "off": ("not connected", ""),
+}
+
+
+def badge(rt: Any, tenant: store.TenantRow, status: Any) -> dict[str, str]:
+    """What a connection's badge shows: label, colour, when it was tested, the error."""
+    from integration.calendars import format_local
+
+    label, tone = BADGES[status.state]
+    when = (format_local(status.checked_at, rt.matrix_for(tenant).display_zone)
+            if status.checked_at else "")
+    return {"label": label, "tone": tone, "state": status.state, "when": when,
+            "message": status.message}

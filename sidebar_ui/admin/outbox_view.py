@@ -1,5 +1,7 @@
-"""``/admin/outbox``: deliveries that failed or are being retried, and the retry buttons.
+"""``/admin/outbox``: what needs attention first, every delivery by state, and retrying.
 
+The page opens on "Needs attention" (failed deliveries, and deliveries that failed at least
+once and wait for their next attempt); counts per state lead to each state or to all.
 "Retry" puts a failed row back to ``pending`` with a fresh attempt budget and
 ``next_attempt_at`` = now (``integration.outbox.retry_failed``), then wakes the workers.
 """
@@ -9,39 +11,41 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, request, url_for
-from sqlalchemy import and_, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import select
 
 from integration import store
 from integration.outbox import retry_failed
+from integration.store.deliveries import (
+    ATTENTION,
+    STATES,
+    delivery_counts,
+    delivery_state,
+    list_deliveries,
+)
 from integration.store.tables import OutboxRow, OutboxStatus, TenantRow
 from sidebar_ui.admin.core import bp, page, runtime
 
-__all__ = ["FILTERS", "outbox_page", "outbox_retry", "outbox_retry_all"]
+__all__ = ["VIEWS", "outbox_page", "outbox_retry", "outbox_retry_all"]
 
 LIMIT = 200
-FILTERS: dict[str, str] = {
-    "attention": "Failed and retrying",
-    "failed": "Failed",
-    "retrying": "Retrying",
-    "pending": "Pending",
-    "delivered": "Delivered",
-    "all": "All",
+# view -> (label, the states it shows; empty shows all)
+VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "attention": ("Needs attention", tuple(s for s in STATES if s in ATTENTION)),
+    "failed": ("Failed", ("failed",)),
+    "retrying": ("Retrying", ("retrying",)),
+    "queued": ("Queued", ("queued",)),
+    "sending": ("Sending", ("sending",)),
+    "delivered": ("Delivered", ("delivered",)),
+    "all": ("All", ()),
 }
-
-
-def _condition(status: str) -> ColumnElement[bool] | None:
-    failed = OutboxRow.status == OutboxStatus.FAILED.value
-    retrying = and_(OutboxRow.status.in_([OutboxStatus.PENDING.value,
-                                          OutboxStatus.INFLIGHT.value]),
-                    OutboxRow.attempts > 0)
-    return {
-        "attention": failed | retrying,
-        "failed": failed,
-        "retrying": retrying,
-        "pending": OutboxRow.status == OutboxStatus.PENDING.value,
-        "delivered": OutboxRow.status == OutboxStatus.DELIVERED.value,
-    }.get(status)
+# What each state means, for the row's pill (and its tooltip).
+STATE_HELP = {
+    "failed": "Gave up or refused by the service; retry when the cause is fixed.",
+    "retrying": "Failed at least once; tried again automatically.",
+    "queued": "Waiting for its first attempt.",
+    "sending": "Being delivered now.",
+    "delivered": "Landed.",
+}
 
 
 def _kinds(actions: Any) -> str:
@@ -51,32 +55,26 @@ def _kinds(actions: Any) -> str:
 
 @bp.get("/outbox")
 def outbox_page() -> Any:
-    """The outbox rows matching the status (and tenant) filter, newest first."""
-    status = request.args.get("status", "attention")
-    if status not in FILTERS:
-        status = "attention"
-    tenant = request.args.get("tenant", "")
-    query = select(OutboxRow, TenantRow.slug).join(TenantRow, TenantRow.id == OutboxRow.tenant_id)
-    condition = _condition(status)
-    if condition is not None:
-        query = query.where(condition)
-    if tenant:
-        query = query.where(TenantRow.slug == tenant)
-    query = query.order_by(OutboxRow.created_at.desc(), OutboxRow.id.desc()).limit(LIMIT + 1)
+    """The deliveries of one view (and workspace), newest first, with counts per state."""
+    view = request.args.get("status", "attention")
+    if view not in VIEWS:
+        view = "attention"
+    tenant = request.args.get("tenant", "") or None
     with store.session_scope(runtime().sessions) as s:
-        found = s.execute(query).all()
+        counts = delivery_counts(s, tenant_slug=tenant)
+        found = list_deliveries(s, states=VIEWS[view][1], tenant_slug=tenant, limit=LIMIT + 1)
         rows = [{
             "id": row.id, "tenant": slug, "target": row.target,
             "ticket": row.ticket_external_id, "status": row.status,
-            "retrying": row.status != OutboxStatus.FAILED.value and row.attempts > 0,
+            "state": delivery_state(row.status, row.attempts),
             "attempts": row.attempts, "error": row.last_error,
-            "next_attempt_at": row.next_attempt_at, "created_at": row.created_at,
-            "kinds": _kinds(row.actions),
+            "next_attempt_at": row.next_attempt_at, "delivered_at": row.delivered_at,
+            "created_at": row.created_at, "kinds": _kinds(row.actions),
         } for row, slug in found[:LIMIT]]
         tenants = [t.slug for t in store.list_tenants(s)]
-        failed_total = sum(1 for r in rows if r["status"] == OutboxStatus.FAILED.value)
-    return page("admin/outbox.html", rows=rows, status=status, filters=FILTERS, tenant=tenant,
-                tenants=tenants, truncated=len(found) > LIMIT, failed_total=failed_total)
+    return page("admin/outbox.html", rows=rows, view=view, views=VIEWS, counts=counts,
+                tenant=tenant or "", tenants=tenants, truncated=len(found) > LIMIT,
+                state_help=STATE_HELP)
 
 
 def _back() -> Any:

@@ -1,9 +1,9 @@
 """What each connection form holds, and turning a submitted form into settings and secrets.
 
-Pure functions, no I/O: ``merge`` reads a submitted form against what is stored and returns
-the settings and secrets to store; ``check_section`` validates them the way the connector
-will read them. Secrets are write-only: a blank secret field keeps the stored value, and no
-stored secret is ever put back into a page.
+``merge`` reads a submitted form against what is stored and returns the settings and secrets
+to store (pure); ``check_section`` validates them with the same checks as the CLI. Secrets
+are write-only: a blank secret field keeps the stored value, and no stored secret is ever
+put back into a page.
 """
 
 from __future__ import annotations
@@ -13,9 +13,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from integration.errors import ConfigurationError, ValidationError
+from integration.errors import ValidationError
+from integration.setup import (
+    CONNECTOR_FIELDS,
+    CONNECTOR_NAMES,
+    TOKEN_SECRET,
+    ConnectorField,
+    check_connector,
+    check_url,
+)
 
 __all__ = [
     "CONNECTORS",
@@ -54,6 +61,8 @@ class Section:
     title: str
     fields: tuple[Field, ...]
     intro: str = ""
+    # The same connection from the command line, with {slug} for the workspace.
+    cli: str = ""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -66,51 +75,54 @@ class Merged:
 
 
 _PROPERTY_HINT = "HubSpot company property; blank uses the default shown"
+_PROPERTY_PLACEHOLDERS = {"arr": "annualrevenue", "plan": "plan", "health": "health_score",
+                          "lifecycle": "lifecyclestage", "renewal": "renewal_date"}
+_PROPERTY_LABELS = {"arr": "ARR property", "plan": "Plan property", "health": "Health property",
+                    "lifecycle": "Lifecycle property", "renewal": "Renewal date property"}
+_INTROS = {
+    "slack": "Escalation alerts in a channel, with buttons.",
+    "crm": "Account context (ARR, plan, health, owner) and notes and tasks on the company.",
+    "jira": "Bug reports from tickets: filed once per problem, commented on as more customers "
+            "hit it.",
+    "linear": "Bug reports from tickets, filed in a Linear team.",
+}
 
-CONNECTORS: tuple[Section, ...] = (
-    Section(key="slack", title="Slack", intro="Escalation alerts in a channel, with buttons.",
-            fields=(
-                Field(name="bot_token", label="Bot token", secret=True, required=True,
-                      placeholder="xoxb-…"),
-                Field(name="channel", label="Alert channel id", required=True,
-                      placeholder="C0123ABCD", hint="The id, not the name: names change."),
-                Field(name="managers_channel", label="Managers' channel id",
-                      placeholder="C0456EFGH"),
-                Field(name="team_id", label="Workspace (team) id", placeholder="T0123ABCD"),
-                Field(name="users", label="Slack user → helpdesk agent", multiline=True,
-                      placeholder="U0ABC123 = 42",
-                      hint="One per line: Slack user id = agent id (who “Take it” assigns)."),
-            )),
-    Section(key="crm", title="HubSpot", intro="Account context (ARR, plan, health, owner) "
-            "and notes and tasks on the company.", fields=(
-                Field(name="access_token", label="Private app token", secret=True,
-                      required=True, placeholder="pat-…"),
-                Field(name="arr", label="ARR property", hint=_PROPERTY_HINT,
-                      placeholder="annualrevenue"),
-                Field(name="plan", label="Plan property", hint=_PROPERTY_HINT,
-                      placeholder="plan"),
-                Field(name="health", label="Health property", hint=_PROPERTY_HINT,
-                      placeholder="health_score"),
-                Field(name="lifecycle", label="Lifecycle property", hint=_PROPERTY_HINT,
-                      placeholder="lifecyclestage"),
-                Field(name="renewal", label="Renewal date property", hint=_PROPERTY_HINT,
-                      placeholder="renewal_date"),
-            )),
-    Section(key="jira", title="Jira", intro="Linked bugs (the connector arrives in a later "
-            "release; the connection can be set up and tested now).", fields=(
-                Field(name="site_url", label="Site URL", required=True,
-                      placeholder="https://yourteam.atlassian.net"),
-                Field(name="email", label="Account e-mail", required=True),
-                Field(name="api_token", label="API token", secret=True, required=True),
-                Field(name="project", label="Project key", placeholder="SUP"),
-            )),
-    Section(key="linear", title="Linear", intro="Linked bugs (the connector arrives in a later "
-            "release; the connection can be set up and tested now).", fields=(
-                Field(name="api_key", label="API key", secret=True, required=True,
-                      placeholder="lin_api_…"),
-                Field(name="team", label="Team key", placeholder="ENG"),
-            )),
-)
+
+def _form_field(spec: ConnectorField) -> Field:
+    return Field(name=spec.name, label=spec.label, secret=spec.secret, required=spec.required,
+                 multiline=spec.kind == "slack_users", hint=spec.hint,
+                 placeholder=spec.placeholder)
+
+
+def _connector_section(key: str) -> Section:
+    if key == "crm":
+        token = next(f for f in CONNECTOR_FIELDS["crm"] if f.secret)
+        fields = (_form_field(token), *(
+            Field(name=name, label=_PROPERTY_LABELS[name], hint=_PROPERTY_HINT,
+                  placeholder=_PROPERTY_PLACEHOLDERS[name]) for name in _PROPERTY_LABELS))
+    else:
+        fields = tuple(_form_field(spec) for spec in CONNECTOR_FIELDS[key])
+    return Section(key=key, title=CONNECTOR_NAMES[key], intro=_INTROS[key], fields=fields,
+                   cli=_cli_line(key))
+
+
+def _cli_line(key: str) -> str:
+    flags = {TOKEN_SECRET[key]: "--token", "email": "--email",
+             "webhook_secret": "--webhook-secret"}
+    parts = [f"escalade tenant connect {{slug}} {key}"]
+    for spec in CONNECTOR_FIELDS[key]:
+        if not spec.required:
+            continue
+        if spec.name in flags:
+            parts.append(f"{flags[spec.name]} <{spec.label.lower()}>")
+        else:
+            parts.append(f"--option {spec.name}=<{spec.label.lower()}>")
+    return " ".join([*parts, "--check"])
+
+
+# The same fields ``escalade tenant connect`` takes (``integration.setup.CONNECTOR_FIELDS``).
+CONNECTORS: tuple[Section, ...] = tuple(_connector_section(k)
+                                        for k in ("slack", "crm", "jira", "linear"))
 PROPERTY_FIELDS = ("arr", "plan", "health", "lifecycle", "renewal")
 
 _HELPDESK_SECRETS: dict[str, tuple[Field, ...]] = {
@@ -228,33 +240,18 @@ def merge(section: Section, form: Mapping[str, str], *, settings: Mapping[str, A
     return Merged(settings=merged, secrets=kept, new_secrets=new)
 
 
-def _check_url(name: str, value: str) -> None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationError(name, "must be an https:// URL")
+def check_section(section: Section, merged: Merged, *, sessions: Any = None) -> None:
+    """Raise ``ValidationError`` (naming the field) for settings that cannot work.
 
-
-def check_section(section: Section, merged: Merged) -> None:
-    """Raise ``ValidationError`` (naming the field) for settings the connector cannot use."""
+    The connectors' checks are ``escalade tenant connect``'s own
+    (``integration.setup.check_connector``).
+    """
     for f in section.fields:
         present = merged.secrets.get(f.name) if f.secret else merged.settings.get(f.name)
         if f.required and not present:
             raise ValidationError(f.name, f"{f.label} is required")
-    if section.key == "slack":
-        from adapters.connectors.slack import SlackSettings
-
-        try:
-            SlackSettings.from_mapping(merged.settings)
-        except ConfigurationError as err:
-            text = str(err)
-            where = "managers_channel" if "managers_channel" in text else "channel"
-            raise ValidationError(where, text.removeprefix("slack: ")) from err
-        team = merged.settings.get("team_id")
-        if team and not re.match(r"^[TE][A-Z0-9]{2,}$", str(team)):
-            raise ValidationError("team_id", "a workspace id looks like T0123ABCD")
-    elif section.key == "jira":
-        _check_url("site_url", str(merged.settings.get("site_url", "")))
-        if "@" not in str(merged.settings.get("email", "")):
-            raise ValidationError("email", "the Atlassian account's e-mail address")
-    elif section.key == "helpdesk" and merged.settings.get("base_url"):
-        _check_url("base_url", str(merged.settings["base_url"]))
+    if section.key == "helpdesk":
+        if merged.settings.get("base_url"):
+            check_url("base_url", merged.settings["base_url"])
+        return
+    check_connector(section.key, merged.settings, merged.secrets, sessions=sessions)

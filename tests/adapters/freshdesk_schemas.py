@@ -185,6 +185,25 @@ _LIST = {"type": "array", "items": TICKET}
 _CONVERSATIONS = {"type": "array", "items": CONVERSATION}
 
 # (method, path) -> (request schema, success response schema)
+# https://developers.freshdesk.com/api/#list_all_groups (a JSON array, 100 a page at most)
+GROUP: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "name"],
+    "properties": {
+        "id": _ID,
+        "name": {"type": "string", "minLength": 1},
+        "description": {"type": ["string", "null"]},
+        "escalate_to": _OPT_ID,
+        "unassigned_for": {"type": ["string", "null"]},
+        "business_hour_id": _OPT_ID,
+        "agent_ids": {"type": "array", "items": _ID},
+        "auto_ticket_assign": {"type": ["integer", "boolean"]},
+        "created_at": _TIME,
+        "updated_at": _TIME,
+    },
+}
+_GROUPS: dict[str, Any] = {"type": "array", "items": GROUP}
+
 ROUTES: tuple[tuple[str, re.Pattern[str], dict[str, Any] | None, dict[str, Any]], ...] = (
     ("GET", re.compile(r"^/api/v2/tickets$"), None, _LIST),
     ("GET", re.compile(r"^/api/v2/tickets/\d+$"), None, TICKET),
@@ -193,6 +212,7 @@ ROUTES: tuple[tuple[str, re.Pattern[str], dict[str, Any] | None, dict[str, Any]]
     ("POST", re.compile(r"^/api/v2/tickets/\d+/notes$"), CREATE_NOTE_REQUEST, CONVERSATION),
     ("POST", re.compile(r"^/api/v2/tickets/\d+/reply$"), REPLY_REQUEST, REPLY_RESPONSE),
     ("GET", re.compile(r"^/api/v2/companies/\d+$"), None, COMPANY),
+    ("GET", re.compile(r"^/api/v2/groups$"), None, _GROUPS),
 )
 
 

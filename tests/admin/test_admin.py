@@ -187,8 +187,12 @@ def test_slack_connects_against_the_fake_slack_api(signed_in: Any, runtime: Any)
                         {"bot_token": "xoxb-wrong", "channel": "C0ALERTS", "op": "test"},
                         page="/admin/tenants/acme")
         assert "Connection failed" in refused.text and "invalid_auth" in refused.text
+        # Test, the test that "Save" runs, test again with the stored token, the wrong one.
         assert [c.token for c in fake.calls_to("auth.test")] == [
-            slack_server.TOKEN, slack_server.TOKEN, "xoxb-wrong"]
+            slack_server.TOKEN, slack_server.TOKEN, slack_server.TOKEN, "xoxb-wrong"]
+        # The form's wrong token was not saved: the stored connection's last test stands.
+        page = signed_in.get("/admin/tenants/acme").text
+        assert re.search(r'id="badge-slack" data-state="ok"', page)
 
 
 def test_a_bad_slack_channel_is_shown_at_the_field_and_nothing_is_saved(
@@ -231,60 +235,71 @@ def test_jira_test_connection_success_and_401(signed_in: Any, runtime: Any) -> N
     responses.get(url, json={"accountId": "5b10", "displayName": "Dana Admin",
                              "emailAddress": "dana@acme.example"})
     responses.get(url, status=401, json={"errorMessages": ["Client must be authenticated"]})
-    form = {"site_url": "https://acme.atlassian.net/", "email": "dana@acme.example",
+    form = {"base_url": "https://acme.atlassian.net/", "email": "dana@acme.example",
             "api_token": "jira-secret-token", "project": "SUP", "op": "test"}
     ok = _post(signed_in, "/admin/tenants/acme/jira", form, page="/admin/tenants/acme")
-    assert "Connection works: Jira: signed in as Dana Admin (dana@acme.example)" in ok.text
+    assert "Connection works: Jira https://acme.atlassian.net: connected as Dana Admin" in ok.text
     assert responses.calls[0].request.headers["Authorization"].startswith("Basic ")
     refused = _post(signed_in, "/admin/tenants/acme/jira", form, page="/admin/tenants/acme")
-    assert ("Connection failed: Jira answered 401: Client must be authenticated"
-            in refused.text)
+    assert "Connection failed: jira: check the credentials failed with HTTP 401: Client must " \
+           "be authenticated" in refused.text
     _post(signed_in, "/admin/tenants/acme/jira", {**form, "op": "save"},
           page="/admin/tenants/acme")
     settings, secrets = _tenant(runtime, "acme")
-    assert settings["jira"] == {"site_url": "https://acme.atlassian.net/",
-                                "email": "dana@acme.example", "project": "SUP"}
+    # Where the Jira connector reads them: the site is base_url, the e-mail a credential.
+    assert settings["jira"] == {"base_url": "https://acme.atlassian.net/", "project": "SUP"}
+    assert "jira" in settings["connectors"]
     assert secrets["jira.api_token"] == "jira-secret-token"
+    assert secrets["jira.email"] == "dana@acme.example"
 
 
 @responses.activate
 def test_linear_test_connection_success_and_401(signed_in: Any, runtime: Any) -> None:
-    _add_tenant(runtime, "acme", settings={"linear": {"base_url": "https://linear.test"}})
+    _add_tenant(runtime, "acme",
+                settings={"linear": {"base_url": "https://linear.test/graphql"}})
     responses.post("https://linear.test/graphql",
                    json={"data": {"viewer": {"id": "u1", "name": "Robin"}}})
     responses.post("https://linear.test/graphql", status=401, json={
         "errors": [{"message": "Authentication required, not authenticated"}]})
-    form = {"api_key": "lin_api_secret", "team": "ENG", "op": "test"}
+    form = {"api_key": "lin_api_secret", "team_id": "ENG-team-1", "op": "test"}
     ok = _post(signed_in, "/admin/tenants/acme/linear", form, page="/admin/tenants/acme")
-    assert "Connection works: Linear: signed in as Robin" in ok.text
+    assert "Connection works: Linear: connected as Robin" in ok.text
     sent = responses.calls[0].request
     assert sent.headers["Authorization"] == "lin_api_secret"
     assert b"viewer" in sent.body
     refused = _post(signed_in, "/admin/tenants/acme/linear", form, page="/admin/tenants/acme")
-    assert "Linear answered 401: Authentication required, not authenticated" in refused.text
+    assert "Connection failed" in refused.text
+    assert "Authentication required, not authenticated" in refused.text
 
 
 @responses.activate
-@pytest.mark.parametrize(("helpdesk", "url", "secrets", "body"), [
+@pytest.mark.parametrize(("helpdesk", "url", "secrets", "body", "groups"), [
     ("zendesk", "https://acme.zendesk.com/api/v2/users/me.json",
      {"email": "bot@acme.example", "api_token": "zd-api-token-123"},
-     {"user": {"id": 9, "name": "Escalade Bot", "role": "admin"}}),
+     {"user": {"id": 9, "name": "Escalade Bot", "role": "admin"}},
+     ("https://acme.zendesk.com/api/v2/groups.json",
+      {"groups": [{"id": 360001, "name": "Escalations"}], "meta": {"has_more": False}})),
     ("freshdesk", "https://acme.freshdesk.com/api/v2/agents/me", {"api_key": "fd-key"},
-     {"id": 5, "contact": {"name": "Escalade Bot"}}),
+     {"id": 5, "contact": {"name": "Escalade Bot"}},
+     ("https://acme.freshdesk.com/api/v2/groups", [{"id": 360001, "name": "Escalations"}])),
     ("intercom", "https://api.intercom.io/me", {"access_token": "ic-token"},
-     {"type": "admin", "id": "1", "name": "Escalade Bot", "app": {"name": "Acme"}}),
+     {"type": "admin", "id": "1", "name": "Escalade Bot", "app": {"name": "Acme"}},
+     ("https://api.intercom.io/teams",
+      {"type": "team.list", "teams": [{"type": "team", "id": "360001", "name": "Escalations"}]})),
 ])
 def test_helpdesk_test_connection_asks_who_the_credentials_are(
         signed_in: Any, runtime: Any, helpdesk: str, url: str, secrets: dict[str, str],
-        body: dict[str, Any]) -> None:
+        body: dict[str, Any], groups: tuple[str, Any]) -> None:
     base = None if helpdesk == "intercom" else url.split("/api")[0]
     _add_tenant(runtime, "acme", helpdesk=helpdesk, base_url=base,
                 secrets={**secrets, "webhook_secret": "w" * 32})
     responses.get(url, json=body)
     responses.get(url, status=401, json={"error": "Couldn't authenticate you"})
+    responses.get(groups[0], json=groups[1])
     ok = _post(signed_in, "/admin/tenants/acme/helpdesk", {"op": "test"},
                page="/admin/tenants/acme")
     assert "Connection works:" in ok.text and "Escalade Bot" in ok.text
+    assert "Escalations (360001)" in ok.text
     refused = _post(signed_in, "/admin/tenants/acme/helpdesk", {"op": "test"},
                     page="/admin/tenants/acme")
     assert "Connection failed:" in refused.text and "401" in refused.text
@@ -302,6 +317,7 @@ def test_zendesk_answering_as_anonymous_is_a_failed_test(signed_in: Any, runtime
     assert "Connection failed: Zendesk answered as an anonymous user" in response.text
 
 
+@responses.activate
 def test_saving_the_helpdesk_keeps_blank_secrets_and_sets_the_base_url(
         signed_in: Any, runtime: Any) -> None:
     _add_tenant(runtime, "acme", helpdesk="zendesk", base_url="https://old.zendesk.com",
@@ -329,7 +345,7 @@ def test_stored_secrets_are_never_rendered(signed_in: Any, runtime: Any) -> None
                          "linear.api_key": "lin_api_secret"},
                 settings={"connectors": ["slack", "crm"],
                           "slack": {"channel": "C0ALERTS"},
-                          "jira": {"site_url": "https://acme.atlassian.net"}})
+                          "jira": {"base_url": "https://acme.atlassian.net"}})
     html = signed_in.get("/admin/tenants/acme").text
     for value in (*SECRET_VALUES, "w" * 32):
         assert value not in html

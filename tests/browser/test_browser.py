@@ -108,3 +108,93 @@ def test_agent_overrides_the_tier_from_the_sidebar(live_server: DemoServer,
     with store.session_scope(live_server.runtime.sessions) as s:
         overrides = overrides_for_ticket(s, row_id)
         assert [(o.to_tier, o.reason) for o in overrides][:1] == [(2, reason)]
+
+
+def _sandbox_workspace(server: DemoServer, slug: str) -> None:
+    with store.session_scope(server.runtime.sessions) as s:
+        if store.get_tenant(s, slug) is None:
+            store.add_tenant(s, slug=slug, name=slug.title(), helpdesk="sandbox", base_url=None,
+                             secrets={"webhook_secret": "w" * 32}, settings={},
+                             cipher=server.runtime.cipher)
+
+
+def test_admin_connects_jira_with_a_test_first(live_server: DemoServer,
+                                               browser_page: Any) -> None:
+    import responses
+
+    _sandbox_workspace(live_server, "jira-check")
+    page = browser_page
+    hosts = _track_hosts(page)
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/admin/tenants/jira-check")
+    assert page.get_attribute("#badge-jira", "data-state") == "off"
+    page.fill("#jira-base_url", "https://acme.atlassian.net")
+    page.fill("#jira-email", "bot@acme.example")
+    page.fill("#jira-api_token", "jira-browser-token")
+    page.fill("#jira-project", "PAY")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as jira:
+        jira.get("https://acme.atlassian.net/rest/api/3/myself",
+                 json={"accountId": "5b10", "displayName": "Escalade Bot"})
+        page.click("#test-jira")
+        result = page.locator("#result-jira")
+        assert "Connection works: Jira https://acme.atlassian.net: connected as Escalade Bot" \
+            in result.inner_text()
+        assert "not saved yet" in result.inner_text()
+        assert page.get_attribute("#badge-jira", "data-state") == "off"
+        # Secrets typed before the test are not put back into the page: type them again.
+        page.fill("#jira-email", "bot@acme.example")
+        page.fill("#jira-api_token", "jira-browser-token")
+        page.click("#save-jira")
+        page.wait_for_url(f"{live_server.url}/admin/tenants/jira-check#jira")
+    assert page.get_attribute("#badge-jira", "data-state") == "ok"
+    assert "tested" in page.inner_text("#tested-jira")
+    assert "jira-browser-token" not in page.content()
+    config = None
+    with store.session_scope(live_server.runtime.sessions) as s:
+        tenant = store.get_tenant(s, "jira-check")
+        assert tenant is not None
+        config = live_server.runtime.connector_config(tenant, "jira")
+    assert (config.settings["project"], config.base_url) == ("PAY", "https://acme.atlassian.net")
+    assert config.credentials["api_token"] == "jira-browser-token"
+    assert hosts == {"127.0.0.1"}
+
+
+def test_admin_adds_a_freshdesk_workspace(live_server: DemoServer, browser_page: Any) -> None:
+    import responses
+
+    page = browser_page
+    hosts = _track_hosts(page)
+    sign_in(page, live_server)
+    page.click("#add-workspace")
+    page.select_option("#helpdesk", "freshdesk")
+    # Only the chosen helpdesk's credentials are asked for.
+    assert page.is_visible("#api_key") and not page.is_visible("#api_token")
+    assert not page.is_visible("#access_token")
+    page.fill("#slug", "fresh-acme")
+    page.fill("#name", "Fresh Acme")
+    page.fill("#base_url", "https://fresh-acme.freshdesk.com")
+    page.fill("#api_key", "fd-browser-key")
+    page.fill("#currency", "eur")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as freshdesk:
+        freshdesk.get("https://fresh-acme.freshdesk.com/api/v2/agents/me",
+                      json={"id": 5, "contact": {"name": "Escalade Bot"}})
+        freshdesk.get("https://fresh-acme.freshdesk.com/api/v2/groups",
+                      json=[{"id": 5003, "name": "Escalations"}, {"id": 5001, "name": "Support"}])
+        page.click("#add-submit")
+        page.wait_for_selector("#added-check")
+    assert "Connection works: Freshdesk: signed in as Escalade Bot" in page.inner_text(
+        "#added-check")
+    secret = page.inner_text("#webhook-secret").strip()
+    assert len(secret) >= 32
+    assert page.inner_text("#webhook-url").endswith("/webhooks/freshdesk/fresh-acme")
+    assert "Admin → Workflows → Automations" in page.inner_text("body")
+    page.click("#open-workspace")
+    page.wait_for_selector("#groups")
+    assert secret not in page.content() and "fd-browser-key" not in page.content()
+    assert page.get_attribute("#badge-helpdesk", "data-state") == "ok"
+    assert page.input_value("#group-escalations") == "5003"  # same name, preselected
+    with store.session_scope(live_server.runtime.sessions) as s:
+        tenant = store.get_tenant(s, "fresh-acme")
+        assert tenant is not None and tenant.settings["currency"] == "EUR"
+        assert store.tenant_secrets(tenant, live_server.runtime.cipher)["webhook_secret"] == secret
+    assert hosts == {"127.0.0.1"}

@@ -17,6 +17,7 @@ from adapters.helpdesk.base import (
     BackfillPage,
     HelpdeskAdapter,
     HelpdeskConfig,
+    HelpdeskGroup,
     WebhookEvent,
 )
 from adapters.helpdesk.common import (
@@ -59,6 +60,7 @@ log = logging.getLogger(__name__)
 # anyone else moves ``updated_at`` past this window.
 OWN_WRITE_WINDOW = timedelta(seconds=15)
 MAX_CONVERSATION_PAGES = 50
+MAX_GROUP_PAGES = 20
 
 
 def error_for_response(response: requests.Response) -> DeliveryError:
@@ -384,6 +386,25 @@ class FreshdeskAdapter(HelpdeskAdapter):
             return False
         last = max(ticket.messages, key=lambda m: m.created_at)
         return last.author is Author.BOT and ticket.updated_at - last.created_at <= OWN_WRITE_WINDOW
+
+    def list_groups(self) -> list[HelpdeskGroup]:
+        """``GET /api/v2/groups``, 100 a page, following the ``Link: rel="next"`` header.
+
+        https://developers.freshdesk.com/api/#list_all_groups
+        """
+        url = f"{self._api_root}/groups"
+        params: dict[str, Any] = {"per_page": self.page_size, "page": 1}
+        groups: list[HelpdeskGroup] = []
+        for _ in range(MAX_GROUP_PAGES):
+            response = self._get(url, params)
+            for i, group in enumerate(_mappings(_json(response), "groups")):
+                groups.append(HelpdeskGroup(id=_id(group.get("id"), f"groups[{i}].id"),
+                                            name=str(group.get("name") or "")))
+            next_link = response.links.get("next", {}).get("url")
+            if not next_link:
+                break
+            params = dict(parse_qsl(urlsplit(next_link).query))
+        return groups
 
     # -- transport
 

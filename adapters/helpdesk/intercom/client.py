@@ -18,6 +18,7 @@ from adapters.helpdesk.base import (
     BackfillPage,
     HelpdeskAdapter,
     HelpdeskConfig,
+    HelpdeskGroup,
     WebhookEvent,
 )
 from adapters.helpdesk.common import (
@@ -117,6 +118,8 @@ class IntercomAdapter(HelpdeskAdapter):
     """
 
     identifier = "intercom"
+    group_option = "team_ids"
+    group_noun = "team"
 
     def __init__(
         self,
@@ -420,6 +423,16 @@ class IntercomAdapter(HelpdeskAdapter):
         if isinstance(last, Mapping):
             return bool(last.get("ours"))
         return False
+
+    def list_groups(self) -> list[HelpdeskGroup]:
+        """The workspace's teams: ``GET /teams`` (one unpaginated list).
+
+        https://developers.intercom.com/docs/references/rest-api/api.intercom.io/teams/listteams
+        """
+        data = self._call("GET", "/teams")
+        return [HelpdeskGroup(id=_numeric_id(team.get("id"), f"teams[{i}].id"),
+                              name=str(team.get("name") or ""))
+                for i, team in enumerate(_mappings(data.get("teams"), "teams"))]
 
 
 def _opt_id(value: Any, name: str) -> str | None:

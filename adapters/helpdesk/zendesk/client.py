@@ -21,6 +21,7 @@ from adapters.helpdesk.base import (
     BackfillPage,
     HelpdeskAdapter,
     HelpdeskConfig,
+    HelpdeskGroup,
     WebhookEvent,
 )
 from adapters.helpdesk.common import (
@@ -62,6 +63,7 @@ log = logging.getLogger(__name__)
 # anyone else move ``updated_at`` past this window.
 OWN_WRITE_WINDOW = timedelta(seconds=5)
 MAX_COMMENT_PAGES = 50
+MAX_GROUP_PAGES = 20
 
 
 def error_for_response(response: requests.Response) -> DeliveryError:
@@ -337,6 +339,28 @@ class ZendeskAdapter(HelpdeskAdapter):
         return last.author is Author.BOT and (
             abs(ticket.updated_at - last.created_at) <= OWN_WRITE_WINDOW
         )
+
+    def list_groups(self) -> list[HelpdeskGroup]:
+        """``GET /api/v2/groups`` in cursor pages of 100, deleted groups left out.
+
+        https://developer.zendesk.com/api-reference/ticketing/groups/groups/#list-groups
+        """
+        url = f"{self._api_root}/groups.json"
+        params: dict[str, Any] = {"page[size]": 100, "exclude_deleted": "true"}
+        groups: list[HelpdeskGroup] = []
+        for _ in range(MAX_GROUP_PAGES):
+            page = self._get_json(url, params)
+            for i, group in enumerate(_mappings(page.get("groups"), "groups")):
+                if group.get("deleted"):
+                    continue
+                groups.append(HelpdeskGroup(id=_id(group.get("id"), f"groups[{i}].id"),
+                                            name=str(group.get("name") or "")))
+            meta, links = page.get("meta") or {}, page.get("links") or {}
+            next_link = links.get("next") if meta.get("has_more") else None
+            if not isinstance(next_link, str) or not next_link:
+                break
+            params = dict(parse_qsl(urlsplit(next_link).query))
+        return groups
 
 
 def _opt_int(value: Any, name: str) -> int | None:

@@ -25,3 +25,17 @@ document.addEventListener("DOMContentLoaded", function () {
   var first = document.querySelector(".issues a[data-line]");
   if (first) { selectLine(parseInt(first.getAttribute("data-line"), 10)); }
 });
+
+// "Add a workspace": show only the fields the chosen helpdesk takes (all show without JS).
+document.addEventListener("DOMContentLoaded", function () {
+  var helpdesk = document.getElementById("helpdesk");
+  if (!helpdesk) { return; }
+  function sync() {
+    document.querySelectorAll("[data-helpdesks]").forEach(function (el) {
+      var wanted = el.getAttribute("data-helpdesks").split(" ");
+      el.hidden = wanted.indexOf(helpdesk.value) < 0;
+    });
+  }
+  helpdesk.addEventListener("change", sync);
+  sync();
+});

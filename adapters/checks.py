@@ -1,46 +1,39 @@
-""""Test connection": one cheap authenticated call per vendor, and what it answered.
+"""A helpdesk's "test connection": one cheap authenticated call, and what it answered.
 
-Each check returns a short description of who answered (workspace, user) or raises:
+The check returns a short description of who answered (user, workspace) or raises:
 ``ConfigurationError`` for settings that cannot work, ``FatalError`` with the vendor's own
 message when it refused (401, 403, 404), ``RetriableError`` when it could not be reached or
-failed (timeouts, 429, 5xx). Nothing here retries or sleeps.
+failed (timeouts, 429, 5xx). Nothing here retries or sleeps. (Connectors test themselves:
+``Connector.test_connection``.)
 
-The helpdesk adapters have no "ping" of their own, so the helpdesk check builds the adapter
-(which validates the install options and credentials) and sends one GET of the vendor's
-"who am I" endpoint through the adapter's own session:
+The helpdesk adapters have no "ping" of their own, so the check builds the adapter (which
+validates the install options and credentials), sends one GET of the vendor's "who am I"
+endpoint through the adapter's own session, then lists the groups (``list_groups``) that
+the matrix's group names are mapped to:
 
 - Zendesk  ``GET /api/v2/users/me.json`` (answers 200 with an anonymous user when the
   credentials are missing, so the user id is checked too)
   https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self
 - Freshdesk ``GET /api/v2/agents/me`` https://developers.freshdesk.com/api/#me
 - Intercom ``GET /me`` https://developers.intercom.com/docs/references/rest-api/api.intercom.io/admins/identifyadmin
-- Jira     ``GET /rest/api/3/myself`` https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-myself/
-- Linear   GraphQL ``{ viewer { id name } }`` https://developers.linear.app/docs/graphql/working-with-the-graphql-api
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from adapters.helpdesk.base import HelpdeskConfig
+from adapters.helpdesk.base import HelpdeskConfig, HelpdeskGroup
 from adapters.helpdesk.common import site_root, status_error
 from adapters.registry import build_adapter
-from integration.errors import ConfigurationError, FatalError, RetriableError
+from integration.errors import ConfigurationError, DeliveryError, FatalError, RetriableError
 
-__all__ = [
-    "LINEAR_API",
-    "TIMEOUT",
-    "check_helpdesk",
-    "check_jira",
-    "check_linear",
-    "vendor_message",
-]
+__all__ = ["TIMEOUT", "HelpdeskCheck", "check_helpdesk", "vendor_message"]
 
 TIMEOUT = 10.0
-LINEAR_API = "https://api.linear.app"
 INTERCOM_VERSION = "2.14"
 _MAX_MESSAGE = 300
 
@@ -88,13 +81,33 @@ def _get_json(
     return data
 
 
-def check_helpdesk(config: HelpdeskConfig, *, session: requests.Session) -> str:
-    """Build the tenant's adapter and ask the helpdesk who the credentials belong to."""
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HelpdeskCheck:
+    """What a helpdesk test learned: who answered, and the groups (teams) it lists."""
+
+    message: str
+    groups: tuple[HelpdeskGroup, ...] = ()
+
+
+def check_helpdesk(config: HelpdeskConfig, *, session: requests.Session) -> HelpdeskCheck:
+    """Ask the helpdesk who the credentials belong to, then list its groups (or teams)."""
     if config.helpdesk == "sandbox":
-        return "Sandbox helpdesk: runs inside Escalade, nothing to call"
+        adapter = build_adapter(config)
+        return HelpdeskCheck(message="Sandbox helpdesk: runs inside Escalade, nothing to call",
+                             groups=tuple(adapter.list_groups()))
     # The adapter validates the install and takes over ``session`` (zenpy sets its auth on
-    # it); the call below goes through that same session.
-    build_adapter(config, session=session)
+    # it); the calls below go through that same session.
+    adapter = build_adapter(config, session=session)
+    message = _who_am_i(config, session)
+    try:
+        groups = tuple(adapter.list_groups())
+    except DeliveryError as err:
+        kind = type(err)
+        raise kind(f"{message}, but listing its {adapter.group_noun}s failed: {err}") from err
+    return HelpdeskCheck(message=message, groups=groups)
+
+
+def _who_am_i(config: HelpdeskConfig, session: requests.Session) -> str:
     creds = config.credentials
     if config.helpdesk == "zendesk":
         root = site_root("zendesk", config.base_url, "https://<sub>.zendesk.com")
@@ -128,41 +141,3 @@ def check_helpdesk(config: HelpdeskConfig, *, session: requests.Session) -> str:
                 + (f" in workspace {workspace}" if workspace else ""))
     raise ConfigurationError(f"no connection test for helpdesk {config.helpdesk!r}")
 
-
-def check_jira(settings: Mapping[str, Any], secrets: Mapping[str, str], *,
-               session: requests.Session) -> str:
-    """``GET /rest/api/3/myself`` with the e-mail and API token (Basic auth)."""
-    site = str(settings.get("base_url") or settings.get("site_url") or "")
-    email = str(settings.get("email") or "")
-    token = secrets.get("api_token", "")
-    if not site or not email or not token:
-        raise ConfigurationError("Jira needs the site URL, the account e-mail and an API token")
-    root = site_root("jira", site, "https://<site>.atlassian.net")
-    data = _get_json(session, "GET", f"{root}/rest/api/3/myself", vendor="Jira",
-                     auth=(email, token), headers={"Accept": "application/json"})
-    who = data.get("displayName") or data.get("accountId")
-    return f"Jira: signed in as {who}" + (
-        f" ({data['emailAddress']})" if data.get("emailAddress") else "")
-
-
-def check_linear(settings: Mapping[str, Any], secrets: Mapping[str, str], *,
-                 session: requests.Session) -> str:
-    """One GraphQL query for the API key's user (``viewer``)."""
-    key = secrets.get("api_key", "")
-    if not key:
-        raise ConfigurationError("Linear needs an API key")
-    root = site_root("linear", str(settings.get("base_url") or LINEAR_API), LINEAR_API)
-    # Personal API keys go in the header as they are; OAuth tokens need "Bearer".
-    auth = key if key.startswith("lin_api_") else f"Bearer {key}"
-    data = _get_json(session, "POST", f"{root}/graphql", vendor="Linear",
-                     json={"query": "{ viewer { id name } }"},
-                     headers={"Authorization": auth, "Content-Type": "application/json"})
-    errors = data.get("errors")
-    if errors:
-        # GraphQL reports some failures with 200 and an "errors" list.
-        messages = [str(e.get("message")) for e in errors if isinstance(e, Mapping)]
-        raise FatalError(f"Linear refused: {'; '.join(messages) or errors}")
-    viewer = (data.get("data") or {}).get("viewer") or {}
-    if not isinstance(viewer, Mapping) or not viewer.get("id"):
-        raise FatalError("Linear answered without a viewer: the key was not accepted")
-    return f"Linear: signed in as {viewer.get('name')}"

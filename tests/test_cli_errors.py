@@ -1,0 +1,129 @@
+"""Every ``escalade`` command given bad input: one line naming what is wrong, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from integration.cli import main
+from tests.test_cli import cli_env  # noqa: F401  (fixture)
+
+SECRET = "s" * 24
+# (command path, arguments, extra environment, what the one error line must say)
+CASES: list[tuple[str, list[str], dict[str, str], str]] = [
+    ("db upgrade", [], {"ESCALADE_DATABASE_URL": "nope://x"}, "ESCALADE_DATABASE_URL"),
+    ("serve", ["--port", "99999"], {}, "'--port'"),
+    ("serve", ["--host", "not a host!", "--port", "8101"], {}, "--host not a host!"),
+    ("work", [], {"ESCALADE_POLL_SECONDS": "often"}, "ESCALADE_POLL_SECONDS"),
+    ("demo", [], {"ESCALADE_WORKERS": "many"}, "ESCALADE_WORKERS"),
+    ("backfill", ["--tenant", "acme", "--days", "-3"], {}, "'--days'"),
+    ("backfill", ["--tenant", "nobody"], {}, "nobody"),
+    ("triage", ["missing.jsonl"], {}, "missing.jsonl"),
+    ("eval", ["missing.jsonl"], {}, "'FILE'"),
+    ("matrix check", ["missing.yaml"], {}, "missing.yaml"),
+    ("tenant add", ["acme2", "--helpdesk", "zendesk"], {}, "--base-url"),
+    ("tenant add", ["acme2", "--helpdesk", "zendesk", "--base-url", "acme.zendesk.com"], {},
+     "--base-url"),
+    ("tenant add", ["acme2", "--helpdesk", "zendesk", "--base-url", "https://a.zendesk.com",
+                    "--email", "bot", "--api-token", "t"], {}, "--email"),
+    ("tenant add", ["acme2", "--helpdesk", "freshdesk", "--base-url", "https://a.freshdesk.com",
+                    "--api-key", "k", "--option", "currency=dollars"], {}, "--option currency"),
+    ("tenant add", ["acme2", "--helpdesk", "sandbox", "--option", "routing={oops"], {},
+     "--option routing"),
+    ("tenant add", ["acme2", "--helpdesk", "sandbox", "--option", "calender=business_us"], {},
+     "--option calender"),
+    ("tenant add", ["acme2", "--helpdesk", "sandbox", "--webhook-secret", "short"], {},
+     "--webhook-secret"),
+    ("tenant add", ["Bad Slug", "--helpdesk", "sandbox"], {}, "SLUG"),
+    ("tenant add", ["acme2", "--helpdesk", "helpscout"], {}, "'--helpdesk'"),
+    ("tenant list", [], {"ESCALADE_DATABASE_URL": "sqlite:///{tmp}/empty.db"},
+     "escalade db upgrade"),
+    ("tenant remove", ["nobody", "--yes"], {}, "nobody"),
+    ("tenant connect", ["acme", "slack", "--token", "xoxb-1", "--option", "channel=#alerts"], {},
+     "--option channel"),
+    ("tenant connect", ["acme", "jira", "--token", "t", "--email", "bot@acme.example",
+                        "--option", "project=PAY"], {}, "--option base_url"),
+    ("tenant connect", ["acme", "jira", "--token", "t", "--email", "bot",
+                        "--option", "project=PAY", "--option", "base_url=https://a.atlassian.net"],
+     {}, "--email"),
+    ("tenant connect", ["acme", "linear", "--token", "lin_api_x"], {}, "--option team_id"),
+    ("tenant connect", ["nobody", "crm", "--token", "pat-1"], {}, "nobody"),
+    ("tenant configure", ["acme", "--option",
+                          'activity={"kind": "csv", "path": "missing-usage.csv"}'], {},
+     "--option activity"),
+    ("tenant configure", ["acme", "--option", "calendar=mars"], {}, "--option calendar"),
+    ("tenant configure", ["acme", "--option", "currency=EURO"], {}, "--option currency"),
+    ("tenant configure", ["acme", "--option", "group_ids=3"], {}, "--option group_ids"),
+    ("tenant configure", ["acme"], {}, "--option"),
+    ("tenant check", ["nobody"], {}, "nobody"),
+    ("tenant check", ["acme", "jira"], {}, "jira is not connected"),
+    ("admin set-password", ["--email", "not-an-address"],
+     {"ESCALADE_ADMIN_PASSWORD": "long enough password"}, "email"),
+    ("bugs eval", ["missing.jsonl", "missing.csv"], {}, "'REPORTS'"),
+]
+
+
+def _leaf_commands(group: click.Group, prefix: str = "") -> set[str]:
+    found: set[str] = set()
+    for name, command in group.commands.items():
+        path = f"{prefix}{name}"
+        if isinstance(command, click.Group):
+            found |= _leaf_commands(command, f"{path} ")
+        else:
+            found.add(path)
+    return found
+
+
+def test_every_command_is_tried_with_bad_input() -> None:
+    assert _leaf_commands(main) == {path for path, *_ in CASES}
+
+
+@pytest.fixture
+def workspace(cli_env: dict[str, Any], tmp_path: Path,  # noqa: F811
+              monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    added = runner.invoke(main, ["tenant", "add", "acme", "--helpdesk", "sandbox",
+                                 "--webhook-secret", SECRET])
+    assert added.exit_code == 0, added.output
+    return runner
+
+
+@pytest.mark.parametrize(("command", "args", "env", "expected"), CASES,
+                         ids=[f"{c[0]}:{i}" for i, c in enumerate(CASES)])
+def test_bad_input_is_one_line_naming_the_option(
+        workspace: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str,
+        args: list[str], env: dict[str, str], expected: str) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value.replace("{tmp}", str(tmp_path)))
+    result = workspace.invoke(main, [*command.split(), *args])
+    assert result.exit_code != 0, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"{command} raised {result.exception!r}")
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("Error: "), result.stderr
+    if command != "matrix check":  # it lists each problem of the file, then says how many
+        assert len(lines) == 1, result.stderr
+    assert expected in lines[-1]
+
+
+def test_the_installed_command_says_the_reported_csv_problem_in_one_line(
+        workspace: CliRunner, tmp_path: Path) -> None:
+    """The bug report's case, through the real entry point: no FileNotFoundError traceback."""
+    env = {**os.environ}
+    done = subprocess.run(
+        [sys.executable, "-m", "integration.cli", "tenant", "configure", "acme", "--option",
+         'activity={"kind": "csv", "path": "/nowhere/usage.csv"}'],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("Error: --option activity: cannot read '/nowhere/usage.csv': "
+                                   "No such file or directory")
