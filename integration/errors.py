@@ -7,6 +7,9 @@ EscaladeError
  ├── UnsupportedEvent         a vendor event we do not act on: answer 202 "ignored", log it
  └── DeliveryError            an outbound call did not land
       ├── RetriableError      try again later (429, 5xx, timeouts); honours ``retry_after``
+      │    ├── RateLimited    429: the vendor asks us to slow down
+      │    ├── ServerError    5xx: the vendor's own server failed
+      │    └── Unreachable    no answer at all: name does not resolve, refused, timed out
       └── FatalError          the vendor refused for good (4xx): record as failed
 """
 
@@ -17,7 +20,10 @@ __all__ = [
     "DeliveryError",
     "EscaladeError",
     "FatalError",
+    "RateLimited",
     "RetriableError",
+    "ServerError",
+    "Unreachable",
     "UnsupportedEvent",
     "ValidationError",
     "WebhookVerificationError",
@@ -69,3 +75,24 @@ class RetriableError(DeliveryError):
 
 class FatalError(DeliveryError):
     """The vendor refused the call for good; record it as failed."""
+
+
+class RateLimited(RetriableError):
+    """The vendor answered 429: wait ``retry_after`` (its Retry-After) before asking again."""
+
+
+class ServerError(RetriableError):
+    """The vendor's own server failed (5xx); ``status`` is the code it answered."""
+
+    def __init__(self, message: str, *, status: int, retry_after: float | None = None) -> None:
+        self.status = status
+        super().__init__(message, retry_after=retry_after)
+
+
+class Unreachable(RetriableError):
+    """No answer from ``host`` at all; ``reason`` says why ("name does not resolve", ...)."""
+
+    def __init__(self, *, host: str, reason: str) -> None:
+        self.host = host
+        self.reason = reason
+        super().__init__(f"cannot reach {host}: {reason}")

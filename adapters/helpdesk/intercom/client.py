@@ -17,6 +17,8 @@ from adapters.helpdesk.base import (
     BackfillPage,
     HelpdeskAdapter,
     HelpdeskConfig,
+    SkippedTicket,
+    SkipReason,
     WebhookEvent,
 )
 from adapters.helpdesk.common import (
@@ -25,6 +27,7 @@ from adapters.helpdesk.common import (
     retry_after,
     site_root,
     status_error,
+    transport_error,
 )
 from adapters.helpdesk.intercom.calls import (
     IntercomCall,
@@ -47,6 +50,7 @@ from integration.errors import (
     DeliveryError,
     FatalError,
     RetriableError,
+    ValidationError,
 )
 from integration.models import Action, ActionKind, Ticket
 
@@ -250,7 +254,9 @@ class IntercomAdapter(HelpdeskAdapter):
 
         Search results carry no conversation parts, so each conversation is fetched whole
         (one request each, plus its contact and company once per page): slower, but the
-        audit needs the customer's words. A conversation deleted meanwhile is skipped.
+        audit needs the customer's words. A conversation deleted meanwhile, or one that cannot
+        be read, is left out and named in the page's ``skipped``; ``total_count`` gives the
+        page's ``total``.
         """
         after = cursor
         while True:
@@ -263,6 +269,7 @@ class IntercomAdapter(HelpdeskAdapter):
             )
             cache: dict[str, Any] = {}
             tickets = []
+            skipped = []
             for i, found in enumerate(_mappings(page.get("conversations"), "conversations")):
                 conversation_id = _numeric_id(found.get("id"), f"conversations[{i}].id")
                 full = self._request(
@@ -270,14 +277,22 @@ class IntercomAdapter(HelpdeskAdapter):
                     params={"display_as": "plaintext"}, missing_ok=True,
                 )
                 if full is None:
-                    log.info("intercom: conversation %s vanished during backfill", conversation_id)
+                    skipped.append(SkippedTicket(id=conversation_id, reason=SkipReason.DELETED))
                     continue
-                tickets.append(self.normalize(self._with_people(full, cache)))
+                try:
+                    tickets.append(self.normalize(self._with_people(full, cache)))
+                except ValidationError as err:
+                    # One malformed conversation must not stop a 60-day import.
+                    skipped.append(SkippedTicket(id=conversation_id, reason=SkipReason.INVALID,
+                                                 detail=str(err)))
             pages = _opt_mapping(page.get("pages"), "pages")
             following = _opt_mapping(pages.get("next"), "pages.next").get("starting_after")
             next_cursor = str(following) if following else None
+            total = page.get("total_count")
             yield BackfillPage(
-                tickets=tuple(tickets), cursor=next_cursor or after, done=next_cursor is None
+                tickets=tuple(tickets), cursor=next_cursor or after, done=next_cursor is None,
+                skipped=tuple(skipped),
+                total=total if isinstance(total, int) and not isinstance(total, bool) else None,
             )
             if next_cursor is None:
                 return
@@ -415,7 +430,5 @@ def _transport_errors() -> Iterator[None]:
     """Translate requests' failures into retriable / fatal delivery errors."""
     try:
         yield
-    except (requests.Timeout, requests.ConnectionError) as err:
-        raise RetriableError(f"intercom: {type(err).__name__}: {err}") from err
     except requests.RequestException as err:
-        raise FatalError(f"intercom: {type(err).__name__}: {err}") from err
+        raise transport_error(err, vendor="intercom") from err

@@ -29,6 +29,7 @@ from adapters.helpdesk.common import (
     retry_after,
     site_root,
     status_error,
+    transport_error,
 )
 from adapters.helpdesk.zendesk.common import _id, _mapping, _mappings
 from adapters.helpdesk.zendesk.normalize import to_ticket
@@ -43,6 +44,7 @@ from integration.errors import (
     ConfigurationError,
     DeliveryError,
     FatalError,
+    RateLimited,
     RetriableError,
 )
 from integration.models import Action, ActionKind, Author, Ticket
@@ -346,7 +348,7 @@ def _vendor_errors() -> Iterator[None]:
     except DeliveryError:
         raise
     except RatelimitBudgetExceeded as err:
-        raise RetriableError("zendesk: rate limited (429)") from err
+        raise RateLimited("zendesk: rate limited (429)") from err
     except APIException as err:
         if err.response is None:
             raise FatalError(f"zendesk: {err}") from err
@@ -355,10 +357,8 @@ def _vendor_errors() -> Iterator[None]:
         if err.response is None:
             raise RetriableError(f"zendesk: {err}") from err
         raise error_for_response(err.response) from err
-    except (requests.Timeout, requests.ConnectionError) as err:
-        raise RetriableError(f"zendesk: {type(err).__name__}: {err}") from err
     except requests.RequestException as err:
-        raise FatalError(f"zendesk: {type(err).__name__}: {err}") from err
+        raise transport_error(err, vendor="zendesk") from err
     except ZenpyException as err:
         raise FatalError(f"zendesk: {err}") from err
 
