@@ -48,6 +48,7 @@ from integration.errors import (
 )
 
 __all__ = [
+    "BACKOFF",
     "DEFAULT_DAYS",
     "DEFAULT_MAX_TRIES",
     "DEFAULT_NETWORK_TRIES",
@@ -59,6 +60,7 @@ __all__ = [
     "WindowChanged",
     "describe",
     "run_backfill",
+    "trouble_of",
     "trouble_text",
 ]
 
