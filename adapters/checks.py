@@ -27,9 +27,9 @@ from typing import Any
 import requests
 
 from adapters.helpdesk.base import HelpdeskConfig, HelpdeskGroup
-from adapters.helpdesk.common import site_root, status_error
+from adapters.helpdesk.common import site_root, status_error, transport_error
 from adapters.registry import build_adapter
-from integration.errors import ConfigurationError, DeliveryError, FatalError, RetriableError
+from integration.errors import ConfigurationError, DeliveryError, FatalError
 
 __all__ = ["TIMEOUT", "HelpdeskCheck", "check_helpdesk", "vendor_message"]
 
@@ -67,7 +67,7 @@ def _get_json(
     try:
         response = session.request(method, url, timeout=TIMEOUT, **kwargs)
     except requests.RequestException as err:
-        raise RetriableError(f"{vendor} is unreachable: {type(err).__name__}") from err
+        raise transport_error(vendor, err, write=False) from err
     if not 200 <= response.status_code < 300:
         raise status_error(response.status_code,
                            f"{vendor} answered {response.status_code}: {vendor_message(response)}")

@@ -8,6 +8,9 @@ store. Prints ONE JSON object.
     python bench/backfill.py                      # 50,000 tickets
     ESCALADE_BENCH_TICKETS=5000 python bench/backfill.py
 
+The progress goes to a ``ProgressDisplay`` as in ``escalade backfill`` (not a terminal, so a
+line every 5 s, written to /dev/null), with its background ticker and log routing running.
+
 One pass. ``tracemalloc`` traces the first 10,000 tickets and the last 5,000 (its peak in
 each window is the working set of one page; equal peaks mean it does not grow with the
 export), the process RSS is read at 10k and at the end (covers the untraced middle), and the
@@ -34,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapters.helpdesk.base import HelpdeskConfig  # noqa: E402
 from adapters.helpdesk.zendesk import ZendeskAdapter  # noqa: E402
 from integration import store  # noqa: E402
-from integration.backfill import BackfillProgress, run_backfill  # noqa: E402
+from integration.backfill import BackfillProgress, ProgressDisplay, run_backfill  # noqa: E402
 from integration.crypto import SecretCipher, generate_key  # noqa: E402
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
@@ -206,8 +209,15 @@ def main() -> None:
 
         tracemalloc.start()
         started = time.perf_counter()
-        report = run_backfill(sessions, adapter, tenant_id=tenant_id, days=DAYS,
-                              clock=lambda: NOW, progress=sample)
+        with open(os.devnull, "w") as devnull, \
+                ProgressDisplay(devnull, is_tty=False).running() as display:
+
+            def progress(progress: BackfillProgress) -> None:
+                display(progress)
+                sample(progress)
+
+            report = run_backfill(sessions, adapter, tenant_id=tenant_id, days=DAYS,
+                                  clock=lambda: NOW, progress=progress)
         seconds = time.perf_counter() - started
         peak_last = tracemalloc.get_traced_memory()[1] / 2**20 if tracemalloc.is_tracing() \
             else float("nan")

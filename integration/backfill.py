@@ -2,45 +2,145 @@
 
 Works with any ``HelpdeskAdapter`` through ``backfill(since=, cursor=)``. Each page's tickets
 and the cursor after it are committed in one transaction, so a run killed between pages
-resumes at the next one; ``restart`` starts over. Imported tickets feed repeat-contact
-detection and the audit only: nothing is decided, nothing goes to the outbox, nothing is
-written back to the helpdesk.
+resumes at the next one; ``restart`` starts over. A resumed run keeps its own window: asking
+for other ``days`` raises ``WindowChanged`` instead of mixing two windows. Imported tickets feed
+repeat-contact detection and the handoff note's previous tickets only: nothing is decided,
+nothing goes to the outbox, nothing is written back to the helpdesk.
 
-This runs from the command line, not in a web request, so a rate limit is waited out here
-(with an injectable ``sleep``): the same page is asked for again, up to ``max_tries`` times,
-after which the run is marked failed and can be resumed later.
+This runs from the command line, not in a web request, so trouble is waited out here (with an
+injectable ``sleep``) and the same page is asked for again. Each kind has its own waits and
+its own number of tries at one page:
+
+- rate limited (429): the vendor's ``Retry-After``, else 2, 4, 8 ... s; ``max_tries``;
+- the vendor's server error (5xx): its ``Retry-After``, else 5, 10, 20 ... s; ``max_tries``;
+- unreachable (name does not resolve, refused, timed out): 5, 10, 20, 40, 60 s;
+  ``network_tries``.
+
+After the last try the run is marked failed with a one-line reason; its cursor stays, so the
+next run resumes there. ``ProgressDisplay`` shows a run as it goes.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
+import threading
 import time
-from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Generator, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import IO
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.helpdesk.base import BackfillPage, HelpdeskAdapter
+from adapters.helpdesk.base import BackfillPage, HelpdeskAdapter, SkippedTicket, SkipReason
 from integration import store
-from integration.errors import RetriableError, ValidationError
+from integration.errors import (
+    RateLimited,
+    RetriableError,
+    ServerError,
+    Unreachable,
+    ValidationError,
+)
 
 __all__ = [
+    "BACKOFF",
+    "DEFAULT_DAYS",
     "DEFAULT_MAX_TRIES",
+    "DEFAULT_NETWORK_TRIES",
+    "Backoff",
     "BackfillProgress",
     "BackfillReport",
-    "TerminalProgress",
+    "ProgressDisplay",
+    "Trouble",
+    "WindowChanged",
     "describe",
     "run_backfill",
+    "trouble_of",
+    "trouble_text",
 ]
 
 log = logging.getLogger(__name__)
 
+DEFAULT_DAYS = 60.0
 DEFAULT_MAX_TRIES = 5
-# Without a Retry-After hint: 2, 4, 8 ... seconds, never more than this.
-MAX_BACKOFF_SECONDS = 120.0
+DEFAULT_NETWORK_TRIES = 6
+# A resumed run's window is compared with the asked one to this precision.
+_WINDOW_SLACK = timedelta(minutes=1)
+_SHOWN_SKIP_DETAILS = 1
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Backoff:
+    """Waits between tries of one page: doubling from ``first`` up to ``cap`` seconds."""
+
+    first: float
+    cap: float
+
+    def wait(self, failures: int, hint: float | None) -> float:
+        """Seconds before the next try after ``failures`` in a row; the vendor's hint wins."""
+        if hint is not None:
+            return max(0.0, float(hint))
+        return min(self.cap, self.first * 2.0 ** (failures - 1))
+
+
+class Trouble(StrEnum):
+    """What kind of retriable failure stopped a page."""
+
+    RATE_LIMITED = "rate limited"
+    SERVER_ERROR = "server error"
+    UNREACHABLE = "unreachable"
+    OTHER = "temporary failure"
+
+
+BACKOFF: Mapping[Trouble, Backoff] = {
+    Trouble.RATE_LIMITED: Backoff(first=2.0, cap=120.0),
+    Trouble.SERVER_ERROR: Backoff(first=5.0, cap=60.0),
+    Trouble.UNREACHABLE: Backoff(first=5.0, cap=60.0),
+    Trouble.OTHER: Backoff(first=5.0, cap=60.0),
+}
+
+
+def trouble_of(err: RetriableError) -> Trouble:
+    """The kind of ``err``, which picks its waits and its number of tries."""
+    if isinstance(err, RateLimited):
+        return Trouble.RATE_LIMITED
+    if isinstance(err, ServerError):
+        return Trouble.SERVER_ERROR
+    if isinstance(err, Unreachable):
+        return Trouble.UNREACHABLE
+    return Trouble.OTHER
+
+
+def trouble_text(err: RetriableError, helpdesk: str) -> str:
+    """What went wrong in plain words: rate limited, the vendor's server error, or unreachable."""
+    vendor = helpdesk.capitalize()
+    if isinstance(err, RateLimited):
+        return f"rate limited by {vendor} (HTTP 429)"
+    if isinstance(err, ServerError):
+        return f"{vendor} server error (HTTP {err.status})"
+    return str(err)  # Unreachable says "cannot reach <host>: <reason>"
+
+
+class WindowChanged(ValidationError):
+    """``days`` differs from the window of the unfinished run that would be resumed."""
+
+    def __init__(
+        self, *, requested: float, window: float, run_id: int, since: datetime, tickets: int
+    ) -> None:
+        self.requested = requested
+        self.window = window
+        self.run_id = run_id
+        self.since = since
+        self.tickets = tickets
+        super().__init__(
+            "days",
+            f"{requested:g} differs from the {window:g} days of unfinished run #{run_id}",
+        )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -53,19 +153,29 @@ class BackfillProgress:
     tickets_stored: int
     elapsed: float
     total: int | None = None
+    skipped: int = 0
+    # Tickets read by earlier invocations of a resumed run.
+    before: int = 0
     waiting: float | None = None
+    problem: str | None = None
+
+    @property
+    def done(self) -> int:
+        """Tickets of the whole run handled so far (read or skipped)."""
+        return self.before + self.tickets_seen + self.skipped
 
     @property
     def rate(self) -> float:
-        """Tickets per second so far."""
-        return self.tickets_seen / self.elapsed if self.elapsed > 0 else 0.0
+        """Tickets per second in this invocation."""
+        handled = self.tickets_seen + self.skipped
+        return handled / self.elapsed if self.elapsed > 0 else 0.0
 
     @property
     def eta(self) -> float | None:
         """Seconds left, when the vendor told how many tickets there are."""
         if self.total is None or self.rate <= 0:
             return None
-        return max(0.0, (self.total - self.tickets_seen) / self.rate)
+        return max(0.0, (self.total - self.done) / self.rate)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -76,6 +186,7 @@ class BackfillReport:
     tenant: str
     helpdesk: str
     since: datetime
+    days: float
     status: store.BackfillStatus
     resumed: bool
     pages: int
@@ -86,25 +197,95 @@ class BackfillReport:
     added_stored: int
     retries: int
     elapsed: float
+    skipped: Mapping[SkipReason, int] = field(default_factory=dict)
+    # The first few invalid tickets, for the summary (every one is logged as it is met).
+    invalid: tuple[SkippedTicket, ...] = ()
+    retried: Mapping[Trouble, int] = field(default_factory=dict)
     last_error: str | None = None
 
     def summary(self) -> str:
-        """One line for the terminal or a log."""
-        verb = "resumed" if self.resumed else "import"
+        """One line: what was imported and skipped (why), how long it took, where it is used."""
+        name = f"{self.tenant}/{self.helpdesk}"
+        state = "done" if self.status is store.BackfillStatus.DONE else self.status.value
+        head = f"{name}: history import {state}"
+        if self.resumed:
+            head += f" (resumed run #{self.run_id}: {self.tickets_seen:,} tickets in all)"
+        more = "more " if self.resumed else ""
         line = (
-            f"{self.tenant}/{self.helpdesk} {verb} since {self.since:%Y-%m-%d %H:%M}Z: "
-            f"{self.status.value}; {self.added_pages} pages, {self.added_seen} tickets read, "
-            f"{self.added_stored} stored in {self.elapsed:.1f}s "
-            f"(run #{self.run_id}: {self.pages} pages, {self.tickets_seen} read, "
-            f"{self.tickets_stored} stored"
+            f"{head}: {self.added_seen:,} {more}{_plural(self.added_seen, 'ticket')} from the "
+            f"last {self.days:g} days ({self.added_stored:,} new or updated) in "
+            f"{self.added_pages:,} {_plural(self.added_pages, 'page')}, "
+            f"{_seconds(self.elapsed)}"
         )
-        line += f", {self.retries} rate-limit waits)" if self.retries else ")"
+        handled = self.added_seen + sum(self.skipped.values())
+        if handled and self.elapsed > 0:
+            line += f", {handled / self.elapsed:,.1f} tickets/s"
+        if self.skipped:
+            line += f"; {self._skipped_text()}"
+        if self.retried:
+            waits = ", ".join(f"{count} {kind.value}" for kind, count in self.retried.items())
+            line += f"; {self.retries} {_plural(self.retries, 'retry', 'retries')} ({waits})"
         if self.last_error:
-            line += f"; last error: {self.last_error}"
-        return line
+            line += f"; stopped: {self.last_error}"
+        return (
+            f"{line}. New tickets from the same requester or account now count these as "
+            "earlier contacts (repeat contacts, previous tickets in the handoff note)."
+        )
+
+    def failure(self) -> str:
+        """One line for a run that gave up: why, what is kept, and that re-running resumes."""
+        head = f"{self.tenant}/{self.helpdesk}: history import stopped: {self.last_error}"
+        if not self.tickets_seen:
+            return f"{head}; nothing was imported yet, the same command tries again"
+        return (
+            f"{head}; the {self.tickets_seen:,} {_plural(self.tickets_seen, 'ticket')} read so "
+            "far are saved and the same command resumes after them"
+        )
+
+    def _skipped_text(self) -> str:
+        total = sum(self.skipped.values())
+        parts = []
+        for reason, count in self.skipped.items():
+            if reason is SkipReason.DELETED:
+                parts.append(f"{count:,} deleted in {self.helpdesk.capitalize()}")
+            elif reason is SkipReason.INVALID:
+                details = "; ".join(f"ticket {s.id}: {s.detail}" for s in self.invalid)
+                rest = count - len(self.invalid)
+                if rest > 0:
+                    details += f"; {rest:,} more logged above"
+                parts.append(f"{count:,} invalid ({details})")
+            else:
+                parts.append(f"{count:,} {reason.value}")
+        return f"{total:,} skipped: " + ", ".join(parts)
 
 
 Progress = Callable[[BackfillProgress], None]
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What this invocation did so far."""
+
+    pages: int = 0
+    seen: int = 0
+    stored: int = 0
+    total: int | None = None
+    skipped: Counter[SkipReason] = field(default_factory=Counter)
+    invalid: list[SkippedTicket] = field(default_factory=list)
+    retried: Counter[Trouble] = field(default_factory=Counter)
+
+    def add(self, page: BackfillPage, stored: int, helpdesk: str) -> None:
+        self.pages += 1
+        self.seen += len(page.tickets)
+        self.stored += stored
+        if page.total is not None:
+            self.total = page.total
+        for skip in page.skipped:
+            self.skipped[skip.reason] += 1
+            if skip.reason is SkipReason.INVALID:
+                log.warning("%s: skipped ticket %s (invalid): %s", helpdesk, skip.id, skip.detail)
+                if len(self.invalid) < _SHOWN_SKIP_DETAILS:
+                    self.invalid.append(skip)
 
 
 def run_backfill(
@@ -112,9 +293,10 @@ def run_backfill(
     adapter: HelpdeskAdapter,
     *,
     tenant_id: int,
-    days: float,
+    days: float | None = None,
     restart: bool = False,
     max_tries: int = DEFAULT_MAX_TRIES,
+    network_tries: int = DEFAULT_NETWORK_TRIES,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     timer: Callable[[], float] = time.monotonic,
@@ -122,34 +304,44 @@ def run_backfill(
 ) -> BackfillReport:
     """Import tickets changed in the last ``days``, resuming an unfinished run unless ``restart``.
 
-    Returns a report with status ``done``, or ``failed`` after ``max_tries`` rate limits on
-    one page; any other error marks the run failed (resumable) and propagates.
+    ``days`` None resumes with the unfinished run's window, or starts a new one of 60 days;
+    ``days`` that differ from the unfinished run's raise ``WindowChanged`` (nothing touched).
+    Returns a report with status ``done``, or ``failed`` after ``max_tries`` rate limits or
+    server errors, or ``network_tries`` failures to reach the vendor, at one page; any other
+    error marks the run failed (resumable) and propagates.
     """
-    if days <= 0:
+    if days is not None and days <= 0:
         raise ValidationError("days", f"must be positive, got {days}")
-    if max_tries < 1:
-        raise ValidationError("max_tries", f"must be at least 1, got {max_tries}")
+    for name, value in (("max_tries", max_tries), ("network_tries", network_tries)):
+        if value < 1:
+            raise ValidationError(name, f"must be at least 1, got {value}")
     helpdesk = adapter.identifier
     tenant = adapter.config.tenant
-    run, resumed = _open_run(sessions, tenant_id, helpdesk, days, restart, clock())
+    run, resumed, window = _open_run(sessions, tenant_id, helpdesk, days, restart, clock())
+    if resumed:
+        log.info("%s: resuming run #%d (the last %g days, since %s UTC): %s tickets read so far",
+                 helpdesk, run.id, window, f"{run.since:%Y-%m-%d %H:%M}", f"{run.tickets_seen:,}")
     started = timer()
     since, cursor = run.since, run.cursor
-    counts = {"pages": 0, "seen": 0, "stored": 0, "retries": 0}
+    tally = _Tally()
     status = store.BackfillStatus.RUNNING
     error: str | None = None
 
-    def report_progress(waiting: float | None = None, total: int | None = None) -> None:
+    def report_progress(waiting: float | None = None, problem: str | None = None) -> None:
         if progress is not None:
             progress(
                 BackfillProgress(
-                    helpdesk=helpdesk, pages=counts["pages"], tickets_seen=counts["seen"],
-                    tickets_stored=counts["stored"], elapsed=timer() - started, total=total,
-                    waiting=waiting,
+                    helpdesk=helpdesk, pages=tally.pages, tickets_seen=tally.seen,
+                    tickets_stored=tally.stored, elapsed=timer() - started, total=tally.total,
+                    skipped=sum(tally.skipped.values()), before=run.tickets_seen if resumed else 0,
+                    waiting=waiting, problem=problem,
                 )
             )
 
+    report_progress()  # shown at once: the first page can take a while
     pages = adapter.backfill(since=since, cursor=cursor)
-    failures = 0
+    failures: Counter[Trouble] = Counter()
+    trouble_started = 0.0
     try:
         while status is store.BackfillStatus.RUNNING:
             try:
@@ -160,30 +352,34 @@ def run_backfill(
                     store.mark_backfill_run(s, run.id, status=status, now=clock())
                 break
             except RetriableError as err:
-                failures += 1
-                counts["retries"] += 1
-                if failures >= max_tries:
+                kind = trouble_of(err)
+                if not failures:
+                    trouble_started = timer()
+                failures[kind] += 1
+                tries = network_tries if kind is Trouble.UNREACHABLE else max_tries
+                what = trouble_text(err, helpdesk)
+                if failures[kind] >= tries:
                     status = store.BackfillStatus.FAILED
-                    error = f"gave up after {failures} tries at one page: {err}"
+                    error = (f"{what}: gave up after {failures[kind]} tries in "
+                             f"{_duration(timer() - trouble_started)}")
                     with store.session_scope(sessions) as s:
                         store.fail_backfill_run(s, run.id, error=error, now=clock())
                     break
-                wait = _wait_for(err, failures)
-                log.warning("%s: %s; waiting %.1fs (try %d of %d)", helpdesk, err, wait,
-                            failures, max_tries)
-                report_progress(waiting=wait)
+                wait = BACKOFF[kind].wait(failures[kind], err.retry_after)
+                tally.retried[kind] += 1
+                asked = " (as Retry-After asks)" if err.retry_after is not None else ""
+                log.warning("%s: %s; retry %d of %d in %s%s", helpdesk, what, failures[kind],
+                            tries - 1, _duration(wait), asked)
+                report_progress(waiting=wait, problem=what)
                 sleep(wait)
                 _close(pages)
                 pages = adapter.backfill(since=since, cursor=cursor)
                 continue
-            failures = 0
+            failures.clear()
             stored = _store_page(sessions, run.id, tenant_id, tenant, page, clock())
             cursor = page.cursor
-            counts["pages"] += 1
-            counts["seen"] += len(page.tickets)
-            counts["stored"] += stored
-            # An optional estimate some vendors give (not every adapter's page has one).
-            report_progress(total=getattr(page, "total", None))
+            tally.add(page, stored, helpdesk)
+            report_progress()
             if page.done:
                 status = store.BackfillStatus.DONE
     except BaseException as err:
@@ -199,11 +395,12 @@ def run_backfill(
         assert final is not None
         s.expunge(final)
     return BackfillReport(
-        run_id=run.id, tenant=tenant, helpdesk=helpdesk, since=since, status=status,
-        resumed=resumed, pages=final.pages, tickets_seen=final.tickets_seen,
-        tickets_stored=final.tickets_stored, added_pages=counts["pages"],
-        added_seen=counts["seen"], added_stored=counts["stored"], retries=counts["retries"],
-        elapsed=timer() - started, last_error=error,
+        run_id=run.id, tenant=tenant, helpdesk=helpdesk, since=since, days=window,
+        status=status, resumed=resumed, pages=final.pages, tickets_seen=final.tickets_seen,
+        tickets_stored=final.tickets_stored, added_pages=tally.pages, added_seen=tally.seen,
+        added_stored=tally.stored, retries=sum(tally.retried.values()),
+        elapsed=timer() - started, skipped=dict(tally.skipped), invalid=tuple(tally.invalid),
+        retried=dict(tally.retried), last_error=error,
     )
 
 
@@ -211,24 +408,32 @@ def _open_run(
     sessions: sessionmaker[Session],
     tenant_id: int,
     helpdesk: str,
-    days: float,
+    days: float | None,
     restart: bool,
     now: datetime,
-) -> tuple[store.BackfillRunRow, bool]:
+) -> tuple[store.BackfillRunRow, bool, float]:
+    """The run to continue (or a new one), whether it is resumed, and its window in days."""
     with store.session_scope(sessions) as s:
         run = store.latest_backfill_run(s, tenant_id=tenant_id, helpdesk=helpdesk)
         if run is not None and run.resumable and not restart:
+            window = run.started_at - run.since
+            if days is not None and abs(window - timedelta(days=days)) > _WINDOW_SLACK:
+                raise WindowChanged(
+                    requested=days, window=round(window / timedelta(days=1), 3), run_id=run.id,
+                    since=run.since, tickets=run.tickets_seen,
+                )
             store.mark_backfill_run(s, run.id, status=store.BackfillStatus.RUNNING, now=now)
             s.refresh(run)
             s.expunge(run)
-            return run, True
+            return run, True, round(window / timedelta(days=1), 3)
         if run is not None and run.resumable:
             store.fail_backfill_run(s, run.id, error="abandoned: restarted", now=now)
+        days = DEFAULT_DAYS if days is None else days
         fresh = store.start_backfill_run(
             s, tenant_id=tenant_id, helpdesk=helpdesk, since=now - timedelta(days=days), now=now
         )
         s.expunge(fresh)
-        return fresh, False
+        return fresh, False, days
 
 
 def _store_page(
@@ -256,55 +461,163 @@ def _store_page(
     return stored
 
 
-def _wait_for(err: RetriableError, failures: int) -> float:
-    if err.retry_after is not None:
-        return max(0.0, float(err.retry_after))
-    return min(MAX_BACKOFF_SECONDS, 2.0**failures)
-
-
 def _close(pages: Iterator[BackfillPage]) -> None:
     if isinstance(pages, Generator):
         pages.close()
 
 
-class TerminalProgress:
-    """Draws one self-updating progress line on a terminal; silent when not a terminal."""
+# --- showing progress -----------------------------------------------------------------------
 
-    def __init__(self, stream: IO[str] | None = None, *, is_tty: bool | None = None) -> None:
+
+class ProgressDisplay:
+    """Shows a run's progress: one updating line on a terminal, else a line every few seconds.
+
+    Call it with each ``BackfillProgress``; ``tick()`` refreshes (the elapsed time, the rate,
+    a wait's countdown); ``running()`` ticks in the background and routes log records through
+    ``log()``, which ends the progress line first, so the two never share a line.
+    """
+
+    def __init__(
+        self,
+        stream: IO[str] | None = None,
+        *,
+        is_tty: bool | None = None,
+        every: float | None = None,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.is_tty = self.stream.isatty() if is_tty is None else is_tty
-        self._width = 0
+        # A terminal line is redrawn every second; a log gets a line every five.
+        self.every = every if every is not None else (1.0 if self.is_tty else 5.0)
+        self._timer = timer
+        self._lock = threading.RLock()
+        self._latest: BackfillProgress | None = None
+        self._received = 0.0
+        self._width = 0  # characters of the progress line now on the terminal
 
     def __call__(self, progress: BackfillProgress) -> None:
-        """Redraw the line."""
-        if not self.is_tty:
-            return
-        line = describe(progress)
-        pad = max(0, self._width - len(line))
-        self._width = len(line)
-        self.stream.write(f"\r{line}{' ' * pad}")
-        self.stream.flush()
+        """Take the runner's latest progress; a terminal shows it at once."""
+        with self._lock:
+            self._latest, self._received = progress, self._timer()
+            if self.is_tty:
+                self._draw(describe(progress))
+
+    def tick(self) -> None:
+        """Redraw the terminal line, or write a progress line to the log."""
+        with self._lock:
+            if self._latest is None:
+                return
+            line = describe(self._now())
+            if self.is_tty:
+                self._draw(line)
+            else:
+                self._write(f"{line}\n")
+
+    def log(self, text: str) -> None:
+        """Write a log line on its own line, then bring the progress line back."""
+        with self._lock:
+            shown = self._width > 0
+            if shown:
+                self._write(f"\r{' ' * self._width}\r")
+                self._width = 0
+            self._write(f"{text}\n")
+            if shown and self._latest is not None:
+                self._draw(describe(self._now()))
 
     def close(self) -> None:
-        """End the progress line so the summary starts on its own."""
-        if self.is_tty and self._width:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._width = 0
+        """End the progress line so what follows starts on its own."""
+        with self._lock:
+            if self._width:
+                self._write("\n")
+                self._width = 0
+
+    @contextmanager
+    def running(self, *, level: int | str = logging.INFO) -> Iterator[ProgressDisplay]:
+        """Refresh in the background and show log records through ``log()`` until the block ends."""
+        handler = _DisplayHandler(self)
+        root = logging.getLogger()
+        previous = root.level
+        root.addHandler(handler)
+        root.setLevel(level)
+        stop = threading.Event()
+        ticker = threading.Thread(target=self._tick_until, args=(stop,), daemon=True,
+                                  name="backfill-progress")
+        ticker.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            ticker.join()
+            root.removeHandler(handler)
+            root.setLevel(previous)
+            self.close()
+
+    def _tick_until(self, stop: threading.Event) -> None:
+        while not stop.wait(self.every):
+            self.tick()
+
+    def _now(self) -> BackfillProgress:
+        """The latest progress moved on to now: elapsed time grows, a wait counts down."""
+        assert self._latest is not None
+        passed = max(0.0, self._timer() - self._received)
+        waiting = self._latest.waiting
+        return replace(
+            self._latest,
+            elapsed=self._latest.elapsed + passed,
+            waiting=None if waiting is None else max(0.0, waiting - passed),
+        )
+
+    def _draw(self, line: str) -> None:
+        # A line wider than the terminal wraps, and "\r" would only rewind its last row.
+        line = line[: max(20, shutil.get_terminal_size((120, 24)).columns - 1)]
+        pad = max(0, self._width - len(line))
+        self._width = len(line)
+        self._write(f"\r{line}{' ' * pad}")
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+
+class _DisplayHandler(logging.Handler):
+    """Hands log records to a ``ProgressDisplay``, "warning: ..." for warnings and worse."""
+
+    def __init__(self, display: ProgressDisplay) -> None:
+        super().__init__()
+        self.display = display
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:  # logging must never break the import
+            self.handleError(record)
+            return
+        if record.levelno >= logging.WARNING:
+            text = f"{record.levelname.lower()}: {text}"
+        self.display.log(text)
 
 
 def describe(progress: BackfillProgress) -> str:
-    """The progress line: pages, tickets, rate, ETA when known, or the rate-limit wait."""
-    line = (
-        f"{progress.helpdesk}: {progress.pages} pages, {progress.tickets_seen:,} tickets "
-        f"({progress.tickets_stored:,} stored), {progress.rate:,.1f}/s"
-    )
+    """The progress line: tickets (of the total when known), time, rate, ETA, or the wait."""
+    done = f"{progress.done:,}"
     if progress.total is not None:
-        line += f" of {progress.total:,}"
+        share = min(100, int(100 * progress.done / progress.total)) if progress.total else 100
+        done += f" of {progress.total:,} tickets ({share}%)"
+    else:
+        done += " tickets"
+    line = f"{progress.helpdesk}: {done} in {_duration(progress.elapsed)}, {progress.rate:,.1f}/s"
     if progress.eta is not None:
         line += f", ETA {_duration(progress.eta)}"
+    line += (f"; {progress.pages:,} {_plural(progress.pages, 'page')}, "
+             f"{progress.tickets_stored:,} stored")
+    if progress.skipped:
+        line += f", {progress.skipped:,} skipped"
     if progress.waiting is not None:
-        line += f" - rate limited, waiting {_duration(progress.waiting)}"
+        problem = progress.problem or "waiting"
+        if progress.waiting > 0:
+            line += f" - {problem}, retrying in {_duration(progress.waiting)}"
+        else:
+            line += f" - {problem}, retrying now"
     return line
 
 
@@ -318,3 +631,10 @@ def _duration(seconds: float) -> str:
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
 
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.1f}s" if seconds < 60 else _duration(seconds)
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return one if count == 1 else (many or f"{one}s")

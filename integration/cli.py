@@ -256,15 +256,17 @@ def demo(reset: bool) -> None:
 
 @main.command()
 @click.option("--tenant", "slug", required=True, help="Tenant slug (see `escalade tenant list`).")
-@click.option("--days", default=60, show_default=True, type=click.FloatRange(min=0, min_open=True),
-              help="Import tickets changed in the last N days.")
+@click.option("--days", default=None, type=click.FloatRange(min=0, min_open=True),
+              help="Import tickets changed in the last N days [default: 60; an unfinished run "
+                   "resumes with its own].")
 @click.option("--restart", is_flag=True, help="Start over instead of resuming an unfinished run.")
 @click.option("--max-tries", default=5, show_default=True, type=click.IntRange(min=1),
-              help="Rate-limited tries at one page before the run is marked failed.")
-def backfill(slug: str, days: float, restart: bool, max_tries: int) -> None:
+              help="Tries at one page while rate limited or the helpdesk's server fails, "
+                   "before the run stops (the next run resumes).")
+def backfill(slug: str, days: float | None, restart: bool, max_tries: int) -> None:
     """Import past tickets from the tenant's helpdesk; resumable, never writes back."""
     from integration import store
-    from integration.backfill import TerminalProgress, run_backfill
+    from integration.backfill import ProgressDisplay, WindowChanged, run_backfill
     from integration.errors import DeliveryError
 
     runtime = _runtime(click.get_current_context())
@@ -273,22 +275,28 @@ def backfill(slug: str, days: float, restart: bool, max_tries: int) -> None:
         if tenant is None:
             raise click.ClickException(f"no tenant {slug!r}")
         s.expunge(tenant)
-    progress = TerminalProgress()
+    display = ProgressDisplay()
     try:
-        report = run_backfill(
-            runtime.sessions, runtime.adapter_for(tenant), tenant_id=tenant.id, days=days,
-            restart=restart, max_tries=max_tries, progress=progress,
-        )
+        with display.running(level=str(runtime.config["LOG_LEVEL"]).upper()):
+            report = run_backfill(
+                runtime.sessions, runtime.adapter_for(tenant), tenant_id=tenant.id, days=days,
+                restart=restart, max_tries=max_tries, progress=display,
+            )
+    except WindowChanged as err:
+        raise click.ClickException(
+            f"--days {err.requested:g} does not match the unfinished import of the last "
+            f"{err.window:g} days (run #{err.run_id}, since {err.since:%Y-%m-%d %H:%M} UTC, "
+            f"{err.tickets:,} tickets so far): to resume it, run without --days; to start "
+            f"over with {err.requested:g} days, add --restart"
+        ) from err
     except (DeliveryError, ValidationError) as err:
         message = f"backfill stopped, run the same command to resume: {err}"
         raise click.ClickException(message) from err
     except NotImplementedError as err:
         raise click.ClickException(str(err)) from err
-    finally:
-        progress.close()
-    click.echo(report.summary())
     if report.status is not store.BackfillStatus.DONE:
-        raise click.ClickException("backfill did not finish; run the same command to resume")
+        raise click.ClickException(report.failure())
+    click.echo(report.summary())
 
 
 # --- triage -----------------------------------------------------------------------------

@@ -7,7 +7,10 @@ EscaladeError
  ├── UnsupportedEvent         a vendor event we do not act on: answer 202 "ignored", log it
  └── DeliveryError            an outbound call did not land
       ├── RetriableError      try again later (429, 5xx, timeouts); honours ``retry_after``;
-      │                       ``uncertain`` when the call may have landed (check before resending)
+      │    │                  ``uncertain`` when the call may have landed (check before resending)
+      │    ├── RateLimited    429: the vendor asks us to slow down
+      │    ├── ServerError    5xx: the vendor's own server failed
+      │    └── Unreachable    no answer at all: name does not resolve, refused, timed out
       └── FatalError          the vendor refused for good (4xx): record as failed
 """
 
@@ -18,7 +21,10 @@ __all__ = [
     "DeliveryError",
     "EscaladeError",
     "FatalError",
+    "RateLimited",
     "RetriableError",
+    "ServerError",
+    "Unreachable",
     "UnsupportedEvent",
     "ValidationError",
     "WebhookVerificationError",
@@ -77,3 +83,31 @@ class RetriableError(DeliveryError):
 
 class FatalError(DeliveryError):
     """The vendor refused the call for good; record it as failed."""
+
+
+class RateLimited(RetriableError):
+    """The vendor answered 429: wait ``retry_after`` (its Retry-After) before asking again."""
+
+
+class ServerError(RetriableError):
+    """The vendor's own server failed (5xx); ``status`` is the code it answered."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        retry_after: float | None = None,
+        uncertain: bool = False,
+    ) -> None:
+        self.status = status
+        super().__init__(message, retry_after=retry_after, uncertain=uncertain)
+
+
+class Unreachable(RetriableError):
+    """No answer from ``host`` at all; ``reason`` says why ("name does not resolve", ...)."""
+
+    def __init__(self, *, host: str, reason: str, uncertain: bool = False) -> None:
+        self.host = host
+        self.reason = reason
+        super().__init__(f"cannot reach {host}: {reason}", uncertain=uncertain)

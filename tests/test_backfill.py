@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import socket
+import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +24,14 @@ from adapters.helpdesk.sandbox import SandboxAdapter
 from adapters.helpdesk.zendesk import ZendeskAdapter
 from adapters.helpdesk.zendesk.backfill import ExportPosition, epoch
 from integration import store
-from integration.backfill import BackfillProgress, TerminalProgress, describe, run_backfill
+from integration.backfill import (
+    BackfillProgress,
+    ProgressDisplay,
+    Trouble,
+    WindowChanged,
+    describe,
+    run_backfill,
+)
 from integration.errors import FatalError, ValidationError
 from integration.models import Ticket
 from tests.adapters import specs
@@ -106,8 +117,8 @@ def mock_export(*, page2: list[dict[str, Any]] | None = None, metrics_status: in
 def run(db: Store, tenant_id: int, adapter: Any, **kwargs: Any) -> store.BackfillRunRow | Any:
     """The runner with a frozen clock and a sleep that must be injected."""
     kwargs.setdefault("sleep", _no_sleep)
-    return run_backfill(db.factory, adapter, tenant_id=tenant_id, days=60, clock=lambda: NOW,
-                        **kwargs)
+    kwargs.setdefault("days", 60)
+    return run_backfill(db.factory, adapter, tenant_id=tenant_id, clock=lambda: NOW, **kwargs)
 
 
 def _no_sleep(seconds: float) -> None:
@@ -306,6 +317,7 @@ def test_a_429_is_waited_out_for_retry_after_then_the_same_page_continues(
     report = run(db, tenant_id, zendesk(), sleep=sleeps.append)
     assert sleeps == [7.0]
     assert report.status is store.BackfillStatus.DONE and report.retries == 1
+    assert report.retried == {Trouble.RATE_LIMITED: 1}
     assert sorted(stored(db)) == ["101", "102", "103", "105"]
     assert queries("/cursor.json")[1:] == [
         {"cursor": PAGE2_CURSOR, "include": "users,organizations"}] * 2
@@ -321,7 +333,7 @@ def test_giving_up_marks_the_run_failed_and_resumable(db: Store, tenant_id: int)
     sleeps: list[float] = []
     report = run(db, tenant_id, zendesk(), sleep=sleeps.append, max_tries=3)
     assert report.status is store.BackfillStatus.FAILED and sleeps == [30.0, 30.0]
-    assert "gave up after 3 tries" in (report.last_error or "")
+    assert report.last_error == "rate limited by Zendesk (HTTP 429): gave up after 3 tries in 0s"
     failed = latest_run(db, tenant_id)
     assert failed.status == "failed" and failed.pages == 2
     assert ExportPosition.decode(failed.cursor).cursor == PAGE2_CURSOR
@@ -454,30 +466,28 @@ def test_the_command_prints_a_summary_and_restart_starts_over(cli_env: dict[str,
     first = runner.invoke(main, ["backfill", "--tenant", "demo", "--days", "3650"])
     assert first.exit_code == 0, first.output
     lines = first.stdout.strip().splitlines()
-    assert len(lines) == 1 and "demo/sandbox import" in lines[0] and "done" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("demo/sandbox: history import done: ")
     again = runner.invoke(main, ["backfill", "--tenant", "demo", "--days", "3650"])
-    assert ", 0 stored" in again.stdout
+    assert "(0 new or updated)" in again.stdout
     restarted = runner.invoke(main, ["backfill", "--tenant", "demo", "--restart"])
-    assert restarted.exit_code == 0 and "import since" in restarted.stdout
+    assert restarted.exit_code == 0 and "from the last 60 days" in restarted.stdout
     missing = runner.invoke(main, ["backfill", "--tenant", "nobody"])
     assert missing.exit_code != 0 and "no tenant 'nobody'" in missing.output
 
 
-def test_progress_is_drawn_on_a_terminal_only() -> None:
+def test_describe_names_done_total_rate_eta_and_the_wait() -> None:
     progress = BackfillProgress(helpdesk="zendesk", pages=3, tickets_seen=300,
                                 tickets_stored=290, elapsed=10.0, total=1200)
     assert describe(progress) == (
-        "zendesk: 3 pages, 300 tickets (290 stored), 30.0/s of 1,200, ETA 30s")
-    waiting = BackfillProgress(helpdesk="zendesk", pages=3, tickets_seen=300,
-                               tickets_stored=290, elapsed=10.0, waiting=90)
-    assert describe(waiting).endswith("rate limited, waiting 1m30s")
-    tty, pipe = io.StringIO(), io.StringIO()
-    for stream, is_tty in ((tty, True), (pipe, False)):
-        drawn = TerminalProgress(stream, is_tty=is_tty)
-        drawn(progress)
-        drawn.close()
-    assert tty.getvalue().startswith("\rzendesk: 3 pages") and tty.getvalue().endswith("\n")
-    assert pipe.getvalue() == ""
+        "zendesk: 300 of 1,200 tickets (25%) in 10s, 30.0/s, ETA 30s; 3 pages, 290 stored")
+    waiting = replace(progress, total=None, skipped=2, waiting=90,
+                      problem="rate limited by Zendesk (HTTP 429)")
+    assert describe(waiting) == (
+        "zendesk: 302 tickets in 10s, 30.2/s; 3 pages, 290 stored, 2 skipped"
+        " - rate limited by Zendesk (HTTP 429), retrying in 1m30s")
+    resumed = replace(progress, before=600)
+    assert describe(resumed).startswith(
+        "zendesk: 900 of 1,200 tickets (75%) in 10s, 30.0/s, ETA 10s")
 
 
 @responses.activate
@@ -525,3 +535,450 @@ def test_intercom_history_goes_through_the_runner_once(db: Store) -> None:
     assert report.status is store.BackfillStatus.DONE
     assert list(stored(db)) == [ic.CONV]
     assert count(db, store.OutboxRow) == 0
+
+
+# --- what went wrong, named: rate limit, the vendor's server error, no connection at all -------
+
+
+class FakeTime:
+    """A monotonic clock that only moves when the runner sleeps (nothing really waits)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        """Wait, instantly."""
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def timer(self) -> float:
+        """Seconds on this clock."""
+        return self.now
+
+
+def real_failure(monkeypatch: pytest.MonkeyPatch, how: str) -> requests.RequestException:
+    """What requests really raises when Zendesk cannot be reached; the socket layer is faked."""
+    def no_such_name(*args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    def an_address(host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.10", port))]
+
+    def refuse(self: socket.socket, address: Any) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    def hang(self: socket.socket, address: Any) -> None:
+        raise TimeoutError("timed out")
+
+    with monkeypatch.context() as patch:
+        if how == "dns":
+            patch.setattr(socket, "getaddrinfo", no_such_name)
+        else:
+            patch.setattr(socket, "getaddrinfo", an_address)
+            patch.setattr(socket.socket, "connect", refuse if how == "refused" else hang)
+        with pytest.raises(requests.RequestException) as info:
+            requests.get(f"{API}/incremental/tickets/cursor.json", timeout=1)
+    return info.value
+
+
+@pytest.fixture
+def dns_failure(monkeypatch: pytest.MonkeyPatch) -> requests.RequestException:
+    """acme.zendesk.com does not resolve."""
+    return real_failure(monkeypatch, "dns")
+
+
+def _zendesk_export(rsps: responses.RequestsMock) -> None:
+    rsps.get(EXPORT, json=load("incremental_tickets_page1.json"))
+
+
+def _freshdesk_listing(rsps: responses.RequestsMock) -> None:
+    from tests.adapters import test_freshdesk as fd
+
+    rsps.get(f"{fd.API}/tickets", json=[])
+
+
+def _intercom_search(rsps: responses.RequestsMock) -> None:
+    from tests.adapters import test_intercom as ic
+
+    rsps.post(f"{ic.API}/conversations/search", json={})
+
+
+def _adapters() -> dict[str, tuple[Any, str, str]]:
+    from tests.adapters import test_freshdesk as fd
+    from tests.adapters import test_intercom as ic
+
+    return {
+        "zendesk": (zendesk, "GET", EXPORT),
+        "freshdesk": (fd.adapter, "GET", f"{fd.API}/tickets"),
+        "intercom": (ic.adapter, "POST", f"{ic.API}/conversations/search"),
+    }
+
+
+@pytest.mark.parametrize("vendor", ["zendesk", "freshdesk", "intercom"])
+@pytest.mark.parametrize(("how", "reason"), [("dns", "name does not resolve"),
+                                             ("refused", "connection refused"),
+                                             ("timeout", "timed out")])
+def test_a_helpdesk_that_cannot_be_reached_is_named_by_host_and_reason(
+    monkeypatch: pytest.MonkeyPatch, vendor: str, how: str, reason: str
+) -> None:
+    from integration.errors import Unreachable
+
+    failure = real_failure(monkeypatch, how)
+    build, method, url = _adapters()[vendor]
+    host = url.split("/")[2]
+    with responses.RequestsMock() as rsps:
+        rsps.add(method, url, body=failure)
+        with pytest.raises(Unreachable) as info:
+            next(build().backfill(since=SINCE))
+    assert str(info.value) == f"cannot reach {host}: {reason}"
+    assert info.value.retry_after is None
+
+
+@responses.activate
+def test_an_unreachable_helpdesk_is_retried_with_its_own_backoff_then_stops_resumably(
+    db: Store, tenant_id: int, dns_failure: requests.RequestException,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    mock_export(page2=[{"body": dns_failure}] * 6)
+    fake = FakeTime()
+    with caplog.at_level(logging.INFO, logger="integration.backfill"):
+        report = run(db, tenant_id, zendesk(), sleep=fake.sleep, timer=fake.timer)
+    assert fake.slept == [5.0, 10.0, 20.0, 40.0, 60.0]
+    assert report.status is store.BackfillStatus.FAILED
+    assert report.retried == {Trouble.UNREACHABLE: 5}
+    assert report.last_error == (
+        "cannot reach acme.zendesk.com: name does not resolve: gave up after 6 tries in 2m15s")
+    assert report.failure() == (
+        "acme/zendesk: history import stopped: cannot reach acme.zendesk.com: name does not "
+        "resolve: gave up after 6 tries in 2m15s; the 3 tickets read so far are saved and the "
+        "same command resumes after them")
+    assert caplog.messages[0] == ("zendesk: cannot reach acme.zendesk.com: name does not "
+                                  "resolve; retry 1 of 5 in 5s")
+    assert "rate limit" not in caplog.text
+    failed = latest_run(db, tenant_id)
+    assert failed.status == "failed" and failed.last_error == report.last_error
+    assert ExportPosition.decode(failed.cursor).cursor == PAGE2_CURSOR
+
+    responses.reset()
+    mock_export()
+    done = run(db, tenant_id, zendesk())
+    assert done.resumed and done.status is store.BackfillStatus.DONE
+    assert queries("/cursor.json") == [{"cursor": PAGE2_CURSOR, "include": "users,organizations"}]
+    assert sorted(stored(db)) == ["101", "102", "103", "105"]
+
+
+@responses.activate
+def test_a_server_error_is_named_as_zendesk_s_and_retried_not_called_a_rate_limit(
+    db: Store, tenant_id: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    mock_export(page2=[{"status": 503, "json": {"error": "ServiceUnavailable"}},
+                       {"status": 502, "body": "<html>bad gateway</html>"}])
+    fake = FakeTime()
+    with caplog.at_level(logging.WARNING, logger="integration.backfill"):
+        report = run(db, tenant_id, zendesk(), sleep=fake.sleep, timer=fake.timer)
+    assert report.status is store.BackfillStatus.DONE and fake.slept == [5.0, 10.0]
+    assert report.retried == {Trouble.SERVER_ERROR: 2}
+    assert caplog.messages == [
+        "zendesk: Zendesk server error (HTTP 503); retry 1 of 4 in 5s",
+        "zendesk: Zendesk server error (HTTP 502); retry 2 of 4 in 10s",
+    ]
+    assert "; 2 retries (2 server error)." in report.summary()
+
+
+@responses.activate
+def test_a_rate_limit_waits_as_retry_after_asks_or_backs_off_without_it(
+    db: Store, tenant_id: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    limited = {"status": 429, "json": {"error": "APIRateLimitExceeded"}}
+    mock_export(page2=[{**limited, "headers": {"Retry-After": "45"}}, limited, limited])
+    fake = FakeTime()
+    with caplog.at_level(logging.WARNING, logger="integration.backfill"):
+        report = run(db, tenant_id, zendesk(), sleep=fake.sleep, timer=fake.timer)
+    assert report.status is store.BackfillStatus.DONE and fake.slept == [45.0, 4.0, 8.0]
+    assert caplog.messages[0] == ("zendesk: rate limited by Zendesk (HTTP 429); retry 1 of 4 in "
+                                  "45s (as Retry-After asks)")
+
+
+# --- a resumed run keeps its window ----------------------------------------------------------
+
+
+@responses.activate
+def test_resuming_with_other_days_is_refused_and_says_so(db: Store, tenant_id: int) -> None:
+    mock_export(comment_status={"103": 404})
+    with pytest.raises(FatalError):
+        run(db, tenant_id, zendesk(), days=60)
+    before = latest_run(db, tenant_id)
+    responses.reset()
+
+    with pytest.raises(WindowChanged) as info:
+        run(db, tenant_id, zendesk(), days=30)
+    assert (info.value.requested, info.value.window) == (30, 60)
+    assert (info.value.run_id, info.value.since, info.value.tickets) == (before.id, SINCE, 2)
+    assert len(responses.calls) == 0
+    after = latest_run(db, tenant_id)
+    assert (after.status, after.cursor, after.updated_at) == (
+        before.status, before.cursor, before.updated_at)
+
+    mock_export()
+    resumed = run(db, tenant_id, zendesk(), days=None)  # no --days: the run's own window
+    assert resumed.resumed and resumed.run_id == before.id
+    assert (resumed.days, resumed.since) == (60, SINCE)
+    assert resumed.status is store.BackfillStatus.DONE
+
+
+def _unfinished_run(cli_env: dict[str, Any], slug: str, days: int) -> None:
+    engine = store.make_engine(cli_env["DATABASE_URL"])
+    try:
+        with store.session_scope(store.make_session_factory(engine)) as s:
+            tenant = store.get_tenant(s, slug)
+            assert tenant is not None
+            now = datetime.now(UTC)
+            store.start_backfill_run(s, tenant_id=tenant.id, helpdesk=tenant.helpdesk,
+                                     since=now - timedelta(days=days), now=now)
+    finally:
+        engine.dispose()
+
+
+def test_the_command_says_how_to_restart_when_days_differ_from_the_unfinished_run(
+    cli_env: dict[str, Any],
+) -> None:
+    from click.testing import CliRunner
+
+    from integration.cli import main
+
+    runner = CliRunner()
+    added = runner.invoke(main, ["tenant", "add", "demo", "--helpdesk", "sandbox",
+                                 "--option", "preload_demo=true"])
+    assert added.exit_code == 0, added.output
+    _unfinished_run(cli_env, "demo", days=60)
+
+    refused = runner.invoke(main, ["backfill", "--tenant", "demo", "--days", "30"])
+    assert refused.exit_code == 1 and refused.stdout == ""
+    (line,) = refused.stderr.splitlines()
+    assert line.startswith("Error: --days 30 does not match the unfinished import of the last "
+                           "60 days (run #1, since ")
+    assert line.endswith(" UTC, 0 tickets so far): to resume it, run without --days; to start "
+                         "over with 30 days, add --restart")
+
+    restarted = runner.invoke(main, ["backfill", "--tenant", "demo", "--days", "30", "--restart"])
+    assert restarted.exit_code == 0, restarted.output
+    assert "history import done: " in restarted.stdout
+    assert "from the last 30 days" in restarted.stdout
+
+
+# --- the summary --------------------------------------------------------------------------------
+
+
+@responses.activate
+def test_the_summary_says_what_was_imported_skipped_and_why_and_where_it_is_used(
+    db: Store, tenant_id: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    page2 = load("incremental_tickets_page2.json")
+    page2["tickets"][1]["created_at"] = "last tuesday"  # ticket 105
+    mock_export(page2=[{"json": page2}])
+    fake = FakeTime()
+    with caplog.at_level(logging.WARNING, logger="integration.backfill"):
+        report = run(db, tenant_id, zendesk(), timer=fake.timer,
+                     progress=lambda p: fake.sleep(1.0 if p.pages else 0.0))  # a second a page
+    assert sorted(stored(db)) == ["101", "102", "103"]
+    assert report.summary() == (
+        "acme/zendesk: history import done: 3 tickets from the last 60 days (3 new or updated) "
+        "in 3 pages, 3.0s, 1.7 tickets/s; 2 skipped: 1 deleted in Zendesk, 1 invalid (ticket "
+        "105: ticket.created_at: not an ISO 8601 timestamp: 'last tuesday'). New tickets from "
+        "the same requester or account now count these as earlier contacts (repeat contacts, "
+        "previous tickets in the handoff note).")
+    assert caplog.messages == ["zendesk: skipped ticket 105 (invalid): ticket.created_at: not an "
+                               "ISO 8601 timestamp: 'last tuesday'"]
+
+
+def test_a_resumed_run_s_summary_says_so_with_the_whole_run_s_count(
+    db: Store, tenant_id: int
+) -> None:
+    adapter = SandboxAdapter(
+        config=HelpdeskConfig(tenant="acme", helpdesk="sandbox",
+                              options={"backfill_page_size": 1}),
+        tickets=[Ticket.from_dict(make_ticket(tenant="acme", id=str(n),
+                                              updated_at=f"2026-11-0{n}T10:00:00Z"))
+                 for n in (1, 2, 3)])
+
+    def stop_after_one(progress: BackfillProgress) -> None:
+        if progress.pages == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(db, tenant_id, adapter, progress=stop_after_one)
+    report = run(db, tenant_id, adapter)
+    assert report.summary().startswith(
+        f"acme/sandbox: history import done (resumed run #{report.run_id}: 3 tickets in all): "
+        "2 more tickets from the last 60 days (2 new or updated) in 2 pages, ")
+
+
+def test_a_freshdesk_ticket_that_cannot_be_read_is_skipped_not_fatal(db: Store) -> None:
+    from adapters.helpdesk.base import SkipReason
+    from tests.adapters import test_freshdesk as fd
+
+    tenant = new_tenant(db, helpdesk="freshdesk", base_url=fd.BASE)
+    since = (NOW - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    broken = {**fd.listed(2, "2026-10-03T00:00:00Z"), "created_at": "yesterday"}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(f"{fd.API}/companies/501", json=fd.load("company.json"))
+        fd.mock_listing(rsps, since, 1, [fd.listed(1, "2026-10-02T00:00:00Z"), broken,
+                                         fd.listed(3, "2026-10-04T00:00:00Z")], False)
+        report = run(db, tenant, fd.adapter())
+    assert report.status is store.BackfillStatus.DONE
+    assert sorted(stored(db)) == ["1", "3"]
+    assert report.skipped == {SkipReason.INVALID: 1} and report.invalid[0].id == "2"
+    assert "1 invalid (ticket 2: ticket.created_at: " in report.summary()
+
+
+def test_intercom_gives_a_total_and_a_vanished_conversation_counts_as_deleted(db: Store) -> None:
+    from adapters.helpdesk.base import SkipReason
+    from tests.adapters import test_intercom as ic
+
+    tenant = new_tenant(db, helpdesk="intercom", base_url=None)
+    seen: list[BackfillProgress] = []
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.post(f"{ic.API}/conversations/search", json=ic.load("search_page1.json"))
+        rsps.post(f"{ic.API}/conversations/search", json=ic.load("search_page2.json"))
+        ic.mock_fetch(rsps)
+        rsps.get(f"{ic.API}/conversations/215470900158799", status=404,
+                 json=ic.load("error_not_found.json"))
+        report = run(db, tenant, ic.adapter(), progress=seen.append)
+    assert [(p.done, p.total) for p in seen] == [(0, None), (1, 2), (2, 2)]
+    assert report.skipped == {SkipReason.DELETED: 1}
+    assert "1 skipped: 1 deleted in Intercom" in report.summary()
+
+
+# --- progress on a terminal and in a log ------------------------------------------------------
+
+
+def render(written: str) -> list[str]:
+    """What a terminal shows for ``written``: "\\r" goes back to the start of the line."""
+    rows: list[list[str]] = [[]]
+    column = 0
+    for char in written:
+        if char == "\r":
+            column = 0
+        elif char == "\n":
+            rows.append([])
+            column = 0
+        else:
+            row = rows[-1]
+            if column < len(row):
+                row[column] = char
+            else:
+                row.append(char)
+            column += 1
+    return [text for text in ("".join(row).rstrip() for row in rows) if text]
+
+
+PROGRESS = BackfillProgress(helpdesk="intercom", pages=1, tickets_seen=150, tickets_stored=150,
+                            elapsed=10.0, total=600)
+
+
+def test_off_a_terminal_a_progress_line_is_written_every_few_seconds() -> None:
+    clock = FakeTime()
+    out = io.StringIO()
+    display = ProgressDisplay(out, is_tty=False, timer=clock.timer)
+    assert display.every == 5.0
+    display(PROGRESS)
+    assert out.getvalue() == ""  # a page alone writes nothing: lines come at a steady pace
+    clock.now += 5
+    display.tick()
+    display(replace(PROGRESS, elapsed=15.0, waiting=30.0,
+                    problem="cannot reach api.intercom.io: timed out"))
+    clock.now += 5
+    display.tick()
+    display.close()
+    assert out.getvalue().splitlines() == [
+        "intercom: 150 of 600 tickets (25%) in 15s, 10.0/s, ETA 45s; 1 page, 150 stored",
+        "intercom: 150 of 600 tickets (25%) in 20s, 7.5/s, ETA 1m00s; 1 page, 150 stored"
+        " - cannot reach api.intercom.io: timed out, retrying in 25s",
+    ]
+
+
+def test_the_background_ticker_writes_while_a_page_takes_long() -> None:
+    written = threading.Event()
+
+    class Log(io.StringIO):
+        def write(self, text: str) -> int:
+            written.set()
+            return super().write(text)
+
+    out = Log()
+    with ProgressDisplay(out, is_tty=False, every=0.01).running() as display:
+        display(PROGRESS)
+        assert written.wait(10), "no progress line was written"
+    assert out.getvalue().startswith("intercom: 150 of 600 tickets (25%) in ")
+
+
+def test_on_a_terminal_a_log_line_never_shares_the_progress_line() -> None:
+    out = io.StringIO()
+    later = replace(PROGRESS, pages=2, tickets_seen=300, tickets_stored=299, elapsed=20.0)
+    display = ProgressDisplay(out, is_tty=True, every=3600)
+    with display.running():
+        display(PROGRESS)
+        logging.getLogger("integration.backfill").warning("intercom: rate limited; waiting 7s")
+        display(later)
+        logging.getLogger("adapters.helpdesk.intercom").info("conversation 9 vanished")
+    assert render(out.getvalue()) == [
+        "warning: intercom: rate limited; waiting 7s",
+        "conversation 9 vanished",
+        describe(later),
+    ]
+    assert out.getvalue().endswith("\n")  # what follows starts on its own line
+
+
+def test_the_command_stops_with_one_clear_line_when_the_helpdesk_cannot_be_reached(
+    cli_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+    dns_failure: requests.RequestException,
+) -> None:
+    from click.testing import CliRunner
+
+    from integration import backfill
+    from integration.cli import main
+
+    monkeypatch.setattr(backfill, "BACKOFF", {kind: backfill.Backoff(first=0.0, cap=0.0)
+                                              for kind in Trouble})
+    runner = CliRunner()
+    added = runner.invoke(main, ["tenant", "add", "acme", "--helpdesk", "zendesk", "--base-url",
+                                 "https://acme.zendesk.com", "--email", "bot@acme.example",
+                                 "--api-token", "t0ken", "--option", "backfill_page_size=2",
+                                 "--no-check"])
+    assert added.exit_code == 0, added.output
+
+    def export(fail: bool) -> Any:
+        def answer(request: requests.PreparedRequest) -> Any:
+            if "cursor=" not in (request.url or ""):
+                return 200, {}, json.dumps(load("incremental_tickets_page1.json"))
+            if fail:
+                return dns_failure
+            return 200, {}, json.dumps(load("incremental_tickets_page2.json"))
+        return answer
+
+    def mock(rsps: responses.RequestsMock, *, fail: bool) -> None:
+        rsps.add_callback(responses.GET, EXPORT, callback=export(fail))
+        rsps.get(METRICS, json=load("incremental_ticket_metric_events.json"))
+        for ticket_id in COMMENT_AUTHORS:
+            rsps.get(f"{API}/tickets/{ticket_id}/comments.json", json=comments(ticket_id))
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        mock(rsps, fail=True)
+        stopped = runner.invoke(main, ["backfill", "--tenant", "acme"])
+    assert stopped.exit_code == 1 and stopped.stdout == ""
+    *warnings, error = stopped.stderr.splitlines()
+    assert error == (
+        "Error: acme/zendesk: history import stopped: cannot reach acme.zendesk.com: name does "
+        "not resolve: gave up after 6 tries in 0s; the 3 tickets read so far are saved and the "
+        "same command resumes after them")
+    assert warnings == [
+        "warning: zendesk: cannot reach acme.zendesk.com: name does not resolve; retry "
+        f"{n} of 5 in 0s" for n in range(1, 6)]
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        mock(rsps, fail=False)
+        resumed = runner.invoke(main, ["backfill", "--tenant", "acme"])
+    assert resumed.exit_code == 0, resumed.output
+    assert resumed.stdout.startswith(
+        "acme/zendesk: history import done (resumed run #1: 4 tickets in all): 1 more ticket ")

@@ -11,6 +11,7 @@ import abc
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from integration.models import Action, ActionKind, Ticket
@@ -21,6 +22,8 @@ __all__ = [
     "HelpdeskAdapter",
     "HelpdeskConfig",
     "HelpdeskGroup",
+    "SkipReason",
+    "SkippedTicket",
     "WebhookEvent",
 ]
 
@@ -49,6 +52,22 @@ class WebhookEvent:
     ticket: Ticket | None = None
 
 
+class SkipReason(StrEnum):
+    """Why a history import left a ticket out."""
+
+    DELETED = "deleted"  # deleted in the helpdesk (still listed by its export, or gone meanwhile)
+    INVALID = "invalid"  # the vendor's data could not be read as a ticket
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SkippedTicket:
+    """A ticket a history page left out: its helpdesk id, why, and for invalid ones the error."""
+
+    id: str
+    reason: SkipReason
+    detail: str | None = None
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class HelpdeskGroup:
     """A group (Zendesk, Freshdesk) or team (Intercom) that tickets can be assigned to."""
@@ -66,6 +85,8 @@ class BackfillPage:
     done: bool = False
     # How many tickets the whole import holds, when the vendor says (for progress and ETA).
     total: int | None = None
+    # Tickets on this page that were left out, each with its reason (for the summary).
+    skipped: tuple[SkippedTicket, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -116,7 +137,9 @@ class HelpdeskAdapter(abc.ABC):
         """Stream pages of tickets changed since ``since``; ``cursor`` resumes a stopped import.
 
         Pages are yielded as the vendor returns them (never the whole export in memory); a
-        rate limit raises ``RetriableError`` so the caller decides how long to wait.
+        ticket that cannot be read is left out and named in ``BackfillPage.skipped``; a rate
+        limit, a server error or an unreachable vendor raises ``RetriableError`` (``RateLimited``,
+        ``ServerError``, ``Unreachable``) so the caller decides how long to wait.
         """
         raise NotImplementedError(f"{self.identifier}: backfill is not available yet")
 

@@ -1,10 +1,12 @@
 """What every helpdesk adapter shares: Escalade's footer, payload readers, status mapping.
 
-All status-code handling lands in ``status_error``: 429, 408, 409 and 5xx are retriable (with
-the vendor's ``Retry-After`` when it gives one), every other 4xx is fatal. A write whose
-outcome is unknown (a timeout or dropped connection after sending, a 500/502/504) is
-retriable and ``uncertain``: the next delivery first looks for the write's footer
-(``— Escalade · ref <ref>``) on the ticket and sends only what is missing.
+All status-code handling lands in ``status_error``: 429 (``RateLimited``), 5xx (``ServerError``),
+408 and 409 are retriable (with the vendor's ``Retry-After`` when it gives one), every other 4xx
+is fatal. ``transport_error`` names what went wrong below HTTP: a name that does not resolve, a
+refused connection, a timeout (``Unreachable``). A write whose outcome is unknown (a timeout or
+dropped connection after sending, a 500/502/504) is retriable and ``uncertain``: the next
+delivery first looks for the write's footer (``— Escalade · ref <ref>``) on the ticket and sends
+only what is missing.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import socket
+import ssl
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -20,12 +24,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NameResolutionError
 
 from integration.errors import (
     ConfigurationError,
     DeliveryError,
     FatalError,
+    RateLimited,
     RetriableError,
+    ServerError,
+    Unreachable,
     ValidationError,
 )
 from integration.models import Action, ActionKind
@@ -264,24 +272,83 @@ def status_error(
     write: bool = False,
 ) -> DeliveryError:
     """The error a caller should act on for a non-2xx ``status`` (``write``: it changed data)."""
-    if status in retriable or status >= 500:
-        uncertain = write and status in UNCERTAIN_STATUSES
+    uncertain = write and status in UNCERTAIN_STATUSES
+    if status >= 500:
+        return ServerError(message, status=status, retry_after=wait, uncertain=uncertain)
+    if status == 429:
+        return RateLimited(message, retry_after=wait)
+    if status in retriable:
         return RetriableError(message, retry_after=wait, uncertain=uncertain)
     return FatalError(message)
 
 
 def transport_error(vendor: str, err: requests.RequestException, *, write: bool) -> DeliveryError:
-    """A failure below HTTP: retriable for timeouts and dropped connections, else fatal.
+    """A call that got no HTTP answer: ``Unreachable`` naming host and reason, else fatal.
 
     Only a connect timeout proves the request never left; any other timeout or dropped
     connection on a ``write`` may come after the vendor applied it, so it is ``uncertain``.
     """
-    message = f"{vendor}: {type(err).__name__}: {err}"
-    if isinstance(err, requests.ConnectTimeout):
-        return RetriableError(message)
     if isinstance(err, requests.Timeout | requests.ConnectionError):
-        return RetriableError(message, uncertain=write)
-    return FatalError(message)
+        uncertain = write and not isinstance(err, requests.ConnectTimeout)
+        return Unreachable(host=_host(err, vendor), reason=_unreachable_reason(err),
+                           uncertain=uncertain)
+    # A malformed URL, too many redirects ...: the same call would fail the same way.
+    return FatalError(f"{vendor}: {type(err).__name__}: {err}")
+
+
+def _host(err: requests.RequestException, vendor: str) -> str:
+    request = err.request
+    url = request.url if request is not None else None
+    host = urlsplit(url).hostname if isinstance(url, str) else None
+    return host or vendor
+
+
+# Most specific first: urllib3's NameResolutionError is also a NewConnectionError and a
+# ConnectTimeoutError, and every timeout ends in the built-in TimeoutError.
+_REASONS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    ((socket.gaierror, NameResolutionError), "name does not resolve"),
+    ((ConnectionRefusedError,), "connection refused"),
+    ((ssl.SSLCertVerificationError,), "its TLS certificate is not trusted"),
+    ((ssl.SSLError,), "the TLS handshake failed"),
+    ((requests.Timeout, TimeoutError), "timed out"),
+    ((ConnectionResetError, ConnectionAbortedError), "the connection was reset"),
+)
+# Fallback for errors built from text alone (no cause chain), checked in the same order.
+_REASON_TEXTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("failed to resolve", "name or service not known", "nodename nor servname",
+      "temporary failure in name resolution", "getaddrinfo failed", "no address associated"),
+     "name does not resolve"),
+    (("connection refused", "errno 111", "actively refused"), "connection refused"),
+    (("timed out", "timeout"), "timed out"),
+    (("connection reset", "connection aborted", "remote end closed"),
+     "the connection was reset"),
+)
+
+
+def _unreachable_reason(err: BaseException) -> str:
+    causes = list(_causes(err))
+    for kinds, reason in _REASONS:
+        if any(isinstance(cause, kinds) for cause in causes):
+            return reason
+    text = " ".join(str(cause) for cause in causes).lower()
+    for needles, reason in _REASON_TEXTS:
+        if any(needle in text for needle in needles):
+            return reason
+    return "the connection failed"
+
+
+def _causes(err: BaseException) -> Iterator[BaseException]:
+    """``err`` and everything it wraps: requests and urllib3 nest causes in args and ``reason``."""
+    pending, seen = [err], set()
+    while pending and len(seen) < 32:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        nested = [*current.args, getattr(current, "reason", None), current.__cause__,
+                  current.__context__]
+        pending.extend(n for n in nested if isinstance(n, BaseException))
 
 
 # --- install options (checked when the adapter is built: ConfigurationError, never a 4xx) ---

@@ -18,6 +18,8 @@ from adapters.helpdesk.base import (
     HelpdeskAdapter,
     HelpdeskConfig,
     HelpdeskGroup,
+    SkippedTicket,
+    SkipReason,
     WebhookEvent,
 )
 from adapters.helpdesk.common import (
@@ -49,7 +51,13 @@ from adapters.helpdesk.freshdesk.webhooks import (
     parse_webhook_body,
     verify_secret,
 )
-from integration.errors import ConfigurationError, DeliveryError, FatalError, RetriableError
+from integration.errors import (
+    ConfigurationError,
+    DeliveryError,
+    FatalError,
+    RetriableError,
+    ValidationError,
+)
 from integration.models import Action, ActionKind, Author, Status, Ticket, format_time, parse_time
 
 __all__ = ["BackfillCursor", "FreshdeskAdapter", "error_for_response"]
@@ -232,7 +240,8 @@ class FreshdeskAdapter(HelpdeskAdapter):
         Costs one listing call per 100 tickets plus one conversations call per ticket (and one
         per distinct company): Freshdesk's list cannot embed conversations. Past page 300 the
         listing restarts with ``updated_since`` = the last ``updated_at`` seen, so a ticket at
-        the seam may come twice (imports are idempotent).
+        the seam may come twice (imports are idempotent). A ticket that cannot be read is left
+        out and named in the page's ``skipped``.
         """
         position = (
             BackfillCursor.decode(cursor)
@@ -253,18 +262,40 @@ class FreshdeskAdapter(HelpdeskAdapter):
                 },
             )
             rows = _mappings(_json(response), "tickets")
-            tickets = tuple(self.normalize(self._bundle(row, companies)) for row in rows)
+            tickets, skipped = self._backfill_tickets(rows, companies)
             more = bool(response.links.get("next")) and len(rows) > 0
             if not more:
-                yield BackfillPage(tickets=tickets, cursor=None, done=True)
+                yield BackfillPage(tickets=tickets, cursor=None, done=True, skipped=skipped)
                 return
-            position = self._next_position(position, tickets)
-            yield BackfillPage(tickets=tickets, cursor=position.encode(), done=False)
+            position = self._next_position(position, rows, tickets)
+            yield BackfillPage(tickets=tickets, cursor=position.encode(), done=False,
+                               skipped=skipped)
 
-    def _next_position(self, current: BackfillCursor, tickets: Sequence[Ticket]) -> BackfillCursor:
+    def _backfill_tickets(
+        self, rows: Sequence[Mapping[str, Any]], companies: dict[str, Mapping[str, Any] | None]
+    ) -> tuple[tuple[Ticket, ...], tuple[SkippedTicket, ...]]:
+        tickets: list[Ticket] = []
+        skipped: list[SkippedTicket] = []
+        for row in rows:
+            try:
+                tickets.append(self.normalize(self._bundle(row, companies)))
+            except ValidationError as err:
+                # One malformed ticket must not stop a 60-day import: the runner names it.
+                ticket_id = str(row.get("id"))
+                skipped.append(
+                    SkippedTicket(id=ticket_id, reason=SkipReason.INVALID, detail=str(err))
+                )
+        return tuple(tickets), tuple(skipped)
+
+    def _next_position(
+        self,
+        current: BackfillCursor,
+        rows: Sequence[Mapping[str, Any]],
+        tickets: Sequence[Ticket],
+    ) -> BackfillCursor:
         if current.page < self.max_list_page:
             return BackfillCursor(updated_since=current.updated_since, page=current.page + 1)
-        last = max(t.updated_at for t in tickets)
+        last = max((t.updated_at for t in tickets), default=_last_updated(rows, current))
         if last <= current.updated_since:
             # A whole window of tickets shares one second: step past it rather than loop.
             log.warning(
@@ -443,6 +474,17 @@ def _transport_errors(*, write: bool = False) -> Iterator[None]:
         yield
     except requests.RequestException as err:
         raise transport_error("freshdesk", err, write=write) from err
+
+
+def _last_updated(rows: Sequence[Mapping[str, Any]], current: BackfillCursor) -> datetime:
+    # A page whose every ticket was skipped still moves the window on, by the listing's times.
+    times = []
+    for row in rows:
+        try:
+            times.append(parse_time(row.get("updated_at"), "ticket.updated_at"))
+        except ValidationError:
+            continue
+    return max(times, default=current.updated_since)
 
 
 def _json(response: requests.Response) -> Any:

@@ -19,6 +19,8 @@ from adapters.helpdesk.base import (
     HelpdeskAdapter,
     HelpdeskConfig,
     HelpdeskGroup,
+    SkippedTicket,
+    SkipReason,
     WebhookEvent,
 )
 from adapters.helpdesk.common import (
@@ -56,6 +58,7 @@ from integration.errors import (
     DeliveryError,
     FatalError,
     RetriableError,
+    ValidationError,
 )
 from integration.models import Action, ActionKind, Ticket
 
@@ -262,7 +265,9 @@ class IntercomAdapter(HelpdeskAdapter):
 
         Search results carry no conversation parts, so each conversation is fetched whole
         (one request each, plus its contact and company once per page): slower, but the
-        audit needs the customer's words. A conversation deleted meanwhile is skipped.
+        audit needs the customer's words. A conversation deleted meanwhile, or one that cannot
+        be read, is left out and named in the page's ``skipped``; ``total_count`` gives the
+        page's ``total``.
         """
         after = cursor
         while True:
@@ -275,6 +280,7 @@ class IntercomAdapter(HelpdeskAdapter):
             )
             cache: dict[str, Any] = {}
             tickets = []
+            skipped = []
             for i, found in enumerate(_mappings(page.get("conversations"), "conversations")):
                 conversation_id = _numeric_id(found.get("id"), f"conversations[{i}].id")
                 full = self._request(
@@ -282,14 +288,22 @@ class IntercomAdapter(HelpdeskAdapter):
                     params={"display_as": "plaintext"}, missing_ok=True,
                 )
                 if full is None:
-                    log.info("intercom: conversation %s vanished during backfill", conversation_id)
+                    skipped.append(SkippedTicket(id=conversation_id, reason=SkipReason.DELETED))
                     continue
-                tickets.append(self.normalize(self._with_people(full, cache)))
+                try:
+                    tickets.append(self.normalize(self._with_people(full, cache)))
+                except ValidationError as err:
+                    # One malformed conversation must not stop a 60-day import.
+                    skipped.append(SkippedTicket(id=conversation_id, reason=SkipReason.INVALID,
+                                                 detail=str(err)))
             pages = _opt_mapping(page.get("pages"), "pages")
             following = _opt_mapping(pages.get("next"), "pages.next").get("starting_after")
             next_cursor = str(following) if following else None
+            total = page.get("total_count")
             yield BackfillPage(
-                tickets=tuple(tickets), cursor=next_cursor or after, done=next_cursor is None
+                tickets=tuple(tickets), cursor=next_cursor or after, done=next_cursor is None,
+                skipped=tuple(skipped),
+                total=total if isinstance(total, int) and not isinstance(total, bool) else None,
             )
             if next_cursor is None:
                 return

@@ -19,7 +19,9 @@ and kept on each ticket as ``custom["metric_events"]`` (reply / resolution / pau
 history for the audit). A breach recorded after a ticket's last update is not attached.
 Turn off with ``backfill_metric_events: false``; an account without access (403) skips them.
 
-Nothing here sleeps: a 429 is ``RetriableError(retry_after=...)`` from the session hook.
+Deleted tickets (still in the export) and tickets that cannot be normalized are left out and
+named in ``BackfillPage.skipped``. Nothing here sleeps: a 429 is ``RateLimited(retry_after=...)``
+from the session hook.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from adapters.helpdesk.base import BackfillPage
+from adapters.helpdesk.base import BackfillPage, SkippedTicket, SkipReason
 from adapters.helpdesk.zendesk.common import _mapping, _mappings
 from integration.errors import ConfigurationError, FatalError, ValidationError
 from integration.models import Ticket
@@ -159,7 +161,7 @@ class IncrementalExport:
             size = self.page_size
             chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
             for index, chunk in enumerate(chunks or [[]]):
-                tickets = self._tickets(chunk, users, orgs, metrics)
+                tickets, skipped = self._tickets(chunk, users, orgs, metrics)
                 if index < len(chunks) - 1:
                     last = chunk[-1]
                     mark = ExportPosition(
@@ -167,11 +169,12 @@ class IncrementalExport:
                         generated=_generated(last),
                         ticket_id=int(last["id"]),
                     )
-                    yield BackfillPage(tickets=tickets, cursor=mark.encode())
+                    yield BackfillPage(tickets=tickets, cursor=mark.encode(), skipped=skipped)
                 else:
                     mark = ExportPosition(cursor=after if isinstance(after, str) and after
                                           else position.cursor)
-                    yield BackfillPage(tickets=tickets, cursor=mark.encode(), done=end)
+                    yield BackfillPage(tickets=tickets, cursor=mark.encode(), done=end,
+                                       skipped=skipped)
             if end:
                 if metrics is not None:
                     metrics.finish()
@@ -191,9 +194,11 @@ class IncrementalExport:
         users: Mapping[Any, Mapping[str, Any]],
         orgs: Mapping[Any, Mapping[str, Any]],
         metrics: _MetricEvents | None,
-    ) -> tuple[Ticket, ...]:
+    ) -> tuple[tuple[Ticket, ...], tuple[SkippedTicket, ...]]:
         # Deleted tickets stay in the export with status "deleted": nothing to import.
         live = [t for t in chunk if t.get("status") != "deleted"]
+        skipped = [SkippedTicket(id=str(t.get("id")), reason=SkipReason.DELETED)
+                   for t in chunk if t.get("status") == "deleted"]
         if metrics is not None and live:
             metrics.advance_to(max(_generated(t) for t in live))
         out: list[Ticket] = []
@@ -215,14 +220,16 @@ class IncrementalExport:
             try:
                 ticket = self._normalize(bundle)
             except ValidationError as err:
-                # One malformed ticket must not stop a 60-day import; say which and go on.
-                log.warning("zendesk backfill: skipped ticket %s: %s", ticket_id, err)
+                # One malformed ticket must not stop a 60-day import: the runner names it.
+                skipped.append(
+                    SkippedTicket(id=ticket_id, reason=SkipReason.INVALID, detail=str(err))
+                )
                 continue
             if metrics is not None and metrics.enabled:
                 events = metrics.take(ticket_id)
                 ticket = replace(ticket, custom={**ticket.custom, "metric_events": events})
             out.append(ticket)
-        return tuple(out)
+        return tuple(out), tuple(skipped)
 
 
 class _MetricEvents:

@@ -51,6 +51,7 @@ from integration.errors import (
     ConfigurationError,
     DeliveryError,
     FatalError,
+    RateLimited,
     RetriableError,
 )
 from integration.models import Action, ActionKind, Author, Ticket
@@ -395,7 +396,7 @@ def _vendor_errors(*, write: bool = False) -> Iterator[None]:
     except DeliveryError:
         raise
     except RatelimitBudgetExceeded as err:
-        raise RetriableError("zendesk: rate limited (429)") from err
+        raise RateLimited("zendesk: rate limited (429)") from err
     except APIException as err:
         if err.response is None:
             raise FatalError(f"zendesk: {err}") from err
