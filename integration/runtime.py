@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import requests
 from sqlalchemy.orm import Session, sessionmaker
@@ -232,9 +233,29 @@ class Runtime:
         return Context(
             crm_account=crm,
             activity=activity,
-            ticket_url=self.adapter_for(tenant).ticket_url(ticket.id),
+            ticket_url=self.ticket_link(tenant, ticket.id),
             summarizer=summarizer,
         )
+
+    def ticket_link(self, tenant: store.TenantRow, ticket_id: str) -> str | None:
+        """Where a person opens the ticket: its page in the helpdesk.
+
+        The demo's sandbox has no helpdesk to open, so its link is the ticket's Escalade
+        sidebar page, with a token for that one ticket that outlives the Slack message.
+        """
+        url = self.adapter_for(tenant).ticket_url(ticket_id)
+        if url is not None or tenant.helpdesk != store.HelpdeskKind.SANDBOX:
+            return url
+        from sidebar_ui.auth import SidebarIdentity, issue_sidebar_token
+
+        identity = SidebarIdentity(tenant=tenant.slug, helpdesk=tenant.helpdesk,
+                                   user="slack", ticket_id=ticket_id, via="sidebar_token")
+        token = issue_sidebar_token(identity, key=self.cipher.sign_key("sidebar"),
+                                    now=self.now(), ttl=timedelta(days=30))
+        public = str(self.config.get("PUBLIC_URL") or "").rstrip("/")
+        path = "/".join(quote(part, safe="") for part in ("sidebar", tenant.helpdesk,
+                                                          tenant.slug, "tickets", ticket_id))
+        return f"{public}/{path}?{urlencode({'t': token})}"
 
     def connected_targets(self, tenant: store.TenantRow) -> frozenset[str]:
         """Connectors (slack, crm, ...) this tenant has connected; alerts go only there.

@@ -40,8 +40,14 @@ class Connector(abc.ABC):
         self.config = config
 
     @abc.abstractmethod
-    def deliver(self, ticket_key: str, actions: Sequence[Action]) -> ApplyResult:
-        """Write ``actions`` (all for this connector) about the ticket ``ticket_key``."""
+    def deliver(
+        self, ticket_key: str, actions: Sequence[Action], *, uncertain: bool = False
+    ) -> ApplyResult:
+        """Write ``actions`` (all for this connector) about the ticket ``ticket_key``.
+
+        ``uncertain``: an earlier attempt may have landed (a timeout, or a worker stopped
+        between the call and recording it); look for what it wrote before writing again.
+        """
 
     def test_connection(self) -> str:
         """Check the credentials with one cheap call; a short description of what answered."""

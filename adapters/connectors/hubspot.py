@@ -23,8 +23,12 @@ errors, and ``FatalError`` with HubSpot's message on other 4xx.
 
 Idempotency: the note and the task carry a marker word derived from the alert's ``dedupe_key``
 (``Escalade ref escalade<hash>``); before creating either, ``deliver`` searches for it with
-``CONTAINS_TOKEN``, so an outbox retry reuses what already landed. HubSpot's search index lags a
-few seconds behind writes, which the outbox's retry backoff covers.
+``CONTAINS_TOKEN``, so an outbox retry — also one whose earlier attempt timed out
+(``uncertain``) — reuses what already landed. HubSpot's search index lags a few seconds behind
+writes, which the outbox's retry backoff covers.
+
+With ``sessions`` (the database), a payload without the ticket's link or summary (an SLA
+promotion's) gets them from the ticket's latest decision, and the bug filed for it.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ import hubspot.crm.objects.notes as hs_notes
 import hubspot.crm.objects.tasks as hs_tasks
 import urllib3
 from hubspot import HubSpot
+from sqlalchemy.orm import Session, sessionmaker
 from urllib3.util.retry import Retry
 
 from adapters.connectors.base import ApplyResult, Connector, ConnectorConfig
@@ -68,6 +73,8 @@ from integration.errors import (
     RetriableError,
 )
 from integration.models import Account, Action, ActionKind
+from integration.store import alerts
+from integration.store.db import session_scope
 
 __all__ = ["HubSpotCompany", "HubSpotConnector"]
 
@@ -124,8 +131,10 @@ class HubSpotConnector(Connector):
         config: ConnectorConfig,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = _utcnow,
+        sessions: sessionmaker[Session] | None = None,
     ) -> None:
         super().__init__(config=config)
+        self.sessions = sessions
         token = config.credentials.get("access_token")
         if not token:
             raise ConfigurationError("HubSpot needs credentials.access_token (a private app token)")
@@ -288,8 +297,13 @@ class HubSpotConnector(Connector):
 
     # --- write-back ---------------------------------------------------------------------
 
-    def deliver(self, ticket_key: str, actions: Sequence[Action]) -> ApplyResult:
-        """Tier 3 alert -> a note on the company timeline and a task for its owner."""
+    def deliver(
+        self, ticket_key: str, actions: Sequence[Action], *, uncertain: bool = False
+    ) -> ApplyResult:
+        """Tier 3 alert -> a note on the company timeline and a task for its owner.
+
+        ``uncertain`` needs nothing more: the marker search always runs before a create.
+        """
         written: list[str] = []
         skipped: list[str] = []
         note_ids: list[str] = []
@@ -303,7 +317,7 @@ class HubSpotConnector(Connector):
             elif kind not in (None, "sla_breach"):
                 skipped.append(f"{kind} alert: not recorded in HubSpot")
             else:
-                note_id, lines = self._write(ticket_key, payload)
+                note_id, lines = self._write(ticket_key, self._complete(ticket_key, payload))
                 note_ids.append(note_id)
                 written.extend(lines)
         detail: dict[str, Any] = {"written": written}
@@ -314,6 +328,23 @@ class HubSpotConnector(Connector):
             external_ref=note_ids[0] if note_ids else None,
             detail=detail,
         )
+
+    def _complete(self, ticket_key: str, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The payload with the ticket's link, summary and bug when it came without them."""
+        if self.sessions is None or (payload.get("ticket_url") and payload.get("summary")):
+            return payload
+        key = str(payload.get("ticket_key") or ticket_key)
+        with session_scope(self.sessions) as s:
+            tenant_id = alerts.tenant_id_for(s, self.config.tenant)
+            if tenant_id is None:
+                return payload
+            facts = alerts.ticket_facts(s, tenant_id=tenant_id, ticket_key=key)
+        out = dict(payload)
+        out["ticket_url"] = out.get("ticket_url") or facts.ticket_url
+        out["summary"] = out.get("summary") or facts.summary
+        if facts.tracker_key and not out.get("tracker_issue"):
+            out["tracker_issue"] = {"key": facts.tracker_key, "url": facts.tracker_url}
+        return out
 
     def _write(self, ticket_key: str, payload: Mapping[str, Any]) -> tuple[str, list[str]]:
         requester = payload.get("requester")

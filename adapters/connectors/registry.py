@@ -32,7 +32,6 @@ def build_connector(config: ConnectorConfig, **kwargs: Any) -> Connector:
     if config.connector == "crm":
         from adapters.connectors.hubspot import HubSpotConnector
 
-        kwargs.pop("sessions", None)
         return HubSpotConnector(config=config, **kwargs)
     if config.connector == "jira":
         from adapters.connectors.jira import JiraTracker
