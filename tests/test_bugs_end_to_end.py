@@ -187,3 +187,45 @@ def test_a_customer_joining_renames_the_issue_and_is_quoted_and_linked(
     assert "Customer 0" not in text
     link = [c for c in responses.calls if c.request.url.endswith("/remotelink")][-1]
     assert "/sidebar/sandbox/demo/tickets/503" in json.loads(link.request.body)["object"]["url"]
+
+
+def test_a_spike_across_accounts_raises_one_incident_alert_with_its_own_layout(
+    client: Any, runtime: Any
+) -> None:
+    from tests.connectors.slack_server import TEAM_ID, running_slack_api
+    from tests.connectors.slack_server import TOKEN as SLACK_TOKEN
+
+    with running_slack_api() as slack_api:
+        with store.session_scope(runtime.sessions) as s:
+            store.add_tenant(
+                s, slug="demo", name="Demo", helpdesk="sandbox", base_url=None,
+                secrets={"webhook_secret": SANDBOX_SECRET, "slack.bot_token": SLACK_TOKEN},
+                settings={"connectors": ["slack"], "slack": {
+                    "channel": "C0ALERTS", "team_id": TEAM_ID, "base_url": slack_api.url}},
+                cipher=runtime.cipher)
+        hour = (datetime.now(UTC) - timedelta(minutes=1)).replace(minute=0, second=0,
+                                                                  microsecond=0)
+        for n in range(6):
+            ticket = _report(n, 0)
+            at = (hour + timedelta(seconds=n)).isoformat().replace("+00:00", "Z")
+            ticket.update(created_at=at, updated_at=at)
+            ticket["messages"][0]["created_at"] = at
+            post_sandbox(client, sandbox_body(ticket, delivery_id=f"spike{n}"))
+            drain(runtime)
+
+        incidents = [m for m in slack_api.top_level() if "Emerging incident" in m["text"]]
+        assert len(incidents) == 1  # one per hour, not one per ticket
+        blocks = incidents[0]["blocks"]
+        text = json.dumps(blocks)
+        assert blocks[0]["text"]["text"] == (
+            ":rotating_light: Emerging incident: CSV export fails with HTTP 500")
+        assert "*Accounts hit*\\n5: Customer 0, Customer 1" in text
+        assert "*ARR affected*\\n$100,000" in text
+        assert "*This hour*\\n5 tickets" in text and "*Bug*\\nnot filed yet" in text
+        assert "*First seen*" in text and "*Last seen*" in text
+        actions = {e["action_id"] for b in blocks if b["type"] == "actions"
+                   for e in b["elements"]}
+        assert actions == {"escalade_acknowledge", "escalade_snooze"}  # no one ticket to own
+        assert "Tier 3" not in text
+        # The next ticket of the same hour adds nothing; a later hour's spike would thread.
+        assert len(slack_api.top_level()) == 1

@@ -495,15 +495,16 @@ class SlackConnector(Connector):
             s.flush()
             return _Claim(id=existing.id, channel=existing.channel, since=since, find=True,
                           thread_ts=state.get("thread_ts"))
+        # The slot first: a claim that loses its race rolls back, and the slot with it.
+        frees = alerts.take_rate_slot(s, tenant_id=tenant_id, channel=channel,
+                                      limit=self.settings.rate_limit,
+                                      window=self.settings.rate_window, now=now)
         row = alerts.claim_alert(
             s, tenant_id=tenant_id, dedupe_key=dedupe_key, ticket_key=ticket_key,
             channel=channel, payload=payload, now=now, stale_after=CLAIM_TTL,
         )
         if row is None:
             raise RetriableError("slack: another worker is posting this alert", retry_after=5)
-        frees = alerts.take_rate_slot(s, tenant_id=tenant_id, channel=channel,
-                                      limit=self.settings.rate_limit,
-                                      window=self.settings.rate_window, now=now)
         if frees is None:
             row.state = {"since": format_time(now)}
             return _Claim(id=row.id, channel=channel, since=now)

@@ -199,7 +199,8 @@ def incident_payload(runtime: Runtime, tenant: store.TenantRow, group: BugGroupR
         # The title without its "(N accounts)": the count is shown beside it.
         "title": re.sub(r"\s*\(\d+ accounts?\)$", "", draft.title),
         "error": draft.error_text,
-        "reason": spike.reason,
+        "reason": (f"{spike.count} tickets this hour, where this hour of the week usually "
+                   f"has {spike.baseline:.1f}: well above the usual."),
         "count": spike.count,
         "baseline": round(spike.baseline, 2),
         "tickets_total": len(items),

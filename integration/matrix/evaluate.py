@@ -37,6 +37,7 @@ __all__ = [
     "TIER_TAG",
     "alert_payload",
     "customer_replies",
+    "display_zone_key",
     "evaluate",
     "local_time",
     "tier_actions",
@@ -551,6 +552,11 @@ _THREATS: dict[str, str] = {
     "security": "reports a security incident",
 }
 _METRICS = ("first_response", "next_response", "resolution")
+
+
+def display_zone_key(matrix: Matrix) -> str:
+    """The IANA name of the workspace's display zone, for alert payloads (``UTC`` if none)."""
+    return _zone_key(matrix.display_zone)
 
 
 def _zone_key(zone: tzinfo) -> str:

@@ -55,7 +55,6 @@ __all__ = [
     "open_alert",
     "open_alert_key",
     "outbox_outcome",
-    "recent_posts",
     "release_claim",
     "take_rate_slot",
     "tenant_id_for",
@@ -141,23 +140,6 @@ def latest_for_ticket(s: Session, *, tenant_id: int, ticket_key: str) -> AlertMe
         )
         .order_by(AlertMessageRow.posted_at.desc(), AlertMessageRow.id.desc())
         .limit(1)
-    )
-
-
-def recent_posts(
-    s: Session, *, tenant_id: int, channel: str, since: datetime
-) -> list[datetime]:
-    """Post times of the channel's top-level alerts (and claims) since ``since``, oldest first."""
-    return list(
-        s.scalars(
-            select(AlertMessageRow.posted_at)
-            .where(
-                AlertMessageRow.tenant_id == tenant_id,
-                AlertMessageRow.channel == channel,
-                AlertMessageRow.posted_at > since,
-            )
-            .order_by(AlertMessageRow.posted_at)
-        )
     )
 
 

@@ -302,8 +302,8 @@ def test_the_rate_limit_is_counted_atomically_by_concurrent_workers(
 
     def both_count_before_either_posts(conn: Any, cursor: Any, statement: str, *args: Any
                                        ) -> None:
-        # Each worker stops at its first look at the channel's recent posts until the other
-        # one got there too: the classic check-then-insert race, made to happen every time.
+        # Each worker stops right after its first look at the channel's recent posts until
+        # the other one looked too: the check-then-insert race, made to happen every time.
         counting = "alert_rate_slots" in statement or "alert_messages.posted_at >" in statement
         if counting and statement.lstrip().upper().startswith("SELECT") and not getattr(
                 waiting, "done", False):
@@ -311,7 +311,7 @@ def test_the_rate_limit_is_counted_atomically_by_concurrent_workers(
             with contextlib.suppress(threading.BrokenBarrierError):
                 together.wait()
 
-    event.listen(store.engine, "before_cursor_execute", both_count_before_either_posts)
+    event.listen(store.engine, "after_cursor_execute", both_count_before_either_posts)
     try:
         errors: list[BaseException] = []
 
@@ -328,7 +328,7 @@ def test_the_rate_limit_is_counted_atomically_by_concurrent_workers(
         for thread in threads:
             thread.join()
     finally:
-        event.remove(store.engine, "before_cursor_execute", both_count_before_either_posts)
+        event.remove(store.engine, "after_cursor_execute", both_count_before_either_posts)
     assert errors == []
 
     alerts_posted = [m for m in slack_api.top_level() if m["text"].startswith("Tier 3")]
