@@ -229,3 +229,41 @@ def test_a_spike_across_accounts_raises_one_incident_alert_with_its_own_layout(
         assert "Tier 3" not in text
         # The next ticket of the same hour adds nothing; a later hour's spike would thread.
         assert len(slack_api.top_level()) == 1
+
+
+@responses.activate
+def test_a_bug_filed_after_the_alert_is_noted_in_its_thread(client: Any, runtime: Any) -> None:
+    from tests.connectors.slack_server import TEAM_ID, running_slack_api
+    from tests.connectors.slack_server import TOKEN as SLACK_TOKEN
+
+    responses.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
+    responses.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
+    responses.post(f"{API}/issue", json=fixture("issue_created.json"), status=201)
+    _links(responses, 3)
+    with running_slack_api() as slack_api:
+        with store.session_scope(runtime.sessions) as s:
+            store.add_tenant(
+                s, slug="demo", name="Demo", helpdesk="sandbox", base_url=None,
+                secrets={"webhook_secret": SANDBOX_SECRET, "jira.email": "bot@acme.example",
+                         "jira.api_token": "tok-123", "slack.bot_token": SLACK_TOKEN},
+                settings={"connectors": ["jira", "slack"],
+                          "jira": {"project": "PAY", "base_url": SITE},
+                          "slack": {"channel": "C0ALERTS", "team_id": TEAM_ID,
+                                    "base_url": slack_api.url}},
+                cipher=runtime.cipher)
+        for n in range(3):
+            ticket = _report(n, 30 - n)
+            if n == 0:  # the first one is an outage: Tier 3, alerted before any bug is filed
+                ticket["messages"][0]["body"] = (
+                    "The export is down for all our users: it fails with HTTP 500.")
+            post_sandbox(client, sandbox_body(ticket, delivery_id=f"n{n}"))
+            drain(runtime)
+
+        alerts = [m for m in slack_api.top_level() if m["text"].startswith("Tier 3")]
+        assert alerts, "the outage ticket was alerted"
+        first = alerts[0]
+        notes = [r["text"] for r in slack_api.replies(first["ts"])]
+        assert any(n.startswith(":beetle: Filed as <https://acme-test.atlassian.net/browse/"
+                                "PAY-57|PAY-57>") for n in notes)
+        assert "*Bug*\\n<https://acme-test.atlassian.net/browse/PAY-57|PAY-57>" in json.dumps(
+            first["blocks"])

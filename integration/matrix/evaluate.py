@@ -541,16 +541,18 @@ def _acknowledgment(settings: TierSettings, decision: Decision, ctx: _Context) -
     return template.format_map(fields)
 
 
-# What a trigger means for the account manager, said plainly (the headline of an alert).
+# What a trigger means for the account manager, said plainly (the headline of an alert),
+# the gravest first: a customer who cancels and wants a refund is first of all cancelling.
 _THREATS: dict[str, str] = {
     "churn": "threatens to cancel",
     "legal": "threatens legal action",
-    "refund": "demands a refund",
-    "compliance": "makes a data-protection demand",
-    "contract_dispute": "disputes the contract",
-    "outage": "reports an outage",
     "security": "reports a security incident",
+    "outage": "reports an outage",
+    "contract_dispute": "disputes the contract",
+    "compliance": "makes a data-protection demand",
+    "refund": "demands a refund",
 }
+_FIGURE = re.compile(r"\d|\"")
 _METRICS = ("first_response", "next_response", "resolution")
 
 
@@ -565,9 +567,10 @@ def _zone_key(zone: tzinfo) -> str:
 
 def _threat(ctx: _Context) -> str | None:
     """What the customer threatens or demands, in plain words with their own sentence."""
-    for hit in ctx.signals.triggers:
-        said = _THREATS.get(hit.trigger)
-        if said is None:
+    hits = {h.trigger: h for h in reversed(ctx.signals.triggers)}  # each one's first match
+    for trigger, said in _THREATS.items():
+        hit = hits.get(trigger)
+        if hit is None:
             continue
         account = ctx.ticket.account
         if hit.trigger == "churn" and account is not None and account.renewal_date:
@@ -592,8 +595,10 @@ def _why(matrix: Matrix, decision: Decision) -> tuple[list[str], list[str]]:
         detail = hit.reason[len(label):].lstrip(" :")
         # A bump says "(tier 2 → 3): ..." after its label; the move is shown as the tier.
         detail = re.sub(r"^\(tier \d → \d\):?\s*", "", detail)
-        evidence += [part for part in detail.split("; ") if part]
-    evidence.append(f"sentiment {decision.sentiment:+.2f}")
+        # Matched words and scores; "no … trigger" and the like say nothing to act on.
+        evidence += [part for part in detail.split("; ") if _FIGURE.search(part)]
+    if not any(e.startswith("sentiment ") for e in evidence):
+        evidence.append(f"sentiment {decision.sentiment:+.2f}")
     return why, list(dict.fromkeys(evidence))
 
 
