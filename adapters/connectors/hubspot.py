@@ -27,8 +27,9 @@ Idempotency: the note and the task carry a marker word derived from the alert's 
 (``uncertain``) — reuses what already landed. HubSpot's search index lags a few seconds behind
 writes, which the outbox's retry backoff covers.
 
-With ``sessions`` (the database), a payload without the ticket's link or summary (an SLA
-promotion's) gets them from the ticket's latest decision, and the bug filed for it.
+A payload without the ticket's link (an SLA promotion's, the demo's) gets it from
+``ticket_links``; with ``sessions`` (the database), also the summary from the ticket's latest
+decision, and the bug filed for it.
 """
 
 from __future__ import annotations
@@ -132,9 +133,11 @@ class HubSpotConnector(Connector):
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = _utcnow,
         sessions: sessionmaker[Session] | None = None,
+        ticket_links: Callable[[str], str | None] | None = None,
     ) -> None:
         super().__init__(config=config)
         self.sessions = sessions
+        self.ticket_links = ticket_links
         token = config.credentials.get("access_token")
         if not token:
             raise ConfigurationError("HubSpot needs credentials.access_token (a private app token)")
@@ -331,15 +334,20 @@ class HubSpotConnector(Connector):
 
     def _complete(self, ticket_key: str, payload: Mapping[str, Any]) -> Mapping[str, Any]:
         """The payload with the ticket's link, summary and bug when it came without them."""
-        if self.sessions is None or (payload.get("ticket_url") and payload.get("summary")):
-            return payload
+        out = dict(payload)
+        if not out.get("ticket_url") and self.ticket_links is not None and out.get("ticket_id"):
+            try:
+                out["ticket_url"] = self.ticket_links(str(out["ticket_id"]))
+            except ConfigurationError as err:
+                log.warning("HubSpot note without a ticket link: %s", err)
+        if self.sessions is None or (out.get("ticket_url") and out.get("summary")):
+            return out
         key = str(payload.get("ticket_key") or ticket_key)
         with session_scope(self.sessions) as s:
             tenant_id = alerts.tenant_id_for(s, self.config.tenant)
             if tenant_id is None:
-                return payload
+                return out
             facts = alerts.ticket_facts(s, tenant_id=tenant_id, ticket_key=key)
-        out = dict(payload)
         out["ticket_url"] = out.get("ticket_url") or facts.ticket_url
         out["summary"] = out.get("summary") or facts.summary
         if facts.tracker_key and not out.get("tracker_issue"):

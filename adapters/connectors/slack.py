@@ -91,6 +91,7 @@ METADATA_TYPE = "escalade_alert"
 _LOOKBACK = timedelta(minutes=5)
 _LOOKUP_PAGES = 5
 _OWNER_TTL = timedelta(hours=1)
+_UNSURE_MAX = 20
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 # Slack errors worth trying again (https://api.slack.com/methods/chat.postMessage#errors).
 _TRANSIENT = frozenset({"internal_error", "fatal_error", "service_unavailable",
@@ -245,6 +246,8 @@ class SlackConnector(Connector):
     ``sessions`` (a SQLAlchemy ``sessionmaker`` on the migrated database) holds the
     ``alert_messages`` table: which message belongs to which escalation. ``deliver`` and
     ``update_message`` need it; a connector without it can only ``test_connection``.
+    ``ticket_links`` maps a ticket id to where a person opens it, for alerts that came
+    without a link.
     """
 
     identifier = "slack"
@@ -257,9 +260,11 @@ class SlackConnector(Connector):
         client: WebClient | None = None,
         clock: Callable[[], datetime] | None = None,
         timeout: int = DEFAULT_TIMEOUT,
+        ticket_links: Callable[[str], str | None] | None = None,
     ) -> None:
         super().__init__(config=config)
         self.settings = SlackSettings.from_mapping(config.settings)
+        self.ticket_links = ticket_links
         token = config.credentials.get("bot_token")
         if not token and client is None:
             raise ConfigurationError("slack: credentials need a bot_token (xoxb-...)")
@@ -455,8 +460,8 @@ class SlackConnector(Connector):
         if payload.get("kind") in (kit.INCIDENT_KIND, *kit.NOTE_KINDS):
             return payload
         out = dict(payload)
-        if not out.get("ticket_url") and facts.ticket_url:
-            out["ticket_url"] = facts.ticket_url
+        if not out.get("ticket_url"):
+            out["ticket_url"] = facts.ticket_url or self._link(out)
         if not out.get("summary") and facts.summary:
             out["summary"] = facts.summary
         if not out.get("tracker_issue") and facts.tracker_key:
@@ -468,6 +473,16 @@ class SlackConnector(Connector):
             if slack_user:
                 out["account_owner_slack"] = slack_user
         return out
+
+    def _link(self, payload: Mapping[str, Any]) -> str | None:
+        ticket_id = payload.get("ticket_id")
+        if self.ticket_links is None or not ticket_id:
+            return None
+        try:
+            return self.ticket_links(str(ticket_id))
+        except (ConfigurationError, DeliveryError) as err:
+            log.warning("slack: no link for ticket %s: %s", ticket_id, err)
+            return None
 
     def _claim(
         self, s: Session, tenant_id: int, dedupe_key: str, ticket_key: str, channel: str,
@@ -719,11 +734,23 @@ class SlackConnector(Connector):
     # --- Slack calls and bookkeeping -------------------------------------------------
 
     def _thread(self, parent: _Parent, text: str, *, key: str, uncertain: bool) -> None:
-        if uncertain and self._find(parent.channel, key, since=None, thread_ts=parent.root):
+        unsure = uncertain or key in parent.state.get("unsure_replies", ())
+        if unsure and self._find(parent.channel, key, since=None, thread_ts=parent.root):
             return  # the earlier attempt landed
-        self._call("chat.postMessage", self.client.chat_postMessage, channel=parent.channel,
-                   thread_ts=parent.root, text=text, blocks=kit.followup_blocks(text),
-                   metadata=_metadata(key), unfurl_links=False, unfurl_media=False)
+        try:
+            self._call("chat.postMessage", self.client.chat_postMessage, channel=parent.channel,
+                       thread_ts=parent.root, text=text, blocks=kit.followup_blocks(text),
+                       metadata=_metadata(key), unfurl_links=False, unfurl_media=False)
+        except _Unsure:
+            # Remember it, so the retry looks in the thread first whatever the outbox knows.
+            with session_scope(self._sessions()) as s:
+                row = s.get(alerts.AlertMessageRow, parent.id)
+                if row is not None:
+                    state = dict(row.state or {})
+                    state["unsure_replies"] = [*state.get("unsure_replies", ()),
+                                               key][-_UNSURE_MAX:]
+                    row.state = state
+            raise
 
     def _find(self, channel: str, key: str, *, since: datetime | None,
               thread_ts: str | None) -> str | None:

@@ -629,6 +629,13 @@ def test_a_lost_answer_to_a_thread_reply_is_found_too(
     assert len(slack_api.replies(parent["ts"])) == 1
     assert slack_api.calls_to("conversations.replies")[0].args["ts"] == parent["ts"]
 
+    # The connector remembers a lost answer even when the outbox does not say so.
+    slack_api.drop_next("chat.postMessage")
+    with pytest.raises(RetriableError):
+        slack.deliver(TICKET, [sla_alert("sla_breach")])
+    slack.deliver(TICKET, [sla_alert("sla_breach")])
+    assert len(slack_api.replies(parent["ts"])) == 2
+
 
 def test_the_history_is_searched_page_by_page(
     slack: SlackConnector, slack_api: FakeSlack
