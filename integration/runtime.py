@@ -251,7 +251,7 @@ class Runtime:
         from sidebar_ui.auth import SidebarIdentity, issue_sidebar_token
 
         identity = SidebarIdentity(tenant=tenant.slug, helpdesk=tenant.helpdesk,
-                                   user="slack", ticket_id=ticket_id, via="sidebar_token")
+                                   user="demo-agent", ticket_id=ticket_id, via="sidebar_token")
         today = self.now().replace(hour=0, minute=0, second=0, microsecond=0)
         token = issue_sidebar_token(identity, key=self.cipher.sign_key("sidebar"),
                                     now=today, ttl=timedelta(days=31))
