@@ -29,6 +29,7 @@ from integration.enrich import (
 )
 from integration.errors import ConfigurationError
 from integration.matrix import Matrix, evaluate
+from integration.matrix.evaluate import customer_replies, with_sla_due
 from integration.models import (
     Author,
     Decision,
@@ -180,7 +181,8 @@ def decide(
         previous_due=stored.due_at,
         now=now,
     )
-    decision = replace(decision, sla_due_at=sla.due_at, sla_state=sla.state.value)
+    decision = replace(decision, sla_due_at=sla.due_at, sla_state=sla.state.value,
+                       actions=with_sla_due(matrix, decision.actions, sla.clock))
     return Decided(signals=signals, decision=decision, sla=sla, ticket=ticket, handoff=handoff)
 
 
@@ -270,6 +272,11 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
                 last_assigned=store.last_assigned(s, tenant_id=tenant.id),
             )
         override = _standing_override(s, existing, ticket)
+        # A customer writing again on an escalated ticket is news for its Slack alert's thread.
+        replies = customer_replies(
+            ticket, existing.data if existing is not None else None,
+            store.alerts.open_alert_key(s, tenant_id=tenant.id, ticket_key=ticket.key),
+        ) if "slack" in runtime.connected_targets(tenant) else ()
         signals, decision, sla, enriched, handoff = decide(
             ticket,
             history,
@@ -316,7 +323,7 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
         for line in bugs.on_ticket(runtime, s, tenant=tenant, row=row, ticket=enriched,
                                    signals=signals, now=now):
             log.info("%s: %s", ticket.key, line)
-        for target, actions in outbox.by_target(decision.actions).items():
+        for target, actions in outbox.by_target([*decision.actions, *replies]).items():
             outbox.enqueue(
                 s,
                 tenant_id=tenant.id,

@@ -6,9 +6,10 @@ import logging
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import requests
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +29,7 @@ from integration.models import Ticket
 from integration.outbox import OutboxItem
 from integration.routing import RoutingTable
 from integration.summary import summarizer_from_settings
+from integration.tenants import public_url
 
 __all__ = ["Runtime"]
 
@@ -170,7 +172,8 @@ class Runtime:
             if cached is not None and cached[0] == fingerprint:
                 return cached[1]
             connector = build_connector(self.connector_config(tenant, name),
-                                        sessions=self.sessions)
+                                        sessions=self.sessions,
+                                        ticket_links=partial(self.ticket_link, tenant))
             self._connectors[key] = (fingerprint, connector)
             return connector
 
@@ -235,6 +238,28 @@ class Runtime:
             ticket_url=self.adapter_for(tenant).ticket_url(ticket.id),
             summarizer=summarizer,
         )
+
+    def ticket_link(self, tenant: store.TenantRow, ticket_id: str) -> str | None:
+        """Where a person opens the ticket from Slack, a CRM note or a bug: the helpdesk's page.
+
+        The demo's sandbox has no helpdesk to open, so its link is the ticket's Escalade
+        sidebar page, with a token for that one ticket that outlives the message (issued per
+        day, so every link to a ticket made that day is the same).
+        """
+        url = self.adapter_for(tenant).ticket_url(ticket_id)
+        if url is not None or tenant.helpdesk != store.HelpdeskKind.SANDBOX:
+            return url
+        from sidebar_ui.auth import SidebarIdentity, issue_sidebar_token
+
+        identity = SidebarIdentity(tenant=tenant.slug, helpdesk=tenant.helpdesk,
+                                   user="demo-agent", ticket_id=ticket_id, via="sidebar_token")
+        today = self.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        token = issue_sidebar_token(identity, key=self.cipher.sign_key("sidebar"),
+                                    now=today, ttl=timedelta(days=31))
+        public = public_url(self.config)
+        path = "/".join(quote(part, safe="") for part in ("sidebar", tenant.helpdesk,
+                                                          tenant.slug, "tickets", ticket_id))
+        return f"{public}/{path}?{urlencode({'t': token})}"
 
     def connected_targets(self, tenant: store.TenantRow) -> frozenset[str]:
         """Connectors (slack, crm, ...) this tenant has connected; alerts go only there.

@@ -59,42 +59,64 @@ def _authorize(runtime: Runtime) -> Any:
 
 
 def handle_click(runtime: Runtime, click: SlackAction) -> int:
-    """Queue what a button asks for; the number of outbox rows written (0 if ignored)."""
+    """Queue what a button asks for; the number of outbox rows written (0 if ignored).
+
+    "Take ownership" queues the helpdesk assignment and a message update that waits for it:
+    the alert says who owns it only once the helpdesk accepted the assignment, and says why
+    when it refused. A repeated click queues no second assignment; the connector tells the
+    clicker who already has it.
+    """
     if click.action not in EVENT_FOR_ACTION:
-        return 0  # "Open ticket" is a link; nothing to do here
+        return 0  # "Open ticket" and "Open issue" are links; nothing to do here
     tenant = tenant_for_team(runtime, click.team_id)
-    if tenant is None or not click.ticket_key.startswith(f"{tenant.slug}:"):
-        log.warning("slack click for %s from team %s refused", click.ticket_key, click.team_id)
+    own = f"{tenant.slug}:" if tenant is not None else None
+    if own is None or not click.dedupe_key.startswith(own) or (
+            click.ticket_key is not None and not click.ticket_key.startswith(own)):
+        log.warning("slack click for %s from team %s refused", click.dedupe_key, click.team_id)
         return 0
+    assert tenant is not None
     now = runtime.now()
-    ticket_id = click.ticket_key.split(":", 2)[2]
-    rows: list[tuple[str, list[Action]]] = []
+    ticket_id = click.ticket_key.split(":", 2)[2] if click.ticket_key else None
+    rows: list[tuple[str, list[Action], str]] = []
     agent: str | None = None
     error: str | None = None
+    awaits: str | None = None
     if click.action == "take_ownership":
+        with store.session_scope(runtime.sessions) as s:
+            alert = store.alerts.get_alert(s, tenant_id=tenant.id, dedupe_key=click.dedupe_key)
+            state = dict(alert.state or {}) if alert is not None else {}
         connector = runtime.connector_for(tenant, "slack")
         agent = connector.agent_for(click.user_id)  # type: ignore[attr-defined]
-        if agent is None:
+        if state.get("owned_by"):
+            pass  # nothing to assign: the update tells the clicker who owns it
+        elif agent is None:
             error = (f"<@{click.user_id}> has no helpdesk agent mapped "
                      "(settings.slack.users); the ticket was not reassigned")
+        elif ticket_id is None:
+            error = "this alert is not about one ticket; there is nothing to assign"
         else:
+            # One assignment per attempt: a second click while it runs queues nothing new,
+            # and after a refusal the next click gets a fresh attempt.
+            attempt = int(state.get("ownership_attempts") or 0)
+            awaits = f"{tenant.slug}:slack:own:{click.dedupe_key}:{attempt}"
             assign = Action(kind=ActionKind.ASSIGN, target="helpdesk",
                             payload={"assignee": agent})
-            rows.append(("helpdesk", [assign]))
-    payload = update_payload(click, now=now, agent_id=agent, error=error)
-    rows.append(("slack", [Action(kind=ActionKind.ALERT, target="slack", payload=payload)]))
+            rows.append(("helpdesk", [assign], awaits))
+    payload = update_payload(click, now=now, agent_id=agent, error=error, awaits=awaits)
+    # Slack retries a click it thinks was lost: the same action_ts writes nothing.
+    rows.append(("slack", [Action(kind=ActionKind.ALERT, target="slack", payload=payload)],
+                 f"{tenant.slug}:slack:{payload['event_id']}:slack"))
     written = 0
     with store.session_scope(runtime.sessions) as s:
-        row = store.get_ticket(s, tenant.id, tenant.helpdesk, ticket_id)
-        for target, actions in rows:
+        row = store.get_ticket(s, tenant.id, tenant.helpdesk, ticket_id) if ticket_id else None
+        for target, actions, key in rows:
             queued = outbox.enqueue(
                 s,
                 tenant_id=tenant.id,
                 target=target,
                 ticket_external_id=ticket_id,
                 actions=actions,
-                # Slack retries a click it thinks was lost: the same action_ts writes nothing.
-                idempotency_key=f"{tenant.slug}:slack:{payload['event_id']}:{target}",
+                idempotency_key=key,
                 ticket_id=row.id if row is not None else None,
                 now=now,
             )

@@ -61,12 +61,18 @@ def _outbox(runtime: Any, target: str) -> list[Any]:
         return rows
 
 
+def _links(mocked: Any, times: int) -> None:
+    for _ in range(times):
+        mocked.post(f"{API}/issue/PAY-57/remotelink", json={"id": 1, "self": "x"}, status=201)
+
+
 @responses.activate
 def test_one_bug_for_three_accounts_linked_and_closed(client: Any, runtime: Any) -> None:
     _tenant(runtime)
     responses.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
     responses.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
     responses.post(f"{API}/issue", json=fixture("issue_created.json"), status=201)
+    _links(responses, 3)
 
     for n in range(2):
         post_sandbox(client, sandbox_body(_report(n, 50 - n), delivery_id=f"b{n}"))
@@ -80,8 +86,16 @@ def test_one_bug_for_three_accounts_linked_and_closed(client: Any, runtime: Any)
     report = filed.actions[0]["payload"]["report"]
     assert [c["name"] for c in report["customers"]] == ["Customer 0", "Customer 1", "Customer 2"]
     assert any("When I click Export CSV" in step for step in report["steps"])
-    created = json.loads(responses.calls[-1].request.body)
+    create = next(c for c in responses.calls if c.request.url == f"{API}/issue")
+    created = json.loads(create.request.body)
     assert report["fingerprint"] in created["fields"]["labels"]
+    # The title names what fails, the error as people write it, and how many accounts.
+    assert created["fields"]["summary"] == "CSV export fails with HTTP 500 (3 accounts)"
+    # Each ticket is linked on the issue; the demo's tickets link to their sidebar page.
+    linked = [json.loads(c.request.body)["object"]["url"] for c in responses.calls
+              if c.request.url.endswith("/remotelink")]
+    assert len(linked) == 3 and all("/sidebar/sandbox/demo/tickets/50" in u for u in linked)
+    assert client.get("/" + linked[0].split("/", 3)[3]).status_code == 200  # a working link
     with store.session_scope(runtime.sessions) as s:
         group = s.scalars(select(BugGroupRow)).one()
         assert (group.status, group.tracker_key) == ("reported", "PAY-57")
@@ -113,6 +127,7 @@ def test_the_sidebar_shows_the_linked_bug(client: Any, runtime: Any) -> None:
         mocked.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
         mocked.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
         mocked.post(f"{API}/issue", json=fixture("issue_created.json"), status=201)
+        _links(mocked, 3)
         _tenant(runtime)
         for n in range(3):
             post_sandbox(client, sandbox_body(_report(n, 30 - n), delivery_id=f"s{n}"))
@@ -122,3 +137,133 @@ def test_the_sidebar_shows_the_linked_bug(client: Any, runtime: Any) -> None:
         assert row is not None
         bug = linked_bug_of(s, row.id)
     assert bug is not None and bug["key"] == "PAY-57" and bug["title"] == "CSV export fails"
+
+
+@responses.activate
+def test_a_customer_joining_renames_the_issue_and_is_quoted_and_linked(
+    client: Any, runtime: Any
+) -> None:
+    _tenant(runtime)
+    responses.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
+    responses.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
+    responses.post(f"{API}/issue", json=fixture("issue_created.json"), status=201)
+    _links(responses, 3)
+    for n in range(3):
+        post_sandbox(client, sandbox_body(_report(n, 50 - n), delivery_id=f"j{n}"))
+        drain(runtime)
+    (first,) = _outbox(runtime, "jira")
+    fingerprint = first.actions[0]["payload"]["report"]["fingerprint"]
+
+    # Jira now has the issue as filed: our title, our label, the three customers.
+    found = fixture("search_jql_found.json")
+    issue = found["issues"][0]
+    issue["key"], issue["id"] = "PAY-57", "10057"
+    issue["fields"]["summary"] = "CSV export fails with HTTP 500 (3 accounts)"
+    issue["fields"]["labels"] = ["escalade", fingerprint]
+    issue["fields"]["description"] = {"type": "doc", "version": 1, "content": [
+        {"type": "paragraph", "content": [{"type": "text", "text": " ".join(
+            f"Customer {n}, ticket demo:sandbox:{500 + n}" for n in range(3))}]}]}
+    issue["fields"]["comment"]["comments"] = []
+    responses.post(f"{API}/search/jql", json=found)
+    responses.put(f"{API}/issue/PAY-57", status=204)
+    responses.post(f"{API}/issue/PAY-57/comment", json=fixture("comment_created.json"),
+                   status=201)
+    _links(responses, 1)
+    fourth = _report(3, 5)
+    fourth["messages"][0]["body"] = ("1. Open the monthly report\n2. Click Export CSV\n"
+                                     "It fails with HTTP 500.")
+    post_sandbox(client, sandbox_body(fourth, delivery_id="j3"))
+    drain(runtime)
+
+    second = _outbox(runtime, "jira")[-1]
+    assert second.status == "delivered", second.last_error
+    rename = next(c for c in responses.calls if c.request.method == "PUT")
+    assert json.loads(rename.request.body) == {
+        "fields": {"summary": "CSV export fails with HTTP 500 (4 accounts)"}}
+    comment = next(c for c in responses.calls if c.request.url.endswith("/comment"))
+    text = json.dumps(json.loads(comment.request.body)["body"])
+    assert "Customer 3, in their own words (ticket demo:sandbox:503)" in text
+    assert "1. Open the monthly report" in text and "2. Click Export CSV" in text
+    assert "Customer 0" not in text
+    link = [c for c in responses.calls if c.request.url.endswith("/remotelink")][-1]
+    assert "/sidebar/sandbox/demo/tickets/503" in json.loads(link.request.body)["object"]["url"]
+
+
+def test_a_spike_across_accounts_raises_one_incident_alert_with_its_own_layout(
+    client: Any, runtime: Any
+) -> None:
+    from tests.connectors.slack_server import TEAM_ID, running_slack_api
+    from tests.connectors.slack_server import TOKEN as SLACK_TOKEN
+
+    with running_slack_api() as slack_api:
+        with store.session_scope(runtime.sessions) as s:
+            store.add_tenant(
+                s, slug="demo", name="Demo", helpdesk="sandbox", base_url=None,
+                secrets={"webhook_secret": SANDBOX_SECRET, "slack.bot_token": SLACK_TOKEN},
+                settings={"connectors": ["slack"], "slack": {
+                    "channel": "C0ALERTS", "team_id": TEAM_ID, "base_url": slack_api.url}},
+                cipher=runtime.cipher)
+        hour = (datetime.now(UTC) - timedelta(minutes=1)).replace(minute=0, second=0,
+                                                                  microsecond=0)
+        for n in range(6):
+            ticket = _report(n, 0)
+            at = (hour + timedelta(seconds=n)).isoformat().replace("+00:00", "Z")
+            ticket.update(created_at=at, updated_at=at)
+            ticket["messages"][0]["created_at"] = at
+            post_sandbox(client, sandbox_body(ticket, delivery_id=f"spike{n}"))
+            drain(runtime)
+
+        incidents = [m for m in slack_api.top_level() if "Emerging incident" in m["text"]]
+        assert len(incidents) == 1  # one per hour, not one per ticket
+        blocks = incidents[0]["blocks"]
+        text = json.dumps(blocks)
+        assert blocks[0]["text"]["text"] == (
+            ":rotating_light: Emerging incident: CSV export fails with HTTP 500")
+        assert "*Accounts hit*\\n5: Customer 0, Customer 1" in text
+        assert "*ARR affected*\\n$100,000" in text
+        assert "*This hour*\\n5 tickets" in text and "*Bug*\\nnot filed yet" in text
+        assert "*First seen*" in text and "*Last seen*" in text
+        actions = {e["action_id"] for b in blocks if b["type"] == "actions"
+                   for e in b["elements"]}
+        assert actions == {"escalade_acknowledge", "escalade_snooze"}  # no one ticket to own
+        assert "Tier 3" not in text
+        # The next ticket of the same hour adds nothing; a later hour's spike would thread.
+        assert len(slack_api.top_level()) == 1
+
+
+@responses.activate
+def test_a_bug_filed_after_the_alert_is_noted_in_its_thread(client: Any, runtime: Any) -> None:
+    from tests.connectors.slack_server import TEAM_ID, running_slack_api
+    from tests.connectors.slack_server import TOKEN as SLACK_TOKEN
+
+    responses.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
+    responses.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
+    responses.post(f"{API}/issue", json=fixture("issue_created.json"), status=201)
+    _links(responses, 3)
+    with running_slack_api() as slack_api:
+        with store.session_scope(runtime.sessions) as s:
+            store.add_tenant(
+                s, slug="demo", name="Demo", helpdesk="sandbox", base_url=None,
+                secrets={"webhook_secret": SANDBOX_SECRET, "jira.email": "bot@acme.example",
+                         "jira.api_token": "tok-123", "slack.bot_token": SLACK_TOKEN},
+                settings={"connectors": ["jira", "slack"],
+                          "jira": {"project": "PAY", "base_url": SITE},
+                          "slack": {"channel": "C0ALERTS", "team_id": TEAM_ID,
+                                    "base_url": slack_api.url}},
+                cipher=runtime.cipher)
+        for n in range(3):
+            ticket = _report(n, 30 - n)
+            if n == 0:  # the first one is an outage: Tier 3, alerted before any bug is filed
+                ticket["messages"][0]["body"] = (
+                    "The export is down for all our users: it fails with HTTP 500.")
+            post_sandbox(client, sandbox_body(ticket, delivery_id=f"n{n}"))
+            drain(runtime)
+
+        alerts = [m for m in slack_api.top_level() if m["text"].startswith("Tier 3")]
+        assert alerts, "the outage ticket was alerted"
+        first = alerts[0]
+        notes = [r["text"] for r in slack_api.replies(first["ts"])]
+        assert any(n.startswith(":beetle: Filed as <https://acme-test.atlassian.net/browse/"
+                                "PAY-57|PAY-57>") for n in notes)
+        assert "*Bug*\\n<https://acme-test.atlassian.net/browse/PAY-57|PAY-57>" in json.dumps(
+            first["blocks"])

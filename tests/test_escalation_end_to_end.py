@@ -36,7 +36,8 @@ def hubspot() -> Iterator[HubSpotMock]:
         mock.add_owner("7001", "ana@ourco.example", "Ana", "Silva")
         mock.add_company("101", name="Northwind Freight", domain="northwind.example",
                          annualrevenue="250000", plan="Enterprise", lifecyclestage="customer",
-                         health_score="0.3", hubspot_owner_id="7001")
+                         health_score="0.3", hubspot_owner_id="7001",
+                         renewal_date="2027-01-15")
         yield mock
 
 
@@ -94,22 +95,36 @@ def button_value(message: dict[str, Any], action_id: str) -> str:
     raise AssertionError(f"no {action_id} button in {message['blocks']}")
 
 
-def test_tier_3_reaches_slack_and_hubspot_and_a_click_assigns_the_ticket(
-    wired: Any, slack_api: FakeSlack, hubspot: HubSpotMock
-) -> None:
-    runtime = wired.extensions["escalade"]
-    client = wired.test_client()
-    now = datetime.now(UTC).replace(microsecond=0)
-    at = (now - timedelta(minutes=2)).isoformat().replace("+00:00", "Z")
-    ticket = make_ticket(
+def refund_ticket(minutes_ago: int = 2, **overrides: Any) -> dict[str, Any]:
+    at = (datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes_ago)
+          ).isoformat().replace("+00:00", "Z")
+    values: dict[str, Any] = dict(
         id="900", subject="Charged twice - refund now", created_at=at, updated_at=at,
         requester={"id": "u7", "email": "lee@northwind.example", "name": "Lee"},
         messages=[{"id": "m1", "author": "customer", "public": True, "created_at": at,
                    "body": "We were charged twice for November. I already asked your bot and "
                            "it only linked the billing page. I want a refund of the second "
                            "charge today."}])
-    assert post_sandbox(client, sandbox_body(ticket, delivery_id="e2e-1")).status_code == 202
+    values.update(overrides)
+    return make_ticket(**values)
+
+
+def escalate(wired: Any, **overrides: Any) -> dict[str, Any]:
+    """A refund demand from Northwind through the pipeline; the ticket as sent."""
+    runtime = wired.extensions["escalade"]
+    ticket = refund_ticket(**overrides)
+    body = sandbox_body(ticket, delivery_id=f"e2e-{ticket['id']}-{len(ticket['messages'])}")
+    assert post_sandbox(wired.test_client(), body).status_code == 202
     drain(runtime)
+    return ticket
+
+
+def test_tier_3_reaches_slack_and_hubspot_and_a_click_assigns_the_ticket(
+    wired: Any, slack_api: FakeSlack, hubspot: HubSpotMock
+) -> None:
+    runtime = wired.extensions["escalade"]
+    client = wired.test_client()
+    escalate(wired)
 
     with store.session_scope(runtime.sessions) as s:
         row = store.get_ticket(s, 1, "sandbox", "900")
@@ -127,7 +142,7 @@ def test_tier_3_reaches_slack_and_hubspot_and_a_click_assigns_the_ticket(
 
     response = click(client, button_value(alert, "escalade_take_ownership"))
     assert response.status_code == 200
-    assert drain(runtime).delivered == 2  # the assignment and the message update
+    assert drain(runtime).delivered == 2  # the assignment, then the message update
 
     with store.session_scope(runtime.sessions) as s:
         tenant = store.get_tenant(s, "demo")
@@ -190,3 +205,119 @@ def test_a_click_from_another_workspace_changes_nothing(wired: Any, slack_api: F
     assert response.status_code == 200  # refused politely, nothing queued
     assert drain(runtime).delivered == 0
     assert slack_api.calls_to("chat.update") == []
+
+
+def test_the_alert_and_the_crm_note_carry_what_the_account_manager_needs(
+    wired: Any, slack_api: FakeSlack, hubspot: HubSpotMock
+) -> None:
+    slack_api.users["U0ANA"] = {"id": "U0ANA", "profile": {"email": "ana@ourco.example"}}
+    client = wired.test_client()
+    escalate(wired)
+
+    (alert,) = slack_api.top_level()
+    blocks = alert["blocks"]
+    text = json.dumps(blocks)
+    # A working link to the ticket, also in the demo: its Escalade sidebar page.
+    url = button_url(alert, "escalade_open_ticket")
+    assert "/sidebar/sandbox/demo/tickets/900?t=" in url
+    assert client.get("/" + url.split("/", 3)[3]).status_code == 200
+    assert f"<{url}|#900 Charged twice - refund now>" in text
+    (note,) = hubspot.objects["notes"].values()
+    assert f'href="{url.replace("&", "&amp;")}"' in note["hs_note_body"]
+    # Renewal, the owner as a Slack mention, which SLA is due and when (the workspace zone).
+    assert "*Renewal*\\nFri 15 Jan 2027" in text
+    assert "*Account owner*\\n<@U0ANA>" in text
+    assert "*First response due*\\n" in text and ("CET" in text or "CEST" in text)
+    # The customer's demand in the headline; the why in plain words; figures as evidence.
+    assert "Lee demands a refund" in text
+    why = next(b for b in blocks if "*Why*" in json.dumps(b))["text"]["text"]
+    assert "• Refund demand" in why and "confidence" not in why and "sentiment" not in why
+    evidence = next(b for b in blocks if b["type"] == "context")["elements"][0]["text"]
+    assert evidence.startswith("Evidence: ") and "sentiment" in evidence
+    assert "First response due" in note["hs_note_body"]
+
+
+def test_ownership_refused_by_the_helpdesk_is_not_announced_as_taken(
+    wired: Any, slack_api: FakeSlack
+) -> None:
+    runtime = wired.extensions["escalade"]
+    escalate(wired)
+    (alert,) = slack_api.top_level()
+    with store.session_scope(runtime.sessions) as s:  # the helpdesk now answers 422
+        tenant = store.get_tenant(s, "demo")
+        assert tenant is not None
+        tenant.settings = {**tenant.settings, "fail_with": 422}
+    runtime.forget_adapters()
+
+    assert click(wired.test_client(), button_value(alert, "escalade_take_ownership")
+                 ).status_code == 200
+    drain(runtime)
+
+    (note,) = slack_api.replies(alert["ts"])
+    assert note["text"].startswith(":warning: <@U0DANA> could not take ownership: the helpdesk "
+                                   "refused the assignment: sandbox: simulated HTTP 422")
+    assert "took ownership" not in json.dumps(list(slack_api.messages.values()))
+    (assignment,) = [r for r in _rows(runtime, "helpdesk")
+                     if any(a["kind"] == "assign" and "assignee" in a["payload"]
+                            for a in r.actions)]
+    assert assignment.status == "failed"
+
+
+def test_a_second_take_ownership_click_assigns_nothing_and_says_who_owns_it(
+    wired: Any, slack_api: FakeSlack
+) -> None:
+    runtime = wired.extensions["escalade"]
+    slack_api.users["U0DANA"] = {"id": "U0DANA"}
+    escalate(wired)
+    (alert,) = slack_api.top_level()
+    value = button_value(alert, "escalade_take_ownership")
+    click(wired.test_client(), value)
+    drain(runtime)
+
+    time.sleep(0.002)  # a later click: another action_ts
+    click(wired.test_client(), value)
+    report = drain(runtime)
+
+    assert report.delivered == 1  # the Slack answer only, no second assignment
+    assignments = [r for r in _rows(runtime, "helpdesk")
+                   if any(a["kind"] == "assign" and "assignee" in a["payload"]
+                          for a in r.actions)]
+    assert len(assignments) == 1
+    notes = [r["text"] for r in slack_api.replies(alert["ts"])]
+    assert len([n for n in notes if "took ownership" in n]) == 1
+    (told,) = slack_api.calls_to("chat.postEphemeral")
+    assert told.args["text"] == "You already own this escalation."
+
+
+def test_the_customer_writing_again_is_posted_in_the_alert_thread(
+    wired: Any, slack_api: FakeSlack
+) -> None:
+    ticket = escalate(wired, minutes_ago=5)
+    (alert,) = slack_api.top_level()
+    at = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    again = [*ticket["messages"], {"id": "m2", "author": "customer", "public": True,
+                                   "created_at": at, "body": "Still nothing. If the refund "
+                                   "is not here by Friday we cancel."}]
+    escalate(wired, created_at=ticket["created_at"], messages=again, updated_at=at)
+
+    assert len(slack_api.top_level()) == 1
+    (reply,) = slack_api.replies(alert["ts"])
+    assert reply["text"].startswith(":speech_balloon: *Lee wrote again:*\n>Still nothing.")
+    assert "we cancel" in reply["text"]
+
+
+def button_url(message: dict[str, Any], action_id: str) -> str:
+    for block in message["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("action_id") == action_id:
+                return str(element["url"])
+    raise AssertionError(f"no {action_id} link in {message['blocks']}")
+
+
+def _rows(runtime: Any, target: str) -> list[Any]:
+    from sqlalchemy import select
+
+    with store.session_scope(runtime.sessions) as s:
+        rows = list(s.scalars(select(store.OutboxRow).where(store.OutboxRow.target == target)))
+        s.expunge_all()
+        return rows

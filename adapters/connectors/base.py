@@ -45,7 +45,8 @@ class Connector(abc.ABC):
     ) -> ApplyResult:
         """Write ``actions`` (all for this connector) about the ticket ``ticket_key``.
 
-        ``uncertain``: an earlier attempt may have landed; check before writing again.
+        ``uncertain``: an earlier attempt may have landed (a timeout, or a worker stopped
+        between the call and recording it); look for what it wrote before writing again.
         """
 
     def test_connection(self) -> str:

@@ -23,8 +23,13 @@ errors, and ``FatalError`` with HubSpot's message on other 4xx.
 
 Idempotency: the note and the task carry a marker word derived from the alert's ``dedupe_key``
 (``Escalade ref escalade<hash>``); before creating either, ``deliver`` searches for it with
-``CONTAINS_TOKEN``, so an outbox retry reuses what already landed. HubSpot's search index lags a
-few seconds behind writes, which the outbox's retry backoff covers.
+``CONTAINS_TOKEN``, so an outbox retry — also one whose earlier attempt timed out
+(``uncertain``) — reuses what already landed. HubSpot's search index lags a few seconds behind
+writes, which the outbox's retry backoff covers.
+
+A payload without the ticket's link (an SLA promotion's, the demo's) gets it from
+``ticket_links``; with ``sessions`` (the database), also the summary from the ticket's latest
+decision, and the bug filed for it.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ import hubspot.crm.objects.notes as hs_notes
 import hubspot.crm.objects.tasks as hs_tasks
 import urllib3
 from hubspot import HubSpot
+from sqlalchemy.orm import Session, sessionmaker
 from urllib3.util.retry import Retry
 
 from adapters.connectors.base import ApplyResult, Connector, ConnectorConfig
@@ -68,6 +74,8 @@ from integration.errors import (
     RetriableError,
 )
 from integration.models import Account, Action, ActionKind
+from integration.store import alerts
+from integration.store.db import session_scope
 
 __all__ = ["HubSpotCompany", "HubSpotConnector"]
 
@@ -124,8 +132,12 @@ class HubSpotConnector(Connector):
         config: ConnectorConfig,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = _utcnow,
+        sessions: sessionmaker[Session] | None = None,
+        ticket_links: Callable[[str], str | None] | None = None,
     ) -> None:
         super().__init__(config=config)
+        self.sessions = sessions
+        self.ticket_links = ticket_links
         token = config.credentials.get("access_token")
         if not token:
             raise ConfigurationError("HubSpot needs credentials.access_token (a private app token)")
@@ -288,9 +300,13 @@ class HubSpotConnector(Connector):
 
     # --- write-back ---------------------------------------------------------------------
 
-    def deliver(self, ticket_key: str, actions: Sequence[Action], *,
-                uncertain: bool = False) -> ApplyResult:
-        """Tier 3 alert -> a note on the company timeline and a task for its owner."""
+    def deliver(
+        self, ticket_key: str, actions: Sequence[Action], *, uncertain: bool = False
+    ) -> ApplyResult:
+        """Tier 3 alert -> a note on the company timeline and a task for its owner.
+
+        ``uncertain`` needs nothing more: the marker search always runs before a create.
+        """
         written: list[str] = []
         skipped: list[str] = []
         note_ids: list[str] = []
@@ -304,7 +320,7 @@ class HubSpotConnector(Connector):
             elif kind not in (None, "sla_breach"):
                 skipped.append(f"{kind} alert: not recorded in HubSpot")
             else:
-                note_id, lines = self._write(ticket_key, payload)
+                note_id, lines = self._write(ticket_key, self._complete(ticket_key, payload))
                 note_ids.append(note_id)
                 written.extend(lines)
         detail: dict[str, Any] = {"written": written}
@@ -315,6 +331,28 @@ class HubSpotConnector(Connector):
             external_ref=note_ids[0] if note_ids else None,
             detail=detail,
         )
+
+    def _complete(self, ticket_key: str, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The payload with the ticket's link, summary and bug when it came without them."""
+        out = dict(payload)
+        if not out.get("ticket_url") and self.ticket_links is not None and out.get("ticket_id"):
+            try:
+                out["ticket_url"] = self.ticket_links(str(out["ticket_id"]))
+            except ConfigurationError as err:
+                log.warning("HubSpot note without a ticket link: %s", err)
+        if self.sessions is None or (out.get("ticket_url") and out.get("summary")):
+            return out
+        key = str(payload.get("ticket_key") or ticket_key)
+        with session_scope(self.sessions) as s:
+            tenant_id = alerts.tenant_id_for(s, self.config.tenant)
+            if tenant_id is None:
+                return out
+            facts = alerts.ticket_facts(s, tenant_id=tenant_id, ticket_key=key)
+        out["ticket_url"] = out.get("ticket_url") or facts.ticket_url
+        out["summary"] = out.get("summary") or facts.summary
+        if facts.tracker_key and not out.get("tracker_issue"):
+            out["tracker_issue"] = {"key": facts.tracker_key, "url": facts.tracker_url}
+        return out
 
     def _write(self, ticket_key: str, payload: Mapping[str, Any]) -> tuple[str, list[str]]:
         requester = payload.get("requester")

@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from integration.calendars import format_local
 from integration.models import Account
 
 __all__ = [
@@ -175,8 +177,21 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _zone(payload: Mapping[str, Any]) -> Any:
+    key = payload.get("display_zone")
+    if isinstance(key, str) and key and key != "UTC":
+        try:
+            return ZoneInfo(key)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return UTC
+
+
 def _facts(payload: Mapping[str, Any]) -> list[str]:
     lines: list[str] = []
+    threat = payload.get("threat")
+    if isinstance(threat, str) and threat.strip():
+        lines.append(f"<strong>The customer</strong> {_e(threat.strip())}")
     requester = payload.get("requester")
     if isinstance(requester, Mapping):
         who = requester.get("name") or requester.get("email")
@@ -190,16 +205,34 @@ def _facts(payload: Mapping[str, Any]) -> list[str]:
         lines.append(f"<strong>Category:</strong> {_e(payload['category'])}")
     sla = _sla_due(payload)
     if sla is not None:
-        lines.append(f"<strong>SLA due:</strong> {sla:%Y-%m-%d %H:%M} UTC")
+        # The one rule for due times: the workspace's zone, as notes and Slack show them.
+        metric = payload.get("sla_metric")
+        label = str(metric).replace("_", " ").capitalize() if metric else "SLA"
+        lines.append(f"<strong>{_e(label)} due:</strong> {_e(format_local(sla, _zone(payload)))}")
+    account = payload.get("account")
+    renewal = account.get("renewal_date") if isinstance(account, Mapping) else None
+    if renewal:
+        lines.append(f"<strong>Renewal:</strong> {_e(renewal)}")
+    issue = payload.get("tracker_issue")
+    if isinstance(issue, Mapping) and issue.get("key"):
+        url = issue.get("url")
+        key = _e(issue["key"])
+        linked = (f'<a href="{_e(url)}">{key}</a>'
+                  if isinstance(url, str) and url.startswith(("https://", "http://")) else key)
+        lines.append(f"<strong>Bug:</strong> {linked}")
     return lines
 
 
 def _reasons(payload: Mapping[str, Any]) -> str:
-    reasons = [r for r in payload.get("reasons") or () if isinstance(r, str) and r.strip()]
+    # Plain words; the matched phrases and scores follow as evidence.
+    why = payload.get("why") or payload.get("reasons") or ()
+    reasons = [r for r in dict.fromkeys(why) if isinstance(r, str) and r.strip()]
     if not reasons:
         return ""
     items = "".join(f"<li>{_e(r)}</li>" for r in reasons)
-    return f"<p><strong>Why:</strong></p><ul>{items}</ul>"
+    evidence = [e for e in payload.get("evidence") or () if isinstance(e, str) and e.strip()]
+    more = f"<p><em>Evidence:</em> {_e(' · '.join(evidence))}</p>" if evidence else ""
+    return f"<p><strong>Why:</strong></p><ul>{items}</ul>{more}"
 
 
 def _link(payload: Mapping[str, Any]) -> str:

@@ -20,7 +20,11 @@ Settings:
 Finding an existing issue: ``POST /rest/api/3/search/jql`` for an open issue labelled with
 the fingerprint, then for an open ``escalade`` issue whose summary shares most words with the
 title (that issue then also gets the fingerprint label). Found -> an ADF comment listing the
-customers it does not mention yet; none new -> nothing is written (an outbox retry is a no-op).
+customers it does not mention yet, each with their own steps quoted from their ticket, and
+the title renamed to the new count ("... (4 accounts)") unless someone edited it by hand;
+none new -> nothing is written (an outbox retry is a no-op). Every helpdesk ticket is linked
+on the issue as a remote link (``POST /issue/{key}/remotelink`` with a ``globalId`` per
+ticket, so linking twice updates the same link).
 
 Errors: 429 -> ``RetriableError`` with Jira's ``Retry-After``; 5xx and network errors ->
 ``RetriableError``; other 4xx -> ``FatalError`` with Jira's ``errorMessages``/``errors``.
@@ -41,10 +45,13 @@ from adapters.connectors import jira_adf as adf
 from adapters.connectors.base import ApplyResult, Connector, ConnectorConfig
 from adapters.connectors.tracker import (
     BugReport,
+    TicketLink,
     TrackerIssue,
     deliver_reports,
     new_customers,
+    retitle,
     setting_number,
+    ticket_links,
     title_similarity,
     title_words,
 )
@@ -185,20 +192,31 @@ class JiraTracker(Connector):
         key = str(found["key"])
         fields = found.get("fields") or {}
         labels = fields.get("labels") or []
+        edit: dict[str, Any] = {}
         if report.fingerprint not in labels:
-            self._request("label the issue", "PUT", f"issue/{key}",
-                          {"update": {"labels": [{"add": report.fingerprint}]}})
-        fresh = new_customers(report, _issue_text(fields))
+            edit["update"] = {"labels": [{"add": report.fingerprint}]}
+        if retitle(fields.get("summary"), report.title):
+            edit["fields"] = {"summary": _summary(report.title)}
+        if edit:
+            self._request("update the issue", "PUT", f"issue/{key}", edit)
+        text = _issue_text(fields)
+        fresh = new_customers(report, text)
         if fresh:
             body = adf.update_comment(report, fresh, currency=self.currency)
             self._call("comment", self._client.add_comment, key, body)
+        self._link_tickets(key, [link for link in ticket_links(report) if link.page not in text])
         status = (fields.get("status") or {}).get("name")
         return TrackerIssue(key=key, url=self.browse_url(key), created=False,
                             status=status, new_customers=len(fresh))
 
-    def deliver(self, ticket_key: str, actions: Sequence[Action], *,
-                uncertain: bool = False) -> ApplyResult:
-        """File each ``bug_report`` ALERT action's report; the last issue is the reference."""
+    def deliver(
+        self, ticket_key: str, actions: Sequence[Action], *, uncertain: bool = False
+    ) -> ApplyResult:
+        """File each ``bug_report`` ALERT action's report; the last issue is the reference.
+
+        ``uncertain`` needs nothing more: filing always searches by the fingerprint label
+        first, so a retry finds the issue an interrupted attempt created.
+        """
         return deliver_reports(self, actions)
 
     # --- searching and filing ----------------------------------------------------------
@@ -242,8 +260,7 @@ class JiraTracker(Connector):
         fields: dict[str, Any] = {
             "project": {"key": self.project},
             "issuetype": {"name": self.issue_type},
-            # Jira rejects summaries over 255 characters.
-            "summary": " ".join(report.title.split())[:255],
+            "summary": _summary(report.title),
             "description": adf.description(report, currency=self.currency),
             "labels": labels,
         }
@@ -256,8 +273,23 @@ class JiraTracker(Connector):
         issue = self._call("create the issue", self._client.create_issue,
                            fields=self.create_fields(report), prefetch=False)
         key = str(issue.key)
+        self._link_tickets(key, ticket_links(report))
         return TrackerIssue(key=key, url=self.browse_url(key), created=True, status=None,
                             new_customers=len(report.customers))
+
+    def _link_tickets(self, key: str, links: Sequence[TicketLink]) -> None:
+        """Link helpdesk tickets on the issue (remote links; linking again changes nothing)."""
+        for link in links:
+            remote: dict[str, Any] = {
+                # The same globalId again updates the link instead of adding a second one.
+                "globalId": f"escalade-ticket={link.page}"[:255],
+                "application": {"type": "com.escalade", "name": "Escalade"},
+                "relationship": "reported in",
+                "object": {"url": link.url, "title": link.title},
+            }
+            if link.summary:
+                remote["object"]["summary"] = link.summary
+            self._request("link a ticket", "POST", f"issue/{key}/remotelink", remote)
 
     # --- HTTP ------------------------------------------------------------------------------
 
@@ -269,15 +301,21 @@ class JiraTracker(Connector):
         except requests.RequestException as err:
             raise RetriableError(f"jira: {doing} failed: {type(err).__name__}") from err
 
-    def _request(self, doing: str, method: str, path: str, body: Mapping[str, Any]) -> Any:
+    def _request(self, doing: str, method: str, path: str,
+                 body: Mapping[str, Any] | None = None) -> Any:
         client = self._client
 
         def send() -> Any:
-            response = client._session.request(method, client._get_url(path),
-                                               data=json.dumps(body))
+            data = json.dumps(body) if body is not None else None
+            response = client._session.request(method, client._get_url(path), data=data)
             return response.json() if response.content else {}
 
         return self._call(doing, send)
+
+
+def _summary(title: str) -> str:
+    # Jira rejects summaries over 255 characters.
+    return " ".join(title.split())[:255]
 
 
 def _issue_text(fields: Mapping[str, Any]) -> str:

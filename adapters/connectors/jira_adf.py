@@ -14,6 +14,7 @@ from typing import Any
 from adapters.connectors.tracker import BugReport, customer_line, fingerprint_marker
 
 __all__ = [
+    "blockquote",
     "bullet_list",
     "code_block",
     "description",
@@ -70,6 +71,11 @@ def ordered_list(items: Iterable[list[Node]]) -> Node:
     node = _list("orderedList", items)
     node["attrs"] = {"order": 1}
     return node
+
+
+def blockquote(lines: Iterable[str]) -> Node:
+    """A quote: one paragraph per line (someone else's words, verbatim)."""
+    return {"type": "blockquote", "content": [paragraph(text(line)) for line in lines if line]}
 
 
 def code_block(value: str) -> Node:
@@ -129,14 +135,25 @@ def update_comment(
     """The comment for an existing issue: the customers it does not mention yet, and totals."""
     fresh = list(fresh)
     n = len(fresh)
-    return doc(
+    blocks: list[Node | None] = [
         paragraph(text(f"Escalade: {n} more customer{'s' if n != 1 else ''} affected",
                        strong=True),
                   text(f" ({len(report.customers)} customers, {report.ticket_count} tickets"
                        f" in total; severity {report.severity}).")),
         bullet_list(_customer_item(c, currency) for c in fresh),
-        paragraph(text(fingerprint_marker(report.fingerprint))),
-    )
+    ]
+    for customer in fresh:
+        steps = [str(s) for s in customer.get("steps") or () if s]
+        if steps:
+            blocks += [paragraph(text(_own_words(customer))), blockquote(steps)]
+    blocks.append(paragraph(text(fingerprint_marker(report.fingerprint))))
+    return doc(*blocks)
+
+
+def _own_words(customer: Mapping[str, Any]) -> str:
+    ref = customer.get("ticket_key")
+    where = f" (ticket {ref})" if ref else ""
+    return f"{customer.get('name') or 'The customer'}, in their own words{where}:"
 
 
 def plain_text(node: Any) -> str:

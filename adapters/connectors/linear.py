@@ -20,7 +20,10 @@ Settings:
 Finding an existing issue: ``issues(filter: ...)`` for an open issue (state type not
 completed/canceled) in the team whose description contains the fingerprint, then among open
 Escalade-filed issues one whose title shares most words. Found -> ``commentCreate`` with the
-customers it does not mention yet; none new -> nothing is written.
+customers it does not mention yet, each with their own steps quoted, and ``issueUpdate`` of
+the title to the new count unless someone edited it; none new -> nothing is written. Every
+helpdesk ticket is attached to the issue (``attachmentCreate``: the same URL again updates
+the same attachment).
 
 Errors: HTTP 429 or a ``RATELIMITED`` GraphQL error -> ``RetriableError`` (``Retry-After`` or
 ``X-RateLimit-Requests-Reset``); 5xx and network errors -> ``RetriableError``; any other
@@ -39,21 +42,26 @@ import requests
 from adapters.connectors.base import ApplyResult, Connector, ConnectorConfig
 from adapters.connectors.tracker import (
     BugReport,
+    TicketLink,
     TrackerIssue,
     customer_line,
     deliver_reports,
     new_customers,
+    retitle,
     setting_number,
+    ticket_links,
     title_similarity,
 )
 from integration.errors import ConfigurationError, FatalError, RetriableError
 from integration.models import Action
 
 __all__ = [
+    "ATTACHMENT_CREATE",
     "COMMENT_CREATE",
     "DEFAULT_PRIORITIES",
     "FIND_ISSUES",
     "ISSUE_CREATE",
+    "ISSUE_UPDATE",
     "LinearTracker",
     "VIEWER",
     "description_markdown",
@@ -68,9 +76,23 @@ _ISSUE_FIELDS = "id identifier url title description state { name type }"
 FIND_ISSUES = f"""
 query EscaladeFindIssues($filter: IssueFilter!, $first: Int!) {{
   issues(filter: $filter, first: $first) {{
-    nodes {{ {_ISSUE_FIELDS} comments(first: 100) {{ nodes {{ body }} }} }}
+    nodes {{
+      {_ISSUE_FIELDS}
+      comments(first: 100) {{ nodes {{ body }} }}
+      attachments(first: 100) {{ nodes {{ url }} }}
+    }}
   }}
 }}
+"""
+ISSUE_UPDATE = """
+mutation EscaladeRetitle($id: String!, $input: IssueUpdateInput!) {
+  issueUpdate(id: $id, input: $input) { success }
+}
+"""
+ATTACHMENT_CREATE = """
+mutation EscaladeAttachTicket($input: AttachmentCreateInput!) {
+  attachmentCreate(input: $input) { success attachment { id url } }
+}
 """
 ISSUE_CREATE = f"""
 mutation EscaladeCreateIssue($input: IssueCreateInput!) {{
@@ -141,8 +163,15 @@ def comment_markdown(
     head = (f"**Escalade: {n} more customer{'s' if n != 1 else ''} affected** "
             f"({len(report.customers)} customers, {report.ticket_count} tickets in total; "
             f"severity {report.severity}).")
-    return "\n".join([head, "", *(_customer_md(c, currency) for c in fresh), "",
-                      f"fingerprint `{report.fingerprint}`"])
+    lines = [head, "", *(_customer_md(c, currency) for c in fresh), ""]
+    for customer in fresh:
+        steps = [str(s) for s in customer.get("steps") or () if s]
+        if steps:
+            ref = customer.get("ticket_key")
+            where = f" (ticket {_md(str(ref))})" if ref else ""
+            name = _md(str(customer.get("name") or "The customer"))
+            lines += [f"{name}, in their own words{where}:", *(f"> {_md(s)}" for s in steps), ""]
+    return "\n".join([*lines, f"fingerprint `{report.fingerprint}`"])
 
 
 def _retry_after(response: requests.Response, now: float) -> float | None:
@@ -214,19 +243,32 @@ class LinearTracker(Connector):
         comments = ((found.get("comments") or {}).get("nodes")) or ()
         existing = "\n".join([str(found.get("description") or ""),
                               *(str(c.get("body") or "") for c in comments)])
+        if retitle(found.get("title"), report.title):
+            data = self.graphql(ISSUE_UPDATE, {"id": found["id"], "input": {
+                "title": " ".join(report.title.split())}}, doing="rename the issue")
+            _require_success(data["issueUpdate"], "rename the issue")
         fresh = new_customers(report, existing)
         if fresh:
             body = comment_markdown(report, fresh, currency=self.currency)
             data = self.graphql(COMMENT_CREATE, {"input": {"issueId": found["id"], "body": body}},
                                 doing="comment")
             _require_success(data["commentCreate"], "comment")
+        attached = {str(a.get("url")).split("?", 1)[0]
+                    for a in (found.get("attachments") or {}).get("nodes") or ()
+                    if isinstance(a, Mapping)}
+        self._attach(str(found["id"]), [t for t in ticket_links(report) if t.page not in attached])
         return TrackerIssue(key=str(found["identifier"]), url=str(found["url"]), created=False,
                             status=(found.get("state") or {}).get("name"),
                             new_customers=len(fresh))
 
-    def deliver(self, ticket_key: str, actions: Sequence[Action], *,
-                uncertain: bool = False) -> ApplyResult:
-        """File each ``bug_report`` ALERT action's report; the last issue is the reference."""
+    def deliver(
+        self, ticket_key: str, actions: Sequence[Action], *, uncertain: bool = False
+    ) -> ApplyResult:
+        """File each ``bug_report`` ALERT action's report; the last issue is the reference.
+
+        ``uncertain`` needs nothing more: filing always looks for the open issue carrying the
+        fingerprint first, so a retry finds the issue an interrupted attempt created.
+        """
         return deliver_reports(self, actions)
 
     # --- searching and filing ----------------------------------------------------------
@@ -267,9 +309,19 @@ class LinearTracker(Connector):
         payload = data["issueCreate"]
         _require_success(payload, "create the issue")
         issue = payload.get("issue") or {}
+        self._attach(str(issue["id"]), ticket_links(report))
         return TrackerIssue(key=str(issue["identifier"]), url=str(issue["url"]), created=True,
                             status=(issue.get("state") or {}).get("name"),
                             new_customers=len(report.customers))
+
+    def _attach(self, issue_id: str, links: Sequence[TicketLink]) -> None:
+        """Attach helpdesk tickets to the issue (by URL: attaching again changes nothing)."""
+        for link in links:
+            data: dict[str, Any] = {"issueId": issue_id, "url": link.url, "title": link.title}
+            if link.summary:
+                data["subtitle"] = link.summary
+            result = self.graphql(ATTACHMENT_CREATE, {"input": data}, doing="attach a ticket")
+            _require_success(result["attachmentCreate"], "attach a ticket")
 
     # --- HTTP ------------------------------------------------------------------------------
 

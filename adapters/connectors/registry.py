@@ -24,7 +24,11 @@ def target_connector(target: str) -> str:
 
 
 def build_connector(config: ConnectorConfig, **kwargs: Any) -> Connector:
-    """Build the connector ``config.connector`` names; extra arguments go to its constructor."""
+    """Build the connector ``config.connector`` names; extra arguments go to its constructor.
+
+    ``sessions`` (the database) and ``ticket_links`` (ticket id -> where a person opens it)
+    serve the Slack and CRM connectors; the trackers take neither.
+    """
     if config.connector == "slack":
         from adapters.connectors.slack import SlackConnector
 
@@ -32,17 +36,18 @@ def build_connector(config: ConnectorConfig, **kwargs: Any) -> Connector:
     if config.connector == "crm":
         from adapters.connectors.hubspot import HubSpotConnector
 
-        kwargs.pop("sessions", None)
         return HubSpotConnector(config=config, **kwargs)
     if config.connector == "jira":
         from adapters.connectors.jira import JiraTracker
 
         kwargs.pop("sessions", None)
+        kwargs.pop("ticket_links", None)
         return JiraTracker(config=config, **kwargs)
     if config.connector == "linear":
         from adapters.connectors.linear import LinearTracker
 
         kwargs.pop("sessions", None)
+        kwargs.pop("ticket_links", None)
         return LinearTracker(config=config, **kwargs)
     raise ConfigurationError(
         f"unknown connector {config.connector!r} (use slack, crm, jira or linear)"

@@ -3,22 +3,44 @@
 Configuration (``ConnectorConfig``): credentials ``{"bot_token": "xoxb-..."}``; settings
 ``channel`` (the alerts channel *id*, ``C...``), ``managers_channel`` (optional, for actions
 targeted ``manager``), ``rate_limit`` (new top-level alerts per channel per window, default
-10), ``rate_window_seconds`` (default 600), ``users`` (Slack user id -> helpdesk agent id,
-for *Take ownership*), ``currency`` (ARR prefix, default ``$``). ``base_url`` points the
-Web API client at a local fake in tests.
+10), ``rate_window_seconds`` (default 600), ``users`` (Slack user id -> helpdesk agent id for
+*Take ownership*, or -> ``{"agent": "<id>", "email": "<address>"}``, the e-mail naming the
+account owner the CRM gives as that Slack user), ``currency`` (ARR prefix, default ``$``).
+``base_url`` points the Web API client at a local fake in tests.
 
 ``deliver`` takes ALERT actions. An alert payload (``integration.matrix``) opens the
 escalation's message the first time its ``dedupe_key`` is seen; a later alert for the same
-escalation — the same key again with new content, or an SLA warning/breach (``kind``
-``sla_warning``/``sla_breach``) about the same ticket — becomes a threaded reply and an update
-of the parent, never a second top-level message. While the escalation is snoozed, replies
-stay in the thread and mention nobody. A payload with ``"kind": "slack_update"`` records a
-click instead (see :func:`adapters.connectors.slack_app.update_payload`)::
+escalation — the same key again with new content, an SLA warning/breach (``kind``
+``sla_warning``/``sla_breach``) or a customer's new message (``customer_reply``) about the
+same ticket — becomes a threaded reply and an update of the parent, never a second top-level
+message. While the escalation is snoozed, replies stay in the thread and mention nobody. An
+``emerging_incident`` payload gets its own layout. What the pure payload cannot know is
+filled in here: the ticket's link and summary from its latest decision (an SLA promotion's
+payload has none), the bug filed for it, and the account owner as a Slack mention (the
+``users`` setting, else Slack's ``users.lookupByEmail``).
+
+The rate limit: past ``rate_limit`` new messages in a window, an alert is *held*: the channel
+gets one summary message ("3 more escalations held by the rate limit: …", with links) and
+each held alert is posted in full, buttons and all, in that summary's thread; nothing waits
+and nothing bursts out later. The count is atomic in the database (``alert_rate_slots``).
+
+A payload with ``"kind": "slack_update"`` records a click instead (see
+:func:`adapters.connectors.slack_app.update_payload`)::
 
     {"kind": "slack_update", "dedupe_key": "<escalation>", "event": "acknowledged" |
      "owned" | "snoozed", "user_id": "U123", "agent_id": "42" (owned), "until": ISO (snoozed;
      default at + 1 h), "at": ISO (the click), "error": "..." (owned/snoozed that failed),
+     "awaits": "<outbox key of the helpdesk assignment>" (owned: shown once it landed),
      "event_id": "<action_ts>" (makes a redelivery a no-op)}
+
+A click that repeats what is done (ownership of an owned escalation, acknowledging twice)
+changes nothing; the clicker is told who already has it (an ephemeral message).
+
+Effectively once: every message Escalade posts carries its key in Slack message metadata
+(``event_type`` ``escalade_alert``). When an attempt's outcome is unknown — ``deliver(...,
+uncertain=True)``, a timeout or dropped connection after the request went out, or a claim
+whose worker died — the channel's history (or the thread's replies) is searched for that key
+before posting again.
 
 Errors: ``ratelimited``/HTTP 429 -> ``RetriableError`` with Slack's ``Retry-After``; 5xx,
 Slack's transient errors and connection errors -> ``RetriableError``; any other Slack error
@@ -32,8 +54,9 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -51,23 +74,35 @@ from integration.errors import (
     RetriableError,
     ValidationError,
 )
-from integration.models import Action, ActionKind, parse_time
+from integration.models import Action, ActionKind, format_time, parse_time
 from integration.store import alerts
 from integration.store.db import session_scope
 
-__all__ = ["SlackConnector", "SlackSettings", "slack_error"]
+__all__ = ["METADATA_TYPE", "SlackConnector", "SlackSettings", "slack_error"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 10
-# A claim older than this belongs to a worker that died before posting.
+# A claim older than this belongs to a worker that died before recording its post.
 CLAIM_TTL = timedelta(seconds=120)
+# Slack message metadata marking Escalade's messages (https://api.slack.com/metadata).
+METADATA_TYPE = "escalade_alert"
+# How far back (before the claim) and how many pages the history is searched for a post.
+_LOOKBACK = timedelta(minutes=5)
+_LOOKUP_PAGES = 5
+_OWNER_TTL = timedelta(hours=1)
+_UNSURE_MAX = 20
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 # Slack errors worth trying again (https://api.slack.com/methods/chat.postMessage#errors).
 _TRANSIENT = frozenset({"internal_error", "fatal_error", "service_unavailable",
                         "request_timeout", "ratelimited"})
 _PARENT_GONE = frozenset({"message_not_found", "thread_not_found"})
+_NO_USER = frozenset({"users_not_found", "user_not_found", "missing_scope", "not_allowed"})
 _KEEP: Any = object()
+
+
+class _Unsure(RetriableError):
+    """The request went out but no answer came back: it may have landed."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -79,6 +114,7 @@ class SlackSettings:
     rate_limit: int = 10
     rate_window: timedelta = timedelta(seconds=600)
     users: Mapping[str, str] = field(default_factory=dict)
+    emails: Mapping[str, str] = field(default_factory=dict)
     currency: str = "$"
 
     @classmethod
@@ -93,17 +129,36 @@ class SlackSettings:
             raise ConfigurationError(f"slack: rate_limit and rate_window_seconds: {err}") from err
         if limit < 1 or window <= 0:
             raise ConfigurationError("slack: rate_limit and rate_window_seconds must be > 0")
-        users = settings.get("users") or {}
-        if not isinstance(users, Mapping):
-            raise ConfigurationError("slack: users must map Slack user ids to agent ids")
+        agents, emails = _users(settings.get("users") or {})
         return cls(
             channel=channel,
             managers_channel=_channel(managers, "managers_channel") if managers else None,
             rate_limit=limit,
             rate_window=timedelta(seconds=window),
-            users={str(k): str(v) for k, v in users.items()},
+            users=agents,
+            emails=emails,
             currency=str(settings.get("currency", "$")),
         )
+
+
+def _users(raw: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """(Slack user -> agent id, e-mail -> Slack user) from the ``users`` setting."""
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError("slack: users must map Slack user ids to agent ids")
+    agents: dict[str, str] = {}
+    emails: dict[str, str] = {}
+    for user, value in raw.items():
+        if isinstance(value, Mapping):
+            if value.get("agent") not in (None, ""):
+                agents[str(user)] = str(value["agent"])
+            email = value.get("email")
+            if email:
+                if not isinstance(email, str) or "@" not in email:
+                    raise ConfigurationError(f"slack: users.{user}.email is not an e-mail address")
+                emails[email.strip().lower()] = str(user)
+        elif value not in (None, ""):
+            agents[str(user)] = str(value)
+    return agents, emails
 
 
 def _channel(value: Any, key: str) -> str:
@@ -140,15 +195,49 @@ def _fingerprint(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def _metadata(key: str) -> dict[str, Any]:
+    return {"event_type": METADATA_TYPE, "event_payload": {"key": key}}
+
+
+def _carries(message: Mapping[str, Any], key: str) -> bool:
+    metadata = message.get("metadata")
+    if not isinstance(metadata, Mapping) or metadata.get("event_type") != METADATA_TYPE:
+        return False
+    payload = metadata.get("event_payload")
+    return isinstance(payload, Mapping) and payload.get("key") == key
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class _Parent:
     # A detached snapshot of an alert row, so no session is open during a Slack call.
     id: int
+    dedupe_key: str
     channel: str
     ts: str
+    thread_ts: str | None
     payload: dict[str, Any]
     state: dict[str, Any]
     snooze_until: datetime | None
+
+    @property
+    def root(self) -> str:
+        """Where follow-ups go: the message's own thread, or the thread it is a reply in."""
+        return self.thread_ts or self.ts
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Claim:
+    # A reserved alert row: post it at top level, in a held summary's thread, or find it.
+    id: int
+    channel: str
+    since: datetime
+    find: bool = False
+    thread_ts: str | None = None
+    summary_id: int | None = None
+    new_summary: bool = False
+    find_summary: bool = False
+    summary_since: datetime | None = None
+    frees_at: datetime | None = None
 
 
 class SlackConnector(Connector):
@@ -157,6 +246,8 @@ class SlackConnector(Connector):
     ``sessions`` (a SQLAlchemy ``sessionmaker`` on the migrated database) holds the
     ``alert_messages`` table: which message belongs to which escalation. ``deliver`` and
     ``update_message`` need it; a connector without it can only ``test_connection``.
+    ``ticket_links`` maps a ticket id to where a person opens it, for alerts that came
+    without a link.
     """
 
     identifier = "slack"
@@ -169,9 +260,11 @@ class SlackConnector(Connector):
         client: WebClient | None = None,
         clock: Callable[[], datetime] | None = None,
         timeout: int = DEFAULT_TIMEOUT,
+        ticket_links: Callable[[str], str | None] | None = None,
     ) -> None:
         super().__init__(config=config)
         self.settings = SlackSettings.from_mapping(config.settings)
+        self.ticket_links = ticket_links
         token = config.credentials.get("bot_token")
         if not token and client is None:
             raise ConfigurationError("slack: credentials need a bot_token (xoxb-...)")
@@ -185,12 +278,18 @@ class SlackConnector(Connector):
         )
         self.sessions = sessions
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._lock = threading.Lock()
+        self._owners: dict[str, tuple[datetime, str | None]] = {}
 
     # --- the outbox's entry points ---------------------------------------------------
 
-    def deliver(self, ticket_key: str, actions: Sequence[Action], *,
-                uncertain: bool = False) -> ApplyResult:
-        """Post, thread or update the alert messages for ``actions`` (ALERT only)."""
+    def deliver(
+        self, ticket_key: str, actions: Sequence[Action], *, uncertain: bool = False
+    ) -> ApplyResult:
+        """Post, thread or update the alert messages for ``actions`` (ALERT only).
+
+        ``uncertain``: an earlier attempt may have landed; look before posting again.
+        """
         refs: list[str] = []
         for action in actions:
             if action.kind is not ActionKind.ALERT:
@@ -200,9 +299,11 @@ class SlackConnector(Connector):
                 if payload.get("kind") == kit.UPDATE_KIND:
                     event = kit.AlertEvent.from_payload(payload, now=self._clock())
                     refs.append(self.update_message(
-                        self.config.tenant, _required(payload, "dedupe_key"), event))
+                        self.config.tenant, _required(payload, "dedupe_key"), event,
+                        uncertain=uncertain))
                 else:
-                    refs.append(self._alert(ticket_key, action.target, payload))
+                    refs.append(self._alert(ticket_key, action.target, payload,
+                                            uncertain=uncertain))
             except ValidationError as err:
                 raise FatalError(f"slack: bad alert payload: {err}") from err
         return ApplyResult(
@@ -217,7 +318,9 @@ class SlackConnector(Connector):
         return (f"Slack workspace {response.get('team')} ({response.get('team_id')}) "
                 f"as {response.get('user')}")
 
-    def update_message(self, tenant: str, dedupe_key: str, event: kit.AlertEvent) -> str:
+    def update_message(
+        self, tenant: str, dedupe_key: str, event: kit.AlertEvent, *, uncertain: bool = False
+    ) -> str:
         """Show ``event`` (who acknowledged, owns or snoozed it) on the escalation's message."""
         if tenant != self.config.tenant:
             raise FatalError(f"slack: update for tenant {tenant!r} sent to {self.config.tenant!r}")
@@ -229,20 +332,39 @@ class SlackConnector(Connector):
             if row.ts is None:
                 raise RetriableError("slack: the alert is being posted", retry_after=5)
             parent = _snapshot(row)
+            outcome = (alerts.outbox_outcome(s, idempotency_key=event.awaits)
+                       if event.awaits else None)
+        ref = f"{parent.channel}:{parent.ts}"
         if event.event_id and event.event_id in parent.state.get("events", ()):
             # A redelivery: the note is there; finish the repaint a failure interrupted.
             if parent.state.get("stale"):
                 self._refresh(parent, parent.payload, parent.state, now=now)
-            return f"{parent.channel}:{parent.ts}"
+            return ref
+        already = kit.already_note(parent.state, event)
+        if already is not None:
+            self._tell(parent, event.user_id, already)
+            self._save(parent, state=kit.remember(parent.state, event), now=now)
+            return ref
+        if event.awaits:
+            if outcome is not None and event.agent_id is not None and all(
+                    p.get("assignee") != event.agent_id for p in outcome.payloads):
+                # Two people clicked at once and the other one's assignment went first.
+                self._tell(parent, event.user_id, "Someone else is taking ownership of this "
+                                                  "escalation right now; the alert shows who.")
+                self._save(parent, state=kit.remember(parent.state, event), now=now)
+                return ref
+            event = _after_assignment(event, outcome, now)
         state = kit.apply_event(parent.state, event)
-        self._thread(parent, kit.event_note(event))
+        key = f"{parent.dedupe_key}:event:{event.event_id or format_time(event.at)}"
+        self._thread(parent, kit.event_note(event, zone=kit.zone_of(parent.payload)), key=key,
+                     uncertain=uncertain)
         snooze = (parse_time(state["snooze_until"], "snooze_until")
                   if state.get("snooze_until") else None)
         self._save(parent, state={**state, "stale": True}, snooze_until=snooze, now=now)
         self._refresh(parent, parent.payload, state, now=now)
-        return f"{parent.channel}:{parent.ts}"
+        return ref
 
-    # --- helpers the lead may call from the Slack action handler ---------------------
+    # --- helpers the Slack action handler calls --------------------------------------
 
     def agent_for(self, slack_user_id: str) -> str | None:
         """The helpdesk agent id mapped to a Slack user (``users`` setting), if any."""
@@ -260,101 +382,400 @@ class SlackConnector(Connector):
         email = (user.get("profile") or {}).get("email")
         return str(email) if email else None
 
+    def slack_user_for(self, email: str) -> str | None:
+        """The Slack user with this e-mail: the ``users`` setting, else ``users.lookupByEmail``.
+
+        Cached an hour (found or not); an error reads as "unknown", never as a failed alert.
+        """
+        address = email.strip().lower()
+        mapped = self.settings.emails.get(address)
+        if mapped is not None:
+            return mapped
+        now = self._clock()
+        with self._lock:
+            hit = self._owners.get(address)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        try:
+            response = self._call("users.lookupByEmail", self.client.users_lookupByEmail,
+                                  email=address)
+            user = response.get("user") or {}
+            found = str(user["id"]) if user.get("id") and not user.get("deleted") else None
+        except FatalError as err:
+            if not any(code in str(err) for code in _NO_USER):
+                log.warning("slack: could not look up %s: %s", address, err)
+            found = None
+        except RetriableError as err:
+            log.warning("slack: could not look up %s now: %s", address, err)
+            return None
+        with self._lock:
+            self._owners[address] = (now + _OWNER_TTL, found)
+        return found
+
     # --- alerts ----------------------------------------------------------------------
 
-    def _alert(self, ticket_key: str, target: str, payload: dict[str, Any]) -> str:
+    def _alert(self, ticket_key: str, target: str, payload: dict[str, Any], *,
+               uncertain: bool) -> str:
         dedupe_key = _required(payload, "dedupe_key")
         ticket_key = str(payload.get("ticket_key") or ticket_key)
+        kind = payload.get("kind")
         channel = (self.settings.managers_channel if target == "manager" else None) or (
             self.settings.channel)
+        # Hash what the matrix sent, not what is filled in here: a redelivery must match.
         fingerprint = _fingerprint(payload)
         now = self._clock()
         with session_scope(self._sessions()) as s:
             tenant_id = self._tenant_id(s)
             row = alerts.get_alert(s, tenant_id=tenant_id, dedupe_key=dedupe_key)
             same = row is not None
-            if row is None and payload.get("kind") in kit.SLA_KINDS:
+            if row is None and kind in (*kit.SLA_KINDS, kit.REPLY_KIND):
                 row = alerts.latest_for_ticket(s, tenant_id=tenant_id, ticket_key=ticket_key)
-            if row is None or row.ts is None:
-                claim_id = self._claim(s, tenant_id, dedupe_key, ticket_key, channel, payload, now)
-                parent = None
-            else:
+            if kind in kit.NOTE_KINDS and (row is None or row.ts is None):
+                if row is None:
+                    # The escalation has no message (Slack was connected later): nothing to add.
+                    return "no alert to thread under"
+                raise RetriableError("slack: the alert is being posted", retry_after=5)
+            if row is not None and row.ts is not None:
                 parent, delivered = _snapshot(row), fingerprint in row.delivered
+            else:
+                parent, delivered = None, False
+                facts = alerts.ticket_facts(s, tenant_id=tenant_id, ticket_key=ticket_key)
         if parent is None:
-            return self._post(claim_id, channel, payload, fingerprint, now=now)
+            # Lookups (a Slack call for the owner) happen between transactions, never in one.
+            payload = self._complete(payload, facts)
+            with session_scope(self._sessions()) as s:
+                claim = self._claim(s, tenant_id, dedupe_key, ticket_key, channel, payload, now,
+                                    uncertain=uncertain)
+            return self._post_alert(claim, payload, fingerprint, now=now)
         if delivered:
             # Shown already (a redelivery); finish a parent repaint a failure interrupted.
             if parent.state.get("stale"):
                 self._refresh(parent, parent.payload, parent.state, now=now)
             return f"{parent.channel}:{parent.ts}"
-        return self._follow_up(parent, payload, fingerprint, same=same, now=now)
+        return self._follow_up(parent, payload, fingerprint, same=same, now=now,
+                               uncertain=uncertain)
+
+    def _complete(self, payload: dict[str, Any], facts: alerts.TicketFacts) -> dict[str, Any]:
+        """The payload with what only the store and Slack know: link, summary, bug, owner."""
+        if payload.get("kind") in (kit.INCIDENT_KIND, *kit.NOTE_KINDS):
+            return payload
+        out = dict(payload)
+        if not out.get("ticket_url"):
+            out["ticket_url"] = facts.ticket_url or self._link(out)
+        if not out.get("summary") and facts.summary:
+            out["summary"] = facts.summary
+        if not out.get("tracker_issue") and facts.tracker_key:
+            out["tracker_issue"] = {"key": facts.tracker_key, "url": facts.tracker_url}
+        owner = (out.get("account") or {}).get("owner") if isinstance(
+            out.get("account"), Mapping) else None
+        if owner and "@" in str(owner) and not out.get("account_owner_slack"):
+            slack_user = self.slack_user_for(str(owner))
+            if slack_user:
+                out["account_owner_slack"] = slack_user
+        return out
+
+    def _link(self, payload: Mapping[str, Any]) -> str | None:
+        ticket_id = payload.get("ticket_id")
+        if self.ticket_links is None or not ticket_id:
+            return None
+        try:
+            return self.ticket_links(str(ticket_id))
+        except (ConfigurationError, DeliveryError) as err:
+            log.warning("slack: no link for ticket %s: %s", ticket_id, err)
+            return None
 
     def _claim(
         self, s: Session, tenant_id: int, dedupe_key: str, ticket_key: str, channel: str,
-        payload: dict[str, Any], now: datetime,
-    ) -> int:
-        window = self.settings.rate_window
-        posts = alerts.recent_posts(s, tenant_id=tenant_id, channel=channel, since=now - window)
-        if len(posts) >= self.settings.rate_limit:
-            frees = posts[len(posts) - self.settings.rate_limit] + window
-            wait = max((frees - now).total_seconds(), 1.0)
-            raise RetriableError(
-                f"slack: {len(posts)} alerts in {channel} within "
-                f"{int(window.total_seconds())} s (limit {self.settings.rate_limit}); "
-                f"next in {wait:.0f} s",
-                retry_after=wait,
-            )
+        payload: dict[str, Any], now: datetime, *, uncertain: bool,
+    ) -> _Claim:
+        existing = alerts.get_alert(s, tenant_id=tenant_id, dedupe_key=dedupe_key)
+        if existing is not None and existing.ts is not None:
+            raise RetriableError("slack: another worker just posted this alert", retry_after=1)
+        if existing is not None and (existing.state or {}).get("held") and not (
+                existing.state or {}).get("thread_ts"):
+            # Held, but its summary never got a ts: it cannot have been posted; start over.
+            s.delete(existing)
+            s.flush()
+            existing = None
+        if existing is not None:
+            # A claim left by an attempt whose outcome is unknown: find its post, or redo it.
+            state = dict(existing.state or {})
+            stale = existing.updated_at <= now - CLAIM_TTL
+            if not (uncertain or stale or state.get("unsure")):
+                raise RetriableError("slack: another worker is posting this alert", retry_after=5)
+            since = parse_time(state["since"], "since") if state.get("since") else (
+                existing.posted_at)
+            existing.payload = payload
+            existing.updated_at = now
+            s.flush()
+            return _Claim(id=existing.id, channel=existing.channel, since=since, find=True,
+                          thread_ts=state.get("thread_ts"))
+        # The slot first: a claim that loses its race rolls back, and the slot with it.
+        frees = alerts.take_rate_slot(s, tenant_id=tenant_id, channel=channel,
+                                      limit=self.settings.rate_limit,
+                                      window=self.settings.rate_window, now=now)
         row = alerts.claim_alert(
             s, tenant_id=tenant_id, dedupe_key=dedupe_key, ticket_key=ticket_key,
             channel=channel, payload=payload, now=now, stale_after=CLAIM_TTL,
         )
         if row is None:
             raise RetriableError("slack: another worker is posting this alert", retry_after=5)
-        return row.id
+        if frees is None:
+            row.state = {"since": format_time(now)}
+            return _Claim(id=row.id, channel=channel, since=now)
+        return self._hold(s, row, tenant_id, channel, frees, now)
 
-    def _post(self, row_id: int, channel: str, payload: dict[str, Any], fingerprint: str, *,
-              now: datetime) -> str:
+    def _hold(self, s: Session, row: alerts.AlertMessageRow, tenant_id: int, channel: str,
+              frees: datetime, now: datetime) -> _Claim:
+        """Put the alert in the channel's summary of held alerts (its thread)."""
+        window = self.settings.rate_window
+        summary = alerts.live_summary(s, tenant_id=tenant_id, channel=channel,
+                                      since=now - window)
+        new = summary is None
+        if summary is None:
+            # One key per window, so two workers holding alerts at once share one summary.
+            bucket = int(now.timestamp() // window.total_seconds())
+            summary = alerts.claim_alert(
+                s, tenant_id=tenant_id, dedupe_key=f"{alerts.HELD_SUMMARY}:{channel}:{bucket}",
+                ticket_key=None, channel=channel, now=now, stale_after=CLAIM_TTL,
+                payload={"kind": alerts.HELD_SUMMARY, "frees_at": format_time(frees)},
+            )
+            if summary is None:
+                raise RetriableError("slack: another worker is opening the summary of held "
+                                     "alerts", retry_after=2)
+            summary.state = {"since": format_time(now)}
+        elif summary.ts is None:
+            unsure = (summary.state or {}).get("unsure")
+            if not unsure and summary.updated_at > now - CLAIM_TTL:
+                raise RetriableError("slack: the summary of held alerts is being posted",
+                                     retry_after=2)
+            # Its post may have landed: look for it before posting it again.
+            summary.updated_at = now
+            row.state = {"since": format_time(now), "held": True}
+            s.flush()
+            since = (summary.state or {}).get("since")
+            return _Claim(id=row.id, channel=channel, since=now, summary_id=summary.id,
+                          new_summary=True, find_summary=True, frees_at=frees,
+                          summary_since=parse_time(since, "since") if since else now)
+        else:
+            summary.payload = {**summary.payload, "frees_at": format_time(frees)}
+        row.state = {"since": format_time(now), "held": True, "thread_ts": summary.ts}
+        s.flush()
+        return _Claim(id=row.id, channel=channel, since=now, thread_ts=summary.ts,
+                      summary_id=summary.id, new_summary=new, frees_at=frees)
+
+    def _post_alert(self, claim: _Claim, payload: dict[str, Any], fingerprint: str, *,
+                    now: datetime) -> str:
+        try:
+            return self._post_claimed(claim, payload, fingerprint, now=now)
+        except _Unsure:
+            # Whatever went out may have landed: the next attempt looks before posting.
+            with session_scope(self._sessions()) as s:
+                row = s.get(alerts.AlertMessageRow, claim.id)
+                if row is not None and row.ts is None:
+                    row.state = {**(row.state or {}), "unsure": True,
+                                 "since": format_time(claim.since)}
+            raise
+
+    def _post_claimed(self, claim: _Claim, payload: dict[str, Any], fingerprint: str, *,
+                      now: datetime) -> str:
+        dedupe_key = str(payload["dedupe_key"])
+        thread_ts = claim.thread_ts
+        if claim.summary_id is not None and claim.new_summary:
+            thread_ts = self._open_summary(claim, payload, now=now)
+            with session_scope(self._sessions()) as s:
+                row = s.get(alerts.AlertMessageRow, claim.id)
+                if row is not None:
+                    row.state = {**row.state, "thread_ts": thread_ts}
+        ts = None
+        if claim.find:
+            ts = self._find(claim.channel, dedupe_key, since=claim.since, thread_ts=thread_ts)
+        if ts is None:
+            ts = self._post_row(
+                claim.id, channel=claim.channel, key=dedupe_key,
+                fingerprint=fingerprint, text=kit.alert_text(payload),
+                blocks=kit.alert_blocks(payload, now=now, currency=self.settings.currency),
+                thread_ts=thread_ts,
+            )
+        else:
+            self._mark(claim.id, channel=claim.channel, ts=ts, fingerprint=fingerprint,
+                       thread_ts=thread_ts, now=now)
+        if claim.summary_id is not None and thread_ts is not None:
+            self._repaint_summary(claim.summary_id, claim.channel, thread_ts)
+        return f"{claim.channel}:{ts}"
+
+    def _open_summary(self, claim: _Claim, payload: dict[str, Any], *, now: datetime) -> str:
+        """Post the channel's summary of held alerts (or find the one an attempt left)."""
+        assert claim.summary_id is not None
+        with session_scope(self._sessions()) as s:
+            summary = s.get(alerts.AlertMessageRow, claim.summary_id)
+            key = summary.dedupe_key if summary is not None else f"{alerts.HELD_SUMMARY}:?"
+        if claim.find_summary:
+            found = self._find(claim.channel, key, since=claim.summary_since, thread_ts=None)
+            if found is not None:
+                self._mark(claim.summary_id, channel=claim.channel, ts=found, fingerprint="",
+                           thread_ts=None, now=now)
+                return found
+        try:
+            return self._post_row(
+                claim.summary_id, channel=claim.channel, key=key, fingerprint="",
+                text=kit.held_summary_text([payload]),
+                blocks=self._held_blocks([payload], claim.frees_at or now),
+                release_on_refusal=(claim.id,),
+            )
+        except _Unsure:
+            with session_scope(self._sessions()) as s:
+                summary = s.get(alerts.AlertMessageRow, claim.summary_id)
+                if summary is not None:
+                    summary.state = {**(summary.state or {}), "unsure": True,
+                                     "since": format_time(claim.since)}
+            raise
+
+    def _post_row(
+        self, row_id: int, *, channel: str, key: str, fingerprint: str,
+        text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None,
+        release_on_refusal: Sequence[int] = (),
+    ) -> str:
+        """Post a claimed row's message and record its ``ts``; a refusal frees the claim.
+
+        When the outcome is unknown (``_Unsure``) the claim stays for the next attempt.
+        """
+        kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
         try:
             response = self._call(
-                "chat.postMessage", self.client.chat_postMessage, channel=channel,
-                text=kit.alert_text(payload),
-                blocks=kit.alert_blocks(payload, now=now, currency=self.settings.currency),
-                unfurl_links=False, unfurl_media=False,
+                "chat.postMessage", self.client.chat_postMessage, channel=channel, text=text,
+                blocks=blocks, metadata=_metadata(key), unfurl_links=False, unfurl_media=False,
+                **kwargs,
             )
+        except _Unsure:
+            raise
         except BaseException:
             with session_scope(self._sessions()) as s:
-                alerts.release_claim(s, row_id=row_id)
+                for claimed in (row_id, *release_on_refusal):
+                    alerts.release_claim(s, row_id=claimed)
             raise
-        channel, ts = str(response["channel"]), str(response["ts"])
+        ts = str(response["ts"])
+        self._mark(row_id, channel=str(response["channel"]), ts=ts, fingerprint=fingerprint,
+                   thread_ts=thread_ts, now=self._clock())
+        return ts
+
+    def _mark(self, row_id: int, *, channel: str, ts: str, fingerprint: str,
+              thread_ts: str | None, now: datetime) -> None:
         with session_scope(self._sessions()) as s:
             row = s.get(alerts.AlertMessageRow, row_id)
             if row is None:
-                log.warning("slack: alert %s was posted but its claim vanished", channel)
-            else:
-                alerts.mark_posted(s, row, channel=channel, ts=ts, fingerprint=fingerprint,
-                                   now=now)
-        return f"{channel}:{ts}"
+                log.warning("slack: message %s:%s was posted but its claim vanished", channel, ts)
+                return
+            state = {k: v for k, v in (row.state or {}).items()
+                     if k not in ("unsure", "since")}
+            row.state = state
+            alerts.mark_posted(s, row, channel=channel, ts=ts, fingerprint=fingerprint,
+                               now=now, thread_ts=thread_ts)
+
+    def _held_blocks(self, held: Sequence[Mapping[str, Any]],
+                     frees_at: datetime) -> list[dict[str, Any]]:
+        return kit.held_summary_blocks(held, limit=self.settings.rate_limit,
+                                       window=self.settings.rate_window, frees_at=frees_at,
+                                       currency=self.settings.currency)
+
+    def _repaint_summary(self, summary_id: int, channel: str, thread_ts: str) -> None:
+        """List every alert the summary holds (from the store, so concurrent holds all show)."""
+        with session_scope(self._sessions()) as s:
+            summary = s.get(alerts.AlertMessageRow, summary_id)
+            if summary is None or summary.ts is None:
+                return
+            held = [dict(r.payload) for r in alerts.held_in(
+                s, tenant_id=summary.tenant_id, channel=channel, thread_ts=thread_ts)]
+            frees = summary.payload.get("frees_at")
+        if not held:
+            return
+        frees_at = parse_time(frees, "frees_at") if frees else self._clock()
+        try:
+            self._call("chat.update", self.client.chat_update, channel=channel, ts=thread_ts,
+                       text=kit.held_summary_text(held),
+                       blocks=self._held_blocks(held, frees_at))
+        except DeliveryError as err:
+            # The alert itself is posted; the list catches up with the next held alert.
+            log.warning("slack: summary of held alerts %s:%s not updated: %s", channel,
+                        thread_ts, err)
 
     def _follow_up(self, parent: _Parent, payload: dict[str, Any], fingerprint: str, *,
-                   same: bool, now: datetime) -> str:
+                   same: bool, now: datetime, uncertain: bool) -> str:
         snoozed = parent.snooze_until is not None and parent.snooze_until > now
         state = dict(parent.state)
         mention = None if snoozed else (state.get("owned_by") or state.get("acknowledged_by"))
-        self._thread(parent, kit.followup_text(payload, mention=mention))
+        self._thread(parent, kit.followup_text(payload, mention=mention),
+                     key=f"{parent.dedupe_key}:{fingerprint}", uncertain=uncertain)
         if payload.get("kind") in kit.SLA_KINDS:
             state["sla"] = kit.sla_status(payload, at=now)
-        shown = payload if same else parent.payload
+        # A re-alert of the same escalation shows its news; others keep the parent's content.
+        shown = dict(parent.payload)
+        if payload.get("kind") == kit.BUG_KIND:
+            shown["tracker_issue"] = payload.get("tracker_issue")
+        elif same and payload.get("kind") != kit.REPLY_KIND:
+            shown = {**payload, **{k: v for k, v in parent.payload.items()
+                                   if k in _FILLED and not payload.get(k)}}
         self._save(parent, payload=shown, state={**state, "stale": True}, now=now,
                    snooze_until=parent.snooze_until, delivered=fingerprint)
         self._refresh(parent, shown, state, now=now)
         return f"{parent.channel}:{parent.ts}"
 
+    def _tell(self, parent: _Parent, user_id: str, text: str) -> None:
+        """Tell one person something only they need to know; the thread if Slack refuses."""
+        try:
+            self.notify_user(channel=parent.channel, user_id=user_id, text=text)
+        except FatalError as err:
+            log.info("slack: no ephemeral message for %s (%s); noted in the thread", user_id, err)
+            self._call("chat.postMessage", self.client.chat_postMessage, channel=parent.channel,
+                       thread_ts=parent.root, text=f"<@{user_id}>: {text}",
+                       blocks=kit.followup_blocks(f":information_source: <@{user_id}>: {text}"),
+                       unfurl_links=False, unfurl_media=False)
+
     # --- Slack calls and bookkeeping -------------------------------------------------
 
-    def _thread(self, parent: _Parent, text: str) -> None:
-        self._call("chat.postMessage", self.client.chat_postMessage, channel=parent.channel,
-                   thread_ts=parent.ts, text=text, blocks=kit.followup_blocks(text),
-                   unfurl_links=False, unfurl_media=False)
+    def _thread(self, parent: _Parent, text: str, *, key: str, uncertain: bool) -> None:
+        unsure = uncertain or key in parent.state.get("unsure_replies", ())
+        if unsure and self._find(parent.channel, key, since=None, thread_ts=parent.root):
+            return  # the earlier attempt landed
+        try:
+            self._call("chat.postMessage", self.client.chat_postMessage, channel=parent.channel,
+                       thread_ts=parent.root, text=text, blocks=kit.followup_blocks(text),
+                       metadata=_metadata(key), unfurl_links=False, unfurl_media=False)
+        except _Unsure:
+            # Remember it, so the retry looks in the thread first whatever the outbox knows.
+            with session_scope(self._sessions()) as s:
+                row = s.get(alerts.AlertMessageRow, parent.id)
+                if row is not None:
+                    state = dict(row.state or {})
+                    state["unsure_replies"] = [*state.get("unsure_replies", ()),
+                                               key][-_UNSURE_MAX:]
+                    row.state = state
+            raise
+
+    def _find(self, channel: str, key: str, *, since: datetime | None,
+              thread_ts: str | None) -> str | None:
+        """The ``ts`` of Escalade's message carrying ``key``: in the thread, or the channel."""
+        cursor: str | None = None
+        for _ in range(_LOOKUP_PAGES):
+            args: dict[str, Any] = {"channel": channel, "include_all_metadata": True,
+                                    "limit": 200}
+            if cursor:
+                args["cursor"] = cursor
+            if thread_ts:
+                response = self._call("conversations.replies", self.client.conversations_replies,
+                                      ts=thread_ts, **args)
+            else:
+                if since is not None:
+                    args["oldest"] = f"{(since - _LOOKBACK).timestamp():.6f}"
+                response = self._call("conversations.history",
+                                      self.client.conversations_history, **args)
+            for message in response.get("messages") or ():
+                if isinstance(message, Mapping) and _carries(message, key):
+                    return str(message["ts"])
+            cursor = ((response.get("response_metadata") or {}).get("next_cursor")) or None
+            if not cursor:
+                return None
+        return None
 
     def _refresh(self, parent: _Parent, payload: Mapping[str, Any],
                  state: dict[str, Any], *, now: datetime) -> None:
@@ -394,8 +815,9 @@ class SlackConnector(Connector):
         except SlackApiError as err:
             raise slack_error(err, method) from err
         except OSError as err:
-            # urllib's URLError, timeouts and refused connections are all OSError.
-            raise RetriableError(f"slack {method}: {err}") from err
+            # urllib's URLError, timeouts and dropped connections are all OSError; the
+            # request may have been sent and acted on.
+            raise _Unsure(f"slack {method}: {err}") from err
 
     def _sessions(self) -> sessionmaker[Session]:
         if self.sessions is None:
@@ -409,8 +831,32 @@ class SlackConnector(Connector):
         return tenant_id
 
 
+# Filled in at delivery (``_complete``); a re-alert without them keeps the parent's.
+_FILLED = ("ticket_url", "summary", "tracker_issue", "account_owner_slack")
+
+
+def _after_assignment(
+    event: kit.AlertEvent, outcome: alerts.OutboxOutcome | None, now: datetime
+) -> kit.AlertEvent:
+    """The ownership as the helpdesk decided it: wait while it tries, say why if it refused."""
+    if outcome is None:
+        return replace(event, error="the helpdesk assignment was never queued")
+    if outcome.status == "delivered":
+        return event
+    if outcome.status == "failed":
+        return replace(event, error=f"the helpdesk refused the assignment: "
+                                    f"{outcome.error or 'no reason given'}")
+    wait = 2.0
+    if outcome.next_attempt_at is not None:
+        wait = max((outcome.next_attempt_at - now).total_seconds() + 1.0, wait)
+    raise RetriableError("slack: waiting for the helpdesk to assign the ticket"
+                         + (f" (last try: {outcome.error})" if outcome.error else ""),
+                         retry_after=wait)
+
+
 def _snapshot(row: alerts.AlertMessageRow) -> _Parent:
-    return _Parent(id=row.id, channel=row.channel, ts=str(row.ts), payload=dict(row.payload),
+    return _Parent(id=row.id, dedupe_key=row.dedupe_key, channel=row.channel, ts=str(row.ts),
+                   thread_ts=row.thread_ts, payload=dict(row.payload),
                    state=dict(row.state or {}), snooze_until=row.snooze_until)
 
 

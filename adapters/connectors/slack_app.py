@@ -1,10 +1,11 @@
 """The Slack side of the buttons: a Bolt app mounted in Flask at ``POST /slack/events``.
 
 Bolt verifies every request (``X-Slack-Signature`` v0 over the raw body, timestamps older than
-five minutes refused with 401) and answers ``url_verification``. Each of the four alert
-buttons is acknowledged at once and handed to ``on_action`` as a :class:`SlackAction`; the
+five minutes refused with 401) and answers ``url_verification``. Each click on an alert
+button is acknowledged at once and handed to ``on_action`` as a :class:`SlackAction`; the
 caller does the work through the outbox (assign in the helpdesk, then an ALERT action whose
-payload :func:`update_payload` builds, which ``SlackConnector.update_message`` renders).
+payload :func:`update_payload` builds, which ``SlackConnector.update_message`` renders once
+the assignment landed).
 
 ``authorize`` maps the request's workspace to a bot token (one Slack app serves every tenant;
 each tenant's workspace installs it), e.g.
@@ -114,8 +115,12 @@ def update_payload(
     now: datetime,
     agent_id: str | None = None,
     error: str | None = None,
+    awaits: str | None = None,
 ) -> dict[str, Any]:
-    """The ALERT payload (``kind: slack_update``) that shows ``click`` on the alert message."""
+    """The ALERT payload (``kind: slack_update``) that shows ``click`` on the alert message.
+
+    ``awaits``: the outbox key of the helpdesk assignment an ownership is shown after.
+    """
     event = EVENT_FOR_ACTION.get(click.action)
     if event is None:
         raise ValidationError("action", f"{click.action!r} does not change the message")
@@ -134,6 +139,10 @@ def update_payload(
         payload["until"] = format_time(now + SNOOZE)
     if error is not None:
         payload["error"] = error
+    if awaits is not None:
+        payload["awaits"] = awaits
+    if click.channel_id:
+        payload["channel_id"] = click.channel_id
     return payload
 
 
@@ -143,7 +152,7 @@ def build_bolt_app(
     authorize: Callable[..., AuthorizeResult | None],
     on_action: Callable[[SlackAction], None],
 ) -> App:
-    """A Bolt app that verifies requests and hands the four alert buttons to ``on_action``.
+    """A Bolt app that verifies requests and hands the alert buttons to ``on_action``.
 
     ``authorize`` is called like Bolt's own (keyword arguments by name: ``team_id``,
     ``enterprise_id``, ``user_id``, ``context``, ...). A click from a workspace it refuses gets

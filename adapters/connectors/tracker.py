@@ -26,13 +26,16 @@ __all__ = [
     "BUG_REPORT_KIND",
     "SEVERITIES",
     "BugReport",
+    "TicketLink",
     "Tracker",
     "TrackerIssue",
     "customer_line",
     "fingerprint_marker",
     "new_customers",
     "report_from_actions",
+    "retitle",
     "setting_number",
+    "ticket_links",
     "title_similarity",
     "title_words",
 ]
@@ -42,6 +45,8 @@ SEVERITIES = ("critical", "major", "minor")
 BUG_REPORT_KIND = "bug_report"
 _FINGERPRINT = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 _WORD = re.compile(r"[a-z0-9]+")
+# How Escalade's titles end; a title without it was written by a person and is left alone.
+_OUR_TITLE = re.compile(r"\(\d+ (?:accounts?|customers?)\)\s*$")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -192,6 +197,46 @@ def customer_line(customer: Mapping[str, Any], currency: str = "$") -> str:
     return text
 
 
+def retitle(current: str | None, wanted: str) -> bool:
+    """Whether to rename an issue to ``wanted``: its title is Escalade's and out of date.
+
+    The count in the title grows as customers join; a title someone edited by hand (no
+    "(N accounts)" at the end) is theirs and stays.
+    """
+    current = " ".join((current or "").split())
+    return bool(current) and current != " ".join(wanted.split()) and bool(
+        _OUR_TITLE.search(current))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TicketLink:
+    """A helpdesk ticket to link on the issue: its page, and what to call it there."""
+
+    url: str
+    title: str
+    summary: str | None = None
+
+    @property
+    def page(self) -> str:
+        """The URL without its query (a sign-in token there changes; the page does not)."""
+        return self.url.split("?", 1)[0]
+
+
+def ticket_links(report: BugReport) -> tuple[TicketLink, ...]:
+    """Every ticket of the report with a web address, named by ticket and customer."""
+    by_url = {str(c["ticket_url"]): c for c in report.customers if c.get("ticket_url")}
+    links: dict[str, TicketLink] = {}
+    for url in (*report.ticket_links, *by_url):
+        if not url.startswith(("https://", "http://")) or url in links:
+            continue
+        customer = by_url.get(url)
+        ref = str(customer.get("ticket_key") or "") if customer else ""
+        title = f"Ticket {ref}".strip() if ref else "Helpdesk ticket"
+        links[url] = TicketLink(url=url, title=title[:255],
+                                summary=str(customer.get("name")) if customer else None)
+    return tuple(links.values())
+
+
 def new_customers(report: BugReport, existing_text: str) -> tuple[Mapping[str, Any], ...]:
     """Customers whose ticket the existing issue text does not mention yet."""
     fresh = []
@@ -203,7 +248,11 @@ def new_customers(report: BugReport, existing_text: str) -> tuple[Mapping[str, A
 
 
 def deliver_reports(tracker: Tracker, actions: Iterable[Any]) -> ApplyResult:
-    """File each ``bug_report`` ALERT action's report; the last issue is the reference."""
+    """File each ``bug_report`` ALERT action's report; the last issue is the reference.
+
+    Always effectively once: filing looks up the open issue by fingerprint first, so a retry
+    after a timeout (``uncertain``) comments on what the first attempt created.
+    """
     issues = [tracker.file_or_update(r) for r in report_from_actions(actions)]
     last = issues[-1] if issues else None
     return ApplyResult(

@@ -17,10 +17,12 @@ from typing import Any
 from integration.detect.impact import error_keys
 from integration.models import Author, Ticket
 
-__all__ = ["BugDraft", "GroupTicket", "draft_report", "severity_of"]
+__all__ = ["BugDraft", "GroupTicket", "draft_report", "readable_error", "severity_of"]
 
 _MAX_STEPS = 8
 _MAX_ENV = 6
+# A customer's own steps quoted in the comment that adds them to the issue.
+_MAX_OWN_STEPS = 4
 _STEP = re.compile(
     r"^\s*(?:\d+[.)]|[-*•]|step\s*\d+:?)\s+|\b(?:when i|when we|after (?:i|we)|then|go to|"
     r"navigate to|click(?:ed|ing)?|open(?:ed)?|upload(?:ed)?|select(?:ed)?|run(?:ning)?|"
@@ -34,6 +36,9 @@ _ENVIRONMENT = re.compile(
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
+# The error's own words: quoted, or after a colon/dash that follows the code or "error".
+_QUOTED = re.compile(r"[\"'“‘]([^\"'“”‘’]{3,80})[\"'”’]")
+_AFTER = r"\s*(?:error|exception)?\s*[:\-–—]\s*([^.!?\n]{3,80})"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -91,7 +96,57 @@ def _ref(item: GroupTicket) -> str:
     return f"#{item.ticket.id}"
 
 
-def _customers(items: Sequence[GroupTicket]) -> tuple[dict[str, Any], ...]:
+def _label(key: str, sentence: str) -> str:
+    """An error key as people write it: ``http_500`` -> ``HTTP 500``, exception names as typed."""
+    kind, _, value = key.partition(":")
+    if key.startswith("http_"):
+        return f"HTTP {key[5:]}"
+    if kind == "frame":
+        return f"in {value.split(':')[-1]}"
+    # Codes and exception names are stored lower-case; the customer's spelling reads better.
+    found = re.search(re.escape(value).replace("_", "[_-]"), sentence, re.IGNORECASE)
+    text = found.group(0) if found else value
+    return f"error {text}" if kind in ("code", "errno") else text
+
+
+def _core(key: str) -> str:
+    return key.split(":")[-1].replace("http_", "").replace("_", "-").lower()
+
+
+def readable_error(key: str, sentence: str | None) -> str:
+    """The error as a title says it: ``HTTP 500 'payment provider timeout'``.
+
+    The message is the customer's own: a quoted phrase in the sentence that names the error,
+    or what follows the code (or "error") after a colon or a dash; nothing is made up.
+    """
+    sentence = sentence or ""
+    label = _label(key, sentence)
+    core = re.escape(_core(key)).replace("\\-", "[-_]")
+    message = None
+    for pattern in (_QUOTED, re.compile(rf"\b{core}\b{_AFTER}", re.IGNORECASE),
+                    re.compile(rf"\berror{_AFTER}", re.IGNORECASE)):
+        found = pattern.search(sentence)
+        if found:
+            message = found.group(1).strip(" ,;:'\"")
+            break
+    if not message or _core(key) in message.lower().replace("_", "-"):
+        return label
+    return f"{label} '{message}'"
+
+
+def _title(first: Ticket, key: str | None, error_text: str | None, accounts: int) -> str:
+    """``<first subject> with <readable error> (<n> accounts)``: what fails, and for how many."""
+    subject = first.subject.strip().rstrip(".!?") or "Bug reported by customers"
+    title = subject
+    # A subject that already names the error ("Error 500 at checkout") says enough.
+    if key is not None and _core(key) not in subject.lower():
+        title = f"{subject} with {readable_error(key, (error_text or '').rsplit(' (#', 1)[0])}"
+    return f"{title} ({accounts} account{'s' if accounts != 1 else ''})"
+
+
+def _customers(
+    items: Sequence[GroupTicket], own_steps: Mapping[str, list[str]]
+) -> tuple[dict[str, Any], ...]:
     seen: dict[str, dict[str, Any]] = {}
     for item in items:
         t = item.ticket
@@ -109,6 +164,8 @@ def _customers(items: Sequence[GroupTicket]) -> tuple[dict[str, Any], ...]:
             "ticket_key": t.key,
             "ticket_url": item.url,
             "tickets": [_ref(item)],
+            # Their own words, so a comment adding them quotes their steps, not the group's.
+            "steps": own_steps.get(t.key, [])[:_MAX_OWN_STEPS],
         }
     return tuple(seen.values())
 
@@ -132,6 +189,7 @@ def draft_report(items: Sequence[GroupTicket], *, fingerprint: str) -> BugDraft:
     ordered = sorted(items, key=lambda i: i.ticket.created_at)
     keys: Counter[str] = Counter()
     steps: list[str] = []
+    own_steps: dict[str, list[str]] = {}
     environment: list[str] = []
     error_text: str | None = None
     for item in ordered:
@@ -142,25 +200,24 @@ def draft_report(items: Sequence[GroupTicket], *, fingerprint: str) -> BugDraft:
             for sentence in _sentences(text):
                 if error_text is None and found and any(_mentions(sentence, k) for k in found):
                     error_text = f"{sentence} ({_ref(item)})"
-                if len(steps) < _MAX_STEPS and _STEP.search(sentence):
+                if _STEP.search(sentence):
+                    own_steps.setdefault(item.ticket.key, []).append(sentence)
                     line = f"{sentence} ({_ref(item)})"
-                    if sentence not in " ".join(steps):
+                    if len(steps) < _MAX_STEPS and sentence not in " ".join(steps):
                         steps.append(line)
                 if len(environment) < _MAX_ENV and _ENVIRONMENT.search(sentence):
                     environment.append(f"{sentence} ({_ref(item)})")
-    customers = _customers(ordered)
+    customers = _customers(ordered, own_steps)
     first = ordered[0].ticket
     top_key = keys.most_common(1)[0][0] if keys else None
     count = len(customers)
-    title = first.subject.strip() or (top_key or "Bug reported by customers")
-    if top_key and top_key.lower() not in title.lower():
-        title = f"{title} [{top_key}]"
-    title += f" ({count} customer{'s' if count != 1 else ''})"
+    title = _title(first, top_key, error_text, count)
     frequency = Counter(i.ticket.created_at.date().isoformat() for i in ordered)
     summary = (
         f"{len(ordered)} ticket{'s' if len(ordered) != 1 else ''} from {count} "
         f"customer{'s' if count != 1 else ''} since {first.created_at:%Y-%m-%d %H:%M} UTC"
-        + (f", error {top_key}" if top_key else "") + "."
+        + (f", error {readable_error(top_key, (error_text or '').rsplit(' (#', 1)[0])}"
+           if top_key else "") + "."
     )
     return BugDraft(
         fingerprint=fingerprint,

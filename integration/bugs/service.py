@@ -11,6 +11,7 @@ An emerging incident (a spike in the group's hourly count) is alerted to Slack o
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import uuid
 from datetime import datetime, timedelta
@@ -23,8 +24,8 @@ from integration import outbox, store
 from integration.bugs.grouping import BugGrouper
 from integration.bugs.policy import bug_shape, report_due
 from integration.bugs.report import GroupTicket, draft_report
-from integration.bugs.spikes import SpikeSettings, detect_spike
-from integration.models import Action, ActionKind, Signals, Ticket
+from integration.bugs.spikes import Spike, SpikeSettings, detect_spike
+from integration.models import Action, ActionKind, Signals, Ticket, format_time
 from integration.store.bugs import (
     BugGroupRow,
     BugGroupTicketRow,
@@ -37,7 +38,15 @@ from integration.store.bugs import (
 if TYPE_CHECKING:
     from integration.runtime import Runtime
 
-__all__ = ["Groupers", "after_filed", "on_resolved", "on_ticket", "tracker_for"]
+__all__ = [
+    "Groupers",
+    "after_filed",
+    "incident_key",
+    "incident_payload",
+    "on_resolved",
+    "on_ticket",
+    "tracker_for",
+]
 
 log = logging.getLogger(__name__)
 TRACKERS = ("jira", "linear")
@@ -88,9 +97,8 @@ def tracker_for(runtime: Runtime, tenant: store.TenantRow) -> str | None:
 
 def _group_items(runtime: Runtime, tenant: store.TenantRow,
                  members: list[tuple[BugGroupTicketRow, store.TicketRow]]) -> list[GroupTicket]:
-    adapter = runtime.adapter_for(tenant)
     return [GroupTicket(ticket=Ticket.from_dict(row.data), tier=row.tier,
-                        url=adapter.ticket_url(row.external_id)) for _, row in members]
+                        url=runtime.ticket_link(tenant, row.external_id)) for _, row in members]
 
 
 def on_ticket(
@@ -132,14 +140,14 @@ def on_ticket(
             if group.status == "open":
                 group.status, group.tracker, group.reported_at = "reported", tracker, now
             done.append(f"report queued for {tracker} ({due.reason})")
-    done += _spike(runtime, s, tenant=tenant, group=group, members=tickets, ticket=ticket,
+    done += _spike(runtime, s, tenant=tenant, group=group, members=members, ticket=ticket,
                    row=row, now=now)
     return done
 
 
 def _spike(runtime: Runtime, s: Session, *, tenant: store.TenantRow, group: BugGroupRow,
-           members: list[Ticket], ticket: Ticket, row: store.TicketRow,
-           now: datetime) -> list[str]:
+           members: list[tuple[BugGroupTicketRow, store.TicketRow]], ticket: Ticket,
+           row: store.TicketRow, now: datetime) -> list[str]:
     policy = runtime.matrix_for(tenant).bugs
     settings = SpikeSettings(weeks=policy.spike_weeks, z=policy.spike_z,
                              min_count=policy.spike_min_count)
@@ -150,16 +158,8 @@ def _spike(runtime: Runtime, s: Session, *, tenant: store.TenantRow, group: BugG
     group.spike_hour = spike.hour
     if "slack" not in runtime.connected_targets(tenant):
         return [f"spike: {spike.reason} (Slack not connected)"]
-    accounts = sorted({(t.account.name or t.account.id) if t.account else t.requester.id
-                       for t in members})
-    payload = {
-        "kind": "emerging_incident",
-        "dedupe_key": f"{tenant.slug}:bug:{group.fingerprint}:spike:{spike.hour:%Y%m%d%H}",
-        "ticket_key": ticket.key, "ticket_id": ticket.id, "tenant": tenant.slug,
-        "subject": f"Emerging incident: {group.title}", "tier": 3,
-        "reasons": [spike.reason, "accounts: " + ", ".join(accounts[:20])],
-        "rules": ["bug_spike"], "summary": f"{spike.count} tickets this hour", "account": None,
-    }
+    payload = incident_payload(runtime, tenant, group, _group_items(runtime, tenant, members),
+                               spike=spike, latest=ticket)
     outbox.enqueue(
         s, tenant_id=tenant.id, target="slack", ticket_external_id=ticket.id,
         actions=[Action(kind=ActionKind.ALERT, target="slack", payload=payload)],
@@ -167,6 +167,55 @@ def _spike(runtime: Runtime, s: Session, *, tenant: store.TenantRow, group: BugG
         ticket_id=row.id, now=now,
     )
     return [f"spike alerted: {spike.reason}"]
+
+
+def incident_key(tenant_slug: str, fingerprint: str) -> str:
+    """The dedupe key of a bug's emerging-incident alert: one message, later spikes threaded."""
+    return f"{tenant_slug}:bug:{fingerprint}:incident"
+
+
+def incident_payload(runtime: Runtime, tenant: store.TenantRow, group: BugGroupRow,
+                     items: list[GroupTicket], *, spike: Spike, latest: Ticket) -> dict[str, Any]:
+    """What the incident alert shows: the error, tickets and accounts hit, ARR, when, the bug."""
+    draft = draft_report(items, fingerprint=group.fingerprint)
+    zone = runtime.matrix_for(tenant).display_zone
+    accounts: dict[str, dict[str, Any]] = {}
+    for item in items:
+        account = item.ticket.account
+        key = account.id if account is not None else f"requester:{item.ticket.requester.id}"
+        accounts.setdefault(key, {
+            "name": (account.name or account.id) if account is not None
+            else (item.ticket.requester.name or item.ticket.requester.email or "?"),
+            "arr": account.arr if account is not None else None,
+            "plan": account.plan if account is not None else None,
+            "ticket_url": item.url,
+        })
+    times = [i.ticket.created_at for i in items]
+    newest = sorted(items, key=lambda i: i.ticket.created_at, reverse=True)[:5]
+    return {
+        "kind": "emerging_incident",
+        "dedupe_key": incident_key(tenant.slug, group.fingerprint),
+        "ticket_key": latest.key, "ticket_id": latest.id, "tenant": tenant.slug,
+        # The title without its "(N accounts)": the count is shown beside it.
+        "title": re.sub(r"\s*\(\d+ accounts?\)$", "", draft.title),
+        "error": draft.error_text,
+        "reason": (f"{spike.count} tickets this hour, where this hour of the week usually "
+                   f"has {spike.baseline:.1f}: well above the usual."),
+        "count": spike.count,
+        "baseline": round(spike.baseline, 2),
+        "tickets_total": len(items),
+        "accounts": list(accounts.values()),
+        "arr_affected": sum(float(a["arr"] or 0) for a in accounts.values()),
+        "first_seen": format_time(min(times)),
+        "last_seen": format_time(max(times)),
+        "display_zone": str(getattr(zone, "key", None) or "UTC"),
+        "tracker_issue": ({"key": group.tracker_key, "url": group.tracker_url}
+                          if group.tracker_key else None),
+        "tickets": [{"id": i.ticket.id, "url": i.url,
+                     "account": (i.ticket.account.name if i.ticket.account else None)}
+                    for i in newest],
+        "rules": ["bug_spike"],
+    }
 
 
 def after_filed(runtime: Runtime, tenant: store.TenantRow, detail: Any, group_id: int,
@@ -181,11 +230,22 @@ def after_filed(runtime: Runtime, tenant: store.TenantRow, detail: Any, group_id
         group = s.get(BugGroupRow, group_id)
         if group is None:
             return 0
+        newly_filed = group.tracker_key != key
         group.tracker_key, group.tracker_url = key, url or None
+        slack = "slack" in runtime.connected_targets(tenant)
+        issue = {"key": key, "url": url or None}
+        if slack and newly_filed:
+            incident = incident_key(tenant.slug, group.fingerprint)
+            if store.alerts.open_alert(s, tenant_id=tenant.id, dedupe_key=incident):
+                _bug_note(s, tenant, incident, None, issue, group_id=group.id, now=now)
         for link, row in group_tickets(s, group.id):
             if link.noted_key == key:
                 continue
             link.noted_key = key
+            ticket_key = f"{tenant.slug}:{row.helpdesk}:{row.external_id}"
+            alert = store.alerts.open_alert_key(s, tenant_id=tenant.id, ticket_key=ticket_key)
+            if slack and alert is not None:
+                _bug_note(s, tenant, alert, row, issue, group_id=group.id, now=now)
             body = f"Escalade: linked to bug {key} {url}".rstrip() + (
                 f" ({group.title}). Customers affected so far are listed there.")
             outbox.enqueue(
@@ -198,6 +258,21 @@ def after_filed(runtime: Runtime, tenant: store.TenantRow, detail: Any, group_id
             written += 1
     runtime.wake()
     return written
+
+
+def _bug_note(s: Session, tenant: store.TenantRow, alert_key: str,
+              row: store.TicketRow | None, issue: dict[str, Any], *, group_id: int,
+              now: datetime) -> None:
+    """Tell an alert's Slack thread which bug now tracks its ticket (or incident)."""
+    payload = {"kind": "bug_linked", "dedupe_key": alert_key, "tracker_issue": issue,
+               "ticket_key": alert_key.rsplit(":", 1)[0] if row is not None else None}
+    outbox.enqueue(
+        s, tenant_id=tenant.id, target="slack",
+        ticket_external_id=row.external_id if row is not None else None,
+        actions=[Action(kind=ActionKind.ALERT, target="slack", payload=payload)],
+        idempotency_key=f"{tenant.slug}:bugslack:{group_id}:{issue['key']}:{alert_key}",
+        ticket_id=row.id if row is not None else None, now=now,
+    )
 
 
 def on_resolved(runtime: Runtime, tenant_slug: str, tracker: str, issue_key: str) -> int:

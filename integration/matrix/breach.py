@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from integration.matrix.evaluate import alert_payload, local_time, tier_actions
+from integration.matrix.evaluate import (
+    alert_payload,
+    display_zone_key,
+    local_time,
+    tier_actions,
+)
 from integration.matrix.schema import Matrix
 from integration.models import (
     Action,
@@ -74,6 +79,7 @@ def warning_actions(
                 "tier": int(tier),
                 "metric": deadline.metric,
                 "due_at": deadline.due_at.isoformat(),
+                "display_zone": display_zone_key(matrix),
                 "text": text,
             }
             out.append(Action(kind=ActionKind.ALERT, target=target, payload=payload))

@@ -8,7 +8,8 @@ never goes down by itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -27,10 +28,22 @@ from integration.models import (
     Ticket,
     Tier,
     format_time,
+    parse_time,
 )
 from integration.sla import add_business_time
 
-__all__ = ["TIER_TAG", "alert_payload", "evaluate", "local_time", "tier_actions", "tier_tag"]
+__all__ = [
+    "REPLY_KIND",
+    "TIER_TAG",
+    "alert_payload",
+    "customer_replies",
+    "display_zone_key",
+    "evaluate",
+    "local_time",
+    "tier_actions",
+    "tier_tag",
+    "with_sla_due",
+]
 
 TIER_TAG = "escalade_tier_{tier}"
 CATEGORY_TAG = "escalade_{category}"
@@ -156,7 +169,10 @@ def alert_payload(
 ) -> dict[str, Any]:
     """What an alert about ``decision`` carries (Slack, CRM, manager)."""
     settings = matrix.tier_settings(decision.tier)
-    return _alert_payload(decision, ticket, settings, previous_tier)
+    signals = Signals(category=decision.category, sentiment=decision.sentiment)
+    ctx = _Context(ticket=ticket, signals=signals, now=ticket.updated_at,
+                   zone=matrix.display_zone)
+    return _alert_payload(matrix, decision, ctx, settings, previous_tier)
 
 
 def local_time(matrix: Matrix, tier: Tier, value: datetime) -> str:
@@ -441,7 +457,7 @@ def _actions(
         out.append(_helpdesk(ActionKind.PUBLIC_REPLY, body=reply))
     for target in settings.actions.alert:
         if target in connected:
-            payload = _alert_payload(decision, ticket, settings, previous_tier, ctx.handoff)
+            payload = _alert_payload(matrix, decision, ctx, settings, previous_tier)
             out.append(Action(kind=ActionKind.ALERT, target=target, payload=payload))
     return tuple(out)
 
@@ -525,13 +541,75 @@ def _acknowledgment(settings: TierSettings, decision: Decision, ctx: _Context) -
     return template.format_map(fields)
 
 
+# What a trigger means for the account manager, said plainly (the headline of an alert),
+# the gravest first: a customer who cancels and wants a refund is first of all cancelling.
+_THREATS: dict[str, str] = {
+    "churn": "threatens to cancel",
+    "legal": "threatens legal action",
+    "security": "reports a security incident",
+    "outage": "reports an outage",
+    "contract_dispute": "disputes the contract",
+    "compliance": "makes a data-protection demand",
+    "refund": "demands a refund",
+}
+_FIGURE = re.compile(r"\d|\"")
+_METRICS = ("first_response", "next_response", "resolution")
+
+
+def display_zone_key(matrix: Matrix) -> str:
+    """The IANA name of the workspace's display zone, for alert payloads (``UTC`` if none)."""
+    return _zone_key(matrix.display_zone)
+
+
+def _zone_key(zone: tzinfo) -> str:
+    return str(getattr(zone, "key", None) or zone.tzname(None) or "UTC")
+
+
+def _threat(ctx: _Context) -> str | None:
+    """What the customer threatens or demands, in plain words with their own sentence."""
+    hits = {h.trigger: h for h in reversed(ctx.signals.triggers)}  # each one's first match
+    for trigger, said in _THREATS.items():
+        hit = hits.get(trigger)
+        if hit is None:
+            continue
+        account = ctx.ticket.account
+        if hit.trigger == "churn" and account is not None and account.renewal_date:
+            said += f" before the renewal on {account.renewal_date.isoformat()}"
+        return f'{said}: "{_quote(hit.sentence)}"' if hit.sentence else said
+    return None
+
+
+def _why(matrix: Matrix, decision: Decision) -> tuple[list[str], list[str]]:
+    """The rules in plain words, and the figures behind them (matches, scores) apart."""
+    labels = {r.id: r.description for rules in matrix.rules.values() for r in rules
+              if r.description}
+    labels.update({b.id: b.description for b in matrix.bumps if b.description})
+    why: list[str] = []
+    evidence: list[str] = []
+    for hit in decision.rules:
+        label = labels.get(hit.rule_id)
+        if label is None or not hit.reason.startswith(label):
+            why.append(hit.reason)
+            continue
+        why.append(label)
+        detail = hit.reason[len(label):].lstrip(" :")
+        # A bump says "(tier 2 → 3): ..." after its label; the move is shown as the tier.
+        detail = re.sub(r"^\(tier \d → \d\):?\s*", "", detail)
+        # Matched words and scores; "no … trigger" and the like say nothing to act on.
+        evidence += [part for part in detail.split("; ") if _FIGURE.search(part)]
+    if not any(e.startswith("sentiment ") for e in evidence):
+        evidence.append(f"sentiment {decision.sentiment:+.2f}")
+    return why, list(dict.fromkeys(evidence))
+
+
 def _alert_payload(
+    matrix: Matrix,
     decision: Decision,
-    ticket: Ticket,
+    ctx: _Context,
     settings: TierSettings,
     previous_tier: Tier | None,
-    handoff: Handoff | None = None,
 ) -> dict[str, Any]:
+    ticket, handoff = ctx.ticket, ctx.handoff
     account = ticket.account
     extra: dict[str, Any] = {}
     if handoff is not None:
@@ -540,6 +618,8 @@ def _alert_payload(
             "ticket_url": handoff.ticket_url,
             "previous_tickets": [p.to_dict() for p in handoff.previous],
         }
+    why, evidence = _why(matrix, decision)
+    due = decision.sla_due_at
     return {
         **extra,
         "dedupe_key": f"{ticket.key}:tier_{int(decision.tier)}",
@@ -557,7 +637,75 @@ def _alert_payload(
         "sentiment": round(decision.sentiment, 3),
         "rules": [hit.rule_id for hit in decision.rules],
         "reasons": list(decision.reasons),
+        "threat": _threat(ctx),
+        "why": why,
+        "evidence": evidence,
         "group": settings.actions.group,
-        "sla_due_at": format_time(decision.sla_due_at) if decision.sla_due_at else None,
+        "sla_metric": "first_response" if due else None,
+        "sla_due_at": format_time(due) if due else None,
+        "sla_due_text": format_local(due, ctx.zone) if due else None,
+        "display_zone": _zone_key(ctx.zone),
         "matrix_version": decision.matrix_version,
     }
+
+
+def with_sla_due(
+    matrix: Matrix, actions: tuple[Action, ...], clock: Mapping[str, Any]
+) -> tuple[Action, ...]:
+    """Alerts that name the SLA target the ticket's clock runs against (metric and due time).
+
+    ``evaluate`` only knows the tier's first-response target; the clock (``clocks``) knows
+    whether the first response was already given and the next response or the resolution is
+    what is due.
+    """
+    running = [m for m in clock.get("metrics") or () if m.get("due_at") and not m.get("met_at")]
+    if not running:
+        return actions
+    first = min(running, key=lambda m: str(m["due_at"]))
+    metric = str(first.get("metric") or "first_response")
+    due = parse_time(first["due_at"], "due_at")
+    zone = matrix.display_zone
+    out = []
+    for action in actions:
+        if action.kind is ActionKind.ALERT and "sla_due_at" in action.payload:
+            payload = {**action.payload, "sla_metric": metric if metric in _METRICS else None,
+                       "sla_due_at": format_time(due), "sla_due_text": format_local(due, zone)}
+            action = replace(action, payload=payload)
+        out.append(action)
+    return tuple(out)
+
+
+# A customer message quoted in Slack: enough to read it there, the rest is in the ticket.
+_REPLY_LIMIT = 600
+REPLY_KIND = "customer_reply"
+
+
+def customer_replies(
+    ticket: Ticket, previous: Mapping[str, Any] | None, alert_key: str | None
+) -> tuple[Action, ...]:
+    """Slack thread replies for customer messages new since ``previous`` (the stored ticket).
+
+    Only a ticket whose escalation already has an alert message (``alert_key``) gets them.
+    """
+    if alert_key is None or previous is None:
+        return ()
+    seen = {str(m.get("id")) for m in previous.get("messages") or () if isinstance(m, Mapping)}
+    out = []
+    for message in ticket.customer_messages:
+        if message.id in seen or not message.public or not message.body.strip():
+            continue
+        body = " ".join(message.body.split())
+        if len(body) > _REPLY_LIMIT:
+            body = body[: _REPLY_LIMIT - 1].rstrip() + "…"
+        payload = {
+            "kind": REPLY_KIND,
+            "dedupe_key": alert_key,
+            "ticket_key": ticket.key,
+            "ticket_id": ticket.id,
+            "message_id": message.id,
+            "author": ticket.requester.name or ticket.requester.email or "The customer",
+            "body": body,
+            "at": format_time(message.created_at),
+        }
+        out.append(Action(kind=ActionKind.ALERT, target="slack", payload=payload))
+    return tuple(out)

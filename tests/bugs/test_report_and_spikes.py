@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from integration.bugs.report import GroupTicket, draft_report, severity_of
+from integration.bugs.report import GroupTicket, draft_report, readable_error, severity_of
 from integration.bugs.spikes import SpikeSettings, detect_spike, hourly_counts
 from integration.models import (
     Account,
@@ -47,8 +47,11 @@ def test_the_draft_quotes_customers_and_names_every_source() -> None:
                                   at=T0 + timedelta(days=1), account=SMALL), tier=2),
     ]
     draft = draft_report(items, fingerprint="esc-1")
-    assert draft.title.startswith("CSV export broken") and "(2 customers)" in draft.title
-    assert "http_500" in draft.title
+    # What fails, the error as people write it, and how many accounts (not "http_500").
+    assert draft.title == "CSV export broken with HTTP 500 (2 accounts)"
+    assert draft.customers[0]["steps"][:2] == ["1. Go to Reports", "2. Click Export CSV"]
+    assert draft.customers[1]["steps"] == [
+        "When I click export on the monthly report I get error 500."]
     assert any(s.startswith("2. Click Export CSV") and s.endswith("(#11)") for s in draft.steps)
     assert any("When I click export" in s and s.endswith("(#12)") for s in draft.steps)
     assert draft.environment == ("We use Chrome 131 on Windows 11. (#11)",)
@@ -63,6 +66,31 @@ def test_the_draft_quotes_customers_and_names_every_source() -> None:
     for line in (*draft.steps, *draft.environment, draft.error_text or ""):
         assert line.rsplit(" (#", 1)[0] in bodies
     assert "please ignore" not in str(draft.to_dict())
+
+
+def test_the_title_names_the_readable_error_and_the_account_count() -> None:
+    def checkout(n: int, account: Account) -> GroupTicket:
+        return GroupTicket(ticket=ticket(
+            str(n), "Checkout fails with error 500: payment provider timeout. Please help.",
+            subject="Checkout fails", at=T0 + timedelta(minutes=n), account=account))
+
+    accounts = [Account(id=f"a{n}", name=f"Shop {n}", plan="pro", arr=10_000) for n in range(4)]
+    draft = draft_report([checkout(n, a) for n, a in enumerate(accounts)], fingerprint="esc-2")
+    assert draft.title == "Checkout fails with HTTP 500 'payment provider timeout' (4 accounts)"
+    assert "error HTTP 500 'payment provider timeout'" in draft.summary
+    one = draft_report([checkout(0, accounts[0])], fingerprint="esc-2")
+    assert one.title.endswith("(1 account)")
+
+
+def test_readable_errors_keep_the_customers_own_words() -> None:
+    assert readable_error("http_500", "Checkout fails with error 500: payment provider "
+                                      "timeout.") == "HTTP 500 'payment provider timeout'"
+    assert readable_error("http_503", 'We see "upstream connect error" (503)') == (
+        "HTTP 503 'upstream connect error'")
+    assert readable_error("exc:nullpointerexception", "java.lang.NullPointerException: "
+                                                      "user was null") == (
+        "NullPointerException 'user was null'")
+    assert readable_error("http_500", "The export fails with HTTP 500 every time.") == "HTTP 500"
 
 
 def test_severity_follows_customer_impact() -> None:

@@ -5,7 +5,11 @@ slack_sdk speaks urllib, not requests, so the fake sits at the transport: the co
 Slack does (``ts`` per message, threads by ``thread_ts``), answers with Slack's response shapes
 (``../shared/specs/slack/samples`` where the method has a sample) and Slack's errors
 (``invalid_auth``, ``channel_not_found``, ``message_not_found``); ``fail_next`` scripts a
-failure such as HTTP 429 ``ratelimited`` with ``Retry-After``. Every call is recorded.
+failure such as HTTP 429 ``ratelimited`` with ``Retry-After``, and ``drop_next`` makes the next
+call of a method land (the message is stored) but its answer never arrive, as when the
+connection drops or the client times out. Messages keep their ``metadata`` and are listed by
+``conversations.history`` / ``conversations.replies`` (newest first / oldest first, as Slack
+does, with cursors); ``users.lookupByEmail`` answers from ``users``. Every call is recorded.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,7 +68,11 @@ class FakeSlack:
     # (channel, ts) -> the message as Slack stores it
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     failures: dict[str, list[_Failure]] = field(default_factory=dict)
-    _clock: int = 1_764_000_000
+    drops: dict[str, int] = field(default_factory=dict)
+    page_size: int = 100
+    # Where message ``ts`` values start (Slack's are the post's Unix time); tests with a
+    # frozen clock set it to their own "now" so ``oldest`` filters the way Slack's would.
+    epoch: int = field(default_factory=lambda: int(time.time()))
     _seq: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -71,6 +81,18 @@ class FakeSlack:
         """Answer the next call of ``method`` with Slack's error ``error``."""
         self.failures.setdefault(method, []).append(
             _Failure(status=status, body={"ok": False, "error": error}, headers=headers or {}))
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """Carry out the next call(s) of ``method`` but never answer (the client gives up)."""
+        self.drops[method] = self.drops.get(method, 0) + times
+
+    def take_drop(self, method: str) -> bool:
+        """Whether this call's answer is to be dropped (used by the HTTP handler)."""
+        with self.lock:
+            if self.drops.get(method):
+                self.drops[method] -= 1
+                return True
+            return False
 
     def calls_to(self, method: str) -> list[Call]:
         """The recorded calls of one method, in order."""
@@ -102,7 +124,7 @@ class FakeSlack:
 
     def _next_ts(self) -> str:
         self._seq += 1
-        return f"{self._clock + self._seq}.{self._seq:06d}"
+        return f"{self.epoch + self._seq}.{self._seq:06d}"
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = args.get("channel")
@@ -116,6 +138,12 @@ class FakeSlack:
         ts = self._next_ts()
         message = {"type": "message", "user": BOT_USER, "bot_id": "B0BOT", "ts": ts,
                    "text": args.get("text", ""), "blocks": args.get("blocks", [])}
+        metadata = args.get("metadata")
+        if isinstance(metadata, dict):
+            if not isinstance(metadata.get("event_type"), str) or not isinstance(
+                    metadata.get("event_payload"), dict):
+                return {"ok": False, "error": "invalid_metadata_format"}
+            message["metadata"] = metadata
         if thread_ts:
             message["thread_ts"] = thread_ts
         self.messages[(channel, ts)] = message
@@ -140,6 +168,53 @@ class FakeSlack:
             return {"ok": False, "error": "user_not_in_channel"}
         return {**_sample("chat.postEphemeral"), "ok": True, "message_ts": self._next_ts(),
                 "error": None, "needed": None, "provided": None, "warning": None}
+
+    def _listed(self, message: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+        shown = dict(message)
+        if str(args.get("include_all_metadata")).lower() not in ("true", "1"):
+            shown.pop("metadata", None)
+        return shown
+
+    def _page(self, items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+        start = int(args.get("cursor") or 0)
+        size = min(int(args.get("limit") or self.page_size), self.page_size)
+        page = items[start:start + size]
+        more = start + size < len(items)
+        return {"ok": True, "messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + size) if more else ""}}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = args.get("channel")
+        if channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(args.get("oldest") or 0)
+        # Channel history: top-level messages only, newest first.
+        found = [self._listed(m, args) for (c, ts), m in self.messages.items()
+                 if c == channel and "thread_ts" not in m and float(ts) > oldest]
+        return self._page(sorted(found, key=lambda m: float(m["ts"]), reverse=True), args)
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = args.get("channel"), args.get("ts")
+        if channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        parent = self.messages.get((channel, ts))  # type: ignore[arg-type]
+        if parent is None:
+            return {"ok": False, "error": "thread_not_found"}
+        thread = [self._listed(parent, args)] + [
+            self._listed(m, args) for (c, _), m in self.messages.items()
+            if c == channel and m.get("thread_ts") == ts]
+        return self._page(thread, args)
+
+    def _users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        email = str(args.get("email") or "").lower()
+        for user in self.users.values():
+            if str((user.get("profile") or {}).get("email") or "").lower() == email:
+                body = _sample("users.lookupByEmail")
+                base = body.get("user", {})
+                profile = {**base.get("profile", {}), **user.get("profile", {})}
+                return {"ok": True, "user": {**base, **user, "team_id": TEAM_ID,
+                                             "deleted": False, "profile": profile}}
+        return {"ok": False, "error": "users_not_found"}
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(args.get("user")))
@@ -193,6 +268,11 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 fake.calls.append(Call(method=method, args=args, token=token,
                                        content_type=self.headers.get("Content-Type", "")))
             status, payload, headers = fake.handle(method, args, token)
+            if fake.take_drop(method):
+                # Done, but the answer never arrives: the client sees a dropped connection.
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")

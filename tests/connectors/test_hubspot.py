@@ -344,7 +344,7 @@ def test_tier3_alert_writes_a_note_and_a_task_for_the_owner(
     assert "Customer &lt;angry&gt; &amp; waiting" in body
     assert "Checkout fails with error 502" in body
     assert 'href="https://acme.zendesk.com/agent/tickets/4321"' in body
-    assert "2024-05-02 20:00 UTC" in body
+    assert "<strong>SLA due:</strong> Thu 2 May 20:00 UTC" in body
     assert note.properties["hs_timestamp"] == str(int(NOW.timestamp() * 1000))
 
     (task_post,) = hubspot_mock.calls("POST", "/crm/v3/objects/tasks", exact=True)
@@ -364,6 +364,30 @@ def test_tier3_alert_writes_a_note_and_a_task_for_the_owner(
     assert result.external_ref == note_id
     assert result.detail["written"][0].startswith(f"HubSpot note {note_id}")
     assert result.detail["written"][1].startswith(f"HubSpot task {task_id} for ana@vendor.io")
+
+
+def test_the_note_reads_like_the_slack_alert(
+    hubspot_mock: HubSpotMock, make_connector: Callable[..., HubSpotConnector]
+) -> None:
+    make_connector().deliver("acme-support:zendesk:4321", [_alert(
+        display_zone="Europe/Berlin", sla_metric="first_response",
+        account={"id": "101", "name": "Acme Corp", "domain": "acme.com",
+                 "renewal_date": "2024-06-30"},
+        threat='threatens to cancel before the renewal on 2024-06-30: "We will cancel."',
+        why=["Churn risk (wants to cancel or is evaluating competitors)"],
+        evidence=["trigger 'churn' matched \"cancel\"", "sentiment -0.62"],
+        tracker_issue={"key": "PAY-12", "url": "https://acme.atlassian.net/browse/PAY-12"})])
+
+    (note,) = hubspot_mock.objects["notes"].values()
+    body = note["hs_note_body"]
+    # Due times in the workspace's zone, the rule every note and message follows.
+    assert "<strong>First response due:</strong> Thu 2 May 22:00 CEST" in body
+    assert "<strong>Renewal:</strong> 2024-06-30" in body
+    assert "threatens to cancel before the renewal" in body
+    assert "<li>Churn risk (wants to cancel or is evaluating competitors)</li>" in body
+    assert "Evidence:</em> trigger &#x27;churn&#x27; matched" in body
+    assert "sentiment -0.62" in body and "<li>sentiment" not in body
+    assert '<a href="https://acme.atlassian.net/browse/PAY-12">PAY-12</a>' in body
 
 
 def test_task_is_due_at_the_sla_time_when_sooner(

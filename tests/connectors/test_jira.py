@@ -71,7 +71,8 @@ def make_tracker(**settings: Any) -> JiraTracker:
 
 _INLINE = {"text", "hardBreak"}
 _BLOCK_CHILDREN = {
-    "doc": {"paragraph", "heading", "bulletList", "orderedList", "codeBlock"},
+    "doc": {"paragraph", "heading", "bulletList", "orderedList", "codeBlock", "blockquote"},
+    "blockquote": {"paragraph", "bulletList", "orderedList", "codeBlock"},
     "bulletList": {"listItem"},
     "orderedList": {"listItem"},
     "listItem": {"paragraph", "bulletList", "orderedList", "codeBlock"},
@@ -100,7 +101,7 @@ def check_adf(node: Any, parent: str | None = None) -> None:
     if kind == "heading":
         assert 1 <= node["attrs"]["level"] <= 6
     content = node.get("content", [])
-    if kind in {"doc", "bulletList", "orderedList", "listItem"}:
+    if kind in {"doc", "bulletList", "orderedList", "listItem", "blockquote"}:
         assert content, f"{kind} must not be empty"
     for child in content:
         check_adf(child, kind)
@@ -157,16 +158,23 @@ def test_spec_check_is_live_or_skipped(openapi: Any) -> None:
 # --- filing ---------------------------------------------------------------------------------
 
 
+def link_calls(mocked: Any, key: str, times: int) -> None:
+    for _ in range(times):
+        mocked.post(f"{API}/issue/{key}/remotelink", json=fixture("remotelink_created.json"),
+                    status=201)
+
+
 def test_files_a_new_issue_with_an_adf_description(mocked: Any, openapi: Any) -> None:
     mocked.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
     mocked.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
     mocked.post(f"{API}/issue", json=fixture("issue_created.json"), status=201)
+    link_calls(mocked, "PAY-57", 3)
 
     issue = make_tracker().file_or_update(make_report())
 
     assert issue.key == "PAY-57" and issue.created
     assert issue.url == f"{SITE}/browse/PAY-57"
-    by_label, by_title, create = mocked.calls
+    by_label, by_title, create = mocked.calls[:3]
     assert sent(by_label)["jql"] == ('project = "PAY" AND statusCategory != Done AND '
                                      'labels = "esc-3f2a9c1d" ORDER BY created ASC')
     assert 'labels = "escalade"' in sent(by_title)["jql"]
@@ -189,6 +197,12 @@ def test_files_a_new_issue_with_an_adf_description(mocked: Any, openapi: Any) ->
     assert "Hooli (Enterprise, ARR $250,000, tier 3), ticket ZD-103" in links
     assert "https://globex-support.zendesk.com/agent/tickets/103" in links
     assert "Escalade fingerprint: esc-3f2a9c1d" in links
+    # Every helpdesk ticket is linked on the issue, once per ticket (a stable globalId).
+    remote = [sent(c) for c in mocked.calls[3:]]
+    assert [r["object"]["url"] for r in remote] == list(make_report().ticket_links)
+    assert remote[2]["object"] == {"url": "https://globex-support.zendesk.com/agent/tickets/103",
+                                   "title": "Ticket ZD-103", "summary": "Hooli"}
+    assert len({r["globalId"] for r in remote}) == 3
     check_calls(openapi, mocked.calls)
 
 
@@ -197,6 +211,7 @@ def test_open_issue_with_the_fingerprint_gets_a_comment_with_only_new_customers(
 ) -> None:
     mocked.post(f"{API}/search/jql", json=fixture("search_jql_found.json"))
     mocked.post(f"{API}/issue/PAY-42/comment", json=fixture("comment_created.json"), status=201)
+    link_calls(mocked, "PAY-42", 1)
 
     issue = make_tracker().file_or_update(make_report())
 
@@ -207,12 +222,15 @@ def test_open_issue_with_the_fingerprint_gets_a_comment_with_only_new_customers(
     text = json.dumps(body)
     assert "1 more customer affected" in text and "3 customers, 3 tickets in total" in text
     assert "Hooli" in text and "Globex" not in text and "Initech" not in text
+    # Only the ticket the issue does not mention yet is linked.
+    assert sent(mocked.calls[2])["object"]["url"].endswith("/tickets/103")
     check_calls(openapi, mocked.calls)
 
 
 def test_nothing_is_written_when_every_customer_is_already_mentioned(mocked: Any) -> None:
     mocked.post(f"{API}/search/jql", json=fixture("search_jql_found.json"))
-    report = make_report(customers=make_report().customers[:2])
+    report = make_report(customers=make_report().customers[:2],
+                         ticket_links=make_report().ticket_links[:2])
 
     issue = make_tracker().file_or_update(report)
 
@@ -227,6 +245,7 @@ def test_similar_title_match_is_labelled_and_commented(mocked: Any, openapi: Any
     mocked.post(f"{API}/search/jql", json=found)
     mocked.put(f"{API}/issue/PAY-42", status=204)
     mocked.post(f"{API}/issue/PAY-42/comment", json=fixture("comment_created.json"), status=201)
+    link_calls(mocked, "PAY-42", 1)
 
     issue = make_tracker().file_or_update(
         make_report(fingerprint="esc-77aa00bb", title="CSV export fails with 500 on big reports"))
@@ -242,6 +261,7 @@ def test_dissimilar_title_is_not_reused(mocked: Any) -> None:
     mocked.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
     mocked.post(f"{API}/search/jql", json=found)
     mocked.post(f"{API}/issue", json=fixture("issue_created.json"), status=201)
+    link_calls(mocked, "PAY-57", 3)
 
     assert make_tracker().file_or_update(make_report(fingerprint="esc-9")).created
 
@@ -259,6 +279,71 @@ def test_jql_quoting_keeps_lucene_and_quotes_out() -> None:
     assert text_query('Export "CSV" fails: (500) \\ error*', terms=3) == (
         '(summary ~ "export" OR summary ~ "error" OR summary ~ "fails")')
     assert text_query("on it, to be") is None
+
+
+def test_the_title_follows_the_count_and_comments_quote_each_customers_steps(
+    mocked: Any, openapi: Any
+) -> None:
+    found = fixture("search_jql_found.json")
+    found["issues"][0]["fields"]["summary"] = (
+        "Checkout fails with HTTP 500 'payment provider timeout' (2 accounts)")
+    mocked.post(f"{API}/search/jql", json=found)
+    mocked.put(f"{API}/issue/PAY-42", status=204)
+    mocked.post(f"{API}/issue/PAY-42/comment", json=fixture("comment_created.json"), status=201)
+    link_calls(mocked, "PAY-42", 1)
+    customers = list(make_report().customers)
+    customers[2] = {**customers[2], "steps": ["Add two items to the cart",
+                                              "Click Pay: it spins, then error 500"]}
+    report = make_report(title="Checkout fails with HTTP 500 'payment provider timeout' "
+                               "(3 accounts)", customers=tuple(customers))
+
+    make_tracker().file_or_update(report)
+
+    assert sent(mocked.calls[1]) == {"fields": {
+        "summary": "Checkout fails with HTTP 500 'payment provider timeout' (3 accounts)"}}
+    comment = sent(mocked.calls[2])["body"]
+    check_adf(comment)
+    quote = next(b for b in comment["content"] if b["type"] == "blockquote")
+    assert [p["content"][0]["text"] for p in quote["content"]] == [
+        "Add two items to the cart", "Click Pay: it spins, then error 500"]
+    assert "Hooli, in their own words (ticket ZD-103):" in json.dumps(comment)
+    check_calls(openapi, mocked.calls)
+
+
+def test_a_title_someone_edited_is_left_alone(mocked: Any) -> None:
+    found = fixture("search_jql_found.json")  # "CSV export fails with 500 on large reports"
+    mocked.post(f"{API}/search/jql", json=found)
+    report = make_report(title="CSV export fails with HTTP 500 (2 accounts)",
+                         customers=make_report().customers[:2],
+                         ticket_links=make_report().ticket_links[:2])
+
+    make_tracker().file_or_update(report)
+
+    assert [c.request.method for c in mocked.calls] == ["POST"]  # the search only
+
+
+def test_a_retry_after_a_timed_out_create_files_nothing_twice(mocked: Any) -> None:
+    # The first attempt's create reached Jira, but the answer never came back.
+    mocked.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
+    mocked.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
+    mocked.post(f"{API}/issue", body=requests.ReadTimeout("read timed out"))
+    action = Action(kind=ActionKind.ALERT, target="jira",
+                    payload={"kind": BUG_REPORT_KIND, "report": make_report().to_dict()})
+    with pytest.raises(RetriableError, match="ReadTimeout"):
+        make_tracker().deliver("ZD-103", [action])
+
+    # The redelivery looks the fingerprint up first and finds the issue that landed.
+    landed = fixture("search_jql_found.json")
+    landed["issues"][0]["fields"]["comment"]["comments"][0]["body"]["content"].append(
+        {"type": "paragraph", "content": [{"type": "text", "text": "ZD-103",
+         "marks": [{"type": "link", "attrs": {
+             "href": "https://globex-support.zendesk.com/agent/tickets/103"}}]}]})
+    mocked.post(f"{API}/search/jql", json=landed)
+    result = make_tracker().deliver("ZD-103", [action], uncertain=True)
+
+    assert result.external_ref == "PAY-42"
+    creates = [c for c in mocked.calls if c.request.url == f"{API}/issue"]
+    assert len(creates) == 1  # only the attempt that timed out
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -316,6 +401,7 @@ def test_connection_names_the_user(mocked: Any, openapi: Any) -> None:
 def test_deliver_files_bug_report_actions(mocked: Any) -> None:
     mocked.post(f"{API}/search/jql", json=fixture("search_jql_found.json"))
     mocked.post(f"{API}/issue/PAY-42/comment", json=fixture("comment_created.json"), status=201)
+    link_calls(mocked, "PAY-42", 1)
     action = Action(kind=ActionKind.ALERT, target="jira",
                     payload={"kind": BUG_REPORT_KIND, "report": make_report().to_dict()})
     result = make_tracker().deliver("ZD-103", [action])

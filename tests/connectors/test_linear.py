@@ -15,15 +15,18 @@ import responses
 
 from adapters.connectors.base import ConnectorConfig
 from adapters.connectors.linear import (
+    ATTACHMENT_CREATE,
     COMMENT_CREATE,
     FIND_ISSUES,
     ISSUE_CREATE,
+    ISSUE_UPDATE,
     VIEWER,
     LinearTracker,
     description_markdown,
 )
-from adapters.connectors.tracker import BugReport, Tracker
+from adapters.connectors.tracker import BUG_REPORT_KIND, BugReport, Tracker
 from integration.errors import ConfigurationError, FatalError, RetriableError
+from integration.models import Action, ActionKind
 from tests.conftest import SHARED
 from tests.connectors.test_jira import make_report
 
@@ -94,21 +97,34 @@ def test_documents_are_valid_against_linear_s_schema(schema: Any) -> None:
         pytest.skip("../shared/specs/linear is absent (fresh clone): schema checks are skipped")
     from graphql import parse, validate
 
-    for document in (FIND_ISSUES, ISSUE_CREATE, COMMENT_CREATE, VIEWER):
+    for document in (FIND_ISSUES, ISSUE_CREATE, ISSUE_UPDATE, COMMENT_CREATE,
+                     ATTACHMENT_CREATE, VIEWER):
         assert validate(schema, parse(document)) == []
     assert validate(schema, parse("{ viewer { nickname } }")) != []  # the check can fail
+
+
+def attach_calls(mocked: Any, times: int) -> None:
+    for _ in range(times):
+        mocked.post(URL, json=fixture("attachment_create.json"))
 
 
 def test_files_a_new_issue(mocked: Any, schema: Any) -> None:
     mocked.post(URL, json=fixture("issues_empty.json"))
     mocked.post(URL, json=fixture("issues_empty.json"))
     mocked.post(URL, json=fixture("issue_create.json"))
+    attach_calls(mocked, 3)
 
     issue = make_tracker(label_ids=["lbl-1"]).file_or_update(make_report())
 
     assert (issue.key, issue.created, issue.status) == ("ENG-231", True, "Triage")
     assert issue.url.endswith("/issue/ENG-231/csv-export-fails-with-500-on-large-reports")
-    by_marker, by_title, create = (sent(c) for c in mocked.calls)
+    by_marker, by_title, create = (sent(c) for c in mocked.calls[:3])
+    # Each helpdesk ticket is attached to the new issue.
+    attached = [sent(c)["variables"]["input"] for c in mocked.calls[3:]]
+    assert [a["url"] for a in attached] == list(make_report().ticket_links)
+    assert attached[2] == {"issueId": "9a8b7c6d-1e2f-4a3b-8c4d-5e6f7a8b9c0d",
+                           "url": "https://globex-support.zendesk.com/agent/tickets/103",
+                           "title": "Ticket ZD-103", "subtitle": "Hooli"}
     assert by_marker["variables"]["filter"] == {
         "team": {"id": {"eq": TEAM}},
         "state": {"type": {"nin": ["completed", "canceled"]}},
@@ -139,6 +155,7 @@ def test_markdown_description_is_complete_and_escaped() -> None:
 def test_open_issue_gets_a_comment_with_only_new_customers(mocked: Any, schema: Any) -> None:
     mocked.post(URL, json=fixture("issues_found.json"))
     mocked.post(URL, json=fixture("comment_create.json"))
+    attach_calls(mocked, 1)
 
     issue = make_tracker().file_or_update(make_report())
 
@@ -148,13 +165,43 @@ def test_open_issue_gets_a_comment_with_only_new_customers(mocked: Any, schema: 
     assert comment["issueId"] == "2f1c4e0a-7b7d-4c55-9a0e-5d2b7c1e9a11"
     assert "**Escalade: 1 more customer affected**" in comment["body"]
     assert "Hooli" in comment["body"] and "Globex" not in comment["body"]
+    # Only the ticket not attached yet is attached.
+    assert sent(mocked.calls[2])["variables"]["input"]["url"].endswith("/tickets/103")
+    for call in mocked.calls:
+        check_exchange(schema, call)
+
+
+def test_the_title_follows_the_count_and_comments_quote_each_customers_steps(
+    mocked: Any, schema: Any
+) -> None:
+    found = fixture("issues_found.json")
+    found["data"]["issues"]["nodes"][0]["title"] = "CSV export fails with HTTP 500 (2 accounts)"
+    mocked.post(URL, json=found)
+    mocked.post(URL, json=fixture("issue_update.json"))
+    mocked.post(URL, json=fixture("comment_create.json"))
+    attach_calls(mocked, 1)
+    customers = list(make_report().customers)
+    customers[2] = {**customers[2], "steps": ["Open Reports", "Click *Export*: error 500"]}
+    report = make_report(title="CSV export fails with HTTP 500 (3 accounts)",
+                         customers=tuple(customers))
+
+    make_tracker().file_or_update(report)
+
+    rename = sent(mocked.calls[1])
+    assert rename["variables"] == {"id": "2f1c4e0a-7b7d-4c55-9a0e-5d2b7c1e9a11",
+                                   "input": {"title": "CSV export fails with HTTP 500 "
+                                                      "(3 accounts)"}}
+    body = sent(mocked.calls[2])["variables"]["input"]["body"]
+    assert ("Hooli, in their own words (ticket ZD-103):\n> Open Reports\n"
+            "> Click \\*Export\\*: error 500") in body
     for call in mocked.calls:
         check_exchange(schema, call)
 
 
 def test_no_comment_when_nothing_is_new(mocked: Any) -> None:
     mocked.post(URL, json=fixture("issues_found.json"))
-    report = make_report(customers=make_report().customers[:2])
+    report = make_report(customers=make_report().customers[:2],
+                         ticket_links=make_report().ticket_links[:2])
     assert make_tracker().file_or_update(report).new_customers == 0
     assert len(mocked.calls) == 1
 
@@ -163,9 +210,32 @@ def test_similar_title_among_escalade_issues_is_reused(mocked: Any) -> None:
     mocked.post(URL, json=fixture("issues_empty.json"))
     mocked.post(URL, json=fixture("issues_found.json"))
     mocked.post(URL, json=fixture("comment_create.json"))
+    attach_calls(mocked, 1)
     report = make_report(fingerprint="esc-new", title="CSV export fails with 500 on big reports")
     issue = make_tracker().file_or_update(report)
     assert issue.key == "ENG-214" and not issue.created
+
+
+def test_a_retry_after_a_timed_out_create_files_nothing_twice(mocked: Any) -> None:
+    mocked.post(URL, json=fixture("issues_empty.json"))
+    mocked.post(URL, json=fixture("issues_empty.json"))
+    mocked.post(URL, body=requests.ReadTimeout("read timed out"))  # created, answer lost
+    action = Action(kind=ActionKind.ALERT, target="linear",
+                    payload={"kind": BUG_REPORT_KIND, "report": make_report().to_dict()})
+    with pytest.raises(RetriableError, match="ReadTimeout"):
+        make_tracker().deliver("ZD-103", [action])
+
+    landed = fixture("issues_found.json")  # the fingerprint search now finds it
+    node = landed["data"]["issues"]["nodes"][0]
+    node["comments"]["nodes"].append({"body": "ZD-103"})
+    node["attachments"]["nodes"].append(
+        {"url": "https://globex-support.zendesk.com/agent/tickets/103"})
+    mocked.post(URL, json=landed)
+    result = make_tracker().deliver("ZD-103", [action], uncertain=True)
+
+    assert result.external_ref == "ENG-214"
+    creates = [c for c in mocked.calls if "issueCreate" in sent(c)["query"]]
+    assert len(creates) == 1  # only the attempt that timed out
 
 
 def test_rate_limit_error_is_retriable_with_the_reset_hint(mocked: Any) -> None:

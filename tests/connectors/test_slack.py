@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -17,7 +19,7 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.models.blocks import Block
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from adapters.connectors.base import ConnectorConfig
 from adapters.connectors.slack import SlackConnector
@@ -47,13 +49,22 @@ from tests.connectors.slack_server import (
     running_slack_api,
     sign,
 )
-from tests.store.helpers import Store, new_tenant, open_store, sqlite_url
+from tests.store.helpers import (
+    BACKENDS,
+    Store,
+    backend_store,
+    make_decision,
+    make_ticket,
+    new_tenant,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 TICKET = "acme:zendesk:4711"
 ESCALATION = f"{TICKET}:tier_3"
 SIGNING_SECRET = "test-signing-secret"
+TICKET_BUTTONS = {ACTION_IDS[n] for n in ("acknowledge", "take_ownership", "snooze",
+                                          "open_ticket")}
 
 
 @dataclass
@@ -66,19 +77,19 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """A migrated SQLite database with the tenant ``acme``."""
-    opened = open_store(sqlite_url(tmp_path))
-    new_tenant(opened)
-    yield opened
-    opened.engine.dispose()
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A migrated database (SQLite; PostgreSQL too when configured) with the tenant ``acme``."""
+    with backend_store(request.param, tmp_path) as opened:
+        new_tenant(opened)
+        yield opened
 
 
 @pytest.fixture
 def slack_api() -> Iterator[FakeSlack]:
-    """The fake Slack Web API on 127.0.0.1."""
+    """The fake Slack Web API on 127.0.0.1, its message times starting at T0."""
     with running_slack_api() as fake:
+        fake.epoch = int(T0.timestamp())
         yield fake
 
 
@@ -171,14 +182,18 @@ def test_first_alert_posts_one_message_with_four_buttons_and_stores_ts(
     blocks = call.args["blocks"]
     assert_valid_blocks(blocks)
     found = buttons(blocks)
-    assert set(found) == set(ACTION_IDS.values())
+    assert set(found) == TICKET_BUTTONS
     assert found["escalade_open_ticket"]["url"] == "https://acme.zendesk.com/agent/tickets/4711"
     assert json.loads(found["escalade_snooze"]["value"]) == {
         "dedupe_key": ESCALATION, "ticket_key": TICKET}
     text = json.dumps(blocks)
     for fact in ("BigCo", "$180,000", "35/100", "Tier 3 (was 2)", "refund demanded",
-                 "charged twice in November", "Charged twice &lt;again&gt;", "<!date^"):
+                 "charged twice in November", "Charged twice &lt;again&gt;",
+                 "*SLA due*\\nMon 2 Nov 10:00 UTC"):
         assert fact in text
+    # Its key travels in Slack's message metadata: a retry can find what landed.
+    assert call.args["metadata"] == {"event_type": "escalade_alert",
+                                     "event_payload": {"key": ESCALATION}}
 
     [posted] = slack_api.top_level()
     [row] = rows(store)
@@ -235,7 +250,7 @@ def test_a_different_escalation_posts_a_new_message(
     assert [r.dedupe_key for r in rows(store)] == [ESCALATION, "acme:zendesk:4712:tier_3"]
 
 
-def test_over_the_rate_limit_nothing_is_posted_and_the_outbox_retries_when_it_frees(
+def test_over_the_rate_limit_alerts_are_held_in_one_summary_not_sent_later_in_a_burst(
     store: Store, slack_api: FakeSlack, clock: Clock
 ) -> None:
     slack = make_connector(store, slack_api, clock, rate_limit=2, rate_window_seconds=600)
@@ -244,17 +259,82 @@ def test_over_the_rate_limit_nothing_is_posted_and_the_outbox_retries_when_it_fr
     slack.deliver("t2", [alert("acme:zendesk:2:tier_3", "acme:zendesk:2")])
     clock.now += timedelta(minutes=1)
 
-    with pytest.raises(RetriableError) as caught:
-        slack.deliver("t3", [alert("acme:zendesk:3:tier_3", "acme:zendesk:3")])
-    # The first alert leaves the 10-minute window 5 minutes from now.
-    assert caught.value.retry_after == pytest.approx(300)
-    assert len(slack_api.calls_to("chat.postMessage")) == 2
-    # Follow-ups in threads are not alert noise and are not limited.
-    slack.deliver("t1", [alert("acme:zendesk:1:tier_3", "acme:zendesk:1", reasons=["more"])])
+    # Past the limit nothing waits: one summary says what was held, with links.
+    for n in (3, 4):
+        slack.deliver(f"t{n}", [alert(f"acme:zendesk:{n}:tier_3", f"acme:zendesk:{n}",
+                                      ticket_url=f"https://acme.zendesk.com/agent/tickets/{n}")])
+    top = slack_api.top_level()
+    assert len(top) == 3
+    summary = top[2]
+    assert summary["text"].startswith("2 more escalations held by the rate limit:")
+    listing = json.dumps(summary["blocks"])
+    assert "2 more escalations held by the rate limit" in listing
+    assert "2 new alerts per 10 min in this channel" in listing
+    for n in (3, 4):
+        assert f"<https://acme.zendesk.com/agent/tickets/{n}|#{n} Charged twice" in listing
+    # The first slot frees 5 minutes from now (the first alert leaves the 10-minute window).
+    assert "on their own again from Mon 2 Nov 09:10 UTC" in listing
+    for call in slack_api.calls_to("chat.postMessage") + slack_api.calls_to("chat.update"):
+        assert_valid_blocks(call.args["blocks"])
+    # Each held escalation is in the summary's thread, in full, with its buttons.
+    held = slack_api.replies(summary["ts"])
+    assert [m["text"] for m in held] == ["Tier 3 escalation · BigCo: Charged twice <again>"] * 2
+    assert all(set(buttons(m["blocks"])) == TICKET_BUTTONS for m in held)
+    # Follow-ups of a held escalation go to that thread; no new top-level message.
+    slack.deliver("t3", [alert("acme:zendesk:3:tier_3", "acme:zendesk:3", reasons=["more"])])
+    assert len(slack_api.replies(summary["ts"])) == 3
 
-    clock.now += timedelta(seconds=caught.value.retry_after or 0)
-    slack.deliver("t3", [alert("acme:zendesk:3:tier_3", "acme:zendesk:3")])
-    assert len(slack_api.top_level()) == 3
+    # Later, with the window free again, nothing held bursts out; new alerts post as usual.
+    clock.now += timedelta(minutes=11)
+    slack.deliver("t5", [alert("acme:zendesk:5:tier_3", "acme:zendesk:5")])
+    assert len(slack_api.top_level()) == 4
+
+
+def test_the_rate_limit_is_counted_atomically_by_concurrent_workers(
+    store: Store, slack_api: FakeSlack, clock: Clock
+) -> None:
+    # Nine alerts are out; two workers post the tenth and the eleventh at the same moment.
+    workers = [make_connector(store, slack_api, clock) for _ in range(2)]
+    for n in range(9):
+        workers[0].deliver(f"t{n}", [alert(f"acme:zendesk:{n}:tier_3", f"acme:zendesk:{n}")])
+    together = threading.Barrier(2, timeout=5)
+    waiting = threading.local()
+
+    def both_count_before_either_posts(conn: Any, cursor: Any, statement: str, *args: Any
+                                       ) -> None:
+        # Each worker stops right after its first look at the channel's recent posts until
+        # the other one looked too: the check-then-insert race, made to happen every time.
+        counting = "alert_rate_slots" in statement or "alert_messages.posted_at >" in statement
+        if counting and statement.lstrip().upper().startswith("SELECT") and not getattr(
+                waiting, "done", False):
+            waiting.done = True
+            with contextlib.suppress(threading.BrokenBarrierError):
+                together.wait()
+
+    event.listen(store.engine, "after_cursor_execute", both_count_before_either_posts)
+    try:
+        errors: list[BaseException] = []
+
+        def post(worker: SlackConnector, n: int) -> None:
+            try:
+                worker.deliver(f"t{n}", [alert(f"acme:zendesk:{n}:tier_3",
+                                               f"acme:zendesk:{n}")])
+            except BaseException as err:  # noqa: BLE001 - reported below
+                errors.append(err)
+
+        threads = [threading.Thread(target=post, args=(w, 9 + i)) for i, w in enumerate(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        event.remove(store.engine, "after_cursor_execute", both_count_before_either_posts)
+    assert errors == []
+
+    alerts_posted = [m for m in slack_api.top_level() if m["text"].startswith("Tier 3")]
+    assert len(alerts_posted) == 10  # the limit, not 11
+    [summary] = [m for m in slack_api.top_level() if "held by the rate limit" in m["text"]]
+    assert len(slack_api.replies(summary["ts"])) == 1
 
 
 def test_a_snoozed_escalation_only_replies_quietly_in_its_thread(
@@ -298,6 +378,280 @@ def test_manager_alerts_go_to_the_managers_channel(
     slack.deliver(TICKET, [manager])
 
     assert slack_api.calls_to("chat.postMessage")[0].args["channel"] == "C0MANAGERS"
+
+
+# --- what an account manager needs in the alert ---------------------------------------
+
+
+def test_the_alert_says_what_an_account_manager_needs_in_plain_words(
+    store: Store, slack_api: FakeSlack, clock: Clock
+) -> None:
+    slack_api.users["U0ANA"] = {"id": "U0ANA", "name": "ana",
+                                "profile": {"email": "am@ourco.com"}}
+    slack = make_connector(store, slack_api, clock)
+    account = {**alert().payload["account"], "renewal_date": "2026-12-01"}
+    slack.deliver(TICKET, [alert(
+        account=account, display_zone="Europe/Berlin", sla_metric="first_response",
+        threat='threatens to cancel before the renewal on 2026-12-01: "We will cancel."',
+        why=["Refund demand", "Enterprise account at risk"],
+        evidence=["trigger 'refund' matched \"refund\"", "health 0.35 < 0.4",
+                  "sentiment -0.62"])])
+
+    [message] = slack_api.top_level()
+    assert_valid_blocks(message["blocks"])
+    text = json.dumps(message["blocks"])
+    # The owner as a Slack mention (Slack's users.lookupByEmail found the CRM's owner).
+    assert "*Account owner*\\n<@U0ANA>" in text
+    assert slack_api.calls_to("users.lookupByEmail")[0].args["email"] == "am@ourco.com"
+    assert "*Renewal*\\nTue 1 Dec 2026 (in 29 days)" in text
+    # Which SLA is due and when, in the workspace's zone.
+    assert "*First response due*\\nMon 2 Nov 11:00 CET" in text
+    assert "Dana threatens to cancel before the renewal on 2026-12-01" in text
+    assert "Dana threatens to cancel" in message["text"]
+    why = next(b for b in message["blocks"] if "*Why*" in json.dumps(b))
+    assert why["text"]["text"] == "*Why*\n• Refund demand\n• Enterprise account at risk"
+    # Model figures are evidence, not the headline.
+    headline = message["blocks"][1]["text"]["text"]
+    assert "-0.62" not in headline and "sentiment" not in headline
+    context = [b for b in message["blocks"] if b["type"] == "context"]
+    assert "Evidence: trigger &#x27;refund&#x27;" not in text
+    assert context[0]["elements"][0]["text"].startswith("Evidence: trigger 'refund'")
+    assert "sentiment -0.62" in context[0]["elements"][0]["text"]
+
+
+def test_the_owner_mention_can_come_from_the_users_setting(
+    store: Store, slack_api: FakeSlack, clock: Clock
+) -> None:
+    slack = make_connector(store, slack_api, clock, users={
+        "U0DANA": "42", "U0AM": {"agent": "77", "email": "AM@ourco.com"}})
+    slack.deliver(TICKET, [alert()])
+
+    assert "*Account owner*\\n<@U0AM>" in json.dumps(slack_api.top_level()[0]["blocks"])
+    assert slack_api.calls_to("users.lookupByEmail") == []
+    assert slack.agent_for("U0AM") == "77" and slack.agent_for("U0DANA") == "42"
+
+
+def test_an_unknown_owner_is_shown_by_e_mail_and_looked_up_once_an_hour(
+    slack: SlackConnector, slack_api: FakeSlack, clock: Clock
+) -> None:
+    slack.deliver(TICKET, [alert()])
+    slack.deliver("acme:zendesk:4712", [alert("acme:zendesk:4712:tier_3", "acme:zendesk:4712")])
+
+    for message in slack_api.top_level():
+        assert "*Account owner*\\nam@ourco.com" in json.dumps(message["blocks"])
+    assert len(slack_api.calls_to("users.lookupByEmail")) == 1
+
+
+def test_a_promotion_alert_gets_the_link_summary_and_bug_from_the_store(
+    store: Store, slack_api: FakeSlack, clock: Clock
+) -> None:
+    from integration import store as repo
+    from integration.models import Handoff
+    from integration.store.bugs import BugGroupRow, link_ticket
+
+    with session_scope(store.factory) as s:
+        ticket = make_ticket("4711")
+        row = repo.upsert_ticket(s, tenant_id=1, ticket=ticket, tier=2, priority="high",
+                                 category="billing", sla_due_at=None, input_fingerprint="x")
+        repo.add_decision(s, tenant_id=1, ticket_id=row.id, decision=make_decision(),
+                          decided_at=T0, handoff=Handoff(
+                              summary="Charged twice in November.",
+                              ticket_url="https://acme.zendesk.com/agent/tickets/4711"))
+        link_ticket(s, tenant_id=1, tenant_slug="acme", group_key="g1", ticket_id=row.id,
+                    title="Charged twice", matched_on="error", now=T0)
+        group = s.scalars(select(BugGroupRow)).one()
+        group.tracker_key, group.tracker_url = "PAY-12", "https://acme.atlassian.net/browse/PAY-12"
+    slack = make_connector(store, slack_api, clock)
+    promoted = alert(kind="sla_breach", ticket_url=None, summary=None)
+    slack.deliver(TICKET, [promoted])
+
+    [message] = slack_api.top_level()
+    text = json.dumps(message["blocks"])
+    assert buttons(message["blocks"])["escalade_open_ticket"]["url"] == (
+        "https://acme.zendesk.com/agent/tickets/4711")
+    assert "Charged twice in November." in text
+    assert "*Bug*\\n<https://acme.atlassian.net/browse/PAY-12|PAY-12>" in text
+
+
+def test_a_customers_new_message_is_posted_in_the_alerts_thread(
+    slack: SlackConnector, slack_api: FakeSlack, clock: Clock
+) -> None:
+    reply = Action(kind=ActionKind.ALERT, target="slack", payload={
+        "kind": "customer_reply", "dedupe_key": ESCALATION, "ticket_key": TICKET,
+        "message_id": "m2", "author": "Dana", "body": "Still charged twice. We cancel Friday.",
+        "at": "2026-11-02T09:30:00Z"})
+    assert slack.deliver(TICKET, [reply]).detail == {"messages": ["no alert to thread under"]}
+    slack.deliver(TICKET, [alert()])
+    owned = {"kind": "slack_update", "dedupe_key": ESCALATION, "event": "owned",
+             "user_id": "U0DANA", "agent_id": "42"}
+    slack.deliver(TICKET, [Action(kind=ActionKind.ALERT, target="slack", payload=owned)])
+    slack.deliver(TICKET, [reply])
+    slack.deliver(TICKET, [reply])  # a redelivery
+
+    [parent] = slack_api.top_level()
+    last = slack_api.replies(parent["ts"])[-1]
+    assert last["text"] == (":speech_balloon: *Dana wrote again:*\n"
+                            ">Still charged twice. We cancel Friday. cc <@U0DANA>")
+    assert len(slack_api.replies(parent["ts"])) == 2  # the ownership note and the message
+    assert "Charged twice &lt;again&gt;" in json.dumps(parent["blocks"])  # parent unchanged
+
+
+def test_an_emerging_incident_has_its_own_layout_and_buttons(
+    slack: SlackConnector, slack_api: FakeSlack, clock: Clock
+) -> None:
+    incident = {
+        "kind": "emerging_incident", "dedupe_key": "acme:bug:esc-1:incident",
+        "ticket_key": TICKET, "ticket_id": "4711", "tenant": "acme",
+        "title": "Checkout fails with HTTP 500 'payment provider timeout'",
+        "error": "Checkout fails with error 500: payment provider timeout (#4711)",
+        "reason": "14 tickets this hour against 1.2 in the same hour of past weeks",
+        "count": 14, "baseline": 1.2, "tickets_total": 17,
+        "accounts": [{"name": "BigCo", "arr": 180000}, {"name": "Initech", "arr": 30000}],
+        "arr_affected": 210000.0, "first_seen": "2026-11-02T08:05:00Z",
+        "last_seen": "2026-11-02T08:58:00Z", "display_zone": "Europe/Berlin",
+        "tracker_issue": {"key": "PAY-12", "url": "https://acme.atlassian.net/browse/PAY-12"},
+        "tickets": [{"id": "4711", "url": "https://acme.zendesk.com/agent/tickets/4711",
+                     "account": "BigCo"}],
+    }
+    slack.deliver(TICKET, [Action(kind=ActionKind.ALERT, target="slack", payload=incident)])
+
+    [message] = slack_api.top_level()
+    blocks = message["blocks"]
+    assert_valid_blocks(blocks)
+    text = json.dumps(blocks)
+    assert blocks[0]["text"]["text"] == (
+        ":rotating_light: Emerging incident: Checkout fails with HTTP 500 "
+        "'payment provider timeout'")
+    for fact in ("*Accounts hit*\\n2: BigCo, Initech", "*ARR affected*\\n$210,000",
+                 "*This hour*\\n14 tickets (usually 1.2)", "*Tickets so far*\\n17",
+                 "*First seen*\\nMon 2 Nov 09:05 CET", "*Last seen*\\nMon 2 Nov 09:58 CET",
+                 "*Bug*\\n<https://acme.atlassian.net/browse/PAY-12|PAY-12>",
+                 "payment provider timeout (#4711)"):
+        assert fact in text
+    found = buttons(blocks)
+    # An incident has no one ticket to own: acknowledge it, open the bug, mute it.
+    assert set(found) == {"escalade_acknowledge", "escalade_open_issue", "escalade_snooze"}
+    assert found["escalade_open_issue"]["url"] == "https://acme.atlassian.net/browse/PAY-12"
+    assert "Tier 3" not in text
+
+    clock.now += timedelta(hours=1)  # the next hour's spike threads under it
+    later = {**incident, "count": 20, "accounts": [*incident["accounts"], {"name": "Hooli"}]}
+    slack.deliver(TICKET, [Action(kind=ActionKind.ALERT, target="slack", payload=later)])
+    assert len(slack_api.top_level()) == 1
+    assert slack_api.replies(message["ts"])[-1]["text"] == (
+        ":rotating_light: Still rising: 20 tickets this hour, 3 accounts hit so far.")
+
+
+def test_a_filed_bug_is_noted_in_the_thread_and_shown_on_the_alert(
+    slack: SlackConnector, slack_api: FakeSlack
+) -> None:
+    slack.deliver(TICKET, [alert()])
+    linked = Action(kind=ActionKind.ALERT, target="slack", payload={
+        "kind": "bug_linked", "dedupe_key": ESCALATION, "ticket_key": TICKET,
+        "tracker_issue": {"key": "PAY-12", "url": "https://acme.atlassian.net/browse/PAY-12"}})
+    slack.deliver(TICKET, [linked])
+
+    [parent] = slack_api.top_level()
+    assert slack_api.replies(parent["ts"])[-1]["text"] == (
+        ":beetle: Filed as <https://acme.atlassian.net/browse/PAY-12|PAY-12>; "
+        "the fix is tracked there.")
+    assert "*Bug*\\n<https://acme.atlassian.net/browse/PAY-12|PAY-12>" in json.dumps(
+        parent["blocks"])
+    assert "Charged twice &lt;again&gt;" in json.dumps(parent["blocks"])
+
+
+# --- effectively once -------------------------------------------------------------------
+
+
+def test_a_post_whose_answer_was_lost_is_found_not_posted_again(
+    slack: SlackConnector, slack_api: FakeSlack, store: Store
+) -> None:
+    slack_api.drop_next("chat.postMessage")  # Slack posts it, the answer never arrives
+    with pytest.raises(RetriableError):
+        slack.deliver(TICKET, [alert()])
+    assert len(slack_api.top_level()) == 1
+
+    result = slack.deliver(TICKET, [alert()], uncertain=True)
+
+    [posted] = slack_api.top_level()
+    assert result.external_ref == f"C0ALERTS:{posted['ts']}"
+    assert len(slack_api.calls_to("chat.postMessage")) == 1
+    [history] = slack_api.calls_to("conversations.history")
+    assert history.args["channel"] == "C0ALERTS"
+    [row] = rows(store)
+    assert row.ts == posted["ts"]
+    # Later follow-ups thread under the message that landed.
+    slack.deliver(TICKET, [sla_alert("sla_warning")])
+    assert len(slack_api.replies(posted["ts"])) == 1
+
+
+def test_a_timed_out_post_is_looked_up_even_when_the_retry_does_not_say_so(
+    slack: SlackConnector, slack_api: FakeSlack
+) -> None:
+    slack_api.drop_next("chat.postMessage")
+    with pytest.raises(RetriableError):
+        slack.deliver(TICKET, [alert()])
+    slack.deliver(TICKET, [alert()])  # the claim remembers its outcome is unknown
+
+    assert len(slack_api.top_level()) == 1
+    assert len(slack_api.calls_to("chat.postMessage")) == 1
+
+
+def test_a_worker_killed_between_the_post_and_the_commit_posts_nothing_twice(
+    slack: SlackConnector, slack_api: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from integration.store import alerts as alert_rows
+
+    def killed(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt("worker killed")
+
+    monkeypatch.setattr(alert_rows, "mark_posted", killed)
+    with pytest.raises(KeyboardInterrupt):
+        slack.deliver(TICKET, [alert()])
+    monkeypatch.undo()
+    # The outbox's lease runs out; the next worker redelivers with uncertain=True.
+    slack.deliver(TICKET, [alert()], uncertain=True)
+
+    assert len(slack_api.top_level()) == 1
+    assert len(slack_api.calls_to("chat.postMessage")) == 1
+
+
+def test_a_lost_answer_to_a_thread_reply_is_found_too(
+    slack: SlackConnector, slack_api: FakeSlack
+) -> None:
+    slack.deliver(TICKET, [alert()])
+    slack_api.drop_next("chat.postMessage")
+    with pytest.raises(RetriableError):
+        slack.deliver(TICKET, [sla_alert("sla_warning")])
+    slack.deliver(TICKET, [sla_alert("sla_warning")], uncertain=True)
+
+    [parent] = slack_api.top_level()
+    assert len(slack_api.replies(parent["ts"])) == 1
+    assert slack_api.calls_to("conversations.replies")[0].args["ts"] == parent["ts"]
+
+    # The connector remembers a lost answer even when the outbox does not say so.
+    slack_api.drop_next("chat.postMessage")
+    with pytest.raises(RetriableError):
+        slack.deliver(TICKET, [sla_alert("sla_breach")])
+    slack.deliver(TICKET, [sla_alert("sla_breach")])
+    assert len(slack_api.replies(parent["ts"])) == 2
+
+
+def test_the_history_is_searched_page_by_page(
+    slack: SlackConnector, slack_api: FakeSlack
+) -> None:
+    slack_api.page_size = 2
+    for n in range(5):
+        slack.deliver(f"t{n}", [alert(f"acme:zendesk:{n}:tier_3", f"acme:zendesk:{n}")])
+    slack_api.drop_next("chat.postMessage")
+    with pytest.raises(RetriableError):
+        slack.deliver(TICKET, [alert()])
+    for n in range(3):  # newer messages bury it under two pages
+        slack.deliver(f"u{n}", [alert(f"acme:zendesk:9{n}:tier_3", f"acme:zendesk:9{n}")])
+    slack.deliver(TICKET, [alert()], uncertain=True)
+
+    assert len(slack_api.top_level()) == 9
+    assert len(slack_api.calls_to("conversations.history")) == 2
 
 
 # --- Slack's errors -------------------------------------------------------------------
@@ -377,7 +731,7 @@ def test_clicks_update_the_message_to_show_who_did_what(
     slack.deliver(TICKET, [Action(kind=ActionKind.ALERT, target="slack", payload=ack)])
 
     [parent] = slack_api.top_level()
-    assert "acknowledged by <@U0SAM> at 09:00 UTC" in json.dumps(parent["blocks"])
+    assert "acknowledged by <@U0SAM> at Mon 2 Nov 09:00 UTC" in json.dumps(parent["blocks"])
     assert "escalade_acknowledge" not in json.dumps(parent["blocks"])
     assert [r["text"] for r in slack_api.replies(parent["ts"])] == [
         ":white_check_mark: <@U0SAM> acknowledged this escalation."]  # once, not twice
@@ -390,6 +744,94 @@ def test_clicks_update_the_message_to_show_who_did_what(
     for call in slack_api.calls_to("chat.update"):
         assert call.args["channel"] == "C0ALERTS" and call.args["ts"] == parent["ts"]
         assert_valid_blocks(call.args["blocks"])
+
+
+def queue_assignment(store: Store, key: str, *, status: str, error: str | None = None) -> None:
+    """The helpdesk assignment a "Take ownership" click queued, in the state given."""
+    from integration import outbox
+    from integration.store import OutboxRow
+
+    with session_scope(store.factory) as s:
+        outbox.enqueue(s, tenant_id=1, target="helpdesk", ticket_external_id="4711",
+                       actions=[Action(kind=ActionKind.ASSIGN, target="helpdesk",
+                                       payload={"assignee": "42"})],
+                       idempotency_key=key, now=T0)
+        row = s.scalars(select(OutboxRow).where(OutboxRow.idempotency_key == key)).one()
+        row.status, row.last_error = status, error
+
+
+def own(event_id: str, *, user: str = "U0DANA", agent: str | None = "42",
+        awaits: str | None = None) -> Action:
+    payload: dict[str, Any] = {"kind": "slack_update", "dedupe_key": ESCALATION,
+                               "event": "owned", "user_id": user, "event_id": event_id}
+    if agent:
+        payload["agent_id"] = agent
+    if awaits:
+        payload["awaits"] = awaits
+    return Action(kind=ActionKind.ALERT, target="slack", payload=payload)
+
+
+def test_ownership_is_confirmed_only_once_the_helpdesk_accepted_the_assignment(
+    slack: SlackConnector, slack_api: FakeSlack, store: Store
+) -> None:
+    slack.deliver(TICKET, [alert()])
+    [parent] = slack_api.top_level()
+
+    queue_assignment(store, "own-0", status="pending")
+    with pytest.raises(RetriableError, match="waiting for the helpdesk"):
+        slack.deliver(TICKET, [own("e1", awaits="own-0")])
+    assert slack_api.replies(parent["ts"]) == []  # nothing claimed while it is not done
+
+    queue_assignment(store, "own-1", status="failed",
+                     error="zendesk: HTTP 422: Assignee is not a member of the group")
+    slack.deliver(TICKET, [own("e2", awaits="own-1")])
+    [note] = slack_api.replies(parent["ts"])
+    assert note["text"] == (":warning: <@U0DANA> could not take ownership: the helpdesk "
+                            "refused the assignment: zendesk: HTTP 422: Assignee is not a "
+                            "member of the group")
+    shown = json.dumps(parent["blocks"])
+    assert "owned by" not in shown and "took ownership" not in shown
+    assert "could not take ownership: the helpdesk refused" in shown
+    assert "escalade_take_ownership" in shown  # someone can try again
+    [row] = rows(store)
+    assert row.state["ownership_attempts"] == 1  # the next click gets a fresh assignment
+
+    queue_assignment(store, "own-2", status="delivered")
+    slack.deliver(TICKET, [own("e3", awaits="own-2")])
+    assert slack_api.replies(parent["ts"])[-1]["text"] == (
+        ":bust_in_silhouette: <@U0DANA> took ownership; the ticket is assigned to agent 42 "
+        "in the helpdesk.")
+    shown = json.dumps(parent["blocks"])
+    assert "owned by <@U0DANA> (assigned to agent 42 in the helpdesk)" in shown
+    assert "could not take ownership" not in shown
+
+
+def test_a_repeated_click_changes_nothing_and_says_who_already_owns_it(
+    slack: SlackConnector, slack_api: FakeSlack
+) -> None:
+    slack_api.users.update({"U0SAM": {"id": "U0SAM"}, "U0DANA": {"id": "U0DANA"}})
+    slack.deliver(TICKET, [alert()])
+    slack.deliver(TICKET, [own("e1")])
+    [parent] = slack_api.top_level()
+    updates = len(slack_api.calls_to("chat.update"))
+
+    slack.deliver(TICKET, [own("e2", user="U0SAM", agent="77")])  # later, someone else
+    slack.deliver(TICKET, [own("e3")])  # later, the owner again
+    ack = {"kind": "slack_update", "dedupe_key": ESCALATION, "event": "acknowledged",
+           "user_id": "U0DANA", "event_id": "e4"}
+    slack.deliver(TICKET, [Action(kind=ActionKind.ALERT, target="slack", payload=ack)])
+
+    assert len(slack_api.replies(parent["ts"])) == 1  # one "took ownership" note
+    assert len(slack_api.calls_to("chat.update")) == updates  # the message is unchanged
+    told = [(c.args["user"], c.args["text"]) for c in slack_api.calls_to("chat.postEphemeral")]
+    assert told == [
+        ("U0SAM", "<@U0DANA> already owns this escalation; the ticket is assigned to agent 42."),
+        ("U0DANA", "You already own this escalation."),
+        ("U0DANA", "You already acknowledged this."),
+    ]
+    # A redelivery of a repeated click tells nobody twice.
+    slack.deliver(TICKET, [own("e2", user="U0SAM", agent="77")])
+    assert len(slack_api.calls_to("chat.postEphemeral")) == 3
 
 
 def test_an_interrupted_update_is_finished_on_retry_without_a_second_note(
@@ -408,7 +850,7 @@ def test_an_interrupted_update_is_finished_on_retry_without_a_second_note(
 
     [parent] = slack_api.top_level()
     assert len(slack_api.replies(parent["ts"])) == 1
-    assert "snoozed until 10:05 UTC by <@U0SAM>" in json.dumps(parent["blocks"])
+    assert "snoozed until Mon 2 Nov 10:05 UTC by <@U0SAM>" in json.dumps(parent["blocks"])
 
 
 def test_ephemeral_notes_and_user_lookups(slack: SlackConnector, slack_api: FakeSlack) -> None:
@@ -436,18 +878,20 @@ def test_status_lines_name_the_user() -> None:
 
     assert status_lines(state, now=T0 + timedelta(minutes=6)) == [
         ":bust_in_silhouette: owned by <@U456> (assigned to agent 42 in the helpdesk)",
-        ":zzz: snoozed until 10:05 UTC by <@U123>",
+        ":zzz: snoozed until Mon 2 Nov 10:05 UTC by <@U123>",
     ]
     assert len(status_lines(state, now=T0 + timedelta(hours=2))) == 1  # the snooze ran out
     failed = AlertEvent(kind="owned", user_id="U9", at=T0, error="agent 7 is away")
-    assert apply_event(state, failed) == state
+    after = apply_event(state, failed)
+    assert {k: after[k] for k in state} == state  # a failed ownership changes no owner
+    assert after["failed"]["error"] == "agent 7 is away" and after["ownership_attempts"] == 1
     assert event_note(failed) == ":warning: <@U9> could not take ownership: agent 7 is away"
 
 
 def test_a_minimal_payload_renders_valid_blocks() -> None:
     blocks = alert_blocks({"dedupe_key": "x:1:tier_3"}, now=T0)
     assert_valid_blocks(blocks)
-    assert set(buttons(blocks)) == set(ACTION_IDS.values())
+    assert set(buttons(blocks)) == TICKET_BUTTONS
     assert "url" not in buttons(blocks)["escalade_open_ticket"]
 
 
