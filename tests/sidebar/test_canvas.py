@@ -80,10 +80,10 @@ def test_ticket_canvas_shows_tier_why_context_and_form() -> None:
     assert "“nothing loads since [9:00] (http://evil.example)”" in texts
     table = next(c for c in components if c["type"] == "data-table")
     fields = {i["field"]: i["value"] for i in table["items"]}
-    assert fields["ARR"] == "240,000"
+    assert fields["ARR"] == "USD 240,000"
     assert fields["Health"] == "0.31 (at risk)"
     assert fields["Owner"] == "pat@vendor.example"
-    assert fields["SLA due"] == "02 Nov 10:45 UTC (in 45 min)"
+    assert fields["SLA due"] == "Mon 2 Nov 10:45 UTC (in 45 min)"  # no zone given: UTC
     listing = next(c for c in components if c["type"] == "list")
     assert listing["items"][0]["title"] == "Slow dashboards"
     dropdown = next(c for c in components if c["type"] == "dropdown")
