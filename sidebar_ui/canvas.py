@@ -127,7 +127,7 @@ def _canvas_for(
 ) -> dict[str, Any]:
     tenant_row = store.get_tenant(s, tenant)
     row = _ticket_row(s, tenant_row, ticket_id)
-    if row is None:
+    if tenant_row is None or row is None:
         return unknown_canvas()
     view = canvas_view(s, row, matrix=runtime.matrix_for(tenant_row),
                        currency=currency_of(tenant_row.settings))

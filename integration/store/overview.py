@@ -94,6 +94,7 @@ def ticket_page(
         select(TicketRow.tier, func.count()).where(*common).group_by(TicketRow.tier)
     ):
         counts[UNDECIDED if tier is None else int(tier)] = int(count)
+    wanted: list[ColumnElement[bool]]
     if filters.tier is None:
         wanted = [TicketRow.tier.is_not(None)]
         total = sum(n for tier, n in counts.items() if tier != UNDECIDED)
