@@ -61,8 +61,9 @@ _STATE_LABELS = {
 }
 _HEALTH_LOW, _HEALTH_OK = 0.4, 0.7
 DEFAULT_CURRENCY = "USD"
+_SWEEP = "sla_breach"
 _CAUSES = {
-    "sla_breach": "SLA sweep",
+    _SWEEP: "SLA sweep",
     OVERRIDE_RULE: "Agent override",
     "backfill": "History import",
     "manual": "By hand",
@@ -102,7 +103,7 @@ class StepView:
     rules: tuple[RuleLine, ...] = ()
     writes: tuple[WriteView, ...] = ()
     said: str | None = None  # a write-back alone: the note or alert it sent
-    sets_tier: bool = False
+    sets_tier: bool = False  # this decision's reasons stand for the current tier
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -395,15 +396,16 @@ def _rules(decision: DecisionRow | None) -> tuple[RuleLine, ...]:
 
 
 def _tier_setter(tier: int | None, decisions: Sequence[DecisionRow]) -> DecisionRow | None:
-    """The decision that set ``tier``: the first of the latest run of decisions at it."""
-    setter = None
+    """The decision whose reasons stand for ``tier``: the latest that weighed the ticket.
+
+    An SLA breach that kept the tier only adds a step (its note, its alerts); the reasons
+    of the decision before it still say why the ticket is at that tier.
+    """
     for decision in decisions:  # newest first
-        if decision.tier != tier:
-            break
-        setter = decision
-        if decision.previous_tier != decision.tier:
-            break
-    return setter
+        if decision.cause == _SWEEP and decision.previous_tier == decision.tier:
+            continue
+        return decision if decision.tier == tier else None
+    return None
 
 
 def _decision_step(

@@ -70,17 +70,30 @@ def test_a_promotion_sets_the_tier_and_the_first_reasons_stay() -> None:
 def test_a_breach_that_keeps_the_tier_does_not_take_over_the_why() -> None:
     row = store.TicketRow(id=1, helpdesk="sandbox", external_id="9", data={}, status="open",
                           tier=3, sla_state="breached")
-    decisions = [decision(3, tier=3, previous=3, cause="sla_breach", rule="sla_breach",
+    decisions = [decision(2, tier=3, previous=3, cause="sla_breach", rule="sla_breach",
                           minutes=90),
-                 decision(2, tier=3, previous=3, minutes=30, rule="tier_floor"),
                  decision(1, tier=3, previous=None, rule="refund_demand")]
 
     view = build_sidebar(row, decisions, [], matrix=default_matrix(), now=T0)
 
     assert [r.rule_id for r in view.rules] == ["refund_demand"]
-    assert view.timeline.set_by is not None and view.timeline.set_by.change == "Tier 3"
-    assert [s.change for s in view.timeline.steps] == [
-        "Tier 3, unchanged", "Tier 3, unchanged", "Tier 3"]
+    assert view.timeline.set_by is view.timeline.steps[1]
+    assert [s.change for s in view.timeline.steps] == ["Tier 3, unchanged", "Tier 3"]
+
+
+def test_the_latest_reading_of_the_ticket_says_why_even_at_the_same_tier() -> None:
+    # The customer wrote again: the matrix weighed the ticket afresh and kept tier 3 for a
+    # new reason; that reason, not the first one, is why the ticket is tier 3 now.
+    decisions = [decision(3, tier=3, previous=3, cause="sla_breach", rule="sla_breach",
+                          minutes=90),
+                 decision(2, tier=3, previous=3, rule="churn_risk", minutes=30),
+                 decision(1, tier=3, previous=None, rule="refund_demand")]
+
+    timeline = build_timeline(3, decisions, [], zone=ZONE)
+
+    assert timeline.set_by is timeline.steps[1]
+    assert [r.rule_id for r in timeline.set_by.rules] == ["churn_risk"]
+    assert timeline.set_by.by == "Ticket changed"
 
 
 def test_a_write_back_without_a_decision_is_a_step_of_its_own() -> None:
@@ -130,7 +143,7 @@ def test_the_start_page_keeps_the_reasons_before_a_promotion(client: Any, promot
                                                              ) -> None:
     row = row_html(client.get("/").text, "20")
 
-    assert "Tier 3 since Mon 2 Nov 14:15 CET · SLA sweep" in row
+    assert "Tier 3, set Mon 2 Nov 14:15 CET · SLA sweep" in row
     steps = re.findall(r'<li class="step[^"]*">(.*?)</li>\s*(?=<li class="step|</ol>)', row,
                        re.S)
     assert len(steps) == 2
@@ -164,7 +177,7 @@ def test_an_override_adds_a_step_on_top_and_keeps_the_rest(client: Any, promoted
 
     row = row_html(client.get("/").text, "20")
 
-    assert "Tier 2 since" in row and "· Agent override</p>" in row
+    assert "Tier 2, set" in row and "· Agent override</p>" in row
     order = [row.index(f"<code>{rule}</code>")
              for rule in ("agent_override", "sla_breach", "billing_adjustment")]
     assert order == sorted(order)
