@@ -320,7 +320,7 @@ def build_timeline(
         timed.append((decision.decided_at, decision.id, step))
     for row in alone:
         timed.append((row.created_at, 0, _write_step(row, zone=zone)))
-    # Newest first; a decision before the write-backs stamped with the same instant.
+    # Newest first; at one instant the decision came first, so its write-backs list above it.
     timed.sort(key=lambda t: (t[0], t[1] == 0, t[1]), reverse=True)
     steps = tuple(step for _, _, step in timed)
     return TimelineView(tier=tier, set_by=next((s for s in steps if s.sets_tier), None),
