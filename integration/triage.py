@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from integration.clocks import SlaFields
 from integration.errors import ValidationError
 from integration.matrix import Matrix
 from integration.models import Decision, Ticket
@@ -18,7 +19,7 @@ from integration.store.tickets import account_key, requester_key
 if TYPE_CHECKING:
     from integration.detect import Detector
 
-__all__ = ["HistoryIndex", "LineError", "parse_lines", "triage_tickets"]
+__all__ = ["HistoryIndex", "LineError", "parse_lines", "sla_state_now", "triage_tickets"]
 
 # Enough earlier tickets per requester / account to count a 3rd contact with room to spare;
 # an account with hundreds of tickets must not make every new one compare against all.
@@ -92,23 +93,39 @@ class HistoryIndex:
             bucket.append(ticket)
 
 
+def sla_state_now(sla: SlaFields) -> str:
+    """Where the clock stands at the time it was computed: ``breached`` past a due time.
+
+    The stored state (``sla.state``) is the step the sweep last acted on, so a ticket
+    already past its due time is stored ``ok`` until the sweep acts; a one-off reading has
+    no sweep to wait for and says what the clock says.
+    """
+    state = sla.clock.get("state")
+    return str(state) if isinstance(state, str) and state else sla.state.value
+
+
 def triage_tickets(
     tickets: Sequence[Ticket], *, matrix: Matrix, detector: Detector, now: datetime
 ) -> list[Decision]:
-    """Decide each ticket with the earlier-created ones as history; output in input order."""
+    """Decide each ticket with the earlier-created ones as history; output in input order.
+
+    ``sla_state`` is the clock's at ``now``: ``warning`` past the warning time, ``breached``
+    past the due time.
+    """
     history = HistoryIndex()
     order = sorted(range(len(tickets)), key=lambda i: tickets[i].created_at)
     decisions: list[Decision | None] = [None] * len(tickets)
     for i in order:
         ticket = tickets[i]
         # The CLI prints no actions, so they are not rendered.
-        decisions[i] = decide(
+        decided = decide(
             ticket,
             history.related(ticket),
             matrix=matrix,
             detector=detector,
             now=now,
             with_actions=False,
-        ).decision
+        )
+        decisions[i] = replace(decided.decision, sla_state=sla_state_now(decided.sla))
         history.add(ticket)
     return [d for d in decisions if d is not None]

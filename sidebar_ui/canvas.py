@@ -4,7 +4,10 @@ Intercom POSTs ``initialize`` when a teammate opens a conversation with the app 
 details panel and ``submit`` when the override button is pressed; both bodies are signed
 (``X-Body-Signature``, see ``sidebar_ui.auth``) and both answers are ``{"canvas": ...}``.
 Canvas building is pure (``CanvasView`` in, Canvas Kit JSON out); the views only read the
-store, and an override goes through ``sidebar_ui.override`` exactly like the sidebar's.
+store, and an override goes through ``sidebar_ui.override`` exactly like the sidebar's. The
+canvas is the sidebar made compact: the reasons of the decision that set the tier, the last
+steps of the ticket's timeline, the account (ARR in the tenant's currency) and the SLA due
+time in the tenant's business time zone.
 https://developers.intercom.com/docs/canvas-kit
 """
 
@@ -14,15 +17,24 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 
 from integration import store
+from integration.calendars import format_local
+from integration.matrix import Matrix
 from sidebar_ui.auth import identify, require_ticket_access
 from sidebar_ui.override import try_override
+from sidebar_ui.sidebar_view import (
+    DEFAULT_CURRENCY,
+    StepView,
+    build_timeline,
+    currency_of,
+    format_money,
+)
 
 __all__ = [
     "CanvasView",
@@ -37,6 +49,9 @@ bp = Blueprint("canvas", __name__)
 
 UNKNOWN_TEXT = "Escalade has not seen this conversation yet."
 _MAX_TEXT = 600
+# Steps of the timeline the canvas lists, and decisions it reads for them.
+HISTORY_STEPS = 4
+_STORY_DECISIONS = 10
 _LINK = re.compile(r"\]\s*\(")
 
 
@@ -55,6 +70,9 @@ class CanvasView:
     sla_state: str | None = None
     previous: tuple[Mapping[str, Any], ...] = ()
     linked_bug: Mapping[str, Any] | None = None
+    history: tuple[StepView, ...] = ()  # newest first
+    zone: tzinfo = UTC  # the tenant's business time zone, for due times
+    currency: str = DEFAULT_CURRENCY
 
 
 # --- views --------------------------------------------------------------------------------
@@ -91,13 +109,15 @@ def submit(tenant: str) -> Response:
         require_ticket_access(identity, tenant=tenant, ticket_id=row.external_id)
         result, errors = try_override(s, values, runtime=runtime, tenant=tenant_row,
                                       ticket=row, agent=identity.user, now=now)
+        matrix, currency = runtime.matrix_for(tenant_row), currency_of(tenant_row.settings)
         if result is None:
             s.rollback()
-            return jsonify({"canvas": ticket_canvas(canvas_view(s, row), now=now,
-                                                    values=values, errors=errors)})
+            view = canvas_view(s, row, matrix=matrix, currency=currency)
+            return jsonify({"canvas": ticket_canvas(view, now=now, values=values,
+                                                    errors=errors)})
         notice = (f"Tier set to {result.to_tier}. It is being written back to the "
                   "conversation and recorded for the monthly review.")
-        view = canvas_view(s, row)
+        view = canvas_view(s, row, matrix=matrix, currency=currency)
     runtime.wake()
     return jsonify({"canvas": ticket_canvas(view, now=now, notice=notice)})
 
@@ -105,10 +125,13 @@ def submit(tenant: str) -> Response:
 def _canvas_for(
     s: Any, runtime: Any, tenant: str, ticket_id: str | None, *, now: datetime
 ) -> dict[str, Any]:
-    row = _ticket_row(s, store.get_tenant(s, tenant), ticket_id)
-    if row is None:
+    tenant_row = store.get_tenant(s, tenant)
+    row = _ticket_row(s, tenant_row, ticket_id)
+    if tenant_row is None or row is None:
         return unknown_canvas()
-    return ticket_canvas(canvas_view(s, row), now=now)
+    view = canvas_view(s, row, matrix=runtime.matrix_for(tenant_row),
+                       currency=currency_of(tenant_row.settings))
+    return ticket_canvas(view, now=now)
 
 
 def _ticket_row(s: Any, tenant_row: Any, ticket_id: str | None) -> Any:
@@ -117,10 +140,16 @@ def _ticket_row(s: Any, tenant_row: Any, ticket_id: str | None) -> Any:
     return store.get_ticket(s, tenant_row.id, "intercom", ticket_id)
 
 
-def canvas_view(s: Any, row: store.TicketRow) -> CanvasView:
-    """Read what the canvas shows about ``row``: the latest decision and the latest context."""
-    decisions = store.decisions_for_ticket(s, row.id, limit=10)
-    latest = decisions[0] if decisions else None
+def canvas_view(
+    s: Any, row: store.TicketRow, *, matrix: Matrix, currency: str = DEFAULT_CURRENCY
+) -> CanvasView:
+    """Read what the canvas shows about ``row``: why its tier, its story, the latest context."""
+    story = store.ticket_stories(s, [row.id], per_ticket=_STORY_DECISIONS, context=True)[row.id]
+    decisions = story.decisions
+    timeline = build_timeline(row.tier, decisions, story.writes, zone=matrix.display_zone,
+                              earlier=story.earlier)
+    why = timeline.set_by.rules if timeline.set_by is not None else next(
+        (step.rules for step in timeline.steps if step.rules), ())
     # An override or SLA decision carries no handoff or evidence: show the last one that did.
     handoff = next((d.handoff for d in decisions if d.handoff), None) or {}
     evidence = next((d.signals.get("evidence") for d in decisions
@@ -131,7 +160,7 @@ def canvas_view(s: Any, row: store.TicketRow) -> CanvasView:
         ticket_id=row.external_id,
         tier=row.tier,
         priority=row.priority,
-        reasons=tuple(str(r.get("reason", "")) for r in (latest.rules if latest else ())),
+        reasons=tuple(r.reason for r in why),
         evidence=tuple(str(e["text"]) for e in evidence
                        if isinstance(e, dict) and e.get("text"))[:3],
         summary=handoff.get("summary"),
@@ -140,6 +169,9 @@ def canvas_view(s: Any, row: store.TicketRow) -> CanvasView:
         sla_state=row.sla_state,
         previous=tuple(p for p in handoff.get("previous") or () if isinstance(p, dict)),
         linked_bug=bug if isinstance(bug, dict) else None,
+        history=timeline.steps[:HISTORY_STEPS],
+        zone=matrix.display_zone,
+        currency=currency,
     )
 
 
@@ -174,6 +206,7 @@ def ticket_canvas(
     if view.summary:
         components += _section("Summary", [_plain(view.summary)])
     components += _context(view, now=now)
+    components += _section("History", [_step_line(step) for step in view.history])
     if view.previous:
         components.append(_text("**Previous tickets**", bottom_margin=True))
         components.append({"type": "list", "items": [_previous_item(p) for p in view.previous[:5]]})
@@ -201,14 +234,15 @@ def _context(view: CanvasView, *, now: datetime) -> list[dict[str, Any]]:
     if account:
         rows.append(("Account", str(account.get("name") or account.get("id") or "—")))
         rows += [("Plan", str(account["plan"]))] if account.get("plan") else []
-        if account.get("arr") is not None:
-            rows.append(("ARR", f"{float(account['arr']):,.0f}"))
+        arr = format_money(account.get("arr"), view.currency)
+        if arr is not None:
+            rows.append(("ARR", arr))
         if account.get("health") is not None:
             rows.append(("Health", _health(account["health"])))
         rows += [("Owner", str(account["owner"]))] if account.get("owner") else []
         rows += [("Renewal", str(account["renewal_date"]))] if account.get("renewal_date") else []
     if view.sla_due_at is not None:
-        rows.append(("SLA due", _due(view.sla_due_at, now=now)))
+        rows.append(("SLA due", _due(view.sla_due_at, now=now, zone=view.zone)))
     if view.sla_state:
         rows.append(("SLA state", view.sla_state))
     bug = view.linked_bug
@@ -293,9 +327,20 @@ def _health(value: Any) -> str:
     return f"{score:.2f} ({word})"
 
 
-def _due(due: datetime, *, now: datetime) -> str:
+def _step_line(step: StepView) -> str:
+    """``Sun 6 Dec 06:19 CET · SLA sweep · Tier 2 → 3 · helpdesk delivered``."""
+    parts = [step.at, step.by]
+    if step.change:
+        parts.append(step.change)
+    parts += [f"{w.target} {w.status}" for w in step.writes]
+    if step.said and not step.change:
+        parts.append(_plain(step.said))
+    return " · ".join(parts)
+
+
+def _due(due: datetime, *, now: datetime, zone: tzinfo) -> str:
     minutes = int((due - now).total_seconds() // 60)
-    when = due.astimezone(UTC).strftime("%d %b %H:%M UTC")
+    when = format_local(due, zone)
     if minutes < 0:
         return f"{when} (overdue {_span(-minutes)})"
     return f"{when} (in {_span(minutes)})"

@@ -54,7 +54,7 @@ from sidebar_ui.auth import (
     require_ticket_access,
 )
 from sidebar_ui.override import try_override
-from sidebar_ui.sidebar_view import build_sidebar
+from sidebar_ui.sidebar_view import build_sidebar, currency_of
 
 __all__ = ["TOKEN_QUERY", "bp"]
 
@@ -69,6 +69,8 @@ ZAF_SDK = Path(__file__).resolve().parent / "static" / "vendor" / "zaf_sdk.min.j
 ZAF_PARAMS = ("origin", "app_guid")
 _CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; form-action 'self'; base-uri 'none'")
+# Decisions the timeline shows; a ticket's earlier ones are counted, not listed.
+STORY_STEPS = 10
 _TIERS = ((1, "Tier 1 · self-serve / AI"), (2, "Tier 2 · agent-assisted"),
           (3, "Tier 3 · specialist / account manager"))
 
@@ -248,11 +250,12 @@ def _render(
     with store.session_scope(runtime.sessions) as s:
         tenant_row, row = _load(s, helpdesk, tenant, ticket_id)
         matrix = runtime.matrix_for(tenant_row)
+        story = store.ticket_stories(s, [row.id], per_ticket=STORY_STEPS, context=True)[row.id]
         view = build_sidebar(
-            row, store.decisions_for_ticket(s, row.id, limit=10),
-            overrides_for_ticket(s, row.id), matrix=matrix, now=now,
+            row, story.decisions, overrides_for_ticket(s, row.id), matrix=matrix, now=now,
             ticket_link=_ticket_link(runtime, tenant_row, ticket_id),
-            linked_bug=linked_bug_of(s, row.id),
+            linked_bug=linked_bug_of(s, row.id), writes=story.writes, earlier=story.earlier,
+            currency=currency_of(tenant_row.settings),
         )
     just_done = next((o for o in view.overrides if done is not None and o.id == done), None)
     return render_template(

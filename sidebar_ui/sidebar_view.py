@@ -4,6 +4,12 @@
 frozen :class:`SidebarView` that the template only prints: tier and why (each rule with the
 evidence detection found), the handoff summary, the account, the SLA clock in the tenant's
 business time zone, previous tickets, a linked bug, and the agents' earlier overrides.
+
+``build_timeline`` tells the ticket's story, which the start page and the Canvas Kit app show
+too: every decision (what, when, by which rules and why) with the outbox rows it wrote and
+their delivery, newest first, under the current tier and the decision that set it. A later
+decision (an SLA breach, an agent's override, the customer writing again) adds a step; the
+reasons before it stay on the page.
 """
 
 from __future__ import annotations
@@ -16,10 +22,11 @@ from typing import Any
 from integration.calendars import format_local
 from integration.matrix import Matrix
 from integration.models import parse_time
-from integration.store import DecisionRow, TicketRow
+from integration.store import DecisionRow, OutboxRow, TicketRow
 from integration.store.people import TierOverrideRow
 
 __all__ = [
+    "DEFAULT_CURRENCY",
     "OVERRIDE_RULE",
     "AccountView",
     "BugView",
@@ -29,10 +36,16 @@ __all__ = [
     "RuleLine",
     "SidebarView",
     "SlaView",
+    "StepView",
     "SummaryView",
+    "TimelineView",
+    "WriteView",
     "build_sidebar",
+    "build_timeline",
+    "currency_of",
     "evidence_lines",
     "format_duration",
+    "format_money",
 ]
 
 OVERRIDE_RULE = "agent_override"
@@ -47,6 +60,15 @@ _STATE_LABELS = {
     "done": "Met",
 }
 _HEALTH_LOW, _HEALTH_OK = 0.4, 0.7
+DEFAULT_CURRENCY = "USD"
+_SWEEP = "sla_breach"
+_CAUSES = {
+    _SWEEP: "SLA sweep",
+    OVERRIDE_RULE: "Agent override",
+    "backfill": "History import",
+    "manual": "By hand",
+}
+_NOTE_PREVIEW = 160
 _SUMMARY_LABELS = ("Wants:", "Tried:", "Bot answered:", "In their words:", "Nothing to summarize")
 
 
@@ -56,6 +78,47 @@ class RuleLine:
 
     rule_id: str
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WriteView:
+    """One outbox row: where it went, whether it landed, and what it wrote."""
+
+    target: str
+    status: str
+    attempts: int
+    written: tuple[str, ...]
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StepView:
+    """One step of a ticket's story: a decision and its write-backs, or a write-back alone."""
+
+    at: str
+    at_iso: str
+    by: str
+    tier: int | None = None
+    change: str | None = None  # "Tier 2 → 3", "Tier 3", "Tier 3, unchanged"; None: no decision
+    rules: tuple[RuleLine, ...] = ()
+    writes: tuple[WriteView, ...] = ()
+    said: str | None = None  # a write-back alone: the note or alert it sent
+    sets_tier: bool = False  # this decision's reasons stand for the current tier
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TimelineView:
+    """The current tier, the decision that set it, and every step newest first."""
+
+    tier: int | None
+    set_by: StepView | None
+    steps: tuple[StepView, ...]
+    earlier: int = 0  # older decisions not shown
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing was decided or written yet."""
+        return not self.steps
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -158,7 +221,6 @@ class SidebarView:
     category: str | None
     sentiment: float | None
     rules: tuple[RuleLine, ...]
-    earlier_rules: tuple[RuleLine, ...]
     evidence: tuple[EvidenceLine, ...]
     summary: SummaryView
     account: AccountView | None
@@ -166,6 +228,7 @@ class SidebarView:
     previous: tuple[PreviousView, ...]
     bug: BugView | None
     overrides: tuple[OverrideView, ...]
+    timeline: TimelineView
     decided_at: str | None
     matrix_version: str | None
     ticket_url: str | None
@@ -180,25 +243,28 @@ def build_sidebar(
     now: datetime,
     ticket_link: Callable[[str], str | None] | None = None,
     linked_bug: Mapping[str, Any] | None = None,
+    writes: Sequence[OutboxRow] = (),
+    earlier: int = 0,
+    currency: str = DEFAULT_CURRENCY,
 ) -> SidebarView:
-    """The sidebar of ``ticket``; ``decisions`` and ``overrides`` newest first.
+    """The sidebar of ``ticket``; ``decisions``, ``overrides`` and ``writes`` newest first.
 
     ``ticket_link`` maps a helpdesk ticket id to its agent URL; without it, links are derived
-    from the handoff's ``ticket_url`` when that ends with this ticket's id.
+    from the handoff's ``ticket_url`` when that ends with this ticket's id. ``writes`` are the
+    outbox rows of the ticket (``store.ticket_stories``); ``earlier`` counts older decisions
+    not passed. The "why" is the decision that set the current tier; later ones are steps of
+    the timeline below it.
     """
     data: Mapping[str, Any] = ticket.data or {}
     latest = decisions[0] if decisions else None
-    automatic = next((d for d in decisions if d.cause != OVERRIDE_RULE), None)
     # SLA-sweep decisions carry no signals or handoff: read those from the last one that has.
     with_signals = next((d for d in decisions if d.signals), None)
     with_handoff = next((d for d in decisions if d.handoff), None)
     handoff: Mapping[str, Any] = (with_handoff.handoff or {}) if with_handoff else {}
     link = ticket_link or _link_from(handoff.get("ticket_url"), ticket.external_id)
     zone = matrix.display_zone
-    earlier = (
-        _rules(automatic) if latest is not None and latest.cause == OVERRIDE_RULE
-        and automatic is not None else ()
-    )
+    timeline = build_timeline(ticket.tier, decisions, writes, zone=zone, earlier=earlier)
+    setter = _tier_setter(ticket.tier, decisions) or latest
     return SidebarView(
         helpdesk=ticket.helpdesk,
         ticket_id=ticket.external_id,
@@ -208,20 +274,72 @@ def build_sidebar(
         priority=ticket.priority,
         category=ticket.category,
         sentiment=latest.sentiment if latest is not None else None,
-        rules=_rules(latest),
-        earlier_rules=earlier,
+        rules=_rules(setter),
         evidence=evidence_lines(with_signals.signals if with_signals else {}),
         summary=_summary(handoff),
-        account=_account(data.get("account"), now=now),
+        account=_account(data.get("account"), now=now, currency=currency),
         sla=_sla(ticket, now=now, zone=zone),
         previous=tuple(_previous(p, link) for p in handoff.get("previous") or ()),
         bug=_bug({**data, "linked_bug": linked_bug} if linked_bug else data,
                  latest, with_handoff),
         overrides=tuple(_override(o, zone) for o in overrides),
+        timeline=timeline,
         decided_at=format_local(latest.decided_at, zone) if latest is not None else None,
         matrix_version=latest.matrix_version if latest is not None else None,
         ticket_url=handoff.get("ticket_url") or (link(ticket.external_id) if link else None),
     )
+
+
+def build_timeline(
+    tier: int | None,
+    decisions: Sequence[DecisionRow],
+    writes: Sequence[OutboxRow],
+    *,
+    zone: tzinfo,
+    earlier: int = 0,
+) -> TimelineView:
+    """The story of a ticket at ``tier``: ``decisions`` and their ``writes``, newest first.
+
+    A write-back no decision caused (an SLA warning, a note linking a bug) is a step of its
+    own. ``earlier`` counts older decisions left out.
+    """
+    by_decision: dict[int, list[OutboxRow]] = {}
+    alone: list[OutboxRow] = []
+    for row in writes:
+        if row.decision_id is None:
+            alone.append(row)
+        else:
+            by_decision.setdefault(row.decision_id, []).append(row)
+    setter = _tier_setter(tier, decisions)
+    oldest = decisions[-1] if decisions else None
+    timed: list[tuple[datetime, int, StepView]] = []
+    for decision in decisions:
+        step = _decision_step(decision, by_decision.get(decision.id, ()), zone=zone,
+                              first=decision is oldest and not earlier,
+                              sets_tier=decision is setter)
+        timed.append((decision.decided_at, decision.id, step))
+    for row in alone:
+        timed.append((row.created_at, 0, _write_step(row, zone=zone)))
+    # Newest first; at one instant the decision came first, so its write-backs list above it.
+    timed.sort(key=lambda t: (t[0], t[1] == 0, t[1]), reverse=True)
+    steps = tuple(step for _, _, step in timed)
+    return TimelineView(tier=tier, set_by=next((s for s in steps if s.sets_tier), None),
+                        steps=steps, earlier=earlier)
+
+
+def currency_of(settings: Mapping[str, Any] | None) -> str:
+    """The tenant's currency (setting ``currency``, an ISO 4217 code), ``USD`` when unset."""
+    value = (settings or {}).get("currency")
+    if isinstance(value, str) and len(value.strip()) == 3 and value.strip().isalpha():
+        return value.strip().upper()
+    return DEFAULT_CURRENCY
+
+
+def format_money(amount: Any, currency: str) -> str | None:
+    """``USD 240,000``; None when ``amount`` is not a number."""
+    if isinstance(amount, bool) or not isinstance(amount, int | float):
+        return None
+    return f"{currency} {amount:,.0f}"
 
 
 def evidence_lines(signals: Mapping[str, Any]) -> tuple[EvidenceLine, ...]:
@@ -277,6 +395,100 @@ def _rules(decision: DecisionRow | None) -> tuple[RuleLine, ...]:
                  for r in decision.rules or ())
 
 
+def _tier_setter(tier: int | None, decisions: Sequence[DecisionRow]) -> DecisionRow | None:
+    """The decision whose reasons stand for ``tier``: the latest that weighed the ticket.
+
+    An SLA breach that kept the tier only adds a step (its note, its alerts); the reasons
+    of the decision before it still say why the ticket is at that tier.
+    """
+    for decision in decisions:  # newest first
+        if decision.cause == _SWEEP and decision.previous_tier == decision.tier:
+            continue
+        return decision if decision.tier == tier else None
+    return None
+
+
+def _decision_step(
+    decision: DecisionRow, writes: Sequence[OutboxRow], *, zone: tzinfo, first: bool,
+    sets_tier: bool,
+) -> StepView:
+    previous, tier = decision.previous_tier, decision.tier
+    if previous is None:
+        change = f"Tier {tier}"
+    elif previous != tier:
+        change = f"Tier {previous} → {tier}"
+    else:
+        change = f"Tier {tier}, unchanged"
+    by = _CAUSES.get(decision.cause)
+    if by is None:
+        by = "New ticket" if decision.cause == "event" and first else (
+            "Ticket changed" if decision.cause == "event"
+            else decision.cause.replace("_", " ").capitalize())
+    return StepView(
+        at=format_local(decision.decided_at, zone),
+        at_iso=decision.decided_at.astimezone(UTC).isoformat(),
+        by=by, tier=tier, change=change, rules=_rules(decision),
+        writes=tuple(_write(w) for w in sorted(writes, key=lambda w: w.id)),
+        sets_tier=sets_tier,
+    )
+
+
+def _write_step(row: OutboxRow, *, zone: tzinfo) -> StepView:
+    return StepView(
+        at=format_local(row.created_at, zone),
+        at_iso=row.created_at.astimezone(UTC).isoformat(),
+        by="Written back", writes=(_write(row),), said=_said(row.actions),
+    )
+
+
+def _write(row: OutboxRow) -> WriteView:
+    detail = (row.result or {}).get("detail") or {}
+    confirmed = detail.get("written") if isinstance(detail, Mapping) else None
+    if isinstance(confirmed, list) and confirmed and all(isinstance(w, str) for w in confirmed):
+        written = tuple(confirmed)
+    else:
+        written = tuple(_describe(a) for a in row.actions or ())
+    return WriteView(target=row.target, status=row.status, attempts=row.attempts,
+                     written=written, error=row.last_error or None)
+
+
+def _describe(action: Mapping[str, Any]) -> str:
+    """An outbox action in plain words, when the vendor did not say what it wrote."""
+    kind, payload = str(action.get("kind", "")), action.get("payload") or {}
+    tags = payload.get("tags") or ()
+    if isinstance(tags, str):
+        tags = (tags,)
+    if kind == "add_tags":
+        return "tags " + " ".join(f"+{t}" for t in tags)
+    if kind == "remove_tags":
+        return "tags " + " ".join(f"-{t}" for t in tags)
+    if kind == "set_priority":
+        return f"priority → {payload.get('priority')}"
+    if kind == "assign":
+        who = payload.get("assignee") or payload.get("group")
+        return f"assigned to {who}" if who else "assigned"
+    if kind == "set_field":
+        return f"field {payload.get('field') or payload.get('name')} = {payload.get('value')}"
+    if kind == "internal_note":
+        return "internal note"
+    if kind == "public_reply":
+        return "reply to the customer"
+    if kind == "alert":
+        return str(payload.get("kind") or "alert").replace("_", " ")
+    return kind.replace("_", " ")
+
+
+def _said(actions: Sequence[Mapping[str, Any]] | None) -> str | None:
+    """What a write-back on its own said: its note or reply, else its alert's text."""
+    for action in actions or ():
+        payload = action.get("payload") or {}
+        text = payload.get("body") or payload.get("text")
+        if isinstance(text, str) and text.strip():
+            flat = " ".join(text.split())
+            return flat if len(flat) <= _NOTE_PREVIEW else flat[: _NOTE_PREVIEW - 1] + "…"
+    return None
+
+
 def _sentiment_sentence(signals: Mapping[str, Any]) -> str | None:
     for item in signals.get("evidence") or ():
         if item.get("kind") == "sentiment" and item.get("text"):
@@ -309,7 +521,7 @@ def _summary(handoff: Mapping[str, Any]) -> SummaryView:
     )
 
 
-def _account(raw: Any, *, now: datetime) -> AccountView | None:
+def _account(raw: Any, *, now: datetime, currency: str) -> AccountView | None:
     if not isinstance(raw, Mapping) or not (raw.get("name") or raw.get("id")):
         return None
     arr, health = raw.get("arr"), raw.get("health")
@@ -319,7 +531,7 @@ def _account(raw: Any, *, now: datetime) -> AccountView | None:
     return AccountView(
         name=str(raw.get("name") or raw.get("id")),
         plan=str(raw["plan"]).capitalize() if raw.get("plan") else None,
-        arr=f"{arr:,.0f}" if isinstance(arr, int | float) else None,
+        arr=format_money(arr, currency),
         health=f"{health * 100:.0f}%" if isinstance(health, int | float) else None,
         health_level=level,
         owner=raw.get("owner") or None,

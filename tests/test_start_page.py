@@ -34,17 +34,23 @@ def test_demo_replay_shows_tier_reasons_and_write_backs(client: Any, runtime: An
     assert tiers == {1, 2, 3}
 
     page = client.get("/").get_data(as_text=True)
-    assert page.count('<tr class="tier-') == len(tickets)
-    for ticket in tickets[:5]:
-        assert f"#{ticket.id}" in page
+    second = client.get("/?page=2").get_data(as_text=True)
+    assert page.count('<tr class="tier-') == 50  # one page
+    assert page.count('<tr class="tier-') + second.count('<tr class="tier-') == len(tickets)
+    assert f"Showing 1–50 of {len(tickets)} tickets" in page
+    assert f"Showing 51–{len(tickets)} of {len(tickets)} tickets" in second
+    for ticket in tickets[-5:]:
+        assert f"#{ticket.id}" in page + second
     assert "tags +escalade_tier_3" in page  # exactly what was written back
     assert re.search(r"<code>[a-z0-9_.]+</code> [A-Za-z]", page), "rules with their reasons"
-    # The SLA clock of each ticket: its state and, while it runs, the due time.
+    # The SLA clock of each ticket: its state and, while it runs, the due time in the
+    # workspace's business time zone (the demo's matrix: Europe/Berlin).
     with store.session_scope(runtime.sessions) as s:
         states = set(s.scalars(select(store.TicketRow.sla_state)))
     assert states and None not in states
-    assert re.search(r'<span class="sla sla-(ok|warning|breached|promoted)">SLA \w+</span>\s+due '
-                     r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", page)
+    assert re.search(r'<span class="sla sla-(ok|warning)">SLA \w+</span> due '
+                     r"\w{3} \d{1,2} \w{3} \d\d:\d\d CES?T</small>", page)
+    assert " UTC</small>" not in page + second
 
     again = seed_demo(runtime)
     assert (again["accepted"], again["decided"]) == (0, 0)

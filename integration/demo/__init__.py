@@ -9,6 +9,9 @@ requests and factual fault reports are not complaints.
 
 Several tickets share a requester or account on purpose: Mosaic Retail's sync bug is reported
 three times (1022, 1031, 1040), so the third contact exercises the repeat-contact rule.
+
+The files keep their fixed November 2026 dates (the detection tests read them as written);
+``escalade demo`` dates them relative to the moment it runs (``integration.demo.timing``).
 """
 
 from __future__ import annotations

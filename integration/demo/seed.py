@@ -1,12 +1,14 @@
 """Seed the demo workspace: a sandbox helpdesk whose sample tickets go through the real path.
 
-Each sample ticket is sent as a signed webhook to ``/webhooks/sandbox/demo`` (the same view a
-real helpdesk calls), then the workers decide and deliver. Running it again changes nothing:
-deliveries are deduplicated by their ids.
+Each sample ticket is dated relative to now (``integration.demo.timing``) and sent as a signed
+webhook to ``/webhooks/sandbox/demo`` (the same view a real helpdesk calls), then the workers
+decide and deliver. Running it again changes nothing: a sample ticket's delivery id names the
+ticket and its content, not its dates. ``reset`` starts the workspace over, dated afresh.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from typing import Any
@@ -14,13 +16,16 @@ from typing import Any
 from adapters.helpdesk.sandbox import SIGNATURE_HEADER, sign
 from integration import store
 from integration.demo import DEMO_TENANT, demo_tickets
+from integration.demo.timing import redate
+from integration.matrix import Matrix
+from integration.models import Ticket
 from integration.runtime import Runtime
 from integration.worker import drain
 
 __all__ = ["seed_demo"]
 
 
-def _ensure_tenant(runtime: Runtime, *, reset: bool) -> str:
+def _ensure_tenant(runtime: Runtime, *, reset: bool) -> tuple[str, Matrix]:
     with store.session_scope(runtime.sessions) as s:
         existing = store.get_tenant(s, DEMO_TENANT)
         if existing is not None and reset:
@@ -41,20 +46,28 @@ def _ensure_tenant(runtime: Runtime, *, reset: bool) -> str:
     with store.session_scope(runtime.sessions) as s:
         tenant = store.get_tenant(s, DEMO_TENANT)
         assert tenant is not None
-        return store.tenant_secrets(tenant, runtime.cipher)["webhook_secret"]
+        secret = store.tenant_secrets(tenant, runtime.cipher)["webhook_secret"]
+        return secret, runtime.matrix_for(tenant)
+
+
+def _delivery_id(sample: Ticket) -> str:
+    # The sample as packaged, before its dates move: a second run posts the same ids.
+    digest = hashlib.sha256(json.dumps(sample.to_dict(), sort_keys=True).encode()).hexdigest()
+    return f"demo-{sample.id}-{digest[:12]}"
 
 
 def seed_demo(runtime: Runtime, *, reset: bool = False) -> dict[str, Any]:
     """Create the demo tenant, post every sample ticket as a webhook, process and deliver."""
     from integration.app import create_app
 
-    secret = _ensure_tenant(runtime, reset=reset)
+    secret, matrix = _ensure_tenant(runtime, reset=reset)
     client = create_app(runtime=runtime).test_client()
-    tickets = demo_tickets()
+    samples = demo_tickets()
+    now = runtime.now()
     accepted = 0
-    for ticket in tickets:
+    for sample, ticket in zip(samples, redate(samples, now=now, matrix=matrix), strict=True):
         payload = {
-            "delivery_id": f"demo-{ticket.id}-{ticket.updated_at:%Y%m%d%H%M%S}",
+            "delivery_id": _delivery_id(sample),
             "event": "ticket.created",
             "ticket": ticket.to_dict(),
         }
@@ -70,5 +83,5 @@ def seed_demo(runtime: Runtime, *, reset: bool = False) -> dict[str, Any]:
         elif response.status_code != 200:
             raise RuntimeError(f"demo ticket {ticket.id}: {response.status_code} {response.json}")
     report = drain(runtime)
-    return {"tickets": len(tickets), "accepted": accepted, "decided": report.decided,
+    return {"tickets": len(samples), "accepted": accepted, "decided": report.decided,
             "delivered": report.delivered}

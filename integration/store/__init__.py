@@ -136,3 +136,15 @@ __all__ += [
     "record_backfill_page",
     "start_backfill_run",
 ]
+
+# The start page and the decision timeline.
+from integration.store.overview import (  # noqa: E402
+    UNDECIDED,
+    Story,
+    TicketFilter,
+    TicketPage,
+    ticket_page,
+    ticket_stories,
+)
+
+__all__ += ["UNDECIDED", "Story", "TicketFilter", "TicketPage", "ticket_page", "ticket_stories"]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from integration.models import Ticket
 from integration.store.db import Base, UTCDateTime
 from integration.store.ops import insert_ignore
+from integration.store.overview import search_text
 from integration.store.tables import BigId, TicketRow
 from integration.store.tickets import account_key, requester_key
 
@@ -162,6 +163,7 @@ def import_ticket(s: Session, *, tenant_id: int, ticket: Ticket) -> bool:
     """
     state = {
         "data": ticket.to_dict(),
+        "search_text": search_text(ticket),
         "requester_key": requester_key(ticket),
         "account_key": account_key(ticket),
         "status": ticket.status.value,

@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+_LIST_FILTERS = ("tenant_id", "status", "category", "helpdesk", "search_text")
 
 
 class HelpdeskKind(StrEnum):
@@ -132,6 +133,12 @@ class TicketRow(Base):
         Index(None, "status", "sla_due_at"),
         Index(None, "sla_next_at"),
         Index(None, "tenant_id", "assignee", "status"),
+        # The start page's list (integration.store.overview), for every tenant and for one:
+        # its order, then every column it filters on, so counting and filtering a page never
+        # reads the tickets' JSON.
+        Index("ix_tickets_list", "tier", "updated_at", "id", *_LIST_FILTERS),
+        Index("ix_tickets_tenant_list", "tenant_id", "tier", "updated_at", "id",
+              *_LIST_FILTERS[1:]),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -155,6 +162,8 @@ class TicketRow(Base):
     # Status and tier changes over time, from which the clock is rebuilt.
     timeline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     input_fingerprint: Mapped[str | None] = mapped_column(String(128))
+    # What the start page's search looks in, lower-cased (store.overview.search_text).
+    search_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -208,6 +217,7 @@ class OutboxRow(Base):
     __table_args__ = (
         Index(None, "status", "next_attempt_at"),
         Index(None, "tenant_id", "status"),
+        Index(None, "ticket_id"),  # a ticket's write-backs, for its timeline
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -29,6 +29,7 @@ from integration.models import (
     Tier,
 )
 from integration.store.ops import insert_ignore
+from integration.store.overview import search_text
 from integration.store.tables import DecisionRow, TicketRow
 
 __all__ = [
@@ -77,6 +78,7 @@ def upsert_ticket(
     """Store the latest state of ``ticket``; safe when two workers store it at once."""
     values: dict[str, Any] = {
         "data": ticket.to_dict(),
+        "search_text": search_text(ticket),
         "requester_key": requester_key(ticket),
         "account_key": account_key(ticket),
         "status": ticket.status.value,

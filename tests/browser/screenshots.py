@@ -3,7 +3,8 @@
 Serves the demo workspace (``live.demo_server``), connects its Slack to the local fake Slack
 API, puts a few example failed deliveries in the outbox, and photographs with Debian's
 chromium: the sidebar of a Tier 3 ticket at 320 x 900, the matrix editor rejecting a bad
-threshold, the outbox, and a workspace's connections. Writes ``docs/screenshots/*.png``.
+threshold, the outbox, a workspace's connections, and the start page filtered to the demo's
+staged SLA scenes once the sweep has acted on them. Writes ``docs/screenshots/*.png``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 from integration import outbox, store
 from integration.models import Action, ActionKind
+from integration.worker import drain
+from scheduler import sla_sweep
 from tests.browser.live import (
     DemoServer,
     browser_missing,
@@ -104,6 +107,15 @@ def take_all() -> list[Path]:
             page.wait_for_selector("#result-slack")
             page.evaluate("() => window.scrollTo(0, 0)")
             written.append(_shoot(page, "admin-tenant.png", full_page=True))
+        # The scheduler's first sweep: the demo's staged scenes warn, breach and promote.
+        swept = datetime.now(UTC) + timedelta(seconds=20)
+        sla_sweep(server.runtime, swept)
+        drain(server.runtime, now=swept)
+        with chromium_context(width=1280, height=900) as context:
+            page = context.new_page()
+            page.goto(f"{server.url}/?tier=3&category=account_access")
+            page.wait_for_selector("#showing")
+            written.append(_shoot(page, "start-page.png"))
     return written
 
 

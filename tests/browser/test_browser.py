@@ -1,4 +1,4 @@
-"""In a real browser: the matrix editor rejecting a bad threshold, the sidebar, an override.
+"""In a real browser: the matrix editor, the sidebar, an override, the start page's filters.
 
 Debian's chromium driven by Playwright against the app served on 127.0.0.1 (``live.py``).
 Every request the page makes is checked to stay on 127.0.0.1: no CDN, no fonts from afar.
@@ -197,4 +197,33 @@ def test_admin_adds_a_freshdesk_workspace(live_server: DemoServer, browser_page:
         tenant = store.get_tenant(s, "fresh-acme")
         assert tenant is not None and tenant.settings["currency"] == "EUR"
         assert store.tenant_secrets(tenant, live_server.runtime.cipher)["webhook_secret"] == secret
+    assert hosts == {"127.0.0.1"}
+
+
+def test_start_page_filters_and_a_ticket_opens_its_sidebar(live_server: DemoServer,
+                                                           browser_page: Any) -> None:
+    page = browser_page
+    hosts = _track_hosts(page)
+    page.goto(f"{live_server.url}/")
+    assert page.inner_text("#showing").startswith("Showing 1–50 of 58 tickets")
+
+    page.select_option("#tier", "3")
+    page.select_option("#category", "refund")
+    page.click("#apply")
+    page.wait_for_url("**/?*tier=3*")
+    rows = page.locator("tbody tr")
+    count = rows.count()
+    assert count >= 2, "the demo has several Tier 3 refund demands"
+    assert page.inner_text("#showing").startswith(f"Showing 1–{count} of {count} ticket")
+    for n in range(count):
+        assert "tier-3" in (rows.nth(n).get_attribute("class") or "")
+        assert "refund" in rows.nth(n).locator("td.ticket small").first.inner_text()
+    assert page.input_value("#category") == "refund"  # the form keeps the filter
+
+    first = rows.first
+    ticket_id = (first.get_attribute("id") or "").rsplit("-", 1)[-1]
+    first.locator("a.ticket-link").click()
+    page.wait_for_url(f"**/sidebar/sandbox/demo/tickets/{ticket_id}?*")
+    assert "Tier 3" in page.inner_text("#tier-badge")
+    assert page.is_visible("#timeline")
     assert hosts == {"127.0.0.1"}

@@ -80,10 +80,10 @@ def test_ticket_canvas_shows_tier_why_context_and_form() -> None:
     assert "“nothing loads since [9:00] (http://evil.example)”" in texts
     table = next(c for c in components if c["type"] == "data-table")
     fields = {i["field"]: i["value"] for i in table["items"]}
-    assert fields["ARR"] == "240,000"
+    assert fields["ARR"] == "USD 240,000"
     assert fields["Health"] == "0.31 (at risk)"
     assert fields["Owner"] == "pat@vendor.example"
-    assert fields["SLA due"] == "02 Nov 10:45 UTC (in 45 min)"
+    assert fields["SLA due"] == "Mon 2 Nov 10:45 UTC (in 45 min)"  # no zone given: UTC
     listing = next(c for c in components if c["type"] == "list")
     assert listing["items"][0]["title"] == "Slow dashboards"
     dropdown = next(c for c in components if c["type"] == "dropdown")
@@ -258,3 +258,36 @@ def test_submit_for_an_unknown_conversation(client: Any, intercom: Any) -> None:
                      input_values={"tier": "1", "reason": "x"})
     assert response.status_code == 200
     assert UNKNOWN_TEXT in _texts(response)
+
+
+def test_canvas_keeps_why_the_tier_and_lists_the_story_after_a_breach(
+    client: Any, intercom: Any
+) -> None:
+    with store.session_scope(intercom.sessions) as s:
+        tenant = store.get_tenant(s, "ic")
+        row = store.get_ticket(s, tenant.id, "intercom", "1295")
+        breach = Decision(
+            ticket_id="1295", tier=Tier.THREE, priority=Priority.URGENT,
+            category=Category.OUTAGE, sentiment=-0.6, triggers=(),
+            matrix_version=intercom.matrix.version,
+            rules=(RuleHit(rule_id="sla_breach", reason="SLA breach: first response was due"),))
+        store.add_decision(s, tenant_id=tenant.id, ticket_id=row.id, decision=breach,
+                           decided_at=NOW - timedelta(minutes=5), previous_tier=3,
+                           cause="sla_breach")
+        store.update_tenant(s, tenant, cipher=intercom.cipher, settings={"currency": "GBP"})
+
+    response = _post(client, "initialize")
+
+    texts = _texts(response)
+    # The outage set tier 3; the breach is a later step, not the reason for the tier.
+    assert "• Enterprise outage: 'down'" in texts
+    assert not any(t.startswith("• SLA breach") for t in texts)
+    history = texts[texts.index("**History**") + 1:]
+    assert history[0] == "Mon 2 Nov 10:55 CET · SLA sweep · Tier 3, unchanged"
+    assert history[1] == "Mon 2 Nov 10:00 CET · New ticket · Tier 3"
+    table = next(c for c in response.get_json()["canvas"]["content"]["components"]
+                 if c["type"] == "data-table")
+    fields = {i["field"]: i["value"] for i in table["items"]}
+    assert fields["ARR"] == "GBP 240,000"
+    assert fields["SLA due"] == "Mon 2 Nov 11:30 CET (in 30 min)"  # the workspace's zone
+    assert_valid(response.get_json())

@@ -132,7 +132,7 @@ def test_view_model_formats_account_and_derives_links() -> None:
 
     assert view.account is not None
     assert (view.account.arr, view.account.health, view.account.health_level) == (
-        "1,234,567", "82%", "good")
+        "USD 1,234,567", "82%", "good")
     assert view.account.renewal == "2026-12-02 (in 30 d)"
     # "Wants: fix the export" says nothing "Customer asks" does not.
     assert view.summary.summary is None and view.summary.customer_words is None
