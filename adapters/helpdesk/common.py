@@ -339,7 +339,8 @@ def _unreachable_reason(err: BaseException) -> str:
 
 def _causes(err: BaseException) -> Iterator[BaseException]:
     """``err`` and everything it wraps: requests and urllib3 nest causes in args and ``reason``."""
-    pending, seen = [err], set()
+    pending: list[BaseException] = [err]
+    seen: set[int] = set()
     while pending and len(seen) < 32:
         current = pending.pop()
         if id(current) in seen:

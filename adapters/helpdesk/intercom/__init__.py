@@ -23,6 +23,7 @@ tag and Intercom's flag (``priority`` -> high, ``not_priority`` -> normal).
 
 from __future__ import annotations
 
+from adapters.helpdesk.common import BOT_MARKER, has_marker, with_marker
 from adapters.helpdesk.intercom.calls import IntercomCall, to_intercom_calls
 from adapters.helpdesk.intercom.client import (
     BACKFILL_PAGE_SIZE,
@@ -30,7 +31,7 @@ from adapters.helpdesk.intercom.client import (
     IntercomAdapter,
     error_for_response,
 )
-from adapters.helpdesk.intercom.common import BOT_MARKER, has_marker, plain_text, with_marker
+from adapters.helpdesk.intercom.common import plain_text
 from adapters.helpdesk.intercom.normalize import (
     CHANNELS,
     PRIORITIES,

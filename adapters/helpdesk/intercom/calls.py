@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.helpdesk.common import comment_ref
-from adapters.helpdesk.intercom.common import _DIGITS, to_html, with_marker
+from adapters.helpdesk.common import comment_ref, with_marker
+from adapters.helpdesk.intercom.common import _DIGITS, to_html
 from adapters.helpdesk.intercom.normalize import priority_tag
 from integration.errors import ConfigurationError, ValidationError
 from integration.models import Action, ActionKind, Priority

@@ -37,6 +37,8 @@ from adapters.helpdesk.common import (
     with_notices,
     without_landed,
 )
+from adapters.helpdesk.common import mapping as _mapping
+from adapters.helpdesk.common import mappings as _mappings
 from adapters.helpdesk.intercom.calls import (
     IntercomCall,
     helpdesk_actions,
@@ -44,13 +46,7 @@ from adapters.helpdesk.intercom.calls import (
     tag_changes,
     to_intercom_calls,
 )
-from adapters.helpdesk.intercom.common import (
-    API_VERSION,
-    _mapping,
-    _mappings,
-    _numeric_id,
-    _opt_mapping,
-)
+from adapters.helpdesk.intercom.common import API_VERSION, _numeric_id, _opt_mapping
 from adapters.helpdesk.intercom.normalize import to_ticket
 from adapters.helpdesk.intercom.webhooks import parse_webhook_body, verify_signature
 from integration.errors import (

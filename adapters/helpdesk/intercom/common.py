@@ -9,17 +9,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
-# Shared with every adapter; re-exported so this package's modules import from one place.
-from adapters.helpdesk.common import (  # noqa: F401
-    BOT_MARKER,
-    has_marker,
-    with_marker,
-)
-from adapters.helpdesk.common import header as _header  # noqa: F401
-from adapters.helpdesk.common import is_url as _is_url  # noqa: F401
-from adapters.helpdesk.common import mapping as _mapping  # noqa: F401
-from adapters.helpdesk.common import mappings as _mappings  # noqa: F401
-from adapters.helpdesk.common import number as _number  # noqa: F401
+from adapters.helpdesk.common import mapping as _mapping
 from integration.errors import ValidationError
 
 HELPDESK = "intercom"

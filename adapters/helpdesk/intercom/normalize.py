@@ -6,18 +6,18 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from adapters.helpdesk.common import has_marker
+from adapters.helpdesk.common import is_url as _is_url
+from adapters.helpdesk.common import mapping as _mapping
+from adapters.helpdesk.common import mappings as _mappings
+from adapters.helpdesk.common import number as _number
 from adapters.helpdesk.intercom.common import (
     HELPDESK,
     _epoch,
     _id,
-    _is_url,
-    _mapping,
-    _mappings,
-    _number,
     _numeric_id,
     _opt_mapping,
     _opt_text,
-    has_marker,
     plain_text,
 )
 from integration.errors import ValidationError

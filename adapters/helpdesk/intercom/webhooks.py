@@ -9,7 +9,9 @@ import re
 from collections.abc import Mapping
 
 from adapters.helpdesk.base import WebhookEvent
-from adapters.helpdesk.intercom.common import _epoch, _header, _mapping, _numeric_id
+from adapters.helpdesk.common import header as _header
+from adapters.helpdesk.common import mapping as _mapping
+from adapters.helpdesk.intercom.common import _epoch, _numeric_id
 from integration.errors import UnsupportedEvent, ValidationError, WebhookVerificationError
 
 __all__ = ["SIGNATURE_HEADER", "TOPICS", "parse_webhook_body", "verify_signature"]
