@@ -14,7 +14,6 @@ schema is current) and reports the delivery backlog.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 import traceback
@@ -22,7 +21,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
-from flask import Flask, Request, Response, g, jsonify, render_template, request, send_file
+from flask import Flask, Request, Response, g, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from integration.availability import RETRY_AFTER_SECONDS, StoreGate
@@ -37,6 +37,7 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
+_PROJECT = str(Path(__file__).resolve().parents[1]) + "/"
 # Endpoints that never touch the database: they answer even while it is away.
 _UNGATED = frozenset({"healthz", "readyz", "favicon"})
 _TITLES: Mapping[int, tuple[str, str]] = {
@@ -57,27 +58,21 @@ _NUL_OR_SURROGATE = re.compile("[\x00\ud800-\udfff]")
 _ERROR_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"
 
 
-class _StrictJSON:
+class _StrictJSON(DefaultJSONProvider):
     """``request.get_json`` parses with :func:`load_json`: hostile JSON is a 400, not a 500."""
 
-    @staticmethod
-    def loads(data: str | bytes, **_: Any) -> Any:
-        return load_json(data)
-
-    @staticmethod
-    def dumps(obj: Any, **kwargs: Any) -> str:
-        return json.dumps(obj, **kwargs)
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return load_json(s)
 
 
 class _Request(Request):
-    json_module = _StrictJSON
-
     def on_json_loading_failed(self, e: ValueError | None) -> NoReturn:
         raise BadRequest(str(e) if e is not None else "body: expected JSON") from e
 
 
 class _App(Flask):
     request_class = _Request
+    json_provider_class = _StrictJSON
 
     def handle_http_exception(self, e: HTTPException) -> Any:
         # Blueprints render their own pages; the log line still names the reason.
@@ -135,10 +130,13 @@ def create_app(
         report, ready = readiness(runtime, gate)
         return jsonify(report), 200 if ready else 503
 
+    icon = (STATIC / "favicon.ico").read_bytes()
+
     @app.get("/favicon.ico")
     def favicon() -> Response:
-        return send_file(STATIC / "favicon.ico", mimetype="image/vnd.microsoft.icon",
-                         max_age=86400)
+        response = Response(icon, mimetype="image/vnd.microsoft.icon")
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        return response
 
     return app
 
@@ -289,12 +287,19 @@ def _unexpected(gate: StoreGate, err: Exception) -> Response:
     if is_unavailable(err):
         gate.went_down(err)
         return _unavailable()
-    frames = traceback.extract_tb(err.__traceback__)
-    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
     g.logged = True
-    log.error("%s %s -> 500: unexpected %s%s: %s", request.method,
-              loggable(request.path, 200), type(err).__name__, where, loggable(err))
+    log.error("%s %s -> 500: unexpected %s at %s: %s", request.method,
+              loggable(request.path, 200), type(err).__name__, _where(err), loggable(err))
     return _json_error(500, "internal error; it has been logged")
+
+
+def _where(err: BaseException) -> str:
+    # The innermost frame of our own code says where to look; a library's rarely does.
+    frames = traceback.extract_tb(err.__traceback__)
+    ours = [f for f in frames if f.filename.startswith(_PROJECT) and "/.venv/" not in f.filename]
+    if ours:
+        return f"{ours[-1].filename.removeprefix(_PROJECT)}:{ours[-1].lineno}"
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
 
 
 def _first_line(err: BaseException) -> str:
