@@ -104,10 +104,10 @@ def serve(host: str, port: int, workers: bool, with_scheduler: bool) -> None:
 
 @main.command()
 def work() -> None:
-    """Process pending events and deliver due outbox rows once, then exit."""
-    from integration.worker import drain
+    """Process pending events and deliver due outbox rows (on its own thread), then exit."""
+    from integration.worker import work_until_idle
 
-    report = drain(_runtime(click.get_current_context()))
+    report = work_until_idle(_runtime(click.get_current_context()))
     click.echo(json.dumps(asdict(report)))
 
 
