@@ -232,8 +232,8 @@ def _error_message(response: Response) -> str:
 
 
 def _log_rejection(status: int, message: str) -> None:
-    if g.get("logged") or g.get("store_unavailable"):
-        return  # said once already (the unexpected error, or the outage)
+    if g.get("logged") or g.get("store_unavailable") or request.endpoint in _UNGATED:
+        return  # said once already (the unexpected error, the outage) or polled, not sent
     size = request.content_length
     level = logging.INFO if status in (404, 405) else logging.WARNING
     log.log(level, "%s %s -> %s (%s bytes): %s", request.method, loggable(request.path, 200),

@@ -42,7 +42,7 @@ class StoreGate:
         self._clock = clock
         self._lock = threading.Lock()
         self._down_since: float | None = None
-        self._next_probe = 0.0
+        self._last_try = 0.0
         self.outages = 0
 
     @property
@@ -56,15 +56,15 @@ class StoreGate:
             if self._down_since is None:
                 return True
             now = self._clock()
-            if now < self._next_probe:
+            if now - self._last_try < self.probe_every:
                 return False
-            self._next_probe = now + self.probe_every
+            self._last_try = now
             return True
 
     def went_down(self, err: BaseException) -> None:
         """The store failed; logs once when this starts an outage."""
         with self._lock:
-            self._next_probe = self._clock() + self.probe_every
+            self._last_try = self._clock()
             if self._down_since is not None:
                 return
             self._down_since = self._clock()
