@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from integration.store.db import current_revision, head_revision
+from integration.store.db import head_revision
 from integration.store.tables import OutboxRow, OutboxStatus
 
 __all__ = ["OutboxLag", "migrations_current", "outbox_lag"]
@@ -41,4 +42,14 @@ def outbox_lag(s: Session, *, now: datetime) -> OutboxLag:
 
 def migrations_current(engine: Engine) -> tuple[str | None, str | None]:
     """``(the database's migration, the newest shipped)``; equal when the schema is current."""
-    return current_revision(engine), head_revision()
+    # Read directly: Alembic's MigrationContext logs two lines per call, and this is polled.
+    with engine.connect() as connection:
+        current = None
+        if inspect(connection).has_table("alembic_version"):
+            current = connection.scalar(text("SELECT version_num FROM alembic_version"))
+    return current, _head()
+
+
+@functools.cache
+def _head() -> str | None:
+    return head_revision()
