@@ -31,6 +31,7 @@ from integration import outbox, store
 from integration.errors import ValidationError, WebhookVerificationError
 from integration.inbound import load_json, same_secret
 from integration.models import Action, ActionKind
+from integration.store.db import ping
 
 if TYPE_CHECKING:
     from integration.runtime import Runtime
@@ -120,7 +121,7 @@ def slack_events_blueprint(runtime: Runtime, *, signing_secret: str) -> Blueprin
         signing_secret=signing_secret, authorize=_authorize(runtime), on_action=on_action
     )
     blueprint = slack_blueprint(app)
-    blueprint.before_request(_checked_first(signing_secret, runtime.now))
+    blueprint.before_request(_checked_first(signing_secret, runtime))
     return blueprint
 
 
@@ -130,17 +131,21 @@ SLACK_MAX_SKEW_SECONDS = 300
 _CLICKED = frozenset(ACTION_IDS[name] for name in EVENT_FOR_ACTION)
 
 
-def _checked_first(secret: str, now: Callable[[], datetime]) -> Callable[[], Any]:
+def _checked_first(secret: str, runtime: Runtime) -> Callable[[], Any]:
     # Bolt parses the body before it checks the signature, and a body it cannot parse is a
-    # 500; so the signature is checked here first, then the body is read strictly.
+    # 500; so the signature is checked here first, then the body is read strictly. Bolt also
+    # answers 500 when the database fails inside it: ask the database first, so an outage
+    # is the app's 503.
     def check() -> tuple[Response, int] | None:
         try:
             check_slack_request(headers=request.headers, body=request.get_data(cache=True),
-                                content_type=request.mimetype, secret=secret, now=now())
+                                content_type=request.mimetype, secret=secret,
+                                now=runtime.now())
         except WebhookVerificationError as err:
             return jsonify({"error": str(err)}), 401
         except ValidationError as err:
             return jsonify({"error": str(err), "field": err.field}), 400
+        ping(runtime.engine)
         return None
 
     return check

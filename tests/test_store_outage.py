@@ -7,6 +7,7 @@ what the app sees when the server stops.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from cryptography.fernet import Fernet
@@ -23,6 +25,7 @@ from integration import store
 from integration.app import create_app
 from integration.worker import Workers
 from tests.conftest import SANDBOX_SECRET, make_ticket, post_sandbox, sandbox_body
+from tests.fuzz.targets import SLACK_SECRET, sign_slack
 from tests.outage import PostgresProxy, sqlite_locked
 from tests.store.helpers import PG_ENV, PG_SKIP, backend_store
 
@@ -45,7 +48,7 @@ def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any
             url = proxy.url(url)
         app = create_app({"VAR_DIR": tmp_path / "var", "DATABASE_URL": url, "WORKERS": 0,
                           "SECRET_KEY": Fernet.generate_key().decode(), "LOG_LEVEL": "INFO",
-                          "DB_TIMEOUT_SECONDS": 0.3})
+                          "DB_TIMEOUT_SECONDS": 0.3, "SLACK_SIGNING_SECRET": SLACK_SECRET})
         runtime = app.extensions["escalade"]
         with store.session_scope(runtime.sessions) as s:
             store.add_tenant(s, slug="demo", name="Demo", helpdesk="sandbox", base_url=None,
@@ -113,6 +116,22 @@ def test_webhooks_get_503_while_the_database_is_away_and_202_after(
         "web: database is back"]
     # Acknowledged means stored; everything answered 503 is the helpdesk's to send again.
     assert _events(runtime) == {"d1", "d12"}
+
+
+def test_a_slack_click_while_the_database_is_away_is_a_503(
+    outage: tuple[Any, Outage]
+) -> None:
+    app, away = outage
+    value = json.dumps({"dedupe_key": "demo:sandbox:1:tier_3", "ticket_key": "demo:sandbox:1"})
+    payload = {"type": "block_actions", "team": {"id": "T0"}, "user": {"id": "U0"},
+               "response_url": "https://hooks.slack.com/actions/T0/1/x",
+               "actions": [{"action_id": "escalade_acknowledge", "value": value}]}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    with away():
+        answer = app.test_client().post("/slack/events", data=body, headers=sign_slack(body),
+                                        content_type="application/x-www-form-urlencoded")
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "10"
 
 
 def test_healthz_touches_no_database(outage: tuple[Any, Outage]) -> None:
