@@ -223,17 +223,20 @@ class Workers:
         self._warned_at: float | None = None
         self._next_lag_check = 0.0
         self._stop = threading.Event()
+        self._delivery_due = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         """Start the threads (idempotent)."""
         if self._threads:
             return
-        loops: list[tuple[str, Callable[[], WorkReport]]] = [
-            (f"escalade-worker-{n}", self._events) for n in range(self.count)]
-        loops.append(("escalade-outbox", self._deliveries))
-        for name, step in loops:
-            thread = threading.Thread(target=self._loop, args=(step,), name=name, daemon=True)
+        loops: list[tuple[str, Callable[[], WorkReport], Callable[[float], object]]] = [
+            (f"escalade-worker-{n}", self._events, self.runtime.wait_for_work)
+            for n in range(self.count)]
+        loops.append(("escalade-outbox", self._deliveries, self._wait_for_deliveries))
+        for name, step, idle in loops:
+            thread = threading.Thread(target=self._loop, args=(step, idle), name=name,
+                                      daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -241,12 +244,21 @@ class Workers:
         """Ask the threads to finish their pass and stop."""
         self._stop.set()
         self.runtime.wake()
+        self._delivery_due.set()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
 
     def _events(self) -> WorkReport:
-        return process_events(self.runtime)
+        report = process_events(self.runtime)
+        if report.decided:
+            self._delivery_due.set()  # its outbox rows go out now, not at the next poll
+        return report
+
+    def _wait_for_deliveries(self, timeout: float) -> None:
+        # Its own signal: the runtime's wake-up is for the event threads (a new webhook).
+        self._delivery_due.wait(timeout)
+        self._delivery_due.clear()
 
     def _deliveries(self) -> WorkReport:
         report = deliver_outbox(self.runtime)
@@ -255,7 +267,7 @@ class Workers:
             self.check_lag()
         return report
 
-    def _loop(self, step: Callable[[], WorkReport]) -> None:
+    def _loop(self, step: Callable[[], WorkReport], idle: Callable[[float], object]) -> None:
         backoff = self.poll_seconds
         while not self._stop.is_set():
             if self.gate.down and not self._reachable():
@@ -275,7 +287,7 @@ class Workers:
             if self.gate.down:
                 self.gate.came_back()
             if not report.busy:
-                self.runtime.wait_for_work(self.poll_seconds)
+                idle(self.poll_seconds)
 
     def _reachable(self) -> bool:
         if not self.gate.probe_due():
