@@ -173,6 +173,7 @@ def check_slack_request(
         data = load_json(body)
         if not isinstance(data, dict):
             raise ValidationError("body", "expected a JSON object")
+        _check_event(data)
         return
     try:
         form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
@@ -185,15 +186,31 @@ def check_slack_request(
         _check_interaction(payload)
 
 
+# What Slack sends an app that, like Escalade, has buttons and no other interactivity.
+# https://api.slack.com/apis/events-api#receiving-events
+_EVENT_TYPES = frozenset({"url_verification", "event_callback", "app_rate_limited"})
+
+
+def _check_event(data: Mapping[str, Any]) -> None:
+    kind = data.get("type")
+    if kind not in _EVENT_TYPES:
+        raise ValidationError("type", f"not a Slack event Escalade receives: {kind!r:.60}")
+    if kind == "url_verification" and not isinstance(data.get("challenge"), str):
+        raise ValidationError("challenge", "expected a string")
+    if kind == "event_callback" and not isinstance(data.get("event"), dict):
+        raise ValidationError("event", "expected an object")
+
+
 def _check_interaction(payload: Mapping[str, Any]) -> None:
+    if payload["type"] != "block_actions":
+        raise ValidationError("payload.type", "Escalade's messages have buttons only "
+                              f"(block_actions), not {payload['type']!r:.60}")
     for key in ("team", "user", "channel", "container", "message", "enterprise", "view"):
         if payload.get(key) is not None and not isinstance(payload[key], dict):
             raise ValidationError(f"payload.{key}", "expected an object")
     actions = payload.get("actions")
-    if actions is None:
-        return
-    if not isinstance(actions, list):
-        raise ValidationError("payload.actions", "expected a list")
+    if not isinstance(actions, list) or not actions:
+        raise ValidationError("payload.actions", "expected a list of the clicked buttons")
     for i, action in enumerate(actions):
         where = f"payload.actions[{i}]"
         if not isinstance(action, dict):

@@ -111,6 +111,11 @@ CASES: dict[str, tuple[str, bytes, str, Signer, int, str]] = {
         "names no ticket"),
     "slack action without action_id": ("/slack/events", _click("x", action_id=None), FORM,
                                        sign_slack, 400, "action_id: is required"),
+    "slack actions null": ("/slack/events", urlencode({"payload": json.dumps(
+        {"type": "block_actions", "team": {"id": "T0"}, "user": {"id": "U0"},
+         "actions": None})}).encode(), FORM, sign_slack, 400, "payload.actions"),
+    "slack event not for Escalade": ("/slack/events", b'{"type": "shortcut"}', JSON,
+                                     sign_slack, 400, "not a Slack event"),
     # non-ASCII signatures: hmac.compare_digest raised TypeError
     "canvas initialize é": ("/intercom/canvas/ic/initialize", b"{}", JSON,
                             _fixed(X_Body_Signature="é"), 401, "X-Body-Signature"),
