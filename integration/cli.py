@@ -228,10 +228,10 @@ def _start_lines(runtime: Any, served: str) -> list[str]:
 
 @main.command()
 def work() -> None:
-    """Process pending events and deliver due outbox rows once, then exit."""
-    from integration.worker import drain
+    """Process pending events and deliver due outbox rows (on its own thread), then exit."""
+    from integration.worker import work_until_idle
 
-    report = drain(_runtime(click.get_current_context()))
+    report = work_until_idle(_runtime(click.get_current_context()))
     click.echo(json.dumps(asdict(report)))
 
 

@@ -19,8 +19,13 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
                    "default: generated once into VAR_DIR/secret.key"),
     "MATRIX_PATH": (None, "path", "escalation matrix YAML; default the packaged default.yaml"),
     "MAX_BODY_BYTES": (1_048_576, "int", "largest webhook body accepted (413 above)"),
-    "WORKERS": (1, "int", "in-process worker threads for events and the outbox; 0 = none"),
+    "WORKERS": (1, "int", "in-process threads that process events (the outbox has its own); "
+                "0 = none"),
     "POLL_SECONDS": (0.5, "float", "how often idle workers look for new work"),
+    "DB_TIMEOUT_SECONDS": (5.0, "float", "how long a database call waits for a lock or a "
+                           "connection before the store counts as unavailable (503)"),
+    "OUTBOX_LAG_WARN_SECONDS": (60.0, "float", "log a warning when the oldest due write-back "
+                                "has waited longer than this"),
     "SLA_SWEEP_SECONDS": (15.0, "float", "how often the scheduler sweeps SLA clocks"),
     "SLACK_SIGNING_SECRET": (None, "str", "signing secret of Escalade's Slack app; "
                              "enables POST /slack/events (the alert buttons)"),

@@ -41,7 +41,8 @@ class Runtime:
 
     def __init__(self, *, config: Mapping[str, Any]) -> None:
         self.config = dict(config)
-        self.engine = store.make_engine(self.config["DATABASE_URL"])
+        self.engine = store.make_engine(self.config["DATABASE_URL"],
+                                        timeout=self.config.get("DB_TIMEOUT_SECONDS"))
         self.sessions: sessionmaker[Session] = store.make_session_factory(self.engine)
         self._wake = threading.Event()
         self._adapters: dict[str, tuple[tuple[Any, ...], HelpdeskAdapter]] = {}

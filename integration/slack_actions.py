@@ -8,10 +8,15 @@ ownership" and the message update showing who did what — so Slack never waits 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
-from flask import Blueprint
+from flask import Blueprint, Response, jsonify, request
 from slack_bolt.authorization import AuthorizeResult
 
 from adapters.connectors.slack_app import (
@@ -21,13 +26,17 @@ from adapters.connectors.slack_app import (
     slack_blueprint,
     update_payload,
 )
+from adapters.connectors.slack_blocks import ACTION_IDS
 from integration import outbox, store
+from integration.errors import ValidationError, WebhookVerificationError
+from integration.inbound import load_json, same_secret
 from integration.models import Action, ActionKind
+from integration.store.db import ping
 
 if TYPE_CHECKING:
     from integration.runtime import Runtime
 
-__all__ = ["handle_click", "slack_events_blueprint", "tenant_for_team"]
+__all__ = ["check_slack_request", "handle_click", "slack_events_blueprint", "tenant_for_team"]
 
 log = logging.getLogger(__name__)
 
@@ -133,4 +142,119 @@ def slack_events_blueprint(runtime: Runtime, *, signing_secret: str) -> Blueprin
     app = build_bolt_app(
         signing_secret=signing_secret, authorize=_authorize(runtime), on_action=on_action
     )
-    return slack_blueprint(app)
+    blueprint = slack_blueprint(app)
+    blueprint.before_request(_checked_first(signing_secret, runtime))
+    return blueprint
+
+
+# --- before Bolt sees a request: verify, then read ----------------------------------------
+
+SLACK_MAX_SKEW_SECONDS = 300
+_CLICKED = frozenset(ACTION_IDS[name] for name in EVENT_FOR_ACTION)
+
+
+def _checked_first(secret: str, runtime: Runtime) -> Callable[[], Any]:
+    # Bolt parses the body before it checks the signature, and a body it cannot parse is a
+    # 500; so the signature is checked here first, then the body is read strictly. Bolt also
+    # answers 500 when the database fails inside it: ask the database first, so an outage
+    # is the app's 503.
+    def check() -> tuple[Response, int] | None:
+        try:
+            check_slack_request(headers=request.headers, body=request.get_data(cache=True),
+                                content_type=request.mimetype, secret=secret,
+                                now=runtime.now())
+        except WebhookVerificationError as err:
+            return jsonify({"error": str(err)}), 401
+        except ValidationError as err:
+            return jsonify({"error": str(err), "field": err.field}), 400
+        ping(runtime.engine)
+        return None
+
+    return check
+
+
+def check_slack_request(
+    *, headers: Mapping[str, str], body: bytes, content_type: str, secret: str, now: datetime
+) -> None:
+    """Raise unless the request is signed by Slack (v0) and its body is one Escalade reads.
+
+    ``WebhookVerificationError`` for a missing, wrong or stale signature; ``ValidationError``
+    naming the field for a signed body that is not a Slack payload or a button Escalade made.
+    https://api.slack.com/authentication/verifying-requests-from-slack
+    """
+    stamp = (headers.get("X-Slack-Request-Timestamp") or "").strip()
+    given = (headers.get("X-Slack-Signature") or "").strip()
+    if not stamp.isascii() or not stamp.isdigit():
+        raise WebhookVerificationError("X-Slack-Request-Timestamp is missing or not a Unix time")
+    if abs(now.timestamp() - int(stamp)) > SLACK_MAX_SKEW_SECONDS:
+        raise WebhookVerificationError("X-Slack-Request-Timestamp is more than 5 minutes off")
+    digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256)
+    if not same_secret(given, f"v0={digest.hexdigest()}"):
+        raise WebhookVerificationError("X-Slack-Signature does not match the body")
+    if content_type == "application/json" or body.lstrip().startswith(b"{"):
+        data = load_json(body)
+        if not isinstance(data, dict):
+            raise ValidationError("body", "expected a JSON object")
+        _check_event(data)
+        return
+    try:
+        form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError as err:
+        raise ValidationError("body", f"not UTF-8: {err.reason}") from err
+    if "payload" in form:
+        payload = load_json(form["payload"][0], field="payload")
+        if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+            raise ValidationError("payload", "expected an object with a type")
+        _check_interaction(payload)
+
+
+# What Slack sends an app that, like Escalade, has buttons and no other interactivity.
+# https://api.slack.com/apis/events-api#receiving-events
+_EVENT_TYPES = frozenset({"url_verification", "event_callback", "app_rate_limited"})
+
+
+def _check_event(data: Mapping[str, Any]) -> None:
+    kind = data.get("type")
+    if kind not in _EVENT_TYPES:
+        raise ValidationError("type", f"not a Slack event Escalade receives: {kind!r:.60}")
+    if kind == "url_verification" and not isinstance(data.get("challenge"), str):
+        raise ValidationError("challenge", "expected a string")
+    if kind == "event_callback" and not isinstance(data.get("event"), dict):
+        raise ValidationError("event", "expected an object")
+
+
+def _check_interaction(payload: Mapping[str, Any]) -> None:
+    if payload["type"] != "block_actions":
+        raise ValidationError("payload.type", "Escalade's messages have buttons only "
+                              f"(block_actions), not {payload['type']!r:.60}")
+    for key in ("team", "user", "channel", "container", "message", "enterprise", "view"):
+        if payload.get(key) is not None and not isinstance(payload[key], dict):
+            raise ValidationError(f"payload.{key}", "expected an object")
+    actions = payload.get("actions")
+    if not isinstance(actions, list) or not actions:
+        raise ValidationError("payload.actions", "expected a list of the clicked buttons")
+    for i, action in enumerate(actions):
+        where = f"payload.actions[{i}]"
+        if not isinstance(action, dict):
+            raise ValidationError(where, "expected an object")
+        action_id = action.get("action_id")
+        if not isinstance(action_id, str) or not action_id:
+            raise ValidationError(f"{where}.action_id", "is required")
+        if action_id in _CLICKED:
+            _check_button_value(action.get("value"), f"{where}.value")
+
+
+def _check_button_value(value: Any, where: str) -> None:
+    # The value of a button Escalade rendered: {dedupe_key, ticket_key "tenant:helpdesk:id"}.
+    if not isinstance(value, str) or not value:
+        raise ValidationError(where, "the button carries no escalation")
+    try:
+        data = load_json(value, field=where)
+    except ValidationError as err:
+        raise ValidationError(where, f"not a button Escalade made ({err.message})") from err
+    if not isinstance(data, dict) or not isinstance(data.get("dedupe_key"), str):
+        raise ValidationError(where, "expected {dedupe_key, ticket_key}")
+    ticket_key = data.get("ticket_key")
+    parts = ticket_key.split(":", 2) if isinstance(ticket_key, str) else []
+    if len(parts) != 3 or not all(parts):
+        raise ValidationError(where, "names no ticket (expected ticket_key 'tenant:helpdesk:id')")

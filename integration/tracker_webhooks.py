@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from integration import store
 from integration.errors import (
@@ -36,6 +35,7 @@ from integration.errors import (
     ValidationError,
     WebhookVerificationError,
 )
+from integration.inbound import load_json, loggable, same_secret
 
 __all__ = [
     "LINEAR_MAX_SKEW_SECONDS",
@@ -94,7 +94,7 @@ def verify_jira(headers: Mapping[str, str], body: bytes, secret: str) -> None:
     method, _, digest = given.partition("=")
     if not digest or method.lower() != "sha256":
         raise WebhookVerificationError("missing or malformed X-Hub-Signature (sha256=<hex>)")
-    if not hmac.compare_digest(digest.strip().lower(), sign(secret, body)):
+    if not same_secret(digest.strip().lower(), sign(secret, body)):
         raise WebhookVerificationError("X-Hub-Signature does not match the body")
 
 
@@ -103,12 +103,13 @@ def verify_linear(headers: Mapping[str, str], body: bytes, secret: str, now: dat
     given = (headers.get("Linear-Signature") or "").strip().lower()
     if not given:
         raise WebhookVerificationError("missing Linear-Signature")
-    if not hmac.compare_digest(given, sign(secret, body)):
+    if not same_secret(given, sign(secret, body)):
         raise WebhookVerificationError("Linear-Signature does not match the body")
     try:
-        stamp = json.loads(body).get("webhookTimestamp")
-    except (ValueError, AttributeError) as err:
-        raise WebhookVerificationError("body has no webhookTimestamp") from err
+        payload = load_json(body)
+    except ValidationError as err:
+        raise WebhookVerificationError(f"body has no webhookTimestamp ({err})") from err
+    stamp = payload.get("webhookTimestamp") if isinstance(payload, Mapping) else None
     if isinstance(stamp, bool) or not isinstance(stamp, int | float):
         raise WebhookVerificationError("body has no numeric webhookTimestamp")
     skew = abs(now.timestamp() - stamp / 1000.0)
@@ -123,6 +124,10 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
+def _obj(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def jira_resolved_key(payload: Mapping[str, Any]) -> str:
     """The key of the issue this Jira event resolved; ``UnsupportedEvent`` otherwise."""
     event = str(payload.get("webhookEvent") or "")
@@ -130,10 +135,10 @@ def jira_resolved_key(payload: Mapping[str, Any]) -> str:
         raise UnsupportedEvent(event or "unknown")
     issue = _mapping(payload.get("issue"), "issue")
     fields = _mapping(issue.get("fields"), "issue.fields")
-    category = ((fields.get("status") or {}).get("statusCategory") or {}).get("key")
+    category = _obj(_obj(fields.get("status")).get("statusCategory")).get("key")
     if category != "done" and not fields.get("resolution"):
         raise UnsupportedEvent(f"{event} (not done)")
-    items = (payload.get("changelog") or {}).get("items")
+    items = _obj(payload.get("changelog")).get("items")
     # Edits to an already-done issue also arrive as issue_updated: act only on the transition.
     if isinstance(items, list) and not any(
         isinstance(i, Mapping) and str(i.get("field", "")).lower() in ("status", "resolution")
@@ -193,23 +198,22 @@ def _receive(tracker: str, tenant_slug: str) -> tuple[Response, int]:
     except WebhookVerificationError as err:
         return _error(401, str(err))
     try:
-        payload = _mapping(json.loads(body), "body")
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        return _error(400, f"body is not valid JSON: {err}", field="body")
+        payload = _mapping(load_json(body), "body")
     except ValidationError as err:
         return _error(400, str(err), field=err.field)
     try:
         issue_key = resolved_key(payload)
     except UnsupportedEvent as err:
-        log.info("tenant %s: ignored %s event %s", tenant_slug, tracker, err.event_type)
+        log.info("tenant %s: ignored %s event %s", tenant_slug, tracker,
+                 loggable(err.event_type))
         return jsonify({"status": "ignored", "event_type": err.event_type}), 202
     except ValidationError as err:
         return _error(422, str(err), field=err.field)
     try:
         notified = on_resolved(runtime, tenant_slug, tracker, issue_key)
     except RetriableError as err:
-        log.warning("tenant %s: %s %s resolved, notifying failed: %s",
-                    tenant_slug, tracker, issue_key, err)
+        g.error_detail = (f"tenant {tenant_slug}: {tracker} {loggable(issue_key)} resolved, "
+                          f"notifying failed: {err}")
         return _error(503, "could not notify the linked tickets yet; retry")
     return jsonify({"status": "resolved", "issue": issue_key, "tickets_notified": notified}), 200
 

@@ -44,9 +44,10 @@ from urllib.parse import urlparse
 import flask
 import jwt
 from sqlalchemy import select
-from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
+from werkzeug.exceptions import BadRequest, Forbidden, NotFound, Unauthorized
 
 from integration import store
+from integration.inbound import load_json, same_secret
 
 __all__ = [
     "INSTALL_SECRET_HEADER",
@@ -144,11 +145,15 @@ def read_sidebar_token(token: str, *, key: bytes, now: datetime) -> SidebarIdent
     payload, _, signature = token.strip().partition(".")
     try:
         given = _unb64(signature)
-        claims = json.loads(_unb64(payload)) if payload else None
     except ValueError as err:
         raise Unauthorized("sidebar token is malformed") from err
-    if not hmac.compare_digest(given, _mac(key, payload)):
+    # The signature first: a stranger's claims are never parsed.
+    if not payload.isascii() or not same_secret(given, _mac(key, payload)):
         raise Unauthorized("sidebar token signature is wrong")
+    try:
+        claims = load_json(_unb64(payload)) if payload else None
+    except ValueError as err:
+        raise Unauthorized("sidebar token is malformed") from err
     if not isinstance(claims, dict) or not isinstance(claims.get("exp"), int):
         raise Unauthorized("sidebar token is malformed")
     if now >= datetime.fromtimestamp(claims["exp"], UTC):
@@ -283,20 +288,20 @@ def _intercom(
         raise Unauthorized(f"missing {BODY_SIGNATURE_HEADER} header")
     body = req.get_data(cache=True)
     secret = _intercom_secret(secrets)
-    if not (secret and hmac.compare_digest(given, body_signature(secret, body))):
+    if not (secret and same_secret(given, body_signature(secret, body))):
         def signed_by(other: Mapping[str, str]) -> bool:
             key = _intercom_secret(other)
-            return bool(key) and hmac.compare_digest(given, body_signature(key, body))
+            return bool(key) and same_secret(given, body_signature(key, body))
 
         if _held_by_other(runtime, "intercom", tenant, signed_by):
             raise Forbidden(f"request signed for another tenant, not {tenant!r}")
         raise Unauthorized(f"wrong {BODY_SIGNATURE_HEADER}")
     try:
-        data = json.loads(body)
+        data = load_json(body)
     except ValueError as err:
-        raise Unauthorized("Canvas request body is not JSON") from err
+        raise BadRequest(f"Canvas request {err}") from err
     if not isinstance(data, dict):
-        raise Unauthorized("Canvas request body is not a JSON object")
+        raise BadRequest("Canvas request body is not a JSON object")
     workspace = settings.get("intercom_workspace_id")
     if workspace and str(data.get("workspace_id")) != str(workspace):
         raise Forbidden(f"workspace {data.get('workspace_id')} is not tenant {tenant!r}")

@@ -42,6 +42,7 @@ from integration.errors import (
     ValidationError,
     WebhookVerificationError,
 )
+from integration.inbound import same_secret
 from integration.models import (
     Action,
     ActionKind,
@@ -306,7 +307,7 @@ class SandboxAdapter(HelpdeskAdapter):
             raise WebhookVerificationError(
                 f"sandbox: {SIGNATURE_HEADER} must look like 'sha256=<hex>'"
             )
-        if not hmac.compare_digest(given.strip().lower(), sign(body, secret)):
+        if not same_secret(given.strip().lower(), sign(body, secret)):
             raise WebhookVerificationError(f"sandbox: {SIGNATURE_HEADER} does not match the body")
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:

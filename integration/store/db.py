@@ -17,7 +17,14 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -31,8 +38,10 @@ __all__ = [
     "current_revision",
     "downgrade",
     "head_revision",
+    "is_unavailable",
     "make_engine",
     "make_session_factory",
+    "ping",
     "session_scope",
     "upgrade",
 ]
@@ -41,8 +50,10 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
-# Milliseconds a SQLite connection waits for another writer before "database is locked".
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Seconds a call waits for another SQLite writer ("database is locked") or for a PostgreSQL
+# connection before the store counts as unavailable (ESCALADE_DB_TIMEOUT_SECONDS). Short,
+# because a webhook must be answered (503, retry later) well within a helpdesk's timeout.
+DEFAULT_TIMEOUT_SECONDS = 5.0
 
 # Stable constraint names, so migrations can alter them on PostgreSQL and in batch mode.
 NAMING_CONVENTION = {
@@ -84,11 +95,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        _set_pragmas(dbapi_connection, busy_timeout_ms)
+
+    return on_connect
+
+
+def _set_pragmas(dbapi_connection: Any, busy_timeout_ms: int) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA journal_mode=WAL")
         # WAL makes NORMAL durable across application crashes; only power loss can cost
         # the last transactions, never consistency.
@@ -97,8 +115,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
         cursor.close()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Build an engine for ``url``; SQLite files get their folder and the pragmas."""
+def make_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> Engine:
+    """Build an engine for ``url``; SQLite files get their folder and the pragmas.
+
+    ``timeout`` (seconds, default 5) bounds how long a call waits for a SQLite lock or a
+    PostgreSQL connection before failing with an error :func:`is_unavailable` recognises.
+    """
+    seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(float(timeout), 0.0)
     try:
         parsed = make_url(url)
     except ArgumentError as err:
@@ -109,10 +132,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         connect_args = dict(kwargs.get("connect_args") or {})
-        connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        connect_args.setdefault("timeout", seconds)
         kwargs["connect_args"] = connect_args
     else:
         kwargs.setdefault("pool_pre_ping", True)
+        if parsed.get_backend_name() == "postgresql":
+            connect_args = dict(kwargs.get("connect_args") or {})
+            # libpq takes whole seconds; 0 would mean "wait forever".
+            connect_args.setdefault("connect_timeout", max(1, round(seconds)))
+            kwargs["connect_args"] = connect_args
     try:
         engine = create_engine(parsed, **kwargs)
     except ModuleNotFoundError as err:
@@ -120,8 +148,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             f"no driver for {parsed.drivername!r}: install escalade[postgres] for PostgreSQL"
         ) from err
     if is_sqlite:
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(int(seconds * 1000)))
     return engine
+
+
+def is_unavailable(err: BaseException) -> bool:
+    """True when ``err`` means the database cannot be reached or written right now.
+
+    Connection refused or lost, a PostgreSQL server shutting down, a SQLite lock held past
+    the busy timeout, a pool with no connection to give: retry later, nothing is wrong with
+    the request. Constraint violations and bad SQL are not outages.
+    """
+    if isinstance(err, OperationalError | InterfaceError | DisconnectionError | PoolTimeout):
+        return True
+    return isinstance(err, DBAPIError) and bool(err.connection_invalidated)
+
+
+def ping(engine: Engine) -> None:
+    """Raise unless the database takes a write now (connects; on SQLite, gets the lock)."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            # Reads go on while another process holds the write lock; a webhook needs to
+            # write, so ask for the lock (and give it back at once).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql("ROLLBACK")
+        else:
+            connection.exec_driver_sql("SELECT 1")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -128,8 +128,9 @@ class TicketRow(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         UniqueConstraint("tenant_id", "helpdesk", "external_id"),
-        Index(None, "tenant_id", "requester_key"),
-        Index(None, "tenant_id", "account_key"),
+        # Repeat-contact history: each key's tickets newest first (ticket_history).
+        Index(None, "tenant_id", "requester_key", "created_at", "id"),
+        Index(None, "tenant_id", "account_key", "created_at", "id"),
         Index(None, "status", "sla_due_at"),
         Index(None, "sla_next_at"),
         Index(None, "tenant_id", "assignee", "status"),

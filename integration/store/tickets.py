@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from integration.errors import ValidationError
@@ -134,24 +134,26 @@ def ticket_history(
 
     ``exclude_id`` is the ticket being decided, so it is not its own previous contact: its
     row id (``int``, once stored) or its helpdesk id (``str``, known even on first contact).
+    One query per key, each reading its index ``(tenant_id, key, created_at, id)`` newest
+    first and stopping at ``limit``; an OR of the two would read the tenant's every ticket.
     """
-    who = [
-        column == key
-        for column, key in ((TicketRow.requester_key, requester_key),
-                            (TicketRow.account_key, account_key))
-        if key
-    ]
-    if not who:
-        return []
-    query = select(TicketRow).where(TicketRow.tenant_id == tenant_id, or_(*who))
-    if isinstance(exclude_id, int):
-        query = query.where(TicketRow.id != exclude_id)
-    elif exclude_id is not None:
-        query = query.where(TicketRow.external_id != exclude_id)
-    if since is not None:
-        query = query.where(TicketRow.created_at >= since)
-    query = query.order_by(TicketRow.created_at.desc(), TicketRow.id.desc()).limit(limit)
-    return [Ticket.from_dict(row.data) for row in s.scalars(query)]
+    found: dict[int, TicketRow] = {}
+    for column, key in ((TicketRow.requester_key, requester_key),
+                        (TicketRow.account_key, account_key)):
+        if not key:
+            continue
+        query = select(TicketRow).where(TicketRow.tenant_id == tenant_id, column == key)
+        if isinstance(exclude_id, int):
+            query = query.where(TicketRow.id != exclude_id)
+        elif exclude_id is not None:
+            query = query.where(TicketRow.external_id != exclude_id)
+        if since is not None:
+            query = query.where(TicketRow.created_at >= since)
+        query = query.order_by(TicketRow.created_at.desc(), TicketRow.id.desc()).limit(limit)
+        for row in s.scalars(query):
+            found.setdefault(row.id, row)
+    newest = sorted(found.values(), key=lambda row: (row.created_at, row.id), reverse=True)
+    return [Ticket.from_dict(row.data) for row in newest[:limit]]
 
 
 def tickets_due(

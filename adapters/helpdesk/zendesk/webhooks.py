@@ -103,6 +103,8 @@ def parse_webhook_body(headers: Mapping[str, str], body: bytes) -> WebhookEvent:
 
 def _event_subscription(payload: Mapping[str, Any], invocation: str | None) -> WebhookEvent:
     kind = payload.get("type")
+    if not isinstance(kind, str):
+        raise ValidationError("type", "expected an event type string")
     if kind not in EVENT_TYPES:
         raise UnsupportedEvent(str(kind))
     detail = payload.get("detail")
@@ -121,6 +123,8 @@ def _event_subscription(payload: Mapping[str, Any], invocation: str | None) -> W
 
 def _trigger(payload: Mapping[str, Any], invocation: str | None) -> WebhookEvent:
     event = payload.get("event") or "ticket.updated"
+    if not isinstance(event, str):
+        raise ValidationError("event", "expected an event name string")
     if event not in TRIGGER_EVENTS:
         raise UnsupportedEvent(str(event))
     ticket_id = _id(payload.get("ticket_id"), "ticket_id")
