@@ -282,7 +282,7 @@ def _admin_shots(server: DemoServer, clock: _Clock) -> list[Path]:
         sign_in(page, server)
         page.goto(f"{server.url}/admin/tenants/acme")
         page.wait_for_selector("#webhook-url")
-        written.append(_shoot_between(page, "admin-tenant.png", "main h1", "#settings"))
+        written.append(_shoot_between(page, "admin-tenant.png", "body", "#settings"))
         written.append(_shoot_between(page, "admin-connections.png", ".section-title", "#crm"))
         page.goto(f"{server.url}/admin/outbox")
         written.append(_shoot(page, "admin-outbox.png", full_page=True))
