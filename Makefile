@@ -5,8 +5,9 @@ PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BROWSER := $(VENV)/.browser
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,6 +21,15 @@ run: $(STAMP)
 	$(BIN)/escalade db upgrade
 	$(BIN)/escalade demo
 	$(BIN)/escalade serve --host $(HOST) --port $(PORT)
+
+# Playwright drives Debian's chromium (apt-get install chromium); it never downloads a browser.
+$(BROWSER): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,browser]'
+	touch $(BROWSER)
+
+# Regenerates docs/screenshots/*.png from the current UI (the demo on a fixed clock).
+screenshots: $(BROWSER)
+	$(BIN)/python -m tests.browser.screenshots
 
 test: $(STAMP)
 	$(BIN)/pytest -q

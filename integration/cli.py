@@ -13,7 +13,7 @@ import secrets
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -245,10 +245,21 @@ def demo(reset: bool) -> None:
     from integration.demo.seed import seed_demo
 
     report = seed_demo(_runtime(click.get_current_context()), reset=reset)
+    if report["reseeded_after"] is not None:
+        click.echo(f"demo workspace: seeded {_age(report['reseeded_after'])} ago, so its SLA "
+                   "clocks had run out; seeded it afresh with today's dates (settings kept)")
     click.echo(
         f"demo workspace: {report['tickets']} tickets sent, {report['accepted']} new, "
         f"{report['decided']} decided, {report['delivered']} write-backs delivered"
     )
+
+
+def _age(age: timedelta) -> str:
+    """``age`` as a person says it: "5 hours", "3 days"."""
+    hours = int(age.total_seconds() // 3600)
+    if hours < 48:
+        return f"{hours} hour{'s' * (hours != 1)}"
+    return f"{hours // 24} days"
 
 
 # --- history import ---------------------------------------------------------------------

@@ -491,7 +491,7 @@ CONNECTOR_FIELDS: dict[str, tuple[ConnectorField, ...]] = {
         _field("team_id", "Workspace (team) id", kind="slack_team", placeholder="T0123ABCD"),
         _field("users", "Slack user → helpdesk agent", kind="slack_users",
                placeholder="U0ABC123 = 42",
-               hint="One per line: Slack user id = agent id (who “Take it” assigns)."),
+               hint="One per line: Slack user id = agent id (for “Take ownership”)."),
     ),
     "crm": (
         _field("access_token", "Private app token", secret=True, required=True,

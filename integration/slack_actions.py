@@ -99,8 +99,10 @@ def handle_click(runtime: Runtime, click: SlackAction) -> int:
         if state.get("owned_by"):
             pass  # nothing to assign: the update tells the clicker who owns it
         elif agent is None:
-            error = (f"<@{click.user_id}> has no helpdesk agent mapped "
-                     "(settings.slack.users); the ticket was not reassigned")
+            # No mention here: the note names the clicker already, and escapes this text.
+            error = ("no helpdesk agent is mapped to this Slack user (an admin maps Slack "
+                     "users to agents in the workspace's Slack settings); the ticket was not "
+                     "reassigned")
         elif ticket_id is None:
             error = "this alert is not about one ticket; there is nothing to assign"
         else:

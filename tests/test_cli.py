@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,28 @@ def test_demo_seeds_and_is_idempotent(cli_env: dict) -> None:
     second = runner.invoke(main, ["demo"])
     assert second.exit_code == 0
     assert " 0 new, 0 decided" in second.stdout
+
+
+def test_demo_on_a_workspace_seeded_yesterday_seeds_it_afresh_and_says_so(
+    cli_env: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from integration.runtime import Runtime
+
+    now = [datetime(2026, 12, 7, 8, 0, tzinfo=UTC)]
+    monkeypatch.setattr(Runtime, "now", lambda self: now[0])
+    runner = CliRunner()
+    runner.invoke(main, ["db", "upgrade"])
+    assert runner.invoke(main, ["demo"]).exit_code == 0
+    now[0] += timedelta(hours=26)
+
+    again = runner.invoke(main, ["demo"])
+
+    assert again.exit_code == 0, again.output
+    first_line, summary = again.stdout.splitlines()
+    assert first_line == ("demo workspace: seeded 26 hours ago, so its SLA clocks had run out; "
+                          "seeded it afresh with today's dates (settings kept)")
+    assert " 58 new, 58 decided" in summary
+    assert runner.invoke(main, ["demo"]).stdout.count("\n") == 1  # fresh: one line, no re-seed
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from integration import store
 from integration.calendars import business_time_between
 from integration.demo import demo_expected, demo_tickets
-from integration.demo.seed import seed_demo
+from integration.demo.seed import FRESH_FOR, seed_demo, stale_age
 from integration.demo.timing import SCENES, SLOT, redate, started_before
 from integration.matrix import default_matrix
 from integration.models import Tier
@@ -121,11 +121,63 @@ def test_seeding_twice_posts_nothing_new(runtime: Any, clock: Callable[[datetime
                                          ) -> None:
     clock(SEED_TIMES["monday 09:00"])
     seed_demo(runtime)
-    clock(SEED_TIMES["monday 09:00"] + timedelta(hours=3))
+    before = snapshot(runtime)
+    clock(SEED_TIMES["monday 09:00"] + FRESH_FOR)
 
     again = seed_demo(runtime)
 
-    assert (again["accepted"], again["decided"]) == (0, 0)
+    assert (again["accepted"], again["decided"], again["reseeded_after"]) == (0, 0, None)
+    assert snapshot(runtime) == before
+
+
+def test_a_demo_seeded_hours_ago_is_seeded_afresh_keeping_its_settings(
+    runtime: Any, clock: Callable[[datetime], None]
+) -> None:
+    first = SEED_TIMES["monday 09:00"]
+    clock(first)
+    seed_demo(runtime)
+    with store.session_scope(runtime.sessions) as s:
+        tenant = store.get_tenant(s, "demo")
+        assert tenant is not None
+        store.update_tenant(s, tenant, cipher=runtime.cipher, settings={"currency": "EUR"},
+                            secrets={"slack.bot_token": "xoxb-demo"})
+    # The next morning, after the scheduler breached everything overnight.
+    later = first + timedelta(days=1)
+    clock(later)
+    sla_sweep(runtime, later)
+    drain(runtime)
+
+    again = seed_demo(runtime)
+
+    assert again["reseeded_after"] == timedelta(days=1)
+    assert again["accepted"] == again["decided"] == again["tickets"]
+    with store.session_scope(runtime.sessions) as s:
+        tenant = store.get_tenant(s, "demo")
+        assert tenant is not None
+        assert tenant.settings == {"currency": "EUR"}
+        assert store.tenant_secrets(tenant, runtime.cipher)["slack.bot_token"] == "xoxb-demo"
+        created = [row.created_at for row in s.scalars(select(store.TicketRow))]
+    assert len(created) == again["tickets"]
+    assert later - max(created) < timedelta(minutes=1)
+    # Dated afresh, the sample shows what it means to again: only the scenes move.
+    fresh = snapshot(runtime)
+    assert {t: s for t, (_, s, _) in fresh.items() if s not in ("ok", "paused")} == {}
+    for offset in SWEEPS:
+        clock(later + offset)
+        sla_sweep(runtime, later + offset)
+        drain(runtime)
+    after = snapshot(runtime)
+    assert {t: after[t][1] for t in SCENES} == {t: s.outcome for t, s in SCENES.items()}
+    # An immediate re-run leaves the fresh seed alone.
+    assert seed_demo(runtime)["reseeded_after"] is None
+    assert snapshot(runtime) == after
+
+
+def test_demo_age_is_counted_from_the_seeding() -> None:
+    seeded = SEED_TIMES["tuesday 17:55"]
+    assert stale_age(seeded, seeded + FRESH_FOR) is None
+    assert stale_age(seeded, seeded + FRESH_FOR + timedelta(seconds=1)) is not None
+    assert stale_age(None, seeded) is None
 
 
 # --- the dating itself (pure) ---------------------------------------------------------------

@@ -64,11 +64,11 @@ def wired(app_config: dict[str, Any], slack_api: FakeSlack, hubspot: HubSpotMock
 
 
 def click(client: Any, value: str, action_id: str = "escalade_take_ownership", *,
-          team: str = TEAM_ID) -> Any:
+          team: str = TEAM_ID, user: str = "U0DANA") -> Any:
     payload = {
         "type": "block_actions",
         "team": {"id": team, "domain": "escalade-test"},
-        "user": {"id": "U0DANA", "username": "dana", "name": "dana", "team_id": team},
+        "user": {"id": user, "username": "dana", "name": "dana", "team_id": team},
         "api_app_id": "A0APP", "token": "legacy",
         "container": {"type": "message", "message_ts": "1", "channel_id": "C0ALERTS",
                       "is_ephemeral": False},
@@ -261,6 +261,23 @@ def test_ownership_refused_by_the_helpdesk_is_not_announced_as_taken(
                      if any(a["kind"] == "assign" and "assignee" in a["payload"]
                             for a in r.actions)]
     assert assignment.status == "failed"
+
+
+def test_an_unmapped_slack_user_is_told_in_words_how_to_get_mapped(
+    wired: Any, slack_api: FakeSlack
+) -> None:
+    runtime = wired.extensions["escalade"]
+    escalate(wired)
+    (alert,) = slack_api.top_level()
+
+    click(wired.test_client(), button_value(alert, "escalade_take_ownership"), user="U0NOBODY")
+    drain(runtime)
+
+    (note,) = slack_api.replies(alert["ts"])
+    assert note["text"] == (
+        ":warning: <@U0NOBODY> could not take ownership: no helpdesk agent is mapped to this "
+        "Slack user (an admin maps Slack users to agents in the workspace's Slack settings); "
+        "the ticket was not reassigned")
 
 
 def test_a_second_take_ownership_click_assigns_nothing_and_says_who_owns_it(

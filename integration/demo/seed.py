@@ -3,7 +3,9 @@
 Each sample ticket is dated relative to now (``integration.demo.timing``) and sent as a signed
 webhook to ``/webhooks/sandbox/demo`` (the same view a real helpdesk calls), then the workers
 decide and deliver. Running it again changes nothing: a sample ticket's delivery id names the
-ticket and its content, not its dates. ``reset`` starts the workspace over, dated afresh.
+ticket and its content, not its dates. ``reset`` starts the workspace over, dated afresh; so
+does a run on a workspace seeded more than ``FRESH_FOR`` ago, whose clocks have run out since
+(that re-seed keeps the workspace's settings and connections).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.helpdesk.sandbox import SIGNATURE_HEADER, sign
@@ -22,13 +25,30 @@ from integration.models import Ticket
 from integration.runtime import Runtime
 from integration.worker import drain
 
-__all__ = ["seed_demo"]
+__all__ = ["FRESH_FOR", "seed_demo", "stale_age"]
+
+# Past this the sample no longer shows what it means to: every quiet Tier 3 ticket has
+# breached its 1-hour first response, and Tier 2's 4 business hours are about to run out.
+FRESH_FOR = timedelta(hours=3)
 
 
-def _ensure_tenant(runtime: Runtime, *, reset: bool) -> tuple[str, Matrix]:
+def stale_age(seeded_at: datetime | None, now: datetime) -> timedelta | None:
+    """How long ago a demo seeded at ``seeded_at`` was seeded, when that is past ``FRESH_FOR``."""
+    if seeded_at is None or now - seeded_at <= FRESH_FOR:
+        return None
+    return now - seeded_at
+
+
+def _ensure_tenant(runtime: Runtime, *, reset: bool) -> tuple[str, Matrix, timedelta | None]:
+    now = runtime.now()
     with store.session_scope(runtime.sessions) as s:
         existing = store.get_tenant(s, DEMO_TENANT)
-        if existing is not None and reset:
+        age = None if existing is None or reset else stale_age(existing.created_at, now)
+        kept: tuple[dict[str, str], dict[str, Any]] = (
+            {"webhook_secret": secrets.token_urlsafe(32)}, {})
+        if existing is not None and age is not None:
+            kept = (store.tenant_secrets(existing, runtime.cipher), dict(existing.settings))
+        if existing is not None and (reset or age is not None):
             store.remove_tenant(s, DEMO_TENANT)
             existing = None
         if existing is None:
@@ -38,16 +58,17 @@ def _ensure_tenant(runtime: Runtime, *, reset: bool) -> tuple[str, Matrix]:
                 name="Demo workspace",
                 helpdesk="sandbox",
                 base_url=None,
-                secrets={"webhook_secret": secrets.token_urlsafe(32)},
-                settings={},
+                secrets=kept[0],
+                settings=kept[1],
                 cipher=runtime.cipher,
+                now=now,
             )
     runtime.forget_adapters()
     with store.session_scope(runtime.sessions) as s:
         tenant = store.get_tenant(s, DEMO_TENANT)
         assert tenant is not None
         secret = store.tenant_secrets(tenant, runtime.cipher)["webhook_secret"]
-        return secret, runtime.matrix_for(tenant)
+        return secret, runtime.matrix_for(tenant), age
 
 
 def _delivery_id(sample: Ticket) -> str:
@@ -57,10 +78,14 @@ def _delivery_id(sample: Ticket) -> str:
 
 
 def seed_demo(runtime: Runtime, *, reset: bool = False) -> dict[str, Any]:
-    """Create the demo tenant, post every sample ticket as a webhook, process and deliver."""
+    """Create the demo tenant, post every sample ticket as a webhook, process and deliver.
+
+    The report's ``reseeded_after`` is how old the workspace was when it was seeded afresh
+    because its clocks had run out, else None.
+    """
     from integration.app import create_app
 
-    secret, matrix = _ensure_tenant(runtime, reset=reset)
+    secret, matrix, age = _ensure_tenant(runtime, reset=reset)
     client = create_app(runtime=runtime).test_client()
     samples = demo_tickets()
     now = runtime.now()
@@ -84,4 +109,4 @@ def seed_demo(runtime: Runtime, *, reset: bool = False) -> dict[str, Any]:
             raise RuntimeError(f"demo ticket {ticket.id}: {response.status_code} {response.json}")
     report = drain(runtime)
     return {"tickets": len(samples), "accepted": accepted, "decided": report.decided,
-            "delivered": report.delivered}
+            "delivered": report.delivered, "reseeded_after": age}

@@ -297,3 +297,17 @@ def test_readme_and_page_name_the_same_menus() -> None:
     for helpdesk, registration in REGISTRATION.items():
         if helpdesk != "sandbox":
             assert registration.where in readme, f"README lacks {helpdesk}: {registration.where}"
+
+
+def test_the_slack_user_map_hint_names_the_button_the_alert_shows() -> None:
+    from datetime import UTC, datetime
+
+    from adapters.connectors.slack_blocks import alert_blocks
+    from integration.setup import CONNECTOR_FIELDS
+
+    (users,) = [f for f in CONNECTOR_FIELDS["slack"] if f.name == "users"]
+    blocks = alert_blocks({"dedupe_key": "t:1:tier_3"}, now=datetime(2026, 12, 8, tzinfo=UTC))
+    labels = [e["text"]["text"] for b in blocks for e in b.get("elements", [])
+              if e.get("type") == "button"]
+    named = [label for label in labels if f"“{label}”" in users.hint]
+    assert named == ["Take ownership"]

@@ -12,10 +12,10 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +69,19 @@ class DemoServer:
 
 
 @contextmanager
-def demo_server() -> Iterator[DemoServer]:
-    """Serve the app with the demo workspace and an admin; stop and clean up afterwards."""
+def demo_server(
+    *,
+    now: Callable[[], datetime] | None = None,
+    public_url: str | None = None,
+    before_seed: Callable[[Any], None] | None = None,
+    var_dir: Path | None = None,
+) -> Iterator[DemoServer]:
+    """Serve the app with the demo workspace and an admin; stop and clean up afterwards.
+
+    ``now`` fixes the app's clock, ``public_url`` the address it prints and links to,
+    ``before_seed(runtime)`` runs on the migrated database before the demo is seeded, and
+    ``var_dir`` (a folder that does not exist yet) replaces the temporary one for its files.
+    """
     from cryptography.fernet import Fernet
     from waitress.server import create_server
 
@@ -90,18 +101,22 @@ def demo_server() -> Iterator[DemoServer]:
     server = create_server(wsgi, host="127.0.0.1", port=0, threads=4)
     url = f"http://127.0.0.1:{server.effective_port}"
     with tempfile.TemporaryDirectory(prefix="escalade-browser-") as tmp:
-        var = Path(tmp) / "var"
+        var = var_dir or Path(tmp) / "var"
         config = load_config(environ={}, overrides={
             "VAR_DIR": var, "DATABASE_URL": f"sqlite:///{var / 'escalade.db'}",
             "SECRET_KEY": Fernet.generate_key().decode(), "WORKERS": 0,
-            "LOG_LEVEL": "WARNING", "PUBLIC_URL": url,
+            "LOG_LEVEL": "WARNING", "PUBLIC_URL": public_url or url,
         })
         var.mkdir(parents=True)
         store.upgrade(config["DATABASE_URL"])
         runtime = Runtime(config=config)
+        if now is not None:
+            runtime.now = now  # type: ignore[method-assign]
+        if before_seed is not None:
+            before_seed(runtime)
         seed_demo(runtime)
         with store.session_scope(runtime.sessions) as s:
-            set_admin(s, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, now=datetime.now(UTC))
+            set_admin(s, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, now=runtime.now())
         holder["app"] = create_app(runtime=runtime)
         thread = threading.Thread(target=server.run, name="waitress-browser", daemon=True)
         thread.start()
@@ -152,7 +167,7 @@ def sidebar_url(server: DemoServer, ticket_id: str, *, user: str = "agent-1") ->
     identity = SidebarIdentity(tenant="demo", helpdesk="sandbox", user=user,
                                ticket_id=ticket_id, via="sidebar_token")
     token = issue_sidebar_token(identity, key=server.runtime.cipher.sign_key("sidebar"),
-                                now=datetime.now(UTC))
+                                now=server.runtime.now())
     return f"{server.url}/sidebar/sandbox/demo/tickets/{ticket_id}?t={token}"
 
 
