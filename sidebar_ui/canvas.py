@@ -116,7 +116,7 @@ def submit(tenant: str) -> Response:
             return jsonify({"canvas": ticket_canvas(view, now=now, values=values,
                                                     errors=errors)})
         notice = (f"Tier set to {result.to_tier}. It is being written back to the "
-                  "conversation and recorded for the monthly review.")
+                  "conversation and recorded with the ticket.")
         view = canvas_view(s, row, matrix=matrix, currency=currency)
     runtime.wake()
     return jsonify({"canvas": ticket_canvas(view, now=now, notice=notice)})

@@ -1,4 +1,4 @@
-"""An agent sets the tier by hand: recorded for the monthly review and written back.
+"""An agent sets the tier by hand: recorded with the ticket and written back.
 
 ``validate_override`` reads the form (every bad field named at once); ``apply_override`` does,
 in the caller's transaction: the ``tier_overrides`` row, a decision citing the rule
@@ -93,7 +93,7 @@ def validate_override(
         errors["tier"] = f"The ticket is already tier {current_tier}."
     reason = " ".join(str(form.get("reason") or "").split())
     if not reason:
-        errors["reason"] = "Say why the tier is wrong: the monthly review reads it."
+        errors["reason"] = "Say why the tier is wrong: it is kept with the ticket for whoever tunes the rules."
     elif len(reason) > MAX_REASON:
         errors["reason"] = f"Keep the reason under {MAX_REASON} characters."
     if errors or tier is None:
@@ -179,7 +179,7 @@ def apply_override(
     if not any(a.kind is ActionKind.INTERNAL_NOTE for a in actions):
         was = f"from {from_tier} " if from_tier is not None else ""
         note = (f"Escalade: {who} changed the tier {was}to {int(request.tier)}: "
-                f"\u201c{request.reason}\u201d. Recorded for the monthly review.")
+                f"\u201c{request.reason}\u201d. Recorded with the ticket.")
         actions += (Action(kind=ActionKind.INTERNAL_NOTE, target="helpdesk",
                            payload={"body": note}),)
 

@@ -134,7 +134,7 @@ def ticket_page(helpdesk: str, tenant: str, ticket_id: str) -> tuple[str, int]:
 
 @bp.post("/sidebar/<helpdesk>/<tenant>/tickets/<ticket_id>/override")
 def override(helpdesk: str, tenant: str, ticket_id: str) -> ResponseReturnValue:
-    """Set the tier by hand with a reason; written back and kept for the monthly review."""
+    """Set the tier by hand with a reason; written back and kept with the ticket."""
     runtime = _runtime()
     identity = _authenticate(runtime, helpdesk=helpdesk, tenant=tenant, ticket_id=ticket_id)
     data = _payload()
@@ -156,7 +156,7 @@ def override(helpdesk: str, tenant: str, ticket_id: str) -> ResponseReturnValue:
             "tier": result.to_tier, "from_tier": result.from_tier,
             "override_id": result.override_id, "decision_id": result.decision_id,
             "outbox_ids": list(result.outbox_ids),
-            "message": f"Tier set to {result.to_tier}; recorded for the monthly review.",
+            "message": f"Tier set to {result.to_tier}; recorded with the ticket.",
         })
     token = _token(runtime, identity, ticket_id)
     return redirect(_ticket_url(helpdesk, tenant, ticket_id, token, done=result.override_id),

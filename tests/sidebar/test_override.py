@@ -103,7 +103,7 @@ def test_override_down_is_recorded_logged_and_written_back(client: Any, seeded: 
     assert page.status_code == 200
     assert re.search(r'id="tier-badge"[^>]*>Tier 1<', html)
     result = re.search(r'id="override-result"[^>]*>(.*?)</div>', html, re.S)
-    assert result is not None and "recorded for the monthly review" in result.group(1)
+    assert result is not None and "recorded with the ticket" in result.group(1)
     assert 'id="overrides"' in html and "Routine PO change" in html
 
 
@@ -136,7 +136,7 @@ def test_override_up_routes_notes_and_alerts_but_never_replies(client: Any,
     assert response.status_code == 200
     body = response.get_json()
     assert (body["tier"], body["from_tier"]) == (3, 2)
-    assert "monthly review" in body["message"]
+    assert "recorded with the ticket" in body["message"]
     with store.session_scope(seeded.sessions) as s:
         rows = s.scalars(select(store.OutboxRow)
                          .where(store.OutboxRow.id.in_(body["outbox_ids"]))).all()
