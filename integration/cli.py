@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import gc
 import json
+import logging
 import secrets
 import sys
 from collections.abc import Mapping, Sequence
@@ -244,7 +245,16 @@ def demo(reset: bool) -> None:
     """Seed the sandbox workspace and replay the sample tickets through the real pipeline."""
     from integration.demo.seed import seed_demo
 
-    report = seed_demo(_runtime(click.get_current_context()), reset=reset)
+    runtime = _runtime(click.get_current_context())
+    root = logging.getLogger()
+    level = root.level
+    # One summary line is what a new user needs; each sample's decision is on the start page.
+    if level > logging.DEBUG:
+        root.setLevel(logging.WARNING)
+    try:
+        report = seed_demo(runtime, reset=reset)
+    finally:
+        root.setLevel(level)
     if report["reseeded_after"] is not None:
         click.echo(f"demo workspace: seeded {_age(report['reseeded_after'])} ago, so its SLA "
                    "clocks had run out; seeded it afresh with today's dates (settings kept)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from integration import store
 from integration.cli import main
 from tests.conftest import make_ticket
 
@@ -154,6 +156,28 @@ def test_demo_seeds_and_is_idempotent(cli_env: dict) -> None:
     second = runner.invoke(main, ["demo"])
     assert second.exit_code == 0
     assert " 0 new, 0 decided" in second.stdout
+
+
+def test_demo_says_one_line_and_shows_its_helpdesk_connected(
+    cli_env: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    from integration.runtime import Runtime
+    from integration.tenants import connection_statuses
+
+    runner = CliRunner()
+    runner.invoke(main, ["db", "upgrade"])
+    with caplog.at_level(logging.INFO):
+        seeded = runner.invoke(main, ["demo"])
+    assert seeded.exit_code == 0, seeded.output
+    # 58 samples decided and delivered, but a new user reads one summary, not a line each.
+    assert [r.getMessage() for r in caplog.records if r.levelno < logging.WARNING] == []
+    assert seeded.stdout.count("\n") == 1
+    runtime = Runtime(config=cli_env)
+    with store.session_scope(runtime.sessions) as s:
+        tenant = store.get_tenant(s, "demo")
+        assert tenant is not None
+        s.expunge(tenant)
+    assert connection_statuses(runtime, tenant)["helpdesk"].state == "ok"
 
 
 def test_demo_on_a_workspace_seeded_yesterday_seeds_it_afresh_and_says_so(

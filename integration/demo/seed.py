@@ -108,5 +108,9 @@ def seed_demo(runtime: Runtime, *, reset: bool = False) -> dict[str, Any]:
         elif response.status_code != 200:
             raise RuntimeError(f"demo ticket {ticket.id}: {response.status_code} {response.json}")
     report = drain(runtime)
+    # The sandbox answers for itself: record its test so the workspace shows it connected.
+    from integration.tenants import check_stored
+
+    check_stored(runtime, DEMO_TENANT, "helpdesk")
     return {"tickets": len(samples), "accepted": accepted, "decided": report.decided,
             "delivered": report.delivered, "reseeded_after": age}
