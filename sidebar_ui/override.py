@@ -93,7 +93,8 @@ def validate_override(
         errors["tier"] = f"The ticket is already tier {current_tier}."
     reason = " ".join(str(form.get("reason") or "").split())
     if not reason:
-        errors["reason"] = "Say why the tier is wrong: it is kept with the ticket for whoever tunes the rules."
+        errors["reason"] = ("Say why the tier is wrong: it is kept with the ticket for whoever "
+                            "tunes the rules.")
     elif len(reason) > MAX_REASON:
         errors["reason"] = f"Keep the reason under {MAX_REASON} characters."
     if errors or tier is None:
