@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import CompoundSelect, Select, func, insert, select, union_all
 from sqlalchemy.orm import Session
 
 from integration.errors import ValidationError
@@ -120,6 +120,43 @@ def get_ticket(s: Session, tenant_id: int, helpdesk: str, external_id: str) -> T
     ).one_or_none()
 
 
+def history_statement(
+    *,
+    tenant_id: int,
+    requester_key: str | None,
+    account_key: str | None,
+    exclude_id: int | str | None,
+    since: datetime | None = None,
+    limit: int = 50,
+) -> Select[tuple[int, datetime, dict[str, Any]]] | CompoundSelect | None:
+    """The one statement ``ticket_history`` runs: (id, created_at, data) rows, or None.
+
+    Per key, its index ``(tenant_id, key, created_at, id)`` is read newest first and stops at
+    ``limit``; the keys are glued by UNION ALL (a LIMIT inside a compound select needs its own
+    subquery). An OR of the two keys would read the tenant's every ticket.
+    """
+    per_key = []
+    for column, key in ((TicketRow.requester_key, requester_key),
+                        (TicketRow.account_key, account_key)):
+        if not key:
+            continue
+        query = select(TicketRow.id, TicketRow.created_at, TicketRow.data).where(
+            TicketRow.tenant_id == tenant_id, column == key)
+        if isinstance(exclude_id, int):
+            query = query.where(TicketRow.id != exclude_id)
+        elif exclude_id is not None:
+            query = query.where(TicketRow.external_id != exclude_id)
+        if since is not None:
+            query = query.where(TicketRow.created_at >= since)
+        per_key.append(
+            query.order_by(TicketRow.created_at.desc(), TicketRow.id.desc()).limit(limit))
+    if not per_key:
+        return None
+    if len(per_key) == 1:
+        return per_key[0]
+    return union_all(*(select(part.subquery()) for part in per_key))
+
+
 def ticket_history(
     s: Session,
     *,
@@ -134,26 +171,18 @@ def ticket_history(
 
     ``exclude_id`` is the ticket being decided, so it is not its own previous contact: its
     row id (``int``, once stored) or its helpdesk id (``str``, known even on first contact).
-    One query per key, each reading its index ``(tenant_id, key, created_at, id)`` newest
-    first and stopping at ``limit``; an OR of the two would read the tenant's every ticket.
+    One round trip (``history_statement``), reading only the columns it needs.
     """
-    found: dict[int, TicketRow] = {}
-    for column, key in ((TicketRow.requester_key, requester_key),
-                        (TicketRow.account_key, account_key)):
-        if not key:
-            continue
-        query = select(TicketRow).where(TicketRow.tenant_id == tenant_id, column == key)
-        if isinstance(exclude_id, int):
-            query = query.where(TicketRow.id != exclude_id)
-        elif exclude_id is not None:
-            query = query.where(TicketRow.external_id != exclude_id)
-        if since is not None:
-            query = query.where(TicketRow.created_at >= since)
-        query = query.order_by(TicketRow.created_at.desc(), TicketRow.id.desc()).limit(limit)
-        for row in s.scalars(query):
-            found.setdefault(row.id, row)
-    newest = sorted(found.values(), key=lambda row: (row.created_at, row.id), reverse=True)
-    return [Ticket.from_dict(row.data) for row in newest[:limit]]
+    statement = history_statement(tenant_id=tenant_id, requester_key=requester_key,
+                                  account_key=account_key, exclude_id=exclude_id, since=since,
+                                  limit=limit)
+    if statement is None:
+        return []
+    found: dict[int, tuple[datetime, dict[str, Any]]] = {}
+    for row_id, created_at, data in s.execute(statement):
+        found.setdefault(row_id, (created_at, data))
+    newest = sorted(found.items(), key=lambda item: (item[1][0], item[0]), reverse=True)
+    return [Ticket.from_dict(data) for _, (_, data) in newest[:limit]]
 
 
 def tickets_due(

@@ -65,11 +65,11 @@ def test_each_key_is_read_through_its_index_newest_first(sqlite_store: Store) ->
     found, plans = _plans(sqlite_store, tenant_id=tenant, requester_key=requester_key(current),
                           account_key=account_key(current), exclude_id="new", limit=10)
 
-    assert len(plans) == 2, plans
-    for plan, index in zip(plans, INDEXES, strict=True):
-        assert any(f"USING INDEX {index}" in step for step in plan), plan
-        assert not any("TEMP B-TREE" in step for step in plan), plan  # no sort
-        assert not any(step.startswith("SCAN") for step in plan), plan
+    (plan,) = plans  # one round trip
+    for index in INDEXES:
+        assert any(f"SEARCH tickets USING INDEX {index}" in step for step in plan), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan  # no sort
+    assert not any(step.startswith("SCAN tickets") for step in plan), plan
     # Newest first, each ticket once, whether it matched by requester, account or both.
     assert len(found) == 10
     assert [t.created_at for t in found] == sorted((t.created_at for t in found), reverse=True)
