@@ -120,9 +120,6 @@ def get_ticket(s: Session, tenant_id: int, helpdesk: str, external_id: str) -> T
     ).one_or_none()
 
 
-_HistoryRow = tuple[int, datetime, dict[str, Any]]
-
-
 def history_statement(
     *,
     tenant_id: int,
@@ -131,7 +128,7 @@ def history_statement(
     exclude_id: int | str | None,
     since: datetime | None = None,
     limit: int = 50,
-) -> Select[_HistoryRow] | CompoundSelect[_HistoryRow] | None:
+) -> Select[Any] | CompoundSelect[Any] | None:
     """The one statement ``ticket_history`` runs: (id, created_at, data) rows, or None.
 
     Per key, its index ``(tenant_id, key, created_at, id)`` is read newest first and stops at
