@@ -553,8 +553,9 @@ def store_secrets(runtime: Any, s: Any, row: store.TenantRow, changes: Mapping[s
                   settings: Mapping[str, Any] | None = None, **fields: Any) -> None:
     """Merge ``changes`` into a tenant's secrets, keeping a replaced proof for its grace."""
     stored = store.tenant_secrets(row, runtime.cipher)
-    store.update_tenant(s, row, cipher=runtime.cipher, settings=settings,
-                        secrets=with_rotation(stored, changes, now=runtime.now()), **fields)
+    merged = with_rotation(stored, changes, now=runtime.now()) if changes else None
+    store.update_tenant(s, row, cipher=runtime.cipher, settings=settings, secrets=merged,
+                        **fields)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -620,8 +621,8 @@ def set_secret(runtime: Any, slug: str, name: str, *, value: str | None = None,
     if generate == (value is not None):
         raise ValidationError("value", "give either a value or ask for one to be generated")
     if generate and not spec.generate:
-        raise ValidationError("value", f"{spec.where} Escalade cannot make it up: give the "
-                                       "value")
+        raise ValidationError("generate", f"{spec.where} Escalade cannot make it up: give "
+                                          "the value")
     text = token_source.token_urlsafe(32) if generate else check_secret_value(spec, value or "")
     with store.session_scope(runtime.sessions) as s:
         live = store.get_tenant(s, slug)
