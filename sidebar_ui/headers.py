@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, g
 
-__all__ = ["HELPDESK_FRAMERS", "content_security_policy", "csp_nonce", "frame_ancestors",
-           "init_app"]
+__all__ = ["HELPDESK_FRAMERS", "REGIONAL_FRAMERS", "content_security_policy", "csp_nonce",
+           "frame_ancestors", "init_app"]
 
 # Who may frame a helpdesk's sidebar: the agent workspace's origins (plus the tenant's own
 # host, added by ``frame_ancestors``). Intercom's regions each have their own app host.
@@ -28,8 +28,11 @@ HELPDESK_FRAMERS: dict[str, tuple[str, ...]] = {
     # The sandbox has no helpdesk: its sidebar opens from Escalade's own start page.
     "sandbox": ("'self'",),
 }
-INTERCOM_REGION_HOSTS = {"us": "https://app.intercom.com", "eu": "https://app.eu.intercom.com",
-                         "au": "https://app.au.intercom.com"}
+# Helpdesks whose agent app lives on one host per data region (the tenant's ``region``).
+REGIONAL_FRAMERS: dict[str, dict[str, str]] = {
+    "intercom": {"us": "https://app.intercom.com", "eu": "https://app.eu.intercom.com",
+                 "au": "https://app.au.intercom.com"},
+}
 # Helpdesks an agent may reach at the tenant's own address (a custom or regional host).
 _OWN_HOST = frozenset({"zendesk", "freshdesk"})
 
@@ -59,9 +62,10 @@ def frame_ancestors(helpdesk: str, *, base_url: str | None = None,
                     settings: Mapping[str, Any] | None = None) -> str:
     """The ``frame-ancestors`` sources of ``helpdesk``'s sidebar; ``'none'`` for others."""
     framers = list(HELPDESK_FRAMERS.get(helpdesk, ()))
-    if helpdesk == "intercom":
-        region = str((settings or {}).get("region") or "us").lower()
-        framers = [INTERCOM_REGION_HOSTS.get(region, INTERCOM_REGION_HOSTS["us"])]
+    regions = REGIONAL_FRAMERS.get(helpdesk)
+    if regions:
+        region = str((settings or {}).get("region") or "").lower()
+        framers = [regions.get(region) or framers[0]]
     if helpdesk in _OWN_HOST and base_url:
         parts = urlsplit(base_url)
         if parts.scheme in ("http", "https") and parts.netloc and "*" not in parts.netloc:

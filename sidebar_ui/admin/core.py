@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -63,8 +62,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 GENERIC_LOGIN_ERROR = "That e-mail and password do not match an admin."
 OPEN_ENDPOINTS = frozenset({"admin.login", "admin.static"})
 SESSION_COOKIE_KEY = "sid"
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def runtime() -> Any:
