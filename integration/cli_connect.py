@@ -199,8 +199,14 @@ def register(tenant: click.Group, runtime_of: Any) -> None:
     def configure(slug: str, options: tuple[str, ...], webhook_secret: str | None) -> None:
         """Set a workspace's options: calendar, currency, activity, routing, group ids."""
         from integration import store
+        from integration.calendars import format_local
         from integration.cli import bad_input, group_lines
-        from integration.setup import MIN_WEBHOOK_SECRET, check_adapter, check_options
+        from integration.setup import (
+            MIN_WEBHOOK_SECRET,
+            SECRET_GRACE,
+            check_adapter,
+            check_options,
+        )
         from integration.tenants import group_status, store_secrets
 
         if not options and webhook_secret is None:
@@ -223,11 +229,17 @@ def register(tenant: click.Group, runtime_of: Any) -> None:
             live = store.get_tenant(s, slug)
             if live is None:
                 raise click.ClickException(f"no workspace {slug!r}")
+            old = store.tenant_secrets(live, runtime.cipher).get("webhook_secret")
             # A replaced webhook secret keeps working for a day (store_secrets).
             store_secrets(runtime, s, live, secrets, settings=settings or None)
         runtime.forget_adapters()
         changed = [*sorted(settings), *(["webhook secret"] if secrets else [])]
         click.echo(f"{slug!r}: " + ", ".join(changed) + " saved")
+        if secrets and old and old != secrets["webhook_secret"]:
+            until = format_local(runtime.now() + SECRET_GRACE, runtime.matrix_for(row)
+                                 .display_zone)
+            click.echo(f"the previous webhook secret is still accepted until {until}: "
+                       "switch the helpdesk to the new one before then")
         status = group_status(runtime, _tenant(runtime, slug))
         if status.option is not None and (status.option in settings or "routing" in settings):
             for line in group_lines(slug, status, listed=False):

@@ -210,6 +210,7 @@ def test_a_webhook_secret_replaced_by_configure_keeps_its_grace_too(
     result = CliRunner().invoke(root, ["tenant", "configure", "lab", "--webhook-secret", new])
 
     assert result.exit_code == 0, result.output
+    assert "the previous webhook secret is still accepted until" in result.output
     assert _post_lab(client, OLD_HOOK, "c1").status_code == 202
     clock.advance(hours=25)
     assert _post_lab(client, OLD_HOOK, "c2").status_code == 401
