@@ -28,7 +28,7 @@ Every sidebar and Canvas request proves where it comes from with its helpdesk's 
   tokens issued on an admin session or its install secret (``token_accepted``).
 
 A secret that was just rotated is still accepted during its grace period
-(``integration.tenants.secret_versions``): the helpdesk's copy cannot change at the same
+(``integration.setup.secret_versions``): the helpdesk's copy cannot change at the same
 instant as ours.
 
 Missing or wrong proof is 401. Proof that is valid but for another tenant (or, for a token
@@ -66,9 +66,9 @@ __all__ = [
     "SidebarIdentity",
     "body_signature",
     "identify",
+    "is_demo",
     "issue_sidebar_token",
     "read_sidebar_token",
-    "is_demo",
     "require_ticket_access",
     "sidebar_token_of",
     "token_accepted",
@@ -249,9 +249,11 @@ def _zendesk(
     if not token:
         raise Unauthorized("no Zendesk signed-URL token (form field 'token'); "
                            "the app manifest must set signedUrls: true")
-    keys = (secret_versions(secrets, "zendesk_app_public_key", now=runtime.now())
-            or tuple(str(k) for k in (settings.get("zendesk_app_public_key"),
-                                      runtime.config.get("ZENDESK_APP_PUBLIC_KEY")) if k)[:1])
+    keys = secret_versions(secrets, "zendesk_app_public_key", now=runtime.now())
+    if not keys:
+        fallback = (settings.get("zendesk_app_public_key")
+                    or runtime.config.get("ZENDESK_APP_PUBLIC_KEY"))
+        keys = (str(fallback),) if fallback else ()
     if not keys:
         raise Unauthorized(f"tenant {tenant!r} has no zendesk_app_public_key to verify with")
     claims = _zendesk_claims(token, keys)

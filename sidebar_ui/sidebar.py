@@ -197,18 +197,17 @@ def _authenticate(
     runtime: Runtime, *, helpdesk: str, tenant: str, ticket_id: str | None
 ) -> SidebarIdentity:
     token = request.args.get(TOKEN_QUERY) or _json_token() or sidebar_token_of(request)
+    identity: SidebarIdentity | None = None
     if token:
-        identity: SidebarIdentity | None = read_sidebar_token(
-            token, key=runtime.cipher.sign_key("sidebar"), now=runtime.now())
-        assert identity is not None
-        if identity.helpdesk != helpdesk:
+        found = read_sidebar_token(token, key=runtime.cipher.sign_key("sidebar"),
+                                   now=runtime.now())
+        if found.helpdesk != helpdesk:
             raise Forbidden(f"this sidebar token is not for {helpdesk}")
-        _check_access(identity, tenant=tenant, ticket_id=ticket_id)
-        if not token_accepted(identity, tenant=tenant, helpdesk=helpdesk):
-            identity = None  # e.g. an old link of a sandbox workspace: an admin must sign in
-    elif _admin_may_open(helpdesk, tenant):
-        identity = None
-    else:
+        _check_access(found, tenant=tenant, ticket_id=ticket_id)
+        # Not enough for this workspace (an old link of a sandbox one): an admin must sign in.
+        if token_accepted(found, tenant=tenant, helpdesk=helpdesk):
+            identity = found
+    elif not _admin_may_open(helpdesk, tenant):
         identity = identify(request, runtime=runtime, helpdesk=helpdesk, tenant=tenant)
     if identity is None:
         identity = _admin_identity(helpdesk, tenant)
