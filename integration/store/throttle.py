@@ -1,10 +1,11 @@
 """Failed sign-ins, counted in the database so a restart or another worker forgets nothing.
 
 Each counter is keyed by what it limits (an address, an account, an address and account
-together; the caller builds the keys and only their SHA-256 is stored). A failure adds one and
-sets how long the key must wait before the next try, from a ``Delay``: the first ``free``
-failures cost nothing, then the wait doubles from ``base`` up to ``cap``. A key that has not
-failed for ``FORGET_AFTER`` starts again from zero.
+together; the caller builds the keys and only their SHA-256 is stored). An attempt is counted
+before the password is checked (``count_attempt``) and sets how long the key must wait before
+the next try, from a ``Delay``: the first ``free`` failures cost nothing, then the wait doubles
+from ``base`` up to ``cap``; a successful attempt is taken back. A key that has not failed for
+``FORGET_AFTER`` starts again from zero.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ __all__ = [
     "FORGET_AFTER",
     "Delay",
     "LoginThrottleRow",
-    "blocked_until",
+    "count_attempt",
     "forget_failures",
-    "record_failure",
+    "take_back",
     "throttle_key",
 ]
 
@@ -67,37 +68,57 @@ def throttle_key(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
-def blocked_until(s: Session, keys: Iterable[str], *, now: datetime) -> datetime | None:
-    """The latest time any of ``keys`` must wait until, if that is after ``now``."""
-    found = s.scalars(select(LoginThrottleRow.blocked_until).where(
-        LoginThrottleRow.key_hash.in_(list(keys)),
-        LoginThrottleRow.blocked_until > now)).all()
-    return max((t for t in found if t is not None), default=None)
+def count_attempt(s: Session, delays: Mapping[str, Delay], *, checked: Iterable[str],
+                  now: datetime) -> datetime | None:
+    """Count a sign-in attempt on every key, unless a ``checked`` key must still wait.
 
-
-def record_failure(s: Session, delays: Mapping[str, Delay], *, now: datetime) -> None:
-    """Count one failure for each key and set its wait from its ``Delay``."""
+    Counted first and checked after, in one transaction, so two attempts at the same instant
+    cannot both slip through: the second sees the wait the first set. When a key must wait,
+    the time it may try again is returned and the caller rolls the transaction back (a
+    refused attempt counts for nothing); otherwise each key's next wait is set from its
+    ``Delay`` and the attempt counts as failed until ``take_back`` says it was not.
+    """
     forgotten = now - FORGET_AFTER
     s.execute(delete(LoginThrottleRow).where(
         LoginThrottleRow.last_failure_at < forgotten,
         or_(LoginThrottleRow.blocked_until.is_(None), LoginThrottleRow.blocked_until < now),
     ).execution_options(synchronize_session=False))
-    for key, delay in delays.items():
+    keys = list(delays)
+    for key in keys:
         insert_ignore(s, LoginThrottleRow, {"key_hash": key, "failures": 0,
                                             "last_failure_at": now, "blocked_until": None},
                       ("key_hash",))
-        # One UPDATE adds the failure, so two workers failing at once both count.
+        # The UPDATE takes the row's write lock: a concurrent attempt waits for our answer.
         s.execute(update(LoginThrottleRow).where(LoginThrottleRow.key_hash == key).values(
             failures=case((LoginThrottleRow.last_failure_at < forgotten, 1),
                           else_=LoginThrottleRow.failures + 1),
             last_failure_at=now,
         ).execution_options(synchronize_session=False))
-        failures = s.scalars(select(LoginThrottleRow.failures)
-                             .where(LoginThrottleRow.key_hash == key)).one()
-        wait = delay.after(failures)
+    rows = {row.key_hash: row for row in s.execute(
+        select(LoginThrottleRow.key_hash, LoginThrottleRow.failures,
+               LoginThrottleRow.blocked_until).where(LoginThrottleRow.key_hash.in_(keys)))}
+    waits = [rows[key].blocked_until for key in checked
+             if key in rows and rows[key].blocked_until is not None]
+    latest = max((t for t in waits if t > now), default=None)
+    if latest is not None:
+        return latest
+    for key, delay in delays.items():
+        wait = delay.after(rows[key].failures)
         s.execute(update(LoginThrottleRow).where(LoginThrottleRow.key_hash == key).values(
             blocked_until=now + wait if wait else None,
         ).execution_options(synchronize_session=False))
+    return None
+
+
+def take_back(s: Session, keys: Iterable[str]) -> None:
+    """Un-count the last attempt of ``keys``: it succeeded (its wait goes with it)."""
+    wanted = list(keys)
+    s.execute(update(LoginThrottleRow).where(LoginThrottleRow.key_hash.in_(wanted)).values(
+        failures=LoginThrottleRow.failures - 1, blocked_until=None,
+    ).execution_options(synchronize_session=False))
+    s.execute(delete(LoginThrottleRow).where(LoginThrottleRow.key_hash.in_(wanted),
+                                             LoginThrottleRow.failures <= 0)
+              .execution_options(synchronize_session=False))
 
 
 def forget_failures(s: Session, keys: Iterable[str]) -> None:

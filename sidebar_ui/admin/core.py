@@ -45,12 +45,11 @@ from integration.store.sessions import (
 from sidebar_ui.admin.guard import (
     Network,
     SignInKeys,
+    begin_sign_in,
     client_address,
     in_networks,
     parse_networks,
-    sign_in_failed,
     sign_in_succeeded,
-    sign_in_wait,
 )
 
 __all__ = ["BADGES", "badge", "bp", "client_ip", "csrf_token", "current_admin", "page",
@@ -193,20 +192,20 @@ def login() -> Any:
     trusted_networks, _ = _networks()
     keys = SignInKeys.of(address=address, email=email)
     with store.session_scope(rt.sessions) as s:
-        wait = sign_in_wait(s, keys, trusted=in_networks(address, trusted_networks), now=now)
+        wait = begin_sign_in(s, keys, trusted=in_networks(address, trusted_networks), now=now)
+        if wait > 0:
+            s.rollback()  # a refused attempt counts for nothing
     if wait > 0:
         seconds = int(wait) + 1
         shown = f"{seconds} s" if seconds < 120 else f"{round(seconds / 60)} min"
         body, status = page("admin/login.html", 429, next_url=next_url, email=email,
                             error=f"Too many failed sign-ins. Try again in {shown}.")
         return body, status, {"Retry-After": str(seconds)}
-    idle, lifetime = _lifetimes()
+    _, lifetime = _lifetimes()
     with store.session_scope(rt.sessions) as s:
         row = check_admin(s, email=email, password=password, now=now)
-        if row is None:
-            sign_in_failed(s, keys, now=now)
-            token = None
-        else:
+        token = None
+        if row is not None:
             sign_in_succeeded(s, keys)
             token = open_session(s, admin=row, now=now, lifetime=lifetime, address=address)
     if token is None:

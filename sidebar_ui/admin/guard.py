@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 from integration.errors import ConfigurationError
 from integration.store.throttle import (
     Delay,
-    blocked_until,
+    count_attempt,
     forget_failures,
-    record_failure,
+    take_back,
     throttle_key,
 )
 
@@ -42,12 +42,11 @@ __all__ = [
     "PAIR_DELAY",
     "Network",
     "SignInKeys",
+    "begin_sign_in",
     "client_address",
     "in_networks",
     "parse_networks",
-    "sign_in_failed",
     "sign_in_succeeded",
-    "sign_in_wait",
 ]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -126,18 +125,19 @@ class SignInKeys:
                 self.account: ACCOUNT_DELAY}
 
 
-def sign_in_wait(s: Session, keys: SignInKeys, *, trusted: bool, now: datetime) -> float:
-    """Seconds this attempt must still wait (0: it may try now)."""
+def begin_sign_in(s: Session, keys: SignInKeys, *, trusted: bool, now: datetime) -> float:
+    """Seconds this attempt must still wait (roll ``s`` back then), else 0 and it is counted.
+
+    Counted before the password is checked, so a burst of simultaneous attempts gets no more
+    tries than one after the other.
+    """
     checked = [keys.pair, keys.address] + ([] if trusted else [keys.account])
-    until = blocked_until(s, checked, now=now)
+    until = count_attempt(s, keys.delays(), checked=checked, now=now)
     return max(0.0, (until - now).total_seconds()) if until is not None else 0.0
 
 
-def sign_in_failed(s: Session, keys: SignInKeys, *, now: datetime) -> None:
-    """Count a failed attempt on every key."""
-    record_failure(s, keys.delays(), now=now)
-
-
 def sign_in_succeeded(s: Session, keys: SignInKeys) -> None:
-    """The admin proved who they are: their account's and this address's tries start over."""
+    """The admin proved who they are: their account's tries start over, the address's one
+    attempt is taken back."""
     forget_failures(s, [keys.pair, keys.account])
+    take_back(s, [keys.address])

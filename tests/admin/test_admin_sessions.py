@@ -293,3 +293,27 @@ def test_a_bad_network_setting_stops_the_app_naming_it(app_config: dict[str, Any
 
     with pytest.raises(ConfigurationError, match="ESCALADE_ADMIN_TRUSTED_NETWORKS: '10.0.0/33'"):
         create_app({**app_config, "ADMIN_TRUSTED_NETWORKS": "10.0.0/33"})
+
+
+def test_attempts_in_flight_count_so_a_burst_gets_no_extra_tries(runtime: Any) -> None:
+    from sidebar_ui.admin.guard import SignInKeys, begin_sign_in, sign_in_succeeded
+
+    keys = SignInKeys.of(address=ATTACKER, email=ADMIN)
+    waits = []
+    # Requests whose password checks have not finished yet: each was counted on arrival.
+    for _ in range(PAIR_DELAY.free + 1):
+        with store.session_scope(runtime.sessions) as s:
+            waits.append(begin_sign_in(s, keys, trusted=False, now=T0))
+            if waits[-1]:
+                s.rollback()
+    assert waits[:PAIR_DELAY.free] == [0.0] * PAIR_DELAY.free
+    assert waits[-1] == PAIR_DELAY.after(PAIR_DELAY.free).total_seconds()
+
+    # A success takes its own attempt back and clears the account's count.
+    other = SignInKeys.of(address=OFFICE, email=ADMIN)
+    with store.session_scope(runtime.sessions) as s:
+        assert begin_sign_in(s, other, trusted=False, now=T0) == 0.0
+        sign_in_succeeded(s, other)
+    with store.session_scope(runtime.sessions) as s:
+        assert s.query(store.throttle.LoginThrottleRow).filter_by(
+            key_hash=other.address).count() == 0
