@@ -108,6 +108,9 @@ def create_app(
     blueprints = (webhooks_bp, tracker_webhooks_bp, pages_bp, sidebar_bp, canvas_bp, admin_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    from sidebar_ui.headers import init_app as security_headers
+
+    security_headers(app)
     if config.get("SLACK_SIGNING_SECRET"):
         from integration.slack_actions import slack_events_blueprint
 

@@ -1,4 +1,4 @@
-"""``escalade tenant connect | configure | check``: connectors, workspace options, tests.
+"""``escalade tenant connect | configure | check | secret``: connectors, options, tests, secrets.
 
     escalade tenant connect acme slack --token xoxb-... --option channel=C0123ABCD \
         --option team_id=T0123 --option 'users={"U0ABC": "42"}' [--check]
@@ -7,14 +7,20 @@
     escalade tenant configure acme --option calendar=business_us --option currency=EUR \
         --option 'group_ids={"escalations": 360001, "support_tier_2": 360002, "support": 360003}'
     escalade tenant check acme              # the helpdesk (and its groups) and every connector
+    escalade tenant secret acme             # which per-install secrets are set, rotated when
+    escalade tenant secret acme sidebar_secret --generate      # printed once
+    escalade tenant secret acme zendesk_app_public_key --value-stdin < public_key.pem
 
 Every value is checked before anything is stored (``integration.setup``, the same checks
 as the admin pages); a bad one is one line naming the option. ``--check`` and
-``tenant check`` call the vendor once and record the result the admin page shows.
+``tenant check`` call the vendor once and record the result the admin page shows. A secret
+is read from stdin, never from the command line (``ps`` and shell history would keep it);
+a replaced one stays accepted for a day while the helpdesk switches to the new one.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -58,8 +64,81 @@ def _connect_flags(connector: str) -> dict[str, str]:
     return flags
 
 
+def _secret_lines(runtime: Any, row: Any) -> list[str]:
+    from integration.calendars import format_local
+    from integration.tenants import secret_statuses
+
+    zone = runtime.matrix_for(row).display_zone
+    lines = []
+    for status in secret_statuses(runtime, row):
+        spec = status.spec
+        if not status.usable:
+            state = f"not connected ({CONNECTOR_NAMES[spec.connector or '']})"
+        elif not status.is_set:
+            how = "--generate" if spec.generate else "--value-stdin"
+            state = f"not set: escalade tenant secret {row.slug} {spec.name} {how}"
+        else:
+            state = "set"
+            if status.rotated_at is not None:
+                state += f", last set {format_local(status.rotated_at, zone)}"
+            if status.previous_until is not None:
+                state += (f"; the previous value is accepted until "
+                          f"{format_local(status.previous_until, zone)}")
+        lines.append(f"{spec.name}: {state}")
+        lines.append(f"  {spec.label}. {spec.where}")
+    return lines
+
+
 def register(tenant: click.Group, runtime_of: Any) -> None:
-    """Add ``connect``, ``configure`` and ``check`` to the ``escalade tenant`` group."""
+    """Add ``connect``, ``configure``, ``check`` and ``secret`` to ``escalade tenant``."""
+
+    @tenant.command("secret")
+    @click.argument("slug")
+    @click.argument("name", required=False)
+    @click.option("--generate", is_flag=True,
+                  help="Make a new random value and print it once (where Escalade may).")
+    @click.option("--value-stdin", is_flag=True,
+                  help="Read the value from stdin (a PEM key may span lines).")
+    def secret(slug: str, name: str | None, generate: bool, value_stdin: bool) -> None:
+        """Show a workspace's per-install secrets, or set / rotate one.
+
+        Without NAME, lists which are set and when they were last set. A replaced value is
+        still accepted for 24 hours, so the helpdesk or tracker can switch meanwhile.
+        """
+        from integration.calendars import format_local
+        from integration.cli import bad_input
+        from integration.tenants import set_secret
+
+        runtime = runtime_of(click.get_current_context())
+        row = _tenant(runtime, slug)
+        if name is None:
+            if generate or value_stdin:
+                raise click.UsageError("name the secret to set (escalade tenant secret SLUG)")
+            for line in _secret_lines(runtime, row):
+                click.echo(line)
+            return
+        if generate == value_stdin:
+            raise click.UsageError("give exactly one of --generate or --value-stdin")
+        value = None
+        if value_stdin:
+            if sys.stdin.isatty():
+                click.echo("Paste the value, then press Ctrl-D:", err=True)
+            value = sys.stdin.read()
+        try:
+            change = set_secret(runtime, slug, name, value=value, generate=generate)
+        except ValidationError as err:
+            raise bad_input(err, {"name": "NAME", "generate": "--generate",
+                                  "value": "--value-stdin", name: "--value-stdin"}) from err
+        if change.generated is not None:
+            click.echo(f"{slug}: {name} generated; it is shown this once:")
+            click.echo(change.generated)
+        else:
+            click.echo(f"{slug}: {name} saved")
+        if change.previous_until is not None:
+            zone = runtime.matrix_for(row).display_zone
+            click.echo(f"the previous value is still accepted until "
+                       f"{format_local(change.previous_until, zone)}: switch the helpdesk "
+                       "to the new one before then")
 
     @tenant.command("connect")
     @click.argument("slug")
@@ -120,9 +199,15 @@ def register(tenant: click.Group, runtime_of: Any) -> None:
     def configure(slug: str, options: tuple[str, ...], webhook_secret: str | None) -> None:
         """Set a workspace's options: calendar, currency, activity, routing, group ids."""
         from integration import store
+        from integration.calendars import format_local
         from integration.cli import bad_input, group_lines
-        from integration.setup import MIN_WEBHOOK_SECRET, check_adapter, check_options
-        from integration.tenants import group_status
+        from integration.setup import (
+            MIN_WEBHOOK_SECRET,
+            SECRET_GRACE,
+            check_adapter,
+            check_options,
+        )
+        from integration.tenants import group_status, store_secrets
 
         if not options and webhook_secret is None:
             raise click.UsageError("give at least one --option KEY=VALUE or --webhook-secret")
@@ -139,16 +224,22 @@ def register(tenant: click.Group, runtime_of: Any) -> None:
                                       f"at least {MIN_WEBHOOK_SECRET} characters")
         except ValidationError as err:
             raise bad_input(err, {"webhook_secret": "--webhook-secret"}) from err
-        secrets = {"webhook_secret": webhook_secret.strip()} if webhook_secret else None
+        secrets = {"webhook_secret": webhook_secret.strip()} if webhook_secret else {}
         with store.session_scope(runtime.sessions) as s:
             live = store.get_tenant(s, slug)
             if live is None:
                 raise click.ClickException(f"no workspace {slug!r}")
-            store.update_tenant(s, live, cipher=runtime.cipher, settings=settings or None,
-                                secrets=secrets)
+            old = store.tenant_secrets(live, runtime.cipher).get("webhook_secret")
+            # A replaced webhook secret keeps working for a day (store_secrets).
+            store_secrets(runtime, s, live, secrets, settings=settings or None)
         runtime.forget_adapters()
         changed = [*sorted(settings), *(["webhook secret"] if secrets else [])]
         click.echo(f"{slug!r}: " + ", ".join(changed) + " saved")
+        if secrets and old and old != secrets["webhook_secret"]:
+            until = format_local(runtime.now() + SECRET_GRACE, runtime.matrix_for(row)
+                                 .display_zone)
+            click.echo(f"the previous webhook secret is still accepted until {until}: "
+                       "switch the helpdesk to the new one before then")
         status = group_status(runtime, _tenant(runtime, slug))
         if status.option is not None and (status.option in settings or "routing" in settings):
             for line in group_lines(slug, status, listed=False):

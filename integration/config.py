@@ -34,6 +34,12 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
     "PUBLIC_URL": (None, "str", "where helpdesks reach this app (printed webhook URLs); "
                    "default: the address `escalade serve` listens on"),
     "LOG_LEVEL": ("INFO", "str", "logging level"),
+    "ADMIN_SESSION_IDLE_MINUTES": (60, "int", "an admin session ends after this long unused"),
+    "ADMIN_SESSION_HOURS": (12, "int", "an admin session ends this long after sign-in"),
+    "ADMIN_TRUSTED_NETWORKS": (None, "str", "networks (CIDR, comma-separated) from which an "
+                               "admin signs in even while their account is being throttled"),
+    "TRUSTED_PROXIES": (None, "str", "reverse proxies (CIDR, comma-separated) whose "
+                        "X-Forwarded-For names the client's address"),
 }
 
 DEFAULTS: dict[str, Any] = {key: default for key, (default, _, _) in _SPEC.items()}

@@ -28,6 +28,7 @@ from integration.matrix import Matrix, default_matrix, load_matrix
 from integration.models import Ticket
 from integration.outbox import OutboxItem
 from integration.routing import RoutingTable
+from integration.setup import previous_secret
 from integration.summary import summarizer_from_settings
 from integration.tenants import public_url
 
@@ -113,6 +114,8 @@ class Runtime:
     def helpdesk_config(self, tenant: store.TenantRow) -> HelpdeskConfig:
         """Decrypt a tenant's connection settings."""
         secrets = store.tenant_secrets(tenant, self.cipher)
+        # A rotated webhook secret's old value is accepted until its grace period ends.
+        previous = previous_secret(secrets, "webhook_secret")
         webhook_secret = secrets.pop("webhook_secret", None)
         # "slack.bot_token" and the like belong to connectors, not to the helpdesk.
         own = {k: v for k, v in secrets.items() if "." not in k}
@@ -123,6 +126,8 @@ class Runtime:
             credentials=own,
             webhook_secret=webhook_secret,
             options=dict(tenant.settings or {}),
+            previous_webhook_secret=previous[0] if previous else None,
+            previous_until=previous[1] if previous else None,
         )
 
     def adapter_for(self, tenant: store.TenantRow) -> HelpdeskAdapter:
@@ -243,23 +248,26 @@ class Runtime:
     def ticket_link(self, tenant: store.TenantRow, ticket_id: str) -> str | None:
         """Where a person opens the ticket from Slack, a CRM note or a bug: the helpdesk's page.
 
-        The demo's sandbox has no helpdesk to open, so its link is the ticket's Escalade
-        sidebar page, with a token for that one ticket that outlives the message (issued per
-        day, so every link to a ticket made that day is the same).
+        A sandbox has no helpdesk to open, so its link is the ticket's Escalade sidebar page.
+        Only the public demo workspace's link carries a token (for that one ticket, outliving
+        the message; issued per day, so every link to a ticket made that day is the same);
+        any other sandbox workspace's sidebar asks for an admin's sign-in.
         """
         url = self.adapter_for(tenant).ticket_url(ticket_id)
         if url is not None or tenant.helpdesk != store.HelpdeskKind.SANDBOX:
             return url
-        from sidebar_ui.auth import SidebarIdentity, issue_sidebar_token
+        from sidebar_ui.auth import DEMO_PROOF, SidebarIdentity, is_demo, issue_sidebar_token
 
-        identity = SidebarIdentity(tenant=tenant.slug, helpdesk=tenant.helpdesk,
-                                   user="demo-agent", ticket_id=ticket_id, via="sidebar_token")
-        today = self.now().replace(hour=0, minute=0, second=0, microsecond=0)
-        token = issue_sidebar_token(identity, key=self.cipher.sign_key("sidebar"),
-                                    now=today, ttl=timedelta(days=31))
         public = public_url(self.config)
         path = "/".join(quote(part, safe="") for part in ("sidebar", tenant.helpdesk,
                                                           tenant.slug, "tickets", ticket_id))
+        if not is_demo(tenant.slug, tenant.helpdesk):
+            return f"{public}/{path}"
+        identity = SidebarIdentity(tenant=tenant.slug, helpdesk=tenant.helpdesk,
+                                   user="demo-agent", ticket_id=ticket_id, via=DEMO_PROOF)
+        today = self.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        token = issue_sidebar_token(identity, key=self.cipher.sign_key("sidebar"),
+                                    now=today, ttl=timedelta(days=31))
         return f"{public}/{path}?{urlencode({'t': token})}"
 
     def connected_targets(self, tenant: store.TenantRow) -> frozenset[str]:

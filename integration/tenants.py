@@ -4,7 +4,9 @@ What the admin typed is checked first (``integration.setup``); these functions t
 vendor once where asked, store (secrets encrypted) and record every connection test
 (``store.checks``), so a status badge is green only when the last test of exactly the
 stored settings passed. They also say where helpdesks reach Escalade (``public_url``) and
-how to register those webhook URLs in each helpdesk (``REGISTRATION``).
+how to register those webhook URLs in each helpdesk (``REGISTRATION``), and set or rotate a
+workspace's per-install secrets (``set_secret``, ``secret_statuses``): a replaced webhook
+secret is still accepted for ``SECRET_GRACE`` while the helpdesk catches up.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
+import secrets as token_source
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,13 +33,22 @@ from integration.setup import (
     CONNECTOR_NAMES,
     CREDENTIALS,
     HELPDESKS,
+    PROOF_SECRETS,
+    SECRET_GRACE,
+    InstallSecret,
     NewTenant,
     check_connector,
     check_email,
+    check_secret_value,
     check_url,
     group_option,
     group_report,
     groups_in_use,
+    install_secret,
+    install_secrets,
+    previous_secret,
+    rotation_of,
+    with_rotation,
 )
 from integration.store.checks import ConnectionCheckRow, connection_checks, record_check
 
@@ -50,6 +62,8 @@ __all__ = [
     "ConnectionStatus",
     "GroupStatus",
     "Registration",
+    "SecretChange",
+    "SecretStatus",
     "add_tenant",
     "check_stored",
     "connect",
@@ -61,7 +75,10 @@ __all__ = [
     "registration_steps",
     "remember_served_url",
     "run_check",
+    "secret_statuses",
     "served_url",
+    "set_secret",
+    "store_secrets",
     "stored_connection",
     "tracker_webhook_url",
     "validate_connection",
@@ -263,12 +280,13 @@ def stored_connection(
 
 def _fingerprint(runtime: Any, connection: str, settings: Mapping[str, Any],
                  secrets: Mapping[str, str]) -> str:
-    # Keyed: a hash of credentials must not be a way to guess them.
+    # Keyed: a hash of credentials must not be a way to guess them. Secrets the helpdesk
+    # proves itself with are left out: rotating one does not change what a test calls.
     if connection == "helpdesk":
         what: dict[str, Any] = {"base_url": settings.get("base_url") or "",
                                 "region": settings.get("region"),
                                 "secrets": {k: v for k, v in secrets.items()
-                                            if k != "webhook_secret"}}
+                                            if k not in PROOF_SECRETS}}
     else:
         what = {"settings": dict(settings),
                 "secrets": {k: v for k, v in secrets.items() if k != "webhook_secret"}}
@@ -468,9 +486,9 @@ def _store_connector(runtime: Any, tenant: store.TenantRow, connector: str,
         if live is None:
             raise ValidationError("tenant", f"no workspace {tenant.slug!r}")
         connected = sorted({*((live.settings or {}).get("connectors") or ()), connector})
-        store.update_tenant(s, live, cipher=runtime.cipher,
-                            secrets={f"{connector}.{k}": v for k, v in new_secrets.items() if v},
-                            settings={connector: dict(settings), "connectors": connected})
+        store_secrets(runtime, s, live, {f"{connector}.{k}": v
+                                         for k, v in new_secrets.items() if v},
+                      settings={connector: dict(settings), "connectors": connected})
     runtime.forget_adapters()
 
 
@@ -526,3 +544,94 @@ def group_status(runtime: Any, tenant: store.TenantRow,
 def connector_label(connector: str) -> str:
     """The connector's product name (HubSpot for ``crm``)."""
     return CONNECTOR_NAMES.get(connector, connector)
+
+
+# --- per-install secrets ------------------------------------------------------------------
+
+
+def store_secrets(runtime: Any, s: Any, row: store.TenantRow, changes: Mapping[str, str], *,
+                  settings: Mapping[str, Any] | None = None, **fields: Any) -> None:
+    """Merge ``changes`` into a tenant's secrets, keeping a replaced proof for its grace."""
+    stored = store.tenant_secrets(row, runtime.cipher)
+    merged = with_rotation(stored, changes, now=runtime.now()) if changes else None
+    store.update_tenant(s, row, cipher=runtime.cipher, settings=settings, secrets=merged,
+                        **fields)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SecretChange:
+    """What ``set_secret`` did: the value when Escalade made it (shown once), the grace."""
+
+    name: str
+    label: str
+    generated: str | None
+    previous_until: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SecretStatus:
+    """A per-install secret as the admin sees it: set or not, when, and any grace left."""
+
+    spec: InstallSecret
+    is_set: bool
+    rotated_at: datetime | None = None
+    previous_until: datetime | None = None
+    # False for a connector's secret while that connector is not connected.
+    usable: bool = True
+
+
+def _when(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def secret_statuses(runtime: Any, tenant: store.TenantRow) -> list[SecretStatus]:
+    """Every per-install secret of the workspace: which are set, rotated when, grace left."""
+    secrets = store.tenant_secrets(tenant, runtime.cipher)
+    record = rotation_of(secrets)
+    connected = set((tenant.settings or {}).get("connectors") or ())
+    now = runtime.now()
+    out = []
+    for spec in install_secrets(tenant.helpdesk):
+        kept = previous_secret(secrets, spec.name)
+        out.append(SecretStatus(
+            spec=spec, is_set=bool(secrets.get(spec.name)),
+            rotated_at=_when((record.get(spec.name) or {}).get("rotated_at")),
+            previous_until=kept[1] if kept is not None and now < kept[1] else None,
+            usable=spec.connector is None or spec.connector in connected))
+    return out
+
+
+def set_secret(runtime: Any, slug: str, name: str, *, value: str | None = None,
+               generate: bool = False) -> SecretChange:
+    """Set or rotate the per-install secret ``name``: a given value, or one Escalade makes.
+
+    ``ValidationError`` naming ``name`` (or ``value``) when the value is not usable or the
+    vendor makes this secret; nothing is stored then. A replaced value stays accepted for
+    ``SECRET_GRACE``.
+    """
+    tenant = _tenant(runtime, slug)
+    spec = install_secret(tenant.helpdesk, name)
+    connected = set((tenant.settings or {}).get("connectors") or ())
+    if spec.connector is not None and spec.connector not in connected:
+        raise ValidationError("name", f"{CONNECTOR_NAMES[spec.connector]} is not connected "
+                                      f"to {slug!r}: connect it first")
+    if generate == (value is not None):
+        raise ValidationError("value", "give either a value or ask for one to be generated")
+    if generate and not spec.generate:
+        raise ValidationError("generate", f"{spec.where} Escalade cannot make it up: give "
+                                          "the value")
+    text = token_source.token_urlsafe(32) if generate else check_secret_value(spec, value or "")
+    with store.session_scope(runtime.sessions) as s:
+        live = store.get_tenant(s, slug)
+        if live is None:
+            raise ValidationError("tenant", f"no workspace {slug!r}")
+        old = store.tenant_secrets(live, runtime.cipher).get(name) or ""
+        store_secrets(runtime, s, live, {name: text})
+    runtime.forget_adapters()
+    replaced = bool(old) and old != text
+    return SecretChange(name=name, label=spec.label, generated=text if generate else None,
+                        previous_until=runtime.now() + SECRET_GRACE if replaced else None)
+

@@ -11,7 +11,9 @@ with ``linear.webhook_secret``; ``webhookTimestamp`` (ms) must be within 60 s. A
 ``Issue`` ``update`` whose ``data.state.type`` is ``completed`` and whose state changed in this
 update (``updatedFrom.stateId``). https://linear.app/developers/webhooks
 
-Answers: 401 bad or missing signature (or no secret configured), 404 unknown tenant, 400 not
+A replaced secret's old value is accepted too for a day after the rotation (the tracker's
+webhook cannot switch at the same instant). Answers: 401 bad or missing signature (or no
+secret configured), 404 unknown tenant, 400 not
 JSON, 202 ``ignored`` for other events, 200 with the number of tickets notified. Nothing is
 stored here: the resolved handler (``set_resolved_handler``) is the lead's hook into the
 tickets linked to the issue and must be idempotent (vendors redeliver).
@@ -28,6 +30,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from adapters.helpdesk.base import verify_with_any
 from integration import store
 from integration.errors import (
     RetriableError,
@@ -36,6 +39,7 @@ from integration.errors import (
     WebhookVerificationError,
 )
 from integration.inbound import load_json, loggable, same_secret
+from integration.setup import secret_versions
 
 __all__ = [
     "LINEAR_MAX_SKEW_SECONDS",
@@ -190,11 +194,14 @@ def _receive(tracker: str, tenant_slug: str) -> tuple[Response, int]:
         tenant = store.get_tenant(s, tenant_slug)
         if tenant is None:
             return _error(404, f"unknown tenant {tenant_slug!r}")
-        secret = store.tenant_secrets(tenant, runtime.cipher).get(f"{tracker}.webhook_secret")
-    if not secret:
+        stored = store.tenant_secrets(tenant, runtime.cipher)
+    # A rotated secret's old value still counts during its grace period.
+    secrets = secret_versions(stored, f"{tracker}.webhook_secret", now=runtime.now())
+    if not secrets:
         return _error(401, f"tenant {tenant_slug!r} has no {tracker}.webhook_secret")
+    headers = dict(request.headers)
     try:
-        verify(dict(request.headers), body, secret, runtime.now())
+        verify_with_any(secrets, lambda secret: verify(headers, body, secret, runtime.now()))
     except WebhookVerificationError as err:
         return _error(401, str(err))
     try:

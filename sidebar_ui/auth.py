@@ -21,7 +21,15 @@ Every sidebar and Canvas request proves where it comes from with its helpdesk's 
   ``webhook_secret``, which is what the Intercom adapter calls the same secret).
 - Sidebar tokens (``via="sidebar_token"``): after the first request we hand the page a
   short-lived HMAC-signed token (``X-Escalade-Sidebar-Token`` header or ``sidebar_token``
-  form/query field), because a third-party iframe gets no cookies.
+  form/query field), because a third-party iframe gets no cookies. A token records the proof
+  it was issued on (``proof``). Without any helpdesk proof, tokens are issued only for the
+  demo workspace (``DEMO_PROOF``: the public start page and the demo's Slack links) or to a
+  signed-in admin (``ADMIN_PROOF``); a sandbox workspace other than the demo accepts only
+  tokens issued on an admin session or its install secret (``token_accepted``).
+
+A secret that was just rotated is still accepted during its grace period
+(``integration.setup.secret_versions``): the helpdesk's copy cannot change at the same
+instant as ours.
 
 Missing or wrong proof is 401. Proof that is valid but for another tenant (or, for a token
 bound to a ticket, another ticket) is 403: a secret or signature that fails for this tenant is
@@ -48,17 +56,23 @@ from werkzeug.exceptions import BadRequest, Forbidden, NotFound, Unauthorized
 
 from integration import store
 from integration.inbound import load_json, same_secret
+from integration.setup import secret_versions
 
 __all__ = [
+    "ADMIN_PROOF",
+    "DEMO_PROOF",
     "INSTALL_SECRET_HEADER",
     "SIDEBAR_TOKEN_FIELD",
     "SIDEBAR_TOKEN_HEADER",
     "SidebarIdentity",
     "body_signature",
     "identify",
+    "is_demo",
     "issue_sidebar_token",
     "read_sidebar_token",
     "require_ticket_access",
+    "sidebar_token_of",
+    "token_accepted",
 ]
 
 INSTALL_SECRET_HEADER = "X-Escalade-Install-Secret"
@@ -73,6 +87,11 @@ JWT_LEEWAY = timedelta(seconds=60)
 _INSTALL_AUD = re.compile(r"^https://(?P<host>[^/]+)/api/v2/apps/installations/(?P<id>\d+)\.json$")
 _USER_SUB = re.compile(r"/api/v2/users/(?P<id>\d+)\.json$")
 _SECRET_HELPDESKS = frozenset({"freshdesk", "sandbox"})
+# What a token issued without a helpdesk's proof was issued on.
+DEMO_PROOF = "demo"
+ADMIN_PROOF = "admin_session"
+# Proofs that open a sandbox workspace other than the demo: an admin, or its install secret.
+_SANDBOX_PROOFS = frozenset({ADMIN_PROOF, "sandbox_secret"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -83,19 +102,47 @@ class SidebarIdentity:
     helpdesk: str
     user: str | None
     ticket_id: str | None
-    via: str  # "zendesk_jwt" | "freshdesk_secret" | "intercom_signature" | "sidebar_token"
+    # "zendesk_jwt" | "freshdesk_secret" | "sandbox_secret" | "intercom_signature" |
+    # "admin_session" | "demo" | "sidebar_token"
+    via: str
+    # For a sidebar token: the proof it was issued on (None: a token from before proofs).
+    proof: str | None = None
+
+
+def is_demo(tenant: str, helpdesk: str) -> bool:
+    """True for the public demo workspace (the only one anyone may open without proof)."""
+    from integration.demo import DEMO_HELPDESK, DEMO_TENANT
+
+    return tenant == DEMO_TENANT and helpdesk == DEMO_HELPDESK
+
+
+def token_accepted(identity: SidebarIdentity, *, tenant: str, helpdesk: str) -> bool:
+    """Whether a sidebar token's proof is enough for ``tenant``; 403 when it is the demo's.
+
+    A real helpdesk's tokens all come from its own proof; a sandbox workspace other than the
+    demo is opened only by an admin or its install secret, never by a token handed to
+    anonymous visitors (or one issued before tokens recorded their proof).
+    """
+    if identity.proof == DEMO_PROOF and not is_demo(tenant, helpdesk):
+        raise Forbidden("a demo link opens only the demo workspace")
+    if helpdesk == "sandbox" and not is_demo(tenant, helpdesk):
+        return identity.proof in _SANDBOX_PROOFS
+    return True
 
 
 def identify(
     req: flask.Request, *, runtime: Any, helpdesk: str, tenant: str
 ) -> SidebarIdentity:
     """Verify ``req`` for ``tenant`` on ``helpdesk``; 401 without valid proof, 403 elsewhere's."""
-    token = _sidebar_token(req)
+    token = sidebar_token_of(req)
     if token:
         identity = read_sidebar_token(token, key=runtime.cipher.sign_key("sidebar"),
                                       now=runtime.now())
         if identity.tenant != tenant or identity.helpdesk != helpdesk:
             raise Forbidden(f"this sidebar token is not for {helpdesk} tenant {tenant!r}")
+        if not token_accepted(identity, tenant=tenant, helpdesk=helpdesk):
+            raise Unauthorized("this link does not open this workspace's sidebar: sign in "
+                               "as an admin and open the ticket from the start page")
         return identity
     with store.session_scope(runtime.sessions) as s:
         row = store.get_tenant(s, tenant)
@@ -132,9 +179,11 @@ def issue_sidebar_token(
     ttl: timedelta = timedelta(minutes=30),
 ) -> str:
     """A signed, expiring token carrying ``identity`` for the page's follow-up requests."""
+    # A token handed on from another token keeps the proof the first one was issued on.
+    proof = identity.proof if identity.via == "sidebar_token" else identity.via
     claims = {
         "t": identity.tenant, "h": identity.helpdesk, "u": identity.user,
-        "k": identity.ticket_id, "exp": int((now + ttl).timestamp()),
+        "k": identity.ticket_id, "p": proof, "exp": int((now + ttl).timestamp()),
     }
     payload = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
     return f"{payload}.{_b64(_mac(key, payload))}"
@@ -161,15 +210,17 @@ def read_sidebar_token(token: str, *, key: bytes, now: datetime) -> SidebarIdent
     tenant, helpdesk = claims.get("t"), claims.get("h")
     if not isinstance(tenant, str) or not isinstance(helpdesk, str):
         raise Unauthorized("sidebar token is malformed")
-    user, ticket = claims.get("u"), claims.get("k")
+    user, ticket, proof = claims.get("u"), claims.get("k"), claims.get("p")
     return SidebarIdentity(
         tenant=tenant, helpdesk=helpdesk, via="sidebar_token",
         user=str(user) if user is not None else None,
         ticket_id=str(ticket) if ticket is not None else None,
+        proof=proof if isinstance(proof, str) else None,
     )
 
 
-def _sidebar_token(req: flask.Request) -> str | None:
+def sidebar_token_of(req: flask.Request) -> str | None:
+    """The sidebar token a request carries (header, form or query field), if any."""
     token = req.headers.get(SIDEBAR_TOKEN_HEADER)
     if not token and req.mimetype in ("application/x-www-form-urlencoded",
                                       "multipart/form-data"):
@@ -203,19 +254,14 @@ def _zendesk(
     if not token:
         raise Unauthorized("no Zendesk signed-URL token (form field 'token'); "
                            "the app manifest must set signedUrls: true")
-    key = (secrets.get("zendesk_app_public_key") or settings.get("zendesk_app_public_key")
-           or runtime.config.get("ZENDESK_APP_PUBLIC_KEY"))
-    if not key:
+    keys = secret_versions(secrets, "zendesk_app_public_key", now=runtime.now())
+    if not keys:
+        fallback = (settings.get("zendesk_app_public_key")
+                    or runtime.config.get("ZENDESK_APP_PUBLIC_KEY"))
+        keys = (str(fallback),) if fallback else ()
+    if not keys:
         raise Unauthorized(f"tenant {tenant!r} has no zendesk_app_public_key to verify with")
-    try:
-        claims = jwt.decode(
-            token, str(key), algorithms=["RS256"],
-            # Time claims are checked below against the runtime's clock, not the wall clock.
-            options={"require": ["exp", "iss", "aud"], "verify_aud": False,
-                     "verify_exp": False, "verify_iat": False, "verify_nbf": False},
-        )
-    except (jwt.InvalidTokenError, ValueError, TypeError) as err:
-        raise Unauthorized(f"Zendesk token rejected: {err}") from err
+    claims = _zendesk_claims(token, keys)
     _check_times(claims, now=runtime.now())
     host = (urlparse(base_url).hostname or "").lower() if base_url else ""
     issuer = str(claims["iss"]).lower().removeprefix("https://").rstrip("/")
@@ -231,6 +277,21 @@ def _zendesk(
     sub = _USER_SUB.search(str(claims.get("sub") or ""))
     return SidebarIdentity(tenant=tenant, helpdesk="zendesk", via="zendesk_jwt",
                            user=sub["id"] if sub else None, ticket_id=None)
+
+
+def _zendesk_claims(token: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    first: Exception | None = None
+    for key in keys:
+        try:
+            return dict(jwt.decode(
+                token, key, algorithms=["RS256"],
+                # Time claims are checked apart, against the runtime's clock.
+                options={"require": ["exp", "iss", "aud"], "verify_aud": False,
+                         "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+            ))
+        except (jwt.InvalidTokenError, ValueError, TypeError) as err:
+            first = first or err
+    raise Unauthorized(f"Zendesk token rejected: {first}") from first
 
 
 def _check_times(claims: Mapping[str, Any], *, now: datetime) -> None:
@@ -256,8 +317,8 @@ def _install_secret(
     given = req.headers.get(INSTALL_SECRET_HEADER, "")
     if not given:
         raise Unauthorized(f"missing {INSTALL_SECRET_HEADER} header")
-    expected = secrets.get("sidebar_secret", "")
-    if not (expected and hmac.compare_digest(given.encode(), expected.encode())):
+    accepted = secret_versions(secrets, "sidebar_secret", now=runtime.now())
+    if not any(_same(given, expected) for expected in accepted):
         if _held_by_other(runtime, helpdesk, tenant,
                           lambda other: _same(given, other.get("sidebar_secret"))):
             raise Forbidden(f"this install secret belongs to another tenant, not {tenant!r}")
@@ -287,8 +348,8 @@ def _intercom(
     if not given:
         raise Unauthorized(f"missing {BODY_SIGNATURE_HEADER} header")
     body = req.get_data(cache=True)
-    secret = _intercom_secret(secrets)
-    if not (secret and same_secret(given, body_signature(secret, body))):
+    accepted = _intercom_secrets(secrets, now=runtime.now())
+    if not any(same_secret(given, body_signature(key, body)) for key in accepted):
         def signed_by(other: Mapping[str, str]) -> bool:
             key = _intercom_secret(other)
             return bool(key) and same_secret(given, body_signature(key, body))
@@ -315,6 +376,11 @@ def _intercom(
 
 def _intercom_secret(secrets: Mapping[str, str]) -> str:
     return secrets.get("client_secret") or secrets.get("webhook_secret") or ""
+
+
+def _intercom_secrets(secrets: Mapping[str, str], *, now: datetime) -> tuple[str, ...]:
+    name = "client_secret" if secrets.get("client_secret") else "webhook_secret"
+    return secret_versions(secrets, name, now=now)
 
 
 def _conversation_id(data: Mapping[str, Any]) -> str | None:

@@ -6,7 +6,9 @@ requester) and pages of ``PAGE_SIZE`` go to the store as queries (``store.ticket
 shows the ticket's timeline (``sidebar_view.build_timeline``), its SLA due time in the
 tenant's business time zone, its account's ARR in the tenant's currency, and a link to the
 ticket in its helpdesk (the sandbox has none: its link opens the agent sidebar). Only the demo
-workspace is public; real helpdesks' tickets need a signed-in admin.
+workspace is public; real helpdesks' tickets need a signed-in admin. A visitor's sidebar links
+carry a token only for the demo's tickets; a signed-in admin's open the other sandbox
+workspaces too. The page gets the site-wide security headers (``sidebar_ui.headers``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ from integration.errors import ConfigurationError
 from integration.models import Category, Status
 from integration.runtime import Runtime
 from sidebar_ui.admin.core import current_admin
-from sidebar_ui.auth import SidebarIdentity, issue_sidebar_token
+from sidebar_ui.auth import (
+    ADMIN_PROOF,
+    DEMO_PROOF,
+    SidebarIdentity,
+    is_demo,
+    issue_sidebar_token,
+)
 from sidebar_ui.sidebar_view import (
     TimelineView,
     build_timeline,
@@ -143,8 +151,8 @@ def index() -> tuple[str, int]:
             s.expunge(tenant)
         # Real customers' tickets only for a signed-in admin; the demo workspace for anyone.
         visible = None if admin else tuple(i for i, t in tenants.items()
-                                           if t.slug == DEMO_TENANT)
-        listing = _listing(s, runtime, tenants, visible, query, errors)
+                                           if is_demo(t.slug, t.helpdesk))
+        listing = _listing(s, runtime, tenants, visible, query, errors, admin=admin)
     return render_template(
         "index.html", matrix_version=runtime.matrix.version, admin=admin, query=query,
         errors=errors, tier_choices=TIER_CHOICES, status_choices=STATUS_CHOICES,
@@ -160,6 +168,8 @@ def _listing(
     visible: tuple[int, ...] | None,
     query: ListQuery,
     errors: Mapping[str, str],
+    *,
+    admin: str | None,
 ) -> dict[str, Any]:
     if errors:
         return {"rows": [], "total": 0, "first": 0, "last": 0, "pages": 0, "counts": {}}
@@ -176,8 +186,8 @@ def _listing(
         page = store.ticket_page(s, filters, offset=(pages - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     stories = store.ticket_stories(s, [r.id for r in page.rows])
     now = runtime.now()
-    rows = [_row(runtime, tenants[r.tenant_id], r, stories.get(r.id, store.Story()), now=now)
-            for r in page.rows]
+    rows = [_row(runtime, tenants[r.tenant_id], r, stories.get(r.id, store.Story()), now=now,
+                 admin=admin) for r in page.rows]
     first = page.offset + 1 if rows else 0
     return {"rows": rows, "total": page.total, "first": first,
             "last": page.offset + len(rows), "pages": pages,
@@ -186,14 +196,14 @@ def _listing(
 
 def _row(
     runtime: Runtime, tenant: store.TenantRow, row: store.TicketRow, story: store.Story, *,
-    now: datetime,
+    now: datetime, admin: str | None,
 ) -> RowView:
     data: Mapping[str, Any] = row.data or {}
     account = data.get("account") or {}
     requester = data.get("requester") or {}
     zone = runtime.matrix_for(tenant).display_zone
     state, due = _sla(row, now=now)
-    link, label = _link(runtime, tenant, row, now=now)
+    link, label = _link(runtime, tenant, row, now=now, admin=admin)
     staged = SCENES.get(row.external_id) if tenant.slug == DEMO_TENANT else None
     return RowView(
         tenant=tenant.slug, helpdesk=row.helpdesk, id=row.external_id,
@@ -225,9 +235,14 @@ def _sla(row: store.TicketRow, *, now: datetime) -> tuple[str | None, datetime |
 
 
 def _link(
-    runtime: Runtime, tenant: store.TenantRow, row: store.TicketRow, *, now: datetime
+    runtime: Runtime, tenant: store.TenantRow, row: store.TicketRow, *, now: datetime,
+    admin: str | None,
 ) -> tuple[str | None, str | None]:
-    """The ticket in its helpdesk; a sandbox ticket's agent sidebar, as a helpdesk shows it."""
+    """The ticket in its helpdesk; a sandbox ticket's agent sidebar, as a helpdesk shows it.
+
+    The sidebar link's token is the visitor's only proof: anyone gets one for the demo's
+    tickets, only a signed-in admin for another sandbox workspace's.
+    """
     try:
         url = runtime.adapter_for(tenant).ticket_url(row.external_id)
     except ConfigurationError:
@@ -236,8 +251,14 @@ def _link(
         return url, f"open in {row.helpdesk}"
     if row.helpdesk != store.HelpdeskKind.SANDBOX:
         return None, None
-    identity = SidebarIdentity(tenant=tenant.slug, helpdesk=row.helpdesk, user="demo-agent",
-                               ticket_id=row.external_id, via="sidebar_token")
+    if is_demo(tenant.slug, tenant.helpdesk):
+        identity = SidebarIdentity(tenant=tenant.slug, helpdesk=row.helpdesk,
+                                   user="demo-agent", ticket_id=row.external_id, via=DEMO_PROOF)
+    elif admin is not None:
+        identity = SidebarIdentity(tenant=tenant.slug, helpdesk=row.helpdesk, user=admin,
+                                   ticket_id=row.external_id, via=ADMIN_PROOF)
+    else:
+        return None, None
     token = issue_sidebar_token(identity, key=runtime.cipher.sign_key("sidebar"), now=now)
     return url_for("sidebar.ticket_page", helpdesk=row.helpdesk, tenant=tenant.slug,
                    ticket_id=row.external_id, t=token), "open the agent sidebar"

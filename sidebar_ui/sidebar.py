@@ -14,7 +14,12 @@ Routes (all HTML for a 320 px iframe; no external requests of any kind):
 Every request is authenticated (``sidebar_ui.auth``): a sidebar token in the
 ``X-Escalade-Sidebar-Token`` header, the ``t`` / ``sidebar_token`` query or form field, or the
 helpdesk's own mechanism. Pages hand out a token bound to the ticket (a third-party iframe gets
-no cookies), so the override form needs no CSRF cookie: a forged post has no token.
+no cookies), so the override form needs no CSRF cookie: a forged post has no token. A sandbox
+workspace other than the public demo opens for a signed-in admin (pages only; the override
+still needs the page's token), and sends anyone else to sign in.
+
+Only the helpdesk may frame the pages: ``frame-ancestors`` names its agent workspace's origins
+(``sidebar_ui.headers.frame_ancestors``), never everyone.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from urllib.parse import urlencode
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     jsonify,
     redirect,
@@ -38,21 +44,28 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
-from werkzeug.exceptions import Forbidden, HTTPException, NotFound
+from werkzeug.exceptions import Forbidden, HTTPException, NotFound, Unauthorized
 
 from integration import store
 from integration.errors import ConfigurationError
 from integration.runtime import Runtime
 from integration.store.bugs import BugGroupRow, BugGroupTicketRow
 from integration.store.people import overrides_for_ticket
+from sidebar_ui.admin.core import current_admin
 from sidebar_ui.auth import (
+    ADMIN_PROOF,
+    INSTALL_SECRET_HEADER,
     SIDEBAR_TOKEN_FIELD,
     SidebarIdentity,
     identify,
+    is_demo,
     issue_sidebar_token,
     read_sidebar_token,
     require_ticket_access,
+    sidebar_token_of,
+    token_accepted,
 )
+from sidebar_ui.headers import content_security_policy, frame_ancestors
 from sidebar_ui.override import try_override
 from sidebar_ui.sidebar_view import build_sidebar, currency_of
 
@@ -67,8 +80,6 @@ TOKEN_QUERY = "t"
 # A vendored Zendesk Apps Framework SDK, when someone puts it there (never a CDN).
 ZAF_SDK = Path(__file__).resolve().parent / "static" / "vendor" / "zaf_sdk.min.js"
 ZAF_PARAMS = ("origin", "app_guid")
-_CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; base-uri 'none'")
 # Decisions the timeline shows; a ticket's earlier ones are counted, not listed.
 STORY_STEPS = 10
 _TIERS = ((1, "Tier 1 · self-serve / AI"), (2, "Tier 2 · agent-assisted"),
@@ -84,7 +95,8 @@ def _runtime() -> Runtime:
 @bp.after_request
 def _headers(response: Response) -> Response:
     # Tokens ride in URLs (iframe navigation): never leak them in a Referer, never cache.
-    response.headers.setdefault("Content-Security-Policy", _CSP)
+    response.headers.setdefault("Content-Security-Policy", content_security_policy(
+        frame_ancestors=_framers(), connect=True, default="'none'"))
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     if request.endpoint != "sidebar.static":
@@ -99,6 +111,21 @@ def _error(err: HTTPException) -> tuple[Response | str, int]:
         return jsonify({"error": err.description or err.name}), code
     return render_template("sidebar/error.html", code=code, title=err.name,
                            message=err.description or err.name), code
+
+
+def _framers() -> str:
+    """Who may frame this page: the helpdesk's agent workspace (and the tenant's own host)."""
+    args = request.view_args or {}
+    helpdesk, tenant = str(args.get("helpdesk") or ""), args.get("tenant")
+    if not helpdesk:
+        return "'none'"
+    base_url, settings = None, None
+    if tenant:
+        with store.session_scope(_runtime().sessions) as s:
+            row = store.get_tenant(s, str(tenant))
+            if row is not None and row.helpdesk == helpdesk:
+                base_url, settings = row.base_url, dict(row.settings or {})
+    return frame_ancestors(helpdesk, base_url=base_url, settings=settings)
 
 
 # --- routes -------------------------------------------------------------------------------
@@ -169,19 +196,52 @@ def override(helpdesk: str, tenant: str, ticket_id: str) -> ResponseReturnValue:
 def _authenticate(
     runtime: Runtime, *, helpdesk: str, tenant: str, ticket_id: str | None
 ) -> SidebarIdentity:
-    token = request.args.get(TOKEN_QUERY) or _json_token()
+    token = request.args.get(TOKEN_QUERY) or _json_token() or sidebar_token_of(request)
+    identity: SidebarIdentity | None = None
     if token:
-        identity = read_sidebar_token(token, key=runtime.cipher.sign_key("sidebar"),
-                                      now=runtime.now())
-        if identity.helpdesk != helpdesk:
+        found = read_sidebar_token(token, key=runtime.cipher.sign_key("sidebar"),
+                                   now=runtime.now())
+        if found.helpdesk != helpdesk:
             raise Forbidden(f"this sidebar token is not for {helpdesk}")
-    else:
+        _check_access(found, tenant=tenant, ticket_id=ticket_id)
+        # Not enough for this workspace (an old link of a sandbox one): an admin must sign in.
+        if token_accepted(found, tenant=tenant, helpdesk=helpdesk):
+            identity = found
+    elif not _admin_may_open(helpdesk, tenant):
         identity = identify(request, runtime=runtime, helpdesk=helpdesk, tenant=tenant)
+    if identity is None:
+        identity = _admin_identity(helpdesk, tenant)
+    _check_access(identity, tenant=tenant, ticket_id=ticket_id)
+    return identity
+
+
+def _check_access(identity: SidebarIdentity, *, tenant: str, ticket_id: str | None) -> None:
     if ticket_id is not None:
         require_ticket_access(identity, tenant=tenant, ticket_id=ticket_id)
     elif identity.tenant != tenant:
         raise Forbidden(f"signed in for tenant {identity.tenant!r}, not {tenant!r}")
-    return identity
+
+
+def _admin_may_open(helpdesk: str, tenant: str) -> bool:
+    # A sandbox workspace other than the demo, asked for a page with no other proof.
+    return (helpdesk == "sandbox" and not is_demo(tenant, helpdesk)
+            and not request.headers.get(INSTALL_SECRET_HEADER))
+
+
+def _admin_identity(helpdesk: str, tenant: str) -> SidebarIdentity:
+    """A signed-in admin opening a sandbox page; anyone else is sent to sign in."""
+    admin = current_admin()
+    if request.method != "GET" or not _admin_may_open(helpdesk, tenant):
+        # A post rides on the page's token, never on the cookie alone (no cross-site posts).
+        raise Unauthorized("this sidebar needs its page's token: reload the ticket")
+    if admin is None:
+        # Back here after signing in, without the token that did not open the page.
+        kept = {k: v for k, v in request.args.items() if k not in (TOKEN_QUERY,
+                                                                  SIDEBAR_TOKEN_FIELD)}
+        here = request.path + (f"?{urlencode(kept)}" if kept else "")
+        abort(redirect(url_for("admin.login", next=here), code=302))
+    return SidebarIdentity(tenant=tenant, helpdesk=helpdesk, user=admin, ticket_id=None,
+                           via=ADMIN_PROOF)
 
 
 def _json_token() -> str | None:

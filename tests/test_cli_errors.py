@@ -64,8 +64,12 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("tenant configure", ["acme"], {}, "--option"),
     ("tenant check", ["nobody"], {}, "nobody"),
     ("tenant check", ["acme", "jira"], {}, "jira is not connected"),
+    ("tenant secret", ["acme", "webhook_secret", "--value-stdin"], {}, "--value-stdin"),
+    ("tenant secret", ["acme", "api_token", "--generate"], {}, "NAME"),
+    ("tenant secret", ["nobody"], {}, "nobody"),
     ("admin set-password", ["--email", "not-an-address"],
      {"ESCALADE_ADMIN_PASSWORD": "long enough password"}, "email"),
+    ("admin sign-out", ["--email", "who@example.com"], {}, "--email"),
     ("bugs eval", ["missing.jsonl", "missing.csv"], {}, "'REPORTS'"),
 ]
 

@@ -8,12 +8,13 @@ each vendor module; the class verifies webhooks, fetches and applies through an 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from integration.errors import WebhookVerificationError
 from integration.models import Action, ActionKind, Ticket
 
 __all__ = [
@@ -25,7 +26,20 @@ __all__ = [
     "SkipReason",
     "SkippedTicket",
     "WebhookEvent",
+    "verify_with_any",
 ]
+
+
+def verify_with_any(secrets: Sequence[str], check: Callable[[str], None]) -> None:
+    """Pass when ``check`` passes with any of ``secrets``; else raise the first one's error."""
+    first: WebhookVerificationError | None = None
+    for secret in secrets:
+        try:
+            check(secret)
+            return
+        except WebhookVerificationError as err:
+            first = first or err
+    raise first or WebhookVerificationError("no webhook secret to verify with")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -38,6 +52,10 @@ class HelpdeskConfig:
     credentials: Mapping[str, str] = field(default_factory=dict)
     webhook_secret: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    # The webhook secret this one replaced, still accepted until ``previous_until``: the
+    # helpdesk cannot switch to a rotated secret at the same instant we do.
+    previous_webhook_secret: str | None = None
+    previous_until: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -114,6 +132,16 @@ class HelpdeskAdapter(abc.ABC):
 
     def __init__(self, *, config: HelpdeskConfig) -> None:
         self.config = config
+
+    def webhook_secrets(self, now: datetime) -> tuple[str, ...]:
+        """The webhook secret, then the one it replaced while that one's grace period lasts."""
+        current, previous = self.config.webhook_secret, self.config.previous_webhook_secret
+        if not current:
+            return ()
+        until = self.config.previous_until
+        if previous and previous != current and until is not None and now < until:
+            return (current, previous)
+        return (current,)
 
     @abc.abstractmethod
     def verify_webhook(

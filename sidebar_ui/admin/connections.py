@@ -14,8 +14,9 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 
 from integration import store
+from integration.calendars import format_local
 from integration.errors import ValidationError
-from integration.setup import HELPDESKS
+from integration.setup import HELPDESKS, SECRET_GRACE
 from integration.tenants import (
     REGISTRATION,
     SECRET_FROM_HELPDESK,
@@ -27,6 +28,8 @@ from integration.tenants import (
     record_if_stored,
     registration_steps,
     run_check,
+    secret_statuses,
+    store_secrets,
     tracker_webhook_url,
     validate_connection,
     webhook_url,
@@ -42,7 +45,7 @@ from sidebar_ui.admin.sections import (
     merge,
 )
 
-__all__ = ["load_tenant", "tenant_page", "tenant_section", "view_with_error"]
+__all__ = ["load_tenant", "tenant_page", "tenant_section", "view_with_error", "workspace_page"]
 
 def load_tenant(slug: str) -> store.TenantRow:
     """The workspace ``slug``, or 404."""
@@ -98,6 +101,7 @@ def _view(tenant: store.TenantRow, *, active: str | None = None, form: dict[str,
     has_secret = bool(store.tenant_secrets(tenant, runtime().cipher).get("webhook_secret"))
     return page(
         "admin/tenant.html", code, tenant=tenant, sections=sections, active=active,
+        secrets=_secret_rows(tenant), grace_hours=int(SECRET_GRACE.total_seconds() // 3600),
         helpdesk_name=HELPDESKS.get(tenant.helpdesk, tenant.helpdesk),
         webhook=url, registration=REGISTRATION.get(tenant.helpdesk),
         steps=registration_steps(tenant.helpdesk, url=url, slug=tenant.slug),
@@ -106,6 +110,16 @@ def _view(tenant: store.TenantRow, *, active: str | None = None, form: dict[str,
         public_configured=bool(runtime().config.get("PUBLIC_URL")),
         groups=group_status(runtime(), tenant), settings=tenant.settings or {},
         calendars=sorted(runtime().matrix.calendars), **extra)
+
+
+def _secret_rows(tenant: store.TenantRow) -> list[dict[str, Any]]:
+    """The Secrets panel's rows, times in the workspace's zone."""
+    zone = runtime().matrix_for(tenant).display_zone
+    return [{"spec": st.spec, "is_set": st.is_set, "usable": st.usable,
+             "rotated_at": format_local(st.rotated_at, zone) if st.rotated_at else None,
+             "previous_until": (format_local(st.previous_until, zone)
+                                if st.previous_until else None)}
+            for st in secret_statuses(runtime(), tenant)]
 
 
 @bp.get("/tenants/<slug>")
@@ -173,16 +187,16 @@ def _save(tenant: store.TenantRow, section: Section, merged: Merged) -> None:
         live = store.get_tenant(s, tenant.slug)
         if live is None:
             abort(404)
+        # store_secrets: a replaced webhook secret keeps working for its grace period.
         if section.key == "helpdesk":
-            store.update_tenant(s, live, cipher=rt.cipher,
-                                base_url=str(merged.settings.get("base_url") or ""),
-                                secrets=merged.new_secrets)
+            store_secrets(rt, s, live, merged.new_secrets,
+                          base_url=str(merged.settings.get("base_url") or ""))
         else:
             secrets = {f"{section.key}.{k}": v for k, v in merged.new_secrets.items()}
             connectors = set((live.settings or {}).get("connectors") or ())
-            store.update_tenant(s, live, cipher=rt.cipher, secrets=secrets,
-                                settings={section.key: merged.settings,
-                                          "connectors": sorted(connectors | {section.key})})
+            store_secrets(rt, s, live, secrets,
+                          settings={section.key: merged.settings,
+                                    "connectors": sorted(connectors | {section.key})})
     rt.forget_adapters()
 
 
@@ -195,11 +209,16 @@ def _disconnect(tenant: store.TenantRow, section: Section) -> Any:
         connectors = set((live.settings or {}).get("connectors") or ()) - {section.key}
         # Secrets are blanked rather than kept: a disconnected service keeps no credentials.
         blank = {f"{section.key}.{f.name}": "" for f in section.fields if f.secret}
-        store.update_tenant(s, live, cipher=rt.cipher, secrets=blank,
-                            settings={section.key: {}, "connectors": sorted(connectors)})
+        store_secrets(rt, s, live, blank,
+                      settings={section.key: {}, "connectors": sorted(connectors)})
     rt.forget_adapters()
     flash(f"{section.title}: disconnected.", "ok")
     return redirect(url_for("admin.tenant_page", slug=tenant.slug, _anchor=section.key))
+
+
+def workspace_page(tenant: store.TenantRow, **extra: Any) -> Any:
+    """The workspace page with more to show (a secret generated just now, once)."""
+    return _view(tenant, **extra)
 
 
 def view_with_error(tenant: store.TenantRow, *, active: str, error: ValidationError,

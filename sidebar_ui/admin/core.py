@@ -1,27 +1,28 @@
-"""The admin blueprint's frame: session login, CSRF, security headers, the overview page.
+"""The admin blueprint's frame: server-side sessions, sign-in throttling, CSRF, the overview.
 
-An admin signs in with an e-mail and password (``escalade admin set-password``); the session
-cookie then carries the admin's id, a fingerprint of their password hash (changing the
-password signs every other session out) and the sign-in time (sessions end after
-``SESSION_HOURS``). Every POST carries the session's CSRF token. Failed sign-ins all get the
-same answer, and too many for one address in a window are refused for a while.
+An admin signs in with an e-mail and password (``escalade admin set-password``). The session
+cookie then carries only a random token; the session itself lives in the database
+(``store.sessions``), so signing out ends it for good (a copied cookie stops working), "sign
+out everywhere" and a new password end all of the admin's sessions, and every session ends
+after ``ESCALADE_ADMIN_SESSION_IDLE_MINUTES`` unused or ``ESCALADE_ADMIN_SESSION_HOURS`` after
+sign-in. Every POST carries the session's CSRF token. Failed sign-ins all get the same answer
+and wait longer and longer per address and account (``sidebar_ui.admin.guard``), counted in
+the database so a restart forgets nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Response,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -33,53 +34,33 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 
 from integration import store
-from integration.store.people import AdminUserRow, check_admin
+from integration.errors import ConfigurationError
+from integration.store.people import check_admin
+from integration.store.sessions import (
+    close_session,
+    close_sessions_of,
+    find_session,
+    open_session,
+)
+from sidebar_ui.admin.guard import (
+    Network,
+    SignInKeys,
+    begin_sign_in,
+    client_address,
+    in_networks,
+    parse_networks,
+    sign_in_succeeded,
+)
 
-__all__ = ["BADGES", "LoginThrottle", "badge", "bp", "csrf_token", "page", "runtime"]
+__all__ = ["BADGES", "badge", "bp", "client_ip", "csrf_token", "current_admin", "page",
+           "runtime", "safe_next"]
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
                static_folder="static", static_url_path="/admin-static")
 
-SESSION_HOURS = 12
-LOGIN_FAILURES = 5
-LOGIN_WINDOW_SECONDS = 15 * 60
 GENERIC_LOGIN_ERROR = "That e-mail and password do not match an admin."
 OPEN_ENDPOINTS = frozenset({"admin.login", "admin.static"})
-# No inline script or style anywhere in the admin pages, so the policy can forbid them.
-CSP = ("default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
-       "object-src 'none'")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class LoginThrottle:
-    """Failed sign-ins per e-mail address within a sliding window, in this process."""
-
-    def __init__(self, *, limit: int = LOGIN_FAILURES,
-                 window: float = LOGIN_WINDOW_SECONDS) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def blocked_for(self, key: str, *, now: float) -> float:
-        """Seconds until ``key`` may try again; 0 when it may now."""
-        with self._lock:
-            recent = [t for t in self._failures.get(key, ()) if now - t < self.window]
-            self._failures[key] = recent
-            if len(recent) < self.limit:
-                return 0.0
-            return self.window - (now - recent[0])
-
-    def failed(self, key: str, *, now: float) -> None:
-        """Record one failed sign-in."""
-        with self._lock:
-            self._failures.setdefault(key, []).append(now)
-
-    def succeeded(self, key: str) -> None:
-        """Forget the failures of an address that signed in."""
-        with self._lock:
-            self._failures.pop(key, None)
+SESSION_COOKIE_KEY = "sid"
 
 
 def runtime() -> Any:
@@ -98,31 +79,43 @@ def csrf_token() -> str:
 
 def page(template: str, code: int = 200, /, **context: Any) -> tuple[str, int]:
     """Render an admin template (HTTP ``code``) with the signed-in admin and CSRF token."""
-    return render_template(template, admin_email=session.get("admin_email"),
+    return render_template(template, admin_email=current_admin(),
                            csrf_token=csrf_token(), **context), code
 
 
-def _password_key(row: AdminUserRow) -> str:
-    # A fingerprint, not the hash itself: the cookie is signed, not encrypted.
-    return hashlib.sha256(row.password_hash.encode()).hexdigest()[:24]
+def _networks() -> tuple[tuple[Network, ...], tuple[Network, ...]]:
+    found = current_app.extensions["escalade_admin_networks"]
+    return found  # type: ignore[no-any-return]
 
 
-def _throttle() -> LoginThrottle:
-    found = current_app.extensions.get("escalade_admin_throttle")
-    if not isinstance(found, LoginThrottle):
-        found = LoginThrottle()
-        current_app.extensions["escalade_admin_throttle"] = found
-    return found
+def client_ip() -> str:
+    """The client's address (past the reverse proxies ``ESCALADE_TRUSTED_PROXIES`` names)."""
+    _, proxies = _networks()
+    return client_address(request.remote_addr, request.headers.get("X-Forwarded-For"), proxies)
+
+
+def _lifetimes() -> tuple[timedelta, timedelta]:
+    config = current_app.config
+    return (timedelta(minutes=int(config["ADMIN_SESSION_IDLE_MINUTES"])),
+            timedelta(hours=int(config["ADMIN_SESSION_HOURS"])))
 
 
 @bp.record_once
-def _cookie_settings(state: BlueprintSetupState) -> None:
+def _settings(state: BlueprintSetupState) -> None:
     config = state.app.config
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
     # Behind HTTPS only: a Secure cookie is never sent back over plain http (local runs).
     public = str(config.get("PUBLIC_URL") or "")
     config["SESSION_COOKIE_SECURE"] = urlsplit(public).scheme == "https"
+    for key in ("ADMIN_SESSION_IDLE_MINUTES", "ADMIN_SESSION_HOURS"):
+        if int(config.get(key) or 0) < 1:
+            raise ConfigurationError(f"ESCALADE_{key}: must be at least 1")
+    # Read once at start-up, so a typo stops the app instead of every sign-in.
+    state.app.extensions["escalade_admin_networks"] = (
+        parse_networks("ESCALADE_ADMIN_TRUSTED_NETWORKS", config.get("ADMIN_TRUSTED_NETWORKS")),
+        parse_networks("ESCALADE_TRUSTED_PROXIES", config.get("TRUSTED_PROXIES")),
+    )
 
 
 @bp.before_request
@@ -137,39 +130,33 @@ def _guard() -> Any:
                                 "Reload the page and submit again.")
     if request.endpoint in OPEN_ENDPOINTS:
         return None
-    admin = _current_admin()
-    if admin is None:
-        session.pop("admin_id", None)
+    if current_admin() is None:
+        session.pop(SESSION_COOKIE_KEY, None)
         return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
-    g.admin_email = admin
     return None
 
 
 def current_admin() -> str | None:
-    """The signed-in admin's e-mail, or None (for pages outside /admin)."""
-    return _current_admin()
+    """The signed-in admin's e-mail, or None; read once per request (also outside /admin)."""
+    if "admin_session" not in g:
+        g.admin_session = _session_info()
+    info = g.admin_session
+    return info.email if info is not None else None
 
 
-def _current_admin() -> str | None:
-    admin_id = session.get("admin_id")
-    login_at = session.get("login_at")
-    if not isinstance(admin_id, int) or not isinstance(login_at, (int, float)):
+def _session_info() -> Any:
+    token = session.get(SESSION_COOKIE_KEY)
+    if not isinstance(token, str) or not token:
         return None
-    if time.time() - login_at > SESSION_HOURS * 3600:
-        return None
-    with store.session_scope(runtime().sessions) as s:
-        row = s.get(AdminUserRow, admin_id)
-        if row is None or session.get("admin_key") != _password_key(row):
-            return None
-        return row.email
+    idle, _ = _lifetimes()
+    rt = runtime()
+    with store.session_scope(rt.sessions) as s:
+        return find_session(s, token, now=rt.now(), idle=idle)
 
 
 @bp.after_request
 def _headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
+    # The policy itself is every page's (sidebar_ui.headers); admin pages are never cached.
     if request.endpoint != "admin.static":
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -181,11 +168,12 @@ def _http_error(err: HTTPException) -> tuple[str, int]:
                 message=err.description or err.name)
 
 
-def _safe_next(target: str | None) -> str:
-    # Only paths inside the admin UI: never an open redirect to another host.
-    if target and target.startswith("/admin") and not target.startswith("//"):
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """A path on this site to go to after sign-in; never another host (no open redirect)."""
+    if (target and target.startswith("/") and not target.startswith("//")
+            and "\\" not in target and not urlsplit(target).netloc):
         return target
-    return url_for("admin.overview")
+    return default or url_for("admin.overview")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -193,39 +181,65 @@ def login() -> Any:
     """Sign-in form; a wrong e-mail or password gets one generic 401."""
     next_url = request.values.get("next", "")
     if request.method == "GET":
-        if _current_admin() is not None:
-            return redirect(_safe_next(next_url))
+        if current_admin() is not None:
+            return redirect(safe_next(next_url))
         return page("admin/login.html", next_url=next_url, email="")
-    email = request.form.get("email", "").strip().lower()
+    email = request.form.get("email", "").strip().lower()[:320]
     password = request.form.get("password", "")
-    throttle = _throttle()
-    now = time.time()
-    wait = throttle.blocked_for(email, now=now)
+    rt = runtime()
+    now = rt.now()
+    address = client_ip()
+    trusted_networks, _ = _networks()
+    keys = SignInKeys.of(address=address, email=email)
+    with store.session_scope(rt.sessions) as s:
+        wait = begin_sign_in(s, keys, trusted=in_networks(address, trusted_networks), now=now)
+        if wait > 0:
+            s.rollback()  # a refused attempt counts for nothing
     if wait > 0:
-        minutes = max(1, round(wait / 60))
+        seconds = int(wait) + 1
+        shown = f"{seconds} s" if seconds < 120 else f"{round(seconds / 60)} min"
         body, status = page("admin/login.html", 429, next_url=next_url, email=email,
-                            error=f"Too many failed sign-ins. Try again in {minutes} min.")
-        return body, status, {"Retry-After": str(int(wait) + 1)}
-    with store.session_scope(runtime().sessions) as s:
-        row = check_admin(s, email=email, password=password, now=runtime().now())
-        found = (row.id, row.email, _password_key(row)) if row is not None else None
-    if found is None:
-        throttle.failed(email, now=now)
+                            error=f"Too many failed sign-ins. Try again in {shown}.")
+        return body, status, {"Retry-After": str(seconds)}
+    _, lifetime = _lifetimes()
+    with store.session_scope(rt.sessions) as s:
+        row = check_admin(s, email=email, password=password, now=now)
+        token = None
+        if row is not None:
+            sign_in_succeeded(s, keys)
+            token = open_session(s, admin=row, now=now, lifetime=lifetime, address=address)
+    if token is None:
         return page("admin/login.html", 401, next_url=next_url, email=email,
                     error=GENERIC_LOGIN_ERROR)
-    throttle.succeeded(email)
     # A fresh session (new CSRF token too): nothing set before sign-in carries over.
     session.clear()
-    session["admin_id"], session["admin_email"], session["admin_key"] = found
-    session["login_at"] = now
+    session[SESSION_COOKIE_KEY] = token
+    g.pop("admin_session", None)
     csrf_token()
-    return redirect(_safe_next(next_url))
+    return redirect(safe_next(next_url))
 
 
 @bp.post("/logout")
 def logout() -> Any:
-    """Sign out."""
+    """Sign out: this session ends on the server too, so a copy of the cookie is worthless."""
+    token = session.get(SESSION_COOKIE_KEY)
+    if isinstance(token, str) and token:
+        with store.session_scope(runtime().sessions) as s:
+            close_session(s, token)
     session.clear()
+    return redirect(url_for("admin.login"))
+
+
+@bp.post("/logout-everywhere")
+def logout_everywhere() -> Any:
+    """End every session of the signed-in admin, in every browser, this one included."""
+    info = g.get("admin_session")
+    if info is not None:
+        with store.session_scope(runtime().sessions) as s:
+            ended = close_sessions_of(s, info.admin_id)
+        session.clear()
+        flash(f"Signed out everywhere ({ended} session{'s' if ended != 1 else ''} ended).",
+              "ok")
     return redirect(url_for("admin.login"))
 
 

@@ -251,7 +251,7 @@ def test_sidebar_token_round_trip() -> None:
     token = issue_sidebar_token(IDENTITY, key=KEY, now=NOW)
     read = read_sidebar_token(token, key=KEY, now=NOW + timedelta(minutes=29))
     assert read == SidebarIdentity(tenant="acme", helpdesk="zendesk", user="7",
-                                   ticket_id="4711", via="sidebar_token")
+                                   ticket_id="4711", via="sidebar_token", proof="zendesk_jwt")
 
 
 def test_sidebar_token_expires() -> None:

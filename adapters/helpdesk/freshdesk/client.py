@@ -21,6 +21,7 @@ from adapters.helpdesk.base import (
     SkippedTicket,
     SkipReason,
     WebhookEvent,
+    verify_with_any,
 )
 from adapters.helpdesk.common import (
     apply_detail,
@@ -167,7 +168,8 @@ class FreshdeskAdapter(HelpdeskAdapter):
             raise ConfigurationError(
                 f"freshdesk: webhook_secret must be set, at least {MIN_SECRET_LENGTH} characters"
             )
-        verify_secret(secret=secret, username=self._webhook_username, headers=headers)
+        verify_with_any(self.webhook_secrets(now), lambda given: verify_secret(
+            secret=given, username=self._webhook_username, headers=headers))
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Read a verified automation-rule or FDK product-event body."""

@@ -22,6 +22,7 @@ from adapters.helpdesk.base import (
     SkippedTicket,
     SkipReason,
     WebhookEvent,
+    verify_with_any,
 )
 from adapters.helpdesk.common import (
     apply_detail,
@@ -201,7 +202,8 @@ class IntercomAdapter(HelpdeskAdapter):
         """Check ``X-Hub-Signature`` against the app's client secret (``webhook_secret``)."""
         if not self.config.webhook_secret:
             raise ConfigurationError("intercom: no client secret configured (webhook_secret)")
-        verify_signature(secret=self.config.webhook_secret, headers=headers, body=body)
+        verify_with_any(self.webhook_secrets(now), lambda secret: verify_signature(
+            secret=secret, headers=headers, body=body))
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Read a verified notification."""

@@ -23,6 +23,7 @@ from adapters.helpdesk.base import (
     HelpdeskConfig,
     HelpdeskGroup,
     WebhookEvent,
+    verify_with_any,
 )
 from adapters.helpdesk.common import (
     apply_detail,
@@ -169,7 +170,8 @@ class ZendeskAdapter(HelpdeskAdapter):
         """Check ``X-Zendesk-Webhook-Signature`` against the tenant's signing secret."""
         if not self.config.webhook_secret:
             raise ConfigurationError("zendesk: no webhook signing secret configured")
-        verify_signature(secret=self.config.webhook_secret, headers=headers, body=body, now=now)
+        verify_with_any(self.webhook_secrets(now), lambda secret: verify_signature(
+            secret=secret, headers=headers, body=body, now=now))
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Read a verified event-subscription or trigger webhook."""
