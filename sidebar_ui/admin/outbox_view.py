@@ -8,12 +8,14 @@ once and wait for their next attempt); counts per state lead to each state or to
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from flask import flash, redirect, request, url_for
 from sqlalchemy import select
 
 from integration import store
+from integration.calendars import format_local
 from integration.outbox import retry_failed
 from integration.store.deliveries import (
     ATTENTION,
@@ -60,9 +62,13 @@ def outbox_page() -> Any:
     if view not in VIEWS:
         view = "attention"
     tenant = request.args.get("tenant", "") or None
-    with store.session_scope(runtime().sessions) as s:
+    rt = runtime()
+    with store.session_scope(rt.sessions) as s:
         counts = delivery_counts(s, tenant_slug=tenant)
         found = list_deliveries(s, states=VIEWS[view][1], tenant_slug=tenant, limit=LIMIT + 1)
+        workspaces = store.list_tenants(s)
+        # Times read in each workspace's own zone, like every due time it shows elsewhere.
+        zones = {t.slug: rt.matrix_for(t).display_zone for t in workspaces}
         rows = [{
             "id": row.id, "tenant": slug, "target": row.target,
             "ticket": row.ticket_external_id, "status": row.status,
@@ -70,11 +76,17 @@ def outbox_page() -> Any:
             "attempts": row.attempts, "error": row.last_error,
             "next_attempt_at": row.next_attempt_at, "delivered_at": row.delivered_at,
             "created_at": row.created_at, "kinds": _kinds(row.actions),
+            "delivered_local": _local(row.delivered_at, zones.get(slug)),
+            "next_local": _local(row.next_attempt_at, zones.get(slug)),
         } for row, slug in found[:LIMIT]]
-        tenants = [t.slug for t in store.list_tenants(s)]
+        tenants = [t.slug for t in workspaces]
     return page("admin/outbox.html", rows=rows, view=view, views=VIEWS, counts=counts,
                 tenant=tenant or "", tenants=tenants, truncated=len(found) > LIMIT,
                 state_help=STATE_HELP)
+
+
+def _local(value: datetime | None, zone: tzinfo | None) -> str | None:
+    return None if value is None else format_local(value, zone or UTC)
 
 
 def _back() -> Any:

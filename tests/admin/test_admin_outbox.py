@@ -94,3 +94,23 @@ def test_retry_of_a_failed_row_moves_it_to_queued(signed_in: Any,  # noqa: F811
     assert response.status_code == 302
     assert _states(signed_in.get("/admin/outbox?status=all").text)[failed] == "queued"
     assert failed not in _states(signed_in.get("/admin/outbox").text)
+
+
+def test_times_read_in_each_workspace_zone(signed_in: Any, runtime: Any) -> None:  # noqa: F811
+    from zoneinfo import ZoneInfo
+
+    from integration.calendars import format_local
+
+    _add_tenant(runtime, "acme")
+    delivered = _row(runtime, "d1", status="delivered", attempts=1)
+    retrying = _row(runtime, "r1", status="pending", attempts=2, error="timeout")
+    html = signed_in.get("/admin/outbox?status=all").text
+    with store.session_scope(runtime.sessions) as s:
+        rows = {r.id: r for r in s.query(store.OutboxRow)}
+        zone = runtime.matrix_for(store.get_tenant(s, "acme")).display_zone
+        assert zone == ZoneInfo("Europe/Berlin")  # the default matrix's business calendar
+        for row_id, when in ((delivered, rows[delivered].delivered_at),
+                             (retrying, rows[retrying].next_attempt_at)):
+            cell = re.search(rf'id="outbox-{row_id}".*?</tr>', html, re.S)
+            assert cell and format_local(when, zone) in cell.group(0)
+            assert " UTC</time>" not in cell.group(0)
