@@ -71,7 +71,8 @@ __all__ = [
     "with_rotation",
 ]
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+# The store's own rule (it refuses anything else): a DNS-label-like name, safe in every URL.
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 MIN_WEBHOOK_SECRET = 16
 DEFAULT_CURRENCY = "USD"
@@ -408,8 +409,8 @@ def check_new_tenant(
     """Check everything ``escalade tenant add`` and the admin's "Add workspace" take."""
     slug = (slug or "").strip()
     if not SLUG.match(slug):
-        raise ValidationError("slug", f"{slug!r}: use 2-40 lower-case letters, digits or dashes, "
-                                      "starting with a letter or digit")
+        raise ValidationError("slug", f"{slug!r}: use 1-63 lower-case letters, digits or dashes, "
+                                      "starting and ending with a letter or digit")
     if helpdesk not in CREDENTIALS:
         raise ValidationError("helpdesk", f"{helpdesk!r} is not one of: "
                                           f"{', '.join(sorted(CREDENTIALS))}")

@@ -175,3 +175,12 @@ def test_readme_group_examples_map_every_default_group() -> None:
     assert len(examples) >= 3, "README maps groups for Zendesk, Freshdesk and Intercom"
     for example in examples:
         assert used <= set(example), f"README example {example} leaves out {used - set(example)}"
+
+
+def test_the_slug_rule_is_the_store_s_rule() -> None:
+    """What `tenant add` and the admin accept is exactly what the store will store."""
+    from integration.setup import SLUG
+    from integration.store.repo import _SLUG
+
+    for slug in ("a", "ab", "acme-eu", "x" * 63, "x" * 64, "-acme", "acme-", "Acme", "ac_me"):
+        assert bool(SLUG.match(slug)) == bool(_SLUG.match(slug)), slug
