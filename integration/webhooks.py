@@ -30,6 +30,15 @@ def _error(status: int, message: str, **extra: object) -> tuple[Response, int]:
     return jsonify({"error": message, **extra}), status
 
 
+@bp.route("/<helpdesk>/<tenant_slug>", methods=["HEAD"])
+def reachable(helpdesk: str, tenant_slug: str) -> tuple[str, int]:
+    """Answer a helpdesk checking that the URL is reachable (Intercom does when it is saved).
+
+    Nothing is read or stored, and it says nothing about whether the workspace exists.
+    """
+    return "", 200
+
+
 @bp.post("/<helpdesk>/<tenant_slug>")
 def receive(helpdesk: str, tenant_slug: str) -> tuple[Response, int]:
     """Accept one webhook delivery: 202 once stored, 4xx naming the problem otherwise."""

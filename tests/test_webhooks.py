@@ -104,3 +104,14 @@ def test_health_reports_the_matrix_version(client: Any) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json["matrix_version"]
+
+
+@pytest.mark.parametrize("helpdesk", ["intercom", "zendesk", "freshdesk", "sandbox"])
+def test_a_reachability_check_is_answered_and_stores_nothing(
+    client: Any, runtime: Any, helpdesk: str
+) -> None:
+    # Intercom sends HEAD to an endpoint URL when it is saved in the Developer Hub.
+    response = client.head(f"/webhooks/{helpdesk}/acme")
+    assert response.status_code == 200
+    assert response.data == b""
+    assert _event_count(runtime) == 0
