@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from integration.availability import StoreGate
+from integration.store.db import is_unavailable
 from scheduler.jobs import SweepReport, sla_sweep
 
 if TYPE_CHECKING:
@@ -47,12 +49,25 @@ def build_scheduler(
     With ``app``, each job runs inside its application context (logging, config).
     """
     scheduler = BackgroundScheduler(timezone="UTC", daemon=True)
+    gate = StoreGate(who="SLA scheduler", meanwhile="sweeps are skipped", probe_every=0.0)
+
+    def guarded() -> SweepReport:
+        # An outage is one line when it starts and one when it ends, not a traceback a sweep.
+        try:
+            report = run_sla_sweep(runtime, clock or runtime.now)
+        except Exception as err:
+            if not is_unavailable(err):
+                raise
+            gate.went_down(err)
+            return SweepReport()
+        gate.came_back()
+        return report
 
     def sweep() -> SweepReport:
         if app is None:
-            return run_sla_sweep(runtime, clock or runtime.now)
+            return guarded()
         with app.app_context():
-            return run_sla_sweep(runtime, clock or runtime.now)
+            return guarded()
 
     scheduler.add_job(
         sweep,

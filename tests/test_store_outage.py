@@ -201,3 +201,31 @@ def _finished(runtime: Any) -> int:
     with store.session_scope(runtime.sessions) as s:
         return s.scalar(select(func.count()).select_from(store.InboundEventRow).where(
             store.InboundEventRow.status == "done")) or 0
+
+
+def test_the_sla_scheduler_logs_an_outage_once_not_a_traceback_per_sweep(
+    outage: tuple[Any, Outage], caplog: pytest.LogCaptureFixture
+) -> None:
+    from datetime import timedelta
+
+    from integration.worker import drain
+    from scheduler import SWEEP_JOB, build_scheduler
+
+    app, away = outage
+    runtime = app.extensions["escalade"]
+    assert _post(app.test_client(), 1).status_code == 202
+    drain(runtime)
+    # A month on, the ticket's clock is due: each sweep has a write to make.
+    later = runtime.now() + timedelta(days=30)
+    scheduler = build_scheduler(runtime, sweep_seconds=60, app=app, clock=lambda: later)
+    sweep = scheduler.get_job(SWEEP_JOB).func
+    caplog.clear()
+    with caplog.at_level(logging.INFO), away():
+        for _ in range(3):
+            assert sweep().due == 0  # skipped, not raised
+    assert sweep().due >= 1  # back: the next sweep does its work and says so once
+    lines = [r.getMessage() for r in caplog.records if r.name == "integration.availability"]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("SLA scheduler: database unavailable")
+    assert lines[1].startswith("SLA scheduler: database is back")
+    assert not [r for r in caplog.records if r.exc_info]
