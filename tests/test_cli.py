@@ -173,11 +173,14 @@ def test_demo_says_one_line_and_shows_its_helpdesk_connected(
     assert [r.getMessage() for r in caplog.records if r.levelno < logging.WARNING] == []
     assert seeded.stdout.count("\n") == 1
     runtime = Runtime(config=cli_env)
-    with store.session_scope(runtime.sessions) as s:
-        tenant = store.get_tenant(s, "demo")
-        assert tenant is not None
-        s.expunge(tenant)
-    assert connection_statuses(runtime, tenant)["helpdesk"].state == "ok"
+    try:
+        with store.session_scope(runtime.sessions) as s:
+            tenant = store.get_tenant(s, "demo")
+            assert tenant is not None
+            s.expunge(tenant)
+        assert connection_statuses(runtime, tenant)["helpdesk"].state == "ok"
+    finally:
+        runtime.engine.dispose()
 
 
 def test_demo_on_a_workspace_seeded_yesterday_seeds_it_afresh_and_says_so(
