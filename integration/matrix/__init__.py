@@ -23,7 +23,6 @@ from integration.matrix.schema import (
     OnBreach,
     OnWarning,
     Rule,
-    SlaTargets,
     TierActions,
     TierSettings,
 )
@@ -37,7 +36,6 @@ __all__ = [
     "OnBreach",
     "OnWarning",
     "Rule",
-    "SlaTargets",
     "TierActions",
     "TierSettings",
     "check_file",

@@ -23,6 +23,7 @@ import yaml
 from pydantic import ValidationError as PydanticValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from integration.calendars import Calendar, parse_ical_holidays
 from integration.errors import EscaladeError
 from integration.matrix.schema import (
     ALWAYS_OPEN,
@@ -39,13 +40,12 @@ from integration.matrix.schema import (
     OnBreach,
     OnWarning,
     Rule,
-    SlaTargets,
     TierActions,
     TierModel,
     TierSettings,
 )
 from integration.models import PageRule, Status, Tier, TriggerSpec
-from integration.sla import Calendar, parse_ical_holidays
+from integration.sla import SlaTargets
 
 __all__ = [
     "MatrixError",
