@@ -386,7 +386,7 @@ def triage(file: str | None, matrix_path: str | None) -> None:
 @click.option("--misses", is_flag=True, help="Also list every ticket that was decided wrong.")
 def eval_command(file: str, matrix_path: str | None, as_json: bool, misses: bool) -> None:
     """Score triage on a labeled JSONL file (expected.category / .tier / .complaint)."""
-    from integration.evaluation import Expected, evaluate_decisions, format_report
+    from integration.detect.training.evaluation import Expected, evaluate_decisions, format_report
     from integration.pipeline import build_detector
     from integration.triage import triage_tickets
 

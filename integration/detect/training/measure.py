@@ -1,7 +1,8 @@
 """Measure detection and print JSON: on the Bitext sample, or on a labeled ticket set.
 
-    python -m integration.detect.measure [BITEXT_CSV]
-    python -m integration.detect.measure --tickets TICKETS.jsonl --expected EXPECTED.jsonl [-v]
+    python -m integration.detect.training.measure [BITEXT_CSV]
+    python -m integration.detect.training.measure --tickets TICKETS.jsonl \
+        --expected EXPECTED.jsonl [-v]
 
 Labeled sets (the demo workspace, the tricky fixtures) are triaged in one run, oldest first,
 with the earlier tickets as history, as ``escalade triage`` does, so repeat contacts count.
@@ -67,7 +68,7 @@ _NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 def default_path() -> Path:
     """Where the shared data folder keeps the Bitext sample, relative to the repository."""
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     return (
         repo
         / ".."
