@@ -1,8 +1,9 @@
 """From a ticket to a decision and the actions it causes.
 
-``decide`` is the pure heart (detect, then the matrix); ``process_event`` is the one readable
-function from a stored inbound event to a stored decision and its outbox rows, written in one
-transaction so that nothing is decided without being delivered, nor delivered twice.
+``integration.decide`` is the pure heart (detect, then the matrix); ``process_event`` is the
+one readable function from a stored inbound event to a stored decision and its outbox rows,
+written in one transaction so that nothing is decided without being delivered, nor delivered
+twice.
 """
 
 from __future__ import annotations
@@ -10,72 +11,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from integration import outbox, store
 from integration.bugs import service as bugs
-from integration.clocks import SlaFields, sla_fields
-from integration.enrich import (
-    Context,
-    activity_signals,
-    handoff_for,
-    merge_account,
-    route_decision,
-    with_activity,
-)
-from integration.errors import ConfigurationError
-from integration.matrix import Matrix, evaluate
-from integration.matrix.evaluate import customer_replies, with_sla_due
-from integration.models import (
-    Author,
-    Decision,
-    Handoff,
-    RuleHit,
-    Signals,
-    Ticket,
-    Tier,
-)
-from integration.summary import Summary, summarize
+from integration.decide import StoredSla, decide
+from integration.matrix.evaluate import customer_replies
+from integration.models import Author, Decision, RuleHit, Ticket, Tier
 
 if TYPE_CHECKING:
-    from integration.detect import Detector
     from integration.runtime import Runtime
 
-__all__ = [
-    "Decided",
-    "Outcome",
-    "ProcessResult",
-    "build_detector",
-    "decide",
-    "input_fingerprint",
-    "process_event",
-    "StoredSla",
-]
+__all__ = ["Outcome", "ProcessResult", "input_fingerprint", "process_event"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class StoredSla:
-    """A ticket's SLA as stored before the change being decided."""
-
-    timeline: Mapping[str, Any] | None = None
-    state: str | None = None
-    due_at: datetime | None = None
-
-
-class Decided(NamedTuple):
-    """What ``decide`` found: the signals, the decision and the SLA fields to store."""
-
-    signals: Signals
-    decision: Decision
-    sla: SlaFields
-    ticket: Ticket
-    handoff: Handoff | None = None
 
 
 def _standing_override(
@@ -94,96 +46,6 @@ def _standing_override(
     hit = RuleHit(rule_id="agent_override",
                   reason=f"{who} set tier {row.to_tier}: {row.reason}")
     return Tier(row.to_tier), hit
-
-
-def _summary(ticket: Ticket, context: Context) -> Summary:
-    if context.summarizer is not None:
-        try:
-            return context.summarizer.summarize(ticket)
-        except ConfigurationError as err:
-            # A configured provider that cannot run never costs the handoff its summary.
-            log.warning("summary provider unavailable, extractive summary used: %s", err)
-    return summarize(ticket)
-
-
-def build_detector(matrix: Matrix) -> Detector:
-    """The detector configured by the matrix: its triggers, page patterns and repeat window."""
-    from integration.detect import Detector
-
-    return Detector(
-        triggers=matrix.triggers,
-        pages=matrix.pages,
-        repeat_window_days=matrix.repeat_window_days,
-    )
-
-
-def decide(
-    ticket: Ticket,
-    history: Sequence[Ticket],
-    *,
-    matrix: Matrix,
-    detector: Detector,
-    now: datetime,
-    previous_tier: Tier | None = None,
-    connected: frozenset[str] = frozenset(),
-    with_actions: bool = True,
-    stored: StoredSla | None = None,
-    context: Context | None = None,
-    override: tuple[Tier, RuleHit] | None = None,
-) -> Decided:
-    """Read the ticket, let the matrix decide, then run its SLA clock; no I/O.
-
-    ``stored`` is what the store knew of the ticket's SLA before this change (timeline,
-    state acted on, due time); without it the clock starts from the ticket alone.
-    ``context`` is what the edge found around the ticket (CRM account, product activity,
-    routing table); the returned ticket carries the merged account.
-    """
-    context = context or Context()
-    ticket = with_activity(merge_account(ticket, context.crm_account), context.activity)
-    signals = activity_signals(detector.detect(ticket, history), context.activity)
-    handoff = None
-    if with_actions:
-        # Only a decision that writes back needs the summary and the earlier tickets.
-        handoff = handoff_for(
-            ticket,
-            summary=_summary(ticket, context),
-            previous=detector.same_issue_tickets(ticket, history),
-            activity=context.activity,
-            ticket_url=context.ticket_url,
-        )
-    decision = evaluate(
-        matrix,
-        ticket,
-        signals,
-        now=now,
-        previous_tier=previous_tier,
-        connected=connected,
-        with_actions=with_actions,
-        handoff=handoff,
-        override=override[1] if override is not None else None,
-        override_tier=override[0] if override is not None else None,
-    )
-    decision = route_decision(
-        decision,
-        ticket,
-        routing=context.routing,
-        previous_tier=previous_tier,
-        last_assigned=context.last_assigned,
-        now=now,
-    )
-    stored = stored or StoredSla()
-    sla = sla_fields(
-        matrix,
-        ticket,
-        tier=decision.tier,
-        timeline=stored.timeline,
-        previous_state=stored.state,
-        previous_due=stored.due_at,
-        now=now,
-    )
-    decision = replace(decision, sla_due_at=sla.due_at, sla_state=sla.state.value,
-                       actions=with_sla_due(matrix, decision.actions, sla.clock))
-    return Decided(signals=signals, decision=decision, sla=sla, ticket=ticket, handoff=handoff)
 
 
 def input_fingerprint(ticket: Ticket) -> str:

@@ -89,7 +89,7 @@ class Runtime:
     @cached_property
     def detector(self) -> Any:
         """The detection pipeline, loaded once with the matrix's triggers."""
-        from integration.pipeline import build_detector
+        from integration.decide import build_detector
 
         return build_detector(self.matrix)
 
