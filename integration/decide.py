@@ -8,7 +8,6 @@ tools all decide through it, so a ticket is read the same way wherever it comes 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -24,16 +23,12 @@ from integration.enrich import (
     route_decision,
     with_activity,
 )
-from integration.errors import ConfigurationError
 from integration.matrix import Matrix, evaluate
 from integration.matrix.evaluate import with_sla_due
 from integration.models import Decision, Handoff, RuleHit, Signals, Ticket, Tier
 from integration.summary import Summary, summarize
 
 __all__ = ["Decided", "StoredSla", "build_detector", "decide"]
-
-log = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class StoredSla:
@@ -65,11 +60,7 @@ def build_detector(matrix: Matrix) -> Detector:
 
 def _summary(ticket: Ticket, context: Context) -> Summary:
     if context.summarizer is not None:
-        try:
-            return context.summarizer.summarize(ticket)
-        except ConfigurationError as err:
-            # A configured provider that cannot run never costs the handoff its summary.
-            log.warning("summary provider unavailable, extractive summary used: %s", err)
+        return context.summarizer.summarize(ticket)
     return summarize(ticket)
 
 
