@@ -87,7 +87,7 @@ def with_activity(ticket: Ticket, activity: Activity | None) -> Ticket:
 
 
 def activity_signals(signals: Signals, activity: Activity | None) -> Signals:
-    """Signals with the engagement trend the matrix can use (M2.3)."""
+    """Signals with the engagement trend the matrix can use."""
     if activity is None:
         return signals
     return replace(

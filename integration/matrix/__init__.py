@@ -2,7 +2,7 @@
 
 ``load_matrix`` / ``load_matrix_text`` validate a file (``MatrixError`` lists every problem
 with file, line and field); ``evaluate`` turns a ticket and its signals into a ``Decision``
-citing every rule that fired. ``default.yaml`` encodes MISSION.md's default policy.
+citing every rule that fired. ``default.yaml`` encodes the default escalation policy.
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ def check_file(path: str | Path) -> list[MatrixIssue]:
 
 @functools.cache
 def default_matrix() -> Matrix:
-    """The packaged default matrix (MISSION.md's policy), loaded once."""
+    """The packaged default matrix (the default escalation policy), loaded once."""
     return load_matrix(DEFAULT_PATH)
 
 
