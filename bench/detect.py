@@ -22,10 +22,10 @@ sys.path.insert(0, str(ROOT))
 import spacy  # noqa: E402
 
 from bench.triage import make_tickets  # noqa: E402
+from integration.decide import build_detector  # noqa: E402
 from integration.demo import demo_tickets  # noqa: E402
 from integration.matrix import default_matrix  # noqa: E402
 from integration.models import Ticket  # noqa: E402
-from integration.pipeline import build_detector  # noqa: E402
 
 SHORT = int(os.environ.get("BENCH_SHORT", "10000"))
 LONG = int(os.environ.get("BENCH_LONG", "2000"))

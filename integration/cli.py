@@ -360,7 +360,7 @@ def _tickets(lines: list[str], *, source: str) -> tuple[list[Any], list[str]]:
               help="Matrix file (default: the packaged default.yaml).")
 def triage(file: str | None, matrix_path: str | None) -> None:
     """Read normalized tickets (JSONL, FILE or stdin), write one decision per line."""
-    from integration.pipeline import build_detector
+    from integration.decide import build_detector
     from integration.triage import triage_tickets
 
     matrix = _matrix(matrix_path)
@@ -386,8 +386,8 @@ def triage(file: str | None, matrix_path: str | None) -> None:
 @click.option("--misses", is_flag=True, help="Also list every ticket that was decided wrong.")
 def eval_command(file: str, matrix_path: str | None, as_json: bool, misses: bool) -> None:
     """Score triage on a labeled JSONL file (expected.category / .tier / .complaint)."""
-    from integration.evaluation import Expected, evaluate_decisions, format_report
-    from integration.pipeline import build_detector
+    from integration.decide import build_detector
+    from integration.detect.training.evaluation import Expected, evaluate_decisions, format_report
     from integration.triage import triage_tickets
 
     matrix = _matrix(matrix_path)

@@ -1,7 +1,7 @@
 """What Escalade knows around a ticket besides its text: CRM, product activity, history, routing.
 
-``Context`` is gathered at the edge (the pipeline asks the CRM, the activity source and the
-store); the functions here are pure: they merge the CRM's account into the ticket, turn
+``Context`` is gathered at the edge (``integration.context.gather_context`` asks the CRM and
+the activity source, the pipeline adds what the store knows); the functions here are pure: they merge the CRM's account into the ticket, turn
 activity into signals and facts, build the ``Handoff`` the note and alerts carry, and choose
 the assignee on an escalation.
 """
@@ -87,7 +87,7 @@ def with_activity(ticket: Ticket, activity: Activity | None) -> Ticket:
 
 
 def activity_signals(signals: Signals, activity: Activity | None) -> Signals:
-    """Signals with the engagement trend the matrix can use (M2.3)."""
+    """Signals with the engagement trend the matrix can use."""
     if activity is None:
         return signals
     return replace(

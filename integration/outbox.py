@@ -32,10 +32,9 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.helpdesk.base import ApplyResult
@@ -43,8 +42,16 @@ from adapters.helpdesk.common import REF_KEY
 from integration.errors import ConfigurationError, FatalError, RetriableError, ValidationError
 from integration.models import Action, ActionKind
 from integration.store.db import session_scope
-from integration.store.ops import Claim, claim_due, insert_ignore
-from integration.store.tables import OutboxRow, OutboxStatus, TenantRow
+from integration.store.ops import Claim
+from integration.store.outbox import (
+    add_outbox_row,
+    add_outbox_rows,
+    claim_outbox,
+    claimed_row,
+    finish_claim,
+    mark_delivered,
+)
+from integration.store.tables import OutboxRow, OutboxStatus
 
 __all__ = [
     "DeliveryReport",
@@ -52,14 +59,11 @@ __all__ = [
     "Deliverer",
     "OutboxItem",
     "RetryPolicy",
-    "count_outbox",
     "deliver_due",
     "enqueue",
     "enqueue_many",
-    "list_outbox",
     "make_idempotency_key",
     "outbox_values",
-    "retry_failed",
     "with_refs",
 ]
 
@@ -172,20 +176,14 @@ def enqueue(
 
     ``uncertain``: the actions may have landed already (their delivery is checked first).
     """
-    inserted = insert_ignore(
-        s,
-        OutboxRow,
-        outbox_values(
-            tenant_id=tenant_id, target=target, ticket_external_id=ticket_external_id,
-            actions=actions, idempotency_key=idempotency_key, now=now,
-            decision_id=decision_id, ticket_id=ticket_id, uncertain=uncertain,
-        ),
-        ("idempotency_key",),
-    )
-    if not inserted:
+    row = add_outbox_row(s, outbox_values(
+        tenant_id=tenant_id, target=target, ticket_external_id=ticket_external_id,
+        actions=actions, idempotency_key=idempotency_key, now=now,
+        decision_id=decision_id, ticket_id=ticket_id, uncertain=uncertain,
+    ))
+    if row is None:
         log.info("outbox: duplicate idempotency key %s, nothing queued", idempotency_key)
-        return None
-    return s.scalars(select(OutboxRow).where(OutboxRow.idempotency_key == idempotency_key)).one()
+    return row
 
 
 def outbox_values(
@@ -232,10 +230,9 @@ def by_target(actions: Sequence[Action]) -> dict[str, list[Action]]:
     return groups
 
 
-def enqueue_many(s: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Queue many rows (``outbox_values`` each) at once; duplicate keys are skipped."""
-    for row in rows:
-        insert_ignore(s, OutboxRow, row, ("idempotency_key",))
+def enqueue_many(s: Session, rows: Sequence[Mapping[str, Any]]) -> list[int | None]:
+    """Queue many rows (``outbox_values`` each) at once; their ids, None for a duplicate key."""
+    return add_outbox_rows(s, rows)
 
 
 def deliver_due(
@@ -257,16 +254,7 @@ def deliver_due(
     budget = lease.total_seconds() / 2
     counts = {"claimed": 0, "delivered": 0, "retried": 0, "failed": 0}
     while counts["claimed"] < limit and time.monotonic() - started < budget:
-        claims = claim_due(
-            factory,
-            OutboxRow,
-            waiting=OutboxStatus.PENDING.value,
-            busy=OutboxStatus.INFLIGHT.value,
-            now=now,
-            limit=1,
-            lease=lease,
-            mark_interrupted="uncertain",
-        )
+        claims = claim_outbox(factory, now=now, lease=lease)
         if not claims:
             break
         claim = claims[0]
@@ -315,19 +303,8 @@ def _deliver_one(
             uncertain=True,
         )
     with session_scope(factory) as s:
-        # Success is recorded even if the lease was lost meanwhile: it did land.
-        s.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == claim.id, OutboxRow.status != OutboxStatus.DELIVERED.value)
-            .values(
-                status=OutboxStatus.DELIVERED.value,
-                delivered_at=now,
-                result=_result_json(result),
-                last_error=_warnings(result),
-                lease_until=None,
-            )
-            .execution_options(synchronize_session=False)
-        )
+        mark_delivered(s, claim.id, now=now, result=_result_json(result),
+                       warnings=_warnings(result))
     log.info("outbox %s delivered to %s (attempt %s)", item.id, item.target, claim.attempts)
     return "delivered"
 
@@ -380,28 +357,14 @@ def _finish(
     factory: sessionmaker[Session], claim: Claim, *, status: OutboxStatus, **values: Any
 ) -> None:
     with session_scope(factory) as s:
-        result = s.execute(
-            update(OutboxRow)
-            .where(
-                OutboxRow.id == claim.id,
-                OutboxRow.claim_token == claim.token,
-                OutboxRow.status == OutboxStatus.INFLIGHT.value,
-            )
-            .values(status=status.value, lease_until=None, **values)
-            .execution_options(synchronize_session=False)
-        )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not finish_claim(s, claim, status=status, **values):
             # Another worker re-claimed the row after our lease ran out; its outcome stands.
             log.warning("outbox %s: lease lost before recording %s", claim.id, status.value)
 
 
 def _snapshot(factory: sessionmaker[Session], claim: Claim) -> OutboxItem | None:
     with session_scope(factory) as s:
-        found = s.execute(
-            select(OutboxRow, TenantRow.slug)
-            .join(TenantRow, TenantRow.id == OutboxRow.tenant_id)
-            .where(OutboxRow.id == claim.id)
-        ).one_or_none()
+        found = claimed_row(s, claim.id)
         if found is None:
             return None
         row, slug = found
@@ -443,42 +406,3 @@ def _result_json(result: object) -> dict[str, Any]:
     # Round-trip so a vendor object in ``detail`` cannot break the JSON column.
     parsed: dict[str, Any] = json.loads(json.dumps(data, default=str))
     return parsed
-
-
-def retry_failed(s: Session, outbox_id: int, *, now: datetime | None = None) -> bool:
-    """The admin "retry" button: a failed row goes back to pending with a fresh budget."""
-    result = s.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id == outbox_id, OutboxRow.status == OutboxStatus.FAILED.value)
-        .values(
-            status=OutboxStatus.PENDING.value,
-            attempts=0,
-            next_attempt_at=now or datetime.now(UTC),
-            lease_until=None,
-            claim_token=None,
-        )
-        .execution_options(synchronize_session="fetch")
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def list_outbox(
-    s: Session, *, tenant_id: int, statuses: Sequence[OutboxStatus] = (), limit: int = 100
-) -> list[OutboxRow]:
-    """A tenant's most recent outbox rows, optionally only in some statuses."""
-    query = select(OutboxRow).where(OutboxRow.tenant_id == tenant_id)
-    if statuses:
-        query = query.where(OutboxRow.status.in_([st.value for st in statuses]))
-    query = query.order_by(OutboxRow.created_at.desc(), OutboxRow.id.desc()).limit(limit)
-    return list(s.scalars(query))
-
-
-def count_outbox(s: Session, *, tenant_id: int | None = None) -> dict[str, int]:
-    """How many rows are in each status (health checks, the admin page)."""
-    query = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
-    if tenant_id is not None:
-        query = query.where(OutboxRow.tenant_id == tenant_id)
-    counts = {status.value: 0 for status in OutboxStatus}
-    for status, n in s.execute(query):
-        counts[status] = n
-    return counts

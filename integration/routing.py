@@ -30,9 +30,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from integration.calendars import Calendar
 from integration.errors import ValidationError
 from integration.models import Category, Tier
-from integration.sla import Calendar
 
 __all__ = ["Agent", "Group", "RouteChoice", "RoutingTable", "route"]
 

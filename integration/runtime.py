@@ -1,35 +1,40 @@
-"""The long-lived pieces one process shares: database, cipher, matrix, detector, adapters."""
+"""The long-lived pieces one process shares: database, cipher, matrix, detector, adapters.
+
+A ``Runtime`` holds resources and per-tenant caches (adapters, connectors, activity sources,
+routing tables, business-calendar matrices), each rebuilt when the tenant's settings change;
+it does no business work itself. ``tenant_context`` hands one event everything it needs of its
+tenant, looked up once.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.connectors.base import Connector, ConnectorConfig
-from adapters.connectors.registry import build_connector, target_connector
-from adapters.helpdesk.base import ApplyResult, HelpdeskAdapter, HelpdeskConfig
+from adapters.connectors.registry import build_connector
+from adapters.helpdesk.base import HelpdeskAdapter, HelpdeskConfig
 from adapters.registry import build_adapter
-from integration import outbox, store
+from integration import store
 from integration.activity import ActivitySource
-from integration.bugs.service import TRACKERS, Groupers, after_filed
+from integration.bugs.groupers import Groupers
+from integration.context import TenantContext, connected_targets, ticket_link
 from integration.crypto import SecretCipher, load_or_create_key
-from integration.enrich import Context
-from integration.errors import ConfigurationError, FatalError
+from integration.decide import build_detector
+from integration.detect import Detector
+from integration.errors import ConfigurationError
 from integration.matrix import Matrix, default_matrix, load_matrix
-from integration.models import Ticket
-from integration.outbox import OutboxItem
 from integration.routing import RoutingTable
 from integration.setup import previous_secret
-from integration.summary import summarizer_from_settings
+from integration.summary import SummaryProvider, summarizer_from_settings
 from integration.tenants import public_url
 
 __all__ = ["Runtime"]
@@ -87,10 +92,8 @@ class Runtime:
             return found
 
     @cached_property
-    def detector(self) -> Any:
+    def detector(self) -> Detector:
         """The detection pipeline, loaded once with the matrix's triggers."""
-        from integration.pipeline import build_detector
-
         return build_detector(self.matrix)
 
     @staticmethod
@@ -102,14 +105,6 @@ class Runtime:
     def now(self) -> datetime:
         """The current time, aware, UTC."""
         return datetime.now(UTC)
-
-    def tenant_by_id(self, s: Session, tenant_id: int) -> store.TenantRow:
-        """Load a tenant row or fail loudly."""
-        tenant = s.get(store.TenantRow, tenant_id)
-        if tenant is None:
-            raise ConfigurationError(f"tenant {tenant_id} no longer exists")
-        s.expunge(tenant)
-        return tenant
 
     def helpdesk_config(self, tenant: store.TenantRow) -> HelpdeskConfig:
         """Decrypt a tenant's connection settings."""
@@ -179,11 +174,12 @@ class Runtime:
                 return cached[1]
             connector = build_connector(self.connector_config(tenant, name),
                                         sessions=self.sessions,
-                                        ticket_links=partial(self.ticket_link, tenant))
+                                        ticket_links=partial(self._ticket_link, tenant))
             self._connectors[key] = (fingerprint, connector)
             return connector
 
-    def _activity_source(self, tenant: store.TenantRow) -> ActivitySource | None:
+    def activity_source(self, tenant: store.TenantRow) -> ActivitySource | None:
+        """The tenant's product-activity source (``settings.activity``), or None when not set up."""
         settings = (tenant.settings or {}).get("activity")
         if not settings:
             return None
@@ -211,141 +207,41 @@ class Runtime:
                 cached = self._routing[tenant.slug] = (fingerprint, table)
             return cached[1]
 
-    def gather_context(self, tenant: store.TenantRow, ticket: Ticket) -> Context:
-        """Ask the CRM and the product-activity source about the ticket's account.
-
-        Both degrade to "unknown": an outage there never blocks triage.
-        """
-        email = ticket.requester.email
-        domain = ticket.account.domain if ticket.account is not None else None
-        if domain is None and email and "@" in email:
-            domain = email.rsplit("@", 1)[1].lower()
-        crm = None
-        if "crm" in self.connected_targets(tenant):
-            try:
-                connector = self.connector_for(tenant, "crm")
-                crm = connector.lookup_account(email=email, domain=domain)  # type: ignore[attr-defined]
-            except ConfigurationError as err:
-                log.warning("tenant %s: CRM not usable: %s", tenant.slug, err)
-        activity = None
-        source = self._activity_source(tenant)
-        if source is not None:
-            account_id = (crm.id if crm is not None else None) or (
-                ticket.account.id if ticket.account is not None else None)
-            activity = source.lookup(account_id=account_id, domain=domain, email=email)
-        try:
-            summarizer = summarizer_from_settings(tenant.settings or {})
-        except ConfigurationError as err:
-            log.warning("tenant %s: %s; the extractive summary is used", tenant.slug, err)
-            summarizer = None
-        return Context(
-            crm_account=crm,
-            activity=activity,
-            ticket_url=self.adapter_for(tenant).ticket_url(ticket.id),
-            summarizer=summarizer,
+    def tenant_context(self, tenant: store.TenantRow) -> TenantContext:
+        """What one event needs of its tenant: matrix, adapter, targets, routing, sources."""
+        connected = connected_targets(tenant)
+        return TenantContext(
+            tenant=tenant,
+            matrix=self.matrix_for(tenant),
+            adapter=self.adapter_for(tenant),
+            connected=connected,
+            links=partial(self._ticket_link, tenant),
+            routing=self.routing_for(tenant),
+            crm=self._crm(tenant) if "crm" in connected else None,
+            activity=self.activity_source(tenant),
+            summarizer=self._summarizer(tenant),
         )
 
-    def ticket_link(self, tenant: store.TenantRow, ticket_id: str) -> str | None:
-        """Where a person opens the ticket from Slack, a CRM note or a bug: the helpdesk's page.
-
-        A sandbox has no helpdesk to open, so its link is the ticket's Escalade sidebar page.
-        Only the public demo workspace's link carries a token (for that one ticket, outliving
-        the message; issued per day, so every link to a ticket made that day is the same);
-        any other sandbox workspace's sidebar asks for an admin's sign-in.
-        """
-        url = self.adapter_for(tenant).ticket_url(ticket_id)
-        if url is not None or tenant.helpdesk != store.HelpdeskKind.SANDBOX:
-            return url
-        from sidebar_ui.auth import DEMO_PROOF, SidebarIdentity, is_demo, issue_sidebar_token
-
-        public = public_url(self.config)
-        path = "/".join(quote(part, safe="") for part in ("sidebar", tenant.helpdesk,
-                                                          tenant.slug, "tickets", ticket_id))
-        if not is_demo(tenant.slug, tenant.helpdesk):
-            return f"{public}/{path}"
-        identity = SidebarIdentity(tenant=tenant.slug, helpdesk=tenant.helpdesk,
-                                   user="demo-agent", ticket_id=ticket_id, via=DEMO_PROOF)
-        today = self.now().replace(hour=0, minute=0, second=0, microsecond=0)
-        token = issue_sidebar_token(identity, key=self.cipher.sign_key("sidebar"),
-                                    now=today, ttl=timedelta(days=31))
-        return f"{public}/{path}?{urlencode({'t': token})}"
-
-    def connected_targets(self, tenant: store.TenantRow) -> frozenset[str]:
-        """Connectors (slack, crm, ...) this tenant has connected; alerts go only there.
-
-        ``manager`` alerts go through Slack, so they count as connected with it.
-        """
-        connected = set((tenant.settings or {}).get("connectors", ()))
-        if "slack" in connected:
-            connected.add("manager")
-        return frozenset(connected)
-
-    def deliver(self, item: OutboxItem) -> ApplyResult:
-        """Deliver one outbox row through the tenant's adapter.
-
-        A vendor that needs two calls (Zendesk: a note and a public reply) may land the first
-        and not the second; the part that did not land is queued again as its own row, so
-        the part that did is never repeated. That row keeps the actions' refs, and is marked
-        uncertain when the failed call may have landed after all (a timeout after sending).
-        ``item.uncertain`` makes the adapter check the ticket before writing again.
-        """
-        with store.session_scope(self.sessions) as s:
-            tenant = store.get_tenant(s, item.tenant_slug)
-            if tenant is None:
-                raise FatalError(f"tenant {item.tenant_slug!r} was removed")
-            s.expunge(tenant)
-        if item.target != "helpdesk":
-            return self._deliver_to_connector(tenant, item)
-        if item.ticket_external_id is None:
-            raise FatalError("helpdesk action without a ticket id")
+    def _crm(self, tenant: store.TenantRow) -> Connector | None:
         try:
-            result = self.adapter_for(tenant).apply(
-                item.ticket_external_id, list(item.actions), uncertain=item.uncertain
-            )
+            return self.connector_for(tenant, "crm")
         except ConfigurationError as err:
-            raise FatalError(f"configuration: {err}") from err
-        failed = (result.detail or {}).get("failed") or []
-        if failed:
-            self._requeue_rest(item, failed)
-        return result
+            # Triage goes on without the CRM's account facts.
+            log.warning("tenant %s: CRM not usable: %s", tenant.slug, err)
+            return None
 
-    def _deliver_to_connector(self, tenant: store.TenantRow, item: OutboxItem) -> ApplyResult:
-        if item.target not in self.connected_targets(tenant):
-            raise FatalError(f"{item.target} is not connected for tenant {item.tenant_slug!r}")
+    @staticmethod
+    def _summarizer(tenant: store.TenantRow) -> SummaryProvider | None:
         try:
-            connector = self.connector_for(tenant, target_connector(item.target))
+            return summarizer_from_settings(tenant.settings or {})
         except ConfigurationError as err:
-            raise FatalError(f"configuration: {err}") from err
-        ticket_key = f"{tenant.slug}:{tenant.helpdesk}:{item.ticket_external_id}"
-        result = connector.deliver(ticket_key, list(item.actions), uncertain=item.uncertain)
-        if item.target in TRACKERS:
-            # The tracker answered with its issue: note it on every ticket of the group.
-            for action in item.actions:
-                group_id = action.payload.get("group_id")
-                if group_id is not None:
-                    after_filed(self, tenant, result.detail, int(group_id), now=self.now())
-        return result
+            log.warning("tenant %s: %s; the extractive summary is used", tenant.slug, err)
+            return None
 
-    def _requeue_rest(self, item: OutboxItem, failed: list[dict[str, Any]]) -> None:
-        kinds = {f["kind"] for f in failed}
-        rest = [a for a in item.actions if a.kind.value in kinds]
-        delay = max((f.get("retry_after") or 0 for f in failed), default=0) or 30
-        uncertain = item.uncertain or any(f.get("uncertain") for f in failed)
-        now = self.now()
-        with store.session_scope(self.sessions) as s:
-            outbox.enqueue(
-                s,
-                tenant_id=item.tenant_id,
-                target=item.target,
-                ticket_external_id=item.ticket_external_id,
-                actions=rest,
-                idempotency_key=f"{item.idempotency_key}:rest:{item.attempt}",
-                decision_id=item.decision_id,
-                ticket_id=item.ticket_id,
-                now=now + timedelta(seconds=float(delay)),
-                uncertain=uncertain,
-            )
-        log.warning("%s: %s did not land; queued again", item.idempotency_key, sorted(kinds))
+    def _ticket_link(self, tenant: store.TenantRow, ticket_id: str) -> str | None:
+        # Resolved at each call: a link follows the tenant's current helpdesk settings.
+        return ticket_link(tenant, ticket_id, adapter=self.adapter_for(tenant),
+                           public_url=public_url(self.config), cipher=self.cipher, now=self.now())
 
     def wake(self) -> None:
         """Tell idle workers there is new work."""

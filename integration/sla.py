@@ -2,8 +2,9 @@
 
 ``sla_clock`` is pure: given what the store knows of a ticket (a ``Timeline``), the tier
 targets of the matrix and ``now``, it recomputes every clock from scratch, so replaying the
-same history always gives the same answer. Calendar maths lives in ``integration.calendars``
-and is re-exported here.
+same history always gives the same answer. Calendar maths lives in ``integration.calendars``;
+``SlaTargets`` (a tier's windows) is defined here so that the matrix builds on the clock, not
+the other way round.
 
 Rules, in the order they apply:
 
@@ -35,44 +36,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from integration.calendars import (
-    ICAL_RECURRENCE_YEARS,
-    WEEKDAYS,
-    Calendar,
-    Interval,
-    add_business_time,
-    business_time_between,
-    format_duration,
-    parse_duration,
-    parse_ical_holidays,
-    parse_interval,
-    parse_weekdays,
-)
+from integration.calendars import Calendar, add_business_time, business_time_between
 from integration.models import Author, Status, Ticket, Tier
-
-if TYPE_CHECKING:
-    from integration.matrix.schema import SlaTargets
 
 __all__ = [
     "DEFAULT_PAUSE_ON",
-    "ICAL_RECURRENCE_YEARS",
-    "WEEKDAYS",
-    "Calendar",
-    "Interval",
     "MetricClock",
     "SlaClock",
     "SlaMetric",
     "SlaState",
+    "SlaTargets",
     "Timeline",
-    "add_business_time",
-    "business_time_between",
-    "format_duration",
-    "parse_duration",
-    "parse_ical_holidays",
-    "parse_interval",
-    "parse_weekdays",
     "sla_clock",
 ]
 
@@ -81,6 +57,16 @@ _FINISHED = frozenset({Status.SOLVED, Status.CLOSED})
 
 # (begin, end) in UTC; end None: still going.
 _Span = tuple[datetime, datetime | None]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SlaTargets:
+    """SLA windows of a tier; ``calendar=None`` means 24/7."""
+
+    first_response: timedelta | None = None
+    next_response: timedelta | None = None
+    resolution: timedelta | None = None
+    calendar: Calendar | None = None
 
 
 class SlaMetric(StrEnum):

@@ -28,6 +28,7 @@ from adapters.connectors.slack_app import (
 )
 from adapters.connectors.slack_blocks import ACTION_IDS
 from integration import outbox, store
+from integration.context import connected_targets
 from integration.errors import ValidationError, WebhookVerificationError
 from integration.inbound import load_json, same_secret
 from integration.models import Action, ActionKind
@@ -48,7 +49,7 @@ def tenant_for_team(runtime: Runtime, team_id: str | None) -> store.TenantRow | 
     with store.session_scope(runtime.sessions) as s:
         for tenant in store.list_tenants(s):
             slack = (tenant.settings or {}).get("slack") or {}
-            if slack.get("team_id") == team_id and "slack" in runtime.connected_targets(tenant):
+            if slack.get("team_id") == team_id and "slack" in connected_targets(tenant):
                 s.expunge(tenant)
                 return tenant
     return None

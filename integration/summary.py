@@ -7,11 +7,12 @@ with "…". The fixed labels of ``Summary.text`` ("Wants:", "Tried:") are the on
 
 Tenant setting ``summary_provider``: ``"extractive"`` (the default) or the name of an LLM
 provider, which also needs ``summary_llm: {"model": ..., "api_key_env": ...}``. No LLM client
-ships with Escalade yet: ``LLMSummarizer`` validates its settings and refuses to run.
+ships with Escalade yet: such settings are checked, and the extractive summary is used.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -25,13 +26,14 @@ from integration.models import Author, Ticket
 __all__ = [
     "MAX_SENTENCE_CHARS",
     "ExtractiveSummarizer",
-    "LLMSummarizer",
     "Summary",
     "SummaryProvider",
     "strip_body",
     "summarize",
     "summarizer_from_settings",
 ]
+
+log = logging.getLogger(__name__)
 
 MAX_SENTENCE_CHARS = 300
 # Bounds on what one summary reads, so a ticket with hundreds of replies costs the same.
@@ -144,29 +146,12 @@ class ExtractiveSummarizer:
         return summarize(ticket, max_sentences=max_sentences)
 
 
-class LLMSummarizer:
-    """An LLM-backed provider: off by default, and without a client in this build."""
-
-    def __init__(self, *, provider: str, model: str, api_key_env: str) -> None:
-        if not provider.strip() or not model.strip() or not api_key_env.strip():
-            raise ConfigurationError(
-                "summary_llm needs a provider, a model and api_key_env (the variable holding "
-                "the key)"
-            )
-        self.name = provider
-        self.model = model
-        self.api_key_env = api_key_env
-
-    def summarize(self, ticket: Ticket, *, max_sentences: int = 3) -> Summary:
-        """Refuse: no LLM client ships with Escalade, and none may run in tests."""
-        raise ConfigurationError(
-            f"summary_provider {self.name!r}: LLM summaries are not available in this build; "
-            "set summary_provider to 'extractive'"
-        )
-
-
 def summarizer_from_settings(settings: Mapping[str, Any]) -> SummaryProvider:
-    """The provider a tenant's settings name (``summary_provider``, default extractive)."""
+    """The provider a tenant's settings name (``summary_provider``, default extractive).
+
+    Settings that do not hold together raise ``ConfigurationError``; a well-formed LLM
+    provider gets the extractive summary, since no LLM client ships with this build.
+    """
     provider = settings.get("summary_provider") or "extractive"
     if not isinstance(provider, str):
         raise ConfigurationError(f"summary_provider must be a string, got {provider!r}")
@@ -181,7 +166,13 @@ def summarizer_from_settings(settings: Mapping[str, Any]) -> SummaryProvider:
     model, key_env = llm.get("model"), llm.get("api_key_env")
     if not isinstance(model, str) or not isinstance(key_env, str):
         raise ConfigurationError("summary_llm.model and summary_llm.api_key_env must be strings")
-    return LLMSummarizer(provider=provider, model=model, api_key_env=key_env)
+    if not provider.strip() or not model.strip() or not key_env.strip():
+        raise ConfigurationError(
+            "summary_llm needs a provider, a model and api_key_env (the variable holding the key)"
+        )
+    log.warning("summary_provider %r: LLM summaries are not available in this build; the "
+                "extractive summary is used", provider)
+    return ExtractiveSummarizer()
 
 
 # --- reading sentences -------------------------------------------------------------------

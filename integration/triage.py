@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from integration.clocks import SlaFields
+from integration.decide import decide
 from integration.errors import ValidationError
 from integration.matrix import Matrix
 from integration.models import Decision, Ticket
-from integration.pipeline import decide
 from integration.store.tickets import account_key, requester_key
 
 if TYPE_CHECKING:

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from integration import outbox, store
 from integration.availability import StoreGate
+from integration.delivery import deliverer
 from integration.errors import (
     ConfigurationError,
     FatalError,
@@ -133,7 +134,7 @@ def deliver_outbox(
     runtime: Runtime, *, now: datetime | None = None, limit: int = 50
 ) -> WorkReport:
     """Deliver up to ``limit`` due outbox rows."""
-    report = outbox.deliver_due(runtime.sessions, runtime.deliver, now=now or runtime.now(),
+    report = outbox.deliver_due(runtime.sessions, deliverer(runtime), now=now or runtime.now(),
                                 limit=limit)
     return WorkReport(delivered=report.delivered, retried=report.retried, failed=report.failed)
 

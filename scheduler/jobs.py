@@ -2,8 +2,9 @@
 
 ``sla_sweep`` reads the tickets whose next SLA step is due (one indexed query), and for each
 moves its state with a conditional UPDATE — ok → warning → breached / promoted — writing the
-decision and the outbox rows in the same transaction. Two schedulers on one database act on
-each step exactly once: the loser's UPDATE matches no row and it writes nothing.
+decision and the outbox rows in the same transaction (``integration.decisions``). Two
+schedulers on one database act on each step exactly once: the loser's UPDATE matches no row
+and it writes nothing.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from integration import outbox, store
+from integration import store
 from integration.clocks import clock_for, timeline_json
+from integration.context import connected_targets
+from integration.decisions import DecisionLog, Entry, SlaStep
 from integration.errors import EscaladeError
 from integration.matrix.breach import Deadline, breach_decision, warning_actions
-from integration.models import Action, Category, Ticket, Tier, format_time, parse_time
+from integration.models import Action, Category, Decision, Ticket, Tier, format_time, parse_time
 from integration.sla import SlaState
+from integration.store.repo import tenant_by_id
+from integration.store.tickets import latest_sentiments
 
 if TYPE_CHECKING:
     from integration.runtime import Runtime
@@ -44,47 +46,28 @@ class SweepReport:
     errors: list[str] = field(default_factory=list)
 
 
-@dataclass(kw_only=True, slots=True)
-class _Writes:
-    """Decisions and outbox rows of one sweep, written together at its end."""
-
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    # (index into ``decisions`` or None, outbox row values)
-    outbox: list[tuple[int | None, dict[str, Any]]] = field(default_factory=list)
-
-    def flush(self, s: Session) -> None:
-        """Insert the decisions, then the outbox rows that cite them (same transaction)."""
-        ids = store.add_decisions(s, self.decisions)
-        rows = []
-        for index, values in self.outbox:
-            if index is not None:
-                values["decision_id"] = ids[index]
-            rows.append(values)
-        outbox.enqueue_many(s, rows)
-
-
 def sla_sweep(runtime: Runtime, now: datetime, *, limit: int = 1000) -> SweepReport:
     """Act on every ticket whose next SLA step is due at ``now``, in one transaction."""
     report = SweepReport()
-    writes = _Writes()
     tenants: dict[int, store.TenantRow] = {}
     with store.session_scope(runtime.sessions) as s:
+        # The decisions and outbox rows of the whole sweep are inserted together at its end.
+        writes = DecisionLog(s)
         rows = store.sla_due(s, now=now, limit=limit)
         report.due = len(rows)
         breaching = [r.id for r in rows if r.sla_due_at is not None and now >= r.sla_due_at]
-        sentiments = _latest_sentiments(s, breaching)
+        sentiments = latest_sentiments(s, breaching)
         for row in rows:
             tenant = tenants.get(row.tenant_id)
             if tenant is None:
-                tenant = tenants[row.tenant_id] = runtime.tenant_by_id(s, row.tenant_id)
+                tenant = tenants[row.tenant_id] = tenant_by_id(s, row.tenant_id)
             try:
-                _step(runtime, s, tenant, row, now, report, sentiments.get(row.id, 0.0),
-                      writes)
+                _step(runtime, writes, tenant, row, now, report, sentiments.get(row.id, 0.0))
             except (EscaladeError, ValueError, KeyError) as err:
                 # One unreadable ticket must not stop the others; it is retried next sweep.
                 report.errors.append(f"{row.helpdesk}:{row.external_id}: {err}")
                 log.exception("SLA sweep: %s:%s", row.helpdesk, row.external_id)
-        writes.flush(s)
+        writes.flush()
     if report.warned or report.breached or report.promoted:
         runtime.wake()
         log.info(
@@ -96,28 +79,25 @@ def sla_sweep(runtime: Runtime, now: datetime, *, limit: int = 1000) -> SweepRep
 
 def _step(
     runtime: Runtime,
-    s: Session,
+    writes: DecisionLog,
     tenant: store.TenantRow,
     row: store.TicketRow,
     now: datetime,
     report: SweepReport,
     sentiment: float,
-    writes: _Writes,
 ) -> None:
     state, next_at, due, warn = row.sla_state, row.sla_next_at, row.sla_due_at, row.sla_warn_at
     live = state in (SlaState.OK, SlaState.WARNING)
     if live and due is not None and now >= due:
-        _breach(runtime, s, tenant, row, now, report, sentiment, writes)
+        _breach(runtime, writes, tenant, row, now, report, sentiment)
     elif state == SlaState.OK and warn is not None and now >= warn:
-        _warn(runtime, s, tenant, row, now, report, writes)
+        _warn(runtime, writes, tenant, row, now, report)
     else:
         # Nothing to act on (e.g. a threshold moved): point the row at its real next step.
         wanted = _next_check(state, due, warn, now)
         if wanted != next_at:
-            store.transition_sla(
-                s, row.id, expect_state=state, expect_next_at=next_at,
-                state=state or SlaState.OK, next_at=wanted,
-            )
+            writes.add(_entry(tenant, row, "recheck", now),
+                       sla=_move(row, state=state or SlaState.OK, next_at=wanted))
         report.skipped += 1
 
 
@@ -144,12 +124,11 @@ def _deadline(row: store.TicketRow) -> Deadline:
 
 def _warn(
     runtime: Runtime,
-    s: Session,
+    writes: DecisionLog,
     tenant: store.TenantRow,
     row: store.TicketRow,
     now: datetime,
     report: SweepReport,
-    writes: _Writes,
 ) -> None:
     ticket = Ticket.from_dict(row.data)
     deadline = _deadline(row)
@@ -159,28 +138,23 @@ def _warn(
         tier=Tier(row.tier or 1),
         deadline=deadline,
         now=now,
-        connected=runtime.connected_targets(tenant),
+        connected=connected_targets(tenant),
     )
-    if not store.transition_sla(
-        s, row.id, expect_state=row.sla_state, expect_next_at=row.sla_next_at,
-        state=SlaState.WARNING, next_at=row.sla_due_at,
-    ):
+    entry = _entry(tenant, row, f"warning:{format_time(deadline.due_at)}", now, actions=actions)
+    if not writes.add(entry, sla=_move(row, state=SlaState.WARNING, next_at=row.sla_due_at)):
         report.skipped += 1
         return
-    _enqueue(writes, tenant, row, actions, key=f"warning:{format_time(deadline.due_at)}",
-             now=now)
     report.warned += 1
 
 
 def _breach(
     runtime: Runtime,
-    s: Session,
+    writes: DecisionLog,
     tenant: store.TenantRow,
     row: store.TicketRow,
     now: datetime,
     report: SweepReport,
     sentiment: float,
-    writes: _Writes,
 ) -> None:
     matrix = runtime.matrix_for(tenant)
     ticket = Ticket.from_dict(row.data)
@@ -194,7 +168,7 @@ def _breach(
         sentiment=sentiment,
         deadline=deadline,
         now=now,
-        connected=runtime.connected_targets(tenant),
+        connected=connected_targets(tenant),
     )
     changes: dict[str, Any] = {"state": SlaState.BREACHED, "next_at": None}
     if decision.tier > tier:
@@ -211,64 +185,44 @@ def _breach(
             "tier": int(decision.tier),
             "priority": decision.priority.value,
         }
-    if not store.transition_sla(
-        s, row.id, expect_state=row.sla_state, expect_next_at=row.sla_next_at, **changes
-    ):
+    entry = _entry(tenant, row, f"breach:{format_time(deadline.due_at)}", now,
+                   decision=decision, previous_tier=tier)
+    if not writes.add(entry, sla=_move(row, **changes)):
         report.skipped += 1
         return
-    writes.decisions.append(store.decision_values(
-        tenant_id=tenant.id,
-        ticket_id=row.id,
-        decision=decision,
-        decided_at=now,
-        previous_tier=tier,
-        cause="sla_breach",
-    ))
-    key = f"breach:{format_time(deadline.due_at)}"
-    _enqueue(writes, tenant, row, decision.actions, key=key, now=now,
-             decision=len(writes.decisions) - 1)
     if decision.tier > tier:
         report.promoted += 1
     else:
         report.breached += 1
 
 
-def _latest_sentiments(s: Session, ticket_ids: Sequence[int]) -> dict[int, float]:
-    """Each ticket's sentiment at its latest decision, in one query for the whole sweep."""
-    if not ticket_ids:
-        return {}
-    decisions = store.DecisionRow
-    latest = (
-        select(func.max(decisions.id))
-        .where(decisions.ticket_id.in_(list(ticket_ids)))
-        .group_by(decisions.ticket_id)
-    )
-    rows = s.execute(select(decisions.ticket_id, decisions.sentiment).where(
-        decisions.id.in_(latest)))
-    return {ticket_id: sentiment for ticket_id, sentiment in rows}
+def _move(row: store.TicketRow, **changes: Any) -> SlaStep:
+    """The row's SLA moved on from what this sweep read of it."""
+    return SlaStep(expect_state=row.sla_state, expect_next_at=row.sla_next_at, changes=changes)
 
 
-def _enqueue(
-    writes: _Writes,
+def _entry(
     tenant: store.TenantRow,
     row: store.TicketRow,
-    actions: Sequence[Action],
-    *,
-    key: str,
+    step: str,
     now: datetime,
-    decision: int | None = None,
-) -> None:
-    groups = outbox.by_target(actions)
-    for target, group in groups.items():
-        writes.outbox.append((decision, outbox.outbox_values(
-            tenant_id=tenant.id,
-            target=target,
-            ticket_external_id=row.external_id,
-            actions=group,
-            # The key names the step and its due time: a second scheduler (or a retried
-            # sweep) that got this far anyway writes nothing.
-            idempotency_key=f"{tenant.slug}:sla:{row.id}:{key}:{target}",
-            ticket_id=row.id,
-            now=now,
-        )))
-
+    *,
+    actions: Sequence[Action] = (),
+    decision: Decision | None = None,
+    previous_tier: Tier | None = None,
+) -> Entry:
+    """What one SLA step writes; a breach's actions are its decision's."""
+    return Entry(
+        tenant_id=tenant.id,
+        tenant_slug=tenant.slug,
+        ticket_id=row.id,
+        ticket_external_id=row.external_id,
+        # The key names the step and its due time: a second scheduler (or a retried sweep)
+        # that got this far anyway writes nothing.
+        cause_key=f"sla:{row.id}:{step}",
+        decided_at=now,
+        decision=decision,
+        actions=decision.actions if decision is not None else actions,
+        cause="sla_breach",
+        previous_tier=previous_tier,
+    )

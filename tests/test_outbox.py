@@ -19,12 +19,9 @@ from integration.outbox import (
     DeliveryReport,
     OutboxItem,
     RetryPolicy,
-    count_outbox,
     deliver_due,
     enqueue,
-    list_outbox,
     make_idempotency_key,
-    retry_failed,
 )
 from integration.store import (
     DecisionRow,
@@ -35,6 +32,7 @@ from integration.store import (
     session_scope,
     upsert_ticket,
 )
+from integration.store.outbox import count_outbox, list_outbox, retry_failed
 from tests.store.helpers import (
     BACKENDS,
     T0,

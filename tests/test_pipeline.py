@@ -175,3 +175,28 @@ def test_an_agents_override_stands_until_the_customer_writes_again(
     with store.session_scope(runtime.sessions) as s:
         row = store.get_ticket(s, 1, "sandbox", "7")
         assert row is not None and row.tier == 3
+
+
+def test_an_event_resolves_its_tenant_once(
+    client: Any, runtime: Any, sandbox_tenant: str, monkeypatch: Any
+) -> None:
+    from integration.pipeline import process_event
+
+    asked: list[str] = []
+    for name in ("tenant_context", "matrix_for", "adapter_for", "routing_for",
+                 "activity_source", "connector_for"):
+        original = getattr(runtime, name)
+
+        def spy(*args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
+            asked.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(runtime, name, spy)
+    response = post_sandbox(client, sandbox_body(REFUND, delivery_id="d1"))
+    asked.clear()  # what the webhook itself needed
+    result = process_event(runtime, response.get_json()["event_id"], now=runtime.now())
+    assert result.outcome.value == "decided"
+    # Everything the event needs of its tenant comes from one resolved context.
+    assert asked.count("tenant_context") == 1
+    assert asked.count("matrix_for") == asked.count("adapter_for") == 1
+    assert asked.count("routing_for") == asked.count("activity_source") == 1

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from integration.calendars import Calendar
 from integration.errors import ValidationError
 from integration.models import Category, Tier
 from integration.routing import RouteChoice, RoutingTable, route
-from integration.sla import Calendar
 
 # A Wednesday, 10:00 in Paris.
 NOW = datetime(2024, 3, 6, 9, 0, tzinfo=UTC)

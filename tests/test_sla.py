@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from integration.sla import (
+from integration.calendars import (
     Calendar,
     add_business_time,
     business_time_between,

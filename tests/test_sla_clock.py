@@ -9,16 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from integration.matrix.schema import SlaTargets
+from integration.calendars import Calendar, parse_ical_holidays
 from integration.models import Author, Channel, Message, Person, Priority, Status, Ticket, Tier
 from integration.sla import (
-    Calendar,
     MetricClock,
     SlaClock,
     SlaMetric,
     SlaState,
+    SlaTargets,
     Timeline,
-    parse_ical_holidays,
     sla_clock,
 )
 

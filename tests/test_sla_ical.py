@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from integration.sla import ICAL_RECURRENCE_YEARS, parse_ical_holidays
+from integration.calendars import ICAL_RECURRENCE_YEARS, parse_ical_holidays
 
 
 def ics(*events: str, newline: str = "\r\n") -> str:

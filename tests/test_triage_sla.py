@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from integration.cli import main
+from integration.decide import build_detector
 from integration.matrix import default_matrix
 from integration.models import Ticket
-from integration.pipeline import build_detector
 from integration.triage import triage_tickets
 from tests.conftest import make_ticket
 

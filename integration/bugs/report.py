@@ -1,4 +1,4 @@
-"""A bug report drafted from the tickets of one group — nothing invented (M5.2).
+"""A bug report drafted from the tickets of one group — nothing invented.
 
 Every line of the draft is copied from a ticket (a customer's sentence, an error line, a page
 URL, the account the CRM gave the ticket) and names the ticket it came from, so an engineer

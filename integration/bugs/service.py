@@ -12,23 +12,22 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integration import outbox, store
-from integration.bugs.grouping import BugGrouper
+from integration.bugs.groupers import Groupers
 from integration.bugs.policy import bug_shape, report_due
 from integration.bugs.report import GroupTicket, draft_report
 from integration.bugs.spikes import Spike, SpikeSettings, detect_spike
+from integration.context import TenantContext, connected_targets
 from integration.models import Action, ActionKind, Signals, Ticket, format_time
 from integration.store.bugs import (
     BugGroupRow,
     BugGroupTicketRow,
+    get_group,
     group_by_tracker_key,
     group_hourly_counts,
     group_tickets,
@@ -39,7 +38,7 @@ if TYPE_CHECKING:
     from integration.runtime import Runtime
 
 __all__ = [
-    "Groupers",
+    "TRACKERS",
     "after_filed",
     "incident_key",
     "incident_payload",
@@ -52,80 +51,45 @@ log = logging.getLogger(__name__)
 TRACKERS = ("jira", "linear")
 
 
-class Groupers:
-    """One in-memory grouper per tenant, rebuilt from the stored groups on first use."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_tenant: dict[int, tuple[BugGrouper, dict[str, str]]] = {}
-
-    def assign(self, s: Session, tenant_id: int, ticket: Ticket) -> tuple[str, str]:
-        """(stored group key, why) for a bug-shaped ticket."""
-        with self._lock:
-            grouper, keys = self._by_tenant.get(tenant_id) or self._rebuild(s, tenant_id)
-            assignment = grouper.add(ticket)
-            key = keys.get(assignment.group_id)
-            if key is None:
-                # New in this process: a key no earlier process can have used.
-                key = keys[assignment.group_id] = f"{assignment.group_id}-{uuid.uuid4().hex[:8]}"
-            return key, assignment.matched_on
-
-    def _rebuild(self, s: Session, tenant_id: int) -> tuple[BugGrouper, dict[str, str]]:
-        grouper, keys = BugGrouper(), dict[str, str]()
-        query = (
-            select(store.TicketRow.data, BugGroupRow.group_key)
-            .join(BugGroupTicketRow, BugGroupTicketRow.ticket_id == store.TicketRow.id)
-            .join(BugGroupRow, BugGroupRow.id == BugGroupTicketRow.group_id)
-            .where(BugGroupRow.tenant_id == tenant_id)
-            .order_by(store.TicketRow.created_at, store.TicketRow.id)
-        )
-        for data, group_key in s.execute(query):
-            assignment = grouper.add(Ticket.from_dict(data))
-            keys.setdefault(assignment.group_id, group_key)
-        self._by_tenant[tenant_id] = (grouper, keys)
-        return grouper, keys
-
-
-def tracker_for(runtime: Runtime, tenant: store.TenantRow) -> str | None:
+def tracker_for(tenant: TenantContext) -> str | None:
     """The tracker bug reports go to: the matrix's choice, else the one the tenant connected."""
-    connected = runtime.connected_targets(tenant)
-    wanted = runtime.matrix_for(tenant).bugs.tracker
+    wanted = tenant.matrix.bugs.tracker
     if wanted is not None:
-        return wanted if wanted in connected else None
-    return next((t for t in TRACKERS if t in connected), None)
+        return wanted if wanted in tenant.connected else None
+    return next((t for t in TRACKERS if t in tenant.connected), None)
 
 
-def _group_items(runtime: Runtime, tenant: store.TenantRow,
+def _group_items(tenant: TenantContext,
                  members: list[tuple[BugGroupTicketRow, store.TicketRow]]) -> list[GroupTicket]:
     return [GroupTicket(ticket=Ticket.from_dict(row.data), tier=row.tier,
-                        url=runtime.ticket_link(tenant, row.external_id)) for _, row in members]
+                        url=tenant.ticket_link(row.external_id)) for _, row in members]
 
 
 def on_ticket(
-    runtime: Runtime,
     s: Session,
+    tenant: TenantContext,
+    groupers: Groupers,
     *,
-    tenant: store.TenantRow,
     row: store.TicketRow,
     ticket: Ticket,
     signals: Signals,
     now: datetime,
 ) -> list[str]:
     """Group a bug-shaped ticket, queue the report when due, alert a spike; what was done."""
-    policy = runtime.matrix_for(tenant).bugs
+    policy = tenant.matrix.bugs
     shape = bug_shape(policy, signals)
     if not shape:
         return []
-    key, matched_on = runtime.bug_groupers.assign(s, tenant.id, ticket)
+    key, matched_on = groupers.assign(s, tenant.id, ticket)
     group = link_ticket(s, tenant_id=tenant.id, tenant_slug=tenant.slug, group_key=key,
                         ticket_id=row.id, title=ticket.subject, matched_on=matched_on, now=now)
     done = [f"bug group {group.fingerprint}: {matched_on}"]
     members = group_tickets(s, group.id)
     tickets = [Ticket.from_dict(r.data) for _, r in members]
     due = report_due(policy, tickets, now=now)
-    tracker = tracker_for(runtime, tenant)
+    tracker = tracker_for(tenant)
     if tracker is not None and (due.due or group.status == "reported"):
-        draft = draft_report(_group_items(runtime, tenant, members), fingerprint=group.fingerprint)
+        draft = draft_report(_group_items(tenant, members), fingerprint=group.fingerprint)
         payload = {"kind": "bug_report", "report": draft.to_dict(), "group_id": group.id,
                    "reason": due.reason}
         queued = outbox.enqueue(
@@ -140,15 +104,14 @@ def on_ticket(
             if group.status == "open":
                 group.status, group.tracker, group.reported_at = "reported", tracker, now
             done.append(f"report queued for {tracker} ({due.reason})")
-    done += _spike(runtime, s, tenant=tenant, group=group, members=members, ticket=ticket,
-                   row=row, now=now)
+    done += _spike(s, tenant, group=group, members=members, ticket=ticket, row=row, now=now)
     return done
 
 
-def _spike(runtime: Runtime, s: Session, *, tenant: store.TenantRow, group: BugGroupRow,
+def _spike(s: Session, tenant: TenantContext, *, group: BugGroupRow,
            members: list[tuple[BugGroupTicketRow, store.TicketRow]], ticket: Ticket,
            row: store.TicketRow, now: datetime) -> list[str]:
-    policy = runtime.matrix_for(tenant).bugs
+    policy = tenant.matrix.bugs
     settings = SpikeSettings(weeks=policy.spike_weeks, z=policy.spike_z,
                              min_count=policy.spike_min_count)
     counts = group_hourly_counts(s, group.id, since=now - timedelta(weeks=settings.weeks, hours=1))
@@ -156,10 +119,10 @@ def _spike(runtime: Runtime, s: Session, *, tenant: store.TenantRow, group: BugG
     if spike is None or group.spike_hour == spike.hour:
         return []
     group.spike_hour = spike.hour
-    if "slack" not in runtime.connected_targets(tenant):
+    if "slack" not in tenant.connected:
         return [f"spike: {spike.reason} (Slack not connected)"]
-    payload = incident_payload(runtime, tenant, group, _group_items(runtime, tenant, members),
-                               spike=spike, latest=ticket)
+    payload = incident_payload(tenant, group, _group_items(tenant, members), spike=spike,
+                               latest=ticket)
     outbox.enqueue(
         s, tenant_id=tenant.id, target="slack", ticket_external_id=ticket.id,
         actions=[Action(kind=ActionKind.ALERT, target="slack", payload=payload)],
@@ -174,11 +137,11 @@ def incident_key(tenant_slug: str, fingerprint: str) -> str:
     return f"{tenant_slug}:bug:{fingerprint}:incident"
 
 
-def incident_payload(runtime: Runtime, tenant: store.TenantRow, group: BugGroupRow,
-                     items: list[GroupTicket], *, spike: Spike, latest: Ticket) -> dict[str, Any]:
+def incident_payload(tenant: TenantContext, group: BugGroupRow, items: list[GroupTicket], *,
+                     spike: Spike, latest: Ticket) -> dict[str, Any]:
     """What the incident alert shows: the error, tickets and accounts hit, ARR, when, the bug."""
     draft = draft_report(items, fingerprint=group.fingerprint)
-    zone = runtime.matrix_for(tenant).display_zone
+    zone = tenant.matrix.display_zone
     accounts: dict[str, dict[str, Any]] = {}
     for item in items:
         account = item.ticket.account
@@ -227,12 +190,12 @@ def after_filed(runtime: Runtime, tenant: store.TenantRow, detail: Any, group_id
     key, url = str(issues[-1]["key"]), str(issues[-1].get("url") or "")
     written = 0
     with store.session_scope(runtime.sessions) as s:
-        group = s.get(BugGroupRow, group_id)
+        group = get_group(s, group_id)
         if group is None:
             return 0
         newly_filed = group.tracker_key != key
         group.tracker_key, group.tracker_url = key, url or None
-        slack = "slack" in runtime.connected_targets(tenant)
+        slack = "slack" in connected_targets(tenant)
         issue = {"key": key, "url": url or None}
         if slack and newly_filed:
             incident = incident_key(tenant.slug, group.fingerprint)

@@ -1,4 +1,4 @@
-"""Is a group of tickets spiking? This hour against the same hour in past weeks (M5.4).
+"""Is a group of tickets spiking? This hour against the same hour in past weeks.
 
 Support volume has a weekly rhythm: Monday 09:00 is busy every week. The baseline for an
 hour is the mean of the same hour of the week over the past ``weeks`` weeks, floored by the

@@ -1,8 +1,8 @@
 """The trained text classifiers: category (12 classes) and complaint, and how they blend in.
 
 The pipeline under ``integration/detect/model/`` is ``spacy.blank("en")`` with two ``textcat``
-components trained by ``python -m integration.detect.train``: ``textcat`` (exclusive, the 12
-categories) and ``complaint`` (exclusive, COMPLAINT / NOT). Both read lower-cased tokens as
+components trained by ``python -m integration.detect.training.train``: ``textcat`` (exclusive,
+the 12 categories) and ``complaint`` (exclusive, COMPLAINT / NOT). Both read lower-cased tokens as
 our own reader splits them, so training and detection see the same features and no second
 tokenizer pass is paid. Beside them, ``model/embed/`` holds a static embedding model with two
 logistic-regression heads (``embedding.py``): the "model" side of the blend is a mix of the

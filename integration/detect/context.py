@@ -20,7 +20,6 @@ __all__ = [
     "page_hint",
     "persistent_follow_ups",
     "repeat_contacts",
-    "same_requester",
 ]
 
 # Checked in order: a path like /settings/billing/admin is about billing first.
@@ -159,16 +158,6 @@ def _content(doc: Parsed, word: str) -> tuple[str, str] | None:
     if len(_CONTENT) < 100_000:
         _CONTENT[word] = found
     return found
-
-
-def same_requester(a: Ticket, b: Ticket) -> bool:
-    """Same person (id or e-mail) or the same account."""
-    if a.requester.id and a.requester.id == b.requester.id:
-        return True
-    ea, eb = a.requester.email, b.requester.email
-    if ea and eb and ea.strip().lower() == eb.strip().lower():
-        return True
-    return a.account is not None and b.account is not None and a.account.id == b.account.id
 
 
 def repeat_contacts(

@@ -189,7 +189,7 @@ class Detector:
         evidence.extend(repeat_evidence)
         message_count, follow_ups = persistent_follow_ups(ticket, customer_messages=written)
         if follow_ups is not None:
-            # Several messages over days without a fix count like a third contact (MISSION.md).
+            # Several messages over days without a fix count like a third contact.
             repeats = max(repeats, 3)
             evidence.append(follow_ups)
         evidence.extend(dropped)

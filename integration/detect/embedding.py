@@ -4,7 +4,7 @@ The embedding model under ``integration/detect/model/embed/`` was distilled offl
 ``model2vec`` from all-MiniLM-L6-v2 (one vector per WordPiece token, PCA-reduced, float16), so
 nothing here needs torch: a text's vector is the mean of its tokens' rows, L2-normalized, as
 ``model2vec.StaticModel.encode`` computes it. The heads (``heads.npz``) were trained by
-``python -m integration.detect.train``: a 12-way softmax for the category and a binary
+``python -m integration.detect.training.train``: a 12-way softmax for the category and a binary
 logistic regression for complaints.
 
 Only ``tokenizers`` and ``safetensors`` (both ``model2vec`` dependencies) and numpy are

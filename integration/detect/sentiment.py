@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
 from integration.detect.text import Parsed
 from integration.errors import ConfigurationError
 
-__all__ = ["SentenceScore", "lexicon", "score_doc", "score_sentence"]
+__all__ = ["lexicon", "score_doc"]
 
 
 def _words(text: str) -> frozenset[str]:
@@ -248,15 +247,6 @@ def lexicon() -> dict[str, float]:
     return out
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SentenceScore:
-    """One sentence's score in [-1, 1] and whether it carried a strong frustration cue."""
-
-    text: str
-    score: float
-    strong: bool
-
-
 def _valence(lex: dict[str, float], lower: str, lemma: str) -> float:
     val = _OVERRIDES.get(lemma) if lemma in _OVERRIDES else lex.get(lower)
     if val is None and lemma != lower:
@@ -292,34 +282,6 @@ def _learn(raw: str, lower: str, lemma: str) -> tuple[float, bool, bool, bool]:
 
 def _normalize(total: float) -> float:
     return max(-1.0, min(1.0, total / math.sqrt(total * total + _ALPHA)))
-
-
-def score_sentence(
-    doc: Parsed,
-    start: int,
-    end: int,
-    *,
-    all_caps_text: bool = False,
-    phrases: bool = True,
-    profanity: bool = True,
-) -> SentenceScore:
-    """Score tokens ``start`` to ``end`` (one sentence) of a parsed message.
-
-    ``phrases`` and ``profanity`` False skip those checks when the caller knows the message
-    has none.
-    """
-    score, text, strong = _score(
-        doc,
-        start,
-        end,
-        doc.span_text(start, end),
-        all_caps_text,
-        _PHRASES if phrases else (),
-        profanity,
-        True,
-        True,
-    )
-    return SentenceScore(text=text, score=score, strong=strong)
 
 
 _Phrase = tuple[re.Pattern[str], float, bool]

@@ -2,7 +2,7 @@
 
 ``load_matrix`` / ``load_matrix_text`` validate a file (``MatrixError`` lists every problem
 with file, line and field); ``evaluate`` turns a ticket and its signals into a ``Decision``
-citing every rule that fired. ``default.yaml`` encodes MISSION.md's default policy.
+citing every rule that fired. ``default.yaml`` encodes the default escalation policy.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from integration.matrix.schema import (
     OnBreach,
     OnWarning,
     Rule,
-    SlaTargets,
     TierActions,
     TierSettings,
 )
@@ -37,7 +36,6 @@ __all__ = [
     "OnBreach",
     "OnWarning",
     "Rule",
-    "SlaTargets",
     "TierActions",
     "TierSettings",
     "check_file",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from integration.calendars import format_local
+from integration.calendars import add_business_time, format_local
 from integration.matrix.schema import Condition, Matrix, TierSettings
 from integration.models import (
     Action,
@@ -30,7 +30,6 @@ from integration.models import (
     format_time,
     parse_time,
 )
-from integration.sla import add_business_time
 
 __all__ = [
     "REPLY_KIND",

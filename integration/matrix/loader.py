@@ -23,6 +23,7 @@ import yaml
 from pydantic import ValidationError as PydanticValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from integration.calendars import Calendar, parse_ical_holidays
 from integration.errors import EscaladeError
 from integration.matrix.schema import (
     ALWAYS_OPEN,
@@ -39,13 +40,12 @@ from integration.matrix.schema import (
     OnBreach,
     OnWarning,
     Rule,
-    SlaTargets,
     TierActions,
     TierModel,
     TierSettings,
 )
 from integration.models import PageRule, Status, Tier, TriggerSpec
-from integration.sla import Calendar, parse_ical_holidays
+from integration.sla import SlaTargets
 
 __all__ = [
     "MatrixError",
@@ -106,7 +106,7 @@ def check_file(path: str | Path) -> list[MatrixIssue]:
 
 @functools.cache
 def default_matrix() -> Matrix:
-    """The packaged default matrix (MISSION.md's policy), loaded once."""
+    """The packaged default matrix (the default escalation policy), loaded once."""
     return load_matrix(DEFAULT_PATH)
 
 

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from integration.calendars import Calendar, parse_duration, parse_interval, parse_weekdays
 from integration.models import (
     Category,
     Channel,
@@ -31,7 +32,7 @@ from integration.models import (
     Tier,
     TriggerSpec,
 )
-from integration.sla import Calendar, parse_duration, parse_interval, parse_weekdays
+from integration.sla import SlaTargets
 
 __all__ = [
     "CONDITION_KINDS",
@@ -43,7 +44,6 @@ __all__ = [
     "OnBreach",
     "OnWarning",
     "Rule",
-    "SlaTargets",
     "TierActions",
     "TierSettings",
 ]
@@ -358,16 +358,6 @@ class Bump:
             return None
         new = self.to if self.to is not None else Tier(min(int(tier) + self.up, int(self.max)))
         return new if new > tier else None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SlaTargets:
-    """SLA windows of a tier; ``calendar=None`` means 24/7."""
-
-    first_response: timedelta | None = None
-    next_response: timedelta | None = None
-    resolution: timedelta | None = None
-    calendar: Calendar | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

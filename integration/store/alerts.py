@@ -46,7 +46,6 @@ __all__ = [
     "OutboxOutcome",
     "TicketFacts",
     "claim_alert",
-    "count_alerts",
     "get_alert",
     "held_in",
     "latest_for_ticket",
@@ -198,18 +197,6 @@ def release_claim(s: Session, *, row_id: int) -> None:
     """Drop a claim whose post failed, so the retry can claim again."""
     s.execute(
         delete(AlertMessageRow).where(AlertMessageRow.id == row_id, AlertMessageRow.ts.is_(None))
-    )
-
-
-def count_alerts(s: Session, *, tenant_id: int) -> int:
-    """How many escalations of the tenant have an alert message (for admin pages)."""
-    return int(
-        s.scalar(
-            select(func.count()).select_from(AlertMessageRow).where(
-                AlertMessageRow.tenant_id == tenant_id
-            )
-        )
-        or 0
     )
 
 

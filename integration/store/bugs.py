@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -21,9 +22,11 @@ __all__ = [
     "BugGroupRow",
     "BugGroupTicketRow",
     "fingerprint_for",
+    "get_group",
     "group_by_tracker_key",
     "group_hourly_counts",
     "group_tickets",
+    "grouped_tickets",
     "link_ticket",
 ]
 
@@ -116,6 +119,23 @@ def group_tickets(s: Session, group_id: int) -> list[tuple[BugGroupTicketRow, Ti
         .order_by(TicketRow.created_at, TicketRow.id)
     )
     return [(link, ticket) for link, ticket in s.execute(query)]
+
+
+def get_group(s: Session, group_id: int) -> BugGroupRow | None:
+    """A group by id, or None when it was removed with its tenant."""
+    return s.get(BugGroupRow, group_id)
+
+
+def grouped_tickets(s: Session, tenant_id: int) -> list[tuple[dict[str, Any], str]]:
+    """Every grouped ticket of the tenant (its data, its group's key), in arrival order."""
+    query = (
+        select(TicketRow.data, BugGroupRow.group_key)
+        .join(BugGroupTicketRow, BugGroupTicketRow.ticket_id == TicketRow.id)
+        .join(BugGroupRow, BugGroupRow.id == BugGroupTicketRow.group_id)
+        .where(BugGroupRow.tenant_id == tenant_id)
+        .order_by(TicketRow.created_at, TicketRow.id)
+    )
+    return [(data, group_key) for data, group_key in s.execute(query)]
 
 
 def group_by_tracker_key(s: Session, *, tenant_id: int, tracker_key: str) -> BugGroupRow | None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from integration.store.db import session_scope
 
-__all__ = ["Claim", "claim_due", "insert_ignore"]
+__all__ = ["Claim", "claim_due", "insert_ignore", "insert_ignore_id"]
 
 _SPARE_CANDIDATES = 8
 
@@ -30,17 +30,25 @@ def insert_ignore(
     s: Session, model: type[Any], values: Mapping[str, Any], conflict: Sequence[str]
 ) -> bool:
     """Insert one row unless one with the same ``conflict`` columns exists; True if inserted."""
+    return insert_ignore_id(s, model, values, conflict) is not None
+
+
+def insert_ignore_id(
+    s: Session, model: type[Any], values: Mapping[str, Any], conflict: Sequence[str]
+) -> Any | None:
+    """``insert_ignore`` giving the new row's primary key, or None when one existed."""
     dialect = s.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         stmt = _insert_ignore_statement(dialect, model.__table__, tuple(conflict))
-        return s.connection().execute(stmt, dict(values)).first() is not None
+        found = s.connection().execute(stmt, dict(values)).first()
+        return None if found is None else found[0]
     # Other backends: a savepoint keeps the caller's transaction usable after the conflict.
     try:
         with s.begin_nested():
-            s.execute(insert(model).values(**values))
+            result = s.execute(insert(model).values(**values))
     except IntegrityError:
-        return False
-    return True
+        return None
+    return result.inserted_primary_key[0]  # type: ignore[attr-defined]
 
 
 @functools.lru_cache(maxsize=64)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from integration.errors import ValidationError
+from integration.errors import ConfigurationError, ValidationError
 from integration.store.ops import claim_due, insert_ignore
 from integration.store.tables import (
     DecisionRow,
@@ -41,6 +41,7 @@ __all__ = [
     "remove_tenant",
     "retry_event",
     "store_inbound_event",
+    "tenant_by_id",
     "tenant_secrets",
     "update_tenant",
 ]
@@ -92,6 +93,15 @@ def add_tenant(
 def get_tenant(s: Session, slug: str) -> TenantRow | None:
     """The tenant with ``slug``, or None."""
     return s.scalars(select(TenantRow).where(TenantRow.slug == slug)).one_or_none()
+
+
+def tenant_by_id(s: Session, tenant_id: int) -> TenantRow:
+    """The tenant row, detached so it can be read after ``s`` closes; fails loudly if gone."""
+    tenant = s.get(TenantRow, tenant_id)
+    if tenant is None:
+        raise ConfigurationError(f"tenant {tenant_id} no longer exists")
+    s.expunge(tenant)
+    return tenant
 
 
 def list_tenants(s: Session) -> list[TenantRow]:

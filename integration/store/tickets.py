@@ -40,6 +40,7 @@ __all__ = [
     "decisions_for_ticket",
     "get_ticket",
     "last_assigned",
+    "latest_sentiments",
     "open_counts",
     "requester_key",
     "signals_to_json",
@@ -317,6 +318,20 @@ def decisions_for_ticket(s: Session, ticket_id: int, *, limit: int = 20) -> list
         .limit(limit)
     )
     return list(s.scalars(query))
+
+
+def latest_sentiments(s: Session, ticket_ids: Sequence[int]) -> dict[int, float]:
+    """Each ticket's sentiment at its latest decision, in one query for many tickets."""
+    if not ticket_ids:
+        return {}
+    latest = (
+        select(func.max(DecisionRow.id))
+        .where(DecisionRow.ticket_id.in_(list(ticket_ids)))
+        .group_by(DecisionRow.ticket_id)
+    )
+    rows = s.execute(select(DecisionRow.ticket_id, DecisionRow.sentiment).where(
+        DecisionRow.id.in_(latest)))
+    return {ticket_id: sentiment for ticket_id, sentiment in rows}
 
 
 def signals_to_json(signals: Signals) -> dict[str, Any]:

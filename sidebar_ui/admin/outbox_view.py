@@ -3,7 +3,7 @@
 The page opens on "Needs attention" (failed deliveries, and deliveries that failed at least
 once and wait for their next attempt); counts per state lead to each state or to all.
 "Retry" puts a failed row back to ``pending`` with a fresh attempt budget and
-``next_attempt_at`` = now (``integration.outbox.retry_failed``), then wakes the workers.
+``next_attempt_at`` = now (``integration.store.outbox.retry_failed``), then wakes the workers.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from integration import store
 from integration.calendars import format_local
-from integration.outbox import retry_failed
 from integration.store.deliveries import (
     ATTENTION,
     STATES,
@@ -24,6 +23,7 @@ from integration.store.deliveries import (
     delivery_state,
     list_deliveries,
 )
+from integration.store.outbox import retry_failed
 from integration.store.tables import OutboxRow, OutboxStatus, TenantRow
 from sidebar_ui.admin.core import bp, page, runtime
 

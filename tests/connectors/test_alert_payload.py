@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from integration.decide import build_detector, decide
 from integration.enrich import Context
 from integration.matrix import Matrix, default_matrix
 from integration.matrix.evaluate import customer_replies, with_sla_due
 from integration.models import Action, ActionKind, Ticket
-from integration.pipeline import build_detector, decide
 
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # a Monday, 10:30 in Berlin
 

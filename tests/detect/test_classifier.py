@@ -136,7 +136,7 @@ def test_neutral_requests_stay_non_negative(with_model: Detector, text: str) -> 
 
 
 def test_train_script_runs_end_to_end(tmp_path: Path) -> None:
-    from integration.detect.train import main
+    from integration.detect.training.train import main
 
     out = tmp_path / "model"
     code = main(

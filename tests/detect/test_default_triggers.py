@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from integration.decide import build_detector
 from integration.detect import Detector
 from integration.matrix import default_matrix
-from integration.pipeline import build_detector
 
 from .conftest import ticket
 

@@ -12,7 +12,6 @@ import pytest
 from integration.detect.classifier import MODEL_DIR, Blend, TextModel, default_model, mix_probs
 from integration.detect.cues import DEFAULT_TRIGGERS
 from integration.detect.detector import Detector
-from integration.detect.embed_training import fit_heads, fit_softmax
 from integration.detect.embedding import (
     EMBED_DIR,
     EmbeddingModel,
@@ -21,6 +20,7 @@ from integration.detect.embedding import (
     load_heads,
     save_heads,
 )
+from integration.detect.training.embed import fit_heads, fit_softmax
 from integration.errors import ConfigurationError
 from integration.models import Category
 from tests.detect.conftest import ticket

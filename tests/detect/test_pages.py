@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from integration.decide import build_detector
 from integration.detect import Detector
 from integration.matrix import default_matrix
 from integration.models import Category, PageRule, Ticket
-from integration.pipeline import build_detector
 from tests.conftest import make_ticket
 
 

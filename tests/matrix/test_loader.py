@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from integration.calendars import parse_duration
 from integration.errors import EscaladeError
 from integration.matrix import (
     MatrixError,
@@ -15,7 +16,6 @@ from integration.matrix import (
     load_matrix_text,
 )
 from integration.models import Priority, Tier
-from integration.sla import parse_duration
 
 VALID = """\
 version: 2

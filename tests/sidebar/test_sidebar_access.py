@@ -80,8 +80,8 @@ def test_slack_links_carry_a_token_only_for_the_demo(runtime: Any, lab: str) -> 
         assert demo is not None
         s.expunge(demo)
 
-    demo_link = runtime.ticket_link(demo, "1001")
-    lab_link = runtime.ticket_link(_lab_row(runtime), "7")
+    demo_link = runtime.tenant_context(demo).ticket_link("1001")
+    lab_link = runtime.tenant_context(_lab_row(runtime)).ticket_link("7")
 
     assert "t" in parse_qs(urlsplit(demo_link).query)
     assert lab_link.endswith("/sidebar/sandbox/lab/tickets/7")

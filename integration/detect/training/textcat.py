@@ -1,4 +1,4 @@
-"""Training data and training loop for the text classifiers (used by ``detect.train``).
+"""Training data and training loop for the text classifiers (used by ``training.train``).
 
 Data: our own labeled examples (``data/train_examples.jsonl``) plus a balanced sample of the
 Bitext customer-support set, read in place from the shared data folder, its intents mapped
@@ -27,9 +27,9 @@ from integration.detect.category import CategoryScorer
 from integration.detect.classifier import COMPLAINT, NOT_COMPLAINT, features
 from integration.detect.cues import DEFAULT_TRIGGERS
 from integration.detect.impact import error_keys
-from integration.detect.measure import INTENT_MAP, default_path
 from integration.detect.sentiment import score_doc
 from integration.detect.text import clean_body, reader
+from integration.detect.training.measure import INTENT_MAP, default_path
 from integration.detect.triggers import TriggerMatcher
 from integration.errors import ConfigurationError
 from integration.models import Category
@@ -47,7 +47,8 @@ __all__ = [
     "train_pipeline",
 ]
 
-EXAMPLES_PATH = Path(__file__).resolve().parent / "data" / "train_examples.jsonl"
+# The examples stay beside the detector: the shipped model's meta.json names their path.
+EXAMPLES_PATH = Path(__file__).resolve().parents[1] / "data" / "train_examples.jsonl"
 LABELS = tuple(c.value for c in Category)
 
 ARCHITECTURES = {

@@ -1,7 +1,7 @@
 """Digest every ``Signals`` detection gives on fixed corpora, to prove a change alters nothing.
 
-    python -m integration.detect.snapshot OUT.json                  # write a digest
-    python -m integration.detect.snapshot OUT.json --compare BASE.json  # and diff against one
+    python -m integration.detect.training.snapshot OUT.json          # write a digest
+    python -m integration.detect.training.snapshot OUT.json --compare BASE.json  # and diff
 
 Corpora: the demo workspace, the tricky fixtures, 2,000 Bitext rows (skipped when the shared
 data folder is absent), the benchmark's generated tickets, and shouted copies of the demo and
@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from integration.detect.detector import Detector
-from integration.detect.measure import _ticket, default_path
+from integration.detect.training.measure import _ticket, default_path
 from integration.models import Signals, Ticket
 
 __all__ = ["corpora", "digest", "main", "run"]
 
-_REPO = Path(__file__).resolve().parents[2]
+_REPO = Path(__file__).resolve().parents[3]
 _BITEXT_ROWS = 2_000
 _BENCH_TICKETS = 10_000
 _HISTORY_PER_KEY = 20

@@ -1,10 +1,10 @@
 """Train the category and complaint classifiers and choose how they blend with the rules.
 
-    python -m integration.detect.train [--out DIR] [--folds 5] [--architecture bow|ensemble]
-                                       [--limit N] [--bitext-per-category N]
-                                       [--embed auto|distill|reuse|off] [--generalize]
+    python -m integration.detect.training.train [--out DIR] [--folds 5]
+        [--architecture bow|ensemble] [--limit N] [--bitext-per-category N]
+        [--embed auto|distill|reuse|off] [--generalize]
 
-Steps: the static embedding model is distilled (``embed_training``; reused from the package
+Steps: the static embedding model is distilled (``training.embed``; reused from the package
 when the ``train`` extra is not installed); stratified k-fold cross-validation over our own
 examples (Bitext always stays on the training side) picks, from out-of-fold predictions, the
 category blend weight, the embeddings' share of it, and the complaint mix and thresholds; then
@@ -40,17 +40,17 @@ from integration.detect.classifier import (
     mix_probs,
     rule_distribution,
 )
-from integration.detect.embed_training import (
+from integration.detect.embedding import StaticEmbedder
+from integration.detect.training.embed import (
     embedding_data,
     fit_heads,
     out_of_fold,
     prepare_static,
     write_static,
 )
-from integration.detect.embedding import StaticEmbedder
-from integration.detect.holdout import generalization
-from integration.detect.measure import default_path, macro_f1
-from integration.detect.training import (
+from integration.detect.training.holdout import generalization
+from integration.detect.training.measure import default_path, macro_f1
+from integration.detect.training.textcat import (
     ARCHITECTURES,
     EXAMPLES_PATH,
     Example_,

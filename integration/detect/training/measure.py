@@ -1,7 +1,8 @@
 """Measure detection and print JSON: on the Bitext sample, or on a labeled ticket set.
 
-    python -m integration.detect.measure [BITEXT_CSV]
-    python -m integration.detect.measure --tickets TICKETS.jsonl --expected EXPECTED.jsonl [-v]
+    python -m integration.detect.training.measure [BITEXT_CSV]
+    python -m integration.detect.training.measure --tickets TICKETS.jsonl \
+        --expected EXPECTED.jsonl [-v]
 
 Labeled sets (the demo workspace, the tricky fixtures) are triaged in one run, oldest first,
 with the earlier tickets as history, as ``escalade triage`` does, so repeat contacts count.
@@ -28,8 +29,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from integration.decide import decide
+from integration.demo import parse_expected, parse_tickets
 from integration.detect.detector import Detector, default_detector
+from integration.matrix import default_matrix
 from integration.models import Author, Category, Channel, Message, Person, Priority, Status, Ticket
+from integration.triage import HistoryIndex
 
 __all__ = ["INTENT_MAP", "macro_f1", "main", "measure", "measure_labeled"]
 
@@ -67,7 +72,7 @@ _NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 def default_path() -> Path:
     """Where the shared data folder keeps the Bitext sample, relative to the repository."""
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     return (
         repo
         / ".."
@@ -171,12 +176,6 @@ def measure_labeled(
     tickets_path: Path, expected_path: Path, *, misses: bool = False
 ) -> dict[str, Any]:
     """Triage a labeled ticket set in one run and compare tier, category and complaint."""
-    # Imported here: detection must not depend on the matrix or the pipeline at import time.
-    from integration.demo import parse_expected, parse_tickets
-    from integration.matrix import default_matrix
-    from integration.pipeline import decide
-    from integration.triage import HistoryIndex
-
     tickets = parse_tickets(tickets_path.read_text(encoding="utf-8").splitlines(),
                             source=str(tickets_path))
     expected = parse_expected(expected_path.read_text(encoding="utf-8").splitlines(),

@@ -1,9 +1,9 @@
 """Generalization checks beyond cross-validation: train on some groups, test on the others.
 
 Cross-validation over one author's examples is optimistic (data/README.md), so
-``python -m integration.detect.train --generalize`` also trains on part of the data and tests
-on a part that differs in kind, with the blend that cross-validation chose (nothing here is
-tuned):
+``python -m integration.detect.training.train --generalize`` also trains on part of the data
+and tests on a part that differs in kind, with the blend that cross-validation chose (nothing
+here is tuned):
 
 - ``other_domains``: train on the B2B SaaS examples (+ Bitext), test on banking, e-commerce,
   telecom, travel, social and other;
@@ -30,10 +30,10 @@ from integration.detect.classifier import (
     mix_probs,
     rule_distribution,
 )
-from integration.detect.embed_training import EmbeddingData, fit_heads
 from integration.detect.embedding import StaticEmbedder
-from integration.detect.measure import macro_f1
-from integration.detect.training import (
+from integration.detect.training.embed import EmbeddingData, fit_heads
+from integration.detect.training.measure import macro_f1
+from integration.detect.training.textcat import (
     Example_,
     Settings,
     bitext_sample,

@@ -1,0 +1,133 @@
+"""The pure heart of triage: read a ticket, let the matrix decide, run its SLA clock; no I/O.
+
+``decide`` takes what the edge already gathered (the earlier tickets, the CRM account, product
+activity, the routing table, the SLA as stored) and returns the signals, the decision with its
+actions and the SLA fields to store. The pipeline, ``escalade triage`` and the measurement
+tools all decide through it, so a ticket is read the same way wherever it comes from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from integration.clocks import SlaFields, sla_fields
+from integration.detect import Detector
+from integration.enrich import (
+    Context,
+    activity_signals,
+    handoff_for,
+    merge_account,
+    route_decision,
+    with_activity,
+)
+from integration.matrix import Matrix, evaluate
+from integration.matrix.evaluate import with_sla_due
+from integration.models import Decision, Handoff, RuleHit, Signals, Ticket, Tier
+from integration.summary import Summary, summarize
+
+__all__ = ["Decided", "StoredSla", "build_detector", "decide"]
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StoredSla:
+    """A ticket's SLA as stored before the change being decided."""
+
+    timeline: Mapping[str, Any] | None = None
+    state: str | None = None
+    due_at: datetime | None = None
+
+
+class Decided(NamedTuple):
+    """What ``decide`` found: the signals, the decision and the SLA fields to store."""
+
+    signals: Signals
+    decision: Decision
+    sla: SlaFields
+    ticket: Ticket
+    handoff: Handoff | None = None
+
+
+def build_detector(matrix: Matrix) -> Detector:
+    """The detector configured by the matrix: its triggers, page patterns and repeat window."""
+    return Detector(
+        triggers=matrix.triggers,
+        pages=matrix.pages,
+        repeat_window_days=matrix.repeat_window_days,
+    )
+
+
+def _summary(ticket: Ticket, context: Context) -> Summary:
+    if context.summarizer is not None:
+        return context.summarizer.summarize(ticket)
+    return summarize(ticket)
+
+
+def decide(
+    ticket: Ticket,
+    history: Sequence[Ticket],
+    *,
+    matrix: Matrix,
+    detector: Detector,
+    now: datetime,
+    previous_tier: Tier | None = None,
+    connected: frozenset[str] = frozenset(),
+    with_actions: bool = True,
+    stored: StoredSla | None = None,
+    context: Context | None = None,
+    override: tuple[Tier, RuleHit] | None = None,
+) -> Decided:
+    """Read the ticket, let the matrix decide, then run its SLA clock; no I/O.
+
+    ``stored`` is what the store knew of the ticket's SLA before this change (timeline,
+    state acted on, due time); without it the clock starts from the ticket alone.
+    ``context`` is what the edge found around the ticket (CRM account, product activity,
+    routing table); the returned ticket carries the merged account.
+    """
+    context = context or Context()
+    ticket = with_activity(merge_account(ticket, context.crm_account), context.activity)
+    signals = activity_signals(detector.detect(ticket, history), context.activity)
+    handoff = None
+    if with_actions:
+        # Only a decision that writes back needs the summary and the earlier tickets.
+        handoff = handoff_for(
+            ticket,
+            summary=_summary(ticket, context),
+            previous=detector.same_issue_tickets(ticket, history),
+            activity=context.activity,
+            ticket_url=context.ticket_url,
+        )
+    decision = evaluate(
+        matrix,
+        ticket,
+        signals,
+        now=now,
+        previous_tier=previous_tier,
+        connected=connected,
+        with_actions=with_actions,
+        handoff=handoff,
+        override=override[1] if override is not None else None,
+        override_tier=override[0] if override is not None else None,
+    )
+    decision = route_decision(
+        decision,
+        ticket,
+        routing=context.routing,
+        previous_tier=previous_tier,
+        last_assigned=context.last_assigned,
+        now=now,
+    )
+    stored = stored or StoredSla()
+    sla = sla_fields(
+        matrix,
+        ticket,
+        tier=decision.tier,
+        timeline=stored.timeline,
+        previous_state=stored.state,
+        previous_due=stored.due_at,
+        now=now,
+    )
+    decision = replace(decision, sla_due_at=sla.due_at, sla_state=sla.state.value,
+                       actions=with_sla_due(matrix, decision.actions, sla.clock))
+    return Decided(signals=signals, decision=decision, sla=sla, ticket=ticket, handoff=handoff)
