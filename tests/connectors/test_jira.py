@@ -14,7 +14,7 @@ import requests
 import responses
 
 from adapters.connectors.base import ConnectorConfig
-from adapters.connectors.jira import JiraTracker, escape_jql, text_query
+from adapters.connectors.jira.client import JiraTracker, escape_jql, text_query
 from adapters.connectors.tracker import BUG_REPORT_KIND, BugReport, Tracker
 from integration.errors import ConfigurationError, FatalError, RetriableError, ValidationError
 from integration.models import Action, ActionKind

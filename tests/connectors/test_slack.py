@@ -23,13 +23,13 @@ from sqlalchemy import event, select
 
 from adapters.connectors.base import ConnectorConfig
 from adapters.connectors.slack import SlackConnector
-from adapters.connectors.slack_app import (
+from adapters.connectors.slack.app import (
     SlackAction,
     build_bolt_app,
     slack_blueprint,
     update_payload,
 )
-from adapters.connectors.slack_blocks import (
+from adapters.connectors.slack.blocks import (
     ACTION_IDS,
     AlertEvent,
     alert_blocks,

@@ -25,7 +25,7 @@ each held alert is posted in full, buttons and all, in that summary's thread; no
 and nothing bursts out later. The count is atomic in the database (``alert_rate_slots``).
 
 A payload with ``"kind": "slack_update"`` records a click instead (see
-:func:`adapters.connectors.slack_app.update_payload`)::
+:func:`adapters.connectors.slack.app.update_payload`)::
 
     {"kind": "slack_update", "dedupe_key": "<escalation>", "event": "acknowledged" |
      "owned" | "snoozed", "user_id": "U123", "agent_id": "42" (owned), "until": ISO (snoozed;
@@ -65,8 +65,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.connectors import slack_blocks as kit
 from adapters.connectors.base import ApplyResult, Connector, ConnectorConfig
+from adapters.connectors.slack import blocks as kit
 from integration.errors import (
     ConfigurationError,
     DeliveryError,
@@ -241,7 +241,7 @@ class _Claim:
 
 
 class SlackConnector(Connector):
-    """Escalation alerts in a Slack channel, with buttons handled by ``slack_app``.
+    """Escalation alerts in a Slack channel, with buttons handled by ``app``.
 
     ``sessions`` (a SQLAlchemy ``sessionmaker`` on the migrated database) holds the
     ``alert_messages`` table: which message belongs to which escalation. ``deliver`` and

@@ -9,14 +9,14 @@ and ``crm.objects.contacts.write`` (notes and tasks).
 
 Settings (all optional):
   ``properties``          our field -> HubSpot company property; keys arr, plan, lifecycle,
-                          health, renewal (defaults in ``hubspot_format.DEFAULT_PROPERTIES``)
+                          health, renewal (defaults in ``format.DEFAULT_PROPERTIES``)
   ``cache_seconds``       how long a lookup (found or not) is reused, default 600
   ``task_due_hours``      the task is due this many hours after the escalation, or at the
                           SLA due time if sooner; default 4
   ``timeout_seconds``     per HTTP call, default 5
   ``free_mail_domains``   extra consumer mail domains that never match a company by domain
 
-Errors (status codes mapped in ``hubspot_errors``): enrichment (``lookup_account``) never
+Errors (status codes mapped in ``errors``): enrichment (``lookup_account``) never
 raises — an outage, a timeout or a refused token is logged and reads as "unknown account".
 ``deliver`` raises ``RetriableError`` on 429 (with HubSpot's ``Retry-After``), 5xx and network
 errors, and ``FatalError`` with HubSpot's message on other 4xx.
@@ -52,8 +52,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from urllib3.util.retry import Retry
 
 from adapters.connectors.base import ApplyResult, Connector, ConnectorConfig
-from adapters.connectors.hubspot_errors import API_ERRORS, TokenRejected, delivery_error
-from adapters.connectors.hubspot_format import (
+from adapters.connectors.hubspot.errors import API_ERRORS, TokenRejected, delivery_error
+from adapters.connectors.hubspot.format import (
     DEFAULT_PROPERTIES,
     HubSpotCompany,
     dedupe_marker,
@@ -77,7 +77,7 @@ from integration.models import Account, Action, ActionKind
 from integration.store import alerts
 from integration.store.db import session_scope
 
-__all__ = ["HubSpotCompany", "HubSpotConnector"]
+__all__ = ["HubSpotConnector"]
 
 log = logging.getLogger(__name__)
 

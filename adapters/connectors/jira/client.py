@@ -41,8 +41,8 @@ from typing import Any
 import requests
 from jira import JIRA, JIRAError
 
-from adapters.connectors import jira_adf as adf
 from adapters.connectors.base import ApplyResult, Connector, ConnectorConfig
+from adapters.connectors.jira import adf
 from adapters.connectors.tracker import (
     BugReport,
     TicketLink,
