@@ -15,9 +15,8 @@ import requests
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.connectors.base import Connector, ConnectorConfig
-from adapters.connectors.registry import build_connector, target_connector
 from adapters.helpdesk.base import ApplyResult, HelpdeskAdapter, HelpdeskConfig
-from adapters.registry import build_adapter
+from adapters.registry import build_adapter, build_connector, target_connector
 from integration import outbox, store
 from integration.activity import ActivitySource
 from integration.bugs.service import TRACKERS, Groupers, after_filed

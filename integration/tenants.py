@@ -308,7 +308,7 @@ def run_check(
     """Call the vendor once with the given settings (default: the stored ones); no store."""
     from adapters.checks import check_helpdesk
     from adapters.connectors.base import ConnectorConfig
-    from adapters.connectors.registry import build_connector
+    from adapters.registry import build_connector
 
     stored_settings, stored_secrets = stored_connection(runtime, tenant, connection)
     settings = stored_settings if settings is None else settings

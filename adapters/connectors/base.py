@@ -35,6 +35,9 @@ class Connector(abc.ABC):
     """An outbound connector: delivers actions whose ``target`` is its ``identifier``."""
 
     identifier: ClassVar[str]
+    # What the process shares with this connector when the registry builds it: ``sessions``
+    # (the database) and ``ticket_links`` (ticket id -> where a person opens it).
+    shared: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, *, config: ConnectorConfig) -> None:
         self.config = config

@@ -125,6 +125,7 @@ class HubSpotConnector(Connector):
     """HubSpot CRM: enrich tickets with the requester's company, log Tier 3 for its owner."""
 
     identifier = "crm"
+    shared = frozenset({"sessions", "ticket_links"})
 
     def __init__(
         self,

@@ -251,6 +251,7 @@ class SlackConnector(Connector):
     """
 
     identifier = "slack"
+    shared = frozenset({"sessions", "ticket_links"})
 
     def __init__(
         self,
