@@ -29,7 +29,7 @@ import requests
 from adapters.helpdesk.base import HelpdeskConfig, HelpdeskGroup
 from adapters.helpdesk.common import site_root, status_error, transport_error
 from adapters.registry import build_adapter
-from integration.errors import ConfigurationError, DeliveryError, FatalError
+from integration.errors import ConfigurationError, DeliveryError, FatalError, RetriableError
 
 __all__ = ["TIMEOUT", "HelpdeskCheck", "check_helpdesk", "vendor_message"]
 
@@ -102,9 +102,17 @@ def check_helpdesk(config: HelpdeskConfig, *, session: requests.Session) -> Help
     try:
         groups = tuple(adapter.list_groups())
     except DeliveryError as err:
-        kind = type(err)
-        raise kind(f"{message}, but listing its {adapter.group_noun}s failed: {err}") from err
+        raise listing_failed(f"{message}, but listing its {adapter.group_noun}s failed: {err}",
+                             err) from err
     return HelpdeskCheck(message=message, groups=groups)
+
+
+def listing_failed(message: str, err: DeliveryError) -> DeliveryError:
+    """``err`` told in ``message``: retriable (with its wait) or fatal, as ``err`` was."""
+    # Not ``type(err)(message)``: ServerError and Unreachable take more than a message.
+    if isinstance(err, RetriableError):
+        return RetriableError(message, retry_after=err.retry_after)
+    return FatalError(message)
 
 
 def _who_am_i(config: HelpdeskConfig, session: requests.Session) -> str:
