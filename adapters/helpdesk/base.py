@@ -14,12 +14,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from integration.errors import WebhookVerificationError
+from integration.errors import (
+    DeliveryError,
+    FatalError,
+    RetriableError,
+    WebhookVerificationError,
+)
 from integration.models import Action, ActionKind, Ticket
 
 __all__ = [
     "ApplyResult",
     "BackfillPage",
+    "ConnectionCheck",
     "HelpdeskAdapter",
     "HelpdeskConfig",
     "HelpdeskGroup",
@@ -121,6 +127,14 @@ class ApplyResult:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConnectionCheck:
+    """What a connection test learned: who answered and, for a helpdesk, its groups (teams)."""
+
+    message: str
+    groups: tuple[HelpdeskGroup, ...] = ()
+
+
 class HelpdeskAdapter(abc.ABC):
     """One helpdesk vendor behind a common interface."""
 
@@ -192,3 +206,29 @@ class HelpdeskAdapter(abc.ABC):
     def list_groups(self) -> list[HelpdeskGroup]:
         """The groups (or teams) tickets can be assigned to, as the helpdesk lists them."""
         raise NotImplementedError(f"{self.identifier}: listing groups is not available")
+
+    @abc.abstractmethod
+    def who_am_i(self) -> str:
+        """One cheap authenticated call: who the credentials belong to, in a short sentence."""
+
+    def test_connection(self) -> ConnectionCheck:
+        """Ask the helpdesk who the credentials belong to, then list its groups (or teams).
+
+        Raises ``ConfigurationError`` for settings that cannot work, ``FatalError`` with the
+        vendor's own message when it refused (401, 403, 404), ``RetriableError`` when it could
+        not be reached or failed (timeouts, 429, 5xx). Nothing retries or sleeps.
+        """
+        message = self.who_am_i()
+        try:
+            groups = tuple(self.list_groups())
+        except DeliveryError as err:
+            raise _told(f"{message}, but listing its {self.group_noun}s failed: {err}",
+                        err) from err
+        return ConnectionCheck(message=message, groups=groups)
+
+
+def _told(message: str, err: DeliveryError) -> DeliveryError:
+    # Not ``type(err)(message)``: ServerError and Unreachable take more than a message.
+    if isinstance(err, RetriableError):
+        return RetriableError(message, retry_after=err.retry_after)
+    return FatalError(message)

@@ -40,11 +40,13 @@ from integration.models import Action, ActionKind
 
 __all__ = [
     "BOT_MARKER",
+    "CHECK_TIMEOUT",
     "COMMENT_KINDS",
     "apply_detail",
     "REF_KEY",
     "comment_ref",
     "failure",
+    "get_json",
     "has_marker",
     "header",
     "is_url",
@@ -59,6 +61,7 @@ __all__ = [
     "skip_unmapped_groups",
     "status_error",
     "transport_error",
+    "vendor_message",
     "with_marker",
     "with_notices",
     "without_landed",
@@ -78,6 +81,9 @@ _REF_TEXT = re.compile(r"^[0-9a-f]{6,40}$")
 _FOOTER = re.compile(r"(?:\n\s*)*— Escalade(?: · ref [0-9a-f]{6,40})?\s*$")
 _FOUND_REF = re.compile(r"Escalade\W{0,12}ref\s+([0-9a-f]{6,40})\b")
 _TAGS = re.compile(r"<[^>]+>")
+# A connection test waits this long for its one call.
+CHECK_TIMEOUT = 10.0
+_MAX_MESSAGE = 300
 
 
 def with_marker(body: str, ref: str | None = None) -> str:
@@ -350,6 +356,53 @@ def _causes(err: BaseException) -> Iterator[BaseException]:
         nested = [*current.args, getattr(current, "reason", None), current.__cause__,
                   current.__context__]
         pending.extend(n for n in nested if isinstance(n, BaseException))
+
+
+# --- connection tests (one cheap call, nothing retried) ---------------------------------
+
+
+def vendor_message(response: requests.Response) -> str:
+    """The vendor's own words from an error response (JSON shapes of all five vendors)."""
+    try:
+        data: Any = response.json()
+    except ValueError:
+        text = " ".join(response.text.split())
+        return text[:_MAX_MESSAGE] or response.reason or ""
+    parts: list[str] = []
+    if isinstance(data, Mapping):
+        for key in ("errorMessages", "errors"):
+            value = data.get(key)
+            if isinstance(value, list):
+                parts += [str(e.get("message") if isinstance(e, Mapping) else e) for e in value]
+            elif isinstance(value, Mapping):  # Jira: {"errors": {"field": "message"}}
+                parts += [f"{k}: {v}" for k, v in value.items()]
+        for key in ("message", "error", "description"):
+            value = data.get(key)
+            if isinstance(value, str) and value not in parts:
+                parts.append(value)
+    message = "; ".join(p for p in parts if p) or str(data)
+    return message[:_MAX_MESSAGE]
+
+
+def get_json(
+    session: requests.Session, url: str, *, vendor: str, **kwargs: Any
+) -> Mapping[str, Any]:
+    """GET ``url`` once and return its JSON object; a refusal carries the vendor's words."""
+    try:
+        response = session.request("GET", url, timeout=CHECK_TIMEOUT, **kwargs)
+    except requests.RequestException as err:
+        raise transport_error(vendor, err, write=False) from err
+    if not 200 <= response.status_code < 300:
+        raise status_error(response.status_code,
+                           f"{vendor} answered {response.status_code}: {vendor_message(response)}")
+    try:
+        data = response.json()
+    except ValueError as err:
+        raise FatalError(f"{vendor} answered {response.status_code} without JSON "
+                         "(is the URL the API's?)") from err
+    if not isinstance(data, Mapping):
+        raise FatalError(f"{vendor} answered with unexpected JSON")
+    return data
 
 
 # --- install options (checked when the adapter is built: ConfigurationError, never a 4xx) ---

@@ -26,6 +26,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import requests
+
 from adapters.helpdesk.base import (
     ApplyResult,
     BackfillPage,
@@ -277,7 +279,10 @@ class SandboxAdapter(HelpdeskAdapter):
         tickets: Iterable[Ticket] = (),
         recorder: Recorder | None = None,
         clock: Callable[[], datetime] | None = None,
+        session: requests.Session | None = None,
     ) -> None:
+        # ``session`` is taken as every adapter takes it; the sandbox calls nothing with it.
+        del session
         super().__init__(config=config)
         self._fail_with, self._fail_times, self._retry_after = _failure_plan(config.options)
         self._failures = 0
@@ -445,6 +450,10 @@ class SandboxAdapter(HelpdeskAdapter):
     def list_groups(self) -> list[HelpdeskGroup]:
         """The fixed demo groups (no call: the sandbox lives in this process)."""
         return list(DEMO_GROUPS)
+
+    def who_am_i(self) -> str:
+        """Nothing to ask: the sandbox lives in this process."""
+        return "Sandbox helpdesk: runs inside Escalade, nothing to call"
 
     def _remember(self, ticket: Ticket) -> None:
         with self._lock:

@@ -6,8 +6,8 @@ import pytest
 import requests
 import responses
 
-from adapters.checks import check_helpdesk
 from adapters.helpdesk.base import HelpdeskConfig
+from adapters.registry import build_adapter
 from integration.errors import FatalError, RetriableError
 
 ZENDESK = "https://acme.zendesk.com/api/v2"
@@ -28,4 +28,4 @@ def test_listing_groups_failing_after_sign_in_says_both(failure: dict[str, objec
     responses.get(f"{ZENDESK}/groups.json", **failure)  # type: ignore[arg-type]
     with pytest.raises(expected, match="signed in as Escalade Bot .*, but listing its groups "
                                        "failed: "):
-        check_helpdesk(CONFIG, session=requests.Session())
+        build_adapter(CONFIG, session=requests.Session()).test_connection()

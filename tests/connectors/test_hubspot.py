@@ -549,7 +549,7 @@ def test_request_check_rejects_bodies_the_client_models_do_not_describe() -> Non
 def test_connection_check_counts_owners(
     make_connector: Callable[..., HubSpotConnector],
 ) -> None:
-    assert make_connector().test_connection() == "HubSpot: 2 owners visible"
+    assert make_connector().test_connection().message == "HubSpot: 2 owners visible"
 
 
 def test_connection_check_names_a_rejected_token(

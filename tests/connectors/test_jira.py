@@ -393,7 +393,7 @@ def test_connection_names_the_user(mocked: Any, openapi: Any) -> None:
     mocked.get(f"{API}/myself", json=fixture("myself.json"))
     tracker = make_tracker()
     assert isinstance(tracker, Tracker)
-    assert tracker.test_connection() == f"Jira {SITE}: connected as Escalade Bot"
+    assert tracker.test_connection().message == f"Jira {SITE}: connected as Escalade Bot"
     assert mocked.calls[0].request.headers["Authorization"].startswith("Basic ")
     check_calls(openapi, mocked.calls)
 

@@ -712,7 +712,8 @@ def test_settings_are_checked(store: Store, slack_api: FakeSlack, clock: Clock) 
 
 
 def test_test_connection_calls_auth_test(slack: SlackConnector, slack_api: FakeSlack) -> None:
-    assert slack.test_connection() == f"Slack workspace Escalade Test ({TEAM_ID}) as escalade"
+    found = slack.test_connection()
+    assert found.message == f"Slack workspace Escalade Test ({TEAM_ID}) as escalade"
     assert [c.method for c in slack_api.calls] == ["auth.test"]
 
 

@@ -51,7 +51,7 @@ from hubspot import HubSpot
 from sqlalchemy.orm import Session, sessionmaker
 from urllib3.util.retry import Retry
 
-from adapters.connectors.base import ApplyResult, Connector, ConnectorConfig
+from adapters.connectors.base import Connector, ConnectorConfig
 from adapters.connectors.hubspot.errors import API_ERRORS, TokenRejected, delivery_error
 from adapters.connectors.hubspot.format import (
     DEFAULT_PROPERTIES,
@@ -67,6 +67,7 @@ from adapters.connectors.hubspot.format import (
     task_html,
     task_subject,
 )
+from adapters.helpdesk.base import ApplyResult, ConnectionCheck
 from integration.errors import (
     ConfigurationError,
     DeliveryError,
@@ -444,7 +445,7 @@ class HubSpotConnector(Connector):
 
     # --- plumbing -----------------------------------------------------------------------
 
-    def test_connection(self) -> str:
+    def test_connection(self) -> ConnectionCheck:
         """One owners page: proves the token works and shows how many owners it can see."""
         try:
             page = self._call(self._owners_api.get_page, limit=100)
@@ -453,7 +454,8 @@ class HubSpotConnector(Connector):
         except DeliveryError as err:
             raise FatalError(str(err)) from err
         more = page.paging is not None and page.paging.next is not None
-        return f"HubSpot: {len(page.results)}{'+' if more else ''} owners visible"
+        return ConnectionCheck(
+            message=f"HubSpot: {len(page.results)}{'+' if more else ''} owners visible")
 
     def close(self) -> None:
         """Close the pooled HTTP connections."""

@@ -65,8 +65,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.connectors.base import ApplyResult, Connector, ConnectorConfig
+from adapters.connectors.base import Connector, ConnectorConfig
 from adapters.connectors.slack import blocks as kit
+from adapters.helpdesk.base import ApplyResult, ConnectionCheck
 from integration.errors import (
     ConfigurationError,
     DeliveryError,
@@ -313,11 +314,11 @@ class SlackConnector(Connector):
             detail={"messages": refs},
         )
 
-    def test_connection(self) -> str:
+    def test_connection(self) -> ConnectionCheck:
         """``auth.test``: which workspace and bot the token belongs to."""
         response = self._call("auth.test", self.client.auth_test)
-        return (f"Slack workspace {response.get('team')} ({response.get('team_id')}) "
-                f"as {response.get('user')}")
+        return ConnectionCheck(message=f"Slack workspace {response.get('team')} "
+                                       f"({response.get('team_id')}) as {response.get('user')}")
 
     def update_message(
         self, tenant: str, dedupe_key: str, event: kit.AlertEvent, *, uncertain: bool = False

@@ -26,6 +26,7 @@ from adapters.helpdesk.base import (
 from adapters.helpdesk.common import (
     apply_detail,
     failure,
+    get_json,
     marker_refs,
     option_id,
     option_id_map,
@@ -438,6 +439,17 @@ class FreshdeskAdapter(HelpdeskAdapter):
                 break
             params = dict(parse_qsl(urlsplit(next_link).query))
         return groups
+
+    def who_am_i(self) -> str:
+        """``GET /api/v2/agents/me``: the agent the API key belongs to.
+
+        https://developers.freshdesk.com/api/#me
+        """
+        data = get_json(self.session, f"{self._api_root}/agents/me", vendor="Freshdesk",
+                        auth=self._auth)
+        contact = data.get("contact") or {}
+        name = contact.get("name") if isinstance(contact, Mapping) else None
+        return f"Freshdesk: signed in as {name or data.get('id')}"
 
     # -- transport
 

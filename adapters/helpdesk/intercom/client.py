@@ -27,6 +27,7 @@ from adapters.helpdesk.base import (
 from adapters.helpdesk.common import (
     apply_detail,
     failure,
+    get_json,
     marker_refs,
     option_id,
     option_id_map,
@@ -445,6 +446,19 @@ class IntercomAdapter(HelpdeskAdapter):
         return [HelpdeskGroup(id=_numeric_id(team.get("id"), f"teams[{i}].id"),
                               name=str(team.get("name") or ""))
                 for i, team in enumerate(_mappings(data.get("teams"), "teams"))]
+
+    def who_am_i(self) -> str:
+        """``GET /me``: the admin the token belongs to, and its workspace.
+
+        https://developers.intercom.com/docs/references/rest-api/api.intercom.io/admins/identifyadmin
+        """
+        data = get_json(self.session, f"{self._root}/me", vendor="Intercom",
+                        headers={"Authorization": f"Bearer {self._token}",
+                                 "Accept": "application/json", "Intercom-Version": API_VERSION})
+        app = data.get("app") or {}
+        workspace = app.get("name") if isinstance(app, Mapping) else None
+        return (f"Intercom: signed in as {data.get('name')}"
+                + (f" in workspace {workspace}" if workspace else ""))
 
 
 def _opt_id(value: Any, name: str) -> str | None:

@@ -28,6 +28,7 @@ from adapters.helpdesk.base import (
 from adapters.helpdesk.common import (
     apply_detail,
     failure,
+    get_json,
     marker_refs,
     option_id,
     option_id_map,
@@ -364,6 +365,20 @@ class ZendeskAdapter(HelpdeskAdapter):
                 break
             params = dict(parse_qsl(urlsplit(next_link).query))
         return groups
+
+    def who_am_i(self) -> str:
+        """``GET /api/v2/users/me.json`` through the adapter's own session.
+
+        Zendesk answers 200 with an anonymous user when the credentials are missing, so the
+        user id is checked too.
+        https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self
+        """
+        data = get_json(self.session, f"{self._root}/api/v2/users/me.json", vendor="Zendesk")
+        user = data.get("user") or {}
+        if not isinstance(user, Mapping) or user.get("id") is None:
+            raise FatalError("Zendesk answered as an anonymous user: the credentials were "
+                             "not accepted")
+        return f"Zendesk: signed in as {user.get('name')} ({user.get('role')})"
 
 
 def _opt_int(value: Any, name: str) -> int | None:
