@@ -11,6 +11,7 @@ only what is missing.
 
 from __future__ import annotations
 
+import hmac
 import html
 import json
 import re
@@ -26,6 +27,13 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import NameResolutionError
 
+from adapters.helpdesk.base import (
+    SidebarCaller,
+    SidebarInstall,
+    SidebarOtherTenant,
+    SidebarProofError,
+    SidebarRequest,
+)
 from integration.errors import (
     ConfigurationError,
     DeliveryError,
@@ -39,9 +47,12 @@ from integration.errors import (
 from integration.models import Action, ActionKind
 
 __all__ = [
+    "AGENT_HEADER",
     "BOT_MARKER",
     "CHECK_TIMEOUT",
     "COMMENT_KINDS",
+    "INSTALL_SECRET_HEADER",
+    "TICKET_HEADER",
     "apply_detail",
     "REF_KEY",
     "comment_ref",
@@ -62,6 +73,7 @@ __all__ = [
     "status_error",
     "transport_error",
     "vendor_message",
+    "verify_install_secret",
     "with_marker",
     "with_notices",
     "without_landed",
@@ -403,6 +415,37 @@ def get_json(
     if not isinstance(data, Mapping):
         raise FatalError(f"{vendor} answered with unexpected JSON")
     return data
+
+
+# --- the sidebar's install secret (Freshdesk's app, the sandbox) -------------------------
+
+# The Freshdesk app's request template (sidebar_ui/freshdesk/config/requests.json) sends the
+# per-install secret from a secure iparam, with the ticket and the agent it is opened for.
+INSTALL_SECRET_HEADER = "X-Escalade-Install-Secret"
+TICKET_HEADER = "X-Escalade-Ticket-Id"
+AGENT_HEADER = "X-Escalade-Agent"
+
+
+def verify_install_secret(
+    request: SidebarRequest, install: SidebarInstall, *, via: str
+) -> SidebarCaller:
+    """The install secret must equal the tenant secret ``sidebar_secret`` (or the one it
+    replaced, during its grace period); another tenant's secret is told apart."""
+    given = request.header(INSTALL_SECRET_HEADER) or ""
+    if not given:
+        raise SidebarProofError(f"missing {INSTALL_SECRET_HEADER} header")
+    accepted = install.versions("sidebar_secret")
+    if not any(_same(given, expected) for expected in accepted):
+        if any(_same(given, other.get("sidebar_secret")) for other in install.others()):
+            raise SidebarOtherTenant(
+                f"this install secret belongs to another tenant, not {install.tenant!r}")
+        raise SidebarProofError(f"wrong {INSTALL_SECRET_HEADER}")
+    ticket = request.header(TICKET_HEADER) or request.values.get("ticket_id") or None
+    return SidebarCaller(via=via, user=request.header(AGENT_HEADER) or None, ticket_id=ticket)
+
+
+def _same(given: str, expected: str | None) -> bool:
+    return bool(expected) and hmac.compare_digest(given.encode(), str(expected).encode())
 
 
 # --- install options (checked when the adapter is built: ConfigurationError, never a 4xx) ---

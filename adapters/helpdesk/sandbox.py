@@ -34,8 +34,12 @@ from adapters.helpdesk.base import (
     HelpdeskAdapter,
     HelpdeskConfig,
     HelpdeskGroup,
+    SidebarCaller,
+    SidebarInstall,
+    SidebarRequest,
     WebhookEvent,
 )
+from adapters.helpdesk.common import INSTALL_SECRET_HEADER, verify_install_secret
 from integration.errors import (
     ConfigurationError,
     FatalError,
@@ -271,6 +275,11 @@ class SandboxAdapter(HelpdeskAdapter):
 
     identifier: ClassVar[str] = "sandbox"
     group_option: ClassVar[str | None] = None
+    # No helpdesk frames the sandbox's sidebar: it opens from Escalade's own start page.
+    sidebar_proof: ClassVar[str] = "sandbox_secret"
+    sidebar_proof_header: ClassVar[str | None] = INSTALL_SECRET_HEADER
+    sidebar_for_admins: ClassVar[bool] = True
+    sidebar_framers: ClassVar[tuple[str, ...]] = ("'self'",)
 
     def __init__(
         self,
@@ -297,6 +306,11 @@ class SandboxAdapter(HelpdeskAdapter):
             tickets = [*demo_tickets(), *tickets]
         for ticket in tickets:
             self._remember(ticket)
+
+    @classmethod
+    def verify_sidebar(cls, request: SidebarRequest, *, install: SidebarInstall) -> SidebarCaller:
+        """The install secret, as the Freshdesk app sends it."""
+        return verify_install_secret(request, install, via=cls.sidebar_proof)
 
     def verify_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
         """Check ``X-Escalade-Signature`` against the body; the scheme has no timestamp."""

@@ -18,12 +18,16 @@ from adapters.helpdesk.base import (
     HelpdeskAdapter,
     HelpdeskConfig,
     HelpdeskGroup,
+    SidebarCaller,
+    SidebarInstall,
+    SidebarRequest,
     SkippedTicket,
     SkipReason,
     WebhookEvent,
     verify_with_any,
 )
 from adapters.helpdesk.common import (
+    INSTALL_SECRET_HEADER,
     apply_detail,
     failure,
     get_json,
@@ -35,6 +39,7 @@ from adapters.helpdesk.common import (
     skip_unmapped_groups,
     status_error,
     transport_error,
+    verify_install_secret,
     with_notices,
     without_landed,
 )
@@ -123,6 +128,11 @@ class FreshdeskAdapter(HelpdeskAdapter):
     """Freshdesk API v2 through one injected ``requests.Session`` (API key, Basic auth)."""
 
     identifier = "freshdesk"
+    base_url_placeholder = "https://yourcompany.freshdesk.com"
+    sidebar_proof = "freshdesk_secret"
+    sidebar_proof_header = INSTALL_SECRET_HEADER
+    sidebar_framers = ("https://*.freshdesk.com", "https://*.freshworks.com")
+    framed_at_base_url = True
     page_size: ClassVar[int] = 100
     # https://developers.freshdesk.com/api/#list_all_tickets : at most 300 pages per filter.
     max_list_page: ClassVar[int] = 300
@@ -159,6 +169,11 @@ class FreshdeskAdapter(HelpdeskAdapter):
         self.session = session if session is not None else requests.Session()
         self.rate_limit_total: int | None = None
         self.rate_limit_remaining: int | None = None
+
+    @classmethod
+    def verify_sidebar(cls, request: SidebarRequest, *, install: SidebarInstall) -> SidebarCaller:
+        """The per-install secret the Freshdesk app sends from a secure iparam."""
+        return verify_install_secret(request, install, via=cls.sidebar_proof)
 
     # -- webhooks
 

@@ -39,10 +39,12 @@ from adapters.helpdesk.intercom.normalize import (
     priority_tag,
     to_ticket,
 )
+from adapters.helpdesk.intercom.sidebar import BODY_SIGNATURE_HEADER, body_signature
 from adapters.helpdesk.intercom.webhooks import TOPICS, parse_webhook_body, verify_signature
 
 __all__ = [
     "BACKFILL_PAGE_SIZE",
+    "BODY_SIGNATURE_HEADER",
     "BOT_MARKER",
     "CHANNELS",
     "PRIORITIES",
@@ -51,6 +53,7 @@ __all__ = [
     "TOPICS",
     "IntercomAdapter",
     "IntercomCall",
+    "body_signature",
     "error_for_response",
     "has_marker",
     "parse_webhook_body",

@@ -19,6 +19,9 @@ from adapters.helpdesk.base import (
     HelpdeskAdapter,
     HelpdeskConfig,
     HelpdeskGroup,
+    SidebarCaller,
+    SidebarInstall,
+    SidebarRequest,
     SkippedTicket,
     SkipReason,
     WebhookEvent,
@@ -50,6 +53,11 @@ from adapters.helpdesk.intercom.calls import (
 )
 from adapters.helpdesk.intercom.common import API_VERSION, _numeric_id, _opt_mapping
 from adapters.helpdesk.intercom.normalize import to_ticket
+from adapters.helpdesk.intercom.sidebar import (
+    BODY_SIGNATURE_HEADER,
+    SIDEBAR_PROOF,
+    verify_canvas_request,
+)
 from adapters.helpdesk.intercom.webhooks import parse_webhook_body, verify_signature
 from integration.errors import (
     ConfigurationError,
@@ -121,6 +129,13 @@ class IntercomAdapter(HelpdeskAdapter):
     identifier = "intercom"
     group_option = "team_ids"
     group_noun = "team"
+    base_url_placeholder = "blank: api.intercom.io (or the region's)"
+    sidebar_proof = SIDEBAR_PROOF
+    sidebar_proof_header = BODY_SIGNATURE_HEADER
+    # The inbox app lives on one host per data region.
+    sidebar_framers = ("https://app.intercom.com",)
+    regional_framers = {"us": "https://app.intercom.com", "eu": "https://app.eu.intercom.com",
+                        "au": "https://app.au.intercom.com"}
 
     def __init__(
         self,
@@ -158,6 +173,11 @@ class IntercomAdapter(HelpdeskAdapter):
         self.session = session if session is not None else requests.Session()
         # Workspace tag name (lower-cased: Intercom names are case-insensitive) -> id.
         self._tag_ids: dict[str, str] = {}
+
+    @classmethod
+    def verify_sidebar(cls, request: SidebarRequest, *, install: SidebarInstall) -> SidebarCaller:
+        """Canvas Kit's ``X-Body-Signature`` over the raw body."""
+        return verify_canvas_request(request, install)
 
     # -- HTTP
 

@@ -22,6 +22,9 @@ from adapters.helpdesk.base import (
     HelpdeskAdapter,
     HelpdeskConfig,
     HelpdeskGroup,
+    SidebarCaller,
+    SidebarInstall,
+    SidebarRequest,
     WebhookEvent,
     verify_with_any,
 )
@@ -42,6 +45,7 @@ from adapters.helpdesk.common import (
 )
 from adapters.helpdesk.zendesk.common import _id, _mapping, _mappings
 from adapters.helpdesk.zendesk.normalize import to_ticket
+from adapters.helpdesk.zendesk.sidebar import SIDEBAR_PROOF, verify_signed_url
 from adapters.helpdesk.zendesk.update import (
     applied_kinds,
     helpdesk_actions,
@@ -107,6 +111,11 @@ class ZendeskAdapter(HelpdeskAdapter):
     """
 
     identifier = "zendesk"
+    base_url_placeholder = "https://yourcompany.zendesk.com"
+    sidebar_proof = SIDEBAR_PROOF
+    sidebar_framers = ("https://*.zendesk.com",)
+    framed_at_base_url = True
+    sidebar_sdk = "zaf_sdk.min.js"
 
     def __init__(
         self,
@@ -164,6 +173,11 @@ class ZendeskAdapter(HelpdeskAdapter):
             if isinstance(api, BaseApi):
                 _rebase(api, scheme=scheme, netloc=netloc, prefix=f"{path.strip('/')}/api/v2")
         return client
+
+    @classmethod
+    def verify_sidebar(cls, request: SidebarRequest, *, install: SidebarInstall) -> SidebarCaller:
+        """The signed-URL JWT Zendesk POSTs to the app's iframe URL."""
+        return verify_signed_url(request, install)
 
     # -- webhooks
 
