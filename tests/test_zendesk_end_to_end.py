@@ -11,7 +11,7 @@ import pytest
 import responses
 from sqlalchemy import select
 
-from adapters.helpdesk.zendesk import has_marker
+from adapters.helpdesk.common import has_marker
 from integration import store
 from integration.worker import run_once
 from tests.adapters import specs

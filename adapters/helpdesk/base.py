@@ -167,14 +167,6 @@ class SidebarRequest:
     values: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
 
-    def header(self, name: str) -> str | None:
-        """A header's value as sent (not stripped), looked up case-insensitively."""
-        value = self.headers.get(name)
-        if value is None:
-            lowered = name.lower()
-            value = next((v for k, v in self.headers.items() if k.lower() == lowered), None)
-        return value
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SidebarInstall:

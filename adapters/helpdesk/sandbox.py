@@ -39,7 +39,7 @@ from adapters.helpdesk.base import (
     SidebarRequest,
     WebhookEvent,
 )
-from adapters.helpdesk.common import INSTALL_SECRET_HEADER, verify_install_secret
+from adapters.helpdesk.common import INSTALL_SECRET_HEADER, raw_header, verify_install_secret
 from integration.errors import (
     ConfigurationError,
     FatalError,
@@ -242,14 +242,6 @@ def _preview(body: str) -> str:
     return f"'{cut.rstrip(' ,;:.')}...'"
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return None
-
-
 def _failure_plan(options: Mapping[str, Any]) -> tuple[int | None, int | None, float | None]:
     status = options.get("fail_with")
     if status is None:
@@ -319,7 +311,7 @@ class SandboxAdapter(HelpdeskAdapter):
             raise WebhookVerificationError(
                 "sandbox: no webhook secret is configured, so no delivery can be trusted"
             )
-        given = _header(headers, SIGNATURE_HEADER)
+        given = raw_header(headers, SIGNATURE_HEADER)
         if not given:
             raise WebhookVerificationError(f"sandbox: missing {SIGNATURE_HEADER} header")
         if not given.startswith(_SCHEME):

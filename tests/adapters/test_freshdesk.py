@@ -16,9 +16,9 @@ import responses
 from responses import matchers
 
 from adapters.helpdesk.base import HelpdeskConfig
+from adapters.helpdesk.common import BOT_MARKER, written_kinds
 from adapters.helpdesk.freshdesk import (
     AUTOMATION_BODY,
-    BOT_MARKER,
     BackfillCursor,
     FreshdeskAdapter,
     parse_triggered_event,
@@ -28,7 +28,7 @@ from adapters.helpdesk.freshdesk import (
     to_freshdesk_update,
     to_ticket,
 )
-from adapters.helpdesk.freshdesk.update import applied_kinds
+from adapters.helpdesk.freshdesk.update import UPDATE_KINDS
 from integration.errors import (
     ConfigurationError,
     FatalError,
@@ -371,8 +371,9 @@ def test_update_combines_the_field_actions() -> None:
 def test_update_without_tier_field_leaves_the_tier_to_tags() -> None:
     body = to_freshdesk_update(ESCALATE, tier_field=None, group_ids=GROUPS, current_tags=[])
     assert "custom_fields" not in body
-    assert ActionKind.SET_FIELD not in applied_kinds(ESCALATE, None)
-    assert ActionKind.INTERNAL_NOTE not in applied_kinds(ESCALATE, TIER_FIELD)
+    assert ActionKind.SET_FIELD not in written_kinds(ESCALATE, tier_target=None, only=UPDATE_KINDS)
+    in_update = written_kinds(ESCALATE, tier_target=TIER_FIELD, only=UPDATE_KINDS)
+    assert ActionKind.INTERNAL_NOTE not in in_update
 
 
 def test_status_and_custom_field_writes() -> None:

@@ -18,8 +18,8 @@ from responses import matchers
 
 import adapters.helpdesk.intercom as intercom
 from adapters.helpdesk.base import HelpdeskConfig
+from adapters.helpdesk.common import BOT_MARKER, written_kinds
 from adapters.helpdesk.intercom import (
-    BOT_MARKER,
     IntercomAdapter,
     error_for_response,
     parse_webhook_body,
@@ -28,7 +28,7 @@ from adapters.helpdesk.intercom import (
     to_ticket,
     verify_signature,
 )
-from adapters.helpdesk.intercom.calls import planned_kinds, tag_changes
+from adapters.helpdesk.intercom.calls import tag_changes
 from integration.errors import (
     ConfigurationError,
     FatalError,
@@ -397,8 +397,8 @@ def test_removing_an_absent_tag_sends_nothing() -> None:
 def test_tier_attribute_skipped_when_not_configured() -> None:
     actions = [act(ActionKind.SET_FIELD, field="tier", value=3)]
     assert plan(actions, tier_attribute=None) == []
-    assert planned_kinds(actions, None) == ()
-    assert planned_kinds(actions, TIER_ATTRIBUTE) == (ActionKind.SET_FIELD,)
+    assert written_kinds(actions, tier_target=None) == ()
+    assert written_kinds(actions, tier_target=TIER_ATTRIBUTE) == (ActionKind.SET_FIELD,)
 
 
 def test_admin_assignment_and_marker_not_doubled() -> None:

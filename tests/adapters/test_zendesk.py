@@ -18,8 +18,8 @@ from responses import matchers
 
 import adapters.helpdesk.zendesk as zendesk
 from adapters.helpdesk.base import HelpdeskConfig
+from adapters.helpdesk.common import BOT_MARKER, written_kinds
 from adapters.helpdesk.zendesk import (
-    BOT_MARKER,
     ZendeskAdapter,
     parse_webhook_body,
     to_ticket,
@@ -27,7 +27,6 @@ from adapters.helpdesk.zendesk import (
     to_zendesk_update,
     verify_signature,
 )
-from adapters.helpdesk.zendesk.update import applied_kinds
 from integration.errors import (
     ConfigurationError,
     FatalError,
@@ -404,8 +403,8 @@ def test_tier_field_skipped_when_not_configured() -> None:
     assert to_zendesk_update(actions, tier_field_id=None, group_ids={}, current_tags=[]) == {
         "ticket": {}
     }
-    assert applied_kinds(actions, None) == ()
-    assert applied_kinds(actions, TIER_FIELD) == (ActionKind.SET_FIELD,)
+    assert written_kinds(actions, tier_target=None) == ()
+    assert written_kinds(actions, tier_target=TIER_FIELD) == (ActionKind.SET_FIELD,)
 
 
 def test_marker_not_doubled() -> None:

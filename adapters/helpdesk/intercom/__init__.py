@@ -23,7 +23,6 @@ tag and Intercom's flag (``priority`` -> high, ``not_priority`` -> normal).
 
 from __future__ import annotations
 
-from adapters.helpdesk.common import BOT_MARKER, has_marker, with_marker
 from adapters.helpdesk.intercom.calls import IntercomCall, to_intercom_calls
 from adapters.helpdesk.intercom.client import (
     BACKFILL_PAGE_SIZE,
@@ -45,7 +44,6 @@ from adapters.helpdesk.intercom.webhooks import TOPICS, parse_webhook_body, veri
 __all__ = [
     "BACKFILL_PAGE_SIZE",
     "BODY_SIGNATURE_HEADER",
-    "BOT_MARKER",
     "CHANNELS",
     "PRIORITIES",
     "REGIONS",
@@ -55,12 +53,10 @@ __all__ = [
     "IntercomCall",
     "body_signature",
     "error_for_response",
-    "has_marker",
     "parse_webhook_body",
     "plain_text",
     "priority_tag",
     "to_intercom_calls",
     "to_ticket",
     "verify_signature",
-    "with_marker",
 ]

@@ -21,6 +21,7 @@ from adapters.helpdesk.base import (
     SidebarProofError,
     SidebarRequest,
 )
+from adapters.helpdesk.common import raw_header
 from integration.errors import ValidationError
 from integration.inbound import load_json, same_secret
 
@@ -37,7 +38,7 @@ def body_signature(secret: str, body: bytes) -> str:
 
 def verify_canvas_request(request: SidebarRequest, install: SidebarInstall) -> SidebarCaller:
     """The teammate and conversation of a signed Canvas Kit request for ``install``, or raise."""
-    given = (request.header(BODY_SIGNATURE_HEADER) or "").strip().lower()
+    given = (raw_header(request.headers, BODY_SIGNATURE_HEADER) or "").strip().lower()
     if not given:
         raise SidebarProofError(f"missing {BODY_SIGNATURE_HEADER} header")
     body = request.body

@@ -10,7 +10,8 @@ import requests
 import responses
 
 from adapters.helpdesk.base import HelpdeskConfig
-from adapters.helpdesk.intercom import BOT_MARKER, IntercomAdapter
+from adapters.helpdesk.common import BOT_MARKER
+from adapters.helpdesk.intercom import IntercomAdapter
 from tests.adapters.contract import ContractKit
 from tests.adapters.test_intercom import (
     ADMIN,
