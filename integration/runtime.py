@@ -141,10 +141,7 @@ class Runtime:
             cached = self._adapters.get(tenant.slug)
             if cached is not None and cached[0] == fingerprint:
                 return cached[1]
-            kwargs: dict[str, Any] = {}
-            if tenant.helpdesk != "sandbox":
-                kwargs["session"] = self._new_session()
-            adapter = build_adapter(self.helpdesk_config(tenant), **kwargs)
+            adapter = build_adapter(self.helpdesk_config(tenant), session=self._new_session())
             self._adapters[tenant.slug] = (fingerprint, adapter)
             return adapter
 
@@ -252,8 +249,9 @@ class Runtime:
         the message; issued per day, so every link to a ticket made that day is the same);
         any other sandbox workspace's sidebar asks for an admin's sign-in.
         """
-        url = self.adapter_for(tenant).ticket_url(ticket_id)
-        if url is not None or tenant.helpdesk != store.HelpdeskKind.SANDBOX:
+        adapter = self.adapter_for(tenant)
+        url = adapter.ticket_url(ticket_id)
+        if url is not None or not adapter.sidebar_for_admins:
             return url
         from sidebar_ui.auth import DEMO_PROOF, SidebarIdentity, is_demo, issue_sidebar_token
 

@@ -63,6 +63,7 @@ __all__ = [
     "identify",
     "is_demo",
     "issue_sidebar_token",
+    "opens_for_admins",
     "read_sidebar_token",
     "require_ticket_access",
     "sidebar_request",
@@ -106,6 +107,15 @@ def helpdesk_class(helpdesk: str) -> type[HelpdeskAdapter]:
         return adapter_class(helpdesk)
     except ConfigurationError as err:
         raise NotFound(f"no sidebar for helpdesk {helpdesk!r}") from err
+
+
+def opens_for_admins(helpdesk: str) -> bool:
+    """True for a helpdesk no agent workspace frames (the sandbox): its sidebar opens from
+    Escalade's own pages, for the demo's visitors and signed-in admins."""
+    try:
+        return adapter_class(helpdesk).sidebar_for_admins
+    except ConfigurationError:
+        return False
 
 
 def token_accepted(identity: SidebarIdentity, *, tenant: str, helpdesk: str) -> bool:

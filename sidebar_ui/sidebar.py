@@ -60,6 +60,7 @@ from sidebar_ui.auth import (
     identify,
     is_demo,
     issue_sidebar_token,
+    opens_for_admins,
     read_sidebar_token,
     require_ticket_access,
     sidebar_token_of,
@@ -225,13 +226,10 @@ def _check_access(identity: SidebarIdentity, *, tenant: str, ticket_id: str | No
 def _admin_may_open(helpdesk: str, tenant: str) -> bool:
     # A workspace no helpdesk frames (the sandbox) other than the demo, asked for a page
     # with no proof of its own.
-    try:
-        cls = helpdesk_class(helpdesk)
-    except NotFound:
+    if not opens_for_admins(helpdesk) or is_demo(tenant, helpdesk):
         return False
-    header = cls.sidebar_proof_header
-    return (cls.sidebar_for_admins and not is_demo(tenant, helpdesk)
-            and not (header and request.headers.get(header)))
+    header = helpdesk_class(helpdesk).sidebar_proof_header
+    return not (header and request.headers.get(header))
 
 
 def _admin_identity(helpdesk: str, tenant: str) -> SidebarIdentity:
