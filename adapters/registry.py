@@ -9,7 +9,7 @@ installed". Nothing here scans folders or guesses names.
 from __future__ import annotations
 
 import importlib
-from typing import Any, TypeVar
+from typing import Any
 
 from adapters.connectors.base import Connector, ConnectorConfig
 from adapters.helpdesk.base import HelpdeskAdapter, HelpdeskConfig
@@ -45,11 +45,8 @@ ALERT_TARGETS: dict[str, str] = {"slack": "slack", "manager": "slack", "crm": "c
 # What the process shares with the connectors that ask for it (``Connector.shared``).
 _SHARED = frozenset({"sessions", "ticket_links"})
 
-_T = TypeVar("_T")
-
-
-def _load(table: dict[str, tuple[str, str, str | None]], identifier: str,
-          base: type[_T], unknown: str) -> type[_T]:
+def _load(table: dict[str, tuple[str, str, str | None]], identifier: str, base: type,
+          unknown: str) -> Any:
     try:
         module_name, class_name, package = table[identifier]
     except KeyError as err:
@@ -71,8 +68,9 @@ def _load(table: dict[str, tuple[str, str, str | None]], identifier: str,
 def adapter_class(identifier: str) -> type[HelpdeskAdapter]:
     """Import and return the adapter class for ``identifier``."""
     known = ", ".join(sorted(HELPDESKS))
-    return _load(HELPDESKS, identifier, HelpdeskAdapter,
-                 f"unknown helpdesk {identifier!r} (known: {known})")
+    cls: type[HelpdeskAdapter] = _load(HELPDESKS, identifier, HelpdeskAdapter,
+                                       f"unknown helpdesk {identifier!r} (known: {known})")
+    return cls
 
 
 def build_adapter(config: HelpdeskConfig, **kwargs: Any) -> HelpdeskAdapter:
@@ -83,8 +81,10 @@ def build_adapter(config: HelpdeskConfig, **kwargs: Any) -> HelpdeskAdapter:
 def connector_class(identifier: str) -> type[Connector]:
     """Import and return the connector class for ``identifier``."""
     *first, last = CONNECTORS
-    return _load(CONNECTORS, identifier, Connector,
-                 f"unknown connector {identifier!r} (use {', '.join(first)} or {last})")
+    cls: type[Connector] = _load(
+        CONNECTORS, identifier, Connector,
+        f"unknown connector {identifier!r} (use {', '.join(first)} or {last})")
+    return cls
 
 
 def build_connector(config: ConnectorConfig, **kwargs: Any) -> Connector:

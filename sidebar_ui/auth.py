@@ -34,7 +34,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import flask
 from sqlalchemy import select
@@ -177,8 +177,10 @@ def identify(
 
 def sidebar_request(req: flask.Request) -> SidebarRequest:
     """What of ``req`` a helpdesk's sidebar proof is read from."""
+    # werkzeug's headers read like a mapping (a case-insensitive ``get``, ``items``).
+    headers = cast(Mapping[str, str], req.headers)
     form = req.form.to_dict()
-    return SidebarRequest(method=req.method, headers=req.headers, form=form,
+    return SidebarRequest(method=req.method, headers=headers, form=form,
                           values=req.values.to_dict(), body=req.get_data(cache=True))
 
 
