@@ -26,7 +26,7 @@ from integration.errors import ConfigurationError
 from integration.matrix import Matrix
 from integration.models import Ticket
 from integration.routing import RoutingTable
-from integration.store.tables import HelpdeskKind, TenantRow
+from integration.store.tables import TenantRow
 from integration.summary import SummaryProvider
 
 __all__ = ["TenantContext", "connected_targets", "gather_context", "ticket_link"]
@@ -116,7 +116,7 @@ def ticket_link(
     any other sandbox workspace's sidebar asks for an admin's sign-in.
     """
     url = adapter.ticket_url(ticket_id)
-    if url is not None or tenant.helpdesk != HelpdeskKind.SANDBOX:
+    if url is not None or not adapter.sidebar_for_admins:
         return url
     from sidebar_ui.auth import DEMO_PROOF, SidebarIdentity, is_demo, issue_sidebar_token
 

@@ -18,8 +18,8 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from adapters.connectors.registry import target_connector
 from adapters.helpdesk.base import ApplyResult
+from adapters.registry import target_connector
 from integration import outbox, store
 from integration.bugs.service import TRACKERS, after_filed
 from integration.context import connected_targets

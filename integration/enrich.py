@@ -1,9 +1,9 @@
 """What Escalade knows around a ticket besides its text: CRM, product activity, history, routing.
 
 ``Context`` is gathered at the edge (``integration.context.gather_context`` asks the CRM and
-the activity source, the pipeline adds what the store knows); the functions here are pure: they merge the CRM's account into the ticket, turn
-activity into signals and facts, build the ``Handoff`` the note and alerts carry, and choose
-the assignee on an escalation.
+the activity source, the pipeline adds what the store knows); the functions here are pure:
+they merge the CRM's account into the ticket, turn activity into signals and facts, build the
+``Handoff`` the note and alerts carry, and choose the assignee on an escalation.
 """
 
 from __future__ import annotations

@@ -20,9 +20,8 @@ import requests
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.connectors.base import Connector, ConnectorConfig
-from adapters.connectors.registry import build_connector
 from adapters.helpdesk.base import HelpdeskAdapter, HelpdeskConfig
-from adapters.registry import build_adapter
+from adapters.registry import build_adapter, build_connector
 from integration import store
 from integration.activity import ActivitySource
 from integration.bugs.groupers import Groupers
@@ -137,10 +136,7 @@ class Runtime:
             cached = self._adapters.get(tenant.slug)
             if cached is not None and cached[0] == fingerprint:
                 return cached[1]
-            kwargs: dict[str, Any] = {}
-            if tenant.helpdesk != "sandbox":
-                kwargs["session"] = self._new_session()
-            adapter = build_adapter(self.helpdesk_config(tenant), **kwargs)
+            adapter = build_adapter(self.helpdesk_config(tenant), session=self._new_session())
             self._adapters[tenant.slug] = (fingerprint, adapter)
             return adapter
 

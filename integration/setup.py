@@ -599,7 +599,7 @@ def _check_connector_value(spec: ConnectorField, value: Any) -> None:
 def _build_connector(connector: str, settings: Mapping[str, Any],
                      credentials: Mapping[str, str], *, sessions: Any) -> None:
     from adapters.connectors.base import ConnectorConfig
-    from adapters.connectors.registry import build_connector
+    from adapters.registry import build_connector
 
     config = ConnectorConfig(tenant="check", connector=connector, credentials=dict(credentials),
                              settings=dict(settings), base_url=settings.get("base_url"))

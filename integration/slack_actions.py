@@ -19,14 +19,14 @@ from urllib.parse import parse_qs
 from flask import Blueprint, Response, jsonify, request
 from slack_bolt.authorization import AuthorizeResult
 
-from adapters.connectors.slack_app import (
+from adapters.connectors.slack.app import (
     EVENT_FOR_ACTION,
     SlackAction,
     build_bolt_app,
     slack_blueprint,
     update_payload,
 )
-from adapters.connectors.slack_blocks import ACTION_IDS
+from adapters.connectors.slack.blocks import ACTION_IDS
 from integration import outbox, store
 from integration.context import connected_targets
 from integration.errors import ValidationError, WebhookVerificationError

@@ -306,9 +306,8 @@ def run_check(
     settings: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None,
 ) -> CheckResult:
     """Call the vendor once with the given settings (default: the stored ones); no store."""
-    from adapters.checks import check_helpdesk
     from adapters.connectors.base import ConnectorConfig
-    from adapters.connectors.registry import build_connector
+    from adapters.registry import build_adapter, build_connector
 
     stored_settings, stored_secrets = stored_connection(runtime, tenant, connection)
     settings = stored_settings if settings is None else settings
@@ -321,8 +320,10 @@ def run_check(
                 credentials={k: v for k, v in secrets.items() if k != "webhook_secret"},
                 webhook_secret=secrets.get("webhook_secret"),
                 options={k: v for k, v in settings.items() if k != "base_url"})
+            # The adapter validates the install and takes over the session (zenpy sets its
+            # auth on it); its test goes through that same session.
             with _http() as http:
-                found = check_helpdesk(config, session=http)
+                found = build_adapter(config, session=http).test_connection()
             return CheckResult(connection=connection, ok=True, message=found.message,
                                groups=found.groups)
         connector = build_connector(
@@ -330,11 +331,9 @@ def run_check(
                             settings=dict(settings), base_url=settings.get("base_url")),
             sessions=runtime.sessions)
         try:
-            message = connector.test_connection()
+            message = connector.test_connection().message
         finally:
-            close = getattr(connector, "close", None)
-            if callable(close):
-                close()
+            connector.close()
     except EscaladeError as err:
         return CheckResult(connection=connection, ok=False, message=str(err))
     except Exception as err:

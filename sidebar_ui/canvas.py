@@ -2,7 +2,8 @@
 
 Intercom POSTs ``initialize`` when a teammate opens a conversation with the app in its
 details panel and ``submit`` when the override button is pressed; both bodies are signed
-(``X-Body-Signature``, see ``sidebar_ui.auth``) and both answers are ``{"canvas": ...}``.
+(``X-Body-Signature``, checked by the Intercom adapter's ``verify_sidebar``) and both answers
+are ``{"canvas": ...}``.
 Canvas building is pure (``CanvasView`` in, Canvas Kit JSON out); the views only read the
 store, and an override goes through ``sidebar_ui.override`` exactly like the sidebar's. The
 canvas is the sidebar made compact: the reasons of the decision that set the tier, the last

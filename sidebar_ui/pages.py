@@ -35,6 +35,7 @@ from sidebar_ui.auth import (
     SidebarIdentity,
     is_demo,
     issue_sidebar_token,
+    opens_for_admins,
 )
 from sidebar_ui.sidebar_view import (
     TimelineView,
@@ -249,7 +250,7 @@ def _link(
         url = None
     if url:
         return url, f"open in {row.helpdesk}"
-    if row.helpdesk != store.HelpdeskKind.SANDBOX:
+    if not opens_for_admins(row.helpdesk):
         return None, None
     if is_demo(tenant.slug, tenant.helpdesk):
         identity = SidebarIdentity(tenant=tenant.slug, helpdesk=row.helpdesk,

@@ -54,12 +54,13 @@ from integration.store.people import overrides_for_ticket
 from sidebar_ui.admin.core import current_admin
 from sidebar_ui.auth import (
     ADMIN_PROOF,
-    INSTALL_SECRET_HEADER,
     SIDEBAR_TOKEN_FIELD,
     SidebarIdentity,
+    helpdesk_class,
     identify,
     is_demo,
     issue_sidebar_token,
+    opens_for_admins,
     read_sidebar_token,
     require_ticket_access,
     sidebar_token_of,
@@ -77,8 +78,8 @@ bp = Blueprint("sidebar", __name__, template_folder="templates", static_folder="
                static_url_path="/sidebar-static")
 
 TOKEN_QUERY = "t"
-# A vendored Zendesk Apps Framework SDK, when someone puts it there (never a CDN).
-ZAF_SDK = Path(__file__).resolve().parent / "static" / "vendor" / "zaf_sdk.min.js"
+# A helpdesk's vendored app SDK (the adapter's ``sidebar_sdk``), when it is there (never a CDN).
+VENDORED = Path(__file__).resolve().parent / "static" / "vendor"
 ZAF_PARAMS = ("origin", "app_guid")
 # Decisions the timeline shows; a ticket's earlier ones are counted, not listed.
 STORY_STEPS = 10
@@ -146,7 +147,7 @@ def bootstrap(helpdesk: str, tenant: str) -> ResponseReturnValue:
     template = _ticket_url(helpdesk, tenant, "__TICKET__", token)
     return render_template(
         "sidebar/bootstrap.html", helpdesk=helpdesk, tenant=tenant, ticket_url=template,
-        zaf_sdk=_zaf_sdk(helpdesk),
+        sidebar_sdk=_sidebar_sdk(helpdesk),
     )
 
 
@@ -223,9 +224,12 @@ def _check_access(identity: SidebarIdentity, *, tenant: str, ticket_id: str | No
 
 
 def _admin_may_open(helpdesk: str, tenant: str) -> bool:
-    # A sandbox workspace other than the demo, asked for a page with no other proof.
-    return (helpdesk == "sandbox" and not is_demo(tenant, helpdesk)
-            and not request.headers.get(INSTALL_SECRET_HEADER))
+    # A workspace no helpdesk frames (the sandbox) other than the demo, asked for a page
+    # with no proof of its own.
+    if not opens_for_admins(helpdesk) or is_demo(tenant, helpdesk):
+        return False
+    header = helpdesk_class(helpdesk).sidebar_proof_header
+    return not (header and request.headers.get(header))
 
 
 def _admin_identity(helpdesk: str, tenant: str) -> SidebarIdentity:
@@ -321,7 +325,7 @@ def _render(
     return render_template(
         "sidebar/ticket.html", view=view, tenant=tenant, errors=errors or {},
         form=form or {}, tiers=_TIERS, token=_token(runtime, identity, ticket_id),
-        token_field=SIDEBAR_TOKEN_FIELD, done=just_done, zaf_sdk=_zaf_sdk(helpdesk),
+        token_field=SIDEBAR_TOKEN_FIELD, done=just_done, sidebar_sdk=_sidebar_sdk(helpdesk),
     ), status
 
 
@@ -337,8 +341,9 @@ def linked_bug_of(s: Any, ticket_id: int) -> dict[str, Any] | None:
     return {"key": group.tracker_key, "url": group.tracker_url, "title": group.title}
 
 
-def _zaf_sdk(helpdesk: str) -> bool:
-    return helpdesk == "zendesk" and ZAF_SDK.is_file()
+def _sidebar_sdk(helpdesk: str) -> str | None:
+    name = helpdesk_class(helpdesk).sidebar_sdk
+    return name if name and (VENDORED / name).is_file() else None
 
 
 def _ticket_link(

@@ -34,7 +34,7 @@ from integration.backfill import (
 )
 from integration.errors import FatalError, ValidationError
 from integration.models import Ticket
-from tests.adapters import specs
+from tests.adapters import kit
 from tests.conftest import make_ticket, post_sandbox, sandbox_body
 from tests.store.helpers import BACKENDS, Store, backend_store, new_tenant
 
@@ -190,9 +190,9 @@ def test_a_multi_page_export_is_imported_once_with_comments_and_metric_events(
 def test_the_exchanges_match_zendesk_s_api_description(db: Store, tenant_id: int) -> None:
     mock_export()
     run(db, tenant_id, zendesk())
-    api = specs.openapi(SPEC)
+    api = kit.openapi(SPEC)
     for call in responses.calls:
-        specs.validate_exchange(api, call.request, _without_deleted(call.response),
+        kit.validate_exchange(api, call.request, _without_deleted(call.response),
                                 strip_suffix=".json")
 
 

@@ -252,7 +252,7 @@ def test_ui_and_scheduler_import_no_vendor_module(package: str) -> None:
 
 def test_vendor_modules_are_recognised() -> None:
     assert is_vendor_module("adapters.helpdesk.zendesk.client")
-    assert is_vendor_module("adapters.connectors.slack_blocks")
+    assert is_vendor_module("adapters.connectors.slack.blocks")
     assert is_vendor_module("adapters.connectors.jira")
     assert is_vendor_module("zenpy.lib.api")
     assert not is_vendor_module("adapters.helpdesk.base")

@@ -11,10 +11,10 @@ import pytest
 import responses
 from sqlalchemy import select
 
-from adapters.helpdesk.zendesk import has_marker
+from adapters.helpdesk.common import has_marker
 from integration import store
 from integration.worker import run_once
-from tests.adapters import specs
+from tests.adapters import kit
 from tests.adapters.test_zendesk import API, BOT, GROUPS, SECRET, SPEC, TIER_FIELD, load, sign
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -66,9 +66,9 @@ def test_webhook_to_zendesk_update_and_no_loop(client: Any, runtime: Any,
         report = run_once(runtime)
         assert (report.decided, report.delivered) == (1, 1)
         puts = _puts(rsps)
-        api = specs.openapi(SPEC)
+        api = kit.openapi(SPEC)
         for call in rsps.calls:
-            specs.validate_exchange(api, call.request, call.response, strip_suffix=".json")
+            kit.validate_exchange(api, call.request, call.response, strip_suffix=".json")
 
     with store.session_scope(runtime.sessions) as s:
         row = store.get_ticket(s, 1, "zendesk", "4711")

@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from adapters.helpdesk.base import ApplyResult
+from adapters.helpdesk.base import ApplyResult, ConnectionCheck
 from integration.models import Action
 
-__all__ = ["ApplyResult", "Connector", "ConnectorConfig"]
+__all__ = ["Connector", "ConnectorConfig"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -35,6 +35,9 @@ class Connector(abc.ABC):
     """An outbound connector: delivers actions whose ``target`` is its ``identifier``."""
 
     identifier: ClassVar[str]
+    # What the process shares with this connector when the registry builds it: ``sessions``
+    # (the database) and ``ticket_links`` (ticket id -> where a person opens it).
+    shared: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, *, config: ConnectorConfig) -> None:
         self.config = config
@@ -49,6 +52,13 @@ class Connector(abc.ABC):
         between the call and recording it); look for what it wrote before writing again.
         """
 
-    def test_connection(self) -> str:
-        """Check the credentials with one cheap call; a short description of what answered."""
-        raise NotImplementedError
+    @abc.abstractmethod
+    def test_connection(self) -> ConnectionCheck:
+        """Check the credentials with one cheap call; ``message`` says who answered.
+
+        Raises ``FatalError`` with the vendor's words when it refused the credentials.
+        """
+
+    def close(self) -> None:
+        """Let go of pooled connections (nothing to do unless the connector keeps some)."""
+        return None

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from adapters.helpdesk.base import ApplyResult
+from adapters.helpdesk.base import ApplyResult, ConnectionCheck
 from integration.errors import ConfigurationError, ValidationError
 from integration.models import ActionKind
 
@@ -142,8 +142,8 @@ class Tracker(Protocol):
         """File ``report``, or comment on the open issue that already tracks it."""
         ...
 
-    def test_connection(self) -> str:
-        """Check the credentials with one cheap call; a short description of who answered."""
+    def test_connection(self) -> ConnectionCheck:
+        """Check the credentials with one cheap call; ``message`` says who answered."""
         ...
 
 

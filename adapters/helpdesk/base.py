@@ -3,26 +3,45 @@
 The conversions (vendor payload -> ``Ticket``, actions -> vendor update) are pure functions in
 each vendor module; the class verifies webhooks, fetches and applies through an injected
 ``requests.Session`` (or SDK client), and raises the errors in ``integration.errors``.
+
+The agent sidebar is the helpdesk's too: each class checks its helpdesk's own proof on a
+sidebar request (``verify_sidebar``, a class method: no credentials or client are needed to
+check a signature) and says who may frame the sidebar, so the pages never ask which helpdesk
+they serve. Sidebar proofs fail with ``SidebarProofError`` (no valid proof: 401) or
+``SidebarOtherTenant`` (a valid proof, but for another tenant: 403).
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
-from integration.errors import WebhookVerificationError
+from integration.errors import (
+    DeliveryError,
+    EscaladeError,
+    FatalError,
+    RetriableError,
+    WebhookVerificationError,
+)
 from integration.models import Action, ActionKind, Ticket
 
 __all__ = [
     "ApplyResult",
     "BackfillPage",
+    "ConnectionCheck",
     "HelpdeskAdapter",
     "HelpdeskConfig",
     "HelpdeskGroup",
+    "SidebarCaller",
+    "SidebarInstall",
+    "SidebarOtherTenant",
+    "SidebarProofError",
+    "SidebarRequest",
     "SkipReason",
     "SkippedTicket",
     "WebhookEvent",
@@ -121,6 +140,62 @@ class ApplyResult:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConnectionCheck:
+    """What a connection test learned: who answered and, for a helpdesk, its groups (teams)."""
+
+    message: str
+    groups: tuple[HelpdeskGroup, ...] = ()
+
+
+class SidebarProofError(EscaladeError):
+    """A sidebar request carries no valid proof of its helpdesk (missing, wrong or stale)."""
+
+
+class SidebarOtherTenant(EscaladeError):
+    """A sidebar request's proof is valid, but for another tenant, installation or workspace."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SidebarRequest:
+    """A sidebar (or Canvas) request as its proof is read: no web framework needed."""
+
+    method: str
+    headers: Mapping[str, str]
+    # The form fields, and the query string and form fields together.
+    form: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SidebarInstall:
+    """What one tenant stored to check its helpdesk's sidebar requests with."""
+
+    tenant: str
+    base_url: str | None
+    settings: Mapping[str, Any]
+    secrets: Mapping[str, str]
+    now: datetime
+    # The secret ``name``, then the value it replaced while its grace period lasts: the
+    # helpdesk's copy of a rotated secret cannot change at the same instant as ours.
+    versions: Callable[[str], tuple[str, ...]]
+    # Install-wide settings (``ESCALADE_*`` without the prefix), e.g. a default app key.
+    app_config: Mapping[str, Any] = field(default_factory=dict)
+    # The secrets of the other tenants on the same helpdesk, read only after a proof failed:
+    # another tenant's valid proof is told apart (403) from no proof at all (401).
+    others: Callable[[], Iterable[Mapping[str, str]]] = tuple
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SidebarCaller:
+    """Who a verified sidebar request comes from: the proof, the agent and ticket if known."""
+
+    via: str
+    user: str | None = None
+    ticket_id: str | None = None
+
+
 class HelpdeskAdapter(abc.ABC):
     """One helpdesk vendor behind a common interface."""
 
@@ -129,9 +204,57 @@ class HelpdeskAdapter(abc.ABC):
     # what the helpdesk calls a group; None where groups are written by name (the sandbox).
     group_option: ClassVar[str | None] = "group_ids"
     group_noun: ClassVar[str] = "group"
+    # What the admin's form shows in an empty base URL field; None when the helpdesk has no
+    # address of its own (the sandbox).
+    base_url_placeholder: ClassVar[str | None] = None
+
+    # --- the agent sidebar
+    # The name of the helpdesk's sidebar proof (``SidebarCaller.via``), and the request
+    # header that carries it when it rides in a header.
+    sidebar_proof: ClassVar[str]
+    sidebar_proof_header: ClassVar[str | None] = None
+    # No helpdesk of its own frames the sidebar (the sandbox): a signed-in admin opens it
+    # from the start page, and a sidebar token opens it only when it was issued on an admin
+    # session or on the helpdesk's own proof.
+    sidebar_for_admins: ClassVar[bool] = False
+    # Who may frame the sidebar: the agent workspace's origins; per data region
+    # (``options.region``) where each region has its own host; and the tenant's own address
+    # where agents may reach the helpdesk at a custom or regional host.
+    sidebar_framers: ClassVar[tuple[str, ...]] = ()
+    regional_framers: ClassVar[Mapping[str, str]] = {}
+    framed_at_base_url: ClassVar[bool] = False
+    # The helpdesk's app SDK the sidebar page loads, as vendored under the sidebar's
+    # ``static/vendor`` (never from a CDN); None when the page needs none.
+    sidebar_sdk: ClassVar[str | None] = None
 
     def __init__(self, *, config: HelpdeskConfig) -> None:
         self.config = config
+
+    @classmethod
+    @abc.abstractmethod
+    def verify_sidebar(cls, request: SidebarRequest, *, install: SidebarInstall) -> SidebarCaller:
+        """Check the helpdesk's own proof on a sidebar request; who it comes from, or raise.
+
+        ``SidebarProofError`` when the proof is missing or wrong, ``SidebarOtherTenant`` when
+        it is valid for another tenant, ``ValidationError`` when the body cannot be read.
+        """
+
+    @classmethod
+    def sidebar_frame_origins(
+        cls, *, base_url: str | None = None, settings: Mapping[str, Any] | None = None
+    ) -> tuple[str, ...]:
+        """The origins that may frame this helpdesk's sidebar for one tenant."""
+        framers = list(cls.sidebar_framers)
+        if cls.regional_framers:
+            region = str((settings or {}).get("region") or "").lower()
+            framers = [cls.regional_framers.get(region) or framers[0]]
+        if cls.framed_at_base_url and base_url:
+            parts = urlsplit(base_url)
+            if parts.scheme in ("http", "https") and parts.netloc and "*" not in parts.netloc:
+                own = f"{parts.scheme}://{parts.netloc.lower()}"
+                if own not in framers:
+                    framers.append(own)
+        return tuple(framers)
 
     def webhook_secrets(self, now: datetime) -> tuple[str, ...]:
         """The webhook secret, then the one it replaced while that one's grace period lasts."""
@@ -192,3 +315,29 @@ class HelpdeskAdapter(abc.ABC):
     def list_groups(self) -> list[HelpdeskGroup]:
         """The groups (or teams) tickets can be assigned to, as the helpdesk lists them."""
         raise NotImplementedError(f"{self.identifier}: listing groups is not available")
+
+    @abc.abstractmethod
+    def who_am_i(self) -> str:
+        """One cheap authenticated call: who the credentials belong to, in a short sentence."""
+
+    def test_connection(self) -> ConnectionCheck:
+        """Ask the helpdesk who the credentials belong to, then list its groups (or teams).
+
+        Raises ``ConfigurationError`` for settings that cannot work, ``FatalError`` with the
+        vendor's own message when it refused (401, 403, 404), ``RetriableError`` when it could
+        not be reached or failed (timeouts, 429, 5xx). Nothing retries or sleeps.
+        """
+        message = self.who_am_i()
+        try:
+            groups = tuple(self.list_groups())
+        except DeliveryError as err:
+            raise _told(f"{message}, but listing its {self.group_noun}s failed: {err}",
+                        err) from err
+        return ConnectionCheck(message=message, groups=groups)
+
+
+def _told(message: str, err: DeliveryError) -> DeliveryError:
+    # Not ``type(err)(message)``: ServerError and Unreachable take more than a message.
+    if isinstance(err, RetriableError):
+        return RetriableError(message, retry_after=err.retry_after)
+    return FatalError(message)

@@ -1,4 +1,4 @@
-"""What every helpdesk adapter shares: Escalade's footer, payload readers, status mapping.
+"""What every helpdesk adapter shares: Escalade's footer, actions, payload readers, errors.
 
 All status-code handling lands in ``status_error``: 429 (``RateLimited``), 5xx (``ServerError``),
 408 and 409 are retriable (with the vendor's ``Retry-After`` when it gives one), every other 4xx
@@ -11,12 +11,14 @@ only what is missing.
 
 from __future__ import annotations
 
+import hmac
 import html
 import json
 import re
 import socket
 import ssl
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -26,6 +28,13 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import NameResolutionError
 
+from adapters.helpdesk.base import (
+    SidebarCaller,
+    SidebarInstall,
+    SidebarOtherTenant,
+    SidebarProofError,
+    SidebarRequest,
+)
 from integration.errors import (
     ConfigurationError,
     DeliveryError,
@@ -39,14 +48,21 @@ from integration.errors import (
 from integration.models import Action, ActionKind
 
 __all__ = [
+    "AGENT_HEADER",
     "BOT_MARKER",
+    "CHECK_TIMEOUT",
     "COMMENT_KINDS",
+    "INSTALL_SECRET_HEADER",
+    "TICKET_HEADER",
     "apply_detail",
     "REF_KEY",
+    "comment_bodies",
     "comment_ref",
     "failure",
+    "get_json",
     "has_marker",
     "header",
+    "helpdesk_actions",
     "is_url",
     "mapping",
     "mappings",
@@ -54,14 +70,22 @@ __all__ = [
     "number",
     "option_id",
     "option_id_map",
+    "opt_text",
+    "raw_header",
     "retry_after",
     "site_root",
     "skip_unmapped_groups",
     "status_error",
+    "tag_names",
+    "to_html",
     "transport_error",
+    "transport_errors",
+    "vendor_message",
+    "verify_install_secret",
     "with_marker",
     "with_notices",
     "without_landed",
+    "written_kinds",
 ]
 
 BOT_MARKER = "— Escalade"
@@ -78,6 +102,70 @@ _REF_TEXT = re.compile(r"^[0-9a-f]{6,40}$")
 _FOOTER = re.compile(r"(?:\n\s*)*— Escalade(?: · ref [0-9a-f]{6,40})?\s*$")
 _FOUND_REF = re.compile(r"Escalade\W{0,12}ref\s+([0-9a-f]{6,40})\b")
 _TAGS = re.compile(r"<[^>]+>")
+# A connection test waits this long for its one call.
+CHECK_TIMEOUT = 10.0
+_MAX_MESSAGE = 300
+
+
+# --- actions as the helpdesk receives them ------------------------------------------------
+
+
+def helpdesk_actions(actions: Sequence[Action]) -> list[Action]:
+    """The actions meant for the helpdesk, in order."""
+    # ALERT actions go to Slack / the CRM, never to the helpdesk.
+    return [a for a in actions if a.target == "helpdesk" and a.kind is not ActionKind.ALERT]
+
+
+def tag_names(action: Action) -> list[str]:
+    """The tags an add/remove action names, stripped, blanks left out; checked as strings."""
+    tags = action.payload.get("tags")
+    if not isinstance(tags, list | tuple) or not all(isinstance(t, str) for t in tags):
+        raise ValidationError(f"{action.kind.value}.tags", "expected a list of strings")
+    return [t.strip() for t in tags if t.strip()]
+
+
+def comment_bodies(actions: Sequence[Action], kind: ActionKind) -> list[str]:
+    """The stripped bodies of the ``kind`` actions (notes or replies), each checked non-empty."""
+    bodies = []
+    for action in actions:
+        if action.kind is kind:
+            body = action.payload.get("body")
+            if not isinstance(body, str) or not body.strip():
+                raise ValidationError(f"{kind.value}.body", "must be a non-empty string")
+            bodies.append(body.strip())
+    return bodies
+
+
+def written_kinds(
+    actions: Sequence[Action], *, tier_target: object | None,
+    only: Collection[ActionKind] | None = None,
+) -> tuple[ActionKind, ...]:
+    """The kinds a write built from ``actions`` carries (``only`` those, when given), once each.
+
+    The tier field is written only where the install names a target for it (``tier_target``:
+    a field id, a ``cf_`` name, an attribute); without one the tier tag carries the tier.
+    """
+    kinds = []
+    for action in helpdesk_actions(actions):
+        if only is not None and action.kind not in only:
+            continue
+        if (action.kind is ActionKind.SET_FIELD and action.payload.get("field") == "tier"
+                and tier_target is None):
+            continue
+        kinds.append(action.kind)
+    return tuple(dict.fromkeys(kinds))
+
+
+def to_html(text: str) -> str:
+    """Plain text as HTML paragraphs: blank lines split paragraphs, line breaks are kept."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line) for line in p.splitlines()) + "</p>"
+        for p in paragraphs
+    )
+
+
+# --- Escalade's footer ----------------------------------------------------------------------
 
 
 def with_marker(body: str, ref: str | None = None) -> str:
@@ -206,13 +294,19 @@ def failure(kind: ActionKind, error: str, err: DeliveryError) -> dict[str, Any]:
     }
 
 
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """A header's stripped value, looked up case-insensitively."""
+def raw_header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value as sent, looked up case-insensitively."""
     value = headers.get(name)
     if value is None:
         lowered = name.lower()
         value = next((v for k, v in headers.items() if k.lower() == lowered), None)
-    return value.strip() if isinstance(value, str) else None
+    return value if isinstance(value, str) else None
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's stripped value, looked up case-insensitively."""
+    value = raw_header(headers, name)
+    return value.strip() if value is not None else None
 
 
 def mapping(value: Any, path: str) -> Mapping[str, Any]:
@@ -241,6 +335,13 @@ def number(value: Any, path: str) -> float | None:
         return float(str(value).replace(",", "")) if isinstance(value, str) else float(value)
     except ValueError as err:
         raise ValidationError(path, f"expected a number, got {value!r}") from err
+
+
+def opt_text(value: Any) -> str | None:
+    """``value`` as text, or None for null and blank strings."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return str(value)
 
 
 def is_url(value: Any) -> bool:
@@ -294,6 +395,15 @@ def transport_error(vendor: str, err: requests.RequestException, *, write: bool)
                            uncertain=uncertain)
     # A malformed URL, too many redirects ...: the same call would fail the same way.
     return FatalError(f"{vendor}: {type(err).__name__}: {err}")
+
+
+@contextmanager
+def transport_errors(vendor: str, *, write: bool = False) -> Iterator[None]:
+    """Turn a call's ``requests`` failure into ``transport_error``'s retriable or fatal error."""
+    try:
+        yield
+    except requests.RequestException as err:
+        raise transport_error(vendor, err, write=write) from err
 
 
 def _host(err: requests.RequestException, vendor: str) -> str:
@@ -350,6 +460,84 @@ def _causes(err: BaseException) -> Iterator[BaseException]:
         nested = [*current.args, getattr(current, "reason", None), current.__cause__,
                   current.__context__]
         pending.extend(n for n in nested if isinstance(n, BaseException))
+
+
+# --- connection tests (one cheap call, nothing retried) ---------------------------------
+
+
+def vendor_message(response: requests.Response) -> str:
+    """The vendor's own words from an error response (JSON shapes of all five vendors)."""
+    try:
+        data: Any = response.json()
+    except ValueError:
+        text = " ".join(response.text.split())
+        return text[:_MAX_MESSAGE] or response.reason or ""
+    parts: list[str] = []
+    if isinstance(data, Mapping):
+        for key in ("errorMessages", "errors"):
+            value = data.get(key)
+            if isinstance(value, list):
+                parts += [str(e.get("message") if isinstance(e, Mapping) else e) for e in value]
+            elif isinstance(value, Mapping):  # Jira: {"errors": {"field": "message"}}
+                parts += [f"{k}: {v}" for k, v in value.items()]
+        for key in ("message", "error", "description"):
+            value = data.get(key)
+            if isinstance(value, str) and value not in parts:
+                parts.append(value)
+    message = "; ".join(p for p in parts if p) or str(data)
+    return message[:_MAX_MESSAGE]
+
+
+def get_json(
+    session: requests.Session, url: str, *, vendor: str, **kwargs: Any
+) -> Mapping[str, Any]:
+    """GET ``url`` once and return its JSON object; a refusal carries the vendor's words."""
+    try:
+        response = session.request("GET", url, timeout=CHECK_TIMEOUT, **kwargs)
+    except requests.RequestException as err:
+        raise transport_error(vendor, err, write=False) from err
+    if not 200 <= response.status_code < 300:
+        raise status_error(response.status_code,
+                           f"{vendor} answered {response.status_code}: {vendor_message(response)}")
+    try:
+        data = response.json()
+    except ValueError as err:
+        raise FatalError(f"{vendor} answered {response.status_code} without JSON "
+                         "(is the URL the API's?)") from err
+    if not isinstance(data, Mapping):
+        raise FatalError(f"{vendor} answered with unexpected JSON")
+    return data
+
+
+# --- the sidebar's install secret (Freshdesk's app, the sandbox) -------------------------
+
+# The Freshdesk app's request template (sidebar_ui/freshdesk/config/requests.json) sends the
+# per-install secret from a secure iparam, with the ticket and the agent it is opened for.
+INSTALL_SECRET_HEADER = "X-Escalade-Install-Secret"
+TICKET_HEADER = "X-Escalade-Ticket-Id"
+AGENT_HEADER = "X-Escalade-Agent"
+
+
+def verify_install_secret(
+    request: SidebarRequest, install: SidebarInstall, *, via: str
+) -> SidebarCaller:
+    """The install secret against the tenant's ``sidebar_secret`` (a rotated one's too)."""
+    headers = request.headers
+    given = raw_header(headers, INSTALL_SECRET_HEADER) or ""
+    if not given:
+        raise SidebarProofError(f"missing {INSTALL_SECRET_HEADER} header")
+    accepted = install.versions("sidebar_secret")
+    if not any(_same(given, expected) for expected in accepted):
+        if any(_same(given, other.get("sidebar_secret")) for other in install.others()):
+            raise SidebarOtherTenant(
+                f"this install secret belongs to another tenant, not {install.tenant!r}")
+        raise SidebarProofError(f"wrong {INSTALL_SECRET_HEADER}")
+    ticket = raw_header(headers, TICKET_HEADER) or request.values.get("ticket_id") or None
+    return SidebarCaller(via=via, user=raw_header(headers, AGENT_HEADER) or None, ticket_id=ticket)
+
+
+def _same(given: str, expected: str | None) -> bool:
+    return bool(expected) and hmac.compare_digest(given.encode(), str(expected).encode())
 
 
 # --- install options (checked when the adapter is built: ConfigurationError, never a 4xx) ---

@@ -26,14 +26,20 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import requests
+
 from adapters.helpdesk.base import (
     ApplyResult,
     BackfillPage,
     HelpdeskAdapter,
     HelpdeskConfig,
     HelpdeskGroup,
+    SidebarCaller,
+    SidebarInstall,
+    SidebarRequest,
     WebhookEvent,
 )
+from adapters.helpdesk.common import INSTALL_SECRET_HEADER, raw_header, verify_install_secret
 from integration.errors import (
     ConfigurationError,
     FatalError,
@@ -236,14 +242,6 @@ def _preview(body: str) -> str:
     return f"'{cut.rstrip(' ,;:.')}...'"
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return None
-
-
 def _failure_plan(options: Mapping[str, Any]) -> tuple[int | None, int | None, float | None]:
     status = options.get("fail_with")
     if status is None:
@@ -269,6 +267,11 @@ class SandboxAdapter(HelpdeskAdapter):
 
     identifier: ClassVar[str] = "sandbox"
     group_option: ClassVar[str | None] = None
+    # No helpdesk frames the sandbox's sidebar: it opens from Escalade's own start page.
+    sidebar_proof: ClassVar[str] = "sandbox_secret"
+    sidebar_proof_header: ClassVar[str | None] = INSTALL_SECRET_HEADER
+    sidebar_for_admins: ClassVar[bool] = True
+    sidebar_framers: ClassVar[tuple[str, ...]] = ("'self'",)
 
     def __init__(
         self,
@@ -277,7 +280,10 @@ class SandboxAdapter(HelpdeskAdapter):
         tickets: Iterable[Ticket] = (),
         recorder: Recorder | None = None,
         clock: Callable[[], datetime] | None = None,
+        session: requests.Session | None = None,
     ) -> None:
+        # ``session`` is taken as every adapter takes it; the sandbox calls nothing with it.
+        del session
         super().__init__(config=config)
         self._fail_with, self._fail_times, self._retry_after = _failure_plan(config.options)
         self._failures = 0
@@ -293,6 +299,11 @@ class SandboxAdapter(HelpdeskAdapter):
         for ticket in tickets:
             self._remember(ticket)
 
+    @classmethod
+    def verify_sidebar(cls, request: SidebarRequest, *, install: SidebarInstall) -> SidebarCaller:
+        """The install secret, as the Freshdesk app sends it."""
+        return verify_install_secret(request, install, via=cls.sidebar_proof)
+
     def verify_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
         """Check ``X-Escalade-Signature`` against the body; the scheme has no timestamp."""
         secret = self.config.webhook_secret
@@ -300,7 +311,7 @@ class SandboxAdapter(HelpdeskAdapter):
             raise WebhookVerificationError(
                 "sandbox: no webhook secret is configured, so no delivery can be trusted"
             )
-        given = _header(headers, SIGNATURE_HEADER)
+        given = raw_header(headers, SIGNATURE_HEADER)
         if not given:
             raise WebhookVerificationError(f"sandbox: missing {SIGNATURE_HEADER} header")
         if not given.startswith(_SCHEME):
@@ -445,6 +456,10 @@ class SandboxAdapter(HelpdeskAdapter):
     def list_groups(self) -> list[HelpdeskGroup]:
         """The fixed demo groups (no call: the sandbox lives in this process)."""
         return list(DEMO_GROUPS)
+
+    def who_am_i(self) -> str:
+        """Nothing to ask: the sandbox lives in this process."""
+        return "Sandbox helpdesk: runs inside Escalade, nothing to call"
 
     def _remember(self, ticket: Ticket) -> None:
         with self._lock:

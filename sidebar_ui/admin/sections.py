@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.registry import adapter_class
 from integration.errors import ValidationError
 from integration.setup import (
+    BASE_URL_OPTIONAL,
     CONNECTOR_FIELDS,
     CONNECTOR_NAMES,
     TOKEN_SECRET,
@@ -138,12 +140,10 @@ _WEBHOOK_LABEL = {"zendesk": "Webhook signing secret", "freshdesk": "Webhook sec
 
 def helpdesk_section(helpdesk: str) -> Section:
     """The helpdesk form for this tenant's helpdesk kind."""
-    base = () if helpdesk == "sandbox" else (
-        Field(name="base_url", label="Base URL", required=helpdesk != "intercom",
-              placeholder={"zendesk": "https://yourcompany.zendesk.com",
-                           "freshdesk": "https://yourcompany.freshdesk.com",
-                           "intercom": "blank: api.intercom.io (or the region's)"}.get(helpdesk,
-                                                                                    "")),)
+    placeholder = adapter_class(helpdesk).base_url_placeholder
+    base = () if placeholder is None else (
+        Field(name="base_url", label="Base URL", required=helpdesk not in BASE_URL_OPTIONAL,
+              placeholder=placeholder),)
     webhook = Field(name="webhook_secret", label=_WEBHOOK_LABEL.get(helpdesk, "Webhook secret"),
                     secret=True)
     return Section(key="helpdesk", title=f"Helpdesk ({helpdesk})",

@@ -203,6 +203,19 @@ GROUP: dict[str, Any] = {
     },
 }
 _GROUPS: dict[str, Any] = {"type": "array", "items": GROUP}
+# https://developers.freshdesk.com/api/#me : the agent, its contact details nested.
+AGENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "contact"],
+    "properties": {
+        "id": _ID,
+        "contact": {
+            "type": "object",
+            "required": ["name", "email"],
+            "properties": {"name": {"type": "string"}, "email": {"type": "string"}},
+        },
+    },
+}
 
 ROUTES: tuple[tuple[str, re.Pattern[str], dict[str, Any] | None, dict[str, Any]], ...] = (
     ("GET", re.compile(r"^/api/v2/tickets$"), None, _LIST),
@@ -213,6 +226,7 @@ ROUTES: tuple[tuple[str, re.Pattern[str], dict[str, Any] | None, dict[str, Any]]
     ("POST", re.compile(r"^/api/v2/tickets/\d+/reply$"), REPLY_REQUEST, REPLY_RESPONSE),
     ("GET", re.compile(r"^/api/v2/companies/\d+$"), None, COMPANY),
     ("GET", re.compile(r"^/api/v2/groups$"), None, _GROUPS),
+    ("GET", re.compile(r"^/api/v2/agents/me$"), None, AGENT),
 )
 
 

@@ -9,16 +9,26 @@ import requests
 
 from adapters.helpdesk.common import (
     BOT_MARKER,
+    comment_bodies,
     has_marker,
+    header,
+    helpdesk_actions,
     mappings,
     marker_refs,
     number,
+    opt_text,
+    raw_header,
     retry_after,
     status_error,
+    tag_names,
+    to_html,
     transport_error,
+    transport_errors,
     with_marker,
+    written_kinds,
 )
-from integration.errors import FatalError, RetriableError, ValidationError
+from integration.errors import FatalError, RetriableError, Unreachable, ValidationError
+from integration.models import Action, ActionKind
 
 
 def _response(**headers: str) -> requests.Response:
@@ -121,3 +131,71 @@ def test_install_options_are_checked_with_the_vendor_named() -> None:
         option_id_map("freshdesk", {"vip": None}, "group_ids")
     with pytest.raises(ConfigurationError, match="must map names to ids"):
         option_id_map("freshdesk", [1, 2], "group_ids")
+
+
+# --- actions as every helpdesk receives them ------------------------------------------------
+
+
+def _act(kind: ActionKind, target: str = "helpdesk", **payload: object) -> Action:
+    return Action(kind=kind, target=target, payload=payload)
+
+
+ACTIONS = [
+    _act(ActionKind.ADD_TAGS, tags=[" escalade_tier_3 ", ""]),
+    _act(ActionKind.ALERT, target="helpdesk", tier=3),
+    _act(ActionKind.ALERT, target="slack", tier=3),
+    _act(ActionKind.SET_FIELD, field="tier", value=3),
+    _act(ActionKind.INTERNAL_NOTE, body="  Handoff  "),
+    _act(ActionKind.INTERNAL_NOTE, body="More"),
+    _act(ActionKind.ADD_TAGS, tags=["escalade_refund"]),
+]
+
+
+def test_helpdesk_actions_leave_out_alerts_and_other_targets() -> None:
+    kept = helpdesk_actions(ACTIONS)
+    assert [a.kind for a in kept] == [ActionKind.ADD_TAGS, ActionKind.SET_FIELD,
+                                      ActionKind.INTERNAL_NOTE, ActionKind.INTERNAL_NOTE,
+                                      ActionKind.ADD_TAGS]
+
+
+def test_tag_names_and_comment_bodies_are_stripped_and_checked() -> None:
+    assert tag_names(ACTIONS[0]) == ["escalade_tier_3"]
+    with pytest.raises(ValidationError, match="add_tags.tags"):
+        tag_names(_act(ActionKind.ADD_TAGS, tags="escalade_tier_3"))
+    assert comment_bodies(ACTIONS, ActionKind.INTERNAL_NOTE) == ["Handoff", "More"]
+    with pytest.raises(ValidationError, match="public_reply.body"):
+        comment_bodies([_act(ActionKind.PUBLIC_REPLY, body="  ")], ActionKind.PUBLIC_REPLY)
+
+
+def test_written_kinds_skip_an_unconfigured_tier_field() -> None:
+    assert written_kinds(ACTIONS, tier_target=None) == (ActionKind.ADD_TAGS,
+                                                        ActionKind.INTERNAL_NOTE)
+    assert written_kinds(ACTIONS, tier_target="cf_tier") == (
+        ActionKind.ADD_TAGS, ActionKind.SET_FIELD, ActionKind.INTERNAL_NOTE)
+    assert written_kinds(ACTIONS, tier_target=7, only={ActionKind.SET_FIELD}) == (
+        ActionKind.SET_FIELD,)
+
+
+def test_to_html_keeps_paragraphs_and_line_breaks_and_escapes() -> None:
+    assert to_html("  Hi <Dana>,\nline two\n\n\n  Bye  ") == (
+        "<p>Hi &lt;Dana&gt;,<br>line two</p><p>Bye</p>")
+
+
+def test_headers_are_found_whatever_their_case() -> None:
+    headers = {"x-escalade-install-secret": " s3cret "}
+    assert raw_header(headers, "X-Escalade-Install-Secret") == " s3cret "
+    assert header(headers, "X-Escalade-Install-Secret") == "s3cret"
+    assert raw_header(headers, "X-Other") is None and header(headers, "X-Other") is None
+
+
+def test_opt_text() -> None:
+    assert [opt_text(v) for v in (None, "", "  ", 0, "x ")] == [None, None, None, "0", "x "]
+
+
+def test_transport_errors_name_what_failed_below_http() -> None:
+    with pytest.raises(Unreachable) as info, transport_errors("intercom", write=True):
+        raise requests.ReadTimeout("read timed out")
+    assert info.value.uncertain and info.value.reason == "timed out"
+    with pytest.raises(FatalError, match="intercom: TooManyRedirects"), \
+            transport_errors("intercom"):
+        raise requests.TooManyRedirects("loop")

@@ -12,13 +12,14 @@ import responses
 from adapters.helpdesk.base import HelpdeskAdapter
 from adapters.registry import HELPDESKS, adapter_class
 from integration.errors import (
+    FatalError,
     RetriableError,
     UnsupportedEvent,
     WebhookVerificationError,
 )
 from integration.models import ActionKind, Ticket
-from tests.adapters import specs
 from tests.adapters.contract import KITS, STANDARD_ACTIONS, ContractKit, load_kit
+from tests.adapters.kit import refuse_sleep, validate_calls
 
 NOW = datetime.now(UTC)
 
@@ -45,11 +46,7 @@ def rsps() -> Iterator[responses.RequestsMock]:
 @pytest.fixture
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail if an adapter waits out a rate limit inside the call."""
-
-    def refuse(seconds: float) -> None:
-        raise AssertionError(f"slept {seconds}s inside a request")
-
-    monkeypatch.setattr("time.sleep", refuse)
+    refuse_sleep(monkeypatch)
 
 
 def test_every_registered_helpdesk_has_a_kit() -> None:
@@ -139,6 +136,29 @@ def test_alerts_never_reach_the_helpdesk(kit: ContractKit, adapter: HelpdeskAdap
     assert len(rsps.calls) == 0
 
 
+def test_connection_test_says_who_answered_and_lists_the_groups(
+    kit: ContractKit, adapter: HelpdeskAdapter, rsps: responses.RequestsMock
+) -> None:
+    url, me = kit.who_am_i
+    rsps.get(url, json=me)
+    kit.register_groups(rsps)
+    found = adapter.test_connection()
+    assert found.message == kit.signed_in_as
+    assert found.groups and all(group.id and group.name for group in found.groups)
+    validate_calls(kit.identifier, rsps.calls[:1])  # the groups' own test validates them
+
+
+@pytest.mark.parametrize(("status", "error"), [(401, FatalError), (503, RetriableError)])
+def test_connection_test_refused_or_down_is_a_typed_error_with_the_vendors_words(
+    kit: ContractKit, adapter: HelpdeskAdapter, rsps: responses.RequestsMock, status: int,
+    error: type[Exception],
+) -> None:
+    rsps.get(kit.who_am_i[0], status=status, json={"message": "Couldn't authenticate you"})
+    with pytest.raises(error, match=f"answered {status}: Couldn't authenticate you"):
+        adapter.test_connection()
+    assert len(rsps.calls) == 1
+
+
 def test_stale_signatures_are_rejected(kit: ContractKit, adapter: HelpdeskAdapter) -> None:
     body = next(iter(kit.events.values()))
     old = NOW - timedelta(hours=2)
@@ -150,8 +170,4 @@ def test_stale_signatures_are_rejected(kit: ContractKit, adapter: HelpdeskAdapte
 
 
 def _validate(kit: ContractKit, rsps: responses.RequestsMock) -> None:
-    if kit.spec is None:
-        return
-    api = specs.openapi(kit.spec)
-    for call in rsps.calls:
-        specs.validate_exchange(api, call.request, call.response, strip_suffix=kit.strip_suffix)
+    validate_calls(kit.identifier, rsps.calls)

@@ -7,7 +7,6 @@ import copy
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +15,9 @@ import responses
 from responses import matchers
 
 from adapters.helpdesk.base import HelpdeskConfig
+from adapters.helpdesk.common import BOT_MARKER, written_kinds
 from adapters.helpdesk.freshdesk import (
     AUTOMATION_BODY,
-    BOT_MARKER,
     BackfillCursor,
     FreshdeskAdapter,
     parse_triggered_event,
@@ -28,7 +27,7 @@ from adapters.helpdesk.freshdesk import (
     to_freshdesk_update,
     to_ticket,
 )
-from adapters.helpdesk.freshdesk.update import applied_kinds
+from adapters.helpdesk.freshdesk.update import UPDATE_KINDS
 from integration.errors import (
     ConfigurationError,
     FatalError,
@@ -47,9 +46,10 @@ from integration.models import (
     Status,
     Ticket,
 )
-from tests.adapters import freshdesk_schemas
+from tests.adapters import freshdesk_schemas, kit
+from tests.adapters.kit import act
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "freshdesk"
+FIXTURES = kit.Fixtures("freshdesk")
 BASE = "https://acme.freshdesk.com"
 API = f"{BASE}/api/v2"
 API_KEY = "fd-api-key-made-up"
@@ -61,14 +61,15 @@ PAGE_FIELD = "cf_page_url"
 NOW = datetime(2026, 11, 3, 10, 2, tzinfo=UTC)
 
 
-def load(name: str) -> Any:
-    """One fixture file, parsed."""
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def raw(name: str) -> bytes:
-    """One fixture file as the bytes a webhook would carry."""
-    return (FIXTURES / name).read_bytes()
+load = FIXTURES.load
+raw = FIXTURES.raw
+INSTALL = kit.Install(
+    helpdesk="freshdesk", base_url=BASE, credentials={"api_key": API_KEY},
+    webhook_secret=SECRET,
+    options={"tier_field": TIER_FIELD, "page_url_field": PAGE_FIELD, "group_ids": GROUPS},
+)
+config = INSTALL.config
+adapter = INSTALL.adapter
 
 
 def bundle() -> dict[str, Any]:
@@ -91,33 +92,6 @@ def normalize(data: dict[str, Any], **kwargs: Any) -> Ticket:
     }
     options.update(kwargs)
     return to_ticket(data, **options)
-
-
-def act(kind: ActionKind, target: str = "helpdesk", **payload: Any) -> Action:
-    """A shorthand for actions."""
-    return Action(kind=kind, target=target, payload=payload)
-
-
-def config(*, base_url: str = BASE, **options: Any) -> HelpdeskConfig:
-    """A tenant's Freshdesk connection as an install configures it."""
-    return HelpdeskConfig(
-        tenant="acme",
-        helpdesk="freshdesk",
-        base_url=base_url,
-        credentials={"api_key": API_KEY},
-        webhook_secret=SECRET,
-        options={
-            "tier_field": TIER_FIELD,
-            "page_url_field": PAGE_FIELD,
-            "group_ids": GROUPS,
-            **options,
-        },
-    )
-
-
-def adapter(**options: Any) -> FreshdeskAdapter:
-    """An adapter on a fresh session."""
-    return FreshdeskAdapter(config=config(**options), session=requests.Session(), timeout=3.0)
 
 
 def basic(user: str, password: str) -> dict[str, str]:
@@ -163,11 +137,7 @@ def rsps() -> Iterator[responses.RequestsMock]:
 @pytest.fixture
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if anything waits out a rate limit."""
-
-    def refuse(seconds: float) -> None:
-        raise AssertionError(f"slept {seconds}s inside a request")
-
-    monkeypatch.setattr("time.sleep", refuse)
+    kit.refuse_sleep(monkeypatch)
 
 
 # --- normalize ---------------------------------------------------------------------------
@@ -371,8 +341,9 @@ def test_update_combines_the_field_actions() -> None:
 def test_update_without_tier_field_leaves_the_tier_to_tags() -> None:
     body = to_freshdesk_update(ESCALATE, tier_field=None, group_ids=GROUPS, current_tags=[])
     assert "custom_fields" not in body
-    assert ActionKind.SET_FIELD not in applied_kinds(ESCALATE, None)
-    assert ActionKind.INTERNAL_NOTE not in applied_kinds(ESCALATE, TIER_FIELD)
+    assert ActionKind.SET_FIELD not in written_kinds(ESCALATE, tier_target=None, only=UPDATE_KINDS)
+    in_update = written_kinds(ESCALATE, tier_target=TIER_FIELD, only=UPDATE_KINDS)
+    assert ActionKind.INTERNAL_NOTE not in in_update
 
 
 def test_status_and_custom_field_writes() -> None:
@@ -670,8 +641,7 @@ def test_apply_writes_update_note_and_reply(rsps: responses.RequestsMock, no_sle
     assert result.external_ref == "8106"
     assert result.detail == {}
     assert (fd.rate_limit_total, fd.rate_limit_remaining) == (700, 696)
-    for call in rsps.calls:
-        freshdesk_schemas.validate_call(call)
+    kit.validate_calls("freshdesk", rsps.calls)
 
 
 def test_apply_without_tag_actions_reads_nothing(rsps: responses.RequestsMock) -> None:
@@ -859,8 +829,7 @@ def test_backfill_streams_pages_and_hands_over_at_the_page_cap(
     assert next(pages, None) is None
     assert sum("/companies/" in c.request.url for c in rsps.calls) == 1
     assert all(len(t.messages) == 3 for t in (*first.tickets, *second.tickets, *last.tickets))
-    for call in rsps.calls:
-        freshdesk_schemas.validate_call(call)
+    kit.validate_calls("freshdesk", rsps.calls)
 
 
 def test_backfill_resumes_from_a_cursor(rsps: responses.RequestsMock) -> None:

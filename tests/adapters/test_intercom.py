@@ -8,7 +8,6 @@ import hmac
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,8 @@ from responses import matchers
 
 import adapters.helpdesk.intercom as intercom
 from adapters.helpdesk.base import HelpdeskConfig
+from adapters.helpdesk.common import BOT_MARKER, written_kinds
 from adapters.helpdesk.intercom import (
-    BOT_MARKER,
     IntercomAdapter,
     error_for_response,
     parse_webhook_body,
@@ -28,7 +27,7 @@ from adapters.helpdesk.intercom import (
     to_ticket,
     verify_signature,
 )
-from adapters.helpdesk.intercom.calls import planned_kinds, tag_changes
+from adapters.helpdesk.intercom.calls import tag_changes
 from integration.errors import (
     ConfigurationError,
     FatalError,
@@ -47,9 +46,10 @@ from integration.models import (
     Status,
     Ticket,
 )
-from tests.adapters import specs
+from tests.adapters import kit
+from tests.adapters.kit import act, sent
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "intercom"
+FIXTURES = kit.Fixtures("intercom")
 API = "https://api.intercom.io"
 SPEC = "intercom/openapi/2.14/api.intercom.io.yaml"
 SECRET = "test-client-secret"  # made up for these tests
@@ -68,14 +68,14 @@ WEBHOOKS = (
 )
 
 
-def load(name: str) -> Any:
-    """One fixture file, parsed."""
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def raw(name: str) -> bytes:
-    """One fixture file as the bytes Intercom would send."""
-    return (FIXTURES / name).read_bytes()
+load = FIXTURES.load
+raw = FIXTURES.raw
+INSTALL = kit.Install(
+    helpdesk="intercom", base_url=None, credentials={"access_token": "dG9rOmFjbWU="},
+    webhook_secret=SECRET,
+    options={"admin_id": ADMIN, "team_ids": TEAMS, "tier_attribute": TIER_ATTRIBUTE},
+)
+adapter = INSTALL.adapter
 
 
 def bundle() -> dict[str, Any]:
@@ -99,25 +99,6 @@ def normalize(data: dict[str, Any], **kwargs: Any) -> Ticket:
     return to_ticket(data, **options)
 
 
-def act(kind: ActionKind, target: str = "helpdesk", **payload: Any) -> Action:
-    """A shorthand for actions."""
-    return Action(kind=kind, target=target, payload=payload)
-
-
-def adapter(*, base_url: str | None = None, **options: Any) -> IntercomAdapter:
-    """An adapter on a fresh session, configured as an install would be."""
-    config = HelpdeskConfig(
-        tenant="acme",
-        helpdesk="intercom",
-        base_url=base_url,
-        credentials={"access_token": "dG9rOmFjbWU="},
-        webhook_secret=SECRET,
-        options={"admin_id": ADMIN, "team_ids": TEAMS, "tier_attribute": TIER_ATTRIBUTE,
-                 **options},
-    )
-    return IntercomAdapter(config=config, session=requests.Session(), timeout=3.0)
-
-
 def sign(body: bytes, secret: str = SECRET) -> dict[str, str]:
     """Headers as Intercom sends them: sha1=<hex HMAC-SHA1 of the raw body>."""
     digest = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
@@ -126,28 +107,13 @@ def sign(body: bytes, secret: str = SECRET) -> dict[str, str]:
 
 def validate(calls: Sequence[responses.Call]) -> None:
     """Every request sent and every faked response matches Intercom's 2.14 description."""
-    api = specs.openapi(SPEC)
-    for call in calls:
-        specs.validate_exchange(api, call.request, call.response)
-
-
-def sent(calls: Sequence[responses.Call]) -> list[tuple[str, str, Any]]:
-    """(method, path, JSON body) of each request."""
-    out = []
-    for call in calls:
-        body = json.loads(call.request.body) if call.request.body else None
-        out.append((call.request.method, call.request.path_url.split("?")[0], body))
-    return out
+    kit.validate_calls("intercom", calls)
 
 
 @pytest.fixture
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if anything waits out a rate limit."""
-
-    def refuse(seconds: float) -> None:
-        raise AssertionError(f"slept {seconds}s inside a request")
-
-    monkeypatch.setattr("time.sleep", refuse)
+    kit.refuse_sleep(monkeypatch)
 
 
 # --- normalize ---------------------------------------------------------------------------
@@ -372,13 +338,13 @@ def test_calls_in_order_for_every_helpdesk_action() -> None:
 
 
 def test_plan_bodies_match_the_vendor_request_schemas() -> None:
-    api = specs.openapi(SPEC)
+    api = kit.openapi(SPEC)
     for method, path, body, _ in plan([*ESCALATE, act(ActionKind.ASSIGN, assignee="991267645")]):
         request = requests.Request(
             method, f"{API}{path}", json=body,
             headers={"Authorization": "Bearer t", "Intercom-Version": "2.14"},
         ).prepare()
-        specs.validate_request(api, request)
+        kit.validate_request(api, request)
 
 
 def test_priority_replaces_our_other_level_and_tags_compare_case_insensitively() -> None:
@@ -397,8 +363,8 @@ def test_removing_an_absent_tag_sends_nothing() -> None:
 def test_tier_attribute_skipped_when_not_configured() -> None:
     actions = [act(ActionKind.SET_FIELD, field="tier", value=3)]
     assert plan(actions, tier_attribute=None) == []
-    assert planned_kinds(actions, None) == ()
-    assert planned_kinds(actions, TIER_ATTRIBUTE) == (ActionKind.SET_FIELD,)
+    assert written_kinds(actions, tier_target=None) == ()
+    assert written_kinds(actions, tier_target=TIER_ATTRIBUTE) == (ActionKind.SET_FIELD,)
 
 
 def test_admin_assignment_and_marker_not_doubled() -> None:

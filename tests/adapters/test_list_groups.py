@@ -23,7 +23,7 @@ from adapters.helpdesk.zendesk import ZendeskAdapter
 from adapters.registry import adapter_class
 from integration.errors import FatalError, RetriableError
 from integration.matrix import default_matrix
-from tests.adapters import freshdesk_schemas, specs
+from tests.adapters import freshdesk_schemas, kit
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -67,7 +67,7 @@ def _validate_zendesk_groups(call: responses.Call) -> None:
 
     from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-    oas = specs.openapi("zendesk/zendesk-support-oas.yaml")
+    oas = kit.openapi("zendesk/zendesk-support-oas.yaml")
     declared = set()
     for parameter in oas.spec / "paths" / "/api/v2/groups" / "get" / "parameters":
         with parameter.open() as found:
@@ -114,8 +114,8 @@ def test_intercom_lists_teams() -> None:
     sent = responses.calls[0].request
     assert sent.headers["Authorization"] == "Bearer ic-token"
     assert sent.headers["Intercom-Version"] == "2.14"
-    oas = specs.openapi("intercom/openapi/2.14/api.intercom.io.yaml")
-    specs.validate_exchange(oas, sent, responses.calls[0].response)
+    oas = kit.openapi("intercom/openapi/2.14/api.intercom.io.yaml")
+    kit.validate_exchange(oas, sent, responses.calls[0].response)
 
 
 @responses.activate

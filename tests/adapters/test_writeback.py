@@ -20,12 +20,10 @@ from adapters.registry import adapter_class
 from integration.errors import RetriableError
 from integration.models import Action, ActionKind
 from integration.outbox import with_refs
-from tests.adapters import freshdesk_schemas, specs
+from tests.adapters import kit
 from tests.fake_helpdesks import FAKES, FakeHelpdesk, mount
 
 VENDORS = tuple(FAKES)
-SPECS = {"zendesk": ("zendesk/zendesk-support-oas.yaml", ".json"),
-         "intercom": ("intercom/openapi/2.14/api.intercom.io.yaml", "")}
 NOUN = {"zendesk": "Zendesk group", "freshdesk": "Freshdesk group", "intercom": "Intercom team"}
 OPTION = {"zendesk": "group_ids", "freshdesk": "group_ids", "intercom": "team_ids"}
 MAPPED = {"escalations": 3002}
@@ -73,21 +71,7 @@ def adapter_for(fake: FakeHelpdesk, group_ids: dict[str, int]) -> HelpdeskAdapte
 
 def validate(fake: FakeHelpdesk, rsps: responses.RequestsMock) -> None:
     """Every request (and every answer that came) has the vendor's documented shape."""
-    for call in rsps.calls:
-        answered = isinstance(call.response, requests.Response)
-        if fake.identifier == "freshdesk":
-            freshdesk_schemas.validate_call(call if answered else _unanswered(call))
-            continue
-        relative, suffix = SPECS[fake.identifier]
-        api = specs.openapi(relative)
-        if answered:
-            specs.validate_exchange(api, call.request, call.response, strip_suffix=suffix)
-        else:
-            specs.validate_request(api, call.request, strip_suffix=suffix)
-
-
-def _unanswered(call: responses.Call) -> responses.Call:
-    return responses.Call(call.request, None)  # type: ignore[arg-type]
+    kit.validate_calls(fake.identifier, rsps.calls)
 
 
 def plain(body: str) -> str:

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,8 @@ from responses import matchers
 
 import adapters.helpdesk.zendesk as zendesk
 from adapters.helpdesk.base import HelpdeskConfig
+from adapters.helpdesk.common import BOT_MARKER, written_kinds
 from adapters.helpdesk.zendesk import (
-    BOT_MARKER,
     ZendeskAdapter,
     parse_webhook_body,
     to_ticket,
@@ -27,7 +26,6 @@ from adapters.helpdesk.zendesk import (
     to_zendesk_update,
     verify_signature,
 )
-from adapters.helpdesk.zendesk.update import applied_kinds
 from integration.errors import (
     ConfigurationError,
     FatalError,
@@ -47,9 +45,10 @@ from integration.models import (
     Status,
     Ticket,
 )
-from tests.adapters import specs
+from tests.adapters import kit
+from tests.adapters.kit import act
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "zendesk"
+FIXTURES = kit.Fixtures("zendesk")
 BASE = "https://acme.zendesk.com"
 API = f"{BASE}/api/v2"
 SPEC = "zendesk/zendesk-support-oas.yaml"
@@ -60,9 +59,14 @@ TIER_FIELD = 360001
 PAGE_FIELD = 360002
 
 
-def load(name: str) -> Any:
-    """One fixture file, parsed."""
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+load = FIXTURES.load
+raw = FIXTURES.raw
+INSTALL = kit.Install(
+    helpdesk="zendesk", base_url=BASE, webhook_secret=SECRET,
+    credentials={"email": "bot@acme.example", "api_token": "t0ken"},
+    options={"tier_field_id": TIER_FIELD, "bot_user_id": BOT, "group_ids": GROUPS},
+)
+adapter = INSTALL.adapter
 
 
 def bundle() -> dict[str, Any]:
@@ -93,26 +97,6 @@ def normalize(data: dict[str, Any], **kwargs: Any) -> Ticket:
     return to_ticket(data, **options)
 
 
-def act(kind: ActionKind, target: str = "helpdesk", **payload: Any) -> Action:
-    """A shorthand for actions."""
-    return Action(kind=kind, target=target, payload=payload)
-
-
-def adapter(
-    *, base_url: str = BASE, credentials: dict[str, str] | None = None, **options: Any
-) -> ZendeskAdapter:
-    """An adapter on a fresh session, configured as an install would be."""
-    config = HelpdeskConfig(
-        tenant="acme",
-        helpdesk="zendesk",
-        base_url=base_url,
-        credentials=credentials or {"email": "bot@acme.example", "api_token": "t0ken"},
-        webhook_secret=SECRET,
-        options={"tier_field_id": TIER_FIELD, "bot_user_id": BOT, "group_ids": GROUPS, **options},
-    )
-    return ZendeskAdapter(config=config, session=requests.Session(), timeout=3.0)
-
-
 def sign(body: bytes, timestamp: str, secret: str = SECRET) -> dict[str, str]:
     """Headers as Zendesk sends them: base64 HMAC-SHA256 over timestamp + body."""
     digest = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
@@ -125,11 +109,7 @@ def sign(body: bytes, timestamp: str, secret: str = SECRET) -> dict[str, str]:
 @pytest.fixture
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if zenpy tries to wait out a rate limit."""
-
-    def refuse(seconds: float) -> None:
-        raise AssertionError(f"slept {seconds}s inside a request")
-
-    monkeypatch.setattr("zenpy.lib.api.sleep", refuse)
+    kit.refuse_sleep(monkeypatch, "zenpy.lib.api.sleep")
 
 
 # --- normalize ---------------------------------------------------------------------------
@@ -353,7 +333,7 @@ def test_update_combines_every_helpdesk_action() -> None:
 
 
 def test_update_body_matches_the_vendor_request_schema() -> None:
-    api = specs.openapi(SPEC)
+    api = kit.openapi(SPEC)
     body = to_zendesk_update(
         [*ESCALATE, act(ActionKind.ASSIGN, assignee="2001")],
         tier_field_id=TIER_FIELD,
@@ -364,7 +344,7 @@ def test_update_body_matches_the_vendor_request_schema() -> None:
     request = requests.Request(
         "PUT", f"{API}/tickets/4711", json=body, auth=("bot@acme.example/token", "t0ken")
     ).prepare()
-    specs.validate_request(api, request)
+    kit.validate_request(api, request)
 
 
 def test_note_and_reply_go_in_two_updates() -> None:
@@ -404,8 +384,8 @@ def test_tier_field_skipped_when_not_configured() -> None:
     assert to_zendesk_update(actions, tier_field_id=None, group_ids={}, current_tags=[]) == {
         "ticket": {}
     }
-    assert applied_kinds(actions, None) == ()
-    assert applied_kinds(actions, TIER_FIELD) == (ActionKind.SET_FIELD,)
+    assert written_kinds(actions, tier_target=None) == ()
+    assert written_kinds(actions, tier_target=TIER_FIELD) == (ActionKind.SET_FIELD,)
 
 
 def test_marker_not_doubled() -> None:
@@ -451,7 +431,7 @@ STAMP = "2026-11-03T10:01:00Z"
 
 
 def test_signature_good() -> None:
-    body = (FIXTURES / "ticket_comment_added.json").read_bytes()
+    body = raw("ticket_comment_added.json")
     verify_signature(secret=SECRET, headers=sign(body, STAMP), body=body, now=NOW)
     adapter().verify_webhook(headers=sign(body, STAMP), body=body, now=NOW)
 
@@ -469,7 +449,7 @@ def test_signature_good() -> None:
     ],
 )
 def test_signature_bad(tamper: Any) -> None:
-    body = (FIXTURES / "ticket_comment_added.json").read_bytes()
+    body = raw("ticket_comment_added.json")
     headers, body = tamper(sign(body, STAMP), body)
     with pytest.raises(WebhookVerificationError):
         verify_signature(secret=SECRET, headers=headers, body=body, now=NOW)
@@ -495,9 +475,9 @@ def test_signature_headers_are_case_insensitive() -> None:
 
 
 def test_shared_vector_pins_timestamp_then_body() -> None:
-    path = specs.SPECS / "signing" / "test_vectors.json"
+    path = kit.SPECS / "signing" / "test_vectors.json"
     if not path.is_file():
-        pytest.skip(f"signing vectors not found under {specs.SPECS}")
+        pytest.skip(f"signing vectors not found under {kit.SPECS}")
     vector = json.loads(path.read_text())["zendesk_webhook_OLD_DOC_REVISION"]
     body, stamp = vector["raw_body"].encode(), vector["x_zendesk_webhook_signature_timestamp"]
     now = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
@@ -520,7 +500,7 @@ def test_webhook_without_configured_secret() -> None:
 
 
 def test_event_ticket_created() -> None:
-    event = parse_webhook_body({}, (FIXTURES / "ticket_created.json").read_bytes())
+    event = parse_webhook_body({}, raw("ticket_created.json"))
     assert (event.delivery_id, event.event_type, event.ticket_id) == (
         "5f0e2b9c-8a0d-4e1b-9c55-2a7f3e9d1a01",
         "ticket.created",
@@ -532,7 +512,7 @@ def test_event_ticket_created() -> None:
 def test_event_comment_added_prefers_the_invocation_id() -> None:
     headers = {"X-Zendesk-Webhook-Invocation-Id": "inv-77"}
     event = adapter().parse_webhook(
-        headers=headers, body=(FIXTURES / "ticket_comment_added.json").read_bytes()
+        headers=headers, body=raw("ticket_comment_added.json")
     )
     assert (event.delivery_id, event.event_type, event.ticket_id) == (
         "inv-77",
@@ -542,7 +522,7 @@ def test_event_comment_added_prefers_the_invocation_id() -> None:
 
 
 def test_trigger_body() -> None:
-    body = (FIXTURES / "trigger_ticket_updated.json").read_bytes()
+    body = raw("trigger_ticket_updated.json")
     with_header = parse_webhook_body({"x-zendesk-webhook-invocation-id": "inv-9"}, body)
     without = parse_webhook_body({}, body)
     assert (with_header.delivery_id, with_header.event_type, with_header.ticket_id) == (
@@ -569,7 +549,7 @@ def test_trigger_body_template_is_what_we_parse() -> None:
     ("body", "event_type"),
     [
         (
-            (FIXTURES / "user_active_changed.json").read_bytes(),
+            raw("user_active_changed.json"),
             "zen:event-type:user.active_changed",
         ),
         (
@@ -635,9 +615,7 @@ def test_fetch_ticket_follows_comment_pages_and_matches_the_spec() -> None:
     assert ticket == normalize(bundle())
     assert len(responses.calls) == 3
     assert responses.calls[0].request.headers["Authorization"].startswith("Basic ")
-    api = specs.openapi(SPEC)
-    for call in responses.calls:
-        specs.validate_exchange(api, call.request, call.response, strip_suffix=".json")
+    kit.validate_calls("zendesk", responses.calls)
 
 
 @responses.activate
@@ -666,9 +644,7 @@ def test_apply_sends_one_combined_update(no_sleep: None) -> None:
         ActionKind.INTERNAL_NOTE,
     )
     assert result.external_ref == "7701"
-    api = specs.openapi(SPEC)
-    for call in responses.calls:
-        specs.validate_exchange(api, call.request, call.response, strip_suffix=".json")
+    kit.validate_calls("zendesk", responses.calls)
 
 
 @responses.activate
@@ -690,9 +666,7 @@ def test_apply_without_tags_skips_the_read_and_sends_the_reply_second() -> None:
         "ticket": {"comment": {"body": f"We're on it.\n\n{BOT_MARKER}", "public": True}}
     }
     assert ActionKind.PUBLIC_REPLY in result.applied
-    api = specs.openapi(SPEC)
-    for call in responses.calls:
-        specs.validate_exchange(api, call.request, call.response, strip_suffix=".json")
+    kit.validate_calls("zendesk", responses.calls)
 
 
 @responses.activate

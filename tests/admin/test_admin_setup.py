@@ -302,7 +302,7 @@ def test_readme_and_page_name_the_same_menus() -> None:
 def test_the_slack_user_map_hint_names_the_button_the_alert_shows() -> None:
     from datetime import UTC, datetime
 
-    from adapters.connectors.slack_blocks import alert_blocks
+    from adapters.connectors.slack.blocks import alert_blocks
     from integration.setup import CONNECTOR_FIELDS
 
     (users,) = [f for f in CONNECTOR_FIELDS["slack"] if f.name == "users"]

@@ -89,7 +89,7 @@ class _Clock:
 @contextmanager
 def _frozen_vendors(clock: _Clock) -> Iterator[None]:
     """The sandbox helpdesk and the Slack connector read ``clock`` instead of the wall's."""
-    import adapters.connectors.slack as slack_module
+    import adapters.connectors.slack.client as slack_module
     import adapters.helpdesk.sandbox as sandbox_module
 
     class Frozen(datetime):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from adapters.connectors.slack_blocks import alert_blocks
+from adapters.connectors.slack.blocks import alert_blocks
 from tests.browser.screenshots import slack_preview_html
 
 USERS = {"nina.park@ourco.example.com": {"id": "U0NINA", "name": "Nina Park"}}

@@ -19,8 +19,8 @@ import pytest
 
 from adapters.connectors.base import ConnectorConfig
 from adapters.connectors.hubspot import HubSpotConnector
-from adapters.connectors.hubspot_errors import delivery_error
-from adapters.connectors.hubspot_format import dedupe_marker, parse_amount, parse_health
+from adapters.connectors.hubspot.errors import delivery_error
+from adapters.connectors.hubspot.format import dedupe_marker, parse_amount, parse_health
 from integration.errors import ConfigurationError, FatalError, RetriableError
 from integration.models import Action, ActionKind
 from tests.connectors.hubspot_server import TOKEN, HubSpotMock, Recorded, parse_model
@@ -285,7 +285,7 @@ def test_server_error_degrades_to_unknown_account_and_is_not_cached(
     hubspot_mock.fail("POST", COMPANIES_SEARCH, 500)
     connector = make_connector()
 
-    with caplog.at_level(logging.WARNING, logger="adapters.connectors.hubspot"):
+    with caplog.at_level(logging.WARNING, logger="adapters.connectors.hubspot.client"):
         assert connector.lookup_account(email="jo@acme.com", domain=None) is None
 
     assert "account unknown" in caplog.text and "500" in caplog.text
@@ -317,7 +317,7 @@ def test_rejected_token_is_logged_as_a_configuration_problem(
 ) -> None:
     connector = make_connector(token="pat-revoked")
 
-    with caplog.at_level(logging.WARNING, logger="adapters.connectors.hubspot"):
+    with caplog.at_level(logging.WARNING, logger="adapters.connectors.hubspot.client"):
         assert connector.lookup_account(email="jo@acme.com", domain=None) is None
 
     (record,) = caplog.records
@@ -549,7 +549,7 @@ def test_request_check_rejects_bodies_the_client_models_do_not_describe() -> Non
 def test_connection_check_counts_owners(
     make_connector: Callable[..., HubSpotConnector],
 ) -> None:
-    assert make_connector().test_connection() == "HubSpot: 2 owners visible"
+    assert make_connector().test_connection().message == "HubSpot: 2 owners visible"
 
 
 def test_connection_check_names_a_rejected_token(

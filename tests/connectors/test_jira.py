@@ -14,7 +14,7 @@ import requests
 import responses
 
 from adapters.connectors.base import ConnectorConfig
-from adapters.connectors.jira import JiraTracker, escape_jql, text_query
+from adapters.connectors.jira.client import JiraTracker, escape_jql, text_query
 from adapters.connectors.tracker import BUG_REPORT_KIND, BugReport, Tracker
 from integration.errors import ConfigurationError, FatalError, RetriableError, ValidationError
 from integration.models import Action, ActionKind
@@ -393,7 +393,7 @@ def test_connection_names_the_user(mocked: Any, openapi: Any) -> None:
     mocked.get(f"{API}/myself", json=fixture("myself.json"))
     tracker = make_tracker()
     assert isinstance(tracker, Tracker)
-    assert tracker.test_connection() == f"Jira {SITE}: connected as Escalade Bot"
+    assert tracker.test_connection().message == f"Jira {SITE}: connected as Escalade Bot"
     assert mocked.calls[0].request.headers["Authorization"].startswith("Basic ")
     check_calls(openapi, mocked.calls)
 

@@ -282,7 +282,7 @@ def test_connection_names_the_viewer(mocked: Any, schema: Any) -> None:
     mocked.post(URL, json=fixture("viewer.json"))
     tracker = make_tracker()
     assert isinstance(tracker, Tracker)
-    assert tracker.test_connection() == "Linear: connected as Escalade Bot"
+    assert tracker.test_connection().message == "Linear: connected as Escalade Bot"
     check_exchange(schema, mocked.calls[0])
 
 

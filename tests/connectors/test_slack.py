@@ -23,13 +23,13 @@ from sqlalchemy import event, select
 
 from adapters.connectors.base import ConnectorConfig
 from adapters.connectors.slack import SlackConnector
-from adapters.connectors.slack_app import (
+from adapters.connectors.slack.app import (
     SlackAction,
     build_bolt_app,
     slack_blueprint,
     update_payload,
 )
-from adapters.connectors.slack_blocks import (
+from adapters.connectors.slack.blocks import (
     ACTION_IDS,
     AlertEvent,
     alert_blocks,
@@ -712,7 +712,8 @@ def test_settings_are_checked(store: Store, slack_api: FakeSlack, clock: Clock) 
 
 
 def test_test_connection_calls_auth_test(slack: SlackConnector, slack_api: FakeSlack) -> None:
-    assert slack.test_connection() == f"Slack workspace Escalade Test ({TEAM_ID}) as escalade"
+    found = slack.test_connection()
+    assert found.message == f"Slack workspace Escalade Test ({TEAM_ID}) as escalade"
     assert [c.method for c in slack_api.calls] == ["auth.test"]
 
 

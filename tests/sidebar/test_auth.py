@@ -17,12 +17,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
 
+from adapters.helpdesk.common import INSTALL_SECRET_HEADER
+from adapters.helpdesk.intercom import body_signature
 from integration import store
 from sidebar_ui.auth import (
-    INSTALL_SECRET_HEADER,
     SIDEBAR_TOKEN_HEADER,
     SidebarIdentity,
-    body_signature,
     identify,
     issue_sidebar_token,
     read_sidebar_token,

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from adapters.helpdesk.intercom import body_signature
 from integration import store
 from integration.models import (
     Category,
@@ -24,7 +25,6 @@ from integration.models import (
     Ticket,
     Tier,
 )
-from sidebar_ui.auth import body_signature
 from sidebar_ui.canvas import (
     UNKNOWN_TEXT,
     CanvasView,

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import pytest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
-from sidebar_ui import auth
+from adapters.helpdesk.common import INSTALL_SECRET_HEADER, TICKET_HEADER
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / ".." / "shared" / "specs"
@@ -166,8 +166,8 @@ def test_freshdesk_secrets_are_secure_iparams_sent_only_in_headers() -> None:
         for part in ("host", "path"):
             assert not {n for _, n in PLACEHOLDER.findall(schema[part])} & secure
     headers = REQUESTS["escaladeSidebar"]["schema"]["headers"]
-    assert headers[auth.INSTALL_SECRET_HEADER] == "<%= iparam.sidebar_secret %>"
-    assert headers[auth.TICKET_HEADER] == "<%= context.ticket_id %>"
+    assert headers[INSTALL_SECRET_HEADER] == "<%= iparam.sidebar_secret %>"
+    assert headers[TICKET_HEADER] == "<%= context.ticket_id %>"
 
 
 @pytest.mark.parametrize("name", sorted(REQUESTS))
@@ -244,6 +244,6 @@ def test_freshdesk_request_template_opens_the_sidebar(client: Any, runtime: Any)
     response = client.open(fill(schema["path"]), method=schema["method"], headers=headers)
     assert response.status_code == 303
     assert "/sidebar/freshdesk/acme/tickets/88" in response.headers["Location"]
-    headers[auth.INSTALL_SECRET_HEADER] = "guessed"
+    headers[INSTALL_SECRET_HEADER] = "guessed"
     assert client.open(fill(schema["path"]), method=schema["method"],
                        headers=headers).status_code == 401

@@ -29,7 +29,6 @@ Options: ``group_ids`` (matrix group -> Freshdesk group id), ``tier_field`` / ``
 from __future__ import annotations
 
 from adapters.helpdesk.freshdesk.client import BackfillCursor, FreshdeskAdapter, error_for_response
-from adapters.helpdesk.freshdesk.common import BOT_MARKER, has_marker, with_marker
 from adapters.helpdesk.freshdesk.normalize import CHANNELS, PRIORITIES, STATUSES, to_ticket
 from adapters.helpdesk.freshdesk.update import (
     to_freshdesk_note,
@@ -47,7 +46,6 @@ from adapters.helpdesk.freshdesk.webhooks import (
 
 __all__ = [
     "AUTOMATION_BODY",
-    "BOT_MARKER",
     "CHANNELS",
     "FDK_EVENTS",
     "PRIORITIES",
@@ -56,7 +54,6 @@ __all__ = [
     "BackfillCursor",
     "FreshdeskAdapter",
     "error_for_response",
-    "has_marker",
     "parse_triggered_event",
     "parse_webhook_body",
     "to_freshdesk_note",
@@ -64,5 +61,4 @@ __all__ = [
     "to_freshdesk_update",
     "to_ticket",
     "verify_secret",
-    "with_marker",
 ]

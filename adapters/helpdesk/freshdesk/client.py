@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -18,14 +17,22 @@ from adapters.helpdesk.base import (
     HelpdeskAdapter,
     HelpdeskConfig,
     HelpdeskGroup,
+    SidebarCaller,
+    SidebarInstall,
+    SidebarRequest,
     SkippedTicket,
     SkipReason,
     WebhookEvent,
     verify_with_any,
 )
 from adapters.helpdesk.common import (
+    INSTALL_SECRET_HEADER,
     apply_detail,
     failure,
+    get_json,
+    helpdesk_actions,
+    mapping,
+    mappings,
     marker_refs,
     option_id,
     option_id_map,
@@ -33,15 +40,16 @@ from adapters.helpdesk.common import (
     site_root,
     skip_unmapped_groups,
     status_error,
-    transport_error,
+    transport_errors,
+    verify_install_secret,
     with_notices,
     without_landed,
+    written_kinds,
 )
-from adapters.helpdesk.freshdesk.common import _id, _mapping, _mappings
+from adapters.helpdesk.freshdesk.common import freshdesk_id
 from adapters.helpdesk.freshdesk.normalize import to_ticket
 from adapters.helpdesk.freshdesk.update import (
-    applied_kinds,
-    helpdesk_actions,
+    UPDATE_KINDS,
     to_freshdesk_note,
     to_freshdesk_reply,
     to_freshdesk_update,
@@ -122,6 +130,11 @@ class FreshdeskAdapter(HelpdeskAdapter):
     """Freshdesk API v2 through one injected ``requests.Session`` (API key, Basic auth)."""
 
     identifier = "freshdesk"
+    base_url_placeholder = "https://yourcompany.freshdesk.com"
+    sidebar_proof = "freshdesk_secret"
+    sidebar_proof_header = INSTALL_SECRET_HEADER
+    sidebar_framers = ("https://*.freshdesk.com", "https://*.freshworks.com")
+    framed_at_base_url = True
     page_size: ClassVar[int] = 100
     # https://developers.freshdesk.com/api/#list_all_tickets : at most 300 pages per filter.
     max_list_page: ClassVar[int] = 300
@@ -159,6 +172,11 @@ class FreshdeskAdapter(HelpdeskAdapter):
         self.rate_limit_total: int | None = None
         self.rate_limit_remaining: int | None = None
 
+    @classmethod
+    def verify_sidebar(cls, request: SidebarRequest, *, install: SidebarInstall) -> SidebarCaller:
+        """The per-install secret the Freshdesk app sends from a secure iparam."""
+        return verify_install_secret(request, install, via=cls.sidebar_proof)
+
     # -- webhooks
 
     def verify_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
@@ -191,11 +209,11 @@ class FreshdeskAdapter(HelpdeskAdapter):
 
     def fetch_bundle(self, ticket_id: str) -> dict[str, Any]:
         """The ticket (requester, stats embedded), its company and all its conversations."""
-        ticket_id = _id(ticket_id, "ticket_id")
+        ticket_id = freshdesk_id(ticket_id, "ticket_id")
         ticket = self._get_json(
             f"{self._api_root}/tickets/{ticket_id}", {"include": "requester,company,stats"}
         )
-        return self._bundle(_mapping(ticket, "ticket"), {})
+        return self._bundle(mapping(ticket, "ticket"), {})
 
     def _bundle(
         self, ticket: Mapping[str, Any], companies: dict[str, Mapping[str, Any] | None]
@@ -204,14 +222,14 @@ class FreshdeskAdapter(HelpdeskAdapter):
         company = None
         company_id = ticket.get("company_id")
         if company_id is not None:
-            key = _id(company_id, "ticket.company_id")
+            key = freshdesk_id(company_id, "ticket.company_id")
             if key not in companies:
-                companies[key] = _mapping(
+                companies[key] = mapping(
                     self._get_json(f"{self._api_root}/companies/{key}", None), "company"
                 )
             company = companies[key]
         conversations: list[Mapping[str, Any]] = []
-        for page in self._conversation_pages(_id(ticket.get("id"), "ticket.id")):
+        for page in self._conversation_pages(freshdesk_id(ticket.get("id"), "ticket.id")):
             conversations.extend(page)
         return {"ticket": ticket, "conversations": conversations, "company": company}
 
@@ -224,7 +242,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         params: dict[str, Any] = {"per_page": self.page_size, "page": 1}
         for _ in range(MAX_CONVERSATION_PAGES):
             response = self._get(url, params)
-            yield _mappings(_json(response), "conversations")
+            yield mappings(_json(response), "conversations")
             next_link = response.links.get("next", {}).get("url")
             if not next_link:
                 return
@@ -263,7 +281,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
                     "include": "requester,description",
                 },
             )
-            rows = _mappings(_json(response), "tickets")
+            rows = mappings(_json(response), "tickets")
             tickets, skipped = self._backfill_tickets(rows, companies)
             more = bool(response.links.get("next")) and len(rows) > 0
             if not more:
@@ -318,7 +336,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         A group with no Freshdesk id is left out and said in the note (or the result);
         ``uncertain`` reads the conversations first so a note or reply lands once.
         """
-        ticket_id = _id(ticket_id, "ticket_id")
+        ticket_id = freshdesk_id(ticket_id, "ticket_id")
         actions = helpdesk_actions(actions)
         if not actions:
             return ApplyResult(applied=(), detail={"skipped": "no helpdesk actions"})
@@ -348,7 +366,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         if update:
             steps.append(
                 (
-                    applied_kinds(actions, self._tier_field),
+                    written_kinds(actions, tier_target=self._tier_field, only=UPDATE_KINDS),
                     lambda: self._send("PUT", ticket_url, update),
                 )
             )
@@ -430,8 +448,8 @@ class FreshdeskAdapter(HelpdeskAdapter):
         groups: list[HelpdeskGroup] = []
         for _ in range(MAX_GROUP_PAGES):
             response = self._get(url, params)
-            for i, group in enumerate(_mappings(_json(response), "groups")):
-                groups.append(HelpdeskGroup(id=_id(group.get("id"), f"groups[{i}].id"),
+            for i, group in enumerate(mappings(_json(response), "groups")):
+                groups.append(HelpdeskGroup(id=freshdesk_id(group.get("id"), f"groups[{i}].id"),
                                             name=str(group.get("name") or "")))
             next_link = response.links.get("next", {}).get("url")
             if not next_link:
@@ -439,18 +457,29 @@ class FreshdeskAdapter(HelpdeskAdapter):
             params = dict(parse_qsl(urlsplit(next_link).query))
         return groups
 
+    def who_am_i(self) -> str:
+        """``GET /api/v2/agents/me``: the agent the API key belongs to.
+
+        https://developers.freshdesk.com/api/#me
+        """
+        data = get_json(self.session, f"{self._api_root}/agents/me", vendor="Freshdesk",
+                        auth=self._auth)
+        contact = data.get("contact") or {}
+        name = contact.get("name") if isinstance(contact, Mapping) else None
+        return f"Freshdesk: signed in as {name or data.get('id')}"
+
     # -- transport
 
     def _get(self, url: str, params: Mapping[str, Any] | None) -> requests.Response:
-        with _transport_errors():
+        with transport_errors("freshdesk"):
             response = self.session.get(url, params=params, auth=self._auth, timeout=self._timeout)
         return self._checked(response)
 
     def _get_json(self, url: str, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
-        return _mapping(_json(self._get(url, params)), "response")
+        return mapping(_json(self._get(url, params)), "response")
 
     def _send(self, method: str, url: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
-        with _transport_errors(write=True):
+        with transport_errors("freshdesk", write=True):
             response = self.session.request(
                 method, url, json=body, auth=self._auth, timeout=self._timeout
             )
@@ -467,15 +496,6 @@ class FreshdeskAdapter(HelpdeskAdapter):
         if not 200 <= response.status_code < 300:
             raise error_for_response(response)
         return response
-
-
-@contextmanager
-def _transport_errors(*, write: bool = False) -> Iterator[None]:
-    """Translate requests failures into retriable / fatal delivery errors."""
-    try:
-        yield
-    except requests.RequestException as err:
-        raise transport_error("freshdesk", err, write=write) from err
 
 
 def _last_updated(rows: Sequence[Mapping[str, Any]], current: BackfillCursor) -> datetime:

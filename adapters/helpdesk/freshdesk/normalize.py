@@ -6,22 +6,26 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from adapters.helpdesk.common import has_marker, is_url, mapping, mappings, number, opt_text
 from adapters.helpdesk.freshdesk.common import (
     HELPDESK,
-    _code,
-    _id,
-    _is_url,
-    _mapping,
-    _mappings,
-    _number,
-    _opt_id,
-    _opt_text,
-    _time,
-    has_marker,
+    freshdesk_id,
     html_to_text,
+    int_code,
+    opt_freshdesk_id,
 )
 from integration.errors import ValidationError
-from integration.models import Account, Author, Channel, Message, Person, Priority, Status, Ticket
+from integration.models import (
+    Account,
+    Author,
+    Channel,
+    Message,
+    Person,
+    Priority,
+    Status,
+    Ticket,
+    parse_time,
+)
 
 __all__ = ["CHANNELS", "HEALTH_SCORES", "PRIORITIES", "STATUSES", "to_ticket"]
 
@@ -66,24 +70,24 @@ def to_ticket(
     status_categories: Mapping[int, Status] | None = None,
 ) -> Ticket:
     """Normalize ``{"ticket", "conversations", "company"}`` as the API returns them."""
-    raw = _mapping(bundle.get("ticket"), "ticket")
-    ticket_id = _id(raw.get("id"), "ticket.id")
-    requester_id = _id(raw.get("requester_id"), "ticket.requester_id")
+    raw = mapping(bundle.get("ticket"), "ticket")
+    ticket_id = freshdesk_id(raw.get("id"), "ticket.id")
+    requester_id = freshdesk_id(raw.get("requester_id"), "ticket.requester_id")
     embedded = raw.get("requester")
     requester: Mapping[str, Any] = embedded if isinstance(embedded, Mapping) else {}
     fields = raw.get("custom_fields") or {}
     if not isinstance(fields, Mapping):
         raise ValidationError("ticket.custom_fields", "expected an object")
-    created_at = _time(raw.get("created_at"), "ticket.created_at")
+    created_at = parse_time(raw.get("created_at"), "ticket.created_at")
     messages = [_description(raw, ticket_id, created_at)] if _has_description(raw) else []
-    conversations = _mappings(bundle.get("conversations"), "conversations")
+    conversations = mappings(bundle.get("conversations"), "conversations")
     messages.extend(
         _message(c, f"conversations[{i}]", requester_id, bot_user_id)
         for i, c in enumerate(conversations)
     )
-    group_id = _opt_id(raw.get("group_id"), "ticket.group_id")
+    group_id = opt_freshdesk_id(raw.get("group_id"), "ticket.group_id")
     group = (group_names or {}).get(int(group_id), group_id) if group_id else None
-    assignee = _opt_id(raw.get("responder_id"), "ticket.responder_id")
+    assignee = opt_freshdesk_id(raw.get("responder_id"), "ticket.responder_id")
     custom: dict[str, Any] = {
         "freshdesk_type": raw.get("type"),
         "custom_fields": dict(fields),
@@ -102,24 +106,24 @@ def to_ticket(
         priority=_priority(raw.get("priority")),
         channel=_channel(raw.get("source")),
         created_at=created_at,
-        updated_at=_time(raw.get("updated_at"), "ticket.updated_at"),
+        updated_at=parse_time(raw.get("updated_at"), "ticket.updated_at"),
         requester=Person(
             id=requester_id,
-            email=_opt_text(requester.get("email")),
-            name=_opt_text(requester.get("name")),
+            email=opt_text(requester.get("email")),
+            name=opt_text(requester.get("name")),
         ),
         messages=tuple(sorted(messages, key=lambda m: m.created_at)),
         account=_account(bundle.get("company")),
         tags=tuple(t for t in raw.get("tags") or () if isinstance(t, str)),
         assignee=assignee,
         group=group,
-        page_url=str(page_url) if _is_url(page_url) else None,
+        page_url=str(page_url) if is_url(page_url) else None,
         custom=custom,
     )
 
 
 def _status(raw: Any, categories: Mapping[int, Status]) -> Status:
-    code = _code(raw, "ticket.status")
+    code = int_code(raw, "ticket.status")
     if code in STATUSES:
         return STATUSES[code]
     # Custom statuses (6+) behave like their configured category; unknown ones need work.
@@ -129,7 +133,7 @@ def _status(raw: Any, categories: Mapping[int, Status]) -> Status:
 def _priority(raw: Any) -> Priority:
     if raw is None:
         return Priority.NORMAL
-    code = _code(raw, "ticket.priority")
+    code = int_code(raw, "ticket.priority")
     if code not in PRIORITIES:
         raise ValidationError("ticket.priority", f"unknown Freshdesk priority {code!r}")
     return PRIORITIES[code]
@@ -182,10 +186,10 @@ def _message(
     else:
         author = Author.AGENT
     return Message(
-        id=_id(raw.get("id"), f"{path}.id"),
+        id=freshdesk_id(raw.get("id"), f"{path}.id"),
         author=author,
         body=text,
-        created_at=_time(raw.get("created_at"), f"{path}.created_at"),
+        created_at=parse_time(raw.get("created_at"), f"{path}.created_at"),
         public=not private,
     )
 
@@ -193,24 +197,24 @@ def _message(
 def _account(raw: Any) -> Account | None:
     if raw is None:
         return None
-    company = _mapping(raw, "company")
+    company = mapping(raw, "company")
     fields = company.get("custom_fields")
     extra: Mapping[str, Any] = fields if isinstance(fields, Mapping) else {}
     domains = [d for d in company.get("domains") or () if isinstance(d, str) and d.strip()]
-    plan = _opt_text(extra.get("plan")) or _opt_text(company.get("account_tier"))
+    plan = opt_text(extra.get("plan")) or opt_text(company.get("account_tier"))
     return Account(
-        id=_id(company.get("id"), "company.id"),
-        name=_opt_text(company.get("name")),
+        id=freshdesk_id(company.get("id"), "company.id"),
+        name=opt_text(company.get("name")),
         domain=domains[0].strip().lower() if domains else None,
         plan=plan.lower() if plan else None,
-        arr=_number(extra.get("arr"), "company.custom_fields.arr"),
+        arr=number(extra.get("arr"), "company.custom_fields.arr"),
         health=_health(extra.get("health"), company.get("health_score")),
-        owner=_opt_text(extra.get("account_owner")),
+        owner=opt_text(extra.get("account_owner")),
     )
 
 
 def _health(custom: Any, builtin: Any) -> float | None:
-    health = _number(custom, "company.custom_fields.health")
+    health = number(custom, "company.custom_fields.health")
     if health is None:
         if isinstance(builtin, str):
             return HEALTH_SCORES.get(builtin.strip().lower())

@@ -8,16 +8,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from adapters.helpdesk.common import comment_ref
-from adapters.helpdesk.freshdesk.common import _DIGITS, to_html, with_marker
+from adapters.helpdesk.common import (
+    comment_bodies,
+    comment_ref,
+    helpdesk_actions,
+    tag_names,
+    to_html,
+    with_marker,
+)
+from adapters.helpdesk.freshdesk.common import DIGITS
 from integration.errors import ConfigurationError, ValidationError
 from integration.models import Action, ActionKind, Priority, Status
 
 __all__ = [
     "PRIORITY_CODES",
     "STATUS_CODES",
-    "applied_kinds",
-    "helpdesk_actions",
+    "UPDATE_KINDS",
     "to_freshdesk_note",
     "to_freshdesk_reply",
     "to_freshdesk_update",
@@ -48,17 +54,8 @@ UPDATE_KINDS = frozenset(
 )
 
 
-def helpdesk_actions(actions: Sequence[Action]) -> list[Action]:
-    """The actions meant for the helpdesk, in order."""
-    # ALERT actions go to Slack / the CRM, never to the helpdesk.
-    return [a for a in actions if a.target == "helpdesk" and a.kind is not ActionKind.ALERT]
-
-
 def _tags(action: Action) -> list[str]:
-    tags = action.payload.get("tags")
-    if not isinstance(tags, list | tuple) or not all(isinstance(t, str) for t in tags):
-        raise ValidationError(f"{action.kind.value}.tags", "expected a list of strings")
-    cleaned = [t.strip() for t in tags if t.strip()]
+    cleaned = tag_names(action)
     if any("," in t for t in cleaned):
         # Freshdesk splits tags on commas in its UI and filters.
         raise ValidationError(f"{action.kind.value}.tags", "a tag cannot contain a comma")
@@ -120,7 +117,7 @@ def _assign(body: dict[str, Any], payload: Mapping[str, Any], group_ids: Mapping
             raise ConfigurationError(f"freshdesk: group {group!r} has no id in options.group_ids")
         body["group_id"] = int(group_ids[group])
     if assignee is not None:
-        if not _DIGITS.match(str(assignee)):
+        if not DIGITS.match(str(assignee)):
             raise ValidationError("assign.assignee", f"not a Freshdesk agent id: {assignee!r}")
         body["responder_id"] = int(assignee)
 
@@ -144,14 +141,7 @@ def _field_name(field: Any, tier_field: str | None) -> str | None:
 
 
 def _bodies(actions: Sequence[Action], kind: ActionKind) -> list[str]:
-    bodies = []
-    for action in helpdesk_actions(actions):
-        if action.kind is kind:
-            body = action.payload.get("body")
-            if not isinstance(body, str) or not body.strip():
-                raise ValidationError(f"{kind.value}.body", "must be a non-empty string")
-            bodies.append(body.strip())
-    return bodies
+    return comment_bodies(helpdesk_actions(actions), kind)
 
 
 def to_freshdesk_note(actions: Sequence[Action]) -> dict[str, Any] | None:
@@ -175,19 +165,3 @@ def to_freshdesk_reply(
     if from_email:
         body["from_email"] = from_email
     return body
-
-
-def applied_kinds(actions: Sequence[Action], tier_field: str | None) -> tuple[ActionKind, ...]:
-    """The field-update kinds a PUT built from ``actions`` writes (an unset tier field does not)."""
-    kinds = []
-    for action in helpdesk_actions(actions):
-        if action.kind not in UPDATE_KINDS:
-            continue
-        if (
-            action.kind is ActionKind.SET_FIELD
-            and action.payload.get("field") == "tier"
-            and tier_field is None
-        ):
-            continue
-        kinds.append(action.kind)
-    return tuple(dict.fromkeys(kinds))

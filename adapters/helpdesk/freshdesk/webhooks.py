@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.helpdesk.base import WebhookEvent
-from adapters.helpdesk.freshdesk.common import _header, _id, _mapping
+from adapters.helpdesk.common import header, mapping
+from adapters.helpdesk.freshdesk.common import freshdesk_id
 from integration.errors import UnsupportedEvent, ValidationError, WebhookVerificationError
 from integration.models import parse_time
 
@@ -85,10 +86,10 @@ _LIQUID_TIMES = ("%Y-%m-%d %H:%M:%S %Z", "%Y-%m-%d %H:%M:%S %z", "%a, %d %b %Y %
 def verify_secret(*, secret: str, username: str, headers: Mapping[str, str]) -> None:
     """Raise ``WebhookVerificationError`` unless Basic auth or the secret header match."""
     presented: list[bool] = []
-    header = _header(headers, SECRET_HEADER)
-    if header:
-        presented.append(hmac.compare_digest(header.encode(), secret.encode()))
-    authorization = _header(headers, "Authorization")
+    given = header(headers, SECRET_HEADER)
+    if given:
+        presented.append(hmac.compare_digest(given.encode(), secret.encode()))
+    authorization = header(headers, "Authorization")
     if authorization and authorization.lower().startswith("basic "):
         presented.append(_basic_matches(authorization[6:].strip(), username, secret))
     if not presented:
@@ -121,7 +122,7 @@ def parse_webhook_body(body: bytes) -> WebhookEvent:
         raise ValidationError("body", "expected a JSON object")
     if "freshdesk_webhook" in payload:
         return _automation(
-            _mapping(payload["freshdesk_webhook"], "freshdesk_webhook"), body, "freshdesk_webhook."
+            mapping(payload["freshdesk_webhook"], "freshdesk_webhook"), body, "freshdesk_webhook."
         )
     if "ticket_id" in payload:
         return _automation(payload, body, "")
@@ -152,7 +153,7 @@ def parse_triggered_event(value: Any) -> str:
 
 
 def _automation(data: Mapping[str, Any], body: bytes, prefix: str) -> WebhookEvent:
-    ticket_id = _id(data.get("ticket_id"), f"{prefix}ticket_id")
+    ticket_id = freshdesk_id(data.get("ticket_id"), f"{prefix}ticket_id")
     raw_event = data.get("triggered_event")
     event = parse_triggered_event(raw_event)
     updated = data.get("ticket_updated_at")
@@ -173,17 +174,17 @@ def _fdk(payload: Mapping[str, Any]) -> WebhookEvent:
     name = payload.get("event")
     if not isinstance(name, str) or name not in FDK_EVENTS:
         raise UnsupportedEvent(str(name))
-    data = _mapping(payload.get("data"), "data")
+    data = mapping(payload.get("data"), "data")
     if name.startswith("onConversation"):
-        conversation = _mapping(data.get("conversation"), "data.conversation")
-        ticket_id = _id(conversation.get("ticket_id"), "data.conversation.ticket_id")
-        conversation_id = _id(conversation.get("id"), "data.conversation.id")
+        conversation = mapping(data.get("conversation"), "data.conversation")
+        ticket_id = freshdesk_id(conversation.get("ticket_id"), "data.conversation.ticket_id")
+        conversation_id = freshdesk_id(conversation.get("id"), "data.conversation.id")
         stamp = conversation.get("updated_at") or conversation.get("created_at")
         delivery = f"fdk:{name}:{conversation_id}:{stamp}"
         path = "data.conversation.updated_at"
     else:
-        ticket = _mapping(data.get("ticket"), "data.ticket")
-        ticket_id = _id(ticket.get("id"), "data.ticket.id")
+        ticket = mapping(data.get("ticket"), "data.ticket")
+        ticket_id = freshdesk_id(ticket.get("id"), "data.ticket.id")
         stamp = ticket.get("updated_at")
         delivery = f"fdk:{name}:{ticket_id}:{stamp}"
         path = "data.ticket.updated_at"

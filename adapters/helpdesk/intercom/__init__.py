@@ -23,7 +23,6 @@ tag and Intercom's flag (``priority`` -> high, ``not_priority`` -> normal).
 
 from __future__ import annotations
 
-from adapters.helpdesk.common import BOT_MARKER, has_marker, with_marker
 from adapters.helpdesk.intercom.calls import IntercomCall, to_intercom_calls
 from adapters.helpdesk.intercom.client import (
     BACKFILL_PAGE_SIZE,
@@ -39,11 +38,12 @@ from adapters.helpdesk.intercom.normalize import (
     priority_tag,
     to_ticket,
 )
+from adapters.helpdesk.intercom.sidebar import BODY_SIGNATURE_HEADER, body_signature
 from adapters.helpdesk.intercom.webhooks import TOPICS, parse_webhook_body, verify_signature
 
 __all__ = [
     "BACKFILL_PAGE_SIZE",
-    "BOT_MARKER",
+    "BODY_SIGNATURE_HEADER",
     "CHANNELS",
     "PRIORITIES",
     "REGIONS",
@@ -51,13 +51,12 @@ __all__ = [
     "TOPICS",
     "IntercomAdapter",
     "IntercomCall",
+    "body_signature",
     "error_for_response",
-    "has_marker",
     "parse_webhook_body",
     "plain_text",
     "priority_tag",
     "to_intercom_calls",
     "to_ticket",
     "verify_signature",
-    "with_marker",
 ]

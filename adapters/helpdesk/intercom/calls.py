@@ -12,16 +12,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.helpdesk.common import comment_ref, with_marker
-from adapters.helpdesk.intercom.common import _DIGITS, to_html
+from adapters.helpdesk.common import (
+    comment_bodies,
+    comment_ref,
+    helpdesk_actions,
+    tag_names,
+    to_html,
+    with_marker,
+)
+from adapters.helpdesk.intercom.common import DIGITS
 from adapters.helpdesk.intercom.normalize import priority_tag
 from integration.errors import ConfigurationError, ValidationError
 from integration.models import Action, ActionKind, Priority
 
 __all__ = [
     "IntercomCall",
-    "helpdesk_actions",
-    "planned_kinds",
     "tag_changes",
     "to_intercom_calls",
 ]
@@ -37,19 +42,6 @@ class IntercomCall:
     method: str
     path: str
     body: Mapping[str, Any] | None = None
-
-
-def helpdesk_actions(actions: Sequence[Action]) -> list[Action]:
-    """The actions meant for the helpdesk, in order."""
-    # ALERT actions go to Slack / the CRM, never to the helpdesk.
-    return [a for a in actions if a.target == "helpdesk" and a.kind is not ActionKind.ALERT]
-
-
-def _tags(action: Action) -> list[str]:
-    tags = action.payload.get("tags")
-    if not isinstance(tags, list | tuple) or not all(isinstance(t, str) for t in tags):
-        raise ValidationError(f"{action.kind.value}.tags", "expected a list of strings")
-    return [t.strip() for t in tags if t.strip()]
 
 
 def _priority(action: Action) -> Priority:
@@ -72,11 +64,11 @@ def tag_changes(
     origin: dict[str, ActionKind] = {}
     for action in helpdesk_actions(actions):
         if action.kind is ActionKind.ADD_TAGS:
-            for tag in _tags(action):
+            for tag in tag_names(action):
                 final[tag.lower()] = tag
                 origin[tag.lower()] = action.kind
         elif action.kind is ActionKind.REMOVE_TAGS:
-            for tag in _tags(action):
+            for tag in tag_names(action):
                 final.pop(tag.lower(), None)
                 origin[tag.lower()] = action.kind
         elif action.kind is ActionKind.SET_PRIORITY:
@@ -115,13 +107,7 @@ def _attribute_name(field: Any, tier_attribute: str | None) -> str | None:
 
 
 def _bodies(actions: Sequence[Action], kind: ActionKind) -> str | None:
-    bodies = []
-    for action in actions:
-        if action.kind is kind:
-            body = action.payload.get("body")
-            if not isinstance(body, str) or not body.strip():
-                raise ValidationError(f"{kind.value}.body", "must be a non-empty string")
-            bodies.append(body.strip())
+    bodies = comment_bodies(actions, kind)
     if not bodies:
         return None
     return to_html(with_marker("\n\n".join(bodies), comment_ref(actions, kind)))
@@ -140,7 +126,7 @@ def _assignments(
                 raise ConfigurationError(f"intercom: group {group!r} has no id in options.team_ids")
             out.append(("team", str(team_ids[group])))
         if assignee is not None:
-            if isinstance(assignee, bool) or not _DIGITS.match(str(assignee)):
+            if isinstance(assignee, bool) or not DIGITS.match(str(assignee)):
                 raise ValidationError("assign.assignee", f"not an Intercom admin id: {assignee!r}")
             out.append(("admin", str(assignee)))
     return out
@@ -195,16 +181,3 @@ def to_intercom_calls(
                                   body={"message_type": "comment", "type": "admin",
                                         "admin_id": admin_id, "body": reply}))
     return calls
-
-
-def planned_kinds(actions: Sequence[Action], tier_attribute: str | None) -> tuple[ActionKind, ...]:
-    """The kinds the calls write (an unconfigured tier attribute writes nothing)."""
-    kinds = []
-    for action in helpdesk_actions(actions):
-        if (
-            action.kind is ActionKind.SET_FIELD
-            and _attribute_name(action.payload.get("field"), tier_attribute) is None
-        ):
-            continue
-        kinds.append(action.kind)
-    return tuple(dict.fromkeys(kinds))

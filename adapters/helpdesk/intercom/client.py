@@ -6,7 +6,6 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +18,9 @@ from adapters.helpdesk.base import (
     HelpdeskAdapter,
     HelpdeskConfig,
     HelpdeskGroup,
+    SidebarCaller,
+    SidebarInstall,
+    SidebarRequest,
     SkippedTicket,
     SkipReason,
     WebhookEvent,
@@ -27,6 +29,10 @@ from adapters.helpdesk.base import (
 from adapters.helpdesk.common import (
     apply_detail,
     failure,
+    get_json,
+    helpdesk_actions,
+    mapping,
+    mappings,
     marker_refs,
     option_id,
     option_id_map,
@@ -34,21 +40,23 @@ from adapters.helpdesk.common import (
     site_root,
     skip_unmapped_groups,
     status_error,
-    transport_error,
+    transport_errors,
     with_notices,
     without_landed,
+    written_kinds,
 )
-from adapters.helpdesk.common import mapping as _mapping
-from adapters.helpdesk.common import mappings as _mappings
 from adapters.helpdesk.intercom.calls import (
     IntercomCall,
-    helpdesk_actions,
-    planned_kinds,
     tag_changes,
     to_intercom_calls,
 )
-from adapters.helpdesk.intercom.common import API_VERSION, _numeric_id, _opt_mapping
+from adapters.helpdesk.intercom.common import API_VERSION, numeric_intercom_id, opt_mapping
 from adapters.helpdesk.intercom.normalize import to_ticket
+from adapters.helpdesk.intercom.sidebar import (
+    BODY_SIGNATURE_HEADER,
+    SIDEBAR_PROOF,
+    verify_canvas_request,
+)
 from adapters.helpdesk.intercom.webhooks import parse_webhook_body, verify_signature
 from integration.errors import (
     ConfigurationError,
@@ -120,6 +128,13 @@ class IntercomAdapter(HelpdeskAdapter):
     identifier = "intercom"
     group_option = "team_ids"
     group_noun = "team"
+    base_url_placeholder = "blank: api.intercom.io (or the region's)"
+    sidebar_proof = SIDEBAR_PROOF
+    sidebar_proof_header = BODY_SIGNATURE_HEADER
+    # The inbox app lives on one host per data region.
+    sidebar_framers = ("https://app.intercom.com",)
+    regional_framers = {"us": "https://app.intercom.com", "eu": "https://app.eu.intercom.com",
+                        "au": "https://app.au.intercom.com"}
 
     def __init__(
         self,
@@ -158,6 +173,11 @@ class IntercomAdapter(HelpdeskAdapter):
         # Workspace tag name (lower-cased: Intercom names are case-insensitive) -> id.
         self._tag_ids: dict[str, str] = {}
 
+    @classmethod
+    def verify_sidebar(cls, request: SidebarRequest, *, install: SidebarInstall) -> SidebarCaller:
+        """Canvas Kit's ``X-Body-Signature`` over the raw body."""
+        return verify_canvas_request(request, install)
+
     # -- HTTP
 
     def _request(
@@ -174,7 +194,7 @@ class IntercomAdapter(HelpdeskAdapter):
             "Accept": "application/json",
             "Intercom-Version": API_VERSION,
         }
-        with _transport_errors(write=method not in ("GET", "HEAD")):
+        with transport_errors("intercom", write=method not in ("GET", "HEAD")):
             response = self.session.request(
                 method, f"{self._root}{path}", params=params, json=body, headers=headers,
                 timeout=self._timeout,
@@ -225,7 +245,7 @@ class IntercomAdapter(HelpdeskAdapter):
         self, conversation_id: str, *, cache: MutableMapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """The conversation with its parts, its first contact and that contact's company."""
-        conversation_id = _numeric_id(conversation_id, "conversation_id")
+        conversation_id = numeric_intercom_id(conversation_id, "conversation_id")
         conversation = self._call(
             "GET", f"/conversations/{conversation_id}", params={"display_as": "plaintext"}
         )
@@ -234,15 +254,15 @@ class IntercomAdapter(HelpdeskAdapter):
     def _with_people(
         self, conversation: Mapping[str, Any], cache: MutableMapping[str, Any]
     ) -> dict[str, Any]:
-        holder = _opt_mapping(conversation.get("contacts"), "conversation.contacts")
-        refs = _mappings(holder.get("contacts"), "conversation.contacts.contacts")
+        holder = opt_mapping(conversation.get("contacts"), "conversation.contacts")
+        refs = mappings(holder.get("contacts"), "conversation.contacts.contacts")
         contact = company = None
         if refs and refs[0].get("id"):
             contact = self._cached(cache, f"contacts/{refs[0]['id']}")
         if contact is not None:
-            companies = _opt_mapping(contact.get("companies"), "contact.companies")
+            companies = opt_mapping(contact.get("companies"), "contact.companies")
             # A contact in several companies: the first is the one Intercom shows first.
-            data = _mappings(companies.get("data"), "contact.companies.data")
+            data = mappings(companies.get("data"), "contact.companies.data")
             if data and data[0].get("id"):
                 company = self._cached(cache, f"companies/{data[0]['id']}")
         return {"conversation": conversation, "contact": contact, "company": company}
@@ -279,8 +299,8 @@ class IntercomAdapter(HelpdeskAdapter):
             cache: dict[str, Any] = {}
             tickets = []
             skipped = []
-            for i, found in enumerate(_mappings(page.get("conversations"), "conversations")):
-                conversation_id = _numeric_id(found.get("id"), f"conversations[{i}].id")
+            for i, found in enumerate(mappings(page.get("conversations"), "conversations")):
+                conversation_id = numeric_intercom_id(found.get("id"), f"conversations[{i}].id")
                 full = self._request(
                     "GET", f"/conversations/{conversation_id}",
                     params={"display_as": "plaintext"}, missing_ok=True,
@@ -294,8 +314,8 @@ class IntercomAdapter(HelpdeskAdapter):
                     # One malformed conversation must not stop a 60-day import.
                     skipped.append(SkippedTicket(id=conversation_id, reason=SkipReason.INVALID,
                                                  detail=str(err)))
-            pages = _opt_mapping(page.get("pages"), "pages")
-            following = _opt_mapping(pages.get("next"), "pages.next").get("starting_after")
+            pages = opt_mapping(page.get("pages"), "pages")
+            following = opt_mapping(pages.get("next"), "pages.next").get("starting_after")
             next_cursor = str(following) if following else None
             total = page.get("total_count")
             yield BackfillPage(
@@ -313,7 +333,7 @@ class IntercomAdapter(HelpdeskAdapter):
         """The admin id writes are made as: ``options.admin_id``, else the token's own admin."""
         if self._admin_id is None:
             me = self._call("GET", "/me")
-            self._admin_id = _numeric_id(me.get("id"), "me.id")
+            self._admin_id = numeric_intercom_id(me.get("id"), "me.id")
         return self._admin_id
 
     def _conversation(self, conversation_id: str) -> Mapping[str, Any]:
@@ -321,10 +341,10 @@ class IntercomAdapter(HelpdeskAdapter):
 
     @staticmethod
     def _tags_on(conversation: Mapping[str, Any]) -> dict[str, str]:
-        holder = _opt_mapping(conversation.get("tags"), "conversation.tags")
+        holder = opt_mapping(conversation.get("tags"), "conversation.tags")
         return {
             str(t["name"]): str(t["id"])
-            for t in _mappings(holder.get("tags"), "conversation.tags.tags")
+            for t in mappings(holder.get("tags"), "conversation.tags.tags")
             if t.get("name") and t.get("id")
         }
 
@@ -332,13 +352,13 @@ class IntercomAdapter(HelpdeskAdapter):
         """Workspace tag ids by lower-cased name: cached, else listed once, else created."""
         if any(n.lower() not in self._tag_ids for n in names):
             listing = self._call("GET", "/tags")
-            for tag in _mappings(listing.get("data"), "data"):
+            for tag in mappings(listing.get("data"), "data"):
                 if isinstance(tag.get("name"), str) and tag.get("id") is not None:
                     self._tag_ids[tag["name"].lower()] = str(tag["id"])
         for name in names:
             if name.lower() not in self._tag_ids:
-                created = _mapping(self._call("POST", "/tags", body={"name": name}), "tag")
-                self._tag_ids[name.lower()] = _numeric_id(created.get("id"), "tag.id")
+                created = mapping(self._call("POST", "/tags", body={"name": name}), "tag")
+                self._tag_ids[name.lower()] = numeric_intercom_id(created.get("id"), "tag.id")
         return {n.lower(): self._tag_ids[n.lower()] for n in names}
 
     def apply(
@@ -349,7 +369,7 @@ class IntercomAdapter(HelpdeskAdapter):
         A group with no Intercom team id is left out and said in the note (or the result);
         ``uncertain`` reads the conversation's parts first so a note or reply lands once.
         """
-        conversation_id = _numeric_id(ticket_id, "ticket_id")
+        conversation_id = numeric_intercom_id(ticket_id, "ticket_id")
         actions = helpdesk_actions(actions)
         if not actions:
             return ApplyResult(applied=(), detail={"skipped": "no helpdesk actions"})
@@ -382,7 +402,7 @@ class IntercomAdapter(HelpdeskAdapter):
             current_tags=current,
             tag_ids=tag_ids,
         )
-        result = self._send(calls, planned_kinds(actions, self._tier_attribute))
+        result = self._send(calls, written_kinds(actions, tier_target=self._tier_attribute))
         return ApplyResult(
             applied=(*result.applied, *there),
             external_ref=result.external_ref,
@@ -442,9 +462,22 @@ class IntercomAdapter(HelpdeskAdapter):
         https://developers.intercom.com/docs/references/rest-api/api.intercom.io/teams/listteams
         """
         data = self._call("GET", "/teams")
-        return [HelpdeskGroup(id=_numeric_id(team.get("id"), f"teams[{i}].id"),
+        return [HelpdeskGroup(id=numeric_intercom_id(team.get("id"), f"teams[{i}].id"),
                               name=str(team.get("name") or ""))
-                for i, team in enumerate(_mappings(data.get("teams"), "teams"))]
+                for i, team in enumerate(mappings(data.get("teams"), "teams"))]
+
+    def who_am_i(self) -> str:
+        """``GET /me``: the admin the token belongs to, and its workspace.
+
+        https://developers.intercom.com/docs/references/rest-api/api.intercom.io/admins/identifyadmin
+        """
+        data = get_json(self.session, f"{self._root}/me", vendor="Intercom",
+                        headers={"Authorization": f"Bearer {self._token}",
+                                 "Accept": "application/json", "Intercom-Version": API_VERSION})
+        app = data.get("app") or {}
+        workspace = app.get("name") if isinstance(app, Mapping) else None
+        return (f"Intercom: signed in as {data.get('name')}"
+                + (f" in workspace {workspace}" if workspace else ""))
 
 
 def _opt_id(value: Any, name: str) -> str | None:
@@ -495,12 +528,3 @@ def _landed_refs(conversation: Mapping[str, Any]) -> set[str]:
     if isinstance(source, Mapping):
         bodies.append(source.get("body"))
     return marker_refs(bodies)
-
-
-@contextmanager
-def _transport_errors(*, write: bool = False) -> Iterator[None]:
-    """Translate requests' failures into retriable / fatal delivery errors."""
-    try:
-        yield
-    except requests.RequestException as err:
-        raise transport_error("intercom", err, write=write) from err

@@ -1,16 +1,27 @@
-"""Shared by the Intercom modules: the bot marker, HTML to text, and field readers."""
+"""Shared by the Intercom modules: HTML to text, and field readers that name the bad field."""
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
-from adapters.helpdesk.common import mapping as _mapping
+from adapters.helpdesk.common import mapping
 from integration.errors import ValidationError
+
+__all__ = [
+    "API_VERSION",
+    "DIGITS",
+    "HELPDESK",
+    "intercom_id",
+    "numeric_intercom_id",
+    "opt_mapping",
+    "opt_stripped",
+    "plain_text",
+    "unix_time",
+]
 
 HELPDESK = "intercom"
 API_VERSION = "2.14"
@@ -18,16 +29,7 @@ _BLOCKS = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4",
                      "blockquote", "pre", "tr"})
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
-_DIGITS = re.compile(r"^\d+$")
-
-
-def to_html(text: str) -> str:
-    """Plain text as the paragraphs Intercom renders (blank lines split paragraphs)."""
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
-    return "".join(
-        "<p>" + "<br>".join(html.escape(line) for line in p.splitlines()) + "</p>"
-        for p in paragraphs
-    )
+DIGITS = re.compile(r"^\d+$")
 
 
 class _TextParser(HTMLParser):
@@ -60,11 +62,12 @@ def plain_text(body: str) -> str:
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
 
 
-def _opt_mapping(value: Any, path: str) -> Mapping[str, Any]:
-    return {} if value is None else _mapping(value, path)
+def opt_mapping(value: Any, path: str) -> Mapping[str, Any]:
+    """``mapping`` of a value that may be null (an empty object then)."""
+    return {} if value is None else mapping(value, path)
 
 
-def _id(value: Any, path: str) -> str:
+def intercom_id(value: Any, path: str) -> str:
     """Intercom ids: numeric for conversations, admins and teams; hex strings for contacts."""
     if isinstance(value, bool) or value is None:
         raise ValidationError(path, f"expected an Intercom id, got {value!r}")
@@ -74,13 +77,14 @@ def _id(value: Any, path: str) -> str:
     return text
 
 
-def _numeric_id(value: Any, path: str) -> str:
-    if isinstance(value, bool) or value is None or not _DIGITS.match(str(value).strip()):
+def numeric_intercom_id(value: Any, path: str) -> str:
+    """A numeric Intercom id (conversation, admin, team) as text, or a ``ValidationError``."""
+    if isinstance(value, bool) or value is None or not DIGITS.match(str(value).strip()):
         raise ValidationError(path, f"expected a numeric Intercom id, got {value!r}")
     return str(value).strip()
 
 
-def _epoch(value: Any, path: str) -> datetime:
+def unix_time(value: Any, path: str) -> datetime:
     """Intercom timestamps are Unix seconds."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(path, f"expected Unix seconds, got {value!r}")
@@ -90,7 +94,8 @@ def _epoch(value: Any, path: str) -> datetime:
         raise ValidationError(path, f"timestamp out of range: {value!r}") from err
 
 
-def _opt_text(value: Any) -> str | None:
+def opt_stripped(value: Any) -> str | None:
+    """``value`` as stripped text, or None for null and blank strings."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return str(value).strip()

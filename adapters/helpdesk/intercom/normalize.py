@@ -6,19 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from adapters.helpdesk.common import has_marker
-from adapters.helpdesk.common import is_url as _is_url
-from adapters.helpdesk.common import mapping as _mapping
-from adapters.helpdesk.common import mappings as _mappings
-from adapters.helpdesk.common import number as _number
+from adapters.helpdesk.common import has_marker, is_url, mapping, mappings, number
 from adapters.helpdesk.intercom.common import (
     HELPDESK,
-    _epoch,
-    _id,
-    _numeric_id,
-    _opt_mapping,
-    _opt_text,
+    intercom_id,
+    numeric_intercom_id,
+    opt_mapping,
+    opt_stripped,
     plain_text,
+    unix_time,
 )
 from integration.errors import ValidationError
 from integration.models import Account, Author, Channel, Message, Person, Priority, Status, Ticket
@@ -82,15 +78,15 @@ def to_ticket(
     tier_attribute: str | None = None,
 ) -> Ticket:
     """Normalize ``{"conversation", "contact", "company"}`` as the API returns them."""
-    raw = _mapping(bundle.get("conversation"), "conversation")
-    conversation_id = _numeric_id(raw.get("id"), "conversation.id")
+    raw = mapping(bundle.get("conversation"), "conversation")
+    conversation_id = numeric_intercom_id(raw.get("id"), "conversation.id")
     state = raw.get("state")
     if not isinstance(state, str) or state not in STATES:
         raise ValidationError("conversation.state", f"unknown Intercom state {state!r}")
-    source = _opt_mapping(raw.get("source"), "conversation.source")
+    source = opt_mapping(raw.get("source"), "conversation.source")
     tags = _tags(raw.get("tags"))
-    parts = _mappings(
-        _opt_mapping(raw.get("conversation_parts"), "conversation.conversation_parts").get(
+    parts = mappings(
+        opt_mapping(raw.get("conversation_parts"), "conversation.conversation_parts").get(
             "conversation_parts"
         ),
         "conversation.conversation_parts.conversation_parts",
@@ -107,7 +103,7 @@ def to_ticket(
             messages.append(message)
         last_part = author
     messages.sort(key=lambda m: m.created_at)
-    attributes = _opt_mapping(raw.get("custom_attributes"), "conversation.custom_attributes")
+    attributes = opt_mapping(raw.get("custom_attributes"), "conversation.custom_attributes")
     custom: dict[str, Any] = {
         "intercom_state": state,
         "source_type": source.get("type"),
@@ -116,12 +112,13 @@ def to_ticket(
         "last_part": last_part,
     }
     if raw.get("waiting_since") is not None:
-        waiting = _epoch(raw["waiting_since"], "conversation.waiting_since")
+        waiting = unix_time(raw["waiting_since"], "conversation.waiting_since")
         custom["waiting_since"] = waiting.isoformat()
     if tier_attribute and attributes.get(tier_attribute) is not None:
         custom["tier"] = _tier_value(attributes[tier_attribute])
     team = raw.get("team_assignee_id")
-    team_id = _id(team, "conversation.team_assignee_id") if team not in (None, 0, "0") else None
+    team_id = (intercom_id(team, "conversation.team_assignee_id")
+               if team not in (None, 0, "0") else None)
     admin = raw.get("admin_assignee_id")
     return Ticket(
         tenant=tenant,
@@ -131,23 +128,24 @@ def to_ticket(
         status=STATES[state],
         priority=_priority(raw.get("priority"), tags),
         channel=CHANNELS.get(str(source.get("type")), Channel.OTHER),
-        created_at=_epoch(raw.get("created_at"), "conversation.created_at"),
-        updated_at=_epoch(raw.get("updated_at"), "conversation.updated_at"),
+        created_at=unix_time(raw.get("created_at"), "conversation.created_at"),
+        updated_at=unix_time(raw.get("updated_at"), "conversation.updated_at"),
         requester=_requester(raw, bundle.get("contact")),
         messages=tuple(messages),
         account=_account(bundle.get("company")),
         tags=tags,
-        assignee=_id(admin, "conversation.admin_assignee_id") if admin not in (None, 0) else None,
+        assignee=(intercom_id(admin, "conversation.admin_assignee_id")
+                  if admin not in (None, 0) else None),
         group=(team_names or {}).get(team_id, team_id) if team_id else None,
-        page_url=str(source["url"]) if _is_url(source.get("url")) else None,
+        page_url=str(source["url"]) if is_url(source.get("url")) else None,
         csat=_csat(raw.get("conversation_rating")),
         custom=custom,
     )
 
 
 def _tags(raw: Any) -> tuple[str, ...]:
-    holder = _opt_mapping(raw, "conversation.tags")
-    tags = _mappings(holder.get("tags"), "conversation.tags.tags")
+    holder = opt_mapping(raw, "conversation.tags")
+    tags = mappings(holder.get("tags"), "conversation.tags.tags")
     return tuple(str(t["name"]) for t in tags if isinstance(t.get("name"), str))
 
 
@@ -189,10 +187,10 @@ def _opening(
         return None
     author, _ = _author(source.get("author"), text, admin_id)
     return Message(
-        id=_id(source.get("id"), "conversation.source.id"),
+        id=intercom_id(source.get("id"), "conversation.source.id"),
         author=author,
         body=text,
-        created_at=_epoch(raw.get("created_at"), "conversation.created_at"),
+        created_at=unix_time(raw.get("created_at"), "conversation.created_at"),
         public=True,
     )
 
@@ -205,13 +203,13 @@ def _part(
         raise ValidationError(f"{path}.body", "expected a string")
     text = plain_text(body or "")
     author, info = _author(part.get("author"), text, admin_id)
-    created_at = _epoch(part.get("created_at"), f"{path}.created_at")
+    created_at = unix_time(part.get("created_at"), f"{path}.created_at")
     info = {**info, "part_type": part.get("part_type"), "created_at": created_at.isoformat()}
     if not text:
         return None, info  # assignment, state or attribute change: no words to read
     return (
         Message(
-            id=_id(part.get("id"), f"{path}.id"),
+            id=intercom_id(part.get("id"), f"{path}.id"),
             author=author,
             body=text,
             created_at=created_at,
@@ -233,32 +231,32 @@ def _subject(raw: Mapping[str, Any], source: Mapping[str, Any], messages: list[M
 
 def _requester(raw: Mapping[str, Any], contact: Any) -> Person:
     if contact is not None:
-        found = _mapping(contact, "contact")
+        found = mapping(contact, "contact")
         return Person(
-            id=_id(found.get("id"), "contact.id"),
-            email=_opt_text(found.get("email")),
-            name=_opt_text(found.get("name")),
+            id=intercom_id(found.get("id"), "contact.id"),
+            email=opt_stripped(found.get("email")),
+            name=opt_stripped(found.get("name")),
         )
-    holder = _opt_mapping(raw.get("contacts"), "conversation.contacts")
-    contacts = _mappings(holder.get("contacts"), "conversation.contacts.contacts")
+    holder = opt_mapping(raw.get("contacts"), "conversation.contacts")
+    contacts = mappings(holder.get("contacts"), "conversation.contacts.contacts")
     if not contacts:
         raise ValidationError("conversation.contacts", "the conversation has no contact")
-    return Person(id=_id(contacts[0].get("id"), "conversation.contacts.contacts[0].id"))
+    return Person(id=intercom_id(contacts[0].get("id"), "conversation.contacts.contacts[0].id"))
 
 
 def _account(raw: Any) -> Account | None:
     if raw is None:
         return None
-    company = _mapping(raw, "company")
-    extra = _opt_mapping(company.get("custom_attributes"), "company.custom_attributes")
+    company = mapping(raw, "company")
+    extra = opt_mapping(company.get("custom_attributes"), "company.custom_attributes")
     plan = company.get("plan")
-    plan_name = _opt_text(plan.get("name")) if isinstance(plan, Mapping) else _opt_text(plan)
-    arr = _number(_first(extra, "arr", "ARR"), "company.custom_attributes.arr")
+    plan_name = opt_stripped(plan.get("name")) if isinstance(plan, Mapping) else opt_stripped(plan)
+    arr = number(_first(extra, "arr", "ARR"), "company.custom_attributes.arr")
     if arr is None:
-        monthly = _number(company.get("monthly_spend"), "company.monthly_spend")
+        monthly = number(company.get("monthly_spend"), "company.monthly_spend")
         # Intercom reports 0 when monthly_spend was never set: that is not a free account.
         arr = monthly * 12 if monthly else None
-    health = _number(_first(extra, "health", "health_score"), "company.custom_attributes.health")
+    health = number(_first(extra, "health", "health_score"), "company.custom_attributes.health")
     if health is not None and 1.0 < health <= 100.0:
         health = health / 100.0  # kept as a percentage attribute
     if health is not None and not 0.0 <= health <= 1.0:
@@ -266,13 +264,13 @@ def _account(raw: Any) -> Account | None:
     if arr is not None and arr < 0:
         raise ValidationError("company.custom_attributes.arr", f"must not be negative: {arr}")
     return Account(
-        id=_id(company.get("id"), "company.id"),
-        name=_opt_text(company.get("name")),
+        id=intercom_id(company.get("id"), "company.id"),
+        name=opt_stripped(company.get("name")),
         domain=_domain(company.get("website")),
         plan=plan_name.lower() if plan_name else None,
         arr=arr,
         health=health,
-        owner=_opt_text(_first(extra, "account_owner", "owner")),
+        owner=opt_stripped(_first(extra, "account_owner", "owner")),
     )
 
 
@@ -281,7 +279,7 @@ def _first(attrs: Mapping[str, Any], *names: str) -> Any:
 
 
 def _domain(website: Any) -> str | None:
-    text = _opt_text(website)
+    text = opt_stripped(website)
     if text is None:
         return None
     host = urlsplit(text if "//" in text else f"//{text}").hostname

@@ -9,9 +9,8 @@ import re
 from collections.abc import Mapping
 
 from adapters.helpdesk.base import WebhookEvent
-from adapters.helpdesk.common import header as _header
-from adapters.helpdesk.common import mapping as _mapping
-from adapters.helpdesk.intercom.common import _epoch, _numeric_id
+from adapters.helpdesk.common import header, mapping
+from adapters.helpdesk.intercom.common import numeric_intercom_id, unix_time
 from integration.errors import UnsupportedEvent, ValidationError, WebhookVerificationError
 
 __all__ = ["SIGNATURE_HEADER", "TOPICS", "parse_webhook_body", "verify_signature"]
@@ -40,7 +39,7 @@ TOPICS: Mapping[str, str] = {
 
 def verify_signature(*, secret: str, headers: Mapping[str, str], body: bytes) -> None:
     """Raise ``WebhookVerificationError`` unless ``X-Hub-Signature`` signs this exact body."""
-    given = _header(headers, SIGNATURE_HEADER)
+    given = header(headers, SIGNATURE_HEADER)
     if not given:
         raise WebhookVerificationError(f"intercom: {SIGNATURE_HEADER} header missing")
     match = _SIGNATURE.match(given)
@@ -69,8 +68,8 @@ def parse_webhook_body(body: bytes) -> WebhookEvent:
     delivery = payload.get("id")
     if not isinstance(delivery, str) or not delivery.strip():
         raise ValidationError("id", "is required (the notification id)")
-    data = _mapping(payload.get("data"), "data")
-    item = _mapping(data.get("item"), "data.item")
+    data = mapping(payload.get("data"), "data")
+    item = mapping(data.get("item"), "data.item")
     if item.get("type") not in (None, "conversation"):
         kind = item.get("type")
         raise ValidationError("data.item.type", f"expected a conversation, got {kind!r}")
@@ -78,6 +77,6 @@ def parse_webhook_body(body: bytes) -> WebhookEvent:
     return WebhookEvent(
         delivery_id=delivery.strip(),
         event_type=TOPICS[topic],
-        ticket_id=_numeric_id(item.get("id"), "data.item.id"),
-        occurred_at=_epoch(created, "created_at") if created else None,
+        ticket_id=numeric_intercom_id(item.get("id"), "data.item.id"),
+        occurred_at=unix_time(created, "created_at") if created else None,
     )

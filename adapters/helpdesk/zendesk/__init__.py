@@ -22,7 +22,6 @@ Webhooks: both Zendesk styles are accepted on the same URL.
 from __future__ import annotations
 
 from adapters.helpdesk.zendesk.client import ZendeskAdapter, error_for_response
-from adapters.helpdesk.zendesk.common import BOT_MARKER, has_marker, with_marker
 from adapters.helpdesk.zendesk.normalize import CHANNELS, STATUSES, to_ticket
 from adapters.helpdesk.zendesk.update import to_zendesk_followup, to_zendesk_update
 from adapters.helpdesk.zendesk.webhooks import (
@@ -33,18 +32,15 @@ from adapters.helpdesk.zendesk.webhooks import (
 )
 
 __all__ = [
-    "BOT_MARKER",
     "CHANNELS",
     "EVENT_TYPES",
     "STATUSES",
     "TRIGGER_BODY",
     "ZendeskAdapter",
     "error_for_response",
-    "has_marker",
     "parse_webhook_body",
     "to_ticket",
     "to_zendesk_followup",
     "to_zendesk_update",
     "verify_signature",
-    "with_marker",
 ]

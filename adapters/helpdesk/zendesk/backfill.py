@@ -34,7 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.helpdesk.base import BackfillPage, SkippedTicket, SkipReason
-from adapters.helpdesk.zendesk.common import _mapping, _mappings
+from adapters.helpdesk.common import mapping, mappings
 from integration.errors import ConfigurationError, FatalError, ValidationError
 from integration.models import Ticket
 
@@ -152,9 +152,9 @@ class IncrementalExport:
             else:
                 params["cursor"] = position.cursor
             export = self._get_json(url, params)
-            raw = _mappings(export.get("tickets"), "tickets")
-            users = {u.get("id"): u for u in _mappings(export.get("users"), "users")}
-            orgs = {o.get("id"): o for o in _mappings(export.get("organizations"), "organizations")}
+            raw = mappings(export.get("tickets"), "tickets")
+            users = {u.get("id"): u for u in mappings(export.get("users"), "users")}
+            orgs = {o.get("id"): o for o in mappings(export.get("organizations"), "organizations")}
             after = export.get("after_cursor")
             end = export.get("end_of_stream") is True or not isinstance(after, str) or not after
             pending = [t for t in raw if not position.covers(t)]
@@ -203,13 +203,13 @@ class IncrementalExport:
             metrics.advance_to(max(_generated(t) for t in live))
         out: list[Ticket] = []
         for raw in live:
-            ticket_id = str(_mapping(raw, "ticket").get("id"))
+            ticket_id = str(mapping(raw, "ticket").get("id"))
             comments: list[Mapping[str, Any]] = []
             people = [users[raw["requester_id"]]] if raw.get("requester_id") in users else []
             for page in self._comment_pages(ticket_id):
-                found = _mappings(page.get("comments"), "comments")
+                found = mappings(page.get("comments"), "comments")
                 comments.extend(found)
-                people.extend(_mappings(page.get("users"), "users"))
+                people.extend(mappings(page.get("users"), "users"))
                 people.extend(users[c["author_id"]] for c in found if c.get("author_id") in users)
             bundle = {
                 "ticket": raw,
@@ -257,7 +257,7 @@ class _MetricEvents:
                 self.enabled = False
                 self._buffer.clear()
                 return
-            events = _mappings(page.get("ticket_metric_events"), "ticket_metric_events")
+            events = mappings(page.get("ticket_metric_events"), "ticket_metric_events")
             for event in events:
                 self._add(event)
             end_time = page.get("end_time")

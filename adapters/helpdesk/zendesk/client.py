@@ -22,12 +22,19 @@ from adapters.helpdesk.base import (
     HelpdeskAdapter,
     HelpdeskConfig,
     HelpdeskGroup,
+    SidebarCaller,
+    SidebarInstall,
+    SidebarRequest,
     WebhookEvent,
     verify_with_any,
 )
 from adapters.helpdesk.common import (
     apply_detail,
     failure,
+    get_json,
+    helpdesk_actions,
+    mapping,
+    mappings,
     marker_refs,
     option_id,
     option_id_map,
@@ -38,15 +45,12 @@ from adapters.helpdesk.common import (
     transport_error,
     with_notices,
     without_landed,
+    written_kinds,
 )
-from adapters.helpdesk.zendesk.common import _id, _mapping, _mappings
+from adapters.helpdesk.zendesk.common import zendesk_id
 from adapters.helpdesk.zendesk.normalize import to_ticket
-from adapters.helpdesk.zendesk.update import (
-    applied_kinds,
-    helpdesk_actions,
-    to_zendesk_followup,
-    to_zendesk_update,
-)
+from adapters.helpdesk.zendesk.sidebar import SIDEBAR_PROOF, verify_signed_url
+from adapters.helpdesk.zendesk.update import to_zendesk_followup, to_zendesk_update
 from adapters.helpdesk.zendesk.webhooks import parse_webhook_body, verify_signature
 from integration.errors import (
     ConfigurationError,
@@ -106,6 +110,11 @@ class ZendeskAdapter(HelpdeskAdapter):
     """
 
     identifier = "zendesk"
+    base_url_placeholder = "https://yourcompany.zendesk.com"
+    sidebar_proof = SIDEBAR_PROOF
+    sidebar_framers = ("https://*.zendesk.com",)
+    framed_at_base_url = True
+    sidebar_sdk = "zaf_sdk.min.js"
 
     def __init__(
         self,
@@ -164,6 +173,11 @@ class ZendeskAdapter(HelpdeskAdapter):
                 _rebase(api, scheme=scheme, netloc=netloc, prefix=f"{path.strip('/')}/api/v2")
         return client
 
+    @classmethod
+    def verify_sidebar(cls, request: SidebarRequest, *, install: SidebarInstall) -> SidebarCaller:
+        """The signed-URL JWT Zendesk POSTs to the app's iframe URL."""
+        return verify_signed_url(request, install)
+
     # -- webhooks
 
     def verify_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
@@ -192,20 +206,20 @@ class ZendeskAdapter(HelpdeskAdapter):
 
     def fetch_bundle(self, ticket_id: str) -> dict[str, Any]:
         """The ticket with users and organization sideloaded, and all its comments."""
-        ticket_id = _id(ticket_id, "ticket_id")
+        ticket_id = zendesk_id(ticket_id, "ticket_id")
         # Read with the session, not zenpy objects: zenpy renames keys (via.source.from ->
         # from_), pads every attribute with null and swallows sideloads into its cache,
         # while to_ticket wants the vendor JSON as documented.
         shown = self._get_json(
             f"{self._api_root}/tickets/{ticket_id}.json", {"include": "users,organizations"}
         )
-        users = {u.get("id"): u for u in _mappings(shown.get("users"), "users")}
+        users = {u.get("id"): u for u in mappings(shown.get("users"), "users")}
         comments: list[Mapping[str, Any]] = []
         for page in self._comment_pages(ticket_id):
-            comments.extend(_mappings(page.get("comments"), "comments"))
-            users.update({u.get("id"): u for u in _mappings(page.get("users"), "users")})
-        ticket = _mapping(shown.get("ticket"), "ticket")
-        orgs = _mappings(shown.get("organizations"), "organizations")
+            comments.extend(mappings(page.get("comments"), "comments"))
+            users.update({u.get("id"): u for u in mappings(page.get("users"), "users")})
+        ticket = mapping(shown.get("ticket"), "ticket")
+        orgs = mappings(shown.get("organizations"), "organizations")
         org = next((o for o in orgs if o.get("id") == ticket.get("organization_id")), None)
         return {
             "ticket": ticket,
@@ -267,7 +281,7 @@ class ZendeskAdapter(HelpdeskAdapter):
             f"{self._api_root}/tickets/{ticket_id}/comments.json",
             {"page[size]": 100, "sort": "-created_at"},
         )
-        comments = _mappings(page.get("comments"), "comments")
+        comments = mappings(page.get("comments"), "comments")
         return marker_refs(c.get(key) for c in comments for key in ("body", "plain_body"))
 
     # -- writing
@@ -280,7 +294,7 @@ class ZendeskAdapter(HelpdeskAdapter):
         A group with no Zendesk id is left out and said in the note (or the result);
         ``uncertain`` reads the latest comments first so a note or reply lands once.
         """
-        ticket_id = _id(ticket_id, "ticket_id")
+        ticket_id = zendesk_id(ticket_id, "ticket_id")
         actions = helpdesk_actions(actions)
         if not actions:
             return ApplyResult(applied=(), detail={"skipped": "no helpdesk actions"})
@@ -307,7 +321,7 @@ class ZendeskAdapter(HelpdeskAdapter):
             updated_stamp=stamp,
         )
         followup = to_zendesk_followup(actions)
-        applied = (*applied_kinds(actions, self._tier_field_id), *there)
+        applied = (*written_kinds(actions, tier_target=self._tier_field_id), *there)
         url = f"{self._api_root}/tickets/{ticket_id}.json"
         # Sent with the session, not zenpy.tickets.update(): zenpy always serializes the
         # ticket's read-only `id` into the body, which the vendor's schema rejects.
@@ -353,10 +367,10 @@ class ZendeskAdapter(HelpdeskAdapter):
         groups: list[HelpdeskGroup] = []
         for _ in range(MAX_GROUP_PAGES):
             page = self._get_json(url, params)
-            for i, group in enumerate(_mappings(page.get("groups"), "groups")):
+            for i, group in enumerate(mappings(page.get("groups"), "groups")):
                 if group.get("deleted"):
                     continue
-                groups.append(HelpdeskGroup(id=_id(group.get("id"), f"groups[{i}].id"),
+                groups.append(HelpdeskGroup(id=zendesk_id(group.get("id"), f"groups[{i}].id"),
                                             name=str(group.get("name") or "")))
             meta, links = page.get("meta") or {}, page.get("links") or {}
             next_link = links.get("next") if meta.get("has_more") else None
@@ -364,6 +378,20 @@ class ZendeskAdapter(HelpdeskAdapter):
                 break
             params = dict(parse_qsl(urlsplit(next_link).query))
         return groups
+
+    def who_am_i(self) -> str:
+        """``GET /api/v2/users/me.json`` through the adapter's own session.
+
+        Zendesk answers 200 with an anonymous user when the credentials are missing, so the
+        user id is checked too.
+        https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self
+        """
+        data = get_json(self.session, f"{self._root}/api/v2/users/me.json", vendor="Zendesk")
+        user = data.get("user") or {}
+        if not isinstance(user, Mapping) or user.get("id") is None:
+            raise FatalError("Zendesk answered as an anonymous user: the credentials were "
+                             "not accepted")
+        return f"Zendesk: signed in as {user.get('name')} ({user.get('role')})"
 
 
 def _opt_int(value: Any, name: str) -> int | None:

@@ -1,4 +1,4 @@
-"""Shared by the Zendesk modules: the bot marker and field readers that name the bad field."""
+"""Shared by the Zendesk modules: field readers that name the bad field."""
 
 from __future__ import annotations
 
@@ -6,39 +6,26 @@ import re
 from datetime import datetime
 from typing import Any
 
-# Shared with every adapter; re-exported so this package's modules import from one place.
-from adapters.helpdesk.common import (  # noqa: F401
-    BOT_MARKER,
-    has_marker,
-    with_marker,
-)
-from adapters.helpdesk.common import header as _header  # noqa: F401
-from adapters.helpdesk.common import is_url as _is_url  # noqa: F401
-from adapters.helpdesk.common import mapping as _mapping  # noqa: F401
-from adapters.helpdesk.common import mappings as _mappings  # noqa: F401
-from adapters.helpdesk.common import number as _number  # noqa: F401
 from integration.errors import ValidationError
 from integration.models import parse_time
 
+__all__ = ["DIGITS", "HELPDESK", "zendesk_id", "zendesk_time"]
+
 HELPDESK = "zendesk"
-_DIGITS = re.compile(r"^\d+$")
+DIGITS = re.compile(r"^\d+$")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
-def _id(value: Any, path: str) -> str:
-    if isinstance(value, bool) or value is None or not _DIGITS.match(str(value)):
+def zendesk_id(value: Any, path: str) -> str:
+    """A numeric Zendesk id as text, or a ``ValidationError`` naming ``path``."""
+    if isinstance(value, bool) or value is None or not DIGITS.match(str(value)):
         raise ValidationError(path, f"expected a numeric Zendesk id, got {value!r}")
     return str(value)
 
 
-def _time(value: Any, path: str) -> datetime:
+def zendesk_time(value: Any, path: str) -> datetime:
+    """An ISO time as Zendesk writes it, or a ``ValidationError`` naming ``path``."""
     # Event webhooks carry nanoseconds, which datetime cannot hold.
     if isinstance(value, str):
         value = _FRACTION.sub(r"\1", value)
     return parse_time(value, path)
-
-
-def _opt_text(value: Any) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return str(value)

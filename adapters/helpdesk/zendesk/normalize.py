@@ -5,17 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from adapters.helpdesk.zendesk.common import (
-    HELPDESK,
-    _id,
-    _is_url,
-    _mapping,
-    _mappings,
-    _number,
-    _opt_text,
-    _time,
-    has_marker,
-)
+from adapters.helpdesk.common import has_marker, is_url, mapping, mappings, number, opt_text
+from adapters.helpdesk.zendesk.common import HELPDESK, zendesk_id, zendesk_time
 from integration.errors import ValidationError
 from integration.models import Account, Author, Channel, Message, Person, Priority, Status, Ticket
 
@@ -74,13 +65,13 @@ def to_ticket(
     page_url_field_id: int | None = None,
 ) -> Ticket:
     """Normalize ``{"ticket", "comments", "users", "organization"}`` as the API returns them."""
-    raw = _mapping(bundle.get("ticket"), "ticket")
-    ticket_id = _id(raw.get("id"), "ticket.id")
+    raw = mapping(bundle.get("ticket"), "ticket")
+    ticket_id = zendesk_id(raw.get("id"), "ticket.id")
     users = {
-        _id(u.get("id"), f"users[{i}].id"): u
-        for i, u in enumerate(_mappings(bundle.get("users"), "users"))
+        zendesk_id(u.get("id"), f"users[{i}].id"): u
+        for i, u in enumerate(mappings(bundle.get("users"), "users"))
     }
-    requester_id = _id(raw.get("requester_id"), "ticket.requester_id")
+    requester_id = zendesk_id(raw.get("requester_id"), "ticket.requester_id")
     requester = users.get(requester_id, {})
     fields = _custom_fields(raw.get("custom_fields"))
     status = raw.get("status")
@@ -90,14 +81,14 @@ def to_ticket(
     if priority is not None and (not isinstance(priority, str) or priority not in PRIORITIES):
         raise ValidationError("ticket.priority", f"unknown Zendesk priority {priority!r}")
     via = raw.get("via") if isinstance(raw.get("via"), Mapping) else {}
-    comments = _mappings(bundle.get("comments"), "comments")
+    comments = mappings(bundle.get("comments"), "comments")
     messages = tuple(
         _message(c, f"comments[{i}]", requester_id, bot_user_id, users)
         for i, c in enumerate(comments)
     )
     group = None
     if raw.get("group_id") is not None:
-        group_id = _id(raw["group_id"], "ticket.group_id")
+        group_id = zendesk_id(raw["group_id"], "ticket.group_id")
         group = (group_names or {}).get(int(group_id), group_id)
     custom: dict[str, Any] = {
         "zendesk_type": raw.get("type"),
@@ -113,12 +104,12 @@ def to_ticket(
         status=STATUSES[status],
         priority=PRIORITIES[priority] if priority else Priority.NORMAL,
         channel=_channel(via.get("channel")),
-        created_at=_time(raw.get("created_at"), "ticket.created_at"),
-        updated_at=_time(raw.get("updated_at"), "ticket.updated_at"),
+        created_at=zendesk_time(raw.get("created_at"), "ticket.created_at"),
+        updated_at=zendesk_time(raw.get("updated_at"), "ticket.updated_at"),
         requester=Person(
             id=requester_id,
-            email=_opt_text(requester.get("email")),
-            name=_opt_text(requester.get("name")),
+            email=opt_text(requester.get("email")),
+            name=opt_text(requester.get("name")),
         ),
         messages=tuple(sorted(messages, key=lambda m: m.created_at)),
         account=_account(bundle.get("organization")),
@@ -166,10 +157,10 @@ def _message(
     if not isinstance(public, bool):
         raise ValidationError(f"{path}.public", "expected true or false")
     return Message(
-        id=_id(raw.get("id"), f"{path}.id"),
+        id=zendesk_id(raw.get("id"), f"{path}.id"),
         author=author,
         body=body,
-        created_at=_time(raw.get("created_at"), f"{path}.created_at"),
+        created_at=zendesk_time(raw.get("created_at"), f"{path}.created_at"),
         public=public,
     )
 
@@ -177,27 +168,27 @@ def _message(
 def _account(raw: Any) -> Account | None:
     if raw is None:
         return None
-    org = _mapping(raw, "organization")
+    org = mapping(raw, "organization")
     extra = (
         org.get("organization_fields")
         if isinstance(org.get("organization_fields"), Mapping)
         else {}
     )
     domains = [d for d in org.get("domain_names") or () if isinstance(d, str) and d]
-    plan = _opt_text(extra.get("plan"))
-    health = _number(extra.get("health"), "organization.organization_fields.health")
+    plan = opt_text(extra.get("plan"))
+    health = number(extra.get("health"), "organization.organization_fields.health")
     if health is not None and 1.0 < health <= 100.0:
         health = health / 100.0  # health kept as a percentage field
     if health is not None and not 0.0 <= health <= 1.0:
         raise ValidationError("organization.organization_fields.health", f"out of range: {health}")
     return Account(
-        id=_id(org.get("id"), "organization.id"),
-        name=_opt_text(org.get("name")),
+        id=zendesk_id(org.get("id"), "organization.id"),
+        name=opt_text(org.get("name")),
         domain=domains[0].lower() if domains else None,
         plan=plan.lower() if plan else None,
-        arr=_number(extra.get("arr"), "organization.organization_fields.arr"),
+        arr=number(extra.get("arr"), "organization.organization_fields.arr"),
         health=health,
-        owner=_opt_text(extra.get("account_owner")),
+        owner=opt_text(extra.get("account_owner")),
     )
 
 
@@ -207,7 +198,7 @@ def _page_url(
     fields: Mapping[int, Any],
     page_url_field_id: int | None,
 ) -> str | None:
-    if page_url_field_id is not None and _is_url(fields.get(page_url_field_id)):
+    if page_url_field_id is not None and is_url(fields.get(page_url_field_id)):
         return str(fields[page_url_field_id])
     # The web widget records the page in via.source.from on the ticket or its first comment.
     for holder in (raw, *comments[:1]):
@@ -216,7 +207,7 @@ def _page_url(
         origin = source.get("from") if isinstance(source, Mapping) else None
         if isinstance(origin, Mapping):
             for key in ("url", "address", "title"):
-                if _is_url(origin.get(key)):
+                if is_url(origin.get(key)):
                     return str(origin[key])
     return None
 

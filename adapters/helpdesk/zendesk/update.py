@@ -6,38 +6,24 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from adapters.helpdesk.common import comment_ref
-from adapters.helpdesk.zendesk.common import _DIGITS, with_marker
+from adapters.helpdesk.common import (
+    comment_bodies,
+    comment_ref,
+    helpdesk_actions,
+    tag_names,
+    with_marker,
+)
+from adapters.helpdesk.zendesk.common import DIGITS
 from adapters.helpdesk.zendesk.normalize import PRIORITIES
 from integration.errors import ConfigurationError, ValidationError
 from integration.models import Action, ActionKind
 
-__all__ = ["applied_kinds", "helpdesk_actions", "to_zendesk_followup", "to_zendesk_update"]
-
-
-def helpdesk_actions(actions: Sequence[Action]) -> list[Action]:
-    """The actions meant for the helpdesk, in order."""
-    # ALERT actions go to Slack / the CRM, never to the helpdesk.
-    return [a for a in actions if a.target == "helpdesk" and a.kind is not ActionKind.ALERT]
-
-
-def _comment_bodies(actions: Sequence[Action], kind: ActionKind) -> list[str]:
-    bodies = []
-    for action in actions:
-        if action.kind is kind:
-            body = action.payload.get("body")
-            if not isinstance(body, str) or not body.strip():
-                raise ValidationError(f"{kind.value}.body", "must be a non-empty string")
-            bodies.append(body.strip())
-    return bodies
+__all__ = ["to_zendesk_followup", "to_zendesk_update"]
 
 
 def _tags(action: Action) -> list[str]:
-    tags = action.payload.get("tags")
-    if not isinstance(tags, list | tuple) or not all(isinstance(t, str) for t in tags):
-        raise ValidationError(f"{action.kind.value}.tags", "expected a list of strings")
     # Zendesk tags are lower-case and cannot hold spaces (a space splits two tags).
-    return [re.sub(r"\s+", "_", t.strip().lower()) for t in tags if t.strip()]
+    return [re.sub(r"\s+", "_", t.lower()) for t in tag_names(action)]
 
 
 def to_zendesk_update(
@@ -77,7 +63,7 @@ def to_zendesk_update(
                     )
                 ticket["group_id"] = int(group_ids[group])
             if assignee is not None:
-                if not _DIGITS.match(str(assignee)):
+                if not DIGITS.match(str(assignee)):
                     raise ValidationError("assign.assignee", f"not a Zendesk user id: {assignee!r}")
                 ticket["assignee_id"] = int(assignee)
         elif action.kind is ActionKind.SET_FIELD:
@@ -90,8 +76,8 @@ def to_zendesk_update(
         ticket["tags"] = tags
     if fields:
         ticket["custom_fields"] = [{"id": k, "value": v} for k, v in fields.items()]
-    notes = _comment_bodies(actions, ActionKind.INTERNAL_NOTE)
-    replies = _comment_bodies(actions, ActionKind.PUBLIC_REPLY)
+    notes = comment_bodies(actions, ActionKind.INTERNAL_NOTE)
+    replies = comment_bodies(actions, ActionKind.PUBLIC_REPLY)
     if notes:
         ref = comment_ref(actions, ActionKind.INTERNAL_NOTE)
         ticket["comment"] = {"body": with_marker("\n\n".join(notes), ref), "public": False}
@@ -107,8 +93,8 @@ def to_zendesk_update(
 def to_zendesk_followup(actions: Sequence[Action]) -> dict[str, Any] | None:
     """The second update carrying the public reply when a note took the first one."""
     actions = helpdesk_actions(actions)
-    notes = _comment_bodies(actions, ActionKind.INTERNAL_NOTE)
-    replies = _comment_bodies(actions, ActionKind.PUBLIC_REPLY)
+    notes = comment_bodies(actions, ActionKind.INTERNAL_NOTE)
+    replies = comment_bodies(actions, ActionKind.PUBLIC_REPLY)
     # Zendesk takes one comment per update: the handoff note rides with the field changes
     # (agents read it beside the new tier), the customer reply follows on its own.
     if not (notes and replies):
@@ -120,19 +106,6 @@ def to_zendesk_followup(actions: Sequence[Action]) -> dict[str, Any] | None:
 def _field_id(field: Any, tier_field_id: int | None) -> int | None:
     if field == "tier":
         return tier_field_id  # no tier field configured: the tag carries the tier
-    if isinstance(field, int) or (isinstance(field, str) and _DIGITS.match(field)):
+    if isinstance(field, int) or (isinstance(field, str) and DIGITS.match(field)):
         return int(field)
     raise ValidationError("set_field.field", f"unknown field {field!r}")
-
-
-def applied_kinds(actions: Sequence[Action], tier_field_id: int | None) -> tuple[ActionKind, ...]:
-    """The kinds an update built from ``actions`` writes (an unconfigured tier field does not)."""
-    kinds = []
-    for action in helpdesk_actions(actions):
-        if (
-            action.kind is ActionKind.SET_FIELD
-            and _field_id(action.payload.get("field"), tier_field_id) is None
-        ):
-            continue
-        kinds.append(action.kind)
-    return tuple(dict.fromkeys(kinds))

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.helpdesk.base import WebhookEvent
-from adapters.helpdesk.zendesk.common import _header, _id, _time
+from adapters.helpdesk.common import header
+from adapters.helpdesk.zendesk.common import zendesk_id, zendesk_time
 from integration.errors import UnsupportedEvent, ValidationError, WebhookVerificationError
 from integration.models import parse_time
 
@@ -66,8 +67,8 @@ def verify_signature(
     *, secret: str, headers: Mapping[str, str], body: bytes, now: datetime
 ) -> None:
     """Raise ``WebhookVerificationError`` unless the HMAC and its timestamp check out."""
-    signature = _header(headers, SIGNATURE_HEADER)
-    timestamp = _header(headers, TIMESTAMP_HEADER)
+    signature = header(headers, SIGNATURE_HEADER)
+    timestamp = header(headers, TIMESTAMP_HEADER)
     if not signature or not timestamp:
         raise WebhookVerificationError("zendesk: signature or timestamp header missing")
     try:
@@ -93,7 +94,7 @@ def parse_webhook_body(headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         raise ValidationError("body", f"not valid JSON: {err}") from err
     if not isinstance(payload, Mapping):
         raise ValidationError("body", "expected a JSON object")
-    invocation = _header(headers, INVOCATION_HEADER)
+    invocation = header(headers, INVOCATION_HEADER)
     if "type" in payload:
         return _event_subscription(payload, invocation)
     if "ticket_id" in payload:
@@ -116,8 +117,8 @@ def _event_subscription(payload: Mapping[str, Any], invocation: str | None) -> W
     return WebhookEvent(
         delivery_id=str(delivery),
         event_type=EVENT_TYPES[kind],
-        ticket_id=_id(detail.get("id"), "detail.id"),
-        occurred_at=_time(payload["time"], "time") if payload.get("time") else None,
+        ticket_id=zendesk_id(detail.get("id"), "detail.id"),
+        occurred_at=zendesk_time(payload["time"], "time") if payload.get("time") else None,
     )
 
 
@@ -127,12 +128,12 @@ def _trigger(payload: Mapping[str, Any], invocation: str | None) -> WebhookEvent
         raise ValidationError("event", "expected an event name string")
     if event not in TRIGGER_EVENTS:
         raise UnsupportedEvent(str(event))
-    ticket_id = _id(payload.get("ticket_id"), "ticket_id")
+    ticket_id = zendesk_id(payload.get("ticket_id"), "ticket_id")
     updated_at = payload.get("updated_at")
     occurred_at = None
     if isinstance(updated_at, str) and updated_at:
         try:
-            occurred_at = _time(updated_at, "updated_at")
+            occurred_at = zendesk_time(updated_at, "updated_at")
         except ValidationError:
             log.warning("zendesk trigger: unreadable updated_at %r", updated_at)
     if invocation:

@@ -53,8 +53,11 @@ class ContractKit:
     register_apply: Callable[[responses.RequestsMock], None]
     check_apply: Callable[[Sequence[responses.Call]], None]
     write_call: tuple[str, str]
-    spec: str | None = None
-    strip_suffix: str = ""
+    # The connection test: the "who am I" call and its answer, the groups it then lists,
+    # and how the test's message begins.
+    who_am_i: tuple[str, Mapping[str, object]]
+    register_groups: Callable[[responses.RequestsMock], None]
+    signed_in_as: str
     # Freshdesk authenticates the sender with a shared secret but signs no body.
     signs_body: bool = True
 

@@ -16,15 +16,15 @@ import requests
 import responses
 
 from adapters.helpdesk.freshdesk import FreshdeskAdapter
-from tests.adapters import freshdesk_schemas
 from tests.adapters.contract import ContractKit
+from tests.adapters.kit import validate_calls
 from tests.adapters.test_freshdesk import (
     API,
     GROUPS,
+    INSTALL,
     SECRET,
     TIER_FIELD,
     basic,
-    config,
     load,
     mock_fetch,
     raw,
@@ -40,7 +40,8 @@ EVENTS = (
 
 def make_adapter(session: requests.Session) -> FreshdeskAdapter:
     """A Freshdesk adapter as an install configures it."""
-    return FreshdeskAdapter(config=config(), session=session, timeout=3.0)
+    adapter: FreshdeskAdapter = INSTALL.adapter(session=session)
+    return adapter
 
 
 def sign(body: bytes, when: datetime) -> dict[str, str]:
@@ -76,8 +77,7 @@ def check_apply(calls: Sequence[responses.Call]) -> None:
     assert update["custom_fields"] == {TIER_FIELD: 3}
     assert note["private"] is True
     assert "a specialist has your request" in reply["body"]
-    for call in calls:
-        freshdesk_schemas.validate_call(call)
+    validate_calls("freshdesk", calls)
 
 
 KIT = ContractKit(
@@ -91,6 +91,9 @@ KIT = ContractKit(
     register_apply=register_apply,
     check_apply=check_apply,
     write_call=("PUT", f"{API}/tickets/4711"),
-    spec=None,
+    who_am_i=(f"{API}/agents/me",
+              {"id": 9001, "contact": {"name": "Escalade Bot", "email": "bot@acme.example"}}),
+    register_groups=lambda rsps: rsps.get(f"{API}/groups", json=load("groups_page2.json")),
+    signed_in_as="Freshdesk: signed in as Escalade Bot",
     signs_body=False,
 )

@@ -9,18 +9,18 @@ from datetime import datetime
 import requests
 import responses
 
-from adapters.helpdesk.base import HelpdeskConfig
-from adapters.helpdesk.intercom import BOT_MARKER, IntercomAdapter
+from adapters.helpdesk.common import BOT_MARKER
+from adapters.helpdesk.intercom import IntercomAdapter
 from tests.adapters.contract import ContractKit
 from tests.adapters.test_intercom import (
     ADMIN,
     API,
     CONV,
-    SECRET,
-    SPEC,
+    INSTALL,
     TEAMS,
     TIER_ATTRIBUTE,
     WEBHOOKS,
+    load,
     mock_apply,
     mock_fetch,
     raw,
@@ -30,13 +30,8 @@ from tests.adapters.test_intercom import (
 
 def make_adapter(session: requests.Session) -> IntercomAdapter:
     """An Intercom adapter as an install configures it."""
-    config = HelpdeskConfig(
-        tenant="acme", helpdesk="intercom",
-        credentials={"access_token": "dG9rOmFjbWU="},
-        webhook_secret=SECRET,
-        options={"admin_id": ADMIN, "team_ids": TEAMS, "tier_attribute": TIER_ATTRIBUTE},
-    )
-    return IntercomAdapter(config=config, session=session, timeout=3.0)
+    adapter: IntercomAdapter = INSTALL.adapter(session=session)
+    return adapter
 
 
 def _sign(body: bytes, when: datetime) -> dict[str, str]:
@@ -73,5 +68,7 @@ KIT = ContractKit(
     register_apply=mock_apply,
     check_apply=check_apply,
     write_call=("PUT", f"{API}/conversations/{CONV}"),
-    spec=SPEC,
+    who_am_i=(f"{API}/me", load("me.json")),
+    register_groups=lambda rsps: rsps.get(f"{API}/teams", json=load("teams.json")),
+    signed_in_as="Intercom: signed in as Escalade in workspace Acme",
 )

@@ -9,16 +9,13 @@ from datetime import datetime
 import requests
 import responses
 
-from adapters.helpdesk.base import HelpdeskConfig
 from adapters.helpdesk.zendesk import ZendeskAdapter
 from tests.adapters.contract import ContractKit
 from tests.adapters.test_zendesk import (
     API,
-    BASE,
     BOT,
     GROUPS,
-    SECRET,
-    SPEC,
+    INSTALL,
     TIER_FIELD,
     load,
     mock_fetch,
@@ -30,13 +27,8 @@ FIXTURES = ("ticket_created.json", "ticket_comment_added.json", "trigger_ticket_
 
 def make_adapter(session: requests.Session) -> ZendeskAdapter:
     """A Zendesk adapter as an install configures it."""
-    config = HelpdeskConfig(
-        tenant="acme", helpdesk="zendesk", base_url=BASE,
-        credentials={"email": "bot@acme.example", "api_token": "t0ken"},
-        webhook_secret=SECRET,
-        options={"tier_field_id": TIER_FIELD, "bot_user_id": BOT, "group_ids": GROUPS},
-    )
-    return ZendeskAdapter(config=config, session=session, timeout=3.0)
+    adapter: ZendeskAdapter = INSTALL.adapter(session=session)
+    return adapter
 
 
 def _sign(body: bytes, when: datetime) -> dict[str, str]:
@@ -73,6 +65,8 @@ KIT = ContractKit(
     register_apply=register_apply,
     check_apply=check_apply,
     write_call=("PUT", f"{API}/tickets/4711.json"),
-    spec=SPEC,
-    strip_suffix=".json",
+    who_am_i=(f"{API}/users/me.json",
+              {"user": {"id": BOT, "name": "Escalade Bot", "role": "admin"}}),
+    register_groups=lambda rsps: rsps.get(f"{API}/groups.json", json=load("groups_page2.json")),
+    signed_in_as="Zendesk: signed in as Escalade Bot (admin)",
 )

@@ -41,8 +41,8 @@ from typing import Any
 import requests
 from jira import JIRA, JIRAError
 
-from adapters.connectors import jira_adf as adf
-from adapters.connectors.base import ApplyResult, Connector, ConnectorConfig
+from adapters.connectors.base import Connector, ConnectorConfig
+from adapters.connectors.jira import adf
 from adapters.connectors.tracker import (
     BugReport,
     TicketLink,
@@ -55,6 +55,7 @@ from adapters.connectors.tracker import (
     title_similarity,
     title_words,
 )
+from adapters.helpdesk.base import ApplyResult, ConnectionCheck
 from integration.errors import ConfigurationError, DeliveryError, FatalError, RetriableError
 from integration.models import Action
 
@@ -178,11 +179,11 @@ class JiraTracker(Connector):
 
     # --- the Tracker protocol ----------------------------------------------------------
 
-    def test_connection(self) -> str:
+    def test_connection(self) -> ConnectionCheck:
         """``GET /rest/api/3/myself``: who the token belongs to."""
         me = self._call("check the credentials", self._client.myself)
         who = me.get("displayName") or me.get("emailAddress") or me.get("accountId") or "?"
-        return f"Jira {self.server}: connected as {who}"
+        return ConnectionCheck(message=f"Jira {self.server}: connected as {who}")
 
     def file_or_update(self, report: BugReport) -> TrackerIssue:
         """Comment on the open issue tracking ``report``, or create one."""

@@ -39,7 +39,7 @@ from typing import Any
 
 import requests
 
-from adapters.connectors.base import ApplyResult, Connector, ConnectorConfig
+from adapters.connectors.base import Connector, ConnectorConfig
 from adapters.connectors.tracker import (
     BugReport,
     TicketLink,
@@ -52,6 +52,7 @@ from adapters.connectors.tracker import (
     ticket_links,
     title_similarity,
 )
+from adapters.helpdesk.base import ApplyResult, ConnectionCheck
 from integration.errors import ConfigurationError, FatalError, RetriableError
 from integration.models import Action
 
@@ -230,10 +231,11 @@ class LinearTracker(Connector):
 
     # --- the Tracker protocol ----------------------------------------------------------
 
-    def test_connection(self) -> str:
+    def test_connection(self) -> ConnectionCheck:
         """``{ viewer { id name } }``: who the key belongs to."""
         viewer = self.graphql(VIEWER, {}, doing="check the credentials")["viewer"]
-        return f"Linear: connected as {viewer.get('name') or viewer.get('id')}"
+        return ConnectionCheck(
+            message=f"Linear: connected as {viewer.get('name') or viewer.get('id')}")
 
     def file_or_update(self, report: BugReport) -> TrackerIssue:
         """Comment on the open issue tracking ``report``, or create one."""

@@ -25,7 +25,7 @@ each held alert is posted in full, buttons and all, in that summary's thread; no
 and nothing bursts out later. The count is atomic in the database (``alert_rate_slots``).
 
 A payload with ``"kind": "slack_update"`` records a click instead (see
-:func:`adapters.connectors.slack_app.update_payload`)::
+:func:`adapters.connectors.slack.app.update_payload`)::
 
     {"kind": "slack_update", "dedupe_key": "<escalation>", "event": "acknowledged" |
      "owned" | "snoozed", "user_id": "U123", "agent_id": "42" (owned), "until": ISO (snoozed;
@@ -65,8 +65,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.connectors import slack_blocks as kit
-from adapters.connectors.base import ApplyResult, Connector, ConnectorConfig
+from adapters.connectors.base import Connector, ConnectorConfig
+from adapters.connectors.slack import blocks as kit
+from adapters.helpdesk.base import ApplyResult, ConnectionCheck
 from integration.errors import (
     ConfigurationError,
     DeliveryError,
@@ -241,7 +242,7 @@ class _Claim:
 
 
 class SlackConnector(Connector):
-    """Escalation alerts in a Slack channel, with buttons handled by ``slack_app``.
+    """Escalation alerts in a Slack channel, with buttons handled by ``app``.
 
     ``sessions`` (a SQLAlchemy ``sessionmaker`` on the migrated database) holds the
     ``alert_messages`` table: which message belongs to which escalation. ``deliver`` and
@@ -251,6 +252,7 @@ class SlackConnector(Connector):
     """
 
     identifier = "slack"
+    shared = frozenset({"sessions", "ticket_links"})
 
     def __init__(
         self,
@@ -312,11 +314,11 @@ class SlackConnector(Connector):
             detail={"messages": refs},
         )
 
-    def test_connection(self) -> str:
+    def test_connection(self) -> ConnectionCheck:
         """``auth.test``: which workspace and bot the token belongs to."""
         response = self._call("auth.test", self.client.auth_test)
-        return (f"Slack workspace {response.get('team')} ({response.get('team_id')}) "
-                f"as {response.get('user')}")
+        return ConnectionCheck(message=f"Slack workspace {response.get('team')} "
+                                       f"({response.get('team_id')}) as {response.get('user')}")
 
     def update_message(
         self, tenant: str, dedupe_key: str, event: kit.AlertEvent, *, uncertain: bool = False

@@ -28,7 +28,7 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import CallableAuthorize
 
-from adapters.connectors.slack_blocks import (
+from adapters.connectors.slack.blocks import (
     ACTION_IDS,
     SNOOZE,
     UPDATE_KIND,

@@ -9,14 +9,14 @@ and ``crm.objects.contacts.write`` (notes and tasks).
 
 Settings (all optional):
   ``properties``          our field -> HubSpot company property; keys arr, plan, lifecycle,
-                          health, renewal (defaults in ``hubspot_format.DEFAULT_PROPERTIES``)
+                          health, renewal (defaults in ``format.DEFAULT_PROPERTIES``)
   ``cache_seconds``       how long a lookup (found or not) is reused, default 600
   ``task_due_hours``      the task is due this many hours after the escalation, or at the
                           SLA due time if sooner; default 4
   ``timeout_seconds``     per HTTP call, default 5
   ``free_mail_domains``   extra consumer mail domains that never match a company by domain
 
-Errors (status codes mapped in ``hubspot_errors``): enrichment (``lookup_account``) never
+Errors (status codes mapped in ``errors``): enrichment (``lookup_account``) never
 raises — an outage, a timeout or a refused token is logged and reads as "unknown account".
 ``deliver`` raises ``RetriableError`` on 429 (with HubSpot's ``Retry-After``), 5xx and network
 errors, and ``FatalError`` with HubSpot's message on other 4xx.
@@ -51,9 +51,9 @@ from hubspot import HubSpot
 from sqlalchemy.orm import Session, sessionmaker
 from urllib3.util.retry import Retry
 
-from adapters.connectors.base import ApplyResult, Connector, ConnectorConfig
-from adapters.connectors.hubspot_errors import API_ERRORS, TokenRejected, delivery_error
-from adapters.connectors.hubspot_format import (
+from adapters.connectors.base import Connector, ConnectorConfig
+from adapters.connectors.hubspot.errors import API_ERRORS, TokenRejected, delivery_error
+from adapters.connectors.hubspot.format import (
     DEFAULT_PROPERTIES,
     HubSpotCompany,
     dedupe_marker,
@@ -67,6 +67,7 @@ from adapters.connectors.hubspot_format import (
     task_html,
     task_subject,
 )
+from adapters.helpdesk.base import ApplyResult, ConnectionCheck
 from integration.errors import (
     ConfigurationError,
     DeliveryError,
@@ -77,7 +78,7 @@ from integration.models import Account, Action, ActionKind
 from integration.store import alerts
 from integration.store.db import session_scope
 
-__all__ = ["HubSpotCompany", "HubSpotConnector"]
+__all__ = ["HubSpotConnector"]
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ class HubSpotConnector(Connector):
     """HubSpot CRM: enrich tickets with the requester's company, log Tier 3 for its owner."""
 
     identifier = "crm"
+    shared = frozenset({"sessions", "ticket_links"})
 
     def __init__(
         self,
@@ -443,7 +445,7 @@ class HubSpotConnector(Connector):
 
     # --- plumbing -----------------------------------------------------------------------
 
-    def test_connection(self) -> str:
+    def test_connection(self) -> ConnectionCheck:
         """One owners page: proves the token works and shows how many owners it can see."""
         try:
             page = self._call(self._owners_api.get_page, limit=100)
@@ -452,7 +454,8 @@ class HubSpotConnector(Connector):
         except DeliveryError as err:
             raise FatalError(str(err)) from err
         more = page.paging is not None and page.paging.next is not None
-        return f"HubSpot: {len(page.results)}{'+' if more else ''} owners visible"
+        return ConnectionCheck(
+            message=f"HubSpot: {len(page.results)}{'+' if more else ''} owners visible")
 
     def close(self) -> None:
         """Close the pooled HTTP connections."""
