@@ -29,9 +29,9 @@ from sqlalchemy import event, insert, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from integration import store  # noqa: E402
-from integration.app import create_app  # noqa: E402
 from integration.models import Ticket  # noqa: E402
 from integration.store.overview import search_text  # noqa: E402
+from integration.web import create_app  # noqa: E402
 
 TICKETS = int(os.environ.get("ESCALADE_BENCH_TICKETS", "100000"))
 RUNS = int(os.environ.get("ESCALADE_BENCH_RUNS", "5"))

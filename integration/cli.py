@@ -160,7 +160,7 @@ def serve(host: str, port: int, workers: bool, with_scheduler: bool) -> None:
     """Serve the app with in-process workers and scheduler (the embedded default)."""
     from waitress.server import create_server
 
-    from integration.app import create_app
+    from integration.web import create_app
     from integration.worker import Workers
     from scheduler import scheduler_init_app
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from integration import store
 from integration.store.bugs import BugGroupRow, BugGroupTicketRow
-from integration.tracker_webhooks import sign
+from integration.web.tracker_webhooks import sign
 from integration.worker import drain
 from tests.conftest import SANDBOX_SECRET, make_ticket, post_sandbox, sandbox_body
 

@@ -125,7 +125,7 @@ def test_a_password_change_ends_other_sessions(signed_in: Any, runtime: Any) -> 
 
 def test_session_cookie_is_httponly_lax_and_secure_behind_https(
         app_config: dict[str, Any], app: Any, admin: str) -> None:
-    from integration.app import create_app
+    from integration.web import create_app
 
     plain = app.test_client()
     _post(plain, "/admin/login", {"email": admin, "password": PASSWORD})

@@ -26,8 +26,8 @@ from integration.setup import (
     secret_versions,
     with_rotation,
 )
-from integration.tracker_webhooks import set_resolved_handler
-from integration.tracker_webhooks import sign as tracker_sign
+from integration.web.tracker_webhooks import set_resolved_handler
+from integration.web.tracker_webhooks import sign as tracker_sign
 from sidebar_ui.auth import identify
 from tests.admin.test_admin import (  # noqa: F401  (fixtures)
     _csrf,

@@ -209,7 +209,7 @@ def test_someone_who_knows_the_email_cannot_lock_the_admin_out(
 
 def test_an_admin_on_a_trusted_network_signs_in_during_an_attack(
         app_config: dict[str, Any], admin: str) -> None:
-    from integration.app import create_app
+    from integration.web import create_app
 
     trusted = create_app({**app_config, "ADMIN_TRUSTED_NETWORKS": "10.0.0.0/8, 127.0.0.1/32"})
     try:
@@ -225,7 +225,7 @@ def test_an_admin_on_a_trusted_network_signs_in_during_an_attack(
 
 def test_the_wait_survives_a_restart(app_config: dict[str, Any], app: Any, admin: str,
                                      clock: Clock) -> None:
-    from integration.app import create_app
+    from integration.web import create_app
 
     client = _client_from(app, ATTACKER)
     for _ in range(PAIR_DELAY.free):
@@ -242,7 +242,7 @@ def test_the_wait_survives_a_restart(app_config: dict[str, Any], app: Any, admin
 
 def test_x_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
         app_config: dict[str, Any], app: Any, admin: str, clock: Clock) -> None:
-    from integration.app import create_app
+    from integration.web import create_app
 
     client = _client_from(app, ATTACKER)
     for n in range(PAIR_DELAY.free):
@@ -289,7 +289,7 @@ def test_client_address(remote: str, forwarded: str | None, proxies: str,
 
 
 def test_a_bad_network_setting_stops_the_app_naming_it(app_config: dict[str, Any]) -> None:
-    from integration.app import create_app
+    from integration.web import create_app
 
     with pytest.raises(ConfigurationError, match="ESCALADE_ADMIN_TRUSTED_NETWORKS: '10.0.0/33'"):
         create_app({**app_config, "ADMIN_TRUSTED_NETWORKS": "10.0.0/33"})

@@ -37,7 +37,7 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
-_PROJECT = str(Path(__file__).resolve().parents[1]) + "/"
+_PROJECT = str(Path(__file__).resolve().parents[2]) + "/"
 # Endpoints that never touch the database: they answer even while it is away.
 _UNGATED = frozenset({"healthz", "readyz", "favicon"})
 _TITLES: Mapping[int, tuple[str, str]] = {
@@ -96,8 +96,8 @@ def create_app(
     gate = StoreGate(who="web", meanwhile="requests get 503 with Retry-After")
     app.extensions["escalade.store_gate"] = gate
 
-    from integration.tracker_webhooks import bp as tracker_webhooks_bp
-    from integration.webhooks import bp as webhooks_bp
+    from integration.web.helpdesk_webhooks import bp as webhooks_bp
+    from integration.web.tracker_webhooks import bp as tracker_webhooks_bp
     from sidebar_ui.admin import bp as admin_bp
     from sidebar_ui.canvas import bp as canvas_bp
     from sidebar_ui.pages import bp as pages_bp
@@ -112,7 +112,7 @@ def create_app(
 
     security_headers(app)
     if config.get("SLACK_SIGNING_SECRET"):
-        from integration.slack_actions import slack_events_blueprint
+        from integration.web.slack_actions import slack_events_blueprint
 
         app.register_blueprint(
             slack_events_blueprint(runtime, signing_secret=str(config["SLACK_SIGNING_SECRET"]))
