@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from integration import store
-from integration.cli import main
+from integration.cli.root import main
 from tests.conftest import make_ticket
 
 DEMO = Path(__file__).resolve().parents[1] / "integration" / "demo" / "tickets.jsonl"

@@ -123,15 +123,16 @@ def test_a_session_ends_after_an_idle_hour_and_after_twelve_hours(
 
 def test_set_password_from_the_cli_ends_the_admins_sessions(
         runtime: Any, signed_in: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from integration.cli_admin import register
+    from integration.cli.admin import admin
 
     @click.group()
     def main() -> None:
         """Test root."""
 
-    register(main, lambda ctx: runtime)
+    main.add_command(admin)
     monkeypatch.setenv("ESCALADE_ADMIN_PASSWORD", "a brand new password")
-    result = CliRunner().invoke(main, ["admin", "set-password", "--email", ADMIN])
+    result = CliRunner().invoke(main, ["admin", "set-password", "--email", ADMIN],
+                                obj=runtime)
 
     assert result.exit_code == 0, result.output
     assert "1 session ended" in result.output
@@ -141,19 +142,21 @@ def test_set_password_from_the_cli_ends_the_admins_sessions(
 
 
 def test_sign_out_command_ends_every_session_of_an_admin(runtime: Any, signed_in: Any) -> None:
-    from integration.cli_admin import register
+    from integration.cli.admin import admin
 
     @click.group()
     def main() -> None:
         """Test root."""
 
-    register(main, lambda ctx: runtime)
-    result = CliRunner().invoke(main, ["admin", "sign-out", "--email", ADMIN.upper()])
+    main.add_command(admin)
+    result = CliRunner().invoke(main, ["admin", "sign-out", "--email", ADMIN.upper()],
+                                obj=runtime)
 
     assert result.exit_code == 0, result.output
     assert f"{ADMIN}: 1 session ended" in result.output
     assert signed_in.get("/admin/").status_code == 302
-    unknown = CliRunner().invoke(main, ["admin", "sign-out", "--email", "who@example.com"])
+    unknown = CliRunner().invoke(main, ["admin", "sign-out", "--email", "who@example.com"],
+                                 obj=runtime)
     assert unknown.exit_code == 2 and "--email: no admin who@example.com" in unknown.output
 
 

@@ -40,18 +40,14 @@ def _cli(runtime: Any, args: list[str]) -> Any:
     """Run ``escalade`` against the app's own database and key."""
     import click
 
-    from integration.cli_connect import register
+    from integration.cli.tenant import tenant
 
     @click.group()
     def root() -> None:
         """Test root."""
 
-    @root.group()
-    def tenant() -> None:
-        """Workspaces."""
-
-    register(tenant, lambda ctx: runtime)
-    return CliRunner().invoke(root, args)
+    root.add_command(tenant)
+    return CliRunner().invoke(root, args, obj=runtime)
 
 
 # --- Jira and Linear: what the connectors read ------------------------------------------
