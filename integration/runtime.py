@@ -28,9 +28,9 @@ from integration.matrix import Matrix, default_matrix, load_matrix
 from integration.models import Ticket
 from integration.outbox import OutboxItem
 from integration.routing import RoutingTable
-from integration.setup import previous_secret
 from integration.summary import summarizer_from_settings
-from integration.tenants import public_url
+from integration.workspaces.service import public_url
+from integration.workspaces.validation import previous_secret
 
 __all__ = ["Runtime"]
 

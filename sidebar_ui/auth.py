@@ -28,8 +28,8 @@ Every sidebar and Canvas request proves where it comes from with its helpdesk's 
   tokens issued on an admin session or its install secret (``token_accepted``).
 
 A secret that was just rotated is still accepted during its grace period
-(``integration.setup.secret_versions``): the helpdesk's copy cannot change at the same
-instant as ours.
+(``integration.workspaces.validation.secret_versions``): the helpdesk's copy cannot change at
+the same instant as ours.
 
 Missing or wrong proof is 401. Proof that is valid but for another tenant (or, for a token
 bound to a ticket, another ticket) is 403: a secret or signature that fails for this tenant is
@@ -56,7 +56,7 @@ from werkzeug.exceptions import BadRequest, Forbidden, NotFound, Unauthorized
 
 from integration import store
 from integration.inbound import load_json, same_secret
-from integration.setup import secret_versions
+from integration.workspaces.validation import secret_versions
 
 __all__ = [
     "ADMIN_PROOF",

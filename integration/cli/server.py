@@ -103,7 +103,7 @@ def _served_url(host: str, port: int) -> str:
 def _start_lines(runtime: Any, served: str) -> list[str]:
     """What ``serve`` says when it starts: where it listens and each webhook URL."""
     from integration import store
-    from integration.tenants import public_url, remember_served_url, webhook_url
+    from integration.workspaces.service import public_url, remember_served_url, webhook_url
 
     remember_served_url(runtime.config, served)
     base = public_url(runtime.config)

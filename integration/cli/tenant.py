@@ -15,8 +15,8 @@
     escalade tenant secret acme sidebar_secret --generate      # printed once
     escalade tenant secret acme zendesk_app_public_key --value-stdin < public_key.pem
 
-Every value is checked before anything is stored (``integration.setup``, the same checks
-as the admin pages); a bad one is one line naming the option. ``add`` (unless
+Every value is checked before anything is stored (``integration.workspaces.validation``, the
+same checks as the admin pages); a bad one is one line naming the option. ``add`` (unless
 ``--no-check``), ``connect --check`` and ``check`` call the vendor once and record the result
 the admin page shows. A secret is read from stdin, never from the command line (``ps`` and
 shell history would keep it); a replaced one stays accepted for a day while the helpdesk
@@ -36,7 +36,7 @@ import click
 
 from integration.cli.common import bad_input, runtime_of
 from integration.errors import ValidationError
-from integration.setup import CREDENTIALS, HELPDESKS, TOKEN_SECRET
+from integration.workspaces.validation import CREDENTIALS, HELPDESKS, TOKEN_SECRET
 
 __all__ = ["group_lines", "parse_options", "tenant", "webhook_lines"]
 
@@ -81,8 +81,13 @@ def tenant_add(slug: str, helpdesk: str, name: str | None, base_url: str | None,
                api_token: str | None, webhook_secret: str | None,
                options: tuple[str, ...], check: bool) -> None:
     """Add a workspace (a helpdesk account); secrets are encrypted at rest."""
-    from integration.setup import check_new_tenant, parse_option_pairs
-    from integration.tenants import SECRET_FROM_HELPDESK, CheckFailed, add_tenant, group_status
+    from integration.workspaces.service import (
+        SECRET_FROM_HELPDESK,
+        CheckFailed,
+        add_tenant,
+        group_status,
+    )
+    from integration.workspaces.validation import check_new_tenant, parse_option_pairs
 
     runtime = runtime_of(click.get_current_context())
     generated = "" if helpdesk in SECRET_FROM_HELPDESK else secrets.token_urlsafe(32)
@@ -149,7 +154,7 @@ def _id_value(value: Any) -> Any:
 def webhook_lines(runtime: Any, tenant_row: Any, generated_secret: str | None) -> list[str]:
     """The webhook URL, the secret when Escalade made it, and where to register it."""
     from integration import store
-    from integration.tenants import (
+    from integration.workspaces.service import (
         REGISTRATION,
         SECRET_FROM_HELPDESK,
         public_url,
@@ -218,7 +223,7 @@ def secret(slug: str, name: str | None, generate: bool, value_stdin: bool) -> No
     still accepted for 24 hours, so the helpdesk or tracker can switch meanwhile.
     """
     from integration.calendars import format_local
-    from integration.tenants import set_secret
+    from integration.workspaces.service import set_secret
 
     runtime = runtime_of(click.get_current_context())
     row = _tenant(runtime, slug)
@@ -269,8 +274,8 @@ def secret(slug: str, name: str | None, generate: bool, value_stdin: bool) -> No
 def connect(slug: str, connector: str, token: str | None, options: tuple[str, ...],
             email: str | None, webhook_secret: str | None, check: bool) -> None:
     """Connect Slack, the CRM (HubSpot), Jira or Linear; secrets are encrypted at rest."""
-    from integration.tenants import CheckFailed
-    from integration.tenants import connect as connect_tenant
+    from integration.workspaces.service import CheckFailed
+    from integration.workspaces.service import connect as connect_tenant
 
     runtime = runtime_of(click.get_current_context())
     row = _tenant(runtime, slug)
@@ -312,13 +317,13 @@ def configure(slug: str, options: tuple[str, ...], webhook_secret: str | None) -
     """Set a workspace's options: calendar, currency, activity, routing, group ids."""
     from integration import store
     from integration.calendars import format_local
-    from integration.setup import (
+    from integration.workspaces.service import group_status, store_secrets
+    from integration.workspaces.validation import (
         MIN_WEBHOOK_SECRET,
         SECRET_GRACE,
         check_adapter,
         check_options,
     )
-    from integration.tenants import group_status, store_secrets
 
     if not options and webhook_secret is None:
         raise click.UsageError("give at least one --option KEY=VALUE or --webhook-secret")
@@ -367,7 +372,7 @@ def check(slug: str, connections: tuple[str, ...]) -> None:
     With no CONNECTIONS, tests the helpdesk and every connected connector. Exits 1 when
     a test failed.
     """
-    from integration.tenants import check_stored, group_status
+    from integration.workspaces.service import check_stored, group_status
 
     runtime = runtime_of(click.get_current_context())
     row = _tenant(runtime, slug)
@@ -402,7 +407,7 @@ CONNECTOR_NAMES = {"slack": "Slack", "crm": "HubSpot", "jira": "Jira", "linear":
 
 def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     """``KEY=VALUE`` pairs (JSON values allowed, ``@file`` reads a file); errors name the pair."""
-    from integration.setup import parse_option_pairs
+    from integration.workspaces.validation import parse_option_pairs
 
     try:
         return parse_option_pairs(pairs, base_dir=Path.cwd())
@@ -429,7 +434,7 @@ def _connect_flags(connector: str) -> dict[str, str]:
 
 def _secret_lines(runtime: Any, row: Any) -> list[str]:
     from integration.calendars import format_local
-    from integration.tenants import secret_statuses
+    from integration.workspaces.service import secret_statuses
 
     zone = runtime.matrix_for(row).display_zone
     lines = []

@@ -109,7 +109,7 @@ def seed_demo(runtime: Runtime, *, reset: bool = False) -> dict[str, Any]:
             raise RuntimeError(f"demo ticket {ticket.id}: {response.status_code} {response.json}")
     report = drain(runtime)
     # The sandbox answers for itself: record its test so the workspace shows it connected.
-    from integration.tenants import check_stored
+    from integration.workspaces.service import check_stored
 
     check_stored(runtime, DEMO_TENANT, "helpdesk")
     return {"tickets": len(samples), "accepted": accepted, "decided": report.decided,

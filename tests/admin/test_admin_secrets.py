@@ -20,14 +20,14 @@ from click.testing import CliRunner
 
 from adapters.helpdesk.sandbox import SIGNATURE_HEADER, sign
 from integration import store
-from integration.setup import (
+from integration.web.tracker_webhooks import set_resolved_handler
+from integration.web.tracker_webhooks import sign as tracker_sign
+from integration.workspaces.validation import (
     SECRET_GRACE,
     install_secret,
     secret_versions,
     with_rotation,
 )
-from integration.web.tracker_webhooks import set_resolved_handler
-from integration.web.tracker_webhooks import sign as tracker_sign
 from sidebar_ui.auth import identify
 from tests.admin.test_admin import (  # noqa: F401  (fixtures)
     _csrf,
