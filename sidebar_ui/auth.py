@@ -43,7 +43,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,11 +51,11 @@ from urllib.parse import urlparse
 
 import flask
 import jwt
-from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound, Unauthorized
 
 from integration import store
 from integration.inbound import load_json, same_secret
+from integration.store.pages import other_tenants_on
 from integration.workspaces.validation import secret_versions
 
 __all__ = [
@@ -404,8 +404,5 @@ def _held_by_other(runtime: Any, helpdesk: str, tenant: str, check: Any) -> bool
     # Only on the failure path: tells "another tenant's valid proof" (403) from "no proof"
     # (401). One small decrypt per tenant on the same helpdesk.
     with store.session_scope(runtime.sessions) as s:
-        rows: Iterable[store.TenantRow] = s.scalars(
-            select(store.TenantRow).where(store.TenantRow.helpdesk == helpdesk,
-                                          store.TenantRow.slug != tenant)
-        ).all()
+        rows = other_tenants_on(s, helpdesk=helpdesk, slug=tenant)
         return any(check(store.tenant_secrets(row, runtime.cipher)) for row in rows)

@@ -58,16 +58,14 @@ def set_password(email: str) -> None:
 @click.option("--email", required=True, help="The admin whose sessions end.")
 def sign_out(email: str) -> None:
     """End every session of an admin, in every browser."""
-    from sqlalchemy import select
-
     from integration import store
-    from integration.store.people import AdminUserRow
+    from integration.store.admin import find_admin
     from integration.store.sessions import close_sessions_of
 
     runtime = runtime_of(click.get_current_context())
     wanted = email.strip().lower()
     with store.session_scope(runtime.sessions) as s:
-        row = s.scalars(select(AdminUserRow).where(AdminUserRow.email == wanted)).first()
+        row = find_admin(s, wanted)
         if row is None:
             raise bad_input(ValidationError("email", f"no admin {wanted}"),
                             {"email": "--email"})
