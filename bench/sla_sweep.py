@@ -28,9 +28,9 @@ from sqlalchemy import func, insert, select, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from integration import store  # noqa: E402
-from integration.app import create_app  # noqa: E402
 from integration.clocks import sla_fields  # noqa: E402
 from integration.models import Ticket, Tier  # noqa: E402
+from integration.web import create_app  # noqa: E402
 from scheduler import build_scheduler, sla_sweep  # noqa: E402
 
 OPEN = int(os.environ.get("ESCALADE_BENCH_OPEN", "1000000"))

@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,9 @@ from sqlalchemy import event, insert, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from integration import store  # noqa: E402
-from integration.app import create_app  # noqa: E402
 from integration.models import Ticket  # noqa: E402
 from integration.store.overview import search_text  # noqa: E402
+from integration.web import create_app  # noqa: E402
 
 TICKETS = int(os.environ.get("ESCALADE_BENCH_TICKETS", "100000"))
 RUNS = int(os.environ.get("ESCALADE_BENCH_RUNS", "5"))
@@ -158,7 +159,7 @@ def main() -> None:
             ("search, no match", "/?q=nothing-like-this"),
         ):
             statements.clear()
-            ms, response = _timed(lambda q=query: client.get(q))
+            ms, response = _timed(partial(client.get, query))
             assert response.status_code == 200, (query, response.status_code)
             pages[name] = {"ms": ms, "sql_statements": len(statements) // RUNS,
                            "rows": response.get_data(as_text=True).count('<tr class="tier-')}
@@ -170,9 +171,8 @@ def main() -> None:
                 ("status open", store.TicketFilter(status="open"), 0),
                 ("search", store.TicketFilter(search="company 899"), 0),
             ):
-                ms, page = _timed(lambda f=filters, o=offset: store.ticket_page(s, f, offset=o))
-                story_ms, _ = _timed(lambda p=page: store.ticket_stories(
-                    s, [r.id for r in p.rows]))
+                ms, page = _timed(partial(store.ticket_page, s, filters, offset=offset))
+                story_ms, _ = _timed(partial(store.ticket_stories, s, [r.id for r in page.rows]))
                 everyone[name] = {"ms": ms, "stories_ms": story_ms, "total": page.total}
             plans = _plans(s)
         print(json.dumps({

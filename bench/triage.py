@@ -15,6 +15,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -24,7 +25,7 @@ from integration.demo import demo_tickets  # noqa: E402
 COUNT = int(os.environ.get("BENCH_TICKETS", "10000"))
 
 
-def make_tickets(count: int, seed: int = 7) -> list[dict]:
+def make_tickets(count: int, seed: int = 7) -> list[dict[str, Any]]:
     """Short tickets (one or two sentences) with fresh ids and requesters."""
     rng = random.Random(seed)
     bases = demo_tickets()
@@ -66,7 +67,7 @@ def main() -> None:
         start = time.perf_counter()
         subprocess.run([*cmd[:-1], str(one)], cwd=ROOT, capture_output=True, check=True)
         startup = time.perf_counter() - start
-    tiers = {}
+    tiers: dict[str, int] = {}
     for line in done.stdout.splitlines():
         tier = json.loads(line)["tier"]
         tiers[tier] = tiers.get(tier, 0) + 1

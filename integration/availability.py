@@ -17,12 +17,9 @@ from collections.abc import Callable
 
 from integration.inbound import loggable
 
-__all__ = ["RETRY_AFTER_SECONDS", "StoreGate"]
+__all__ = ["StoreGate"]
 
 log = logging.getLogger(__name__)
-
-# What a 503 tells the helpdesk; vendors retry a 503 sooner than their own backoff with it.
-RETRY_AFTER_SECONDS = 10
 
 
 class StoreGate:

@@ -32,9 +32,9 @@ from integration.detect import Detector
 from integration.errors import ConfigurationError
 from integration.matrix import Matrix, default_matrix, load_matrix
 from integration.routing import RoutingTable
-from integration.setup import previous_secret
 from integration.summary import SummaryProvider, summarizer_from_settings
-from integration.tenants import public_url
+from integration.workspaces.service import public_url
+from integration.workspaces.validation import previous_secret
 
 __all__ = ["Runtime"]
 

@@ -6,7 +6,7 @@ import logging
 import signal
 import threading
 
-from integration.app import create_app
+from integration.web import create_app
 from scheduler import scheduler_init_app
 
 

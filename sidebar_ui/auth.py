@@ -17,8 +17,8 @@ sandbox) other than the demo accepts only tokens issued on an admin session or i
 proof (``token_accepted``).
 
 A secret that was just rotated is still accepted during its grace period
-(``integration.setup.secret_versions``): the helpdesk's copy cannot change at the same
-instant as ours.
+(``integration.workspaces.validation.secret_versions``): the helpdesk's copy cannot change at
+the same instant as ours.
 
 Missing or wrong proof is 401. Proof that is valid but for another tenant (or, for a token
 bound to a ticket, another ticket) is 403: a secret or signature that fails for this tenant is
@@ -31,13 +31,12 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import flask
-from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound, Unauthorized
 
 from adapters.helpdesk.base import (
@@ -51,7 +50,8 @@ from adapters.registry import adapter_class
 from integration import store
 from integration.errors import ConfigurationError, ValidationError
 from integration.inbound import load_json, same_secret
-from integration.setup import secret_versions
+from integration.store.pages import other_tenants_on
+from integration.workspaces.validation import secret_versions
 
 __all__ = [
     "ADMIN_PROOF",
@@ -271,8 +271,5 @@ def _other_tenants_secrets(runtime: Any, helpdesk: str, tenant: str) -> list[Map
     # Only on the failure path: tells "another tenant's valid proof" (403) from "no proof"
     # (401). One small decrypt per tenant on the same helpdesk.
     with store.session_scope(runtime.sessions) as s:
-        rows: Iterable[store.TenantRow] = s.scalars(
-            select(store.TenantRow).where(store.TenantRow.helpdesk == helpdesk,
-                                          store.TenantRow.slug != tenant)
-        ).all()
+        rows = other_tenants_on(s, helpdesk=helpdesk, slug=tenant)
         return [store.tenant_secrets(row, runtime.cipher) for row in rows]

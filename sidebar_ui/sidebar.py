@@ -43,13 +43,12 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 from werkzeug.exceptions import Forbidden, HTTPException, NotFound, Unauthorized
 
 from integration import store
 from integration.errors import ConfigurationError
 from integration.runtime import Runtime
-from integration.store.bugs import BugGroupRow, BugGroupTicketRow
+from integration.store.pages import linked_bug
 from integration.store.people import overrides_for_ticket
 from sidebar_ui.admin.core import current_admin
 from sidebar_ui.auth import (
@@ -315,11 +314,12 @@ def _render(
         tenant_row, row = _load(s, helpdesk, tenant, ticket_id)
         matrix = runtime.matrix_for(tenant_row)
         story = store.ticket_stories(s, [row.id], per_ticket=STORY_STEPS, context=True)[row.id]
+        bug = linked_bug(s, row.id)
         view = build_sidebar(
             row, story.decisions, overrides_for_ticket(s, row.id), matrix=matrix, now=now,
             ticket_link=_ticket_link(runtime, tenant_row, ticket_id),
-            linked_bug=linked_bug_of(s, row.id), writes=story.writes, earlier=story.earlier,
-            currency=currency_of(tenant_row.settings),
+            linked_bug=dataclasses.asdict(bug) if bug is not None else None,
+            writes=story.writes, earlier=story.earlier, currency=currency_of(tenant_row.settings),
         )
     just_done = next((o for o in view.overrides if done is not None and o.id == done), None)
     return render_template(
@@ -327,18 +327,6 @@ def _render(
         form=form or {}, tiers=_TIERS, token=_token(runtime, identity, ticket_id),
         token_field=SIDEBAR_TOKEN_FIELD, done=just_done, sidebar_sdk=_sidebar_sdk(helpdesk),
     ), status
-
-
-def linked_bug_of(s: Any, ticket_id: int) -> dict[str, Any] | None:
-    """The tracker issue filed for the ticket's bug group, when there is one."""
-    group = s.scalars(
-        select(BugGroupRow)
-        .join(BugGroupTicketRow, BugGroupTicketRow.group_id == BugGroupRow.id)
-        .where(BugGroupTicketRow.ticket_id == ticket_id, BugGroupRow.tracker_key.is_not(None))
-    ).first()
-    if group is None:
-        return None
-    return {"key": group.tracker_key, "url": group.tracker_url, "title": group.title}
 
 
 def _sidebar_sdk(helpdesk: str) -> str | None:

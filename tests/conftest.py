@@ -38,7 +38,7 @@ def app_config(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[
 def app(app_config: dict[str, Any]) -> Iterator[Any]:
     """A migrated app."""
     from integration import store
-    from integration.app import create_app
+    from integration.web import create_app
 
     store.upgrade(app_config["DATABASE_URL"])
     application = create_app(app_config)

@@ -456,7 +456,7 @@ def cli_env(app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict
 def test_the_command_prints_a_summary_and_restart_starts_over(cli_env: dict[str, Any]) -> None:
     from click.testing import CliRunner
 
-    from integration.cli import main
+    from integration.cli.root import main
 
     runner = CliRunner()
     added = runner.invoke(main, ["tenant", "add", "demo", "--helpdesk", "sandbox",
@@ -745,7 +745,7 @@ def test_the_command_says_how_to_restart_when_days_differ_from_the_unfinished_ru
 ) -> None:
     from click.testing import CliRunner
 
-    from integration.cli import main
+    from integration.cli.root import main
 
     runner = CliRunner()
     added = runner.invoke(main, ["tenant", "add", "demo", "--helpdesk", "sandbox",
@@ -937,7 +937,7 @@ def test_the_command_stops_with_one_clear_line_when_the_helpdesk_cannot_be_reach
     from click.testing import CliRunner
 
     from integration import backfill
-    from integration.cli import main
+    from integration.cli.root import main
 
     monkeypatch.setattr(backfill, "BACKOFF", {kind: backfill.Backoff(first=0.0, cap=0.0)
                                               for kind in Trouble})

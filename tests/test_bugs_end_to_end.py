@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from integration import store
 from integration.store.bugs import BugGroupRow, BugGroupTicketRow
-from integration.tracker_webhooks import sign
+from integration.web.tracker_webhooks import sign
 from integration.worker import drain
 from tests.conftest import SANDBOX_SECRET, make_ticket, post_sandbox, sandbox_body
 
@@ -121,7 +121,8 @@ def test_one_bug_for_three_accounts_linked_and_closed(client: Any, runtime: Any)
 
 
 def test_the_sidebar_shows_the_linked_bug(client: Any, runtime: Any) -> None:
-    from sidebar_ui.sidebar import linked_bug_of
+    from integration.store.pages import linked_bug
+    from sidebar_ui.auth import DEMO_PROOF, SidebarIdentity, issue_sidebar_token
 
     with responses.RequestsMock() as mocked:
         mocked.post(f"{API}/search/jql", json=fixture("search_jql_empty.json"))
@@ -135,8 +136,15 @@ def test_the_sidebar_shows_the_linked_bug(client: Any, runtime: Any) -> None:
     with store.session_scope(runtime.sessions) as s:
         row = store.get_ticket(s, 1, "sandbox", "501")
         assert row is not None
-        bug = linked_bug_of(s, row.id)
-    assert bug is not None and bug["key"] == "PAY-57" and bug["title"] == "CSV export fails"
+        bug = linked_bug(s, row.id)
+    assert bug is not None and bug.key == "PAY-57" and bug.title == "CSV export fails"
+    identity = SidebarIdentity(tenant="demo", helpdesk="sandbox", user="demo-agent",
+                               ticket_id="501", via=DEMO_PROOF)
+    token = issue_sidebar_token(identity, key=runtime.cipher.sign_key("sidebar"),
+                                now=runtime.now())
+    page = client.get(f"/sidebar/sandbox/demo/tickets/501?t={token}")
+    assert page.status_code == 200, page.text
+    assert 'id="linked-bug"' in page.text and "<code>PAY-57</code>" in page.text
 
 
 @responses.activate

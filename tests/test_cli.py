@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from integration import store
-from integration.cli import main
+from integration.cli.root import main
 from tests.conftest import make_ticket
 
 DEMO = Path(__file__).resolve().parents[1] / "integration" / "demo" / "tickets.jsonl"
@@ -162,7 +162,7 @@ def test_demo_says_one_line_and_shows_its_helpdesk_connected(
     cli_env: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
     from integration.runtime import Runtime
-    from integration.tenants import connection_statuses
+    from integration.workspaces.service import connection_statuses
 
     runner = CliRunner()
     runner.invoke(main, ["db", "upgrade"])

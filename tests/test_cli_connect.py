@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from integration import store
-from integration.cli import main
+from integration.cli.root import main
 from integration.config import load_config
 from integration.runtime import Runtime
 from tests.connectors.slack_server import TOKEN, running_slack_api

@@ -12,7 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from integration.cli import main
+from integration.cli.root import main
 from tests.test_cli import cli_env  # noqa: F401  (fixture)
 
 SECRET = "s" * 24

@@ -15,7 +15,7 @@ import responses
 from click.testing import CliRunner
 
 from integration import store
-from integration.cli import main
+from integration.cli.root import main
 from integration.config import load_config
 from integration.runtime import Runtime
 from integration.store.checks import connection_checks
@@ -165,7 +165,7 @@ def test_currency_option_is_validated_and_stored(runner: CliRunner, runtime: Run
 
 def test_printed_webhook_urls_use_the_served_address(runner: CliRunner, runtime: Runtime,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from integration.cli import _served_url, _start_lines
+    from integration.cli.server import _served_url, _start_lines
 
     assert runner.invoke(main, ["tenant", "add", "demo2", "--helpdesk", "sandbox"]).exit_code == 0
     lines = _start_lines(runtime, _served_url("127.0.0.1", 8101))

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from integration import store
-from integration.app import create_app
+from integration.web import create_app
 from integration.worker import drain
 from tests.conftest import SANDBOX_SECRET, make_ticket, post_sandbox, sandbox_body
 from tests.connectors.hubspot_server import TOKEN as HUBSPOT_TOKEN

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from integration.cli import main
+from integration.cli.root import main
 from integration.detect.training.evaluation import Expected, evaluate_decisions, prf
 from integration.models import Category, Decision, Priority, Tier
 from tests.conftest import make_ticket

@@ -11,7 +11,7 @@ import pytest
 from adapters.helpdesk.base import HelpdeskGroup
 from integration.errors import ValidationError
 from integration.matrix import default_matrix
-from integration.setup import (
+from integration.workspaces.validation import (
     check_connector,
     check_currency,
     check_new_tenant,
@@ -179,8 +179,8 @@ def test_readme_group_examples_map_every_default_group() -> None:
 
 def test_the_slug_rule_is_the_store_s_rule() -> None:
     """What `tenant add` and the admin accept is exactly what the store will store."""
-    from integration.setup import SLUG
     from integration.store.repo import _SLUG
+    from integration.workspaces.validation import SLUG
 
     for slug in ("a", "ab", "acme-eu", "x" * 63, "x" * 64, "-acme", "acme-", "Acme", "ac_me"):
         assert bool(SLUG.match(slug)) == bool(_SLUG.match(slug)), slug

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select, text
 
 from integration import store
-from integration.app import create_app
 from integration.pipeline import process_event
+from integration.web import create_app
 from integration.worker import drain
 from scheduler import build_scheduler, sla_sweep
 from tests.conftest import make_ticket, post_sandbox, sandbox_body

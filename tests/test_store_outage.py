@@ -22,7 +22,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import event, func, make_url, select
 
 from integration import store
-from integration.app import create_app
+from integration.web import create_app
 from integration.worker import Workers
 from tests.conftest import SANDBOX_SECRET, make_ticket, post_sandbox, sandbox_body
 from tests.fuzz.targets import SLACK_SECRET, sign_slack

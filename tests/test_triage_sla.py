@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from integration.cli import main
+from integration.cli.root import main
 from integration.decide import build_detector
 from integration.matrix import default_matrix
 from integration.models import Ticket

@@ -79,7 +79,7 @@ def test_bad_ticket_field_is_422_naming_it(client: Any, runtime: Any, sandbox_te
 
 
 def test_oversized_body_is_413(app_config: dict, sandbox_tenant: str, runtime: Any) -> None:
-    from integration.app import create_app
+    from integration.web import create_app
 
     small = create_app({**app_config, "MAX_BODY_BYTES": 200}, runtime=None)
     body = sandbox_body(make_ticket(subject="x" * 500), delivery_id="d1")

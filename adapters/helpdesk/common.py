@@ -65,6 +65,7 @@ __all__ = [
     "helpdesk_actions",
     "is_url",
     "mapping",
+    "member",
     "mappings",
     "marker_refs",
     "number",
@@ -314,6 +315,12 @@ def mapping(value: Any, path: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise ValidationError(path, "expected an object")
     return value
+
+
+def member(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``raw[key]`` when it is an object, else an empty one: vendors omit or null optional parts."""
+    value = raw.get(key)
+    return value if isinstance(value, Mapping) else {}
 
 
 def mappings(value: Any, path: str) -> list[Mapping[str, Any]]:

@@ -213,7 +213,7 @@ def _tags(payload: Mapping[str, Any], where: str) -> list[str]:
 def _priority(payload: Mapping[str, Any], where: str) -> Priority:
     value = payload.get("priority")
     try:
-        return Priority(value)
+        return Priority(str(value))
     except ValueError as err:
         raise FatalError(f"sandbox: {where}: {value!r} is not a priority") from err
 

@@ -83,7 +83,7 @@ def seed_demo(runtime: Runtime, *, reset: bool = False) -> dict[str, Any]:
     The report's ``reseeded_after`` is how old the workspace was when it was seeded afresh
     because its clocks had run out, else None.
     """
-    from integration.app import create_app
+    from integration.web import create_app
 
     secret, matrix, age = _ensure_tenant(runtime, reset=reset)
     client = create_app(runtime=runtime).test_client()
@@ -109,7 +109,7 @@ def seed_demo(runtime: Runtime, *, reset: bool = False) -> dict[str, Any]:
             raise RuntimeError(f"demo ticket {ticket.id}: {response.status_code} {response.json}")
     report = drain(runtime)
     # The sandbox answers for itself: record its test so the workspace shows it connected.
-    from integration.tenants import check_stored
+    from integration.workspaces.service import check_stored
 
     check_stored(runtime, DEMO_TENANT, "helpdesk")
     return {"tickets": len(samples), "accepted": accepted, "decided": report.decided,

@@ -2,9 +2,9 @@
 
 Each connection is one form with "Save" and "Test connection", read against what is stored
 (a blank secret keeps the stored one) and checked with the CLI's own checks
-(``integration.setup``). "Test connection" calls the service once with the form's values
-and records the result when they are the stored ones; "Save" stores, then tests and records,
-so a badge is green only when the last test of exactly these settings passed.
+(``integration.workspaces.validation``). "Test connection" calls the service once with the
+form's values and records the result when they are the stored ones; "Save" stores, then tests
+and records, so a badge is green only when the last test of exactly these settings passed.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from flask import abort, flash, redirect, request, url_for
 from integration import store
 from integration.calendars import format_local
 from integration.errors import ValidationError
-from integration.setup import HELPDESKS, SECRET_GRACE
-from integration.tenants import (
+from integration.workspaces.service import (
     REGISTRATION,
     SECRET_FROM_HELPDESK,
     CheckResult,
@@ -34,6 +33,7 @@ from integration.tenants import (
     validate_connection,
     webhook_url,
 )
+from integration.workspaces.validation import HELPDESKS, SECRET_GRACE
 from sidebar_ui.admin.core import badge, bp, page, runtime
 from sidebar_ui.admin.sections import (
     CONNECTORS,

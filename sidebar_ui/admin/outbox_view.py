@@ -12,10 +12,10 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from flask import flash, redirect, request, url_for
-from sqlalchemy import select
 
 from integration import store
 from integration.calendars import format_local
+from integration.store.admin import failed_delivery_ids
 from integration.store.deliveries import (
     ATTENTION,
     STATES,
@@ -24,7 +24,6 @@ from integration.store.deliveries import (
     list_deliveries,
 )
 from integration.store.outbox import retry_failed
-from integration.store.tables import OutboxRow, OutboxStatus, TenantRow
 from sidebar_ui.admin.core import bp, page, runtime
 
 __all__ = ["VIEWS", "outbox_page", "outbox_retry", "outbox_retry_all"]
@@ -113,13 +112,9 @@ def outbox_retry_all() -> Any:
     """Queue every failed row again (of one tenant when the list is filtered by tenant)."""
     rt = runtime()
     tenant = request.form.get("tenant") or None
-    query = select(OutboxRow.id).where(OutboxRow.status == OutboxStatus.FAILED.value)
-    if tenant:
-        query = query.join(TenantRow, TenantRow.id == OutboxRow.tenant_id).where(
-            TenantRow.slug == tenant)
     now = rt.now()
     with store.session_scope(rt.sessions) as s:
-        ids = list(s.scalars(query))
+        ids = failed_delivery_ids(s, tenant_slug=tenant)
         count = sum(1 for outbox_id in ids if retry_failed(s, outbox_id, now=now))
     if count:
         rt.wake()

@@ -1,6 +1,6 @@
 """The workspace page's "Secrets" panel: set, replace or generate a per-install secret.
 
-The same as ``escalade tenant secret`` (``integration.tenants.set_secret``): values are
+The same as ``escalade tenant secret`` (``integration.workspaces.service.set_secret``): values are
 checked (a PEM public key, a minimum length), stored encrypted and never shown back, except
 one Escalade just generated, which this answer shows once (rendered directly, never put in a
 redirect or a flash message, which would keep it in the session cookie). A replaced value is
@@ -15,7 +15,7 @@ from flask import flash, redirect, request, url_for
 
 from integration.calendars import format_local
 from integration.errors import ValidationError
-from integration.tenants import set_secret
+from integration.workspaces.service import set_secret
 from sidebar_ui.admin.connections import load_tenant, view_with_error, workspace_page
 from sidebar_ui.admin.core import bp, runtime
 

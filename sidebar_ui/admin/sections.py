@@ -16,7 +16,7 @@ from typing import Any
 
 from adapters.registry import adapter_class
 from integration.errors import ValidationError
-from integration.setup import (
+from integration.workspaces.validation import (
     BASE_URL_OPTIONAL,
     CONNECTOR_FIELDS,
     CONNECTOR_NAMES,
@@ -122,7 +122,8 @@ def _cli_line(key: str) -> str:
     return " ".join([*parts, "--check"])
 
 
-# The same fields ``escalade tenant connect`` takes (``integration.setup.CONNECTOR_FIELDS``).
+# The same fields ``escalade tenant connect`` takes
+# (``integration.workspaces.validation.CONNECTOR_FIELDS``).
 CONNECTORS: tuple[Section, ...] = tuple(_connector_section(k)
                                         for k in ("slack", "crm", "jira", "linear"))
 PROPERTY_FIELDS = ("arr", "plan", "health", "lifecycle", "renewal")
@@ -244,7 +245,7 @@ def check_section(section: Section, merged: Merged, *, sessions: Any = None) -> 
     """Raise ``ValidationError`` (naming the field) for settings that cannot work.
 
     The connectors' checks are ``escalade tenant connect``'s own
-    (``integration.setup.check_connector``).
+    (``integration.workspaces.validation.check_connector``).
     """
     for f in section.fields:
         present = merged.secrets.get(f.name) if f.secret else merged.settings.get(f.name)

@@ -1,9 +1,10 @@
 """Adding a workspace in the browser, and a workspace's group mapping and settings.
 
 ``/admin/add-workspace`` takes what ``escalade tenant add`` takes, checked by the same code
-(``integration.setup.check_new_tenant``, then ``integration.tenants.add_tenant``): the
-helpdesk is tested first unless the admin unticks it, and a secret Escalade generates is
-shown once on the page that confirms the workspace, never again.
+(``integration.workspaces.validation.check_new_tenant``, then
+``integration.workspaces.service.add_tenant``): the helpdesk is tested first unless the admin
+unticks it, and a secret Escalade generates is shown once on the page that confirms the
+workspace, never again.
 """
 
 from __future__ import annotations
@@ -15,16 +16,7 @@ from flask import flash, redirect, request, url_for
 
 from integration import store
 from integration.errors import ValidationError
-from integration.setup import (
-    CREDENTIALS,
-    DEFAULT_CURRENCY,
-    HELPDESKS,
-    check_adapter,
-    check_new_tenant,
-    check_options,
-    parse_option_pairs,
-)
-from integration.tenants import (
+from integration.workspaces.service import (
     REGISTRATION,
     SECRET_FROM_HELPDESK,
     CheckFailed,
@@ -34,12 +26,22 @@ from integration.tenants import (
     registration_steps,
     webhook_url,
 )
+from integration.workspaces.validation import (
+    CREDENTIALS,
+    DEFAULT_CURRENCY,
+    HELPDESKS,
+    check_adapter,
+    check_new_tenant,
+    check_options,
+    parse_option_pairs,
+)
 from sidebar_ui.admin.connections import load_tenant, view_with_error
 from sidebar_ui.admin.core import bp, page, runtime
 
 __all__ = ["add_workspace", "save_groups", "save_settings"]
 
-# The credential inputs of the form, per helpdesk (``integration.setup.CREDENTIALS``).
+# The credential inputs of the form, per helpdesk
+# (``integration.workspaces.validation.CREDENTIALS``).
 CREDENTIAL_LABELS = {"email": "Agent e-mail", "api_token": "API token", "api_key": "API key",
                      "access_token": "Access token"}
 TEXT_FIELDS = ("slug", "name", "helpdesk", "base_url", "email", "calendar", "currency",

@@ -125,7 +125,7 @@ def test_a_password_change_ends_other_sessions(signed_in: Any, runtime: Any) -> 
 
 def test_session_cookie_is_httponly_lax_and_secure_behind_https(
         app_config: dict[str, Any], app: Any, admin: str) -> None:
-    from integration.app import create_app
+    from integration.web import create_app
 
     plain = app.test_client()
     _post(plain, "/admin/login", {"email": admin, "password": PASSWORD})
@@ -494,16 +494,17 @@ def test_retry_all_failed_respects_the_tenant_filter(signed_in: Any, runtime: An
 
 def test_set_password_command_creates_an_admin(runtime: Any,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from integration.cli_admin import register
+    from integration.cli.admin import admin
 
     @click.group()
     def main() -> None:
         """Test root."""
 
-    register(main, lambda ctx: runtime)
+    main.add_command(admin)
     runner = CliRunner()
     monkeypatch.setenv("ESCALADE_ADMIN_PASSWORD", "a long enough password")
-    result = runner.invoke(main, ["admin", "set-password", "--email", "New@Example.com"])
+    result = runner.invoke(main, ["admin", "set-password", "--email", "New@Example.com"],
+                           obj=runtime)
     assert result.exit_code == 0, result.output
     assert "new@example.com" in result.output
     with store.session_scope(runtime.sessions) as s:
@@ -511,5 +512,5 @@ def test_set_password_command_creates_an_admin(runtime: Any,
                            now=datetime.now(UTC)) is not None
     monkeypatch.delenv("ESCALADE_ADMIN_PASSWORD")
     short = runner.invoke(main, ["admin", "set-password", "--email", "new@example.com"],
-                          input="short\nshort\n")
+                          input="short\nshort\n", obj=runtime)
     assert short.exit_code == 2 and "at least 10 characters" in short.output

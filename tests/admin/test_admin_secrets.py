@@ -20,14 +20,14 @@ from click.testing import CliRunner
 
 from adapters.helpdesk.sandbox import SIGNATURE_HEADER, sign
 from integration import store
-from integration.setup import (
+from integration.web.tracker_webhooks import set_resolved_handler
+from integration.web.tracker_webhooks import sign as tracker_sign
+from integration.workspaces.validation import (
     SECRET_GRACE,
     install_secret,
     secret_versions,
     with_rotation,
 )
-from integration.tracker_webhooks import set_resolved_handler
-from integration.tracker_webhooks import sign as tracker_sign
 from sidebar_ui.auth import identify
 from tests.admin.test_admin import (  # noqa: F401  (fixtures)
     _csrf,
@@ -73,18 +73,14 @@ def workspaces(runtime: Any) -> Any:
 
 
 def _cli(runtime: Any, args: list[str], stdin: str | None = None) -> Any:
-    from integration.cli_connect import register
+    from integration.cli.tenant import tenant
 
     @click.group()
     def root() -> None:
         """Test root."""
 
-    @root.group()
-    def tenant() -> None:
-        """Workspaces."""
-
-    register(tenant, lambda ctx: runtime)
-    return CliRunner().invoke(root, ["tenant", "secret", *args], input=stdin)
+    root.add_command(tenant)
+    return CliRunner().invoke(root, ["tenant", "secret", *args], input=stdin, obj=runtime)
 
 
 def _secrets(runtime: Any, slug: str) -> dict[str, str]:
@@ -195,19 +191,16 @@ def test_a_rotated_webhook_secret_still_works_for_a_day_then_only_the_new_one(
 
 def test_a_webhook_secret_replaced_by_configure_keeps_its_grace_too(
         client: Any, workspaces: Any, clock: Clock) -> None:
-    from integration.cli_connect import register
+    from integration.cli.tenant import tenant
 
     @click.group()
     def root() -> None:
         """Test root."""
 
-    @root.group()
-    def tenant() -> None:
-        """Workspaces."""
-
-    register(tenant, lambda ctx: workspaces)
+    root.add_command(tenant)
     new = "configured-secret-0123456789"
-    result = CliRunner().invoke(root, ["tenant", "configure", "lab", "--webhook-secret", new])
+    result = CliRunner().invoke(root, ["tenant", "configure", "lab", "--webhook-secret", new],
+                                obj=workspaces)
 
     assert result.exit_code == 0, result.output
     assert "the previous webhook secret is still accepted until" in result.output

@@ -123,15 +123,16 @@ def test_a_session_ends_after_an_idle_hour_and_after_twelve_hours(
 
 def test_set_password_from_the_cli_ends_the_admins_sessions(
         runtime: Any, signed_in: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from integration.cli_admin import register
+    from integration.cli.admin import admin
 
     @click.group()
     def main() -> None:
         """Test root."""
 
-    register(main, lambda ctx: runtime)
+    main.add_command(admin)
     monkeypatch.setenv("ESCALADE_ADMIN_PASSWORD", "a brand new password")
-    result = CliRunner().invoke(main, ["admin", "set-password", "--email", ADMIN])
+    result = CliRunner().invoke(main, ["admin", "set-password", "--email", ADMIN],
+                                obj=runtime)
 
     assert result.exit_code == 0, result.output
     assert "1 session ended" in result.output
@@ -141,19 +142,21 @@ def test_set_password_from_the_cli_ends_the_admins_sessions(
 
 
 def test_sign_out_command_ends_every_session_of_an_admin(runtime: Any, signed_in: Any) -> None:
-    from integration.cli_admin import register
+    from integration.cli.admin import admin
 
     @click.group()
     def main() -> None:
         """Test root."""
 
-    register(main, lambda ctx: runtime)
-    result = CliRunner().invoke(main, ["admin", "sign-out", "--email", ADMIN.upper()])
+    main.add_command(admin)
+    result = CliRunner().invoke(main, ["admin", "sign-out", "--email", ADMIN.upper()],
+                                obj=runtime)
 
     assert result.exit_code == 0, result.output
     assert f"{ADMIN}: 1 session ended" in result.output
     assert signed_in.get("/admin/").status_code == 302
-    unknown = CliRunner().invoke(main, ["admin", "sign-out", "--email", "who@example.com"])
+    unknown = CliRunner().invoke(main, ["admin", "sign-out", "--email", "who@example.com"],
+                                 obj=runtime)
     assert unknown.exit_code == 2 and "--email: no admin who@example.com" in unknown.output
 
 
@@ -209,7 +212,7 @@ def test_someone_who_knows_the_email_cannot_lock_the_admin_out(
 
 def test_an_admin_on_a_trusted_network_signs_in_during_an_attack(
         app_config: dict[str, Any], admin: str) -> None:
-    from integration.app import create_app
+    from integration.web import create_app
 
     trusted = create_app({**app_config, "ADMIN_TRUSTED_NETWORKS": "10.0.0.0/8, 127.0.0.1/32"})
     try:
@@ -225,7 +228,7 @@ def test_an_admin_on_a_trusted_network_signs_in_during_an_attack(
 
 def test_the_wait_survives_a_restart(app_config: dict[str, Any], app: Any, admin: str,
                                      clock: Clock) -> None:
-    from integration.app import create_app
+    from integration.web import create_app
 
     client = _client_from(app, ATTACKER)
     for _ in range(PAIR_DELAY.free):
@@ -242,7 +245,7 @@ def test_the_wait_survives_a_restart(app_config: dict[str, Any], app: Any, admin
 
 def test_x_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
         app_config: dict[str, Any], app: Any, admin: str, clock: Clock) -> None:
-    from integration.app import create_app
+    from integration.web import create_app
 
     client = _client_from(app, ATTACKER)
     for n in range(PAIR_DELAY.free):
@@ -289,7 +292,7 @@ def test_client_address(remote: str, forwarded: str | None, proxies: str,
 
 
 def test_a_bad_network_setting_stops_the_app_naming_it(app_config: dict[str, Any]) -> None:
-    from integration.app import create_app
+    from integration.web import create_app
 
     with pytest.raises(ConfigurationError, match="ESCALADE_ADMIN_TRUSTED_NETWORKS: '10.0.0/33'"):
         create_app({**app_config, "ADMIN_TRUSTED_NETWORKS": "10.0.0/33"})

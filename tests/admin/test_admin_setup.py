@@ -12,7 +12,7 @@ import responses
 from click.testing import CliRunner
 
 from integration import store
-from integration.tenants import REGISTRATION
+from integration.workspaces.service import REGISTRATION
 from tests.admin.test_admin import (  # noqa: F401  (fixtures)
     _add_tenant,
     _csrf,
@@ -40,18 +40,14 @@ def _cli(runtime: Any, args: list[str]) -> Any:
     """Run ``escalade`` against the app's own database and key."""
     import click
 
-    from integration.cli_connect import register
+    from integration.cli.tenant import tenant
 
     @click.group()
     def root() -> None:
         """Test root."""
 
-    @root.group()
-    def tenant() -> None:
-        """Workspaces."""
-
-    register(tenant, lambda ctx: runtime)
-    return CliRunner().invoke(root, args)
+    root.add_command(tenant)
+    return CliRunner().invoke(root, args, obj=runtime)
 
 
 # --- Jira and Linear: what the connectors read ------------------------------------------
@@ -303,7 +299,7 @@ def test_the_slack_user_map_hint_names_the_button_the_alert_shows() -> None:
     from datetime import UTC, datetime
 
     from adapters.connectors.slack.blocks import alert_blocks
-    from integration.setup import CONNECTOR_FIELDS
+    from integration.workspaces.validation import CONNECTOR_FIELDS
 
     (users,) = [f for f in CONNECTOR_FIELDS["slack"] if f.name == "users"]
     blocks = alert_blocks({"dedupe_key": "t:1:tier_3"}, now=datetime(2026, 12, 8, tzinfo=UTC))

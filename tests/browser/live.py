@@ -86,11 +86,11 @@ def demo_server(
     from waitress.server import create_server
 
     from integration import store
-    from integration.app import create_app
     from integration.config import load_config
     from integration.demo.seed import seed_demo
     from integration.runtime import Runtime
     from integration.store.people import set_admin
+    from integration.web import create_app
 
     holder: dict[str, Any] = {}
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from integration.bugs import gitbugs
 from integration.bugs.evaluation import closure, parse_pairs, score_groups
-from integration.cli_bugs import register
+from integration.cli.bugs import bugs
 from integration.errors import ValidationError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bugs"
@@ -23,7 +23,7 @@ GITBUGS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "gitb
 def run(*args: str) -> tuple[int, str, str]:
     """Invoke ``escalade bugs ...`` on a fresh group with the bugs commands registered."""
     main = click.Group("escalade")
-    register(main)
+    main.add_command(bugs)
     result = CliRunner().invoke(main, ["bugs", *args])
     return result.exit_code, result.stdout, result.stderr
 

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from integration import store, tracker_webhooks
+from integration import store
 from integration.errors import RetriableError
-from integration.tracker_webhooks import set_resolved_handler, sign
+from integration.web import tracker_webhooks
+from integration.web.tracker_webhooks import set_resolved_handler, sign
 from tests.conftest import SHARED
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

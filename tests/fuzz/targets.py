@@ -153,7 +153,7 @@ def add_tenants(runtime: Any) -> None:
 @contextmanager
 def hostile_app(backend: str, tmp_path: Path) -> Iterator[Any]:
     """A migrated app on ``backend`` with the tenants above."""
-    from integration.app import create_app
+    from integration.web import create_app
 
     with backend_store(backend, tmp_path) as opened:
         opened.engine.dispose()

@@ -60,7 +60,7 @@ def _methods(methods: set[str]) -> tuple[str, ...]:
 
 
 def _rules() -> list[tuple[str, str, tuple[str, ...]]]:
-    from integration.app import create_app
+    from integration.web import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"VAR_DIR": Path(tmp), "DATABASE_URL": "sqlite://", "WORKERS": 0,

@@ -5,7 +5,7 @@ Document Format). ``ConnectorConfig.base_url`` is the site, ``https://<name>.atl
 
 Credentials: ``email`` and ``api_token`` (an Atlassian API token of a user who can browse,
 create and comment in the project). Secret ``webhook_secret`` is used by
-``integration.tracker_webhooks``, not here.
+``integration.web.tracker_webhooks``, not here.
 
 Settings:
   ``project``            project key, required (``"PAY"``)

@@ -6,7 +6,7 @@ Linear's published schema.
 
 Credentials: ``api_key`` (a personal API key, sent as ``Authorization: <key>``) or
 ``access_token`` (OAuth, sent as ``Bearer``). Secret ``webhook_secret`` is used by
-``integration.tracker_webhooks``, not here.
+``integration.web.tracker_webhooks``, not here.
 
 Settings:
   ``team_id``            the team issues are filed in, required

@@ -36,6 +36,7 @@ from adapters.helpdesk.common import (
     mapping,
     mappings,
     marker_refs,
+    member,
     option_id,
     option_id_map,
     retry_after,
@@ -326,7 +327,7 @@ class ZendeskAdapter(HelpdeskAdapter):
         # Sent with the session, not zenpy.tickets.update(): zenpy always serializes the
         # ticket's read-only `id` into the body, which the vendor's schema rejects.
         result = self._put_json(url, body) if body["ticket"] else {}
-        audit = result.get("audit") if isinstance(result.get("audit"), Mapping) else {}
+        audit = member(result, "audit")
         ref = str(audit["id"]) if audit.get("id") is not None else None
         detail = apply_detail(warnings=warnings, already=there)
         if followup is None:
@@ -403,8 +404,8 @@ def _rebase(api: BaseApi, *, scheme: str, netloc: str, prefix: str) -> None:
     """Point one zenpy API object at an arbitrary base URL (a proxy or local sandbox)."""
     # zenpy builds "https://{subdomain}.{domain}/api/v2" from a read-only base_url property
     # that also decides which responses it parses; override it on this instance's class.
-    api.__class__ = _rebased_class(type(api))
-    api._escalade_netloc = netloc  # type: ignore[attr-defined]
+    api.__class__ = _rebased_class(api.__class__)
+    api._escalade_netloc = netloc
     api.protocol = scheme
     api.api_prefix = prefix
 

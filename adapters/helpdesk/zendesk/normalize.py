@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from adapters.helpdesk.common import has_marker, is_url, mapping, mappings, number, opt_text
+from adapters.helpdesk.common import (
+    has_marker,
+    is_url,
+    mapping,
+    mappings,
+    member,
+    number,
+    opt_text,
+)
 from adapters.helpdesk.zendesk.common import HELPDESK, zendesk_id, zendesk_time
 from integration.errors import ValidationError
 from integration.models import Account, Author, Channel, Message, Person, Priority, Status, Ticket
@@ -80,7 +88,7 @@ def to_ticket(
     priority = raw.get("priority")
     if priority is not None and (not isinstance(priority, str) or priority not in PRIORITIES):
         raise ValidationError("ticket.priority", f"unknown Zendesk priority {priority!r}")
-    via = raw.get("via") if isinstance(raw.get("via"), Mapping) else {}
+    via = member(raw, "via")
     comments = mappings(bundle.get("comments"), "comments")
     messages = tuple(
         _message(c, f"comments[{i}]", requester_id, bot_user_id, users)
@@ -141,7 +149,7 @@ def _message(
     if not isinstance(body, str):
         raise ValidationError(f"{path}.body", "expected a string")
     author_id = str(raw["author_id"]) if raw.get("author_id") is not None else None
-    via = raw.get("via") if isinstance(raw.get("via"), Mapping) else {}
+    via = member(raw, "via")
     if has_marker(body) or (bot_user_id is not None and author_id == str(bot_user_id)):
         author = Author.BOT
     elif author_id == requester_id:
@@ -169,11 +177,7 @@ def _account(raw: Any) -> Account | None:
     if raw is None:
         return None
     org = mapping(raw, "organization")
-    extra = (
-        org.get("organization_fields")
-        if isinstance(org.get("organization_fields"), Mapping)
-        else {}
-    )
+    extra = member(org, "organization_fields")
     domains = [d for d in org.get("domain_names") or () if isinstance(d, str) and d]
     plan = opt_text(extra.get("plan"))
     health = number(extra.get("health"), "organization.organization_fields.health")

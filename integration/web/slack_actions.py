@@ -13,7 +13,7 @@ import hmac
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs
 
 from flask import Blueprint, Response, jsonify, request
@@ -163,7 +163,9 @@ def _checked_first(secret: str, runtime: Runtime) -> Callable[[], Any]:
     # is the app's 503.
     def check() -> tuple[Response, int] | None:
         try:
-            check_slack_request(headers=request.headers, body=request.get_data(cache=True),
+            # werkzeug's Headers reads case-insensitively but is not a registered Mapping.
+            check_slack_request(headers=cast("Mapping[str, str]", request.headers),
+                                body=request.get_data(cache=True),
                                 content_type=request.mimetype, secret=secret,
                                 now=runtime.now())
         except WebhookVerificationError as err:

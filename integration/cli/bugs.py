@@ -1,4 +1,4 @@
-"""``escalade bugs ...``: commands about bug groups; ``register(main)`` adds them to the CLI."""
+"""``escalade bugs eval``: group bug reports and score the grouping against labeled pairs."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
+from integration.cli.common import read_lines
 from integration.errors import ValidationError
 
-__all__ = ["bugs", "eval_command", "register"]
+__all__ = ["bugs", "eval_command"]
 
 
 @click.group()
@@ -27,14 +28,14 @@ def eval_command(reports: str, pairs: str, groups_out: str | None) -> None:
     from integration.bugs.evaluation import group_tickets, parse_pairs, score_groups, summary_line
     from integration.triage import parse_lines
 
-    tickets, errors = parse_lines(_read(reports), source=reports)
+    tickets, errors = parse_lines(read_lines(reports), source=reports)
     if errors:
         for error in errors[:20]:
             click.echo(str(error), err=True)
         more = " (first 20 shown)" if len(errors) > 20 else ""
         raise click.ClickException(f"{len(errors)} bad line(s) in {reports}{more}")
     try:
-        gold = parse_pairs(_read(pairs), source=pairs)
+        gold = parse_pairs(read_lines(pairs), source=pairs)
     except ValidationError as err:
         raise click.ClickException(str(err)) from err
     try:
@@ -52,19 +53,3 @@ def eval_command(reports: str, pairs: str, groups_out: str | None) -> None:
     click.echo(json.dumps(score.to_dict(), indent=2))
     click.echo(summary_line(score))
 
-
-def _read(path: str) -> list[str]:
-    try:
-        return Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise click.ClickException(f"{path}: cannot read: {err}") from err
-
-
-def register(main_group: click.Group) -> None:
-    """Add the ``bugs`` commands to the ``escalade`` group (merging into an existing ``bugs``)."""
-    existing = main_group.commands.get("bugs")
-    if isinstance(existing, click.Group):
-        for name, command in bugs.commands.items():
-            existing.add_command(command, name)
-    else:
-        main_group.add_command(bugs)

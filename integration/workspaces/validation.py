@@ -16,8 +16,8 @@ with: webhook secrets, the Freshdesk sidebar secret, the Zendesk app's public ke
 Intercom client secret. Replacing one keeps the value it replaced for ``SECRET_GRACE``
 (``with_rotation``), and verifiers accept either meanwhile (``secret_versions``).
 
-Nothing here writes the store or calls a vendor (``integration.tenants`` does, once these
-checks pass); the only reads are files an option names (``@file``, an activity CSV).
+Nothing here writes the store or calls a vendor (``integration.workspaces.service`` does, once
+these checks pass); the only reads are files an option names (``@file``, an activity CSV).
 """
 
 from __future__ import annotations

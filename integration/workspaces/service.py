@@ -1,7 +1,7 @@
 """Setting a workspace up, shared by the CLI and the admin pages: add, connect, test, groups.
 
-What the admin typed is checked first (``integration.setup``); these functions then call the
-vendor once where asked, store (secrets encrypted) and record every connection test
+What the admin typed is checked first (``integration.workspaces.validation``); these functions
+then call the vendor once where asked, store (secrets encrypted) and record every connection test
 (``store.checks``), so a status badge is green only when the last test of exactly the
 stored settings passed. They also say where helpdesks reach Escalade (``public_url``) and
 how to register those webhook URLs in each helpdesk (``REGISTRATION``), and set or rotate a
@@ -28,7 +28,8 @@ import requests
 from adapters.helpdesk.base import HelpdeskConfig, HelpdeskGroup
 from integration import store
 from integration.errors import EscaladeError, ValidationError
-from integration.setup import (
+from integration.store.checks import ConnectionCheckRow, connection_checks, record_check
+from integration.workspaces.validation import (
     BASE_URL_OPTIONAL,
     CONNECTOR_NAMES,
     CREDENTIALS,
@@ -50,7 +51,6 @@ from integration.setup import (
     rotation_of,
     with_rotation,
 )
-from integration.store.checks import ConnectionCheckRow, connection_checks, record_check
 
 __all__ = [
     "CONNECTIONS",
