@@ -7,6 +7,7 @@ Repositories are plain functions that take a ``Session``; nothing here holds a g
 from __future__ import annotations
 
 from integration.store import alerts as alerts  # the alert_messages table joins the metadata
+from integration.store import audits as audits  # audit_runs
 from integration.store import bugs as bugs  # bug_groups, bug_group_tickets
 from integration.store import checks as checks  # connection_checks
 from integration.store import people as people  # tier_overrides, admin_users
