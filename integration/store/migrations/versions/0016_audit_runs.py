@@ -24,7 +24,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_runs",
         sa.Column("id", BIG_ID, nullable=False),
-        sa.Column("tenant_id", BIG_ID, nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("days", sa.Integer(), nullable=False),
         sa.Column("requested_by", sa.String(length=320), nullable=True),
