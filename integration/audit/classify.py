@@ -18,6 +18,7 @@ is the same whatever the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import queue
@@ -171,7 +172,7 @@ class _Reader:
     """Detectors (one per distinct detection key), histories and the matrices to evaluate."""
 
     def __init__(self, matrices: tuple[Matrix, ...], *, topics: bool) -> None:
-        from integration.pipeline import build_detector
+        from integration.decide import build_detector
 
         self.matrices = matrices
         keys = [detection_key(m) for m in matrices]
@@ -323,10 +324,8 @@ class _Pool:
 
     def close(self) -> None:
         for inbox in self.inboxes:
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 inbox.put(None)
-            except (OSError, ValueError):
-                pass
         for process in self.processes:
             process.join(timeout=10)
             if process.is_alive():

@@ -468,7 +468,9 @@ class _Cells:
             else:
                 raise ValueError(value)
         except ValueError as err:
-            raise _RowError(_title(column), f"not a duration (H:MM:SS or hours): {value!r}") from err
+            raise _RowError(
+                _title(column), f"not a duration (H:MM:SS or hours): {value!r}"
+            ) from err
         if hours < 0:
             raise _RowError(_title(column), f"must not be negative: {value!r}")
         return hours
@@ -611,10 +613,7 @@ def parse_export_time(text: str, zone: tzinfo) -> datetime | None:
     match = _ZONE_SUFFIX.match(value)
     if match:
         value = match.group(1)
-        if match.group(4):
-            offset = "+00:00"
-        else:
-            offset = f"{match.group(2)}:{match.group(3)}"
+        offset = "+00:00" if match.group(4) else f"{match.group(2)}:{match.group(3)}"
     try:
         parsed = datetime.fromisoformat(value + (offset or ""))
     except ValueError:

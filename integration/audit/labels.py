@@ -33,7 +33,6 @@ from integration.audit.settings import AuditSettings
 from integration.audit.stats import (
     Histogram,
     benjamini_hochberg,
-    cliffs_delta,
     mann_whitney_greater,
     proportion_greater,
 )

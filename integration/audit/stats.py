@@ -54,8 +54,7 @@ def _bin_value(index: int) -> float:
     # The geometric middle of a duration bin, in minutes.
     if index == 0:
         return 0.5
-    low = 2.0 ** ((index - 1) / _BINS_PER_OCTAVE)
-    return low * 2.0 ** (0.5 / _BINS_PER_OCTAVE)
+    return float(2.0 ** ((index - 0.5) / _BINS_PER_OCTAVE))
 
 
 class Histogram:
