@@ -150,15 +150,33 @@ class Accumulator:
         self.escalations += escalated
         self.tiers[reading.tier] += 1
         created = ticket.created_at
-        self.first_at = created if self.first_at is None or created < self.first_at else \
-            self.first_at
-        self.last_at = created if self.last_at is None or created > self.last_at else self.last_at
+        if self.first_at is None or created < self.first_at:
+            self.first_at = created
+        if self.last_at is None or created > self.last_at:
+            self.last_at = created
         local = created.astimezone(self.zone)
-        utc = created.astimezone(UTC)
+        group = ticket.group or "(no group)"
+        self._segments(item, local, group, escalated)
+        breached = self._sla(outcome, reading.sla_breached, local, group)
+        self._trend(local, reading.category, topic, escalated, breached, reading.tier)
+        if escalated and outcome.escalation_reason:
+            reason = outcome.escalation_reason.lower()
+            if reason in self.reasons or len(self.reasons) < _MAX_REASONS:
+                self.reasons[reason] += 1
+            else:
+                self.reasons["(other reasons)"] += 1
+        label = self._label(outcome.agent_category)
+        self.labels[label] += 1
+        if ticket.messages:
+            self.text_tickets += 1
+        self._groups(item, outcome, escalated, breached, label, topic)
+
+    def _segments(self, item: Classified, local: datetime, group: str, escalated: bool) -> None:
+        ticket = item.ticket
+        utc = ticket.created_at.astimezone(UTC)
         account = ticket.account
         plan = (account.plan if account is not None and account.plan else "unknown").lower()
         arr = account.arr if account is not None else None
-        group = ticket.group or "(no group)"
         seg = self.segments
         _rate(seg["weekday"], WEEKDAYS[local.weekday()]).add(escalated)
         _rate(seg["hour"], str(local.hour)).add(escalated)
@@ -173,18 +191,27 @@ class Accumulator:
             cell = self.heatmap[(local.weekday(), local.hour)] = Rate()
         cell.add(escalated)
 
+    def _sla(
+        self, outcome: Outcome, computed: bool | None, local: datetime, group: str
+    ) -> bool | None:
+        # The helpdesk's own SLA verdict wins; else the one computed from the matrix.
         breached = outcome.sla_breached
         if breached is not None:
             self.sla_sources["helpdesk"] += 1
-        elif reading.sla_breached is not None:
-            breached = reading.sla_breached
+        elif computed is not None:
+            breached = computed
             self.sla_sources["computed"] += 1
         if breached is not None:
             self.sla_total.add(breached)
             _rate(self.sla["weekday"], WEEKDAYS[local.weekday()]).add(breached)
             _rate(self.sla["hour"], str(local.hour)).add(breached)
             _rate(self.sla["group"], group).add(breached)
+        return breached
 
+    def _trend(
+        self, local: datetime, category: str, topic: str | None, escalated: bool,
+        breached: bool | None, tier: int,
+    ) -> None:
         day = local.date()
         trend = self.daily.get(day)
         if trend is None:
@@ -192,43 +219,36 @@ class Accumulator:
         trend[0] += 1
         trend[1] += escalated
         trend[2] += bool(breached)
-        trend[3] += reading.tier == 3
-        category = reading.category
+        trend[3] += tier == 3
         self.day_category[(category, day)] += 1
         self.hour_category[(category, local.replace(minute=0, second=0, microsecond=0))] += 1
         if topic is not None:
             self.day_topic[(topic, day)] += 1
 
-        if escalated and outcome.escalation_reason:
-            reason = outcome.escalation_reason.lower()
-            if reason in self.reasons or len(self.reasons) < _MAX_REASONS:
-                self.reasons[reason] += 1
-            else:
-                self.reasons["(other reasons)"] += 1
-        label = self._label(outcome.agent_category)
-        self.labels[label] += 1
-        if ticket.messages:
-            self.text_tickets += 1
-
-        example = Example(key=0.0, id=ticket.id, subject=ticket.subject[:_SUBJECT_CHARS])
+    def _groups(
+        self, item: Classified, outcome: Outcome, escalated: bool, breached: bool | None,
+        label: str, topic: str | None,
+    ) -> None:
+        ticket, category = item.ticket, item.readings[0].category
+        subject = ticket.subject[:_SUBJECT_CHARS]
+        example = Example(key=0.0, id=ticket.id, subject=subject)
         groups = [_group(self.categories, category)]
         if topic is not None:
             groups.append(_group(self.topics, topic))
         for stats in groups:
             _add_group(stats, item, outcome, escalated, breached, label, example)
+        keys: list[tuple[str, ...]] = []
         if label != NO_LABEL:
-            keys: list[tuple[str, ...]] = [("label", label), ("label_category", label, category)]
+            keys += [("label", label), ("label_category", label, category)]
             if topic is not None:
                 keys.append(("label_topic", label, topic))
-        else:
-            keys = []
         keys.append(("category", category))
         for key in keys:
-            stats_cell = self.cells.get(key)
-            if stats_cell is None:
-                stats_cell = self.cells[key] = CellStats()
-            _add_cell(stats_cell, outcome, escalated, ticket.csat, category, ticket.id,
-                      ticket.subject[:_SUBJECT_CHARS], self.settings.examples)
+            cell = self.cells.get(key)
+            if cell is None:
+                cell = self.cells[key] = CellStats()
+            _add_cell(cell, outcome, escalated, ticket.csat, category, ticket.id, subject,
+                      self.settings.examples)
 
     def _label(self, label: str | None) -> str:
         if not label:

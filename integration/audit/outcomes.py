@@ -136,17 +136,19 @@ def agent_label(ticket: Ticket, source: LabelSource) -> str | None:
 
 def escalation_reason(ticket: Ticket, evidence: EscalationEvidence) -> str | None:
     """The stated reason the ticket was escalated, or None when nothing says it was."""
-    for tag in ticket.tags:
-        lower = tag.lower()
-        if lower in evidence.tags:
-            return f"tag {tag}"
-        for prefix in evidence.tag_prefixes:
-            if lower.startswith(prefix) and len(lower) > len(prefix):
-                return tag[len(prefix):].replace("_", " ")
+    # The most specific evidence names the reason: a field's value, then a tag's suffix.
     if evidence.field:
         value = field_value(ticket, evidence.field)
         if value is not None and value.strip().lower() not in _EMPTY:
             return f"{evidence.field}: yes" if value.strip().lower() in _YES else value.strip()
+    for tag in ticket.tags:
+        lower = tag.lower()
+        for prefix in evidence.tag_prefixes:
+            if lower.startswith(prefix) and len(lower) > len(prefix):
+                return tag[len(prefix):].replace("_", " ")
+    exact = next((tag for tag in ticket.tags if tag.lower() in evidence.tags), None)
+    if exact is not None:
+        return f"tag {exact}"
     if evidence.groups and ticket.group and ticket.group.strip().lower() in evidence.groups:
         return f"moved to group {ticket.group}"
     if evidence.priority_raised:

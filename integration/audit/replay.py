@@ -19,8 +19,9 @@ from datetime import date, tzinfo
 from typing import Any
 
 from integration.audit.classify import Classified, Reading, classify, detection_key
-from integration.audit.outcomes import outcome_of
+from integration.audit.outcomes import outcome_of, with_outcomes
 from integration.audit.progress import ProgressCallback, Reporter
+from integration.audit.settings import AuditSettings
 from integration.matrix import Matrix
 from integration.models import Ticket
 
@@ -169,16 +170,22 @@ def replay(
     zone: tzinfo | None = None,
     workers: int = 0,
     max_changes: int | None = None,
+    settings: AuditSettings | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> ReplayResult:
-    """Decide every ticket of ``tickets`` under ``new`` and ``current``; compare both."""
+    """Decide every ticket of ``tickets`` under ``new`` and ``current``; compare both.
+
+    ``settings`` says where the history records escalations (for stored tickets).
+    """
     reporter = Reporter(on_progress)
     result = ReplayResult(new=ReplaySide(version=new.version),
                           current=ReplaySide(version=current.version))
     result.detection_sets = len({detection_key(new), detection_key(current)})
     day_zone = zone or current.display_zone
     reporter.stage("reading", f"{result.detection_sets} detection set(s)")
-    for item in classify(tickets, [new, current], workers=workers):
+    evidence = settings or AuditSettings()
+    stream = (with_outcomes(t, evidence) for t in tickets)
+    for item in classify(stream, [new, current], workers=workers):
         reporter.tick()
         _count(result, item, day_zone, max_changes)
     reporter.stage("done")

@@ -95,6 +95,8 @@ class Histogram:
     def minus(self, other: Histogram) -> Histogram:
         """This histogram without ``other``'s counts (``other`` must be part of it)."""
         out = Histogram(self.kind)
+        if any(index not in self._bins for index in other._bins):
+            raise ValueError("cannot subtract a histogram that is not part of this one")
         for index, n in self._bins.items():
             left = n - other._bins.get(index, 0)
             if left < 0:
