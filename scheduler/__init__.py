@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from integration.audit_runs import run_next_audit
 from integration.availability import StoreGate
 from integration.store.db import is_unavailable
 from scheduler.jobs import SweepReport, sla_sweep
@@ -30,6 +32,8 @@ __all__ = ["SweepReport", "build_scheduler", "run_sla_sweep", "scheduler_init_ap
 
 log = logging.getLogger(__name__)
 SWEEP_JOB = "sla_sweep"
+AUDIT_JOB = "history_audits"
+AUDIT_SECONDS = 5.0
 
 
 def run_sla_sweep(runtime: Runtime, clock: Callable[[], datetime]) -> SweepReport:
@@ -80,7 +84,36 @@ def build_scheduler(
         misfire_grace_time=max(1, int(sweep_seconds)),
         next_run_time=runtime.now(),
     )
+    scheduler.add_job(
+        partial(_in_context, app, partial(_run_audits, runtime, gate)),
+        IntervalTrigger(seconds=AUDIT_SECONDS),
+        id=AUDIT_JOB,
+        name="History audits",
+        # One audit at a time per process; another process may claim the next queued one.
+        max_instances=1,
+        coalesce=True,
+    )
     return scheduler
+
+
+def _in_context(app: Flask | None, job: Callable[[], object]) -> object:
+    if app is None:
+        return job()
+    with app.app_context():
+        return job()
+
+
+def _run_audits(runtime: Runtime, gate: StoreGate) -> int | None:
+    """Run the audits admins queued, oldest first, until none waits."""
+    ran = None
+    try:
+        while (run_id := run_next_audit(runtime)) is not None:
+            ran = run_id
+    except Exception as err:
+        if not is_unavailable(err):
+            raise
+        gate.went_down(err)
+    return ran
 
 
 def scheduler_init_app(app: Flask) -> BackgroundScheduler:

@@ -73,8 +73,9 @@ class AuditRunRow(Base):
 
 def request_audit(
     s: Session, *, tenant_id: int, days: int, requested_by: str | None, now: datetime
-) -> AuditRunRow:
-    """Queue an audit of the tenant's last ``days`` days; an open request is reused."""
+) -> tuple[AuditRunRow, bool]:
+    """Queue an audit of the tenant's last ``days`` days; True when queued, False when one
+    queued or running already is reused."""
     open_run = s.scalars(
         select(AuditRunRow).where(
             AuditRunRow.tenant_id == tenant_id,
@@ -82,12 +83,12 @@ def request_audit(
         )
     ).first()
     if open_run is not None:
-        return open_run
+        return open_run, False
     row = AuditRunRow(tenant_id=tenant_id, status=AuditStatus.QUEUED.value, days=days,
                       requested_by=requested_by, created_at=now, done=0)
     s.add(row)
     s.flush()
-    return row
+    return row, True
 
 
 def claim_audit(s: Session, *, now: datetime) -> AuditRunRow | None:

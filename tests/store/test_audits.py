@@ -22,9 +22,12 @@ from tests.store.helpers import T0, Store, new_tenant
 def test_a_request_is_claimed_once_and_finishes_with_its_report(store: Store) -> None:
     acme = new_tenant(store)
     with session_scope(store.factory) as s:
-        first = request_audit(s, tenant_id=acme, days=60, requested_by="ana@acme.test", now=T0).id
-        again = request_audit(s, tenant_id=acme, days=30, requested_by="bo@acme.test", now=T0).id
-    assert again == first
+        first_row, queued = request_audit(s, tenant_id=acme, days=60, requested_by="ana@acme.test",
+                                          now=T0)
+        again, queued_again = request_audit(s, tenant_id=acme, days=30,
+                                            requested_by="bo@acme.test", now=T0)
+        first = first_row.id
+    assert (again.id, queued, queued_again) == (first, True, False)
     with session_scope(store.factory) as s:
         run = claim_audit(s, now=T0 + timedelta(seconds=1))
         assert run is not None and run.id == first and run.status == AuditStatus.RUNNING
@@ -39,13 +42,13 @@ def test_a_request_is_claimed_once_and_finishes_with_its_report(store: Store) ->
         (row,) = audit_runs(s, tenant_id=acme)
         assert (row.status, row.report, row.done) == ("done", {"tickets": 1200}, 1200)
         # Done, so a new request opens a new run.
-        assert request_audit(s, tenant_id=acme, days=60, requested_by=None, now=T0).id != first
+        assert request_audit(s, tenant_id=acme, days=60, requested_by=None, now=T0)[0].id != first
 
 
 def test_a_run_whose_runner_died_is_claimed_again_after_its_lease(store: Store) -> None:
     acme = new_tenant(store)
     with session_scope(store.factory) as s:
-        run_id = request_audit(s, tenant_id=acme, days=60, requested_by=None, now=T0).id
+        run_id = request_audit(s, tenant_id=acme, days=60, requested_by=None, now=T0)[0].id
         assert claim_audit(s, now=T0) is not None
     with session_scope(store.factory) as s:
         assert claim_audit(s, now=T0 + LEASE - timedelta(seconds=1)) is None
@@ -56,7 +59,7 @@ def test_a_run_whose_runner_died_is_claimed_again_after_its_lease(store: Store) 
 def test_a_failure_is_recorded_and_other_tenants_runs_are_not_visible(store: Store) -> None:
     acme, other = new_tenant(store), new_tenant(store, slug="other")
     with session_scope(store.factory) as s:
-        run_id = request_audit(s, tenant_id=acme, days=60, requested_by=None, now=T0).id
+        run_id = request_audit(s, tenant_id=acme, days=60, requested_by=None, now=T0)[0].id
         fail_audit(s, run_id, error="x" * 5000, now=T0)
     with session_scope(store.factory) as s:
         assert get_audit(s, run_id, tenant_id=other) is None

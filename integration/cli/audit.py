@@ -1,0 +1,381 @@
+"""``escalade audit`` and ``escalade replay``: read the team's history before changing rules.
+
+Both read a history — a workspace's stored tickets (``--tenant T --days N``, imported with
+``escalade backfill``) or a file (a helpdesk's CSV export for the audit, normalized tickets as
+JSON lines for the replay) — and stream it, so a large history needs little memory. Progress
+goes to stderr; rows that cannot be read are named there with file and line and skipped; the
+report files are written only once everything has been read, never half.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import click
+
+from integration.cli.common import runtime_of
+from integration.errors import ValidationError
+
+if TYPE_CHECKING:
+    from integration.audit.progress import Progress
+    from integration.audit.settings import AuditSettings
+    from integration.matrix import Matrix
+    from integration.models import Ticket
+    from integration.runtime import Runtime
+
+__all__ = ["audit", "replay", "write_atomically"]
+
+# Problems named one by one on stderr; the rest are counted.
+SHOWN_PROBLEMS = 20
+
+
+def _history_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the history records the agent's label and escalations (shared by both commands)."""
+    for option in reversed((
+        click.option("--label", default="type", show_default=True,
+                     help="Where agents record a ticket's category: type, field:NAME, "
+                          "tag:PREFIX or tags:A,B,C."),
+        click.option("--escalation-tags", default=None,
+                     help="Tags that mean the ticket was escalated, comma-separated; a tag "
+                          "ending in * is a prefix [default: escalated, escalation, tier_3, "
+                          "tier3, t3, escalate*, escalade_escalated]."),
+        click.option("--escalation-field", default=None,
+                     help="A custom field whose value is the stated reason of an escalation."),
+        click.option("--escalation-groups", default=None,
+                     help="Groups that escalated tickets are moved into, comma-separated."),
+        click.option("--ignore-priority-raise", is_flag=True,
+                     help="Do not count a priority raised after creation as an escalation."),
+        click.option("--zone", default=None,
+                     help="Time zone for days and hours, e.g. Europe/Berlin [default: the "
+                          "matrix's display zone]."),
+        click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 8),
+                     help="Extra processes that read tickets (0: in this process)."),
+    )):
+        command = option(command)
+    return command
+
+
+def _settings(options: dict[str, Any], **extra: Any) -> AuditSettings:
+    from integration.audit.settings import (
+        AuditSettings,
+        parse_escalation,
+        parse_label,
+        parse_zone,
+    )
+
+    zone = parse_zone(options["zone"], option="--zone") if options.get("zone") else None
+    evidence = parse_escalation(
+        tags=options.get("escalation_tags"), field_name=options.get("escalation_field"),
+        groups=options.get("escalation_groups"),
+        priority_raised=not options.get("ignore_priority_raise"))
+    return AuditSettings(label=parse_label(options.get("label") or "type"), escalation=evidence,
+                         zone=zone, **extra)
+
+
+def _progress(verb: str) -> Callable[[Progress], None]:
+    def show(progress: Progress) -> None:
+        click.echo(f"{verb}: {progress}", err=True)
+    return show
+
+
+def _problems() -> Callable[[Any], None]:
+    """A callback naming the first problems on stderr, then saying there are more."""
+    count = [0]
+
+    def show(problem: Any) -> None:
+        count[0] += 1
+        if count[0] <= SHOWN_PROBLEMS:
+            click.echo(f"skipped {problem}", err=True)
+        elif count[0] == SHOWN_PROBLEMS + 1:
+            click.echo("skipped more rows: the report lists them", err=True)
+    return show
+
+
+def _load_matrix(path: str | None, runtime: Runtime | None) -> tuple[Matrix, str | None]:
+    """The matrix from ``path``, else the one in force; with its text when there is a file."""
+    from integration.matrix import MatrixError, default_matrix, load_matrix
+    from integration.matrix.loader import DEFAULT_PATH
+
+    try:
+        if path:
+            return load_matrix(path), Path(path).read_text(encoding="utf-8")
+        if runtime is not None:
+            configured = runtime.config.get("MATRIX_PATH")
+            source = Path(configured) if configured else DEFAULT_PATH
+            return runtime.matrix, _text_of(source)
+        return default_matrix(), _text_of(DEFAULT_PATH)
+    except MatrixError as err:
+        raise click.ClickException(str(err)) from err
+
+
+def _text_of(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def _stored(ctx: click.Context, slug: str, days: int,
+            on_skip: Callable[[str, str], None]) -> tuple[Iterator[Ticket], Matrix, Runtime]:
+    """The tenant's stored history of the last ``days`` days, and its matrix."""
+    from integration import store
+    from integration.store.history import count_history, stored_history
+
+    runtime = runtime_of(ctx)
+    with store.session_scope(runtime.sessions) as s:
+        tenant = store.get_tenant(s, slug)
+        if tenant is None:
+            raise ValidationError("--tenant", f"no tenant {slug!r} (see `escalade tenant list`)")
+        s.expunge(tenant)
+        since = runtime.now() - timedelta(days=days)
+        stored = count_history(s, tenant_id=tenant.id, since=since)
+    if stored == 0:
+        raise click.ClickException(
+            f"tenant {slug!r} has no stored tickets from the last {days} days: import them "
+            f"first with `escalade backfill --tenant {slug} --days {days}`")
+    click.echo(f"reading {stored:,} stored tickets of {slug} (last {days} days)", err=True)
+    tickets = stored_history(runtime.sessions, tenant_id=tenant.id, since=since, on_skip=on_skip)
+    return tickets, runtime.matrix_for(tenant), runtime
+
+
+def _one_source(slug: str | None, path: str | None, flag: str) -> None:
+    if (slug is None) == (path is None):
+        raise ValidationError("--tenant", f"give --tenant T (stored history) or {flag} FILE, "
+                                          "one of the two")
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so it is never half written."""
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
+    except OSError as err:
+        raise click.ClickException(f"{path}: cannot write: {err.strerror or err}") from err
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise click.ClickException(f"{path}: cannot write: {err.strerror or err}") from err
+
+
+def _open(path: str, stack: ExitStack, option: str) -> IO[str]:
+    try:
+        return stack.enter_context(open(path, encoding="utf-8-sig", newline=""))
+    except OSError as err:
+        raise ValidationError(option, f"{path}: cannot read: {err.strerror or err}") from err
+
+
+@click.command()
+@click.option("--tenant", "slug", default=None, help="Audit this workspace's stored history.")
+@click.option("--days", default=60, show_default=True, type=click.IntRange(1, 730),
+              help="With --tenant: tickets created in the last N days.")
+@click.option("--csv", "csv_path", default=None,
+              help="Audit a Zendesk or Freshdesk CSV ticket export instead.")
+@click.option("--organizations", "orgs_path", default=None,
+              help="With --csv: a CSV of organizations (name, plan, ARR, health, domain).")
+@click.option("--export-zone", default=None,
+              help="With --csv: the zone of the export's times, e.g. America/New_York "
+                   "[default: UTC].")
+@click.option("--matrix", "matrix_path", default=None,
+              help="Matrix to read tickets with [default: the one in force].")
+@click.option("--json", "json_path", default=None, help="Write the report's data here.")
+@click.option("--html", "html_path", default=None, help="Write the report page here.")
+@click.option("--no-topics", is_flag=True, help="Skip grouping texts into topics (faster).")
+@_history_options
+@click.pass_context
+def audit(ctx: click.Context, /, slug: str | None, days: int, csv_path: str | None,
+          orgs_path: str | None, export_zone: str | None, matrix_path: str | None,
+          json_path: str | None, html_path: str | None, no_topics: bool,
+          **options: Any) -> None:
+    """Audit a history: escalations by segment, SLA breaches, labels, spikes, what to catch."""
+    from integration.audit.report import audit_json, run_audit
+    from integration.audit.settings import parse_zone
+
+    _one_source(slug, csv_path, "--csv")
+    if orgs_path and not csv_path:
+        raise ValidationError("--organizations", "goes with --csv (a workspace's stored "
+                              "tickets carry their organizations)")
+    extra: dict[str, Any] = {}
+    if export_zone:
+        extra["export_zone"] = parse_zone(export_zone, option="--export-zone")
+    settings = _settings(options, **extra)
+    on_problem = _problems()
+    with ExitStack() as stack:
+        if csv_path is not None:
+            tickets, log = _csv_history(csv_path, orgs_path, settings, stack, on_problem)
+            matrix, matrix_text = _load_matrix(matrix_path, None)
+        else:
+            log = None
+            tickets, matrix, runtime = _stored(
+                ctx, str(slug), days, lambda ref, why: on_problem(f"ticket {ref}: {why}"))
+            if matrix_path:
+                matrix, matrix_text = _load_matrix(matrix_path, runtime)
+            else:
+                matrix_text = _load_matrix(None, runtime)[1]
+        result = run_audit(tickets, matrix=matrix, settings=settings, topics=not no_topics,
+                           workers=options["workers"], matrix_text=matrix_text, source=log,
+                           on_progress=_progress("audit"))
+        report = audit_json(result)
+    _write_reports(report, json_path, html_path,
+                   html=lambda: _audit_page(report, _title(slug, csv_path)))
+    click.echo(_audit_summary(report, json_path, html_path), err=not (json_path or html_path))
+
+
+def _csv_history(csv_path: str, orgs_path: str | None, settings: AuditSettings,
+                 stack: ExitStack, on_problem: Callable[[Any], None]) -> tuple[Any, Any]:
+    from integration.audit.exports import ImportLog, read_export, read_organizations
+
+    log = ImportLog(on_problem=on_problem)
+    organizations = None
+    if orgs_path:
+        organizations = read_organizations(_open(orgs_path, stack, "--organizations"),
+                                           name=orgs_path, log=log)
+    stream = _open(csv_path, stack, "--csv")
+    tickets = read_export(stream, name=csv_path, tenant="export", settings=settings, log=log,
+                          organizations=organizations)
+    return tickets, log
+
+
+def _audit_page(report: dict[str, Any], title: str) -> str:
+    from integration.audit.page import render_html
+
+    return str(render_html(report, title=title))
+
+
+def _title(slug: str | None, csv_path: str | None) -> str:
+    where = f"workspace {slug}" if slug else Path(str(csv_path)).name
+    return f"Escalation history audit: {where}"
+
+
+def _write_reports(report: dict[str, Any], json_path: str | None, html_path: str | None,
+                   *, html: Callable[[], str]) -> None:
+    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    if json_path:
+        write_atomically(json_path, text)
+    if html_path:
+        write_atomically(html_path, html())
+    if not json_path and not html_path:
+        click.echo(text, nl=False)
+
+
+def _audit_summary(report: dict[str, Any], json_path: str | None, html_path: str | None) -> str:
+    escalations = report.get("escalations", {}).get("total", 0)
+    tickets = report.get("tickets", 0)
+    rate = f" ({escalations / tickets:.1%})" if tickets else ""
+    contradicted = sum(1 for c in report.get("label_checks", []) if c.get("contradicted"))
+    written = ", ".join(p for p in (json_path, html_path) if p)
+    text = (f"audited {tickets:,} tickets: {escalations:,} escalations{rate}, "
+            f"{report.get('sla', {}).get('breaches', 0):,} SLA breaches, "
+            f"{contradicted} label(s) contradicted by outcomes, "
+            f"{len(report.get('spikes', []))} spike(s)")
+    return f"{text}; report: {written}" if written else text
+
+
+def _jsonl_history(path: str, stack: ExitStack,
+                   on_problem: Callable[[Any], None]) -> Iterator[Ticket]:
+    from integration.models import Ticket
+
+    stream = _open(path, stack, "--history")
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield Ticket.from_dict(json.loads(line))
+        except json.JSONDecodeError as err:
+            on_problem(f"{path}:{number}: line: not valid JSON ({err.msg} at column "
+                       f"{err.colno})")
+        except ValidationError as err:
+            on_problem(f"{path}:{number}: {err.field}: {err.message}")
+
+
+@click.command()
+@click.option("--matrix", "matrix_path", required=True, help="The new matrix (YAML).")
+@click.option("--against", "against_path", default=None,
+              help="The matrix to compare with [default: the one in force].")
+@click.option("--tenant", "slug", default=None, help="Replay this workspace's stored history.")
+@click.option("--days", default=60, show_default=True, type=click.IntRange(1, 730),
+              help="With --tenant: tickets created in the last N days.")
+@click.option("--history", "history_path", default=None,
+              help="Replay normalized tickets from a JSON-lines file instead.")
+@click.option("--json", "json_path", default=None, help="Write the replay's data here.")
+@click.option("--html", "html_path", default=None, help="Write the replay as a page here.")
+@click.option("--list", "listed", default=20, show_default=True, type=click.IntRange(0),
+              help="Tickets that change tier to list here (the files list them all).")
+@_history_options
+@click.pass_context
+def replay(ctx: click.Context, /, matrix_path: str, against_path: str | None, slug: str | None,
+           days: int, history_path: str | None, json_path: str | None, html_path: str | None,
+           listed: int, **options: Any) -> None:
+    """Run a new matrix and the current one over a history; show what would change."""
+    from integration.audit.replay import replay as run_replay
+    from integration.audit.replay import replay_json
+
+    _one_source(slug, history_path, "--history")
+    settings = _settings(options)
+    on_problem = _problems()
+    new, _text = _load_matrix(matrix_path, None)
+    with ExitStack() as stack:
+        if history_path is not None:
+            tickets: Iterator[Ticket] = _jsonl_history(history_path, stack, on_problem)
+            current = _load_matrix(against_path, None)[0]
+        else:
+            tickets, tenant_matrix, runtime = _stored(
+                ctx, str(slug), days, lambda ref, why: on_problem(f"ticket {ref}: {why}"))
+            current = _load_matrix(against_path, runtime)[0] if against_path else tenant_matrix
+        result = run_replay(tickets, new=new, current=current, zone=settings.zone,
+                            workers=options["workers"], settings=settings,
+                            on_progress=_progress("replay"))
+        data = replay_json(result)
+    if json_path:
+        write_atomically(json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    if html_path:
+        write_atomically(html_path, _replay_page(data))
+    for line in replay_lines(data, listed=listed):
+        click.echo(line)
+
+
+def _replay_page(data: dict[str, Any]) -> str:
+    from integration.audit.page import render_replay_html
+
+    return str(render_replay_html(data))
+
+
+def replay_lines(data: dict[str, Any], *, listed: int = 20) -> list[str]:
+    """The replay as a few readable lines: tiers, alerts, agreement, the tickets that change."""
+    new, current = data["new"], data["current"]
+    days = max(1, len(data["days"]))
+    lines = [f"replayed {data['tickets']:,} tickets over {len(data['days'])} day(s): new "
+             f"matrix {new['version']} against {current['version']}",
+             f"{'':26}{'current':>10}{'new':>10}"]
+    for tier in ("1", "2", "3"):
+        lines.append(f"{'tier ' + tier:26}{current['tiers'][tier]:>10,}{new['tiers'][tier]:>10,}")
+    lines.append(f"{'tier-3 alerts per day':26}{current['tier3_alerts'] / days:>10.1f}"
+                 f"{new['tier3_alerts'] / days:>10.1f}")
+    for measure in ("precision", "recall"):
+        lines.append(f"{'tier-3 ' + measure:26}{_ratio(current['agreement'][measure]):>10}"
+                     f"{_ratio(new['agreement'][measure]):>10}")
+    lines.append(f"(against {data['escalations']:,} escalations recorded in the history)")
+    lines.append(f"{data['changed']:,} ticket(s) change tier: {data['raised']:,} up, "
+                 f"{data['lowered']:,} down")
+    for change in data["changes"][:listed]:
+        rules = ", ".join(change["responsible"]) or "same rules, other order"
+        lines.append(f"  {change['ticket']:>10}  tier {change['current_tier']} -> "
+                     f"{change['new_tier']}  {change['date']}  {rules}  "
+                     f"{'(escalated) ' if change['escalated'] else ''}{change['subject']}")
+    if data["changed"] > min(listed, len(data["changes"])):
+        lines.append(f"  ... {data['changed'] - min(listed, len(data['changes'])):,} more "
+                     "(--json lists them)")
+    return lines
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
