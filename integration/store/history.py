@@ -20,7 +20,7 @@ from integration.models import Ticket
 from integration.store.db import session_scope
 from integration.store.tables import TicketRow
 
-__all__ = ["count_history", "stored_history"]
+__all__ = ["count_history", "history_floor", "stored_history"]
 
 BATCH = 1000
 
@@ -33,25 +33,38 @@ def count_history(s: Session, *, tenant_id: int, since: datetime) -> int:
     ) or 0)
 
 
+def history_floor(s: Session, *, since: datetime, newest: int,
+                  tenant_id: int | None = None) -> int:
+    """The row id below the ``newest`` most recently stored tickets created since ``since``.
+
+    ``stored_history(after_id=...)`` with it reads only those; 0 when there are fewer.
+    """
+    query = select(TicketRow.id).where(TicketRow.created_at >= since)
+    if tenant_id is not None:
+        query = query.where(TicketRow.tenant_id == tenant_id)
+    found = s.scalar(query.order_by(TicketRow.id.desc()).offset(newest).limit(1))
+    return int(found or 0)
+
+
 def stored_history(
     sessions: sessionmaker[Session],
     *,
-    tenant_id: int,
+    tenant_id: int | None,
     since: datetime,
     on_skip: Callable[[str, str], None] | None = None,
     batch: int = BATCH,
+    after_id: int = 0,
 ) -> Iterator[Ticket]:
-    """The tenant's stored tickets created at or after ``since``, in storage order."""
-    last_id = 0
+    """The stored tickets created at or after ``since`` (of one tenant, or of every one when
+    ``tenant_id`` is None), in storage order, from the row after ``after_id``."""
+    last_id = after_id
     while True:
+        query = select(TicketRow.id, TicketRow.external_id, TicketRow.data).where(
+            TicketRow.created_at >= since, TicketRow.id > last_id)
+        if tenant_id is not None:
+            query = query.where(TicketRow.tenant_id == tenant_id)
         with session_scope(sessions) as s:
-            rows = s.execute(
-                select(TicketRow.id, TicketRow.external_id, TicketRow.data)
-                .where(TicketRow.tenant_id == tenant_id, TicketRow.created_at >= since,
-                       TicketRow.id > last_id)
-                .order_by(TicketRow.id)
-                .limit(batch)
-            ).all()
+            rows = s.execute(query.order_by(TicketRow.id).limit(batch)).all()
         if not rows:
             return
         for row_id, external_id, data in rows:

@@ -1,11 +1,16 @@
-"""``/admin/matrix``: edit the escalation matrix YAML, validated before anything is saved.
+"""``/admin/matrix``: edit the escalation matrix YAML, validated and replayed before saving.
 
 The editor opens the file the admin saved last (``VAR_DIR/matrix.yaml``) if there is one,
 else the matrix in force (``MATRIX_PATH`` or the packaged default). "Validate" and "Save"
 both run the loader; any problem is listed with its line and field, the lines are marked in
-the gutter, and the answer is 422 with nothing written. "Save" writes ``VAR_DIR/matrix.yaml``
-(never the package) atomically and refuses if the file changed since the editor opened it.
-The running app keeps the matrix it started with: the page says what makes the saved one live.
+the gutter, and the answer is 422 with nothing written. A valid matrix is replayed over the
+stored history (the newest tickets of the last weeks, every workspace) against the matrix in
+force: tickets per tier, Tier-3 alerts per day, agreement with the escalations the history
+records, and every ticket that would change tier with the rules behind it. "Save" writes
+only a text whose replay the admin has seen (the form carries its digest); otherwise it
+shows the replay first. It writes ``VAR_DIR/matrix.yaml`` (never the package) atomically and
+refuses if the file changed since the editor opened it. The running app keeps the matrix it
+started with: the page says what makes the saved one live.
 """
 
 from __future__ import annotations
@@ -13,18 +18,26 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import request
 
-from integration.matrix import MatrixError, MatrixIssue, load_matrix_text
+from integration import store
+from integration.matrix import Matrix, MatrixError, MatrixIssue, load_matrix_text
 from integration.matrix.loader import DEFAULT_PATH
+from integration.store.history import history_floor, stored_history
 from sidebar_ui.admin.core import bp, page, runtime
 
 __all__ = ["matrix_page", "matrix_submit", "saved_path"]
 
 SOURCE = "matrix.yaml"
+# The replay reads at most this many of the newest stored tickets of this many days, so the
+# page answers in seconds; it lists this many tickets that change tier.
+REPLAY_DAYS = 30
+REPLAY_TICKETS = 3000
+REPLAY_LISTED = 50
 
 
 def saved_path() -> Path:
@@ -61,8 +74,26 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def _replay(matrix: Matrix) -> dict[str, Any] | None:
+    """The new matrix against the one in force over the newest stored tickets; None if none."""
+    from integration.audit.replay import replay, replay_json
+
+    rt = runtime()
+    try:
+        current = rt.matrix
+    except MatrixError:
+        return None
+    since = rt.now() - timedelta(days=REPLAY_DAYS)
+    with store.session_scope(rt.sessions) as s:
+        floor = history_floor(s, since=since, newest=REPLAY_TICKETS)
+    tickets = stored_history(rt.sessions, tenant_id=None, since=since, after_id=floor)
+    data = replay_json(replay(tickets, new=matrix, current=current, max_changes=REPLAY_LISTED))
+    return data if data["tickets"] else None
+
+
 def _render(text: str, *, base: str, code: int = 200, issues: list[MatrixIssue] | None = None,
-            notice: str | None = None, valid_version: str | None = None) -> Any:
+            notice: str | None = None, valid_version: str | None = None,
+            replayed: dict[str, Any] | None = None) -> Any:
     path, _ = _current()
     issues = issues or []
     bad_lines = {i.line for i in issues if i.line is not None}
@@ -75,6 +106,8 @@ def _render(text: str, *, base: str, code: int = 200, issues: list[MatrixIssue] 
         in_force=_in_force_path(), packaged=_in_force_path() == DEFAULT_PATH,
         in_force_version=_in_force_version(),
         saved=saved_path(), notice=notice, valid_version=valid_version,
+        replay=replayed, replayed_digest=_digest(text) if replayed is not None else "",
+        replay_days=REPLAY_DAYS, replay_tickets=REPLAY_TICKETS,
     )
 
 
@@ -95,13 +128,20 @@ def matrix_submit() -> Any:
         matrix = load_matrix_text(text, source=SOURCE)
     except MatrixError as err:
         return _render(text, base=base, code=422, issues=list(err.issues))
+    replayed = _replay(matrix)
     if request.form.get("op") != "save":
-        return _render(text, base=base, notice="valid", valid_version=matrix.version)
+        return _render(text, base=base, notice="valid", valid_version=matrix.version,
+                       replayed=replayed)
+    if replayed is not None and request.form.get("replayed") != _digest(text):
+        # Nothing is saved before the admin has seen what this text would change.
+        return _render(text, base=base, notice="review", valid_version=matrix.version,
+                       replayed=replayed)
     _, on_disk = _current()
     if base != _digest(on_disk):
         return _render(text, base=base, code=409, notice="conflict")
     _write_atomically(saved_path(), text)
-    return _render(text, base=_digest(text), notice="saved", valid_version=matrix.version)
+    return _render(text, base=_digest(text), notice="saved", valid_version=matrix.version,
+                   replayed=replayed)
 
 
 def _write_atomically(path: Path, text: str) -> None:

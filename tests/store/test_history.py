@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from integration.store import TicketRow, session_scope
 from integration.store.backfill import import_ticket
-from integration.store.history import count_history, stored_history
+from integration.store.history import count_history, history_floor, stored_history
 from tests.store.helpers import T0, Store, make_ticket, new_tenant
 
 
@@ -48,3 +48,19 @@ def test_a_row_that_no_longer_reads_is_reported_not_dropped_silently(store: Stor
     assert got == ["a0", "a2"]
     assert [i for i, _ in skipped] == ["a1"]
     assert "does not read" in skipped[0][1]
+
+
+def test_the_newest_tickets_of_every_tenant_can_be_read(store: Store) -> None:
+    acme, other = new_tenant(store), new_tenant(store, slug="other")
+    for n in range(4):
+        _import(store, acme, f"a{n}", days_ago=n)
+    _import(store, other, "b0", days_ago=1)
+    since = T0 - timedelta(days=30)
+    with session_scope(store.factory) as s:
+        floor = history_floor(s, since=since, newest=3)
+        assert history_floor(s, since=since, newest=50) == 0
+
+    newest = [t.id for t in stored_history(store.factory, tenant_id=None, since=since,
+                                           after_id=floor)]
+
+    assert newest == ["a2", "a3", "b0"]
