@@ -44,8 +44,8 @@ def _history_options(command: Callable[..., Any]) -> Callable[..., Any]:
                           "tag:PREFIX or tags:A,B,C."),
         click.option("--escalation-tags", default=None,
                      help="Tags that mean the ticket was escalated, comma-separated; a tag "
-                          "ending in * is a prefix [default: escalated, escalation, tier_3, "
-                          "tier3, t3, escalate*, escalade_escalated]."),
+                          "ending in * is a prefix [default: escalated, escalation, "
+                          "escalated_*, escalation_*]."),
         click.option("--escalation-field", default=None,
                      help="A custom field whose value is the stated reason of an escalation."),
         click.option("--escalation-groups", default=None,
