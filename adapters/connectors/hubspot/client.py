@@ -28,8 +28,8 @@ Idempotency: the note and the task carry a marker word derived from the alert's 
 writes, which the outbox's retry backoff covers.
 
 A payload without the ticket's link (an SLA promotion's, the demo's) gets it from
-``ticket_links``; with ``sessions`` (the database), also the summary from the ticket's latest
-decision, and the bug filed for it.
+``ticket_links``; with ``ticket_facts`` (ticket key -> what the app knows around it), also the
+summary from the ticket's latest decision, and the bug filed for it.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ import hubspot.crm.objects.notes as hs_notes
 import hubspot.crm.objects.tasks as hs_tasks
 import urllib3
 from hubspot import HubSpot
-from sqlalchemy.orm import Session, sessionmaker
 from urllib3.util.retry import Retry
 
 from adapters.connectors.base import Connector, ConnectorConfig
@@ -67,6 +66,7 @@ from adapters.connectors.hubspot.format import (
     task_html,
     task_subject,
 )
+from adapters.connectors.ledger import TicketFactsLookup
 from adapters.helpdesk.base import ApplyResult, ConnectionCheck
 from integration.errors import (
     ConfigurationError,
@@ -75,8 +75,6 @@ from integration.errors import (
     RetriableError,
 )
 from integration.models import Account, Action, ActionKind
-from integration.store import alerts
-from integration.store.db import session_scope
 
 __all__ = ["HubSpotConnector"]
 
@@ -126,7 +124,7 @@ class HubSpotConnector(Connector):
     """HubSpot CRM: enrich tickets with the requester's company, log Tier 3 for its owner."""
 
     identifier = "crm"
-    shared = frozenset({"sessions", "ticket_links"})
+    shared = frozenset({"ticket_links", "ticket_facts"})
 
     def __init__(
         self,
@@ -134,12 +132,12 @@ class HubSpotConnector(Connector):
         config: ConnectorConfig,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = _utcnow,
-        sessions: sessionmaker[Session] | None = None,
         ticket_links: Callable[[str], str | None] | None = None,
+        ticket_facts: TicketFactsLookup | None = None,
     ) -> None:
         super().__init__(config=config)
-        self.sessions = sessions
         self.ticket_links = ticket_links
+        self.ticket_facts = ticket_facts
         token = config.credentials.get("access_token")
         if not token:
             raise ConfigurationError("HubSpot needs credentials.access_token (a private app token)")
@@ -155,7 +153,7 @@ class HubSpotConnector(Connector):
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], tuple[float, HubSpotCompany | None]] = {}
         self._owners: dict[str, tuple[float, _Owner | None]] = {}
-        # No retries inside a call: the outbox owns retrying (STYLE.md rule 7).
+        # No retries inside a call: the outbox owns retrying, with backoff and Retry-After.
         options: dict[str, Any] = {"access_token": token, "retry": Retry(total=0, redirect=0)}
         if config.base_url:
             options["host"] = config.base_url.rstrip("/")
@@ -342,14 +340,9 @@ class HubSpotConnector(Connector):
                 out["ticket_url"] = self.ticket_links(str(out["ticket_id"]))
             except ConfigurationError as err:
                 log.warning("HubSpot note without a ticket link: %s", err)
-        if self.sessions is None or (out.get("ticket_url") and out.get("summary")):
+        if self.ticket_facts is None or (out.get("ticket_url") and out.get("summary")):
             return out
-        key = str(payload.get("ticket_key") or ticket_key)
-        with session_scope(self.sessions) as s:
-            tenant_id = alerts.tenant_id_for(s, self.config.tenant)
-            if tenant_id is None:
-                return out
-            facts = alerts.ticket_facts(s, tenant_id=tenant_id, ticket_key=key)
+        facts = self.ticket_facts(str(payload.get("ticket_key") or ticket_key))
         out["ticket_url"] = out.get("ticket_url") or facts.ticket_url
         out["summary"] = out.get("summary") or facts.summary
         if facts.tracker_key and not out.get("tracker_issue"):
