@@ -725,6 +725,30 @@ def test_test_connection_calls_auth_test(slack: SlackConnector, slack_api: FakeS
     assert [c.method for c in slack_api.calls] == ["auth.test"]
 
 
+def test_without_a_ledger_it_tests_its_connection_but_delivers_nothing(
+    slack_api: FakeSlack, clock: Clock
+) -> None:
+    config = ConnectorConfig(tenant="acme", connector="slack", credentials={"bot_token": TOKEN},
+                             settings={"channel": "C0ALERTS"}, base_url=slack_api.url)
+    bare = SlackConnector(config=config, clock=clock)
+    assert bare.test_connection().message.startswith("Slack workspace")
+    with pytest.raises(FatalError, match="without an alert ledger"):
+        bare.deliver(TICKET, [alert()])
+    assert slack_api.calls_to("chat.postMessage") == []
+
+
+def test_an_alert_for_a_removed_tenant_is_fatal_and_posts_nothing(
+    slack: SlackConnector, slack_api: FakeSlack, store: Store
+) -> None:
+    from integration.store import remove_tenant
+
+    with session_scope(store.factory) as s:
+        remove_tenant(s, "acme")
+    with pytest.raises(FatalError, match="tenant 'acme' was removed"):
+        slack.deliver(TICKET, [alert()])
+    assert slack_api.calls_to("chat.postMessage") == []
+
+
 # --- who did what ---------------------------------------------------------------------
 
 

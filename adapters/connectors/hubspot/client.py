@@ -310,6 +310,7 @@ class HubSpotConnector(Connector):
         written: list[str] = []
         skipped: list[str] = []
         note_ids: list[str] = []
+        task_ids: list[str] = []
         for action in actions:
             payload = action.payload
             kind = payload.get("kind")
@@ -320,10 +321,13 @@ class HubSpotConnector(Connector):
             elif kind not in (None, "sla_breach"):
                 skipped.append(f"{kind} alert: not recorded in HubSpot")
             else:
-                note_id, lines = self._write(ticket_key, self._complete(ticket_key, payload))
+                note_id, task_id, lines = self._write(ticket_key,
+                                                      self._complete(ticket_key, payload))
                 note_ids.append(note_id)
+                task_ids.extend([task_id] if task_id else [])
                 written.extend(lines)
-        detail: dict[str, Any] = {"written": written}
+        # What was created (or found from an earlier attempt), for the outbox to keep.
+        detail: dict[str, Any] = {"written": written, "notes": note_ids, "tasks": task_ids}
         if skipped:
             detail["skipped"] = skipped
         return ApplyResult(
@@ -349,7 +353,9 @@ class HubSpotConnector(Connector):
             out["tracker_issue"] = {"key": facts.tracker_key, "url": facts.tracker_url}
         return out
 
-    def _write(self, ticket_key: str, payload: Mapping[str, Any]) -> tuple[str, list[str]]:
+    def _write(self, ticket_key: str,
+               payload: Mapping[str, Any]) -> tuple[str, str | None, list[str]]:
+        """Note (and, but for an SLA breach, a task) for the account manager: their ids."""
         requester = payload.get("requester")
         account = payload.get("account")
         email = requester.get("email") if isinstance(requester, Mapping) else None
@@ -379,7 +385,7 @@ class HubSpotConnector(Connector):
         lines = [f"HubSpot note {note_id} on company {company}"
                  + ("" if created else " (already there)")]
         if payload.get("kind") == "sla_breach":
-            return note_id, lines
+            return note_id, None, lines
         due = task_due(payload, now=now, hours=self.task_due_hours)
         task_props = {
             "hs_task_subject": task_subject(payload),
@@ -398,7 +404,7 @@ class HubSpotConnector(Connector):
         owner = match.account.owner or match.owner_id or "no owner"
         lines.append(f"HubSpot task {task_id} for {owner} due {due:%Y-%m-%d %H:%M} UTC"
                      + ("" if created else " (already there)"))
-        return note_id, lines
+        return note_id, task_id, lines
 
     def _ensure(
         self,
