@@ -43,7 +43,7 @@ CONNECTORS: dict[str, tuple[str, str, str | None]] = {
 ALERT_TARGETS: dict[str, str] = {"slack": "slack", "manager": "slack", "crm": "crm",
                                  "jira": "jira", "linear": "linear"}
 # What the process shares with the connectors that ask for it (``Connector.shared``).
-_SHARED = frozenset({"sessions", "ticket_links"})
+_SHARED = frozenset({"ledger", "ticket_links", "ticket_facts"})
 
 def _load(table: dict[str, tuple[str, str, str | None]], identifier: str, base: type,
           unknown: str) -> Any:
@@ -90,8 +90,9 @@ def connector_class(identifier: str) -> type[Connector]:
 def build_connector(config: ConnectorConfig, **kwargs: Any) -> Connector:
     """Build the connector ``config.connector`` names; extra arguments go to its constructor.
 
-    ``sessions`` (the database) and ``ticket_links`` (ticket id -> where a person opens it)
-    reach only the connectors whose ``shared`` names them.
+    ``ledger`` (the tenant's alert records), ``ticket_links`` (ticket id -> where a person
+    opens it) and ``ticket_facts`` (ticket key -> its link, summary and bug) reach only the
+    connectors whose ``shared`` names them.
     """
     cls = connector_class(config.connector)
     given = {k: v for k, v in kwargs.items() if k not in _SHARED or k in cls.shared}

@@ -7,7 +7,9 @@ connector looks for what already landed before writing again.
 
 A vendor that needs two calls (Zendesk: a note and a public reply) may land the first and not
 the second; the part that did not land is queued again as its own row, so the part that did is
-never repeated. A tracker's answer (the issue it filed) is noted on every ticket of the bug
+never repeated. An adapter or connector returns what it created (message ts, note and task
+ids, the issue key) in its ``ApplyResult``, which the outbox keeps with the row; it writes no
+store itself. A tracker's answer (the issue it filed) is noted here on every ticket of the bug
 group.
 """
 

@@ -24,6 +24,7 @@ from adapters.helpdesk.base import HelpdeskAdapter, HelpdeskConfig
 from adapters.registry import build_adapter, build_connector
 from integration import store
 from integration.activity import ActivitySource
+from integration.alert_ledger import StoreAlertLedger, ticket_facts
 from integration.bugs.groupers import Groupers
 from integration.context import TenantContext, connected_targets, ticket_link
 from integration.crypto import SecretCipher, load_or_create_key
@@ -168,9 +169,11 @@ class Runtime:
             cached = self._connectors.get(key)
             if cached is not None and cached[0] == fingerprint:
                 return cached[1]
-            connector = build_connector(self.connector_config(tenant, name),
-                                        sessions=self.sessions,
-                                        ticket_links=partial(self._ticket_link, tenant))
+            connector = build_connector(
+                self.connector_config(tenant, name),
+                ledger=StoreAlertLedger(sessions=self.sessions, tenant=tenant.slug),
+                ticket_links=partial(self._ticket_link, tenant),
+                ticket_facts=partial(ticket_facts, self.sessions, tenant.slug))
             self._connectors[key] = (fingerprint, connector)
             return connector
 

@@ -7,6 +7,9 @@
   imports none of the training and measurement tools;
 - ``sidebar_ui/`` and ``scheduler/`` import no vendor module (a helpdesk or connector adapter,
   a vendor SDK);
+- ``adapters/`` import nothing of the app around them (store, runtime, delivery, pipeline,
+  web, CLI, scheduler, UI) nor SQLAlchemy: a connector gets stored state through the small
+  ports defined beside it, and returns what it created;
 - decisions, their SLA state and overrides are written by ``integration.decisions`` alone.
 
 Imports under ``if TYPE_CHECKING:`` count: they are design dependencies too.
@@ -61,6 +64,20 @@ IO_LIBRARIES = (
     "requests", "urllib.request", "http.client", "socket", "flask", "werkzeug", "sqlalchemy",
     "alembic", "psycopg", "apscheduler", "celery", "redis", "zenpy", "slack_sdk", "slack_bolt",
     "hubspot", "jira",
+)
+# What the adapters may not reach: they move bytes to and from vendors, and no more.
+APP_AROUND_ADAPTERS = (
+    "integration.store",
+    "integration.runtime",
+    "integration.delivery",
+    "integration.pipeline",
+    "integration.decisions",
+    "integration.outbox",
+    "integration.worker",
+    "integration.web",
+    "integration.cli",
+    "scheduler",
+    "sidebar_ui",
 )
 VENDORS = ("zendesk", "freshdesk", "intercom", "sandbox", "slack", "hubspot", "jira", "linear")
 VENDOR_SDKS = ("zenpy", "slack_sdk", "slack_bolt", "hubspot", "jira")
@@ -236,6 +253,10 @@ def test_ui_and_scheduler_import_no_vendor_module(package: str) -> None:
     bad = sorted(f"{m.name} -> {d}" for m in graph().values() if within(m.name, (package,))
                  for d in m.imports if is_vendor_module(d))
     assert bad == []
+
+
+def test_adapters_import_nothing_of_the_app_around_them() -> None:
+    assert arrows(("adapters",), APP_AROUND_ADAPTERS, libraries=("sqlalchemy",)) == []
 
 
 def test_vendor_modules_are_recognised() -> None:

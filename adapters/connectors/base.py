@@ -35,8 +35,10 @@ class Connector(abc.ABC):
     """An outbound connector: delivers actions whose ``target`` is its ``identifier``."""
 
     identifier: ClassVar[str]
-    # What the process shares with this connector when the registry builds it: ``sessions``
-    # (the database) and ``ticket_links`` (ticket id -> where a person opens it).
+    # What the process shares with this connector when the registry builds it: ``ledger``
+    # (an ``AlertLedger``: the tenant's alert records), ``ticket_links`` (ticket id -> where
+    # a person opens it) and ``ticket_facts`` (ticket key -> its link, summary and bug).
+    # A connector never opens the database itself.
     shared: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, *, config: ConnectorConfig) -> None:

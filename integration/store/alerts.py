@@ -45,7 +45,9 @@ __all__ = [
     "AlertRateSlotRow",
     "OutboxOutcome",
     "TicketFacts",
+    "alert_by_id",
     "claim_alert",
+    "forget_alert",
     "get_alert",
     "held_in",
     "latest_for_ticket",
@@ -126,6 +128,17 @@ def get_alert(s: Session, *, tenant_id: int, dedupe_key: str) -> AlertMessageRow
             AlertMessageRow.tenant_id == tenant_id, AlertMessageRow.dedupe_key == dedupe_key
         )
     )
+
+
+def alert_by_id(s: Session, row_id: int) -> AlertMessageRow | None:
+    """One alert row by its id, or None when it was dropped meanwhile."""
+    return s.get(AlertMessageRow, row_id)
+
+
+def forget_alert(s: Session, row: AlertMessageRow) -> None:
+    """Drop an alert row (a held claim that can never have been posted)."""
+    s.delete(row)
+    s.flush()
 
 
 def latest_for_ticket(s: Session, *, tenant_id: int, ticket_key: str) -> AlertMessageRow | None:

@@ -328,8 +328,7 @@ def run_check(
                                groups=found.groups)
         connector = build_connector(
             ConnectorConfig(tenant=tenant.slug, connector=connection, credentials=dict(secrets),
-                            settings=dict(settings), base_url=settings.get("base_url")),
-            sessions=runtime.sessions)
+                            settings=dict(settings), base_url=settings.get("base_url")))
         try:
             message = connector.test_connection().message
         finally:

@@ -567,7 +567,7 @@ def check_connector(
         _check_connector_value(spec, value)
     if settings.get("base_url"):
         check_url("base_url", settings["base_url"])
-    _build_connector(connector, settings, credentials, sessions=sessions)
+    _build_connector(connector, settings, credentials)
 
 
 def _check_connector_value(spec: ConnectorField, value: Any) -> None:
@@ -597,14 +597,14 @@ def _check_connector_value(spec: ConnectorField, value: Any) -> None:
 
 
 def _build_connector(connector: str, settings: Mapping[str, Any],
-                     credentials: Mapping[str, str], *, sessions: Any) -> None:
+                     credentials: Mapping[str, str]) -> None:
     from adapters.connectors.base import ConnectorConfig
     from adapters.registry import build_connector
 
     config = ConnectorConfig(tenant="check", connector=connector, credentials=dict(credentials),
                              settings=dict(settings), base_url=settings.get("base_url"))
     try:
-        built = build_connector(config, sessions=sessions)
+        built = build_connector(config)
     except EscaladeError as err:
         text = str(err)
         known = [*(f.name for f in CONNECTOR_FIELDS[connector]), *settings]

@@ -74,7 +74,8 @@ def test_a_missing_sdk_says_which_vendor_was_not_enabled(
 
 
 def test_only_connectors_that_ask_get_the_shared_resources() -> None:
-    shared: dict[str, Any] = {"sessions": object(), "ticket_links": lambda ticket: None}
+    shared: dict[str, Any] = {"ledger": object(), "ticket_links": lambda ticket: None,
+                              "ticket_facts": lambda ticket_key: None}
     jira = build_connector(ConnectorConfig(
         tenant="acme", connector="jira", base_url="https://acme.atlassian.net",
         credentials={"email": "bot@acme.example", "api_token": "t0k"},
@@ -82,5 +83,6 @@ def test_only_connectors_that_ask_get_the_shared_resources() -> None:
     assert jira.identifier == "jira"
     crm = build_connector(ConnectorConfig(tenant="acme", connector="crm",
                                           credentials={"access_token": "pat-x"}), **shared)
-    assert crm.sessions is shared["sessions"]  # type: ignore[attr-defined]
+    # HubSpot completes a note from the ticket's facts; it keeps no alert records.
+    assert crm.ticket_facts is shared["ticket_facts"]  # type: ignore[attr-defined]
     crm.close()

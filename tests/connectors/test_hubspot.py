@@ -21,6 +21,7 @@ from adapters.connectors.base import ConnectorConfig
 from adapters.connectors.hubspot import HubSpotConnector
 from adapters.connectors.hubspot.errors import delivery_error
 from adapters.connectors.hubspot.format import dedupe_marker, parse_amount, parse_health
+from adapters.connectors.ledger import TicketFacts
 from integration.errors import ConfigurationError, FatalError, RetriableError
 from integration.models import Action, ActionKind
 from tests.connectors.hubspot_server import TOKEN, HubSpotMock, Recorded, parse_model
@@ -364,6 +365,8 @@ def test_tier3_alert_writes_a_note_and_a_task_for_the_owner(
     assert result.external_ref == note_id
     assert result.detail["written"][0].startswith(f"HubSpot note {note_id}")
     assert result.detail["written"][1].startswith(f"HubSpot task {task_id} for ana@vendor.io")
+    # What it created comes back for the outbox to keep; the connector stores nothing.
+    assert (result.detail["notes"], result.detail["tasks"]) == ([note_id], [task_id])
 
 
 def test_the_note_reads_like_the_slack_alert(
@@ -424,6 +427,7 @@ def test_retry_after_a_server_error_creates_no_duplicate(
     assert "(already there)" not in second.detail["written"][1]
     assert all("(already there)" in line for line in third.detail["written"])
     assert second.external_ref == third.external_ref == next(iter(hubspot_mock.objects["notes"]))
+    assert third.detail["tasks"] == second.detail["tasks"] == list(hubspot_mock.objects["tasks"])
 
 
 def test_another_escalation_of_the_same_company_gets_its_own_note(
@@ -526,6 +530,40 @@ def test_sla_breach_on_tier3_adds_a_note_but_no_second_task(
     assert "SLA breached" in note["hs_note_body"]
     assert hubspot_mock.objects["tasks"] == {}
     assert result.applied == (ActionKind.ALERT,)
+    assert result.detail["tasks"] == []
+
+
+def test_a_promotion_note_gets_the_link_summary_and_bug_from_the_lookups_it_is_given(
+    hubspot_mock: HubSpotMock, clock: Clock
+) -> None:
+    asked: list[str] = []
+
+    def facts(ticket_key: str) -> TicketFacts:
+        asked.append(ticket_key)
+        return TicketFacts(ticket_url="https://stale.example/4321",
+                           summary="Checkout fails with error 502 since 09:00.",
+                           tracker_key="PAY-12",
+                           tracker_url="https://acme.atlassian.net/browse/PAY-12")
+
+    config = ConnectorConfig(tenant="acme-support", connector="crm",
+                             credentials={"access_token": TOKEN},
+                             base_url=hubspot_mock.base_url)
+    connector = HubSpotConnector(
+        config=config, clock=clock, now=lambda: NOW, ticket_facts=facts,
+        ticket_links=lambda ticket_id: f"https://acme.zendesk.com/agent/tickets/{ticket_id}")
+    try:
+        connector.deliver("acme-support:zendesk:4321",
+                          [_alert(ticket_url=None, summary=None, kind="sla_breach")])
+    finally:
+        connector.close()
+
+    assert asked == ["acme-support:zendesk:4321"]
+    (note,) = hubspot_mock.objects["notes"].values()
+    body = note["hs_note_body"]
+    # The helpdesk's link wins over the one recorded with the decision.
+    assert 'href="https://acme.zendesk.com/agent/tickets/4321"' in body
+    assert "Checkout fails with error 502 since 09:00." in body
+    assert "PAY-12" in body
 
 
 def test_request_check_rejects_bodies_the_client_models_do_not_describe() -> None:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -37,6 +38,7 @@ from adapters.connectors.slack.blocks import (
     event_note,
     status_lines,
 )
+from integration.alert_ledger import StoreAlertLedger, ticket_facts
 from integration.errors import ConfigurationError, FatalError, RetriableError
 from integration.models import Action, ActionKind
 from integration.store import Base, session_scope
@@ -99,6 +101,12 @@ def clock() -> Clock:
     return Clock()
 
 
+def from_the_store(store: Store) -> dict[str, Any]:
+    """What the runtime gives the connector: the store-backed ledger and ticket facts."""
+    return {"ledger": StoreAlertLedger(sessions=store.factory, tenant="acme"),
+            "ticket_facts": partial(ticket_facts, store.factory, "acme")}
+
+
 def make_connector(
     store: Store, slack_api: FakeSlack, clock: Clock, **settings: Any
 ) -> SlackConnector:
@@ -107,7 +115,7 @@ def make_connector(
         settings={"channel": "C0ALERTS", "users": {"U0DANA": "42"}, **settings},
         base_url=slack_api.url,
     )
-    return SlackConnector(config=config, sessions=store.factory, clock=clock)
+    return SlackConnector(config=config, clock=clock, **from_the_store(store))
 
 
 @pytest.fixture
@@ -681,7 +689,7 @@ def test_slack_server_errors_and_connection_errors_are_retriable(
 
     closed = ConnectorConfig(tenant="acme", connector="slack", credentials={"bot_token": TOKEN},
                              settings={"channel": "C0ALERTS"}, base_url="http://127.0.0.1:9/")
-    offline = SlackConnector(config=closed, sessions=store.factory, clock=clock)
+    offline = SlackConnector(config=closed, clock=clock, **from_the_store(store))
     assert offline.client.retry_handlers == []
     with pytest.raises(RetriableError):
         offline.deliver(TICKET, [alert()])
@@ -715,6 +723,30 @@ def test_test_connection_calls_auth_test(slack: SlackConnector, slack_api: FakeS
     found = slack.test_connection()
     assert found.message == f"Slack workspace Escalade Test ({TEAM_ID}) as escalade"
     assert [c.method for c in slack_api.calls] == ["auth.test"]
+
+
+def test_without_a_ledger_it_tests_its_connection_but_delivers_nothing(
+    slack_api: FakeSlack, clock: Clock
+) -> None:
+    config = ConnectorConfig(tenant="acme", connector="slack", credentials={"bot_token": TOKEN},
+                             settings={"channel": "C0ALERTS"}, base_url=slack_api.url)
+    bare = SlackConnector(config=config, clock=clock)
+    assert bare.test_connection().message.startswith("Slack workspace")
+    with pytest.raises(FatalError, match="without an alert ledger"):
+        bare.deliver(TICKET, [alert()])
+    assert slack_api.calls_to("chat.postMessage") == []
+
+
+def test_an_alert_for_a_removed_tenant_is_fatal_and_posts_nothing(
+    slack: SlackConnector, slack_api: FakeSlack, store: Store
+) -> None:
+    from integration.store import remove_tenant
+
+    with session_scope(store.factory) as s:
+        remove_tenant(s, "acme")
+    with pytest.raises(FatalError, match="tenant 'acme' was removed"):
+        slack.deliver(TICKET, [alert()])
+    assert slack_api.calls_to("chat.postMessage") == []
 
 
 # --- who did what ---------------------------------------------------------------------

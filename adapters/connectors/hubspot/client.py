@@ -28,8 +28,8 @@ Idempotency: the note and the task carry a marker word derived from the alert's 
 writes, which the outbox's retry backoff covers.
 
 A payload without the ticket's link (an SLA promotion's, the demo's) gets it from
-``ticket_links``; with ``sessions`` (the database), also the summary from the ticket's latest
-decision, and the bug filed for it.
+``ticket_links``; with ``ticket_facts`` (ticket key -> what the app knows around it), also the
+summary from the ticket's latest decision, and the bug filed for it.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ import hubspot.crm.objects.notes as hs_notes
 import hubspot.crm.objects.tasks as hs_tasks
 import urllib3
 from hubspot import HubSpot
-from sqlalchemy.orm import Session, sessionmaker
 from urllib3.util.retry import Retry
 
 from adapters.connectors.base import Connector, ConnectorConfig
@@ -67,6 +66,7 @@ from adapters.connectors.hubspot.format import (
     task_html,
     task_subject,
 )
+from adapters.connectors.ledger import TicketFactsLookup
 from adapters.helpdesk.base import ApplyResult, ConnectionCheck
 from integration.errors import (
     ConfigurationError,
@@ -75,8 +75,6 @@ from integration.errors import (
     RetriableError,
 )
 from integration.models import Account, Action, ActionKind
-from integration.store import alerts
-from integration.store.db import session_scope
 
 __all__ = ["HubSpotConnector"]
 
@@ -126,7 +124,7 @@ class HubSpotConnector(Connector):
     """HubSpot CRM: enrich tickets with the requester's company, log Tier 3 for its owner."""
 
     identifier = "crm"
-    shared = frozenset({"sessions", "ticket_links"})
+    shared = frozenset({"ticket_links", "ticket_facts"})
 
     def __init__(
         self,
@@ -134,12 +132,12 @@ class HubSpotConnector(Connector):
         config: ConnectorConfig,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = _utcnow,
-        sessions: sessionmaker[Session] | None = None,
         ticket_links: Callable[[str], str | None] | None = None,
+        ticket_facts: TicketFactsLookup | None = None,
     ) -> None:
         super().__init__(config=config)
-        self.sessions = sessions
         self.ticket_links = ticket_links
+        self.ticket_facts = ticket_facts
         token = config.credentials.get("access_token")
         if not token:
             raise ConfigurationError("HubSpot needs credentials.access_token (a private app token)")
@@ -155,7 +153,7 @@ class HubSpotConnector(Connector):
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], tuple[float, HubSpotCompany | None]] = {}
         self._owners: dict[str, tuple[float, _Owner | None]] = {}
-        # No retries inside a call: the outbox owns retrying (STYLE.md rule 7).
+        # No retries inside a call: the outbox owns retrying, with backoff and Retry-After.
         options: dict[str, Any] = {"access_token": token, "retry": Retry(total=0, redirect=0)}
         if config.base_url:
             options["host"] = config.base_url.rstrip("/")
@@ -312,6 +310,7 @@ class HubSpotConnector(Connector):
         written: list[str] = []
         skipped: list[str] = []
         note_ids: list[str] = []
+        task_ids: list[str] = []
         for action in actions:
             payload = action.payload
             kind = payload.get("kind")
@@ -322,10 +321,13 @@ class HubSpotConnector(Connector):
             elif kind not in (None, "sla_breach"):
                 skipped.append(f"{kind} alert: not recorded in HubSpot")
             else:
-                note_id, lines = self._write(ticket_key, self._complete(ticket_key, payload))
+                note_id, task_id, lines = self._write(ticket_key,
+                                                      self._complete(ticket_key, payload))
                 note_ids.append(note_id)
+                task_ids.extend([task_id] if task_id else [])
                 written.extend(lines)
-        detail: dict[str, Any] = {"written": written}
+        # What was created (or found from an earlier attempt), for the outbox to keep.
+        detail: dict[str, Any] = {"written": written, "notes": note_ids, "tasks": task_ids}
         if skipped:
             detail["skipped"] = skipped
         return ApplyResult(
@@ -342,21 +344,18 @@ class HubSpotConnector(Connector):
                 out["ticket_url"] = self.ticket_links(str(out["ticket_id"]))
             except ConfigurationError as err:
                 log.warning("HubSpot note without a ticket link: %s", err)
-        if self.sessions is None or (out.get("ticket_url") and out.get("summary")):
+        if self.ticket_facts is None or (out.get("ticket_url") and out.get("summary")):
             return out
-        key = str(payload.get("ticket_key") or ticket_key)
-        with session_scope(self.sessions) as s:
-            tenant_id = alerts.tenant_id_for(s, self.config.tenant)
-            if tenant_id is None:
-                return out
-            facts = alerts.ticket_facts(s, tenant_id=tenant_id, ticket_key=key)
+        facts = self.ticket_facts(str(payload.get("ticket_key") or ticket_key))
         out["ticket_url"] = out.get("ticket_url") or facts.ticket_url
         out["summary"] = out.get("summary") or facts.summary
         if facts.tracker_key and not out.get("tracker_issue"):
             out["tracker_issue"] = {"key": facts.tracker_key, "url": facts.tracker_url}
         return out
 
-    def _write(self, ticket_key: str, payload: Mapping[str, Any]) -> tuple[str, list[str]]:
+    def _write(self, ticket_key: str,
+               payload: Mapping[str, Any]) -> tuple[str, str | None, list[str]]:
+        """Note (and, but for an SLA breach, a task) for the account manager: their ids."""
         requester = payload.get("requester")
         account = payload.get("account")
         email = requester.get("email") if isinstance(requester, Mapping) else None
@@ -386,7 +385,7 @@ class HubSpotConnector(Connector):
         lines = [f"HubSpot note {note_id} on company {company}"
                  + ("" if created else " (already there)")]
         if payload.get("kind") == "sla_breach":
-            return note_id, lines
+            return note_id, None, lines
         due = task_due(payload, now=now, hours=self.task_due_hours)
         task_props = {
             "hs_task_subject": task_subject(payload),
@@ -405,7 +404,7 @@ class HubSpotConnector(Connector):
         owner = match.account.owner or match.owner_id or "no owner"
         lines.append(f"HubSpot task {task_id} for {owner} due {due:%Y-%m-%d %H:%M} UTC"
                      + ("" if created else " (already there)"))
-        return note_id, lines
+        return note_id, task_id, lines
 
     def _ensure(
         self,

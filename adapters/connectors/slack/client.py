@@ -16,13 +16,18 @@ same ticket — becomes a threaded reply and an update of the parent, never a se
 message. While the escalation is snoozed, replies stay in the thread and mention nobody. An
 ``emerging_incident`` payload gets its own layout. What the pure payload cannot know is
 filled in here: the ticket's link and summary from its latest decision (an SLA promotion's
-payload has none), the bug filed for it, and the account owner as a Slack mention (the
-``users`` setting, else Slack's ``users.lookupByEmail``).
+payload has none) and the bug filed for it (both from the ``ticket_facts`` lookup it is
+given), and the account owner as a Slack mention (the ``users`` setting, else Slack's
+``users.lookupByEmail``).
 
 The rate limit: past ``rate_limit`` new messages in a window, an alert is *held*: the channel
 gets one summary message ("3 more escalations held by the rate limit: …", with links) and
 each held alert is posted in full, buttons and all, in that summary's thread; nothing waits
-and nothing bursts out later. The count is atomic in the database (``alert_rate_slots``).
+and nothing bursts out later. The ledger takes the posting slot atomically with the claim.
+
+Which message belongs to which escalation is kept by the ``AlertLedger`` the connector is
+given (``adapters.connectors.ledger``); the connector itself never opens the database, and
+calls Slack only between ledger calls.
 
 A payload with ``"kind": "slack_update"`` records a click instead (see
 :func:`adapters.connectors.slack.app.update_payload`)::
@@ -63,9 +68,18 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
-from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.connectors.base import Connector, ConnectorConfig
+from adapters.connectors.ledger import (
+    KEEP,
+    AlertLedger,
+    Claim,
+    Keep,
+    OutboxOutcome,
+    StoredAlert,
+    TicketFacts,
+    TicketFactsLookup,
+)
 from adapters.connectors.slack import blocks as kit
 from adapters.helpdesk.base import ApplyResult, ConnectionCheck
 from integration.errors import (
@@ -76,8 +90,6 @@ from integration.errors import (
     ValidationError,
 )
 from integration.models import Action, ActionKind, format_time, parse_time
-from integration.store import alerts
-from integration.store.db import session_scope
 
 __all__ = ["METADATA_TYPE", "SlackConnector", "SlackSettings", "slack_error"]
 
@@ -99,7 +111,6 @@ _TRANSIENT = frozenset({"internal_error", "fatal_error", "service_unavailable",
                         "request_timeout", "ratelimited"})
 _PARENT_GONE = frozenset({"message_not_found", "thread_not_found"})
 _NO_USER = frozenset({"users_not_found", "user_not_found", "missing_scope", "not_allowed"})
-_KEEP: Any = object()
 
 
 class _Unsure(RetriableError):
@@ -210,7 +221,7 @@ def _carries(message: Mapping[str, Any], key: str) -> bool:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class _Parent:
-    # A detached snapshot of an alert row, so no session is open during a Slack call.
+    # A posted alert as the ledger had it, the message follow-ups go to.
     id: int
     dedupe_key: str
     channel: str
@@ -226,47 +237,33 @@ class _Parent:
         return self.thread_ts or self.ts
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class _Claim:
-    # A reserved alert row: post it at top level, in a held summary's thread, or find it.
-    id: int
-    channel: str
-    since: datetime
-    find: bool = False
-    thread_ts: str | None = None
-    summary_id: int | None = None
-    new_summary: bool = False
-    find_summary: bool = False
-    summary_since: datetime | None = None
-    frees_at: datetime | None = None
-
-
 class SlackConnector(Connector):
     """Escalation alerts in a Slack channel, with buttons handled by ``app``.
 
-    ``sessions`` (a SQLAlchemy ``sessionmaker`` on the migrated database) holds the
-    ``alert_messages`` table: which message belongs to which escalation. ``deliver`` and
-    ``update_message`` need it; a connector without it can only ``test_connection``.
-    ``ticket_links`` maps a ticket id to where a person opens it, for alerts that came
-    without a link.
+    ``ledger`` remembers which message belongs to which escalation (``AlertLedger``);
+    ``deliver`` and ``update_message`` need it, a connector without it can only
+    ``test_connection``. ``ticket_links`` maps a ticket id to where a person opens it and
+    ``ticket_facts`` a ticket key to its link, summary and bug, for alerts that came without.
     """
 
     identifier = "slack"
-    shared = frozenset({"sessions", "ticket_links"})
+    shared = frozenset({"ledger", "ticket_links", "ticket_facts"})
 
     def __init__(
         self,
         *,
         config: ConnectorConfig,
-        sessions: sessionmaker[Session] | None = None,
+        ledger: AlertLedger | None = None,
         client: WebClient | None = None,
         clock: Callable[[], datetime] | None = None,
         timeout: int = DEFAULT_TIMEOUT,
         ticket_links: Callable[[str], str | None] | None = None,
+        ticket_facts: TicketFactsLookup | None = None,
     ) -> None:
         super().__init__(config=config)
         self.settings = SlackSettings.from_mapping(config.settings)
         self.ticket_links = ticket_links
+        self.ticket_facts = ticket_facts
         token = config.credentials.get("bot_token")
         if not token and client is None:
             raise ConfigurationError("slack: credentials need a bot_token (xoxb-...)")
@@ -278,7 +275,7 @@ class SlackConnector(Connector):
             # The outbox retries with backoff; the client must not sleep or retry itself.
             retry_handlers=[],
         )
-        self.sessions = sessions
+        self.ledger = ledger
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
         self._owners: dict[str, tuple[datetime, str | None]] = {}
@@ -327,15 +324,14 @@ class SlackConnector(Connector):
         if tenant != self.config.tenant:
             raise FatalError(f"slack: update for tenant {tenant!r} sent to {self.config.tenant!r}")
         now = self._clock()
-        with session_scope(self._sessions()) as s:
-            row = alerts.get_alert(s, tenant_id=self._tenant_id(s), dedupe_key=dedupe_key)
-            if row is None:
-                raise FatalError(f"slack: no alert message for escalation {dedupe_key!r}")
-            if row.ts is None:
-                raise RetriableError("slack: the alert is being posted", retry_after=5)
-            parent = _snapshot(row)
-            outcome = (alerts.outbox_outcome(s, idempotency_key=event.awaits)
-                       if event.awaits else None)
+        ledger = self._ledger()
+        found = ledger.alert(dedupe_key)
+        if found is None:
+            raise FatalError(f"slack: no alert message for escalation {dedupe_key!r}")
+        if found.ts is None:
+            raise RetriableError("slack: the alert is being posted", retry_after=5)
+        parent = _parent(found)
+        outcome = ledger.outbox_outcome(event.awaits) if event.awaits else None
         ref = f"{parent.channel}:{parent.ts}"
         if event.event_id and event.event_id in parent.state.get("events", ()):
             # A redelivery: the note is there; finish the repaint a failure interrupted.
@@ -426,29 +422,24 @@ class SlackConnector(Connector):
         # Hash what the matrix sent, not what is filled in here: a redelivery must match.
         fingerprint = _fingerprint(payload)
         now = self._clock()
-        with session_scope(self._sessions()) as s:
-            tenant_id = self._tenant_id(s)
-            row = alerts.get_alert(s, tenant_id=tenant_id, dedupe_key=dedupe_key)
-            same = row is not None
-            if row is None and kind in (*kit.SLA_KINDS, kit.REPLY_KIND):
-                row = alerts.latest_for_ticket(s, tenant_id=tenant_id, ticket_key=ticket_key)
-            if kind in kit.NOTE_KINDS and (row is None or row.ts is None):
-                if row is None:
-                    # The escalation has no message (Slack was connected later): nothing to add.
-                    return "no alert to thread under"
-                raise RetriableError("slack: the alert is being posted", retry_after=5)
-            if row is not None and row.ts is not None:
-                parent, delivered = _snapshot(row), fingerprint in row.delivered
-            else:
-                parent, delivered = None, False
-                facts = alerts.ticket_facts(s, tenant_id=tenant_id, ticket_key=ticket_key)
-        if parent is None:
-            # Lookups (a Slack call for the owner) happen between transactions, never in one.
-            payload = self._complete(payload, facts)
-            with session_scope(self._sessions()) as s:
-                claim = self._claim(s, tenant_id, dedupe_key, ticket_key, channel, payload, now,
-                                    uncertain=uncertain)
+        ledger = self._ledger()
+        follows_ticket = kind in (*kit.SLA_KINDS, kit.REPLY_KIND)
+        found = ledger.alert(dedupe_key, or_ticket=ticket_key if follows_ticket else None)
+        same = found is not None and found.dedupe_key == dedupe_key
+        if kind in kit.NOTE_KINDS and (found is None or found.ts is None):
+            if found is None:
+                # The escalation has no message (Slack was connected later): nothing to add.
+                return "no alert to thread under"
+            raise RetriableError("slack: the alert is being posted", retry_after=5)
+        if found is None or found.ts is None:
+            # Lookups (a Slack call for the owner) happen between ledger calls, never in one.
+            payload = self._complete(payload, self._facts(ticket_key))
+            claim = ledger.claim(
+                dedupe_key=dedupe_key, ticket_key=ticket_key, channel=channel, payload=payload,
+                now=now, uncertain=uncertain, rate_limit=self.settings.rate_limit,
+                rate_window=self.settings.rate_window, stale_after=CLAIM_TTL)
             return self._post_alert(claim, payload, fingerprint, now=now)
+        parent, delivered = _parent(found), fingerprint in found.delivered
         if delivered:
             # Shown already (a redelivery); finish a parent repaint a failure interrupted.
             if parent.state.get("stale"):
@@ -457,8 +448,8 @@ class SlackConnector(Connector):
         return self._follow_up(parent, payload, fingerprint, same=same, now=now,
                                uncertain=uncertain)
 
-    def _complete(self, payload: dict[str, Any], facts: alerts.TicketFacts) -> dict[str, Any]:
-        """The payload with what only the store and Slack know: link, summary, bug, owner."""
+    def _complete(self, payload: dict[str, Any], facts: TicketFacts) -> dict[str, Any]:
+        """The payload with what only the app and Slack know: link, summary, bug, owner."""
         if payload.get("kind") in (kit.INCIDENT_KIND, *kit.NOTE_KINDS):
             return payload
         out = dict(payload)
@@ -476,6 +467,9 @@ class SlackConnector(Connector):
                 out["account_owner_slack"] = slack_user
         return out
 
+    def _facts(self, ticket_key: str) -> TicketFacts:
+        return self.ticket_facts(ticket_key) if self.ticket_facts is not None else TicketFacts()
+
     def _link(self, payload: Mapping[str, Any]) -> str | None:
         ticket_id = payload.get("ticket_id")
         if self.ticket_links is None or not ticket_id:
@@ -486,109 +480,22 @@ class SlackConnector(Connector):
             log.warning("slack: no link for ticket %s: %s", ticket_id, err)
             return None
 
-    def _claim(
-        self, s: Session, tenant_id: int, dedupe_key: str, ticket_key: str, channel: str,
-        payload: dict[str, Any], now: datetime, *, uncertain: bool,
-    ) -> _Claim:
-        existing = alerts.get_alert(s, tenant_id=tenant_id, dedupe_key=dedupe_key)
-        if existing is not None and existing.ts is not None:
-            raise RetriableError("slack: another worker just posted this alert", retry_after=1)
-        if existing is not None and (existing.state or {}).get("held") and not (
-                existing.state or {}).get("thread_ts"):
-            # Held, but its summary never got a ts: it cannot have been posted; start over.
-            s.delete(existing)
-            s.flush()
-            existing = None
-        if existing is not None:
-            # A claim left by an attempt whose outcome is unknown: find its post, or redo it.
-            state = dict(existing.state or {})
-            stale = existing.updated_at <= now - CLAIM_TTL
-            if not (uncertain or stale or state.get("unsure")):
-                raise RetriableError("slack: another worker is posting this alert", retry_after=5)
-            since = parse_time(state["since"], "since") if state.get("since") else (
-                existing.posted_at)
-            existing.payload = payload
-            existing.updated_at = now
-            s.flush()
-            return _Claim(id=existing.id, channel=existing.channel, since=since, find=True,
-                          thread_ts=state.get("thread_ts"))
-        # The slot first: a claim that loses its race rolls back, and the slot with it.
-        frees = alerts.take_rate_slot(s, tenant_id=tenant_id, channel=channel,
-                                      limit=self.settings.rate_limit,
-                                      window=self.settings.rate_window, now=now)
-        row = alerts.claim_alert(
-            s, tenant_id=tenant_id, dedupe_key=dedupe_key, ticket_key=ticket_key,
-            channel=channel, payload=payload, now=now, stale_after=CLAIM_TTL,
-        )
-        if row is None:
-            raise RetriableError("slack: another worker is posting this alert", retry_after=5)
-        if frees is None:
-            row.state = {"since": format_time(now)}
-            return _Claim(id=row.id, channel=channel, since=now)
-        return self._hold(s, row, tenant_id, channel, frees, now)
-
-    def _hold(self, s: Session, row: alerts.AlertMessageRow, tenant_id: int, channel: str,
-              frees: datetime, now: datetime) -> _Claim:
-        """Put the alert in the channel's summary of held alerts (its thread)."""
-        window = self.settings.rate_window
-        summary = alerts.live_summary(s, tenant_id=tenant_id, channel=channel,
-                                      since=now - window)
-        new = summary is None
-        if summary is None:
-            # One key per window, so two workers holding alerts at once share one summary.
-            bucket = int(now.timestamp() // window.total_seconds())
-            summary = alerts.claim_alert(
-                s, tenant_id=tenant_id, dedupe_key=f"{alerts.HELD_SUMMARY}:{channel}:{bucket}",
-                ticket_key=None, channel=channel, now=now, stale_after=CLAIM_TTL,
-                payload={"kind": alerts.HELD_SUMMARY, "frees_at": format_time(frees)},
-            )
-            if summary is None:
-                raise RetriableError("slack: another worker is opening the summary of held "
-                                     "alerts", retry_after=2)
-            summary.state = {"since": format_time(now)}
-        elif summary.ts is None:
-            unsure = (summary.state or {}).get("unsure")
-            if not unsure and summary.updated_at > now - CLAIM_TTL:
-                raise RetriableError("slack: the summary of held alerts is being posted",
-                                     retry_after=2)
-            # Its post may have landed: look for it before posting it again.
-            summary.updated_at = now
-            row.state = {"since": format_time(now), "held": True}
-            s.flush()
-            since = (summary.state or {}).get("since")
-            return _Claim(id=row.id, channel=channel, since=now, summary_id=summary.id,
-                          new_summary=True, find_summary=True, frees_at=frees,
-                          summary_since=parse_time(since, "since") if since else now)
-        else:
-            summary.payload = {**summary.payload, "frees_at": format_time(frees)}
-        row.state = {"since": format_time(now), "held": True, "thread_ts": summary.ts}
-        s.flush()
-        return _Claim(id=row.id, channel=channel, since=now, thread_ts=summary.ts,
-                      summary_id=summary.id, new_summary=new, frees_at=frees)
-
-    def _post_alert(self, claim: _Claim, payload: dict[str, Any], fingerprint: str, *,
+    def _post_alert(self, claim: Claim, payload: dict[str, Any], fingerprint: str, *,
                     now: datetime) -> str:
         try:
             return self._post_claimed(claim, payload, fingerprint, now=now)
         except _Unsure:
             # Whatever went out may have landed: the next attempt looks before posting.
-            with session_scope(self._sessions()) as s:
-                row = s.get(alerts.AlertMessageRow, claim.id)
-                if row is not None and row.ts is None:
-                    row.state = {**(row.state or {}), "unsure": True,
-                                 "since": format_time(claim.since)}
+            self._ledger().mark_unsure(claim.id, since=claim.since)
             raise
 
-    def _post_claimed(self, claim: _Claim, payload: dict[str, Any], fingerprint: str, *,
+    def _post_claimed(self, claim: Claim, payload: dict[str, Any], fingerprint: str, *,
                       now: datetime) -> str:
         dedupe_key = str(payload["dedupe_key"])
         thread_ts = claim.thread_ts
         if claim.summary_id is not None and claim.new_summary:
             thread_ts = self._open_summary(claim, payload, now=now)
-            with session_scope(self._sessions()) as s:
-                row = s.get(alerts.AlertMessageRow, claim.id)
-                if row is not None:
-                    row.state = {**row.state, "thread_ts": thread_ts}
+            self._ledger().set_thread(claim.id, thread_ts)
         ts = None
         if claim.find:
             ts = self._find(claim.channel, dedupe_key, since=claim.since, thread_ts=thread_ts)
@@ -606,12 +513,10 @@ class SlackConnector(Connector):
             self._repaint_summary(claim.summary_id, claim.channel, thread_ts)
         return f"{claim.channel}:{ts}"
 
-    def _open_summary(self, claim: _Claim, payload: dict[str, Any], *, now: datetime) -> str:
+    def _open_summary(self, claim: Claim, payload: dict[str, Any], *, now: datetime) -> str:
         """Post the channel's summary of held alerts (or find the one an attempt left)."""
-        assert claim.summary_id is not None
-        with session_scope(self._sessions()) as s:
-            summary = s.get(alerts.AlertMessageRow, claim.summary_id)
-            key = summary.dedupe_key if summary is not None else f"{alerts.HELD_SUMMARY}:?"
+        assert claim.summary_id is not None and claim.summary_key is not None
+        key = claim.summary_key
         if claim.find_summary:
             found = self._find(claim.channel, key, since=claim.summary_since, thread_ts=None)
             if found is not None:
@@ -626,11 +531,7 @@ class SlackConnector(Connector):
                 release_on_refusal=(claim.id,),
             )
         except _Unsure:
-            with session_scope(self._sessions()) as s:
-                summary = s.get(alerts.AlertMessageRow, claim.summary_id)
-                if summary is not None:
-                    summary.state = {**(summary.state or {}), "unsure": True,
-                                     "since": format_time(claim.since)}
+            self._ledger().mark_unsure(claim.summary_id, since=claim.since)
             raise
 
     def _post_row(
@@ -652,9 +553,7 @@ class SlackConnector(Connector):
         except _Unsure:
             raise
         except BaseException:
-            with session_scope(self._sessions()) as s:
-                for claimed in (row_id, *release_on_refusal):
-                    alerts.release_claim(s, row_id=claimed)
+            self._ledger().release((row_id, *release_on_refusal))
             raise
         ts = str(response["ts"])
         self._mark(row_id, channel=str(response["channel"]), ts=ts, fingerprint=fingerprint,
@@ -663,16 +562,9 @@ class SlackConnector(Connector):
 
     def _mark(self, row_id: int, *, channel: str, ts: str, fingerprint: str,
               thread_ts: str | None, now: datetime) -> None:
-        with session_scope(self._sessions()) as s:
-            row = s.get(alerts.AlertMessageRow, row_id)
-            if row is None:
-                log.warning("slack: message %s:%s was posted but its claim vanished", channel, ts)
-                return
-            state = {k: v for k, v in (row.state or {}).items()
-                     if k not in ("unsure", "since")}
-            row.state = state
-            alerts.mark_posted(s, row, channel=channel, ts=ts, fingerprint=fingerprint,
-                               now=now, thread_ts=thread_ts)
+        if not self._ledger().mark_posted(row_id, channel=channel, ts=ts,
+                                          fingerprint=fingerprint, thread_ts=thread_ts, now=now):
+            log.warning("slack: message %s:%s was posted but its claim vanished", channel, ts)
 
     def _held_blocks(self, held: Sequence[Mapping[str, Any]],
                      frees_at: datetime) -> list[dict[str, Any]]:
@@ -681,17 +573,12 @@ class SlackConnector(Connector):
                                        currency=self.settings.currency)
 
     def _repaint_summary(self, summary_id: int, channel: str, thread_ts: str) -> None:
-        """List every alert the summary holds (from the store, so concurrent holds all show)."""
-        with session_scope(self._sessions()) as s:
-            summary = s.get(alerts.AlertMessageRow, summary_id)
-            if summary is None or summary.ts is None:
-                return
-            held = [dict(r.payload) for r in alerts.held_in(
-                s, tenant_id=summary.tenant_id, channel=channel, thread_ts=thread_ts)]
-            frees = summary.payload.get("frees_at")
-        if not held:
+        """List every alert the summary holds (as recorded, so concurrent holds all show)."""
+        found = self._ledger().held_alerts(summary_id)
+        if found is None or not found.payloads:
             return
-        frees_at = parse_time(frees, "frees_at") if frees else self._clock()
+        held = list(found.payloads)
+        frees_at = parse_time(found.frees_at, "frees_at") if found.frees_at else self._clock()
         try:
             self._call("chat.update", self.client.chat_update, channel=channel, ts=thread_ts,
                        text=kit.held_summary_text(held),
@@ -745,13 +632,7 @@ class SlackConnector(Connector):
                        metadata=_metadata(key), unfurl_links=False, unfurl_media=False)
         except _Unsure:
             # Remember it, so the retry looks in the thread first whatever the outbox knows.
-            with session_scope(self._sessions()) as s:
-                row = s.get(alerts.AlertMessageRow, parent.id)
-                if row is not None:
-                    state = dict(row.state or {})
-                    state["unsure_replies"] = [*state.get("unsure_replies", ()),
-                                               key][-_UNSURE_MAX:]
-                    row.state = state
+            self._ledger().remember_unsure_reply(parent.id, key, keep=_UNSURE_MAX)
             raise
 
     def _find(self, channel: str, key: str, *, since: datetime | None,
@@ -797,19 +678,9 @@ class SlackConnector(Connector):
 
     def _save(self, parent: _Parent, *, state: dict[str, Any], now: datetime,
               payload: dict[str, Any] | None = None, delivered: str | None = None,
-              snooze_until: datetime | None = _KEEP) -> None:
-        with session_scope(self._sessions()) as s:
-            row = s.get(alerts.AlertMessageRow, parent.id)
-            if row is None:
-                return
-            row.state = state
-            if payload is not None:
-                row.payload = payload
-            if delivered is not None:
-                row.delivered = [*row.delivered, delivered]
-            if snooze_until is not _KEEP:
-                row.snooze_until = snooze_until
-            row.updated_at = now
+              snooze_until: datetime | None | Keep = KEEP) -> None:
+        self._ledger().save(parent.id, state=state, now=now, payload=payload,
+                            delivered=delivered, snooze_until=snooze_until)
 
     def _call(self, method: str, func: Callable[..., SlackResponse], **kwargs: Any) -> Any:
         try:
@@ -821,16 +692,10 @@ class SlackConnector(Connector):
             # request may have been sent and acted on.
             raise _Unsure(f"slack {method}: {err}") from err
 
-    def _sessions(self) -> sessionmaker[Session]:
-        if self.sessions is None:
-            raise FatalError("slack: the connector was built without a database (sessions=)")
-        return self.sessions
-
-    def _tenant_id(self, s: Session) -> int:
-        tenant_id = alerts.tenant_id_for(s, self.config.tenant)
-        if tenant_id is None:
-            raise FatalError(f"slack: tenant {self.config.tenant!r} was removed")
-        return tenant_id
+    def _ledger(self) -> AlertLedger:
+        if self.ledger is None:
+            raise FatalError("slack: the connector was built without an alert ledger (ledger=)")
+        return self.ledger
 
 
 # Filled in at delivery (``_complete``); a re-alert without them keeps the parent's.
@@ -838,7 +703,7 @@ _FILLED = ("ticket_url", "summary", "tracker_issue", "account_owner_slack")
 
 
 def _after_assignment(
-    event: kit.AlertEvent, outcome: alerts.OutboxOutcome | None, now: datetime
+    event: kit.AlertEvent, outcome: OutboxOutcome | None, now: datetime
 ) -> kit.AlertEvent:
     """The ownership as the helpdesk decided it: wait while it tries, say why if it refused."""
     if outcome is None:
@@ -856,10 +721,10 @@ def _after_assignment(
                          retry_after=wait)
 
 
-def _snapshot(row: alerts.AlertMessageRow) -> _Parent:
-    return _Parent(id=row.id, dedupe_key=row.dedupe_key, channel=row.channel, ts=str(row.ts),
-                   thread_ts=row.thread_ts, payload=dict(row.payload),
-                   state=dict(row.state or {}), snooze_until=row.snooze_until)
+def _parent(found: StoredAlert) -> _Parent:
+    return _Parent(id=found.id, dedupe_key=found.dedupe_key, channel=found.channel,
+                   ts=str(found.ts), thread_ts=found.thread_ts, payload=dict(found.payload),
+                   state=dict(found.state), snooze_until=found.snooze_until)
 
 
 def _required(payload: Mapping[str, Any], key: str) -> str:
