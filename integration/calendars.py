@@ -15,7 +15,8 @@ timed events, multi-day events and yearly recurrences.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -167,6 +168,9 @@ class Calendar:
     _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
         init=False, repr=False, compare=False
     )
+    # Open time before each day, from an anchor day: the time between two instants is a
+    # difference of two sums, whatever the ticket's age (see ``open_before``).
+    _sums: _DaySums = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         try:
@@ -187,6 +191,7 @@ class Calendar:
                     )
         object.__setattr__(self, "_zone", zone)
         object.__setattr__(self, "_days", {})
+        object.__setattr__(self, "_sums", _DaySums())
 
     @classmethod
     def build(
@@ -236,6 +241,25 @@ class Calendar:
         for begin, _end in self.open_periods(at):
             return begin == at
         return False  # pragma: no cover - open_periods raises instead
+
+    def open_before(self, at: datetime) -> timedelta:
+        """Open time from the calendar's anchor day up to ``at`` (negative before it).
+
+        Only differences of two values mean anything. A day's periods end at the latest the
+        next day, so every period of a day before yesterday ended before ``at``: their sum
+        comes from the cumulative table, and only yesterday's and today's are clipped.
+        """
+        at = _aware(at).astimezone(UTC)
+        yesterday = at.astimezone(self._zone).date() - timedelta(days=1)
+        total = self._sums.before(yesterday, self._day_length)
+        for day in (yesterday, yesterday + timedelta(days=1)):
+            for begin, end in self._day_periods(day):
+                if begin < at:
+                    total += min(end, at) - begin
+        return total
+
+    def _day_length(self, day: date) -> timedelta:
+        return sum((end - begin for begin, end in self._day_periods(day)), timedelta(0))
 
     def _day_periods(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         found = self._days.get(day)
@@ -305,12 +329,40 @@ def business_time_between(start: datetime, end: datetime, calendar: Calendar | N
         return timedelta(0)
     if calendar is None:
         return end - start
-    total = timedelta(0)
-    for begin, stop in calendar.open_periods(start):
-        if begin >= end:
-            break
-        total += min(stop, end) - begin
-    return total
+    return calendar.open_before(end) - calendar.open_before(start)
+
+
+class _DaySums:
+    """Open time of the days between an anchor day (the first one asked for) and any other.
+
+    Two tables grow on demand, one forward and one backward from the anchor, so a value once
+    given never changes: differences stay exact however the tables grow, in any thread order.
+    """
+
+    __slots__ = ("_ahead", "_anchor", "_behind", "_lock")
+
+    def __init__(self) -> None:
+        # One matrix (and its calendars) serves every worker thread; growing is not atomic.
+        self._lock = threading.Lock()
+        self._anchor: date | None = None
+        self._ahead: list[timedelta] = [timedelta(0)]  # [i]: days anchor .. anchor + i
+        self._behind: list[timedelta] = [timedelta(0)]  # [i]: days anchor - i .. anchor
+
+    def before(self, day: date, length: Callable[[date], timedelta]) -> timedelta:
+        """Open time from the anchor day up to ``day`` (negative before the anchor)."""
+        with self._lock:
+            if self._anchor is None:
+                self._anchor = day
+            index = (day - self._anchor).days
+            if index >= 0:
+                while len(self._ahead) <= index:
+                    grown = self._anchor + timedelta(days=len(self._ahead) - 1)
+                    self._ahead.append(self._ahead[-1] + length(grown))
+                return self._ahead[index]
+            while len(self._behind) <= -index:
+                grown = self._anchor - timedelta(days=len(self._behind))
+                self._behind.append(self._behind[-1] + length(grown))
+            return -self._behind[-index]
 
 
 # --- iCalendar holidays -------------------------------------------------------------------

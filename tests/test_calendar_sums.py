@@ -1,0 +1,61 @@
+"""Open time between two instants from cumulative day sums equals walking every open period."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from integration.calendars import Calendar, business_time_between
+
+CALENDARS = [
+    Calendar.build(timezone="Europe/Berlin",
+                   hours={"mon-fri": ["09:00-12:30", "13:30-18:00"]},
+                   holidays=["2026-12-25", "2026-12-28", "2027-01-01"]),
+    Calendar.build(timezone="America/New_York", hours={"mon-thu": ["22:00-06:00"],
+                                                       "sat": ["10:00-24:00"]}),
+    Calendar.build(timezone="Australia/Lord_Howe", hours={"mon-sun": ["00:00-24:00"]}),
+]
+EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def walked(start: datetime, end: datetime, calendar: Calendar) -> timedelta:
+    """The open periods between ``start`` and ``end``, one by one."""
+    if end <= start:
+        return timedelta(0)
+    total = timedelta(0)
+    for begin, stop in calendar.open_periods(start):
+        if begin >= end:
+            break
+        total += min(stop, end) - begin
+    return total
+
+
+# Two years: the walk itself gives up after three.
+instants = st.integers(min_value=0, max_value=2 * 365 * 24 * 60).map(
+    lambda minutes: EPOCH + timedelta(minutes=minutes))
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs=st.lists(st.tuples(instants, instants), min_size=1, max_size=6),
+       which=st.integers(min_value=0, max_value=len(CALENDARS) - 1))
+def test_sums_match_walking_in_any_order(pairs: list[tuple[datetime, datetime]],
+                                         which: int) -> None:
+    # A fresh calendar per example: its tables grow from whatever it is asked first.
+    template = CALENDARS[which]
+    calendar = Calendar(timezone=template.timezone, intervals=template.intervals,
+                        holidays=template.holidays)
+    for start, end in pairs:
+        assert business_time_between(start, end, calendar) == walked(start, end, calendar)
+
+
+def test_a_year_old_ticket_costs_two_lookups_not_a_walk() -> None:
+    calendar = Calendar(timezone="Europe/Berlin", intervals=CALENDARS[0].intervals)
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    business_time_between(now - timedelta(days=400), now, calendar)
+    computed = len(calendar._days)
+    for age in range(1, 300):
+        business_time_between(now - timedelta(days=age), now, calendar)
+    # Every day was computed once for the first call; later calls only read the tables.
+    assert len(calendar._days) == computed
