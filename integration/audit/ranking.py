@@ -139,7 +139,7 @@ def suggest_rule(entry: Ranked, settings: AuditSettings) -> str:
         when = {"all": [{"category": [entry.category]}, {"trigger": [rule_id]}]}
     doc["tiers"] = {tier: {"rules": [{"id": rule_id, "description": description,
                                       "when": when}]}}
-    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=100)
+    return str(yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=100))
 
 
 def check_snippet(snippet: str, matrix_text: str | None = None) -> bool:
