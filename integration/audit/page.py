@@ -59,7 +59,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, caption: st
         for row in rows
     )
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    thead = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""
+    return f"<table>{cap}{thead}<tbody>{body}</tbody></table>"
 
 
 def _num_class(index: int, rows: Sequence[Sequence[Any]]) -> str:
@@ -184,6 +185,11 @@ def _ranked(report: Mapping[str, Any]) -> str:
         f"{'' if c.get('suggested_rule_loads') else ' (does not load: check it)'}</h3>"
         f"<pre>{escape(c['suggested_rule'])}</pre>"
         for c in cats if c.get("suggested_rule"))
+    rules += "".join(
+        f"<p>{escape(c['category'])}: the matrix already puts "
+        f"{_pct(c.get('already_caught'))} of these tickets at tier {c['suggested_tier']} "
+        "or above; no new rule needed.</p>"
+        for c in cats if c.get("suggested_tier") and not c.get("suggested_rule"))
     formula = (report.get("method") or {}).get("impact_formula", "")
     return ("<h2>What to escalate: categories by business impact</h2>"
             f'<p class="note">{escape(formula)}.</p>'
