@@ -310,9 +310,11 @@ def _spikes(report: Mapping[str, Any]) -> str:
     head = f"<h2>Spikes</h2><p class=\"note\">Test: {escape(test)}.</p>"
     if not spikes:
         return head + "<p>No spikes.</p>"
-    rows = [[s["date"], s.get("category") or s.get("topic"), s["kind"], s["tickets"],
-             s["baseline"], f"{s['p_value']:.1e}"] for s in spikes[:_LISTED]]
-    return head + _table(["Date", "Series", "Kind", "Tickets", "Baseline", "p-value"], rows)
+    rows = [[s["date"], s.get("granularity", "day"), s.get("category") or s.get("topic"),
+             s["kind"], s["tickets"], s["baseline"], f"{s['p_value']:.1e}"]
+            for s in spikes[:_LISTED]]
+    return head + _table(["When", "Per", "Series", "Kind", "Tickets", "Baseline", "p-value"],
+                         rows)
 
 
 def _method(report: Mapping[str, Any]) -> str:
