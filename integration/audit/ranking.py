@@ -33,7 +33,7 @@ from integration.audit.settings import AuditSettings, ImpactWeights
 from integration.audit.topics import TopicInfo
 from integration.matrix import MatrixError, load_matrix_text
 
-__all__ = ["IMPACT_FORMULA", "Ranked", "check_snippet", "rank"]
+__all__ = ["IMPACT_FORMULA", "Ranked", "check_snippet", "check_snippets", "rank"]
 
 IMPACT_FORMULA = (
     "impact = {tickets:.2f} x share of tickets + {arr:.2f} x share of ARR at risk + "
@@ -137,10 +137,12 @@ def rank(
         caught = sum(n for t, n in stats.tiers.items() if t >= tier)
         entry.suggested_tier = tier
         entry.already_caught = caught / stats.tickets if stats.tickets else 0.0
-        if entry.already_caught >= _ALREADY_CAUGHT:
-            continue
-        entry.suggestion = suggest_rule(entry, settings)
-        entry.suggestion_loads = check_snippet(entry.suggestion, matrix_text)
+        if entry.already_caught < _ALREADY_CAUGHT:
+            entry.suggestion = suggest_rule(entry, settings)
+    suggested = [e for e in out if e.suggestion is not None]
+    verdicts = check_snippets([e.suggestion or "" for e in suggested], matrix_text)
+    for entry, loads in zip(suggested, verdicts, strict=True):
+        entry.suggestion_loads = loads
     return out
 
 
@@ -178,19 +180,44 @@ def suggest_rule(entry: Ranked, settings: AuditSettings) -> str:
 
 def check_snippet(snippet: str, matrix_text: str | None = None) -> bool:
     """True when ``snippet`` merged into ``matrix_text`` (default: the packaged one) loads."""
+    return check_snippets([snippet], matrix_text)[0]
+
+
+def check_snippets(snippets: list[str], matrix_text: str | None = None) -> list[bool]:
+    """Whether each snippet loads in the matrix; all are tried together first (one load)."""
+    if not snippets:
+        return []
+    base = _base(matrix_text)
+    extras = [_parsed(s) for s in snippets]
+    if base is None:
+        return [False] * len(snippets)
+    if all(e is not None for e in extras) and len(snippets) > 1:
+        merged = base
+        for extra in extras:
+            merged = _merge(merged, extra or {})
+        if _loads(merged):
+            return [True] * len(snippets)
+    return [extra is not None and _loads(_merge(base, extra)) for extra in extras]
+
+
+def _base(matrix_text: str | None) -> dict[str, Any] | None:
     from integration.matrix.loader import DEFAULT_PATH
 
-    base_text = matrix_text if matrix_text is not None else DEFAULT_PATH.read_text("utf-8")
+    text = matrix_text if matrix_text is not None else DEFAULT_PATH.read_text("utf-8")
+    return _parsed(text)
+
+
+def _parsed(text: str) -> dict[str, Any] | None:
     try:
-        base = yaml.safe_load(base_text)
-        extra = yaml.safe_load(snippet)
+        data = yaml.safe_load(text)
     except yaml.YAMLError:
-        return False
-    if not isinstance(base, dict) or not isinstance(extra, dict):
-        return False
-    merged = _merge(base, extra)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _loads(document: dict[str, Any]) -> bool:
     try:
-        load_matrix_text(yaml.safe_dump(merged, sort_keys=False), source="suggestion.yaml")
+        load_matrix_text(yaml.safe_dump(document, sort_keys=False), source="suggestion.yaml")
     except MatrixError:
         return False
     return True

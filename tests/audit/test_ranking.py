@@ -79,3 +79,13 @@ def _merged(snippet: str) -> str:
     from integration.audit.ranking import _merge
 
     return yaml.safe_dump(_merge(yaml.safe_load(DEFAULT_YAML), yaml.safe_load(snippet)))
+
+
+def test_snippets_checked_together_still_say_which_fails() -> None:
+    from integration.audit.ranking import check_snippets
+
+    good = "tiers:\n  2:\n    rules:\n    - id: audit_ok\n      when: {category: [bug]}\n"
+    bad = "tiers:\n  2:\n    rules:\n    - id: audit_bad\n      when: {category: [nope]}\n"
+    assert check_snippets([good, bad, good.replace("audit_ok", "audit_ok2")]) == [
+        True, False, True]
+    assert check_snippets([good, good.replace("audit_ok", "audit_ok2")]) == [True, True]
