@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-__all__ = ["render_html"]
+__all__ = ["render_html", "render_replay_html", "replay_section"]
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _BAR_ROWS = 15
@@ -41,7 +41,15 @@ def render_html(
              _spikes(report), _method(report), _source(report)]
     if replay is not None:
         parts.append(replay_section(replay))
-    body = "\n".join(p for p in parts if p)
+    return _document(title, "\n".join(p for p in parts if p))
+
+
+def render_replay_html(replay: Mapping[str, Any], *, title: str = "Rule change replay") -> str:
+    """A page with the replay alone (``replay_json``'s dict)."""
+    return _document(title, replay_section(replay))
+
+
+def _document(title: str, body: str) -> str:
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
