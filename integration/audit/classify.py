@@ -98,21 +98,26 @@ def classify(
     matrices: Sequence[Matrix],
     *,
     topics: bool = False,
+    sla: bool = True,
     workers: int = 0,
     on_detection_sets: Callable[[int], None] | None = None,
 ) -> Iterator[Classified]:
-    """``Classified`` records for ``tickets``, in order, read with every matrix."""
+    """``Classified`` records for ``tickets``, in order, read with every matrix.
+
+    ``sla=False`` skips measuring replies and resolution against each tier's targets (a
+    replay compares tiers only).
+    """
     if not matrices:
         raise ValueError("classify() needs at least one matrix")
     if on_detection_sets is not None:
         on_detection_sets(len({detection_key(m) for m in matrices}))
     if workers <= 0:
-        reader = _Reader(tuple(matrices), topics=topics)
+        reader = _Reader(tuple(matrices), topics=topics, sla=sla)
         for ticket in tickets:
             readings, features = reader.read(ticket)
             yield Classified(ticket=ticket, readings=readings, topic=features)
         return
-    yield from _pooled(tickets, tuple(matrices), topics=topics, workers=workers)
+    yield from _pooled(tickets, tuple(matrices), topics=topics, sla=sla, workers=workers)
 
 
 # --- one reader (in this process or in a worker) ------------------------------------------
@@ -171,10 +176,11 @@ class _History:
 class _Reader:
     """Detectors (one per distinct detection key), histories and the matrices to evaluate."""
 
-    def __init__(self, matrices: tuple[Matrix, ...], *, topics: bool) -> None:
+    def __init__(self, matrices: tuple[Matrix, ...], *, topics: bool, sla: bool = True) -> None:
         from integration.decide import build_detector
 
         self.matrices = matrices
+        self._sla = sla
         keys = [detection_key(m) for m in matrices]
         distinct = list(dict.fromkeys(keys))
         self._group_of = [distinct.index(k) for k in keys]
@@ -200,7 +206,7 @@ class _Reader:
             signals.append(detector.detect(ticket, history.before(ticket)))
             history.add(ticket)
         readings = tuple(
-            _decide(matrix, ticket, signals[self._group_of[n]])
+            _decide(matrix, ticket, signals[self._group_of[n]], sla=self._sla)
             for n, matrix in enumerate(self.matrices)
         )
         return readings, self._features(ticket) if self._embedder is not None else None
@@ -218,7 +224,7 @@ class _Reader:
         return TopicFeatures(vector=vector, words=words)
 
 
-def _decide(matrix: Matrix, ticket: Ticket, signals: Signals) -> Reading:
+def _decide(matrix: Matrix, ticket: Ticket, signals: Signals, *, sla: bool) -> Reading:
     decision = evaluate(matrix, ticket, signals, now=ticket.created_at, with_actions=False)
     settings = matrix.tier_settings(decision.tier)
     return Reading(
@@ -229,7 +235,7 @@ def _decide(matrix: Matrix, ticket: Ticket, signals: Signals) -> Reading:
         tier=int(decision.tier),
         rules=tuple(r.rule_id for r in decision.rules),
         alert=bool(settings.actions.alert),
-        sla_breached=sla_breach(matrix, ticket, decision.tier),
+        sla_breached=sla_breach(matrix, ticket, decision.tier) if sla else None,
     )
 
 
@@ -266,10 +272,10 @@ def _route(ticket: Ticket, workers: int) -> int:
 
 
 def _worker_main(
-    matrices: tuple[Matrix, ...], topics: bool, inbox: Any, outbox: Any, number: int
+    matrices: tuple[Matrix, ...], topics: bool, sla: bool, inbox: Any, outbox: Any, number: int
 ) -> None:
     try:
-        reader = _Reader(matrices, topics=topics)
+        reader = _Reader(matrices, topics=topics, sla=sla)
         outbox.put(("ready", number, None))
         while True:
             job = inbox.get()
@@ -283,12 +289,15 @@ def _worker_main(
 
 
 class _Pool:
-    def __init__(self, matrices: tuple[Matrix, ...], *, topics: bool, workers: int) -> None:
+    def __init__(
+        self, matrices: tuple[Matrix, ...], *, topics: bool, sla: bool, workers: int
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         self.results: Any = context.Queue()
         self.inboxes = [context.Queue() for _ in range(workers)]
         self.processes = [
-            context.Process(target=_worker_main, args=(matrices, topics, inbox, self.results, n),
+            context.Process(target=_worker_main,
+                            args=(matrices, topics, sla, inbox, self.results, n),
                             daemon=True, name=f"escalade-audit-{n}")
             for n, inbox in enumerate(self.inboxes)
         ]
@@ -337,9 +346,10 @@ class _Pool:
 
 
 def _pooled(
-    tickets: Iterable[Ticket], matrices: tuple[Matrix, ...], *, topics: bool, workers: int
+    tickets: Iterable[Ticket], matrices: tuple[Matrix, ...], *, topics: bool, sla: bool,
+    workers: int,
 ) -> Iterator[Classified]:
-    pool = _Pool(matrices, topics=topics, workers=workers)
+    pool = _Pool(matrices, topics=topics, sla=sla, workers=workers)
     try:
         pool.wait_ready()
         waiting: dict[int, Ticket] = {}

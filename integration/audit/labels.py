@@ -31,7 +31,6 @@ from typing import Any
 from integration.audit.aggregate import CellStats, Example
 from integration.audit.settings import AuditSettings
 from integration.audit.stats import (
-    Histogram,
     benjamini_hochberg,
     mann_whitney_greater,
     proportion_greater,
@@ -282,8 +281,3 @@ def _evidence(check: LabelCheck) -> str:
     return (f"{check.tickets} {subject} " + " and ".join(parts) + f", compared with "
             f"{check.norm}{like} (Escalade reads {reads}).")
 
-
-def histogram_summary(h: Histogram) -> dict[str, Any]:
-    """Median and quartiles of a histogram, for the JSON."""
-    return {"n": h.total, "median": h.median(), "p25": h.quantile(0.25),
-            "p75": h.quantile(0.75)}

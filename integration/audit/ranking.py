@@ -12,7 +12,9 @@ rated tickets; hours the time tracked, else the time to resolve. The weights are
 to sum to 1 (``ImpactWeights``).
 
 The top ``suggestions`` entries each suggest a matrix rule (tier 3 when at least
-``tier3_rate`` of their tickets were escalated, else tier 2) as a YAML snippet;
+``tier3_rate`` of their tickets were escalated; tier 2 when a third of that, or a tenth of the
+ARR at risk or of the CSAT loss; none otherwise, nor when the audited matrix already puts
+80% of them at that tier) as a YAML snippet;
 ``check_snippet`` merges it into a matrix file's text and loads the result, so a suggestion
 that would not load is never shown as valid.
 """
@@ -31,12 +33,16 @@ from integration.audit.settings import AuditSettings, ImpactWeights
 from integration.audit.topics import TopicInfo
 from integration.matrix import MatrixError, load_matrix_text
 
-__all__ = ["IMPACT_FORMULA", "Ranked", "check_snippet", "rank"]
+__all__ = ["IMPACT_FORMULA", "Ranked", "check_snippet", "check_snippets", "rank"]
 
 IMPACT_FORMULA = (
     "impact = {tickets:.2f} x share of tickets + {arr:.2f} x share of ARR at risk + "
     "{csat:.2f} x share of CSAT loss + {hours:.2f} x share of hours spent"
 )
+# A rule is suggested only where the matrix catches less than this share at the tier; an
+# entry with this share of the ARR at risk or of the CSAT loss deserves tier 2.
+_ALREADY_CAUGHT = 0.8
+_COSTLY_SHARE = 0.1
 _ID_WORD = re.compile(r"[^a-z0-9]+")
 
 
@@ -53,6 +59,9 @@ class Ranked:
     shares: Mapping[str, float] | None = None
     suggestion: str | None = None
     suggestion_loads: bool | None = None
+    suggested_tier: int | None = None
+    # Share of the entry's tickets the audited matrix already puts at the suggested tier.
+    already_caught: float | None = None
     words: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,6 +84,9 @@ class Ranked:
             "agent_labels": dict(s.labels.most_common(5)),
             "examples": [{"id": e.id, "subject": e.subject} for e in s.examples],
         }
+        if self.suggested_tier is not None:
+            out["suggested_tier"] = self.suggested_tier
+            out["already_caught"] = round(self.already_caught or 0.0, 4)
         if self.suggestion is not None:
             out["suggested_rule"] = self.suggestion
             out["suggested_rule_loads"] = self.suggestion_loads
@@ -118,16 +130,40 @@ def rank(
     out.sort(key=lambda r: (-r.impact, -r.stats.tickets, r.key))
     suggestable = [r for r in out if r.kind == "category" or r.words]
     for entry in suggestable[: settings.suggestions]:
-        entry.suggestion = suggest_rule(entry, settings)
-        entry.suggestion_loads = check_snippet(entry.suggestion, matrix_text)
+        tier = suggested_tier(entry, settings)
+        if tier is None:
+            continue
+        stats = entry.stats
+        caught = sum(n for t, n in stats.tiers.items() if t >= tier)
+        entry.suggested_tier = tier
+        entry.already_caught = caught / stats.tickets if stats.tickets else 0.0
+        if entry.already_caught < _ALREADY_CAUGHT:
+            entry.suggestion = suggest_rule(entry, settings)
+    suggested = [e for e in out if e.suggestion is not None]
+    verdicts = check_snippets([e.suggestion or "" for e in suggested], matrix_text)
+    for entry, loads in zip(suggested, verdicts, strict=True):
+        entry.suggestion_loads = loads
     return out
+
+
+def suggested_tier(entry: Ranked, settings: AuditSettings) -> int | None:
+    """Tier 3 when escalated often, tier 2 when it costs accounts or ratings, else none."""
+    stats = entry.stats
+    rate = stats.escalations / stats.tickets if stats.tickets else 0.0
+    if rate >= settings.tier3_rate:
+        return 3
+    shares = entry.shares or {}
+    if rate >= settings.tier3_rate / 3 or shares.get("arr", 0.0) >= _COSTLY_SHARE \
+            or shares.get("csat", 0.0) >= _COSTLY_SHARE:
+        return 2
+    return None
 
 
 def suggest_rule(entry: Ranked, settings: AuditSettings) -> str:
     """A YAML snippet (``triggers``/``tiers``) with the rule that would catch ``entry``."""
     stats = entry.stats
     rate = stats.escalations / stats.tickets if stats.tickets else 0.0
-    tier = 3 if rate >= settings.tier3_rate else 2
+    tier = entry.suggested_tier or suggested_tier(entry, settings) or 2
     rule_id = _identifier(f"audit_{entry.category}" if entry.kind == "category"
                           else f"audit_{entry.category}_{'_'.join(entry.words[:2])}")
     description = (f"From the history audit: {entry.name} ({stats.tickets} tickets, "
@@ -144,19 +180,44 @@ def suggest_rule(entry: Ranked, settings: AuditSettings) -> str:
 
 def check_snippet(snippet: str, matrix_text: str | None = None) -> bool:
     """True when ``snippet`` merged into ``matrix_text`` (default: the packaged one) loads."""
+    return check_snippets([snippet], matrix_text)[0]
+
+
+def check_snippets(snippets: list[str], matrix_text: str | None = None) -> list[bool]:
+    """Whether each snippet loads in the matrix; all are tried together first (one load)."""
+    if not snippets:
+        return []
+    base = _base(matrix_text)
+    extras = [_parsed(s) for s in snippets]
+    if base is None:
+        return [False] * len(snippets)
+    if all(e is not None for e in extras) and len(snippets) > 1:
+        merged = base
+        for extra in extras:
+            merged = _merge(merged, extra or {})
+        if _loads(merged):
+            return [True] * len(snippets)
+    return [extra is not None and _loads(_merge(base, extra)) for extra in extras]
+
+
+def _base(matrix_text: str | None) -> dict[str, Any] | None:
     from integration.matrix.loader import DEFAULT_PATH
 
-    base_text = matrix_text if matrix_text is not None else DEFAULT_PATH.read_text("utf-8")
+    text = matrix_text if matrix_text is not None else DEFAULT_PATH.read_text("utf-8")
+    return _parsed(text)
+
+
+def _parsed(text: str) -> dict[str, Any] | None:
     try:
-        base = yaml.safe_load(base_text)
-        extra = yaml.safe_load(snippet)
+        data = yaml.safe_load(text)
     except yaml.YAMLError:
-        return False
-    if not isinstance(base, dict) or not isinstance(extra, dict):
-        return False
-    merged = _merge(base, extra)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _loads(document: dict[str, Any]) -> bool:
     try:
-        load_matrix_text(yaml.safe_dump(merged, sort_keys=False), source="suggestion.yaml")
+        load_matrix_text(yaml.safe_dump(document, sort_keys=False), source="suggestion.yaml")
     except MatrixError:
         return False
     return True

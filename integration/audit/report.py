@@ -104,7 +104,8 @@ def _spikes(counts: Accumulator, settings: AuditSettings, topics: Iterable[str])
     by_topic = {k: n for k, n in counts.day_topic.items() if k[0] in wanted}
     found = find_spikes(counts.day_category, settings, first=first, last=last)
     found += find_spikes(by_topic, settings, kind="topic", first=first, last=last)
-    return sorted(found, key=lambda s: (s.day, -s.tickets, s.series))
+    found += find_spikes(counts.hour_category, settings, hourly=True)
+    return sorted(found, key=lambda s: (s.day.isoformat(), -s.tickets, s.series))
 
 
 # --- the JSON -----------------------------------------------------------------------------

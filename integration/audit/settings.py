@@ -14,7 +14,7 @@ Teams record the agent's label and escalations in different places, so both are 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +29,7 @@ __all__ = [
     "EscalationEvidence",
     "ImpactWeights",
     "LabelSource",
+    "label_categories",
     "parse_escalation",
     "parse_label",
     "parse_zone",
@@ -264,7 +265,3 @@ def label_categories(overrides: Mapping[str, str], *, option: str) -> dict[str, 
             raise ValidationError(option, f"{name!r} is not one of: {allowed}") from err
         out["_".join(label.strip().lower().replace("-", " ").split())] = category
     return out
-
-
-def _names(values: Sequence[str]) -> tuple[str, ...]:
-    return tuple(v.strip().lower() for v in values if v.strip())

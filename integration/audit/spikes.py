@@ -10,7 +10,9 @@ zero). A day is a spike when
 2. the count is improbable under a Poisson distribution with the baseline as its mean
    (exact upper tail, the baseline floored at half a ticket a day), after the
    Benjamini-Hochberg procedure at false-discovery rate ``spike_fdr`` across every day of
-   every series tested.
+   every series tested (days under the minimum count cannot be flagged and are not tests).
+
+Hours are tested the same way (``hourly=True``), each against the same hour of the days before.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from integration.audit.settings import AuditSettings
@@ -32,7 +34,7 @@ SPIKE_TEST = (
     "a day is a spike when its count is at least {min_count} and {min_ratio:g}x the mean of "
     "the {days} days before it, and a Poisson upper-tail test against that mean survives the "
     "Benjamini-Hochberg procedure at a false-discovery rate of {fdr:g} across every day and "
-    "series tested"
+    "series tested; an hour is tested the same way against the same hour of those days"
 )
 
 
@@ -40,7 +42,7 @@ SPIKE_TEST = (
 class Spike:
     """A day far above its series' baseline."""
 
-    day: date
+    day: date | datetime
     series: str
     kind: str
     tickets: int
@@ -51,6 +53,7 @@ class Spike:
         """For the JSON: ``category`` (or ``topic``) names the series."""
         return {
             "date": self.day.isoformat(), self.kind: self.series, "kind": self.kind,
+            "granularity": "hour" if isinstance(self.day, datetime) else "day",
             "tickets": self.tickets, "baseline": round(self.baseline, 2),
             "ratio": round(self.tickets / max(self.baseline, _BASELINE_FLOOR), 1),
             "p_value": self.p_value,
@@ -65,24 +68,30 @@ def describe_test(settings: AuditSettings) -> str:
 
 
 def find_spikes(
-    counts: Mapping[tuple[str, date], int],
+    counts: Mapping[tuple[str, Any], int],
     settings: AuditSettings,
     *,
     kind: str = "category",
-    first: date | None = None,
-    last: date | None = None,
+    first: date | datetime | None = None,
+    last: date | datetime | None = None,
+    hourly: bool = False,
 ) -> list[Spike]:
-    """Spikes in per-day ``counts`` keyed by (series, day); earliest first."""
-    series: dict[str, dict[date, int]] = defaultdict(dict)
-    for (name, day), n in counts.items():
-        series[name][day] = n
+    """Spikes in ``counts`` keyed by (series, day), or (series, hour) when ``hourly``.
+
+    An hour's baseline is the same hour on the days before it, so office hours are not
+    spikes against the night.
+    """
+    series: dict[str, dict[Any, int]] = defaultdict(dict)
+    for (name, when), n in counts.items():
+        series[name][when] = n
     if not series:
         return []
-    days = [d for by_day in series.values() for d in by_day]
-    start, end = first or min(days), last or max(days)
+    moments = [w for by_time in series.values() for w in by_time]
+    start, end = first or min(moments), last or max(moments)
+    step = timedelta(hours=1) if hourly else timedelta(days=1)
     candidates: list[Spike] = []
-    for name, by_day in sorted(series.items()):
-        candidates.extend(_candidates(name, by_day, start, end, kind, settings))
+    for name, by_time in sorted(series.items()):
+        candidates.extend(_candidates(name, by_time, start, end, step, kind, settings))
     rejected = benjamini_hochberg([c.p_value for c in candidates], settings.spike_fdr)
     found = [
         c for c, significant in zip(candidates, rejected, strict=True)
@@ -93,20 +102,24 @@ def find_spikes(
 
 
 def _candidates(
-    name: str, by_day: Mapping[date, int], start: date, end: date, kind: str,
+    name: str, by_time: Mapping[Any, int], start: Any, end: Any, step: timedelta, kind: str,
     settings: AuditSettings,
 ) -> list[Spike]:
-    # Every testable day of one series, each with its p-value (the procedure needs them all).
-    window = settings.spike_baseline_days
+    # Every testable day (or hour) of one series with its p-value: the procedure needs them all.
+    day = timedelta(days=1)
     out = []
-    day = start + timedelta(days=settings.spike_min_history_days)
-    while day <= end:
-        earlier = [by_day.get(day - timedelta(days=k), 0) for k in range(1, window + 1)
-                   if day - timedelta(days=k) >= start]
+    when = start + settings.spike_min_history_days * day
+    while when <= end:
+        earlier = [by_time.get(when - k * day, 0)
+                   for k in range(1, settings.spike_baseline_days + 1)
+                   if when - k * day >= start]
         baseline = sum(earlier) / len(earlier)
-        count = by_day.get(day, 0)
-        p_value = poisson_upper(count, max(baseline, _BASELINE_FLOOR))
-        out.append(Spike(day=day, series=name, kind=kind, tickets=count, baseline=baseline,
-                         p_value=p_value))
-        day += timedelta(days=1)
+        count = by_time.get(when, 0)
+        if count >= settings.spike_min_count:
+            # A smaller count can never be flagged, so it is not a test (Tarone's refinement:
+            # the false-discovery rate holds over the tests that could be significant).
+            out.append(Spike(day=when, series=name, kind=kind, tickets=count,
+                             baseline=baseline,
+                             p_value=poisson_upper(count, max(baseline, _BASELINE_FLOOR))))
+        when += step
     return out

@@ -17,7 +17,7 @@ read those bins directly:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -241,16 +241,3 @@ def benjamini_hochberg(p_values: Sequence[float], q: float) -> list[bool]:
             rejected[index] = True
     return rejected
 
-
-def merged(histograms: Iterable[Histogram], kind: str) -> Histogram:
-    """One histogram holding every count of ``histograms``."""
-    out = Histogram(kind)
-    for h in histograms:
-        out.merge(h)
-    return out
-
-
-def shares(counts: Mapping[str, int]) -> dict[str, float]:
-    """Each key's share of the total (0 when the total is 0)."""
-    total = sum(counts.values())
-    return {k: (v / total if total else 0.0) for k, v in counts.items()}

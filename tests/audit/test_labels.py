@@ -84,3 +84,19 @@ def test_checks_are_reported_in_the_json_shape() -> None:
     data = check.to_dict()
     assert {"label", "topic", "tickets", "contradicted", "evidence"} <= set(data)
     assert data["tickets"] == 25 and data["contradicted"] is False
+
+
+def test_a_whole_label_is_compared_with_the_category_it_names() -> None:
+    acc = Accumulator(SETTINGS, UTC)
+    # "question" means how-to; these take 20x longer than the other how-to tickets.
+    feed(acc, label="question", category="how_to", topic=None, minutes=600, count=30)
+    feed(acc, label="usage", category="how_to", topic=None, minutes=30, count=30)
+    feed(acc, label="mystery", category="how_to", topic=None, minutes=600, count=30)
+    checks = {(c.label, c.topic): c for c in label_checks(acc.cells, SETTINGS, {})}
+    question = checks[("question", None)]
+    assert question.contradicted
+    assert question.norm == "tickets Escalade reads as how_to, other labels"
+    assert "longer to resolve" in question.evidence
+    # A label the map does not know has no norm to contradict.
+    mystery = checks[("mystery", None)]
+    assert not mystery.contradicted and mystery.tests == []

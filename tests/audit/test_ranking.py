@@ -37,13 +37,24 @@ def test_weights_are_normalized() -> None:
 
 
 def test_top_entries_suggest_a_rule_that_loads_in_the_matrix() -> None:
-    groups = {"billing": stats(10, 4, 100_000, 1.0, 10.0), "how_to": stats(90, 0, 0, 0.0, 30.0)}
-    billing, how_to = rank(groups, AuditSettings())
+    groups = {"billing": stats(10, 4, 100_000, 1.0, 10.0), "how_to": stats(90, 0, 0, 0.0, 30.0),
+              "bug": stats(50, 6, 0, 0.0, 5.0)}
+    billing, how_to, bug = rank(groups, AuditSettings())
     assert billing.suggestion is not None and billing.suggestion_loads is True
-    assert "3:" in billing.suggestion  # 40% escalated: tier 3
-    assert how_to.suggestion is not None and "2:" in how_to.suggestion
+    assert billing.suggested_tier == 3  # 40% escalated
+    assert "3:" in billing.suggestion
+    assert bug.key == "bug" and bug.suggested_tier == 2  # 12% escalated
+    assert how_to.suggestion is None and how_to.suggested_tier is None  # costs nothing
     snippet_rule = load_matrix_text(_merged(billing.suggestion), source="t.yaml")
     assert "audit_billing" in snippet_rule.rule_ids
+
+
+def test_no_rule_where_the_matrix_already_catches_them() -> None:
+    outage = stats(10, 8, 100_000, 1.0, 10.0)
+    outage.tiers.update({3: 9, 2: 1})
+    (entry,) = rank({"outage": outage}, AuditSettings())
+    assert entry.suggested_tier == 3 and entry.already_caught == 0.9
+    assert entry.suggestion is None
 
 
 def test_a_topic_suggests_a_trigger_and_a_rule() -> None:
@@ -68,3 +79,13 @@ def _merged(snippet: str) -> str:
     from integration.audit.ranking import _merge
 
     return yaml.safe_dump(_merge(yaml.safe_load(DEFAULT_YAML), yaml.safe_load(snippet)))
+
+
+def test_snippets_checked_together_still_say_which_fails() -> None:
+    from integration.audit.ranking import check_snippets
+
+    good = "tiers:\n  2:\n    rules:\n    - id: audit_ok\n      when: {category: [bug]}\n"
+    bad = "tiers:\n  2:\n    rules:\n    - id: audit_bad\n      when: {category: [nope]}\n"
+    assert check_snippets([good, bad, good.replace("audit_ok", "audit_ok2")]) == [
+        True, False, True]
+    assert check_snippets([good, good.replace("audit_ok", "audit_ok2")]) == [True, True]

@@ -36,13 +36,28 @@ def test_the_first_days_are_not_tested_without_history() -> None:
 
 
 def test_many_series_are_corrected_together() -> None:
-    # One borderline day (6 against a baseline of 2) in each of 1 vs 200 flat series: alone it
-    # passes at this rate, among 200 series tested it does not.
+    # One borderline day (7 against a baseline of 2): alone it passes at this rate; among 200
+    # busy flat series (6 a day: every day a test) it does not.
     borderline = [2] * 14 + [7]
     alone = find_spikes(series("bug", borderline), AuditSettings(spike_fdr=0.05))
     many: dict[tuple[str, date], int] = series("bug", borderline)
     for n in range(200):
-        many.update(series(f"s{n}", [2] * 15))
+        many.update(series(f"s{n}", [6] * 15))
     crowded = find_spikes(many, AuditSettings(spike_fdr=0.05))
     assert [s.series for s in alone] == ["bug"]
     assert crowded == []
+
+
+def test_an_hour_is_tested_against_the_same_hour_of_earlier_days() -> None:
+    from datetime import UTC, datetime
+
+    counts: dict[tuple[str, datetime], int] = {}
+    first = datetime(2026, 10, 1, 0, tzinfo=UTC)
+    for d in range(15):
+        for h in (9, 10, 11, 14):  # office hours: 4 a day at 9-11 and 14
+            counts[("bug", first + timedelta(days=d, hours=h))] = 4
+    counts[("bug", first + timedelta(days=14, hours=3))] = 9  # 03:00, never busy before
+    counts[("bug", first + timedelta(days=14, hours=10))] = 6  # busy hour, a bit busier
+    (spike,) = find_spikes(counts, AuditSettings(), hourly=True, first=first)
+    assert spike.day == first + timedelta(days=14, hours=3)
+    assert spike.to_dict()["granularity"] == "hour"
