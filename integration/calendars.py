@@ -348,6 +348,11 @@ class _DaySums:
         self._ahead: list[timedelta] = [timedelta(0)]  # [i]: days anchor .. anchor + i
         self._behind: list[timedelta] = [timedelta(0)]  # [i]: days anchor - i .. anchor
 
+    def __reduce__(self) -> tuple[type[_DaySums], tuple[()]]:
+        # A calendar sent to another process (the audit's reading workers) starts its own
+        # tables there; a lock cannot travel.
+        return (_DaySums, ())
+
     def before(self, day: date, length: Callable[[date], timedelta]) -> timedelta:
         """Open time from the anchor day up to ``day`` (negative before the anchor)."""
         with self._lock:

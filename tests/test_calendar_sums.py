@@ -59,3 +59,14 @@ def test_a_year_old_ticket_costs_two_lookups_not_a_walk() -> None:
         business_time_between(now - timedelta(days=age), now, calendar)
     # Every day was computed once for the first call; later calls only read the tables.
     assert len(calendar._days) == computed
+
+
+def test_a_calendar_travels_to_another_process_and_counts_the_same() -> None:
+    import pickle
+
+    calendar = Calendar(timezone="Europe/Berlin", intervals=CALENDARS[0].intervals,
+                        holidays=CALENDARS[0].holidays)
+    start, end = datetime(2026, 12, 20, tzinfo=UTC), datetime(2027, 1, 5, tzinfo=UTC)
+    before = business_time_between(start, end, calendar)
+    copy = pickle.loads(pickle.dumps(calendar))
+    assert business_time_between(start, end, copy) == before == walked(start, end, calendar)
