@@ -19,7 +19,7 @@ from integration.store.backfill import import_ticket
 from tests.conftest import make_ticket
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "audit"
-ZENDESK_CSV = FIXTURES / "zendesk_small.csv"
+ZENDESK_CSV = FIXTURES / "zendesk_export.csv"
 
 
 @pytest.fixture
