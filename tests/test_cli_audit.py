@@ -144,3 +144,14 @@ def test_replay_of_a_workspace_reads_its_stored_history(cli_env: dict[str, Any],
     assert "reading 8 stored tickets of acme (last 30 days)" in result.stderr
     assert empty.exit_code == 1
     assert "escalade backfill --tenant acme --days 1" in empty.stderr
+
+
+def test_a_report_that_cannot_be_written_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    out = blocker / "audit.json"
+    result = CliRunner().invoke(main, ["audit", "--csv", str(ZENDESK_CSV), "--no-topics",
+                                       "--json", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: {out}: cannot write: {blocker} is not a folder")

@@ -8,8 +8,6 @@ beside the target and renamed, so a failed run leaves no half-written report).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from integration.audit.progress import ProgressCallback
 from integration.audit.replay import ReplayResult, replay, replay_json
 from integration.audit.report import AuditResult, audit_json, run_audit
 from integration.audit.settings import AuditSettings
+from integration.files import write_whole
 from integration.matrix import Matrix
 from integration.models import Ticket
 
@@ -80,21 +79,9 @@ def write_report(
     if replay_data is not None:
         data = {**data, "replay": replay_data} if data else replay_data
     if json_path is not None:
-        _atomic_write(json_path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+        write_whole(json_path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     if html_path is not None:
         page = (render_html(audit_json(audit), title=title, replay=replay_data)
                 if audit is not None else render_replay_html(replay_data or {}, title=title))
-        _atomic_write(html_path, page)
+        write_whole(html_path, page)
     return data
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-

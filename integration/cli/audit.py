@@ -10,8 +10,6 @@ report files are written only once everything has been read, never half.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import timedelta
@@ -152,18 +150,12 @@ def _one_source(slug: str | None, path: str | None, flag: str) -> None:
 
 
 def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so it is never half written."""
-    target = Path(path)
+    """Write ``text`` to ``path`` whole or not at all; a failure is one line naming the file."""
+    from integration.files import write_whole
+
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
+        write_whole(Path(path), text)
     except OSError as err:
-        raise click.ClickException(f"{path}: cannot write: {err.strerror or err}") from err
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
         raise click.ClickException(f"{path}: cannot write: {err.strerror or err}") from err
 
 

@@ -16,8 +16,6 @@ started with: the page says what makes the saved one live.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 from flask import request
 
 from integration import store
+from integration.files import write_whole
 from integration.matrix import Matrix, MatrixError, MatrixIssue, load_matrix_text
 from integration.matrix.loader import DEFAULT_PATH
 from integration.store.history import history_floor, stored_history
@@ -139,18 +138,6 @@ def matrix_submit() -> Any:
     _, on_disk = _current()
     if base != _digest(on_disk):
         return _render(text, base=base, code=409, notice="conflict")
-    _write_atomically(saved_path(), text)
+    write_whole(saved_path(), text)
     return _render(text, base=_digest(text), notice="saved", valid_version=matrix.version,
                    replayed=replayed)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".matrix-", suffix=".yaml")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
