@@ -1,4 +1,4 @@
-"""Every rule of MISSION.md's default escalation policy, on hand-built tickets and signals."""
+"""Every rule of the default escalation policy, on hand-built tickets and signals."""
 
 from __future__ import annotations
 
