@@ -3,7 +3,7 @@
 Inbound, a webhook body is one JSON object::
 
     {"delivery_id": "d-1", "event": "ticket.created" | "ticket.updated",
-     "ticket": <normalized ticket, DESIGN.md>}
+     "ticket": <normalized ticket, Ticket.from_dict>}
 
 signed with ``X-Escalade-Signature: sha256=<hex HMAC-SHA256(webhook_secret, body)>``.
 The sandbox remembers the newest version of every ticket it was given (``fetch_ticket``).

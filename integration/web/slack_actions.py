@@ -1,4 +1,4 @@
-"""Slack buttons → outbox: the account manager acts on a Tier 3 alert from Slack (M4.3).
+"""Slack buttons → outbox: the account manager acts on a Tier 3 alert from Slack.
 
 One Slack app serves every tenant: a click's workspace (``team_id``) names the tenant whose
 ``settings.slack.team_id`` matches, and that tenant's bot token answers it. The handler acks
