@@ -22,6 +22,7 @@ from integration.models import (
     Category,
     Decision,
     Handoff,
+    Priority,
     Route,
     RuleHit,
     Signals,
@@ -92,6 +93,37 @@ def evaluate(
     ctx = _Context(ticket=ticket, signals=signals, now=now, handoff=handoff,
                    zone=matrix.display_zone)
     tier, hits = _select_tier(matrix, ctx)
+    tier = _apply_bumps(matrix, ctx, tier, hits)
+    if override is not None and override_tier is not None:
+        # An agent's call stands until the customer writes again (the caller decides that).
+        hits = [replace(override, reason=f"{override.reason}; the rules alone say tier "
+                                         f"{int(tier)}")]
+        tier = Tier(override_tier)
+    elif previous_tier is not None and Tier(previous_tier) > tier:
+        hits.append(_floor_hit(Tier(previous_tier), tier))
+        tier = Tier(previous_tier)
+    settings = matrix.tier_settings(tier)
+    decision = Decision(
+        ticket_id=ticket.id,
+        tier=tier,
+        priority=_priority(settings, ticket),
+        category=signals.category,
+        sentiment=signals.sentiment,
+        triggers=signals.trigger_ids,
+        rules=tuple(hits),
+        matrix_version=matrix.version,
+        sla_due_at=_first_response_due(settings, ticket),
+        route=Route(group=settings.actions.group,
+                    reason=f"tier {int(tier)}: " + ", ".join(h.rule_id for h in hits)),
+    )
+    if not with_actions:
+        return decision
+    actions = _actions(matrix, decision, ctx, settings, previous_tier, connected)
+    return replace(decision, actions=actions)
+
+
+def _apply_bumps(matrix: Matrix, ctx: _Context, tier: Tier, hits: list[RuleHit]) -> Tier:
+    """The tier after every bump whose conditions hold, each bump's reason added to ``hits``."""
     for bump in matrix.bumps:
         target = bump.target(tier)
         reasons = _check(bump.when, ctx) if target is not None else None
@@ -100,49 +132,35 @@ def evaluate(
             reason = f"{label} (tier {int(tier)} → {int(target)}): " + "; ".join(reasons)
             hits.append(RuleHit(rule_id=bump.id, reason=reason))
             tier = target
-    if override is not None and override_tier is not None:
-        # An agent's call stands until the customer writes again (the caller decides that).
-        hits = [replace(override, reason=f"{override.reason}; the rules alone say tier "
-                                         f"{int(tier)}")]
-        tier = Tier(override_tier)
-    elif previous_tier is not None and Tier(previous_tier) > tier:
-        hits.append(
-            RuleHit(
-                rule_id="tier_floor",
-                reason=f"stays at tier {int(previous_tier)}: the ticket was already tier "
-                f"{int(previous_tier)} (rules alone say {int(tier)}); a tier never goes "
-                "down by itself",
-            )
-        )
-        tier = Tier(previous_tier)
-    settings = matrix.tier_settings(tier)
+    return tier
+
+
+def _floor_hit(previous: Tier, rules_tier: Tier) -> RuleHit:
+    """Why the ticket keeps its earlier, higher tier."""
+    return RuleHit(
+        rule_id="tier_floor",
+        reason=f"stays at tier {int(previous)}: the ticket was already tier "
+        f"{int(previous)} (rules alone say {int(rules_tier)}); a tier never goes "
+        "down by itself",
+    )
+
+
+def _priority(settings: TierSettings, ticket: Ticket) -> Priority:
+    """The tier's priority, never below the ticket's own."""
     priority = settings.actions.priority or ticket.priority
     if priority.rank < ticket.priority.rank:
         priority = ticket.priority
+    return priority
+
+
+def _first_response_due(settings: TierSettings, ticket: Ticket) -> datetime | None:
+    """When the first response is due on the tier's calendar, if the tier sets one."""
     sla = settings.sla
-    due = (
+    return (
         add_business_time(ticket.created_at, sla.first_response, sla.calendar)
         if sla.first_response is not None
         else None
     )
-    rule_ids = ", ".join(h.rule_id for h in hits)
-    route = Route(group=settings.actions.group, reason=f"tier {int(tier)}: {rule_ids}")
-    decision = Decision(
-        ticket_id=ticket.id,
-        tier=tier,
-        priority=priority,
-        category=signals.category,
-        sentiment=signals.sentiment,
-        triggers=signals.trigger_ids,
-        rules=tuple(hits),
-        matrix_version=matrix.version,
-        sla_due_at=due,
-        route=route,
-    )
-    if not with_actions:
-        return decision
-    actions = _actions(matrix, decision, ctx, settings, previous_tier, connected)
-    return replace(decision, actions=actions)
 
 
 def tier_actions(
