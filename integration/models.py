@@ -430,7 +430,7 @@ class Signals:
     sentiment_spike: bool = False
     frustrated: bool = False
     inquiry: bool = False
-    # Product activity (integration.activity): recent / previous logins, and whether it fell.
+    # Product activity (integration.engagement): recent / previous logins, and whether it fell.
     engagement_trend: float | None = None
     engagement_declining: bool = False
     triggers: tuple[TriggerHit, ...] = ()

@@ -38,6 +38,7 @@ PURE = (
     "integration.decide",
     "integration.clocks",
     "integration.enrich",
+    "integration.engagement",
     "integration.summary",
 )
 TRAINING = "integration.detect.training"
