@@ -29,27 +29,28 @@ from adapters.helpdesk.base import HelpdeskConfig, HelpdeskGroup
 from integration import store
 from integration.errors import EscaladeError, ValidationError
 from integration.store.checks import ConnectionCheckRow, connection_checks, record_check
-from integration.workspaces.validation import (
-    BASE_URL_OPTIONAL,
-    CONNECTOR_NAMES,
-    CREDENTIALS,
-    HELPDESKS,
+from integration.workspaces.connector_fields import CONNECTOR_NAMES, check_connector
+from integration.workspaces.install_secrets import (
     PROOF_SECRETS,
     SECRET_GRACE,
     InstallSecret,
-    NewTenant,
-    check_connector,
-    check_email,
     check_secret_value,
-    check_url,
-    group_option,
-    group_report,
-    groups_in_use,
     install_secret,
     install_secrets,
     previous_secret,
     rotation_of,
     with_rotation,
+)
+from integration.workspaces.validation import (
+    BASE_URL_OPTIONAL,
+    CREDENTIALS,
+    HELPDESKS,
+    NewTenant,
+    check_email,
+    check_url,
+    group_option,
+    group_report,
+    groups_in_use,
 )
 
 __all__ = [

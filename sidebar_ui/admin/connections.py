@@ -16,6 +16,7 @@ from flask import abort, flash, redirect, request, url_for
 from integration import store
 from integration.calendars import format_local
 from integration.errors import ValidationError
+from integration.workspaces.install_secrets import SECRET_GRACE
 from integration.workspaces.service import (
     REGISTRATION,
     SECRET_FROM_HELPDESK,
@@ -33,7 +34,7 @@ from integration.workspaces.service import (
     validate_connection,
     webhook_url,
 )
-from integration.workspaces.validation import HELPDESKS, SECRET_GRACE
+from integration.workspaces.validation import HELPDESKS
 from sidebar_ui.admin.core import badge, bp, page, runtime
 from sidebar_ui.admin.sections import (
     CONNECTORS,

@@ -16,15 +16,14 @@ from typing import Any
 
 from adapters.registry import adapter_class
 from integration.errors import ValidationError
-from integration.workspaces.validation import (
-    BASE_URL_OPTIONAL,
+from integration.workspaces.connector_fields import (
     CONNECTOR_FIELDS,
     CONNECTOR_NAMES,
     TOKEN_SECRET,
     ConnectorField,
     check_connector,
-    check_url,
 )
+from integration.workspaces.validation import BASE_URL_OPTIONAL, check_url
 
 __all__ = [
     "CONNECTORS",
