@@ -5,8 +5,10 @@
 - ``connector_fields``: what an admin types to connect Slack, HubSpot, Jira or Linear;
 - ``install_secrets``: the secrets a helpdesk or tracker proves itself with, and their
   rotation;
-- ``service``: adding a workspace, connecting a service, testing a connection and recording
-  the result, the group mapping, per-install secrets, and the webhook URLs to register.
+- ``connection_tests``: calling a vendor once with a workspace's settings, recording the
+  result, and what each connection's badge says;
+- ``service``: adding a workspace, connecting a service, the group mapping, setting
+  per-install secrets, and the webhook URLs to register.
 
 ``escalade tenant ...`` (``integration.cli.tenant``) and the admin's workspace pages
 (``sidebar_ui.admin``) call the same functions, so the same input gets the same answer.

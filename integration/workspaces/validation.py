@@ -50,6 +50,7 @@ __all__ = [
     "groups_in_use",
     "parse_json",
     "parse_option_pairs",
+    "validate_connection",
 ]
 
 # The store's own rule (it refuses anything else): a DNS-label-like name, safe in every URL.
@@ -457,6 +458,24 @@ def _adapter_error(err: ConfigurationError, config: HelpdeskConfig) -> Validatio
         if key in text:
             return ValidationError(key, text)
     return ValidationError("helpdesk", text)
+
+
+def validate_connection(
+    *, slug: str, helpdesk: str, base_url: str | None, secrets: Mapping[str, str]
+) -> None:
+    """Raise ``ValidationError`` naming the first missing or malformed helpdesk setting."""
+    if helpdesk not in CREDENTIALS:
+        raise ValidationError("helpdesk", f"unknown helpdesk {helpdesk!r}")
+    label = HELPDESKS[helpdesk]
+    if not base_url and helpdesk not in BASE_URL_OPTIONAL:
+        raise ValidationError("base_url", f"{label} needs its address (--base-url)")
+    if base_url:
+        check_url("base_url", base_url)
+    for name in CREDENTIALS[helpdesk]:
+        if not secrets.get(name):
+            raise ValidationError(name, f"{label} needs --{name.replace('_', '-')}")
+    if secrets.get("email"):
+        check_email("email", secrets["email"])
 
 
 # --- groups -----------------------------------------------------------------------------
