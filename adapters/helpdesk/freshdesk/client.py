@@ -29,18 +29,14 @@ from adapters.helpdesk.common import (
     INSTALL_SECRET_HEADER,
     apply_detail,
     failure,
-    get_json,
     helpdesk_actions,
     mapping,
     mappings,
     marker_refs,
     option_id,
     option_id_map,
-    retry_after,
     site_root,
     skip_unmapped_groups,
-    status_error,
-    transport_errors,
     verify_install_secret,
     with_notices,
     without_landed,
@@ -60,6 +56,7 @@ from adapters.helpdesk.freshdesk.webhooks import (
     parse_webhook_body,
     verify_secret,
 )
+from adapters.helpdesk.transport import get_json, retry_after, status_error, transport_errors
 from integration.errors import (
     ConfigurationError,
     DeliveryError,
