@@ -24,7 +24,7 @@ from integration.enrich import (
     with_activity,
 )
 from integration.matrix import Matrix, evaluate
-from integration.matrix.evaluate import with_sla_due
+from integration.matrix.actions import with_sla_due
 from integration.models import Decision, Handoff, RuleHit, Signals, Ticket, Tier
 from integration.summary import Summary, summarize
 
