@@ -31,13 +31,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.helpdesk.base import HelpdeskConfig  # noqa: E402
 from adapters.helpdesk.zendesk import ZendeskAdapter  # noqa: E402
 from integration import store  # noqa: E402
-from integration.backfill import BackfillProgress, ProgressDisplay, run_backfill  # noqa: E402
+from integration.backfill import run_backfill  # noqa: E402
+from integration.backfill_progress import BackfillProgress, ProgressDisplay  # noqa: E402
 from integration.crypto import SecretCipher, generate_key  # noqa: E402
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
@@ -177,36 +180,10 @@ def main() -> None:
     tickets = int(os.environ.get("ESCALADE_BENCH_TICKETS", "50000"))
     last_window = min(LAST_WINDOW, max(0, tickets - FIRST_MARK))
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        store.upgrade(url)
-        engine = store.make_engine(url)
-        sessions = store.make_session_factory(engine)
-        with store.session_scope(sessions) as s:
-            tenant_id = store.add_tenant(
-                s, slug="bench", name="Bench", helpdesk="zendesk",
-                base_url="https://bench.zendesk.com",
-                secrets={"email": "bot@bench.example", "api_token": "t"}, settings={},
-                cipher=SecretCipher([generate_key()]),
-            ).id
+        engine, sessions, tenant_id = _bench_store(f"sqlite:///{Path(tmp) / 'bench.db'}")
         session = FakeZendesk(tickets=tickets, start=int((NOW - timedelta(days=DAYS)).timestamp()))
-        adapter = ZendeskAdapter(
-            config=HelpdeskConfig(tenant="bench", helpdesk="zendesk",
-                                  base_url="https://bench.zendesk.com",
-                                  credentials={"email": "bot@bench.example", "api_token": "t"}),
-            session=session,
-        )
-        marks: dict[str, float] = {}
-
-        def sample(progress: BackfillProgress) -> None:
-            seen, now = progress.tickets_seen, time.perf_counter()
-            if "peak_first" not in marks and seen >= FIRST_MARK:
-                marks["peak_first"] = tracemalloc.get_traced_memory()[1] / 2**20
-                tracemalloc.stop()
-                marks.update(rss_first=_rss_mib(), t1=now, seen1=seen)
-            elif "t2" not in marks and "t1" in marks and seen >= tickets - last_window:
-                marks.update(t2=now, seen2=seen)
-                tracemalloc.start()
-
+        adapter = _adapter(session)
+        sampler = _Sampler(tickets=tickets, last_window=last_window)
         tracemalloc.start()
         started = time.perf_counter()
         with open(os.devnull, "w") as devnull, \
@@ -214,7 +191,7 @@ def main() -> None:
 
             def progress(progress: BackfillProgress) -> None:
                 display(progress)
-                sample(progress)
+                sampler(progress)
 
             report = run_backfill(sessions, adapter, tenant_id=tenant_id, days=DAYS,
                                   clock=lambda: NOW, progress=progress)
@@ -224,15 +201,70 @@ def main() -> None:
         tracemalloc.stop()
         engine.dispose()
     assert report.status is store.BackfillStatus.DONE and report.tickets_stored == tickets
+    print(json.dumps(_result(
+        tickets=tickets, last_window=last_window, pages=report.pages, requests=session.requests,
+        marks=sampler.marks, peak_last=peak_last, seconds=seconds,
+    )))
+
+
+def _bench_store(url: str) -> tuple[Engine, sessionmaker[Session], int]:
+    """A fresh store at ``url`` with the one Zendesk tenant the import fills."""
+    store.upgrade(url)
+    engine = store.make_engine(url)
+    sessions = store.make_session_factory(engine)
+    with store.session_scope(sessions) as s:
+        tenant_id = store.add_tenant(
+            s, slug="bench", name="Bench", helpdesk="zendesk",
+            base_url="https://bench.zendesk.com",
+            secrets={"email": "bot@bench.example", "api_token": "t"}, settings={},
+            cipher=SecretCipher([generate_key()]),
+        ).id
+    return engine, sessions, tenant_id
+
+
+def _adapter(session: FakeZendesk) -> ZendeskAdapter:
+    return ZendeskAdapter(
+        config=HelpdeskConfig(tenant="bench", helpdesk="zendesk",
+                              base_url="https://bench.zendesk.com",
+                              credentials={"email": "bot@bench.example", "api_token": "t"}),
+        session=session,
+    )
+
+
+class _Sampler:
+    """Marks memory and time as the import passes the first 10k and enters the last window."""
+
+    def __init__(self, *, tickets: int, last_window: int) -> None:
+        self.tickets = tickets
+        self.last_window = last_window
+        self.marks: dict[str, float] = {}
+
+    def __call__(self, progress: BackfillProgress) -> None:
+        seen, now = progress.tickets_seen, time.perf_counter()
+        marks = self.marks
+        if "peak_first" not in marks and seen >= FIRST_MARK:
+            marks["peak_first"] = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+            marks.update(rss_first=_rss_mib(), t1=now, seen1=seen)
+        elif "t2" not in marks and "t1" in marks and seen >= self.tickets - self.last_window:
+            marks.update(t2=now, seen2=seen)
+            tracemalloc.start()
+
+
+def _result(
+    *, tickets: int, last_window: int, pages: int, requests: int, marks: dict[str, float],
+    peak_last: float, seconds: float,
+) -> dict[str, Any]:
+    """The one JSON object the bench prints."""
     untraced = (marks["seen2"] - marks["seen1"]) / (marks["t2"] - marks["t1"]) \
         if "t2" in marks and marks["t2"] > marks["t1"] else float("nan")
-    print(json.dumps({
+    return {
         "bench": "backfill",
         "helpdesk": "zendesk (generated export pages through a fake session)",
         "store": "sqlite file",
         "tickets": tickets,
-        "pages_committed": report.pages,
-        "http_requests": session.requests,
+        "pages_committed": pages,
+        "http_requests": requests,
         "tickets_per_second": round(untraced, 1),
         "rate_measured_over": f"tickets {marks.get('seen1')}..{marks.get('seen2')} (untraced)",
         "tracemalloc_peak_mib_first_10k": round(marks.get("peak_first", float("nan")), 2),
@@ -241,7 +273,7 @@ def main() -> None:
         "rss_mib_at_10k": round(marks.get("rss_first", float("nan")), 1),
         "rss_mib_at_end": round(_rss_mib(), 1),
         "wall_seconds_with_tracing": round(seconds, 1),
-    }))
+    }
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""Product activity and billing context per tenant: an HTTP JSON endpoint or a CSV file.
+"""Where product activity and billing context come from, per tenant: HTTP JSON or a CSV file.
+
+What the core reads of it (the ``Activity`` record, the login trend) is in
+``integration.engagement``; this module only fetches and parses.
 
 Settings (one source per tenant)::
 
@@ -29,7 +32,6 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -37,16 +39,14 @@ from urllib.parse import urlsplit
 
 import requests
 
+from integration.engagement import Activity
 from integration.errors import ValidationError
 
 __all__ = [
-    "Activity",
     "ActivityFileError",
     "ActivitySource",
     "CsvActivitySource",
     "HttpActivitySource",
-    "declining",
-    "engagement_trend",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,47 +56,6 @@ MAX_TIMEOUT = 30.0
 # How long an answer of the HTTP source is reused, and how many are kept.
 DEFAULT_CACHE_SECONDS = 300.0
 _CACHE_ENTRIES = 10_000
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Activity:
-    """What the product knows of an account: usage, the page they were on, plan and billing."""
-
-    logins_30d: int | None = None
-    logins_prev_30d: int | None = None
-    features_used: tuple[str, ...] = ()
-    last_page: str | None = None
-    plan: str | None = None
-    mrr: float | None = None
-    renewal_date: date | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialize for alert payloads and the handoff note."""
-        return {
-            "logins_30d": self.logins_30d,
-            "logins_prev_30d": self.logins_prev_30d,
-            "features_used": list(self.features_used),
-            "last_page": self.last_page,
-            "plan": self.plan,
-            "mrr": self.mrr,
-            "renewal_date": self.renewal_date.isoformat() if self.renewal_date else None,
-        }
-
-
-def engagement_trend(activity: Activity | None) -> float | None:
-    """Logins of the last 30 days over the 30 before (None when either is unknown or 0 before)."""
-    if activity is None or activity.logins_30d is None or not activity.logins_prev_30d:
-        return None
-    return activity.logins_30d / activity.logins_prev_30d
-
-
-def declining(activity: Activity | None, *, drop: float = 0.3, min_base: int = 5) -> bool:
-    """True when logins fell by at least ``drop`` from a base of at least ``min_base``."""
-    trend = engagement_trend(activity)
-    if trend is None or activity is None or (activity.logins_prev_30d or 0) < min_base:
-        return False
-    # A tolerance so that 7 after 10 counts as the 30 % drop it is.
-    return trend <= 1.0 - drop + 1e-9
 
 
 class ActivityFileError(ValidationError):

@@ -17,28 +17,24 @@ its own number of tries at one page:
   ``network_tries``.
 
 After the last try the run is marked failed with a one-line reason; its cursor stays, so the
-next run resumes there. ``ProgressDisplay`` shows a run as it goes.
+next run resumes there. ``integration.backfill_progress`` shows a run as it goes.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import IO
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.helpdesk.base import BackfillPage, HelpdeskAdapter, SkippedTicket, SkipReason
 from integration import store
+from integration.backfill_progress import BackfillProgress, Progress, duration_text, plural
 from integration.errors import (
     RateLimited,
     RetriableError,
@@ -53,12 +49,9 @@ __all__ = [
     "DEFAULT_MAX_TRIES",
     "DEFAULT_NETWORK_TRIES",
     "Backoff",
-    "BackfillProgress",
     "BackfillReport",
-    "ProgressDisplay",
     "Trouble",
     "WindowChanged",
-    "describe",
     "run_backfill",
     "trouble_of",
     "trouble_text",
@@ -144,41 +137,6 @@ class WindowChanged(ValidationError):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class BackfillProgress:
-    """How far this invocation got, for a progress display."""
-
-    helpdesk: str
-    pages: int
-    tickets_seen: int
-    tickets_stored: int
-    elapsed: float
-    total: int | None = None
-    skipped: int = 0
-    # Tickets read by earlier invocations of a resumed run.
-    before: int = 0
-    waiting: float | None = None
-    problem: str | None = None
-
-    @property
-    def done(self) -> int:
-        """Tickets of the whole run handled so far (read or skipped)."""
-        return self.before + self.tickets_seen + self.skipped
-
-    @property
-    def rate(self) -> float:
-        """Tickets per second in this invocation."""
-        handled = self.tickets_seen + self.skipped
-        return handled / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def eta(self) -> float | None:
-        """Seconds left, when the vendor told how many tickets there are."""
-        if self.total is None or self.rate <= 0:
-            return None
-        return max(0.0, (self.total - self.done) / self.rate)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class BackfillReport:
     """What a run came to: its totals so far and what this invocation added."""
 
@@ -212,9 +170,9 @@ class BackfillReport:
             head += f" (resumed run #{self.run_id}: {self.tickets_seen:,} tickets in all)"
         more = "more " if self.resumed else ""
         line = (
-            f"{head}: {self.added_seen:,} {more}{_plural(self.added_seen, 'ticket')} from the "
+            f"{head}: {self.added_seen:,} {more}{plural(self.added_seen, 'ticket')} from the "
             f"last {self.days:g} days ({self.added_stored:,} new or updated) in "
-            f"{self.added_pages:,} {_plural(self.added_pages, 'page')}, "
+            f"{self.added_pages:,} {plural(self.added_pages, 'page')}, "
             f"{_seconds(self.elapsed)}"
         )
         handled = self.added_seen + sum(self.skipped.values())
@@ -224,7 +182,7 @@ class BackfillReport:
             line += f"; {self._skipped_text()}"
         if self.retried:
             waits = ", ".join(f"{count} {kind.value}" for kind, count in self.retried.items())
-            line += f"; {self.retries} {_plural(self.retries, 'retry', 'retries')} ({waits})"
+            line += f"; {self.retries} {plural(self.retries, 'retry', 'retries')} ({waits})"
         if self.last_error:
             line += f"; stopped: {self.last_error}"
         return (
@@ -238,7 +196,7 @@ class BackfillReport:
         if not self.tickets_seen:
             return f"{head}; nothing was imported yet, the same command tries again"
         return (
-            f"{head}; the {self.tickets_seen:,} {_plural(self.tickets_seen, 'ticket')} read so "
+            f"{head}; the {self.tickets_seen:,} {plural(self.tickets_seen, 'ticket')} read so "
             "far are saved and the same command resumes after them"
         )
 
@@ -257,9 +215,6 @@ class BackfillReport:
             else:
                 parts.append(f"{count:,} {reason.value}")
         return f"{total:,} skipped: " + ", ".join(parts)
-
-
-Progress = Callable[[BackfillProgress], None]
 
 
 @dataclass(slots=True)
@@ -310,98 +265,161 @@ def run_backfill(
     server errors, or ``network_tries`` failures to reach the vendor, at one page; any other
     error marks the run failed (resumable) and propagates.
     """
+    _check_limits(days=days, max_tries=max_tries, network_tries=network_tries)
+    helpdesk = adapter.identifier
+    run, resumed, window = _open_run(sessions, tenant_id, helpdesk, days, restart, clock())
+    if resumed:
+        log.info("%s: resuming run #%d (the last %g days, since %s UTC): %s tickets read so far",
+                 helpdesk, run.id, window, f"{run.since:%Y-%m-%d %H:%M}", f"{run.tickets_seen:,}")
+    job = _Import(
+        sessions=sessions, adapter=adapter, tenant_id=tenant_id, run=run, resumed=resumed,
+        max_tries=max_tries, network_tries=network_tries, sleep=sleep, clock=clock,
+        timer=timer, progress=progress, started=timer(),
+    )
+    status, error = job.import_pages()
+    return job.report(window=window, status=status, error=error)
+
+
+def _check_limits(*, days: float | None, max_tries: int, network_tries: int) -> None:
+    """Refuse a window or numbers of tries that could never import anything."""
     if days is not None and days <= 0:
         raise ValidationError("days", f"must be positive, got {days}")
     for name, value in (("max_tries", max_tries), ("network_tries", network_tries)):
         if value < 1:
             raise ValidationError(name, f"must be at least 1, got {value}")
-    helpdesk = adapter.identifier
-    tenant = adapter.config.tenant
-    run, resumed, window = _open_run(sessions, tenant_id, helpdesk, days, restart, clock())
-    if resumed:
-        log.info("%s: resuming run #%d (the last %g days, since %s UTC): %s tickets read so far",
-                 helpdesk, run.id, window, f"{run.since:%Y-%m-%d %H:%M}", f"{run.tickets_seen:,}")
-    started = timer()
-    since, cursor = run.since, run.cursor
-    tally = _Tally()
-    status = store.BackfillStatus.RUNNING
-    error: str | None = None
 
-    def report_progress(waiting: float | None = None, problem: str | None = None) -> None:
-        if progress is not None:
-            progress(
-                BackfillProgress(
-                    helpdesk=helpdesk, pages=tally.pages, tickets_seen=tally.seen,
-                    tickets_stored=tally.stored, elapsed=timer() - started, total=tally.total,
-                    skipped=sum(tally.skipped.values()), before=run.tickets_seen if resumed else 0,
-                    waiting=waiting, problem=problem,
-                )
-            )
 
-    report_progress()  # shown at once: the first page can take a while
-    pages = adapter.backfill(since=since, cursor=cursor)
-    failures: Counter[Trouble] = Counter()
-    trouble_started = 0.0
-    try:
-        while status is store.BackfillStatus.RUNNING:
-            try:
-                page = next(pages)
-            except StopIteration:
-                status = store.BackfillStatus.DONE
-                with store.session_scope(sessions) as s:
-                    store.mark_backfill_run(s, run.id, status=status, now=clock())
-                break
-            except RetriableError as err:
-                kind = trouble_of(err)
-                if not failures:
-                    trouble_started = timer()
-                failures[kind] += 1
-                tries = network_tries if kind is Trouble.UNREACHABLE else max_tries
-                what = trouble_text(err, helpdesk)
-                if failures[kind] >= tries:
-                    status = store.BackfillStatus.FAILED
-                    error = (f"{what}: gave up after {failures[kind]} tries in "
-                             f"{_duration(timer() - trouble_started)}")
-                    with store.session_scope(sessions) as s:
-                        store.fail_backfill_run(s, run.id, error=error, now=clock())
+@dataclass(kw_only=True)
+class _Import:
+    """One invocation of a run: pages read, stored and counted, trouble waited out."""
+
+    sessions: sessionmaker[Session]
+    adapter: HelpdeskAdapter
+    tenant_id: int
+    run: store.BackfillRunRow
+    resumed: bool
+    max_tries: int
+    network_tries: int
+    sleep: Callable[[float], None]
+    clock: Callable[[], datetime]
+    timer: Callable[[], float]
+    progress: Progress | None
+    started: float
+    tally: _Tally = field(default_factory=_Tally)
+    # Failures in a row at the current page, by kind, and when the first of them happened.
+    failures: Counter[Trouble] = field(default_factory=Counter)
+    trouble_started: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.helpdesk = self.adapter.identifier
+        self.tenant = self.adapter.config.tenant
+        self.cursor = self.run.cursor
+
+    def import_pages(self) -> tuple[store.BackfillStatus, str | None]:
+        """Read, store and count pages until the export ends or trouble outlasts its tries."""
+        self.report_progress()  # shown at once: the first page can take a while
+        pages = self._pages()
+        status = store.BackfillStatus.RUNNING
+        error: str | None = None
+        try:
+            while status is store.BackfillStatus.RUNNING:
+                try:
+                    page = next(pages)
+                except StopIteration:
+                    status = store.BackfillStatus.DONE
+                    with store.session_scope(self.sessions) as s:
+                        store.mark_backfill_run(s, self.run.id, status=status, now=self.clock())
                     break
-                wait = BACKOFF[kind].wait(failures[kind], err.retry_after)
-                tally.retried[kind] += 1
-                asked = " (as Retry-After asks)" if err.retry_after is not None else ""
-                log.warning("%s: %s; retry %d of %d in %s%s", helpdesk, what, failures[kind],
-                            tries - 1, _duration(wait), asked)
-                report_progress(waiting=wait, problem=what)
-                sleep(wait)
-                _close(pages)
-                pages = adapter.backfill(since=since, cursor=cursor)
-                continue
-            failures.clear()
-            stored = _store_page(sessions, run.id, tenant_id, tenant, page, clock())
-            cursor = page.cursor
-            tally.add(page, stored, helpdesk)
-            report_progress()
-            if page.done:
-                status = store.BackfillStatus.DONE
-    except BaseException as err:
-        # Interrupted (Ctrl-C) or broken: the committed pages stay, the run resumes later.
-        with store.session_scope(sessions) as s:
-            store.fail_backfill_run(s, run.id, error=f"{type(err).__name__}: {err}", now=clock())
-        raise
-    finally:
-        _close(pages)
+                except RetriableError as err:
+                    error = self._wait_out(err)
+                    if error is not None:
+                        status = store.BackfillStatus.FAILED
+                        break
+                    _close(pages)
+                    pages = self._pages()
+                    continue
+                status = self._take(page)
+        except BaseException as err:
+            # Interrupted (Ctrl-C) or broken: the committed pages stay, the run resumes later.
+            with store.session_scope(self.sessions) as s:
+                store.fail_backfill_run(
+                    s, self.run.id, error=f"{type(err).__name__}: {err}", now=self.clock()
+                )
+            raise
+        finally:
+            _close(pages)
+        return status, error
 
-    with store.session_scope(sessions) as s:
-        final = s.get(store.BackfillRunRow, run.id)
-        assert final is not None
-        s.expunge(final)
-    return BackfillReport(
-        run_id=run.id, tenant=tenant, helpdesk=helpdesk, since=since, days=window,
-        status=status, resumed=resumed, pages=final.pages, tickets_seen=final.tickets_seen,
-        tickets_stored=final.tickets_stored, added_pages=tally.pages, added_seen=tally.seen,
-        added_stored=tally.stored, retries=sum(tally.retried.values()),
-        elapsed=timer() - started, skipped=dict(tally.skipped), invalid=tuple(tally.invalid),
-        retried=dict(tally.retried), last_error=error,
-    )
+    def _pages(self) -> Iterator[BackfillPage]:
+        return self.adapter.backfill(since=self.run.since, cursor=self.cursor)
+
+    def _take(self, page: BackfillPage) -> store.BackfillStatus:
+        """Store one page and count it; the run is done when the page says so."""
+        self.failures.clear()
+        stored = _store_page(
+            self.sessions, self.run.id, self.tenant_id, self.tenant, page, self.clock()
+        )
+        self.cursor = page.cursor
+        self.tally.add(page, stored, self.helpdesk)
+        self.report_progress()
+        return store.BackfillStatus.DONE if page.done else store.BackfillStatus.RUNNING
+
+    def _wait_out(self, err: RetriableError) -> str | None:
+        """Sleep before trying the page again, or the reason the run gives up (recorded)."""
+        kind = trouble_of(err)
+        if not self.failures:
+            self.trouble_started = self.timer()
+        self.failures[kind] += 1
+        tries = self.network_tries if kind is Trouble.UNREACHABLE else self.max_tries
+        what = trouble_text(err, self.helpdesk)
+        if self.failures[kind] >= tries:
+            error = (f"{what}: gave up after {self.failures[kind]} tries in "
+                     f"{duration_text(self.timer() - self.trouble_started)}")
+            with store.session_scope(self.sessions) as s:
+                store.fail_backfill_run(s, self.run.id, error=error, now=self.clock())
+            return error
+        wait = BACKOFF[kind].wait(self.failures[kind], err.retry_after)
+        self.tally.retried[kind] += 1
+        asked = " (as Retry-After asks)" if err.retry_after is not None else ""
+        log.warning("%s: %s; retry %d of %d in %s%s", self.helpdesk, what, self.failures[kind],
+                    tries - 1, duration_text(wait), asked)
+        self.report_progress(waiting=wait, problem=what)
+        self.sleep(wait)
+        return None
+
+    def report_progress(self, waiting: float | None = None, problem: str | None = None) -> None:
+        """Tell the progress display how far this invocation got."""
+        if self.progress is None:
+            return
+        tally = self.tally
+        self.progress(
+            BackfillProgress(
+                helpdesk=self.helpdesk, pages=tally.pages, tickets_seen=tally.seen,
+                tickets_stored=tally.stored, elapsed=self.timer() - self.started,
+                total=tally.total, skipped=sum(tally.skipped.values()),
+                before=self.run.tickets_seen if self.resumed else 0,
+                waiting=waiting, problem=problem,
+            )
+        )
+
+    def report(
+        self, *, window: float, status: store.BackfillStatus, error: str | None
+    ) -> BackfillReport:
+        """The run's totals as stored, and what this invocation added."""
+        with store.session_scope(self.sessions) as s:
+            final = s.get(store.BackfillRunRow, self.run.id)
+            assert final is not None
+            s.expunge(final)
+        tally = self.tally
+        return BackfillReport(
+            run_id=self.run.id, tenant=self.tenant, helpdesk=self.helpdesk, since=self.run.since,
+            days=window, status=status, resumed=self.resumed, pages=final.pages,
+            tickets_seen=final.tickets_seen, tickets_stored=final.tickets_stored,
+            added_pages=tally.pages, added_seen=tally.seen, added_stored=tally.stored,
+            retries=sum(tally.retried.values()), elapsed=self.timer() - self.started,
+            skipped=dict(tally.skipped), invalid=tuple(tally.invalid),
+            retried=dict(tally.retried), last_error=error,
+        )
 
 
 def _open_run(
@@ -466,175 +484,5 @@ def _close(pages: Iterator[BackfillPage]) -> None:
         pages.close()
 
 
-# --- showing progress -----------------------------------------------------------------------
-
-
-class ProgressDisplay:
-    """Shows a run's progress: one updating line on a terminal, else a line every few seconds.
-
-    Call it with each ``BackfillProgress``; ``tick()`` refreshes (the elapsed time, the rate,
-    a wait's countdown); ``running()`` ticks in the background and routes log records through
-    ``log()``, which ends the progress line first, so the two never share a line.
-    """
-
-    def __init__(
-        self,
-        stream: IO[str] | None = None,
-        *,
-        is_tty: bool | None = None,
-        every: float | None = None,
-        timer: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.is_tty = self.stream.isatty() if is_tty is None else is_tty
-        # A terminal line is redrawn every second; a log gets a line every five.
-        self.every = every if every is not None else (1.0 if self.is_tty else 5.0)
-        self._timer = timer
-        self._lock = threading.RLock()
-        self._latest: BackfillProgress | None = None
-        self._received = 0.0
-        self._width = 0  # characters of the progress line now on the terminal
-
-    def __call__(self, progress: BackfillProgress) -> None:
-        """Take the runner's latest progress; a terminal shows it at once."""
-        with self._lock:
-            self._latest, self._received = progress, self._timer()
-            if self.is_tty:
-                self._draw(describe(progress))
-
-    def tick(self) -> None:
-        """Redraw the terminal line, or write a progress line to the log."""
-        with self._lock:
-            if self._latest is None:
-                return
-            line = describe(self._now())
-            if self.is_tty:
-                self._draw(line)
-            else:
-                self._write(f"{line}\n")
-
-    def log(self, text: str) -> None:
-        """Write a log line on its own line, then bring the progress line back."""
-        with self._lock:
-            shown = self._width > 0
-            if shown:
-                self._write(f"\r{' ' * self._width}\r")
-                self._width = 0
-            self._write(f"{text}\n")
-            if shown and self._latest is not None:
-                self._draw(describe(self._now()))
-
-    def close(self) -> None:
-        """End the progress line so what follows starts on its own."""
-        with self._lock:
-            if self._width:
-                self._write("\n")
-                self._width = 0
-
-    @contextmanager
-    def running(self, *, level: int | str = logging.INFO) -> Iterator[ProgressDisplay]:
-        """Refresh in the background and show log records through ``log()`` until the block ends."""
-        handler = _DisplayHandler(self)
-        root = logging.getLogger()
-        previous = root.level
-        root.addHandler(handler)
-        root.setLevel(level)
-        stop = threading.Event()
-        ticker = threading.Thread(target=self._tick_until, args=(stop,), daemon=True,
-                                  name="backfill-progress")
-        ticker.start()
-        try:
-            yield self
-        finally:
-            stop.set()
-            ticker.join()
-            root.removeHandler(handler)
-            root.setLevel(previous)
-            self.close()
-
-    def _tick_until(self, stop: threading.Event) -> None:
-        while not stop.wait(self.every):
-            self.tick()
-
-    def _now(self) -> BackfillProgress:
-        """The latest progress moved on to now: elapsed time grows, a wait counts down."""
-        assert self._latest is not None
-        passed = max(0.0, self._timer() - self._received)
-        waiting = self._latest.waiting
-        return replace(
-            self._latest,
-            elapsed=self._latest.elapsed + passed,
-            waiting=None if waiting is None else max(0.0, waiting - passed),
-        )
-
-    def _draw(self, line: str) -> None:
-        # A line wider than the terminal wraps, and "\r" would only rewind its last row.
-        line = line[: max(20, shutil.get_terminal_size((120, 24)).columns - 1)]
-        pad = max(0, self._width - len(line))
-        self._width = len(line)
-        self._write(f"\r{line}{' ' * pad}")
-
-    def _write(self, text: str) -> None:
-        self.stream.write(text)
-        self.stream.flush()
-
-
-class _DisplayHandler(logging.Handler):
-    """Hands log records to a ``ProgressDisplay``, "warning: ..." for warnings and worse."""
-
-    def __init__(self, display: ProgressDisplay) -> None:
-        super().__init__()
-        self.display = display
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            text = self.format(record)
-        except Exception:  # logging must never break the import
-            self.handleError(record)
-            return
-        if record.levelno >= logging.WARNING:
-            text = f"{record.levelname.lower()}: {text}"
-        self.display.log(text)
-
-
-def describe(progress: BackfillProgress) -> str:
-    """The progress line: tickets (of the total when known), time, rate, ETA, or the wait."""
-    done = f"{progress.done:,}"
-    if progress.total is not None:
-        share = min(100, int(100 * progress.done / progress.total)) if progress.total else 100
-        done += f" of {progress.total:,} tickets ({share}%)"
-    else:
-        done += " tickets"
-    line = f"{progress.helpdesk}: {done} in {_duration(progress.elapsed)}, {progress.rate:,.1f}/s"
-    if progress.eta is not None:
-        line += f", ETA {_duration(progress.eta)}"
-    line += (f"; {progress.pages:,} {_plural(progress.pages, 'page')}, "
-             f"{progress.tickets_stored:,} stored")
-    if progress.skipped:
-        line += f", {progress.skipped:,} skipped"
-    if progress.waiting is not None:
-        problem = progress.problem or "waiting"
-        if progress.waiting > 0:
-            line += f" - {problem}, retrying in {_duration(progress.waiting)}"
-        else:
-            line += f" - {problem}, retrying now"
-    return line
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
 def _seconds(seconds: float) -> str:
-    return f"{seconds:.1f}s" if seconds < 60 else _duration(seconds)
-
-
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return one if count == 1 else (many or f"{one}s")
+    return f"{seconds:.1f}s" if seconds < 60 else duration_text(seconds)

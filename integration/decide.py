@@ -24,7 +24,7 @@ from integration.enrich import (
     with_activity,
 )
 from integration.matrix import Matrix, evaluate
-from integration.matrix.evaluate import with_sla_due
+from integration.matrix.actions import with_sla_due
 from integration.models import Decision, Handoff, RuleHit, Signals, Ticket, Tier
 from integration.summary import Summary, summarize
 
@@ -88,16 +88,8 @@ def decide(
     context = context or Context()
     ticket = with_activity(merge_account(ticket, context.crm_account), context.activity)
     signals = activity_signals(detector.detect(ticket, history), context.activity)
-    handoff = None
-    if with_actions:
-        # Only a decision that writes back needs the summary and the earlier tickets.
-        handoff = handoff_for(
-            ticket,
-            summary=_summary(ticket, context),
-            previous=detector.same_issue_tickets(ticket, history),
-            activity=context.activity,
-            ticket_url=context.ticket_url,
-        )
+    # Only a decision that writes back needs the summary and the earlier tickets.
+    handoff = _handoff(ticket, history, detector, context) if with_actions else None
     decision = evaluate(
         matrix,
         ticket,
@@ -118,8 +110,30 @@ def decide(
         last_assigned=context.last_assigned,
         now=now,
     )
-    stored = stored or StoredSla()
-    sla = sla_fields(
+    sla = _sla(matrix, ticket, decision, stored or StoredSla(), now)
+    decision = replace(decision, sla_due_at=sla.due_at, sla_state=sla.state.value,
+                       actions=with_sla_due(matrix, decision.actions, sla.clock))
+    return Decided(signals=signals, decision=decision, sla=sla, ticket=ticket, handoff=handoff)
+
+
+def _handoff(
+    ticket: Ticket, history: Sequence[Ticket], detector: Detector, context: Context
+) -> Handoff:
+    """What the agent taking over must know: summary, earlier tickets on the same issue."""
+    return handoff_for(
+        ticket,
+        summary=_summary(ticket, context),
+        previous=detector.same_issue_tickets(ticket, history),
+        activity=context.activity,
+        ticket_url=context.ticket_url,
+    )
+
+
+def _sla(
+    matrix: Matrix, ticket: Ticket, decision: Decision, stored: StoredSla, now: datetime
+) -> SlaFields:
+    """The SLA clock for the decided tier, continuing what the store knew of it."""
+    return sla_fields(
         matrix,
         ticket,
         tier=decision.tier,
@@ -128,6 +142,3 @@ def decide(
         previous_due=stored.due_at,
         now=now,
     )
-    decision = replace(decision, sla_due_at=sla.due_at, sla_state=sla.state.value,
-                       actions=with_sla_due(matrix, decision.actions, sla.clock))
-    return Decided(signals=signals, decision=decision, sla=sla, ticket=ticket, handoff=handoff)

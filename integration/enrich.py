@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from integration.activity import Activity, declining, engagement_trend
+from integration.engagement import Activity, declining, engagement_trend
 from integration.models import (
     Account,
     Action,

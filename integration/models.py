@@ -1,7 +1,8 @@
 """The normalized model: what every helpdesk's ticket becomes, and what the core decides.
 
 Frozen, keyword-only dataclasses and enums. Raw vendor dicts never get past an adapter; the
-wire format (``Ticket.from_dict`` / ``to_dict``) is the one in DESIGN.md.
+wire format (``Ticket.from_dict`` / ``to_dict``) is the one ``escalade triage`` reads and
+prints.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class Author(StrEnum):
 
 
 class Category(StrEnum):
-    """The customer's main intent (MISSION.md, default escalation policy)."""
+    """The customer's main intent (the default escalation policy's categories)."""
 
     BILLING = "billing"
     REFUND = "refund"
@@ -429,7 +430,7 @@ class Signals:
     sentiment_spike: bool = False
     frustrated: bool = False
     inquiry: bool = False
-    # Product activity (integration.activity): recent / previous logins, and whether it fell.
+    # Product activity (integration.engagement): recent / previous logins, and whether it fell.
     engagement_trend: float | None = None
     engagement_declining: bool = False
     triggers: tuple[TriggerHit, ...] = ()
@@ -468,7 +469,7 @@ class PreviousTicket:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Handoff:
-    """What the agent taking over must know, gathered around a decision (M4.2).
+    """What the agent taking over must know, gathered around a decision.
 
     Every text is the customer's, the bot's or a system's own words (``integration.summary``
     is extractive); nothing here is invented.
@@ -576,7 +577,7 @@ class Decision:
         return tuple(r.reason for r in self.rules)
 
     def to_dict(self) -> dict[str, Any]:
-        """Serialize as one line of ``escalade triage`` output (DESIGN.md)."""
+        """Serialize as one line of ``escalade triage`` output (the normalized wire format)."""
         return {
             "id": self.ticket_id,
             "tier": int(self.tier),

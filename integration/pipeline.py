@@ -26,7 +26,7 @@ from integration.bugs import service as bugs
 from integration.context import TenantContext, gather_context
 from integration.decide import StoredSla, decide
 from integration.enrich import Context
-from integration.matrix.evaluate import customer_replies
+from integration.matrix.actions import customer_replies
 from integration.matrix.override import OVERRIDE_RULE
 from integration.models import Action, Author, Decision, RuleHit, Ticket, Tier
 from integration.store.repo import tenant_by_id

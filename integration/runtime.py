@@ -34,8 +34,8 @@ from integration.errors import ConfigurationError
 from integration.matrix import Matrix, default_matrix, load_matrix
 from integration.routing import RoutingTable
 from integration.summary import SummaryProvider, summarizer_from_settings
+from integration.workspaces.install_secrets import previous_secret
 from integration.workspaces.service import public_url
-from integration.workspaces.validation import previous_secret
 
 __all__ = ["Runtime"]
 

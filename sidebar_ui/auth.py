@@ -51,7 +51,7 @@ from integration import store
 from integration.errors import ConfigurationError, ValidationError
 from integration.inbound import load_json, same_secret
 from integration.store.pages import other_tenants_on
-from integration.workspaces.validation import secret_versions
+from integration.workspaces.install_secrets import secret_versions
 
 __all__ = [
     "ADMIN_PROOF",

@@ -29,13 +29,8 @@ from integration.calendars import format_local
 from integration.matrix import Matrix
 from sidebar_ui.auth import identify, require_ticket_access
 from sidebar_ui.override import try_override
-from sidebar_ui.sidebar_view import (
-    DEFAULT_CURRENCY,
-    StepView,
-    build_timeline,
-    currency_of,
-    format_money,
-)
+from sidebar_ui.sidebar_view import DEFAULT_CURRENCY, currency_of, format_money
+from sidebar_ui.timeline_view import StepView, build_timeline
 
 __all__ = [
     "CanvasView",

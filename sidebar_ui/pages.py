@@ -3,7 +3,7 @@
 Filters (tier, status, helpdesk, category), a search (ticket id, subject, account,
 requester) and pages of ``PAGE_SIZE`` go to the store as queries (``store.ticket_page`` and
 ``store.ticket_stories``: four queries a page, whatever the number of tickets). Each row
-shows the ticket's timeline (``sidebar_view.build_timeline``), its SLA due time in the
+shows the ticket's timeline (``timeline_view.build_timeline``), its SLA due time in the
 tenant's business time zone, its account's ARR in the tenant's currency, and a link to the
 ticket in its helpdesk (the sandbox has none: its link opens the agent sidebar). Only the demo
 workspace is public; real helpdesks' tickets need a signed-in admin. A visitor's sidebar links
@@ -37,12 +37,8 @@ from sidebar_ui.auth import (
     issue_sidebar_token,
     opens_for_admins,
 )
-from sidebar_ui.sidebar_view import (
-    TimelineView,
-    build_timeline,
-    currency_of,
-    format_money,
-)
+from sidebar_ui.sidebar_view import currency_of, format_money
+from sidebar_ui.timeline_view import TimelineView, build_timeline
 
 __all__ = ["PAGE_SIZE", "ListQuery", "RowView", "bp", "parse_list_query"]
 

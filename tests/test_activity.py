@@ -14,14 +14,12 @@ import responses
 from responses import matchers
 
 from integration.activity import (
-    Activity,
     ActivityFileError,
     ActivitySource,
     CsvActivitySource,
     HttpActivitySource,
-    declining,
-    engagement_trend,
 )
+from integration.engagement import Activity, declining, engagement_trend
 from integration.errors import ValidationError
 
 URL = "https://app.example.com/escalade/activity"

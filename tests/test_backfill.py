@@ -24,14 +24,8 @@ from adapters.helpdesk.sandbox import SandboxAdapter
 from adapters.helpdesk.zendesk import ZendeskAdapter
 from adapters.helpdesk.zendesk.backfill import ExportPosition, epoch
 from integration import store
-from integration.backfill import (
-    BackfillProgress,
-    ProgressDisplay,
-    Trouble,
-    WindowChanged,
-    describe,
-    run_backfill,
-)
+from integration.backfill import Trouble, WindowChanged, run_backfill
+from integration.backfill_progress import BackfillProgress, ProgressDisplay, describe
 from integration.errors import FatalError, ValidationError
 from integration.models import Ticket
 from tests.adapters import kit

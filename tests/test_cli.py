@@ -162,7 +162,7 @@ def test_demo_says_one_line_and_shows_its_helpdesk_connected(
     cli_env: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
     from integration.runtime import Runtime
-    from integration.workspaces.service import connection_statuses
+    from integration.workspaces.connection_tests import connection_statuses
 
     runner = CliRunner()
     runner.invoke(main, ["db", "upgrade"])

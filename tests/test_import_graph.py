@@ -41,6 +41,7 @@ PURE = (
     "integration.decide",
     "integration.clocks",
     "integration.enrich",
+    "integration.engagement",
     "integration.summary",
 )
 TRAINING = "integration.detect.training"

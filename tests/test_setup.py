@@ -11,8 +11,8 @@ import pytest
 from adapters.helpdesk.base import HelpdeskGroup
 from integration.errors import ValidationError
 from integration.matrix import default_matrix
+from integration.workspaces.connector_fields import check_connector
 from integration.workspaces.validation import (
-    check_connector,
     check_currency,
     check_new_tenant,
     check_options,

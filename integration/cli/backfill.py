@@ -22,7 +22,8 @@ __all__ = ["backfill"]
 def backfill(slug: str, days: float | None, restart: bool, max_tries: int) -> None:
     """Import past tickets from the tenant's helpdesk; resumable, never writes back."""
     from integration import store
-    from integration.backfill import ProgressDisplay, WindowChanged, run_backfill
+    from integration.backfill import WindowChanged, run_backfill
+    from integration.backfill_progress import ProgressDisplay
     from integration.errors import DeliveryError
 
     runtime = runtime_of(click.get_current_context())

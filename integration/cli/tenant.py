@@ -36,7 +36,8 @@ import click
 
 from integration.cli.common import bad_input, runtime_of
 from integration.errors import ValidationError
-from integration.workspaces.validation import CREDENTIALS, HELPDESKS, TOKEN_SECRET
+from integration.workspaces.connector_fields import TOKEN_SECRET
+from integration.workspaces.validation import CREDENTIALS, HELPDESKS
 
 __all__ = ["group_lines", "parse_options", "tenant", "webhook_lines"]
 
@@ -317,13 +318,9 @@ def configure(slug: str, options: tuple[str, ...], webhook_secret: str | None) -
     """Set a workspace's options: calendar, currency, activity, routing, group ids."""
     from integration import store
     from integration.calendars import format_local
+    from integration.workspaces.install_secrets import SECRET_GRACE
     from integration.workspaces.service import group_status, store_secrets
-    from integration.workspaces.validation import (
-        MIN_WEBHOOK_SECRET,
-        SECRET_GRACE,
-        check_adapter,
-        check_options,
-    )
+    from integration.workspaces.validation import MIN_WEBHOOK_SECRET, check_adapter, check_options
 
     if not options and webhook_secret is None:
         raise click.UsageError("give at least one --option KEY=VALUE or --webhook-secret")

@@ -1,8 +1,8 @@
 """The demo workspace: realistic labeled tickets for the sandbox helpdesk.
 
-``tickets.jsonl`` holds B2B SaaS support tickets in the normalized wire format (DESIGN.md),
+``tickets.jsonl`` holds B2B SaaS support tickets in the normalized wire format,
 tenant ``demo``, helpdesk ``sandbox``. ``expected.jsonl`` labels each one by the default
-escalation policy in MISSION.md: ``category``, ``tier`` and ``complaint``, with a ``why``
+escalation policy (the shipped matrix): ``category``, ``tier`` and ``complaint``, with a ``why``
 sentence citing the rule. ``complaint`` is true when the customer voices dissatisfaction with
 us (anger, disappointment, criticism, a demand for redress or a threat); neutral questions,
 requests and factual fault reports are not complaints.

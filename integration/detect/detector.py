@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
@@ -61,6 +62,18 @@ _ISSUE_CACHE_SIZE = 20_000
 _CLEARLY_POSITIVE = 0.35
 # Below this overall sentiment a question is not a calm information request any more.
 _UPSET = -0.3
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Mood:
+    """What the customer's tone says: per message, overall, and the evidence for it."""
+
+    sentiments: list[MessageSentiment]
+    overall: float
+    spike: bool
+    frustrated: bool
+    inquiry: bool
+    evidence: list[Evidence]
 
 
 @lru_cache(maxsize=1)
@@ -121,8 +134,57 @@ class Detector:
         """Everything detection reads from ``ticket``; ``history`` is the tenant's other tickets."""
         written = ticket.customer_messages
         subject, messages = self._parse(ticket, written)
-        evidence: list[Evidence] = []
+        hits, dropped, hidden = self._find_triggers(subject, messages)
+        words = self._model_input(subject, messages, hidden)
+        mood = self._mood(subject, messages, words)
+        evidence = list(mood.evidence)
 
+        page = self._pages.match(ticket.page_url) if self._pages is not None else None
+        hint = self._page_hint(ticket.page_url, page)
+        if hint:
+            evidence.append(Evidence(kind="page", text=f"{hint}: {ticket.page_url}"))
+        keys = error_keys([subject.text, *(doc.text for _, doc in messages)])
+        category, why = self._categorize(subject, messages, words, hint=hint, hits=hits, keys=keys)
+        evidence.append(Evidence(kind="category", text=f"{category.category.value}: {why}"))
+        if keys:
+            evidence.append(Evidence(kind="error", text=", ".join(keys)))
+        severity = self._severity(subject, messages, hits, keys, category.category, mood.frustrated)
+        if severity[1]:
+            evidence.append(Evidence(kind="severity", text=f"{severity[0]}: {severity[1]}"))
+
+        mine = Issue(
+            category=category.category,
+            errors=frozenset(keys),
+            words=content_words([subject, *self._first(messages)], ignore=name_words(ticket)),
+        )
+        self._remember(ticket, mine)
+        repeats, message_count, repeat_evidence = self._repeats(ticket, history, mine, written)
+        evidence.extend(repeat_evidence)
+        evidence.extend(dropped)
+
+        return Signals(
+            category=category.category,
+            category_confidence=category.confidence,
+            sentiment=round(mood.overall, 4),
+            message_sentiments=tuple(mood.sentiments),
+            sentiment_spike=mood.spike,
+            frustrated=mood.frustrated,
+            inquiry=mood.inquiry,
+            triggers=tuple(hits),
+            error_keys=keys,
+            severity=severity[0],
+            page_hint=hint,
+            page_rule=page.id if page is not None else None,
+            page_urgency=page.urgency if page is not None else None,
+            repeat_contacts=repeats,
+            customer_message_count=message_count,
+            evidence=tuple(evidence),
+        )
+
+    def _find_triggers(
+        self, subject: Parsed, messages: list[tuple[str, Parsed]]
+    ) -> tuple[list[TriggerHit], list[Evidence], list[list[tuple[int, int]]]]:
+        """Trigger hits, the evidence of what was discarded, and per text the spans it hid."""
         hidden: list[list[tuple[int, int]]] = [[]]
         hits, dropped = self._triggers.find(subject, None, hidden[0])
         for message_id, doc in messages:
@@ -130,8 +192,12 @@ class Detector:
             found, ignored = self._triggers.find(doc, message_id, hidden[-1])
             hits.extend(found)
             dropped.extend(ignored)
+        return hits, dropped, hidden
 
-        words = self._model_input(subject, messages, hidden)
+    def _mood(
+        self, subject: Parsed, messages: list[tuple[str, Parsed]], words: list[list[str]]
+    ) -> _Mood:
+        """How the customer sounds, message by message, and whether they only ask something."""
         complaint = (
             self._model.blended_complaint_probs(words)
             if self._model is not None and messages
@@ -143,37 +209,38 @@ class Detector:
         overall = worst.score if worst is not None else score_doc(subject)[0]
         spike = any(a - b >= SPIKE_DROP for a, b in zip(scores, scores[1:], strict=False))
         frustrated = overall <= FRUSTRATED_BELOW or strong
+        evidence: list[Evidence] = []
         if worst is not None and (frustrated or worst.score < 0):
             evidence.append(Evidence(kind="sentiment", text=worst.sentence))
         ask = read_ask([doc for _, doc in messages], upset=frustrated or overall < _UPSET)
         if ask.inquiry:
             evidence.append(Evidence(kind="ask", text=ask.sentence))
+        return _Mood(
+            sentiments=sentiments, overall=overall, spike=spike, frustrated=frustrated,
+            inquiry=ask.inquiry, evidence=evidence,
+        )
 
-        page = self._pages.match(ticket.page_url) if self._pages is not None else None
-        hint = self._page_hint(ticket.page_url, page)
-        if hint:
-            evidence.append(Evidence(kind="page", text=f"{hint}: {ticket.page_url}"))
+    def _categorize(
+        self,
+        subject: Parsed,
+        messages: list[tuple[str, Parsed]],
+        words: list[list[str]],
+        *,
+        hint: str | None,
+        hits: list[TriggerHit],
+        keys: tuple[str, ...],
+    ) -> tuple[CategoryResult, str]:
+        """The rules' category (subject and first message weigh more), blended with the model's."""
         weighted = [(subject, _SUBJECT_WEIGHT)] + [
             (doc, _FIRST_MESSAGE_WEIGHT if i == 0 else 1.0) for i, (_, doc) in enumerate(messages)
         ]
-        keys = error_keys([subject.text, *(doc.text for _, doc in messages)])
         rules = self._category.score(weighted, page_hint=hint, triggers=hits, error_keys=keys)
-        category, why = self._blend(rules, subject, messages, words)
-        evidence.append(Evidence(kind="category", text=f"{category.category.value}: {why}"))
-        if keys:
-            evidence.append(Evidence(kind="error", text=", ".join(keys)))
-        severity = self._severity(subject, messages, hits, keys, category.category, frustrated)
-        if severity[1]:
-            evidence.append(Evidence(kind="severity", text=f"{severity[0]}: {severity[1]}"))
+        return self._blend(rules, subject, messages, words)
 
-        first = self._first(messages)
-        mine = Issue(
-            category=category.category,
-            errors=frozenset(keys),
-            words=content_words([subject, *first], ignore=name_words(ticket)),
-        )
-        self._remember(ticket, mine)
-
+    def _repeats(
+        self, ticket: Ticket, history: Sequence[Ticket], mine: Issue, written: Sequence[Message]
+    ) -> tuple[int, int, list[Evidence]]:
+        """Contacts about the same issue, the customer's message count, and why they count."""
         by_object = self._by_object
 
         def same_issue(other: Ticket) -> bool:
@@ -183,35 +250,16 @@ class Detector:
                 return mine.same_as(entry[1])
             return mine.same_as(self._issue_of(other))
 
-        repeats, repeat_evidence = repeat_contacts(
+        repeats, contacts = repeat_contacts(
             ticket, history, window_days=self.repeat_window_days, same_issue=same_issue
         )
-        evidence.extend(repeat_evidence)
+        evidence = list(contacts)
         message_count, follow_ups = persistent_follow_ups(ticket, customer_messages=written)
         if follow_ups is not None:
             # Several messages over days without a fix count like a third contact.
             repeats = max(repeats, 3)
             evidence.append(follow_ups)
-        evidence.extend(dropped)
-
-        return Signals(
-            category=category.category,
-            category_confidence=category.confidence,
-            sentiment=round(overall, 4),
-            message_sentiments=tuple(sentiments),
-            sentiment_spike=spike,
-            frustrated=frustrated,
-            inquiry=ask.inquiry,
-            triggers=tuple(hits),
-            error_keys=keys,
-            severity=severity[0],
-            page_hint=hint,
-            page_rule=page.id if page is not None else None,
-            page_urgency=page.urgency if page is not None else None,
-            repeat_contacts=repeats,
-            customer_message_count=message_count,
-            evidence=tuple(evidence),
-        )
+        return repeats, message_count, evidence
 
     @staticmethod
     def _first(messages: list[tuple[str, Parsed]]) -> list[Parsed]:

@@ -299,6 +299,33 @@ def _score(
     openers: bool,
 ) -> tuple[float, str, bool]:
     # (score, stripped text, strong). The flags say which pattern families can match at all.
+    words, shouting = _word_valences(doc, start, end, text, all_caps_text)
+    total = sum(words)
+    strong = False
+    sarcastic = (sarcasm and _SARCASM_PHRASES.search(text) is not None) or (
+        openers
+        and _SARCASM_OPENERS.search(text) is not None
+        and _SARCASM_CONTEXT.search(text) is not None
+    )
+    if sarcastic:
+        total = sum(v for v in words if v < 0) - 2.0
+        strong = True
+    swears = len(_PROFANITY.findall(text)) if profanity else 0
+    if swears:
+        total -= 2.5 * min(swears, 2)
+        strong = True
+    for pattern, valence, is_strong in phrases:
+        if pattern.search(text):
+            total += valence
+            strong = strong or is_strong
+    total, loud = _punctuation(text, total, shouting, all_caps_text)
+    return _normalize(total), text.strip(), strong or loud
+
+
+def _word_valences(
+    doc: Parsed, start: int, end: int, text: str, all_caps_text: bool
+) -> tuple[list[float], int]:
+    """Each scored word's valence in context (negated, boosted, after "but"), and shouted words."""
     known = _WORDS
     words: list[float] = []
     shouting = 0
@@ -330,24 +357,14 @@ def _score(
         words.append(val)
     if but_at >= 0:
         words = [v * 0.5 for v in words[:but_at]] + [v * 1.5 for v in words[but_at:]]
-    total = sum(words)
+    return words, shouting
+
+
+def _punctuation(
+    text: str, total: float, shouting: int, all_caps_text: bool
+) -> tuple[float, bool]:
+    """The total after exclamations, "??" and shouting, and whether they make it strong."""
     strong = False
-    sarcastic = (sarcasm and _SARCASM_PHRASES.search(text) is not None) or (
-        openers
-        and _SARCASM_OPENERS.search(text) is not None
-        and _SARCASM_CONTEXT.search(text) is not None
-    )
-    if sarcastic:
-        total = sum(v for v in words if v < 0) - 2.0
-        strong = True
-    swears = len(_PROFANITY.findall(text)) if profanity else 0
-    if swears:
-        total -= 2.5 * min(swears, 2)
-        strong = True
-    for pattern, valence, is_strong in phrases:
-        if pattern.search(text):
-            total += valence
-            strong = strong or is_strong
     exclaims = text.count("!")
     if total < 0 and exclaims:
         total -= 0.3 * min(exclaims, 4)
@@ -355,11 +372,11 @@ def _score(
         total -= 0.8
     if shouting and (total < 0 or "!" in text or shouting >= 2):
         total -= 0.6 * min(shouting, 3)
-        strong = strong or (shouting >= 2 and exclaims >= 1)
+        strong = shouting >= 2 and exclaims >= 1
     if all_caps_text and exclaims >= 2:
         total -= 1.0
         strong = True
-    return _normalize(total), text.strip(), strong
+    return total, strong
 
 
 # Each distinct substring of _PHRASE_NEEDS with the phrases (bits by index) that need it.

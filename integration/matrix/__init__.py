@@ -7,7 +7,8 @@ citing every rule that fired. ``default.yaml`` encodes the default escalation po
 
 from __future__ import annotations
 
-from integration.matrix.evaluate import evaluate, tier_tag
+from integration.matrix.actions import tier_tag
+from integration.matrix.evaluate import evaluate
 from integration.matrix.loader import (
     MatrixError,
     MatrixIssue,

@@ -11,12 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from integration.matrix.evaluate import (
-    alert_payload,
-    display_zone_key,
-    local_time,
-    tier_actions,
-)
+from integration.matrix.actions import alert_payload, display_zone_key, local_time, tier_actions
 from integration.matrix.schema import Matrix
 from integration.models import (
     Action,

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from integration.matrix.evaluate import tier_actions
+from integration.matrix.actions import tier_actions
 from integration.matrix.schema import Matrix
 from integration.models import (
     Action,

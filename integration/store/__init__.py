@@ -117,7 +117,7 @@ __all__ = [
     "upsert_ticket",
 ]
 
-# History imports (issue 3, M1.1).
+# History imports: backfilling a helpdesk's past tickets.
 from integration.store.backfill import (  # noqa: E402
     BackfillRunRow,
     BackfillStatus,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, case, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -113,33 +113,48 @@ def claim_due(
         # SET reads the row as it was: a row still ``busy`` here is one whose lease ran out.
         values[mark_interrupted] = case((model.status == busy, true()), else_=flag)
         returning.append(flag)
-    claimed: list[Claim] = []
     with session_scope(factory) as s:
-        # A few spare candidates, so losing races to other workers still fills the batch.
-        query = (
-            select(model.id)
-            .where(due)
-            .order_by(model.next_attempt_at, model.id)
-            .limit(limit + _SPARE_CANDIDATES)
+        return _claim_candidates(
+            s, model, due=due, values=values, returning=returning, token=token, limit=limit,
+            interrupted=mark_interrupted is not None,
         )
-        if s.get_bind().dialect.name == "postgresql":
-            # Rows another worker is claiming right now are skipped instead of waited for.
-            query = query.with_for_update(skip_locked=True)
-        candidates = sorted(s.scalars(query))
-        for row_id in candidates:
-            if len(claimed) >= limit:
-                break
-            # The WHERE repeats the due test: whoever updates first wins, the other gets 0.
-            found = s.execute(
-                update(model)
-                .where(model.id == row_id, due)
-                .values(**values)
-                .returning(*returning)
-                .execution_options(synchronize_session=False)
-            ).one_or_none()
-            if found is not None:
-                uncertain = bool(found[1]) if mark_interrupted is not None else False
-                claimed.append(
-                    Claim(id=row_id, token=token, attempts=found[0], uncertain=uncertain)
-                )
+
+
+def _claim_candidates(
+    s: Session,
+    model: type[Any],
+    *,
+    due: ColumnElement[bool],
+    values: dict[str, Any],
+    returning: list[Any],
+    token: str,
+    limit: int,
+    interrupted: bool,
+) -> list[Claim]:
+    """Claim due rows one by one, oldest first, until ``limit`` are won."""
+    # A few spare candidates, so losing races to other workers still fills the batch.
+    query = (
+        select(model.id)
+        .where(due)
+        .order_by(model.next_attempt_at, model.id)
+        .limit(limit + _SPARE_CANDIDATES)
+    )
+    if s.get_bind().dialect.name == "postgresql":
+        # Rows another worker is claiming right now are skipped instead of waited for.
+        query = query.with_for_update(skip_locked=True)
+    claimed: list[Claim] = []
+    for row_id in sorted(s.scalars(query)):
+        if len(claimed) >= limit:
+            break
+        # The WHERE repeats the due test: whoever updates first wins, the other gets 0.
+        found = s.execute(
+            update(model)
+            .where(model.id == row_id, due)
+            .values(**values)
+            .returning(*returning)
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
+        if found is not None:
+            uncertain = bool(found[1]) if interrupted else False
+            claimed.append(Claim(id=row_id, token=token, attempts=found[0], uncertain=uncertain))
     return claimed

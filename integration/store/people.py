@@ -1,7 +1,7 @@
 """Agents' tier overrides (feedback for the monthly review) and the workspace admins.
 
 An override is what an agent decided against Escalade, with their reason: it is written back
-to the helpdesk like any decision and kept here so the matrix review (M6.4) can read which
+to the helpdesk like any decision and kept here so the monthly matrix review can read which
 rules agents disagree with. Admins sign in to the admin UI with an e-mail and a password
 whose hash (werkzeug's scrypt) is all that is stored.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
@@ -14,6 +15,10 @@ from integration.errors import (
     WebhookVerificationError,
 )
 from integration.inbound import load_json, loggable
+
+if TYPE_CHECKING:
+    from adapters.helpdesk.base import HelpdeskAdapter, WebhookEvent
+    from integration.runtime import Runtime
 
 __all__ = ["bp"]
 
@@ -43,51 +48,12 @@ def reachable(helpdesk: str, tenant_slug: str) -> tuple[str, int]:
 def receive(helpdesk: str, tenant_slug: str) -> tuple[Response, int]:
     """Accept one webhook delivery: 202 once stored, 4xx naming the problem otherwise."""
     runtime = current_app.extensions["escalade"]
-    max_bytes = int(current_app.config["MAX_BODY_BYTES"])
-    if request.content_length is not None and request.content_length > max_bytes:
-        return _error(413, f"body is {request.content_length} bytes; the limit is {max_bytes}")
-    mimetype = request.mimetype or ""
-    if mimetype != "application/json":
-        return _error(415, f"Content-Type must be application/json, got {mimetype or 'none'!r}")
-    body = request.get_data(cache=False)
-    if len(body) > max_bytes:
-        return _error(413, f"body is larger than {max_bytes} bytes")
-
-    with store.session_scope(runtime.sessions) as s:
-        tenant = store.get_tenant(s, tenant_slug)
-        if tenant is None or tenant.helpdesk != helpdesk:
-            return _error(404, f"unknown tenant {tenant_slug!r} for helpdesk {helpdesk!r}")
-        s.expunge(tenant)
     try:
-        adapter = runtime.adapter_for(tenant)
-    except ConfigurationError as err:
-        g.error_detail = f"tenant {tenant_slug!r} is not configured correctly: {err}"
-        return _error(503, f"tenant {tenant_slug!r} is not configured correctly")
-    headers = dict(request.headers)
-    try:
-        adapter.verify_webhook(headers=headers, body=body, now=runtime.now())
-    except WebhookVerificationError as err:
-        return _error(401, str(err))
-    except ConfigurationError as err:
-        g.error_detail = f"tenant {tenant_slug!r} cannot verify webhooks: {err}"
-        return _error(401, f"tenant {tenant_slug!r} has no usable webhook secret")
-    try:
-        # Only after the signature: a stranger's body is never parsed. The adapter parses
-        # the same bytes again, now known to be JSON every later step can take.
-        load_json(body)
-    except ValidationError as err:
-        return _error(400, str(err), field="body")
-    try:
-        event = adapter.parse_webhook(headers=headers, body=body)
-    except UnsupportedEvent as err:
-        log.info("tenant %s: ignored %s", tenant_slug, loggable(err.event_type))
-        return jsonify({"status": "ignored", "event_type": err.event_type}), 202
-    except ValidationError as err:
-        status = 400 if err.field == "body" else 422
-        return _error(status, str(err), field=err.field)
-    for field, limit in _MAX_CHARS.items():
-        if len(getattr(event, field)) > limit:
-            return _error(422, f"{field}: longer than {limit} characters", field=field)
+        body = _read_body(int(current_app.config["MAX_BODY_BYTES"]))
+        tenant, adapter = _tenant_adapter(runtime, helpdesk, tenant_slug)
+        event = _verified_event(runtime, adapter, tenant_slug, body)
+    except _Answer as answer:
+        return answer.reply
 
     with store.session_scope(runtime.sessions) as s:
         row, created = store.store_inbound_event(
@@ -105,3 +71,80 @@ def receive(helpdesk: str, tenant_slug: str) -> tuple[Response, int]:
         return jsonify({"status": "duplicate", "event_id": event_id}), 200
     runtime.wake()
     return jsonify({"status": "accepted", "event_id": event_id}), 202
+
+
+class _Answer(Exception):
+    """A delivery answered before it is stored: refused, or ignored."""
+
+    def __init__(self, reply: tuple[Response, int]) -> None:
+        super().__init__(reply[1])
+        self.reply = reply
+
+
+def _read_body(max_bytes: int) -> bytes:
+    """The request's JSON bytes, within the size limit."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise _Answer(
+            _error(413, f"body is {request.content_length} bytes; the limit is {max_bytes}")
+        )
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json":
+        raise _Answer(
+            _error(415, f"Content-Type must be application/json, got {mimetype or 'none'!r}")
+        )
+    body = request.get_data(cache=False)
+    if len(body) > max_bytes:
+        raise _Answer(_error(413, f"body is larger than {max_bytes} bytes"))
+    return body
+
+
+def _tenant_adapter(
+    runtime: Runtime, helpdesk: str, tenant_slug: str
+) -> tuple[store.TenantRow, HelpdeskAdapter]:
+    """The tenant the URL names, on that helpdesk, and its adapter."""
+    with store.session_scope(runtime.sessions) as s:
+        tenant = store.get_tenant(s, tenant_slug)
+        if tenant is None or tenant.helpdesk != helpdesk:
+            raise _Answer(_error(404, f"unknown tenant {tenant_slug!r} for helpdesk {helpdesk!r}"))
+        s.expunge(tenant)
+    try:
+        return tenant, runtime.adapter_for(tenant)
+    except ConfigurationError as err:
+        g.error_detail = f"tenant {tenant_slug!r} is not configured correctly: {err}"
+        raise _Answer(_error(503, f"tenant {tenant_slug!r} is not configured correctly")) from err
+
+
+def _verified_event(
+    runtime: Runtime, adapter: HelpdeskAdapter, tenant_slug: str, body: bytes
+) -> WebhookEvent:
+    """The delivery's event, once its signature holds and its fields fit."""
+    headers = dict(request.headers)
+    try:
+        adapter.verify_webhook(headers=headers, body=body, now=runtime.now())
+    except WebhookVerificationError as err:
+        raise _Answer(_error(401, str(err))) from err
+    except ConfigurationError as err:
+        g.error_detail = f"tenant {tenant_slug!r} cannot verify webhooks: {err}"
+        raise _Answer(
+            _error(401, f"tenant {tenant_slug!r} has no usable webhook secret")
+        ) from err
+    try:
+        # Only after the signature: a stranger's body is never parsed. The adapter parses
+        # the same bytes again, now known to be JSON every later step can take.
+        load_json(body)
+    except ValidationError as err:
+        raise _Answer(_error(400, str(err), field="body")) from err
+    try:
+        event = adapter.parse_webhook(headers=headers, body=body)
+    except UnsupportedEvent as err:
+        log.info("tenant %s: ignored %s", tenant_slug, loggable(err.event_type))
+        raise _Answer(
+            (jsonify({"status": "ignored", "event_type": err.event_type}), 202)
+        ) from err
+    except ValidationError as err:
+        status = 400 if err.field == "body" else 422
+        raise _Answer(_error(status, str(err), field=err.field)) from err
+    for field, limit in _MAX_CHARS.items():
+        if len(getattr(event, field)) > limit:
+            raise _Answer(_error(422, f"{field}: longer than {limit} characters", field=field))
+    return event

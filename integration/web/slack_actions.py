@@ -1,4 +1,4 @@
-"""Slack buttons → outbox: the account manager acts on a Tier 3 alert from Slack (M4.3).
+"""Slack buttons → outbox: the account manager acts on a Tier 3 alert from Slack.
 
 One Slack app serves every tenant: a click's workspace (``team_id``) names the tenant whose
 ``settings.slack.team_id`` matches, and that tenant's bot token answers it. The handler acks
@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs
@@ -78,46 +79,88 @@ def handle_click(runtime: Runtime, click: SlackAction) -> int:
     """
     if click.action not in EVENT_FOR_ACTION:
         return 0  # "Open ticket" and "Open issue" are links; nothing to do here
+    tenant = _clicking_tenant(runtime, click)
+    if tenant is None:
+        return 0
+    now = runtime.now()
+    ticket_id = click.ticket_key.split(":", 2)[2] if click.ticket_key else None
+    rows: list[_Row] = []
+    take = _Ownership()
+    if click.action == "take_ownership":
+        take = _take_ownership(runtime, tenant, click, ticket_id)
+        if take.assign is not None:
+            rows.append(take.assign)
+    payload = update_payload(click, now=now, agent_id=take.agent, error=take.error,
+                             awaits=take.awaits)
+    # Slack retries a click it thinks was lost: the same action_ts writes nothing.
+    rows.append(("slack", [Action(kind=ActionKind.ALERT, target="slack", payload=payload)],
+                 f"{tenant.slug}:slack:{payload['event_id']}:slack"))
+    written = _enqueue(runtime, tenant, ticket_id, rows, now)
+    runtime.wake()
+    return written
+
+
+# An outbox row to write: its target, its actions and its idempotency key.
+_Row = tuple[str, list[Action], str]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Ownership:
+    """What "Take ownership" comes to: the agent, why not, and the assignment it waits for."""
+
+    agent: str | None = None
+    error: str | None = None
+    awaits: str | None = None
+    assign: _Row | None = None
+
+
+def _clicking_tenant(runtime: Runtime, click: SlackAction) -> store.TenantRow | None:
+    """The tenant of the clicking workspace, if the alert and its ticket are that tenant's."""
     tenant = tenant_for_team(runtime, click.team_id)
     own = f"{tenant.slug}:" if tenant is not None else None
     if own is None or not click.dedupe_key.startswith(own) or (
             click.ticket_key is not None and not click.ticket_key.startswith(own)):
         log.warning("slack click for %s from team %s refused", click.dedupe_key, click.team_id)
-        return 0
-    assert tenant is not None
-    now = runtime.now()
-    ticket_id = click.ticket_key.split(":", 2)[2] if click.ticket_key else None
-    rows: list[tuple[str, list[Action], str]] = []
-    agent: str | None = None
-    error: str | None = None
-    awaits: str | None = None
-    if click.action == "take_ownership":
-        with store.session_scope(runtime.sessions) as s:
-            alert = store.alerts.get_alert(s, tenant_id=tenant.id, dedupe_key=click.dedupe_key)
-            state = dict(alert.state or {}) if alert is not None else {}
-        connector = runtime.connector_for(tenant, "slack")
-        agent = connector.agent_for(click.user_id)  # type: ignore[attr-defined]
-        if state.get("owned_by"):
-            pass  # nothing to assign: the update tells the clicker who owns it
-        elif agent is None:
-            # No mention here: the note names the clicker already, and escapes this text.
-            error = ("no helpdesk agent is mapped to this Slack user (an admin maps Slack "
-                     "users to agents in the workspace's Slack settings); the ticket was not "
-                     "reassigned")
-        elif ticket_id is None:
-            error = "this alert is not about one ticket; there is nothing to assign"
-        else:
-            # One assignment per attempt: a second click while it runs queues nothing new,
-            # and after a refusal the next click gets a fresh attempt.
-            attempt = int(state.get("ownership_attempts") or 0)
-            awaits = f"{tenant.slug}:slack:own:{click.dedupe_key}:{attempt}"
-            assign = Action(kind=ActionKind.ASSIGN, target="helpdesk",
-                            payload={"assignee": agent})
-            rows.append(("helpdesk", [assign], awaits))
-    payload = update_payload(click, now=now, agent_id=agent, error=error, awaits=awaits)
-    # Slack retries a click it thinks was lost: the same action_ts writes nothing.
-    rows.append(("slack", [Action(kind=ActionKind.ALERT, target="slack", payload=payload)],
-                 f"{tenant.slug}:slack:{payload['event_id']}:slack"))
+        return None
+    return tenant
+
+
+def _take_ownership(
+    runtime: Runtime, tenant: store.TenantRow, click: SlackAction, ticket_id: str | None
+) -> _Ownership:
+    """The clicker's helpdesk agent and the assignment to queue, or why there is none."""
+    with store.session_scope(runtime.sessions) as s:
+        alert = store.alerts.get_alert(s, tenant_id=tenant.id, dedupe_key=click.dedupe_key)
+        state = dict(alert.state or {}) if alert is not None else {}
+    connector = runtime.connector_for(tenant, "slack")
+    agent = connector.agent_for(click.user_id)  # type: ignore[attr-defined]
+    if state.get("owned_by"):
+        return _Ownership(agent=agent)  # nothing to assign: the update tells who owns it
+    if agent is None:
+        # No mention here: the note names the clicker already, and escapes this text.
+        return _Ownership(error=(
+            "no helpdesk agent is mapped to this Slack user (an admin maps Slack users to "
+            "agents in the workspace's Slack settings); the ticket was not reassigned"))
+    if ticket_id is None:
+        return _Ownership(
+            agent=agent, error="this alert is not about one ticket; there is nothing to assign"
+        )
+    # One assignment per attempt: a second click while it runs queues nothing new,
+    # and after a refusal the next click gets a fresh attempt.
+    attempt = int(state.get("ownership_attempts") or 0)
+    awaits = f"{tenant.slug}:slack:own:{click.dedupe_key}:{attempt}"
+    assign = Action(kind=ActionKind.ASSIGN, target="helpdesk", payload={"assignee": agent})
+    return _Ownership(agent=agent, awaits=awaits, assign=("helpdesk", [assign], awaits))
+
+
+def _enqueue(
+    runtime: Runtime,
+    tenant: store.TenantRow,
+    ticket_id: str | None,
+    rows: list[_Row],
+    now: datetime,
+) -> int:
+    """Write the rows to the outbox in one transaction; how many were new."""
     written = 0
     with store.session_scope(runtime.sessions) as s:
         row = store.get_ticket(s, tenant.id, tenant.helpdesk, ticket_id) if ticket_id else None
@@ -133,7 +176,6 @@ def handle_click(runtime: Runtime, click: SlackAction) -> int:
                 now=now,
             )
             written += queued is not None
-    runtime.wake()
     return written
 
 

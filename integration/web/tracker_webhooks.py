@@ -39,7 +39,7 @@ from integration.errors import (
     WebhookVerificationError,
 )
 from integration.inbound import load_json, loggable, same_secret
-from integration.workspaces.validation import secret_versions
+from integration.workspaces.install_secrets import secret_versions
 
 __all__ = [
     "LINEAR_MAX_SKEW_SECONDS",

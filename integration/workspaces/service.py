@@ -1,19 +1,16 @@
 """Setting a workspace up, shared by the CLI and the admin pages: add, connect, test, groups.
 
 What the admin typed is checked first (``integration.workspaces.validation``); these functions
-then call the vendor once where asked, store (secrets encrypted) and record every connection test
-(``store.checks``), so a status badge is green only when the last test of exactly the
-stored settings passed. They also say where helpdesks reach Escalade (``public_url``) and
-how to register those webhook URLs in each helpdesk (``REGISTRATION``), and set or rotate a
-workspace's per-install secrets (``set_secret``, ``secret_statuses``): a replaced webhook
-secret is still accepted for ``SECRET_GRACE`` while the helpdesk catches up.
+then call the vendor once where asked (``integration.workspaces.connection_tests``), store
+(secrets encrypted) and record the test, so a status badge is green only when the last test
+of exactly the stored settings passed. They also say where helpdesks reach Escalade
+(``public_url``) and how to register those webhook URLs in each helpdesk (``REGISTRATION``),
+and set or rotate a workspace's per-install secrets (``set_secret``, ``secret_statuses``): a
+replaced webhook secret is still accepted for ``SECRET_GRACE`` while the helpdesk catches up.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 import secrets as token_source
 from collections.abc import Mapping
@@ -23,43 +20,41 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
-from adapters.helpdesk.base import HelpdeskConfig, HelpdeskGroup
+from adapters.helpdesk.base import HelpdeskGroup
 from integration import store
 from integration.errors import EscaladeError, ValidationError
-from integration.store.checks import ConnectionCheckRow, connection_checks, record_check
-from integration.workspaces.validation import (
-    BASE_URL_OPTIONAL,
-    CONNECTOR_NAMES,
-    CREDENTIALS,
-    HELPDESKS,
-    PROOF_SECRETS,
+from integration.store.checks import connection_checks
+from integration.workspaces.connection_tests import (
+    CheckResult,
+    record_if_stored,
+    record_stored,
+    run_check,
+    stored_connection,
+)
+from integration.workspaces.connector_fields import CONNECTOR_NAMES, check_connector
+from integration.workspaces.install_secrets import (
     SECRET_GRACE,
     InstallSecret,
-    NewTenant,
-    check_connector,
-    check_email,
     check_secret_value,
-    check_url,
-    group_option,
-    group_report,
-    groups_in_use,
     install_secret,
     install_secrets,
     previous_secret,
     rotation_of,
     with_rotation,
 )
+from integration.workspaces.validation import (
+    CREDENTIALS,
+    NewTenant,
+    group_option,
+    group_report,
+    groups_in_use,
+)
 
 __all__ = [
-    "CONNECTIONS",
     "CheckFailed",
     "REGISTRATION",
     "REQUIRED_SECRETS",
     "SECRET_FROM_HELPDESK",
-    "CheckResult",
-    "ConnectionStatus",
     "GroupStatus",
     "Registration",
     "SecretChange",
@@ -67,52 +62,27 @@ __all__ = [
     "add_tenant",
     "check_stored",
     "connect",
-    "connection_statuses",
     "connector_label",
     "group_status",
     "public_url",
-    "record_if_stored",
     "registration_steps",
     "remember_served_url",
-    "run_check",
     "secret_statuses",
     "served_url",
     "set_secret",
     "store_secrets",
-    "stored_connection",
     "tracker_webhook_url",
-    "validate_connection",
     "webhook_url",
 ]
 
 log = logging.getLogger(__name__)
 
 REQUIRED_SECRETS = CREDENTIALS
-CONNECTIONS: tuple[str, ...] = ("helpdesk", "slack", "crm", "jira", "linear")
 # Helpdesks that create the webhook secret themselves (Zendesk's signing secret, Intercom's
 # client secret): Escalade cannot make one up for them, the admin copies theirs in.
 SECRET_FROM_HELPDESK = frozenset({"zendesk", "intercom"})
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 SERVED_URL_FILE = "served-url"
-USER_AGENT = "Escalade/0.1 (connection test)"
-
-
-def validate_connection(
-    *, slug: str, helpdesk: str, base_url: str | None, secrets: Mapping[str, str]
-) -> None:
-    """Raise ``ValidationError`` naming the first missing or malformed helpdesk setting."""
-    if helpdesk not in CREDENTIALS:
-        raise ValidationError("helpdesk", f"unknown helpdesk {helpdesk!r}")
-    label = HELPDESKS[helpdesk]
-    if not base_url and helpdesk not in BASE_URL_OPTIONAL:
-        raise ValidationError("base_url", f"{label} needs its address (--base-url)")
-    if base_url:
-        check_url("base_url", base_url)
-    for name in CREDENTIALS[helpdesk]:
-        if not secrets.get(name):
-            raise ValidationError(name, f"{label} needs --{name.replace('_', '-')}")
-    if secrets.get("email"):
-        check_email("email", secrets["email"])
 
 
 # --- where helpdesks reach Escalade ----------------------------------------------------------
@@ -228,182 +198,6 @@ def registration_steps(helpdesk: str, *, url: str, slug: str) -> tuple[str, ...]
     return tuple(step.replace("{url}", url).replace("{slug}", slug) for step in found.steps)
 
 
-# --- connection tests -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class CheckResult:
-    """One connection test: did the vendor accept, its words, and the groups it listed."""
-
-    connection: str
-    ok: bool
-    message: str
-    groups: tuple[HelpdeskGroup, ...] | None = None
-
-    def detail(self) -> dict[str, Any] | None:
-        """What is kept with the result (the groups, for choosing the mapping)."""
-        if self.groups is None:
-            return None
-        return {"groups": [{"id": g.id, "name": g.name} for g in self.groups]}
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ConnectionStatus:
-    """What a connection's badge says.
-
-    ``state``: ``ok`` (the last test of these settings passed), ``failed`` (it failed:
-    ``message`` is the vendor's error), ``untested`` (never tested) or ``changed`` (the
-    settings changed since the last test), or ``off`` (not connected).
-    """
-
-    connection: str
-    state: str
-    message: str = ""
-    checked_at: datetime | None = None
-
-
-def stored_connection(
-    runtime: Any, tenant: store.TenantRow, connection: str
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """A connection's stored settings and secrets (secrets without their prefix).
-
-    For the helpdesk the settings are ``{"base_url": ...}`` plus the workspace options.
-    """
-    secrets = store.tenant_secrets(tenant, runtime.cipher)
-    if connection == "helpdesk":
-        return ({**(tenant.settings or {}), "base_url": tenant.base_url or ""},
-                {k: v for k, v in secrets.items() if "." not in k})
-    prefix = f"{connection}."
-    return (dict((tenant.settings or {}).get(connection) or {}),
-            {k[len(prefix):]: v for k, v in secrets.items() if k.startswith(prefix)})
-
-
-def _fingerprint(runtime: Any, connection: str, settings: Mapping[str, Any],
-                 secrets: Mapping[str, str]) -> str:
-    # Keyed: a hash of credentials must not be a way to guess them. Secrets the helpdesk
-    # proves itself with are left out: rotating one does not change what a test calls.
-    if connection == "helpdesk":
-        what: dict[str, Any] = {"base_url": settings.get("base_url") or "",
-                                "region": settings.get("region"),
-                                "secrets": {k: v for k, v in secrets.items()
-                                            if k not in PROOF_SECRETS}}
-    else:
-        what = {"settings": dict(settings),
-                "secrets": {k: v for k, v in secrets.items() if k != "webhook_secret"}}
-    payload = json.dumps(what, sort_keys=True, default=str).encode()
-    return hmac.new(runtime.cipher.sign_key("connection-check"), payload,
-                    hashlib.sha256).hexdigest()
-
-
-def _http() -> requests.Session:
-    http = requests.Session()
-    http.headers["User-Agent"] = USER_AGENT
-    return http
-
-
-def run_check(
-    runtime: Any, tenant: store.TenantRow, connection: str, *,
-    settings: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None,
-) -> CheckResult:
-    """Call the vendor once with the given settings (default: the stored ones); no store."""
-    from adapters.connectors.base import ConnectorConfig
-    from adapters.registry import build_adapter, build_connector
-
-    stored_settings, stored_secrets = stored_connection(runtime, tenant, connection)
-    settings = stored_settings if settings is None else settings
-    secrets = stored_secrets if secrets is None else secrets
-    try:
-        if connection == "helpdesk":
-            config = HelpdeskConfig(
-                tenant=tenant.slug, helpdesk=tenant.helpdesk,
-                base_url=str(settings.get("base_url") or "") or None,
-                credentials={k: v for k, v in secrets.items() if k != "webhook_secret"},
-                webhook_secret=secrets.get("webhook_secret"),
-                options={k: v for k, v in settings.items() if k != "base_url"})
-            # The adapter validates the install and takes over the session (zenpy sets its
-            # auth on it); its test goes through that same session.
-            with _http() as http:
-                found = build_adapter(config, session=http).test_connection()
-            return CheckResult(connection=connection, ok=True, message=found.message,
-                               groups=found.groups)
-        connector = build_connector(
-            ConnectorConfig(tenant=tenant.slug, connector=connection, credentials=dict(secrets),
-                            settings=dict(settings), base_url=settings.get("base_url")))
-        try:
-            message = connector.test_connection().message
-        finally:
-            connector.close()
-    except EscaladeError as err:
-        return CheckResult(connection=connection, ok=False, message=str(err))
-    except Exception as err:
-        # An SDK failure nobody mapped must still read as a failed test, not a crash.
-        log.exception("tenant %s: %s connection test failed", tenant.slug, connection)
-        return CheckResult(connection=connection, ok=False,
-                           message=f"unexpected {type(err).__name__}: {err}")
-    return CheckResult(connection=connection, ok=True, message=message)
-
-
-def _record(runtime: Any, tenant: store.TenantRow, result: CheckResult, fingerprint: str,
-            s: Any = None) -> None:
-    def write(session: Any) -> None:
-        record_check(session, tenant_id=tenant.id, connection=result.connection, ok=result.ok,
-                     message=result.message, fingerprint=fingerprint, now=runtime.now(),
-                     detail=result.detail())
-    if s is not None:
-        write(s)
-        return
-    with store.session_scope(runtime.sessions) as session:
-        write(session)
-
-
-def check_stored(runtime: Any, slug: str, connection: str) -> CheckResult:
-    """Test a stored connection and record the result (``escalade tenant check``)."""
-    tenant = _tenant(runtime, slug)
-    settings, secrets = stored_connection(runtime, tenant, connection)
-    result = run_check(runtime, tenant, connection)
-    _record(runtime, tenant, result, _fingerprint(runtime, connection, settings, secrets))
-    return result
-
-
-def record_if_stored(runtime: Any, tenant: store.TenantRow, result: CheckResult, *,
-                     settings: Mapping[str, Any], secrets: Mapping[str, str]) -> bool:
-    """Record a test of form values when they are exactly what is stored; True if recorded."""
-    stored_settings, stored_secrets = stored_connection(runtime, tenant, result.connection)
-    tested = _fingerprint(runtime, result.connection, settings, secrets)
-    if tested != _fingerprint(runtime, result.connection, stored_settings, stored_secrets):
-        return False
-    _record(runtime, tenant, result, tested)
-    return True
-
-
-def connection_statuses(runtime: Any, tenant: store.TenantRow) -> dict[str, ConnectionStatus]:
-    """Every connection's badge: tested and passed, failed, untested, changed, or off."""
-    with store.session_scope(runtime.sessions) as s:
-        checks = connection_checks(s, tenant.id)
-        for row in checks.values():
-            s.expunge(row)
-    connected = set((tenant.settings or {}).get("connectors") or ())
-    out: dict[str, ConnectionStatus] = {}
-    for connection in CONNECTIONS:
-        if connection != "helpdesk" and connection not in connected:
-            out[connection] = ConnectionStatus(connection=connection, state="off")
-            continue
-        settings, secrets = stored_connection(runtime, tenant, connection)
-        out[connection] = _status(connection, checks.get(connection),
-                                  _fingerprint(runtime, connection, settings, secrets))
-    return out
-
-
-def _status(connection: str, row: ConnectionCheckRow | None, fingerprint: str) -> ConnectionStatus:
-    if row is None:
-        return ConnectionStatus(connection=connection, state="untested")
-    if row.fingerprint != fingerprint:
-        return ConnectionStatus(connection=connection, state="changed", message=row.message,
-                                checked_at=row.checked_at)
-    return ConnectionStatus(connection=connection, state="ok" if row.ok else "failed",
-                            message=row.message, checked_at=row.checked_at)
-
-
 # --- adding and connecting ------------------------------------------------------------------
 
 
@@ -422,6 +216,14 @@ def _tenant(runtime: Any, slug: str) -> store.TenantRow:
             raise ValidationError("tenant", f"no workspace {slug!r} (see escalade tenant list)")
         s.expunge(row)
         return row
+
+
+def check_stored(runtime: Any, slug: str, connection: str) -> CheckResult:
+    """Test a stored connection and record the result (``escalade tenant check``)."""
+    tenant = _tenant(runtime, slug)
+    result = run_check(runtime, tenant, connection)
+    record_stored(runtime, tenant, result)
+    return result
 
 
 def add_tenant(runtime: Any, plan: NewTenant, *, check: bool) -> CheckResult | None:
@@ -446,9 +248,7 @@ def add_tenant(runtime: Any, plan: NewTenant, *, check: bool) -> CheckResult | N
                                base_url=plan.base_url, secrets=plan.secrets,
                                settings=plan.settings, cipher=runtime.cipher, now=runtime.now())
         if result is not None:
-            settings, secrets = stored_connection(runtime, row, "helpdesk")
-            _record(runtime, row, result, _fingerprint(runtime, "helpdesk", settings, secrets),
-                    s=s)
+            record_stored(runtime, row, result, s=s)
     return result
 
 
@@ -464,7 +264,7 @@ def connect(
     tenant = _tenant(runtime, slug)
     _, stored_secrets = stored_connection(runtime, tenant, connector)
     secrets = {**stored_secrets, **{k: v for k, v in new_secrets.items() if v}}
-    check_connector(connector, settings, secrets, sessions=runtime.sessions)
+    check_connector(connector, settings, secrets)
     result = None
     if check:
         result = run_check(runtime, tenant, connector, settings=settings, secrets=secrets)

@@ -8,13 +8,10 @@ own terms (``--api-token``, ``--option calendar``, the form field):
 - a workspace's fields: ``slug``, ``name``, ``helpdesk``, ``base_url``, its credentials
   (``email``, ``api_token``, ``api_key``, ``access_token``) and ``webhook_secret``;
 - a workspace option as ``options.<key>`` (``options.calendar``, ``options.group_ids``);
-- a connector's fields by their own names (``base_url``, ``project``, ``api_token``);
-- a per-install secret by its stored name (``sidebar_secret``, ``jira.webhook_secret``).
-
-Per-install secrets (``install_secrets``) are the ones a helpdesk or tracker proves itself
-with: webhook secrets, the Freshdesk sidebar secret, the Zendesk app's public key, the
-Intercom client secret. Replacing one keeps the value it replaced for ``SECRET_GRACE``
-(``with_rotation``), and verifiers accept either meanwhile (``secret_versions``).
+- a connector's fields by their own names (``base_url``, ``project``, ``api_token``), in
+  ``integration.workspaces.connector_fields``;
+- a per-install secret by its stored name (``sidebar_secret``, ``jira.webhook_secret``), in
+  ``integration.workspaces.install_secrets``.
 
 Nothing here writes the store or calls a vendor (``integration.workspaces.service`` does, once
 these checks pass); the only reads are files an option names (``@file``, an activity CSV).
@@ -26,49 +23,34 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from adapters.helpdesk.base import HelpdeskConfig, HelpdeskGroup
-from integration.errors import ConfigurationError, EscaladeError, ValidationError
+from integration.errors import ConfigurationError, ValidationError
 
 __all__ = [
-    "CONNECTOR_FIELDS",
     "CREDENTIALS",
     "DEFAULT_CURRENCY",
     "HELPDESKS",
     "ISO_4217",
     "MIN_WEBHOOK_SECRET",
-    "PROOF_SECRETS",
-    "ROTATIONS_KEY",
-    "SECRET_GRACE",
     "TENANT_OPTIONS",
-    "TOKEN_SECRET",
-    "ConnectorField",
     "GroupReport",
-    "InstallSecret",
     "NewTenant",
     "OptionSpec",
-    "check_connector",
     "check_currency",
     "check_email",
     "check_new_tenant",
     "check_options",
-    "check_secret_value",
     "check_url",
     "group_option",
     "group_report",
     "groups_in_use",
-    "install_secret",
-    "install_secrets",
     "parse_json",
     "parse_option_pairs",
-    "previous_secret",
-    "rotation_of",
-    "secret_versions",
-    "with_rotation",
+    "validate_connection",
 ]
 
 # The store's own rule (it refuses anything else): a DNS-label-like name, safe in every URL.
@@ -478,141 +460,22 @@ def _adapter_error(err: ConfigurationError, config: HelpdeskConfig) -> Validatio
     return ValidationError("helpdesk", text)
 
 
-# --- connectors -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ConnectorField:
-    """One thing a connector takes: a setting or a secret, and how it is checked."""
-
-    name: str
-    label: str
-    secret: bool = False
-    required: bool = False
-    kind: str = "text"
-    hint: str = ""
-    placeholder: str = ""
-
-
-def _field(name: str, label: str, **kwargs: Any) -> ConnectorField:
-    return ConnectorField(name=name, label=label, **kwargs)
-
-
-# What ``escalade tenant connect`` takes and the admin's connection forms show, per connector.
-# ``--token`` fills the connector's first secret; ``--email`` and ``--webhook-secret`` theirs.
-CONNECTOR_FIELDS: dict[str, tuple[ConnectorField, ...]] = {
-    "slack": (
-        _field("bot_token", "Bot token", secret=True, required=True, placeholder="xoxb-…"),
-        _field("channel", "Alert channel id", required=True, kind="slack_channel",
-               placeholder="C0123ABCD", hint="The id, not the name: names change."),
-        _field("managers_channel", "Managers' channel id", kind="slack_channel",
-               placeholder="C0456EFGH"),
-        _field("team_id", "Workspace (team) id", kind="slack_team", placeholder="T0123ABCD"),
-        _field("users", "Slack user → helpdesk agent", kind="slack_users",
-               placeholder="U0ABC123 = 42",
-               hint="One per line: Slack user id = agent id (for “Take ownership”)."),
-    ),
-    "crm": (
-        _field("access_token", "Private app token", secret=True, required=True,
-               placeholder="pat-…"),
-        _field("properties", "Company properties", kind="object",
-               hint="Which HubSpot properties hold arr, plan, health, lifecycle, renewal."),
-    ),
-    "jira": (
-        _field("base_url", "Site URL", required=True, kind="url",
-               placeholder="https://yourteam.atlassian.net"),
-        _field("email", "Account e-mail", secret=True, required=True, kind="email",
-               hint="The Atlassian account the API token belongs to."),
-        _field("api_token", "API token", secret=True, required=True),
-        _field("project", "Project key", required=True, kind="jira_project", placeholder="SUP",
-               hint="Where bug reports are filed."),
-        _field("webhook_secret", "Webhook secret", secret=True, kind="webhook_secret",
-               hint="The secret of the Jira webhook that tells Escalade an issue is done."),
-    ),
-    "linear": (
-        _field("api_key", "API key", secret=True, required=True, placeholder="lin_api_…"),
-        _field("team_id", "Team id", required=True,
-               hint="The team bug reports are filed in (Linear: Settings → Teams)."),
-        _field("webhook_secret", "Webhook signing secret", secret=True, kind="webhook_secret",
-               hint="Linear signs its webhooks with it; Escalade hears when an issue is done."),
-    ),
-}
-CONNECTOR_NAMES = {"slack": "Slack", "crm": "HubSpot", "jira": "Jira", "linear": "Linear"}
-# The secret ``escalade tenant connect --token`` fills, per connector.
-TOKEN_SECRET = {"slack": "bot_token", "crm": "access_token", "jira": "api_token",
-                "linear": "api_key"}
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-
-
-def check_connector(
-    connector: str, settings: Mapping[str, Any], credentials: Mapping[str, str],
-    *, sessions: Any = None,
+def validate_connection(
+    *, slug: str, helpdesk: str, base_url: str | None, secrets: Mapping[str, str]
 ) -> None:
-    """Raise ``ValidationError`` naming the field the connector cannot use, before storing.
-
-    Checks the fields here, then builds the connector (no call is made), which checks the
-    rest of its settings the way it reads them when delivering.
-    """
-    if connector not in CONNECTOR_FIELDS:
-        raise ValidationError("connector", f"{connector!r} is not one of: "
-                                           f"{', '.join(sorted(CONNECTOR_FIELDS))}")
-    label = CONNECTOR_NAMES[connector]
-    for spec in CONNECTOR_FIELDS[connector]:
-        value = credentials.get(spec.name) if spec.secret else settings.get(spec.name)
-        if value in (None, "", {}, []):
-            if spec.required:
-                raise ValidationError(spec.name, f"{label} needs the {spec.label.lower()}")
-            continue
-        _check_connector_value(spec, value)
-    if settings.get("base_url"):
-        check_url("base_url", settings["base_url"])
-    _build_connector(connector, settings, credentials)
-
-
-def _check_connector_value(spec: ConnectorField, value: Any) -> None:
-    name = spec.name
-    if spec.kind == "url":
-        check_url(name, value)
-    elif spec.kind == "email":
-        check_email(name, value)
-    elif spec.kind == "webhook_secret" and len(str(value)) < MIN_WEBHOOK_SECRET:
-        raise ValidationError(name, f"at least {MIN_WEBHOOK_SECRET} characters")
-    elif spec.kind == "slack_channel" and not _SLACK_CHANNEL.match(str(value)):
-        raise ValidationError(name, f"{name} must be a channel id such as C0123ABCD "
-                                    f"(not the name {value!r}: names change)")
-    elif spec.kind == "slack_team" and not re.match(r"^[TE][A-Z0-9]{2,}$", str(value)):
-        raise ValidationError(name, "a workspace id looks like T0123ABCD")
-    elif spec.kind == "slack_users":
-        if not isinstance(value, Mapping):
-            raise ValidationError(name, "expected an object of Slack user id to agent id")
-        for user in value:
-            if not _SLACK_USER.match(str(user)):
-                raise ValidationError(name, f"{user!r} is not a Slack user id (U0123ABCD)")
-    elif spec.kind == "jira_project" and not re.fullmatch(r"[A-Z][A-Z0-9_]{0,49}",
-                                                          str(value).strip().upper()):
-        raise ValidationError(name, f"{value!r} is not a Jira project key such as PAY")
-    elif spec.kind == "object" and not isinstance(value, Mapping):
-        raise ValidationError(name, "expected a JSON object")
-
-
-def _build_connector(connector: str, settings: Mapping[str, Any],
-                     credentials: Mapping[str, str]) -> None:
-    from adapters.connectors.base import ConnectorConfig
-    from adapters.registry import build_connector
-
-    config = ConnectorConfig(tenant="check", connector=connector, credentials=dict(credentials),
-                             settings=dict(settings), base_url=settings.get("base_url"))
-    try:
-        built = build_connector(config)
-    except EscaladeError as err:
-        text = str(err)
-        known = [*(f.name for f in CONNECTOR_FIELDS[connector]), *settings]
-        where = next((k for k in sorted(known, key=len, reverse=True) if k in text), "settings")
-        raise ValidationError(where, text.removeprefix(f"{connector}: ")) from err
-    close = getattr(built, "close", None)
-    if callable(close):
-        close()
+    """Raise ``ValidationError`` naming the first missing or malformed helpdesk setting."""
+    if helpdesk not in CREDENTIALS:
+        raise ValidationError("helpdesk", f"unknown helpdesk {helpdesk!r}")
+    label = HELPDESKS[helpdesk]
+    if not base_url and helpdesk not in BASE_URL_OPTIONAL:
+        raise ValidationError("base_url", f"{label} needs its address (--base-url)")
+    if base_url:
+        check_url("base_url", base_url)
+    for name in CREDENTIALS[helpdesk]:
+        if not secrets.get(name):
+            raise ValidationError(name, f"{label} needs --{name.replace('_', '-')}")
+    if secrets.get("email"):
+        check_email("email", secrets["email"])
 
 
 # --- groups -----------------------------------------------------------------------------
@@ -660,181 +523,3 @@ def group_report(
                    if _same_name(name) in by_name}
     return GroupReport(used=tuple(used), mapped={k: v for k, v in mapping.items()},
                        unmapped=unmapped, unknown=unknown, suggestions=suggestions)
-
-
-# --- per-install secrets ------------------------------------------------------------------
-
-MAX_SECRET = 500
-MAX_PEM = 10_000
-SECRET_GRACE = timedelta(hours=24)
-# Where the rotation record lives among the tenant's encrypted secrets (the dot keeps it out
-# of the helpdesk's credentials, and no connector is called "escalade").
-ROTATIONS_KEY = "escalade.rotations"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class InstallSecret:
-    """A secret a helpdesk or tracker proves itself with, by its stored name."""
-
-    name: str
-    label: str
-    # Where the value comes from or goes, said to the admin.
-    where: str
-    # Escalade may make the value (else the vendor makes it and the admin copies it in).
-    generate: bool
-    kind: str = "secret"  # "secret" | "pem"
-    connector: str | None = None
-
-
-_WEBHOOK_SECRETS = {
-    "zendesk": InstallSecret(
-        name="webhook_secret", label="Webhook signing secret", generate=False,
-        where="Zendesk makes it: the webhook's page in Admin Center → Reveal secret."),
-    "freshdesk": InstallSecret(
-        name="webhook_secret", label="Webhook secret", generate=True,
-        where="The password of the automation rules' webhook (user escalade)."),
-    "intercom": InstallSecret(
-        name="webhook_secret", label="App client secret", generate=False,
-        where="Intercom makes it: Developer Hub → your app → Basic information → Client "
-              "secret. It signs the webhooks and the inbox app's requests."),
-    "sandbox": InstallSecret(
-        name="webhook_secret", label="Webhook secret", generate=True,
-        where="Signs the sandbox's test webhooks."),
-}
-_SIDEBAR_SECRETS = {
-    "zendesk": InstallSecret(
-        name="zendesk_app_public_key", label="Sidebar app public key (PEM)", generate=False,
-        kind="pem", where="Zendesk makes it: GET /api/v2/apps/{app_id}/public_key.pem; it "
-                          "verifies the sidebar's signed URLs."),
-    "freshdesk": InstallSecret(
-        name="sidebar_secret", label="Sidebar secret", generate=True,
-        where="The secure install parameter sidebar_secret of the Freshdesk app."),
-    "sandbox": InstallSecret(
-        name="sidebar_secret", label="Sidebar secret", generate=True,
-        where="Sent as X-Escalade-Install-Secret to open the sidebar without a token."),
-}
-_CONNECTOR_SECRETS = {
-    "jira": InstallSecret(
-        name="jira.webhook_secret", label="Jira webhook secret", generate=True,
-        connector="jira",
-        where="The secret of the Jira webhook (Settings → System → WebHooks) that says an "
-              "issue is done."),
-    "linear": InstallSecret(
-        name="linear.webhook_secret", label="Linear webhook signing secret", generate=False,
-        connector="linear",
-        where="Linear makes it: Settings → API → Webhooks → the webhook's signing secret."),
-}
-
-
-# Every secret name some helpdesk or tracker proves itself with (Intercom's Canvas also reads
-# an older ``client_secret``).
-PROOF_SECRETS = frozenset({spec.name for specs in (_WEBHOOK_SECRETS, _SIDEBAR_SECRETS,
-                                                   _CONNECTOR_SECRETS)
-                           for spec in specs.values()} | {"client_secret"})
-
-
-def install_secrets(helpdesk: str) -> tuple[InstallSecret, ...]:
-    """Every per-install secret a workspace on ``helpdesk`` can hold, connectors' included."""
-    own = [found for found in (_WEBHOOK_SECRETS.get(helpdesk), _SIDEBAR_SECRETS.get(helpdesk))
-           if found is not None]
-    return (*own, *_CONNECTOR_SECRETS.values())
-
-
-def install_secret(helpdesk: str, name: str) -> InstallSecret:
-    """The per-install secret ``name`` of a ``helpdesk`` workspace; ``ValidationError``."""
-    known = install_secrets(helpdesk)
-    for spec in known:
-        if spec.name == name:
-            return spec
-    label = HELPDESKS.get(helpdesk, helpdesk)
-    raise ValidationError("name", f"{name!r} is not a secret of a {label} workspace "
-                                  f"(one of: {', '.join(s.name for s in known)})")
-
-
-def check_secret_value(spec: InstallSecret, value: str) -> str:
-    """The value to store for ``spec``, trimmed; ``ValidationError`` naming it otherwise."""
-    text = (value or "").strip()
-    if spec.kind == "pem":
-        return _public_key(spec.name, text)
-    if len(text) < MIN_WEBHOOK_SECRET:
-        raise ValidationError(spec.name, f"at least {MIN_WEBHOOK_SECRET} characters "
-                                         f"(got {len(text)})")
-    if len(text) > MAX_SECRET:
-        raise ValidationError(spec.name, f"at most {MAX_SECRET} characters")
-    if any(ch.isspace() for ch in text) or not text.isprintable():
-        raise ValidationError(spec.name, "no spaces or line breaks inside a secret")
-    return text
-
-
-def _public_key(name: str, text: str) -> str:
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-    if len(text) > MAX_PEM:
-        raise ValidationError(name, f"at most {MAX_PEM} characters")
-    if "-----BEGIN PUBLIC KEY-----" not in text:
-        raise ValidationError(name, "not a PEM public key: paste it whole, from "
-                                    "-----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY-----")
-    try:
-        key = load_pem_public_key(text.encode("ascii"))
-    except (ValueError, UnicodeEncodeError) as err:
-        raise ValidationError(name, "the PEM public key cannot be read (cut short or "
-                                    "changed?)") from err
-    if not isinstance(key, RSAPublicKey):
-        raise ValidationError(name, "Zendesk signs with RSA: this is not an RSA public key")
-    return text + "\n"
-
-
-def rotation_of(secrets: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    """When each per-install secret was last set, and the value it replaced, if kept."""
-    raw = secrets.get(ROTATIONS_KEY)
-    try:
-        data = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return {str(k): dict(v) for k, v in data.items() if isinstance(v, dict)} if isinstance(
-        data, dict) else {}
-
-
-def with_rotation(stored: Mapping[str, str], changes: Mapping[str, str], *,
-                  now: datetime) -> dict[str, str]:
-    """``changes`` to the secrets plus the rotation record of the per-install ones.
-
-    A per-install secret replaced by another value keeps the old one for ``SECRET_GRACE``;
-    one set for the first time or cleared keeps nothing.
-    """
-    record = rotation_of(stored)
-    out = dict(changes)
-    for name, value in changes.items():
-        old = stored.get(name) or ""
-        if name not in PROOF_SECRETS or value == old:
-            continue
-        entry = {"rotated_at": now.isoformat()}
-        if old and value:
-            entry |= {"previous": old, "previous_until": (now + SECRET_GRACE).isoformat()}
-        record[name] = entry
-        out[ROTATIONS_KEY] = json.dumps(record, sort_keys=True)
-    return out
-
-
-def previous_secret(secrets: Mapping[str, str], name: str) -> tuple[str, datetime] | None:
-    """The value ``name`` replaced and until when it counts, if it is kept."""
-    entry = rotation_of(secrets).get(name) or {}
-    previous, until = entry.get("previous"), entry.get("previous_until")
-    if not previous or not until:
-        return None
-    try:
-        return previous, datetime.fromisoformat(until)
-    except ValueError:
-        return None
-
-
-def secret_versions(secrets: Mapping[str, str], name: str, *, now: datetime) -> tuple[str, ...]:
-    """The secret ``name``, then the value it replaced while its grace period lasts."""
-    current = secrets.get(name) or ""
-    if not current:
-        return ()
-    found = previous_secret(secrets, name)
-    if found is not None and found[0] != current and now < found[1]:
-        return (current, found[0])
-    return (current,)

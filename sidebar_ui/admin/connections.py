@@ -16,24 +16,26 @@ from flask import abort, flash, redirect, request, url_for
 from integration import store
 from integration.calendars import format_local
 from integration.errors import ValidationError
+from integration.workspaces.connection_tests import (
+    CheckResult,
+    connection_statuses,
+    record_if_stored,
+    run_check,
+)
+from integration.workspaces.install_secrets import SECRET_GRACE
 from integration.workspaces.service import (
     REGISTRATION,
     SECRET_FROM_HELPDESK,
-    CheckResult,
     check_stored,
-    connection_statuses,
     group_status,
     public_url,
-    record_if_stored,
     registration_steps,
-    run_check,
     secret_statuses,
     store_secrets,
     tracker_webhook_url,
-    validate_connection,
     webhook_url,
 )
-from integration.workspaces.validation import HELPDESKS, SECRET_GRACE
+from integration.workspaces.validation import HELPDESKS, validate_connection
 from sidebar_ui.admin.core import badge, bp, page, runtime
 from sidebar_ui.admin.sections import (
     CONNECTORS,
@@ -140,7 +142,7 @@ def tenant_section(slug: str, key: str) -> Any:
     settings, secrets = _stored(tenant, section)
     try:
         merged = merge(section, form, settings=settings, secrets=secrets)
-        check_section(section, merged, sessions=runtime().sessions)
+        check_section(section, merged)
         if key == "helpdesk":
             validate_connection(slug=tenant.slug, helpdesk=tenant.helpdesk,
                                 base_url=merged.settings.get("base_url") or None,

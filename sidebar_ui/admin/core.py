@@ -247,7 +247,7 @@ def logout_everywhere() -> Any:
 def overview() -> Any:
     """Every workspace: its helpdesk, each connection's last test, deliveries needing care."""
     from integration.store.deliveries import delivery_counts
-    from integration.workspaces.service import connection_statuses
+    from integration.workspaces.connection_tests import connection_statuses
 
     rt = runtime()
     rows = []
@@ -273,7 +273,7 @@ def overview() -> Any:
 
 CONNECTION_NAMES = {"helpdesk": "Helpdesk", "slack": "Slack", "crm": "HubSpot", "jira": "Jira",
                     "linear": "Linear"}
-# Badge text and colour per connection state (``integration.workspaces.service.ConnectionStatus``).
+# Badge text and colour per connection state (``connection_tests.ConnectionStatus``).
 BADGES: dict[str, tuple[str, str]] = {
     "ok": ("connected", "good"),
     "failed": ("connection failed", "bad"),

@@ -16,15 +16,14 @@ from typing import Any
 
 from adapters.registry import adapter_class
 from integration.errors import ValidationError
-from integration.workspaces.validation import (
-    BASE_URL_OPTIONAL,
+from integration.workspaces.connector_fields import (
     CONNECTOR_FIELDS,
     CONNECTOR_NAMES,
     TOKEN_SECRET,
     ConnectorField,
     check_connector,
-    check_url,
 )
+from integration.workspaces.validation import BASE_URL_OPTIONAL, check_url
 
 __all__ = [
     "CONNECTORS",
@@ -241,11 +240,11 @@ def merge(section: Section, form: Mapping[str, str], *, settings: Mapping[str, A
     return Merged(settings=merged, secrets=kept, new_secrets=new)
 
 
-def check_section(section: Section, merged: Merged, *, sessions: Any = None) -> None:
+def check_section(section: Section, merged: Merged) -> None:
     """Raise ``ValidationError`` (naming the field) for settings that cannot work.
 
     The connectors' checks are ``escalade tenant connect``'s own
-    (``integration.workspaces.validation.check_connector``).
+    (``integration.workspaces.connector_fields.check_connector``).
     """
     for f in section.fields:
         present = merged.secrets.get(f.name) if f.secret else merged.settings.get(f.name)
@@ -255,4 +254,4 @@ def check_section(section: Section, merged: Merged, *, sessions: Any = None) -> 
         if merged.settings.get("base_url"):
             check_url("base_url", merged.settings["base_url"])
         return
-    check_connector(section.key, merged.settings, merged.secrets, sessions=sessions)
+    check_connector(section.key, merged.settings, merged.secrets)

@@ -18,15 +18,12 @@ from adapters.helpdesk.common import (
     number,
     opt_text,
     raw_header,
-    retry_after,
-    status_error,
     tag_names,
     to_html,
-    transport_error,
-    transport_errors,
     with_marker,
     written_kinds,
 )
+from adapters.helpdesk.transport import retry_after, status_error, transport_error, transport_errors
 from integration.errors import FatalError, RetriableError, Unreachable, ValidationError
 from integration.models import Action, ActionKind
 

@@ -22,7 +22,7 @@ from adapters.helpdesk.sandbox import SIGNATURE_HEADER, sign
 from integration import store
 from integration.web.tracker_webhooks import set_resolved_handler
 from integration.web.tracker_webhooks import sign as tracker_sign
-from integration.workspaces.validation import (
+from integration.workspaces.install_secrets import (
     SECRET_GRACE,
     install_secret,
     secret_versions,

@@ -299,7 +299,7 @@ def test_the_slack_user_map_hint_names_the_button_the_alert_shows() -> None:
     from datetime import UTC, datetime
 
     from adapters.connectors.slack.blocks import alert_blocks
-    from integration.workspaces.validation import CONNECTOR_FIELDS
+    from integration.workspaces.connector_fields import CONNECTOR_FIELDS
 
     (users,) = [f for f in CONNECTOR_FIELDS["slack"] if f.name == "users"]
     blocks = alert_blocks({"dedupe_key": "t:1:tier_3"}, now=datetime(2026, 12, 8, tzinfo=UTC))

@@ -166,7 +166,11 @@ def _example_failures(server: DemoServer) -> None:
 def _zendesk_workspace(server: DemoServer, slack_url: str) -> None:
     """A Zendesk workspace as an admin leaves it after the first connection tests."""
     from adapters.helpdesk.base import HelpdeskGroup
-    from integration.workspaces.service import CheckResult, record_if_stored, stored_connection
+    from integration.workspaces.connection_tests import (
+        CheckResult,
+        record_if_stored,
+        stored_connection,
+    )
 
     runtime = server.runtime
     with store.session_scope(runtime.sessions) as s:

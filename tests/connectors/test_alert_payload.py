@@ -1,6 +1,6 @@
 """The alert payload the matrix hands Slack and HubSpot: what the account manager reads.
 
-Pure: ``integration.matrix.evaluate`` builds it from the decision, the ticket and its signals;
+Pure: ``integration.matrix.actions`` builds it from the decision, the ticket and its signals;
 no I/O. The connectors' own tests render it.
 """
 
@@ -14,7 +14,7 @@ import pytest
 from integration.decide import build_detector, decide
 from integration.enrich import Context
 from integration.matrix import Matrix, default_matrix
-from integration.matrix.evaluate import customer_replies, with_sla_due
+from integration.matrix.actions import customer_replies, with_sla_due
 from integration.models import Action, ActionKind, Ticket
 
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # a Monday, 10:30 in Berlin

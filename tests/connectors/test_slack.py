@@ -125,7 +125,7 @@ def slack(store: Store, slack_api: FakeSlack, clock: Clock) -> SlackConnector:
 
 
 def alert(dedupe_key: str = ESCALATION, ticket: str = TICKET, **extra: Any) -> Action:
-    """A tier 3 alert shaped like ``integration.matrix.evaluate._alert_payload``."""
+    """A tier 3 alert shaped like ``integration.matrix.actions._alert_payload``."""
     payload = {
         "dedupe_key": dedupe_key, "ticket_key": ticket, "ticket_id": ticket.rsplit(":", 1)[1],
         "tenant": "acme", "helpdesk": "zendesk", "subject": "Charged twice <again>",

@@ -18,7 +18,8 @@ from integration.matrix import default_matrix
 from integration.pipeline import process_event
 from integration.worker import drain
 from scheduler import sla_sweep
-from sidebar_ui.sidebar_view import build_sidebar, build_timeline
+from sidebar_ui.sidebar_view import build_sidebar
+from sidebar_ui.timeline_view import build_timeline
 from tests.conftest import make_ticket, post_sandbox, sandbox_body
 from tests.sidebar.test_sidebar_page import sidebar_url, token_for
 

@@ -29,18 +29,14 @@ from adapters.helpdesk.common import (
     INSTALL_SECRET_HEADER,
     apply_detail,
     failure,
-    get_json,
     helpdesk_actions,
     mapping,
     mappings,
     marker_refs,
     option_id,
     option_id_map,
-    retry_after,
     site_root,
     skip_unmapped_groups,
-    status_error,
-    transport_errors,
     verify_install_secret,
     with_notices,
     without_landed,
@@ -60,6 +56,7 @@ from adapters.helpdesk.freshdesk.webhooks import (
     parse_webhook_body,
     verify_secret,
 )
+from adapters.helpdesk.transport import get_json, retry_after, status_error, transport_errors
 from integration.errors import (
     ConfigurationError,
     DeliveryError,
@@ -348,15 +345,22 @@ class FreshdeskAdapter(HelpdeskAdapter):
         there: tuple[ActionKind, ...] = ()
         if uncertain:
             actions, there = without_landed(actions, self._landed_refs(ticket_id))
-        current_tags: list[str] = []
-        if any(a.kind in (ActionKind.ADD_TAGS, ActionKind.REMOVE_TAGS) for a in actions):
-            current = self._get_json(f"{self._api_root}/tickets/{ticket_id}", None)
-            current_tags = [t for t in current.get("tags") or () if isinstance(t, str)]
+        result = self._run(self._steps(ticket_id, actions))
+        return ApplyResult(
+            applied=(*result.applied, *there),
+            external_ref=result.external_ref,
+            detail={**result.detail, **apply_detail(warnings=warnings, already=there)},
+        )
+
+    def _steps(
+        self, ticket_id: str, actions: Sequence[Action]
+    ) -> list[tuple[tuple[ActionKind, ...], Callable[[], Mapping[str, Any]]]]:
+        """The calls to make, in order: the field update, the note, the reply."""
         update = to_freshdesk_update(
             actions,
             tier_field=self._tier_field,
             group_ids=self._group_ids,
-            current_tags=current_tags,
+            current_tags=self._current_tags(ticket_id, actions),
             status_codes={s: c for s, c in self._status_codes.items() if s is Status.ON_HOLD},
         )
         note = to_freshdesk_note(actions)
@@ -364,32 +368,22 @@ class FreshdeskAdapter(HelpdeskAdapter):
         ticket_url = f"{self._api_root}/tickets/{ticket_id}"
         steps: list[tuple[tuple[ActionKind, ...], Callable[[], Mapping[str, Any]]]] = []
         if update:
-            steps.append(
-                (
-                    written_kinds(actions, tier_target=self._tier_field, only=UPDATE_KINDS),
-                    lambda: self._send("PUT", ticket_url, update),
-                )
-            )
+            kinds = written_kinds(actions, tier_target=self._tier_field, only=UPDATE_KINDS)
+            steps.append((kinds, lambda: self._send("PUT", ticket_url, update)))
         if note is not None:
-            steps.append(
-                (
-                    (ActionKind.INTERNAL_NOTE,),
-                    lambda: self._send("POST", f"{ticket_url}/notes", note),
-                )
-            )
+            steps.append(((ActionKind.INTERNAL_NOTE,),
+                          lambda: self._send("POST", f"{ticket_url}/notes", note)))
         if reply is not None:
-            steps.append(
-                (
-                    (ActionKind.PUBLIC_REPLY,),
-                    lambda: self._send("POST", f"{ticket_url}/reply", reply),
-                )
-            )
-        result = self._run(steps)
-        return ApplyResult(
-            applied=(*result.applied, *there),
-            external_ref=result.external_ref,
-            detail={**result.detail, **apply_detail(warnings=warnings, already=there)},
-        )
+            steps.append(((ActionKind.PUBLIC_REPLY,),
+                          lambda: self._send("POST", f"{ticket_url}/reply", reply)))
+        return steps
+
+    def _current_tags(self, ticket_id: str, actions: Sequence[Action]) -> list[str]:
+        """The ticket's tags now, read only when the actions change tags (the update sends all)."""
+        if not any(a.kind in (ActionKind.ADD_TAGS, ActionKind.REMOVE_TAGS) for a in actions):
+            return []
+        current = self._get_json(f"{self._api_root}/tickets/{ticket_id}", None)
+        return [t for t in current.get("tags") or () if isinstance(t, str)]
 
     def _landed_refs(self, ticket_id: str) -> set[str]:
         """Refs of Escalade's footers among the ticket's conversations (oldest page first)."""

@@ -79,23 +79,11 @@ def to_ticket(
     if not isinstance(fields, Mapping):
         raise ValidationError("ticket.custom_fields", "expected an object")
     created_at = parse_time(raw.get("created_at"), "ticket.created_at")
-    messages = [_description(raw, ticket_id, created_at)] if _has_description(raw) else []
-    conversations = mappings(bundle.get("conversations"), "conversations")
-    messages.extend(
-        _message(c, f"conversations[{i}]", requester_id, bot_user_id)
-        for i, c in enumerate(conversations)
-    )
+    messages = _messages(bundle, raw, ticket_id, created_at, requester_id, bot_user_id)
     group_id = opt_freshdesk_id(raw.get("group_id"), "ticket.group_id")
     group = (group_names or {}).get(int(group_id), group_id) if group_id else None
     assignee = opt_freshdesk_id(raw.get("responder_id"), "ticket.responder_id")
-    custom: dict[str, Any] = {
-        "freshdesk_type": raw.get("type"),
-        "custom_fields": dict(fields),
-    }
-    if isinstance(raw.get("stats"), Mapping):
-        custom["stats"] = dict(raw["stats"])
-    if tier_field and fields.get(tier_field) is not None:
-        custom["tier"] = _tier_value(fields[tier_field])
+    custom = _custom(raw, fields, tier_field)
     page_url = fields.get(page_url_field) if page_url_field else None
     return Ticket(
         tenant=tenant,
@@ -120,6 +108,39 @@ def to_ticket(
         page_url=str(page_url) if is_url(page_url) else None,
         custom=custom,
     )
+
+
+def _messages(
+    bundle: Mapping[str, Any],
+    raw: Mapping[str, Any],
+    ticket_id: str,
+    created_at: datetime,
+    requester_id: str,
+    bot_user_id: int | None,
+) -> list[Message]:
+    """The ticket's description (its first message) and every conversation after it."""
+    messages = [_description(raw, ticket_id, created_at)] if _has_description(raw) else []
+    conversations = mappings(bundle.get("conversations"), "conversations")
+    messages.extend(
+        _message(c, f"conversations[{i}]", requester_id, bot_user_id)
+        for i, c in enumerate(conversations)
+    )
+    return messages
+
+
+def _custom(
+    raw: Mapping[str, Any], fields: Mapping[str, Any], tier_field: str | None
+) -> dict[str, Any]:
+    """What Freshdesk knows that the model has no field for: type, fields, stats, tier."""
+    custom: dict[str, Any] = {
+        "freshdesk_type": raw.get("type"),
+        "custom_fields": dict(fields),
+    }
+    if isinstance(raw.get("stats"), Mapping):
+        custom["stats"] = dict(raw["stats"])
+    if tier_field and fields.get(tier_field) is not None:
+        custom["tier"] = _tier_value(fields[tier_field])
+    return custom
 
 
 def _status(raw: Any, categories: Mapping[int, Status]) -> Status:

@@ -29,18 +29,14 @@ from adapters.helpdesk.base import (
 from adapters.helpdesk.common import (
     apply_detail,
     failure,
-    get_json,
     helpdesk_actions,
     mapping,
     mappings,
     marker_refs,
     option_id,
     option_id_map,
-    retry_after,
     site_root,
     skip_unmapped_groups,
-    status_error,
-    transport_errors,
     with_notices,
     without_landed,
     written_kinds,
@@ -58,6 +54,7 @@ from adapters.helpdesk.intercom.sidebar import (
     verify_canvas_request,
 )
 from adapters.helpdesk.intercom.webhooks import parse_webhook_body, verify_signature
+from adapters.helpdesk.transport import get_json, retry_after, status_error, transport_errors
 from integration.errors import (
     ConfigurationError,
     DeliveryError,

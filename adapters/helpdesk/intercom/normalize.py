@@ -85,37 +85,8 @@ def to_ticket(
         raise ValidationError("conversation.state", f"unknown Intercom state {state!r}")
     source = opt_mapping(raw.get("source"), "conversation.source")
     tags = _tags(raw.get("tags"))
-    parts = mappings(
-        opt_mapping(raw.get("conversation_parts"), "conversation.conversation_parts").get(
-            "conversation_parts"
-        ),
-        "conversation.conversation_parts.conversation_parts",
-    )
-    messages = []
-    opening = _opening(raw, source, admin_id)
-    if opening is not None:
-        messages.append(opening)
-    last_part: dict[str, Any] | None = None
-    for i, part in enumerate(parts):
-        path = f"conversation.conversation_parts.conversation_parts[{i}]"
-        message, author = _part(part, path, admin_id)
-        if message is not None:
-            messages.append(message)
-        last_part = author
-    messages.sort(key=lambda m: m.created_at)
-    attributes = opt_mapping(raw.get("custom_attributes"), "conversation.custom_attributes")
-    custom: dict[str, Any] = {
-        "intercom_state": state,
-        "source_type": source.get("type"),
-        "delivered_as": source.get("delivered_as"),
-        "custom_attributes": dict(attributes),
-        "last_part": last_part,
-    }
-    if raw.get("waiting_since") is not None:
-        waiting = unix_time(raw["waiting_since"], "conversation.waiting_since")
-        custom["waiting_since"] = waiting.isoformat()
-    if tier_attribute and attributes.get(tier_attribute) is not None:
-        custom["tier"] = _tier_value(attributes[tier_attribute])
+    messages, last_part = _messages(raw, source, admin_id)
+    custom = _custom(raw, state, source, last_part, tier_attribute)
     team = raw.get("team_assignee_id")
     team_id = (intercom_id(team, "conversation.team_assignee_id")
                if team not in (None, 0, "0") else None)
@@ -141,6 +112,55 @@ def to_ticket(
         csat=_csat(raw.get("conversation_rating")),
         custom=custom,
     )
+
+
+def _messages(
+    raw: Mapping[str, Any], source: Mapping[str, Any], admin_id: str | None
+) -> tuple[list[Message], dict[str, Any] | None]:
+    """The opening message and every part, oldest first, and who wrote the last part."""
+    parts = mappings(
+        opt_mapping(raw.get("conversation_parts"), "conversation.conversation_parts").get(
+            "conversation_parts"
+        ),
+        "conversation.conversation_parts.conversation_parts",
+    )
+    messages = []
+    opening = _opening(raw, source, admin_id)
+    if opening is not None:
+        messages.append(opening)
+    last_part: dict[str, Any] | None = None
+    for i, part in enumerate(parts):
+        path = f"conversation.conversation_parts.conversation_parts[{i}]"
+        message, author = _part(part, path, admin_id)
+        if message is not None:
+            messages.append(message)
+        last_part = author
+    messages.sort(key=lambda m: m.created_at)
+    return messages, last_part
+
+
+def _custom(
+    raw: Mapping[str, Any],
+    state: str,
+    source: Mapping[str, Any],
+    last_part: dict[str, Any] | None,
+    tier_attribute: str | None,
+) -> dict[str, Any]:
+    """What Intercom knows that the model has no field for: state, source, attributes, tier."""
+    attributes = opt_mapping(raw.get("custom_attributes"), "conversation.custom_attributes")
+    custom: dict[str, Any] = {
+        "intercom_state": state,
+        "source_type": source.get("type"),
+        "delivered_as": source.get("delivered_as"),
+        "custom_attributes": dict(attributes),
+        "last_part": last_part,
+    }
+    if raw.get("waiting_since") is not None:
+        waiting = unix_time(raw["waiting_since"], "conversation.waiting_since")
+        custom["waiting_since"] = waiting.isoformat()
+    if tier_attribute and attributes.get(tier_attribute) is not None:
+        custom["tier"] = _tier_value(attributes[tier_attribute])
+    return custom
 
 
 def _tags(raw: Any) -> tuple[str, ...]:

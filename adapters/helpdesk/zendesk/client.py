@@ -31,7 +31,6 @@ from adapters.helpdesk.base import (
 from adapters.helpdesk.common import (
     apply_detail,
     failure,
-    get_json,
     helpdesk_actions,
     mapping,
     mappings,
@@ -39,15 +38,13 @@ from adapters.helpdesk.common import (
     member,
     option_id,
     option_id_map,
-    retry_after,
     site_root,
     skip_unmapped_groups,
-    status_error,
-    transport_error,
     with_notices,
     without_landed,
     written_kinds,
 )
+from adapters.helpdesk.transport import get_json, retry_after, status_error, transport_error
 from adapters.helpdesk.zendesk.common import zendesk_id
 from adapters.helpdesk.zendesk.normalize import to_ticket
 from adapters.helpdesk.zendesk.sidebar import SIDEBAR_PROOF, verify_signed_url

@@ -82,22 +82,14 @@ def to_ticket(
     requester_id = zendesk_id(raw.get("requester_id"), "ticket.requester_id")
     requester = users.get(requester_id, {})
     fields = _custom_fields(raw.get("custom_fields"))
-    status = raw.get("status")
-    if not isinstance(status, str) or status not in STATUSES:
-        raise ValidationError("ticket.status", f"unknown Zendesk status {status!r}")
-    priority = raw.get("priority")
-    if priority is not None and (not isinstance(priority, str) or priority not in PRIORITIES):
-        raise ValidationError("ticket.priority", f"unknown Zendesk priority {priority!r}")
+    status, priority = _status_and_priority(raw)
     via = member(raw, "via")
     comments = mappings(bundle.get("comments"), "comments")
     messages = tuple(
         _message(c, f"comments[{i}]", requester_id, bot_user_id, users)
         for i, c in enumerate(comments)
     )
-    group = None
-    if raw.get("group_id") is not None:
-        group_id = zendesk_id(raw["group_id"], "ticket.group_id")
-        group = (group_names or {}).get(int(group_id), group_id)
+    group = _group(raw, group_names)
     custom: dict[str, Any] = {
         "zendesk_type": raw.get("type"),
         "custom_fields": {str(k): v for k, v in fields.items()},
@@ -110,7 +102,7 @@ def to_ticket(
         id=ticket_id,
         subject=str(raw.get("subject") or raw.get("raw_subject") or ""),
         status=STATUSES[status],
-        priority=PRIORITIES[priority] if priority else Priority.NORMAL,
+        priority=priority,
         channel=_channel(via.get("channel")),
         created_at=zendesk_time(raw.get("created_at"), "ticket.created_at"),
         updated_at=zendesk_time(raw.get("updated_at"), "ticket.updated_at"),
@@ -128,6 +120,25 @@ def to_ticket(
         csat=_csat(raw.get("satisfaction_rating")),
         custom=custom,
     )
+
+
+def _status_and_priority(raw: Mapping[str, Any]) -> tuple[str, Priority]:
+    """The ticket's Zendesk status (a known one) and its priority (normal when unset)."""
+    status = raw.get("status")
+    if not isinstance(status, str) or status not in STATUSES:
+        raise ValidationError("ticket.status", f"unknown Zendesk status {status!r}")
+    priority = raw.get("priority")
+    if priority is not None and (not isinstance(priority, str) or priority not in PRIORITIES):
+        raise ValidationError("ticket.priority", f"unknown Zendesk priority {priority!r}")
+    return status, PRIORITIES[priority] if priority else Priority.NORMAL
+
+
+def _group(raw: Mapping[str, Any], group_names: Mapping[int, str] | None) -> str | None:
+    """The group's name when known, else its id."""
+    if raw.get("group_id") is None:
+        return None
+    group_id = zendesk_id(raw["group_id"], "ticket.group_id")
+    return (group_names or {}).get(int(group_id), group_id)
 
 
 def _channel(raw: Any) -> Channel:

@@ -55,17 +55,7 @@ def to_zendesk_update(
                 raise ValidationError("set_priority.priority", f"unknown priority {priority!r}")
             ticket["priority"] = priority
         elif action.kind is ActionKind.ASSIGN:
-            group, assignee = payload.get("group"), payload.get("assignee")
-            if group is not None:
-                if group not in group_ids:
-                    raise ConfigurationError(
-                        f"zendesk: group {group!r} has no id in options.group_ids"
-                    )
-                ticket["group_id"] = int(group_ids[group])
-            if assignee is not None:
-                if not DIGITS.match(str(assignee)):
-                    raise ValidationError("assign.assignee", f"not a Zendesk user id: {assignee!r}")
-                ticket["assignee_id"] = int(assignee)
+            ticket.update(_assignment(payload, group_ids))
         elif action.kind is ActionKind.SET_FIELD:
             field_id = _field_id(payload.get("field"), tier_field_id)
             if field_id is not None:
@@ -76,18 +66,41 @@ def to_zendesk_update(
         ticket["tags"] = tags
     if fields:
         ticket["custom_fields"] = [{"id": k, "value": v} for k, v in fields.items()]
-    notes = comment_bodies(actions, ActionKind.INTERNAL_NOTE)
-    replies = comment_bodies(actions, ActionKind.PUBLIC_REPLY)
-    if notes:
-        ref = comment_ref(actions, ActionKind.INTERNAL_NOTE)
-        ticket["comment"] = {"body": with_marker("\n\n".join(notes), ref), "public": False}
-    elif replies:
-        ref = comment_ref(actions, ActionKind.PUBLIC_REPLY)
-        ticket["comment"] = {"body": with_marker("\n\n".join(replies), ref), "public": True}
+    comment = _first_comment(actions)
+    if comment is not None:
+        ticket["comment"] = comment
     if ticket and updated_stamp is not None:
         ticket["safe_update"] = True
         ticket["updated_stamp"] = updated_stamp
     return {"ticket": ticket}
+
+
+def _assignment(payload: Mapping[str, Any], group_ids: Mapping[str, int]) -> dict[str, int]:
+    """The group and assignee ids an assign action asks for."""
+    out: dict[str, int] = {}
+    group, assignee = payload.get("group"), payload.get("assignee")
+    if group is not None:
+        if group not in group_ids:
+            raise ConfigurationError(f"zendesk: group {group!r} has no id in options.group_ids")
+        out["group_id"] = int(group_ids[group])
+    if assignee is not None:
+        if not DIGITS.match(str(assignee)):
+            raise ValidationError("assign.assignee", f"not a Zendesk user id: {assignee!r}")
+        out["assignee_id"] = int(assignee)
+    return out
+
+
+def _first_comment(actions: Sequence[Action]) -> dict[str, Any] | None:
+    """One comment per update: the internal notes, else the public replies."""
+    notes = comment_bodies(actions, ActionKind.INTERNAL_NOTE)
+    if notes:
+        ref = comment_ref(actions, ActionKind.INTERNAL_NOTE)
+        return {"body": with_marker("\n\n".join(notes), ref), "public": False}
+    replies = comment_bodies(actions, ActionKind.PUBLIC_REPLY)
+    if replies:
+        ref = comment_ref(actions, ActionKind.PUBLIC_REPLY)
+        return {"body": with_marker("\n\n".join(replies), ref), "public": True}
+    return None
 
 
 def to_zendesk_followup(actions: Sequence[Action]) -> dict[str, Any] | None:

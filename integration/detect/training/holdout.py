@@ -70,30 +70,8 @@ def score_split(
 ) -> dict[str, Any]:
     """Train the bag of words (and heads) on ``train``; category macro-F1 and complaint F1 on
     ``test`` for the rules, each model alone, and each named blend."""
-    nlp = train_pipeline(train, settings)
-    # get_pipe is typed as a plain callable; these are TextCategorizer pipes.
-    category: Any = nlp.get_pipe("textcat")
-    tone_pipe: Any = nlp.get_pipe("complaint")
-    docs = [Doc(nlp.vocab, words=masked_tokens(e.text) or ["."]) for e in test]
-    labels = [Category(label) for label in category.labels]
-    col = list(tone_pipe.labels).index("COMPLAINT")
-    bow = [dict(zip(labels, row, strict=True)) for row in category.predict(docs).tolist()]
-    bow_c = [float(row[col]) for row in tone_pipe.predict(docs).tolist()]
-    emb: list[dict[Category, float]] = []
-    emb_c: list[float] = []
-    if embed is not None:
-        heads = fit_heads(
-            embed(train, False),
-            [e.category for e in train],
-            [e.complaint for e in train],
-            l2_category=settings.embed_l2_category,
-            l2_complaint=settings.embed_l2_complaint,
-        )
-        vectors = embed(test, True)
-        emb = [
-            dict(zip(heads.labels, row.tolist(), strict=True)) for row in heads.category(vectors)
-        ]
-        emb_c = [float(p) for p in heads.complaint(vectors)]
+    bow, bow_c = _bag_of_words(train, test, settings)
+    emb, emb_c = _embedding_heads(train, test, settings, embed) if embed is not None else ([], [])
     rules = [rule_view(e.text) for e in test]
     gold = [e.category.value for e in test]
     gold_c = [e.complaint for e in test]
@@ -131,6 +109,42 @@ def score_split(
         ]
         out["complaint_f1"][name] = _f1(gold_c, pred_c)
     return out
+
+
+def _bag_of_words(
+    train: Sequence[Example_], test: Sequence[Example_], settings: Settings
+) -> tuple[list[dict[Category, float]], list[float]]:
+    """The bag of words trained on ``train``: category and complaint probabilities on ``test``."""
+    nlp = train_pipeline(train, settings)
+    # get_pipe is typed as a plain callable; these are TextCategorizer pipes.
+    category: Any = nlp.get_pipe("textcat")
+    tone_pipe: Any = nlp.get_pipe("complaint")
+    docs = [Doc(nlp.vocab, words=masked_tokens(e.text) or ["."]) for e in test]
+    labels = [Category(label) for label in category.labels]
+    col = list(tone_pipe.labels).index("COMPLAINT")
+    bow = [dict(zip(labels, row, strict=True)) for row in category.predict(docs).tolist()]
+    bow_c = [float(row[col]) for row in tone_pipe.predict(docs).tolist()]
+    return bow, bow_c
+
+
+def _embedding_heads(
+    train: Sequence[Example_],
+    test: Sequence[Example_],
+    settings: Settings,
+    embed: Callable[[Sequence[Example_], bool], numpy.ndarray],
+) -> tuple[list[dict[Category, float]], list[float]]:
+    """The embedding heads fitted on ``train``: category and complaint probabilities on ``test``."""
+    heads = fit_heads(
+        embed(train, False),
+        [e.category for e in train],
+        [e.complaint for e in train],
+        l2_category=settings.embed_l2_category,
+        l2_complaint=settings.embed_l2_complaint,
+    )
+    vectors = embed(test, True)
+    emb = [dict(zip(heads.labels, row.tolist(), strict=True)) for row in heads.category(vectors)]
+    emb_c = [float(p) for p in heads.complaint(vectors)]
+    return emb, emb_c
 
 
 def generalization(

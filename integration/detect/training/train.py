@@ -40,8 +40,9 @@ from integration.detect.classifier import (
     mix_probs,
     rule_distribution,
 )
-from integration.detect.embedding import StaticEmbedder
+from integration.detect.embedding import Heads, StaticEmbedder
 from integration.detect.training.embed import (
+    EmbeddingData,
     embedding_data,
     fit_heads,
     out_of_fold,
@@ -177,17 +178,7 @@ def choose_blend(
     """
     shares = WEIGHTS if embedding is not None else (0.0,)
     emb_probs, emb_complaint = embedding if embedding is not None else ([], [])
-
-    def category(share: float) -> Sequence[dict[Category, float]]:
-        if not share:
-            return probs
-        return [mix_probs(p, e, share) for p, e in zip(probs, emb_probs, strict=True)]
-
-    by_pair: dict[tuple[float, float], float] = {}
-    for share in shares:
-        mixed = category(share)
-        for w in WEIGHTS:
-            by_pair[(w, share)] = _category_f1(data, rules, mixed, w)
+    by_pair = _category_grid(data, rules, probs, emb_probs, shares)
 
     def pick(weights: Sequence[float], allowed: Sequence[float]) -> tuple[float, float]:
         pairs = [(w, s) for w in weights for s in allowed]
@@ -197,47 +188,25 @@ def choose_blend(
     weight, share = pick([w for w in WEIGHTS if w <= max_weight], shares)
     plain = pick([w for w in WEIGHTS if w <= max_weight], (0.0,))
 
-    tone: dict[float, tuple[float, float, float]] = {}
-    for s in shares:
-        mixed_c = (
-            [(1 - s) * b + s * e for b, e in zip(complaint, emb_complaint, strict=True)]
-            if s
-            else list(complaint)
-        )
-        tone[s] = _best_complaint(data, rules, mixed_c)
+    tone = _complaint_grid(data, rules, complaint, emb_complaint, shares)
     tone_share = max(shares, key=lambda s: (tone[s][0], -s))
     _, above, calm = tone[tone_share]
-    blend = Blend(
-        category_weight=weight,
-        complaint_above=above,
-        calm_below=calm,
-        embedding_share=share,
-        complaint_embedding_share=tone_share,
-    )
+    blend = Blend(category_weight=weight, complaint_above=above, calm_below=calm,
+                  embedding_share=share, complaint_embedding_share=tone_share)
     _, above0, calm0 = tone[0.0]
     without = Blend(category_weight=plain[0], complaint_above=above0, calm_below=calm0)
-    mixed_tone = [
-        (1 - tone_share) * b + tone_share * e
-        for b, e in zip(complaint, emb_complaint or complaint, strict=True)
-    ]
     gold_c = [d.complaint for d in data]
     report: dict[str, Any] = {
-        "category_macro_f1": {
-            "rules_only": by_pair[(0.0, 0.0)],
-            "model_only": by_pair[(1.0, 0.0)],
-            "blend_without_embeddings": by_pair[plain],
-            "blend": by_pair[(weight, share)],
-            "cv_best": {"weight": best[0], "embedding_share": best[1], "f1": by_pair[best]},
-            "shipped_weight": weight,
-            "shipped_embedding_share": share,
-            "by_weight": {str(w): by_pair[(w, 0.0)] for w in WEIGHTS},
-            "by_weight_at_shipped_share": {str(w): by_pair[(w, share)] for w in WEIGHTS},
-        },
+        "category_macro_f1": _category_report(
+            by_pair, best=best, plain=plain, shipped=(weight, share)
+        ),
         "complaint": {
             "rules_only_sentiment_below_0": _f1(gold_c, [v.sentiment < 0 for v in rules]),
             "model_only_p_0.5": _f1(gold_c, [p >= 0.5 for p in complaint]),
             "blend_without_embeddings": _complaint_f1(data, rules, complaint, without),
-            "blend": _complaint_f1(data, rules, mixed_tone, blend),
+            "blend": _complaint_f1(
+                data, rules, _mixed(complaint, emb_complaint or complaint, tone_share), blend
+            ),
             "f1_by_embedding_share": {str(s): tone[s][0] for s in shares},
         },
     }
@@ -248,6 +217,72 @@ def choose_blend(
             gold_c, [p >= 0.5 for p in emb_complaint]
         )
     return blend, report
+
+
+def _mixed(base: Sequence[float], other: Sequence[float], share: float) -> list[float]:
+    """``share`` of ``other`` mixed into ``base``, item by item."""
+    return [(1 - share) * b + share * e for b, e in zip(base, other, strict=True)]
+
+
+def _category_report(
+    by_pair: dict[tuple[float, float], float],
+    *,
+    best: tuple[float, float],
+    plain: tuple[float, float],
+    shipped: tuple[float, float],
+) -> dict[str, Any]:
+    """The category figures: each reading alone, both blends, and the grid by weight."""
+    weight, share = shipped
+    return {
+        "rules_only": by_pair[(0.0, 0.0)],
+        "model_only": by_pair[(1.0, 0.0)],
+        "blend_without_embeddings": by_pair[plain],
+        "blend": by_pair[(weight, share)],
+        "cv_best": {"weight": best[0], "embedding_share": best[1], "f1": by_pair[best]},
+        "shipped_weight": weight,
+        "shipped_embedding_share": share,
+        "by_weight": {str(w): by_pair[(w, 0.0)] for w in WEIGHTS},
+        "by_weight_at_shipped_share": {str(w): by_pair[(w, share)] for w in WEIGHTS},
+    }
+
+
+def _category_grid(
+    data: Sequence[Example_],
+    rules: Sequence[RuleView],
+    probs: Sequence[dict[Category, float]],
+    emb_probs: Sequence[dict[Category, float]],
+    shares: Sequence[float],
+) -> dict[tuple[float, float], float]:
+    """Category macro-F1 for every (model weight, embedding share) pair."""
+    by_pair: dict[tuple[float, float], float] = {}
+    for share in shares:
+        mixed = (
+            [mix_probs(p, e, share) for p, e in zip(probs, emb_probs, strict=True)]
+            if share
+            else probs
+        )
+        for w in WEIGHTS:
+            by_pair[(w, share)] = _category_f1(data, rules, mixed, w)
+    return by_pair
+
+
+def _complaint_grid(
+    data: Sequence[Example_],
+    rules: Sequence[RuleView],
+    complaint: Sequence[float],
+    emb_complaint: Sequence[float],
+    shares: Sequence[float],
+) -> dict[float, tuple[float, float, float]]:
+    """Per embedding share: the best complaint F1 and the thresholds that reach it."""
+    tone: dict[float, tuple[float, float, float]] = {}
+    for s in shares:
+        mixed_c = (
+            [(1 - s) * b + s * e for b, e in zip(complaint, emb_complaint, strict=True)]
+            if s
+            else list(complaint)
+        )
+        tone[s] = _best_complaint(data, rules, mixed_c)
+    return tone
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -267,55 +302,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         static = prepare_static(args.embed, work)
         embedder = StaticEmbedder(work) if static["how"] != "off" else None
         vectors = embedding_data(embedder, data, extra) if embedder is not None else None
-        cv: dict[str, Any] = {}
-        blend = Blend()
-        if args.folds > 1:
-            probs, complaint = cross_validate(data, extra, settings, args.folds)
-            rules = [rule_view(item.text) for item in data]
-            embedded = None
-            if vectors is not None:
-                embedded = out_of_fold(
-                    vectors,
-                    data,
-                    extra,
-                    folds(data, args.folds, settings.seed),
-                    l2_category=settings.embed_l2_category,
-                    l2_complaint=settings.embed_l2_complaint,
-                )
-            blend, cv = choose_blend(
-                data,
-                rules,
-                probs,
-                complaint,
-                embedding=embedded,
-                max_weight=settings.max_category_weight,
-            )
-            cv["folds"] = args.folds
-        elif vectors is not None:
-            # No cross-validation to choose by: ship the embeddings switched off.
-            print("  no cross-validation: the embedding shares stay 0", file=sys.stderr)
+        blend, cv = _cross_validated_blend(args, data, extra, settings, vectors)
         nlp = train_pipeline([*data, *extra], settings)
-        embedding_meta: dict[str, Any] = {"static": static}
-        if vectors is not None:
-            heads = fit_heads(
-                numpy.vstack([vectors.fit, vectors.extra]),
-                [d.category for d in [*data, *extra]],
-                [d.complaint for d in [*data, *extra]],
-                l2_category=settings.embed_l2_category,
-                l2_complaint=settings.embed_l2_complaint,
-            )
-            embedding_meta["heads"] = {
-                "file": "embed/heads.npz",
-                "l2_category": settings.embed_l2_category,
-                "l2_complaint": settings.embed_l2_complaint,
-                "trained_on": vectors.fit.shape[0] + vectors.extra.shape[0],
-            }
+        heads, embedding_meta = _embedding_heads(vectors, data, extra, settings, static)
         holdout: dict[str, Any] = {}
         if args.generalize:
             without = Blend(**cv.get("blend_without_embeddings", asdict(blend)))
             blends = {"blend_without_embeddings": without, "blend": blend}
             holdout = generalization(data, extra, settings, blends, embedder, vectors)
-        bitext_path = args.bitext or default_path()
         nlp.meta["name"] = "escalade_detect"
         nlp.meta["version"] = "1.0.0"
         nlp.meta["escalade"] = {
@@ -323,18 +317,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "settings": asdict(settings),
             "architecture": ARCHITECTURES[settings.architecture]["@architectures"],
             "embedding": embedding_meta,
-            "data": {
-                "project_examples": {
-                    "path": "integration/detect/data/train_examples.jsonl",
-                    "sha256": file_digest(args.examples),
-                    "used": len(data),
-                },
-                "bitext": {
-                    "path": "../shared/data/bitext-customer-support/" + bitext_path.name,
-                    "sha256": file_digest(bitext_path) if extra else None,
-                    "used": len(extra),
-                },
-            },
+            "data": _data_meta(args, data, extra),
             "cross_validation": cv,
             "train_seconds": round(time.perf_counter() - started, 1),
         }
@@ -347,11 +330,94 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 nlp.meta["escalade"]["generalization"] = previous
         args.out.mkdir(parents=True, exist_ok=True)
         nlp.to_disk(args.out)
-        if vectors is not None:
+        if heads is not None:
             write_static(work, args.out / "embed", heads)
         elif (args.out / "embed").exists() and static["how"] == "off":
             shutil.rmtree(args.out / "embed")
     return nlp.meta["escalade"]
+
+
+def _cross_validated_blend(
+    args: argparse.Namespace,
+    data: list[Example_],
+    extra: list[Example_],
+    settings: Settings,
+    vectors: EmbeddingData | None,
+) -> tuple[Blend, dict[str, Any]]:
+    """The blend chosen on out-of-fold figures, and those figures; the default blend without."""
+    if args.folds <= 1:
+        if vectors is not None:
+            # No cross-validation to choose by: ship the embeddings switched off.
+            print("  no cross-validation: the embedding shares stay 0", file=sys.stderr)
+        return Blend(), {}
+    probs, complaint = cross_validate(data, extra, settings, args.folds)
+    rules = [rule_view(item.text) for item in data]
+    embedded = None
+    if vectors is not None:
+        embedded = out_of_fold(
+            vectors,
+            data,
+            extra,
+            folds(data, args.folds, settings.seed),
+            l2_category=settings.embed_l2_category,
+            l2_complaint=settings.embed_l2_complaint,
+        )
+    blend, cv = choose_blend(
+        data,
+        rules,
+        probs,
+        complaint,
+        embedding=embedded,
+        max_weight=settings.max_category_weight,
+    )
+    cv["folds"] = args.folds
+    return blend, cv
+
+
+def _embedding_heads(
+    vectors: EmbeddingData | None,
+    data: list[Example_],
+    extra: list[Example_],
+    settings: Settings,
+    static: dict[str, Any],
+) -> tuple[Heads | None, dict[str, Any]]:
+    """The embedding heads trained on every example (when embeddings are on) and their meta."""
+    embedding_meta: dict[str, Any] = {"static": static}
+    if vectors is None:
+        return None, embedding_meta
+    heads = fit_heads(
+        numpy.vstack([vectors.fit, vectors.extra]),
+        [d.category for d in [*data, *extra]],
+        [d.complaint for d in [*data, *extra]],
+        l2_category=settings.embed_l2_category,
+        l2_complaint=settings.embed_l2_complaint,
+    )
+    embedding_meta["heads"] = {
+        "file": "embed/heads.npz",
+        "l2_category": settings.embed_l2_category,
+        "l2_complaint": settings.embed_l2_complaint,
+        "trained_on": vectors.fit.shape[0] + vectors.extra.shape[0],
+    }
+    return heads, embedding_meta
+
+
+def _data_meta(
+    args: argparse.Namespace, data: list[Example_], extra: list[Example_]
+) -> dict[str, Any]:
+    """Which examples the model was trained on: the project's and the bitext sample."""
+    bitext_path = args.bitext or default_path()
+    return {
+        "project_examples": {
+            "path": "integration/detect/data/train_examples.jsonl",
+            "sha256": file_digest(args.examples),
+            "used": len(data),
+        },
+        "bitext": {
+            "path": "../shared/data/bitext-customer-support/" + bitext_path.name,
+            "sha256": file_digest(bitext_path) if extra else None,
+            "used": len(extra),
+        },
+    }
 
 
 def _previous_generalization(out: Path) -> dict[str, Any]:
