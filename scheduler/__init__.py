@@ -53,6 +53,9 @@ def build_scheduler(
     With ``app``, each job runs inside its application context (logging, config).
     """
     scheduler = BackgroundScheduler(timezone="UTC", daemon=True)
+    # Two lines per run of every job every few seconds drown what the jobs themselves say;
+    # a job that fails is still logged (at error level).
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     gate = StoreGate(who="SLA scheduler", meanwhile="sweeps are skipped", probe_every=0.0)
 
     def guarded() -> SweepReport:
@@ -92,6 +95,7 @@ def build_scheduler(
         # One audit at a time per process; another process may claim the next queued one.
         max_instances=1,
         coalesce=True,
+        next_run_time=runtime.now(),
     )
     return scheduler
 

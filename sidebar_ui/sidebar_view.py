@@ -18,7 +18,8 @@ from typing import Any
 
 from integration.calendars import format_local
 from integration.matrix import Matrix
-from integration.models import parse_time
+from integration.matrix.conditions import sharpest_drop
+from integration.models import MessageSentiment, parse_time
 from integration.store import DecisionRow, OutboxRow, TicketRow
 from integration.store.people import TierOverrideRow
 from sidebar_ui.timeline_view import RuleLine, TimelineView, build_timeline, rule_lines, tier_setter
@@ -252,6 +253,9 @@ def evidence_lines(signals: Mapping[str, Any]) -> tuple[EvidenceLine, ...]:
         tone = " · frustrated" if signals.get("frustrated") else ""
         out.append(EvidenceLine(kind="sentiment", label="sentiment",
                                 text=f"{sentiment:+.2f}{tone}", sentence=driver))
+    if signals.get("sentiment_spike"):
+        out.append(EvidenceLine(kind="tone_drop", label="tone drop",
+                                text="dropped sharply mid-conversation" + _drop(signals)))
     keys = [str(k) for k in signals.get("error_keys") or ()]
     if keys:
         out.append(EvidenceLine(kind="error_keys", label="error keys", text=", ".join(keys)))
@@ -283,6 +287,15 @@ def format_duration(delta: timedelta) -> str:
 
 
 # --- pieces ---------------------------------------------------------------------------------
+
+
+def _drop(signals: Mapping[str, Any]) -> str:
+    scored = tuple(
+        MessageSentiment(message_id=str(m.get("message_id", "")), score=float(m["score"]),
+                         sentence=str(m.get("sentence") or ""))
+        for m in signals.get("message_sentiments") or ()
+        if isinstance(m.get("score"), int | float))
+    return sharpest_drop(scored)
 
 
 def _sentiment_sentence(signals: Mapping[str, Any]) -> str | None:

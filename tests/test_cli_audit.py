@@ -141,6 +141,7 @@ def test_replay_of_a_workspace_reads_its_stored_history(cli_env: dict[str, Any],
 
     assert result.exit_code == 0, result.output
     assert "replayed 8 tickets" in result.stdout
+    assert "tier-3 precision" in result.stdout  # two of the eight were escalated
     assert "reading 8 stored tickets of acme (last 30 days)" in result.stderr
     assert empty.exit_code == 1
     assert "escalade backfill --tenant acme --days 1" in empty.stderr
@@ -155,3 +156,15 @@ def test_a_report_that_cannot_be_written_is_one_line_naming_the_file(tmp_path: P
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1] == (
         f"Error: {out}: cannot write: {blocker} is not a folder")
+
+
+def test_replay_says_agreement_cannot_be_measured_without_escalations(tmp_path: Path) -> None:
+    tickets = _tickets(4, start=datetime(2026, 10, 5, 9, tzinfo=UTC))
+    for t in tickets:
+        t["tags"] = []
+    history = tmp_path / "quiet.jsonl"
+    history.write_text("".join(json.dumps(t) + "\n" for t in tickets), encoding="utf-8")
+    result = CliRunner().invoke(main, ["replay", "--matrix", str(_new_matrix(tmp_path)),
+                                       "--history", str(history)])
+    assert result.exit_code == 0, result.output
+    assert "records no escalation" in result.stdout and "precision" not in result.stdout

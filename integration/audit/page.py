@@ -9,8 +9,13 @@ labels, group names) is escaped.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from integration.calendars import format_local
+from integration.models import parse_time
 
 __all__ = ["render_html", "render_replay_html", "replay_section"]
 
@@ -134,7 +139,8 @@ def _summary(report: Mapping[str, Any]) -> str:
     contradicted = sum(1 for c in report.get("label_checks", []) if c.get("contradicted"))
     rows = [
         ("Tickets", report["tickets"]),
-        ("From", period.get("first") or "–"), ("To", period.get("last") or "–"),
+        ("From", _when(period.get("first"), period.get("zone"))),
+        ("To", _when(period.get("last"), period.get("zone"))),
         ("Time zone", period.get("zone") or "–"),
         ("Escalated", f"{esc['total']:,} ({_pct(esc.get('rate'))})"),
         ("SLA breaches", f"{sla['breaches']:,} of {sla.get('measured', 0):,} measured"),
@@ -142,7 +148,22 @@ def _summary(report: Mapping[str, Any]) -> str:
         ("Spikes", len(report.get("spikes", []))),
         ("Matrix", report.get("matrix_version") or "–"),
     ]
-    return "<h2>Summary</h2>" + _table(["", ""], [list(r) for r in rows])
+    notice = "" if esc["total"] else (
+        '<p class="note" id="no-escalations">This history records no escalation, so the '
+        "charts of escalations are empty. Say where your team records them: escalation tags, "
+        "a custom field holding the reason, or the groups escalated tickets move into.</p>")
+    return "<h2>Summary</h2>" + notice + _table(["", ""], [list(r) for r in rows])
+
+
+def _when(value: Any, zone: Any) -> str:
+    """An ISO time from the report, as people read it in the report's zone."""
+    if not isinstance(value, str) or not value:
+        return "–"
+    try:
+        return format_local(parse_time(value, "period"), ZoneInfo(str(zone)) if zone else UTC,
+                            long=True)
+    except (ValueError, KeyError):
+        return value
 
 
 def _heatmap(report: Mapping[str, Any]) -> str:

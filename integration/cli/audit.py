@@ -352,10 +352,15 @@ def replay_lines(data: dict[str, Any], *, listed: int = 20) -> list[str]:
         lines.append(f"{'tier ' + tier:26}{current['tiers'][tier]:>10,}{new['tiers'][tier]:>10,}")
     lines.append(f"{'tier-3 alerts per day':26}{current['tier3_alerts'] / days:>10.1f}"
                  f"{new['tier3_alerts'] / days:>10.1f}")
-    for measure in ("precision", "recall"):
-        lines.append(f"{'tier-3 ' + measure:26}{_ratio(current['agreement'][measure]):>10}"
-                     f"{_ratio(new['agreement'][measure]):>10}")
-    lines.append(f"(against {data['escalations']:,} escalations recorded in the history)")
+    if data["escalations"]:
+        for measure in ("precision", "recall"):
+            lines.append(f"{'tier-3 ' + measure:26}{_ratio(current['agreement'][measure]):>10}"
+                         f"{_ratio(new['agreement'][measure]):>10}")
+        lines.append(f"(against {data['escalations']:,} escalations recorded in the history)")
+    else:
+        lines.append("(the history records no escalation, so agreement with what the team "
+                     "escalated cannot be measured: see --escalation-tags, --escalation-field, "
+                     "--escalation-groups)")
     lines.append(f"{data['changed']:,} ticket(s) change tier: {data['raised']:,} up, "
                  f"{data['lowered']:,} down")
     for change in data["changes"][:listed]:

@@ -11,7 +11,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from integration.calendars import add_business_time, format_local
-from integration.matrix.conditions import Facts, quote
+from integration.matrix.conditions import Facts, quote, sharpest_drop
 from integration.matrix.schema import Matrix, TierSettings
 from integration.models import (
     Action,
@@ -140,6 +140,8 @@ def _handoff_note(
     was = f" (was tier {int(previous_tier)})" if previous_tier is not None else ""
     group = f", routed to {settings.actions.group}" if settings.actions.group else ""
     tone = ", frustrated" if signals.frustrated else ""
+    if signals.sentiment_spike:
+        tone += ", tone dropped sharply" + sharpest_drop(signals.message_sentiments)
     lines = [
         f"Escalade: tier {int(decision.tier)}{was}{group}",
         f"Category: {decision.category.value} · sentiment {decision.sentiment:+.2f}{tone}",

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from integration.matrix.schema import Condition
-from integration.models import Category, Handoff, Signals, Ticket
+from integration.models import Category, Handoff, MessageSentiment, Signals, Ticket
 
-__all__ = ["Facts", "holds", "quote"]
+__all__ = ["Facts", "holds", "quote", "sharpest_drop"]
 
 _QUOTE_LIMIT = 120
 
@@ -111,6 +111,25 @@ def _frustrated(expected: bool, ctx: Facts) -> list[str] | None:
     if expected:
         return ["customer is clearly frustrated" + _evidence(ctx, "tone", "frustration")]
     return ["customer is not frustrated"]
+
+
+def _sentiment_spike(expected: bool, ctx: Facts) -> list[str] | None:
+    if ctx.signals.sentiment_spike is not expected:
+        return None
+    if not expected:
+        return ["the customer's tone held steady"]
+    return ["the customer's tone dropped sharply mid-conversation"
+            + sharpest_drop(ctx.signals.message_sentiments)]
+
+
+def sharpest_drop(sentiments: tuple[MessageSentiment, ...]) -> str:
+    """`` (+0.40 → -0.55: "...")`` for the largest fall between two customer messages."""
+    pairs = list(zip(sentiments, sentiments[1:], strict=False))
+    if not pairs:
+        return ""
+    before, after = max(pairs, key=lambda p: p[0].score - p[1].score)
+    said = f': "{quote(after.sentence)}"' if after.sentence else ""
+    return f" ({before.score:+.2f} → {after.score:+.2f}{said})"
 
 
 def _inquiry(expected: bool, ctx: Facts) -> list[str] | None:
@@ -235,6 +254,7 @@ _CHECKS: dict[str, _Check] = {
     "arr_at_least": _arr_at_least,
     "health_below": _health_below,
     "sentiment_below": _sentiment_below,
+    "sentiment_spike": _sentiment_spike,
     "frustrated": _frustrated,
     "inquiry": _inquiry,
     "confidence_at_least": _confidence_at_least,

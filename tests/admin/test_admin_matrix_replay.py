@@ -41,7 +41,7 @@ def test_validate_shows_what_the_edit_changes_over_the_history(
         r"<strong>(\d+)</strong> tickets? would change tier:\s*(\d+) up, (\d+) down", page)
     assert changed and int(changed.group(1)) == int(changed.group(2)) > 0
     assert changed.group(3) == "0"
-    assert page.count("<code>every_how_to</code>") == int(changed.group(1))
+    assert page.count(">+every_how_to</code>") == int(changed.group(1))
     assert "Agreement is measured against the 5 escalations" in page
 
 
@@ -66,6 +66,14 @@ def test_save_shows_the_replay_first_then_saves_the_text_it_showed(
                                     "replayed": digest.group(1)})
     assert done.status_code == 200 and "Saved to" in done.text
     assert saved.read_text(encoding="utf-8") == _edited()
+
+
+def test_a_history_without_escalations_says_agreement_cannot_be_measured(
+        signed_in: Any, runtime: Any) -> None:  # noqa: F811
+    _add_tenant(runtime, "acme")
+    _history(runtime, "acme", 1)   # one how-to question, not escalated
+    page = _matrix_post(signed_in, {"matrix": _edited(), "op": "validate"}).text
+    assert 'id="replay-no-escalations"' in page and "Tier 3 precision" not in page
 
 
 def test_without_history_the_editor_says_so_and_saves(

@@ -148,3 +148,14 @@ def test_replay_of_the_export_renders(tmp_path: Path) -> None:
     assert all(c["new_rules"] == ["billing_is_urgent"] for c in result["changes"])
     page = render_html(audit("freshdesk_export.csv"), replay=result)
     assert "Replay of the rule change" in page
+
+
+def test_the_summary_reads_its_dates_in_the_report_zone_and_says_when_nothing_escalated(
+        zendesk: dict[str, Any]) -> None:
+    page = render_html(zendesk)
+    first = zendesk["period"]["first"]
+    assert first not in page  # not the raw timestamp
+    assert re.search(r"<td>\w+day \d{1,2} \w+ 20\d\d, \d\d:\d\d [A-Z+\d]+</td>", page)
+    assert 'id="no-escalations"' not in page
+    quiet = {**zendesk, "escalations": {**zendesk["escalations"], "total": 0, "rate": 0.0}}
+    assert 'id="no-escalations"' in render_html(quiet)

@@ -15,6 +15,9 @@ with Debian's chromium, whose page clock is fixed too:
 * ``admin-connections.png`` — the same page's Slack and HubSpot connections and their badges;
 * ``admin-outbox.png`` — the outbox opened on what needs attention;
 * ``admin-matrix-error.png`` — the matrix editor rejecting a bad threshold at its line;
+* ``admin-matrix-replay.png`` — the editor replaying an edit over the stored tickets;
+* ``admin-audit.png`` — the audit page with a finished audit of the demo workspace;
+* ``audit-report.png`` — the top of that audit's report;
 * ``slack-alert.png`` — the Slack message Escalade posted for a demo Tier 3 ticket, its Block
   Kit drawn as a plain HTML mock and labelled as a preview.
 """
@@ -90,7 +93,7 @@ class _Clock:
 def _frozen_vendors(clock: _Clock) -> Iterator[None]:
     """The sandbox helpdesk and the Slack connector read ``clock`` instead of the wall's."""
     import adapters.connectors.slack.client as slack_module
-    import adapters.helpdesk.sandbox as sandbox_module
+    import adapters.helpdesk.sandbox.client as sandbox_module
 
     class Frozen(datetime):
         @classmethod
@@ -299,6 +302,33 @@ def _admin_shots(server: DemoServer, clock: _Clock) -> list[Path]:
         page.wait_for_function("() => document.getElementById('matrix').scrollTop > 0 && "
                                "document.getElementById('gutter').scrollTop > 0")
         written.append(_shoot(page, "admin-matrix-error.png"))
+        written += _replay_and_audit_shots(page, server)
+    return written
+
+
+# A rule an admin might try: every how-to question to Tier 3 (the replay shows what it does).
+EVERY_HOW_TO = ("tiers:\n  3:\n    rules:\n      - id: every_how_to\n"
+                "        description: Every how-to question\n        when: {category: [how_to]}\n")
+
+
+def _replay_and_audit_shots(page: Any, server: DemoServer) -> list[Path]:
+    from integration.audit_runs import run_next_audit
+    from integration.matrix.loader import DEFAULT_PATH
+
+    page.goto(f"{server.url}/admin/matrix")
+    page.fill("#matrix", DEFAULT_PATH.read_text(encoding="utf-8").replace(
+        "tiers:\n  3:\n    rules:\n", EVERY_HOW_TO, 1))
+    page.click("#validate")
+    page.wait_for_selector("#replay")
+    written = [_shoot_between(page, "admin-matrix-replay.png", "#matrix-result", "#replay")]
+    page.goto(f"{server.url}/admin/audit?tenant=demo")
+    page.click("#run-audit")
+    run_next_audit(server.runtime)
+    page.goto(f"{server.url}/admin/audit?tenant=demo")
+    written.append(_shoot(page, "admin-audit.png"))
+    page.click("a[id^=report-]")
+    page.wait_for_selector("figure")
+    written.append(_shoot(page, "audit-report.png"))
     return written
 
 

@@ -65,7 +65,7 @@ def test_the_matrix_editor_shows_the_replay_before_saving(live_server: DemoServe
     assert "stored ticket" in page.inner_text("#replay-h")
     changed = page.inner_text("#replay-changed")
     assert "would change tier" in changed and " up" in changed
-    assert page.locator("#replay-changes code", has_text="every_how_to").count() > 0
+    assert page.locator("#replay-changes code", has_text="+every_how_to").count() > 0
     page.click("#save")
     assert "Saved to" in page.inner_text("#matrix-result")
     assert hosts == {"127.0.0.1"}
