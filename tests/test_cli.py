@@ -244,3 +244,24 @@ def test_tenant_add_names_the_missing_credential(cli_env: dict) -> None:
                                   "--base-url", "https://acme.freshdesk.com"])
     assert result.exit_code != 0
     assert "--api-key" in result.output
+
+
+def test_demo_in_a_real_process_prints_one_line_and_logs_nothing(tmp_path: Path) -> None:
+    # The app configures logging when it is built; only a real process shows what a new user
+    # sees in the terminal (the test runner's own log handlers hide it).
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ESCALADE_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db",
+           "ESCALADE_VAR_DIR": str(tmp_path / "var")}
+    env.pop("ESCALADE_LOG_LEVEL", None)
+    run = [sys.executable, "-m", "integration.cli"]
+    subprocess.run([*run, "db", "upgrade"], env=env, capture_output=True, check=True)
+    seeded = subprocess.run([*run, "demo"], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert seeded.returncode == 0, seeded.stderr
+    assert seeded.stderr == ""
+    (line,) = seeded.stdout.splitlines()
+    assert line.startswith("demo workspace: 58 tickets sent")
+    assert line.endswith("320 past tickets stored for the audit")

@@ -19,21 +19,24 @@ def demo(reset: bool) -> None:
     from integration.demo.seed import seed_demo
 
     runtime = runtime_of(click.get_current_context())
-    root = logging.getLogger()
-    level = root.level
     # One summary line is what a new user needs; each sample's decision is on the start page.
-    if level > logging.DEBUG:
-        root.setLevel(logging.WARNING)
+    # Loggers that set their own level (the app's) ignore the root's, so this silences every
+    # record below a warning for the seeding, unless debugging was asked for.
+    quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
+    if quiet:
+        logging.disable(logging.INFO)
     try:
         report = seed_demo(runtime, reset=reset)
     finally:
-        root.setLevel(level)
+        if quiet:
+            logging.disable(logging.NOTSET)
     if report["reseeded_after"] is not None:
         click.echo(f"demo workspace: seeded {_age(report['reseeded_after'])} ago, so its SLA "
                    "clocks had run out; seeded it afresh with today's dates (settings kept)")
     click.echo(
         f"demo workspace: {report['tickets']} tickets sent, {report['accepted']} new, "
-        f"{report['decided']} decided, {report['delivered']} write-backs delivered"
+        f"{report['decided']} decided, {report['delivered']} write-backs delivered; "
+        f"{report['history']} past tickets stored for the audit"
     )
 
 

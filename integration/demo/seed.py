@@ -18,7 +18,7 @@ from typing import Any
 
 from adapters.helpdesk.sandbox import SIGNATURE_HEADER, sign
 from integration import store
-from integration.demo import DEMO_TENANT, demo_tickets
+from integration.demo import DEMO_TENANT, demo_expected, demo_tickets
 from integration.demo.timing import redate
 from integration.matrix import Matrix
 from integration.models import Ticket
@@ -108,9 +108,23 @@ def seed_demo(runtime: Runtime, *, reset: bool = False) -> dict[str, Any]:
         elif response.status_code != 200:
             raise RuntimeError(f"demo ticket {ticket.id}: {response.status_code} {response.json}")
     report = drain(runtime)
+    history = _import_history(runtime, samples, now=now, matrix=matrix)
     # The sandbox answers for itself: record its test so the workspace shows it connected.
     from integration.workspaces.service import check_stored
 
     check_stored(runtime, DEMO_TENANT, "helpdesk")
     return {"tickets": len(samples), "accepted": accepted, "decided": report.decided,
-            "delivered": report.delivered, "reseeded_after": age}
+            "delivered": report.delivered, "history": history, "reseeded_after": age}
+
+
+def _import_history(runtime: Runtime, samples: list[Ticket], *, now: datetime,
+                    matrix: Matrix) -> int:
+    """Store the demo's past tickets as a history import would (nothing decided or sent)."""
+    from integration.demo.history import demo_history
+    from integration.store.backfill import import_ticket
+
+    past = demo_history(samples, demo_expected(), now=now, zone=matrix.display_zone)
+    with store.session_scope(runtime.sessions) as s:
+        tenant = store.get_tenant(s, DEMO_TENANT)
+        assert tenant is not None
+        return sum(import_ticket(s, tenant_id=tenant.id, ticket=t) for t in past)
