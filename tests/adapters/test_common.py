@@ -44,7 +44,8 @@ def test_status_error(status: int, kind: type) -> None:
 
 def test_a_vendor_may_narrow_what_is_retriable() -> None:
     assert isinstance(status_error(409, "x", retriable=frozenset({429})), FatalError)
-    assert status_error(429, "x", wait=3.0, retriable=frozenset({429})).retry_after == 3.0
+    limited = status_error(429, "x", wait=3.0, retriable=frozenset({429}))
+    assert isinstance(limited, RetriableError) and limited.retry_after == 3.0
 
 
 def test_retry_after_seconds_and_http_date() -> None:

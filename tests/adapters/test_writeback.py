@@ -16,7 +16,7 @@ import responses
 
 from adapters.helpdesk.base import HelpdeskAdapter, HelpdeskConfig
 from adapters.helpdesk.common import marker_refs
-from adapters.registry import adapter_class
+from adapters.registry import build_adapter
 from integration.errors import RetriableError
 from integration.models import Action, ActionKind
 from integration.outbox import with_refs
@@ -65,8 +65,7 @@ def adapter_for(fake: FakeHelpdesk, group_ids: dict[str, int]) -> HelpdeskAdapte
         credentials={k: v for k, v in tenant["secrets"].items() if k != "webhook_secret"},
         webhook_secret=tenant["secrets"]["webhook_secret"], options=tenant["settings"],
     )
-    return adapter_class(fake.identifier)(config=config, session=requests.Session(),
-                                          timeout=3.0)
+    return build_adapter(config, session=requests.Session(), timeout=3.0)
 
 
 def validate(fake: FakeHelpdesk, rsps: responses.RequestsMock) -> None:
@@ -171,7 +170,7 @@ def test_an_unsure_retry_writes_only_what_is_missing(
     fake: FakeHelpdesk, rsps: responses.RequestsMock, lost: str,
     lost_with: type[requests.RequestException],
 ) -> None:
-    losses = []
+    losses: list[str] = []
 
     def lose_once(kind: str) -> bool:
         if kind == lost and not losses:

@@ -45,9 +45,10 @@ def test_upsert_inserts_then_updates_the_same_row(store: Store) -> None:
         )
         assert row.id == first
     with store.reopened() as again, session_scope(again.factory) as s:
-        row = get_ticket(s, tenant, "zendesk", "4711")
-        assert row is not None
-        assert (row.status, row.tier, row.priority, row.category, row.sla_due_at) == (
+        reread = get_ticket(s, tenant, "zendesk", "4711")
+        assert reread is not None
+        assert (reread.status, reread.tier, reread.priority, reread.category,
+                reread.sla_due_at) == (
             "solved", 3, "urgent", "refund", None,
         )
         assert row.data["messages"][0]["body"] == "fixed, thanks"
