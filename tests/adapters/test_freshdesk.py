@@ -275,7 +275,8 @@ def test_company_fallbacks_and_absence() -> None:
     # the built-in "Health score" dropdown and "Account tier" stand in
     assert (account.health, account.arr, account.plan) == (0.2, 250000.0, "premium")
     company["custom_fields"] = {"health": 35}
-    assert normalize({**data, "company": company}).account.health == 0.35  # type: ignore[union-attr]
+    rated = normalize({**data, "company": company}).account
+    assert rated is not None and rated.health == 0.35
 
 
 def test_unknown_group_kept_as_id_and_no_tier_without_field() -> None:

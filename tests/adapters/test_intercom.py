@@ -245,7 +245,8 @@ def test_account_falls_back_to_monthly_spend_and_percent_health() -> None:
     assert account is not None
     assert (account.arr, account.health, account.owner) == (144000.0, 0.35, None)
     data["company"]["monthly_spend"] = 0  # Intercom's "never set"
-    assert normalize(data).account.arr is None  # type: ignore[union-attr]
+    unset = normalize(data).account
+    assert unset is not None and unset.arr is None
 
 
 def test_without_contact_or_company_the_conversation_still_reads() -> None:

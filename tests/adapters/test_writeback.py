@@ -21,7 +21,14 @@ from integration.errors import RetriableError
 from integration.models import Action, ActionKind
 from integration.outbox import with_refs
 from tests.adapters import kit
-from tests.fake_helpdesks import FAKES, FakeHelpdesk, mount
+from tests.fake_helpdesks import (
+    FAKES,
+    FakeFreshdesk,
+    FakeHelpdesk,
+    FakeIntercom,
+    FakeZendesk,
+    mount,
+)
 
 VENDORS = tuple(FAKES)
 NOUN = {"zendesk": "Zendesk group", "freshdesk": "Freshdesk group", "intercom": "Intercom team"}
@@ -80,9 +87,10 @@ def plain(body: str) -> str:
 
 def group_writes(fake: FakeHelpdesk) -> list[object]:
     """Whatever the fake was asked to move the ticket to a group or team."""
-    if fake.identifier == "intercom":
-        return [a for a in fake.assignments if a["type"] == "team"]  # type: ignore[attr-defined]
-    return [u["group_id"] for u in fake.updates if "group_id" in u]  # type: ignore[attr-defined]
+    if isinstance(fake, FakeIntercom):
+        return [a for a in fake.assignments if a["type"] == "team"]
+    assert isinstance(fake, (FakeZendesk, FakeFreshdesk))
+    return [u["group_id"] for u in fake.updates if "group_id" in u]
 
 
 # --- a missing group mapping ----------------------------------------------------------------

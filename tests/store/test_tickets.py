@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -24,8 +25,8 @@ from integration.store import (
 from tests.store.helpers import T0, Store, make_decision, make_ticket, new_tenant
 
 
-def _upsert(store: Store, tenant_id: int, ticket_id: str = "4711", **kw: object) -> int:
-    ticket = make_ticket(ticket_id, **kw)  # type: ignore[arg-type]
+def _upsert(store: Store, tenant_id: int, ticket_id: str = "4711", **kw: Any) -> int:
+    ticket = make_ticket(ticket_id, **kw)
     with session_scope(store.factory) as s:
         row = upsert_ticket(
             s, tenant_id=tenant_id, ticket=ticket, tier=Tier.TWO, priority=Priority.HIGH,
