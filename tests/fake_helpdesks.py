@@ -25,6 +25,8 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 import responses
 
+from tests import recorded
+
 __all__ = ["FAKES", "FakeHelpdesk", "Written", "mount", "serve"]
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -245,7 +247,7 @@ class FakeIntercom(FakeHelpdesk):
         return _missing(method, path)
 
     def _conversation(self) -> dict[str, Any]:
-        conversation = copy.deepcopy(_load("intercom", "conversation.json"))
+        conversation: dict[str, Any] = copy.deepcopy(_load("intercom", "conversation.json"))
         conversation["team_assignee_id"] = self.assignees["team"]
         conversation["admin_assignee_id"] = self.assignees["admin"]
         applied = conversation["tags"]["tags"][0]
@@ -297,7 +299,7 @@ def mount(rsps: responses.RequestsMock, fake: FakeHelpdesk, *, lose_answer: Hook
 
     def callback(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
         parts = urlsplit(str(request.url))
-        body = json.loads(request.body) if request.body else None
+        body = recorded.sent_json(request) if request.body else None
         status, answer, kind = fake.handle(str(request.method), parts.path,
                                            dict(parse_qsl(parts.query)), body)
         if kind is not None and lose_answer(kind):

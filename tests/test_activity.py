@@ -21,6 +21,7 @@ from integration.activity import (
 )
 from integration.engagement import Activity, declining, engagement_trend
 from integration.errors import ValidationError
+from tests import recorded
 
 URL = "https://app.example.com/escalade/activity"
 HEADER = (
@@ -66,7 +67,7 @@ def test_http_success_sends_the_known_keys_and_the_token() -> None:
         mrr=1250.5,
         renewal_date=date(2024, 6, 30),
     )
-    assert responses.calls[0].request.req_kwargs["timeout"] == 3.0
+    assert recorded.extras(responses.calls[0].request).req_kwargs["timeout"] == 3.0
 
 
 @responses.activate

@@ -24,10 +24,11 @@ from adapters.helpdesk.sandbox import SandboxAdapter
 from adapters.helpdesk.zendesk import ZendeskAdapter
 from adapters.helpdesk.zendesk.backfill import ExportPosition, epoch
 from integration import store
-from integration.backfill import Trouble, WindowChanged, run_backfill
+from integration.backfill import BackfillReport, Trouble, WindowChanged, run_backfill
 from integration.backfill_progress import BackfillProgress, ProgressDisplay, describe
 from integration.errors import FatalError, ValidationError
 from integration.models import Ticket
+from tests import recorded
 from tests.adapters import kit
 from tests.conftest import make_ticket, post_sandbox, sandbox_body
 from tests.store.helpers import BACKENDS, Store, backend_store, new_tenant
@@ -108,7 +109,7 @@ def mock_export(*, page2: list[dict[str, Any]] | None = None, metrics_status: in
         responses.get(f"{API}/tickets/{ticket_id}/comments.json", json=body, status=status)
 
 
-def run(db: Store, tenant_id: int, adapter: Any, **kwargs: Any) -> store.BackfillRunRow | Any:
+def run(db: Store, tenant_id: int, adapter: Any, **kwargs: Any) -> BackfillReport:
     """The runner with a frozen clock and a sleep that must be injected."""
     kwargs.setdefault("sleep", _no_sleep)
     kwargs.setdefault("days", 60)
@@ -143,8 +144,8 @@ def latest_run(db: Store, tenant_id: int, helpdesk: str = "zendesk") -> store.Ba
 
 def queries(path_suffix: str) -> list[dict[str, str]]:
     """The query strings of the calls made to one URL, in order."""
-    return [dict(call.request.params) for call in responses.calls
-            if call.request.url.split("?")[0].endswith(path_suffix)]
+    return [dict(recorded.extras(call.request).params) for call in responses.calls
+            if recorded.url(call.request).split("?")[0].endswith(path_suffix)]
 
 
 # --- a whole import -----------------------------------------------------------------------
@@ -186,7 +187,7 @@ def test_the_exchanges_match_zendesk_s_api_description(db: Store, tenant_id: int
     run(db, tenant_id, zendesk())
     api = kit.openapi(SPEC)
     for call in responses.calls:
-        kit.validate_exchange(api, call.request, _without_deleted(call.response),
+        kit.validate_exchange(api, call.request, _without_deleted(recorded.answer(call)),
                                 strip_suffix=".json")
 
 
@@ -249,7 +250,8 @@ def test_an_adapter_error_after_page_one_resumes_at_the_next_ticket(
     # The first export page is read again, but 101 and 102 are not fetched again.
     assert queries("/cursor.json")[0] == {"start_time": str(epoch(SINCE)),
                                           "include": "users,organizations"}
-    fetched = [c.request.url for c in responses.calls if "/comments.json" in c.request.url]
+    urls = [recorded.url(c.request) for c in responses.calls]
+    fetched = [url for url in urls if "/comments.json" in url]
     assert not any("/tickets/101/" in url or "/tickets/102/" in url for url in fetched)
     assert latest_run(db, tenant_id).tickets_stored == 4
 

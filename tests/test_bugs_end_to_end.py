@@ -15,6 +15,7 @@ from integration import store
 from integration.store.bugs import BugGroupRow, BugGroupTicketRow
 from integration.web.tracker_webhooks import sign
 from integration.worker import drain
+from tests import recorded
 from tests.conftest import SANDBOX_SECRET, make_ticket, post_sandbox, sandbox_body
 
 SITE = "https://acme-test.atlassian.net"
@@ -87,13 +88,13 @@ def test_one_bug_for_three_accounts_linked_and_closed(client: Any, runtime: Any)
     assert [c["name"] for c in report["customers"]] == ["Customer 0", "Customer 1", "Customer 2"]
     assert any("When I click Export CSV" in step for step in report["steps"])
     create = next(c for c in responses.calls if c.request.url == f"{API}/issue")
-    created = json.loads(create.request.body)
+    created = recorded.sent_json(create.request)
     assert report["fingerprint"] in created["fields"]["labels"]
     # The title names what fails, the error as people write it, and how many accounts.
     assert created["fields"]["summary"] == "CSV export fails with HTTP 500 (3 accounts)"
     # Each ticket is linked on the issue; the demo's tickets link to their sidebar page.
-    linked = [json.loads(c.request.body)["object"]["url"] for c in responses.calls
-              if c.request.url.endswith("/remotelink")]
+    linked = [recorded.sent_json(c.request)["object"]["url"] for c in responses.calls
+              if recorded.url(c.request).endswith("/remotelink")]
     assert len(linked) == 3 and all("/sidebar/sandbox/demo/tickets/50" in u for u in linked)
     assert client.get("/" + linked[0].split("/", 3)[3]).status_code == 200  # a working link
     with store.session_scope(runtime.sessions) as s:
@@ -186,15 +187,15 @@ def test_a_customer_joining_renames_the_issue_and_is_quoted_and_linked(
     second = _outbox(runtime, "jira")[-1]
     assert second.status == "delivered", second.last_error
     rename = next(c for c in responses.calls if c.request.method == "PUT")
-    assert json.loads(rename.request.body) == {
+    assert recorded.sent_json(rename.request) == {
         "fields": {"summary": "CSV export fails with HTTP 500 (4 accounts)"}}
-    comment = next(c for c in responses.calls if c.request.url.endswith("/comment"))
-    text = json.dumps(json.loads(comment.request.body)["body"])
+    comment = next(c for c in responses.calls if recorded.url(c.request).endswith("/comment"))
+    text = json.dumps(recorded.sent_json(comment.request)["body"])
     assert "Customer 3, in their own words (ticket demo:sandbox:503)" in text
     assert "1. Open the monthly report" in text and "2. Click Export CSV" in text
     assert "Customer 0" not in text
-    link = [c for c in responses.calls if c.request.url.endswith("/remotelink")][-1]
-    assert "/sidebar/sandbox/demo/tickets/503" in json.loads(link.request.body)["object"]["url"]
+    link = [c for c in responses.calls if recorded.url(c.request).endswith("/remotelink")][-1]
+    assert "/sidebar/sandbox/demo/tickets/503" in recorded.sent_json(link.request)["object"]["url"]
 
 
 def test_a_spike_across_accounts_raises_one_incident_alert_with_its_own_layout(

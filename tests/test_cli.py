@@ -19,7 +19,7 @@ DEMO = Path(__file__).resolve().parents[1] / "integration" / "demo" / "tickets.j
 
 
 @pytest.fixture
-def cli_env(app_config: dict, monkeypatch: pytest.MonkeyPatch) -> dict:
+def cli_env(app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Point the CLI at a throwaway database."""
     monkeypatch.setenv("ESCALADE_DATABASE_URL", app_config["DATABASE_URL"])
     monkeypatch.setenv("ESCALADE_VAR_DIR", str(app_config["VAR_DIR"]))
@@ -86,7 +86,7 @@ def test_matrix_check_accepts_the_default_and_reports_line_of_an_error(tmp_path:
     assert f"{broken}:" in bad.stderr
 
 
-def test_tenant_add_list_remove(cli_env: dict) -> None:
+def test_tenant_add_list_remove(cli_env: dict[str, Any]) -> None:
     runner = CliRunner()
     assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
     added = runner.invoke(main, ["tenant", "add", "acme", "--helpdesk", "zendesk",
@@ -107,7 +107,7 @@ def test_tenant_add_list_remove(cli_env: dict) -> None:
     assert "no tenants" in runner.invoke(main, ["tenant", "list"]).stdout
 
 
-def test_tenant_add_rejects_missing_credentials(cli_env: dict) -> None:
+def test_tenant_add_rejects_missing_credentials(cli_env: dict[str, Any]) -> None:
     runner = CliRunner()
     runner.invoke(main, ["db", "upgrade"])
     result = runner.invoke(main, ["tenant", "add", "acme", "--helpdesk", "zendesk",
@@ -116,7 +116,7 @@ def test_tenant_add_rejects_missing_credentials(cli_env: dict) -> None:
     assert "email" in result.output
 
 
-def test_tenant_calendar_must_be_one_of_the_matrix(cli_env: dict) -> None:
+def test_tenant_calendar_must_be_one_of_the_matrix(cli_env: dict[str, Any]) -> None:
     runner = CliRunner()
     runner.invoke(main, ["db", "upgrade"])
     base = ["tenant", "add", "acme", "--helpdesk", "sandbox", "--webhook-secret", "s" * 16]
@@ -127,7 +127,7 @@ def test_tenant_calendar_must_be_one_of_the_matrix(cli_env: dict) -> None:
     assert good.exit_code == 0, good.output
 
 
-def test_secrets_are_encrypted_at_rest(cli_env: dict) -> None:
+def test_secrets_are_encrypted_at_rest(cli_env: dict[str, Any]) -> None:
     import sqlite3
 
     if not cli_env["DATABASE_URL"].startswith("sqlite"):
@@ -147,7 +147,7 @@ def test_secrets_are_encrypted_at_rest(cli_env: dict) -> None:
     assert "very-secret-token-42" not in dump
 
 
-def test_demo_seeds_and_is_idempotent(cli_env: dict) -> None:
+def test_demo_seeds_and_is_idempotent(cli_env: dict[str, Any]) -> None:
     runner = CliRunner()
     runner.invoke(main, ["db", "upgrade"])
     first = runner.invoke(main, ["demo"])
@@ -159,7 +159,7 @@ def test_demo_seeds_and_is_idempotent(cli_env: dict) -> None:
 
 
 def test_demo_says_one_line_and_shows_its_helpdesk_connected(
-    cli_env: dict, caplog: pytest.LogCaptureFixture
+    cli_env: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     from integration.runtime import Runtime
     from integration.workspaces.connection_tests import connection_statuses
@@ -184,7 +184,7 @@ def test_demo_says_one_line_and_shows_its_helpdesk_connected(
 
 
 def test_demo_on_a_workspace_seeded_yesterday_seeds_it_afresh_and_says_so(
-    cli_env: dict, monkeypatch: pytest.MonkeyPatch
+    cli_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from integration.runtime import Runtime
 
@@ -214,8 +214,8 @@ def test_demo_on_a_workspace_seeded_yesterday_seeds_it_afresh_and_says_so(
          {"access_token": "ic-tok-123"}, False),
     ],
 )
-def test_tenant_add_for_freshdesk_and_intercom(cli_env: dict, args: list, stored: dict,
-                                               generated: bool) -> None:
+def test_tenant_add_for_freshdesk_and_intercom(cli_env: dict[str, Any], args: list[str],
+                                               stored: dict[str, str], generated: bool) -> None:
     from integration import store
     from integration.config import load_config
     from integration.runtime import Runtime
@@ -228,6 +228,7 @@ def test_tenant_add_for_freshdesk_and_intercom(cli_env: dict, args: list, stored
     try:
         with store.session_scope(runtime.sessions) as s:
             row = store.get_tenant(s, "acme")
+            assert row is not None
             secrets = store.tenant_secrets(row, runtime.cipher)
         assert {k: secrets[k] for k in stored} == stored
         # Escalade makes Freshdesk's secret; Intercom's is the app's client secret.
@@ -237,7 +238,7 @@ def test_tenant_add_for_freshdesk_and_intercom(cli_env: dict, args: list, stored
         runtime.engine.dispose()
 
 
-def test_tenant_add_names_the_missing_credential(cli_env: dict) -> None:
+def test_tenant_add_names_the_missing_credential(cli_env: dict[str, Any]) -> None:
     runner = CliRunner()
     runner.invoke(main, ["db", "upgrade"])
     result = runner.invoke(main, ["tenant", "add", "acme", "--helpdesk", "freshdesk",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -17,7 +18,7 @@ from tests.test_cli import cli_env  # noqa: F401  (fixture)
 
 
 @pytest.fixture
-def runner(cli_env: dict) -> CliRunner:  # noqa: F811
+def runner(cli_env: dict[str, Any]) -> CliRunner:  # noqa: F811
     runner = CliRunner()
     assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
     added = runner.invoke(main, ["tenant", "add", "acme", "--helpdesk", "sandbox",
@@ -26,7 +27,7 @@ def runner(cli_env: dict) -> CliRunner:  # noqa: F811
     return runner
 
 
-def _settings() -> dict:
+def _settings() -> dict[str, Any]:
     runtime = Runtime(config=load_config())
     try:
         with store.session_scope(runtime.sessions) as s:
@@ -62,7 +63,7 @@ def test_a_bad_connector_setting_stores_nothing(runner: CliRunner) -> None:
 
 
 def test_configure_validates_routing_and_activity(runner: CliRunner, tmp_path: Path) -> None:
-    bad = {"groups": [{"id": "escalations", "skills": ["billing"]}],
+    bad: dict[str, Any] = {"groups": [{"id": "escalations", "skills": ["billing"]}],
            "agents": [{"id": "a1", "groups": ["escalations"], "max_open": 0}]}
     result = runner.invoke(main, ["tenant", "configure", "acme",
                                   "--option", f"routing={json.dumps(bad)}"])

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from integration import outbox, store, worker
+from integration import outbox, pipeline, store, worker
 from integration.models import Action, ActionKind
 from tests.conftest import make_ticket, post_sandbox, sandbox_body
 
@@ -40,7 +40,9 @@ def _tenant_id(runtime: Any) -> int:
 
 def _status(runtime: Any, row_id: int) -> str:
     with store.session_scope(runtime.sessions) as s:
-        return str(s.get(store.OutboxRow, row_id).status)
+        row = s.get(store.OutboxRow, row_id)
+        assert row is not None, f"outbox row {row_id} is gone"
+        return str(row.status)
 
 
 def _unfinished_events(runtime: Any) -> int:
@@ -76,7 +78,7 @@ def test_an_acknowledgment_is_delivered_while_events_wait(
         assert post_sandbox(client, body).status_code == 202
     row_id = _queue_acknowledgment(runtime)
     seen: list[tuple[str, int]] = []
-    real = worker.process_event
+    real = pipeline.process_event  # what the worker runs for each event
 
     def slow(rt: Any, event_id: int, *, now: Any) -> Any:
         # The first event takes as long as the delivery needs: the backlog is not read yet.

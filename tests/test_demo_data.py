@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,10 +32,13 @@ def tricky_tickets() -> list[Ticket]:
     return parse_tickets(path.read_text(encoding="utf-8").splitlines(), source=path.name)
 
 
-def tricky_expected() -> dict[str, dict[str, object]]:
+def tricky_expected() -> dict[str, dict[str, Any]]:
     path = FIXTURES / "tricky_expected.jsonl"
     return parse_expected(path.read_text(encoding="utf-8").splitlines(), source=path.name)
 
+
+# The tickets, their labels by ticket id, and how many tickets the set must at least hold.
+Dataset = tuple[list[Ticket], dict[str, dict[str, Any]], int]
 
 DATASETS = {
     "demo": (demo_tickets, demo_expected, 48),
@@ -45,12 +49,12 @@ DATASETS = {
 @pytest.fixture(params=sorted(DATASETS))
 def dataset(
     request: pytest.FixtureRequest,
-) -> tuple[list[Ticket], dict[str, dict[str, object]], int]:
+) -> Dataset:
     load_tickets, load_expected, minimum = DATASETS[request.param]
     return load_tickets(), load_expected(), minimum
 
 
-def test_every_ticket_round_trips_through_the_wire_format(dataset) -> None:
+def test_every_ticket_round_trips_through_the_wire_format(dataset: Dataset) -> None:
     tickets, _, minimum = dataset
     assert len(tickets) >= minimum
     for ticket in tickets:
@@ -58,14 +62,14 @@ def test_every_ticket_round_trips_through_the_wire_format(dataset) -> None:
         assert Ticket.from_dict(json.loads(json.dumps(ticket.to_dict()))) == ticket
 
 
-def test_ids_are_unique_and_every_ticket_is_labeled(dataset) -> None:
+def test_ids_are_unique_and_every_ticket_is_labeled(dataset: Dataset) -> None:
     tickets, expected, _ = dataset
     ids = [t.id for t in tickets]
     assert len(ids) == len(set(ids))
     assert set(ids) == set(expected)
 
 
-def test_every_category_and_tier_has_at_least_two_examples(dataset) -> None:
+def test_every_category_and_tier_has_at_least_two_examples(dataset: Dataset) -> None:
     _, expected, _ = dataset
     categories = Counter(label["category"] for label in expected.values())
     tiers = Counter(label["tier"] for label in expected.values())
@@ -75,7 +79,7 @@ def test_every_category_and_tier_has_at_least_two_examples(dataset) -> None:
     assert {label["complaint"] for label in expected.values()} == {True, False}
 
 
-def test_labels_follow_the_policy_where_it_leaves_no_choice(dataset) -> None:
+def test_labels_follow_the_policy_where_it_leaves_no_choice(dataset: Dataset) -> None:
     _, expected, _ = dataset
     for ticket_id, label in expected.items():
         # Refund demands, outages, security incidents and churn are Tier 3 by definition.
@@ -85,7 +89,7 @@ def test_labels_follow_the_policy_where_it_leaves_no_choice(dataset) -> None:
         assert "\n" not in label["why"], ticket_id
 
 
-def test_tickets_are_fictional_and_well_formed(dataset) -> None:
+def test_tickets_are_fictional_and_well_formed(dataset: Dataset) -> None:
     tickets, _, _ = dataset
     for ticket in tickets:
         assert ticket.tenant == DEMO_TENANT

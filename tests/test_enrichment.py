@@ -50,7 +50,7 @@ def _latest(runtime: Any, ticket_id: str) -> tuple[Any, list[dict[str, Any]]]:
         return decision, actions
 
 
-def bug(id: str, *, at: str, account: dict[str, Any] | None = None, **extra: Any) -> dict:
+def bug(id: str, *, at: str, account: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     return make_ticket(
         id=id, subject="CSV export fails", created_at=at, updated_at=at,
         account=account or {"id": "c1", "name": "Northwind", "plan": "enterprise",

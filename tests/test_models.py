@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -71,7 +72,7 @@ def test_numeric_id_is_accepted_as_string() -> None:
         ({"channel": "pigeon"}, "channel"),
     ],
 )
-def test_validation_names_the_bad_field(patch: dict, field: str) -> None:
+def test_validation_names_the_bad_field(patch: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError) as info:
         Ticket.from_dict({**FULL, **patch})
     assert info.value.field == field

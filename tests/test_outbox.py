@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -497,6 +498,6 @@ def test_jitter_only_shortens_the_delay_within_its_fraction() -> None:
 @pytest.mark.parametrize(
     "kwargs", [{"max_attempts": 0}, {"factor": 0.5}, {"jitter": 1.5}]
 )
-def test_nonsense_policies_are_refused(kwargs: dict[str, float]) -> None:
+def test_nonsense_policies_are_refused(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
-        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+        RetryPolicy(**kwargs)

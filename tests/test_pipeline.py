@@ -118,7 +118,7 @@ def test_new_customer_message_is_rescored_and_tier_never_drops(
 
 
 def test_restart_between_decision_and_delivery_delivers_once(
-    app_config: dict, client: Any, runtime: Any, sandbox_tenant: str
+    app_config: dict[str, Any], client: Any, runtime: Any, sandbox_tenant: str
 ) -> None:
     from integration.pipeline import process_event
     from integration.runtime import Runtime

@@ -8,6 +8,7 @@ from typing import Any
 import responses
 
 from integration import store
+from tests import recorded
 from tests.adapters.test_zendesk import load
 
 
@@ -36,9 +37,9 @@ def test_each_tenant_calls_with_its_own_credentials(runtime: Any) -> None:
         runtime.adapter_for(acme).fetch_ticket("4711")
         runtime.adapter_for(globex).fetch_ticket("4711")
         runtime.adapter_for(acme).fetch_ticket("4711")
-        seen = {}
+        seen: dict[str, set[str]] = {}
         for call in rsps.calls:
-            host = call.request.url.split("/")[2].split(".")[0]
+            host = recorded.url(call.request).split("/")[2].split(".")[0]
             user = base64.b64decode(call.request.headers["Authorization"].split()[1]).decode()
             seen.setdefault(host, set()).add(user)
     assert seen == {"acme": {"a@acme.example/token:token-a"},
@@ -51,6 +52,7 @@ def test_adapter_is_rebuilt_when_settings_change(runtime: Any) -> None:
     assert runtime.adapter_for(acme) is first
     with store.session_scope(runtime.sessions) as s:
         row = store.get_tenant(s, "acme")
+        assert row is not None
         store.update_tenant(s, row, cipher=runtime.cipher, settings={"tier_field_id": 99})
     with store.session_scope(runtime.sessions) as s:
         changed = store.get_tenant(s, "acme")

@@ -84,9 +84,11 @@ def test_only_the_demo_is_public_and_each_demo_ticket_opens_its_sidebar(
     with store.session_scope(runtime.sessions) as s:
         store.add_tenant(s, slug="acme", name="Acme", helpdesk="sandbox", base_url=None,
                          secrets={"webhook_secret": "x"}, settings={}, cipher=runtime.cipher)
+        acme = store.get_tenant(s, "acme")
+        assert acme is not None
         # A real helpdesk's ticket must not show on the public page.
         real = store.TicketRow(
-            tenant_id=store.get_tenant(s, "acme").id, helpdesk="zendesk", external_id="777",
+            tenant_id=acme.id, helpdesk="zendesk", external_id="777",
             data={"subject": "Private customer matter"}, status="open", tier=3,
             created_at=datetime.now(UTC), updated_at=datetime.now(UTC))
         s.add(real)

@@ -43,7 +43,7 @@ def test_duplicate_delivery_is_stored_once(client: Any, runtime: Any, sandbox_te
     ],
 )
 def test_rejections_store_nothing(client: Any, runtime: Any, sandbox_tenant: str,
-                                  kwargs: dict, status: int, needle: str) -> None:
+                                  kwargs: dict[str, Any], status: int, needle: str) -> None:
     headers = {k: v for k, v in kwargs.items() if k[0].isupper()}
     other = {k: v for k, v in kwargs.items() if not k[0].isupper()}
     response = post_sandbox(client, sandbox_body(make_ticket(), delivery_id="d1"), **other,
@@ -78,7 +78,8 @@ def test_bad_ticket_field_is_422_naming_it(client: Any, runtime: Any, sandbox_te
     assert _event_count(runtime) == 0
 
 
-def test_oversized_body_is_413(app_config: dict, sandbox_tenant: str, runtime: Any) -> None:
+def test_oversized_body_is_413(app_config: dict[str, Any], sandbox_tenant: str,
+                               runtime: Any) -> None:
     from integration.web import create_app
 
     small = create_app({**app_config, "MAX_BODY_BYTES": 200}, runtime=None)

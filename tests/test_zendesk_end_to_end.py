@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from adapters.helpdesk.common import has_marker
 from integration import store
 from integration.worker import run_once
+from tests import recorded
 from tests.adapters import kit
 from tests.adapters.test_zendesk import API, BOT, GROUPS, SECRET, SPEC, TIER_FIELD, load, sign
 
@@ -40,7 +42,8 @@ def _post(client: Any, payload: dict[str, Any], *, when: datetime | None = None)
     return client.post("/webhooks/zendesk/acme", data=body, headers=headers)
 
 
-def _mock_fetch(rsps: responses.RequestsMock, *, extra_comments: list[dict] = ()) -> None:
+def _mock_fetch(rsps: responses.RequestsMock, *,
+                extra_comments: Sequence[dict[str, Any]] = ()) -> None:
     rsps.get(f"{API}/tickets/4711.json", json=load("ticket_show.json"))
     page1 = load("ticket_comments.json")
     page2 = copy.deepcopy(load("ticket_comments_page2.json"))
@@ -54,7 +57,7 @@ def _mock_fetch(rsps: responses.RequestsMock, *, extra_comments: list[dict] = ()
 
 
 def _puts(rsps: responses.RequestsMock) -> list[dict[str, Any]]:
-    return [json.loads(c.request.body) for c in rsps.calls if c.request.method == "PUT"]
+    return [recorded.sent_json(c.request) for c in rsps.calls if c.request.method == "PUT"]
 
 
 def test_webhook_to_zendesk_update_and_no_loop(client: Any, runtime: Any,
@@ -68,10 +71,11 @@ def test_webhook_to_zendesk_update_and_no_loop(client: Any, runtime: Any,
         puts = _puts(rsps)
         api = kit.openapi(SPEC)
         for call in rsps.calls:
-            kit.validate_exchange(api, call.request, call.response, strip_suffix=".json")
+            kit.validate_exchange(api, call.request, recorded.answer(call), strip_suffix=".json")
 
     with store.session_scope(runtime.sessions) as s:
         row = store.get_ticket(s, 1, "zendesk", "4711")
+        assert row is not None
         decision = s.scalars(select(store.DecisionRow)).one()
         tier = row.tier
         reasons = [r["reason"] for r in decision.rules]

@@ -7,13 +7,14 @@ so these hold what the HTML reference says of the requests we send and the field
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
 import responses
+
+from tests import recorded
 
 __all__ = ["ROUTES", "validate_call"]
 
@@ -241,11 +242,11 @@ def validate_call(call: responses.Call) -> None:
     checker = jsonschema.FormatChecker()
     if request_schema is not None:
         assert request.body, f"{method} {path} sent no body"
-        jsonschema.validate(json.loads(request.body), request_schema, format_checker=checker)
+        jsonschema.validate(recorded.sent_json(request), request_schema, format_checker=checker)
     elif request.body:
         raise AssertionError(f"{method} {path} must not carry a body")
-    response = call.response
-    if response is None:
+    if call.response is None:
         return
+    response = recorded.answer(call)
     schema = response_schema if 200 <= response.status_code < 300 else ERROR
     jsonschema.validate(response.json(), schema, format_checker=checker)

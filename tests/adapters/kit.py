@@ -30,8 +30,9 @@ from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
 from adapters.helpdesk.base import HelpdeskAdapter, HelpdeskConfig
-from adapters.registry import adapter_class
+from adapters.registry import build_adapter
 from integration.models import Action, ActionKind
+from tests import recorded
 from tests.adapters import freshdesk_schemas
 
 __all__ = [
@@ -59,7 +60,7 @@ API_DESCRIPTIONS: Mapping[str, tuple[str, str]] = {
 }
 
 
-class _SpecLoader(yaml.SafeLoader):
+class _SpecLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
     """PyYAML safe loader without the ``=`` (value) and timestamp implicit resolvers."""
 
 
@@ -136,7 +137,7 @@ def validate_calls(helpdesk: str, calls: Sequence[responses.Call]) -> None:
         for call in calls:
             answered = isinstance(call.response, requests.Response)
             freshdesk_schemas.validate_call(
-                call if answered else responses.Call(call.request, None))  # type: ignore[arg-type]
+                call if answered else responses.Call(call.request, None))
         return
     relative, suffix = API_DESCRIPTIONS[helpdesk]
     api = openapi(relative)
@@ -199,8 +200,8 @@ class Install:
                 **options: Any) -> Any:
         """The registered adapter on a fresh session (``responses`` answers for the vendor)."""
         config = self.config(base_url=base_url, credentials=credentials, **options)
-        adapter: HelpdeskAdapter = adapter_class(self.helpdesk)(
-            config=config, session=session if session is not None else requests.Session(),
+        adapter: HelpdeskAdapter = build_adapter(
+            config, session=session if session is not None else requests.Session(),
             timeout=timeout)
         return adapter
 
@@ -209,7 +210,8 @@ def sent(calls: Sequence[responses.Call]) -> list[tuple[str, str, Any]]:
     """(method, path, JSON body) of each request."""
     out = []
     for call in calls:
-        body = json.loads(call.request.body) if call.request.body else None
+        body = recorded.sent_json(call.request) if call.request.body else None
+        assert call.request.method is not None, f"{call.request.url} sent without a method"
         out.append((call.request.method, call.request.path_url.split("?")[0], body))
     return out
 

@@ -25,7 +25,7 @@ ME = {"user": {"id": 9, "name": "Escalade Bot", "role": "admin"}}
 def test_listing_groups_failing_after_sign_in_says_both(failure: dict[str, object],
                                                         expected: type[Exception]) -> None:
     responses.get(f"{ZENDESK}/users/me.json", json=ME)
-    responses.get(f"{ZENDESK}/groups.json", **failure)  # type: ignore[arg-type]
+    responses.get(f"{ZENDESK}/groups.json", **failure)
     with pytest.raises(expected, match="signed in as Escalade Bot .*, but listing its groups "
                                        "failed: "):
         build_adapter(CONFIG, session=requests.Session()).test_connection()

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jsonschema
 import pytest
 import requests
 import responses
@@ -46,6 +47,7 @@ from integration.models import (
     Status,
     Ticket,
 )
+from tests import recorded
 from tests.adapters import freshdesk_schemas, kit
 from tests.adapters.kit import act
 
@@ -273,7 +275,8 @@ def test_company_fallbacks_and_absence() -> None:
     # the built-in "Health score" dropdown and "Account tier" stand in
     assert (account.health, account.arr, account.plan) == (0.2, 250000.0, "premium")
     company["custom_fields"] = {"health": 35}
-    assert normalize({**data, "company": company}).account.health == 0.35  # type: ignore[union-attr]
+    rated = normalize({**data, "company": company}).account
+    assert rated is not None and rated.health == 0.35
 
 
 def test_unknown_group_kept_as_id_and_no_tier_without_field() -> None:
@@ -335,7 +338,7 @@ def test_update_combines_the_field_actions() -> None:
         "responder_id": 2002,
         "custom_fields": {TIER_FIELD: 3},
     }
-    freshdesk_schemas.jsonschema.validate(body, freshdesk_schemas.UPDATE_TICKET_REQUEST)
+    jsonschema.validate(body, freshdesk_schemas.UPDATE_TICKET_REQUEST)
 
 
 def test_update_without_tier_field_leaves_the_tier_to_tags() -> None:
@@ -396,8 +399,8 @@ def test_note_and_reply_bodies_are_escaped_html_with_the_marker() -> None:
         "body": f"<p>Hi Dana, a specialist replies by 10:00.</p><p>{BOT_MARKER}</p>",
         "from_email": "support@acme.example",
     }
-    freshdesk_schemas.jsonschema.validate(note, freshdesk_schemas.CREATE_NOTE_REQUEST)
-    freshdesk_schemas.jsonschema.validate(reply, freshdesk_schemas.REPLY_REQUEST)
+    jsonschema.validate(note, freshdesk_schemas.CREATE_NOTE_REQUEST)
+    jsonschema.validate(reply, freshdesk_schemas.REPLY_REQUEST)
     assert to_freshdesk_reply(ESCALATE) is None
     with pytest.raises(ValidationError):
         to_freshdesk_note([act(ActionKind.INTERNAL_NOTE, body="  ")])
@@ -567,7 +570,7 @@ def test_fetch_ticket_reads_every_page_with_auth_and_timeouts(
     expected_auth = "Basic " + base64.b64encode(f"{API_KEY}:X".encode()).decode()
     for call in rsps.calls:
         assert call.request.headers["Authorization"] == expected_auth
-        assert call.request.req_kwargs["timeout"] == 3.0
+        assert recorded.extras(call.request).req_kwargs["timeout"] == 3.0
         freshdesk_schemas.validate_call(call)
 
 
@@ -617,18 +620,18 @@ def test_apply_writes_update_note_and_reply(rsps: responses.RequestsMock, no_sle
     mock_apply(rsps)
     fd = adapter(reply_from_email="support@acme.example")
     result = fd.apply("4711", [*ESCALATE, REPLY])
-    methods = [(c.request.method, c.request.url.removeprefix(API)) for c in rsps.calls]
+    methods = [(c.request.method, recorded.url(c.request).removeprefix(API)) for c in rsps.calls]
     assert methods == [
         ("GET", "/tickets/4711"),
         ("PUT", "/tickets/4711"),
         ("POST", "/tickets/4711/notes"),
         ("POST", "/tickets/4711/reply"),
     ]
-    put = json.loads(rsps.calls[1].request.body)
+    put = recorded.sent_json(rsps.calls[1].request)
     assert put["tags"] == ["vip", "escalade_tier_3", "churn risk"]
     assert put["priority"] == 4 and put["group_id"] == 3002
-    assert json.loads(rsps.calls[2].request.body)["private"] is True
-    assert json.loads(rsps.calls[3].request.body)["from_email"] == "support@acme.example"
+    assert recorded.sent_json(rsps.calls[2].request)["private"] is True
+    assert recorded.sent_json(rsps.calls[3].request)["from_email"] == "support@acme.example"
     assert result.applied == (
         ActionKind.ADD_TAGS,
         ActionKind.REMOVE_TAGS,
@@ -827,7 +830,7 @@ def test_backfill_streams_pages_and_hands_over_at_the_page_cap(
     last = next(pages)
     assert ([t.id for t in last.tickets], last.cursor, last.done) == (["5"], None, True)
     assert next(pages, None) is None
-    assert sum("/companies/" in c.request.url for c in rsps.calls) == 1
+    assert sum("/companies/" in recorded.url(c.request) for c in rsps.calls) == 1
     assert all(len(t.messages) == 3 for t in (*first.tickets, *second.tickets, *last.tickets))
     kit.validate_calls("freshdesk", rsps.calls)
 

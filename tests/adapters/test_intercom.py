@@ -46,6 +46,7 @@ from integration.models import (
     Status,
     Ticket,
 )
+from tests import recorded
 from tests.adapters import kit
 from tests.adapters.kit import act, sent
 
@@ -244,7 +245,8 @@ def test_account_falls_back_to_monthly_spend_and_percent_health() -> None:
     assert account is not None
     assert (account.arr, account.health, account.owner) == (144000.0, 0.35, None)
     data["company"]["monthly_spend"] = 0  # Intercom's "never set"
-    assert normalize(data).account.arr is None  # type: ignore[union-attr]
+    unset = normalize(data).account
+    assert unset is not None and unset.arr is None
 
 
 def test_without_contact_or_company_the_conversation_still_reads() -> None:
@@ -526,7 +528,7 @@ def mock_fetch(rsps: responses.RequestsMock, api: str = API) -> None:
 
 
 def _created_tag(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
-    name = json.loads(request.body or b"{}")["name"]
+    name = json.loads(recorded.body(request) or b"{}")["name"]
     ids = {"escalade_refund": "204", "escalade_priority_urgent": "205"}
     # Any other new tag gets a made-up id, as Intercom would create it.
     tag_id = ids.get(name) or str(300 + sum(map(ord, name)) % 600)
@@ -618,7 +620,7 @@ def test_admin_id_is_looked_up_once_when_not_configured() -> None:
         escalator.apply(CONV, [act(ActionKind.INTERNAL_NOTE, body="Handoff.")])
     assert reply.call_count == 2
     assert [c.request.path_url for c in responses.calls].count("/me") == 1
-    assert json.loads(responses.calls[-1].request.body)["admin_id"] == ADMIN
+    assert recorded.sent_json(responses.calls[-1].request)["admin_id"] == ADMIN
     validate(responses.calls)
 
 
@@ -680,7 +682,7 @@ def test_rate_limit_raises_with_retry_after_and_never_sleeps(
     with pytest.raises(RetriableError) as info:
         adapter().fetch_ticket(CONV)
     assert len(responses.calls) == 1  # no retry inside the request
-    computed = error_for_response(responses.calls[0].response, now=1793700060.0)
+    computed = error_for_response(recorded.answer(responses.calls[0]), now=1793700060.0)
     assert isinstance(computed, RetriableError)
     assert computed.retry_after == retry_after
     if "Retry-After" in headers:
@@ -738,7 +740,8 @@ def test_backfill_streams_pages_and_resumes_from_the_cursor() -> None:
     first = next(pages)
     assert [t.id for t in first.tickets] == [CONV]
     assert (first.cursor, first.done) == (cursor, False)
-    assert not any("215470900158799" in c.request.url for c in responses.calls)  # streamed
+    urls = [recorded.url(c.request) for c in responses.calls]
+    assert not any("215470900158799" in url for url in urls)  # streamed
     second = next(pages)
     assert (second.tickets, second.done) == ((), True)
     with pytest.raises(StopIteration):
@@ -764,7 +767,7 @@ def test_regions_and_base_url_override(
 ) -> None:
     mock_fetch(responses.mock, api=root)
     adapter(region=region, base_url=base_url).fetch_ticket(CONV)
-    assert all(c.request.url.startswith(root + "/") for c in responses.calls)
+    assert all(recorded.url(c.request).startswith(root + "/") for c in responses.calls)
 
 
 @pytest.mark.parametrize(

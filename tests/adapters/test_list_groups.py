@@ -23,6 +23,7 @@ from adapters.helpdesk.zendesk import ZendeskAdapter
 from adapters.registry import adapter_class
 from integration.errors import FatalError, RetriableError
 from integration.matrix import default_matrix
+from tests import recorded
 from tests.adapters import freshdesk_schemas, kit
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -78,7 +79,8 @@ def _validate_zendesk_groups(call: responses.Call) -> None:
     assert sent <= declared, sent - declared
     request = call.request.copy()
     request.url = str(call.request.url).replace("/groups.json", "/groups")
-    oas.validate_response(RequestsOpenAPIRequest(request), RequestsOpenAPIResponse(call.response))
+    oas.validate_response(RequestsOpenAPIRequest(request),
+                          RequestsOpenAPIResponse(recorded.answer(call)))
 
 
 @responses.activate
@@ -96,7 +98,7 @@ def test_freshdesk_lists_groups_following_the_link_header() -> None:
 
     assert [(g.id, g.name) for g in groups] == [
         ("5001", "Support"), ("5002", "Support Tier 2"), ("5003", "Escalations")]
-    assert responses.calls[0].request.headers["Authorization"].startswith("Basic ")
+    assert recorded.header(responses.calls[0].request, "Authorization").startswith("Basic ")
     for call in responses.calls:
         freshdesk_schemas.validate_call(call)
 
@@ -115,7 +117,7 @@ def test_intercom_lists_teams() -> None:
     assert sent.headers["Authorization"] == "Bearer ic-token"
     assert sent.headers["Intercom-Version"] == "2.14"
     oas = kit.openapi("intercom/openapi/2.14/api.intercom.io.yaml")
-    kit.validate_exchange(oas, sent, responses.calls[0].response)
+    kit.validate_exchange(oas, sent, recorded.answer(responses.calls[0]))
 
 
 @responses.activate

@@ -125,8 +125,9 @@ def test_zendesk_signed_url_names_the_agent() -> None:
 
 def test_zendesk_key_falls_back_to_the_setting_then_the_install_wide_key() -> None:
     token = zendesk_token()
-    for where in ({"settings": {"zendesk_app_public_key": PUBLIC}},
-                  {"app_config": {"ZENDESK_APP_PUBLIC_KEY": PUBLIC}}):
+    wheres: tuple[dict[str, Any], ...] = ({"settings": {"zendesk_app_public_key": PUBLIC}},
+                                          {"app_config": {"ZENDESK_APP_PUBLIC_KEY": PUBLIC}})
+    for where in wheres:
         caller = ZENDESK.verify_sidebar(request(form={"token": token}),
                                         install=install(base_url=ACME_ZENDESK, **where))
         assert caller.user == "7"

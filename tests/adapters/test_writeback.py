@@ -16,12 +16,19 @@ import responses
 
 from adapters.helpdesk.base import HelpdeskAdapter, HelpdeskConfig
 from adapters.helpdesk.common import marker_refs
-from adapters.registry import adapter_class
+from adapters.registry import build_adapter
 from integration.errors import RetriableError
 from integration.models import Action, ActionKind
 from integration.outbox import with_refs
 from tests.adapters import kit
-from tests.fake_helpdesks import FAKES, FakeHelpdesk, mount
+from tests.fake_helpdesks import (
+    FAKES,
+    FakeFreshdesk,
+    FakeHelpdesk,
+    FakeIntercom,
+    FakeZendesk,
+    mount,
+)
 
 VENDORS = tuple(FAKES)
 NOUN = {"zendesk": "Zendesk group", "freshdesk": "Freshdesk group", "intercom": "Intercom team"}
@@ -65,8 +72,7 @@ def adapter_for(fake: FakeHelpdesk, group_ids: dict[str, int]) -> HelpdeskAdapte
         credentials={k: v for k, v in tenant["secrets"].items() if k != "webhook_secret"},
         webhook_secret=tenant["secrets"]["webhook_secret"], options=tenant["settings"],
     )
-    return adapter_class(fake.identifier)(config=config, session=requests.Session(),
-                                          timeout=3.0)
+    return build_adapter(config, session=requests.Session(), timeout=3.0)
 
 
 def validate(fake: FakeHelpdesk, rsps: responses.RequestsMock) -> None:
@@ -81,9 +87,10 @@ def plain(body: str) -> str:
 
 def group_writes(fake: FakeHelpdesk) -> list[object]:
     """Whatever the fake was asked to move the ticket to a group or team."""
-    if fake.identifier == "intercom":
-        return [a for a in fake.assignments if a["type"] == "team"]  # type: ignore[attr-defined]
-    return [u["group_id"] for u in fake.updates if "group_id" in u]  # type: ignore[attr-defined]
+    if isinstance(fake, FakeIntercom):
+        return [a for a in fake.assignments if a["type"] == "team"]
+    assert isinstance(fake, (FakeZendesk, FakeFreshdesk))
+    return [u["group_id"] for u in fake.updates if "group_id" in u]
 
 
 # --- a missing group mapping ----------------------------------------------------------------
@@ -171,7 +178,7 @@ def test_an_unsure_retry_writes_only_what_is_missing(
     fake: FakeHelpdesk, rsps: responses.RequestsMock, lost: str,
     lost_with: type[requests.RequestException],
 ) -> None:
-    losses = []
+    losses: list[str] = []
 
     def lose_once(kind: str) -> bool:
         if kind == lost and not losses:

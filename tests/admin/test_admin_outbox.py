@@ -112,5 +112,6 @@ def test_times_read_in_each_workspace_zone(signed_in: Any, runtime: Any) -> None
         for row_id, when in ((delivered, rows[delivered].delivered_at),
                              (retrying, rows[retrying].next_attempt_at)):
             cell = re.search(rf'id="outbox-{row_id}".*?</tr>', html, re.S)
+            assert when is not None
             assert cell and format_local(when, zone) in cell.group(0)
             assert " UTC</time>" not in cell.group(0)

@@ -213,15 +213,21 @@ def test_a_webhook_secret_replaced_by_configure_keeps_its_grace_too(
 def test_a_rotated_jira_secret_keeps_working_for_a_day(
         client: Any, workspaces: Any, clock: Clock) -> None:
     seen: list[Any] = []
-    previous = set_resolved_handler(lambda *args: seen.append(args) or 1)
+
+    def resolved(*args: Any) -> int:
+        seen.append(args)
+        return 1
+
+    previous = set_resolved_handler(resolved)
     try:
         body = json.dumps({"webhookEvent": "jira:issue_updated", "issue": {
             "key": "PAY-1", "fields": {"status": {"statusCategory": {"key": "done"}}}}}).encode()
 
         def post(secret: str) -> int:
-            return client.post("/webhooks/jira/lab", data=body, headers={
+            status: int = client.post("/webhooks/jira/lab", data=body, headers={
                 "Content-Type": "application/json",
                 "X-Hub-Signature": f"sha256={tracker_sign(secret, body)}"}).status_code
+            return status
 
         new = "new-jira-secret-0123456789"
         assert _cli(workspaces, ["lab", "jira.webhook_secret", "--value-stdin"],

@@ -12,11 +12,11 @@ from integration.audit.settings import (
     parse_escalation,
     parse_label,
 )
-from integration.models import Author, Message, Priority, Status
+from integration.models import Author, Message, Priority, Status, Ticket
 from tests.audit.helpers import MONDAY, past_ticket
 
 
-def stored(**custom: object) -> object:
+def stored(**custom: object) -> Ticket:
     ticket = past_ticket(1, "Export fails", "It fails.")
     return replace(ticket, custom=dict(custom))
 

@@ -78,7 +78,8 @@ def _merged(snippet: str) -> str:
 
     from integration.audit.ranking import _merge
 
-    return yaml.safe_dump(_merge(yaml.safe_load(DEFAULT_YAML), yaml.safe_load(snippet)))
+    merged: str = yaml.safe_dump(_merge(yaml.safe_load(DEFAULT_YAML), yaml.safe_load(snippet)))
+    return merged
 
 
 def test_snippets_checked_together_still_say_which_fails() -> None:

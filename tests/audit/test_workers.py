@@ -7,7 +7,7 @@ from datetime import timedelta
 from integration.audit.replay import replay, replay_json
 from integration.audit.report import audit_json, run_audit
 from integration.matrix import default_matrix
-from integration.models import Account
+from integration.models import Account, Ticket
 from tests.audit.helpers import MONDAY, matrix_with_rule, past_ticket
 
 TEXTS = [("Charged twice", "We were charged twice for the invoice."),
@@ -16,7 +16,7 @@ TEXTS = [("Charged twice", "We were charged twice for the invoice."),
          ("Down", "Everything is down, 503 service unavailable.")]
 
 
-def history() -> list[object]:
+def history() -> list[Ticket]:
     out = []
     for n in range(60):
         subject, body = TEXTS[n % 4]

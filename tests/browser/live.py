@@ -111,6 +111,7 @@ def demo_server(
         store.upgrade(config["DATABASE_URL"])
         runtime = Runtime(config=config)
         if now is not None:
+            # The runtime takes no clock: the shots and flows pin its method to a fixed time.
             runtime.now = now  # type: ignore[method-assign]
         if before_seed is not None:
             before_seed(runtime)

@@ -102,12 +102,13 @@ def _frozen_vendors(clock: _Clock) -> Iterator[None]:
 
     saved = [(m, m.datetime) for m in (sandbox_module, slack_module)]
     for module, _ in saved:
-        module.datetime = Frozen  # type: ignore[attr-defined,misc]
+        # The clients import datetime by name and take no clock: swap the name for the shots.
+        module.datetime = Frozen  # type: ignore[attr-defined]
     try:
         yield
     finally:
         for module, original in saved:
-            module.datetime = original  # type: ignore[attr-defined,misc]
+            module.datetime = original  # type: ignore[attr-defined]  # as above
 
 
 # The pages name the app's folder (the matrix editor says where it saves): one fixed folder.

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from integration.bugs.policy import bug_shape, report_due
 from integration.matrix import default_matrix
-from integration.models import Account, Category, Signals, TriggerHit
+from integration.models import Account, Category, Signals, Ticket, TriggerHit
 from tests.bugs.test_report_and_spikes import T0, ticket
 
 POLICY = default_matrix().bugs
@@ -23,7 +23,7 @@ def test_bug_shape_needs_a_bug_category_or_an_error() -> None:
     assert bug_shape(POLICY, Signals(category=Category.BILLING)) == ()
 
 
-def _t(id: str, account: Account, hours: float) -> object:
+def _t(id: str, account: Account, hours: float) -> Ticket:
     return ticket(id, "Export fails with HTTP 500", subject="Export", account=account,
                   at=T0 + timedelta(hours=hours))
 
@@ -32,11 +32,11 @@ def test_one_enterprise_account_or_three_accounts_in_a_day() -> None:
     pro = [Account(id=f"p{i}", name=f"Pro {i}", plan="pro") for i in range(3)]
     enterprise = Account(id="e1", name="Northwind", plan="enterprise")
     two = [_t("1", pro[0], 0), _t("2", pro[1], 1)]
-    assert not report_due(POLICY, two, now=T0 + timedelta(hours=2)).due  # type: ignore[arg-type]
+    assert not report_due(POLICY, two, now=T0 + timedelta(hours=2)).due
     three = [*two, _t("3", pro[2], 5)]
-    due = report_due(POLICY, three, now=T0 + timedelta(hours=6))  # type: ignore[arg-type]
+    due = report_due(POLICY, three, now=T0 + timedelta(hours=6))
     assert due.due and "3 accounts hit within 24 h" in due.reason
     spread = [_t("1", pro[0], 0), _t("2", pro[1], 30), _t("3", pro[2], 60)]
-    assert not report_due(POLICY, spread, now=T0 + timedelta(hours=61)).due  # type: ignore[arg-type]
-    big = report_due(POLICY, [_t("9", enterprise, 0)], now=T0)  # type: ignore[list-item]
+    assert not report_due(POLICY, spread, now=T0 + timedelta(hours=61)).due
+    big = report_due(POLICY, [_t("9", enterprise, 0)], now=T0)
     assert big.due and "Northwind" in big.reason

@@ -80,7 +80,7 @@ def _tokens(text: str) -> list[str]:
 
 def _matches(record: dict[str, Any], flt: dict[str, Any]) -> bool:
     value = record.get(flt["propertyName"])
-    op = flt["operator"]
+    op: str = flt["operator"]
     text = "" if value is None else str(value).lower()
     if op == "HAS_PROPERTY":
         return value not in (None, "")

@@ -153,7 +153,7 @@ class FakeSlack:
         channel, ts = args.get("channel"), args.get("ts")
         if channel not in self.channels:
             return {"ok": False, "error": "channel_not_found"}
-        message = self.messages.get((channel, ts))  # type: ignore[arg-type]
+        message = self.messages.get((str(channel), str(ts)))
         if message is None:
             return {"ok": False, "error": "message_not_found"}
         message.update(text=args.get("text", ""), blocks=args.get("blocks", []),
@@ -197,7 +197,7 @@ class FakeSlack:
         channel, ts = args.get("channel"), args.get("ts")
         if channel not in self.channels:
             return {"ok": False, "error": "channel_not_found"}
-        parent = self.messages.get((channel, ts))  # type: ignore[arg-type]
+        parent = self.messages.get((str(channel), str(ts)))
         if parent is None:
             return {"ok": False, "error": "thread_not_found"}
         thread = [self._listed(parent, args)] + [

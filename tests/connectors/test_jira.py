@@ -116,7 +116,8 @@ def openapi() -> Any:
     spec = json.loads(SPEC.read_text())
     spec["servers"] = [{"url": SITE}]  # the file's server is the literal your-domain URL
     # Jira's timestamps (2021-01-17T12:34:00.000+0000) are not strict RFC 3339.
-    config = Config(spec_validator_cls=None, extra_format_validators={"date-time": str})
+    config = Config(spec_validator_cls=None,
+                    extra_format_validators={"date-time": lambda value: isinstance(value, str)})
     return OpenAPI.from_dict(spec, config=config)
 
 

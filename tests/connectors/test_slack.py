@@ -507,7 +507,7 @@ def test_a_customers_new_message_is_posted_in_the_alerts_thread(
 def test_an_emerging_incident_has_its_own_layout_and_buttons(
     slack: SlackConnector, slack_api: FakeSlack, clock: Clock
 ) -> None:
-    incident = {
+    incident: dict[str, Any] = {
         "kind": "emerging_incident", "dedupe_key": "acme:bug:esc-1:incident",
         "ticket_key": TICKET, "ticket_id": "4711", "tenant": "acme",
         "title": "Checkout fails with HTTP 500 'payment provider timeout'",

@@ -272,8 +272,10 @@ def _conforms(schema: Any, value: Any, type_: Any, path: str) -> list[str]:
         return [e for i, v in enumerate(value) for e in _conforms(schema, v, type_.of_type,
                                                                   f"{path}[{i}]")]
     if isinstance(type_, GraphQLScalarType):
-        expected = {"String": str, "ID": str, "DateTime": str, "Boolean": bool, "Int": int,
-                    "Float": (int, float), "JSONObject": dict}.get(type_.name, object)
+        scalars: dict[str, type | tuple[type, ...]] = {
+            "String": str, "ID": str, "DateTime": str, "Boolean": bool, "Int": int,
+            "Float": (int, float), "JSONObject": dict}
+        expected = scalars.get(type_.name, object)
         ok = isinstance(value, expected) and not (type_.name in ("Int", "Float")
                                                   and isinstance(value, bool))
         return [] if ok else [f"{path}: not a {type_.name}"]

@@ -10,7 +10,7 @@ from integration.detect import Detector, detect
 from integration.detect.impact import error_keys
 from integration.detect.text import clean_body, lemma_of
 from integration.errors import ConfigurationError
-from integration.models import Author, Status
+from integration.models import Author, Status, Ticket
 
 from .conftest import NOW, TRIGGERS, message, ticket
 
@@ -26,7 +26,7 @@ def _earlier(
     body: str = "SSO login is failing for our users",
     account: str | None = None,
     subject: str = "SSO login broken",
-):
+) -> Ticket:
     return ticket(
         body,
         subject=subject,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
+from flask import Flask
 
 from tests.store.helpers import backend_store
 
@@ -151,7 +152,7 @@ def add_tenants(runtime: Any) -> None:
 
 
 @contextmanager
-def hostile_app(backend: str, tmp_path: Path) -> Iterator[Any]:
+def hostile_app(backend: str, tmp_path: Path) -> Iterator[Flask]:
     """A migrated app on ``backend`` with the tenants above."""
     from integration.web import create_app
 

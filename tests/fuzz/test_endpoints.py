@@ -108,16 +108,16 @@ def no_network() -> Iterator[None]:
     """Any connection off 127.0.0.1 fails at once (an admin's "Test connection", say)."""
     real = socket.socket.connect
 
-    def connect(sock: socket.socket, address: Any) -> Any:
+    def connect(sock: socket.socket, address: Any) -> None:
         host = address[0] if isinstance(address, tuple) else address
         if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") \
                 and sock.family != socket.AF_UNIX:
             raise ConnectionRefusedError(f"fuzz: no network ({host})")
-        return real(sock, address)
+        real(sock, address)
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    yield
-    socket.socket.connect = real  # type: ignore[method-assign]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", connect)
+        yield
 
 
 # --- hostile values -----------------------------------------------------------------------

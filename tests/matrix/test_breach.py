@@ -7,14 +7,14 @@ from datetime import timedelta
 from integration.matrix import Matrix, load_matrix_text
 from integration.matrix.breach import BREACH_RULE, Deadline, breach_decision, warning_actions
 from integration.matrix.loader import DEFAULT_PATH
-from integration.models import ActionKind, Category, Priority, Tier
+from integration.models import Action, ActionKind, Category, Priority, Tier
 from tests.matrix.factories import NOW, account, make_ticket
 
 DUE = NOW + timedelta(minutes=30)
 
 
-def kinds(actions: tuple[object, ...]) -> list[ActionKind]:
-    return [a.kind for a in actions]  # type: ignore[attr-defined]
+def kinds(actions: tuple[Action, ...]) -> list[ActionKind]:
+    return [a.kind for a in actions]
 
 
 def test_warning_is_a_note_for_the_assignee_and_a_slack_alert_when_connected(

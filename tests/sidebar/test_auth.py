@@ -146,7 +146,9 @@ def test_zendesk_token_of_another_account_is_403(app: Any, tenants: Any) -> None
 
 def test_zendesk_installation_pinned_by_setting(app: Any, tenants: Any) -> None:
     with store.session_scope(tenants.sessions) as s:
-        store.get_tenant(s, "acme").settings = {"zendesk_installation_id": "42"}
+        acme = store.get_tenant(s, "acme")
+        assert acme is not None
+        acme.settings = {"zendesk_installation_id": "42"}
     assert _identify(app, tenants, "zendesk", "acme", method="POST",
                      data={"token": zendesk_token(installation=42)}).tenant == "acme"
     with pytest.raises(Forbidden, match="installation 43"):

@@ -139,6 +139,7 @@ def intercom(runtime: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
                              secrets={"access_token": "x", "webhook_secret": f"{SECRET}-{slug}"},
                              settings={}, cipher=runtime.cipher)
         tenant = store.get_tenant(s, "ic")
+        assert tenant is not None
         row = store.upsert_ticket(s, tenant_id=tenant.id, ticket=ticket, tier=3,
                                   priority="urgent", category="outage",
                                   sla_due_at=NOW + timedelta(minutes=30), input_fingerprint=None)
@@ -194,7 +195,10 @@ def test_requests_need_the_tenants_signature(client: Any, intercom: Any) -> None
 
 def _state(runtime: Any) -> tuple[Any, list[Any], list[Any]]:
     with store.session_scope(runtime.sessions) as s:
-        row = store.get_ticket(s, store.get_tenant(s, "ic").id, "intercom", "1295")
+        tenant = store.get_tenant(s, "ic")
+        assert tenant is not None
+        row = store.get_ticket(s, tenant.id, "intercom", "1295")
+        assert row is not None
         overrides = store.people.overrides_for_ticket(s, row.id)
         outbox = list(s.scalars(select(store.OutboxRow).where(store.OutboxRow.ticket_id == row.id)))
         decisions = store.decisions_for_ticket(s, row.id)
@@ -265,7 +269,9 @@ def test_canvas_keeps_why_the_tier_and_lists_the_story_after_a_breach(
 ) -> None:
     with store.session_scope(intercom.sessions) as s:
         tenant = store.get_tenant(s, "ic")
+        assert tenant is not None
         row = store.get_ticket(s, tenant.id, "intercom", "1295")
+        assert row is not None
         breach = Decision(
             ticket_id="1295", tier=Tier.THREE, priority=Priority.URGENT,
             category=Category.OUTAGE, sentiment=-0.6, triggers=(),

@@ -334,6 +334,7 @@ def test_bootstrap_without_ticket_id_explains_what_is_missing(
 
 def test_prose_summary_is_shown_but_the_labelled_one_is_not() -> None:
     labelled = _decision()
+    assert labelled.handoff is not None
     prose = _decision(handoff={**labelled.handoff, "summary": "Exports fail since Monday."})
 
     assert build_sidebar(_row(), [labelled], [], matrix=default_matrix(),

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import DateTime, inspect, select
 
 from integration.store import TenantRow, session_scope
 from tests.store.helpers import PG_ENV, PG_SKIP, T0, Store, backend_store, new_tenant
@@ -26,7 +26,8 @@ def test_postgresql_gets_timestamptz_bigint_ids_and_json(pg_store: Store) -> Non
     assert pg_store.dialect == "postgresql"
     columns = {c["name"]: c for c in inspect(pg_store.engine).get_columns("outbox")}
     assert str(columns["id"]["type"]) == "BIGINT"
-    assert columns["next_attempt_at"]["type"].timezone is True
+    next_attempt_at = columns["next_attempt_at"]["type"]
+    assert isinstance(next_attempt_at, DateTime) and next_attempt_at.timezone is True
     assert str(columns["actions"]["type"]) == "JSON"
 
 

@@ -69,7 +69,8 @@ def test_sqlite_connections_get_wal_foreign_keys_and_busy_timeout(sqlite_store: 
     with sqlite_store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        busy_timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        assert busy_timeout is not None and busy_timeout >= 5000
 
 
 def test_make_engine_creates_the_sqlite_folder(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -24,8 +25,8 @@ from integration.store import (
 from tests.store.helpers import T0, Store, make_decision, make_ticket, new_tenant
 
 
-def _upsert(store: Store, tenant_id: int, ticket_id: str = "4711", **kw: object) -> int:
-    ticket = make_ticket(ticket_id, **kw)  # type: ignore[arg-type]
+def _upsert(store: Store, tenant_id: int, ticket_id: str = "4711", **kw: Any) -> int:
+    ticket = make_ticket(ticket_id, **kw)
     with session_scope(store.factory) as s:
         row = upsert_ticket(
             s, tenant_id=tenant_id, ticket=ticket, tier=Tier.TWO, priority=Priority.HIGH,
@@ -45,9 +46,10 @@ def test_upsert_inserts_then_updates_the_same_row(store: Store) -> None:
         )
         assert row.id == first
     with store.reopened() as again, session_scope(again.factory) as s:
-        row = get_ticket(s, tenant, "zendesk", "4711")
-        assert row is not None
-        assert (row.status, row.tier, row.priority, row.category, row.sla_due_at) == (
+        reread = get_ticket(s, tenant, "zendesk", "4711")
+        assert reread is not None
+        assert (reread.status, reread.tier, reread.priority, reread.category,
+                reread.sla_due_at) == (
             "solved", 3, "urgent", "refund", None,
         )
         assert row.data["messages"][0]["body"] == "fixed, thanks"

@@ -8,7 +8,6 @@ kit declares ``signs_body=False``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -16,6 +15,7 @@ import requests
 import responses
 
 from adapters.helpdesk.freshdesk import FreshdeskAdapter
+from tests import recorded
 from tests.adapters.contract import ContractKit
 from tests.adapters.kit import validate_calls
 from tests.adapters.test_freshdesk import (
@@ -65,12 +65,12 @@ def register_apply(rsps: responses.RequestsMock) -> None:
 def check_apply(calls: Sequence[responses.Call]) -> None:
     """One update in Freshdesk's codes, then a private note, then the public reply."""
     writes = [c for c in calls if c.request.method != "GET"]
-    assert [(c.request.method, c.request.url.removeprefix(API)) for c in writes] == [
+    assert [(c.request.method, recorded.url(c.request).removeprefix(API)) for c in writes] == [
         ("PUT", "/tickets/4711"),
         ("POST", "/tickets/4711/notes"),
         ("POST", "/tickets/4711/reply"),
     ]
-    update, note, reply = (json.loads(c.request.body) for c in writes)
+    update, note, reply = (recorded.sent_json(c.request) for c in writes)
     assert "escalade_tier_3" in update["tags"] and "escalade_tier_1" not in update["tags"]
     assert update["priority"] == 4
     assert update["group_id"] == GROUPS["escalations"]

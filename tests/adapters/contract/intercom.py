@@ -11,6 +11,7 @@ import responses
 
 from adapters.helpdesk.common import BOT_MARKER
 from adapters.helpdesk.intercom import IntercomAdapter
+from tests import recorded
 from tests.adapters.contract import ContractKit
 from tests.adapters.test_intercom import (
     ADMIN,
@@ -41,7 +42,7 @@ def _sign(body: bytes, when: datetime) -> dict[str, str]:
 def check_apply(calls: Sequence[responses.Call]) -> None:
     """Tags by id, priority as our tag, the tier attribute, a team assignment, note then reply."""
     writes = [
-        (c.request.method, c.request.path_url, json.loads(c.request.body or b"null"))
+        (c.request.method, c.request.path_url, json.loads(recorded.body(c.request) or b"null"))
         for c in calls
         if c.request.method != "GET" and c.request.path_url != "/tags"
     ]

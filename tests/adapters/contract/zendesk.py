@@ -10,6 +10,7 @@ import requests
 import responses
 
 from adapters.helpdesk.zendesk import ZendeskAdapter
+from tests import recorded
 from tests.adapters.contract import ContractKit
 from tests.adapters.test_zendesk import (
     API,
@@ -43,7 +44,7 @@ def register_apply(rsps: responses.RequestsMock) -> None:
 
 def check_apply(calls: Sequence[responses.Call]) -> None:
     """One combined update, then the public reply, in Zendesk's field names."""
-    puts = [json.loads(c.request.body) for c in calls if c.request.method == "PUT"]
+    puts = [recorded.sent_json(c.request) for c in calls if c.request.method == "PUT"]
     assert len(puts) == 2
     first, second = puts[0]["ticket"], puts[1]["ticket"]
     assert "escalade_tier_3" in first["tags"] and "escalade_tier_1" not in first["tags"]
