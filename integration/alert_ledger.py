@@ -19,12 +19,10 @@ from adapters.connectors.ledger import (
     Claim,
     HeldAlerts,
     Keep,
-    OutboxOutcome,
     StoredAlert,
-    TicketFacts,
 )
 from integration.errors import FatalError, RetriableError
-from integration.models import format_time, parse_time
+from integration.models import OutboxOutcome, TicketFacts, format_time, parse_time
 from integration.store import alerts
 from integration.store.db import session_scope
 
@@ -37,9 +35,7 @@ def ticket_facts(sessions: sessionmaker[Session], tenant: str, ticket_key: str) 
         tenant_id = alerts.tenant_id_for(s, tenant)
         if tenant_id is None:
             return TicketFacts()
-        found = alerts.ticket_facts(s, tenant_id=tenant_id, ticket_key=ticket_key)
-    return TicketFacts(ticket_url=found.ticket_url, summary=found.summary,
-                       tracker_key=found.tracker_key, tracker_url=found.tracker_url)
+        return alerts.ticket_facts(s, tenant_id=tenant_id, ticket_key=ticket_key)
 
 
 class StoreAlertLedger:
@@ -168,11 +164,7 @@ class StoreAlertLedger:
     def outbox_outcome(self, idempotency_key: str) -> OutboxOutcome | None:
         """The outcome so far of the write queued under ``idempotency_key``."""
         with session_scope(self.sessions) as s:
-            found = alerts.outbox_outcome(s, idempotency_key=idempotency_key)
-        if found is None:
-            return None
-        return OutboxOutcome(status=found.status, error=found.error,
-                             next_attempt_at=found.next_attempt_at, payloads=found.payloads)
+            return alerts.outbox_outcome(s, idempotency_key=idempotency_key)
 
     def _tenant_id(self, s: Session) -> int:
         tenant_id = alerts.tenant_id_for(s, self.tenant)

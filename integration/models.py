@@ -686,3 +686,23 @@ def _enum(
         raise ValidationError(
             _join(path, key), f"{value!r} is not one of: {allowed}"
         ) from err
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TicketFacts:
+    """What is known around a ticket that an alert payload may lack (the store knows it)."""
+
+    ticket_url: str | None = None
+    summary: str | None = None
+    tracker_key: str | None = None
+    tracker_url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutboxOutcome:
+    """Where a queued write stands: ``pending``, ``inflight``, ``delivered`` or ``failed``."""
+
+    status: str
+    error: str | None
+    next_attempt_at: datetime | None
+    payloads: tuple[Mapping[str, Any], ...] = ()

@@ -13,10 +13,12 @@ posting is what makes a post happen effectively once.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+from integration.models import OutboxOutcome, TicketFacts
 
 __all__ = [
     "KEEP",
@@ -24,9 +26,7 @@ __all__ = [
     "Claim",
     "HeldAlerts",
     "Keep",
-    "OutboxOutcome",
     "StoredAlert",
-    "TicketFacts",
     "TicketFactsLookup",
 ]
 
@@ -37,16 +37,6 @@ class Keep(enum.Enum):
 
 
 KEEP = Keep.KEEP
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class TicketFacts:
-    """What is known around a ticket that an alert payload may lack."""
-
-    ticket_url: str | None = None
-    summary: str | None = None
-    tracker_key: str | None = None
-    tracker_url: str | None = None
 
 
 # Ticket key ("tenant:helpdesk:id") -> what is known around that ticket.
@@ -97,16 +87,6 @@ class HeldAlerts:
 
     payloads: tuple[dict[str, Any], ...]
     frees_at: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class OutboxOutcome:
-    """Where a queued write stands: ``pending``, ``inflight``, ``delivered`` or ``failed``."""
-
-    status: str
-    error: str | None
-    next_attempt_at: datetime | None
-    payloads: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
 
 
 class AlertLedger(Protocol):

@@ -14,7 +14,6 @@ decides on SQLite and PostgreSQL alike, so concurrent workers never exceed the l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from integration.models import OutboxOutcome, TicketFacts
 from integration.store.bugs import BugGroupRow, BugGroupTicketRow
 from integration.store.db import Base, UTCDateTime
 from integration.store.ops import insert_ignore
@@ -43,8 +43,6 @@ __all__ = [
     "HELD_SUMMARY",
     "AlertMessageRow",
     "AlertRateSlotRow",
-    "OutboxOutcome",
-    "TicketFacts",
     "alert_by_id",
     "claim_alert",
     "forget_alert",
@@ -289,16 +287,6 @@ def open_alert_key(s: Session, *, tenant_id: int, ticket_key: str) -> str | None
     return key if open_alert(s, tenant_id=tenant_id, dedupe_key=key) else None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class TicketFacts:
-    """What the store knows around a ticket that an alert payload may lack."""
-
-    ticket_url: str | None = None
-    summary: str | None = None
-    tracker_key: str | None = None
-    tracker_url: str | None = None
-
-
 def ticket_facts(s: Session, *, tenant_id: int, ticket_key: str) -> TicketFacts:
     """The ticket's link and summary (latest handoff) and the tracker issue of its bug group."""
     parts = ticket_key.split(":", 2)
@@ -329,16 +317,6 @@ def ticket_facts(s: Session, *, tenant_id: int, ticket_key: str) -> TicketFacts:
         tracker_key=issue[0] if issue else None,
         tracker_url=issue[1] if issue else None,
     )
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class OutboxOutcome:
-    """Where an outbox row stands: ``pending``, ``inflight``, ``delivered`` or ``failed``."""
-
-    status: str
-    error: str | None
-    next_attempt_at: datetime | None
-    payloads: tuple[dict[str, Any], ...] = ()
 
 
 def outbox_outcome(s: Session, *, idempotency_key: str) -> OutboxOutcome | None:

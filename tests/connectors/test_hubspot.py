@@ -21,9 +21,8 @@ from adapters.connectors.base import ConnectorConfig
 from adapters.connectors.hubspot import HubSpotConnector
 from adapters.connectors.hubspot.errors import delivery_error
 from adapters.connectors.hubspot.format import dedupe_marker, parse_amount, parse_health
-from adapters.connectors.ledger import TicketFacts
 from integration.errors import ConfigurationError, FatalError, RetriableError
-from integration.models import Action, ActionKind
+from integration.models import Action, ActionKind, TicketFacts
 from tests.connectors.hubspot_server import TOKEN, HubSpotMock, Recorded, parse_model
 
 NOW = datetime(2024, 5, 2, 12, 0, tzinfo=UTC)

@@ -75,9 +75,7 @@ from adapters.connectors.ledger import (
     AlertLedger,
     Claim,
     Keep,
-    OutboxOutcome,
     StoredAlert,
-    TicketFacts,
     TicketFactsLookup,
 )
 from adapters.connectors.slack import blocks as kit
@@ -89,7 +87,14 @@ from integration.errors import (
     RetriableError,
     ValidationError,
 )
-from integration.models import Action, ActionKind, format_time, parse_time
+from integration.models import (
+    Action,
+    ActionKind,
+    OutboxOutcome,
+    TicketFacts,
+    format_time,
+    parse_time,
+)
 
 __all__ = ["METADATA_TYPE", "SlackConnector", "SlackSettings", "slack_error"]
 
