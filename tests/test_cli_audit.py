@@ -17,18 +17,10 @@ from integration.models import Ticket
 from integration.runtime import Runtime
 from integration.store.backfill import import_ticket
 from tests.conftest import make_ticket
+from tests.test_cli import cli_env  # noqa: F401  (fixture)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "audit"
 ZENDESK_CSV = FIXTURES / "zendesk_export.csv"
-
-
-@pytest.fixture
-def cli_env(app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Point the CLI at a throwaway database."""
-    monkeypatch.setenv("ESCALADE_DATABASE_URL", app_config["DATABASE_URL"])
-    monkeypatch.setenv("ESCALADE_VAR_DIR", str(app_config["VAR_DIR"]))
-    monkeypatch.setenv("ESCALADE_SECRET_KEY", app_config["SECRET_KEY"])
-    return app_config
 
 
 def _new_matrix(tmp_path: Path) -> Path:
@@ -120,7 +112,7 @@ def test_replay_of_a_history_file_lists_what_changes_and_skips_bad_lines(tmp_pat
     assert "every_how_to" in result.stdout
 
 
-def test_replay_of_a_workspace_reads_its_stored_history(cli_env: dict[str, Any],
+def test_replay_of_a_workspace_reads_its_stored_history(cli_env: dict[str, Any],  # noqa: F811
                                                         tmp_path: Path) -> None:
     runtime = Runtime(config={**cli_env})
     try:
