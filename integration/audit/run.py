@@ -42,7 +42,7 @@ def csv_tickets(
 def audit_csv(
     export: Path, *, matrix: Matrix, settings: AuditSettings | None = None, tenant: str = "",
     organizations: Path | None = None, workers: int = 0, matrix_text: str | None = None,
-    on_progress: ProgressCallback | None = None,
+    topics: bool = True, on_progress: ProgressCallback | None = None,
     on_problem: Callable[[ImportProblem], None] | None = None,
 ) -> AuditResult:
     """Audit a CSV export (``escalade audit --csv FILE [--organizations ORGS]``)."""
@@ -50,7 +50,7 @@ def audit_csv(
     log = ImportLog(on_problem=on_problem)
     tickets = csv_tickets(export, tenant=tenant, settings=settings, log=log,
                           organizations=organizations)
-    return run_audit(tickets, matrix=matrix, settings=settings, workers=workers,
+    return run_audit(tickets, matrix=matrix, settings=settings, topics=topics, workers=workers,
                      matrix_text=matrix_text, source=log, on_progress=on_progress)
 
 
@@ -74,14 +74,15 @@ def write_report(
     title: str = "Escalation history audit",
 ) -> dict[str, Any]:
     """Write the JSON and/or HTML of an audit and/or a replay; returns the JSON written."""
-    data: dict[str, Any] = audit_json(audit) if audit is not None else {}
+    audit_data = audit_json(audit) if audit is not None else None
     replay_data = replay_json(replayed) if replayed is not None else None
+    data: dict[str, Any] = audit_data or {}
     if replay_data is not None:
         data = {**data, "replay": replay_data} if data else replay_data
     if json_path is not None:
         write_whole(json_path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     if html_path is not None:
-        page = (render_html(audit_json(audit), title=title, replay=replay_data)
-                if audit is not None else render_replay_html(replay_data or {}, title=title))
+        page = (render_html(audit_data, title=title, replay=replay_data)
+                if audit_data is not None else render_replay_html(replay_data or {}, title=title))
         write_whole(html_path, page)
     return data

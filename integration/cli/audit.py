@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from integration.models import Ticket
     from integration.runtime import Runtime
 
-__all__ = ["audit", "replay", "write_atomically"]
+__all__ = ["audit", "replay", "replay_lines"]
 
 # Problems named one by one on stderr; the rest are counted.
 SHOWN_PROBLEMS = 20
@@ -149,14 +149,24 @@ def _one_source(slug: str | None, path: str | None, flag: str) -> None:
                                           "one of the two")
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all; a failure is one line naming the file."""
-    from integration.files import write_whole
+def _write(json_path: str | None, html_path: str | None, **found: Any) -> dict[str, Any]:
+    """Write the report files whole (``write_report``); a failure is one line naming a file."""
+    from integration.audit.run import write_report
 
     try:
-        write_whole(Path(path), text)
+        return write_report(json_path=Path(json_path) if json_path else None,
+                            html_path=Path(html_path) if html_path else None, **found)
     except OSError as err:
-        raise click.ClickException(f"{path}: cannot write: {err.strerror or err}") from err
+        raise click.ClickException(f"{err.filename}: cannot write: {err.strerror}") from err
+
+
+def _readable(path: str, option: str) -> Path:
+    """``path``, once it opens: the file is read later, while the audit streams it."""
+    try:
+        open(path, encoding="utf-8").close()
+    except OSError as err:
+        raise ValidationError(option, f"{path}: cannot read: {err.strerror or err}") from err
+    return Path(path)
 
 
 def _open(path: str, stack: ExitStack, option: str) -> IO[str]:
@@ -189,7 +199,7 @@ def audit(ctx: click.Context, /, slug: str | None, days: int, csv_path: str | No
           json_path: str | None, html_path: str | None, no_topics: bool,
           **options: Any) -> None:
     """Audit a history: escalations by segment, SLA breaches, labels, spikes, what to catch."""
-    from integration.audit.report import audit_json, run_audit
+    from integration.audit.report import run_audit
     from integration.audit.settings import parse_zone
 
     _one_source(slug, csv_path, "--csv")
@@ -201,62 +211,34 @@ def audit(ctx: click.Context, /, slug: str | None, days: int, csv_path: str | No
         extra["export_zone"] = parse_zone(export_zone, option="--export-zone")
     settings = _settings(options, **extra)
     on_problem = _problems()
-    with ExitStack() as stack:
-        if csv_path is not None:
-            tickets, log = _csv_history(csv_path, orgs_path, settings, stack, on_problem)
-            matrix, matrix_text = _load_matrix(matrix_path, None)
+    if csv_path is not None:
+        from integration.audit.run import audit_csv
+
+        matrix, matrix_text = _load_matrix(matrix_path, None)
+        result = audit_csv(
+            _readable(csv_path, "--csv"), matrix=matrix, settings=settings, tenant="export",
+            organizations=_readable(orgs_path, "--organizations") if orgs_path else None,
+            workers=options["workers"], matrix_text=matrix_text, topics=not no_topics,
+            on_progress=_progress("audit"), on_problem=on_problem)
+    else:
+        tickets, matrix, runtime = _stored(
+            ctx, str(slug), days, lambda ref, why: on_problem(f"ticket {ref}: {why}"))
+        if matrix_path:
+            matrix, matrix_text = _load_matrix(matrix_path, runtime)
         else:
-            log = None
-            tickets, matrix, runtime = _stored(
-                ctx, str(slug), days, lambda ref, why: on_problem(f"ticket {ref}: {why}"))
-            if matrix_path:
-                matrix, matrix_text = _load_matrix(matrix_path, runtime)
-            else:
-                matrix_text = _load_matrix(None, runtime)[1]
+            matrix_text = _load_matrix(None, runtime)[1]
         result = run_audit(tickets, matrix=matrix, settings=settings, topics=not no_topics,
-                           workers=options["workers"], matrix_text=matrix_text, source=log,
+                           workers=options["workers"], matrix_text=matrix_text,
                            on_progress=_progress("audit"))
-        report = audit_json(result)
-    _write_reports(report, json_path, html_path,
-                   html=lambda: _audit_page(report, _title(slug, csv_path)))
+    report = _write(json_path, html_path, audit=result, title=_title(slug, csv_path))
+    if not json_path and not html_path:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     click.echo(_audit_summary(report, json_path, html_path), err=not (json_path or html_path))
-
-
-def _csv_history(csv_path: str, orgs_path: str | None, settings: AuditSettings,
-                 stack: ExitStack, on_problem: Callable[[Any], None]) -> tuple[Any, Any]:
-    from integration.audit.exports import ImportLog, read_export, read_organizations
-
-    log = ImportLog(on_problem=on_problem)
-    organizations = None
-    if orgs_path:
-        organizations = read_organizations(_open(orgs_path, stack, "--organizations"),
-                                           name=orgs_path, log=log)
-    stream = _open(csv_path, stack, "--csv")
-    tickets = read_export(stream, name=csv_path, tenant="export", settings=settings, log=log,
-                          organizations=organizations)
-    return tickets, log
-
-
-def _audit_page(report: dict[str, Any], title: str) -> str:
-    from integration.audit.page import render_html
-
-    return str(render_html(report, title=title))
 
 
 def _title(slug: str | None, csv_path: str | None) -> str:
     where = f"workspace {slug}" if slug else Path(str(csv_path)).name
     return f"Escalation history audit: {where}"
-
-
-def _write_reports(report: dict[str, Any], json_path: str | None, html_path: str | None,
-                   *, html: Callable[[], str]) -> None:
-    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-    if json_path:
-        write_atomically(json_path, text)
-    if html_path:
-        write_atomically(html_path, html())
-    if not json_path and not html_path:
-        click.echo(text, nl=False)
 
 
 def _audit_summary(report: dict[str, Any], json_path: str | None, html_path: str | None) -> str:
@@ -309,7 +291,6 @@ def replay(ctx: click.Context, /, matrix_path: str, against_path: str | None, sl
            listed: int, **options: Any) -> None:
     """Run a new matrix and the current one over a history; show what would change."""
     from integration.audit.replay import replay as run_replay
-    from integration.audit.replay import replay_json
 
     _one_source(slug, history_path, "--history")
     settings = _settings(options)
@@ -326,19 +307,9 @@ def replay(ctx: click.Context, /, matrix_path: str, against_path: str | None, sl
         result = run_replay(tickets, new=new, current=current, zone=settings.zone,
                             workers=options["workers"], settings=settings,
                             on_progress=_progress("replay"))
-        data = replay_json(result)
-    if json_path:
-        write_atomically(json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    if html_path:
-        write_atomically(html_path, _replay_page(data))
+    data = _write(json_path, html_path, replayed=result, title="Rule change replay")
     for line in replay_lines(data, listed=listed):
         click.echo(line)
-
-
-def _replay_page(data: dict[str, Any]) -> str:
-    from integration.audit.page import render_replay_html
-
-    return str(render_replay_html(data))
 
 
 def replay_lines(data: dict[str, Any], *, listed: int = 20) -> list[str]:
