@@ -53,7 +53,8 @@ def run_next_audit(runtime: Runtime) -> int | None:
 
     try:
         result = run_audit(stored_history(runtime.sessions, tenant_id=tenant_id, since=since),
-                           matrix=runtime.matrix_for(tenant), on_progress=progress)
+                           matrix=runtime.matrix_for(tenant), matrix_text=runtime.matrix_text(),
+                           on_progress=progress)
         report = audit_json(result)
     except Exception as err:
         log.exception("audit %d of %s failed", run_id, tenant.slug)

@@ -32,6 +32,7 @@ from integration.decide import build_detector
 from integration.detect import Detector
 from integration.errors import ConfigurationError
 from integration.matrix import Matrix, default_matrix, load_matrix
+from integration.matrix.loader import DEFAULT_PATH
 from integration.routing import RoutingTable
 from integration.summary import SummaryProvider, summarizer_from_settings
 from integration.workspaces.install_secrets import previous_secret
@@ -73,6 +74,19 @@ class Runtime:
         """The escalation matrix in force."""
         path = self.config.get("MATRIX_PATH")
         return load_matrix(path) if path else default_matrix()
+
+    @property
+    def matrix_path(self) -> Path:
+        """The file the matrix in force is read from (the packaged default when none is set)."""
+        configured = self.config.get("MATRIX_PATH")
+        return Path(configured) if configured else DEFAULT_PATH
+
+    def matrix_text(self) -> str | None:
+        """The text of the matrix in force, for checking suggested rules against it."""
+        try:
+            return self.matrix_path.read_text(encoding="utf-8")
+        except OSError:
+            return None
 
     def matrix_for(self, tenant: store.TenantRow) -> Matrix:
         """The matrix with the tenant's business calendar (``calendar`` setting), if any."""

@@ -60,3 +60,17 @@ def test_adapter_is_rebuilt_when_settings_change(runtime: Any) -> None:
     rebuilt = runtime.adapter_for(changed)
     assert rebuilt is not first
     assert rebuilt.config.options["tier_field_id"] == 99
+
+
+def test_the_matrix_in_force_names_its_file_and_text(runtime: Any, tmp_path: Any) -> None:
+    from integration.matrix.loader import DEFAULT_PATH
+
+    runtime.config.pop("MATRIX_PATH", None)
+    assert runtime.matrix_path == DEFAULT_PATH
+    assert runtime.matrix_text() == DEFAULT_PATH.read_text(encoding="utf-8")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("version: 7\n", encoding="utf-8")
+    runtime.config["MATRIX_PATH"] = str(mine)
+    assert (runtime.matrix_path, runtime.matrix_text()) == (mine, "version: 7\n")
+    runtime.config["MATRIX_PATH"] = str(tmp_path / "gone.yaml")
+    assert runtime.matrix_text() is None

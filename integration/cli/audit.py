@@ -105,19 +105,10 @@ def _load_matrix(path: str | None, runtime: Runtime | None) -> tuple[Matrix, str
         if path:
             return load_matrix(path), Path(path).read_text(encoding="utf-8")
         if runtime is not None:
-            configured = runtime.config.get("MATRIX_PATH")
-            source = Path(configured) if configured else DEFAULT_PATH
-            return runtime.matrix, _text_of(source)
-        return default_matrix(), _text_of(DEFAULT_PATH)
+            return runtime.matrix, runtime.matrix_text()
+        return default_matrix(), DEFAULT_PATH.read_text(encoding="utf-8")
     except MatrixError as err:
         raise click.ClickException(str(err)) from err
-
-
-def _text_of(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return None
 
 
 def _stored(ctx: click.Context, slug: str, days: int,

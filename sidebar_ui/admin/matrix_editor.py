@@ -45,8 +45,7 @@ def saved_path() -> Path:
 
 
 def _in_force_path() -> Path:
-    configured = runtime().config.get("MATRIX_PATH")
-    return Path(configured) if configured else DEFAULT_PATH
+    return Path(runtime().matrix_path)
 
 
 def _is_live(path: Path) -> bool:
