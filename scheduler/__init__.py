@@ -48,7 +48,7 @@ def build_scheduler(
     clock: Callable[[], datetime] | None = None,
     app: Flask | None = None,
 ) -> BackgroundScheduler:
-    """A scheduler (not started) that sweeps SLAs every ``sweep_seconds``.
+    """A scheduler (not started) that sweeps SLAs every ``sweep_seconds`` and runs queued audits.
 
     With ``app``, each job runs inside its application context (logging, config).
     """
@@ -70,14 +70,8 @@ def build_scheduler(
         gate.came_back()
         return report
 
-    def sweep() -> SweepReport:
-        if app is None:
-            return guarded()
-        with app.app_context():
-            return guarded()
-
     scheduler.add_job(
-        sweep,
+        partial(_in_context, app, guarded),
         IntervalTrigger(seconds=sweep_seconds),
         id=SWEEP_JOB,
         name="SLA sweep",
