@@ -5,9 +5,10 @@ replay of them alone has nothing to measure. ``demo_history`` writes a plausible
 the same accounts and problems, as a helpdesk import would store it: solved tickets spread
 over working days and hours in the demo's time zone, with what happened to each — the agent's
 ticket type, an escalation tag for most churn, outage and refund cases (and a few others),
-reply and resolution times, reopens, reassignments, a satisfaction rating. One pattern is
-planted for the audit to find: half the bug reports were filed by agents as questions, and
-they take days and are rated badly. The same ``now`` gives the same history.
+reply and resolution times, reopens, reassignments, a satisfaction rating. Half the bug
+reports are filed as questions, and they take days and are rated badly (the audit's label
+check does not flag them yet: too few other questions form the norm to compare with). The same
+``now`` gives the same history.
 """
 
 from __future__ import annotations
