@@ -40,8 +40,10 @@ __all__ = [
     "Tier",
     "TriggerHit",
     "TriggerSpec",
+    "account_key",
     "format_time",
     "parse_time",
+    "requester_key",
 ]
 
 
@@ -706,3 +708,16 @@ class OutboxOutcome:
     error: str | None
     next_attempt_at: datetime | None
     payloads: tuple[Mapping[str, Any], ...] = ()
+
+
+def requester_key(ticket: Ticket) -> str:
+    """Who wrote, comparable across tickets: the lower-cased e-mail, else the helpdesk id."""
+    email = (ticket.requester.email or "").strip().lower()
+    return f"email:{email}" if email else f"id:{ticket.helpdesk}:{ticket.requester.id}"
+
+
+def account_key(ticket: Ticket) -> str | None:
+    """Which customer organization, comparable across tickets; None when unknown."""
+    if ticket.account is None:
+        return None
+    return f"account:{ticket.account.id}"

@@ -13,8 +13,7 @@ from integration.clocks import SlaFields
 from integration.decide import decide
 from integration.errors import ValidationError
 from integration.matrix import Matrix
-from integration.models import Decision, Ticket
-from integration.store.tickets import account_key, requester_key
+from integration.models import Decision, Ticket, account_key, requester_key
 
 if TYPE_CHECKING:
     from integration.detect import Detector

@@ -45,10 +45,12 @@ def _tickets(lines: list[str], *, source: str) -> tuple[list[Any], list[str]]:
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--matrix", "matrix_path", type=click.Path(exists=True, dir_okay=False),
               help="Matrix file (default: the packaged default.yaml).")
-def triage(file: str | None, matrix_path: str | None) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes deciding at once (default: one per core).")
+def triage(file: str | None, matrix_path: str | None, workers: int | None) -> None:
     """Read normalized tickets (JSONL, FILE or stdin), write one decision per line."""
     from integration.decide import build_detector
-    from integration.triage import triage_tickets
+    from integration.triage_pool import default_workers, triage_lines
 
     matrix = _matrix(matrix_path)
     if file and file != "-":
@@ -57,12 +59,12 @@ def triage(file: str | None, matrix_path: str | None) -> None:
         tickets, _ = _tickets(sys.stdin.read().splitlines(), source="<stdin>")
     detector = build_detector(matrix)
     # The parsed tickets and the loaded model live until exit: keep the collector from
-    # re-scanning them on every generation-2 pass.
+    # re-scanning them on every generation-2 pass (and forked workers from copying pages
+    # it would otherwise touch).
     gc.freeze()
-    out = sys.stdout
-    for decision in triage_tickets(tickets, matrix=matrix, detector=detector,
-                                   now=datetime.now(UTC)):
-        out.write(json.dumps(decision.to_dict(), ensure_ascii=False) + "\n")
+    lines = triage_lines(tickets, matrix=matrix, detector=detector, now=datetime.now(UTC),
+                         workers=workers or default_workers())
+    sys.stdout.write("".join(line + "\n" for line in lines))
 
 
 @click.command("eval")

@@ -14,12 +14,11 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from integration.models import Ticket
+from integration.models import Ticket, account_key, requester_key
 from integration.store.db import Base, UTCDateTime
 from integration.store.ops import insert_ignore
 from integration.store.overview import search_text
 from integration.store.tables import BigId, TicketRow
-from integration.store.tickets import account_key, requester_key
 
 __all__ = [
     "BackfillRunRow",

@@ -27,6 +27,8 @@ from integration.models import (
     Status,
     Ticket,
     Tier,
+    account_key,
+    requester_key,
 )
 from integration.store.ops import insert_ignore
 from integration.store.overview import search_text
@@ -50,19 +52,6 @@ __all__ = [
 ]
 
 OPEN_STATUSES: tuple[str, ...] = tuple(st.value for st in Status if st.is_open)
-
-
-def requester_key(ticket: Ticket) -> str:
-    """Who wrote, comparable across tickets: the lower-cased e-mail, else the helpdesk id."""
-    email = (ticket.requester.email or "").strip().lower()
-    return f"email:{email}" if email else f"id:{ticket.helpdesk}:{ticket.requester.id}"
-
-
-def account_key(ticket: Ticket) -> str | None:
-    """Which customer organization, comparable across tickets; None when unknown."""
-    if ticket.account is None:
-        return None
-    return f"account:{ticket.account.id}"
 
 
 def upsert_ticket(
