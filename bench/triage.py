@@ -1,7 +1,9 @@
 """Benchmark: tickets per second of ``escalade triage`` on 10,000 short tickets.
 
-Prints one JSON object. The tickets are made from the demo workspace's messages with new ids,
-requesters and shuffled sentences, so nothing is cached between them.
+Prints one JSON object, with how fast spaCy's blank English tokenizer alone goes through the
+same texts in one process (the floor any reading of them is compared with). The tickets are
+made from the demo workspace's messages with new ids, requesters and shuffled sentences, so
+nothing is cached between them.
 """
 
 from __future__ import annotations
@@ -50,6 +52,20 @@ def make_tickets(count: int, seed: int = 7) -> list[dict[str, Any]]:
     return out
 
 
+def spacy_tokenization_rate(tickets: list[dict[str, Any]]) -> float:
+    """Tickets per second that ``spacy.blank("en")`` alone tokenizes (subject and messages)."""
+    import spacy
+
+    tokenizer = spacy.blank("en").tokenizer
+    texts = [
+        "\n\n".join([t["subject"], *(m["body"] for m in t["messages"])]) for t in tickets
+    ]
+    start = time.perf_counter()
+    for text in texts:
+        tokenizer(text)
+    return len(texts) / (time.perf_counter() - start)
+
+
 def main() -> None:
     """Run ``escalade triage`` on the generated file and report throughput."""
     tickets = make_tickets(COUNT)
@@ -67,6 +83,7 @@ def main() -> None:
         start = time.perf_counter()
         subprocess.run([*cmd[:-1], str(one)], cwd=ROOT, capture_output=True, check=True)
         startup = time.perf_counter() - start
+    spacy_rate = spacy_tokenization_rate(tickets)
     tiers: dict[str, int] = {}
     for line in done.stdout.splitlines():
         tier = json.loads(line)["tier"]
@@ -81,6 +98,9 @@ def main() -> None:
         "steady_tickets_per_second": round(COUNT / max(wall - startup, 1e-9), 1),
         "tiers": tiers,
         "target_tickets_per_second": 2000,
+        "spacy_blank_en_tokenized_per_second": round(spacy_rate, 1),
+        "share_of_spacy_tokenization": round(COUNT / wall / spacy_rate, 4),
+        "target_share_of_spacy_tokenization": round(1 / 15, 4),
     }))
 
 

@@ -13,7 +13,7 @@ cross-validation on the training data and are stored in the model's ``meta.json`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy
 import spacy
+from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.util import registry
 from spacy.vocab import Vocab
 
 from integration.detect.embedding import EmbeddingModel
@@ -114,6 +116,22 @@ def features(
         hidden = {i for start, end in spans for i in range(start, end)}
         out.extend(w for i, w in enumerate(part.lower) if i not in hidden and not w.isspace())
     return out
+
+
+def _no_tokenizer() -> Callable[[Language], Callable[[str], Doc]]:
+    """A stand-in tokenizer for the loaded classifiers, which only ever read token lists."""
+
+    def create(nlp: Language) -> Callable[[str], Doc]:
+        def refuse(text: str) -> Doc:
+            raise RuntimeError("the text model reads token lists, not text")
+
+        return refuse
+
+    return create
+
+
+registry.tokenizers.register("escalade.no_tokenizer.v1", func=_no_tokenizer)
+_NO_TOKENIZER = {"nlp": {"tokenizer": {"@tokenizers": "escalade.no_tokenizer.v1"}}}
 
 
 class _LinearView:
@@ -221,7 +239,9 @@ class TextModel:
 
     def __init__(self, path: Path = MODEL_DIR, *, embeddings: bool = True) -> None:
         try:
-            self._nlp = spacy.load(path)
+            # Only the classifiers and the vocabulary's hashes are used: building and loading
+            # an English tokenizer (thousands of special cases) would double start-up time.
+            self._nlp = spacy.load(path, exclude=["tokenizer"], config=_NO_TOKENIZER)
         except (OSError, ValueError) as err:
             raise ConfigurationError(f"cannot load the text model at {path}: {err}") from err
         # get_pipe is typed as a plain callable; these are TextCategorizer pipes.
