@@ -343,9 +343,11 @@ def _metric_clock(
         (t, tier) for t, tier in tiers if run.start < t and (t < stop or (t == now and not run.end))
     ]
     breached_at = blamed = None
+    due = None
     for index, (begin, tier) in enumerate(segments):
         target = _target(targets, tier, run.metric)
         if target is None:
+            due = None
             continue
         due = _reach(active, target, _calendar(targets, tier))
         if due is None:
@@ -364,7 +366,8 @@ def _metric_clock(
     calendar = _calendar(targets, tier)
     due_at = warn_at = None
     if run.end is None and target is not None and not paused:
-        due_at = _reach(active, target, calendar)
+        # The last segment's due time was just computed on the same spans and calendar.
+        due_at = due if breached_at is None else _reach(active, target, calendar)
         warn_at = _reach(active, max(target - warn_before, timedelta(0)), calendar)
     return MetricClock(
         metric=run.metric,
