@@ -75,11 +75,17 @@ def _labeled_set(files: tuple[str, ...]) -> list[Any]:
         found.append(labeled)
         errors += bad
     if errors:
-        for error in errors[:20]:
+        for error in errors[1:20]:
             click.echo(str(error), err=True)
-        more = " (first 20 shown)" if len(errors) > 20 else ""
-        raise click.ClickException(f"{errors[0]}; {len(errors)} bad line(s){more}")
+        more = f" ({len(errors)} bad lines, the others listed above)" if len(errors) > 1 else ""
+        raise _BadLabels(f"{errors[0]}{more}; nothing scored")
     return found
+
+
+class _BadLabels(click.ClickException):
+    """A labeled file with bad lines: bad input, so exit 2 like a wrong option."""
+
+    exit_code = 2
 
 
 def _eval_sets(files: tuple[str, ...], held_out: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
@@ -94,7 +100,7 @@ def _eval_sets(files: tuple[str, ...], held_out: tuple[str, ...]) -> dict[str, t
 
 
 @click.command("eval")
-@click.argument("files", nargs=-1, metavar="FILE...",
+@click.argument("files", nargs=-1, metavar="FILE",
                 type=click.Path(exists=True, dir_okay=False))
 @click.option("--held-out", "held_out", multiple=True, metavar="FILE",
               type=click.Path(exists=True, dir_okay=False),

@@ -77,7 +77,9 @@ class Expected:
 
 
 def _category(value: Any) -> str | None:
-    if value is None or value in _CATEGORIES:
+    if value is None:
+        return None
+    if isinstance(value, str) and value in _CATEGORIES:
         return value
     raise ValidationError("expected.category",
                           f"unknown category {value!r}; one of {', '.join(sorted(_CATEGORIES))}")
