@@ -116,14 +116,15 @@ def eval_command(files: tuple[str, ...], held_out: tuple[str, ...], matrix_path:
     The FILEs are pooled as the development set; with --held-out, the two sets are printed
     side by side.
     """
+    from integration.decide import build_detector
     from integration.detect.training.evaluation import format_report, format_side_by_side
     from integration.detect.training.report import evaluate_files
 
     sets = _eval_sets(files, held_out)
     matrix = _matrix(matrix_path)
     labeled = {name: _labeled_set(chosen) for name, chosen in sets.items()}
-    now = datetime.now(UTC)
-    reports = {name: evaluate_files(found, matrix=matrix, now=now)
+    detector, now = build_detector(matrix), datetime.now(UTC)
+    reports = {name: evaluate_files(found, matrix=matrix, detector=detector, now=now)
                for name, found in labeled.items()}
     if not misses:
         reports = {name: {k: v for k, v in r.items() if k != "misses"}

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from integration.decide import build_detector
+from integration.detect import Detector
 from integration.detect.training.evaluation import (
     OVER_TRAPS,
     UNDER_TRAPS,
@@ -105,10 +106,9 @@ def read_labeled(lines: Sequence[str], *, source: str) -> tuple[LabeledFile, lis
     return LabeledFile(source=source, tickets=tickets, expected=expected), errors
 
 
-def evaluate_files(files: Sequence[LabeledFile], *, matrix: Matrix,
+def evaluate_files(files: Sequence[LabeledFile], *, matrix: Matrix, detector: Detector,
                    now: datetime) -> dict[str, Any]:
     """One report over several files; each file is triaged on its own, as its own history."""
-    detector = build_detector(matrix)
     rows = []
     for labeled in files:
         decisions = triage_tickets(labeled.tickets, matrix=matrix, detector=detector, now=now)
@@ -143,35 +143,39 @@ def _figure_row(title: str, report: Mapping[str, Any] | None, posts: bool) -> st
             f"{_cell(figures['category macro-F1'])} | {_cell(figures['complaint F1'])} |")
 
 
-def _kind_cells(entry: Mapping[str, Any] | None, metric: str) -> list[str]:
-    if entry is None:
-        return ["—", "—", "—"]
-    over_under = "—" if metric == "complaint_accuracy" else f"{entry['over']} / {entry['under']}"
-    return [str(entry["tickets"]), _cell(entry[metric]), over_under]
-
-
 def _trap(kind: str) -> str:
     return "over" if kind in OVER_TRAPS else "under" if kind in UNDER_TRAPS else ""
 
 
-def _kind_table(dev: Mapping[str, Any], held_out: Mapping[str, Any] | None, *,
-                metric: str) -> list[str]:
-    kinds = sorted(set(dev) | set(held_out or {}),
+def _kind_table(reports: Sequence[Mapping[str, Any] | None], *, posts: bool) -> list[str]:
+    """One row per kind; per set its tickets, accuracy and (tickets) over / under."""
+    measured = [r for r in reports if r is not None]
+    kinds = sorted({k for r in measured for k in r},
                    key=lambda k: (k == "plain", _trap(k) == "", _trap(k), k))
-    what = "complaint accuracy" if metric == "complaint_accuracy" else "tier accuracy"
-    lines = [f"| kind | trap | dev tickets | dev {what} | dev over / under | "
-             f"held-out tickets | held-out {what} | held-out over / under |",
-             "|---|---|---|---|---|---|---|---|"]
+    names = ["development", "held out"][:len(measured)]
+    if posts:
+        head = ["kind"] + [f"{n}: {w}" for n in names for w in ("posts", "complaint accuracy")]
+    else:
+        head = ["kind", "trap"] + [f"{n}: {w}" for n in names
+                                   for w in ("tickets", "tier accuracy", "over / under")]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for kind in kinds:
-        later = (_kind_cells(held_out.get(kind), metric) if held_out is not None
-                 else [NOT_MEASURED, "", ""])
-        cells = [kind, _trap(kind), *_kind_cells(dev.get(kind), metric), *later]
+        cells = [kind] if posts else [kind, _trap(kind)]
+        for report in measured:
+            entry = report.get(kind)
+            if entry is None:
+                cells += ["—"] * (2 if posts else 3)
+            elif posts:
+                cells += [str(entry["tickets"]), _cell(entry["complaint_accuracy"])]
+            else:
+                cells += [str(entry["tickets"]), _cell(entry["tier_accuracy"]),
+                          f"{entry['over']} / {entry['under']}"]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
 def figures_markdown(reports: Mapping[str, tuple[dict[str, Any], dict[str, Any] | None]]) -> str:
-    """The README tables: headline figures per set, then tier accuracy per kind.
+    """The README tables: headline figures per set, then accuracy per kind.
 
     ``reports`` maps a group name to its (development, held-out or None) reports.
     """
@@ -182,19 +186,24 @@ def figures_markdown(reports: Mapping[str, tuple[dict[str, Any], dict[str, Any] 
             dev, held_out = reports[group.name]
             lines.append(_figure_row(f"{group.name}, development", dev, group.posts))
             lines.append(_figure_row(f"{group.name}, **held out**", held_out, group.posts))
+    later = "" if _all_measured(reports) else " (held-out columns come with the final run)"
     tickets = [reports[g.name] for g in GROUPS if g.name in reports and not g.posts]
     if tickets:
-        lines += ["", "Per kind of difficulty, tickets of both kinds of business together:", ""]
-        lines += _kind_table(_pooled_kinds(d for d, _ in tickets),
-                             _pooled_kinds(h for _, h in tickets)
-                             if all(h is not None for _, h in tickets) else None,
-                             metric="tier_accuracy")
-    posts = [reports[g.name] for g in GROUPS if g.name in reports and g.posts]
-    for dev, held_out in posts:
-        lines += ["", "Complaint posts, per kind:", ""]
-        lines += _kind_table(dev["by_kind"], held_out["by_kind"] if held_out else None,
-                             metric="complaint_accuracy")
+        held = [h for _, h in tickets]
+        lines += ["", f"Tickets of both kinds of business, per kind{later}:", ""]
+        lines += _kind_table([_pooled_kinds(d for d, _ in tickets),
+                              _pooled_kinds(held) if None not in held else None], posts=False)
+    for group in GROUPS:
+        if group.name in reports and group.posts:
+            dev, held_out = reports[group.name]
+            lines += ["", f"{group.name.capitalize()}, per kind{later}:", ""]
+            lines += _kind_table([dev["by_kind"], held_out["by_kind"] if held_out else None],
+                                 posts=True)
     return "\n".join(lines) + "\n"
+
+
+def _all_measured(reports: Mapping[str, tuple[Any, Any | None]]) -> bool:
+    return all(held_out is not None for _, held_out in reports.values())
 
 
 def _pooled_kinds(reports: Any) -> dict[str, Any]:
@@ -221,11 +230,13 @@ def replace_between_markers(text: str, table: str, *, source: str) -> str:
 
 def _measure(data: Path, held_out: bool) -> dict[str, tuple[dict[str, Any], dict[str, Any] | None]]:
     matrix, now = default_matrix(), datetime.now(UTC)
+    detector = build_detector(matrix)
     reports: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
     for group in GROUPS:
-        dev = evaluate_files([_load(data / name) for name in group.dev], matrix=matrix, now=now)
-        later = (evaluate_files([_load(data / name) for name in group.held_out],
-                                matrix=matrix, now=now) if held_out else None)
+        dev = evaluate_files([_load(data / name) for name in group.dev], matrix=matrix,
+                             detector=detector, now=now)
+        later = (evaluate_files([_load(data / name) for name in group.held_out], matrix=matrix,
+                                detector=detector, now=now) if held_out else None)
         reports[group.name] = (dev, later)
     return reports
 
