@@ -229,3 +229,11 @@ def test_eval_needs_a_file() -> None:
     result = CliRunner().invoke(main, ["eval"])
     assert result.exit_code == 2
     assert "FILE" in _one_error_line(result)
+
+
+def test_posts_labeled_for_complaint_only_show_no_tier_or_category_section() -> None:
+    rows = [(Expected(complaint=True, kind="sarcasm"), _decision("s1", Category.OTHER, 1, -0.2))]
+    text = format_report(evaluate_decisions(rows))
+    assert "tier:" not in text and "confusion" not in text
+    assert text.splitlines()[0].startswith("complaint (sentiment < 0): n=1")
+    assert text.splitlines()[-1].split() == ["sarcasm", "1", "—", "—", "—", "1.000"]

@@ -220,12 +220,16 @@ def evaluate_decisions(
 
 
 def format_report(report: Mapping[str, Any]) -> str:
-    """A human-readable table of the report (the JSON stays the source of truth)."""
-    lines = _category_lines(report["category"])
+    """A human-readable table of the report (the JSON stays the source of truth).
+
+    A set labeled for complaint only (posts) shows no category or tier section.
+    """
+    lines = _category_lines(report["category"]) if report["category"]["n"] else []
     tier = report["tier"]
     t3 = tier["tier3"]
-    lines.append(f"tier: n={tier['n']} accuracy={tier['accuracy']:.3f} "
-                 f"tier-3 P={t3['precision']:.3f} R={t3['recall']:.3f} F1={t3['f1']:.3f}")
+    if tier["n"]:
+        lines.append(f"tier: n={tier['n']} accuracy={tier['accuracy']:.3f} "
+                     f"tier-3 P={t3['precision']:.3f} R={t3['recall']:.3f} F1={t3['f1']:.3f}")
     comp = report["complaint"]
     lines.append(f"complaint (sentiment < 0): n={comp['n']} P={comp['precision']:.3f} "
                  f"R={comp['recall']:.3f} F1={comp['f1']:.3f}")
@@ -275,8 +279,10 @@ def _kind_lines(by_kind: Mapping[str, Mapping[str, Any]]) -> list[str]:
              f"  {'kind':<32}{'n':>5}{'tier':>8}{'over':>6}{'under':>6}{'compl':>8}"]
     for kind in _kind_order(by_kind):
         m = by_kind[kind]
+        tiers = m["tier_accuracy"] is not None
+        over, under = (m["over"], m["under"]) if tiers else ("—", "—")
         lines.append(f"  {_kind_label(kind):<32}{m['tickets']:>5}"
-                     f"{_number(m['tier_accuracy']):>8}{m['over']:>6}{m['under']:>6}"
+                     f"{_number(m['tier_accuracy']):>8}{over:>6}{under:>6}"
                      f"{_number(m['complaint_accuracy']):>8}")
     return lines
 
@@ -304,11 +310,10 @@ def _row(label: str, cells: Iterable[str]) -> str:
 def _kind_cell(entry: Mapping[str, Any] | None) -> str:
     if entry is None:
         return "—"
-    accuracy = entry["tier_accuracy"]
-    if accuracy is None:
-        accuracy = entry["complaint_accuracy"]
-        return f"{_number(accuracy)} c {entry['tickets']:>3}      "
-    return f"{accuracy:.3f} {entry['tickets']:>3} {entry['over']:>2}/{entry['under']:<2}"
+    if entry["tier_accuracy"] is None:  # labeled for complaint only
+        return f"{_number(entry['complaint_accuracy'])}c{entry['tickets']:>4}{'':>6}"
+    over_under = f"{entry['over']}/{entry['under']}"
+    return f"{entry['tier_accuracy']:.3f} {entry['tickets']:>4} {over_under:>5}"
 
 
 def format_side_by_side(reports: Mapping[str, Mapping[str, Any]]) -> str:
