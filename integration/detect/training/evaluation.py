@@ -27,13 +27,16 @@ __all__ = [
     "evaluate_decisions",
     "format_report",
     "format_side_by_side",
+    "kind_order",
     "prf",
     "summary_figures",
+    "trap_of",
 ]
 
 # Kinds that tempt a reader to escalate too much (a trigger word that does not count) and
 # kinds that tempt it to escalate too little (a severe matter without the usual words).
-# Other kinds (account_context, repeat_contact, tone_only, page_context, ...) cut both ways.
+# Other kinds (account_context, repeat_contact, tone_only, page_context, machine_alert, ...)
+# cut both ways.
 OVER_TRAPS = frozenset({
     "past_event", "retracted", "keyword_as_name", "joke", "someone_elses", "hypothetical",
     "negated", "pre_purchase_policy", "lockout_question", "gdpr_from_their_user",
@@ -42,8 +45,7 @@ OVER_TRAPS = frozenset({
 })
 UNDER_TRAPS = frozenset({
     "calm_churn", "exec_relationship", "security_without_word", "data_loss_migration",
-    "platform_wide", "buried_ask", "downplayed_severity", "ultimatum", "machine_alert",
-    "mixed_intents",
+    "platform_wide", "buried_ask", "downplayed_severity", "ultimatum", "mixed_intents",
 })
 _KIND = re.compile(r"[a-z][a-z0-9_]*")
 _CATEGORIES = frozenset(c.value for c in Category)
@@ -169,7 +171,7 @@ def _kinds(rows: Sequence[tuple[Expected, Decision]]) -> dict[str, dict[str, Any
                       if e.complaint is not None]
         by_kind[kind] = {
             "tickets": len(grouped[kind]),
-            "trap": "over" if kind in OVER_TRAPS else "under" if kind in UNDER_TRAPS else None,
+            "trap": trap_of(kind),
             "tier_accuracy": _share(sum(1 for g, p in tiers if g == p), len(tiers)),
             "over": sum(1 for g, p in tiers if p > g),
             "under": sum(1 for g, p in tiers if p < g),
@@ -255,7 +257,7 @@ def _category_lines(cat: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _kind_order(kinds: Iterable[str]) -> list[str]:
+def kind_order(kinds: Iterable[str]) -> list[str]:
     """Over-escalation traps, then under-escalation traps, then the rest; ``plain`` last."""
     def key(kind: str) -> tuple[int, str]:
         group = 0 if kind in OVER_TRAPS else 1 if kind in UNDER_TRAPS else 2
@@ -263,9 +265,14 @@ def _kind_order(kinds: Iterable[str]) -> list[str]:
     return sorted(kinds, key=key)
 
 
+def trap_of(kind: str) -> str | None:
+    """Which way a kind tempts a reader: ``over``, ``under`` or None (both, or neither)."""
+    return "over" if kind in OVER_TRAPS else "under" if kind in UNDER_TRAPS else None
+
+
 def _kind_label(kind: str) -> str:
-    trap = " (over)" if kind in OVER_TRAPS else " (under)" if kind in UNDER_TRAPS else ""
-    return f"{kind}{trap}"
+    trap = trap_of(kind)
+    return f"{kind} ({trap})" if trap else kind
 
 
 def _number(value: float | None) -> str:
@@ -277,7 +284,7 @@ def _kind_lines(by_kind: Mapping[str, Mapping[str, Any]]) -> list[str]:
         return []
     lines = ["by kind (trap: which way it tempts; over/under: decided a tier too high/low)",
              f"  {'kind':<32}{'n':>5}{'tier':>8}{'over':>6}{'under':>6}{'compl':>8}"]
-    for kind in _kind_order(by_kind):
+    for kind in kind_order(by_kind):
         m = by_kind[kind]
         tiers = m["tier_accuracy"] is not None
         over, under = (m["over"], m["under"]) if tiers else ("—", "—")
@@ -330,7 +337,7 @@ def format_side_by_side(reports: Mapping[str, Mapping[str, Any]]) -> str:
             lines.append(_row(f"  {label}", (
                 f"{cell['f1']:.3f} ({cell['support']})" if cell and cell["support"] else "—"
                 for cell in cells)))
-    kinds = _kind_order({k for n in names for k in reports[n].get("by_kind", {})})
+    kinds = kind_order({k for n in names for k in reports[n].get("by_kind", {})})
     if kinds:
         lines.append("by kind: tier accuracy, tickets, over/under (c: complaint accuracy)")
         for kind in kinds:

@@ -27,11 +27,11 @@ from typing import Any
 from integration.decide import build_detector
 from integration.detect import Detector
 from integration.detect.training.evaluation import (
-    OVER_TRAPS,
-    UNDER_TRAPS,
     Expected,
     evaluate_decisions,
+    kind_order,
     summary_figures,
+    trap_of,
 )
 from integration.errors import ValidationError
 from integration.matrix import Matrix, default_matrix
@@ -143,15 +143,10 @@ def _figure_row(title: str, report: Mapping[str, Any] | None, posts: bool) -> st
             f"{_cell(figures['category macro-F1'])} | {_cell(figures['complaint F1'])} |")
 
 
-def _trap(kind: str) -> str:
-    return "over" if kind in OVER_TRAPS else "under" if kind in UNDER_TRAPS else ""
-
-
 def _kind_table(reports: Sequence[Mapping[str, Any] | None], *, posts: bool) -> list[str]:
     """One row per kind; per set its tickets, accuracy and (tickets) over / under."""
     measured = [r for r in reports if r is not None]
-    kinds = sorted({k for r in measured for k in r},
-                   key=lambda k: (k == "plain", _trap(k) == "", _trap(k), k))
+    kinds = kind_order({k for r in measured for k in r})
     names = ["development", "held out"][:len(measured)]
     if posts:
         head = ["kind"] + [f"{n}: {w}" for n in names for w in ("posts", "complaint accuracy")]
@@ -160,7 +155,7 @@ def _kind_table(reports: Sequence[Mapping[str, Any] | None], *, posts: bool) -> 
                                    for w in ("tickets", "tier accuracy", "over / under")]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for kind in kinds:
-        cells = [kind] if posts else [kind, _trap(kind)]
+        cells = [kind] if posts else [kind, trap_of(kind) or ""]
         for report in measured:
             entry = report.get(kind)
             if entry is None:
