@@ -67,30 +67,79 @@ def triage(file: str | None, matrix_path: str | None, workers: int | None) -> No
     sys.stdout.write("".join(line + "\n" for line in lines))
 
 
+def _labeled_set(files: tuple[str, ...]) -> list[Any]:
+    """Read every labeled file; bad lines stop the command, each named by file, line, field."""
+    from integration.detect.training.report import read_labeled
+
+    found, errors = [], []
+    for file in files:
+        labeled, bad = read_labeled(read_lines(file), source=file)
+        found.append(labeled)
+        errors += bad
+    if errors:
+        for error in errors[1:20]:
+            click.echo(str(error), err=True)
+        more = f" ({len(errors)} bad lines, the others listed above)" if len(errors) > 1 else ""
+        raise _BadLabels(f"{errors[0]}{more}; nothing scored")
+    return found
+
+
+class _BadLabels(click.ClickException):
+    """A labeled file with bad lines: bad input, so exit 2 like a wrong option."""
+
+    exit_code = 2
+
+
+def _eval_sets(files: tuple[str, ...], held_out: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    both = sorted(set(files) & set(held_out))
+    if both:
+        raise click.BadParameter(f"{both[0]} is given both as a development FILE and as held out",
+                                 param_hint="'--held-out'")
+    if not files and not held_out:
+        raise click.UsageError("give at least one labeled FILE (or --held-out FILE)")
+    sets = {"dev": files, "held-out": held_out}
+    return {name: chosen for name, chosen in sets.items() if chosen}
+
+
 @click.command("eval")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("files", nargs=-1, metavar="FILE",
+                type=click.Path(exists=True, dir_okay=False))
+@click.option("--held-out", "held_out", multiple=True, metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False),
+              help="A held-out labeled file, scored beside the development FILEs (repeatable).")
 @click.option("--matrix", "matrix_path", type=click.Path(exists=True, dir_okay=False),
               help="Matrix file (default: the packaged default.yaml).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 @click.option("--misses", is_flag=True, help="Also list every ticket that was decided wrong.")
-def eval_command(file: str, matrix_path: str | None, as_json: bool, misses: bool) -> None:
-    """Score triage on a labeled JSONL file (expected.category / .tier / .complaint)."""
-    from integration.decide import build_detector
-    from integration.detect.training.evaluation import Expected, evaluate_decisions, format_report
-    from integration.triage import triage_tickets
+def eval_command(files: tuple[str, ...], held_out: tuple[str, ...], matrix_path: str | None,
+                 as_json: bool, misses: bool) -> None:
+    """Score triage on labeled JSONL files (expected.category / .tier / .complaint, kind).
 
+    The FILEs are pooled as the development set; with --held-out, the two sets are printed
+    side by side.
+    """
+    from integration.decide import build_detector
+    from integration.detect.training.evaluation import format_report, format_side_by_side
+    from integration.detect.training.report import evaluate_files
+
+    sets = _eval_sets(files, held_out)
     matrix = _matrix(matrix_path)
-    tickets, lines = _tickets(read_lines(file), source=file)
-    expected = [Expected.from_dict(json.loads(line).get("expected")) for line in lines]
-    decisions = triage_tickets(tickets, matrix=matrix, detector=build_detector(matrix),
-                               now=datetime.now(UTC))
-    report = evaluate_decisions(zip(expected, decisions, strict=True))
+    labeled = {name: _labeled_set(chosen) for name, chosen in sets.items()}
+    detector, now = build_detector(matrix), datetime.now(UTC)
+    reports = {name: evaluate_files(found, matrix=matrix, detector=detector, now=now)
+               for name, found in labeled.items()}
+    if not misses:
+        reports = {name: {k: v for k, v in r.items() if k != "misses"}
+                   for name, r in reports.items()}
     if as_json:
-        if not misses:
-            report = {k: v for k, v in report.items() if k != "misses"}
-        click.echo(json.dumps(report, indent=2))
+        shown = next(iter(reports.values())) if len(reports) == 1 else {"sets": reports}
+        click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
         return
-    click.echo(format_report(report))
-    if misses:
-        for miss in report["misses"]:
-            click.echo(json.dumps(miss))
+    if len(reports) == 1:
+        click.echo(format_report(next(iter(reports.values()))))
+    else:
+        click.echo(format_side_by_side(reports))
+    for name, report in reports.items():
+        for miss in report.get("misses", []):
+            click.echo(json.dumps({"set": name, **miss} if len(reports) > 1 else miss,
+                                  ensure_ascii=False))
