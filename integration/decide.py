@@ -107,10 +107,8 @@ def decide(
         handoff=handoff,
         override=override[1] if override is not None else None,
         override_tier=override[0] if override is not None else None,
+        read_by=[RuleHit(rule_id=SECOND_READING, reason=reason) for reason in reread.reasons],
     )
-    if reread.reasons:
-        decision = replace(decision, rules=(*decision.rules, *(
-            RuleHit(rule_id=SECOND_READING, reason=reason) for reason in reread.reasons)))
     decision = route_decision(
         decision,
         ticket,
