@@ -27,8 +27,8 @@ from integration.errors import ConfigurationError
 from integration.matrix import Matrix
 from integration.models import Ticket
 from integration.routing import RoutingTable
-from integration.store.tables import TenantRow
 from integration.second_reading import SecondReader
+from integration.store.tables import TenantRow
 from integration.summary import SummaryProvider
 
 __all__ = ["TenantContext", "connected_targets", "gather_context", "ticket_link"]

@@ -331,30 +331,33 @@ class LlmReader:
         cached = self._meter.cached(key)
         if cached is not None:
             return parse(cached)
+        text, failure = self._complete(system, user, json=json)
+        parsed = parse(text) if text is not None else None
+        if parsed is None:
+            log.warning("tenant %s: %s gave no usable answer (%s); the local reading is used",
+                        self._tenant or "?", self.model,
+                        failure or "the answer did not have the expected shape")
+            return None
+        self._meter.keep(key, text or "", size=self.settings.cache_size)
+        return parsed
+
+    def _complete(self, system: str, user: str, *, json: bool) -> tuple[str | None, str]:
+        """The model's text, or None and why there is none."""
         refused = self._meter.admit(self.settings)
         if refused is not None:
-            return self._fallback(refused)
+            return None, refused
         request = ChatRequest(model=self.model, system=system, user=user, json=json,
                               max_tokens=self.settings.max_tokens,
                               timeout=self.settings.timeout_seconds)
         try:
             answer = self._client.complete(request)
         except LlmError as err:
-            return self._fallback(str(err))
+            return None, str(err)
         # A server that reports no usage is charged by length (about four characters a token).
         self._meter.spend(answer.tokens or (len(system) + len(user) + len(answer.text)) // 4)
         if answer.refusal is not None or not answer.text.strip():
-            return self._fallback(f"the model declined: {answer.refusal or 'empty answer'}")
-        parsed = parse(answer.text)
-        if parsed is None:
-            return self._fallback("the answer did not have the expected shape")
-        self._meter.keep(key, answer.text, size=self.settings.cache_size)
-        return parsed
-
-    def _fallback(self, why: str) -> None:
-        log.warning("tenant %s: %s gave no usable answer (%s); the local reading is used",
-                    self._tenant or "?", self.model, why)
-        return None
+            return None, f"the model declined: {answer.refusal or 'empty answer'}"
+        return answer.text, ""
 
 
 def fingerprint(model: str, system: str, user: str, *, json: bool = False) -> str:

@@ -182,12 +182,11 @@ class LlmSummarizer:
 
 
 def _conversation(ticket: Ticket) -> str:
-    lines = [f"Subject: {ticket.subject}"]
-    for message in ticket.messages[:_MAX_MESSAGES]:
-        if message.public or message.author is Author.CUSTOMER:
-            body = strip_body(message.body)
-            lines.append(f"{message.author.value}: {body}" if body else "")
-    return "\n\n".join(line for line in lines if line)[:_MAX_BODY_CHARS]
+    # Public messages only: an agent's private note is not the customer's story.
+    said = [(m.author.value, strip_body(m.body)) for m in ticket.messages[:_MAX_MESSAGES]
+            if m.public or m.author is Author.CUSTOMER]
+    lines = [f"Subject: {ticket.subject}", *(f"{who}: {body}" for who, body in said if body)]
+    return "\n\n".join(lines)[:_MAX_BODY_CHARS]
 
 
 def _written(answer: str) -> str | None:
