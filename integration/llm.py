@@ -80,8 +80,8 @@ def redact(text: str) -> str:
 
 def _phone(match: re.Match[str]) -> str:
     text = match.group()
-    if sum(c.isdigit() for c in text) < 7 or _DATE.fullmatch(text.strip()):
-        return text
+    if sum(c.isdigit() for c in text) < 7 or _DATE.fullmatch(text.strip()) or text.isdigit():
+        return text  # a plain digit run is masked as a number below
     return "[phone]"
 
 

@@ -122,3 +122,12 @@ def test_redaction_sends_no_address_or_number(fake: FakeOpenAI) -> None:
 def test_without_redaction_the_text_goes_as_written(fake: FakeOpenAI) -> None:
     LlmSummarizer(reader(fake, redact=False)).summarize(ticket("Order 98765432 is missing."))
     assert "98765432" in fake.sent
+
+
+def test_redaction_keeps_dates_and_small_numbers() -> None:
+    from integration.llm import redact
+
+    text = ("Since 2026-11-02 the 3 exports fail for ops@bigco.example (order 48213377, "
+            "card 5500-0000-0000-0004, phone (030) 555 01 23).")
+    assert redact(text) == ("Since 2026-11-02 the 3 exports fail for [email] (order [number], "
+                            "card [card number], phone [phone]).")
