@@ -1,8 +1,10 @@
 """Chat completions from any OpenAI-compatible server: the hosted API, llama.cpp, vLLM, Ollama.
 
-The ``openai`` package is imported when a tenant's model is first built, never before. One
-question is one request: the client retries nothing (``max_retries=0``), so a slow or failing
-server costs at most the tenant's timeout and the caller falls back to its local reading.
+``adapters.registry`` imports this module (and so ``openai``) only when a tenant sets a
+model up; without the package it says "did not enable openai" and the setting is refused.
+One question is one request: the client retries nothing (``max_retries=0``), so a slow or
+failing server costs at most the tenant's timeout and the caller falls back to its local
+reading.
 Every failure on the way (timeout, refused connection, an HTTP error status, a body that is
 not a chat completion) is raised as ``LlmError`` from the vendor's exception.
 """
@@ -10,6 +12,8 @@ not a chat completion) is raised as ``LlmError`` from the vendor's exception.
 from __future__ import annotations
 
 from typing import Any
+
+import openai
 
 from integration.llm import ChatClient, ChatRequest, Completion, LlmError
 
@@ -26,9 +30,6 @@ class OpenAIChatClient(ChatClient):
 
     def __init__(self, *, base_url: str, api_key: str | None, timeout: float,
                  http_client: Any = None) -> None:
-        import openai
-
-        self._openai = openai
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key or _NO_KEY,
                                      timeout=timeout, max_retries=0, http_client=http_client)
 
@@ -45,11 +46,11 @@ class OpenAIChatClient(ChatClient):
                 timeout=request.timeout,
                 **extra,
             )
-        except self._openai.APIStatusError as err:
+        except openai.APIStatusError as err:
             raise LlmError(f"HTTP {err.status_code} from the model's server") from err
-        except self._openai.APITimeoutError as err:
+        except openai.APITimeoutError as err:
             raise LlmError(f"no answer within {request.timeout:g} s") from err
-        except self._openai.OpenAIError as err:
+        except openai.OpenAIError as err:
             raise LlmError(f"the model's server could not be used: {err}") from err
         except ValueError as err:  # a body that is not JSON, or not a chat completion
             raise LlmError(f"the model's server answered something else: {err}") from err

@@ -98,3 +98,16 @@ def test_the_key_is_a_stored_secret(runner: CliRunner) -> None:  # noqa: F811
     assert _settings()["secrets"]["llm.api_key"] == "sk-test-0123456789abcdef"
     listed = runner.invoke(main, ["tenant", "secret", "acme"])
     assert "llm.api_key" in listed.output
+
+
+def test_without_the_openai_package_the_setting_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openai", None)  # import openai raises ImportError
+    monkeypatch.delitem(sys.modules, "adapters.llm.openai_client", raising=False)
+    with pytest.raises(ValidationError) as err:
+        _check(llm={"model": "m"})
+    assert err.value.field == "options.llm.provider"
+    assert "did not enable openai: the 'openai' package is not installed" in err.value.message
