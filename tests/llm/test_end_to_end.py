@@ -126,3 +126,17 @@ assert "openai" not in sys.modules, "openai was imported"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_key_can_come_from_the_environment(client: Any, runtime: Any, fake: FakeOpenAI,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESCALADE_LLM_TEST_KEY", "sk-from-the-environment")
+    with store.session_scope(runtime.sessions) as s:
+        store.add_tenant(s, slug="demo", name="Demo", helpdesk="sandbox", base_url=None,
+                         secrets={"webhook_secret": SANDBOX_SECRET},
+                         settings={"summary_provider": "llm", "llm": {
+                             "base_url": fake.url, "model": "m",
+                             "api_key_env": "ESCALADE_LLM_TEST_KEY"}},
+                         cipher=runtime.cipher)
+    _post(client, runtime, HYPOTHETICAL)
+    assert fake.keys == ["sk-from-the-environment"]  # the summary; no second reading asked
