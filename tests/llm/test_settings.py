@@ -13,6 +13,8 @@ from integration.cli.root import main
 from integration.errors import ValidationError
 from integration.llm import DEFAULT_BASE_URL, LlmSettings
 from integration.workspaces.validation import check_options
+from tests.admin.test_admin import _tenant, admin, signed_in  # noqa: F401  (fixtures)
+from tests.admin.test_admin_setup import _add
 from tests.test_cli import cli_env  # noqa: F401  (fixture)
 from tests.test_cli_connect import _settings, runner  # noqa: F401  (fixture)
 
@@ -111,3 +113,19 @@ def test_without_the_openai_package_the_setting_is_refused(
         _check(llm={"model": "m"})
     assert err.value.field == "options.llm.provider"
     assert "did not enable openai: the 'openai' package is not installed" in err.value.message
+
+
+def test_the_admin_page_refuses_a_bad_value_naming_it(signed_in: Any,  # noqa: F811
+                                                      runtime: Any) -> None:
+    form = {"helpdesk": "sandbox", "slug": "acme",
+            "options": 'summary_provider=llm\nllm={"model": "llama3.1", '
+                       '"base_url": "http://127.0.0.1:8080/v1", "monthly_token_budget": -1}'}
+    bad = _add(signed_in, form)
+    assert bad.status_code == 422
+    assert "options.llm.monthly_token_budget" in bad.text and "at least 0" in bad.text
+    added = _add(signed_in, {**form, "options": form["options"].replace("-1", "90000")})
+    assert added.status_code == 201, added.text
+    settings, _secrets = _tenant(runtime, "acme")
+    assert settings["llm"]["monthly_token_budget"] == 90000
+    page = signed_in.get("/admin/tenants/acme").text
+    assert "Language model API key" in page  # the Secrets panel offers the key
