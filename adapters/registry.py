@@ -14,15 +14,19 @@ from typing import Any
 from adapters.connectors.base import Connector, ConnectorConfig
 from adapters.helpdesk.base import HelpdeskAdapter, HelpdeskConfig
 from integration.errors import ConfigurationError
+from integration.llm import ChatClient
 
 __all__ = [
     "ALERT_TARGETS",
     "CONNECTORS",
     "HELPDESKS",
+    "LLM_CLIENTS",
     "adapter_class",
     "build_adapter",
     "build_connector",
+    "build_llm_client",
     "connector_class",
+    "llm_client_class",
     "target_connector",
 ]
 
@@ -38,6 +42,10 @@ CONNECTORS: dict[str, tuple[str, str, str | None]] = {
     "crm": ("adapters.connectors.hubspot", "HubSpotConnector", "hubspot"),
     "jira": ("adapters.connectors.jira", "JiraTracker", "jira"),
     "linear": ("adapters.connectors.linear", "LinearTracker", None),
+}
+# A tenant's language model (``llm.provider``): the kinds of server it can talk to.
+LLM_CLIENTS: dict[str, tuple[str, str, str | None]] = {
+    "openai": ("adapters.llm.openai_client", "OpenAIChatClient", "openai"),
 }
 # Alert targets a matrix can name, and the connector that delivers each.
 ALERT_TARGETS: dict[str, str] = {"slack": "slack", "manager": "slack", "crm": "crm",
@@ -97,6 +105,20 @@ def build_connector(config: ConnectorConfig, **kwargs: Any) -> Connector:
     cls = connector_class(config.connector)
     given = {k: v for k, v in kwargs.items() if k not in _SHARED or k in cls.shared}
     return cls(config=config, **given)
+
+
+def llm_client_class(identifier: str) -> type[ChatClient]:
+    """Import and return the language-model client for ``identifier`` (``llm.provider``)."""
+    known = ", ".join(sorted(LLM_CLIENTS))
+    cls: type[ChatClient] = _load(LLM_CLIENTS, identifier, ChatClient,
+                                  f"unknown language model provider {identifier!r} "
+                                  f"(known: {known})")
+    return cls
+
+
+def build_llm_client(identifier: str, **kwargs: Any) -> ChatClient:
+    """Build the client for a tenant's model; ``ConfigurationError`` if it cannot be."""
+    return llm_client_class(identifier)(**kwargs)
 
 
 def target_connector(target: str) -> str:

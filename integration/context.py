@@ -1,7 +1,8 @@
 """What one event needs of its tenant, resolved once, and what the edge finds around a ticket.
 
 ``TenantContext`` is a tenant's row with its matrix, helpdesk adapter, connected targets,
-routing table and context sources (CRM connector, product-activity source, summarizer);
+routing table and context sources (CRM connector, product-activity source, summarizer,
+the language model's second reading when the tenant turned it on);
 ``Runtime.tenant_context`` builds it from its per-tenant caches, once per event.
 ``gather_context`` asks the CRM and the activity source about a ticket's account: network
 calls, so the pipeline makes them outside any database transaction, and both degrade to
@@ -26,6 +27,7 @@ from integration.errors import ConfigurationError
 from integration.matrix import Matrix
 from integration.models import Ticket
 from integration.routing import RoutingTable
+from integration.second_reading import SecondReader
 from integration.store.tables import TenantRow
 from integration.summary import SummaryProvider
 
@@ -47,6 +49,7 @@ class TenantContext:
     crm: Connector | None = None
     activity: ActivitySource | None = None
     summarizer: SummaryProvider | None = None
+    second_reader: SecondReader | None = None
 
     @property
     def id(self) -> int:
@@ -96,6 +99,7 @@ def gather_context(tenant: TenantContext, ticket: Ticket) -> Context:
         activity=activity,
         ticket_url=tenant.adapter.ticket_url(ticket.id),
         summarizer=tenant.summarizer,
+        second_reader=tenant.second_reader,
     )
 
 

@@ -26,9 +26,13 @@ from integration.enrich import (
 from integration.matrix import Matrix, evaluate
 from integration.matrix.actions import with_sla_due
 from integration.models import Decision, Handoff, RuleHit, Signals, Ticket, Tier
+from integration.second_reading import Reread
 from integration.summary import Summary, summarize
 
-__all__ = ["Decided", "StoredSla", "build_detector", "decide"]
+__all__ = ["SECOND_READING", "Decided", "StoredSla", "build_detector", "decide"]
+
+# The rule id a decision cites for what the tenant's language model changed in its reading.
+SECOND_READING = "second_reading"
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class StoredSla:
@@ -88,6 +92,8 @@ def decide(
     context = context or Context()
     ticket = with_activity(merge_account(ticket, context.crm_account), context.activity)
     signals = activity_signals(detector.detect(ticket, history), context.activity)
+    reread = _reread(ticket, signals, detector, context)
+    signals = reread.signals
     # Only a decision that writes back needs the summary and the earlier tickets.
     handoff = _handoff(ticket, history, detector, context) if with_actions else None
     decision = evaluate(
@@ -101,6 +107,7 @@ def decide(
         handoff=handoff,
         override=override[1] if override is not None else None,
         override_tier=override[0] if override is not None else None,
+        read_by=[RuleHit(rule_id=SECOND_READING, reason=reason) for reason in reread.reasons],
     )
     decision = route_decision(
         decision,
@@ -114,6 +121,13 @@ def decide(
     decision = replace(decision, sla_due_at=sla.due_at, sla_state=sla.state.value,
                        actions=with_sla_due(matrix, decision.actions, sla.clock))
     return Decided(signals=signals, decision=decision, sla=sla, ticket=ticket, handoff=handoff)
+
+
+def _reread(ticket: Ticket, signals: Signals, detector: Detector, context: Context) -> Reread:
+    """The tenant's second reading of an unsure ticket, when it turned one on."""
+    if context.second_reader is None:
+        return Reread(signals=signals)
+    return context.second_reader.reread(ticket, signals, intents=detector.trigger_ids)
 
 
 def _handoff(

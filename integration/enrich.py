@@ -27,6 +27,7 @@ from integration.models import (
     Tier,
 )
 from integration.routing import RoutingTable, route
+from integration.second_reading import SecondReader
 from integration.summary import Summary, SummaryProvider
 
 __all__ = [
@@ -50,6 +51,7 @@ class Context:
     last_assigned: Mapping[str, datetime] = field(default_factory=dict)
     ticket_url: str | None = None
     summarizer: SummaryProvider | None = None
+    second_reader: SecondReader | None = None
 
 
 def merge_account(ticket: Ticket, crm: Account | None) -> Ticket:
@@ -132,6 +134,7 @@ def handoff_for(
     """Everything the next agent needs, from the ticket, its history and the account."""
     return Handoff(
         summary=summary.text if summary is not None else None,
+        summary_by=summary.written_by if summary is not None else None,
         wants=summary.wants if summary is not None else None,
         customer_words=(summary.customer_words or None) if summary is not None else None,
         tried=summary.tried if summary is not None else (),

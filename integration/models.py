@@ -474,7 +474,7 @@ class Handoff:
     """What the agent taking over must know, gathered around a decision.
 
     Every text is the customer's, the bot's or a system's own words (``integration.summary``
-    is extractive); nothing here is invented.
+    is extractive), but a ``summary`` a language model wrote: ``summary_by`` names it.
     """
 
     summary: str | None = None
@@ -485,11 +485,13 @@ class Handoff:
     previous: tuple[PreviousTicket, ...] = ()
     facts: tuple[str, ...] = ()
     ticket_url: str | None = None
+    summary_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize for the decision log and the sidebar."""
         return {
             "summary": self.summary,
+            "summary_by": self.summary_by,
             "wants": self.wants,
             "customer_words": self.customer_words,
             "tried": list(self.tried),

@@ -9,6 +9,7 @@ tenant, looked up once.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.connectors.base import Connector, ConnectorConfig
 from adapters.helpdesk.base import HelpdeskAdapter, HelpdeskConfig
-from adapters.registry import build_adapter, build_connector
+from adapters.registry import build_adapter, build_connector, build_llm_client
 from integration import store
 from integration.activity import ActivitySource
 from integration.alert_ledger import StoreAlertLedger, ticket_facts
@@ -30,11 +31,14 @@ from integration.context import TenantContext, connected_targets, ticket_link
 from integration.crypto import SecretCipher, load_or_create_key
 from integration.decide import build_detector
 from integration.detect import Detector
-from integration.errors import ConfigurationError
+from integration.errors import ConfigurationError, ValidationError
+from integration.llm import SECRET_NAME as LLM_SECRET
+from integration.llm import LlmReader, LlmSettings, Meter
 from integration.matrix import Matrix, default_matrix, load_matrix
 from integration.matrix.loader import DEFAULT_PATH
 from integration.routing import RoutingTable
-from integration.summary import SummaryProvider, summarizer_from_settings
+from integration.second_reading import LlmSecondReader
+from integration.summary import SummaryProvider, summarizer_from_settings, summary_llm_settings
 from integration.workspaces.install_secrets import previous_secret
 from integration.workspaces.service import public_url
 
@@ -59,6 +63,9 @@ class Runtime:
         self._sources: dict[str, tuple[str, ActivitySource]] = {}
         self.bug_groupers = Groupers()
         self._routing: dict[str, tuple[str, RoutingTable]] = {}
+        self._llm: dict[str, tuple[tuple[Any, ...], LlmReader]] = {}
+        # Per tenant, kept when its settings change: the month's tokens are still spent.
+        self._meters: dict[str, Meter] = {}
 
     @cached_property
     def cipher(self) -> SecretCipher:
@@ -161,6 +168,7 @@ class Runtime:
             self._adapters.clear()
             self._connectors.clear()
             self._sources.clear()
+            self._llm.clear()
 
     def connector_config(self, tenant: store.TenantRow, name: str) -> ConnectorConfig:
         """A connector's settings (``settings[name]``) and its ``name.*`` secrets."""
@@ -220,9 +228,54 @@ class Runtime:
                 cached = self._routing[tenant.slug] = (fingerprint, table)
             return cached[1]
 
+    def llm_reader(self, tenant: store.TenantRow) -> LlmReader | None:
+        """The tenant's language model within its bounds (``settings.llm``), or None when off.
+
+        Settings or a key that cannot be used are logged and read as off: triage goes on with
+        the local reading and the extractive summary.
+        """
+        try:
+            settings = summary_llm_settings(tenant.settings or {})
+        except ValidationError as err:
+            log.warning("tenant %s: language model not usable: %s", tenant.slug, err)
+            return None
+        if settings is None:
+            return None
+        fingerprint = (repr(settings), tenant.secrets)
+        with self._lock:
+            cached = self._llm.get(tenant.slug)
+            if cached is not None and cached[0] == fingerprint:
+                return cached[1]
+            try:
+                client = build_llm_client(settings.provider, base_url=settings.base_url,
+                                          api_key=self._llm_key(tenant, settings),
+                                          timeout=settings.timeout_seconds)
+            except ConfigurationError as err:
+                log.warning("tenant %s: language model not usable: %s", tenant.slug, err)
+                return None
+            meter = self._meters.setdefault(tenant.slug, Meter())
+            reader = LlmReader(settings=settings, client=client, meter=meter, tenant=tenant.slug)
+            self._llm[tenant.slug] = (fingerprint, reader)
+            return reader
+
+    def _llm_key(self, tenant: store.TenantRow, settings: LlmSettings) -> str | None:
+        if settings.api_key_secret:
+            key = store.tenant_secrets(tenant, self.cipher).get(LLM_SECRET)
+            if not key:
+                raise ConfigurationError(f"the secret {LLM_SECRET} is not set")
+            return key
+        if settings.api_key_env:
+            key = os.environ.get(settings.api_key_env)
+            if not key:
+                raise ConfigurationError(f"the environment variable {settings.api_key_env} "
+                                         "is not set")
+            return key
+        return None
+
     def tenant_context(self, tenant: store.TenantRow) -> TenantContext:
         """What one event needs of its tenant: matrix, adapter, targets, routing, sources."""
         connected = connected_targets(tenant)
+        reader = self.llm_reader(tenant)
         return TenantContext(
             tenant=tenant,
             matrix=self.matrix_for(tenant),
@@ -232,7 +285,9 @@ class Runtime:
             routing=self.routing_for(tenant),
             crm=self._crm(tenant) if "crm" in connected else None,
             activity=self.activity_source(tenant),
-            summarizer=self._summarizer(tenant),
+            summarizer=self._summarizer(tenant, reader),
+            second_reader=LlmSecondReader(reader)
+            if reader is not None and reader.settings.second_reading else None,
         )
 
     def _crm(self, tenant: store.TenantRow) -> Connector | None:
@@ -244,9 +299,9 @@ class Runtime:
             return None
 
     @staticmethod
-    def _summarizer(tenant: store.TenantRow) -> SummaryProvider | None:
+    def _summarizer(tenant: store.TenantRow, reader: LlmReader | None) -> SummaryProvider | None:
         try:
-            return summarizer_from_settings(tenant.settings or {})
+            return summarizer_from_settings(tenant.settings or {}, reader=reader)
         except ConfigurationError as err:
             log.warning("tenant %s: %s; the extractive summary is used", tenant.slug, err)
             return None

@@ -5,9 +5,11 @@ replies, signatures and legal disclaimers dropped first), so a summary never sta
 ticket does not. A sentence longer than ``MAX_SENTENCE_CHARS`` keeps its beginning and ends
 with "…". The fixed labels of ``Summary.text`` ("Wants:", "Tried:") are the only added words.
 
-Tenant setting ``summary_provider``: ``"extractive"`` (the default) or the name of an LLM
-provider, which also needs ``summary_llm: {"model": ..., "api_key_env": ...}``. No LLM client
-ships with Escalade yet: such settings are checked, and the extractive summary is used.
+Tenant setting ``summary_provider``: ``"extractive"`` (the default) or ``"llm"``, which has the
+tenant's language model (setting ``llm``, see ``integration.llm``) write ``Summary.text``
+instead: "Summary written by <model>: ...". The quoted parts (wants, tried, the bot's
+answers, the customer's words) stay extractive, and any failure of the model gives the
+extractive summary.
 """
 
 from __future__ import annotations
@@ -15,27 +17,39 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
 from integration.detect.senses import has_problem, is_question
 from integration.detect.text import Parsed, clean_body, reader
-from integration.errors import ConfigurationError
+from integration.errors import ConfigurationError, ValidationError
+from integration.llm import LlmReader, LlmSettings
 from integration.models import Author, Ticket
 
 __all__ = [
     "MAX_SENTENCE_CHARS",
+    "LLM_PROVIDERS",
     "ExtractiveSummarizer",
+    "LlmSummarizer",
     "Summary",
     "SummaryProvider",
     "strip_body",
     "summarize",
     "summarizer_from_settings",
+    "summary_llm_settings",
 ]
 
 log = logging.getLogger(__name__)
 
 MAX_SENTENCE_CHARS = 300
+# ``summary_provider`` values that mean "the tenant's language model" ("openai" is its old name).
+LLM_PROVIDERS = frozenset({"llm", "openai"})
+_MAX_MODEL_SUMMARY_CHARS = 800
+_MODEL_INSTRUCTIONS = (
+    "Summarize this customer support ticket for the agent taking it over, in at most three "
+    "short sentences: what the customer wants, what they already tried, and how urgent it is "
+    "for them. Use only what the ticket says; do not invent facts, names or numbers."
+)
 # Bounds on what one summary reads, so a ticket with hundreds of replies costs the same.
 _MAX_MESSAGES = 40
 _MAX_BODY_CHARS = 6000
@@ -83,6 +97,8 @@ class Summary:
     bot_answered: tuple[str, ...] = ()
     customer_words: str = ""
     text: str = ""
+    # The language model that wrote ``text``; None when every sentence is quoted.
+    written_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize for alert payloads and the decision log."""
@@ -92,6 +108,7 @@ class Summary:
             "bot_answered": list(self.bot_answered),
             "customer_words": self.customer_words,
             "text": self.text,
+            "written_by": self.written_by,
         }
 
 
@@ -146,33 +163,80 @@ class ExtractiveSummarizer:
         return summarize(ticket, max_sentences=max_sentences)
 
 
-def summarizer_from_settings(settings: Mapping[str, Any]) -> SummaryProvider:
+class LlmSummarizer:
+    """The summary's text written by the tenant's model; the extractive one when it fails."""
+
+    name = "llm"
+
+    def __init__(self, reader: LlmReader) -> None:
+        self._reader = reader
+
+    def summarize(self, ticket: Ticket, *, max_sentences: int = 3) -> Summary:
+        """The extractive summary, with ``text`` by the model when it answers."""
+        quoted = summarize(ticket, max_sentences=max_sentences)
+        written = self._reader.ask(_MODEL_INSTRUCTIONS, _conversation(ticket), parse=_written)
+        if written is None:
+            return quoted
+        model = self._reader.model
+        return replace(quoted, text=f"Summary written by {model}: {written}", written_by=model)
+
+
+def _conversation(ticket: Ticket) -> str:
+    # Public messages only: an agent's private note is not the customer's story.
+    said = [(m.author.value, strip_body(m.body)) for m in ticket.messages[:_MAX_MESSAGES]
+            if m.public or m.author is Author.CUSTOMER]
+    lines = [f"Subject: {ticket.subject}", *(f"{who}: {body}" for who, body in said if body)]
+    return "\n\n".join(lines)[:_MAX_BODY_CHARS]
+
+
+def _written(answer: str) -> str | None:
+    text = " ".join(answer.split())
+    if not _has_words(text):
+        return None
+    return _clip_to(text, _MAX_MODEL_SUMMARY_CHARS)
+
+
+def _clip_to(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def summary_llm_settings(settings: Mapping[str, Any]) -> LlmSettings | None:
+    """The tenant's model settings (``llm``, or its older name ``summary_llm``), checked."""
+    for key in ("llm", "summary_llm"):
+        if settings.get(key) is not None:
+            return LlmSettings.parse(settings[key], field=key)
+    return None
+
+
+def summarizer_from_settings(
+    settings: Mapping[str, Any], *, reader: LlmReader | None = None
+) -> SummaryProvider:
     """The provider a tenant's settings name (``summary_provider``, default extractive).
 
-    Settings that do not hold together raise ``ConfigurationError``; a well-formed LLM
-    provider gets the extractive summary, since no LLM client ships with this build.
+    Settings that do not hold together raise ``ConfigurationError``; ``"llm"`` summarizes
+    with ``reader`` (the tenant's model), or extractively when none could be built.
     """
     provider = settings.get("summary_provider") or "extractive"
     if not isinstance(provider, str):
         raise ConfigurationError(f"summary_provider must be a string, got {provider!r}")
     if provider == "extractive":
         return ExtractiveSummarizer()
-    llm = settings.get("summary_llm")
-    if not isinstance(llm, Mapping) or not llm:
+    if provider not in LLM_PROVIDERS:
+        raise ConfigurationError(f"summary_provider {provider!r}: use extractive or llm")
+    try:
+        llm = summary_llm_settings(settings)
+    except ValidationError as err:
+        raise ConfigurationError(str(err)) from err
+    if llm is None:
         raise ConfigurationError(
-            f"summary_provider {provider!r} needs summary_llm settings "
-            '({"model": ..., "api_key_env": ...})'
+            f"summary_provider {provider!r} needs the llm setting "
+            '({"base_url": ..., "model": ..., "api_key_env": ...})'
         )
-    model, key_env = llm.get("model"), llm.get("api_key_env")
-    if not isinstance(model, str) or not isinstance(key_env, str):
-        raise ConfigurationError("summary_llm.model and summary_llm.api_key_env must be strings")
-    if not provider.strip() or not model.strip() or not key_env.strip():
-        raise ConfigurationError(
-            "summary_llm needs a provider, a model and api_key_env (the variable holding the key)"
-        )
-    log.warning("summary_provider %r: LLM summaries are not available in this build; the "
-                "extractive summary is used", provider)
-    return ExtractiveSummarizer()
+    if reader is None:
+        log.warning("summary_provider %r: no language model client; the extractive summary "
+                    "is used", provider)
+        return ExtractiveSummarizer()
+    return LlmSummarizer(reader)
 
 
 # --- reading sentences -------------------------------------------------------------------

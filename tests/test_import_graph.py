@@ -43,6 +43,8 @@ PURE = (
     "integration.enrich",
     "integration.engagement",
     "integration.summary",
+    "integration.llm",
+    "integration.second_reading",
 )
 TRAINING = "integration.detect.training"
 IO_LAYERS = (

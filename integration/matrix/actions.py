@@ -168,10 +168,13 @@ def _handoff_note(
 
 
 def _handoff_lines(handoff: Handoff | None) -> list[str]:
-    # Only what was said or is on record: the summary is extractive, facts come from sources.
+    # Only what was said or is on record (facts come from sources); a summary a language model
+    # wrote is shown only with its name.
     if handoff is None:
         return []
     lines: list[str] = []
+    if handoff.summary_by and handoff.summary:
+        lines.append(handoff.summary)  # says which language model wrote it
     if handoff.wants:
         lines.append(f'Customer asks: "{quote(handoff.wants)}"')
     if handoff.customer_words and handoff.customer_words != handoff.wants:

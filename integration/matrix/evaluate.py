@@ -9,6 +9,7 @@ writes back is ``actions``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -42,12 +43,14 @@ def evaluate(
     handoff: Handoff | None = None,
     override: RuleHit | None = None,
     override_tier: Tier | None = None,
+    read_by: Sequence[RuleHit] = (),
 ) -> Decision:
     """Decide tier, priority, SLA, route and (unless told not to) helpdesk actions.
 
     ``handoff`` (summary, the customer's words, previous tickets, account facts) goes into the
     handoff note and the alerts when the tier rises. ``override`` (an agent's tier, with
-    ``override_tier``) replaces the rules and the floor.
+    ``override_tier``) replaces the rules and the floor. ``read_by`` are reasons the signals
+    have beyond the detector (a language model's second reading), cited after the rules.
     """
     if now.tzinfo is None:
         raise ValueError("evaluate() needs a timezone-aware 'now'")
@@ -63,6 +66,7 @@ def evaluate(
     elif previous_tier is not None and Tier(previous_tier) > tier:
         hits.append(_floor_hit(Tier(previous_tier), tier))
         tier = Tier(previous_tier)
+    hits = [*hits, *read_by]
     settings = matrix.tier_settings(tier)
     decision = Decision(
         ticket_id=ticket.id,

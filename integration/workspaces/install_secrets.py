@@ -91,6 +91,11 @@ _CONNECTOR_SECRETS = {
         where="Linear makes it: Settings → API → Webhooks → the webhook's signing secret."),
 }
 
+# The key of the tenant's language model, when its ``llm`` settings say ``api_key_secret``.
+_LLM_SECRET = InstallSecret(
+    name="llm.api_key", label="Language model API key", generate=False,
+    where="Your model provider makes it (for the hosted OpenAI API: platform.openai.com → API "
+          "keys). Used only when the llm setting says api_key_secret: true.")
 
 # Every secret name some helpdesk or tracker proves itself with (Intercom's Canvas also reads
 # an older ``client_secret``).
@@ -103,7 +108,7 @@ def install_secrets(helpdesk: str) -> tuple[InstallSecret, ...]:
     """Every per-install secret a workspace on ``helpdesk`` can hold, connectors' included."""
     own = [found for found in (_WEBHOOK_SECRETS.get(helpdesk), _SIDEBAR_SECRETS.get(helpdesk))
            if found is not None]
-    return (*own, *_CONNECTOR_SECRETS.values())
+    return (*own, *_CONNECTOR_SECRETS.values(), _LLM_SECRET)
 
 
 def install_secret(helpdesk: str, name: str) -> InstallSecret:

@@ -152,8 +152,10 @@ TENANT_OPTIONS: dict[str, OptionSpec] = {s.key: s for s in (
     _spec("currency", "currency", "ISO 4217 code ARR is shown in (default USD)"),
     _spec("activity", "object", "product activity: a CSV file or an HTTP endpoint (JSON)"),
     _spec("routing", "object", "groups and agents to route to (JSON or @file.json)"),
-    _spec("summary_provider", "text", "handoff summary: extractive (default)"),
-    _spec("summary_llm", "object", "LLM summary settings (JSON)"),
+    _spec("summary_provider", "text", "handoff summary: extractive (default) or llm"),
+    _spec("llm", "object", "optional language model: base_url, model, api_key_env, limits, "
+                           "second_reading (JSON)"),
+    _spec("summary_llm", "object", "older name of llm (JSON)"),
     _spec("group_ids", "id_map", "matrix group -> group id (JSON)", "zendesk", "freshdesk"),
     _spec("team_ids", "id_map", "matrix group -> team id (JSON)", "intercom"),
     _spec("bot_user_id", "id", "id of the agent Escalade writes as", "zendesk", "freshdesk"),
@@ -290,8 +292,10 @@ def _check_option(spec: OptionSpec, value: Any, calendars: Mapping[str, Any],
         return _activity(value, base_dir)
     if spec.key == "routing":
         _routing(value, calendars)
-    if spec.key in ("summary_provider", "summary_llm"):
-        _summary({spec.key: value})
+    if spec.key in ("llm", "summary_llm"):
+        _llm(spec.key, value)
+    if spec.key == "summary_provider":
+        _summary_provider(value)
     return value
 
 
@@ -332,13 +336,27 @@ def _activity(value: Mapping[str, Any], base_dir: Path) -> dict[str, Any]:
     return settings
 
 
-def _summary(settings: Mapping[str, Any]) -> None:
-    from integration.summary import summarizer_from_settings
+def _llm(key: str, value: Any) -> None:
+    """The language model's settings hold together and name a client this build has."""
+    from adapters.registry import llm_client_class
+    from integration.llm import LlmSettings
 
     try:
-        summarizer_from_settings(settings)
+        settings = LlmSettings.parse(value, field=key)
+    except ValidationError as err:
+        raise ValidationError(f"options.{err.field}", err.message) from err
+    try:
+        llm_client_class(settings.provider)
     except ConfigurationError as err:
-        raise ValidationError(f"options.{next(iter(settings))}", str(err)) from err
+        raise ValidationError(f"options.{key}.provider", str(err)) from err
+
+
+def _summary_provider(value: Any) -> None:
+    from integration.summary import LLM_PROVIDERS
+
+    if value != "extractive" and value not in LLM_PROVIDERS:
+        raise ValidationError("options.summary_provider",
+                              f"{value!r}: use extractive or llm (the model set in llm)")
 
 
 def _routing(value: Any, calendars: Mapping[str, Any]) -> None:

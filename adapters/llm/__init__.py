@@ -1,0 +1,1 @@
+"""Language-model clients behind ``integration.llm.ChatClient``; ``openai`` is imported lazily."""
