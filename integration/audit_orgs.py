@@ -17,7 +17,6 @@ an audit.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
@@ -40,9 +39,8 @@ __all__ = [
     "TicketOrganizations",
     "choose_source",
     "crm_directory",
+    "parse_source",
 ]
-
-log = logging.getLogger(__name__)
 
 SOURCES = ("crm", "csv", "tickets", "none")
 # The CRM is down or refuses us: asking it 2,000 more times would only make the audit slow.
@@ -64,14 +62,22 @@ class OrganizationDirectory(Protocol):
         """The organization at ``domain``, else named ``name``; raises ``DeliveryError``."""
 
 
+def parse_source(value: str | None) -> str | None:
+    """``--organizations-from`` read: crm, csv, tickets or none (None: not given)."""
+    if value is None:
+        return None
+    choice = value.strip().lower()
+    if choice not in SOURCES:
+        raise ValidationError(_OPTION, f"{value!r}: use crm, csv, tickets or none")
+    return choice
+
+
 def choose_source(requested: str | None, *, has_file: bool, crm_connected: bool,
                   tenant: str | None) -> str:
     """The source an audit takes organizations from; a bad choice names ``--organizations-from``."""
-    if requested is None:
+    choice = parse_source(requested)
+    if choice is None:
         return "csv" if has_file else ("crm" if crm_connected else "tickets")
-    choice = requested.strip().lower()
-    if choice not in SOURCES:
-        raise ValidationError(_OPTION, f"{requested!r}: use crm, csv, tickets or none")
     if has_file and choice != "csv":
         raise ValidationError(_OPTION, f"{choice} does not go with --organizations FILE "
                                        "(the file is the csv source)")
@@ -85,16 +91,21 @@ def choose_source(requested: str | None, *, has_file: bool, crm_connected: bool,
     return choice
 
 
-def crm_directory(runtime: Runtime, tenant: TenantRow) -> OrganizationDirectory | str | None:
-    """The tenant's CRM to ask; a sentence saying why not when it is connected but unusable."""
+def crm_directory(runtime: Runtime, tenant: TenantRow) -> OrganizationDirectory | None:
+    """The tenant's CRM to ask, None when none is connected.
+
+    Raises ``ConfigurationError`` when one is connected but cannot be used.
+    """
     if "crm" not in connected_targets(tenant):
         return None
     try:
         crm = runtime.connector_for(tenant, "crm")
     except ConfigurationError as err:
-        return f"the CRM is connected but not usable: {err}"
+        raise ConfigurationError(f"workspace {tenant.slug}: the CRM is connected but not "
+                                 f"usable: {err}") from err
     if not isinstance(crm, OrganizationDirectory):
-        return "the connected CRM cannot look up organizations"
+        raise ConfigurationError(f"workspace {tenant.slug}: the connected CRM cannot look up "
+                                 "organizations")
     return crm
 
 
@@ -213,12 +224,10 @@ class CrmOrganizations:
         self._found[key] = None
         self._in_a_row += 1
         if self.tally.failed == 1:
-            log.warning("CRM lookup of %s %s failed: %s", key[0], key[1], err)
-            self._say(f"CRM lookup failed ({_reason(err)}); the audit goes on")
+            self._say(f"CRM lookup of {key[1]} failed ({_reason(err)}); the audit goes on")
         if self._in_a_row >= STOP_AFTER:
             self.tally.stopped = (f"stopped asking after {STOP_AFTER} failures in a row "
                                   f"({_reason(err)})")
-            log.warning("CRM lookups %s", self.tally.stopped)
             self._say(f"CRM lookups {self.tally.stopped}")
         self._progress()
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from integration import store
+from integration.errors import ConfigurationError
 from integration.store.audits import (
     audit_progress,
     claim_audit,
@@ -79,12 +80,13 @@ def _organizations(runtime: Runtime, tenant: TenantRow, run_id: int) -> Organiza
     """The workspace's CRM when one is connected and usable, else what the tickets carry."""
     from integration.audit_orgs import CrmOrganizations, TicketOrganizations, crm_directory
 
-    found = crm_directory(runtime, tenant)
+    try:
+        found = crm_directory(runtime, tenant)
+    except ConfigurationError as err:
+        log.warning("audit %d of %s: %s", run_id, tenant.slug, err)
+        return TicketOrganizations(note=str(err))
     if found is None:
         return TicketOrganizations()
-    if isinstance(found, str):
-        log.warning("audit %d of %s: %s", run_id, tenant.slug, found)
-        return TicketOrganizations(note=found)
     return CrmOrganizations(found, limit=int(runtime.config.get("AUDIT_CRM_LOOKUPS", 2000)),
                             on_progress=lambda line: log.info("audit %d of %s: %s", run_id,
                                                               tenant.slug, line))

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from integration.cli.common import runtime_of
-from integration.errors import ValidationError
+from integration.errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
     from integration.audit.progress import Progress
@@ -220,7 +220,9 @@ def audit(ctx: click.Context, /, slug: str | None, days: int, csv_path: str | No
 
     if slug is None and csv_path is None:
         raise ValidationError("--tenant", "give --tenant T (stored history) or --csv FILE")
-    requested = _organizations_from(orgs_from)
+    from integration.audit_orgs import parse_source
+
+    requested = parse_source(orgs_from)
     orgs_file = _readable(orgs_path, "--organizations") if orgs_path else None
     export = _readable(csv_path, "--csv") if csv_path else None
     extra: dict[str, Any] = {}
@@ -261,18 +263,6 @@ def audit(ctx: click.Context, /, slug: str | None, days: int, csv_path: str | No
     click.echo(_audit_summary(report, json_path, html_path), err=not (json_path or html_path))
 
 
-def _organizations_from(value: str | None) -> str | None:
-    """``--organizations-from`` checked before anything is read: a bad value is one line."""
-    from integration.audit_orgs import SOURCES
-
-    if value is None:
-        return None
-    choice = value.strip().lower()
-    if choice not in SOURCES:
-        raise ValidationError("--organizations-from", f"{value!r}: use crm, csv, tickets or none")
-    return choice
-
-
 def _organization_source(
     workspace: tuple[Runtime, TenantRow] | None, requested: str | None, *,
     orgs_file: Path | None, from_export: bool, limit: int | None,
@@ -289,28 +279,28 @@ def _organization_source(
         crm_directory,
     )
 
-    found = crm_directory(*workspace) if workspace is not None else None
-    slug = workspace[1].slug if workspace is not None else None
-    if isinstance(found, str) and requested == "crm":
-        raise click.ClickException(f"workspace {slug}: {found}")
-    directory = None if isinstance(found, str) else found
+    directory, problem = None, None
+    if workspace is not None:
+        try:
+            directory = crm_directory(*workspace)
+        except ConfigurationError as err:
+            if requested == "crm":
+                raise
+            problem = str(err)
     choice = choose_source(requested, has_file=orgs_file is not None,
-                           crm_connected=directory is not None or isinstance(found, str),
-                           tenant=slug)
+                           crm_connected=directory is not None or problem is not None,
+                           tenant=workspace[1].slug if workspace is not None else None)
     if choice == "crm" and directory is not None and workspace is not None:
         lookups = workspace[0].config.get("AUDIT_CRM_LOOKUPS", 2000) if limit is None else limit
         return CrmOrganizations(directory, limit=int(lookups),
                                 on_progress=lambda line: click.echo(line, err=True))
     if choice == "crm":
-        click.echo(f"workspace {slug}: {found}; organizations as the tickets carry them",
-                   err=True)
-        return TicketOrganizations(note=str(found))
-    if choice == "csv" and orgs_file is not None:
-        if from_export:
-            return None
+        click.echo(f"{problem}; organizations as the tickets carry them", err=True)
+        return TicketOrganizations(note=problem)
+    if choice == "csv" and orgs_file is not None and not from_export:
         log = ImportLog(on_problem=on_problem)
         return FileOrganizations(organizations_file(orgs_file, log=log), name=orgs_file.name)
-    return TicketOrganizations(choice)
+    return None if choice == "csv" else TicketOrganizations(choice)
 
 
 def _title(slug: str | None, csv_path: str | None) -> str:

@@ -341,3 +341,30 @@ def test_a_queued_audit_asks_the_crm_and_the_admin_page_says_so(
     page = signed_in.get("/admin/audit?tenant=acme").text
     assert "CRM lookups: 3 found, 1 not found, 0 failed." in page
     assert len(hubspot.calls("POST", SEARCH, exact=True)) == 4
+
+
+def test_a_crm_connected_without_its_token_falls_back_to_the_tickets_unless_asked_for(
+        cli_env: dict[str, Any]) -> None:  # noqa: F811
+    runtime = Runtime(config={**cli_env})
+    try:
+        with store.session_scope(runtime.sessions) as s:
+            store.add_tenant(s, slug="acme", name="Acme", helpdesk="sandbox", base_url=None,
+                             secrets={"webhook_secret": "w" * 32},
+                             settings={"connectors": ["crm"], "crm": {}}, cipher=runtime.cipher)
+        _history(runtime)
+    finally:
+        runtime.engine.dispose()
+
+    default = CliRunner().invoke(main, ["audit", "--tenant", "acme", "--days", "30",
+                                        "--no-topics"])
+    asked = CliRunner().invoke(main, ["audit", "--tenant", "acme", "--days", "30",
+                                      "--no-topics", "--organizations-from", "crm"])
+
+    assert default.exit_code == 0, default.output
+    orgs = json.loads(default.stdout)["organizations"]
+    assert orgs["source"] == "tickets" and "access_token" in orgs["note"]
+    assert "the CRM is connected but not usable" in default.stderr
+    assert asked.exit_code == 2
+    assert asked.stderr.strip().startswith("Error: workspace acme: the CRM is connected but not "
+                                           "usable: HubSpot needs credentials.access_token")
+    assert len(asked.stderr.strip().splitlines()) == 1
