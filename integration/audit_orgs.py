@@ -175,7 +175,7 @@ class CrmOrganizations:
             if cleaned and not self.directory.is_free_mail(cleaned):
                 return ("domain", cleaned)
         name = (account.name or "").strip() if account is not None else ""
-        return ("name", name.lower()) if name else None
+        return ("name", name) if name else None
 
     def fill(self, tickets: Iterable[Ticket]) -> Iterator[Ticket]:
         """``tickets``, each with the CRM's organization when it knows one."""
@@ -197,23 +197,25 @@ class CrmOrganizations:
         return self.tally.to_dict()
 
     def _lookup(self, key: tuple[str, str]) -> Account | None:
-        if key in self._found:
-            return self._found[key]
-        if self.tally.looked_up >= self.tally.limit or self.tally.stopped:
-            self._skip(key)
-            return None
         kind, value = key
+        # Names differ in case between tickets; the CRM is asked in the ticket's own spelling.
+        seen = (kind, value.lower())
+        if seen in self._found:
+            return self._found[seen]
+        if self.tally.looked_up >= self.tally.limit or self.tally.stopped:
+            self._skip(seen)
+            return None
         try:
             found = self.directory.find_organization(**{kind: value})
         except DeliveryError as err:
-            self._failed(key, err)
+            self._failed(seen, err)
             return None
         self._in_a_row = 0
         if found is None:
             self.tally.not_found += 1
         else:
             self.tally.found += 1
-        self._found[key] = found
+        self._found[seen] = found
         self._progress()
         return found
 

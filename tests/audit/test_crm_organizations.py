@@ -142,7 +142,7 @@ def test_stored_tickets_take_plan_and_arr_from_the_crm_one_lookup_per_organizati
     asked = [r.body["filterGroups"][0]["filters"][0] for r in searches]
     assert sorted((f["propertyName"], f["value"]) for f in asked) == [
         ("domain", "globex.example"), ("domain", "nobody.example"),
-        ("domain", "northwind.example"), ("name", "initech")]
+        ("domain", "northwind.example"), ("name", "Initech")]
     assert not hubspot.calls("GET", "/crm/v3/owners")  # the audit needs no account owner
     orgs = report["organizations"]
     assert orgs["source"] == "crm"
