@@ -217,11 +217,10 @@ def audit(ctx: click.Context, /, slug: str | None, days: int, csv_path: str | No
     """Audit a history: escalations by segment, SLA breaches, labels, spikes, what to catch."""
     from integration.audit.page import organizations_line
     from integration.audit.settings import parse_zone
+    from integration.audit_orgs import parse_source
 
     if slug is None and csv_path is None:
         raise ValidationError("--tenant", "give --tenant T (stored history) or --csv FILE")
-    from integration.audit_orgs import parse_source
-
     requested = parse_source(orgs_from)
     orgs_file = _readable(orgs_path, "--organizations") if orgs_path else None
     export = _readable(csv_path, "--csv") if csv_path else None
