@@ -5,9 +5,13 @@ plans and ARR, outcomes as a CSV export carries them), so nothing is held but wh
 keeps. Each (run, size) is measured in its own process, so peak memory is that run's alone:
 ``peak_rss_mib`` is the main process's peak resident set, ``workers_peak_rss_mib`` the largest
 worker's. Memory is flat when the 100k peak is close to the 10k peak. Prints ONE JSON object.
+``audit_crm`` is the audit with organizations filled in from a CRM as the tickets stream (an
+in-process directory that answers at once, so what is measured is the audit's own cost of
+asking: one lookup per organization, remembered for the run).
 
     python bench/audit.py                                  # 10k and 100k, 2 workers
     ESCALADE_BENCH_SIZES=2000 ESCALADE_BENCH_WORKERS=0 python bench/audit.py
+    ESCALADE_BENCH_KINDS=audit,audit_crm python bench/audit.py
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from integration.audit.replay import replay  # noqa: E402
 from integration.audit.report import audit_json, run_audit  # noqa: E402
+from integration.audit.run import audit_tickets  # noqa: E402
 from integration.audit.settings import AuditSettings  # noqa: E402
+from integration.audit_orgs import CrmOrganizations  # noqa: E402
 from integration.matrix import default_matrix, load_matrix_text  # noqa: E402
 from integration.matrix.loader import DEFAULT_PATH  # noqa: E402
 from integration.models import (  # noqa: E402
@@ -83,7 +89,8 @@ def tickets(count: int, seed: int = 11) -> Iterator[Ticket]:
             requester=Person(id=f"u{rng.randrange(20000)}"),
             messages=(Message(id=f"{n}-1", author=Author.CUSTOMER,
                               body=body.format(m=m, n=k), created_at=created),),
-            account=Account(id=f"org{org}", name=f"Org {org}", plan=plan, arr=arr),
+            account=Account(id=f"org{org}", name=f"Org {org}", domain=f"org{org}.example",
+                            plan=plan, arr=arr),
             group=rng.choice(["support", "billing", "escalations"]),
             csat=rng.choice([None, None, 1.0, 0.0]),
             custom={"escalated": escalated, "escalation_reason": "tag escalated" if escalated
@@ -94,6 +101,25 @@ def tickets(count: int, seed: int = 11) -> Iterator[Ticket]:
         )
 
 
+class Directory:
+    """A CRM that knows every organization and answers at once; counts the questions."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def is_free_mail(self, domain: str) -> bool:
+        """No free mail among the generated organizations."""
+        return False
+
+    def find_organization(self, *, domain: str | None = None,
+                          name: str | None = None) -> Account | None:
+        """The organization at ``domain``, on a plan its number decides."""
+        self.asked += 1
+        number = int(str(domain or name).removeprefix("org").split(".")[0])
+        plan, arr = PLANS[(number + 1) % 3]
+        return Account(id=f"crm{number}", domain=domain, plan=plan, arr=arr * 1.1)
+
+
 def one(kind: str, size: int, workers: int) -> dict[str, Any]:
     """Run one audit or replay of ``size`` tickets in this process; its numbers."""
     current = default_matrix()
@@ -102,6 +128,13 @@ def one(kind: str, size: int, workers: int) -> dict[str, Any]:
         result = audit_json(run_audit(tickets(size), matrix=current, settings=AuditSettings(),
                                       workers=workers))
         assert result["tickets"] == size
+    elif kind == "audit_crm":
+        directory = Directory()
+        result = audit_json(audit_tickets(
+            tickets(size), matrix=current, settings=AuditSettings(), workers=workers,
+            organizations=CrmOrganizations(directory, limit=2000)))
+        assert result["tickets"] == size and directory.asked <= 2000
+        assert result["organizations"]["found"] == directory.asked
     else:
         text = DEFAULT_PATH.read_text(encoding="utf-8")
         new = load_matrix_text(text.replace("  3:\n    rules:\n",
@@ -133,7 +166,8 @@ def main() -> None:
     sizes = [int(s) for s in os.environ.get("ESCALADE_BENCH_SIZES", "10000,100000").split(",")]
     workers = int(os.environ.get("ESCALADE_BENCH_WORKERS", "2"))
     out: dict[str, Any] = {"cores": os.cpu_count(), "days": DAYS}
-    for kind in ("audit", "replay"):
+    kinds = os.environ.get("ESCALADE_BENCH_KINDS", "audit,audit_crm,replay").split(",")
+    for kind in kinds:
         for size in sizes:
             done = subprocess.run(
                 [sys.executable, __file__, "--one", kind, str(size), str(workers)],

@@ -2,9 +2,11 @@
 
 The admin page stores a request (``store.audits.request_audit``); the scheduler calls
 ``run_next_audit`` every few seconds. It claims the oldest queued run, streams the workspace's
-stored history through the audit with its matrix, records progress on the run as it goes (the
-page shows it) and stores the report's JSON. A failure is recorded with its reason on the run,
-never lost in a log; a process that dies mid-way leaves a lease that lets another one retry.
+stored history through the audit with its matrix — organizations taken from the workspace's
+CRM when one is connected (``integration.audit_orgs``) — records progress on the run as it
+goes (the page shows it) and stores the report's JSON. A failure is recorded with its reason
+on the run, never lost in a log; a process that dies mid-way leaves a lease that lets another
+one retry.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from integration import store
+from integration.errors import ConfigurationError
 from integration.store.audits import (
     audit_progress,
     claim_audit,
@@ -25,7 +28,9 @@ from integration.store.repo import tenant_by_id
 
 if TYPE_CHECKING:
     from integration.audit.progress import Progress
+    from integration.audit.run import OrganizationSource
     from integration.runtime import Runtime
+    from integration.store.tables import TenantRow
 
 __all__ = ["run_next_audit"]
 
@@ -34,7 +39,9 @@ log = logging.getLogger(__name__)
 
 def run_next_audit(runtime: Runtime) -> int | None:
     """Run the oldest queued audit to the end; the run's id, or None when none waits."""
-    from integration.audit.report import audit_json, run_audit
+    from integration.audit.page import organizations_line
+    from integration.audit.report import audit_json
+    from integration.audit.run import audit_tickets
 
     with store.session_scope(runtime.sessions) as s:
         run = claim_audit(s, now=runtime.now())
@@ -52,9 +59,10 @@ def run_next_audit(runtime: Runtime) -> int | None:
             audit_progress(s, run_id, done=step.tickets, total=total, now=runtime.now())
 
     try:
-        result = run_audit(stored_history(runtime.sessions, tenant_id=tenant_id, since=since),
-                           matrix=runtime.matrix_for(tenant), matrix_text=runtime.matrix_text(),
-                           on_progress=progress)
+        result = audit_tickets(stored_history(runtime.sessions, tenant_id=tenant_id, since=since),
+                               matrix=runtime.matrix_for(tenant), matrix_text=runtime.matrix_text(),
+                               organizations=_organizations(runtime, tenant, run_id),
+                               on_progress=progress)
         report = audit_json(result)
     except Exception as err:
         log.exception("audit %d of %s failed", run_id, tenant.slug)
@@ -63,5 +71,22 @@ def run_next_audit(runtime: Runtime) -> int | None:
         return run_id
     with store.session_scope(runtime.sessions) as s:
         finish_audit(s, run_id, report=report, now=runtime.now())
-    log.info("audit %d of %s: done, %d tickets", run_id, tenant.slug, report.get("tickets", 0))
+    log.info("audit %d of %s: done, %d tickets; %s", run_id, tenant.slug,
+             report.get("tickets", 0), organizations_line(report.get("organizations")))
     return run_id
+
+
+def _organizations(runtime: Runtime, tenant: TenantRow, run_id: int) -> OrganizationSource:
+    """The workspace's CRM when one is connected and usable, else what the tickets carry."""
+    from integration.audit_orgs import CrmOrganizations, TicketOrganizations, crm_directory
+
+    try:
+        found = crm_directory(runtime, tenant)
+    except ConfigurationError as err:
+        log.warning("audit %d of %s: %s", run_id, tenant.slug, err)
+        return TicketOrganizations(note=str(err))
+    if found is None:
+        return TicketOrganizations()
+    return CrmOrganizations(found, limit=int(runtime.config.get("AUDIT_CRM_LOOKUPS", 2000)),
+                            on_progress=lambda line: log.info("audit %d of %s: %s", run_id,
+                                                              tenant.slug, line))

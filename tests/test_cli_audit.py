@@ -72,11 +72,20 @@ def test_audit_without_files_prints_the_data_and_the_summary_apart(tmp_path: Pat
 
 @pytest.mark.parametrize(("args", "expected"), [
     ([], "--tenant: give --tenant T (stored history) or --csv FILE"),
-    (["--tenant", "acme", "--csv", "x.csv"], "--tenant: give --tenant T"),
+    (["--tenant", "acme", "--csv", "/nonexistent/e.csv"], "--csv: /nonexistent/e.csv: cannot"),
     (["--csv", "/nonexistent/export.csv"], "--csv: /nonexistent/export.csv: cannot read"),
     (["--csv", str(ZENDESK_CSV), "--label", "colour"], "--label: 'colour': use type"),
     (["--csv", str(ZENDESK_CSV), "--zone", "Mars/Base"], "--zone: unknown time zone"),
-    (["--tenant", "acme", "--organizations", "o.csv"], "--organizations: goes with --csv"),
+    (["--tenant", "acme", "--organizations", "o.csv"], "--organizations: o.csv: cannot read"),
+    (["--csv", str(ZENDESK_CSV), "--organizations-from", "salesforce"],
+     "--organizations-from: 'salesforce': use crm, csv, tickets or none"),
+    (["--csv", str(ZENDESK_CSV), "--organizations-from", "crm"],
+     "--organizations-from: crm needs --tenant T"),
+    (["--csv", str(ZENDESK_CSV), "--organizations-from", "csv"],
+     "--organizations-from: csv needs --organizations FILE"),
+    (["--csv", str(ZENDESK_CSV), "--organizations", str(ZENDESK_CSV), "--organizations-from",
+      "tickets"], "--organizations-from: tickets does not go with --organizations FILE"),
+    (["--csv", str(ZENDESK_CSV), "--crm-lookups", "-1"], "--crm-lookups"),
 ])
 def test_audit_bad_input_is_one_line_naming_the_option(args: list[str], expected: str,
                                                        tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from integration.calendars import format_local
 from integration.models import parse_time
 
-__all__ = ["render_html", "render_replay_html", "replay_section"]
+__all__ = ["organizations_line", "render_html", "render_replay_html", "replay_section"]
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _BAR_ROWS = 15
@@ -43,7 +43,7 @@ def render_html(
     """The page for ``audit_json``'s dict (and, if given, ``replay_json``'s)."""
     parts = [_summary(report), _heatmap(report), _ranked(report), _trend(report),
              _segments(report), _sla(report), _labels(report), _topics(report),
-             _spikes(report), _method(report), _source(report)]
+             _spikes(report), _method(report), _organizations(report), _source(report)]
     if replay is not None:
         parts.append(replay_section(replay))
     return _document(title, "\n".join(p for p in parts if p))
@@ -355,6 +355,42 @@ def _method(report: Mapping[str, Any]) -> str:
             ["Spikes", method.get("spike_test", "–")],
             ["Label checks", method.get("label_test", "–")]]
     return "<h2>How this was measured</h2>" + _table(["", ""], rows)
+
+
+def organizations_line(data: Mapping[str, Any] | None) -> str:
+    """Where the report's organizations (plan, ARR) came from, in one sentence."""
+    data = data or {}
+    source = data.get("source")
+    if source == "csv":
+        return (f"Organizations from {data.get('file') or 'the organizations file'}: "
+                f"{data.get('organizations', 0):,} organizations.")
+    if source == "none":
+        return "Organizations not used: every ticket's plan and ARR band are unknown."
+    if source != "crm":
+        note = f" ({data['note']})" if data.get("note") else ""
+        return f"Organizations as the tickets carry them{note}."
+    failures = data.get("failures") or {}
+    why = (f": {next(iter(failures))}" if len(failures) == 1 else
+           ": " + ", ".join(f"{n:,} {reason}" for reason, n in failures.items())
+           if failures else "")
+    text = (f"CRM lookups: {data.get('found', 0):,} found, {data.get('not_found', 0):,} not "
+            f"found, {data.get('failed', 0):,} failed{why}")
+    skipped = data.get("not_looked_up", 0)
+    if skipped:
+        more = " or more" if data.get("not_looked_up_at_least") else ""
+        text += (f"; {skipped:,}{more} organizations not looked up (at most "
+                 f"{data.get('limit', 0):,} lookups per audit)")
+    if data.get("stopped"):
+        text += f"; {data['stopped']}"
+    return (f"{text}. {data.get('tickets_from_crm', 0):,} tickets took their organization "
+            "from the CRM; the others kept what they carried.")
+
+
+def _organizations(report: Mapping[str, Any]) -> str:
+    data = report.get("organizations")
+    if not data:
+        return ""
+    return f'<h2>Organizations</h2><p id="organizations">{escape(organizations_line(data))}</p>'
 
 
 def _source(report: Mapping[str, Any]) -> str:

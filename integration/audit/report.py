@@ -49,6 +49,8 @@ class AuditResult:
     label_checks: list[LabelCheck] = field(default_factory=list)
     spikes: list[Spike] = field(default_factory=list)
     source: ImportLog | None = None
+    # Where organizations (plan, ARR) came from: set by the caller that filled them in.
+    organizations: dict[str, Any] | None = None
 
 
 def run_audit(
@@ -146,6 +148,7 @@ def audit_json(result: AuditResult) -> dict[str, Any]:
         "trend": _trend(c),
         "heatmap": _heatmap(c),
         "source": result.source.to_dict() if result.source is not None else None,
+        "organizations": result.organizations,
     }
 
 

@@ -2,17 +2,25 @@
 
 The engine takes iterables of tickets; these helpers open a CSV export (and an organizations
 file) and stream it, and write the report's JSON and HTML (each written to a temporary file
-beside the target and renamed, so a failed run leaves no half-written report).
+beside the target and renamed, so a failed run leaves no half-written report). An
+``OrganizationSource`` (``integration.audit_orgs``: the CRM, a file, the tickets) fills each
+ticket's organization in while the tickets stream; the report says where they came from.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from integration.audit.exports import ImportLog, ImportProblem, read_export, read_organizations
+from integration.audit.exports import (
+    ImportLog,
+    ImportProblem,
+    Organizations,
+    read_export,
+    read_organizations,
+)
 from integration.audit.page import render_html, render_replay_html
 from integration.audit.progress import ProgressCallback
 from integration.audit.replay import ReplayResult, replay, replay_json
@@ -22,21 +30,56 @@ from integration.files import write_whole
 from integration.matrix import Matrix
 from integration.models import Ticket
 
-__all__ = ["audit_csv", "csv_tickets", "replay_csv", "write_report"]
+__all__ = [
+    "OrganizationSource",
+    "audit_csv",
+    "audit_tickets",
+    "csv_tickets",
+    "organizations_file",
+    "replay_csv",
+    "write_report",
+]
+
+
+class OrganizationSource(Protocol):
+    """Where an audit takes organizations from: it fills them in while the tickets stream."""
+
+    def fill(self, tickets: Iterable[Ticket]) -> Iterator[Ticket]:
+        """``tickets``, each with its organization from this source."""
+
+    def summary(self) -> dict[str, Any]:
+        """The report's ``organizations`` block (``source`` first)."""
+
+
+def organizations_file(path: Path, *, log: ImportLog) -> Organizations:
+    """An organizations CSV (name, plan, ARR, health, domain), read whole: it is small."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return read_organizations(f, name=path.name, log=log)
 
 
 def csv_tickets(
     export: Path, *, tenant: str, settings: AuditSettings, log: ImportLog,
-    organizations: Path | None = None,
+    organizations: Path | Organizations | None = None,
 ) -> Iterator[Ticket]:
     """Tickets of a Zendesk or Freshdesk CSV export, streamed; the file closes at the end."""
-    orgs = None
-    if organizations is not None:
-        with organizations.open(encoding="utf-8-sig", newline="") as f:
-            orgs = read_organizations(f, name=organizations.name, log=log)
+    orgs = (organizations_file(organizations, log=log) if isinstance(organizations, Path)
+            else organizations)
     with export.open(encoding="utf-8-sig", newline="") as f:
         yield from read_export(f, name=export.name, tenant=tenant, settings=settings, log=log,
                                organizations=orgs)
+
+
+def audit_tickets(
+    tickets: Iterable[Ticket], *, matrix: Matrix, organizations: OrganizationSource | None = None,
+    **options: Any,
+) -> AuditResult:
+    """``run_audit`` with each ticket's organization from ``organizations``, said in the report."""
+    if organizations is not None:
+        tickets = organizations.fill(tickets)
+    result = run_audit(tickets, matrix=matrix, **options)
+    result.organizations = (organizations.summary() if organizations is not None
+                            else {"source": "tickets"})
+    return result
 
 
 def audit_csv(
@@ -44,14 +87,24 @@ def audit_csv(
     organizations: Path | None = None, workers: int = 0, matrix_text: str | None = None,
     topics: bool = True, on_progress: ProgressCallback | None = None,
     on_problem: Callable[[ImportProblem], None] | None = None,
+    organizations_from: OrganizationSource | None = None,
 ) -> AuditResult:
-    """Audit a CSV export (``escalade audit --csv FILE [--organizations ORGS]``)."""
+    """Audit a CSV export (``escalade audit --csv FILE [--organizations ORGS]``).
+
+    The organizations file is applied as the export is read; ``organizations_from`` (the
+    CRM, say) fills in organizations after that.
+    """
     settings = settings or AuditSettings()
     log = ImportLog(on_problem=on_problem)
-    tickets = csv_tickets(export, tenant=tenant, settings=settings, log=log,
-                          organizations=organizations)
-    return run_audit(tickets, matrix=matrix, settings=settings, topics=topics, workers=workers,
-                     matrix_text=matrix_text, source=log, on_progress=on_progress)
+    orgs = organizations_file(organizations, log=log) if organizations is not None else None
+    tickets = csv_tickets(export, tenant=tenant, settings=settings, log=log, organizations=orgs)
+    result = audit_tickets(tickets, matrix=matrix, organizations=organizations_from,
+                           settings=settings, topics=topics, workers=workers,
+                           matrix_text=matrix_text, source=log, on_progress=on_progress)
+    if organizations is not None and orgs is not None and organizations_from is None:
+        result.organizations = {"source": "csv", "file": organizations.name,
+                                "organizations": len(orgs)}
+    return result
 
 
 def replay_csv(

@@ -5,6 +5,10 @@ Both read a history — a workspace's stored tickets (``--tenant T --days N``, i
 JSON lines for the replay) — and stream it, so a large history needs little memory. Progress
 goes to stderr; rows that cannot be read are named there with file and line and skipped; the
 report files are written only once everything has been read, never half.
+
+The audit's organizations (plan, ARR) come from ``--organizations FILE`` when given, else
+from the workspace's CRM when one is connected, else from the tickets
+(``--organizations-from`` chooses; ``integration.audit_orgs`` does the asking).
 """
 
 from __future__ import annotations
@@ -19,14 +23,16 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from integration.cli.common import runtime_of
-from integration.errors import ValidationError
+from integration.errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
     from integration.audit.progress import Progress
+    from integration.audit.run import OrganizationSource
     from integration.audit.settings import AuditSettings
     from integration.matrix import Matrix
     from integration.models import Ticket
     from integration.runtime import Runtime
+    from integration.store.tables import TenantRow
 
 __all__ = ["audit", "replay", "replay_lines"]
 
@@ -111,11 +117,9 @@ def _load_matrix(path: str | None, runtime: Runtime | None) -> tuple[Matrix, str
         raise click.ClickException(str(err)) from err
 
 
-def _stored(ctx: click.Context, slug: str, days: int,
-            on_skip: Callable[[str, str], None]) -> tuple[Iterator[Ticket], Matrix, Runtime]:
-    """The tenant's stored history of the last ``days`` days, and its matrix."""
+def _workspace(ctx: click.Context, slug: str) -> tuple[Runtime, TenantRow]:
+    """The runtime and the tenant ``slug``; an unknown one names ``--tenant``."""
     from integration import store
-    from integration.store.history import count_history, stored_history
 
     runtime = runtime_of(ctx)
     with store.session_scope(runtime.sessions) as s:
@@ -123,7 +127,18 @@ def _stored(ctx: click.Context, slug: str, days: int,
         if tenant is None:
             raise ValidationError("--tenant", f"no tenant {slug!r} (see `escalade tenant list`)")
         s.expunge(tenant)
-        since = runtime.now() - timedelta(days=days)
+    return runtime, tenant
+
+
+def _stored(ctx: click.Context, slug: str, days: int,
+            on_skip: Callable[[str, str], None]) -> tuple[Iterator[Ticket], Matrix, Runtime]:
+    """The tenant's stored history of the last ``days`` days, and its matrix."""
+    from integration import store
+    from integration.store.history import count_history, stored_history
+
+    runtime, tenant = _workspace(ctx, slug)
+    since = runtime.now() - timedelta(days=days)
+    with store.session_scope(runtime.sessions) as s:
         stored = count_history(s, tenant_id=tenant.id, since=since)
     if stored == 0:
         raise click.ClickException(
@@ -168,13 +183,23 @@ def _open(path: str, stack: ExitStack, option: str) -> IO[str]:
 
 
 @click.command()
-@click.option("--tenant", "slug", default=None, help="Audit this workspace's stored history.")
+@click.option("--tenant", "slug", default=None,
+              help="Audit this workspace's stored history (with --csv: the workspace whose "
+                   "CRM and matrix to use).")
 @click.option("--days", default=60, show_default=True, type=click.IntRange(1, 730),
               help="With --tenant: tickets created in the last N days.")
 @click.option("--csv", "csv_path", default=None,
               help="Audit a Zendesk or Freshdesk CSV ticket export instead.")
 @click.option("--organizations", "orgs_path", default=None,
-              help="With --csv: a CSV of organizations (name, plan, ARR, health, domain).")
+              help="A CSV of organizations (name, plan, ARR, health, domain); it wins over "
+                   "the CRM and the tickets.")
+@click.option("--organizations-from", "orgs_from", default=None,
+              help="Where plan and ARR come from: crm, csv (--organizations), tickets or "
+                   "none [default: csv with --organizations, else crm when the workspace "
+                   "has one connected, else tickets].")
+@click.option("--crm-lookups", default=None, type=click.IntRange(0),
+              help="Ask the CRM about at most this many organizations [default: "
+                   "ESCALADE_AUDIT_CRM_LOOKUPS, 2000].")
 @click.option("--export-zone", default=None,
               help="With --csv: the zone of the export's times, e.g. America/New_York "
                    "[default: UTC].")
@@ -186,45 +211,95 @@ def _open(path: str, stack: ExitStack, option: str) -> IO[str]:
 @_history_options
 @click.pass_context
 def audit(ctx: click.Context, /, slug: str | None, days: int, csv_path: str | None,
-          orgs_path: str | None, export_zone: str | None, matrix_path: str | None,
-          json_path: str | None, html_path: str | None, no_topics: bool,
-          **options: Any) -> None:
+          orgs_path: str | None, orgs_from: str | None, crm_lookups: int | None,
+          export_zone: str | None, matrix_path: str | None, json_path: str | None,
+          html_path: str | None, no_topics: bool, **options: Any) -> None:
     """Audit a history: escalations by segment, SLA breaches, labels, spikes, what to catch."""
-    from integration.audit.report import run_audit
+    from integration.audit.page import organizations_line
     from integration.audit.settings import parse_zone
+    from integration.audit_orgs import parse_source
 
-    _one_source(slug, csv_path, "--csv")
-    if orgs_path and not csv_path:
-        raise ValidationError("--organizations", "goes with --csv (a workspace's stored "
-                              "tickets carry their organizations)")
+    if slug is None and csv_path is None:
+        raise ValidationError("--tenant", "give --tenant T (stored history) or --csv FILE")
+    requested = parse_source(orgs_from)
+    orgs_file = _readable(orgs_path, "--organizations") if orgs_path else None
+    export = _readable(csv_path, "--csv") if csv_path else None
     extra: dict[str, Any] = {}
     if export_zone:
         extra["export_zone"] = parse_zone(export_zone, option="--export-zone")
     settings = _settings(options, **extra)
     on_problem = _problems()
-    if csv_path is not None:
+    workspace = _workspace(ctx, slug) if slug is not None else None
+    orgs = _organization_source(workspace, requested, orgs_file=orgs_file,
+                                from_export=export is not None, limit=crm_lookups,
+                                on_problem=on_problem)
+    run = {"settings": settings, "topics": not no_topics, "workers": options["workers"],
+           "on_progress": _progress("audit")}
+    if export is not None:
         from integration.audit.run import audit_csv
 
-        matrix, matrix_text = _load_matrix(matrix_path, None)
-        result = audit_csv(
-            _readable(csv_path, "--csv"), matrix=matrix, settings=settings, tenant="export",
-            organizations=_readable(orgs_path, "--organizations") if orgs_path else None,
-            workers=options["workers"], matrix_text=matrix_text, topics=not no_topics,
-            on_progress=_progress("audit"), on_problem=on_problem)
+        matrix, matrix_text = _load_matrix(matrix_path, workspace[0] if workspace else None)
+        if workspace is not None and not matrix_path:
+            matrix = workspace[0].matrix_for(workspace[1])
+        result = audit_csv(export, matrix=matrix, tenant="export", organizations=orgs_file,
+                           matrix_text=matrix_text, on_problem=on_problem,
+                           organizations_from=orgs, **run)
     else:
+        from integration.audit.run import audit_tickets
+
         tickets, matrix, runtime = _stored(
             ctx, str(slug), days, lambda ref, why: on_problem(f"ticket {ref}: {why}"))
         if matrix_path:
             matrix, matrix_text = _load_matrix(matrix_path, runtime)
         else:
             matrix_text = _load_matrix(None, runtime)[1]
-        result = run_audit(tickets, matrix=matrix, settings=settings, topics=not no_topics,
-                           workers=options["workers"], matrix_text=matrix_text,
-                           on_progress=_progress("audit"))
+        result = audit_tickets(tickets, matrix=matrix, organizations=orgs,
+                               matrix_text=matrix_text, **run)
     report = _write(json_path, html_path, audit=result, title=_title(slug, csv_path))
     if not json_path and not html_path:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    click.echo(organizations_line(report.get("organizations")), err=True)
     click.echo(_audit_summary(report, json_path, html_path), err=not (json_path or html_path))
+
+
+def _organization_source(
+    workspace: tuple[Runtime, TenantRow] | None, requested: str | None, *,
+    orgs_file: Path | None, from_export: bool, limit: int | None,
+    on_problem: Callable[[Any], None],
+) -> OrganizationSource | None:
+    """Where the audit takes organizations from; None: the export applies ``orgs_file``."""
+    from integration.audit.exports import ImportLog
+    from integration.audit.run import organizations_file
+    from integration.audit_orgs import (
+        CrmOrganizations,
+        FileOrganizations,
+        TicketOrganizations,
+        choose_source,
+        crm_directory,
+    )
+
+    directory, problem = None, None
+    if workspace is not None:
+        try:
+            directory = crm_directory(*workspace)
+        except ConfigurationError as err:
+            if requested == "crm":
+                raise
+            problem = str(err)
+    choice = choose_source(requested, has_file=orgs_file is not None,
+                           crm_connected=directory is not None or problem is not None,
+                           tenant=workspace[1].slug if workspace is not None else None)
+    if choice == "crm" and directory is not None and workspace is not None:
+        lookups = workspace[0].config.get("AUDIT_CRM_LOOKUPS", 2000) if limit is None else limit
+        return CrmOrganizations(directory, limit=int(lookups),
+                                on_progress=lambda line: click.echo(line, err=True))
+    if choice == "crm":
+        click.echo(f"{problem}; organizations as the tickets carry them", err=True)
+        return TicketOrganizations(note=problem)
+    if choice == "csv" and orgs_file is not None and not from_export:
+        log = ImportLog(on_problem=on_problem)
+        return FileOrganizations(organizations_file(orgs_file, log=log), name=orgs_file.name)
+    return None if choice == "csv" else TicketOrganizations(choice)
 
 
 def _title(slug: str | None, csv_path: str | None) -> str:

@@ -61,6 +61,8 @@ def audit_page() -> Any:
 
 
 def _run_view(row: Any, zone: Any) -> dict[str, Any]:
+    from integration.audit.page import organizations_line
+
     report = row.report or {}
     return {
         "id": row.id, "status": row.status, "days": row.days, "done": row.done,
@@ -70,6 +72,8 @@ def _run_view(row: Any, zone: Any) -> dict[str, Any]:
         "tickets": report.get("tickets"),
         "escalations": (report.get("escalations") or {}).get("total"),
         "breaches": (report.get("sla") or {}).get("breaches"),
+        "organizations": (organizations_line(report["organizations"])
+                          if report.get("organizations") else None),
     }
 
 

@@ -90,12 +90,12 @@ def test_the_audit_page_needs_an_admin(client: Any) -> None:
 
 def test_a_failed_audit_shows_why(
         signed_in: Any, runtime: Any, monkeypatch: Any) -> None:  # noqa: F811
-    import integration.audit.report as report
+    import integration.audit.run as run
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise MemoryError("the history did not fit")
 
-    monkeypatch.setattr(report, "run_audit", broken)
+    monkeypatch.setattr(run, "run_audit", broken)
     _add_tenant(runtime, "acme")
     _history(runtime, "acme", 2)
     _post(signed_in, "/admin/audit", {"tenant": "acme", "days": "30"}, page="/admin/audit")

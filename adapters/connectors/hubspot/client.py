@@ -73,6 +73,7 @@ from integration.errors import (
     DeliveryError,
     FatalError,
     RetriableError,
+    Unreachable,
 )
 from integration.models import Account, Action, ActionKind
 
@@ -227,6 +228,31 @@ class HubSpotConnector(Connector):
             return None  # the association points at a deleted company
         return self._company(company, contact_id=str(contact.id))
 
+    def is_free_mail(self, domain: str) -> bool:
+        """True for a consumer mail domain (never a company's), the tenant's extra ones too."""
+        return is_free_mail(domain, self._free_mail)
+
+    def find_organization(self, *, domain: str | None = None,
+                          name: str | None = None) -> Account | None:
+        """The company at ``domain``, else the one named ``name``: one search, for bulk reads.
+
+        Unlike ``lookup_account`` it raises ``DeliveryError`` (``Unreachable`` with the
+        reason "timeout" when HubSpot did not answer in time), so the caller can count
+        failures; it does not ask for the company's owner.
+        """
+        domain = (domain or "").strip().lower().removeprefix("www.")
+        prop, value = ("domain", domain) if domain else ("name", (name or "").strip())
+        if not value:
+            return None
+        try:
+            company = self._search_one(self._companies_search, hs_companies, prop, value,
+                                       self._company_properties())
+        except RetriableError as err:
+            if isinstance(err.__cause__, urllib3.exceptions.TimeoutError):
+                raise Unreachable(host="HubSpot", reason="timeout") from err
+            raise
+        return self._company(company, contact_id=None, owner=False).account if company else None
+
     def _company_properties(self) -> list[str]:
         return ["name", "domain", "hubspot_owner_id", *self.properties.values()]
 
@@ -252,10 +278,11 @@ class HubSpotConnector(Connector):
                 return str(result.to_object_id)
         return str(results[0].to_object_id) if results else None
 
-    def _company(self, company: Any, *, contact_id: str | None) -> HubSpotCompany:
+    def _company(self, company: Any, *, contact_id: str | None,
+                 owner: bool = True) -> HubSpotCompany:
         props: Mapping[str, Any] = company.properties or {}
         owner_id = props.get("hubspot_owner_id") or None
-        owner = self._owner(str(owner_id)) if owner_id else None
+        found = self._owner(str(owner_id)) if owner_id and owner else None
         plan = props.get(self.properties["plan"])
         lifecycle = props.get(self.properties["lifecycle"])
         account = Account(
@@ -265,7 +292,7 @@ class HubSpotConnector(Connector):
             plan=(str(plan).strip().lower() or None) if plan else None,
             arr=parse_amount(props.get(self.properties["arr"])),
             health=parse_health(props.get(self.properties["health"])),
-            owner=owner.email if owner else None,
+            owner=found.email if found else None,
             lifecycle=(str(lifecycle).strip().lower() or None) if lifecycle else None,
             renewal_date=parse_date(props.get(self.properties["renewal"])),
         )
@@ -274,7 +301,7 @@ class HubSpotConnector(Connector):
             company_id=str(company.id),
             contact_id=contact_id,
             owner_id=str(owner_id) if owner_id else None,
-            owner_name=owner.name if owner else None,
+            owner_name=found.name if found else None,
         )
 
     def _owner(self, owner_id: str) -> _Owner | None:
