@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy
 
+from integration.bugs.anchors import Anchors, conflict
 from integration.bugs.index import Index
 from integration.bugs.semantic import Encoder, LshIndex, best_cosines, default_encoder
 from integration.bugs.signature import Signature, signature
@@ -107,6 +108,12 @@ class GroupingSettings:
     lsh_bits: int = 8
     lsh_bucket_cap: int = 8
     lsh_candidates: int = 5
+    # Confirmation: a ticket joins a group only if it contradicts none of the group's
+    # ``representatives`` (its first member and latest ones) on a specific anchor: another
+    # error code or endpoint, another platform, another kind of failure
+    # (``integration.bugs.anchors``). A refused group leaves the next best one to try.
+    confirm: bool = True
+    representatives: int = 4
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -135,8 +142,8 @@ class GrouperStats:
 class _Group:
     """One group's running representative."""
 
-    __slots__ = ("centroid", "errors", "exemplars", "id", "members", "norm", "tenant", "terms",
-                 "vectors")
+    __slots__ = ("anchors", "centroid", "errors", "exemplars", "id", "members", "norm", "tenant",
+                 "terms", "vectors")
 
     def __init__(self, group_id: str, tenant: str) -> None:
         self.id = group_id
@@ -151,6 +158,9 @@ class _Group:
         # rows of one matrix, with their squared lengths (None without embeddings).
         self.centroid: numpy.ndarray | None = None
         self.vectors: tuple[numpy.ndarray, numpy.ndarray] | None = None
+        # The anchors of the first member and the latest few, which a newcomer must not
+        # contradict.
+        self.anchors: list[Anchors] = []
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -228,24 +238,25 @@ class BugGrouper:
         self._examined += len(candidates)
         self._max_examined = max(self._max_examined, len(candidates))
         cosines = self._cosines(meaning, candidates)
-        best: tuple[float, int, _Scored] | None = None
-        for group, cosine in zip(candidates, cosines, strict=True):
-            scored = self._score(vector, norm, tidf, sig.errors, group, cosine)
-            rank = (scored.score, -int(group.id[1:]))
-            if best is None or rank > best[:2]:
-                best = (scored.score, rank[1], scored)
-        if best is not None and best[0] >= s.threshold:
-            group = self._groups[-best[1] - 1]
+        ranked = sorted(
+            ((self._score(vector, norm, tidf, sig.errors, group, cosine), group)
+             for group, cosine in zip(candidates, cosines, strict=True)),
+            # Best score first; among equals the older group.
+            key=lambda pair: (-pair[0].score, int(pair[1].id[1:])),
+        )
+        found, refused = self._confirmed(ranked, sig.anchors)
+        if found is not None:
+            scored, group = found
             assignment = Assignment(group_id=group.id, is_new=False,
-                                    score=round(best[0], 3),
-                                    matched_on=self._reason(best[2], vector))
+                                    score=round(scored.score, 3),
+                                    matched_on=self._reason(scored, vector))
         else:
             group = _Group(f"g{len(self._groups) + 1}", tenant)
             self._groups.append(group)
-            near = f" (best {best[0]:.2f})" if best is not None else ""
+            best = ranked[0][0].score if ranked else None
             assignment = Assignment(group_id=group.id, is_new=True,
-                                    score=round(best[0], 3) if best else 0.0,
-                                    matched_on=f"new group: nothing similar enough{near}")
+                                    score=round(best, 3) if best is not None else 0.0,
+                                    matched_on=_new_reason(best, refused))
         self._join(group, key, sig, weighted, meaning)
         self._by_ticket[key] = assignment
         return assignment
@@ -381,6 +392,28 @@ class BugGrouper:
                        key=common[0] if common else None, strong=False, shared=shared,
                        words=words, meaning=lifted)
 
+    def _confirmed(
+        self, ranked: list[tuple[_Scored, _Group]], anchors: Anchors
+    ) -> tuple[tuple[_Scored, _Group] | None, str | None]:
+        """The best group above the threshold the ticket contradicts in nothing, and why the
+        first refused one was refused."""
+        refused: str | None = None
+        for scored, group in ranked:
+            if scored.score < self.settings.threshold:
+                break
+            why = self._contradiction(anchors, group) if self.settings.confirm else None
+            if why is None:
+                return (scored, group), refused
+            refused = refused or f"{group.id} {why}"
+        return None, refused
+
+    def _contradiction(self, anchors: Anchors, group: _Group) -> str | None:
+        for other in group.anchors:
+            why = conflict(anchors, other)
+            if why is not None:
+                return why
+        return None
+
     def _reason(self, scored: _Scored, vector: dict[str, float]) -> str:
         if scored.strong:
             return f"error key {scored.key} (text {scored.text:.2f})"
@@ -427,6 +460,10 @@ class BugGrouper:
             group.exemplars.append((ex, math.sqrt(sum(v * v for v in ex.values())) or 1.0))
             if len(group.exemplars) > s.exemplars:
                 del group.exemplars[0]
+        if s.representatives > 0:
+            group.anchors.append(sig.anchors)
+            if len(group.anchors) > s.representatives:
+                del group.anchors[1]
         for error in sig.errors:
             group.errors[error] = group.errors.get(error, 0) + 1
             self._keys.touch(group.tenant, error, gid)
@@ -447,3 +484,10 @@ class BugGrouper:
         recent = [*recent, raw][-max(1, self.settings.semantic_exemplars):]
         rows = numpy.stack([centroid / len(group.members), *recent])
         group.vectors = (rows, numpy.einsum("ij,ij->i", rows, rows))
+
+
+def _new_reason(best: float | None, refused: str | None) -> str:
+    if refused is not None:
+        return f"new group: the closest group differs ({refused})"
+    near = f" (best {best:.2f})" if best is not None else ""
+    return f"new group: nothing similar enough{near}"
