@@ -21,8 +21,12 @@ __all__ = ["Anchors", "anchors_of", "conflict", "shared"]
 # Product error codes as support sees them: "BNK-417", "TERM-E41", "ERR_IMPORT_113", "E1004".
 _CODE = re.compile(r"\b([A-Z][A-Z0-9]{1,9}(?:[-_][A-Z0-9]+)*[-_][A-Z]{0,3}\d{2,6}[A-Z]?)\b")
 # Tracker keys and version-like tokens look like codes but are not failures.
-_NOT_CODE = re.compile(r"^(?:V\d|ISO|UTF|RFC|TLS|SHA|MD5|IPV|HTTP|PR-|PO-|INV-|ORDER)", re.I)
-_ENDPOINT = re.compile(r"(?<![\w.:/])(/(?:[A-Za-z0-9_.{}:-]+/)*[A-Za-z0-9_.{}:-]+)")
+_NOT_CODE = re.compile(r"^(?:V\d|ISO|UTF|RFC|TLS|SHA|MD5|IPV|HTTP|CVE|PR-|PO-|INV-|ORDER)", re.I)
+# An endpoint after an HTTP method or under /api/ (not a file path from a build log).
+_ENDPOINT = re.compile(
+    r"(?:\b(?:GET|POST|PUT|PATCH|DELETE|HEAD)\s+(?:https?://[\w.:-]+)?|(?<![\w.:/])(?=/api/))"
+    r"(/[A-Za-z0-9_.{}:-]+(?:/[A-Za-z0-9_.{}:-]+)*)"
+)
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 _PLATFORMS = {

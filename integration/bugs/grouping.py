@@ -114,6 +114,9 @@ class GroupingSettings:
     # (``integration.bugs.anchors``). A refused group leaves the next best one to try.
     confirm: bool = True
     representatives: int = 4
+    # Without its error code's own terms, a match must still reach the threshold, and the
+    # rest of the words at least this much.
+    code_min_rest: float = 0.1
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -169,6 +172,18 @@ class _Sense:
     unit: numpy.ndarray
     mean: numpy.ndarray
     codes: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Ticket:
+    """What confirmation needs of the ticket being assigned."""
+
+    vector: dict[str, float]
+    norm: float
+    tidf: dict[str, float]
+    anchors: Anchors
+    # Its terms that spell an error code ("bnk-417", "bnk").
+    codes: frozenset[str]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -244,7 +259,9 @@ class BugGrouper:
             # Best score first; among equals the older group.
             key=lambda pair: (-pair[0].score, int(pair[1].id[1:])),
         )
-        found, refused = self._confirmed(ranked, sig.anchors)
+        found, refused = self._confirmed(ranked, _Ticket(
+            vector=vector, norm=norm, tidf=tidf, anchors=sig.anchors,
+            codes=_code_terms(sig.anchors, vector)))
         if found is not None:
             scored, group = found
             assignment = Assignment(group_id=group.id, is_new=False,
@@ -357,18 +374,8 @@ class BugGrouper:
         cosine: float | None = None,
     ) -> _Scored:
         s = self.settings
-        terms = group.terms
-        # Intersecting key views runs in C; only shared terms reach the Python loop.
-        shared = vector.keys() & terms.keys()
-        dot = sum(vector[t] * terms[t] * tidf[t] for t in shared)
-        text = dot / (norm * group.norm) if group.norm else 0.0
-        if s.exemplar_mix > 0.0 and group.exemplars:
-            near = 0.0
-            for ex, ex_norm in group.exemplars:
-                both = vector.keys() & ex.keys()
-                if both:
-                    near = max(near, sum(vector[t] * ex[t] for t in both) / (norm * ex_norm))
-            text = (1.0 - s.exemplar_mix) * text + s.exemplar_mix * near
+        shared = vector.keys() & group.terms.keys()
+        text = self._words(vector, norm, tidf, group, shared)
         words, lifted = text, 0.0
         if cosine is not None:
             lifted = max(0.0, (cosine - s.semantic_floor) / (1.0 - s.semantic_floor))
@@ -392,27 +399,57 @@ class BugGrouper:
                        key=common[0] if common else None, strong=False, shared=shared,
                        words=words, meaning=lifted)
 
-    def _confirmed(
-        self, ranked: list[tuple[_Scored, _Group]], anchors: Anchors
-    ) -> tuple[tuple[_Scored, _Group] | None, str | None]:
+    def _words(
+        self, vector: dict[str, float], norm: float, tidf: dict[str, float], group: _Group,
+        shared: Set[str], skip: Set[str] = frozenset(),
+    ) -> float:
+        """Word similarity of the ticket with the group's sum and its closest recent member."""
+        s = self.settings
+        terms = group.terms
+        # Intersecting key views runs in C; only shared terms reach the Python loop.
+        dot = sum(vector[t] * terms[t] * tidf[t] for t in shared if t not in skip)
+        text = dot / (norm * group.norm) if group.norm else 0.0
+        if s.exemplar_mix > 0.0 and group.exemplars:
+            near = 0.0
+            for ex, ex_norm in group.exemplars:
+                both = vector.keys() & ex.keys()
+                if both:
+                    near = max(near, sum(vector[t] * ex[t] for t in both if t not in skip)
+                               / (norm * ex_norm))
+            text = (1.0 - s.exemplar_mix) * text + s.exemplar_mix * near
+        return text
+
+    def _confirmed(self, ranked: list[tuple[_Scored, _Group]], ticket: _Ticket
+                   ) -> tuple[tuple[_Scored, _Group] | None, str | None]:
         """The best group above the threshold the ticket contradicts in nothing, and why the
         first refused one was refused."""
         refused: str | None = None
         for scored, group in ranked:
             if scored.score < self.settings.threshold:
                 break
-            why = self._contradiction(anchors, group) if self.settings.confirm else None
+            why = self._contradiction(ticket, scored, group) if self.settings.confirm else None
             if why is None:
                 return (scored, group), refused
             refused = refused or f"{group.id} {why}"
         return None, refused
 
-    def _contradiction(self, anchors: Anchors, group: _Group) -> str | None:
+    def _contradiction(self, ticket: _Ticket, scored: _Scored, group: _Group) -> str | None:
         for other in group.anchors:
-            why = conflict(anchors, other)
+            why = conflict(ticket.anchors, other)
             if why is not None:
                 return why
-        return None
+        codes = ticket.codes & scored.shared
+        if not codes:
+            return None
+        # The same code is not the same cause ("ERR_IMPORT_113" for new SKUs and for SKUs
+        # that lost their leading zeros): what the reports say besides it must match too.
+        s = self.settings
+        rest = self._words(ticket.vector, ticket.norm, ticket.tidf, group, scored.shared, codes)
+        if scored.meaning:
+            rest = max(rest, (1.0 - s.semantic_weight) * rest + s.semantic_weight * scored.meaning)
+        if scored.score - (scored.text - rest) >= s.threshold and rest >= s.code_min_rest:
+            return None
+        return f"shares only the code {min(codes)} (rest {rest:.2f})"
 
     def _reason(self, scored: _Scored, vector: dict[str, float]) -> str:
         if scored.strong:
@@ -491,3 +528,17 @@ def _new_reason(best: float | None, refused: str | None) -> str:
         return f"new group: the closest group differs ({refused})"
     near = f" (best {best:.2f})" if best is not None else ""
     return f"new group: nothing similar enough{near}"
+
+
+def _code_terms(anchors: Anchors, vector: dict[str, float]) -> frozenset[str]:
+    """The ticket's terms that spell one of its error codes: the whole code and its prefix."""
+    out: set[str] = set()
+    for code in anchors.codes:
+        kind, _, body = code.partition(":")
+        if kind != "code":
+            continue
+        for term in (body, body.replace("-", "_"), body.replace("_", "-"),
+                     body.replace("-", "_").split("_")[0]):
+            if term in vector:
+                out.add(term)
+    return frozenset(out)
