@@ -18,7 +18,17 @@ How a ticket scores against a group:
   group's mean or closest recent member (``integration.bugs.semantic``), both measured from
   the tenant's mean vector and counted only above ``semantic_floor``, lifts the text score
   for paraphrases that share few words ("Remove S3Guard" / "Decommission S3Guard");
-* the bigger a group, the higher the bar for a text-only match (``growth``).
+* the bigger a group, the higher the bar for a text-only match (``growth``);
+* naming the same kind of failure as the group ("shown twice", "never arrives") adds a little
+  (``failure_bonus``).
+
+Before a ticket joins its best group it is confirmed against the group's representatives
+(its first member and the latest few): it must not contradict any of them on a specific anchor
+(another error code or endpoint, another platform, another kind of failure; see
+``integration.bugs.anchors``), and a match that rests on a shared error code must hold without
+the code's own words, because one code is often raised by different causes. A refused group
+leaves the next best to try; with none left the ticket starts a group, and says which group
+it differs from and why. A missed merge costs a duplicate bug; a wrong one hides a problem.
 
 Candidates come from the inverted indexes and, with embeddings, from LSH buckets of the
 members' vectors; both are capped.
@@ -30,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy
 
@@ -114,9 +124,12 @@ class GroupingSettings:
     # (``integration.bugs.anchors``). A refused group leaves the next best one to try.
     confirm: bool = True
     representatives: int = 4
-    # Without its error code's own terms, a match must still reach the threshold, and the
-    # rest of the words at least this much.
+    # A match that shares an error code must still reach the threshold without the code's own
+    # terms, and the rest of its words must score at least ``code_min_rest``.
     code_min_rest: float = 0.1
+    # Added to a text match when the ticket names the same kind of failure (a crash, a
+    # duplicate, something missing) as one of the group's representatives.
+    failure_bonus: float = 0.05
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -196,6 +209,8 @@ class _Scored:
     # The text score before meaning lifted it, and the rescaled cosine that did.
     words: float = 0.0
     meaning: float = 0.0
+    # Whether the ticket names the same kind of failure as one of the group's members.
+    failure: bool = False
 
 
 class BugGrouper:
@@ -254,7 +269,8 @@ class BugGrouper:
         self._max_examined = max(self._max_examined, len(candidates))
         cosines = self._cosines(meaning, candidates)
         ranked = sorted(
-            ((self._score(vector, norm, tidf, sig.errors, group, cosine), group)
+            ((self._agreed(self._score(vector, norm, tidf, sig.errors, group, cosine),
+                           sig.anchors, group), group)
              for group, cosine in zip(candidates, cosines, strict=True)),
             # Best score first; among equals the older group.
             key=lambda pair: (-pair[0].score, int(pair[1].id[1:])),
@@ -419,6 +435,15 @@ class BugGrouper:
             text = (1.0 - s.exemplar_mix) * text + s.exemplar_mix * near
         return text
 
+    def _agreed(self, scored: _Scored, anchors: Anchors, group: _Group) -> _Scored:
+        """The score raised when the ticket names the same kind of failure as the group."""
+        bonus = self.settings.failure_bonus
+        if not bonus or not anchors.symptoms or scored.strong:
+            return scored
+        if not any(anchors.symptoms & other.symptoms for other in group.anchors):
+            return scored
+        return replace(scored, score=min(1.0, scored.score + bonus), failure=True)
+
     def _confirmed(self, ranked: list[tuple[_Scored, _Group]], ticket: _Ticket
                    ) -> tuple[tuple[_Scored, _Group] | None, str | None]:
         """The best group above the threshold the ticket contradicts in nothing, and why the
@@ -447,9 +472,11 @@ class BugGrouper:
         rest = self._words(ticket.vector, ticket.norm, ticket.tidf, group, scored.shared, codes)
         if scored.meaning:
             rest = max(rest, (1.0 - s.semantic_weight) * rest + s.semantic_weight * scored.meaning)
-        if scored.score - (scored.text - rest) >= s.threshold and rest >= s.code_min_rest:
+        # Nor does naming the same kind of failure count here: a code names one already.
+        plain = scored.score - (s.failure_bonus if scored.failure else 0.0)
+        if plain - (scored.text - rest) >= s.threshold and rest >= s.code_min_rest:
             return None
-        return f"shares only the code {min(codes)} (rest {rest:.2f})"
+        return f"shares only the code {max(sorted(codes), key=len)} (rest {rest:.2f})"
 
     def _reason(self, scored: _Scored, vector: dict[str, float]) -> str:
         if scored.strong:
