@@ -39,19 +39,21 @@ _PLATFORMS = {
 _SYMPTOM_WORDS = {
     "crash": "crash crashes crashed crashing disappears closes quits shuts",
     "slow": "slow slower slowly lag lags lagging laggy sluggish hang hangs hanging freezes frozen "
-            "freeze spins spinning forever timeout timeouts",
+            "freeze freezing spins spinning forever timeout timeouts unresponsive",
     "late": "late delayed delay delays",
-    "twice": "twice double doubled duplicate duplicated duplicates",
+    "twice": "twice double doubled duplicate duplicated duplicates repeated",
     "missing": "missing",
     "blank": "blank black empty",
-    "wrong": "wrong incorrect inflated negative swapped inaccurate underpaid overcharged",
+    "wrong": "wrong incorrect inflated negative swapped inaccurate underpaid overcharged "
+             "undercharged miscalculated mismatch",
     "loop": "loop loops looping",
     "rejected": "rejected refused refuses rejects denied declined invalid",
     "stale": "stale outdated",
     "not_found": "404",
-    "battery": "battery drain drains draining",
+    "battery": "battery drain drains draining overheating overheats",
     "expired": "expired",
     "garbled": "garbled gibberish unreadable",
+    "logout": "logout",
 }
 _SYMPTOMS = {w: kind for kind, words in _SYMPTOM_WORDS.items() for w in words.split()}
 _SYMPTOM_PHRASES = (
@@ -61,16 +63,19 @@ _SYMPTOM_PHRASES = (
                 r"\bnothing (?:arrives|comes|downloads)\b|\b(?:arrives?|came|comes) without\b|"
                 r"\bnot attached\b|\bno attachments?\b|\b(?:didn't|don't|doesn't) "
                 r"(?:get|receive)\b"), "missing"),
-    (re.compile(r"\btimes? out\b|\btimed out\b|\bloading (?:circle|spinner)\b|\btakes? ages\b"),
-     "slow"),
+    (re.compile(r"\btimes? out\b|\btimed out\b|\bloading (?:circle|spinner)\b|\btakes? ages\b|"
+                r"\btakes? (?:forever|minutes)\b|\bstops? responding\b"), "slow"),
+    (re.compile(r"\bforce[- ]clos|\bkicks? (?:me|us|them|users?) out\b"), "crash"),
+    (re.compile(r"\blogs? (?:me|us|them|users?|people|everyone) out\b|\blogged out\b|"
+                r"\bsession expire"), "logout"),
     (re.compile(r"\bhours? (?:later|after|late)\b|\btoo late\b"), "late"),
     (re.compile(r"\b(?:two|2) times\b"), "twice"),
     (re.compile(r"\bwhite (?:screen|page)\b"), "blank"),
     (re.compile(r"\btoo (?:high|low|much|little)\b|\boff by\b|\b(?:don't|doesn't) add up\b"),
      "wrong"),
     (re.compile(r"\bin circles\b|\bredirect loop\b|\bback to (?:the )?login\b"), "loop"),
-    (re.compile(r"\bnot (?:updating|refreshing)\b|\b(?:doesn't|don't|won't) (?:refresh|update)\b"),
-     "stale"),
+    (re.compile(r"\bnot (?:updating|refreshing|syncing)\b|\b(?:doesn't|don't|won't) "
+                r"(?:refresh|update|sync)\b|\bout of date\b"), "stale"),
     (re.compile(r"\bpage not found\b"), "not_found"),
 )
 # Kinds of failure that one bug shows together, or that describe its effect rather than the
@@ -83,6 +88,7 @@ _COMPATIBLE = frozenset(
         "late slow", "late wrong", "late stale", "wrong twice", "wrong stale",
         "wrong garbled", "wrong blank", "blank garbled", "slow crash", "late expired",
         "rejected missing", "rejected wrong", "rejected expired", "rejected late",
+        "logout expired", "logout loop",
     )
 )
 # Said of nearly every bug ("rejected", "invalid"): agreeing or not on it means nothing.

@@ -57,3 +57,11 @@ def test_a_report_that_names_nothing_specific_is_neutral() -> None:
     assert conflict(vague, specific) is None and conflict(specific, vague) is None
     assert shared(specific, anchors_of("BNK-417", "GET /api/v2/bank")) == (
         "/api/v2/bank", "code:bnk-417")
+
+
+def test_everyday_phrasings_name_their_kind_of_failure() -> None:
+    assert anchors_of("App force closes", "").symptoms == {"crash"}
+    assert anchors_of("Board takes forever", "and stops responding").symptoms == {"slow"}
+    assert anchors_of("Dashboard not syncing", "numbers out of date").symptoms == {"stale"}
+    assert anchors_of("Portal logs me out", "every ten minutes").symptoms == {"logout"}
+    assert anchors_of("Reset email never arrives", "").symptoms == {"missing"}
