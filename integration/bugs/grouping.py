@@ -455,7 +455,7 @@ class BugGrouper:
             why = self._contradiction(ticket, scored, group) if self.settings.confirm else None
             if why is None:
                 return (scored, group), refused
-            refused = refused or f"{group.id} {why}"
+            refused = refused or why
         return None, refused
 
     def _contradiction(self, ticket: _Ticket, scored: _Scored, group: _Group) -> str | None:
@@ -552,7 +552,7 @@ class BugGrouper:
 
 def _new_reason(best: float | None, refused: str | None) -> str:
     if refused is not None:
-        return f"new group: the closest group differs ({refused})"
+        return f"new group: the closest group differs: {refused}"
     near = f" (best {best:.2f})" if best is not None else ""
     return f"new group: nothing similar enough{near}"
 

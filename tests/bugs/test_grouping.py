@@ -251,8 +251,7 @@ def test_same_app_and_platform_but_a_different_failure_starts_its_own_group() ->
     found = grouper.add(drain)
     assert found.is_new and found.group_id != first.group_id
     assert found.matched_on == (
-        f"new group: the closest group differs ({first.group_id} different failures "
-        "(battery / crash))")
+        "new group: the closest group differs: different failures (battery / crash)")
     # Without confirmation the shared app, version and platform were enough to merge them.
     loose = BugGrouper(GroupingSettings(confirm=False))
     loose.add(crash)
