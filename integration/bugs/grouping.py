@@ -27,8 +27,8 @@ Before a ticket joins its best group it is confirmed against the group's represe
 (another error code or endpoint, another platform, another kind of failure; see
 ``integration.bugs.anchors``), and a match that rests on a shared error code must hold without
 the code's own words, because one code is often raised by different causes. A refused group
-leaves the next best to try; with none left the ticket starts a group, and says which group
-it differs from and why. A missed merge costs a duplicate bug; a wrong one hides a problem.
+leaves the next best to try; with none left the ticket starts a group and says what set it
+apart from the closest one. A missed merge costs a duplicate bug; a wrong one hides a problem.
 
 Candidates come from the inverted indexes and, with embeddings, from LSH buckets of the
 members' vectors; both are capped.
@@ -423,15 +423,16 @@ class BugGrouper:
         s = self.settings
         terms = group.terms
         # Intersecting key views runs in C; only shared terms reach the Python loop.
-        dot = sum(vector[t] * terms[t] * tidf[t] for t in shared if t not in skip)
+        dot = sum(vector[t] * terms[t] * tidf[t] for t in (shared - skip if skip else shared))
         text = dot / (norm * group.norm) if group.norm else 0.0
         if s.exemplar_mix > 0.0 and group.exemplars:
             near = 0.0
             for ex, ex_norm in group.exemplars:
                 both = vector.keys() & ex.keys()
+                if skip:
+                    both -= skip
                 if both:
-                    near = max(near, sum(vector[t] * ex[t] for t in both if t not in skip)
-                               / (norm * ex_norm))
+                    near = max(near, sum(vector[t] * ex[t] for t in both) / (norm * ex_norm))
             text = (1.0 - s.exemplar_mix) * text + s.exemplar_mix * near
         return text
 
@@ -446,8 +447,7 @@ class BugGrouper:
 
     def _confirmed(self, ranked: list[tuple[_Scored, _Group]], ticket: _Ticket
                    ) -> tuple[tuple[_Scored, _Group] | None, str | None]:
-        """The best group above the threshold the ticket contradicts in nothing, and why the
-        first refused one was refused."""
+        """The best group above the threshold that the ticket does not contradict, and why not."""
         refused: str | None = None
         for scored, group in ranked:
             if scored.score < self.settings.threshold:
