@@ -22,9 +22,11 @@ __all__ = ["Anchors", "anchors_of", "conflict", "shared"]
 _CODE = re.compile(r"\b([A-Z][A-Z0-9]{1,9}(?:[-_][A-Z0-9]+)*[-_][A-Z]{0,3}\d{2,6}[A-Z]?)\b")
 # Tracker keys and version-like tokens look like codes but are not failures.
 _NOT_CODE = re.compile(r"^(?:V\d|ISO|UTF|RFC|TLS|SHA|MD5|IPV|HTTP|CVE|PR-|PO-|INV-|ORDER)", re.I)
-# An endpoint after an HTTP method or under /api/ (not a file path from a build log).
+# An endpoint after an HTTP method or the word "endpoint", or under /api/ or /v1/ (not a file
+# path from a build log).
 _ENDPOINT = re.compile(
-    r"(?:\b(?:GET|POST|PUT|PATCH|DELETE|HEAD)\s+(?:https?://[\w.:-]+)?|(?<![\w.:/])(?=/api/))"
+    r"(?:\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|[Ee]ndpoint:?)\s+[`'\"]?(?:https?://[\w.:-]+)?|"
+    r"(?<![\w.:/])(?=/(?:api|v\d+)/)|(?<![\w.:/])(?=/[\w/{}:-]+[`'\"]?\s+endpoint\b))"
     r"(/[A-Za-z0-9_.{}:-]+(?:/[A-Za-z0-9_.{}:-]+)*)"
 )
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -163,9 +165,11 @@ def _code_key(code: str) -> str:
 
 
 def _is_endpoint(path: str) -> bool:
-    # "/api/v2/employees" or "/settings/billing", not "06/07/2026", "and/or" or "1/2".
+    # "/trips", "/api/v2/employees", not "/06/07" or a file ("/tmp/report.csv").
     parts = [p for p in path.strip("/").split("/") if p]
-    return len(parts) >= 2 and any(p.isalpha() and len(p) > 2 for p in parts)
+    last = parts[-1] if parts else ""
+    has_file = "." in last and last.rsplit(".", 1)[1].isalpha()
+    return any(p.isalpha() and len(p) > 2 for p in parts) and not has_file
 
 
 def _endpoint_key(path: str) -> str:

@@ -65,3 +65,9 @@ def test_everyday_phrasings_name_their_kind_of_failure() -> None:
     assert anchors_of("Dashboard not syncing", "numbers out of date").symptoms == {"stale"}
     assert anchors_of("Portal logs me out", "every ten minutes").symptoms == {"logout"}
     assert anchors_of("Reset email never arrives", "").symptoms == {"missing"}
+
+
+def test_an_endpoint_named_as_such_is_read_without_a_method() -> None:
+    assert anchors_of("504", "the /trips endpoint returns 504").endpoints == {"/trips"}
+    assert anchors_of("504", "endpoint: /reports/daily fails").endpoints == {"/reports/daily"}
+    assert anchors_of("504", "POST /upload/file.csv and GET 06/07").endpoints == frozenset()
