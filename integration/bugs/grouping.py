@@ -18,7 +18,17 @@ How a ticket scores against a group:
   group's mean or closest recent member (``integration.bugs.semantic``), both measured from
   the tenant's mean vector and counted only above ``semantic_floor``, lifts the text score
   for paraphrases that share few words ("Remove S3Guard" / "Decommission S3Guard");
-* the bigger a group, the higher the bar for a text-only match (``growth``).
+* the bigger a group, the higher the bar for a text-only match (``growth``);
+* naming the same kind of failure as the group ("shown twice", "never arrives") adds a little
+  (``failure_bonus``).
+
+Before a ticket joins its best group it is confirmed against the group's representatives
+(its first member and the latest few): it must not contradict any of them on a specific anchor
+(another error code or endpoint, another platform, another kind of failure; see
+``integration.bugs.anchors``), and a match that rests on a shared error code must hold without
+the code's own words, because one code is often raised by different causes. A refused group
+leaves the next best to try; with none left the ticket starts a group and says what set it
+apart from the closest one. A missed merge costs a duplicate bug; a wrong one hides a problem.
 
 Candidates come from the inverted indexes and, with embeddings, from LSH buckets of the
 members' vectors; both are capped.
@@ -30,10 +40,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy
 
+from integration.bugs.anchors import Anchors, conflict
 from integration.bugs.index import Index
 from integration.bugs.semantic import Encoder, LshIndex, best_cosines, default_encoder
 from integration.bugs.signature import Signature, signature
@@ -107,6 +118,18 @@ class GroupingSettings:
     lsh_bits: int = 8
     lsh_bucket_cap: int = 8
     lsh_candidates: int = 5
+    # Confirmation: a ticket joins a group only if it contradicts none of the group's
+    # ``representatives`` (its first member and latest ones) on a specific anchor: another
+    # error code or endpoint, another platform, another kind of failure
+    # (``integration.bugs.anchors``). A refused group leaves the next best one to try.
+    confirm: bool = True
+    representatives: int = 4
+    # A match that shares an error code must still reach the threshold without the code's own
+    # terms, and the rest of its words must score at least ``code_min_rest``.
+    code_min_rest: float = 0.1
+    # Added to a text match when the ticket names the same kind of failure (a crash, a
+    # duplicate, something missing) as one of the group's representatives.
+    failure_bonus: float = 0.05
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -135,8 +158,8 @@ class GrouperStats:
 class _Group:
     """One group's running representative."""
 
-    __slots__ = ("centroid", "errors", "exemplars", "id", "members", "norm", "tenant", "terms",
-                 "vectors")
+    __slots__ = ("anchors", "centroid", "errors", "exemplars", "id", "members", "norm", "tenant",
+                 "terms", "vectors")
 
     def __init__(self, group_id: str, tenant: str) -> None:
         self.id = group_id
@@ -151,6 +174,9 @@ class _Group:
         # rows of one matrix, with their squared lengths (None without embeddings).
         self.centroid: numpy.ndarray | None = None
         self.vectors: tuple[numpy.ndarray, numpy.ndarray] | None = None
+        # The anchors of the first member and the latest few, which a newcomer must not
+        # contradict.
+        self.anchors: list[Anchors] = []
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -159,6 +185,18 @@ class _Sense:
     unit: numpy.ndarray
     mean: numpy.ndarray
     codes: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Ticket:
+    """What confirmation needs of the ticket being assigned."""
+
+    vector: dict[str, float]
+    norm: float
+    tidf: dict[str, float]
+    anchors: Anchors
+    # Its terms that spell an error code ("bnk-417", "bnk").
+    codes: frozenset[str]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -171,6 +209,8 @@ class _Scored:
     # The text score before meaning lifted it, and the rescaled cosine that did.
     words: float = 0.0
     meaning: float = 0.0
+    # Whether the ticket names the same kind of failure as one of the group's members.
+    failure: bool = False
 
 
 class BugGrouper:
@@ -228,24 +268,28 @@ class BugGrouper:
         self._examined += len(candidates)
         self._max_examined = max(self._max_examined, len(candidates))
         cosines = self._cosines(meaning, candidates)
-        best: tuple[float, int, _Scored] | None = None
-        for group, cosine in zip(candidates, cosines, strict=True):
-            scored = self._score(vector, norm, tidf, sig.errors, group, cosine)
-            rank = (scored.score, -int(group.id[1:]))
-            if best is None or rank > best[:2]:
-                best = (scored.score, rank[1], scored)
-        if best is not None and best[0] >= s.threshold:
-            group = self._groups[-best[1] - 1]
+        ranked = sorted(
+            ((self._agreed(self._score(vector, norm, tidf, sig.errors, group, cosine),
+                           sig.anchors, group), group)
+             for group, cosine in zip(candidates, cosines, strict=True)),
+            # Best score first; among equals the older group.
+            key=lambda pair: (-pair[0].score, int(pair[1].id[1:])),
+        )
+        found, refused = self._confirmed(ranked, _Ticket(
+            vector=vector, norm=norm, tidf=tidf, anchors=sig.anchors,
+            codes=_code_terms(sig.anchors, vector)))
+        if found is not None:
+            scored, group = found
             assignment = Assignment(group_id=group.id, is_new=False,
-                                    score=round(best[0], 3),
-                                    matched_on=self._reason(best[2], vector))
+                                    score=round(scored.score, 3),
+                                    matched_on=self._reason(scored, vector))
         else:
             group = _Group(f"g{len(self._groups) + 1}", tenant)
             self._groups.append(group)
-            near = f" (best {best[0]:.2f})" if best is not None else ""
+            best = ranked[0][0].score if ranked else None
             assignment = Assignment(group_id=group.id, is_new=True,
-                                    score=round(best[0], 3) if best else 0.0,
-                                    matched_on=f"new group: nothing similar enough{near}")
+                                    score=round(best, 3) if best is not None else 0.0,
+                                    matched_on=_new_reason(best, refused))
         self._join(group, key, sig, weighted, meaning)
         self._by_ticket[key] = assignment
         return assignment
@@ -346,18 +390,8 @@ class BugGrouper:
         cosine: float | None = None,
     ) -> _Scored:
         s = self.settings
-        terms = group.terms
-        # Intersecting key views runs in C; only shared terms reach the Python loop.
-        shared = vector.keys() & terms.keys()
-        dot = sum(vector[t] * terms[t] * tidf[t] for t in shared)
-        text = dot / (norm * group.norm) if group.norm else 0.0
-        if s.exemplar_mix > 0.0 and group.exemplars:
-            near = 0.0
-            for ex, ex_norm in group.exemplars:
-                both = vector.keys() & ex.keys()
-                if both:
-                    near = max(near, sum(vector[t] * ex[t] for t in both) / (norm * ex_norm))
-            text = (1.0 - s.exemplar_mix) * text + s.exemplar_mix * near
+        shared = vector.keys() & group.terms.keys()
+        text = self._words(vector, norm, tidf, group, shared)
         words, lifted = text, 0.0
         if cosine is not None:
             lifted = max(0.0, (cosine - s.semantic_floor) / (1.0 - s.semantic_floor))
@@ -380,6 +414,69 @@ class BugGrouper:
         return _Scored(score=min(1.0, max(0.0, score)), text=text,
                        key=common[0] if common else None, strong=False, shared=shared,
                        words=words, meaning=lifted)
+
+    def _words(
+        self, vector: dict[str, float], norm: float, tidf: dict[str, float], group: _Group,
+        shared: Set[str], skip: Set[str] = frozenset(),
+    ) -> float:
+        """Word similarity of the ticket with the group's sum and its closest recent member."""
+        s = self.settings
+        terms = group.terms
+        # Intersecting key views runs in C; only shared terms reach the Python loop.
+        dot = sum(vector[t] * terms[t] * tidf[t] for t in (shared - skip if skip else shared))
+        text = dot / (norm * group.norm) if group.norm else 0.0
+        if s.exemplar_mix > 0.0 and group.exemplars:
+            near = 0.0
+            for ex, ex_norm in group.exemplars:
+                both = vector.keys() & ex.keys()
+                if skip:
+                    both -= skip
+                if both:
+                    near = max(near, sum(vector[t] * ex[t] for t in both) / (norm * ex_norm))
+            text = (1.0 - s.exemplar_mix) * text + s.exemplar_mix * near
+        return text
+
+    def _agreed(self, scored: _Scored, anchors: Anchors, group: _Group) -> _Scored:
+        """The score raised when the ticket names the same kind of failure as the group."""
+        bonus = self.settings.failure_bonus
+        if not bonus or not anchors.symptoms or scored.strong:
+            return scored
+        if not any(anchors.symptoms & other.symptoms for other in group.anchors):
+            return scored
+        return replace(scored, score=min(1.0, scored.score + bonus), failure=True)
+
+    def _confirmed(self, ranked: list[tuple[_Scored, _Group]], ticket: _Ticket
+                   ) -> tuple[tuple[_Scored, _Group] | None, str | None]:
+        """The best group above the threshold that the ticket does not contradict, and why not."""
+        refused: str | None = None
+        for scored, group in ranked:
+            if scored.score < self.settings.threshold:
+                break
+            why = self._contradiction(ticket, scored, group) if self.settings.confirm else None
+            if why is None:
+                return (scored, group), refused
+            refused = refused or why
+        return None, refused
+
+    def _contradiction(self, ticket: _Ticket, scored: _Scored, group: _Group) -> str | None:
+        for other in group.anchors:
+            why = conflict(ticket.anchors, other)
+            if why is not None:
+                return why
+        codes = ticket.codes & scored.shared
+        if not codes:
+            return None
+        # The same code is not the same cause ("ERR_IMPORT_113" for new SKUs and for SKUs
+        # that lost their leading zeros): what the reports say besides it must match too.
+        s = self.settings
+        rest = self._words(ticket.vector, ticket.norm, ticket.tidf, group, scored.shared, codes)
+        if scored.meaning:
+            rest = max(rest, (1.0 - s.semantic_weight) * rest + s.semantic_weight * scored.meaning)
+        # Nor does naming the same kind of failure count here: a code names one already.
+        plain = scored.score - (s.failure_bonus if scored.failure else 0.0)
+        if plain - (scored.text - rest) >= s.threshold and rest >= s.code_min_rest:
+            return None
+        return f"shares only the code {max(sorted(codes), key=len)} (rest {rest:.2f})"
 
     def _reason(self, scored: _Scored, vector: dict[str, float]) -> str:
         if scored.strong:
@@ -427,6 +524,10 @@ class BugGrouper:
             group.exemplars.append((ex, math.sqrt(sum(v * v for v in ex.values())) or 1.0))
             if len(group.exemplars) > s.exemplars:
                 del group.exemplars[0]
+        if s.representatives > 0:
+            group.anchors.append(sig.anchors)
+            if len(group.anchors) > s.representatives:
+                del group.anchors[1]
         for error in sig.errors:
             group.errors[error] = group.errors.get(error, 0) + 1
             self._keys.touch(group.tenant, error, gid)
@@ -447,3 +548,24 @@ class BugGrouper:
         recent = [*recent, raw][-max(1, self.settings.semantic_exemplars):]
         rows = numpy.stack([centroid / len(group.members), *recent])
         group.vectors = (rows, numpy.einsum("ij,ij->i", rows, rows))
+
+
+def _new_reason(best: float | None, refused: str | None) -> str:
+    if refused is not None:
+        return f"new group: the closest group differs: {refused}"
+    near = f" (best {best:.2f})" if best is not None else ""
+    return f"new group: nothing similar enough{near}"
+
+
+def _code_terms(anchors: Anchors, vector: dict[str, float]) -> frozenset[str]:
+    """The ticket's terms that spell one of its error codes: the whole code and its prefix."""
+    out: set[str] = set()
+    for code in anchors.codes:
+        kind, _, body = code.partition(":")
+        if kind != "code":
+            continue
+        for term in (body, body.replace("-", "_"), body.replace("_", "-"),
+                     body.replace("-", "_").split("_")[0]):
+            if term in vector:
+                out.add(term)
+    return frozenset(out)

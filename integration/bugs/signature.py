@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from integration.bugs.anchors import Anchors, anchors_of
 from integration.bugs.semantic import semantic_text
 from integration.detect.impact import error_keys
 from integration.detect.text import clean_body, lemma_of
@@ -64,11 +65,12 @@ _DIGITS = re.compile(r"\d")
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Signature:
-    """A ticket's error keys, raw (not rarity-scaled) term weights and text to embed."""
+    """A ticket's error keys, raw (not rarity-scaled) term weights, text to embed, anchors."""
 
     errors: tuple[str, ...] = ()
     terms: Mapping[str, float] = field(default_factory=dict)
     text: str = ""
+    anchors: Anchors = field(default_factory=Anchors)
 
 
 def problem_text(ticket: Ticket) -> tuple[str, str]:
@@ -94,8 +96,9 @@ def signature(ticket: Ticket) -> Signature:
     if len(weights) > MAX_TERMS:
         kept = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
         weights = dict(kept)
-    return Signature(errors=error_keys([subject, body]), terms=weights,
-                     text=semantic_text(subject, body))
+    errors = error_keys([subject, body])
+    return Signature(errors=errors, terms=weights, text=semantic_text(subject, body),
+                     anchors=anchors_of(subject, body, errors))
 
 
 def terms_of(text: str, weight: float, into: dict[str, float]) -> None:

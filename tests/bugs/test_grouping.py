@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy
+import pytest
 
 from integration.bugs import BugGrouper, GroupingSettings
 from integration.bugs.semantic import LshIndex, best_cosines
@@ -237,3 +238,62 @@ def test_grouping_with_embeddings_is_deterministic_across_groupers() -> None:
         grouper = BugGrouper()
         runs.append([grouper.add(t) for t in tickets])
     assert runs[0] == runs[1]
+
+
+def test_same_app_and_platform_but_a_different_failure_starts_its_own_group() -> None:
+    crash = make("a", "Time app crashes on Android 14 when clocking in",
+                 "Time 3.8.1 on Android 14 crashes every time a worker clocks in for the shift.")
+    drain = make("b", "Time app drains battery on Android 14 when clocking in",
+                 "Time 3.8.1 on Android 14 drains the battery every time a worker clocks in "
+                 "for the shift.", n=1)
+    grouper = BugGrouper()
+    first = grouper.add(crash)
+    found = grouper.add(drain)
+    assert found.is_new and found.group_id != first.group_id
+    assert found.matched_on == (
+        "new group: the closest group differs: different failures (battery / crash)")
+    # Without confirmation the shared app, version and platform were enough to merge them.
+    loose = BugGrouper(GroupingSettings(confirm=False))
+    loose.add(crash)
+    assert not loose.add(drain).is_new
+
+
+def test_the_same_status_on_another_endpoint_is_another_bug() -> None:
+    grouper = BugGrouper()
+    first = grouper.add(make("a", "Tax forms export returns 504",
+                             "GET /api/v2/tax-forms/w2?year=2025 returns 504 Gateway Timeout "
+                             "for our company since the release."))
+    other = grouper.add(make("b", "Employees export returns 504",
+                             "GET /api/v2/employees?format=csv returns 504 Gateway Timeout "
+                             "for our company since the release.", n=1))
+    same = grouper.add(make("c", "Tax forms download times out",
+                            "GET /api/v2/tax-forms/w2?year=2024 gives 504 Gateway Timeout for "
+                            "our company.", n=2))
+    assert other.is_new and "different endpoints" in other.matched_on
+    assert same.group_id == first.group_id
+
+
+def test_a_shared_error_code_alone_does_not_make_one_bug() -> None:
+    grouper = BugGrouper()
+    first = grouper.add(make("a", "Assignment upload fails with UPL-413",
+                             "Submitting a 40 MB video assignment fails with UPL-413 though "
+                             "the course limit is 100 MB."))
+    library = grouper.add(make("b", "UPL-413 uploading a recording to the media library",
+                               "A 2 GB lecture recording in the media library fails with "
+                               "UPL-413. Is there a limit for the library?", n=1))
+    assert library.is_new and "shares only the code upl-413" in library.matched_on
+    same = grouper.add(make("c", "UPL-413 when submitting a video assignment",
+                            "Students submitting a video assignment of 40 MB get UPL-413 "
+                            "although the course limit is 100 MB.", n=2))
+    assert same.group_id == first.group_id
+
+
+def test_naming_the_same_kind_of_failure_raises_the_score() -> None:
+    texts = [("Parent app notifications arrive twice", "Every message comes two times."),
+             ("Duplicate messages in the parent app", "Parents see each notice doubled.")]
+    scores = []
+    for bonus in (0.0, 0.05):
+        grouper = BugGrouper(GroupingSettings(failure_bonus=bonus))
+        grouper.add(make("a", *texts[0]))
+        scores.append(grouper.add(make("b", *texts[1], n=1)).score)
+    assert scores[1] == pytest.approx(scores[0] + 0.05, abs=0.002)

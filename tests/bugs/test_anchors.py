@@ -1,0 +1,73 @@
+"""Anchors: the codes, endpoints, platforms and kinds of failure two reports must agree on."""
+
+from __future__ import annotations
+
+from integration.bugs.anchors import anchors_of, conflict, shared
+
+
+def test_product_error_codes_are_read_but_tracker_ids_and_cves_are_not() -> None:
+    found = anchors_of("SEPA export rejected with BNK-417",
+                       "Also ERR_IMPORT_113 and TERM-E41. See CVE-2023-2976, ISO-8601, v2-10.")
+    assert found.codes == {"code:bnk-417", "code:err-import-113", "code:term-e41"}
+
+
+def test_endpoints_come_from_requests_not_from_file_paths() -> None:
+    found = anchors_of("504 on export",
+                       "GET /api/v2/tax-forms/w2?year=2025 times out, POST "
+                       "https://app.example.com/v1/orders/8812/lines too; the build log says "
+                       "/home/jenkins/workspace/src/main.c and dates 06/07/2026")
+    assert found.endpoints == {"/api/v2/tax-forms/w2", "/v1/orders/:id/lines"}
+
+
+def test_phones_are_read_as_their_platform() -> None:
+    assert anchors_of("Crash", "Our cleaners all have Samsung phones").platforms == {"android"}
+    assert anchors_of("Lag", "Whiteboard lags on iPadOS 17.4").platforms == {"ios"}
+
+
+def test_different_kinds_of_failure_conflict() -> None:
+    crash = anchors_of("Time app crashes on Android 14", "It closes when the camera opens.")
+    battery = anchors_of("Time app drains battery on Android 14", "Battery drops 30% an hour.")
+    assert conflict(crash, battery) == "different failures (crash / battery)"
+    late = anchors_of("Push notifications arrive hours later", "")
+    twice = anchors_of("Every notification arrives twice", "")
+    assert conflict(late, twice) == "different failures (late / twice)"
+
+
+def test_a_failure_and_its_business_effect_do_not_conflict() -> None:
+    crash = anchors_of("App crashes at clock-in", "")
+    effect = anchors_of("Hours missing for mobile workers", "payroll is late")
+    assert crash.symptoms == {"crash"} and effect.symptoms == {"missing", "late"}
+    assert conflict(crash, effect) is None
+
+
+def test_different_codes_endpoints_and_platforms_conflict() -> None:
+    assert conflict(anchors_of("ATT-500", ""), anchors_of("ATT-501", "")) == (
+        "different errors (code:att-500 / code:att-501)")
+    employees = anchors_of("504", "GET /api/v2/employees returns 504")
+    forms = anchors_of("504", "GET /api/v2/tax-forms/w2 returns 504")
+    assert conflict(employees, forms) == (
+        "different endpoints (/api/v2/employees / /api/v2/tax-forms/w2)")
+    assert conflict(anchors_of("Battery", "on Android"), anchors_of("GPS", "on iOS")) == (
+        "different platforms (android / ios)")
+
+
+def test_a_report_that_names_nothing_specific_is_neutral() -> None:
+    vague = anchors_of("Staff can't clock in", "Please look at this.")
+    specific = anchors_of("BNK-417 crash", "GET /api/v2/bank on Android crashes")
+    assert conflict(vague, specific) is None and conflict(specific, vague) is None
+    assert shared(specific, anchors_of("BNK-417", "GET /api/v2/bank")) == (
+        "/api/v2/bank", "code:bnk-417")
+
+
+def test_everyday_phrasings_name_their_kind_of_failure() -> None:
+    assert anchors_of("App force closes", "").symptoms == {"crash"}
+    assert anchors_of("Board takes forever", "and stops responding").symptoms == {"slow"}
+    assert anchors_of("Dashboard not syncing", "numbers out of date").symptoms == {"stale"}
+    assert anchors_of("Portal logs me out", "every ten minutes").symptoms == {"logout"}
+    assert anchors_of("Reset email never arrives", "").symptoms == {"missing"}
+
+
+def test_an_endpoint_named_as_such_is_read_without_a_method() -> None:
+    assert anchors_of("504", "the /trips endpoint returns 504").endpoints == {"/trips"}
+    assert anchors_of("504", "endpoint: /reports/daily fails").endpoints == {"/reports/daily"}
+    assert anchors_of("504", "POST /upload/file.csv and GET 06/07").endpoints == frozenset()
