@@ -35,6 +35,13 @@ from integration.detect.context import (
 from integration.detect.cues import DEFAULT_TRIGGERS
 from integration.detect.expectation import BREACH_SCORE, breach_sentence
 from integration.detect.impact import error_keys, severity_cues
+from integration.detect.reader import (
+    INTENT_TRIGGERS,
+    HitReader,
+    Intent,
+    default_hit_reader,
+    later_words,
+)
 from integration.detect.sentiment import lexicon, score_doc
 from integration.detect.text import Parsed, clean_body, reader
 from integration.detect.triggers import TriggerMatcher
@@ -91,6 +98,7 @@ class Detector:
         repeat_window_days: int = 14,
         model: TextModel | None | bool = True,
         pages: Sequence[PageRule] | None = None,
+        hit_reader: HitReader | None | bool = True,
     ) -> None:
         if repeat_window_days < 0:
             raise ConfigurationError(
@@ -105,6 +113,17 @@ class Detector:
             default_model() if model is True else model if isinstance(model, TextModel) else None
         )
         self.trigger_ids = self._triggers.ids
+        # True: the learned reader shipped in the package decides whether a trigger word is
+        # live and finds intents said without one; False/None: the rules alone.
+        self._hit_reader: HitReader | None = (
+            default_hit_reader() if hit_reader is True else hit_reader
+            if isinstance(hit_reader, HitReader) else None
+        )
+        # Which trigger each keyword-less intent raises: the first of its ids the matrix has.
+        self._intent_trigger = {
+            intent: next((t for t in ids if t in self.trigger_ids), None)
+            for intent, ids in INTENT_TRIGGERS.items()
+        }
         self.repeat_window_days = repeat_window_days
         # None: the built-in product-page hints; a sequence: the matrix's own page patterns.
         self._pages = PageMatcher(pages) if pages is not None else None
@@ -185,14 +204,38 @@ class Detector:
         self, subject: Parsed, messages: list[tuple[str, Parsed]]
     ) -> tuple[list[TriggerHit], list[Evidence], list[list[tuple[int, int]]]]:
         """Trigger hits, the evidence of what was discarded, and per text the spans it hid."""
+        read = self._hit_reader
+        docs = [doc for _, doc in messages]
         hidden: list[list[tuple[int, int]]] = [[]]
-        hits, dropped = self._triggers.find(subject, None, hidden[0])
-        for message_id, doc in messages:
+        hits, dropped = self._triggers.find(
+            subject, None, hidden[0], reader=read, later=later_words(docs) if read else ()
+        )
+        for n, (message_id, doc) in enumerate(messages):
             hidden.append([])
-            found, ignored = self._triggers.find(doc, message_id, hidden[-1])
+            found, ignored = self._triggers.find(
+                doc, message_id, hidden[-1], reader=read,
+                later=later_words(docs[n + 1 :]) if read else (),
+            )
             hits.extend(found)
             dropped.extend(ignored)
+        if read is not None:
+            hits.extend(self._intent_hits(read, messages, {h.trigger for h in hits}))
         return hits, dropped, hidden
+
+    def _intent_hits(
+        self, read: HitReader, messages: list[tuple[str, Parsed]], fired: set[str]
+    ) -> list[TriggerHit]:
+        """Triggers for intents said without a keyword, when no keyword already raised them."""
+        out = []
+        for message_id, doc in messages:
+            for found in read.find_intents(doc):
+                trigger = self._intent_trigger.get(found.intent)
+                if trigger is None or trigger in fired:
+                    continue
+                fired.add(trigger)
+                out.append(TriggerHit(trigger=trigger, match="", sentence=found.sentence,
+                                      message_id=message_id, reading=_intent_words(found)))
+        return out
 
     def _mood(
         self, subject: Parsed, messages: list[tuple[str, Parsed]], words: list[list[str]]
@@ -442,6 +485,19 @@ class Detector:
         )
         self._remember(ticket, issue)
         return issue
+
+
+_INTENT_WORDS = {
+    "churn": "churn intent without the word",
+    "relationship": "the relationship at stake, said without the words",
+    "security": "a security incident without the word",
+    "data_loss": "data loss without the words",
+    "platform": "a failure for everyone, not one user",
+}
+
+
+def _intent_words(found: Intent) -> str:
+    return f"{_INTENT_WORDS.get(found.intent, found.intent)}, p={found.probability:.2f}"
 
 
 def _first_sentence(doc: Parsed) -> str:

@@ -1,0 +1,276 @@
+"""The learned reader: is a fired trigger live or only mentioned, and is an intent stated without it?
+
+Two small linear models over hashed features, trained by
+``python -m integration.detect.training.reader`` and shipped as ``model/reader.npz``:
+
+- the *hit reader* looks at one trigger match — the words just before and after it, its
+  sentence, the sentences around it, what later messages say, markers of question, negation,
+  condition, past time and quotation — and gives the likeliest *kind*:
+  ``live`` (the customer's own, current, meant) or how it is only mentioned (``past``,
+  ``negated``, ``retracted``, ``hypothetical``, ``name``, ``joke``, ``others``, ``quoted``,
+  ``test``, ``question``, ``routine``);
+- the *intent finder* reads each sentence (hashed words and word pairs plus the static
+  embedding of the sentence) for an intent said without the trigger's keyword: calm churn, a
+  relationship at stake, a security incident, data loss, a platform-wide failure.
+
+A forward pass is a gather of a few dozen weight rows and a sum: a few microseconds, no
+torch, no sklearn. The rules stay the explanation; the reader decides whether a hit counts.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy
+
+from integration.detect.embedding import StaticEmbedder, default_embedding_model
+from integration.detect.text import Parsed
+from integration.errors import ConfigurationError
+
+__all__ = [
+    "INTENT_TRIGGERS",
+    "KIND_WORDS",
+    "READER_FILE",
+    "HitReader",
+    "Intent",
+    "Verdict",
+    "default_hit_reader",
+    "hit_features",
+    "later_words",
+    "sentence_features",
+]
+
+READER_FILE = Path(__file__).resolve().parent / "model" / "reader.npz"
+BUCKETS = 1 << 16
+_MASK = BUCKETS - 1
+_WINDOW = 5
+_LATER_WORDS = 16
+_FEATURE_CACHE = 200_000
+
+# What each kind means, in the customer's words, for the decision's reasons.
+KIND_WORDS = {
+    "live": "live",
+    "past": "past",
+    "negated": "negated",
+    "retracted": "taken back later",
+    "hypothetical": "hypothetical",
+    "name": "the name of a thing",
+    "joke": "a joke",
+    "others": "someone else's",
+    "quoted": "quoted",
+    "test": "a test",
+    "question": "a question about policy",
+    "routine": "routine paperwork",
+}
+# Which trigger an intent found without the keyword stands for, first one the matrix has.
+INTENT_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "churn": ("churn",),
+    "relationship": ("relationship", "churn"),
+    "security": ("security",),
+    "data_loss": ("critical_bug", "data_loss"),
+    "platform": ("outage",),
+}
+_NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "nor", "neither"})
+_CONDITIONS = frozenset({"if", "whether", "case", "ever", "hypothetically", "would", "suppose"})
+_QUOTES = frozenset({'"', "'", "“", "”", "‘", "’"})
+_TIME_PAST = frozenset({"ago", "last", "yesterday", "earlier", "already", "previously", "back"})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Verdict:
+    """How the reader takes one trigger match: its kind and the probability it is live."""
+
+    kind: str
+    live: float
+
+    @property
+    def counts(self) -> bool:
+        """True when the match is read as live."""
+        return self.kind == "live"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Intent:
+    """An intent found in a sentence without the trigger's keyword."""
+
+    intent: str
+    sentence: str
+    probability: float
+
+
+def _shape(lemma: str) -> str:
+    return "0" if lemma[:1].isdigit() else lemma
+
+
+def later_words(docs: Sequence[Parsed]) -> list[str]:
+    """The first words of the customer's later messages, where a retraction would be."""
+    out: list[str] = []
+    for doc in docs:
+        out.extend(w for w in doc.lemmas[:_LATER_WORDS] if w.isalpha())
+        if len(out) >= _LATER_WORDS:
+            break
+    return out[:_LATER_WORDS]
+
+
+def hit_features(
+    doc: Parsed, start: int, end: int, key: str, *, later: Sequence[str] = ()
+) -> list[str]:
+    """The hashed-feature names of one trigger match (shared by training and reading)."""
+    lemmas = doc.lemmas
+    sent_start, sent_end = doc.sentence(start)
+    match = "_".join(lemmas[start:end])
+    out = [f"k={key}", f"m={match}"]
+    for n in range(1, _WINDOW + 1):
+        if start - n >= sent_start:
+            word = _shape(lemmas[start - n])
+            out.append(f"b={word}")
+            if n <= 2:
+                out.append(f"b{n}={word}")
+                out.append(f"kb={key}|{word}")
+        if end + n - 1 < sent_end:
+            word = _shape(lemmas[end + n - 1])
+            out.append(f"a={word}")
+            if n <= 2:
+                out.append(f"a{n}={word}")
+                out.append(f"ka={key}|{word}")
+    sentence = [_shape(w) for w in lemmas[sent_start:sent_end] if w.strip()]
+    out.extend(f"s={w}" for w in sentence)
+    out.extend(f"s2={a}_{b}" for a, b in zip(sentence, sentence[1:], strict=False))
+    out.extend(_markers(doc, start, sent_start, sent_end, sentence))
+    out.extend(_neighbours(doc, start))
+    out.extend(f"L={w}" for w in later[:_LATER_WORDS])
+    return out
+
+
+def _markers(
+    doc: Parsed, start: int, sent_start: int, sent_end: int, sentence: list[str]
+) -> list[str]:
+    words = set(sentence)
+    out = []
+    if "?" in words:
+        out.append("q")
+    if not _NEGATORS.isdisjoint(doc.lemmas[max(sent_start, start - 6) : start]):
+        out.append("neg_before")
+    if not _CONDITIONS.isdisjoint(words):
+        out.append("cond")
+    if not _QUOTES.isdisjoint(doc.words[sent_start:sent_end]):
+        out.append("quote")
+    if not _TIME_PAST.isdisjoint(words):
+        out.append("time_past")
+    if any(w.endswith("ed") for w in doc.lower[sent_start:sent_end]):
+        out.append("ed")
+    position = doc.sent_index[start]
+    out.append("first_sent" if position == 0 else "later_sent")
+    return out
+
+
+def _neighbours(doc: Parsed, start: int) -> list[str]:
+    # A retraction or a resolution often sits in the next sentence ("Never mind, it works").
+    index = doc.sent_index[start]
+    out = []
+    if index + 1 < len(doc.sents):
+        lo, hi = doc.sents[index + 1]
+        out.extend(f"n={_shape(w)}" for w in doc.lemmas[lo:hi][:12] if w.strip())
+    if index > 0:
+        lo, hi = doc.sents[index - 1]
+        out.extend(f"p={_shape(w)}" for w in doc.lemmas[lo:hi][-8:] if w.strip())
+    return out
+
+
+def sentence_features(lemmas: Sequence[str]) -> list[str]:
+    """The hashed-feature names of one sentence for the intent finder."""
+    words = [_shape(w) for w in lemmas if w.strip()]
+    out = [f"w={w}" for w in words]
+    out.extend(f"w2={a}_{b}" for a, b in zip(words, words[1:], strict=False))
+    return out
+
+
+class _Hasher:
+    """Feature names to bucket ids, remembered (a feature recurs in almost every ticket)."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, int] = {}
+
+    def __call__(self, names: Sequence[str]) -> list[int]:
+        known = self._known
+        if len(known) > _FEATURE_CACHE:
+            known.clear()
+        out = []
+        for name in names:
+            bucket = known.get(name)
+            if bucket is None:
+                bucket = known[name] = zlib.crc32(name.encode("utf-8")) & _MASK
+            out.append(bucket)
+        return out
+
+
+def _softmax(logits: numpy.ndarray) -> numpy.ndarray:
+    logits = logits - logits.max()
+    exp = numpy.exp(logits)
+    out: numpy.ndarray = exp / exp.sum()
+    return out
+
+
+class HitReader:
+    """The shipped hit reader and intent finder, loaded once from ``reader.npz``."""
+
+    def __init__(self, path: Path = READER_FILE, embedder: StaticEmbedder | None = None) -> None:
+        try:
+            with numpy.load(path, allow_pickle=False) as data:
+                self.kinds = tuple(str(k) for k in data["kinds"])
+                self.intents = tuple(str(k) for k in data["intents"])
+                self._hit_w = numpy.asarray(data["hit_w"], dtype="float32")
+                self._hit_b = numpy.asarray(data["hit_b"], dtype="float32")
+                self._intent_w = numpy.asarray(data["intent_w"], dtype="float32")
+                self._intent_dense = numpy.asarray(data["intent_dense"], dtype="float32")
+                self._intent_b = numpy.asarray(data["intent_b"], dtype="float32")
+                self.triggers = frozenset(str(t) for t in data["triggers"])
+                self.live_at = float(data["live_at"][0])
+                self.intent_at = float(data["intent_at"][0])
+        except (OSError, ValueError, KeyError) as err:
+            raise ConfigurationError(f"cannot load the reader model at {path}: {err}") from err
+        self._embedder = embedder or default_embedding_model().embedder
+        self._hash = _Hasher()
+        self._live = self.kinds.index("live")
+        self._none = self.intents.index("none")
+
+    def read(
+        self, doc: Parsed, start: int, end: int, key: str, *, later: Sequence[str] = ()
+    ) -> Verdict:
+        """The kind of one trigger match; ``later`` is ``later_words`` of later messages."""
+        ids = self._hash(hit_features(doc, start, end, key, later=later))
+        probs = _softmax(self._hit_w[ids].sum(axis=0) + self._hit_b)
+        live = float(probs[self._live])
+        if live >= self.live_at:
+            return Verdict(kind="live", live=live)
+        probs[self._live] = -1.0
+        return Verdict(kind=self.kinds[int(probs.argmax())], live=live)
+
+    def find_intents(self, doc: Parsed) -> list[Intent]:
+        """Intents stated without a keyword, one per sentence at most, likeliest first."""
+        out = []
+        for lo, hi in doc.sents:
+            lemmas = doc.lemmas[lo:hi]
+            if len(lemmas) < 4:
+                continue
+            ids = self._hash(sentence_features(lemmas))
+            text = doc.span_text(lo, hi).strip()
+            vector = self._embedder.encode([text])[0]
+            logits = self._intent_w[ids].sum(axis=0) + vector @ self._intent_dense
+            probs = _softmax(logits + self._intent_b)
+            best = int(probs.argmax())
+            if best != self._none and probs[best] >= self.intent_at:
+                out.append(Intent(intent=self.intents[best], sentence=text,
+                                  probability=float(probs[best])))
+        out.sort(key=lambda i: -i.probability)
+        return out
+
+
+@lru_cache(maxsize=1)
+def default_hit_reader() -> HitReader:
+    """The reader shipped in the package, loaded once per process."""
+    return HitReader(READER_FILE)
