@@ -207,17 +207,22 @@ class Detector:
         read = self._hit_reader
         docs = [doc for _, doc in messages]
         hidden: list[list[tuple[int, int]]] = [[]]
-        hits, dropped = self._triggers.find(
-            subject, None, hidden[0], reader=read, later=later_words(docs) if read else ()
-        )
+        # A subject is a title, not a sentence: the reader takes it as the body does below.
+        hits, dropped = self._triggers.find(subject, None, hidden[0])
+        body: list[TriggerHit] = []
+        mentioned: set[str] = set()
         for n, (message_id, doc) in enumerate(messages):
             hidden.append([])
             found, ignored = self._triggers.find(
-                doc, message_id, hidden[-1], reader=read,
+                doc, message_id, hidden[-1], reader=read, mentioned=mentioned,
                 later=later_words(docs[n + 1 :]) if read else (),
             )
-            hits.extend(found)
+            body.extend(found)
             dropped.extend(ignored)
+        if mentioned:
+            hits, ignored = _as_body_reads(hits, mentioned - {h.trigger for h in body})
+            dropped.extend(ignored)
+        hits.extend(body)
         if read is not None:
             hits.extend(self._intent_hits(read, messages, {h.trigger for h in hits}))
         return hits, dropped, hidden
@@ -494,6 +499,19 @@ _INTENT_WORDS = {
     "data_loss": "data loss without the words",
     "platform": "a failure for everyone, not one user",
 }
+
+
+def _as_body_reads(
+    hits: list[TriggerHit], mentioned: set[str]
+) -> tuple[list[TriggerHit], list[Evidence]]:
+    """Subject hits minus those whose trigger the body only mentions, and why each went."""
+    kept = [h for h in hits if h.trigger not in mentioned]
+    dropped = [
+        Evidence(kind="trigger_ignored",
+                 text=f"{h.trigger}: {h.match!r} in the subject, only mentioned in the message")
+        for h in hits if h.trigger in mentioned
+    ]
+    return kept, dropped
 
 
 def _intent_words(found: Intent) -> str:

@@ -1,4 +1,4 @@
-"""The learned reader: is a fired trigger live or only mentioned, and is an intent stated without it?
+"""The learned reader: is a trigger word live or only mentioned; is an intent said without it?
 
 Two small linear models over hashed features, trained by
 ``python -m integration.detect.training.reader`` and shipped as ``model/reader.npz``:
@@ -264,8 +264,9 @@ class HitReader:
             probs = _softmax(logits + self._intent_b)
             best = int(probs.argmax())
             if best != self._none and probs[best] >= self.intent_at:
-                out.append(Intent(intent=self.intents[best], sentence=text,
-                                  probability=float(probs[best])))
+                out.append(
+                    Intent(intent=self.intents[best], sentence=text, probability=float(probs[best]))
+                )
         out.sort(key=lambda i: -i.probability)
         return out
 

@@ -209,12 +209,14 @@ class TriggerMatcher:
         *,
         reader: HitReader | None = None,
         later: Sequence[str] = (),
+        mentioned: set[str] | None = None,
     ) -> tuple[list[TriggerHit], list[Evidence]]:
         """Hits that count, plus evidence for each match discarded and why.
 
         ``suppressed``, when given, receives the token span of every discarded match. With a
         ``reader``, a match the rules keep counts only when the reader takes it as live;
-        ``later`` is the lemmas of the customer's later messages (a retraction lives there).
+        ``later`` is the lemmas of the customer's later messages (a retraction lives there);
+        ``mentioned``, when given, receives the key of every match the reader discarded.
         """
         hits: list[TriggerHit] = []
         dropped: list[Evidence] = []
@@ -228,6 +230,8 @@ class TriggerMatcher:
                     reading = f"read as live, p={verdict.live:.2f}"
                 else:
                     why = f"is {KIND_WORDS[verdict.kind]} (live p={verdict.live:.2f})"
+                    if mentioned is not None:
+                        mentioned.add(key)
             if why is None:
                 hits.append(
                     TriggerHit(trigger=key, match=span, sentence=sentence,

@@ -86,8 +86,11 @@ class Sparse:
         cols = [self.cols[a:b] for a, b in parts]
         vals = [self.vals[a:b] for a, b in parts]
         indptr = numpy.concatenate([[0], numpy.cumsum([b - a for a, b in parts])])
-        return Sparse(indptr=indptr.astype("int64"), cols=numpy.concatenate(cols),
-                      vals=numpy.concatenate(vals))
+        return Sparse(
+            indptr=indptr.astype("int64"),
+            cols=numpy.concatenate(cols),
+            vals=numpy.concatenate(vals),
+        )
 
     def dot(self, w: numpy.ndarray) -> numpy.ndarray:
         """``X @ w`` for a (buckets, k) weight matrix."""
@@ -109,13 +112,22 @@ def _hashed(rows: Sequence[Sequence[str]]) -> Sparse:
         cols.extend(counts)
         vals.extend(float(c) for c in counts.values())
         indptr.append(len(cols))
-    return Sparse(indptr=numpy.array(indptr, dtype="int64"), cols=numpy.array(cols, dtype="int64"),
-                  vals=numpy.array(vals))
+    return Sparse(
+        indptr=numpy.array(indptr, dtype="int64"),
+        cols=numpy.array(cols, dtype="int64"),
+        vals=numpy.array(vals),
+    )
 
 
 def fit_softmax(
-    x: Sparse, dense: numpy.ndarray | None, y: Sequence[int], classes: int, *,
-    l2: float = 1e-4, epochs: int = 300, rate: float = 0.05,
+    x: Sparse,
+    dense: numpy.ndarray | None,
+    y: Sequence[int],
+    classes: int,
+    *,
+    l2: float = 1e-4,
+    epochs: int = 300,
+    rate: float = 0.05,
 ) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
     """Multinomial logistic regression by full-batch Adam: (sparse W, dense W, bias).
 
@@ -125,8 +137,11 @@ def fit_softmax(
     target = numpy.zeros((n, classes))
     target[numpy.arange(n), list(y)] = 1.0
     d = dense if dense is not None else numpy.zeros((n, 0))
-    params = [numpy.zeros((BUCKETS, classes)), numpy.zeros((d.shape[1], classes)),
-              numpy.zeros((1, classes))]
+    params = [
+        numpy.zeros((BUCKETS, classes)),
+        numpy.zeros((d.shape[1], classes)),
+        numpy.zeros((1, classes)),
+    ]
     moments = [(numpy.zeros_like(p), numpy.zeros_like(p)) for p in params]
     order = numpy.argsort(x.cols, kind="stable")
     row_of = numpy.repeat(numpy.arange(n), numpy.diff(x.indptr))[order]
@@ -140,8 +155,11 @@ def fit_softmax(
         err = (p - target) / n
         g_sparse = numpy.zeros_like(params[0])
         g_sparse[unique] = numpy.add.reduceat(err[row_of] * vals_sorted[:, None], starts, axis=0)
-        grads = [g_sparse + l2 * params[0], d.T @ err + l2 * params[1],
-                 err.sum(axis=0, keepdims=True)]
+        grads = [
+            g_sparse + l2 * params[0],
+            d.T @ err + l2 * params[1],
+            err.sum(axis=0, keepdims=True),
+        ]
         for param, grad, (m, v) in zip(params, grads, moments, strict=True):
             m *= 0.9
             m += 0.1 * grad
@@ -193,8 +211,11 @@ def intent_rows(
         split = "valid" if zlib.crc32(text.encode()) % 7 == 0 else "train"
         items.append((text, "none", split))
     # Mentioned trigger words state no intent either ("if we ever wanted to cancel").
-    items += [(" ".join(r["messages"]), "none", r["split"]) for r in rows
-              if r["kind"] == "hit" and r["label"] != "live"]
+    items += [
+        (" ".join(r["messages"]), "none", r["split"])
+        for r in rows
+        if r["kind"] == "hit" and r["label"] != "live"
+    ]
     features, texts, labels, splits = [], [], [], []
     docs = text_reader.read_all([text for text, _, _ in items])
     for doc, (_, label, split) in zip(docs, items, strict=True):
@@ -259,9 +280,17 @@ def train(rows: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
     )
     valid_probs = _probs(x.take(valid_at).dot(hit_w) + hit_b)
     live_at, hit_report = _live_threshold(valid_probs[:, 0], [labels[n] for n in valid_at])
-    hit_report["kind_accuracy"] = round(float(numpy.mean(
-        [KINDS[k] == labels[n] for k, n in zip(valid_probs.argmax(axis=1), valid_at, strict=True)]
-    )), 4)
+    hit_report["kind_accuracy"] = round(
+        float(
+            numpy.mean(
+                [
+                    KINDS[k] == labels[n]
+                    for k, n in zip(valid_probs.argmax(axis=1), valid_at, strict=True)
+                ]
+            )
+        ),
+        4,
+    )
 
     i_features, texts, i_labels, i_splits = intent_rows(rows)
     dense = default_embedding_model().embedder.encode(texts).astype("float64")
@@ -269,7 +298,9 @@ def train(rows: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
     i_train = [n for n, s in enumerate(i_splits) if s == "train"]
     i_valid = [n for n, s in enumerate(i_splits) if s == "valid"]
     intent_w, intent_dense, intent_b = fit_softmax(
-        xi.take(i_train), dense[i_train], [INTENTS.index(i_labels[n]) for n in i_train],
+        xi.take(i_train),
+        dense[i_train],
+        [INTENTS.index(i_labels[n]) for n in i_train],
         len(INTENTS),
     )
     i_probs = _probs(xi.take(i_valid).dot(intent_w) + dense[i_valid] @ intent_dense + intent_b)
@@ -278,10 +309,13 @@ def train(rows: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
     triggers = sorted(set().union(*FAMILIES.values()))
     numpy.savez_compressed(
         out,
-        kinds=numpy.array(KINDS), intents=numpy.array(INTENTS),
-        hit_w=hit_w.astype("float16"), hit_b=hit_b.astype("float32"),
+        kinds=numpy.array(KINDS),
+        intents=numpy.array(INTENTS),
+        hit_w=hit_w.astype("float16"),
+        hit_b=hit_b.astype("float32"),
         intent_w=intent_w.astype("float16"),
-        intent_dense=intent_dense.astype("float32"), intent_b=intent_b.astype("float32"),
+        intent_dense=intent_dense.astype("float32"),
+        intent_b=intent_b.astype("float32"),
         triggers=numpy.array(triggers),
         live_at=numpy.array([live_at], dtype="float32"),
         intent_at=numpy.array([intent_at], dtype="float32"),
@@ -310,8 +344,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.regenerate or not args.data.exists():
         rows = generate()
-        args.data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                             encoding="utf-8")
+        args.data.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+        )
     rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines()]
     print(json.dumps(train(rows, args.out)))
 

@@ -34,59 +34,207 @@ Fill = dict[str, str]
 Template = str
 
 PRODUCTS = [
-    "the dashboard", "the mobile app", "the API", "the reporting module", "checkout",
-    "the booking portal", "the scheduler", "the CRM sync", "the invoicing tool", "the web app",
-    "the analytics workspace", "the scanner app", "the patient portal", "the course player",
-    "the POS terminal", "the payroll run", "the admin console", "the help center widget",
-    "the data export", "the SFTP feed", "the shipping labels page", "the loyalty app",
-    "the partner portal", "the timesheet app", "the billing page", "the webhook endpoint",
-    "the chat widget", "the mapping tool", "the inventory sync", "the SSO login",
+    "the dashboard",
+    "the mobile app",
+    "the API",
+    "the reporting module",
+    "checkout",
+    "the booking portal",
+    "the scheduler",
+    "the CRM sync",
+    "the invoicing tool",
+    "the web app",
+    "the analytics workspace",
+    "the scanner app",
+    "the patient portal",
+    "the course player",
+    "the POS terminal",
+    "the payroll run",
+    "the admin console",
+    "the help center widget",
+    "the data export",
+    "the SFTP feed",
+    "the shipping labels page",
+    "the loyalty app",
+    "the partner portal",
+    "the timesheet app",
+    "the billing page",
+    "the webhook endpoint",
+    "the chat widget",
+    "the mapping tool",
+    "the inventory sync",
+    "the SSO login",
 ]
 COMPANIES = [
-    "Northwind", "Bluefin Labs", "Harbor Clinics", "Pinecrest Hotels", "Orbit Freight",
-    "Maple Credit Union", "Quill Legal", "Sundial Retail", "Kite Logistics", "Ember Foods",
-    "Atlas Learning", "Cobalt Energy", "Lumen Dental", "Tandem Travel", "Fjord Media",
-    "Granary Coop", "Helix Bio", "Juniper Schools", "Marlin Telecom", "Nimbus Games",
+    "Northwind",
+    "Bluefin Labs",
+    "Harbor Clinics",
+    "Pinecrest Hotels",
+    "Orbit Freight",
+    "Maple Credit Union",
+    "Quill Legal",
+    "Sundial Retail",
+    "Kite Logistics",
+    "Ember Foods",
+    "Atlas Learning",
+    "Cobalt Energy",
+    "Lumen Dental",
+    "Tandem Travel",
+    "Fjord Media",
+    "Granary Coop",
+    "Helix Bio",
+    "Juniper Schools",
+    "Marlin Telecom",
+    "Nimbus Games",
 ]
 COMPETITORS = [
-    "Zentrix", "a cheaper vendor", "another provider", "Tallyo", "a competitor", "Brightdesk",
-    "a rival tool", "Quotient", "an in-house build", "a local supplier", "Cardiff Systems",
+    "Zentrix",
+    "a cheaper vendor",
+    "another provider",
+    "Tallyo",
+    "a competitor",
+    "Brightdesk",
+    "a rival tool",
+    "Quotient",
+    "an in-house build",
+    "a local supplier",
+    "Cardiff Systems",
 ]
-NAMES = ["Dana", "Priya", "Tomasz", "Aiko", "Luis", "Fatima", "Jonas", "Mei", "Kwame", "Sara",
-         "Oleksandr", "Ines", "Raj", "Chloe", "Mateo"]
+NAMES = [
+    "Dana",
+    "Priya",
+    "Tomasz",
+    "Aiko",
+    "Luis",
+    "Fatima",
+    "Jonas",
+    "Mei",
+    "Kwame",
+    "Sara",
+    "Oleksandr",
+    "Ines",
+    "Raj",
+    "Chloe",
+    "Mateo",
+]
 PAST = [
-    "last month", "back in June", "in March", "two weeks ago", "last year", "in the spring",
-    "a while ago", "last quarter", "on Tuesday", "in 2024", "earlier this year",
+    "last month",
+    "back in June",
+    "in March",
+    "two weeks ago",
+    "last year",
+    "in the spring",
+    "a while ago",
+    "last quarter",
+    "on Tuesday",
+    "in 2024",
+    "earlier this year",
 ]
-SOON = ["by Friday", "before the end of the month", "next week", "by the 30th",
-        "before our renewal on the 1st", "within 14 days", "by end of quarter", "tomorrow"]
-AMOUNTS = ["$49", "€120", "£300", "$1,250", "the annual fee", "two months of fees", "$89.99",
-           "the setup fee", "€2,400", "the duplicate payment"]
-THINGS = ["order", "invoice", "subscription", "booking", "plan", "contract", "license",
-          "membership", "renewal", "account"]
+SOON = [
+    "by Friday",
+    "before the end of the month",
+    "next week",
+    "by the 30th",
+    "before our renewal on the 1st",
+    "within 14 days",
+    "by end of quarter",
+    "tomorrow",
+]
+AMOUNTS = [
+    "$49",
+    "€120",
+    "£300",
+    "$1,250",
+    "the annual fee",
+    "two months of fees",
+    "$89.99",
+    "the setup fee",
+    "€2,400",
+    "the duplicate payment",
+]
+THINGS = [
+    "order",
+    "invoice",
+    "subscription",
+    "booking",
+    "plan",
+    "contract",
+    "license",
+    "membership",
+    "renewal",
+    "account",
+]
 
 # Trigger families: the words that fire the trigger, and what a live and a mentioned use say.
 KEYWORDS: dict[str, list[str]] = {
-    "refund": ["a refund", "a full refund", "our money back", "a refund of {amount}",
-               "reimbursement", "a partial refund", "my money back"],
-    "churn": ["cancel our subscription", "cancel the account", "terminate the contract",
-              "cancel our plan", "end our contract", "close our account", "cancel everything",
-              "terminate our agreement", "cancel the service"],
-    "legal": ["our lawyer", "legal action", "an attorney", "sue you", "our legal team",
-              "a lawsuit", "small claims court"],
+    "refund": [
+        "a refund",
+        "a full refund",
+        "our money back",
+        "a refund of {amount}",
+        "reimbursement",
+        "a partial refund",
+        "my money back",
+    ],
+    "churn": [
+        "cancel our subscription",
+        "cancel the account",
+        "terminate the contract",
+        "cancel our plan",
+        "end our contract",
+        "close our account",
+        "cancel everything",
+        "terminate our agreement",
+        "cancel the service",
+    ],
+    "legal": [
+        "our lawyer",
+        "legal action",
+        "an attorney",
+        "sue you",
+        "our legal team",
+        "a lawsuit",
+        "small claims court",
+    ],
     "chargeback": ["a chargeback", "file a chargeback", "dispute the charge with the bank"],
-    "outage": ["an outage", "is down", "downtime", "not loading", "completely unavailable",
-               "the site is down", "503 service unavailable"],
-    "security": ["a data breach", "unauthorized access", "phishing", "a security incident",
-                 "hacked", "account compromised", "suspicious login", "leaked credentials"],
-    "compliance": ["a GDPR request", "a data subject request", "the right to be forgotten",
-                   "a GDPR deletion"],
+    "outage": [
+        "an outage",
+        "is down",
+        "downtime",
+        "not loading",
+        "completely unavailable",
+        "the site is down",
+        "503 service unavailable",
+    ],
+    "security": [
+        "a data breach",
+        "unauthorized access",
+        "phishing",
+        "a security incident",
+        "hacked",
+        "account compromised",
+        "suspicious login",
+        "leaked credentials",
+    ],
+    "compliance": [
+        "a GDPR request",
+        "a data subject request",
+        "the right to be forgotten",
+        "a GDPR deletion",
+    ],
 }
 
 # Live templates: the customer's own, current, meant.
 LIVE: dict[str, list[Template]] = {
     "refund": [
         "I want {kw} for the {thing}, you charged us twice.",
+        "can i get {kw}?",
+        "Could I get {kw} please? The {thing} was cancelled by you.",
+        "Is {kw} possible? The {thing} never arrived.",
+        "When will I get {kw}? It has been three weeks.",
+        "{kw}?? you charged me {amount} for nothing",
+        "I'd like {kw} for the unused months, thanks.",
+        "hello, {kw} for the {thing} please, it was a mistake purchase",
         "Please process {kw} today, we never used {product}.",
         "We are requesting {kw} for {amount} that was taken without our consent.",
         "{product} has not worked for three weeks and we expect {kw}.",
@@ -99,6 +247,13 @@ LIVE: dict[str, list[Template]] = {
     ],
     "churn": [
         "We want to {kw} effective immediately.",
+        "can you {kw} today?",
+        "How can I {kw}? We no longer need it.",
+        "Do not renew our contract.",
+        "We will not renew when the term ends.",
+        "please don't renew us next year",
+        "Is there a fee if we {kw} now? We are leaving.",
+        "Please {kw} before the next billing date.",
         "Please {kw}, we are done.",
         "After this week we have decided to {kw}.",
         "how do i {kw} right now",
@@ -111,6 +266,8 @@ LIVE: dict[str, list[Template]] = {
     ],
     "legal": [
         "If we do not hear back {soon}, {kw} will be in touch.",
+        "Do I need to get {kw} involved to get an answer?",
+        "Shall I hand this to {kw} then?",
         "I have forwarded this to {kw} and we are preparing to act.",
         "We are prepared to take {kw} over the lost data.",
         "This is unacceptable and we will {kw} if needed.",
@@ -126,6 +283,11 @@ LIVE: dict[str, list[Template]] = {
     ],
     "outage": [
         "{product} {kw} for all of our users right now.",
+        "Is {product} down? Nothing loads for us.",
+        "is there an outage right now?? we cant work",
+        "{product} down?",
+        "anyone there? {product} {kw} since this morning",
+        "Is the service down? Every page gives an error.",
         "We are seeing {kw} across every region since 9:10 this morning.",
         "URGENT: {product} {kw} and our stores cannot take payments.",
         "{product} {kw} again, third time today, nobody can work.",
@@ -135,6 +297,8 @@ LIVE: dict[str, list[Template]] = {
     ],
     "security": [
         "We believe there was {kw} on our admin account last night.",
+        "Was my account {kw}? I see logins I don't know.",
+        "Do we have {kw}? Someone changed our admin email.",
         "I think my account was {kw}, there are logins I do not recognize.",
         "We are reporting {kw}: someone is using one of our API tokens.",
         "Our team received {kw} emails that look like they came from your domain.",
@@ -155,7 +319,8 @@ MENTIONED: dict[str, dict[str, list[Template]]] = {
         "refund": [
             "We got {kw} {past}, how long until it shows on the card?",
             "Thanks, {kw} arrived {past}. Now I need help with {product}.",
-            "The {thing} issue was handled well {past} with {kw}; today's question is about {product}.",
+            "The {thing} issue was handled well {past} with {kw}; today's question is about "
+            "{product}.",
             "You already issued {kw} {past}, so this is only about the receipt.",
             "{kw} went through fine {past}, thanks again.",
         ],
@@ -176,10 +341,12 @@ MENTIONED: dict[str, dict[str, list[Template]]] = {
             "The {kw} {past} was handled well; today I just need an invoice copy.",
             "Since the {kw} {past} was fixed everything runs smoothly.",
             "{product} had {kw} {past} but it is fine now, thanks.",
-            "After the {kw} {past} you sent a great postmortem, could you share it again for our auditors?",
+            "After the {kw} {past} you sent a great postmortem, could you share it again for "
+            "our auditors?",
         ],
         "security": [
-            "The {kw} {past} was fully resolved by your team, we just need the report for our files.",
+            "The {kw} {past} was fully resolved by your team, we just need the report for "
+            "our files.",
             "We closed the {kw} case {past}; this is only about adding a user.",
         ],
         "compliance": [
@@ -199,12 +366,20 @@ MENTIONED: dict[str, dict[str, list[Template]]] = {
         ],
         "legal": ["We have no intention of involving {kw}, we just want this fixed."],
         "chargeback": ["I do not want to {kw}, I'd rather sort it out with you."],
-        "outage": ["It's not {kw}, just slow on my laptop.", "{product} is not down, I just cannot find the export button."],
-        "security": ["This is not {kw}, I simply forgot my password.", "No sign of {kw}, but can you confirm the audit log settings?"],
+        "outage": [
+            "It's not {kw}, just slow on my laptop.",
+            "{product} is not down, I just cannot find the export button.",
+        ],
+        "security": [
+            "This is not {kw}, I simply forgot my password.",
+            "No sign of {kw}, but can you confirm the audit log settings?",
+        ],
         "compliance": ["This is not {kw}, we only want to update the billing email."],
     },
     "retracted": {
-        "refund": ["Update: never mind about {kw}, the charge was a pending authorization and dropped off."],
+        "refund": [
+            "Update: never mind about {kw}, the charge was a pending authorization and dropped off."
+        ],
         "churn": ["Ignore my earlier note about wanting to {kw}, our CFO sorted the budget."],
         "outage": [
             "Never mind, it was our proxy, {product} is fine. Sorry for the {kw} alarm.",
@@ -261,7 +436,10 @@ MENTIONED: dict[str, dict[str, list[Template]]] = {
             "Can outage notifications go to Slack instead of email?",
             "The downtime widget on our status page shows the wrong timezone.",
         ],
-        "legal": ["How do I add our lawyer as a read-only user?", "Where do I upload the legal team contact list?"],
+        "legal": [
+            "How do I add our lawyer as a read-only user?",
+            "Where do I upload the legal team contact list?",
+        ],
     },
     "joke": {
         "legal": [
@@ -271,7 +449,10 @@ MENTIONED: dict[str, dict[str, list[Template]]] = {
         ],
         "churn": ["lol I'd cancel my own birthday for this feature. When is dark mode coming?"],
         "outage": ["my brain is down before coffee haha, where is the export button again?"],
-        "security": ["haha I feel hacked by how good the new dashboard is. Is there a keyboard shortcut list?"],
+        "security": [
+            "haha I feel hacked by how good the new dashboard is. "
+            "Is there a keyboard shortcut list?"
+        ],
     },
     "others": {
         "chargeback": [
@@ -283,22 +464,36 @@ MENTIONED: dict[str, dict[str, list[Template]]] = {
             "A guest wants {kw} for their booking, where do we process it?",
         ],
         "compliance": [
-            "We received {kw} from one of our end users; how do we export their data from {product}?",
+            "We received {kw} from one of our end users; how do we export their data from "
+            "{product}?",
             "A member of our app sent us {kw}, what is the best way to find their records?",
         ],
-        "churn": ["Our own customers want to {kw} with us, can {product} show which ones are at risk?"],
-        "outage": ["Our client's website {kw}, but that is their host, not you. Can we pause their alerts?"],
+        "churn": [
+            "Our own customers want to {kw} with us, can {product} show which ones are at risk?"
+        ],
+        "outage": [
+            "Our client's website {kw}, but that is their host, not you. Can we pause their alerts?"
+        ],
         "legal": ["Our customer threatened {kw} against us; can we pull their message history?"],
-        "security": ["One of our users fell for {kw} on another site; can we force a password reset for them?"],
+        "security": [
+            "One of our users fell for {kw} on another site; "
+            "can we force a password reset for them?"
+        ],
     },
     "quoted": {
         "refund": [
             "Your bot menu said 'Press 2 for {kw}' but I only want my invoice address changed.",
-            "The template you sent reads: \"We have processed {kw}\". Can we change that wording?",
+            'The template you sent reads: "We have processed {kw}". Can we change that wording?',
         ],
-        "churn": ["Your email subject said 'We are sorry to see you {kw}' but I didn't cancel anything?"],
-        "outage": ["The agent wrote \"there is no {kw}\" last time; today I have a billing question."],
-        "legal": ["Your footer says 'contact {kw} for notices'; who is the right contact for our DPA?"],
+        "churn": [
+            "Your email subject said 'We are sorry to see you {kw}' but I didn't cancel anything?"
+        ],
+        "outage": [
+            'The agent wrote "there is no {kw}" last time; today I have a billing question.'
+        ],
+        "legal": [
+            "Your footer says 'contact {kw} for notices'; who is the right contact for our DPA?"
+        ],
         "security": ["The alert title says '{kw}' but it is just the monthly test notice, right?"],
     },
     "test": {
@@ -314,7 +509,10 @@ MENTIONED: dict[str, dict[str, list[Template]]] = {
             "What is your {thing} refund policy for new customers?",
             "Is {kw} available if we downgrade mid-year?",
         ],
-        "security": ["How long is the lockout timer after failed logins, is that a security incident setting?"],
+        "security": [
+            "How long is the lockout timer after failed logins, "
+            "is that a security incident setting?"
+        ],
         "compliance": ["Do you sign a DPA and how do you handle {kw}?"],
         "churn": ["Where can I read the terms about how to {kw} before we sign?"],
     },
@@ -325,7 +523,9 @@ MENTIONED: dict[str, dict[str, list[Template]]] = {
             "Our lawyer asked for the updated contracting entity name on the invoice.",
         ],
         "compliance": ["Please send your GDPR data processing agreement for our records."],
-        "security": ["Attached is our annual security questionnaire, no incident, just the review."],
+        "security": [
+            "Attached is our annual security questionnaire, no incident, just the review."
+        ],
     },
 }
 
@@ -333,71 +533,215 @@ MENTIONED: dict[str, dict[str, list[Template]]] = {
 # one frame says the same thing in many words. "none" frames share the words but not the
 # intent ("we have a demo with our new hires", "we moved the team to a new office").
 SLOTS: dict[str, list[str]] = {
-    "we": ["we", "our team", "the company", "management", "our leadership", "finance",
-           "my boss", "the board", "procurement", "our CFO", "our ops group", "I"],
-    "rival": ["another vendor", "a competitor", "{competitor}", "a cheaper tool", "a rival",
-              "two other providers", "an alternative", "a different platform", "your competitor"],
-    "meeting": ["a demo", "a call", "a trial", "a pilot", "a workshop", "a proof of concept",
-                "a pricing meeting", "an evaluation"],
-    "money": ["at that price", "with a 30% increase", "given the new renewal quote",
-              "at almost double last year's cost", "with the price going up again",
-              "at these rates", "with the new per-seat pricing"],
-    "leave": ["we'll have to look elsewhere", "we can't justify renewing",
-              "staying just isn't realistic", "we will need to find another option",
-              "we'll be shopping around", "we cannot continue", "it no longer makes sense for us",
-              "we'll move on", "the numbers don't work for us anymore"],
-    "freeze": ["finance froze all software spend", "our budget was cut in half",
-               "every tool renewal is on hold", "we lost our main funding",
-               "the new CFO is cutting vendors", "spending is frozen until next year"],
-    "stop": ["pause or end this", "wind this down", "drop the subscription", "stop paying for it",
-             "let it lapse", "shut it off", "not continue after this term", "let the contract run out"],
-    "move": ["moving the team over to", "migrating everything to", "switching our agents to",
-             "consolidating onto", "standardising on", "rolling out", "transferring our workspace to"],
-    "exec": ["our CEO", "our COO", "our VP of Operations", "the managing director",
-             "our head of customer success", "my director", "our founder", "the executive team"],
-    "talk": ["would like a call about", "wants to discuss", "asked me to set up a meeting about",
-             "needs a conversation about", "wants to review", "has questions about"],
-    "partnership": ["the state of our partnership", "where this relationship is going",
-                    "whether this is still working for us", "the future of this account",
-                    "how the last two quarters went between us", "our overall experience with you",
-                    "whether we continue together"],
-    "intruder": ["an offboarded employee", "a former contractor", "someone outside our company",
-                 "a user we removed last month", "an unknown account", "an ex-employee",
-                 "a person we don't recognise"],
-    "did": ["still logged in and exported customer data", "downloaded our full contact list",
-            "changed the payout bank details", "created two new admin users",
-            "accessed payroll records last night", "is still making API calls with an old token",
-            "viewed confidential files this weekend"],
-    "foreign": ["logins from countries we don't operate in", "sign-ins from Russia and Brazil at 3am",
-                "sessions from IP addresses nobody here recognises",
-                "password reset emails nobody asked for",
-                "API traffic from a server that isn't ours"],
-    "vuln": ["a stored XSS in the comment field", "an IDOR on the invoices endpoint",
-             "a way to read other tenants' files by changing the ID in the URL",
-             "an open redirect on your login page", "SQL injection in the search box"],
-    "leak": ["our API key was posted in a public GitHub repo", "an admin token ended up in a public Slack",
-             "our credentials were pasted in a public forum", "a secret key leaked in a screenshot"],
-    "crossdata": ["I can see another customer's invoices", "our dashboard shows a different company's orders",
-                  "a stranger's patient records appear in my account", "we received someone else's payroll export"],
-    "gone": ["half of our records are gone", "all attachments from before March disappeared",
-             "every project older than a year is missing", "the contact list is empty",
-             "three months of timesheets vanished", "our historical reports show zeros",
-             "the customer notes were wiped", "the whole archive is blank"],
-    "when_lost": ["after the migration", "since the upgrade", "after the sync ran", "overnight",
-                  "since your maintenance window", "after the import", "after we switched plans"],
-    "everyone": ["none of our users", "nobody in the company", "not a single one of our 40 stores",
-                 "every agent on our team", "all our clients", "none of our offices",
-                 "the whole organisation"],
-    "cant": ["can log in", "can open {product}", "can load any page", "can reach the API",
-             "can send messages", "can check out"],
-    "others_too": ["our sister company says the same", "other customers on the forum report it too",
-                   "it's the same on every network and device", "colleagues in three countries see it",
-                   "it fails for every account we tried"],
-    "benign_meet": ["a demo of the new reporting features", "a call with our account manager about training",
-                    "a workshop for new hires", "a pricing meeting for adding seats",
-                    "a pilot of your new mobile app"],
-    "benign_move": ["moving the team to a new office", "migrating our own servers to a new host",
-                    "switching our agents to the night shift", "rolling out {product} to the Berlin branch"],
+    "we": [
+        "we",
+        "our team",
+        "the company",
+        "management",
+        "our leadership",
+        "finance",
+        "my boss",
+        "the board",
+        "procurement",
+        "our CFO",
+        "our ops group",
+        "I",
+    ],
+    "rival": [
+        "another vendor",
+        "a competitor",
+        "{competitor}",
+        "a cheaper tool",
+        "a rival",
+        "two other providers",
+        "an alternative",
+        "a different platform",
+        "your competitor",
+    ],
+    "meeting": [
+        "a demo",
+        "a call",
+        "a trial",
+        "a pilot",
+        "a workshop",
+        "a proof of concept",
+        "a pricing meeting",
+        "an evaluation",
+    ],
+    "money": [
+        "at that price",
+        "with a 30% increase",
+        "given the new renewal quote",
+        "at almost double last year's cost",
+        "with the price going up again",
+        "at these rates",
+        "with the new per-seat pricing",
+    ],
+    "leave": [
+        "we'll have to look elsewhere",
+        "we can't justify renewing",
+        "staying just isn't realistic",
+        "we will need to find another option",
+        "we'll be shopping around",
+        "we cannot continue",
+        "it no longer makes sense for us",
+        "we'll move on",
+        "the numbers don't work for us anymore",
+    ],
+    "freeze": [
+        "finance froze all software spend",
+        "our budget was cut in half",
+        "every tool renewal is on hold",
+        "we lost our main funding",
+        "the new CFO is cutting vendors",
+        "spending is frozen until next year",
+    ],
+    "stop": [
+        "pause or end this",
+        "wind this down",
+        "drop the subscription",
+        "stop paying for it",
+        "let it lapse",
+        "shut it off",
+        "not continue after this term",
+        "let the contract run out",
+    ],
+    "move": [
+        "moving the team over to",
+        "migrating everything to",
+        "switching our agents to",
+        "consolidating onto",
+        "standardising on",
+        "rolling out",
+        "transferring our workspace to",
+    ],
+    "exec": [
+        "our CEO",
+        "our COO",
+        "our VP of Operations",
+        "the managing director",
+        "our head of customer success",
+        "my director",
+        "our founder",
+        "the executive team",
+    ],
+    "talk": [
+        "would like a call about",
+        "wants to discuss",
+        "asked me to set up a meeting about",
+        "needs a conversation about",
+        "wants to review",
+        "has questions about",
+    ],
+    "partnership": [
+        "the state of our partnership",
+        "where this relationship is going",
+        "whether this is still working for us",
+        "the future of this account",
+        "how the last two quarters went between us",
+        "our overall experience with you",
+        "whether we continue together",
+    ],
+    "intruder": [
+        "an offboarded employee",
+        "a former contractor",
+        "someone outside our company",
+        "a user we removed last month",
+        "an unknown account",
+        "an ex-employee",
+        "a person we don't recognise",
+    ],
+    "did": [
+        "still logged in and exported customer data",
+        "downloaded our full contact list",
+        "changed the payout bank details",
+        "created two new admin users",
+        "accessed payroll records last night",
+        "is still making API calls with an old token",
+        "viewed confidential files this weekend",
+    ],
+    "foreign": [
+        "logins from countries we don't operate in",
+        "sign-ins from Russia and Brazil at 3am",
+        "sessions from IP addresses nobody here recognises",
+        "password reset emails nobody asked for",
+        "API traffic from a server that isn't ours",
+    ],
+    "vuln": [
+        "a stored XSS in the comment field",
+        "an IDOR on the invoices endpoint",
+        "a way to read other tenants' files by changing the ID in the URL",
+        "an open redirect on your login page",
+        "SQL injection in the search box",
+    ],
+    "leak": [
+        "our API key was posted in a public GitHub repo",
+        "an admin token ended up in a public Slack",
+        "our credentials were pasted in a public forum",
+        "a secret key leaked in a screenshot",
+    ],
+    "crossdata": [
+        "I can see another customer's invoices",
+        "our dashboard shows a different company's orders",
+        "a stranger's patient records appear in my account",
+        "we received someone else's payroll export",
+    ],
+    "gone": [
+        "half of our records are gone",
+        "all attachments from before March disappeared",
+        "every project older than a year is missing",
+        "the contact list is empty",
+        "three months of timesheets vanished",
+        "our historical reports show zeros",
+        "the customer notes were wiped",
+        "the whole archive is blank",
+    ],
+    "when_lost": [
+        "after the migration",
+        "since the upgrade",
+        "after the sync ran",
+        "overnight",
+        "since your maintenance window",
+        "after the import",
+        "after we switched plans",
+    ],
+    "everyone": [
+        "none of our users",
+        "nobody in the company",
+        "not a single one of our 40 stores",
+        "every agent on our team",
+        "all our clients",
+        "none of our offices",
+        "the whole organisation",
+    ],
+    "cant": [
+        "can log in",
+        "can open {product}",
+        "can load any page",
+        "can reach the API",
+        "can send messages",
+        "can check out",
+    ],
+    "others_too": [
+        "our sister company says the same",
+        "other customers on the forum report it too",
+        "it's the same on every network and device",
+        "colleagues in three countries see it",
+        "it fails for every account we tried",
+    ],
+    "benign_meet": [
+        "a demo of the new reporting features",
+        "a call with our account manager about training",
+        "a workshop for new hires",
+        "a pricing meeting for adding seats",
+        "a pilot of your new mobile app",
+    ],
+    "benign_move": [
+        "moving the team to a new office",
+        "migrating our own servers to a new host",
+        "switching our agents to the night shift",
+        "rolling out {product} to the Berlin branch",
+    ],
 }
 INTENTS: dict[str, list[Template]] = {
     "churn": [
@@ -492,9 +836,13 @@ STYLES = ("plain", "email", "chat", "non_native", "quoted", "multi", "caps")
 
 def _fill(rng: random.Random) -> Fill:
     return {
-        "product": rng.choice(PRODUCTS), "company": rng.choice(COMPANIES),
-        "competitor": rng.choice(COMPETITORS), "name": rng.choice(NAMES),
-        "past": rng.choice(PAST), "soon": rng.choice(SOON), "amount": rng.choice(AMOUNTS),
+        "product": rng.choice(PRODUCTS),
+        "company": rng.choice(COMPANIES),
+        "competitor": rng.choice(COMPETITORS),
+        "name": rng.choice(NAMES),
+        "past": rng.choice(PAST),
+        "soon": rng.choice(SOON),
+        "amount": rng.choice(AMOUNTS),
         "thing": rng.choice(THINGS),
     }
 
@@ -524,8 +872,30 @@ _CONTEXT = [
 ]
 
 
+_FOLLOW_UPS = [
+    "Any update?",
+    "Still waiting on this.",
+    "Adding my colleague {name} in cc.",
+    "Hello?? anyone",
+    "Please call me back on my mobile.",
+    "This is urgent for us.",
+    "Sorry, forgot to attach the screenshot.",
+    "Ticket still open, please reply.",
+    "Following up on the above.",
+    "Thanks in advance!",
+]
+
+
 def _style(rng: random.Random, sentence: str, fill: Fill, style: str) -> list[str]:
-    """The sentence inside a message in one of several writing styles (one or two messages)."""
+    """The sentence in one of several writing styles, sometimes with a follow-up message."""
+    messages = _styled(rng, sentence, fill, style)
+    if rng.random() < 0.3:
+        # A later message that changes nothing, so "later words" do not mean "taken back".
+        messages.append(rng.choice(_FOLLOW_UPS).format(**fill))
+    return messages
+
+
+def _styled(rng: random.Random, sentence: str, fill: Fill, style: str) -> list[str]:
     context = rng.choice(_CONTEXT).format(**fill)
     if style == "email":
         opener = rng.choice(_OPENERS).format(**fill)
@@ -534,10 +904,17 @@ def _style(rng: random.Random, sentence: str, fill: Fill, style: str) -> list[st
     if style == "chat":
         return [sentence.lower().rstrip(".")]
     if style == "non_native":
-        text = sentence.replace(" the ", " ").replace("I am", "I am kindly").replace("please", "please to")
+        text = (
+            sentence.replace(" the ", " ")
+            .replace("I am", "I am kindly")
+            .replace("please", "please to")
+        )
         return [f"{context} {text} Thanking you in advance."]
     if style == "quoted":
-        return [f"{sentence}\n\nOn Mon, Support wrote:\n> Thanks for reaching out about {fill['product']}."]
+        return [
+            f"{sentence}\n\nOn Mon, Support wrote:\n"
+            f"> Thanks for reaching out about {fill['product']}."
+        ]
     if style == "multi":
         return [context, sentence]
     if style == "caps":
@@ -573,13 +950,27 @@ def _hit_examples(rng: random.Random, count: int) -> list[dict[str, Any]]:
         live_kw = keyword or rng.choice(KEYWORDS[trigger])
         for label, template, kw in (("live", live, live_kw), (kind, mentioned, keyword)):
             sentence = _render(template, fill, kw)
-            out.append({"kind": "hit", "messages": _style(rng, sentence, fill, style),
-                        "trigger": trigger, "label": label, "split": split})
+            out.append(
+                {
+                    "kind": "hit",
+                    "messages": _style(rng, sentence, fill, style),
+                    "trigger": trigger,
+                    "label": label,
+                    "split": split,
+                }
+            )
         if kind == "retracted" and rng.random() < 0.5:
             # A report, then a later message taking it back.
             first = _render(live, fill, live_kw)
-            out.append({"kind": "hit", "messages": [first, _render(mentioned, fill, keyword)],
-                        "trigger": trigger, "label": "retracted", "split": split})
+            out.append(
+                {
+                    "kind": "hit",
+                    "messages": [first, _render(mentioned, fill, keyword)],
+                    "trigger": trigger,
+                    "label": "retracted",
+                    "split": split,
+                }
+            )
     return out
 
 
@@ -588,8 +979,12 @@ def _intent_examples(rng: random.Random, count: int) -> list[dict[str, Any]]:
     labels = list(INTENTS)
     weights = [3.0 if label == "none" else 1.0 for label in labels]
     styles: list[Callable[[str], str]] = [
-        lambda s: s, str.lower, lambda s: s.rstrip(".") + ".", lambda s: "Also, " + s[0].lower() + s[1:],
-        lambda s: "P.S. " + s, lambda s: s.replace("We ", "we ").replace("Our ", "our "),
+        lambda s: s,
+        str.lower,
+        lambda s: s.rstrip(".") + ".",
+        lambda s: "Also, " + s[0].lower() + s[1:],
+        lambda s: "P.S. " + s,
+        lambda s: s.replace("We ", "we ").replace("Our ", "our "),
     ]
     while len(out) < count:
         label = rng.choices(labels, weights)[0]
@@ -615,8 +1010,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
     rows = generate(args.count, args.seed)
-    args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                        encoding="utf-8")
+    args.out.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
     print(json.dumps({"examples": len(rows), "out": str(args.out)}))
 
 
