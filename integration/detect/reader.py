@@ -9,16 +9,19 @@ Two small linear models over hashed features, trained by
   ``live`` (the customer's own, current, meant) or how it is only mentioned (``past``,
   ``negated``, ``retracted``, ``hypothetical``, ``name``, ``joke``, ``others``, ``quoted``,
   ``test``, ``question``, ``routine``);
-- the *intent finder* reads each sentence (hashed words and word pairs plus the static
-  embedding of the sentence) for an intent said without the trigger's keyword: calm churn, a
-  relationship at stake, a security incident, data loss, a platform-wide failure.
+- the *intent finder* reads each sentence (hashed words and word pairs) for an intent said
+  without the trigger's keyword: calm churn, a relationship at stake, a security incident,
+  data loss, a platform-wide failure.
 
 A forward pass is a gather of a few dozen weight rows and a sum: a few microseconds, no
-torch, no sklearn. The rules stay the explanation; the reader decides whether a hit counts.
+torch, no sklearn. Every customer sentence goes through the intent finder, so its features
+are looked up by lemma (and lemma pair) rather than built as strings each time. The rules
+stay the explanation; the reader decides whether a hit counts.
 """
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +30,6 @@ from pathlib import Path
 
 import numpy
 
-from integration.detect.embedding import StaticEmbedder, default_embedding_model
 from integration.detect.text import Parsed
 from integration.errors import ConfigurationError
 
@@ -50,6 +52,8 @@ _MASK = BUCKETS - 1
 _WINDOW = 5
 _LATER_WORDS = 16
 _FEATURE_CACHE = 200_000
+# Shorter sentences ("Thanks!", "Hi team,") state no intent.
+_MIN_SENTENCE = 4
 
 # What each kind means, in the customer's words, for the decision's reasons.
 KIND_WORDS = {
@@ -189,23 +193,58 @@ def sentence_features(lemmas: Sequence[str]) -> list[str]:
     return out
 
 
+class _Buckets(dict[str, int]):
+    """Bucket of a sentence word's feature by lemma, computed on first sight (-1: a space)."""
+
+    def __missing__(self, lemma: str) -> int:
+        value = self[lemma] = _bucket(f"w={_shape(lemma)}") if lemma.strip() else -1
+        return value
+
+
+class _PairBuckets(dict[tuple[str, str], int]):
+    """Bucket of a sentence word pair's feature by lemma pair, computed on first sight."""
+
+    def __missing__(self, pair: tuple[str, str]) -> int:
+        value = self[pair] = _bucket(f"w2={_shape(pair[0])}_{_shape(pair[1])}")
+        return value
+
+
+class _Names(dict[str, int]):
+    """Bucket of a feature name, computed on first sight."""
+
+    def __missing__(self, name: str) -> int:
+        value = self[name] = _bucket(name)
+        return value
+
+
 class _Hasher:
     """Feature names to bucket ids, remembered (a feature recurs in almost every ticket)."""
 
     def __init__(self) -> None:
-        self._known: dict[str, int] = {}
+        self._known = _Names()
+        self._words = _Buckets()
+        self._pairs = _PairBuckets()
 
     def __call__(self, names: Sequence[str]) -> list[int]:
         known = self._known
         if len(known) > _FEATURE_CACHE:
             known.clear()
-        out = []
-        for name in names:
-            bucket = known.get(name)
-            if bucket is None:
-                bucket = known[name] = zlib.crc32(name.encode("utf-8")) & _MASK
-            out.append(bucket)
+        return [known[name] for name in names]
+
+    def sentence(self, lemmas: Sequence[str]) -> list[int]:
+        """The buckets of ``sentence_features(lemmas)``, looked up by lemma and lemma pair."""
+        words, pairs = self._words, self._pairs
+        if len(words) + len(pairs) > _FEATURE_CACHE:
+            words.clear()
+            pairs.clear()
+        kept = [w for w in lemmas if words[w] >= 0]
+        out = [words[w] for w in kept]
+        out += [pairs[pair] for pair in zip(kept, kept[1:], strict=False)]
         return out
+
+
+def _bucket(name: str) -> int:
+    return zlib.crc32(name.encode("utf-8")) & _MASK
 
 
 def _softmax(logits: numpy.ndarray) -> numpy.ndarray:
@@ -218,7 +257,7 @@ def _softmax(logits: numpy.ndarray) -> numpy.ndarray:
 class HitReader:
     """The shipped hit reader and intent finder, loaded once from ``reader.npz``."""
 
-    def __init__(self, path: Path = READER_FILE, embedder: StaticEmbedder | None = None) -> None:
+    def __init__(self, path: Path = READER_FILE) -> None:
         try:
             with numpy.load(path, allow_pickle=False) as data:
                 self.kinds = tuple(str(k) for k in data["kinds"])
@@ -226,47 +265,54 @@ class HitReader:
                 self._hit_w = numpy.asarray(data["hit_w"], dtype="float32")
                 self._hit_b = numpy.asarray(data["hit_b"], dtype="float32")
                 self._intent_w = numpy.asarray(data["intent_w"], dtype="float32")
-                self._intent_dense = numpy.asarray(data["intent_dense"], dtype="float32")
                 self._intent_b = numpy.asarray(data["intent_b"], dtype="float32")
                 self.triggers = frozenset(str(t) for t in data["triggers"])
                 self.live_at = float(data["live_at"][0])
                 self.intent_at = float(data["intent_at"][0])
         except (OSError, ValueError, KeyError) as err:
             raise ConfigurationError(f"cannot load the reader model at {path}: {err}") from err
-        self._embedder = embedder or default_embedding_model().embedder
         self._hash = _Hasher()
         self._live = self.kinds.index("live")
         self._none = self.intents.index("none")
+        # An intent's log-odds against "none" is at most the sum, over a sentence's features,
+        # of each feature's best margin over "none" (plus the best bias margin). A sentence
+        # whose sum stays below what the threshold needs cannot state an intent.
+        margins = numpy.delete(self._intent_w, self._none, axis=1) - self._intent_w[:, [self._none]]
+        bias = numpy.delete(self._intent_b, self._none) - self._intent_b[self._none]
+        self._gate: list[float] = margins.max(axis=1).tolist()
+        self._gate_at = math.log(self.intent_at / (1.0 - self.intent_at)) - float(bias.max())
 
     def read(
         self, doc: Parsed, start: int, end: int, key: str, *, later: Sequence[str] = ()
     ) -> Verdict:
         """The kind of one trigger match; ``later`` is ``later_words`` of later messages."""
         ids = self._hash(hit_features(doc, start, end, key, later=later))
-        probs = _softmax(self._hit_w[ids].sum(axis=0) + self._hit_b)
-        live = float(probs[self._live])
+        logits = (self._hit_w[ids].sum(axis=0) + self._hit_b).tolist()
+        # Twelve numbers: plain floats are cheaper than four more numpy calls.
+        top = max(logits)
+        exp = [math.exp(v - top) for v in logits]
+        live = exp[self._live] / sum(exp)
         if live >= self.live_at:
             return Verdict(kind="live", live=live)
-        probs[self._live] = -1.0
-        return Verdict(kind=self.kinds[int(probs.argmax())], live=live)
+        exp[self._live] = -1.0
+        return Verdict(kind=self.kinds[exp.index(max(exp))], live=live)
 
     def find_intents(self, doc: Parsed) -> list[Intent]:
         """Intents stated without a keyword, one per sentence at most, likeliest first."""
         out = []
+        gate = self._gate.__getitem__
         for lo, hi in doc.sents:
-            lemmas = doc.lemmas[lo:hi]
-            if len(lemmas) < 4:
+            if hi - lo < _MIN_SENTENCE:
                 continue
-            ids = self._hash(sentence_features(lemmas))
-            text = doc.span_text(lo, hi).strip()
-            vector = self._embedder.encode([text])[0]
-            logits = self._intent_w[ids].sum(axis=0) + vector @ self._intent_dense
-            probs = _softmax(logits + self._intent_b)
+            ids = self._hash.sentence(doc.lemmas[lo:hi])
+            # Most sentences cannot reach the threshold even at the bound: no numpy for them.
+            if sum(map(gate, ids)) < self._gate_at:
+                continue
+            probs = _softmax(self._intent_w[ids].sum(axis=0) + self._intent_b)
             best = int(probs.argmax())
             if best != self._none and probs[best] >= self.intent_at:
-                out.append(
-                    Intent(intent=self.intents[best], sentence=text, probability=float(probs[best]))
-                )
+                out.append(Intent(intent=self.intents[best], probability=float(probs[best]),
+                                  sentence=doc.span_text(lo, hi).strip()))
         out.sort(key=lambda i: -i.probability)
         return out
 

@@ -5,8 +5,7 @@
 Reads ``data/reader_examples.jsonl`` (written by ``training.reader_data``; ``--regenerate``
 writes it first), finds every trigger match in each example with the default matrix's
 triggers, and fits two multinomial logistic regressions on hashed features: one over match
-kinds, one over sentence intents (with the static embedding as dense features), in plain
-numpy. Ordinary
+kinds, one over sentence intents, in plain numpy. Ordinary
 sentences from our own training examples and a Bitext sample are added as "no intent". The
 thresholds are chosen on the examples whose templates training never saw (``split: valid``):
 keep at least 97% of live matches, and find intents with at least 95% precision. Prints one
@@ -28,7 +27,6 @@ from typing import Any
 
 import numpy
 
-from integration.detect.embedding import default_embedding_model
 from integration.detect.reader import (
     BUCKETS,
     INTENT_TRIGGERS,
@@ -121,52 +119,43 @@ def _hashed(rows: Sequence[Sequence[str]]) -> Sparse:
 
 def fit_softmax(
     x: Sparse,
-    dense: numpy.ndarray | None,
     y: Sequence[int],
     classes: int,
     *,
     l2: float = 1e-4,
     epochs: int = 300,
     rate: float = 0.05,
-) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-    """Multinomial logistic regression by full-batch Adam: (sparse W, dense W, bias).
+) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Multinomial logistic regression by full-batch Adam: (W over buckets, bias).
 
     Deterministic: weights start at zero and every step sees the whole set.
     """
     n = x.rows
     target = numpy.zeros((n, classes))
     target[numpy.arange(n), list(y)] = 1.0
-    d = dense if dense is not None else numpy.zeros((n, 0))
-    params = [
-        numpy.zeros((BUCKETS, classes)),
-        numpy.zeros((d.shape[1], classes)),
-        numpy.zeros((1, classes)),
-    ]
+    params = [numpy.zeros((BUCKETS, classes)), numpy.zeros((1, classes))]
     moments = [(numpy.zeros_like(p), numpy.zeros_like(p)) for p in params]
+    # The gradient of W sums each bucket's rows: sort the entries by bucket once.
     order = numpy.argsort(x.cols, kind="stable")
     row_of = numpy.repeat(numpy.arange(n), numpy.diff(x.indptr))[order]
     cols_sorted, vals_sorted = x.cols[order], x.vals[order]
     unique, starts = numpy.unique(cols_sorted, return_index=True)
     for step in range(1, epochs + 1):
-        logits = x.dot(params[0]) + d @ params[1] + params[2]
+        logits = x.dot(params[0]) + params[1]
         logits -= logits.max(axis=1, keepdims=True)
         p = numpy.exp(logits)
         p /= p.sum(axis=1, keepdims=True)
         err = (p - target) / n
         g_sparse = numpy.zeros_like(params[0])
         g_sparse[unique] = numpy.add.reduceat(err[row_of] * vals_sorted[:, None], starts, axis=0)
-        grads = [
-            g_sparse + l2 * params[0],
-            d.T @ err + l2 * params[1],
-            err.sum(axis=0, keepdims=True),
-        ]
+        grads = [g_sparse + l2 * params[0], err.sum(axis=0, keepdims=True)]
         for param, grad, (m, v) in zip(params, grads, moments, strict=True):
             m *= 0.9
             m += 0.1 * grad
             v *= 0.999
             v += 0.001 * grad * grad
             param -= rate * (m / (1 - 0.9**step)) / (numpy.sqrt(v / (1 - 0.999**step)) + 1e-8)
-    return params[0], params[1], params[2][0]
+    return params[0], params[1][0]
 
 
 def hit_rows(rows: Sequence[dict[str, Any]]) -> tuple[list[list[str]], list[str], list[str]]:
@@ -275,8 +264,8 @@ def train(rows: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
     x = _hashed(features)
     train_at = [n for n, s in enumerate(splits) if s == "train"]
     valid_at = [n for n, s in enumerate(splits) if s == "valid"]
-    hit_w, _, hit_b = fit_softmax(
-        x.take(train_at), None, [KINDS.index(labels[n]) for n in train_at], len(KINDS)
+    hit_w, hit_b = fit_softmax(
+        x.take(train_at), [KINDS.index(labels[n]) for n in train_at], len(KINDS)
     )
     valid_probs = _probs(x.take(valid_at).dot(hit_w) + hit_b)
     live_at, hit_report = _live_threshold(valid_probs[:, 0], [labels[n] for n in valid_at])
@@ -292,18 +281,16 @@ def train(rows: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
         4,
     )
 
-    i_features, texts, i_labels, i_splits = intent_rows(rows)
-    dense = default_embedding_model().embedder.encode(texts).astype("float64")
+    i_features, _, i_labels, i_splits = intent_rows(rows)
     xi = _hashed(i_features)
     i_train = [n for n, s in enumerate(i_splits) if s == "train"]
     i_valid = [n for n, s in enumerate(i_splits) if s == "valid"]
-    intent_w, intent_dense, intent_b = fit_softmax(
+    intent_w, intent_b = fit_softmax(
         xi.take(i_train),
-        dense[i_train],
         [INTENTS.index(i_labels[n]) for n in i_train],
         len(INTENTS),
     )
-    i_probs = _probs(xi.take(i_valid).dot(intent_w) + dense[i_valid] @ intent_dense + intent_b)
+    i_probs = _probs(xi.take(i_valid).dot(intent_w) + intent_b)
     intent_at, intent_report = _intent_threshold(i_probs, [i_labels[n] for n in i_valid])
 
     triggers = sorted(set().union(*FAMILIES.values()))
@@ -314,7 +301,6 @@ def train(rows: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
         hit_w=hit_w.astype("float16"),
         hit_b=hit_b.astype("float32"),
         intent_w=intent_w.astype("float16"),
-        intent_dense=intent_dense.astype("float32"),
         intent_b=intent_b.astype("float32"),
         triggers=numpy.array(triggers),
         live_at=numpy.array([live_at], dtype="float32"),
