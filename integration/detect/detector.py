@@ -153,7 +153,7 @@ class Detector:
         """Everything detection reads from ``ticket``; ``history`` is the tenant's other tickets."""
         written = ticket.customer_messages
         subject, messages = self._parse(ticket, written)
-        hits, dropped, hidden = self._find_triggers(subject, messages)
+        hits, dropped, hidden, mentioned = self._find_triggers(subject, messages)
         words = self._model_input(subject, messages, hidden)
         mood = self._mood(subject, messages, words)
         evidence = list(mood.evidence)
@@ -163,7 +163,11 @@ class Detector:
         if hint:
             evidence.append(Evidence(kind="page", text=f"{hint}: {ticket.page_url}"))
         keys = error_keys([subject.text, *(doc.text for _, doc in messages)])
-        category, why = self._categorize(subject, messages, words, hint=hint, hits=hits, keys=keys)
+        # A trigger word read as only mentioned is no cue for its category either.
+        topic, topic_messages = _masked(subject, messages, mentioned)
+        category, why = self._categorize(
+            topic, topic_messages, words, hint=hint, hits=hits, keys=keys
+        )
         evidence.append(Evidence(kind="category", text=f"{category.category.value}: {why}"))
         if keys:
             evidence.append(Evidence(kind="error", text=", ".join(keys)))
@@ -202,30 +206,39 @@ class Detector:
 
     def _find_triggers(
         self, subject: Parsed, messages: list[tuple[str, Parsed]]
-    ) -> tuple[list[TriggerHit], list[Evidence], list[list[tuple[int, int]]]]:
-        """Trigger hits, the evidence of what was discarded, and per text the spans it hid."""
+    ) -> tuple[
+        list[TriggerHit], list[Evidence], list[list[tuple[int, int]]],
+        list[list[tuple[str, int, int]]],
+    ]:
+        """Trigger hits, the evidence of what was discarded, and per text (subject first) the
+        spans the rules or the reader hid and the matches the reader read as only mentioned."""
         read = self._hit_reader
         docs = [doc for _, doc in messages]
         hidden: list[list[tuple[int, int]]] = [[]]
+        mentioned: list[list[tuple[str, int, int]]] = [[]]
         # A subject is a title, not a sentence: the reader takes it as the body does below.
         hits, dropped = self._triggers.find(subject, None, hidden[0])
         body: list[TriggerHit] = []
-        mentioned: set[str] = set()
         for n, (message_id, doc) in enumerate(messages):
             hidden.append([])
+            mentioned.append([])
             found, ignored = self._triggers.find(
-                doc, message_id, hidden[-1], reader=read, mentioned=mentioned,
+                doc, message_id, hidden[-1], reader=read, mentioned=mentioned[-1],
                 later=later_words(docs[n + 1 :]) if read else (),
             )
             body.extend(found)
             dropped.extend(ignored)
-        if mentioned:
-            hits, ignored = _as_body_reads(hits, mentioned - {h.trigger for h in body})
+        only_mentioned = {k for spans in mentioned for k, _, _ in spans} - {
+            h.trigger for h in body}
+        if only_mentioned:
+            hits, ignored = _as_body_reads(hits, only_mentioned)
             dropped.extend(ignored)
+            mentioned[0] = [(k, lo, hi) for lo, hi, k, _ in self._triggers.candidates(subject)
+                            if k in only_mentioned]
         hits.extend(body)
         if read is not None:
             hits.extend(self._intent_hits(read, messages, {h.trigger for h in hits}))
-        return hits, dropped, hidden
+        return hits, dropped, hidden, mentioned
 
     def _intent_hits(
         self, read: HitReader, messages: list[tuple[str, Parsed]], fired: set[str]
@@ -499,6 +512,24 @@ _INTENT_WORDS = {
     "data_loss": "data loss without the words",
     "platform": "a failure for everyone, not one user",
 }
+
+
+def _masked(
+    subject: Parsed, messages: list[tuple[str, Parsed]], spans: list[list[tuple[str, int, int]]]
+) -> tuple[Parsed, list[tuple[str, Parsed]]]:
+    """The texts with the words of the given spans (subject's first) read as a plain noun."""
+    if not any(spans):
+        return subject, messages
+    docs = [subject, *(doc for _, doc in messages)]
+    out = []
+    for doc, hide in zip(docs, spans, strict=True):
+        if hide:
+            lemmas = list(doc.lemmas)
+            for _, lo, hi in hide:
+                lemmas[lo:hi] = ["thing"] * (hi - lo)
+            doc = Parsed(doc.text, doc.words, lemmas, doc.idx, doc.sents, doc.lower)
+        out.append(doc)
+    return out[0], [(m, doc) for (m, _), doc in zip(messages, out[1:], strict=True)]
 
 
 def _as_body_reads(

@@ -175,7 +175,7 @@ def _markers(
 def _neighbours(doc: Parsed, start: int) -> list[str]:
     # A retraction or a resolution often sits in the next sentence ("Never mind, it works").
     index = doc.sent_index[start]
-    out = []
+    out: list[str] = []
     if index + 1 < len(doc.sents):
         lo, hi = doc.sents[index + 1]
         out.extend(f"n={_shape(w)}" for w in doc.lemmas[lo:hi][:12] if w.strip())

@@ -179,6 +179,18 @@ def resolved(doc: Parsed, matcher: LemmaMatcher) -> list[tuple[int, int, str]]:
     return kept
 
 
+# With fewer words than this around the match ("our lawyer", "Cancel."), there is nothing to
+# read: the rules' verdict stands.
+_MIN_CONTEXT = 2
+
+
+def _has_context(doc: Parsed, start: int, end: int) -> bool:
+    lo, hi = doc.sentence(start)
+    words = doc.words
+    around = sum(1 for i in range(lo, hi) if not start <= i < end and words[i].strip())
+    return around >= _MIN_CONTEXT
+
+
 class TriggerMatcher:
     """Finds the matrix's triggers in parsed text and explains the ones it discards."""
 
@@ -209,14 +221,15 @@ class TriggerMatcher:
         *,
         reader: HitReader | None = None,
         later: Sequence[str] = (),
-        mentioned: set[str] | None = None,
+        mentioned: list[tuple[str, int, int]] | None = None,
     ) -> tuple[list[TriggerHit], list[Evidence]]:
         """Hits that count, plus evidence for each match discarded and why.
 
         ``suppressed``, when given, receives the token span of every discarded match. With a
         ``reader``, a match the rules keep counts only when the reader takes it as live;
         ``later`` is the lemmas of the customer's later messages (a retraction lives there);
-        ``mentioned``, when given, receives the key of every match the reader discarded.
+        ``mentioned``, when given, receives (key, start, end) of every match the reader
+        discarded.
         """
         hits: list[TriggerHit] = []
         dropped: list[Evidence] = []
@@ -224,14 +237,16 @@ class TriggerMatcher:
             span = doc.span_text(start, end)
             sentence = doc.sentence_text(start)
             reading = ""
-            if why is None and reader is not None and key in reader.triggers:
+            if why is None and reader is not None and key in reader.triggers and _has_context(
+                doc, start, end
+            ):
                 verdict = reader.read(doc, start, end, key, later=later)
                 if verdict.counts:
                     reading = f"read as live, p={verdict.live:.2f}"
                 else:
                     why = f"is {KIND_WORDS[verdict.kind]} (live p={verdict.live:.2f})"
                     if mentioned is not None:
-                        mentioned.add(key)
+                        mentioned.append((key, start, end))
             if why is None:
                 hits.append(
                     TriggerHit(trigger=key, match=span, sentence=sentence,

@@ -268,6 +268,10 @@ LIVE: dict[str, list[Template]] = {
         "If we do not hear back {soon}, {kw} will be in touch.",
         "Do I need to get {kw} involved to get an answer?",
         "Shall I hand this to {kw} then?",
+        # A lawsuit against an earlier vendor over the same thing is a warning, not history.
+        "We sued our last vendor over exactly this kind of failure.",
+        "Just so you know, we took our previous provider to court when this happened.",
+        "The last supplier who lost our data heard from {kw}, and so will you.",
         "I have forwarded this to {kw} and we are preparing to act.",
         "We are prepared to take {kw} over the lost data.",
         "This is unacceptable and we will {kw} if needed.",
