@@ -133,3 +133,11 @@ def test_the_shipped_model_reads_triggers_the_matrix_names() -> None:
     assert {"refund", "churn", "legal", "outage", "security"} <= read.triggers
     assert read.kinds[0] == "live" and set(read.kinds) == set(KIND_WORDS)
     assert 0.0 < read.live_at <= 0.5 and 0.5 <= read.intent_at < 1.0
+
+
+def test_a_word_only_mentioned_is_no_cue_for_its_category(
+    reading: Detector, rules_only: Detector
+) -> None:
+    text = "Thanks for the refund back in June! Where do I download last year's invoices?"
+    assert rules_only.detect(ticket(text)).category.value == "refund"
+    assert reading.detect(ticket(text)).category.value != "refund"

@@ -165,11 +165,25 @@ THINGS = [
     "account",
 ]
 
+# A new question after a sentence about something settled.
+ASKS = [
+    "How do I add a new admin?",
+    "Where do I download last year's invoices?",
+    "Can you help us set up SSO?",
+    "How long until it shows on the card?",
+    "Can I change the billing email?",
+    "Is there a mobile app?",
+    "How many days until it shows on the statement?",
+    "Could you resend the receipt?",
+]
+
 # Trigger families: the words that fire the trigger, and what a live and a mentioned use say.
 KEYWORDS: dict[str, list[str]] = {
     "refund": [
         "a refund",
+        "the refund",
         "a full refund",
+        "the refund for the {thing}",
         "our money back",
         "a refund of {amount}",
         "reimbursement",
@@ -178,6 +192,9 @@ KEYWORDS: dict[str, list[str]] = {
     ],
     "churn": [
         "cancel our subscription",
+        "cancel my subscription",
+        "cancel my membership",
+        "cancel my account",
         "cancel the account",
         "terminate the contract",
         "cancel our plan",
@@ -253,6 +270,10 @@ LIVE: dict[str, list[Template]] = {
         "We will not renew when the term ends.",
         "please don't renew us next year",
         "Is there a fee if we {kw} now? We are leaving.",
+        # Unable to leave is still leaving.
+        "I've tried to {kw} three times and the page just errors.",
+        "it won't let me {kw}, fix this",
+        "Why is there no way to {kw} online? I want out.",
         "Please {kw} before the next billing date.",
         "Please {kw}, we are done.",
         "After this week we have decided to {kw}.",
@@ -327,6 +348,9 @@ MENTIONED: dict[str, dict[str, list[Template]]] = {
             "{product}.",
             "You already issued {kw} {past}, so this is only about the receipt.",
             "{kw} went through fine {past}, thanks again.",
+            "We got {kw} {past}, thanks. {ask}",
+            "{kw} arrived {past}, all good. {ask}",
+            "Thanks for {kw} {past}! {ask}",
         ],
         "churn": [
             "We had asked to {kw} {past} but we changed our minds and stayed.",
@@ -345,6 +369,7 @@ MENTIONED: dict[str, dict[str, list[Template]]] = {
             "The {kw} {past} was handled well; today I just need an invoice copy.",
             "Since the {kw} {past} was fixed everything runs smoothly.",
             "{product} had {kw} {past} but it is fine now, thanks.",
+            "You handled the {kw} {past} really well. {ask}",
             "After the {kw} {past} you sent a great postmortem, could you share it again for "
             "our auditors?",
         ],
@@ -425,6 +450,12 @@ MENTIONED: dict[str, dict[str, list[Template]]] = {
             "I want to unsubscribe from the weekly newsletter.",
             "How do I cancel a meeting invite sent from {product}?",
             "Please cancel the duplicate order #4411, we placed it twice by mistake.",
+            "cancel my order please, it hasn't shipped yet",
+            "I need to cancel the booking for Friday, something came up.",
+            "Can you cancel the delivery slot for tomorrow and rebook it?",
+            "Please cancel my appointment on the 12th.",
+            "How do I cancel one item from my order?",
+            "cancel the table reservation for 4 tonight",
         ],
         "refund": [
             "Where is the refund button in the orders screen?",
@@ -690,6 +721,18 @@ SLOTS: dict[str, list[str]] = {
         "a stranger's patient records appear in my account",
         "we received someone else's payroll export",
     ],
+    # A consumer's account or card taken over, said without "fraud" or "hacked".
+    "taken": [
+        "there are three payments on my card that I never made",
+        "someone moved money out of my savings account overnight",
+        "my phone suddenly lost signal and then my bank app showed a transfer I didn't do",
+        "my email and phone number on the account were changed and it wasn't me",
+        "I got a text with a login code I didn't ask for and now I can't get in",
+        "a new device was added to my account last night and I don't own it",
+        "my card was used in another country while it's in my wallet",
+        "orders I never placed are showing up in my account",
+        "my loyalty points were spent by someone else",
+    ],
     "gone": [
         "half of our records are gone",
         "all attachments from before March disappeared",
@@ -761,6 +804,11 @@ INTENTS: dict[str, list[Template]] = {
         "{freeze} and {we} told me to {stop}.",
         "just fyi {we} have {meeting} with {rival} {soon}",
         "{we} will {stop}, {money}.",
+        "I'm moving my accounts to another bank next month.",
+        "My contract is up and a rival carrier offered me the same for half.",
+        "I've found a cheaper energy supplier and I'm going with them.",
+        "After this I'll take my business somewhere else.",
+        "I'm done with your service, I'll be signing up with {competitor} instead.",
     ],
     "relationship": [
         "{exec} {talk} {partnership}.",
@@ -780,6 +828,10 @@ INTENTS: dict[str, list[Template]] = {
         "Heads up: {leak}, please rotate it.",
         "While testing I noticed {vuln}.",
         "Something is wrong, {crossdata}.",
+        "Help, {taken}.",
+        "{taken}, please block everything now.",
+        "I think {taken}.",
+        "{taken}. what do I do?",
     ],
     "data_loss": [
         "{when_lost} {gone}.",
@@ -794,6 +846,10 @@ INTENTS: dict[str, list[Template]] = {
         "It's not just us: {others_too}, {everyone} {cant}.",
         "Since 8am {everyone} {cant}.",
         "{everyone} {cant}, every request times out, {others_too}.",
+        "The app won't open for anyone in my family and my neighbours say the same.",
+        "Card payments are failing at every shop in town, {others_too}.",
+        "No one on my street has had internet since 6am.",
+        "Nobody can book tickets on your website tonight, {others_too}.",
     ],
     "none": [
         "How do I export a report from {product} to CSV?",
@@ -831,6 +887,14 @@ INTENTS: dict[str, list[Template]] = {
         "Can you confirm which data centre we are hosted in?",
         "Our security team would like your SOC 2 report.",
         "We rotated our API key, how do we update the webhook?",
+        "I made a payment on my card yesterday, when will it show?",
+        "I got a new phone, how do I move my banking app to it?",
+        "Can I add my partner as a second card holder?",
+        "Where can I see the transfers I made last month?",
+        "My new card arrived, how do I activate it?",
+        "Is your app down for maintenance tonight as the email said?",
+        "I'm moving house next month, how do I change my address?",
+        "Which of your plans is cheapest for a family of four?",
     ],
 }
 
@@ -848,6 +912,7 @@ def _fill(rng: random.Random) -> Fill:
         "soon": rng.choice(SOON),
         "amount": rng.choice(AMOUNTS),
         "thing": rng.choice(THINGS),
+        "ask": rng.choice(ASKS),
     }
 
 
