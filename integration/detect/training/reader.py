@@ -4,9 +4,9 @@
 
 Reads ``data/reader_examples.jsonl`` (written by ``training.reader_data``; ``--regenerate``
 writes it first), finds every trigger match in each example with the default matrix's
-triggers, and fits two multinomial logistic regressions on hashed features: one over match
-kinds, one over sentence intents, in plain numpy. Ordinary
-sentences from our own training examples and a Bitext sample are added as "no intent". The
+triggers, and fits two multinomial logistic regressions on hashed features in plain numpy:
+one over match kinds, one over sentence intents. Ordinary sentences from our own training
+examples and a Bitext sample are added as "no intent". The
 thresholds are chosen on the examples whose templates training never saw (``split: valid``):
 keep at least 97% of live matches, and find intents with at least 95% precision. Prints one
 JSON object with the validation figures. The same data gives the same weights.
