@@ -97,11 +97,11 @@ def measure_reader(tickets: list[Ticket]) -> dict[str, float]:
         for ticket_docs in docs
         for n, doc in enumerate(ticket_docs)
         for start, end, key, why in matcher.candidates(doc)
-        if why is None and key in hit_reader.triggers
+        if why is None and hit_reader.knows(doc, start, end, key)
     ]
     read = sum(1 for ticket_docs in docs if any(
-        why is None and key in hit_reader.triggers
-        for doc in ticket_docs for _, _, key, why in matcher.candidates(doc)))
+        why is None and hit_reader.knows(doc, start, end, key)
+        for doc in ticket_docs for start, end, key, why in matcher.candidates(doc)))
     start = time.perf_counter()
     for doc, lo, hi, key, later in matches:
         hit_reader.read(doc, lo, hi, key, later=later)

@@ -43,6 +43,7 @@ __all__ = [
     "default_hit_reader",
     "hit_features",
     "later_words",
+    "match_key",
     "sentence_features",
 ]
 
@@ -108,6 +109,11 @@ class Intent:
 
 def _shape(lemma: str) -> str:
     return "0" if lemma[:1].isdigit() else lemma
+
+
+def match_key(doc: Parsed, start: int, end: int) -> str:
+    """A trigger match by its lemmas ("review_other_vendor"), as the reader knows phrases."""
+    return "_".join(doc.lemmas[start:end])
 
 
 def later_words(docs: Sequence[Parsed]) -> list[str]:
@@ -267,6 +273,7 @@ class HitReader:
                 self._intent_w = numpy.asarray(data["intent_w"], dtype="float32")
                 self._intent_b = numpy.asarray(data["intent_b"], dtype="float32")
                 self.triggers = frozenset(str(t) for t in data["triggers"])
+                self.phrases = frozenset(str(p) for p in data["phrases"])
                 self.live_at = float(data["live_at"][0])
                 self.intent_at = float(data["intent_at"][0])
         except (OSError, ValueError, KeyError) as err:
@@ -281,6 +288,10 @@ class HitReader:
         bias = numpy.delete(self._intent_b, self._none) - self._intent_b[self._none]
         self._gate: list[float] = margins.max(axis=1).tolist()
         self._gate_at = math.log(self.intent_at / (1.0 - self.intent_at)) - float(bias.max())
+
+    def knows(self, doc: Parsed, start: int, end: int, key: str) -> bool:
+        """True when the reader was trained on this trigger and phrase; others stay the rules'."""
+        return key in self.triggers and match_key(doc, start, end) in self.phrases
 
     def read(
         self, doc: Parsed, start: int, end: int, key: str, *, later: Sequence[str] = ()

@@ -237,8 +237,11 @@ class TriggerMatcher:
             span = doc.span_text(start, end)
             sentence = doc.sentence_text(start)
             reading = ""
-            if why is None and reader is not None and key in reader.triggers and _has_context(
-                doc, start, end
+            if (
+                why is None
+                and reader is not None
+                and reader.knows(doc, start, end, key)
+                and _has_context(doc, start, end)
             ):
                 verdict = reader.read(doc, start, end, key, later=later)
                 if verdict.counts:

@@ -81,6 +81,11 @@ def test_a_report_taken_back_in_a_later_message_does_not_count(
     assert "outage" not in reading.detect(ticket(report, retraction)).trigger_ids
 
 
+def test_a_phrase_the_reader_never_learned_is_left_to_the_rules(reading: Detector) -> None:
+    text = "Ahead of our renewal, leadership has asked us to review other vendors in this space."
+    assert "churn" in reading.detect(ticket(text)).trigger_ids
+
+
 def test_a_subject_word_counts_as_the_message_reads_it(reading: Detector) -> None:
     past = "We got the refund last week, thanks. How long until it shows on the card?"
     assert "refund" not in reading.detect(ticket(past, subject="Refund")).trigger_ids

@@ -34,6 +34,7 @@ from integration.detect.reader import (
     READER_FILE,
     hit_features,
     later_words,
+    match_key,
     sentence_features,
 )
 from integration.detect.text import Parsed, clean_body, reader
@@ -65,6 +66,7 @@ _LIVE_RECALL = 0.97
 # Templates share most of their words: a stronger penalty keeps the hit reader from leaning on
 # any single one of them.
 _HIT_L2 = 1e-3
+_KNOWN_PHRASE = 5
 _INTENT_PRECISION = 0.95
 
 
@@ -161,13 +163,17 @@ def fit_softmax(
     return params[0], params[1][0]
 
 
-def hit_rows(rows: Sequence[dict[str, Any]]) -> tuple[list[list[str]], list[str], list[str]]:
-    """Features, kind and split of every matched trigger in the hit examples."""
+def hit_rows(
+    rows: Sequence[dict[str, Any]],
+) -> tuple[list[list[str]], list[str], list[str], Counter[str]]:
+    """Features, kind and split of every matched trigger in the hit examples, and how often
+    each matched phrase (its lemmas) occurs."""
     text_reader = reader()
     matcher = TriggerMatcher(text_reader, default_matrix().triggers)
     features: list[list[str]] = []
     labels: list[str] = []
     splits: list[str] = []
+    phrases: Counter[str] = Counter()
     for row in (r for r in rows if r["kind"] == "hit"):
         docs = text_reader.read_all([clean_body(m) for m in row["messages"]])
         for n, doc in enumerate(docs):
@@ -177,9 +183,10 @@ def hit_rows(rows: Sequence[dict[str, Any]]) -> tuple[list[list[str]], list[str]
                     continue
                 # In a report taken back later, the first message's match is the retracted one.
                 features.append(hit_features(doc, start, end, key, later=later))
+                phrases[match_key(doc, start, end)] += 1
                 labels.append(row["label"])
                 splits.append(row["split"])
-    return features, labels, splits
+    return features, labels, splits, phrases
 
 
 def _calm_sentences() -> list[str]:
@@ -263,7 +270,7 @@ def _intent_threshold(probs: numpy.ndarray, labels: Sequence[str]) -> tuple[floa
 
 def train(rows: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
     """Fit both models on ``rows``, write them to ``out`` and return the validation figures."""
-    features, labels, splits = hit_rows(rows)
+    features, labels, splits, phrases = hit_rows(rows)
     x = _hashed(features)
     train_at = [n for n, s in enumerate(splits) if s == "train"]
     valid_at = [n for n, s in enumerate(splits) if s == "valid"]
@@ -306,6 +313,8 @@ def train(rows: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
         intent_w=intent_w.astype("float16"),
         intent_b=intent_b.astype("float32"),
         triggers=numpy.array(triggers),
+        # The reader judges only trigger phrases it has seen often enough in training.
+        phrases=numpy.array(sorted(p for p, n in phrases.items() if n >= _KNOWN_PHRASE)),
         live_at=numpy.array([live_at], dtype="float32"),
         intent_at=numpy.array([intent_at], dtype="float32"),
     )
