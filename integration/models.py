@@ -402,6 +402,9 @@ class TriggerHit:
     match: str
     sentence: str
     message_id: str | None = None
+    # How the learned reader took the match ("read as live, p=0.93"), or what it found
+    # without a keyword ("churn intent without the word"); empty when no reader looked.
+    reading: str = ""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -33,7 +33,8 @@ def bug_shape(policy: BugPolicy, signals: Signals) -> tuple[str, ...]:
         reasons.append("error " + ", ".join(signals.error_keys[:3]))
     failures = [h for h in signals.triggers if h.trigger in _FAILURE_TRIGGERS]
     if failures and (reasons or signals.page_hint):
-        reasons.append(f'failure "{failures[0].match}"')
+        # A failure found by meaning has no keyword: name its trigger instead.
+        reasons.append(f'failure "{failures[0].match or failures[0].trigger}"')
     if reasons and signals.page_hint:
         reasons.append(f"page {signals.page_hint}")
     # Failure words alone ("can't find the button") are a how-to more often than a bug.

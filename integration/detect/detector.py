@@ -35,6 +35,13 @@ from integration.detect.context import (
 from integration.detect.cues import DEFAULT_TRIGGERS
 from integration.detect.expectation import BREACH_SCORE, breach_sentence
 from integration.detect.impact import error_keys, severity_cues
+from integration.detect.reader import (
+    INTENT_TRIGGERS,
+    HitReader,
+    Intent,
+    default_hit_reader,
+    later_words,
+)
 from integration.detect.sentiment import lexicon, score_doc
 from integration.detect.text import Parsed, clean_body, reader
 from integration.detect.triggers import TriggerMatcher
@@ -91,6 +98,7 @@ class Detector:
         repeat_window_days: int = 14,
         model: TextModel | None | bool = True,
         pages: Sequence[PageRule] | None = None,
+        hit_reader: HitReader | None | bool = True,
     ) -> None:
         if repeat_window_days < 0:
             raise ConfigurationError(
@@ -105,6 +113,17 @@ class Detector:
             default_model() if model is True else model if isinstance(model, TextModel) else None
         )
         self.trigger_ids = self._triggers.ids
+        # True: the learned reader shipped in the package decides whether a trigger word is
+        # live and finds intents said without one; False/None: the rules alone.
+        self._hit_reader: HitReader | None = (
+            default_hit_reader() if hit_reader is True else hit_reader
+            if isinstance(hit_reader, HitReader) else None
+        )
+        # Which trigger each keyword-less intent raises: the first of its ids the matrix has.
+        self._intent_trigger = {
+            intent: next((t for t in ids if t in self.trigger_ids), None)
+            for intent, ids in INTENT_TRIGGERS.items()
+        }
         self.repeat_window_days = repeat_window_days
         # None: the built-in product-page hints; a sequence: the matrix's own page patterns.
         self._pages = PageMatcher(pages) if pages is not None else None
@@ -134,7 +153,7 @@ class Detector:
         """Everything detection reads from ``ticket``; ``history`` is the tenant's other tickets."""
         written = ticket.customer_messages
         subject, messages = self._parse(ticket, written)
-        hits, dropped, hidden = self._find_triggers(subject, messages)
+        hits, dropped, hidden, mentioned = self._find_triggers(subject, messages)
         words = self._model_input(subject, messages, hidden)
         mood = self._mood(subject, messages, words)
         evidence = list(mood.evidence)
@@ -144,7 +163,11 @@ class Detector:
         if hint:
             evidence.append(Evidence(kind="page", text=f"{hint}: {ticket.page_url}"))
         keys = error_keys([subject.text, *(doc.text for _, doc in messages)])
-        category, why = self._categorize(subject, messages, words, hint=hint, hits=hits, keys=keys)
+        # A trigger word read as only mentioned is no cue for its category either.
+        topic, topic_messages = _masked(subject, messages, mentioned)
+        category, why = self._categorize(
+            topic, topic_messages, words, hint=hint, hits=hits, keys=keys
+        )
         evidence.append(Evidence(kind="category", text=f"{category.category.value}: {why}"))
         if keys:
             evidence.append(Evidence(kind="error", text=", ".join(keys)))
@@ -183,16 +206,54 @@ class Detector:
 
     def _find_triggers(
         self, subject: Parsed, messages: list[tuple[str, Parsed]]
-    ) -> tuple[list[TriggerHit], list[Evidence], list[list[tuple[int, int]]]]:
-        """Trigger hits, the evidence of what was discarded, and per text the spans it hid."""
+    ) -> tuple[
+        list[TriggerHit], list[Evidence], list[list[tuple[int, int]]],
+        list[list[tuple[str, int, int]]],
+    ]:
+        """Trigger hits, the evidence of what was discarded, and per text (subject first) the
+        spans the rules or the reader hid and the matches the reader read as only mentioned."""
+        read = self._hit_reader
+        docs = [doc for _, doc in messages]
         hidden: list[list[tuple[int, int]]] = [[]]
+        mentioned: list[list[tuple[str, int, int]]] = [[]]
+        # A subject is a title, not a sentence: the reader takes it as the body does below.
         hits, dropped = self._triggers.find(subject, None, hidden[0])
-        for message_id, doc in messages:
+        body: list[TriggerHit] = []
+        for n, (message_id, doc) in enumerate(messages):
             hidden.append([])
-            found, ignored = self._triggers.find(doc, message_id, hidden[-1])
-            hits.extend(found)
+            mentioned.append([])
+            found, ignored = self._triggers.find(
+                doc, message_id, hidden[-1], reader=read, mentioned=mentioned[-1],
+                later=later_words(docs[n + 1 :]) if read else (),
+            )
+            body.extend(found)
             dropped.extend(ignored)
-        return hits, dropped, hidden
+        only_mentioned = {k for spans in mentioned for k, _, _ in spans} - {
+            h.trigger for h in body}
+        if only_mentioned:
+            hits, ignored = _as_body_reads(hits, only_mentioned)
+            dropped.extend(ignored)
+            mentioned[0] = [(k, lo, hi) for lo, hi, k, _ in self._triggers.candidates(subject)
+                            if k in only_mentioned]
+        hits.extend(body)
+        if read is not None:
+            hits.extend(self._intent_hits(read, messages, {h.trigger for h in hits}))
+        return hits, dropped, hidden, mentioned
+
+    def _intent_hits(
+        self, read: HitReader, messages: list[tuple[str, Parsed]], fired: set[str]
+    ) -> list[TriggerHit]:
+        """Triggers for intents said without a keyword, when no keyword already raised them."""
+        out = []
+        for message_id, doc in messages:
+            for found in read.find_intents(doc):
+                trigger = self._intent_trigger.get(found.intent)
+                if trigger is None or trigger in fired:
+                    continue
+                fired.add(trigger)
+                out.append(TriggerHit(trigger=trigger, match="", sentence=found.sentence,
+                                      message_id=message_id, reading=_intent_words(found)))
+        return out
 
     def _mood(
         self, subject: Parsed, messages: list[tuple[str, Parsed]], words: list[list[str]]
@@ -442,6 +503,50 @@ class Detector:
         )
         self._remember(ticket, issue)
         return issue
+
+
+_INTENT_WORDS = {
+    "churn": "churn intent without the word",
+    "relationship": "the relationship at stake, said without the words",
+    "security": "a security incident without the word",
+    "data_loss": "data loss without the words",
+    "platform": "a failure for everyone, not one user",
+}
+
+
+def _masked(
+    subject: Parsed, messages: list[tuple[str, Parsed]], spans: list[list[tuple[str, int, int]]]
+) -> tuple[Parsed, list[tuple[str, Parsed]]]:
+    """The texts with the words of the given spans (subject's first) read as a plain noun."""
+    if not any(spans):
+        return subject, messages
+    docs = [subject, *(doc for _, doc in messages)]
+    out = []
+    for doc, hide in zip(docs, spans, strict=True):
+        if hide:
+            lemmas = list(doc.lemmas)
+            for _, lo, hi in hide:
+                lemmas[lo:hi] = ["thing"] * (hi - lo)
+            doc = Parsed(doc.text, doc.words, lemmas, doc.idx, doc.sents, doc.lower)
+        out.append(doc)
+    return out[0], [(m, doc) for (m, _), doc in zip(messages, out[1:], strict=True)]
+
+
+def _as_body_reads(
+    hits: list[TriggerHit], mentioned: set[str]
+) -> tuple[list[TriggerHit], list[Evidence]]:
+    """Subject hits minus those whose trigger the body only mentions, and why each went."""
+    kept = [h for h in hits if h.trigger not in mentioned]
+    dropped = [
+        Evidence(kind="trigger_ignored",
+                 text=f"{h.trigger}: {h.match!r} in the subject, only mentioned in the message")
+        for h in hits if h.trigger in mentioned
+    ]
+    return kept, dropped
+
+
+def _intent_words(found: Intent) -> str:
+    return f"{_INTENT_WORDS.get(found.intent, found.intent)}, p={found.probability:.2f}"
 
 
 def _first_sentence(doc: Parsed) -> str:

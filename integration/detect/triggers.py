@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from integration.detect.cues import INTENT_CUES
+from integration.detect.reader import KIND_WORDS, HitReader
 from integration.detect.senses import INCIDENT_TRIGGERS, is_question, suppression
 from integration.detect.text import Parsed, TextReader
 from integration.models import Evidence, TriggerHit, TriggerSpec
@@ -178,6 +179,18 @@ def resolved(doc: Parsed, matcher: LemmaMatcher) -> list[tuple[int, int, str]]:
     return kept
 
 
+# With fewer words than this around the match ("our lawyer", "Cancel."), there is nothing to
+# read: the rules' verdict stands.
+_MIN_CONTEXT = 2
+
+
+def _has_context(doc: Parsed, start: int, end: int) -> bool:
+    lo, hi = doc.sentence(start)
+    words = doc.words
+    around = sum(1 for i in range(lo, hi) if not start <= i < end and words[i].strip())
+    return around >= _MIN_CONTEXT
+
+
 class TriggerMatcher:
     """Finds the matrix's triggers in parsed text and explains the ones it discards."""
 
@@ -188,29 +201,59 @@ class TriggerMatcher:
             words = (*spec.lemmas, *spec.phrases, *INTENT_CUES.get(spec.id, ()))
             compile_phrases(reader, self._matcher, spec.id, words)
 
+    def candidates(self, doc: Parsed) -> list[tuple[int, int, str, str | None]]:
+        """Every match as (start, end, key, why the rules discard it or None)."""
+        out: list[tuple[int, int, str, str | None]] = []
+        if not self.ids:
+            return out
+        for start, end, key in resolved(doc, self._matcher):
+            why = suppression(doc, start, end, incident=key in INCIDENT_TRIGGERS)
+            if why is None and key in QUESTION_ONLY and not is_question(doc, start):
+                why = "not in a question"
+            out.append((start, end, key, why))
+        return out
+
     def find(
         self,
         doc: Parsed,
         message_id: str | None,
         suppressed: list[tuple[int, int]] | None = None,
+        *,
+        reader: HitReader | None = None,
+        later: Sequence[str] = (),
+        mentioned: list[tuple[str, int, int]] | None = None,
     ) -> tuple[list[TriggerHit], list[Evidence]]:
         """Hits that count, plus evidence for each match discarded and why.
 
-        ``suppressed``, when given, receives the token span of every discarded match.
+        ``suppressed``, when given, receives the token span of every discarded match. With a
+        ``reader``, a match the rules keep counts only when the reader takes it as live;
+        ``later`` is the lemmas of the customer's later messages (a retraction lives there);
+        ``mentioned``, when given, receives (key, start, end) of every match the reader
+        discarded.
         """
         hits: list[TriggerHit] = []
         dropped: list[Evidence] = []
-        if not self.ids:
-            return hits, dropped
-        for start, end, key in resolved(doc, self._matcher):
+        for start, end, key, why in self.candidates(doc):
             span = doc.span_text(start, end)
             sentence = doc.sentence_text(start)
-            why = suppression(doc, start, end, incident=key in INCIDENT_TRIGGERS)
-            if why is None and key in QUESTION_ONLY and not is_question(doc, start):
-                why = "not in a question"
+            reading = ""
+            if (
+                why is None
+                and reader is not None
+                and reader.knows(doc, start, end, key)
+                and _has_context(doc, start, end)
+            ):
+                verdict = reader.read(doc, start, end, key, later=later)
+                if verdict.counts:
+                    reading = f"read as live, p={verdict.live:.2f}"
+                else:
+                    why = f"is {KIND_WORDS[verdict.kind]} (live p={verdict.live:.2f})"
+                    if mentioned is not None:
+                        mentioned.append((key, start, end))
             if why is None:
                 hits.append(
-                    TriggerHit(trigger=key, match=span, sentence=sentence, message_id=message_id)
+                    TriggerHit(trigger=key, match=span, sentence=sentence,
+                               message_id=message_id, reading=reading)
                 )
             else:
                 if suppressed is not None:

@@ -62,6 +62,10 @@ def _trigger(ids: tuple[str, ...], ctx: Facts) -> list[str] | None:
         return None
     return [
         f'trigger {h.trigger!r} matched "{h.match}" in "{quote(h.sentence)}"'
+        + (f" ({h.reading})" if h.reading else "")
+        if h.match
+        # Found by meaning, with no keyword to cite.
+        else f'trigger {h.trigger!r}: {h.reading}: "{quote(h.sentence)}"'
         for h in first.values()
     ]
 

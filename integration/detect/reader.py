@@ -1,0 +1,334 @@
+"""The learned reader: is a trigger word live or only mentioned; is an intent said without it?
+
+Two small linear models over hashed features, trained by
+``python -m integration.detect.training.reader`` and shipped as ``model/reader.npz``:
+
+- the *hit reader* looks at one trigger match — the words just before and after it, its
+  sentence, the sentences around it, what later messages say, markers of question, negation,
+  condition, past time and quotation — and gives the likeliest *kind*:
+  ``live`` (the customer's own, current, meant) or how it is only mentioned (``past``,
+  ``negated``, ``retracted``, ``hypothetical``, ``name``, ``joke``, ``others``, ``quoted``,
+  ``test``, ``question``, ``routine``);
+- the *intent finder* reads each sentence (hashed words and word pairs) for an intent said
+  without the trigger's keyword: calm churn, a relationship at stake, a security incident,
+  data loss, a platform-wide failure.
+
+A forward pass is a gather of a few dozen weight rows and a sum: a few microseconds, no
+torch, no sklearn. Every customer sentence goes through the intent finder, so its features
+are looked up by lemma (and lemma pair) rather than built as strings each time. The rules
+stay the explanation; the reader decides whether a hit counts.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy
+
+from integration.detect.text import Parsed
+from integration.errors import ConfigurationError
+
+__all__ = [
+    "INTENT_TRIGGERS",
+    "KIND_WORDS",
+    "READER_FILE",
+    "HitReader",
+    "Intent",
+    "Verdict",
+    "default_hit_reader",
+    "hit_features",
+    "later_words",
+    "match_key",
+    "sentence_features",
+]
+
+READER_FILE = Path(__file__).resolve().parent / "model" / "reader.npz"
+BUCKETS = 1 << 16
+_MASK = BUCKETS - 1
+_WINDOW = 5
+_LATER_WORDS = 16
+_FEATURE_CACHE = 200_000
+# Shorter sentences ("Thanks!", "Hi team,") state no intent.
+_MIN_SENTENCE = 4
+
+# What each kind means, in the customer's words, for the decision's reasons.
+KIND_WORDS = {
+    "live": "live",
+    "past": "past",
+    "negated": "negated",
+    "retracted": "taken back later",
+    "hypothetical": "hypothetical",
+    "name": "the name of a thing",
+    "joke": "a joke",
+    "others": "someone else's",
+    "quoted": "quoted",
+    "test": "a test",
+    "question": "a question about policy",
+    "routine": "routine paperwork",
+}
+# Which trigger an intent found without the keyword stands for, first one the matrix has.
+INTENT_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "churn": ("churn",),
+    "relationship": ("relationship", "churn"),
+    "security": ("security",),
+    "data_loss": ("critical_bug", "data_loss"),
+    "platform": ("outage",),
+}
+_NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "nor", "neither"})
+_CONDITIONS = frozenset({"if", "whether", "case", "ever", "hypothetically", "would", "suppose"})
+_QUOTES = frozenset({'"', "'", "“", "”", "‘", "’"})
+_TIME_PAST = frozenset({"ago", "last", "yesterday", "earlier", "already", "previously", "back"})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Verdict:
+    """How the reader takes one trigger match: its kind and the probability it is live."""
+
+    kind: str
+    live: float
+
+    @property
+    def counts(self) -> bool:
+        """True when the match is read as live."""
+        return self.kind == "live"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Intent:
+    """An intent found in a sentence without the trigger's keyword."""
+
+    intent: str
+    sentence: str
+    probability: float
+
+
+def _shape(lemma: str) -> str:
+    return "0" if lemma[:1].isdigit() else lemma
+
+
+def match_key(doc: Parsed, start: int, end: int) -> str:
+    """A trigger match by its lemmas ("review_other_vendor"), as the reader knows phrases."""
+    return "_".join(doc.lemmas[start:end])
+
+
+def later_words(docs: Sequence[Parsed]) -> list[str]:
+    """The first words of the customer's later messages, where a retraction would be."""
+    out: list[str] = []
+    for doc in docs:
+        out.extend(w for w in doc.lemmas[:_LATER_WORDS] if w.isalpha())
+        if len(out) >= _LATER_WORDS:
+            break
+    return out[:_LATER_WORDS]
+
+
+def hit_features(
+    doc: Parsed, start: int, end: int, key: str, *, later: Sequence[str] = ()
+) -> list[str]:
+    """The hashed-feature names of one trigger match (shared by training and reading)."""
+    lemmas = doc.lemmas
+    sent_start, sent_end = doc.sentence(start)
+    match = "_".join(lemmas[start:end])
+    out = [f"k={key}", f"m={match}"]
+    for n in range(1, _WINDOW + 1):
+        if start - n >= sent_start:
+            word = _shape(lemmas[start - n])
+            out.append(f"b={word}")
+            if n <= 2:
+                out.append(f"b{n}={word}")
+                out.append(f"kb={key}|{word}")
+        if end + n - 1 < sent_end:
+            word = _shape(lemmas[end + n - 1])
+            out.append(f"a={word}")
+            if n <= 2:
+                out.append(f"a{n}={word}")
+                out.append(f"ka={key}|{word}")
+    sentence = [_shape(w) for w in lemmas[sent_start:sent_end] if w.strip()]
+    out.extend(f"s={w}" for w in sentence)
+    out.extend(f"s2={a}_{b}" for a, b in zip(sentence, sentence[1:], strict=False))
+    out.extend(_markers(doc, start, sent_start, sent_end, sentence))
+    out.extend(_neighbours(doc, start))
+    out.extend(f"L={w}" for w in later[:_LATER_WORDS])
+    return out
+
+
+def _markers(
+    doc: Parsed, start: int, sent_start: int, sent_end: int, sentence: list[str]
+) -> list[str]:
+    words = set(sentence)
+    out = []
+    if "?" in words:
+        out.append("q")
+    if not _NEGATORS.isdisjoint(doc.lemmas[max(sent_start, start - 6) : start]):
+        out.append("neg_before")
+    if not _CONDITIONS.isdisjoint(words):
+        out.append("cond")
+    if not _QUOTES.isdisjoint(doc.words[sent_start:sent_end]):
+        out.append("quote")
+    if not _TIME_PAST.isdisjoint(words):
+        out.append("time_past")
+    if any(w.endswith("ed") for w in doc.lower[sent_start:sent_end]):
+        out.append("ed")
+    position = doc.sent_index[start]
+    out.append("first_sent" if position == 0 else "later_sent")
+    return out
+
+
+def _neighbours(doc: Parsed, start: int) -> list[str]:
+    # A retraction or a resolution often sits in the next sentence ("Never mind, it works").
+    index = doc.sent_index[start]
+    out: list[str] = []
+    if index + 1 < len(doc.sents):
+        lo, hi = doc.sents[index + 1]
+        out.extend(f"n={_shape(w)}" for w in doc.lemmas[lo:hi][:12] if w.strip())
+    if index > 0:
+        lo, hi = doc.sents[index - 1]
+        out.extend(f"p={_shape(w)}" for w in doc.lemmas[lo:hi][-8:] if w.strip())
+    return out
+
+
+def sentence_features(lemmas: Sequence[str]) -> list[str]:
+    """The hashed-feature names of one sentence for the intent finder."""
+    words = [_shape(w) for w in lemmas if w.strip()]
+    out = [f"w={w}" for w in words]
+    out.extend(f"w2={a}_{b}" for a, b in zip(words, words[1:], strict=False))
+    return out
+
+
+class _Buckets(dict[str, int]):
+    """Bucket of a sentence word's feature by lemma, computed on first sight (-1: a space)."""
+
+    def __missing__(self, lemma: str) -> int:
+        value = self[lemma] = _bucket(f"w={_shape(lemma)}") if lemma.strip() else -1
+        return value
+
+
+class _PairBuckets(dict[tuple[str, str], int]):
+    """Bucket of a sentence word pair's feature by lemma pair, computed on first sight."""
+
+    def __missing__(self, pair: tuple[str, str]) -> int:
+        value = self[pair] = _bucket(f"w2={_shape(pair[0])}_{_shape(pair[1])}")
+        return value
+
+
+class _Names(dict[str, int]):
+    """Bucket of a feature name, computed on first sight."""
+
+    def __missing__(self, name: str) -> int:
+        value = self[name] = _bucket(name)
+        return value
+
+
+class _Hasher:
+    """Feature names to bucket ids, remembered (a feature recurs in almost every ticket)."""
+
+    def __init__(self) -> None:
+        self._known = _Names()
+        self._words = _Buckets()
+        self._pairs = _PairBuckets()
+
+    def __call__(self, names: Sequence[str]) -> list[int]:
+        known = self._known
+        if len(known) > _FEATURE_CACHE:
+            known.clear()
+        return [known[name] for name in names]
+
+    def sentence(self, lemmas: Sequence[str]) -> list[int]:
+        """The buckets of ``sentence_features(lemmas)``, looked up by lemma and lemma pair."""
+        words, pairs = self._words, self._pairs
+        if len(words) + len(pairs) > _FEATURE_CACHE:
+            words.clear()
+            pairs.clear()
+        kept = [w for w in lemmas if words[w] >= 0]
+        out = [words[w] for w in kept]
+        out += [pairs[pair] for pair in zip(kept, kept[1:], strict=False)]
+        return out
+
+
+def _bucket(name: str) -> int:
+    return zlib.crc32(name.encode("utf-8")) & _MASK
+
+
+def _softmax(logits: numpy.ndarray) -> numpy.ndarray:
+    logits = logits - logits.max()
+    exp = numpy.exp(logits)
+    out: numpy.ndarray = exp / exp.sum()
+    return out
+
+
+class HitReader:
+    """The shipped hit reader and intent finder, loaded once from ``reader.npz``."""
+
+    def __init__(self, path: Path = READER_FILE) -> None:
+        try:
+            with numpy.load(path, allow_pickle=False) as data:
+                self.kinds = tuple(str(k) for k in data["kinds"])
+                self.intents = tuple(str(k) for k in data["intents"])
+                self._hit_w = numpy.asarray(data["hit_w"], dtype="float32")
+                self._hit_b = numpy.asarray(data["hit_b"], dtype="float32")
+                self._intent_w = numpy.asarray(data["intent_w"], dtype="float32")
+                self._intent_b = numpy.asarray(data["intent_b"], dtype="float32")
+                self.triggers = frozenset(str(t) for t in data["triggers"])
+                self.phrases = frozenset(str(p) for p in data["phrases"])
+                self.live_at = float(data["live_at"][0])
+                self.intent_at = float(data["intent_at"][0])
+        except (OSError, ValueError, KeyError) as err:
+            raise ConfigurationError(f"cannot load the reader model at {path}: {err}") from err
+        self._hash = _Hasher()
+        self._live = self.kinds.index("live")
+        self._none = self.intents.index("none")
+        # An intent's log-odds against "none" is at most the sum, over a sentence's features,
+        # of each feature's best margin over "none" (plus the best bias margin). A sentence
+        # whose sum stays below what the threshold needs cannot state an intent.
+        margins = numpy.delete(self._intent_w, self._none, axis=1) - self._intent_w[:, [self._none]]
+        bias = numpy.delete(self._intent_b, self._none) - self._intent_b[self._none]
+        self._gate: list[float] = margins.max(axis=1).tolist()
+        self._gate_at = math.log(self.intent_at / (1.0 - self.intent_at)) - float(bias.max())
+
+    def knows(self, doc: Parsed, start: int, end: int, key: str) -> bool:
+        """True when the reader was trained on this trigger and phrase; others stay the rules'."""
+        return key in self.triggers and match_key(doc, start, end) in self.phrases
+
+    def read(
+        self, doc: Parsed, start: int, end: int, key: str, *, later: Sequence[str] = ()
+    ) -> Verdict:
+        """The kind of one trigger match; ``later`` is ``later_words`` of later messages."""
+        ids = self._hash(hit_features(doc, start, end, key, later=later))
+        logits = (self._hit_w[ids].sum(axis=0) + self._hit_b).tolist()
+        # Twelve numbers: plain floats are cheaper than four more numpy calls.
+        top = max(logits)
+        exp = [math.exp(v - top) for v in logits]
+        live = exp[self._live] / sum(exp)
+        if live >= self.live_at:
+            return Verdict(kind="live", live=live)
+        exp[self._live] = -1.0
+        return Verdict(kind=self.kinds[exp.index(max(exp))], live=live)
+
+    def find_intents(self, doc: Parsed) -> list[Intent]:
+        """Intents stated without a keyword, one per sentence at most, likeliest first."""
+        out = []
+        gate = self._gate.__getitem__
+        for lo, hi in doc.sents:
+            if hi - lo < _MIN_SENTENCE:
+                continue
+            ids = self._hash.sentence(doc.lemmas[lo:hi])
+            # Most sentences cannot reach the threshold even at the bound: no numpy for them.
+            if sum(map(gate, ids)) < self._gate_at:
+                continue
+            probs = _softmax(self._intent_w[ids].sum(axis=0) + self._intent_b)
+            best = int(probs.argmax())
+            if best != self._none and probs[best] >= self.intent_at:
+                out.append(Intent(intent=self.intents[best], probability=float(probs[best]),
+                                  sentence=doc.span_text(lo, hi).strip()))
+        out.sort(key=lambda i: -i.probability)
+        return out
+
+
+@lru_cache(maxsize=1)
+def default_hit_reader() -> HitReader:
+    """The reader shipped in the package, loaded once per process."""
+    return HitReader(READER_FILE)

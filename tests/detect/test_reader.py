@@ -1,0 +1,148 @@
+"""The learned reader: a trigger word live or only mentioned; intents said without the word.
+
+Each case is a contrastive pair: the same trigger word said as a live demand, and only
+mentioned. The rules alone fire on both (checked with the reader off), so every pair fails
+if the reader is removed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from integration.detect import Detector
+from integration.detect.reader import KIND_WORDS, default_hit_reader
+from integration.detect.training.reader_data import DATA_PATH, generate
+from integration.matrix import default_matrix, evaluate
+from integration.models import Signals
+
+from .conftest import ticket
+
+MATRIX = default_matrix()
+
+
+@pytest.fixture(scope="module")
+def reading() -> Detector:
+    return Detector(triggers=MATRIX.triggers, pages=MATRIX.pages)
+
+
+@pytest.fixture(scope="module")
+def rules_only() -> Detector:
+    return Detector(triggers=MATRIX.triggers, pages=MATRIX.pages, hit_reader=False)
+
+
+def _ignored(signals: Signals) -> list[str]:
+    return [e.text for e in signals.evidence if e.kind == "trigger_ignored"]
+
+
+# (trigger, live message, the same word only mentioned, the kind the reader names)
+PAIRS = [
+    ("refund", "I want a refund for the double charge on our card.",
+     "We received the refund last Tuesday; how many days until it shows on the statement?",
+     "past"),
+    ("legal", "If we don't hear back by Monday I will sue.",
+     "my manager will sue me lol if this chart is late, how do I change its colours?", "joke"),
+    ("legal", "I will file a chargeback with my bank unless this is refunded.",
+     "One of our shoppers filed a chargeback against us; how do we upload proof of delivery?",
+     "others"),
+    ("outage", "The website is down for every one of our stores right now.",
+     "Hypothetically, if your EU region had an outage, would our data fail over?",
+     "hypothetical"),
+    ("churn", "Please cancel our subscription before the next billing date.",
+     "TEST ticket, please ignore: cancel the subscription.", "test"),
+    ("security", "Our admin account was hacked last night, lock it now.",
+     "The phishing-awareness course in your LMS won't play for our new hires.", "name"),
+    ("security", "We have a data breach: someone is exporting our contacts right now.",
+     "For our vendor file: how would you tell us about a data breach on your side?",
+     "hypothetical"),
+]
+
+
+@pytest.mark.parametrize(("trigger", "live", "mentioned", "kind"), PAIRS)
+def test_live_counts_and_mentioned_does_not(
+    reading: Detector, rules_only: Detector, trigger: str, live: str, mentioned: str, kind: str
+) -> None:
+    assert trigger in reading.detect(ticket(live)).trigger_ids
+    assert trigger in rules_only.detect(ticket(mentioned)).trigger_ids, "rules alone fire"
+    signals = reading.detect(ticket(mentioned))
+    assert trigger not in signals.trigger_ids
+    assert any(f"is {KIND_WORDS[kind]}" in text for text in _ignored(signals)), _ignored(signals)
+
+
+def test_a_report_taken_back_in_a_later_message_does_not_count(
+    reading: Detector, rules_only: Detector
+) -> None:
+    report = "The app is down for all of our users since 9am."
+    retraction = "Never mind, false alarm - it was our own proxy. All fine now."
+    assert "outage" in rules_only.detect(ticket(report, retraction)).trigger_ids
+    assert "outage" in reading.detect(ticket(report, "Any update on this?")).trigger_ids
+    assert "outage" not in reading.detect(ticket(report, retraction)).trigger_ids
+
+
+def test_a_phrase_the_reader_never_learned_is_left_to_the_rules(reading: Detector) -> None:
+    text = "Ahead of our renewal, leadership has asked us to review other vendors in this space."
+    assert "churn" in reading.detect(ticket(text)).trigger_ids
+
+
+def test_a_subject_word_counts_as_the_message_reads_it(reading: Detector) -> None:
+    past = "We got the refund last week, thanks. How long until it shows on the card?"
+    assert "refund" not in reading.detect(ticket(past, subject="Refund")).trigger_ids
+    live = "Please refund the duplicate payment today."
+    assert "refund" in reading.detect(ticket(live, subject="Refund")).trigger_ids
+
+
+@pytest.mark.parametrize(
+    ("trigger", "text", "calm"),
+    [
+        ("churn", "At this renewal price we will have to look elsewhere.",
+         "We would like a demo of the new reporting features next week."),
+        ("security", "An offboarded employee still logged in and exported our customer list.",
+         "How do we remove a user who left the company?"),
+        ("relationship", "Our CEO would like a call about the state of our partnership.",
+         "Our CEO asked for a copy of the signed contract."),
+    ],
+)
+def test_intent_without_the_keyword(
+    reading: Detector, rules_only: Detector, trigger: str, text: str, calm: str
+) -> None:
+    assert trigger not in rules_only.detect(ticket(text)).trigger_ids, "no keyword to match"
+    hits = [h for h in reading.detect(ticket(text)).triggers if h.trigger == trigger]
+    assert hits and hits[0].match == "" and "without the word" in hits[0].reading
+    assert trigger not in reading.detect(ticket(calm)).trigger_ids
+
+
+def test_the_decision_reasons_name_the_verdict(reading: Detector) -> None:
+    now = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    live = ticket("I demand a refund for the unused seats.")
+    decision = evaluate(MATRIX, live, reading.detect(live), now=now, with_actions=False)
+    assert any("read as live" in r for r in decision.reasons), decision.reasons
+    calm = ticket("At this renewal price we will have to look elsewhere.")
+    decision = evaluate(MATRIX, calm, reading.detect(calm), now=now, with_actions=False)
+    assert any("churn intent without the word" in r for r in decision.reasons), decision.reasons
+
+
+def test_the_mentioned_reason_names_the_kind(reading: Detector) -> None:
+    signals = reading.detect(ticket("We got the refund back in June, all good. New question: SSO?"))
+    assert any("'refund' is past" in text for text in _ignored(signals)), _ignored(signals)
+
+
+def test_the_data_file_is_what_the_generator_writes() -> None:
+    shipped = DATA_PATH.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in shipped] == generate()
+
+
+def test_the_shipped_model_reads_triggers_the_matrix_names() -> None:
+    read = default_hit_reader()
+    assert {"refund", "churn", "legal", "outage", "security"} <= read.triggers
+    assert read.kinds[0] == "live" and set(read.kinds) == set(KIND_WORDS)
+    assert 0.0 < read.live_at <= 0.5 and 0.5 <= read.intent_at < 1.0
+
+
+def test_a_word_only_mentioned_is_no_cue_for_its_category(
+    reading: Detector, rules_only: Detector
+) -> None:
+    text = "Thanks for the refund back in June! Where do I download last year's invoices?"
+    assert rules_only.detect(ticket(text)).category.value == "refund"
+    assert reading.detect(ticket(text)).category.value != "refund"
