@@ -17,11 +17,12 @@ from integration.worker import drain
 from tests.conftest import SANDBOX_SECRET, make_ticket, post_sandbox, sandbox_body
 from tests.llm.openai_server import KEY, FakeOpenAI, Reply, fake_openai
 
-HYPOTHETICAL = ("If we ever decided to cancel our subscription, what notice period would apply "
-                "to our contract? Reach me at dana@bigco.example.")
+# A condition the local reader still takes as live, so only a second reading can settle it.
+HYPOTHETICAL = ("What notice period applies if we cancel our subscription? "
+                "Reach me at dana@bigco.example.")
 READING = {"category": "other", "category_quote": "", "intent": None,
            "triggers": [{"id": "churn", "reading": "mentioned",
-                         "quote": "If we ever decided to cancel our subscription"}],
+                         "quote": "if we cancel our subscription"}],
            "why": "They ask about notice periods; nobody is cancelling."}
 
 
@@ -66,8 +67,8 @@ def test_the_decision_the_note_and_the_sidebar_say_what_the_model_did(
         assert tenant is not None
         s.expunge(tenant)
     assert rules["second_reading"].startswith(
-        'second reading by test-model: "churn" is only mentioned, not meant: "If we ever '
-        'decided to cancel our subscription"')
+        'second reading by test-model: "churn" is only mentioned, not meant: "if we cancel '
+        'our subscription"')
     assert "Summary written by test-model: Dana asks what notice period applies" in note
     assert "second reading by test-model" in note
     assert fake.keys == [KEY, KEY]

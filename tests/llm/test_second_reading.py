@@ -36,8 +36,9 @@ tiers:
     sla: {first_response: 24h}
 """, source="m.yaml")
 DETECTOR = build_detector(MATRIX)
-HYPOTHETICAL = ticket("If we ever decided to cancel our subscription, what notice period would "
-                      "apply to our contract?", subject="Contract question")
+# A condition the local reader still takes as live, so only a second reading can settle it.
+HYPOTHETICAL = ticket("What notice period applies if we cancel our subscription?",
+                      subject="Contract question")
 MONEY_BACK = ticket("The invoice was paid twice by our bank. Please send the second payment "
                     "back to us.", subject="Annual plan")
 
@@ -66,13 +67,13 @@ def test_a_doubtful_trigger_only_mentioned_is_dropped_and_the_reason_says_so(
     local = decide(HYPOTHETICAL, [], matrix=MATRIX, detector=DETECTOR, now=T0)
     assert local.decision.tier is Tier.THREE  # the keyword alone escalates it
     answers(fake, triggers=[{"id": "churn", "reading": "mentioned",
-                             "quote": "If we ever decided to cancel our subscription"}])
+                             "quote": "if we cancel our subscription"}])
     result = decided(fake, HYPOTHETICAL)
     assert result.decision.tier is Tier.ONE
     assert "churn" not in result.signals.trigger_ids
     [reason] = [r.reason for r in result.decision.rules if r.rule_id == SECOND_READING]
     assert reason == ('second reading by test-model: "churn" is only mentioned, not meant: '
-                      '"If we ever decided to cancel our subscription" (The customer asks '
+                      '"if we cancel our subscription" (The customer asks '
                       'about the contract terms.)')
     assert Evidence(kind="second_reading", text=reason) in result.signals.evidence
     [request] = fake.requests
@@ -134,7 +135,7 @@ def test_a_sure_reading_is_never_sent(fake: FakeOpenAI) -> None:
 
 
 def test_an_unsure_category_changes_only_with_a_quote(fake: FakeOpenAI) -> None:
-    answers(fake, category="billing", category_quote="what notice period would apply")
+    answers(fake, category="billing", category_quote="What notice period applies")
     result = decided(fake, HYPOTHETICAL, unsure_below=1.0)
     assert result.signals.category is Category.BILLING
     assert any(r.startswith("second reading by test-model: category billing, not ")
@@ -160,7 +161,7 @@ def test_a_failed_second_reading_keeps_the_local_one(fake: FakeOpenAI, reply: Re
 
 def test_the_second_reading_is_cached_by_its_redacted_text(fake: FakeOpenAI) -> None:
     answers(fake, triggers=[{"id": "churn", "reading": "mentioned",
-                             "quote": "If we ever decided to cancel our subscription"}])
+                             "quote": "if we cancel our subscription"}])
     second = LlmSecondReader(reader(fake, second_reading=True))
     for _ in range(2):
         result = decide(HYPOTHETICAL, [], matrix=MATRIX, detector=DETECTOR, now=T0,
