@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from integration.clocks import SlaFields, sla_fields
 from integration.detect import Detector
+from integration.detect.detector import Reading
 from integration.enrich import (
     Context,
     activity_signals,
@@ -81,17 +82,20 @@ def decide(
     stored: StoredSla | None = None,
     context: Context | None = None,
     override: tuple[Tier, RuleHit] | None = None,
+    reading: Reading | None = None,
 ) -> Decided:
     """Read the ticket, let the matrix decide, then run its SLA clock; no I/O.
 
     ``stored`` is what the store knew of the ticket's SLA before this change (timeline,
     state acted on, due time); without it the clock starts from the ticket alone.
     ``context`` is what the edge found around the ticket (CRM account, product activity,
-    routing table); the returned ticket carries the merged account.
+    routing table); the returned ticket carries the merged account. ``reading`` is the
+    detector's ``read(ticket)`` when it was made beforehand (``escalade triage`` on several
+    processes).
     """
     context = context or Context()
     ticket = with_activity(merge_account(ticket, context.crm_account), context.activity)
-    signals = activity_signals(detector.detect(ticket, history), context.activity)
+    signals = activity_signals(detector.detect(ticket, history, reading=reading), context.activity)
     reread = _reread(ticket, signals, detector, context)
     signals = reread.signals
     # Only a decision that writes back needs the summary and the earlier tickets.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -17,6 +17,7 @@ from integration.models import Decision, Ticket, account_key, requester_key
 
 if TYPE_CHECKING:
     from integration.detect import Detector
+    from integration.detect.detector import Reading
 
 __all__ = ["HistoryIndex", "LineError", "parse_lines", "sla_state_now", "triage_tickets"]
 
@@ -104,27 +105,37 @@ def sla_state_now(sla: SlaFields) -> str:
 
 
 def triage_tickets(
-    tickets: Sequence[Ticket], *, matrix: Matrix, detector: Detector, now: datetime
+    tickets: Sequence[Ticket],
+    *,
+    matrix: Matrix,
+    detector: Detector,
+    now: datetime,
+    readings: Sequence[Reading] | None = None,
+    only: Collection[int] | None = None,
 ) -> list[Decision]:
     """Decide each ticket with the earlier-created ones as history; output in input order.
 
     ``sla_state`` is the clock's at ``now``: ``warning`` past the warning time, ``breached``
-    past the due time.
+    past the due time. ``readings`` (one per ticket) were made beforehand by
+    ``detector.read``; with ``only``, just the tickets at those indexes are decided (all of
+    them still count as history).
     """
     history = HistoryIndex()
     order = sorted(range(len(tickets)), key=lambda i: tickets[i].created_at)
     decisions: list[Decision | None] = [None] * len(tickets)
     for i in order:
         ticket = tickets[i]
-        # The CLI prints no actions, so they are not rendered.
-        decided = decide(
-            ticket,
-            history.related(ticket),
-            matrix=matrix,
-            detector=detector,
-            now=now,
-            with_actions=False,
-        )
-        decisions[i] = replace(decided.decision, sla_state=sla_state_now(decided.sla))
+        if only is None or i in only:
+            # The CLI prints no actions, so they are not rendered.
+            decided = decide(
+                ticket,
+                history.related(ticket),
+                matrix=matrix,
+                detector=detector,
+                now=now,
+                with_actions=False,
+                reading=readings[i] if readings is not None else None,
+            )
+            decisions[i] = replace(decided.decision, sla_state=sla_state_now(decided.sla))
         history.add(ticket)
     return [d for d in decisions if d is not None]

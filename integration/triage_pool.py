@@ -1,10 +1,11 @@
-"""``escalade triage`` on several cores: independent customers decided in forked workers.
+"""``escalade triage`` on several cores, deciding exactly as one process does.
 
-A ticket's decision depends only on the earlier tickets of the same requester or account
-(repeat contacts), so tickets that share neither are independent. ``partition`` groups the
-tickets that are linked through a requester or an account and spreads the groups over the
-workers; each worker decides its share exactly as one process would (same order, same
-history), so the output is the same whatever the number of workers.
+A ticket's decision depends on the earlier tickets of the same requester or account only
+through what each of them is about (its issue, for repeat contacts). So the work runs in two
+passes over forked workers: first each worker reads its share of the tickets on their own
+(everything but repeat contacts, most of the cost); the parent then knows every ticket's
+issue, and the second pass decides each share with the whole input as history. The output is
+the same whatever the number of workers, in input order.
 
 The workers are forked after the model is loaded: they start in milliseconds and share the
 parent's memory instead of loading their own copy.
@@ -19,16 +20,19 @@ import traceback
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from integration.matrix import Matrix
-from integration.models import Decision, Ticket, account_key, requester_key
+from integration.models import Decision, Ticket
 from integration.triage import triage_tickets
 
 if TYPE_CHECKING:
     from integration.detect import Detector
+    from integration.detect.detector import Reading
 
-__all__ = ["default_workers", "partition", "triage_lines"]
+__all__ = ["default_workers", "shares_of", "triage_lines"]
+
+_T = TypeVar("_T")
 
 # Below this many tickets a second process costs more than it saves.
 MIN_TICKETS_PER_WORKER = 500
@@ -42,37 +46,9 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def partition(tickets: Sequence[Ticket], parts: int) -> list[list[int]]:
-    """Ticket indexes in ``parts`` shares; tickets linked by requester or account share one.
-
-    Each share keeps input order; linked groups go, largest first, to the lightest share.
-    """
-    parent: dict[str, str] = {}
-
-    def find(key: str) -> str:
-        root = key
-        while parent.setdefault(root, root) != root:
-            root = parent[root]
-        while key != root:
-            parent[key], key = root, parent[key]
-        return root
-
-    keys: list[str] = []
-    for ticket in tickets:
-        first = find(f"{ticket.tenant}|{requester_key(ticket)}")
-        account = account_key(ticket)
-        if account is not None:
-            other = find(f"{ticket.tenant}|{account}")
-            if other != first:
-                parent[other] = first
-        keys.append(first)
-    groups: dict[str, list[int]] = {}
-    for index, key in enumerate(keys):
-        groups.setdefault(find(key), []).append(index)
-    shares: list[list[int]] = [[] for _ in range(max(1, parts))]
-    for group in sorted(groups.values(), key=len, reverse=True):
-        min(shares, key=len).extend(group)
-    return [sorted(share) for share in shares if share]
+def shares_of(count: int, parts: int) -> list[list[int]]:
+    """Indexes ``0..count-1`` dealt round-robin into at most ``parts`` non-empty shares."""
+    return [list(range(k, count, parts)) for k in range(min(parts, count))]
 
 
 def _line(decision: Decision) -> str:
@@ -92,13 +68,27 @@ def triage_lines(
     if workers < 2:
         return [_line(d) for d in triage_tickets(tickets, matrix=matrix, detector=detector,
                                                  now=now)]
+    shares = shares_of(len(tickets), workers)
+
+    def read_share(share: list[int]) -> list[Reading]:
+        return [detector.read(tickets[i]) for i in share]
+
+    readings: list[Reading | None] = [None] * len(tickets)
+    for share, found in zip(shares, _run_forked(read_share, shares), strict=True):
+        for index, reading in zip(share, found, strict=True):
+            readings[index] = reading
+    ready = [r for r in readings if r is not None]
+    # Every ticket's issue is known before any is decided, as one process would have it.
+    detector.issue_cache_size = max(detector.issue_cache_size, len(tickets))
+    for ticket, reading in sorted(zip(tickets, ready, strict=True),
+                                  key=lambda pair: pair[0].created_at):
+        detector.remember(ticket, reading.issue)
 
     def decide_share(share: list[int]) -> list[str]:
-        chosen = [tickets[i] for i in share]
-        return [_line(d) for d in triage_tickets(chosen, matrix=matrix, detector=detector,
-                                                 now=now)]
+        decided = triage_tickets(tickets, matrix=matrix, detector=detector, now=now,
+                                 readings=ready, only=frozenset(share))
+        return [_line(d) for d in decided]
 
-    shares = partition(tickets, workers)
     lines: list[str] = [""] * len(tickets)
     for share, share_lines in zip(shares, _run_forked(decide_share, shares), strict=True):
         for index, line in zip(share, share_lines, strict=True):
@@ -107,8 +97,8 @@ def triage_lines(
 
 
 def _run_forked(
-    work: Callable[[list[int]], list[str]], shares: list[list[int]]
-) -> list[list[str]]:
+    work: Callable[[list[int]], list[_T]], shares: list[list[int]]
+) -> list[list[_T]]:
     """``work`` applied to each share in its own forked process; a worker's failure raises."""
     context = multiprocessing.get_context("fork")
     running: list[tuple[Any, Connection]] = []
@@ -119,7 +109,7 @@ def _run_forked(
         process.start()
         send.close()
         running.append((process, receive))
-    results: list[list[str]] = []
+    results: list[list[_T]] = []
     try:
         for process, receive in running:
             try:
@@ -138,7 +128,7 @@ def _run_forked(
     return results
 
 
-def _worker(work: Callable[[list[int]], list[str]], share: list[int], send: Connection) -> None:
+def _worker(work: Callable[[list[int]], list[Any]], share: list[int], send: Connection) -> None:
     try:
         send.send(("done", work(share)))
     except BaseException:  # noqa: BLE001 - the parent re-raises it with the traceback

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 
@@ -58,7 +58,7 @@ from integration.models import (
     TriggerSpec,
 )
 
-__all__ = ["Detector", "default_detector", "detect"]
+__all__ = ["Detector", "Reading", "default_detector", "detect"]
 
 FRUSTRATED_BELOW = -0.4
 SPIKE_DROP = 0.5
@@ -86,6 +86,19 @@ class _Mood:
 @lru_cache(maxsize=1)
 def _category_scorer() -> CategoryScorer:
     return CategoryScorer(reader())
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Reading:
+    """What a ticket says on its own, before earlier tickets are compared with it.
+
+    ``signals`` has no repeat contacts yet; ``Detector.detect`` adds them from the history.
+    A reading can be made in another process and sent back (it is plain data).
+    """
+
+    signals: Signals
+    issue: Issue
+    dropped: tuple[Evidence, ...]
 
 
 class Detector:
@@ -129,6 +142,8 @@ class Detector:
         self._pages = PageMatcher(pages) if pages is not None else None
         # What earlier tickets were about, by (ticket key, updated_at): most recently used last.
         self._issues: OrderedDict[tuple[str, datetime], Issue] = OrderedDict()
+        # How many earlier tickets' issues are remembered (a triage run may ask for all).
+        self.issue_cache_size = _ISSUE_CACHE_SIZE
         # The same, by object identity for the ticket objects seen last: the history of one
         # triage run is the same objects over and over, and building a key costs more than
         # the comparison. The entry keeps its ticket alive, so an id is never reused.
@@ -149,8 +164,29 @@ class Detector:
         page = page or self._pages.match(url)
         return page.category.value if page is not None and page.category is not None else None
 
-    def detect(self, ticket: Ticket, history: Sequence[Ticket] = ()) -> Signals:
-        """Everything detection reads from ``ticket``; ``history`` is the tenant's other tickets."""
+    def detect(
+        self, ticket: Ticket, history: Sequence[Ticket] = (), *, reading: Reading | None = None
+    ) -> Signals:
+        """Everything detection reads from ``ticket``; ``history`` is the tenant's other tickets.
+
+        ``reading`` is ``read(ticket)`` made earlier (perhaps in another process).
+        """
+        if reading is None:
+            reading = self.read(ticket)
+        else:
+            self.remember(ticket, reading.issue)
+        repeats, message_count, repeat_evidence = self._repeats(
+            ticket, history, reading.issue, ticket.customer_messages
+        )
+        return replace(
+            reading.signals,
+            repeat_contacts=repeats,
+            customer_message_count=message_count,
+            evidence=(*reading.signals.evidence, *repeat_evidence, *reading.dropped),
+        )
+
+    def read(self, ticket: Ticket) -> Reading:
+        """What ``ticket`` says on its own: every signal but repeat contacts."""
         written = ticket.customer_messages
         subject, messages = self._parse(ticket, written)
         hits, dropped, hidden, mentioned = self._find_triggers(subject, messages)
@@ -180,12 +216,8 @@ class Detector:
             errors=frozenset(keys),
             words=content_words([subject, *self._first(messages)], ignore=name_words(ticket)),
         )
-        self._remember(ticket, mine)
-        repeats, message_count, repeat_evidence = self._repeats(ticket, history, mine, written)
-        evidence.extend(repeat_evidence)
-        evidence.extend(dropped)
-
-        return Signals(
+        self.remember(ticket, mine)
+        signals = Signals(
             category=category.category,
             category_confidence=category.confidence,
             sentiment=round(mood.overall, 4),
@@ -199,10 +231,9 @@ class Detector:
             page_hint=hint,
             page_rule=page.id if page is not None else None,
             page_urgency=page.urgency if page is not None else None,
-            repeat_contacts=repeats,
-            customer_message_count=message_count,
             evidence=tuple(evidence),
         )
+        return Reading(signals=signals, issue=mine, dropped=tuple(dropped))
 
     def _find_triggers(
         self, subject: Parsed, messages: list[tuple[str, Parsed]]
@@ -466,15 +497,16 @@ class Detector:
         found.sort(key=lambda t: t.created_at, reverse=True)
         return found[:limit]
 
-    def _remember(self, ticket: Ticket, issue: Issue) -> None:
+    def remember(self, ticket: Ticket, issue: Issue) -> None:
+        """Keep what ``ticket`` is about, for the tickets that follow it."""
         key = (ticket.key, ticket.updated_at)
         self._issues[key] = issue
         self._issues.move_to_end(key)
-        if len(self._issues) > _ISSUE_CACHE_SIZE:
+        if len(self._issues) > self.issue_cache_size:
             self._issues.popitem(last=False)
         self._by_object[id(ticket)] = (ticket, issue)
         self._by_object.move_to_end(id(ticket))
-        if len(self._by_object) > _ISSUE_CACHE_SIZE:
+        if len(self._by_object) > self.issue_cache_size:
             self._by_object.popitem(last=False)
 
     def _issue_of(self, ticket: Ticket) -> Issue:
@@ -484,7 +516,7 @@ class Detector:
             return entry[1]
         found = self._issues.get((ticket.key, ticket.updated_at))
         if found is not None:
-            self._remember(ticket, found)
+            self.remember(ticket, found)
             return found
         subject, messages = self._parse(ticket)
         first = self._first(messages)
@@ -501,7 +533,7 @@ class Detector:
             errors=frozenset(error_keys([subject.text, *(d.text for d in first)])),
             words=content_words([subject, *first], ignore=name_words(ticket)),
         )
-        self._remember(ticket, issue)
+        self.remember(ticket, issue)
         return issue
 
 
