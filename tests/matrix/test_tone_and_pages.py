@@ -1,4 +1,4 @@
-"""A sharp drop in tone mid-conversation, and the cancellation page, in the default matrix."""
+"""A sharp drop in tone mid-conversation, and the page a customer writes from (default matrix)."""
 
 from __future__ import annotations
 
@@ -97,3 +97,35 @@ def test_a_report_page_is_not_the_cancellation_page() -> None:
     sig, decision, *_ = decide(ticket, (), matrix=matrix, detector=build_detector(matrix),
                                 now=NOW)
     assert sig.page_rule != "cancel_account" and decision.tier is Tier.ONE
+
+
+def _decided(body: str, url: str) -> tuple[str | None, Tier, list[str]]:
+    matrix = default_matrix()
+    ticket = make_ticket(subject="Not working", page_url=url, messages=(
+        Message(id="m1", author=Author.CUSTOMER, created_at=CREATED, body=body),))
+    sig, decision, *_ = decide(ticket, (), matrix=matrix, detector=build_detector(matrix),
+                                now=NOW)
+    return sig.page_rule, decision.tier, [r.rule_id for r in decision.rules]
+
+
+def test_an_action_failing_on_the_billing_page_needs_a_person() -> None:
+    body = "I can't save the new card, it keeps failing."
+    page, tier, rules = _decided(body, "https://app.example.com/settings/billing")
+    assert page == "billing_settings" and tier is Tier.TWO
+    assert "billing_page_failure" in rules
+    _, _, elsewhere = _decided(body, "https://app.example.com/reports/42")
+    assert "billing_page_failure" not in elsewhere
+
+
+def test_a_security_setting_that_cannot_be_changed_needs_a_person() -> None:
+    body = "I can't turn on two-factor for the team, the toggle keeps failing."
+    page, tier, rules = _decided(body, "https://app.example.com/settings/security")
+    assert page == "admin_security" and tier is Tier.TWO
+    assert "security_setting_failure" in rules
+
+
+def test_a_question_on_the_billing_page_stays_a_question() -> None:
+    page, tier, rules = _decided("Where can I download last month's invoice?",
+                                 "https://app.example.com/settings/billing")
+    assert page == "billing_settings" and tier is Tier.ONE
+    assert "billing_page_failure" not in rules
