@@ -67,7 +67,7 @@ def test_triage_bad_line_names_file_line_and_field_and_writes_nothing(tmp_path: 
     bad = make_ticket(id="2", created_at="yesterday")
     path.write_text(json.dumps(make_ticket()) + "\n" + json.dumps(bad) + "\n{oops\n")
     result = CliRunner().invoke(main, ["triage", str(path)])
-    assert result.exit_code != 0
+    assert result.exit_code == 2  # bad input, like a wrong option
     assert f"{path}:2: created_at:" in result.stderr
     assert f"{path}:3: line: not valid JSON" in result.stderr
     assert result.stdout == ""

@@ -22,7 +22,7 @@ from integration.errors import ConfigurationError, EscaladeError, ValidationErro
 if TYPE_CHECKING:
     from integration.runtime import Runtime
 
-__all__ = ["EscaladeGroup", "bad_input", "read_lines", "runtime_of"]
+__all__ = ["BadInput", "EscaladeGroup", "bad_input", "read_lines", "runtime_of"]
 
 
 def runtime_of(ctx: click.Context) -> Runtime:
@@ -45,8 +45,8 @@ def runtime_of(ctx: click.Context) -> Runtime:
     return cast("Runtime", root.obj)
 
 
-class _BadOption(click.ClickException):
-    """A wrong option value: exits 2 like click's own usage errors."""
+class BadInput(click.ClickException):
+    """Bad input (an option's value, a file's line): exits 2 like click's own usage errors."""
 
     exit_code = 2
 
@@ -59,7 +59,7 @@ def bad_input(err: ValidationError, flags: Mapping[str, str] | None = None) -> c
     else:
         where = (flags or {}).get(field) or (flags or {}).get(field.split(".")[0]) or field
     line = f"line {err.line}: " if err.line is not None else ""
-    return _BadOption(f"{where}: {line}{err.message}")
+    return BadInput(f"{where}: {line}{err.message}")
 
 
 def read_lines(path: str) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from integration.cli.common import read_lines
+from integration.cli.common import BadInput, read_lines
 
 __all__ = ["eval_command", "triage"]
 
@@ -37,7 +37,7 @@ def _tickets(lines: list[str], *, source: str) -> tuple[list[Any], list[str]]:
         for error in errors[:20]:
             click.echo(str(error), err=True)
         more = " (first 20 shown)" if len(errors) > 20 else ""
-        raise click.ClickException(f"{len(errors)} bad line(s){more}; nothing written")
+        raise BadInput(f"{len(errors)} bad line(s){more}; nothing written")
     return tickets, [line for line in lines if line.strip()]
 
 
@@ -80,14 +80,10 @@ def _labeled_set(files: tuple[str, ...]) -> list[Any]:
         for error in errors[1:20]:
             click.echo(str(error), err=True)
         more = f" ({len(errors)} bad lines, the others listed above)" if len(errors) > 1 else ""
-        raise _BadLabels(f"{errors[0]}{more}; nothing scored")
+        raise BadInput(f"{errors[0]}{more}; nothing scored")
     return found
 
 
-class _BadLabels(click.ClickException):
-    """A labeled file with bad lines: bad input, so exit 2 like a wrong option."""
-
-    exit_code = 2
 
 
 def _eval_sets(files: tuple[str, ...], held_out: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
