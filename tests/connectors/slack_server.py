@@ -23,10 +23,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.local_http import serving
 
 SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "specs" / "slack" / "samples"
 TOKEN = "xoxb-test-token"
@@ -294,16 +296,6 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
 def running_slack_api() -> Iterator[FakeSlack]:
     """Serve a fresh :class:`FakeSlack` on 127.0.0.1 (a free port) for the block's duration."""
     fake = FakeSlack()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(fake))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="fake-slack", daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    fake.url = f"http://{host!s}:{port}/api/"
-    try:
+    with serving(_handler_for(fake), name="fake-slack") as url:
+        fake.url = f"{url}/api/"
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

@@ -17,8 +17,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.local_http import serving
 
 KEY = "sk-test-not-a-real-key"
 _ROLES = {"system", "user", "assistant"}
@@ -146,14 +148,6 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 def fake_openai() -> Iterator[FakeOpenAI]:
     """Serve a ``FakeOpenAI`` on 127.0.0.1 for the duration of the block."""
     fake = FakeOpenAI()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(fake), name="fake-openai") as url:
+        fake.url = f"{url}/v1"
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

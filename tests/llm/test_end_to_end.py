@@ -35,14 +35,20 @@ def fake() -> Iterator[FakeOpenAI]:
         yield server
 
 
-def _tenant(runtime: Any, fake: FakeOpenAI, **llm: Any) -> None:
+def _tenant(runtime: Any, fake: FakeOpenAI, *, key_from_env: bool = False, **llm: Any) -> None:
+    # The key is a stored secret, or (key_from_env) read from ESCALADE_LLM_TEST_KEY.
+    key: dict[str, Any] = (
+        {"api_key_env": "ESCALADE_LLM_TEST_KEY"} if key_from_env else {"api_key_secret": True}
+    )
     settings = {"summary_provider": "llm",
-                "llm": {"base_url": fake.url, "model": "test-model", "api_key_secret": True,
-                        "second_reading": True, **llm}}
+                "llm": {"base_url": fake.url, "model": "test-model", "second_reading": True,
+                        **key, **llm}}
+    secrets = {"webhook_secret": SANDBOX_SECRET}
+    if not key_from_env:
+        secrets["llm.api_key"] = KEY
     with store.session_scope(runtime.sessions) as s:
         store.add_tenant(s, slug="demo", name="Demo", helpdesk="sandbox", base_url=None,
-                         secrets={"webhook_secret": SANDBOX_SECRET, "llm.api_key": KEY},
-                         settings=settings, cipher=runtime.cipher)
+                         secrets=secrets, settings=settings, cipher=runtime.cipher)
 
 
 def _post(client: Any, runtime: Any, body: str) -> None:
@@ -99,13 +105,7 @@ def test_a_model_that_is_down_changes_nothing(client: Any, runtime: Any,
 def test_a_missing_key_reads_as_off(client: Any, runtime: Any, fake: FakeOpenAI,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ESCALADE_LLM_TEST_KEY", raising=False)
-    with store.session_scope(runtime.sessions) as s:
-        store.add_tenant(s, slug="demo", name="Demo", helpdesk="sandbox", base_url=None,
-                         secrets={"webhook_secret": SANDBOX_SECRET},
-                         settings={"summary_provider": "llm", "llm": {
-                             "base_url": fake.url, "model": "m",
-                             "api_key_env": "ESCALADE_LLM_TEST_KEY"}},
-                         cipher=runtime.cipher)
+    _tenant(runtime, fake, key_from_env=True, second_reading=False)
     _post(client, runtime, HYPOTHETICAL)
     assert fake.requests == []
 
@@ -132,12 +132,6 @@ assert "openai" not in sys.modules, "openai was imported"
 def test_the_key_can_come_from_the_environment(client: Any, runtime: Any, fake: FakeOpenAI,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ESCALADE_LLM_TEST_KEY", "sk-from-the-environment")
-    with store.session_scope(runtime.sessions) as s:
-        store.add_tenant(s, slug="demo", name="Demo", helpdesk="sandbox", base_url=None,
-                         secrets={"webhook_secret": SANDBOX_SECRET},
-                         settings={"summary_provider": "llm", "llm": {
-                             "base_url": fake.url, "model": "m",
-                             "api_key_env": "ESCALADE_LLM_TEST_KEY"}},
-                         cipher=runtime.cipher)
+    _tenant(runtime, fake, key_from_env=True, second_reading=False)
     _post(client, runtime, HYPOTHETICAL)
     assert fake.keys == ["sk-from-the-environment"]  # the summary; no second reading asked
