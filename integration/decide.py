@@ -14,8 +14,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from integration.clocks import SlaFields, sla_fields
-from integration.detect import Detector
-from integration.detect.detector import Reading
+from integration.detect import Detector, Reading
 from integration.enrich import (
     Context,
     activity_signals,

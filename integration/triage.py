@@ -16,8 +16,7 @@ from integration.matrix import Matrix
 from integration.models import Decision, Ticket, account_key, requester_key
 
 if TYPE_CHECKING:
-    from integration.detect import Detector
-    from integration.detect.detector import Reading
+    from integration.detect import Detector, Reading
 
 __all__ = ["HistoryIndex", "LineError", "parse_lines", "sla_state_now", "triage_tickets"]
 

@@ -27,8 +27,7 @@ from integration.models import Decision, Ticket
 from integration.triage import triage_tickets
 
 if TYPE_CHECKING:
-    from integration.detect import Detector
-    from integration.detect.detector import Reading
+    from integration.detect import Detector, Reading
 
 __all__ = ["default_workers", "shares_of", "triage_lines"]
 

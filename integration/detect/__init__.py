@@ -6,6 +6,6 @@ Built on ``spacy.blank("en")`` with our own components; nothing is downloaded at
 from __future__ import annotations
 
 from integration.detect.cues import DEFAULT_TRIGGERS
-from integration.detect.detector import Detector, default_detector, detect
+from integration.detect.detector import Detector, Reading, default_detector, detect
 
-__all__ = ["DEFAULT_TRIGGERS", "Detector", "default_detector", "detect"]
+__all__ = ["DEFAULT_TRIGGERS", "Detector", "Reading", "default_detector", "detect"]
