@@ -84,8 +84,6 @@ def _labeled_set(files: tuple[str, ...]) -> list[Any]:
     return found
 
 
-
-
 def _eval_sets(files: tuple[str, ...], held_out: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     both = sorted(set(files) & set(held_out))
     if both:
