@@ -13,6 +13,7 @@ cross-validation on the training data and are stored in the model's ``meta.json`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -213,7 +214,7 @@ class _LinearView:
             self._learn(list(dict.fromkeys(missing)))
             # Repeats of a missing key count each time they occur, as in the layer.
             rows = [index[key] for key in _keys_of(words)]
-        summed: numpy.ndarray = self.bias + self._rows[rows].sum(axis=0)
+        summed: numpy.ndarray = self.bias + numpy.add.reduce(self._rows[rows], axis=0)
         return summed
 
 
@@ -223,10 +224,12 @@ def _keys_of(words: list[str]) -> list[str | tuple[str, str]]:
     return out
 
 
-def _softmax(values: numpy.ndarray) -> numpy.ndarray:
-    exp = numpy.exp(values - values.max())
-    out: numpy.ndarray = exp / exp.sum()
-    return out
+def _softmax(values: list[float]) -> list[float]:
+    # Plain floats: numpy's per-call cost outweighs the arithmetic on a dozen numbers.
+    top = max(values)
+    exp = [math.exp(v - top) for v in values]
+    total = sum(exp)
+    return [v / total for v in exp]
 
 
 class TextModel:
@@ -251,7 +254,7 @@ class TextModel:
         self._width = len(self.categories)
         self._complaint_col = self._width + list(complaint.labels).index(COMPLAINT)
         self._pipes: tuple[Any, Any] = (category, complaint)
-        self._last: tuple[list[str], numpy.ndarray] | None = None
+        self._last: tuple[list[str], tuple[list[float], float]] | None = None
         self._linear = _LinearView(
             self._nlp.vocab, [_sparse_layer(category.model), _sparse_layer(complaint.model)]
         )
@@ -276,29 +279,25 @@ class TextModel:
             )
         self.blend = blend
 
-    def _raw(self, words: list[str]) -> numpy.ndarray:
+    def _probs(self, words: list[str]) -> tuple[list[float], float]:
         # The detector asks for the first message's complaint and category in turn with the
         # same list: one reading serves both.
         last = self._last
         if last is not None and last[0] is words:
             return last[1]
-        raw = self._linear.raw(words or ["."])
-        self._last = (words, raw)
-        return raw
+        raw = self._linear.raw(words or ["."]).tolist()
+        tone = _softmax(raw[self._width :])
+        probs = (_softmax(raw[: self._width]), tone[self._complaint_col - self._width])
+        self._last = (words, probs)
+        return probs
 
     def category_probs(self, words: list[str]) -> dict[Category, float]:
         """Category probabilities for one token list (from ``features``)."""
-        raw = self._raw(words)
-        return dict(zip(self.categories, _softmax(raw[: self._width]).tolist(), strict=True))
+        return dict(zip(self.categories, self._probs(words)[0], strict=True))
 
     def complaint_probs(self, token_lists: Sequence[list[str]]) -> list[float]:
         """Probability that each token list is a complaint."""
-        out = []
-        for words in token_lists:
-            raw = self._raw(words)
-            tone = _softmax(raw[self._width :])
-            out.append(float(tone[self._complaint_col - self._width]))
-        return out
+        return [self._probs(words)[1] for words in token_lists]
 
     def category_view(self, words: list[str]) -> ModelView:
         """The model side of the category blend: bag of words and embeddings mixed."""

@@ -14,6 +14,7 @@ imported: ``model2vec`` itself would pull in ``huggingface_hub`` and ``joblib`` 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -96,12 +97,18 @@ class StaticEmbedder:
     def encode(self, texts: Sequence[str]) -> numpy.ndarray:
         """One row per text; an empty text is the zero vector."""
         out = numpy.zeros((len(texts), self.dim), dtype="float32")
+        vectors, add = self.vectors, numpy.add.reduce
         for n, text in enumerate(texts):
             ids = self.token_ids(text)
-            if ids:
-                out[n] = self.vectors[ids].mean(axis=0)
-        if self.normalize:
-            out /= numpy.linalg.norm(out, axis=1, keepdims=True) + 1e-32
+            if not ids:
+                continue
+            row = add(vectors[ids], axis=0)
+            # numpy's mean and norm are Python wrappers that cost more than the sums here;
+            # a normalized mean is the normalized sum.
+            if self.normalize:
+                out[n] = row / (math.sqrt(float(row @ row)) + 1e-32)
+            else:
+                out[n] = row / len(ids)
         return out
 
 
@@ -169,26 +176,40 @@ class EmbeddingModel:
                 f"the heads at {path} expect {self.heads.category_w.shape[0]} dimensions, "
                 f"the embedding model has {self.embedder.dim}"
             )
-        self._last: tuple[str, numpy.ndarray] | None = None
+        # Both heads as one matrix: one product per text gives every logit.
+        self._weights = numpy.concatenate(
+            [self.heads.category_w, self.heads.complaint_w[:, None]], axis=1
+        )
+        self._bias = [*self.heads.category_b.tolist(), self.heads.complaint_b]
+        self._last: tuple[str, tuple[list[float], float]] | None = None
 
-    def _vector(self, text: str) -> numpy.ndarray:
-        # The detector asks for one message's category and complaint in turn: one encoding.
+    def _scores(self, text: str) -> tuple[list[float], float]:
+        # The detector asks for one message's complaint and category in turn: one reading.
         last = self._last
         if last is not None and last[0] == text:
             return last[1]
-        vector = self.embedder.encode([text])
-        self._last = (text, vector)
-        return vector
+        logits = [
+            a + b for a, b in zip(
+                (self.embedder.encode([text])[0] @ self._weights).tolist(), self._bias,
+                strict=True)
+        ]
+        # Plain floats: numpy's per-call cost outweighs the arithmetic on a dozen numbers.
+        top = max(logits[:-1])
+        exp = [math.exp(v - top) for v in logits[:-1]]
+        total = sum(exp)
+        complaint = 1.0 / (1.0 + math.exp(-min(30.0, max(-30.0, logits[-1]))))
+        scores = ([v / total for v in exp], complaint)
+        self._last = (text, scores)
+        return scores
 
     def category_probs(self, text: str) -> dict[Category, float]:
         """Category probabilities for one text (they sum to 1)."""
-        row = self.heads.category(self._vector(text))[0]
-        return dict(zip(self.heads.labels, row.tolist(), strict=True))
+        return dict(zip(self.heads.labels, self._scores(text)[0], strict=True))
 
     def complaint_probs(self, texts: Sequence[str]) -> list[float]:
         """Probability that each text is a complaint."""
         if len(texts) == 1:
-            return [float(self.heads.complaint(self._vector(texts[0]))[0])]
+            return [self._scores(texts[0])[1]]
         return [float(p) for p in self.heads.complaint(self.embedder.encode(texts))]
 
     def describe(self) -> dict[str, Any]:
