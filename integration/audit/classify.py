@@ -235,29 +235,33 @@ def _decide(matrix: Matrix, ticket: Ticket, signals: Signals, *, sla: bool) -> R
         tier=int(decision.tier),
         rules=tuple(r.rule_id for r in decision.rules),
         alert=bool(settings.actions.alert),
-        sla_breached=sla_breach(matrix, ticket, decision.tier) if sla else None,
+        sla_breached=sla_breach(matrix, ticket, decision.tier, first_due=decision.sla_due_at)
+        if sla else None,
     )
 
 
-def sla_breach(matrix: Matrix, ticket: Ticket, tier: Tier) -> bool | None:
+def sla_breach(
+    matrix: Matrix, ticket: Ticket, tier: Tier, *, first_due: datetime | None = None
+) -> bool | None:
     """First reply or resolution later than ``tier``'s targets allow; None if not measured.
 
     Measured from creation on the tier's calendar; pauses while waiting on the customer
     are not in an export, so a ticket that waited can read as late (the helpdesk's own SLA
-    events, where the history has them, are preferred over this).
+    events, where the history has them, are preferred over this). ``first_due`` is the first
+    reply's due time when the caller has it already (the decision's).
     """
     outcome = outcome_of(ticket)
     sla = matrix.tier_settings(tier).sla
     checks = (
-        (sla.first_response, outcome.first_reply_minutes),
-        (sla.resolution, outcome.resolution_minutes),
+        (sla.first_response, outcome.first_reply_minutes, first_due),
+        (sla.resolution, outcome.resolution_minutes, None),
     )
     measured = False
-    for target, minutes in checks:
+    for target, minutes, known in checks:
         if target is None or minutes is None:
             continue
         measured = True
-        due = add_business_time(ticket.created_at, target, sla.calendar)
+        due = known or add_business_time(ticket.created_at, target, sla.calendar)
         if ticket.created_at + timedelta(minutes=minutes) > due:
             return True
     return False if measured else None
