@@ -8,8 +8,9 @@ prints.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from enum import IntEnum, StrEnum
 from typing import Any, TypeVar
@@ -147,6 +148,35 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_Pickled = TypeVar("_Pickled")
+
+
+def _quick_pickle(cls: type[_Pickled]) -> type[_Pickled]:
+    """Give a frozen slotted dataclass a state of one tuple, read and set without ``fields()``.
+
+    Tickets cross process boundaries by the hundred thousand (audit and triage workers); the
+    generated state methods look the fields up on every call, which costs twice the rest.
+    """
+    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    get = operator.attrgetter(*names)
+    put = object.__setattr__
+
+    def getstate(self: object) -> tuple[Any, ...]:
+        state: tuple[Any, ...] = get(self)
+        return state
+
+    def setstate(self: object, state: tuple[Any, ...]) -> None:
+        if len(state) != len(names):
+            raise ValueError(f"{cls.__name__} takes {len(names)} values, not {len(state)}")
+        for name, value in zip(names, state, strict=True):
+            put(self, name, value)
+
+    setattr(cls, "__getstate__", getstate)  # noqa: B010 - dataclass set these already
+    setattr(cls, "__setstate__", setstate)  # noqa: B010
+    return cls
+
+
+@_quick_pickle
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Person:
     """A requester or agent."""
@@ -177,6 +207,7 @@ class Person:
         return {"id": self.id, "email": self.email, "name": self.name}
 
 
+@_quick_pickle
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Account:
     """The customer organization with what the CRM knows of it."""
@@ -237,6 +268,7 @@ class Account:
         }
 
 
+@_quick_pickle
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Message:
     """One message of the conversation, public reply or internal note."""
@@ -270,6 +302,7 @@ class Message:
         }
 
 
+@_quick_pickle
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Ticket:
     """A helpdesk ticket (or Intercom conversation) in Escalade's own terms."""

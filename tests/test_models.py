@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from typing import Any
 
 import pytest
@@ -28,6 +30,19 @@ def test_round_trip_is_lossless() -> None:
     assert ticket.account == Account(id="c9", name="BigCo", domain="bigco.com", plan="enterprise",
                                      arr=180000.0, health=0.35, owner="am@ourco.com")
 
+
+
+def test_a_ticket_crosses_to_a_worker_process_whole() -> None:
+    ticket = Ticket.from_dict(FULL)
+    for copied in (pickle.loads(pickle.dumps(ticket, protocol=5)), copy.deepcopy(ticket)):
+        assert copied == ticket and copied is not ticket
+        assert copied.account == ticket.account and copied.messages == ticket.messages
+    # The state is the fields in order, nothing else (what a worker rebuilds from).
+    state: Any = ticket.__getstate__()
+    assert state[:2] == (ticket.tenant, ticket.helpdesk)
+    blank: Any = Ticket.__new__(Ticket)
+    with pytest.raises(ValueError, match="Ticket takes"):
+        blank.__setstate__(("too", "short"))
 
 def test_account_lifecycle_and_renewal_date_round_trip_when_present() -> None:
     data = dict(FULL, account={**FULL["account"], "lifecycle": "customer",
