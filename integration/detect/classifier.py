@@ -13,7 +13,6 @@ cross-validation on the training data and are stored in the model's ``meta.json`
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,7 +26,7 @@ from spacy.tokens import Doc
 from spacy.util import registry
 from spacy.vocab import Vocab
 
-from integration.detect.embedding import EmbeddingModel
+from integration.detect.embedding import EmbeddingModel, softmax
 from integration.detect.text import Parsed
 from integration.errors import ConfigurationError
 from integration.models import Category
@@ -224,14 +223,6 @@ def _keys_of(words: list[str]) -> list[str | tuple[str, str]]:
     return out
 
 
-def _softmax(values: list[float]) -> list[float]:
-    # Plain floats: numpy's per-call cost outweighs the arithmetic on a dozen numbers.
-    top = max(values)
-    exp = [math.exp(v - top) for v in values]
-    total = sum(exp)
-    return [v / total for v in exp]
-
-
 class TextModel:
     """The loaded pipeline: category and complaint probabilities for token lists.
 
@@ -286,8 +277,8 @@ class TextModel:
         if last is not None and last[0] is words:
             return last[1]
         raw = self._linear.raw(words or ["."]).tolist()
-        tone = _softmax(raw[self._width :])
-        probs = (_softmax(raw[: self._width]), tone[self._complaint_col - self._width])
+        tone = softmax(raw[self._width :])
+        probs = (softmax(raw[: self._width]), tone[self._complaint_col - self._width])
         self._last = (words, probs)
         return probs
 

@@ -34,6 +34,7 @@ __all__ = [
     "default_embedding_model",
     "load_heads",
     "save_heads",
+    "softmax",
 ]
 
 EMBED_DIR = Path(__file__).resolve().parent / "model" / "embed"
@@ -111,6 +112,14 @@ class StaticEmbedder:
                 out[n] = row / len(ids)
         return out
 
+
+
+def softmax(values: list[float]) -> list[float]:
+    """Probabilities from logits, in plain floats (cheaper than numpy on a dozen numbers)."""
+    top = max(values)
+    exp = [math.exp(v - top) for v in values]
+    total = sum(exp)
+    return [v / total for v in exp]
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Heads:
@@ -193,12 +202,8 @@ class EmbeddingModel:
                 (self.embedder.encode([text])[0] @ self._weights).tolist(), self._bias,
                 strict=True)
         ]
-        # Plain floats: numpy's per-call cost outweighs the arithmetic on a dozen numbers.
-        top = max(logits[:-1])
-        exp = [math.exp(v - top) for v in logits[:-1]]
-        total = sum(exp)
         complaint = 1.0 / (1.0 + math.exp(-min(30.0, max(-30.0, logits[-1]))))
-        scores = ([v / total for v in exp], complaint)
+        scores = (softmax(logits[:-1]), complaint)
         self._last = (text, scores)
         return scores
 
