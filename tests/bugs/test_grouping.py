@@ -297,3 +297,62 @@ def test_naming_the_same_kind_of_failure_raises_the_score() -> None:
         grouper.add(make("a", *texts[0]))
         scores.append(grouper.add(make("b", *texts[1], n=1)).score)
     assert scores[1] == pytest.approx(scores[0] + 0.05, abs=0.002)
+
+
+def test_sharing_only_the_features_name_does_not_make_one_bug() -> None:
+    grouper = BugGrouper()
+    for ticket in _background(60):
+        grouper.add(ticket)
+    first = grouper.add(make("a", "Mileage claims total", "Mileage claims for trips over 100 "
+                             "miles get the second rate applied to the whole trip.", n=300))
+    approval = grouper.add(make("b", "Mileage claims approval", "Approving mileage claims "
+                                "from the manager view sends the approver an error page.", n=301))
+    assert approval.is_new
+    assert approval.matched_on == (
+        "new group: the closest group differs: shares only a few words (claim, mileage)")
+    same = grouper.add(make("c", "Long mileage claims paid at the second rate",
+                            "Mileage claims over 100 miles get the second rate applied to every "
+                            "mile of the trip.", n=302))
+    assert same.group_id == first.group_id
+    # Without the rule the two words of the feature's name were enough to merge them.
+    loose = BugGrouper(GroupingSettings(thin_terms=-1))
+    for ticket in _background(60):
+        loose.add(ticket)
+    loose.add(make("a", "Mileage claims total", "Mileage claims for trips over 100 miles get "
+                   "the second rate applied to the whole trip.", n=300))
+    assert not loose.add(make("b", "Mileage claims approval", "Approving mileage claims from "
+                              "the manager view sends the approver an error page.", n=301)).is_new
+
+
+def test_a_shared_code_needs_the_rest_of_the_reports_to_agree() -> None:
+    texts = [("Timesheet export fails with EXP-409", "Exporting the timesheet for a team of 60 "
+              "people gives EXP-409. Teams under 50 export fine."),
+             ("EXP-409 when exporting last month's timesheet", "Exporting the timesheet for a "
+              "past month gives EXP-409, the current month exports. Small team of 8.")]
+    found = []
+    for rest in (0.1, GroupingSettings().code_min_rest):
+        grouper = BugGrouper(GroupingSettings(code_min_rest=rest))
+        for ticket in _background(60):
+            grouper.add(ticket)
+        grouper.add(make("a", *texts[0], n=300))
+        found.append(grouper.add(make("b", *texts[1], n=301)))
+    # A big team and a past month are two causes; the code and the screen are all they share.
+    assert not found[0].is_new
+    assert found[1].is_new and "shares only the code exp-409" in found[1].matched_on
+
+
+def test_a_tenants_grouping_does_not_depend_on_other_tenants_reports() -> None:
+    def scores(with_other: bool) -> list[tuple[str, float]]:
+        grouper = BugGrouper()
+        out = []
+        for n, ticket in enumerate(_background(60)):
+            if with_other:
+                # Words the other product uses in every report: common there, not here.
+                grouper.add(make(f"o{n}", "Driver app sync", f"The driver app shows old jobs "
+                                 f"for driver {n} until drivers sync again.", tenant="other", n=n))
+            assigned = grouper.add(ticket)
+            out.append((grouper.members(assigned.group_id)[0], assigned.score))
+        return out
+
+    # One grouper per tenant in production; a shared one must group each tenant alike.
+    assert scores(with_other=True) == scores(with_other=False)
