@@ -157,7 +157,7 @@ def test_products_development_set_confirmation_halves_the_wrong_merges() -> None
 
 def _development_sets() -> list[tuple[list[Ticket], list[tuple[str, str]]]]:
     out = []
-    for name in ("products", "industries", "industries2"):
+    for name in ("products", "industries", "industries2", "industries3"):
         reports, pairs = FIXTURES / f"{name}.jsonl", FIXTURES / f"{name}-pairs.csv"
         out.append(([Ticket.from_dict(json.loads(line))
                      for line in reports.read_text(encoding="utf-8").splitlines()],
@@ -166,11 +166,12 @@ def _development_sets() -> list[tuple[list[Ticket], list[tuple[str, str]]]]:
     return out
 
 
-def test_reports_of_ten_products_merge_mostly_the_same_problem() -> None:
+def test_reports_of_thirteen_products_merge_mostly_the_same_problem() -> None:
     right = predicted = 0
     for tickets, gold in _development_sets():
         score = score_groups(group_tickets(tickets)[0], gold)
         right, predicted = right + score.true_pairs, predicted + score.predicted_pairs
-    # Measured: 25 of 33 predicted pairs right (0.76); 25 of 41 before thin matches, a stricter
-    # bar for a shared code and the bonus for naming the same kind of failure.
-    assert right >= 24 and right / predicted >= 0.72
+    # Measured: 29 of 37 predicted pairs right (0.78); 31 of 51 (0.61) before thin matches, a
+    # stricter bar for a shared code, the reach of a failure and the bonus for naming the same
+    # kind of failure.
+    assert right >= 27 and right / predicted >= 0.74
