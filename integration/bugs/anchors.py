@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Anchors", "anchors_of", "conflict", "shared"]
+__all__ = ["FAILURE_WORDS", "Anchors", "anchors_of", "conflict", "shared"]
 
 # Product error codes as support sees them: "BNK-417", "TERM-E41", "ERR_IMPORT_113", "E1004".
 _CODE = re.compile(r"\b([A-Z][A-Z0-9]{1,9}(?:[-_][A-Z0-9]+)*[-_][A-Z]{0,3}\d{2,6}[A-Z]?)\b")
@@ -59,6 +59,8 @@ _SYMPTOM_WORDS = {
     "logout": "logout",
 }
 _SYMPTOMS = {w: kind for kind, words in _SYMPTOM_WORDS.items() for w in words.split()}
+# The words that name a kind of failure, as written.
+FAILURE_WORDS = frozenset(_SYMPTOMS)
 _SYMPTOM_PHRASES = (
     (re.compile(r"\bnever (?:arrives?|came|comes|got|get|gets|received?|sent|shows? up)\b|"
                 r"\b(?:not|never|isn't|wasn't|aren't|weren't) (?:being )?(?:sent|received|"

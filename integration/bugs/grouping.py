@@ -50,16 +50,28 @@ from dataclasses import dataclass, replace
 
 import numpy
 
-from integration.bugs.anchors import Anchors, conflict
+from integration.bugs.anchors import FAILURE_WORDS, Anchors, conflict
 from integration.bugs.index import Index
 from integration.bugs.semantic import Encoder, LshIndex, best_cosines, default_encoder
-from integration.bugs.signature import Signature, signature
+from integration.bugs.signature import Signature, signature, terms_of
 from integration.models import Ticket
 
 __all__ = ["Assignment", "BugGrouper", "GrouperStats", "GroupingSettings"]
 
 # Tickets of a tenant seen before their mean vector is trusted for centring.
 _CENTRE_AFTER = 50
+
+
+def _terms(words: Set[str]) -> frozenset[str]:
+    """The terms the grouper reads from ``words``."""
+    found: dict[str, float] = {}
+    terms_of(" ".join(sorted(words)), 1.0, found)
+    return frozenset(found)
+
+
+# The terms of the words that name a kind of failure ("missing" -> "miss"): shared, they say
+# how something fails, not what fails.
+_FAILURE_TERMS = _terms(FAILURE_WORDS)
 
 # Exceptions and statuses so common that sharing one says little about which bug it is.
 _COMMON_KEYS = frozenset(
@@ -138,12 +150,13 @@ class GroupingSettings:
     failure_bonus: float = 0.1
     # A thin match: the ticket shares at most ``thin_terms`` words with the group (an error
     # code's own words not counted). Two or three shared words are usually the feature's name
-    # ("loyalty points", "intake form"), which a different failure of that feature shares too;
-    # such a match needs its meaning to agree (``thin_meaning``) or its words to be close
-    # (``thin_words``).
+    # ("mileage claims", "intake form"), which a different failure of that feature shares too;
+    # such a match needs the same kind of failure named on both sides, its meaning to agree
+    # (``thin_meaning``) or its words to be very close (``thin_words``; short reports sharing
+    # three words reach 0.6 easily).
     thin_terms: int = 3
     thin_meaning: float = 0.4
-    thin_words: float = 0.6
+    thin_words: float = 0.7
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -508,6 +521,9 @@ class BugGrouper:
         s = self.settings
         words = scored.shared - codes if codes else scored.shared
         if len(words) > s.thin_terms or scored.meaning >= s.thin_meaning:
+            return None
+        # The feature's name and the kind of failure both agree: what a duplicate looks like.
+        if scored.failure and len(words - _FAILURE_TERMS) >= 2:
             return None
         close = scored.words
         if codes:

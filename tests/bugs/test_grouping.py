@@ -217,7 +217,12 @@ def _paraphrase_groups(settings: GroupingSettings) -> tuple[str, str]:
 def test_a_paraphrased_duplicate_groups_only_through_meaning() -> None:
     first, second = _paraphrase_groups(GroupingSettings())
     assert first == second
-    without = _paraphrase_groups(GroupingSettings(use_embeddings=False))
+    # Both say the email never arrives: with that counted, two words are enough on their own.
+    assert len(set(_paraphrase_groups(GroupingSettings(use_embeddings=False)))) == 1
+    # Without it, only meaning groups them.
+    first, second = _paraphrase_groups(GroupingSettings(failure_bonus=0.0))
+    assert first == second
+    without = _paraphrase_groups(GroupingSettings(use_embeddings=False, failure_bonus=0.0))
     assert without[0] != without[1]
 
 
@@ -356,3 +361,19 @@ def test_a_tenants_grouping_does_not_depend_on_other_tenants_reports() -> None:
 
     # One grouper per tenant in production; a shared one must group each tenant alike.
     assert scores(with_other=True) == scores(with_other=False)
+
+
+def test_a_few_shared_words_and_the_same_kind_of_failure_make_one_bug() -> None:
+    texts = [("Parent app notifications arrive twice", "Every message comes two times."),
+             ("Duplicate messages in the parent app", "Parents see each notice doubled.")]
+    found = []
+    for bonus in (GroupingSettings().failure_bonus, 0.0):
+        grouper = BugGrouper(GroupingSettings(failure_bonus=bonus))
+        for ticket in _background(60):
+            grouper.add(ticket)
+        grouper.add(make("a", *texts[0], n=300))
+        found.append(grouper.add(make("b", *texts[1], n=301)))
+    # "Parent app messages" and a duplicate on both sides; the feature's name alone is not enough.
+    assert not found[0].is_new
+    assert found[1].matched_on == ("new group: the closest group differs: shares only a few "
+                                   "words (parent, message, app)")
