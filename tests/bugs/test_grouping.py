@@ -377,3 +377,19 @@ def test_a_few_shared_words_and_the_same_kind_of_failure_make_one_bug() -> None:
     assert not found[0].is_new
     assert found[1].matched_on == ("new group: the closest group differs: shares only a few "
                                    "words (parent, message, app)")
+
+
+def test_short_reports_need_more_than_a_close_score_on_a_few_words() -> None:
+    texts = [("Locker codes", "Locker codes sent to members expire after one hour instead of 24."),
+             ("Locker codes", "Members can choose locker codes with only three digits.")]
+    found = []
+    for close in (GroupingSettings().thin_words, 0.6):
+        # Without embeddings, so that only the words speak.
+        grouper = BugGrouper(GroupingSettings(use_embeddings=False, thin_words=close))
+        for ticket in _background(60):
+            grouper.add(ticket)
+        grouper.add(make("a", *texts[0], n=300))
+        found.append(grouper.add(make("b", *texts[1], n=301)))
+    # Two short reports sharing "locker" and "members" score 0.65: close, and still two bugs.
+    assert found[0].is_new and "shares only a few words (locker, member)" in found[0].matched_on
+    assert not found[1].is_new
