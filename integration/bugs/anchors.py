@@ -167,8 +167,8 @@ def conflict(a: Anchors, b: Anchors) -> str | None:
     if a.platforms and b.platforms and not a.platforms & b.platforms:
         return f"different platforms ({min(a.platforms)} / {min(b.platforms)})"
     if a.single != b.single:
-        return "different reach (one only / many)" if a.single else \
-            "different reach (many / one only)"
+        return "different reach (only one affected / many)" if a.single else \
+            "different reach (many / only one affected)"
     kinds_a, kinds_b = a.symptoms - _WEAK_SYMPTOMS, b.symptoms - _WEAK_SYMPTOMS
     if kinds_a and kinds_b and not _agree(kinds_a, kinds_b):
         return f"different failures ({', '.join(sorted(kinds_a))} / {', '.join(sorted(kinds_b))})"

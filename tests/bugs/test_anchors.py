@@ -80,8 +80,8 @@ def test_a_failure_of_one_person_only_is_not_the_failure_of_everyone() -> None:
                        "The others are all fine.")
     everyone = anchors_of("GRN-310 on every goods receipt", "All receipts fail with GRN-310.")
     assert one.single and alone.single and not everyone.single
-    assert conflict(one, everyone) == "different reach (one only / many)"
-    assert conflict(everyone, alone) == "different reach (many / one only)"
+    assert conflict(one, everyone) == "different reach (only one affected / many)"
+    assert conflict(everyone, alone) == "different reach (many / only one affected)"
     assert conflict(one, alone) is None
     # One person named in passing, or "for one day", says nothing about the reach.
     assert not anchors_of("Late again", "One of our drivers says it failed for one day.").single
