@@ -3,7 +3,8 @@
 An anchor is something a report names that one bug has and another does not: a product error
 code ("BNK-417", "ERR_IMPORT_113"), an exception or HTTP status, an endpoint
 ("/api/v2/employees"), a device platform, and the kind of failure it describes (a crash,
-slowness, something missing, something shown twice, a wrong figure). Reports that read alike
+slowness, something missing, something shown twice, a wrong figure), and whether the failure
+reaches one person or place only ("for one tenant who changed banks"). Reports that read alike
 but disagree on one of these are different problems: "the app crashes on Android 14" and "the
 app drains the battery on Android 14", or an HTTP 504 on two different endpoints. Agreement on
 a specific anchor (a code, an endpoint) is evidence; a report that names none is neutral.
@@ -16,7 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Anchors", "anchors_of", "conflict", "shared"]
+__all__ = ["FAILURE_WORDS", "Anchors", "anchors_of", "conflict", "shared"]
 
 # Product error codes as support sees them: "BNK-417", "TERM-E41", "ERR_IMPORT_113", "E1004".
 _CODE = re.compile(r"\b([A-Z][A-Z0-9]{1,9}(?:[-_][A-Z0-9]+)*[-_][A-Z]{0,3}\d{2,6}[A-Z]?)\b")
@@ -58,6 +59,8 @@ _SYMPTOM_WORDS = {
     "logout": "logout",
 }
 _SYMPTOMS = {w: kind for kind, words in _SYMPTOM_WORDS.items() for w in words.split()}
+# The words that name a kind of failure, as written.
+FAILURE_WORDS = frozenset(_SYMPTOMS)
 _SYMPTOM_PHRASES = (
     (re.compile(r"\bnever (?:arrives?|came|comes|got|get|gets|received?|sent|shows? up)\b|"
                 r"\b(?:not|never|isn't|wasn't|aren't|weren't) (?:being )?(?:sent|received|"
@@ -80,6 +83,19 @@ _SYMPTOM_PHRASES = (
                 r"(?:refresh|update|sync)\b|\bout of date\b"), "stale"),
     (re.compile(r"\bpage not found\b"), "not_found"),
 )
+# A failure that reaches one person or place only ("PAY-305 for one tenant who changed banks",
+# "one customer's inverter ... the others are fine") has a cause of its own: it is not the bug
+# that hits everyone, even with the same code or symptom.
+_WHO = (r"(?:customer|user|patient|tenant|employee|member|driver|site|account|client|store|"
+        r"shop|location|person|guest|vehicle|device|terminal|phone|worker|student|owner|"
+        r"property|unit|starter|hire|farm|field|practitioner|clinic|teacher|contractor)")
+_JUST_ONE = re.compile(r"\b(?:(?:only|just) (?:for |to )?|for )(?:one|a single) (?:new )?"
+                       + _WHO + r"s?\b")
+_ONE = re.compile(r"\b(?:one|a single) (?:new )?" + _WHO + r"(?:'s)?\b")
+_OTHERS_FINE = re.compile(
+    r"\b(?:everyone|everybody|all the others|anyone) else\b|\bthe others? (?:are|is|work|works|"
+    r"can|seem)\b|\bothers (?:are|work|can|go)\b|\bother \w+ (?:are|is|work|works|can) "
+    r"(?:fine|ok|okay)\b")
 # Kinds of failure that one bug shows together, or that describe its effect rather than the
 # failure itself ("the app crashes" -> "hours are missing"; "emails arrive hours late" -> "the
 # payroll is late"). Any other two kinds are different failures.
@@ -106,6 +122,8 @@ class Anchors:
     endpoints: frozenset[str] = frozenset()
     platforms: frozenset[str] = frozenset()
     symptoms: frozenset[str] = frozenset()
+    # The report says the failure reaches one person or place only, the others being fine.
+    single: bool = False
 
     @property
     def specific(self) -> bool:
@@ -131,6 +149,7 @@ def anchors_of(subject: str, body: str, error_keys: Iterable[str] = ()) -> Ancho
                             if _is_endpoint(m.group(1))),
         platforms=frozenset(_PLATFORMS[w] for w in words if w in _PLATFORMS),
         symptoms=frozenset(symptoms),
+        single=_reaches_one(lower),
     )
 
 
@@ -147,10 +166,18 @@ def conflict(a: Anchors, b: Anchors) -> str | None:
         return f"different endpoints ({min(a.endpoints)} / {min(b.endpoints)})"
     if a.platforms and b.platforms and not a.platforms & b.platforms:
         return f"different platforms ({min(a.platforms)} / {min(b.platforms)})"
+    if a.single != b.single:
+        return "different reach (only one affected / many)" if a.single else \
+            "different reach (many / only one affected)"
     kinds_a, kinds_b = a.symptoms - _WEAK_SYMPTOMS, b.symptoms - _WEAK_SYMPTOMS
     if kinds_a and kinds_b and not _agree(kinds_a, kinds_b):
         return f"different failures ({', '.join(sorted(kinds_a))} / {', '.join(sorted(kinds_b))})"
     return None
+
+
+def _reaches_one(lower: str) -> bool:
+    """Whether the report says its failure reaches one person or place, the others fine."""
+    return bool(_JUST_ONE.search(lower) or (_ONE.search(lower) and _OTHERS_FINE.search(lower)))
 
 
 def _agree(kinds_a: frozenset[str], kinds_b: frozenset[str]) -> bool:

@@ -9,6 +9,8 @@ term weights, pruned to its most distinctive terms.
 How a ticket scores against a group:
 
 * text: cosine of rarity-weighted (TF-IDF) term vectors, the ticket against the group's sum;
+  rarity is counted among the tenant's own tickets, so a word every report of one product
+  uses is common there however rare it is elsewhere;
 * a shared *distinctive* error key (a stack frame, an error code, an uncommon exception,
   seen in few groups so far) adds ``key_bonus`` when the texts are not unrelated;
 * a shared common key (HTTP 500, NullPointerException) adds a little;
@@ -19,16 +21,20 @@ How a ticket scores against a group:
   the tenant's mean vector and counted only above ``semantic_floor``, lifts the text score
   for paraphrases that share few words ("Remove S3Guard" / "Decommission S3Guard");
 * the bigger a group, the higher the bar for a text-only match (``growth``);
-* naming the same kind of failure as the group ("shown twice", "never arrives") adds a little
-  (``failure_bonus``).
+* naming the same kind of failure as the group ("shown twice", "never arrives") adds
+  ``failure_bonus``: reports that agree on the failure, not only on the feature, need fewer
+  shared words.
 
 Before a ticket joins its best group it is confirmed against the group's representatives
 (its first member and the latest few): it must not contradict any of them on a specific anchor
 (another error code or endpoint, another platform, another kind of failure; see
 ``integration.bugs.anchors``), and a match that rests on a shared error code must hold without
-the code's own words, because one code is often raised by different causes. A refused group
-leaves the next best to try; with none left the ticket starts a group and says what set it
-apart from the closest one. A missed merge costs a duplicate bug; a wrong one hides a problem.
+the code's own words, because one code is often raised by different causes. A match resting
+on two or three shared words (the name of a feature: "mileage claims") needs the meanings to
+agree or the words to be close, because another failure of that feature shares those words
+too. A refused group leaves the next best to try; with none left the ticket starts a group and
+says what set it apart from the closest one. A missed merge costs a duplicate bug; a wrong one
+hides a problem.
 
 Candidates come from the inverted indexes and, with embeddings, from LSH buckets of the
 members' vectors; both are capped.
@@ -39,21 +45,33 @@ Groups never span tenants; they do span the tenant's helpdesks.
 from __future__ import annotations
 
 import math
-from collections.abc import Set
+from collections.abc import Callable, Set
 from dataclasses import dataclass, replace
 
 import numpy
 
-from integration.bugs.anchors import Anchors, conflict
+from integration.bugs.anchors import FAILURE_WORDS, Anchors, conflict
 from integration.bugs.index import Index
 from integration.bugs.semantic import Encoder, LshIndex, best_cosines, default_encoder
-from integration.bugs.signature import Signature, signature
+from integration.bugs.signature import Signature, signature, terms_of
 from integration.models import Ticket
 
 __all__ = ["Assignment", "BugGrouper", "GrouperStats", "GroupingSettings"]
 
 # Tickets of a tenant seen before their mean vector is trusted for centring.
 _CENTRE_AFTER = 50
+
+
+def _terms(words: Set[str]) -> frozenset[str]:
+    """The terms the grouper reads from ``words``."""
+    found: dict[str, float] = {}
+    terms_of(" ".join(sorted(words)), 1.0, found)
+    return frozenset(found)
+
+
+# The terms of the words that name a kind of failure ("missing" -> "miss"): shared, they say
+# how something fails, not what fails.
+_FAILURE_TERMS = _terms(FAILURE_WORDS)
 
 # Exceptions and statuses so common that sharing one says little about which bug it is.
 _COMMON_KEYS = frozenset(
@@ -73,10 +91,10 @@ _COMMON_KEYS = frozenset(
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class GroupingSettings:
-    """Thresholds and caps; defaults chosen on the project's fixtures and gitbugs train only."""
+    """Thresholds and caps; defaults chosen on the development fixtures and gitbugs train."""
 
     # A ticket joins its best group at or above this score, else starts a new one.
-    threshold: float = 0.40
+    threshold: float = 0.42
     # With a shared distinctive error key, the texts must still overlap this much.
     key_min_text: float = 0.05
     key_bonus: float = 0.45
@@ -126,10 +144,19 @@ class GroupingSettings:
     representatives: int = 4
     # A match that shares an error code must still reach the threshold without the code's own
     # terms, and the rest of its words must score at least ``code_min_rest``.
-    code_min_rest: float = 0.1
+    code_min_rest: float = 0.45
     # Added to a text match when the ticket names the same kind of failure (a crash, a
     # duplicate, something missing) as one of the group's representatives.
-    failure_bonus: float = 0.05
+    failure_bonus: float = 0.1
+    # A thin match: the ticket shares at most ``thin_terms`` words with the group (an error
+    # code's own words not counted). Two or three shared words are usually the feature's name
+    # ("mileage claims", "intake form"), which a different failure of that feature shares too;
+    # such a match needs the same kind of failure named on both sides, its meaning to agree
+    # (``thin_meaning``) or its words to be very close (``thin_words``; short reports sharing
+    # three words reach 0.6 easily).
+    thin_terms: int = 3
+    thin_meaning: float = 0.4
+    thin_words: float = 0.7
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -232,7 +259,11 @@ class BugGrouper:
                                  cap=s.lsh_bucket_cap)
         self._groups: list[_Group] = []
         self._by_ticket: dict[str, Assignment] = {}
-        self._df: dict[str, int] = {}
+        # Per tenant: how many of its tickets name each term, and its tickets. A word every
+        # report of one product uses ("driver", "rota") is common there however rare it is in
+        # the other tenants' reports.
+        self._df: dict[str, dict[str, int]] = {}
+        self._tenant_docs: dict[str, int] = {}
         self._docs = 0
         self._terms = Index(cap=self.settings.posting_cap)
         self._keys = Index(cap=self.settings.posting_cap)
@@ -254,7 +285,7 @@ class BugGrouper:
     def add_signature(self, key: str, tenant: str, sig: Signature) -> Assignment:
         """Assign a ticket already read into a ``Signature`` (``key`` unique per ticket)."""
         s = self.settings
-        idf = self._idf
+        idf = self._idf(tenant)
         weighted = sorted(
             ((t, w * idf(t)) for t, w in sig.terms.items()), key=lambda kv: (-kv[1], kv[0])
         )[: s.ticket_terms]
@@ -324,8 +355,11 @@ class BugGrouper:
 
     # --- internals -----------------------------------------------------------------------
 
-    def _idf(self, term: str) -> float:
-        return math.log((self._docs + 1) / (self._df.get(term, 0) + 1)) + 1.0
+    def _idf(self, tenant: str) -> Callable[[str], float]:
+        """Rarity of a term among the tenant's tickets so far."""
+        docs = self._tenant_docs.get(tenant, 0) + 1
+        df = self._df.get(tenant, {})
+        return lambda term: math.log(docs / (df.get(term, 0) + 1)) + 1.0
 
     def _meaning(self, tenant: str, text: str) -> _Sense | None:
         """The ticket's sentence vector, centred on the tenant's mean, and its LSH codes."""
@@ -464,6 +498,9 @@ class BugGrouper:
             if why is not None:
                 return why
         codes = ticket.codes & scored.shared
+        thin = self._thin(ticket, scored, group, codes)
+        if thin is not None:
+            return thin
         if not codes:
             return None
         # The same code is not the same cause ("ERR_IMPORT_113" for new SKUs and for SKUs
@@ -477,6 +514,25 @@ class BugGrouper:
         if plain - (scored.text - rest) >= s.threshold and rest >= s.code_min_rest:
             return None
         return f"shares only the code {max(sorted(codes), key=len)} (rest {rest:.2f})"
+
+    def _thin(self, ticket: _Ticket, scored: _Scored, group: _Group, codes: Set[str]
+              ) -> str | None:
+        """Why a match resting on a few shared words is not enough (None: it is)."""
+        s = self.settings
+        words = scored.shared - codes if codes else scored.shared
+        if len(words) > s.thin_terms or scored.meaning >= s.thin_meaning:
+            return None
+        # The feature's name and the kind of failure both agree: what a duplicate looks like.
+        if scored.failure and len(words - _FAILURE_TERMS) >= 2:
+            return None
+        close = scored.words
+        if codes:
+            close = self._words(ticket.vector, ticket.norm, ticket.tidf, group, scored.shared,
+                                codes)
+        if close >= s.thin_words:
+            return None
+        listed = ", ".join(sorted(words, key=lambda t: (-ticket.vector[t], t))) or "nothing"
+        return f"shares only a few words ({listed})"
 
     def _reason(self, scored: _Scored, vector: dict[str, float]) -> str:
         if scored.strong:
@@ -507,14 +563,16 @@ class BugGrouper:
         gid = int(group.id[1:]) - 1
         group.members.append(key)
         self._docs += 1
+        self._tenant_docs[group.tenant] = self._tenant_docs.get(group.tenant, 0) + 1
+        df = self._df.setdefault(group.tenant, {})
         for term in sig.terms:
-            self._df[term] = self._df.get(term, 0) + 1
+            df[term] = df.get(term, 0) + 1
         terms = group.terms
         # Only the terms that took part in scoring: a one-ticket group then scores its own
         # ticket at 1.0.
         for term, _ in weighted:
             terms[term] = terms.get(term, 0.0) + sig.terms[term]
-        idf = self._idf
+        idf = self._idf(group.tenant)
         if len(terms) > 2 * s.group_terms:
             kept = sorted(terms.items(), key=lambda kv: (-kv[1] * idf(kv[0]), kv[0]))
             group.terms = terms = dict(kept[: s.group_terms])

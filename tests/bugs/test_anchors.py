@@ -71,3 +71,17 @@ def test_an_endpoint_named_as_such_is_read_without_a_method() -> None:
     assert anchors_of("504", "the /trips endpoint returns 504").endpoints == {"/trips"}
     assert anchors_of("504", "endpoint: /reports/daily fails").endpoints == {"/reports/daily"}
     assert anchors_of("504", "POST /upload/file.csv and GET 06/07").endpoints == frozenset()
+
+
+def test_a_failure_of_one_person_only_is_not_the_failure_of_everyone() -> None:
+    one = anchors_of("GRN-310 for one supplier account",
+                     "Goods receipt fails with GRN-310 for one customer who changed warehouses.")
+    alone = anchors_of("Receipt error", "One client's goods receipt fails with GRN-310. "
+                       "The others are all fine.")
+    everyone = anchors_of("GRN-310 on every goods receipt", "All receipts fail with GRN-310.")
+    assert one.single and alone.single and not everyone.single
+    assert conflict(one, everyone) == "different reach (only one affected / many)"
+    assert conflict(everyone, alone) == "different reach (many / only one affected)"
+    assert conflict(one, alone) is None
+    # One person named in passing, or "for one day", says nothing about the reach.
+    assert not anchors_of("Late again", "One of our drivers says it failed for one day.").single

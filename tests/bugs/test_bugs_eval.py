@@ -149,7 +149,29 @@ def test_products_development_set_confirmation_halves_the_wrong_merges() -> None
     assert code == 0, out
     after = figures(out)
     assert (after["reports"], after["gold_pairs"]) == (143, 76)
-    # Measured: 10 of 27 predicted pairs right before, 14 of 20 with confirmation.
+    # Measured: 9 of 21 predicted pairs right without confirmation, 16 of 19 with it.
     wrong_before = before.predicted_pairs - before.true_pairs
     assert after["predicted_pairs"] - after["true_pairs"] <= wrong_before / 2
-    assert after["precision"] >= 0.65 and after["true_pairs"] >= before.true_pairs
+    assert after["precision"] >= 0.8 and after["true_pairs"] >= before.true_pairs
+
+
+def _development_sets() -> list[tuple[list[Ticket], list[tuple[str, str]]]]:
+    out = []
+    for name in ("products", "industries", "industries2", "industries3"):
+        reports, pairs = FIXTURES / f"{name}.jsonl", FIXTURES / f"{name}-pairs.csv"
+        out.append(([Ticket.from_dict(json.loads(line))
+                     for line in reports.read_text(encoding="utf-8").splitlines()],
+                    parse_pairs(pairs.read_text(encoding="utf-8").splitlines(),
+                                source=str(pairs))))
+    return out
+
+
+def test_reports_of_thirteen_products_merge_mostly_the_same_problem() -> None:
+    right = predicted = 0
+    for tickets, gold in _development_sets():
+        score = score_groups(group_tickets(tickets)[0], gold)
+        right, predicted = right + score.true_pairs, predicted + score.predicted_pairs
+    # Measured: 30 of 37 predicted pairs right (0.81); 31 of 51 (0.61) before thin matches, a
+    # stricter bar for a shared code, the reach of a failure and the bonus for naming the same
+    # kind of failure.
+    assert right >= 28 and right / predicted >= 0.76

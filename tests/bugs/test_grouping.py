@@ -217,7 +217,12 @@ def _paraphrase_groups(settings: GroupingSettings) -> tuple[str, str]:
 def test_a_paraphrased_duplicate_groups_only_through_meaning() -> None:
     first, second = _paraphrase_groups(GroupingSettings())
     assert first == second
-    without = _paraphrase_groups(GroupingSettings(use_embeddings=False))
+    # Both say the email never arrives: with that counted, two words are enough on their own.
+    assert len(set(_paraphrase_groups(GroupingSettings(use_embeddings=False)))) == 1
+    # Without it, only meaning groups them.
+    first, second = _paraphrase_groups(GroupingSettings(failure_bonus=0.0))
+    assert first == second
+    without = _paraphrase_groups(GroupingSettings(use_embeddings=False, failure_bonus=0.0))
     assert without[0] != without[1]
 
 
@@ -297,3 +302,94 @@ def test_naming_the_same_kind_of_failure_raises_the_score() -> None:
         grouper.add(make("a", *texts[0]))
         scores.append(grouper.add(make("b", *texts[1], n=1)).score)
     assert scores[1] == pytest.approx(scores[0] + 0.05, abs=0.002)
+
+
+def test_sharing_only_the_features_name_does_not_make_one_bug() -> None:
+    grouper = BugGrouper()
+    for ticket in _background(60):
+        grouper.add(ticket)
+    first = grouper.add(make("a", "Mileage claims total", "Mileage claims for trips over 100 "
+                             "miles get the second rate applied to the whole trip.", n=300))
+    approval = grouper.add(make("b", "Mileage claims approval", "Approving mileage claims "
+                                "from the manager view sends the approver an error page.", n=301))
+    assert approval.is_new
+    assert approval.matched_on == (
+        "new group: the closest group differs: shares only a few words (claim, mileage)")
+    same = grouper.add(make("c", "Long mileage claims paid at the second rate",
+                            "Mileage claims over 100 miles get the second rate applied to every "
+                            "mile of the trip.", n=302))
+    assert same.group_id == first.group_id
+    # Without the rule the two words of the feature's name were enough to merge them.
+    loose = BugGrouper(GroupingSettings(thin_terms=-1))
+    for ticket in _background(60):
+        loose.add(ticket)
+    loose.add(make("a", "Mileage claims total", "Mileage claims for trips over 100 miles get "
+                   "the second rate applied to the whole trip.", n=300))
+    assert not loose.add(make("b", "Mileage claims approval", "Approving mileage claims from "
+                              "the manager view sends the approver an error page.", n=301)).is_new
+
+
+def test_a_shared_code_needs_the_rest_of_the_reports_to_agree() -> None:
+    texts = [("Timesheet export fails with EXP-409", "Exporting the timesheet for a team of 60 "
+              "people gives EXP-409. Teams under 50 export fine."),
+             ("EXP-409 when exporting last month's timesheet", "Exporting the timesheet for a "
+              "past month gives EXP-409, the current month exports. Small team of 8.")]
+    found = []
+    for rest in (0.1, GroupingSettings().code_min_rest):
+        grouper = BugGrouper(GroupingSettings(code_min_rest=rest))
+        for ticket in _background(60):
+            grouper.add(ticket)
+        grouper.add(make("a", *texts[0], n=300))
+        found.append(grouper.add(make("b", *texts[1], n=301)))
+    # A big team and a past month are two causes; the code and the screen are all they share.
+    assert not found[0].is_new
+    assert found[1].is_new and "shares only the code exp-409" in found[1].matched_on
+
+
+def test_a_tenants_grouping_does_not_depend_on_other_tenants_reports() -> None:
+    def scores(with_other: bool) -> list[tuple[str, float]]:
+        grouper = BugGrouper()
+        out = []
+        for n, ticket in enumerate(_background(60)):
+            if with_other:
+                # Words the other product uses in every report: common there, not here.
+                grouper.add(make(f"o{n}", "Driver app sync", f"The driver app shows old jobs "
+                                 f"for driver {n} until drivers sync again.", tenant="other", n=n))
+            assigned = grouper.add(ticket)
+            out.append((grouper.members(assigned.group_id)[0], assigned.score))
+        return out
+
+    # One grouper per tenant in production; a shared one must group each tenant alike.
+    assert scores(with_other=True) == scores(with_other=False)
+
+
+def test_a_few_shared_words_and_the_same_kind_of_failure_make_one_bug() -> None:
+    texts = [("Parent app notifications arrive twice", "Every message comes two times."),
+             ("Duplicate messages in the parent app", "Parents see each notice doubled.")]
+    found = []
+    for bonus in (GroupingSettings().failure_bonus, 0.0):
+        grouper = BugGrouper(GroupingSettings(failure_bonus=bonus))
+        for ticket in _background(60):
+            grouper.add(ticket)
+        grouper.add(make("a", *texts[0], n=300))
+        found.append(grouper.add(make("b", *texts[1], n=301)))
+    # "Parent app messages" and a duplicate on both sides; the feature's name alone is not enough.
+    assert not found[0].is_new
+    assert found[1].matched_on == ("new group: the closest group differs: shares only a few "
+                                   "words (parent, message, app)")
+
+
+def test_short_reports_need_more_than_a_close_score_on_a_few_words() -> None:
+    texts = [("Locker codes", "Locker codes sent to members expire after one hour instead of 24."),
+             ("Locker codes", "Members can choose locker codes with only three digits.")]
+    found = []
+    for close in (GroupingSettings().thin_words, 0.6):
+        # Without embeddings, so that only the words speak.
+        grouper = BugGrouper(GroupingSettings(use_embeddings=False, thin_words=close))
+        for ticket in _background(60):
+            grouper.add(ticket)
+        grouper.add(make("a", *texts[0], n=300))
+        found.append(grouper.add(make("b", *texts[1], n=301)))
+    # Two short reports sharing "locker" and "members" score 0.65: close, and still two bugs.
+    assert found[0].is_new and "shares only a few words (locker, member)" in found[0].matched_on
+    assert not found[1].is_new
