@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy
 
+from integration.detect.embedding import StaticEmbedder, default_embedding_model
 from integration.detect.text import Parsed
 from integration.errors import ConfigurationError
 
@@ -42,6 +43,7 @@ __all__ = [
     "Verdict",
     "default_hit_reader",
     "hit_features",
+    "hit_texts",
     "later_words",
     "match_key",
     "sentence_features",
@@ -83,6 +85,38 @@ _NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "nor", "neith
 _CONDITIONS = frozenset({"if", "whether", "case", "ever", "hypothetically", "would", "suppose"})
 _QUOTES = frozenset({'"', "'", "“", "”", "‘", "’"})
 _TIME_PAST = frozenset({"ago", "last", "yesterday", "earlier", "already", "previously", "back"})
+# Cue words grouped by what they say about a match, so that one weight carries to wording the
+# examples never used: any laughing marker says "joke", any third party says "someone else's".
+_CUES: dict[str, frozenset[str]] = {
+    "joke": frozenset({"lol", "lmao", "haha", "hahaha", "hehe", "jk", "kidding", "joking",
+                       "joke", "😂", "🤣", "😅", "😄", "😆", "😉", "😜", "🙃", "🙈", ":)", ";)",
+                       ":d", "xd"}),
+    "others": frozenset({"friend", "neighbour", "neighbor", "client", "guest", "member",
+                         "employee", "colleague", "provider", "host", "supplier", "partner",
+                         "sister", "brother", "mother", "father", "mum", "mom", "dad", "wife",
+                         "husband", "son", "daughter", "shopper", "patient", "student",
+                         "tenant", "their", "they", "former", "another", "someone"}),
+    "settled": frozenset({"sorted", "resolved", "fixed", "settled", "approved", "paid",
+                          "received", "thank", "thanks", "withdrawn", "closed", "refunded",
+                          "reversed", "completed", "credited", "arrived", "handled", "over"}),
+    "test": frozenset({"test", "testing", "ignore", "drill", "dummy", "sample", "demo"}),
+    "hypothetical": frozenset({"if", "whether", "case", "hypothetically", "suppose", "would",
+                               "could", "might", "ever", "future", "happen", "plan", "before"}),
+    "policy": frozenset({"policy", "policies", "terms", "clause", "procedure", "process",
+                         "allowed", "eligible", "entitle", "rule", "rules", "register"}),
+    "routine": frozenset({"annual", "review", "records", "questionnaire", "audit", "procurement",
+                          "template", "form", "signature", "sign", "countersign", "file"}),
+    "name": frozenset({"report", "column", "stage", "field", "button", "tab", "summary", "role",
+                       "module", "widget", "template", "label", "status", "folder", "filter",
+                       "tag", "cover", "email", "dashboard", "screen", "menu", "type", "rate",
+                       "setting", "option", "page", "list", "category", "code", "reason"}),
+    "taken_back": frozenset({"mind", "false", "alarm", "disregard", "ignore", "found", "works",
+                             "working", "fine", "sorted", "fixed", "sorry", "bad", "mistake",
+                             "resolved", "scratch", "oops", "nevermind", "back"}),
+}
+_NEGATED = frozenset({"not", "n't", "never", "no", "nothing", "yet"})
+_QUESTION_WORDS = frozenset({"how", "what", "which", "where", "when", "can", "could", "do", "does",
+                             "is", "are", "will", "would"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -126,6 +160,11 @@ def later_words(docs: Sequence[Parsed]) -> list[str]:
     return out[:_LATER_WORDS]
 
 
+def hit_texts(doc: Parsed, start: int, later: Sequence[str] = ()) -> tuple[str, str]:
+    """What the hit reader embeds: the match's sentence and the later messages' first words."""
+    return doc.sentence_text(start), " ".join(later)
+
+
 def hit_features(
     doc: Parsed, start: int, end: int, key: str, *, later: Sequence[str] = ()
 ) -> list[str]:
@@ -151,8 +190,44 @@ def hit_features(
     out.extend(f"s={w}" for w in sentence)
     out.extend(f"s2={a}_{b}" for a, b in zip(sentence, sentence[1:], strict=False))
     out.extend(_markers(doc, start, sent_start, sent_end, sentence))
+    out.extend(_cues(doc, start, end, sent_start, sent_end))
     out.extend(_neighbours(doc, start))
     out.extend(f"L={w}" for w in later[:_LATER_WORDS])
+    out.extend(f"Lc={cue}" for cue in _cue_names(later) if cue == "taken_back")
+    return out
+
+
+def _cue_names(words: Sequence[str]) -> list[str]:
+    present = set(words)
+    return [cue for cue, members in _CUES.items() if not members.isdisjoint(present)]
+
+
+def _affirmed(words: Sequence[str]) -> list[str]:
+    """The words not under a negation just before them ("not resolved" says nothing settled)."""
+    return [w for n, w in enumerate(words) if _NEGATED.isdisjoint(words[max(0, n - 2) : n])]
+
+
+def _cues(doc: Parsed, start: int, end: int, sent_start: int, sent_end: int) -> list[str]:
+    """Grouped cues around a match: in its sentence, before it, and how the match looks."""
+    lower = doc.lower
+    before = lower[sent_start:start]
+    after = lower[end:sent_end]
+    said = _affirmed(lower[sent_start:sent_end])
+    out = [f"c={cue}" for cue in _cue_names(said)]
+    out += [f"cb={cue}" for cue in _cue_names(_affirmed(before))]
+    words = doc.words
+    opened = [w for w in words[sent_start:start] if w in _QUOTES]
+    closed = [w for w in words[end:sent_end] if w in _QUOTES]
+    if len(opened) % 2 == 1 and closed:
+        out.append("in_quotes")
+    if start > sent_start and words[start][:1].isupper() and not words[start].isupper():
+        out.append("capital_inside")
+    if after[:3] and not _CUES["name"].isdisjoint(after[:3]):
+        out.append("names_a_thing")
+    if "?" in after:
+        out.append("q_after")
+    if before[:1] and before[0] in _QUESTION_WORDS:
+        out.append("question_clause")
     return out
 
 
@@ -249,6 +324,19 @@ class _Hasher:
         return out
 
 
+def _meaning(embedder: StaticEmbedder, *texts: str) -> numpy.ndarray:
+    """The texts' unit vectors side by side (model2vec's reading: its tokens' mean, scaled)."""
+    out = numpy.zeros(len(texts) * embedder.dim, dtype="float32")
+    for n, text in enumerate(texts):
+        ids = embedder.token_ids(text)
+        if ids:
+            vector = embedder.vectors[ids].sum(axis=0)
+            norm = math.sqrt(float(vector @ vector))
+            if norm > 0.0:
+                out[n * embedder.dim : (n + 1) * embedder.dim] = vector / norm
+    return out
+
+
 def _bucket(name: str) -> int:
     return zlib.crc32(name.encode("utf-8")) & _MASK
 
@@ -276,8 +364,16 @@ class HitReader:
                 self.phrases = frozenset(str(p) for p in data["phrases"])
                 self.live_at = float(data["live_at"][0])
                 self.intent_at = float(data["intent_at"][0])
+                # The meaning of the sentence and of the later messages (model2vec vectors):
+                # what carries to wording the examples never used. Older models have none.
+                self._hit_e = (
+                    numpy.asarray(data["hit_e"], dtype="float32") if "hit_e" in data else None
+                )
         except (OSError, ValueError, KeyError) as err:
             raise ConfigurationError(f"cannot load the reader model at {path}: {err}") from err
+        self._dense: tuple[StaticEmbedder, numpy.ndarray] | None = (
+            (default_embedding_model().embedder, self._hit_e) if self._hit_e is not None else None
+        )
         self._hash = _Hasher()
         self._live = self.kinds.index("live")
         self._none = self.intents.index("none")
@@ -291,14 +387,17 @@ class HitReader:
 
     def knows(self, doc: Parsed, start: int, end: int, key: str) -> bool:
         """True when the reader was trained on this trigger and phrase; others stay the rules'."""
-        return key in self.triggers and match_key(doc, start, end) in self.phrases
+        return key in self.triggers
 
     def read(
         self, doc: Parsed, start: int, end: int, key: str, *, later: Sequence[str] = ()
     ) -> Verdict:
         """The kind of one trigger match; ``later`` is ``later_words`` of later messages."""
         ids = self._hash(hit_features(doc, start, end, key, later=later))
-        logits = (self._hit_w[ids].sum(axis=0) + self._hit_b).tolist()
+        total = self._hit_w[ids].sum(axis=0) + self._hit_b
+        if self._dense is not None:
+            total += _meaning(self._dense[0], *hit_texts(doc, start, later)) @ self._dense[1]
+        logits = total.tolist()
         # Twelve numbers: plain floats are cheaper than four more numpy calls.
         top = max(logits)
         exp = [math.exp(v - top) for v in logits]
