@@ -326,10 +326,11 @@ def train(rows: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
         4,
     )
 
-    i_features, _, i_labels, i_splits = intent_rows(rows)
+    i_features, i_texts, i_labels, i_splits = intent_rows(rows)
     xi = _hashed(i_features)
     i_train = [n for n, s in enumerate(i_splits) if s == "train"]
-    i_valid = [n for n, s in enumerate(i_splits) if s == "valid"]
+    # A sentence the templates happen to repeat counts once when the threshold is chosen.
+    i_valid = list({i_texts[n].lower(): n for n, s in enumerate(i_splits) if s == "valid"}.values())
     intent_w, intent_b, _ = fit_softmax(
         xi.take(i_train),
         [INTENTS.index(i_labels[n]) for n in i_train],
