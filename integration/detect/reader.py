@@ -387,7 +387,7 @@ class HitReader:
 
     def knows(self, doc: Parsed, start: int, end: int, key: str) -> bool:
         """True when the reader was trained on this trigger and phrase; others stay the rules'."""
-        return key in self.triggers
+        return key in self.triggers and match_key(doc, start, end) in self.phrases
 
     def read(
         self, doc: Parsed, start: int, end: int, key: str, *, later: Sequence[str] = ()
