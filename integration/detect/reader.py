@@ -202,6 +202,16 @@ def _cue_names(words: Sequence[str]) -> list[str]:
     return [cue for cue, members in _CUES.items() if not members.isdisjoint(present)]
 
 
+def _looks_like_code(word: str) -> bool:
+    """A log or code token: ``refund.created``, ``TERMINATED_BY``, ``SecurityException``."""
+    inner = word.strip(".,;:!?()'\"")
+    if len(inner) < 4:
+        return False
+    joined = "_" in inner or ("." in inner[1:-1] and not inner.replace(".", "").isdigit())
+    camel = inner[:1].isupper() and any(c.isupper() for c in inner[1:]) and not inner.isupper()
+    return joined or camel
+
+
 def _affirmed(words: Sequence[str]) -> list[str]:
     """The words not under a negation just before them ("not resolved" says nothing settled)."""
     return [w for n, w in enumerate(words) if _NEGATED.isdisjoint(words[max(0, n - 2) : n])]
@@ -226,6 +236,8 @@ def _cues(doc: Parsed, start: int, end: int, sent_start: int, sent_end: int) -> 
         out.append("names_a_thing")
     if "?" in after:
         out.append("q_after")
+    if any(_looks_like_code(w) for w in words[max(sent_start, start - 3) : min(sent_end, end + 3)]):
+        out.append("code_near")
     if before[:1] and before[0] in _QUESTION_WORDS:
         out.append("question_clause")
     return out

@@ -14,6 +14,10 @@ __all__ = ["MORE_INTENTS", "MORE_LIVE", "MORE_MENTIONED", "MORE_RETRACTIONS"]
 # Live uses in plain words of many trades: the contrast each mentioned one is paired with.
 MORE_LIVE: dict[str, list[str]] = {
     "refund": [
+        "I'm so sorry to bother you, but would it be at all possible to have the {amount} back?",
+        "I hate to ask, but could we possibly get a refund for the month we couldn't use?",
+        "If it's not too much trouble, I'd really appreciate a refund for the duplicate order.",
+        "Would you be able to refund the second charge? Many thanks, and sorry for the hassle.",
         "The class was cancelled by the studio and I want a refund, not a credit.",
         "Your courier never delivered the parcel. Refund me please.",
         "I was charged {amount} twice for the same prescription, I need that refunded.",
@@ -23,6 +27,8 @@ MORE_LIVE: dict[str, list[str]] = {
         "refund the upgrade fee, the feature has never worked for us",
     ],
     "churn": [
+        "It's been a good run, but we'd like to cancel when the current term ends, if that's okay.",
+        "Would you mind closing our account at the end of the month? Thanks for everything.",
         "Please cancel my gym membership from the end of this month.",
         "We have decided to terminate the contract at the end of the notice period.",
         "I want to cancel my broadband, the speed has been awful for weeks.",
@@ -164,6 +170,7 @@ MORE_MENTIONED: dict[str, dict[str, list[str]]] = {
     },
     "others": {
         "security": [
+            "Oops, this was for our bank's fraud team, please disregard.",
             "My mum got a phishing text pretending to be another bank. How do I report it?",
             "One of our students had her social account hacked; can we hide her profile in "
             "{product}?",
@@ -179,16 +186,26 @@ MORE_MENTIONED: dict[str, dict[str, list[str]]] = {
             "The hotel wifi was down, not your app, so my check-in failed. Can I check in now?",
         ],
         "refund": [
+            "Sorry, wrong inbox: this refund request was meant for the airline, not for you.",
             "A patient asked us for a refund of their deposit; where do I record that?",
             "One of our members wants a refund, which screen do I use to process it?",
             "My daughter's school asked for a refund of the trip fee; how do I pay it to them?",
         ],
         "churn": [
+            "We are cancelling our contract with our old helpdesk vendor to move everything to "
+            "you. How do we import their tickets?",
+            "We've just terminated our agreement with the previous payroll provider; when can we "
+            "start with you?",
+            "Our old supplier's notice period ends in May, so we switch to your platform in June.",
             "A tenant wants to cancel their lease early; can the portal show the notice date?",
             "One of our subscribers wants to cancel, how do I pause their invoices?",
             "Our client is terminating their contract with us; how do we archive their project?",
         ],
         "legal": [
+            "Apologies, this email was meant for our landlord: we will take legal action if the "
+            "heating is not repaired.",
+            "Please ignore, wrong address. Message for our builder: our solicitor will be in "
+            "touch about the delays.",
             "One of our customers threatened legal action against us; can we see their tickets?",
             "A contractor of ours took a client to court; can we pull the signed timesheets?",
         ],
@@ -227,18 +244,33 @@ MORE_MENTIONED: dict[str, dict[str, list[str]]] = {
         ],
     },
     "quoted": {
+        "legal": [
+            "The field in your API is called legal_hold_flag; what values can it take?",
+        ],
         "outage": [
+            "Our monitor logs 'upstream service unavailable (503)' once a night at 02:00 during "
+            "the backup, then recovers. Can we silence that check?",
             "Your status page said 'partial outage' yesterday; is the report export safe to use "
             "now?",
             "You wrote 'no outage on our side' on Monday. Today I have a billing question.",
         ],
         "refund": [
+            "The webhook we receive is named refund.created, but our handler expects "
+            "order.updated. Which one should we subscribe to?",
+            "Stack trace: at RefundService.apply(RefundService.java:212) NullPointerException. "
+            "This is in the sandbox, nothing urgent.",
             "Your chatbot keeps saying 'refund requested' but I only asked about my address.",
         ],
         "churn": [
+            "The job log ends with 'ERROR worker-3: abnormal termination (exit 137)'. How do I "
+            "rerun it?",
+            "Our import shows status TERMINATED_BY_TIMEOUT on row 88; which limit do we raise?",
             "The email said 'your subscription will be cancelled' but I paid; is that a template?",
         ],
         "security": [
+            "The log says FraudCheckService timeout after 30s on some checkouts; can we raise it?",
+            "We get 'java.lang.SecurityException: permission denied' when the plugin starts. "
+            "Which scope is missing?",
             "Your message said 'suspicious login blocked' and it was me on the train. All fine.",
         ],
     },
@@ -273,6 +305,13 @@ MORE_MENTIONED: dict[str, dict[str, list[str]]] = {
         ],
     },
     "routine": {
+        "churn": [
+            "Please cancel the reporting add-on from next month; we're keeping the main plan.",
+            "We'd like to cancel five unused seats but stay on the business plan.",
+            "Can you terminate the old test workspace? The production one stays as it is.",
+            "We're downgrading to the standard plan, not leaving; please cancel the premium "
+            "extras.",
+        ],
         "legal": [
             "Our legal team asks for the signed DPA copy for the annual review, nothing urgent.",
             "Our lawyer needs the certificate of insurance for the tender file.",
