@@ -43,7 +43,7 @@ __all__ = [
     "Verdict",
     "default_hit_reader",
     "hit_features",
-    "hit_texts",
+    "hit_text",
     "later_words",
     "match_key",
     "sentence_features",
@@ -160,9 +160,9 @@ def later_words(docs: Sequence[Parsed]) -> list[str]:
     return out[:_LATER_WORDS]
 
 
-def hit_texts(doc: Parsed, start: int, later: Sequence[str] = ()) -> tuple[str, str]:
-    """What the hit reader embeds: the match's sentence and the later messages' first words."""
-    return doc.sentence_text(start), " ".join(later)
+def hit_text(doc: Parsed, start: int) -> str:
+    """What the hit reader reads for meaning: the match's sentence."""
+    return doc.sentence_text(start)
 
 
 def hit_features(
@@ -336,17 +336,29 @@ class _Hasher:
         return out
 
 
-def _meaning(embedder: StaticEmbedder, *texts: str) -> numpy.ndarray:
-    """The texts' unit vectors side by side (model2vec's reading: its tokens' mean, scaled)."""
-    out = numpy.zeros(len(texts) * embedder.dim, dtype="float32")
-    for n, text in enumerate(texts):
-        ids = embedder.token_ids(text)
-        if ids:
-            vector = embedder.vectors[ids].sum(axis=0)
-            norm = math.sqrt(float(vector @ vector))
-            if norm > 0.0:
-                out[n * embedder.dim : (n + 1) * embedder.dim] = vector / norm
-    return out
+class _Meaning:
+    """The dense side of the hit reader: a sentence as model2vec reads it (its tokens' mean,
+    scaled to length one).
+
+    The weights are projected onto every token once, so a sentence costs one gather for its
+    length and one of a few rows of twelve numbers, instead of a 256-wide product.
+    """
+
+    def __init__(self, embedder: StaticEmbedder, weights: numpy.ndarray) -> None:
+        self._embedder = embedder
+        self._rows = embedder.vectors @ weights
+
+    def logits(self, sentence: str) -> numpy.ndarray | float:
+        """What the sentence adds to each kind's logit."""
+        ids = self._embedder.token_ids(sentence)
+        if not ids:
+            return 0.0
+        total = self._embedder.vectors[ids].sum(axis=0)
+        norm = math.sqrt(float(total @ total))
+        if norm == 0.0:
+            return 0.0
+        out: numpy.ndarray = self._rows[ids].sum(axis=0) / norm
+        return out
 
 
 def _bucket(name: str) -> int:
@@ -376,15 +388,13 @@ class HitReader:
                 self.phrases = frozenset(str(p) for p in data["phrases"])
                 self.live_at = float(data["live_at"][0])
                 self.intent_at = float(data["intent_at"][0])
-                # The meaning of the sentence and of the later messages (model2vec vectors):
-                # what carries to wording the examples never used. Older models have none.
-                self._hit_e = (
-                    numpy.asarray(data["hit_e"], dtype="float32") if "hit_e" in data else None
-                )
+                # The meaning of the match's sentence (its model2vec vector): what carries to
+                # wording the examples never used. Older models have none.
+                hit_e = numpy.asarray(data["hit_e"], dtype="float32") if "hit_e" in data else None
         except (OSError, ValueError, KeyError) as err:
             raise ConfigurationError(f"cannot load the reader model at {path}: {err}") from err
-        self._dense: tuple[StaticEmbedder, numpy.ndarray] | None = (
-            (default_embedding_model().embedder, self._hit_e) if self._hit_e is not None else None
+        self._meaning = (
+            _Meaning(default_embedding_model().embedder, hit_e) if hit_e is not None else None
         )
         self._hash = _Hasher()
         self._live = self.kinds.index("live")
@@ -407,8 +417,8 @@ class HitReader:
         """The kind of one trigger match; ``later`` is ``later_words`` of later messages."""
         ids = self._hash(hit_features(doc, start, end, key, later=later))
         total = self._hit_w[ids].sum(axis=0) + self._hit_b
-        if self._dense is not None:
-            total += _meaning(self._dense[0], *hit_texts(doc, start, later)) @ self._dense[1]
+        if self._meaning is not None:
+            total += self._meaning.logits(hit_text(doc, start))
         logits = total.tolist()
         # Twelve numbers: plain floats are cheaper than four more numpy calls.
         top = max(logits)

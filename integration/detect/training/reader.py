@@ -34,7 +34,7 @@ from integration.detect.reader import (
     KIND_WORDS,
     READER_FILE,
     hit_features,
-    hit_texts,
+    hit_text,
     later_words,
     match_key,
     sentence_features,
@@ -186,12 +186,12 @@ def fit_softmax(
 
 def hit_rows(
     rows: Sequence[dict[str, Any]],
-) -> tuple[list[list[str]], list[str], list[str], Counter[str], list[tuple[str, str]]]:
+) -> tuple[list[list[str]], list[str], list[str], Counter[str], list[str]]:
     """Features, kind and split of every matched trigger in the hit examples, how often
     each matched phrase (its lemmas) occurs, and the texts the reader embeds for each."""
     text_reader = reader()
     matcher = TriggerMatcher(text_reader, default_matrix().triggers)
-    texts: list[tuple[str, str]] = []
+    texts: list[str] = []
     features: list[list[str]] = []
     labels: list[str] = []
     splits: list[str] = []
@@ -205,19 +205,17 @@ def hit_rows(
                     continue
                 # In a report taken back later, the first message's match is the retracted one.
                 features.append(hit_features(doc, start, end, key, later=later))
-                texts.append(hit_texts(doc, start, later))
+                texts.append(hit_text(doc, start))
                 phrases[match_key(doc, start, end)] += 1
                 labels.append(row["label"])
                 splits.append(row["split"])
     return features, labels, splits, phrases, texts
 
 
-def _meanings(texts: Sequence[tuple[str, str]]) -> numpy.ndarray:
-    """The dense columns of the hit reader: both texts' unit vectors, side by side."""
-    embedder = default_embedding_model().embedder
-    sentences = embedder.encode([a for a, _ in texts])
-    later = embedder.encode([b for _, b in texts])
-    return numpy.concatenate([sentences, later], axis=1).astype("float64")
+def _meanings(texts: Sequence[str]) -> numpy.ndarray:
+    """The dense columns of the hit reader: each match's sentence as a unit vector."""
+    vectors: numpy.ndarray = default_embedding_model().embedder.encode(texts)
+    return vectors.astype("float64")
 
 
 def _calm_sentences() -> list[str]:
