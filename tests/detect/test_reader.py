@@ -216,3 +216,10 @@ def test_a_word_only_mentioned_is_no_cue_for_its_category(
     text = "Thanks for the refund back in June! Where do I download last year's invoices?"
     assert rules_only.detect(ticket(text)).category.value == "refund"
     assert reading.detect(ticket(text)).category.value != "refund"
+
+
+def test_a_word_only_mentioned_sets_no_tone(reading: Detector) -> None:
+    # Were "outage" read, this would be a calm report of a problem (mildly negative).
+    text = ("After the outage two weeks ago (all sorted, thanks for the write-up) we'd like to "
+            "know how to export the audit log.")
+    assert reading.detect(ticket(text)).sentiment > 0
