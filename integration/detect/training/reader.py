@@ -53,6 +53,7 @@ FAMILIES: dict[str, frozenset[str]] = {
     "churn": frozenset({"churn"}),
     "legal": frozenset({"legal"}),
     "chargeback": frozenset({"legal", "refund"}),
+    "dispute": frozenset({"contract_dispute"}),
     "outage": frozenset({"outage"}),
     "security": frozenset({"security"}),
     "compliance": frozenset({"compliance", "legal"}),

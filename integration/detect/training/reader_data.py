@@ -210,6 +210,7 @@ KEYWORDS: dict[str, list[str]] = {
         "cancel everything",
         "terminate our agreement",
         "cancel the service",
+        "end the contract",
     ],
     "legal": [
         "our lawyer",
@@ -219,8 +220,11 @@ KEYWORDS: dict[str, list[str]] = {
         "our legal team",
         "a lawsuit",
         "small claims court",
+        "litigation",
+        "court action",
     ],
     "chargeback": ["a chargeback", "file a chargeback", "dispute the charge with the bank"],
+    "dispute": ["a dispute", "the dispute", "a formal dispute"],
     "outage": [
         "an outage",
         "is down",

@@ -13,6 +13,14 @@ __all__ = ["MORE_INTENTS", "MORE_LIVE", "MORE_MENTIONED", "MORE_RETRACTIONS"]
 
 # Live uses in plain words of many trades: the contrast each mentioned one is paired with.
 MORE_LIVE: dict[str, list[str]] = {
+    "dispute": [
+        "This invoice is not what we agreed and we are raising a formal dispute.",
+        "We dispute the renewal: you renewed without our consent and we want it reversed.",
+        "The price increase violates our agreement, we dispute every charge above the old rate.",
+        "We're in dispute with you over the minimum term, which was never in the contract we "
+        "signed.",
+        "I dispute this invoice in full; your team promised the setup fee would be waived.",
+    ],
     "refund": [
         "I'm so sorry to bother you, but would it be at all possible to have the {amount} back?",
         "I hate to ask, but could we possibly get a refund for the month we couldn't use?",
@@ -69,7 +77,17 @@ MORE_LIVE: dict[str, list[str]] = {
 
 # Mentioned uses by kind and trigger.
 MORE_MENTIONED: dict[str, dict[str, list[str]]] = {
+    "negated": {
+        "dispute": [
+            "This is not a dispute, we just need a copy of the invoice with our new VAT number.",
+        ],
+    },
     "past": {
+        "dispute": [
+            "The dispute about the March invoice was settled {past}, thanks. {ask}",
+            "We resolved the billing dispute with your finance team {past}; the invoice still "
+            "shows the old flag. How do we clear it?",
+        ],
         "refund": [
             "The refund for the cancelled flight came through {past}, thanks. {ask}",
             "I got my money back for the broken kettle {past}. Different question today.",
@@ -106,6 +124,10 @@ MORE_MENTIONED: dict[str, dict[str, list[str]]] = {
         ],
     },
     "hypothetical": {
+        "dispute": [
+            "If we ever had a dispute over an invoice, who should we contact first?",
+            "In case of a dispute about service credits, which clause applies?",
+        ],
         "refund": [
             "If the concert is cancelled, would I get a refund or a voucher?",
             "Say the parcel never shows up: how does the refund work?",
@@ -169,6 +191,11 @@ MORE_MENTIONED: dict[str, dict[str, list[str]]] = {
         ],
     },
     "others": {
+        "dispute": [
+            "One of our buyers opened a dispute with their bank; which report shows the order?",
+            "Our client is in a dispute with their landlord and wants the signed lease from our "
+            "document vault; how do I share it?",
+        ],
         "security": [
             "Oops, this was for our bank's fraud team, please disregard.",
             "My mum got a phishing text pretending to be another bank. How do I report it?",
@@ -214,6 +241,11 @@ MORE_MENTIONED: dict[str, dict[str, list[str]]] = {
         ],
     },
     "name": {
+        "dispute": [
+            "Our case system has a Dispute status; can your API set it when a payment fails?",
+            "How do I rename the 'dispute reason' field on our returns form?",
+            "Does the legal expenses add-on cover a dispute with a neighbour, in general?",
+        ],
         "refund": [
             "How do I rename the Refund status in our workflow?",
             "Our refund reason list needs a new option, where do I add it?",
@@ -287,6 +319,9 @@ MORE_MENTIONED: dict[str, dict[str, list[str]]] = {
         ],
     },
     "question": {
+        "dispute": [
+            "What is your process for a billing dispute, before we sign?",
+        ],
         "refund": [
             "What is the refund policy on annual plans if we buy now?",
             "Are event tickets eligible for a refund under your terms?",
