@@ -26,6 +26,17 @@ MORE_LIVE: dict[str, list[str]] = {
         "I hate to ask, but could we possibly get a refund for the month we couldn't use?",
         "If it's not too much trouble, I'd really appreciate a refund for the duplicate order.",
         "Would you be able to refund the second charge? Many thanks, and sorry for the hassle.",
+        "Sorry to trouble you, but would it be possible to get a refund for the session we "
+        "missed because of your outage?",
+        "I know it's not your fault, but would it be possible to refund the delivery fee? Thanks.",
+        "If at all possible, could we have a refund for the unused licences? We'd be very "
+        "grateful.",
+        "Apologies for asking, but is there any chance of a refund for the broken item?",
+        "Could you possibly refund the late fee? I've always paid on time until now.",
+        "Hello, I hope you're well. Would a refund of the second payment be possible, please?",
+        "I'm really sorry to be a pain, but I'd like to ask for my money back for the cancelled "
+        "trip.",
+        "We'd be so grateful if you could refund the overcharge when you have a moment.",
         "The class was cancelled by the studio and I want a refund, not a credit.",
         "Your courier never delivered the parcel. Refund me please.",
         "I was charged {amount} twice for the same prescription, I need that refunded.",
