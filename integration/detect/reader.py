@@ -5,7 +5,9 @@ Two small linear models over hashed features, trained by
 
 - the *hit reader* looks at one trigger match — the words just before and after it, its
   sentence, the sentences around it, what later messages say, markers of question, negation,
-  condition, past time and quotation — and gives the likeliest *kind*:
+  condition, past time and quotation, cue words grouped by what they say (a laugh, a third
+  party, something settled, a test, a named thing, a log token) and the meaning of its
+  sentence (the model2vec vector the category model uses) — and gives the likeliest *kind*:
   ``live`` (the customer's own, current, meant) or how it is only mentioned (``past``,
   ``negated``, ``retracted``, ``hypothetical``, ``name``, ``joke``, ``others``, ``quoted``,
   ``test``, ``question``, ``routine``);
