@@ -191,7 +191,9 @@ class Detector:
         subject, messages = self._parse(ticket, written)
         hits, dropped, hidden, mentioned = self._find_triggers(subject, messages)
         words = self._model_input(subject, messages, hidden)
-        mood = self._mood(subject, messages, words)
+        # A trigger word read as only mentioned (a joke, a test, a name) sets no tone either.
+        topic, topic_messages = _masked(subject, messages, mentioned)
+        mood = self._mood(topic, topic_messages, words)
         evidence = list(mood.evidence)
 
         page = self._pages.match(ticket.page_url) if self._pages is not None else None
@@ -200,7 +202,6 @@ class Detector:
             evidence.append(Evidence(kind="page", text=f"{hint}: {ticket.page_url}"))
         keys = error_keys([subject.text, *(doc.text for _, doc in messages)])
         # A trigger word read as only mentioned is no cue for its category either.
-        topic, topic_messages = _masked(subject, messages, mentioned)
         category, why = self._categorize(
             topic, topic_messages, words, hint=hint, hits=hits, keys=keys
         )

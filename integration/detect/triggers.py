@@ -250,6 +250,8 @@ class TriggerMatcher:
                     why = f"is {KIND_WORDS[verdict.kind]} (live p={verdict.live:.2f})"
                     if mentioned is not None:
                         mentioned.append((key, start, end))
+            elif why is not None and mentioned is not None:
+                mentioned.append((key, start, end))
             if why is None:
                 hits.append(
                     TriggerHit(trigger=key, match=span, sentence=sentence,

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
+import numpy
 import pytest
 
 from integration.detect import Detector
-from integration.detect.reader import KIND_WORDS, default_hit_reader
+from integration.detect.reader import (
+    KIND_WORDS,
+    READER_FILE,
+    HitReader,
+    default_hit_reader,
+    hit_features,
+)
+from integration.detect.text import reader
 from integration.detect.training.reader_data import DATA_PATH, generate
 from integration.matrix import default_matrix, evaluate
 from integration.models import Signals
@@ -69,6 +78,67 @@ def test_live_counts_and_mentioned_does_not(
     signals = reading.detect(ticket(mentioned))
     assert trigger not in signals.trigger_ids
     assert any(f"is {KIND_WORDS[kind]}" in text for text in _ignored(signals)), _ignored(signals)
+
+
+# Kinds the first examples taught badly: said in words of other trades, with a laugh, about
+# someone close, in a log line, or as an add-on dropped by a customer who stays.
+@pytest.mark.parametrize(
+    ("trigger", "mentioned", "kind"),
+    [
+        ("legal", "the kids say they'll sue me if the wifi drops during the match 😂 how do I "
+         "add a second router?", "joke"),
+        ("security", "My sister's email got hacked last month, so how do I switch on two-step "
+         "login for mine?", "others"),
+        ("churn", "Please cancel the extra storage add-on from June; we're keeping the team "
+         "plan.", "routine"),
+        ("churn", "The nightly job stops with 'worker-9 abnormal termination (signal 9)'. How "
+         "can I see why?", "quoted"),
+    ],
+)
+def test_the_reader_names_how_a_word_is_only_mentioned(
+    reading: Detector, rules_only: Detector, trigger: str, mentioned: str, kind: str
+) -> None:
+    assert trigger in rules_only.detect(ticket(mentioned)).trigger_ids, "rules alone fire"
+    signals = reading.detect(ticket(mentioned))
+    assert trigger not in signals.trigger_ids
+    assert any(f"is {KIND_WORDS[kind]}" in text for text in _ignored(signals)), _ignored(signals)
+
+
+def test_a_polite_refund_request_is_still_a_demand(reading: Detector) -> None:
+    text = ("I'm so sorry to trouble you, but would it be possible to get a refund for the "
+            "lesson the coach missed?")
+    assert "refund" in reading.detect(ticket(text)).trigger_ids
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        ("haha I will sue my coffee machine", {"c=joke"}, set()),
+        ("The outage is still not resolved.", set(), {"c=settled"}),
+        ("The outage last week was resolved, thanks.", {"c=settled"}, set()),
+        ("Our log shows ServiceOutageException at 02:00", {"code_near"}, set()),
+    ],
+)
+def test_cue_words_are_grouped_and_negation_aware(
+    text: str, present: set[str], absent: set[str]
+) -> None:
+    doc = reader().read(text)
+    key = "legal" if "sue" in text else "outage"
+    start = next(i for i, lemma in enumerate(doc.lemmas) if lemma in {"sue", "outage"}
+                 or "Outage" in doc.words[i])
+    names = set(hit_features(doc, start, start + 1, key))
+    assert present <= names and not absent & names, sorted(names)
+
+
+def test_a_model_without_meaning_weights_still_loads(tmp_path: Path) -> None:
+    with numpy.load(READER_FILE, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files if name != "hit_e"}
+    older = tmp_path / "reader.npz"
+    numpy.savez(older, **arrays)
+    doc = reader().read("Please refund the duplicate payment today.")
+    start = doc.lemmas.index("refund")
+    verdict = HitReader(older).read(doc, start, start + 1, "refund")
+    assert verdict.kind in KIND_WORDS
 
 
 def test_a_report_taken_back_in_a_later_message_does_not_count(
@@ -146,3 +216,10 @@ def test_a_word_only_mentioned_is_no_cue_for_its_category(
     text = "Thanks for the refund back in June! Where do I download last year's invoices?"
     assert rules_only.detect(ticket(text)).category.value == "refund"
     assert reading.detect(ticket(text)).category.value != "refund"
+
+
+def test_a_word_only_mentioned_sets_no_tone(reading: Detector) -> None:
+    # Were "outage" read, this would be a calm report of a problem (mildly negative).
+    text = ("After the outage two weeks ago (all sorted, thanks for the write-up) we'd like to "
+            "know how to export the audit log.")
+    assert reading.detect(ticket(text)).sentiment > 0

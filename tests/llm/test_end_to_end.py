@@ -18,8 +18,8 @@ from tests.conftest import SANDBOX_SECRET, make_ticket, post_sandbox, sandbox_bo
 from tests.llm.openai_server import KEY, FakeOpenAI, Reply, fake_openai
 
 # A condition the local reader still takes as live, so only a second reading can settle it.
-HYPOTHETICAL = ("What notice period applies if we cancel our subscription? "
-                "Reach me at dana@bigco.example.")
+HYPOTHETICAL = ("Our finance team wants to know the notice period if we cancel our "
+                "subscription. Reach me at dana@bigco.example.")
 READING = {"category": "other", "category_quote": "", "intent": None,
            "triggers": [{"id": "churn", "reading": "mentioned",
                          "quote": "if we cancel our subscription"}],

@@ -37,8 +37,8 @@ tiers:
 """, source="m.yaml")
 DETECTOR = build_detector(MATRIX)
 # A condition the local reader still takes as live, so only a second reading can settle it.
-HYPOTHETICAL = ticket("What notice period applies if we cancel our subscription?",
-                      subject="Contract question")
+HYPOTHETICAL = ticket("Our finance team wants to know the notice period if we cancel our "
+                      "subscription.", subject="Contract question")
 MONEY_BACK = ticket("The invoice was paid twice by our bank. Please send the second payment "
                     "back to us.", subject="Annual plan")
 
@@ -135,7 +135,7 @@ def test_a_sure_reading_is_never_sent(fake: FakeOpenAI) -> None:
 
 
 def test_an_unsure_category_changes_only_with_a_quote(fake: FakeOpenAI) -> None:
-    answers(fake, category="billing", category_quote="What notice period applies")
+    answers(fake, category="billing", category_quote="wants to know the notice period")
     result = decided(fake, HYPOTHETICAL, unsure_below=1.0)
     assert result.signals.category is Category.BILLING
     assert any(r.startswith("second reading by test-model: category billing, not ")

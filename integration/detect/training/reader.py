@@ -27,12 +27,14 @@ from typing import Any
 
 import numpy
 
+from integration.detect.embedding import default_embedding_model
 from integration.detect.reader import (
     BUCKETS,
     INTENT_TRIGGERS,
     KIND_WORDS,
     READER_FILE,
     hit_features,
+    hit_text,
     later_words,
     match_key,
     sentence_features,
@@ -51,6 +53,7 @@ FAMILIES: dict[str, frozenset[str]] = {
     "churn": frozenset({"churn"}),
     "legal": frozenset({"legal"}),
     "chargeback": frozenset({"legal", "refund"}),
+    "dispute": frozenset({"contract_dispute"}),
     "outage": frozenset({"outage"}),
     "security": frozenset({"security"}),
     "compliance": frozenset({"compliance", "legal"}),
@@ -67,6 +70,9 @@ _LIVE_RECALL = 0.97
 # any single one of them.
 _HIT_L2 = 1e-3
 _KNOWN_PHRASE = 5
+# The sentence vectors are few, shared by every example and carry meaning, not one template's
+# words: a lighter penalty lets them weigh.
+_DENSE_L2 = 1e-5
 _INTENT_PRECISION = 0.95
 
 
@@ -101,6 +107,8 @@ class Sparse:
         products = w[self.cols] * self.vals[:, None]
         lengths = numpy.diff(self.indptr)
         nonempty = lengths > 0
+        if not nonempty.any():
+            return out
         sums = numpy.add.reduceat(products, self.indptr[:-1][nonempty], axis=0)
         out[nonempty] = sums
         return out
@@ -130,15 +138,22 @@ def fit_softmax(
     l2: float = 1e-4,
     epochs: int = 300,
     rate: float = 0.05,
-) -> tuple[numpy.ndarray, numpy.ndarray]:
-    """Multinomial logistic regression by full-batch Adam: (W over buckets, bias).
+    dense: numpy.ndarray | None = None,
+) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """Multinomial logistic regression by full-batch Adam: (W over buckets, bias, W over the
+    ``dense`` columns, empty without them).
 
     Deterministic: weights start at zero and every step sees the whole set.
     """
     n = x.rows
     target = numpy.zeros((n, classes))
     target[numpy.arange(n), list(y)] = 1.0
-    params = [numpy.zeros((BUCKETS, classes)), numpy.zeros((1, classes))]
+    extra = numpy.zeros((n, 0)) if dense is None else dense
+    params = [
+        numpy.zeros((BUCKETS, classes)),
+        numpy.zeros((1, classes)),
+        numpy.zeros((extra.shape[1], classes)),
+    ]
     moments = [(numpy.zeros_like(p), numpy.zeros_like(p)) for p in params]
     # The gradient of W sums each bucket's rows: sort the entries by bucket once.
     order = numpy.argsort(x.cols, kind="stable")
@@ -146,30 +161,38 @@ def fit_softmax(
     cols_sorted, vals_sorted = x.cols[order], x.vals[order]
     unique, starts = numpy.unique(cols_sorted, return_index=True)
     for step in range(1, epochs + 1):
-        logits = x.dot(params[0]) + params[1]
+        logits = x.dot(params[0]) + params[1] + extra @ params[2]
         logits -= logits.max(axis=1, keepdims=True)
         p = numpy.exp(logits)
         p /= p.sum(axis=1, keepdims=True)
         err = (p - target) / n
         g_sparse = numpy.zeros_like(params[0])
-        g_sparse[unique] = numpy.add.reduceat(err[row_of] * vals_sorted[:, None], starts, axis=0)
-        grads = [g_sparse + l2 * params[0], err.sum(axis=0, keepdims=True)]
+        if len(unique):
+            g_sparse[unique] = numpy.add.reduceat(
+                err[row_of] * vals_sorted[:, None], starts, axis=0
+            )
+        grads = [
+            g_sparse + l2 * params[0],
+            err.sum(axis=0, keepdims=True),
+            extra.T @ err + _DENSE_L2 * params[2],
+        ]
         for param, grad, (m, v) in zip(params, grads, moments, strict=True):
             m *= 0.9
             m += 0.1 * grad
             v *= 0.999
             v += 0.001 * grad * grad
             param -= rate * (m / (1 - 0.9**step)) / (numpy.sqrt(v / (1 - 0.999**step)) + 1e-8)
-    return params[0], params[1][0]
+    return params[0], params[1][0], params[2]
 
 
 def hit_rows(
     rows: Sequence[dict[str, Any]],
-) -> tuple[list[list[str]], list[str], list[str], Counter[str]]:
-    """Features, kind and split of every matched trigger in the hit examples, and how often
-    each matched phrase (its lemmas) occurs."""
+) -> tuple[list[list[str]], list[str], list[str], Counter[str], list[str]]:
+    """Features, kind and split of every matched trigger in the hit examples, how often
+    each matched phrase (its lemmas) occurs, and the texts the reader embeds for each."""
     text_reader = reader()
     matcher = TriggerMatcher(text_reader, default_matrix().triggers)
+    texts: list[str] = []
     features: list[list[str]] = []
     labels: list[str] = []
     splits: list[str] = []
@@ -183,10 +206,17 @@ def hit_rows(
                     continue
                 # In a report taken back later, the first message's match is the retracted one.
                 features.append(hit_features(doc, start, end, key, later=later))
+                texts.append(hit_text(doc, start))
                 phrases[match_key(doc, start, end)] += 1
                 labels.append(row["label"])
                 splits.append(row["split"])
-    return features, labels, splits, phrases
+    return features, labels, splits, phrases, texts
+
+
+def _meanings(texts: Sequence[str]) -> numpy.ndarray:
+    """The dense columns of the hit reader: each match's sentence as a unit vector."""
+    vectors: numpy.ndarray = default_embedding_model().embedder.encode(texts)
+    return vectors.astype("float64")
 
 
 def _calm_sentences() -> list[str]:
@@ -248,14 +278,16 @@ def _live_threshold(probs: numpy.ndarray, labels: Sequence[str]) -> tuple[float,
     return best, report
 
 
-def _intent_threshold(probs: numpy.ndarray, labels: Sequence[str]) -> tuple[float, dict[str, Any]]:
+def _intent_threshold(
+    probs: numpy.ndarray, labels: Sequence[str], *, precision: float = _INTENT_PRECISION
+) -> tuple[float, dict[str, Any]]:
     gold = numpy.array([INTENTS.index(label) for label in labels])
     best_class = probs[:, 1:].argmax(axis=1) + 1
     best_p = probs[numpy.arange(len(gold)), best_class]
     chosen = 0.95
     for t in numpy.arange(0.95, 0.45, -0.05):
         found = best_p >= t
-        if found.sum() and (best_class[found] == gold[found]).mean() >= _INTENT_PRECISION:
+        if found.sum() and (best_class[found] == gold[found]).mean() >= precision:
             chosen = float(t)
     found = best_p >= chosen
     positives = gold != 0
@@ -270,14 +302,16 @@ def _intent_threshold(probs: numpy.ndarray, labels: Sequence[str]) -> tuple[floa
 
 def train(rows: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
     """Fit both models on ``rows``, write them to ``out`` and return the validation figures."""
-    features, labels, splits, phrases = hit_rows(rows)
+    features, labels, splits, phrases, texts = hit_rows(rows)
     x = _hashed(features)
+    dense = _meanings(texts)
     train_at = [n for n, s in enumerate(splits) if s == "train"]
     valid_at = [n for n, s in enumerate(splits) if s == "valid"]
-    hit_w, hit_b = fit_softmax(
-        x.take(train_at), [KINDS.index(labels[n]) for n in train_at], len(KINDS), l2=_HIT_L2
+    hit_w, hit_b, hit_e = fit_softmax(
+        x.take(train_at), [KINDS.index(labels[n]) for n in train_at], len(KINDS), l2=_HIT_L2,
+        dense=dense[train_at],
     )
-    valid_probs = _probs(x.take(valid_at).dot(hit_w) + hit_b)
+    valid_probs = _probs(x.take(valid_at).dot(hit_w) + hit_b + dense[valid_at] @ hit_e)
     live_at, hit_report = _live_threshold(valid_probs[:, 0], [labels[n] for n in valid_at])
     hit_report["kind_accuracy"] = round(
         float(
@@ -291,11 +325,12 @@ def train(rows: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
         4,
     )
 
-    i_features, _, i_labels, i_splits = intent_rows(rows)
+    i_features, i_texts, i_labels, i_splits = intent_rows(rows)
     xi = _hashed(i_features)
     i_train = [n for n, s in enumerate(i_splits) if s == "train"]
-    i_valid = [n for n, s in enumerate(i_splits) if s == "valid"]
-    intent_w, intent_b = fit_softmax(
+    # A sentence the templates happen to repeat counts once when the threshold is chosen.
+    i_valid = list({i_texts[n].lower(): n for n, s in enumerate(i_splits) if s == "valid"}.values())
+    intent_w, intent_b, _ = fit_softmax(
         xi.take(i_train),
         [INTENTS.index(i_labels[n]) for n in i_train],
         len(INTENTS),
@@ -310,6 +345,7 @@ def train(rows: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
         intents=numpy.array(INTENTS),
         hit_w=hit_w.astype("float16"),
         hit_b=hit_b.astype("float32"),
+        hit_e=hit_e.astype("float32"),
         intent_w=intent_w.astype("float16"),
         intent_b=intent_b.astype("float32"),
         triggers=numpy.array(triggers),

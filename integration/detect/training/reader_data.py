@@ -26,6 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from integration.detect.training.reader_written import (
+    MORE_INTENTS,
+    MORE_LIVE,
+    MORE_MENTIONED,
+    MORE_RETRACTIONS,
+)
+
 __all__ = ["DATA_PATH", "generate", "main"]
 
 DATA_PATH = Path(__file__).resolve().parents[1] / "data" / "reader_examples.jsonl"
@@ -203,6 +210,7 @@ KEYWORDS: dict[str, list[str]] = {
         "cancel everything",
         "terminate our agreement",
         "cancel the service",
+        "end the contract",
     ],
     "legal": [
         "our lawyer",
@@ -212,8 +220,11 @@ KEYWORDS: dict[str, list[str]] = {
         "our legal team",
         "a lawsuit",
         "small claims court",
+        "litigation",
+        "court action",
     ],
     "chargeback": ["a chargeback", "file a chargeback", "dispute the charge with the bank"],
+    "dispute": ["a dispute", "the dispute", "a formal dispute"],
     "outage": [
         "an outage",
         "is down",
@@ -902,6 +913,20 @@ INTENTS: dict[str, list[Template]] = {
 STYLES = ("plain", "email", "chat", "non_native", "quoted", "multi", "caps")
 
 
+def _joined(first: dict[str, list[Template]], more: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The first templates with the hand-written ones (``reader_written``) after them."""
+    joined = {key: [*first.get(key, []), *more.get(key, [])] for key in {**first, **more}}
+    return {key: templates for key, templates in joined.items() if templates}
+
+
+ALL_LIVE = _joined(LIVE, MORE_LIVE)
+ALL_MENTIONED = {
+    kind: _joined(MENTIONED.get(kind, {}), MORE_MENTIONED.get(kind, {}))
+    for kind in {**MENTIONED, **MORE_MENTIONED}
+}
+ALL_INTENTS = _joined(INTENTS, MORE_INTENTS)
+
+
 def _fill(rng: random.Random) -> Fill:
     return {
         "product": rng.choice(PRODUCTS),
@@ -1005,16 +1030,16 @@ def _pick_keyword(rng: random.Random, trigger: str, template: Template) -> str:
 def _hit_examples(rng: random.Random, count: int) -> list[dict[str, Any]]:
     """Live and mentioned uses of the same trigger words, made in pairs."""
     out: list[dict[str, Any]] = []
-    kinds = list(MENTIONED)
+    kinds = list(ALL_MENTIONED)
     while len(out) < count:
         kind = rng.choice(kinds)
-        trigger = rng.choice(list(MENTIONED[kind]))
+        trigger = rng.choice(list(ALL_MENTIONED[kind]))
         fill = _fill(rng)
         style = rng.choice(STYLES)
-        mentioned = rng.choice(MENTIONED[kind][trigger])
+        mentioned = rng.choice(ALL_MENTIONED[kind][trigger])
         split = _split(mentioned)
         keyword = _pick_keyword(rng, trigger, mentioned)
-        live = rng.choice(LIVE[trigger])
+        live = rng.choice(ALL_LIVE[trigger])
         # The pair shares its keyword and slots: only what is said around the word differs.
         live_kw = keyword or rng.choice(KEYWORDS[trigger])
         for label, template, kw in (("live", live, live_kw), (kind, mentioned, keyword)):
@@ -1040,12 +1065,27 @@ def _hit_examples(rng: random.Random, count: int) -> list[dict[str, Any]]:
                     "split": split,
                 }
             )
+    return out + _retractions(rng)
+
+
+def _retractions(rng: random.Random) -> list[dict[str, Any]]:
+    """Reports taken back in a later message, beside the same reports followed up as live."""
+    out: list[dict[str, Any]] = []
+    for trigger, pairs in MORE_RETRACTIONS.items():
+        for report, taken_back in pairs:
+            split = _split(taken_back)
+            for _ in range(6):
+                fill = _fill(rng)
+                follow_up = rng.choice(_FOLLOW_UPS).format(**fill)
+                for label, later in (("retracted", taken_back), ("live", follow_up)):
+                    out.append({"kind": "hit", "messages": [report, later], "trigger": trigger,
+                                "label": label, "split": split})
     return out
 
 
 def _intent_examples(rng: random.Random, count: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    labels = list(INTENTS)
+    labels = list(ALL_INTENTS)
     weights = [3.0 if label == "none" else 1.0 for label in labels]
     styles: list[Callable[[str], str]] = [
         lambda s: s,
@@ -1058,7 +1098,7 @@ def _intent_examples(rng: random.Random, count: int) -> list[dict[str, Any]]:
     while len(out) < count:
         label = rng.choices(labels, weights)[0]
         fill = _fill(rng)
-        template = rng.choice(INTENTS[label])
+        template = rng.choice(ALL_INTENTS[label])
         sentence = rng.choice(styles)(_render_intent(rng, template, fill))
         split = _split(template)
         out.append({"kind": "intent", "sentence": sentence, "label": label, "split": split})
