@@ -109,10 +109,12 @@ class Settings:
     dropout: float = 0.2
     seed: int = 13
     bitext_per_category: int = 90
-    # Cross-validation prefers 0.7 by a hair (0.744 vs 0.736 macro-F1); at 0.7 the model
-    # overrides rule evidence the tests pin down (an exception name, a settings question),
-    # so the weight is capped at 0.6.
-    max_category_weight: float = 0.6
+    # With the examples added on 2026-12-06 (a trigger word used as a name, churn or an
+    # incident said without the usual words, other languages) the model earns more say:
+    # cross-validation peaks at 0.7-0.8 (0.779 at 0.7 vs 0.762 at 0.6), and so do the
+    # labeled development tickets (sets a, b and half of c). The tests that once held the
+    # weight at 0.6 pass there, so the cap is 0.8 and cross-validation chooses below it.
+    max_category_weight: float = 0.8
     # L2 penalties of the embedding heads. Out-of-fold embedding-only macro-F1 over
     # 0.0001-0.3 peaked at 0.03 (0.684; 0.676 at 0.01, 0.673 at 0.1); the blend is flat there.
     embed_l2_category: float = 0.03
