@@ -472,6 +472,9 @@ class Signals:
     engagement_trend: float | None = None
     engagement_declining: bool = False
     triggers: tuple[TriggerHit, ...] = ()
+    # Triggers whose words occur but were all read as only mentioned (past, negated, a name,
+    # a joke, someone else's...), with no live match anywhere in the ticket.
+    mentioned: tuple[str, ...] = ()
     error_keys: tuple[str, ...] = ()
     severity: str | None = None
     page_hint: str | None = None

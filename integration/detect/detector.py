@@ -227,6 +227,7 @@ class Detector:
             frustrated=mood.frustrated,
             inquiry=mood.inquiry,
             triggers=tuple(hits),
+            mentioned=_only_mentioned(mentioned, hits),
             error_keys=keys,
             severity=severity[0],
             page_hint=hint,
@@ -563,6 +564,14 @@ def _masked(
             doc = Parsed(doc.text, doc.words, lemmas, doc.idx, doc.sents, doc.lower)
         out.append(doc)
     return out[0], [(m, doc) for (m, _), doc in zip(messages, out[1:], strict=True)]
+
+
+def _only_mentioned(
+    mentioned: Sequence[Sequence[tuple[str, int, int]]], hits: Sequence[TriggerHit]
+) -> tuple[str, ...]:
+    """Triggers whose every match was read as only mentioned, in order of first mention."""
+    live = {h.trigger for h in hits}
+    return tuple(dict.fromkeys(k for spans in mentioned for k, _, _ in spans if k not in live))
 
 
 def _as_body_reads(

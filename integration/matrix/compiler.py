@@ -291,7 +291,7 @@ class ConditionParser:
                     self.problems.add(
                         here, f"unknown urgency {urgency!r} (one of: low, normal, high)"
                     )
-        if kind == "trigger":
+        if kind in ("trigger", "mentioned"):
             self._check_known(value, parsed, here, what="trigger", known=self.trigger_ids)
         return Condition(kind=kind, value=parsed)
 

@@ -70,6 +70,19 @@ def _trigger(ids: tuple[str, ...], ctx: Facts) -> list[str] | None:
     ]
 
 
+def _mentioned(ids: tuple[str, ...], ctx: Facts) -> list[str] | None:
+    said = [t for t in ctx.signals.mentioned if t in ids]
+    if not said:
+        return None
+    out = []
+    for trigger in said:
+        # The reading that set it aside, as detection wrote it: "'refund' is past in '…'".
+        why = next((e.text for e in ctx.signals.evidence if e.kind == "trigger_ignored"
+                    and e.text.startswith(f"{trigger}: ")), "")
+        out.append(f"{trigger!r} only mentioned" + (f" ({quote(why)})" if why else ""))
+    return out
+
+
 def _category(values: tuple[Category, ...], ctx: Facts) -> list[str] | None:
     cat, confidence = ctx.signals.category, ctx.signals.category_confidence
     if cat not in values:
@@ -245,6 +258,8 @@ def _not(inner: Condition, ctx: Facts) -> list[str] | None:
         return None
     if inner.kind == "trigger":
         return [f"no {' / '.join(inner.value)} trigger"]
+    if inner.kind == "mentioned":
+        return [f"{' / '.join(inner.value)} not merely mentioned"]
     if isinstance(inner.value, bool):
         # "not inquiry: true" is "inquiry: false", and reads as what is true instead.
         return _CHECKS[inner.kind](not inner.value, ctx)
@@ -253,6 +268,7 @@ def _not(inner: Condition, ctx: Facts) -> list[str] | None:
 
 _CHECKS: dict[str, _Check] = {
     "trigger": _trigger,
+    "mentioned": _mentioned,
     "category": _category,
     "plan": _plan,
     "arr_at_least": _arr_at_least,

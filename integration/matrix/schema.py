@@ -288,6 +288,7 @@ FILE_MODELS: tuple[type[BaseModel], ...] = (
 
 CONDITION_KINDS = (
     "trigger",
+    "mentioned",
     "category",
     "plan",
     "arr_at_least",
@@ -531,6 +532,7 @@ def _flag(value: Any) -> bool:
 # Leaf conditions: kind -> parser of the YAML value (raises ValueError with a message).
 LEAF_PARSERS: dict[str, Any] = {
     "trigger": _names,
+    "mentioned": _names,
     "category": _enum_names(Category),
     "plan": _names,
     "arr_at_least": _number(0, None),

@@ -78,6 +78,9 @@ def test_live_counts_and_mentioned_does_not(
     signals = reading.detect(ticket(mentioned))
     assert trigger not in signals.trigger_ids
     assert any(f"is {KIND_WORDS[kind]}" in text for text in _ignored(signals)), _ignored(signals)
+    # The matrix can tell a word only mentioned from a word never written.
+    assert trigger in signals.mentioned
+    assert trigger not in reading.detect(ticket(live)).mentioned
 
 
 # Kinds the first examples taught badly: said in words of other trades, with a laugh, about

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from integration.matrix import Matrix, check_file, evaluate
+from integration.matrix import Matrix, check_file, evaluate, load_matrix_text
 from integration.matrix.loader import DEFAULT_PATH
-from integration.models import Category, Decision, Signals, Ticket, Tier
+from integration.models import Category, Decision, Evidence, Signals, Ticket, Tier
 from tests.matrix.factories import (
     CREATED,
     NOW,
@@ -76,6 +76,30 @@ def test_tier_3_triggers_escalate_even_a_how_to(
 def test_tier_3_categories(matrix: Matrix, category: Category, rule: str) -> None:
     decision = decide(matrix, signals(category))
     assert (decision.tier, rule_ids(decision)) == (Tier.THREE, [rule])
+
+
+def test_a_cancellation_only_mentioned_is_no_churn_risk(matrix: Matrix) -> None:
+    why = Evidence(kind="trigger_ignored",
+                   text="churn: 'cancel' is negated in 'We are not looking to cancel.'")
+    said = signals(Category.CANCELLATION, mentioned=("churn",), evidence=(why,))
+    decision = decide(matrix, said)
+    assert decision.tier is not Tier.THREE
+    assert "churn_risk" not in rule_ids(decision)
+    # A live churn word still escalates, whatever else was only mentioned.
+    live = signals(Category.CANCELLATION, hit("churn", "cancel"), mentioned=("refund",))
+    assert rule_ids(decide(matrix, live))[0] == "churn_risk"
+
+
+def test_the_mentioned_condition_cites_the_reading(matrix: Matrix) -> None:
+    text = DEFAULT_PATH.read_text(encoding="utf-8").replace(
+        "  3:\n    rules:\n",
+        "  3:\n    rules:\n      - id: only_said\n        when: {mentioned: [refund]}\n", 1)
+    custom = load_matrix_text(text)
+    why = Evidence(kind="trigger_ignored", text="refund: 'refund' is past in 'We got the refund.'")
+    decision = decide(custom, signals(Category.BILLING, mentioned=("refund",), evidence=(why,)))
+    assert decision.rules[0].rule_id == "only_said"
+    assert "'refund' only mentioned (refund: 'refund' is past" in decision.rules[0].reason
+    assert "only_said" not in rule_ids(decide(custom, signals(Category.BILLING)))
 
 
 def test_critical_bug_at_enterprise_is_tier_3_but_not_elsewhere(matrix: Matrix) -> None:

@@ -119,6 +119,13 @@ def test_unknown_trigger_in_a_rule_points_at_the_list_item() -> None:
     assert issue.message == "unknown trigger 'refnd' (did you mean 'refund'?)"
 
 
+def test_unknown_trigger_in_a_mentioned_condition_is_named() -> None:
+    text = VALID.replace("when: {trigger: [churn, refund]}", "when: {mentioned: [refnd]}")
+    issue = only_issue(text)
+    assert issue.field == "tiers.3.rules.0.when.mentioned.0"
+    assert issue.message == "unknown trigger 'refnd' (did you mean 'refund'?)"
+
+
 def test_unknown_category_and_condition() -> None:
     text = VALID.replace("{category: [billing]}", "{category: [biling]}")
     issue = only_issue(text)
