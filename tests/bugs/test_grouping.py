@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy
 import pytest
 
-from integration.bugs import BugGrouper, GroupingSettings
+from integration.bugs import Assignment, BugGrouper, GroupingSettings
 from integration.bugs.semantic import LshIndex, best_cosines
 from integration.models import Ticket
 
@@ -204,6 +204,21 @@ PARAPHRASE = (
 )
 
 
+def _seeded(settings: GroupingSettings | None = None) -> BugGrouper:
+    """A grouper that has seen 60 unrelated reports (its tenant's mean vector is known)."""
+    grouper = BugGrouper(settings or GroupingSettings())
+    for ticket in _background(60):
+        grouper.add(ticket)
+    return grouper
+
+
+def _second_of(settings: GroupingSettings, texts: list[tuple[str, str]]) -> Assignment:
+    """Where the second of two reports goes, after the background and the first."""
+    grouper = _seeded(settings)
+    grouper.add(make("a", *texts[0], n=300))
+    return grouper.add(make("b", *texts[1], n=301))
+
+
 def _paraphrase_groups(settings: GroupingSettings) -> tuple[str, str]:
     grouper = BugGrouper(settings)
     for ticket in _background(120):
@@ -305,9 +320,7 @@ def test_naming_the_same_kind_of_failure_raises_the_score() -> None:
 
 
 def test_sharing_only_the_features_name_does_not_make_one_bug() -> None:
-    grouper = BugGrouper()
-    for ticket in _background(60):
-        grouper.add(ticket)
+    grouper = _seeded()
     first = grouper.add(make("a", "Mileage claims total", "Mileage claims for trips over 100 "
                              "miles get the second rate applied to the whole trip.", n=300))
     approval = grouper.add(make("b", "Mileage claims approval", "Approving mileage claims "
@@ -320,9 +333,7 @@ def test_sharing_only_the_features_name_does_not_make_one_bug() -> None:
                             "mile of the trip.", n=302))
     assert same.group_id == first.group_id
     # Without the rule the two words of the feature's name were enough to merge them.
-    loose = BugGrouper(GroupingSettings(thin_terms=-1))
-    for ticket in _background(60):
-        loose.add(ticket)
+    loose = _seeded(GroupingSettings(thin_terms=-1))
     loose.add(make("a", "Mileage claims total", "Mileage claims for trips over 100 miles get "
                    "the second rate applied to the whole trip.", n=300))
     assert not loose.add(make("b", "Mileage claims approval", "Approving mileage claims from "
@@ -334,13 +345,8 @@ def test_a_shared_code_needs_the_rest_of_the_reports_to_agree() -> None:
               "people gives EXP-409. Teams under 50 export fine."),
              ("EXP-409 when exporting last month's timesheet", "Exporting the timesheet for a "
               "past month gives EXP-409, the current month exports. Small team of 8.")]
-    found = []
-    for rest in (0.1, GroupingSettings().code_min_rest):
-        grouper = BugGrouper(GroupingSettings(code_min_rest=rest))
-        for ticket in _background(60):
-            grouper.add(ticket)
-        grouper.add(make("a", *texts[0], n=300))
-        found.append(grouper.add(make("b", *texts[1], n=301)))
+    found = [_second_of(GroupingSettings(code_min_rest=rest), texts)
+             for rest in (0.1, GroupingSettings().code_min_rest)]
     # A big team and a past month are two causes; the code and the screen are all they share.
     assert not found[0].is_new
     assert found[1].is_new and "shares only the code exp-409" in found[1].matched_on
@@ -366,13 +372,8 @@ def test_a_tenants_grouping_does_not_depend_on_other_tenants_reports() -> None:
 def test_a_few_shared_words_and_the_same_kind_of_failure_make_one_bug() -> None:
     texts = [("Parent app notifications arrive twice", "Every message comes two times."),
              ("Duplicate messages in the parent app", "Parents see each notice doubled.")]
-    found = []
-    for bonus in (GroupingSettings().failure_bonus, 0.0):
-        grouper = BugGrouper(GroupingSettings(failure_bonus=bonus))
-        for ticket in _background(60):
-            grouper.add(ticket)
-        grouper.add(make("a", *texts[0], n=300))
-        found.append(grouper.add(make("b", *texts[1], n=301)))
+    found = [_second_of(GroupingSettings(failure_bonus=bonus), texts)
+             for bonus in (GroupingSettings().failure_bonus, 0.0)]
     # "Parent app messages" and a duplicate on both sides; the feature's name alone is not enough.
     assert not found[0].is_new
     assert found[1].matched_on == ("new group: the closest group differs: shares only a few "
@@ -382,14 +383,9 @@ def test_a_few_shared_words_and_the_same_kind_of_failure_make_one_bug() -> None:
 def test_short_reports_need_more_than_a_close_score_on_a_few_words() -> None:
     texts = [("Locker codes", "Locker codes sent to members expire after one hour instead of 24."),
              ("Locker codes", "Members can choose locker codes with only three digits.")]
-    found = []
-    for close in (GroupingSettings().thin_words, 0.6):
-        # Without embeddings, so that only the words speak.
-        grouper = BugGrouper(GroupingSettings(use_embeddings=False, thin_words=close))
-        for ticket in _background(60):
-            grouper.add(ticket)
-        grouper.add(make("a", *texts[0], n=300))
-        found.append(grouper.add(make("b", *texts[1], n=301)))
+    # Without embeddings, so that only the words speak.
+    found = [_second_of(GroupingSettings(use_embeddings=False, thin_words=close), texts)
+             for close in (GroupingSettings().thin_words, 0.6)]
     # Two short reports sharing "locker" and "members" score 0.65: close, and still two bugs.
     assert found[0].is_new and "shares only a few words (locker, member)" in found[0].matched_on
     assert not found[1].is_new
