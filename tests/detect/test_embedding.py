@@ -51,6 +51,18 @@ def test_category_probabilities_sum_to_one(text: str) -> None:
 
 
 @needs_shipped
+def test_one_text_reads_as_the_batch_heads_do() -> None:
+    model = default_embedding_model()
+    texts = ["our export has failed three times today , fix it", "how do i add a user"]
+    vectors = model.embedder.encode(texts)
+    for text, row, tone in zip(texts, model.heads.category(vectors),
+                               model.heads.complaint(vectors), strict=True):
+        probs = model.category_probs(text)
+        assert [probs[c] for c in model.heads.labels] == pytest.approx(row.tolist(), abs=1e-5)
+        assert model.complaint_probs([text]) == pytest.approx([float(tone)], abs=1e-5)
+
+
+@needs_shipped
 def test_clear_refund_demand_reads_as_refund() -> None:
     probs = default_embedding_model().category_probs(
         "you charged us twice this month , i want the second payment refunded to our card"
