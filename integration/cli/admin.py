@@ -2,16 +2,18 @@
 
     ESCALADE_ADMIN_PASSWORD=... escalade admin set-password --email ops@example.com
     escalade admin set-password --email ops@example.com      # prompts twice, hidden
+    printf '%s\n' "$PW" | escalade admin set-password --email ops@example.com --password-stdin
     escalade admin sign-out --email ops@example.com          # ends every session of theirs
 
-The password is read from ``ESCALADE_ADMIN_PASSWORD`` or a hidden prompt, never from the
-command line (where ``ps`` and shell history would keep it). Only its hash is stored. A new
+The password is read from standard input (``--password-stdin``, for scripts and CI),
+``ESCALADE_ADMIN_PASSWORD`` or a hidden prompt, never from the command line (where ``ps`` and shell history would keep it). Only its hash is stored. A new
 password ends every session the admin had open, as ``sign-out`` does (a lost laptop).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 import click
 
@@ -34,13 +36,15 @@ def admin() -> None:
 
 @admin.command("set-password")
 @click.option("--email", required=True, help="The admin's e-mail (their sign-in name).")
-def set_password(email: str) -> None:
-    """Create the admin, or set a new password; from $ESCALADE_ADMIN_PASSWORD or a prompt."""
+@click.option("--password-stdin", "from_stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
+def set_password(email: str, from_stdin: bool) -> None:
+    """Create the admin, or set a new password; from stdin, $ESCALADE_ADMIN_PASSWORD or a prompt."""
     from integration import store
     from integration.store.people import set_admin
     from integration.store.sessions import close_sessions_of
 
-    password = os.environ.get(PASSWORD_ENV) or click.prompt(
+    password = _stdin_password() if from_stdin else os.environ.get(PASSWORD_ENV) or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True)
     runtime = runtime_of(click.get_current_context())
     try:
@@ -52,6 +56,15 @@ def set_password(email: str) -> None:
         raise click.UsageError(str(err)) from err
     click.echo(f"admin {shown} can sign in at /admin/login"
                + (f" ({_ended(ended)})" if ended else ""))
+
+
+def _stdin_password() -> str:
+    # Only the line ending is taken off: spaces inside or around a password are the password.
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise click.UsageError("--password-stdin: standard input had no password on its "
+                               "first line")
+    return line
 
 
 @admin.command("sign-out")

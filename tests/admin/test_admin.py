@@ -516,3 +516,33 @@ def test_set_password_command_creates_an_admin(runtime: Any,
     short = runner.invoke(main, ["admin", "set-password", "--email", "new@example.com"],
                           input="short\nshort\n", obj=runtime)
     assert short.exit_code == 2 and "at least 10 characters" in short.output
+
+
+def test_set_password_reads_the_first_line_of_standard_input(
+        runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from integration.cli.admin import admin
+
+    @click.group()
+    def main() -> None:
+        """Test root."""
+
+    main.add_command(admin)
+    runner = CliRunner()
+    # Standard input wins over the environment: a script that pipes a password means it.
+    monkeypatch.setenv("ESCALADE_ADMIN_PASSWORD", "the environment's password")
+    result = runner.invoke(
+        main, ["admin", "set-password", "--email", "ci@example.com", "--password-stdin"],
+        input=" piped password 1 \nsecond line ignored\n", obj=runtime)
+    assert result.exit_code == 0, result.output
+    with store.session_scope(runtime.sessions) as s:
+        assert check_admin(s, email="ci@example.com", password=" piped password 1 ",
+                           now=datetime.now(UTC)) is not None
+        assert check_admin(s, email="ci@example.com", password="the environment's password",
+                           now=datetime.now(UTC)) is None
+    empty = runner.invoke(
+        main, ["admin", "set-password", "--email", "ci2@example.com", "--password-stdin"],
+        input="", obj=runtime)
+    assert empty.exit_code == 2 and "--password-stdin" in empty.output
+    with store.session_scope(runtime.sessions) as s:
+        assert check_admin(s, email="ci2@example.com", password="",
+                           now=datetime.now(UTC)) is None
