@@ -6,8 +6,9 @@
     escalade admin sign-out --email ops@example.com          # ends every session of theirs
 
 The password is read from standard input (``--password-stdin``, for scripts and CI),
-``ESCALADE_ADMIN_PASSWORD`` or a hidden prompt, never from the command line (where ``ps`` and shell history would keep it). Only its hash is stored. A new
-password ends every session the admin had open, as ``sign-out`` does (a lost laptop).
+``ESCALADE_ADMIN_PASSWORD`` or a hidden prompt, never from the command line (where ``ps`` and
+shell history would keep it). Only its hash is stored. A new password ends every session the
+admin had open, as ``sign-out`` does (a lost laptop).
 """
 
 from __future__ import annotations
