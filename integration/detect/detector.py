@@ -42,6 +42,7 @@ from integration.detect.reader import (
     default_hit_reader,
     later_words,
 )
+from integration.detect.retraction import TakenBack, taken_back, thin
 from integration.detect.sentiment import lexicon, score_doc
 from integration.detect.text import Parsed, clean_body, reader
 from integration.detect.triggers import TriggerMatcher
@@ -151,12 +152,25 @@ class Detector:
 
     def _parse(
         self, ticket: Ticket, messages: Sequence[Message] | None = None
-    ) -> tuple[Parsed, list[tuple[str, Parsed]]]:
+    ) -> tuple[Parsed, list[tuple[str, Parsed]], TakenBack | None]:
+        """Subject and customer messages parsed, from where the customer last took back
+        what they had reported (if they did)."""
         if messages is None:
             messages = ticket.customer_messages
         customer = [m for m in messages if m.body.strip()]
-        parsed = self._reader.read_all([ticket.subject, *(clean_body(m.body) for m in customer)])
-        return parsed[0], [(m.id, p) for m, p in zip(customer, parsed[1:], strict=True)]
+        bodies = [clean_body(m.body) for m in customer]
+        subject_text = ticket.subject
+        gone = taken_back(bodies)
+        if gone is not None:
+            # What the customer took back is not the ticket any more: read what follows.
+            subject_text = ""
+            customer = customer[gone.message:]
+            bodies = [bodies[gone.message][gone.start:].lstrip(" ,;:.!-\u2014\u2013"),
+                      *bodies[gone.message + 1:]]
+        parsed = self._reader.read_all([subject_text, *bodies])
+        subject = parsed[0]
+        pairs = [(m.id, p) for m, p in zip(customer, parsed[1:], strict=True)]
+        return subject, pairs, gone
 
     def _page_hint(self, url: str | None, page: PageRule | None = None) -> str | None:
         if self._pages is None:
@@ -188,13 +202,16 @@ class Detector:
     def read(self, ticket: Ticket) -> Reading:
         """What ``ticket`` says on its own: every signal but repeat contacts."""
         written = ticket.customer_messages
-        subject, messages = self._parse(ticket, written)
+        subject, messages, gone = self._parse(ticket, written)
         hits, dropped, hidden, mentioned = self._find_triggers(subject, messages)
         words = self._model_input(subject, messages, hidden)
         # A trigger word read as only mentioned (a joke, a test, a name) sets no tone either.
         topic, topic_messages = _masked(subject, messages, mentioned)
         mood = self._mood(topic, topic_messages, words)
         evidence = list(mood.evidence)
+        if gone is not None:
+            evidence.append(Evidence(kind="taken_back", text=f"{gone.words!r}: what the customer "
+                                     "reported before this is not acted on"))
 
         page = self._pages.match(ticket.page_url) if self._pages is not None else None
         hint = self._page_hint(ticket.page_url, page)
@@ -205,6 +222,9 @@ class Detector:
         category, why = self._categorize(
             topic, topic_messages, words, hint=hint, hits=hits, keys=keys
         )
+        if gone is not None and not hint and not hits and thin([d.text for _, d in messages]):
+            category = CategoryResult(category=Category.OTHER, confidence=0.5, cues=(), scores={})
+            why = "nothing is left to act on once the report was taken back"
         evidence.append(Evidence(kind="category", text=f"{category.category.value}: {why}"))
         if keys:
             evidence.append(Evidence(kind="error", text=", ".join(keys)))
@@ -520,7 +540,7 @@ class Detector:
         if found is not None:
             self.remember(ticket, found)
             return found
-        subject, messages = self._parse(ticket)
+        subject, messages, _ = self._parse(ticket)
         first = self._first(messages)
         result, _ = self._blend(
             self._category.score(

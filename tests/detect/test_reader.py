@@ -149,9 +149,10 @@ def test_a_report_taken_back_in_a_later_message_does_not_count(
 ) -> None:
     report = "The app is down for all of our users since 9am."
     retraction = "Never mind, false alarm - it was our own proxy. All fine now."
-    assert "outage" in rules_only.detect(ticket(report, retraction)).trigger_ids
-    assert "outage" in reading.detect(ticket(report, "Any update on this?")).trigger_ids
-    assert "outage" not in reading.detect(ticket(report, retraction)).trigger_ids
+    # Taking a report back is read from the words, with or without the learned reader.
+    for detector in (reading, rules_only):
+        assert "outage" in detector.detect(ticket(report, "Any update on this?")).trigger_ids
+        assert "outage" not in detector.detect(ticket(report, retraction)).trigger_ids
 
 
 def test_a_phrase_the_reader_never_learned_is_left_to_the_rules(reading: Detector) -> None:

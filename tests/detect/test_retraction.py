@@ -1,0 +1,98 @@
+"""A report the customer takes back is not escalated; what they still ask for is read."""
+
+from __future__ import annotations
+
+import pytest
+
+from integration.detect import Detector
+from integration.detect.retraction import taken_back, thin
+from integration.matrix import default_matrix
+from integration.matrix.evaluate import evaluate
+from integration.models import Category, Tier
+
+from .conftest import NOW, ticket
+
+
+@pytest.fixture(scope="module")
+def matrix_detector() -> Detector:
+    return Detector(triggers=default_matrix().triggers)
+
+
+@pytest.mark.parametrize(
+    ("bodies", "message", "live"),
+    [
+        (["Reports time out for everyone.", "Never mind, it was our VPN. All good now."],
+         1, "it was our VPN. All good now."),
+        (["Our card was charged twice.", "Please ignore my previous email, the bank merged "
+          "two lines. Could you send the March invoice again?"],
+         1, "the bank merged two lines. Could you send the March invoice again?"),
+        (["Kiosk app shows a blank page — false alarm, the tablet had no Wi-Fi"],
+         0, "the tablet had no Wi-Fi"),
+        (["Shipment never arrived!", "found it!! it was at reception. sorry"],
+         1, "it was at reception. sorry"),
+    ],
+)
+def test_the_live_part_starts_after_the_words_that_take_the_report_back(
+    bodies: list[str], message: int, live: str
+) -> None:
+    found = taken_back(bodies)
+    assert found is not None
+    assert found.message == message
+    assert bodies[message][found.start:].lstrip(" ,.!-\u2014") == live
+
+
+@pytest.mark.parametrize(
+    "bodies",
+    [
+        # Nothing was reported before the words: nothing is taken back.
+        ["Never mind the invoice, the whole platform is down."],
+        # The problem stands.
+        ["The sync failed overnight.", "This is not a false alarm, payroll depends on it."],
+        ["Export is broken.", "Never mind, it's still failing after the restart."],
+        # Loose words without a sign that all is well: "forget it" is anger here.
+        ["Third time I ask about the refund.", "Forget it, we'll take our business elsewhere."],
+        # "found it" as a discovery, and "ignore" as a verb about the product.
+        ["I found it: error 0x45 in the log, the import dies at row 300."],
+        ["The audit filter seems to ignore the end date."],
+    ],
+)
+def test_words_that_do_not_take_a_report_back(bodies: list[str]) -> None:
+    assert taken_back(bodies) is None
+
+
+def test_thin_means_hardly_more_than_all_is_well() -> None:
+    assert thin(["all good, sorry!"])
+    assert thin(["", "thanks, works now"])
+    assert not thin(["Could you send the March invoice to our new address?"])
+
+
+def _tier(detector: Detector, *bodies: str, subject: str) -> tuple[Tier, Category, list[str]]:
+    matrix = default_matrix()
+    t = ticket(*bodies, subject=subject)
+    signals = detector.detect(t, [])
+    decision = evaluate(matrix, t, signals, now=NOW, with_actions=False)
+    return decision.tier, signals.category, [e.kind for e in signals.evidence]
+
+
+def test_an_outage_taken_back_is_a_routine_ticket(matrix_detector: Detector) -> None:
+    reported = _tier(matrix_detector, "The whole portal is down for our staff, nothing loads.",
+                     subject="Portal down")
+    assert reported[0] == Tier.THREE
+    tier, category, kinds = _tier(
+        matrix_detector, "The whole portal is down for our staff, nothing loads.",
+        "Never mind, it was our office firewall. Everything's fine now, sorry!",
+        subject="Portal down")
+    assert tier == Tier.ONE
+    assert category == Category.OTHER
+    assert "taken_back" in kinds
+
+
+def test_what_is_still_asked_after_taking_back_is_read(matrix_detector: Detector) -> None:
+    tier, category, _ = _tier(
+        matrix_detector,
+        "I asked for a refund of the May payment yesterday. Please ignore that, our accountant "
+        "entered it twice on our side. What we do need: the May invoice addressed to our new "
+        "legal entity, Harbor Freightworks Ltd.",
+        subject="Refund request")
+    assert tier == Tier.TWO
+    assert category == Category.BILLING
