@@ -427,6 +427,27 @@ MORE_INTENTS: dict[str, list[str]] = {
         "Money left my account to a payee I never added.",
         "Our shop admin now has two staff accounts none of us created.",
         "A parent reports seeing other pupils' reports when she logs in.",
+        # Written 2026-12-06: an incident told as events, with a question after it.
+        "Our sign-in history lists four logins from a country where we have no staff. Should "
+        "we be worried?",
+        "A driver we let go in August signed in on Sunday and downloaded the route sheets. How?",
+        "The supplier portal showed me purchase orders belonging to a different restaurant "
+        "group.",
+        "I opened the shared inbox and it was full of another firm's client emails.",
+        "Guests got an email in our hotel's name with a payment link we never sent. Is that "
+        "from your system?",
+        "The comment box on the public form runs any script pasted into it; I have a proof of "
+        "concept and have told no one else.",
+        "Researcher here: your file upload accepts an svg with script inside and it executes "
+        "for every admin who previews it.",
+        "The export I downloaded contains a column of card numbers from someone else's store.",
+        "My appointment letter came with another patient's date of birth and address on it.",
+        "An API token we revoked last month is still being accepted, our logs show calls with "
+        "it yesterday.",
+        "Two of our cashiers received a message asking them to re-enter their password on a "
+        "site that is not yours. Is this you?",
+        "There are bookings made from our account at 3am from an IP in a country we never "
+        "travel to.",
     ],
     "data_loss": [
         "Every recipe we entered before the summer update has vanished from the menu builder.",
@@ -441,6 +462,14 @@ MORE_INTENTS: dict[str, list[str]] = {
         "After the upgrade our historical orders show as empty.",
         "Since the sync last night every contact we had has no phone number any more.",
         "Half of the photos we uploaded this year can no longer be found.",
+        # Written 2026-12-06: data gone after a move the vendor made.
+        "Since the move to the new storage last weekend, every signed form from before 2024 "
+        "opens blank.",
+        "After the version 4 upgrade the notes field is empty on all 9,000 customer records.",
+        "The migration finished with no errors but the price history of every product is gone.",
+        "Once our account was moved to the EU region, three years of timesheets no longer show.",
+        "After switching to the new API as you asked, the tags on all older records were wiped.",
+        "Your import tool said complete, yet every invoice line item from last year is missing.",
     ],
     "platform": [
         "None of the lockers in the city will open, and the help line says it is everywhere.",
@@ -469,7 +498,33 @@ MORE_INTENTS: dict[str, list[str]] = {
         "Unless the price comes down we will take the renewal elsewhere.",
         "Procurement asked me for a quote from two of your competitors before we decide.",
     ],
+    "relationship": [
+        # Written 2026-12-06: a senior person asks to talk about the relationship itself.
+        "Our managing director would like a call with your leadership about whether this "
+        "partnership still works for us.",
+        "Before we plan next year, I want an honest conversation with someone senior on your "
+        "side about where we stand.",
+        "Can your head of customer success and I meet? The last quarter raises questions about "
+        "the fit between our companies.",
+        "Our board wants to review all software vendors; I'd like to hear from your CEO why we "
+        "should stay with you.",
+        "I'd like thirty minutes with your COO to talk frankly about the past year with you.",
+        "Given the problems this term, our principal asks for a meeting with your leadership "
+        "about the future of our agreement.",
+        "Please set up a call with your executive team; we need to discuss the direction of our "
+        "relationship.",
+        "As CFO I'm asking for a candid discussion with your leadership before our budget "
+        "decisions.",
+        "We should talk at a senior level about what has gone wrong between our teams this "
+        "year.",
+        "Our owner wants to speak with your founder about whether we carry on together.",
+    ],
     "none": [
+        "Could we book a call with your onboarding lead to plan the rollout to our second site?",
+        "Our CEO would love a demo of the new reporting module next week.",
+        "Can someone from your team join our quarterly meeting to walk through the new features?",
+        "I'd like a call with our account manager to add ten seats.",
+        "Our director asked for a copy of the signed order form for our records.",
         "I don't recognise the new menu layout, where did settings go?",
         "The address on the invoice is our old one, please change it.",
         "The report is empty because we had no orders on Sunday.",
