@@ -26,11 +26,23 @@ _PLAIN = re.compile(
     r"|\bscratch that\b"
     r"|\bpanic over\b"
     r"|\bsorry for the (?:noise|panic|confusion|bother|false alarm)\b"
+    r"|\bplease ignore(?=\s*(?:[!.]|$))"
     r"|\b(?:please\s+)?(?:ignore|disregard)\s+(?:my|our|this|that)"
     r"(?:\s+(?:previous|last|earlier|first|other))?"
     r"(?:\s+(?:e-?mail|message|mail|tweet|post|dm|request|ticket|note|reply|question|one))?\b"
     r"|\b(?:please\s+)?(?:ignore|disregard)\s+the\s+(?:previous|last|earlier|first)"
     r"\s+(?:e-?mail|message|mail|tweet|post|dm|request|ticket|note|reply|question|one)\b",
+    re.IGNORECASE,
+)
+# A message meant for someone else: taken back wherever it stands, even as the first words.
+_ELSEWHERE = re.compile(
+    r"\b(?:meant|intended) (?:for|to (?:\w+ )?(?:this |it )?to) [^.!?\n]{1,40}?,? not (?:for )?"
+    r"(?:you|your)\b"
+    r"|\bnot meant for you\b"
+    r"|\bwrong (?:tab|window|chat|inbox|recipient|address|company|person|department|thread)\b"
+    r"|\b(?:sent|forwarded|posted) (?:this |it )?(?:here |to you )?by mistake\b"
+    r"|\b(?:please\s+)?(?:ignore|disregard) my (?:previous|last|earlier) "
+    r"(?:e-?mail|message|mail|tweet|post|dm|request|ticket|note|reply)\b",
     re.IGNORECASE,
 )
 # Looser phrasings, which count only beside a sign that all is well or was the writer's own.
@@ -81,7 +93,8 @@ def taken_back(bodies: Sequence[str]) -> TakenBack | None:
     found: TakenBack | None = None
     for n, body in enumerate(bodies):
         for match in _candidates(body):
-            if n == 0 and not body[: match.start()].strip(" \t\n@:,.-"):
+            first_words = not body[: match.start()].strip(" \t\n@:,.-")
+            if n == 0 and first_words and not _ELSEWHERE.fullmatch(match.group()):
                 continue
             found = TakenBack(message=n, start=match.end(), words=_sentence(body, match))
     return found
@@ -89,7 +102,7 @@ def taken_back(bodies: Sequence[str]) -> TakenBack | None:
 
 def _candidates(body: str) -> list[re.Match[str]]:
     out = []
-    for pattern in (_PLAIN, _LOOSE):
+    for pattern in (_PLAIN, _ELSEWHERE, _LOOSE):
         for match in pattern.finditer(body):
             before = body[max(0, match.start() - 12): match.start()].lower()
             after = body[match.end(): match.end() + _NEAR]

@@ -30,6 +30,13 @@ def matrix_detector() -> Detector:
          0, "the tablet had no Wi-Fi"),
         (["Shipment never arrived!", "found it!! it was at reception. sorry"],
          1, "it was at reception. sorry"),
+        # A message meant for someone else, even when that is said first.
+        (["Sorry, this was meant for our payroll provider, not you. Forwarded by mistake. "
+          "> Final reminder: legal action in 7 days."],
+         0, "> Final reminder: legal action in 7 days."),
+        (["is this the airline? my flight is cancelled",
+          "oops wrong chat. anyway, how do I export my invoices?"],
+         1, "anyway, how do I export my invoices?"),
     ],
 )
 def test_the_live_part_starts_after_the_words_that_take_the_report_back(

@@ -365,11 +365,14 @@ def test_a_lower_previous_tier_changes_nothing(matrix: Matrix) -> None:
     assert (decision.tier, rule_ids(decision)) == (Tier.TWO, ["billing_adjustment"])
 
 
-def test_a_refund_we_already_granted_is_billing_work_unless_it_never_came(
+def test_a_refund_we_already_granted_is_billing_work_unless_the_customer_is_upset(
     matrix: Matrix,
 ) -> None:
     granted = hit("refund_granted", "refund you processed")
     tracing = decide(matrix, signals(Category.REFUND, hit("refund", "refund"), granted))
     assert (tracing.tier, rule_ids(tracing)) == (Tier.TWO, ["billing_adjustment"])
-    missing = signals(Category.REFUND, hit("refund", "refund"), granted, sentiment=-0.15)
-    assert rule_ids(decide(matrix, missing)) == ["refund_demand"]
+    # "It hasn't shown on our statement yet" is a calm report: tracing it is billing work.
+    not_yet = signals(Category.REFUND, hit("refund", "refund"), granted, sentiment=-0.15)
+    assert rule_ids(decide(matrix, not_yet)) == ["billing_adjustment"]
+    upset = signals(Category.REFUND, hit("refund", "refund"), granted, sentiment=-0.45)
+    assert rule_ids(decide(matrix, upset)) == ["refund_demand"]

@@ -75,6 +75,7 @@ def test_the_handoff_note_and_the_sidebar_show_the_drop() -> None:
 @pytest.mark.parametrize("url", [
     "https://app.example.com/settings/subscription/cancel",
     "https://app.example.com/account/close-account?step=2",
+    "https://app.example.com/account/close?step=2",
 ])
 def test_anything_written_from_the_cancellation_page_is_churn_risk(url: str) -> None:
     matrix = default_matrix()
@@ -129,3 +130,31 @@ def test_a_question_on_the_billing_page_stays_a_question() -> None:
                                  "https://app.example.com/settings/billing")
     assert page == "billing_settings" and tier is Tier.ONE
     assert "billing_page_failure" not in rules
+
+
+def test_a_form_failing_on_the_refund_page_is_a_refund_blocked() -> None:
+    body = "The form says 'invalid amount' whatever I type."
+    page, tier, rules = _decided(body, "https://app.example.com/billing/refund-request")
+    assert page == "refund_request" and tier is Tier.THREE
+    assert "refund_demand" in rules
+    matrix = default_matrix()
+    ticket = make_ticket(subject="Credit note", page_url="https://app.example.com/billing/"
+                         "refund-request", messages=(Message(
+                             id="m1", author=Author.CUSTOMER, created_at=CREATED,
+                             body="What currency will the credit note be in?"),))
+    sig, decision, *_ = decide(ticket, (), matrix=matrix, detector=build_detector(matrix),
+                                now=NOW)
+    assert sig.page_rule == "refund_request" and decision.tier is not Tier.THREE
+
+
+def test_a_granted_refund_that_has_not_shown_yet_is_billing_work() -> None:
+    matrix = default_matrix()
+    ticket = make_ticket(subject="Refund not on statement", messages=(
+        Message(id="m1", author=Author.CUSTOMER, created_at=CREATED,
+                body="Your colleague confirmed the refund for the duplicate licence last "
+                     "week. It hasn't reached our card yet. Could you send the reference?"),))
+    sig, decision, *_ = decide(ticket, (), matrix=matrix, detector=build_detector(matrix),
+                                now=NOW)
+    assert "refund_granted" in sig.trigger_ids
+    assert decision.tier is Tier.TWO
+    assert "refund_demand" not in [r.rule_id for r in decision.rules]
