@@ -22,6 +22,7 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from integration.heap import settle
 from integration.matrix import Matrix
 from integration.models import Decision, Ticket
 from integration.triage import triage_tickets
@@ -63,6 +64,9 @@ def triage_lines(
     workers: int,
 ) -> list[str]:
     """One JSON decision per ticket, in input order, decided on up to ``workers`` processes."""
+    # The command's own process: its loaded models live as long as it does (and forked
+    # workers then share their pages instead of copying them).
+    settle()
     workers = min(workers, len(tickets) // MIN_TICKETS_PER_WORKER)
     if workers < 2:
         return [_line(d) for d in triage_tickets(tickets, matrix=matrix, detector=detector,

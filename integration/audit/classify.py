@@ -34,6 +34,7 @@ from typing import Any
 
 from integration.audit.outcomes import outcome_of
 from integration.calendars import add_business_time
+from integration.heap import settle
 from integration.matrix import Matrix, evaluate
 from integration.models import Signals, Ticket, Tier
 
@@ -280,6 +281,8 @@ def _worker_main(
 ) -> None:
     try:
         reader = _Reader(matrices, topics=topics, sla=sla)
+        # A worker is ours alone: what it has loaded lives as long as it does.
+        settle()
         outbox.put(("ready", number, None))
         while True:
             job = inbox.get()
