@@ -100,7 +100,16 @@ def taken_back(bodies: Sequence[str]) -> TakenBack | None:
     return found
 
 
+# Every phrasing above contains one of these: most messages are passed over at this test.
+_KEYS = ("mind", "nvm", "alarm", "scratch", "panic", "sorry for", "ignore", "disregard",
+         "meant", "intended", "wrong", "mistake", "forget", "wait", "bad", "found", "error",
+         "by mistake")
+
+
 def _candidates(body: str) -> list[re.Match[str]]:
+    lower = body.lower()
+    if not any(key in lower for key in _KEYS):
+        return []
     out = []
     for pattern in (_PLAIN, _ELSEWHERE, _LOOSE):
         for match in pattern.finditer(body):
