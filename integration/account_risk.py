@@ -143,6 +143,8 @@ class RiskScore:
     reasons: tuple[Reason, ...] = ()
     missing: tuple[str, ...] = ()
     above: bool = False
+    # The tickets read, newest first (for the account's timeline).
+    tickets: tuple[TicketPoint, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -178,7 +180,7 @@ def score_account(history: AccountHistory, *, now: datetime,
         account=history.account, score=score,
         arr_at_risk=round((history.account.arr or 0.0) * score, 2),
         reasons=tuple(sorted(reasons, key=lambda r: -r.weighted)), missing=tuple(missing),
-        above=score >= policy.threshold,
+        above=score >= policy.threshold, tickets=history.tickets,
     )
 
 

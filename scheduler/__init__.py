@@ -98,12 +98,8 @@ def build_scheduler(
     )
     scheduler.add_job(
         partial(_in_context, app, partial(_watch_accounts, runtime, gate, clock)),
-        IntervalTrigger(seconds=RISK_SECONDS),
-        id=RISK_JOB,
-        name="At-risk accounts",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=runtime.now(),
+        IntervalTrigger(seconds=RISK_SECONDS), id=RISK_JOB, name="At-risk accounts",
+        max_instances=1, coalesce=True, next_run_time=runtime.now(),
     )
     return scheduler
 

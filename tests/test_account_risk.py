@@ -9,7 +9,9 @@ import pytest
 from integration.account_risk import (
     AccountHistory,
     Factor,
+    Reason,
     RiskPolicy,
+    RiskScore,
     TicketPoint,
     alert_step,
     formula_text,
@@ -38,7 +40,7 @@ def _history(*tickets: TicketPoint, arr: float | None = 100_000.0,
     )
 
 
-def _reason(result, factor):  # type: ignore[no-untyped-def]
+def _reason(result: RiskScore, factor: Factor) -> Reason | None:
     found = [r for r in result.reasons if r.factor is factor]
     return found[0] if found else None
 
