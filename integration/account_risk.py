@@ -74,6 +74,8 @@ _LABELS = {
 _FULL_DROP = 0.5
 # Three times the usual contact rate scores the whole contacts part.
 _FULL_RATE = 3.0
+# A quarter above the usual rate is the least that counts as rising.
+_MIN_RATIO = 1.25
 # Fewer recent tickets than this are too few to call a rising rate.
 _MIN_CONTACTS = 3
 # An average sentiment this low scores the whole sentiment part; above _CALM it scores nothing.
@@ -248,7 +250,7 @@ def _contacts(history: AccountHistory, now: datetime, policy: RiskPolicy) -> _Pa
     before = _window(history.tickets, start, split)
     usual = len(before) * policy.recent_days / baseline_days
     ratio = len(recent) / max(usual, 1.0)
-    if len(recent) < _MIN_CONTACTS or ratio <= 1.0:
+    if len(recent) < _MIN_CONTACTS or ratio < _MIN_RATIO:
         return _Part()
     text = (f"{len(recent)} tickets in the last {policy.recent_days} days, where "
             f"{policy.recent_days} days usually bring {usual:.1f} (the {baseline_days:.0f} "
@@ -286,9 +288,13 @@ def _sentiment(history: AccountHistory, now: datetime, policy: RiskPolicy) -> _P
             # Negative, but no worse than it was: half the part.
             points /= 2
     negative = [t for t in _newest(recent) if (t.sentiment or 0.0) < _CALM]
-    text = (f"Average sentiment {average:+.2f} over {len(recent)} tickets of the last "
+    text = (f"Average sentiment {average:+.2f} over {_tickets(len(recent))} of the last "
             f"{policy.recent_days} days{was}.")
     return _Part(points=points, text=text, tickets=tuple(t.ref for t in negative))
+
+
+def _tickets(count: int) -> str:
+    return f"{count} ticket{'s' if count != 1 else ''}"
 
 
 def _tier3(history: AccountHistory) -> _Part:

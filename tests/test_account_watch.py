@@ -223,3 +223,23 @@ def test_a_bad_threshold_is_reported_naming_the_field(app_config: dict[str, Any]
     (error,) = report.errors
     assert error.startswith("demo: ") and "account_risk.threshold" in error
     runtime.engine.dispose()
+
+
+def test_the_demo_has_accounts_at_risk_with_their_reasons(runtime: Any) -> None:
+    from integration.demo.seed import seed_demo
+
+    seed_demo(runtime)
+    with store.session_scope(runtime.sessions) as s:
+        tenant = store.get_tenant(s, "demo")
+        assert tenant is not None
+        scores = workspace_scores(s, tenant_id=tenant.id, now=runtime.now(), policy=RiskPolicy())
+    at_risk = [r for r in scores if r.above]
+    assert at_risk[0].account.name == "Halcyon Health Systems"
+    assert {r.account.name for r in at_risk} >= {"Halcyon Health Systems", "Kestrel Robotics"}
+    factors = {r.factor.value for r in at_risk[0].reasons}
+    assert factors == {"contacts", "tier3", "sentiment", "renewal"}
+    # The demo has no product-activity source: said, not guessed.
+    assert any("No product activity data" in m for m in at_risk[0].missing)
+    report = watch_accounts(runtime, runtime.now())
+    # No Slack in the demo: the crossings are recorded, nothing is queued.
+    assert report.above == len(at_risk) and report.alerted == 0
