@@ -69,7 +69,7 @@ def _reasons(payload: Mapping[str, Any]) -> str:
 
 def account_blocks(payload: Mapping[str, Any], *, currency: str = "$") -> list[dict[str, Any]]:
     """The at-risk message: score, ARR at risk, owner, the reasons with their evidence."""
-    title = f":warning: {account_title(payload)}"
+    title = account_title(payload)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150], "emoji": True}},
         {"type": "section", "text": {"type": "mrkdwn",
