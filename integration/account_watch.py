@@ -66,11 +66,12 @@ def account_path(slug: str, account_id: str) -> str:
     return f"/admin/accounts/{quote(slug, safe='')}/{quote(account_id, safe='')}"
 
 
-def workspace_scores(s: Session, *, tenant_id: int, now: datetime,
-                     policy: RiskPolicy) -> list[RiskScore]:
-    """Every account of the workspace scored at ``now``, the most ARR at risk first."""
-    scores = [score_account(h, now=now, policy=policy)
-              for h in account_histories(s, tenant_id=tenant_id, now=now)]
+def workspace_scores(s: Session, *, tenant_id: int, now: datetime, policy: RiskPolicy,
+                     account_id: str | None = None) -> list[RiskScore]:
+    """Every account of the workspace (or the one ``account_id``) scored at ``now``, the
+    most ARR at risk first."""
+    histories = account_histories(s, tenant_id=tenant_id, now=now, account_id=account_id)
+    scores = [score_account(h, now=now, policy=policy) for h in histories]
     return sorted(scores, key=lambda r: (-r.arr_at_risk, -r.score, r.account.name or ""))
 
 

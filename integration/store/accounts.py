@@ -90,18 +90,25 @@ class TimelinePoint:
     sentiment: float | None
 
 
-def account_histories(s: Session, *, tenant_id: int, now: datetime) -> list[AccountHistory]:
-    """Every account of the workspace with tickets in the last 120 days or an open Tier 3."""
+def account_histories(s: Session, *, tenant_id: int, now: datetime,
+                      account_id: str | None = None) -> list[AccountHistory]:
+    """Every account of the workspace (or the one ``account_id``) with tickets in the last
+    120 days or an open Tier 3."""
     since = now - LOOKBACK
+    which = (TicketRow.account_key == f"account:{account_id}" if account_id is not None
+             else TicketRow.account_key.is_not(None))
     rows = s.execute(
+        # The account's facts only, not the whole ticket: most of the time goes to JSON.
         select(TicketRow.id, TicketRow.account_key, TicketRow.external_id,
-               TicketRow.created_at, TicketRow.tier, TicketRow.status, TicketRow.data)
-        .where(TicketRow.tenant_id == tenant_id, TicketRow.account_key.is_not(None),
+               TicketRow.created_at, TicketRow.tier, TicketRow.status,
+               TicketRow.data["account"].label("account"))
+        .where(TicketRow.tenant_id == tenant_id, which,
                or_(TicketRow.created_at >= since,
                    and_(TicketRow.tier == 3, TicketRow.status.in_(list(OPEN_STATUSES)))))
         .order_by(TicketRow.created_at.desc(), TicketRow.id.desc())
     ).all()
-    latest = _latest_decisions(s, tenant_id=tenant_id, ticket_ids=[r.id for r in rows])
+    latest = _latest_decisions(s, tenant_id=tenant_id, ticket_ids=[r.id for r in rows],
+                               since=min((r.created_at for r in rows), default=now))
     first = s.scalar(select(func.min(TicketRow.created_at)).where(
         TicketRow.tenant_id == tenant_id))
     by_account: dict[str, list[Any]] = {}
@@ -110,24 +117,24 @@ def account_histories(s: Session, *, tenant_id: int, now: datetime) -> list[Acco
     return [_history(key, items, latest, first) for key, items in by_account.items()]
 
 
-def _latest_decisions(s: Session, *, tenant_id: int,
-                      ticket_ids: list[int]) -> dict[int, tuple[float, float | None]]:
-    """Each ticket's latest decision: its sentiment and the product trend it knew."""
+def _latest_decisions(s: Session, *, tenant_id: int, ticket_ids: list[int],
+                      since: datetime) -> dict[int, tuple[float, float | None]]:
+    """Each ticket's latest decision: its sentiment and the product trend it knew.
+
+    Only decisions from ``since`` (the oldest ticket's creation) are read: a ticket is
+    decided after it was created, and the index on (tenant, decided_at) finds them.
+    """
     if not ticket_ids:
         return {}
     newest = (select(func.max(DecisionRow.id))
-              .where(DecisionRow.tenant_id == tenant_id)
+              .where(DecisionRow.tenant_id == tenant_id, DecisionRow.decided_at >= since)
               .group_by(DecisionRow.ticket_id))
-    found = s.execute(select(DecisionRow.ticket_id, DecisionRow.sentiment, DecisionRow.signals)
+    found = s.execute(select(DecisionRow.ticket_id, DecisionRow.sentiment,
+                             DecisionRow.signals["engagement_trend"].as_float())
                       .where(DecisionRow.id.in_(newest)))
     wanted = set(ticket_ids)
-    out: dict[int, tuple[float, float | None]] = {}
-    for ticket_id, sentiment, signals in found:
-        if ticket_id in wanted:
-            trend = (signals or {}).get("engagement_trend")
-            out[ticket_id] = (float(sentiment),
-                              float(trend) if isinstance(trend, int | float) else None)
-    return out
+    return {ticket_id: (float(sentiment), float(trend) if trend is not None else None)
+            for ticket_id, sentiment, trend in found if ticket_id in wanted}
 
 
 def _history(key: str, rows: list[Any], latest: Mapping[int, tuple[float, float | None]],
@@ -136,7 +143,7 @@ def _history(key: str, rows: list[Any], latest: Mapping[int, tuple[float, float 
     facts: dict[str, Any] = {}
     renewal_ref = None
     for row in rows:
-        account = (row.data or {}).get("account") or {}
+        account = row.account if isinstance(row.account, dict) else {}
         for name in _ACCOUNT_FIELDS:
             if name not in facts and account.get(name) not in (None, ""):
                 facts[name] = account[name]
@@ -146,7 +153,6 @@ def _history(key: str, rows: list[Any], latest: Mapping[int, tuple[float, float 
                   if r.id in latest and latest[r.id][1] is not None), (None, None))
     tickets = tuple(
         TicketPoint(ref=str(r.external_id), created_at=r.created_at, tier=r.tier,
-                    subject=str((r.data or {}).get("subject") or ""),
                     open=r.status in OPEN_STATUSES,
                     sentiment=latest[r.id][0] if r.id in latest else None)
         for r in rows
@@ -184,7 +190,8 @@ def account_timeline(s: Session, *, tenant_id: int, account_id: str,
         .order_by(TicketRow.created_at.desc(), TicketRow.id.desc())
         .limit(limit)
     ).all()
-    latest = _latest_decisions(s, tenant_id=tenant_id, ticket_ids=[r.id for r in rows])
+    latest = _latest_decisions(s, tenant_id=tenant_id, ticket_ids=[r.id for r in rows],
+                               since=min((r.created_at for r in rows), default=datetime.min))
     return [TimelinePoint(ref=str(r.external_id), helpdesk=r.helpdesk,
                           subject=str((r.data or {}).get("subject") or ""),
                           created_at=r.created_at, tier=r.tier, status=r.status,

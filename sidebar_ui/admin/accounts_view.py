@@ -137,8 +137,8 @@ def account_page(tenant: str, account_id: str) -> Any:
         policy, problem = _policy(row)
         zone = rt.matrix_for(row).display_zone
         currency = currency_of(row.settings)
-        result = next((r for r in workspace_scores(s, tenant_id=row.id, now=now, policy=policy)
-                       if r.account.id == account_id), None)
+        result = next(iter(workspace_scores(s, tenant_id=row.id, now=now, policy=policy,
+                                            account_id=account_id)), None)
         timeline = account_timeline(s, tenant_id=row.id, account_id=account_id)
         state = risk_states(s, tenant_id=row.id, keys=[f"account:{account_id}"]).get(
             f"account:{account_id}")
