@@ -82,6 +82,8 @@ def alert_payload(slug: str, result: RiskScore, *, policy: RiskPolicy, crossing:
     page = base_url.rstrip("/") + account_path(slug, account.id)
     return {
         "kind": "account_at_risk",
+        # What a summary of alerts held by the channel's rate limit lists it as.
+        "title": f"Account at risk: {account.name or account.id}",
         "dedupe_key": f"{slug}:account:{account.id}:risk:{crossing}",
         "ticket_key": f"{slug}:account:{account.id}",
         "tenant": slug,
