@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
-from adapters.connectors.slack.blocks import alert_blocks, alert_text, held_summary_text
+from adapters.connectors.slack.blocks import (
+    alert_blocks,
+    alert_text,
+    held_summary_blocks,
+    held_summary_text,
+)
 from integration.account_risk import AccountHistory, RiskPolicy, TicketPoint, score_account
 from integration.account_watch import alert_payload
 from integration.models import Account
@@ -40,7 +45,11 @@ def test_the_message_names_the_account_score_reasons_and_links_the_evidence() ->
     (button,) = actions["elements"]
     assert button["text"]["text"] == "Open account" and button["url"] == page
     assert alert_text(payload) == "Account at risk · Wren & <Co>"
-    assert "Account at risk: Wren &amp; &lt;Co&gt;" in held_summary_text([payload])
+    assert held_summary_text([payload]).endswith("held by the rate limit: Account at risk · "
+                                                 "Wren & <Co>")
+    held = json.dumps(held_summary_blocks([payload], limit=10, window=timedelta(minutes=10),
+                                          frees_at=NOW), ensure_ascii=False)
+    assert "Account at risk: Wren &amp; &lt;Co&gt;" in held
 
 
 def test_the_owner_is_mentioned_when_slack_knows_them() -> None:
