@@ -151,6 +151,7 @@ def account_page(tenant: str, account_id: str) -> Any:
         evidence=_evidence(tenant, result, by_ref, zone) if result is not None else [],
         missing=list(result.missing) if result is not None else [],
         timeline=[_point(tenant, t, zone) for t in timeline],
+        chart=_chart(timeline, now, zone), chart_box=_CHART, chart_days=CHART_DAYS,
         formula=formula_text(policy),
     )
 
@@ -197,6 +198,31 @@ def _point(slug: str, point: Any, zone: tzinfo) -> dict[str, Any]:
         # The start page narrowed to this ticket shows its timeline.
         "url": url_for("pages.index", q=point.ref),
     }
+
+
+# The account page's chart: x is the last 120 days, y the sentiment from +1 (top) to -1.
+_CHART = {"left": 48.0, "right": 990.0, "top": 12.0, "bottom": 112.0, "unread": 140.0}
+CHART_DAYS = 120
+
+
+def _chart(timeline: Sequence[Any], now: datetime, zone: tzinfo) -> list[dict[str, Any]]:
+    """One dot per ticket: when (x), its sentiment (y; a row of its own when unread), tier."""
+    span = _CHART["right"] - _CHART["left"]
+    dots = []
+    for point in timeline:
+        age = (now - point.created_at) / timedelta(days=1)
+        x = _CHART["left"] + span * (1.0 - min(max(age, 0.0), CHART_DAYS) / CHART_DAYS)
+        if point.sentiment is None:
+            y, said = _CHART["unread"], "no sentiment reading"
+        else:
+            middle = (_CHART["top"] + _CHART["bottom"]) / 2
+            y = middle - point.sentiment * (_CHART["bottom"] - _CHART["top"]) / 2
+            said = f"sentiment {point.sentiment:+.2f}"
+        tier = f"Tier {point.tier}" if point.tier else "not decided"
+        dots.append({"x": round(x, 1), "y": round(y, 1), "tier": point.tier or 0,
+                     "label": f"#{point.ref} {point.subject or '(no subject)'} — "
+                              f"{format_local(point.created_at, zone)}, {tier}, {said}"})
+    return dots
 
 
 @bp.post("/accounts/threshold")

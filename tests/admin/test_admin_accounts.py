@@ -78,6 +78,14 @@ def test_a_reason_leads_to_the_tickets_behind_it_and_each_to_its_timeline(
     assert "No product activity data for this account" in text
     # The timeline holds the imported history too, with its dates.
     assert "#h2 " in text and "not decided" in text
+    # Its chart: one dot per ticket; the angry Tier 3s below the zero line, history unread.
+    dots = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="5" class="dot t(\d)">'
+                      r"<title>#(\w+) ", text)
+    assert len(dots) == 7
+    by_ref = {ref: (float(x), float(y), tier) for x, y, tier, ref in dots}
+    assert all(by_ref[f"90{n}"][2] == "3" and by_ref[f"90{n}"][1] > 62 for n in range(4))
+    assert {by_ref[f"h{n}"][1] for n in range(3)} == {140.0}
+    assert by_ref["h2"][0] < by_ref["h0"][0] < by_ref["900"][0]  # older is further left
     # The evidence link opens the start page on that ticket.
     start = signed_in.get("/?q=900")
     assert start.status_code == 200 and "Export broken again (0)" in start.text
