@@ -243,3 +243,19 @@ def test_the_demo_has_accounts_at_risk_with_their_reasons(runtime: Any) -> None:
     report = watch_accounts(runtime, runtime.now())
     # No Slack in the demo: the crossings are recorded, nothing is queued.
     assert report.above == len(at_risk) and report.alerted == 0
+
+
+def test_the_scheduler_scores_accounts_on_its_own_clock(wired: Any, slack_api: FakeSlack) -> None:
+    from scheduler import RISK_JOB, build_scheduler
+
+    runtime = wired.extensions["escalade"]
+    now = datetime.now(UTC)
+    _history(runtime, now)
+    _live(wired, now, renewal=now.date() + timedelta(days=20))
+    scheduler = build_scheduler(runtime, sweep_seconds=5, app=wired, clock=lambda: now)
+    job = scheduler.get_job(RISK_JOB)
+    assert job is not None and job.trigger.interval == timedelta(minutes=10)
+    report = job.func()
+    assert report.alerted == 1 and job.func().alerted == 0
+    drain(runtime)
+    assert len(_risk_alerts(slack_api)) == 1
