@@ -103,6 +103,16 @@ def alert_payload(slug: str, result: RiskScore, *, policy: RiskPolicy, crossing:
     }
 
 
+def _quiet(s: Session, tenant_id: int, known: dict[str, Any], scored: set[str],
+           now: datetime) -> None:
+    """Accounts at risk that wrote nothing for months are below now: a return alerts again."""
+    for key in known.keys() - scored:
+        state = known[key]
+        if state.above:
+            cross_threshold(s, tenant_id=tenant_id, account_key=key, score=0.0, above=False,
+                            alert=False, known=state, now=now)
+
+
 def watch_accounts(runtime: Runtime, now: datetime) -> WatchReport:
     """Score every workspace's accounts at ``now``; alert owners of accounts that crossed."""
     report = WatchReport()
@@ -132,6 +142,7 @@ def _watch_tenant(runtime: Runtime, s: Session, tenant: store.TenantRow, policy:
     known = risk_states(s, tenant_id=tenant.id)
     slack = "slack" in connected_targets(tenant)
     zone = str(getattr(runtime.matrix_for(tenant).display_zone, "key", None) or "UTC")
+    _quiet(s, tenant.id, known, {f"account:{r.account.id}" for r in scores}, now)
     for result in scores:
         key = f"account:{result.account.id}"
         state = known.get(key)

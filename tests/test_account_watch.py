@@ -259,3 +259,20 @@ def test_the_scheduler_scores_accounts_on_its_own_clock(wired: Any, slack_api: F
     assert report.alerted == 1 and job.func().alerted == 0
     drain(runtime)
     assert len(_risk_alerts(slack_api)) == 1
+
+
+def test_an_account_gone_quiet_is_below_and_alerts_again_when_it_returns(wired: Any) -> None:
+    runtime = wired.extensions["escalade"]
+    then = datetime.now(UTC) - timedelta(days=200)
+    with store.session_scope(runtime.sessions) as s:
+        # At risk half a year ago, alerted then; no ticket since.
+        cross_threshold(s, tenant_id=1, account_key="account:c9", score=0.8, above=True,
+                        alert=True, known=None, now=then)
+    assert watch_accounts(runtime, datetime.now(UTC)).accounts == 0
+    with store.session_scope(runtime.sessions) as s:
+        state = risk_states(s, tenant_id=1)["account:c9"]
+        assert not state.above and state.score == 0.0 and state.crossings == 1
+    now = datetime.now(UTC)
+    _history(runtime, now)
+    _live(wired, now, renewal=now.date() + timedelta(days=20))
+    assert watch_accounts(runtime, datetime.now(UTC)).alerted == 1
