@@ -32,7 +32,7 @@ from integration.account_risk import (
     score_account,
 )
 from integration.context import connected_targets
-from integration.errors import ValidationError
+from integration.errors import EscaladeError, ValidationError
 from integration.models import Action, ActionKind
 from integration.store.accounts import account_histories, cross_threshold, risk_states
 from integration.workspaces.service import public_url
@@ -127,8 +127,13 @@ def watch_accounts(runtime: Runtime, now: datetime) -> WatchReport:
             report.errors.append(f"{tenant.slug}: {err}")
             log.error("at-risk accounts of %s not scored: %s", tenant.slug, err)
             continue
-        with store.session_scope(runtime.sessions) as s:
-            _watch_tenant(runtime, s, tenant, policy, now, report)
+        try:
+            with store.session_scope(runtime.sessions) as s:
+                _watch_tenant(runtime, s, tenant, policy, now, report)
+        except (EscaladeError, ValueError, KeyError) as err:
+            # One workspace's bad data must not stop the others; it is scored again next round.
+            report.errors.append(f"{tenant.slug}: {err}")
+            log.exception("at-risk accounts of %s", tenant.slug)
     if report.alerted:
         runtime.wake()
         log.info("at-risk accounts: %d scored, %d above, %d owners alerted",
@@ -148,14 +153,12 @@ def _watch_tenant(runtime: Runtime, s: Session, tenant: store.TenantRow, policy:
         state = known.get(key)
         above, alert = alert_step(was_above=state.above if state else False,
                                   score=result.score, threshold=policy.threshold)
-        if state is not None and state.score == result.score and state.above == above:
-            report.accounts += 1
-            report.above += above
-            continue
-        crossing = cross_threshold(s, tenant_id=tenant.id, account_key=key, score=result.score,
-                                   above=above, alert=alert, known=state, now=now)
         report.accounts += 1
         report.above += above
+        if state is not None and state.score == result.score and state.above == above:
+            continue  # nothing moved: no write
+        crossing = cross_threshold(s, tenant_id=tenant.id, account_key=key, score=result.score,
+                                   above=above, alert=alert, known=state, now=now)
         if crossing is None or not slack:
             continue
         payload = alert_payload(tenant.slug, result, policy=policy, crossing=crossing,
