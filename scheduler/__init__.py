@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from integration.account_watch import watch_accounts
 from integration.audit_runs import run_next_audit
 from integration.availability import StoreGate
 from integration.store.db import is_unavailable
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 SWEEP_JOB = "sla_sweep"
 AUDIT_JOB = "history_audits"
 AUDIT_SECONDS = 5.0
+RISK_JOB = "account_risk"
+# Scores move with tickets over days; every 10 minutes tells an owner soon enough.
+RISK_SECONDS = 600.0
 
 
 def run_sla_sweep(runtime: Runtime, clock: Callable[[], datetime]) -> SweepReport:
@@ -48,7 +52,8 @@ def build_scheduler(
     clock: Callable[[], datetime] | None = None,
     app: Flask | None = None,
 ) -> BackgroundScheduler:
-    """A scheduler (not started) that sweeps SLAs every ``sweep_seconds`` and runs queued audits.
+    """A scheduler (not started) that sweeps SLAs every ``sweep_seconds``, runs queued audits
+    and scores accounts every ``RISK_SECONDS`` (alerting owners of accounts at risk).
 
     With ``app``, each job runs inside its application context (logging, config).
     """
@@ -91,7 +96,24 @@ def build_scheduler(
         coalesce=True,
         next_run_time=runtime.now(),
     )
+    scheduler.add_job(
+        partial(_in_context, app, partial(_watch_accounts, runtime, gate, clock)),
+        IntervalTrigger(seconds=RISK_SECONDS), id=RISK_JOB, name="At-risk accounts",
+        max_instances=1, coalesce=True, next_run_time=runtime.now(),
+    )
     return scheduler
+
+
+def _watch_accounts(runtime: Runtime, gate: StoreGate,
+                    clock: Callable[[], datetime] | None) -> object:
+    """Score every account; alert the owners of those that crossed their threshold."""
+    try:
+        return watch_accounts(runtime, (clock or runtime.now)())
+    except Exception as err:
+        if not is_unavailable(err):
+            raise
+        gate.went_down(err)
+        return None
 
 
 def _in_context(app: Flask | None, job: Callable[[], object]) -> object:

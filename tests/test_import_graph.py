@@ -35,6 +35,7 @@ CORE = (
     "integration.sla",
     "integration.calendars",
     "integration.routing",
+    "integration.account_risk",
 )
 # Pure helpers around the core: they decide, summarize and enrich, and never reach the edge.
 PURE = (

@@ -28,6 +28,11 @@ HISTORY_TICKETS = 320
 _ESCALATED = {1: 0.02, 2: 0.12, 3: 0.7}
 # The ticket type an agent picks for each category (a helpdesk's own words).
 _TYPES = {"how_to": "question", "bug": "problem", "outage": "incident", "feature_request": "task"}
+# Renewal dates the CRM knows for some accounts, in days from the moment the demo is seeded.
+_RENEWS_IN_DAYS = {"org-halcyon": 24, "org-kestrel": 52, "org-northwind": 75,
+                   "org-granite": 200}
+# Accounts whose tickets came mostly in the last four weeks (a rising contact rate).
+_WRITING_MORE = frozenset({"org-halcyon"})
 # Working hours weigh most; evenings and nights a little.
 _HOURS = [1] * 7 + [4, 8, 9, 9, 8, 6, 8, 9, 8, 7, 5, 3, 2, 2, 1, 1, 1]
 
@@ -43,7 +48,25 @@ def demo_history(samples: list[Ticket], expected: dict[str, dict[str, Any]], *,
         created = _created(rng, now, zone)
         out.append(_past(sample, n, created, rng, tier=int(labels.get("tier", 2)),
                          category=str(labels.get("category", "how_to"))))
-    return out
+    return [_story(t, now, zone) for t in out]
+
+
+def _story(ticket: Ticket, now: datetime, zone: tzinfo) -> Ticket:
+    """The at-risk page's story: renewal dates the CRM knows, and an account writing more."""
+    account = ticket.account
+    if account is None or account.id not in _RENEWS_IN_DAYS:
+        return ticket
+    renewal = (now.astimezone(zone) + timedelta(days=_RENEWS_IN_DAYS[account.id])).date()
+    ticket = replace(ticket, account=replace(account, renewal_date=renewal))
+    age = now - ticket.created_at
+    if account.id not in _WRITING_MORE or age <= timedelta(weeks=4) or int(ticket.id[1:]) % 4 == 0:
+        return ticket
+    # Four weeks later: the same weekday and hour, so the working-hours pattern holds.
+    moved = timedelta(weeks=4)
+    return replace(
+        ticket, created_at=ticket.created_at + moved, updated_at=ticket.updated_at + moved,
+        messages=tuple(replace(m, created_at=m.created_at + moved) for m in ticket.messages),
+    )
 
 
 def _created(rng: random.Random, now: datetime, zone: tzinfo) -> datetime:

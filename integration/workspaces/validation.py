@@ -152,6 +152,7 @@ TENANT_OPTIONS: dict[str, OptionSpec] = {s.key: s for s in (
     _spec("currency", "currency", "ISO 4217 code ARR is shown in (default USD)"),
     _spec("activity", "object", "product activity: a CSV file or an HTTP endpoint (JSON)"),
     _spec("routing", "object", "groups and agents to route to (JSON or @file.json)"),
+    _spec("account_risk", "object", 'at-risk accounts: {"threshold": 0.5} (JSON)'),
     _spec("summary_provider", "text", "handoff summary: extractive (default) or llm"),
     _spec("llm", "object", "optional language model: base_url, model, api_key_env, limits, "
                            "second_reading (JSON)"),
@@ -296,7 +297,21 @@ def _check_option(spec: OptionSpec, value: Any, calendars: Mapping[str, Any],
         _llm(spec.key, value)
     if spec.key == "summary_provider":
         _summary_provider(value)
+    if spec.key == "account_risk":
+        _account_risk(value)
     return value
+
+
+def _account_risk(value: Mapping[str, Any]) -> None:
+    from integration.account_risk import policy_from_settings
+
+    unknown = sorted(set(value) - {"threshold"})
+    if unknown:
+        raise ValidationError(f"options.account_risk.{unknown[0]}", "unknown (known: threshold)")
+    try:
+        policy_from_settings({"account_risk": value})
+    except ValidationError as err:
+        raise ValidationError(f"options.{err.field}", err.message) from err
 
 
 def _kind(value: Any) -> str:

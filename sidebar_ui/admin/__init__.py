@@ -6,6 +6,7 @@ routes to it when imported here, so registering ``bp`` brings every admin page.
 
 from __future__ import annotations
 
+from sidebar_ui.admin import accounts_view as accounts_view  # noqa: F401 (routes)
 from sidebar_ui.admin import audit_view as audit_view  # noqa: F401 (routes)
 from sidebar_ui.admin import connections as connections  # noqa: F401 (routes)
 from sidebar_ui.admin import matrix_editor as matrix_editor  # noqa: F401 (routes)

@@ -20,11 +20,15 @@ with Debian's chromium, whose page clock is fixed too:
 * ``audit-report.png`` — the top of that audit's report;
 * ``slack-alert.png`` — the Slack message Escalade posted for a demo Tier 3 ticket, its Block
   Kit drawn as a plain HTML mock and labelled as a preview.
+* ``admin-accounts.png`` — the at-risk accounts of the demo, most ARR at risk first;
+* ``slack-account-at-risk.png`` — the Slack message an account's owner gets when the account
+  crosses its threshold (the same kind of preview).
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 import sys
@@ -256,6 +260,7 @@ def take_all() -> list[Path]:
             written += _sidebar_shots(server, clock)
             written += _admin_shots(server, clock)
             written.append(_slack_shot(server, clock, fake))
+            written += _accounts_shots(server, clock, fake)
             # The scheduler's first sweep: the demo's staged scenes warn, breach and promote.
             clock.at = SHOT_AT + timedelta(seconds=20)
             sla_sweep(server.runtime, clock())
@@ -341,6 +346,29 @@ def _slack_shot(server: DemoServer, clock: _Clock, fake: Any) -> Path:
     with _browser(clock, width=760, height=200) as page:
         page.set_content(slack_preview_html(message, users=SLACK_USERS))
         return _shoot(page, "slack-alert.png", full_page=True)
+
+
+def _accounts_shots(server: DemoServer, clock: _Clock, fake: Any) -> list[Path]:
+    """The at-risk list, then the owner's Slack message once the scheduler scored accounts."""
+    from integration.account_watch import watch_accounts
+
+    with _browser(clock, width=1280, height=900) as page:
+        sign_in(page, server)
+        page.goto(f"{server.url}/admin/accounts?tenant=demo")
+        page.wait_for_selector("#accounts")
+        written = [_shoot(page, "admin-accounts.png")]
+    watch_accounts(server.runtime, clock())
+    drain(server.runtime, now=clock())
+    message = next((dict(m) for m in fake.messages.values()
+                    if "Account at risk · Halcyon" in json.dumps(m.get("blocks") or [],
+                                                                 ensure_ascii=False)), None)
+    if message is None:
+        raise SystemExit("no at-risk alert was posted for Halcyon Health Systems")
+    with _browser(clock, width=760, height=200) as page:
+        page.set_content(slack_preview_html(message, users=SLACK_USERS,
+                                            about="a demo account that crossed its threshold"))
+        written.append(_shoot(page, "slack-account-at-risk.png", full_page=True))
+    return written
 
 
 def _alert_for(fake: Any, ticket_id: str) -> dict[str, Any]:
@@ -458,16 +486,16 @@ code { font-size: 13px; background: #f6f6f6; border: 1px solid #ddd; border-radi
 """
 
 
-def slack_preview_html(message: Mapping[str, Any], *, users: Mapping[str, Mapping[str, str]]
-                       ) -> str:
+def slack_preview_html(message: Mapping[str, Any], *, users: Mapping[str, Mapping[str, str]],
+                       about: str = "a demo Tier 3 ticket") -> str:
     """A page showing a posted Slack message's blocks the way Slack lays them out, roughly."""
     names = {u["id"]: u["name"] for u in users.values()}
     blocks: Sequence[Mapping[str, Any]] = message.get("blocks") or []
     body = "".join(_render_block(b, names) for b in blocks)
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>Preview of an Escalade alert in Slack</title><style>{_PREVIEW_CSS}</style></head><body>
-<div class="banner"><b>Preview</b> — drawn from the message Escalade posts to Slack for a demo
-Tier 3 ticket; not a screenshot of Slack itself.</div>
+<div class="banner"><b>Preview</b> — drawn from the message Escalade posts to Slack for
+{html.escape(about)}; not a screenshot of Slack itself.</div>
 <div class="channel"># escalations</div>
 <div class="message"><div class="avatar">E</div><div>
 <div class="who"><b>Escalade</b><span class="app">APP</span><span class="time">10:30</span></div>

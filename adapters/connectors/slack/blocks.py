@@ -216,6 +216,10 @@ def _title(payload: Mapping[str, Any]) -> str:
         what = "SLA breach"
     elif kind == INCIDENT_KIND:
         return f"Emerging incident: {payload.get('title') or payload.get('subject') or 'bug'}"
+    elif kind == "account_at_risk":
+        from adapters.connectors.slack.account_blocks import account_title
+
+        return account_title(payload)
     elif payload.get("tier") is not None:
         what = f"Tier {payload['tier']} escalation"
     else:
@@ -392,6 +396,10 @@ def alert_blocks(
     state = state or {}
     if payload.get("kind") == INCIDENT_KIND:
         return incident_blocks(payload, state, now=now, currency=currency)
+    from adapters.connectors.slack import account_blocks as risk  # it builds on this module
+
+    if payload.get("kind") == risk.ACCOUNT_KIND:
+        return risk.account_blocks(payload, currency=currency)
     blocks: list[dict[str, Any]] = [
         {"type": "header",
          "text": {"type": "plain_text", "text": _clip(_title(payload), _HEADER_MAX),
