@@ -44,6 +44,7 @@ __all__ = [
     "account_key",
     "format_time",
     "parse_time",
+    "quick_pickle",
     "requester_key",
 ]
 
@@ -151,7 +152,7 @@ def format_time(value: datetime) -> str:
 _Pickled = TypeVar("_Pickled")
 
 
-def _quick_pickle(cls: type[_Pickled]) -> type[_Pickled]:
+def quick_pickle(cls: type[_Pickled]) -> type[_Pickled]:
     """Give a frozen slotted dataclass a state of one tuple, read and set without ``fields()``.
 
     Tickets cross process boundaries by the hundred thousand (audit and triage workers); the
@@ -176,7 +177,7 @@ def _quick_pickle(cls: type[_Pickled]) -> type[_Pickled]:
     return cls
 
 
-@_quick_pickle
+@quick_pickle
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Person:
     """A requester or agent."""
@@ -207,7 +208,7 @@ class Person:
         return {"id": self.id, "email": self.email, "name": self.name}
 
 
-@_quick_pickle
+@quick_pickle
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Account:
     """The customer organization with what the CRM knows of it."""
@@ -268,7 +269,7 @@ class Account:
         }
 
 
-@_quick_pickle
+@quick_pickle
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Message:
     """One message of the conversation, public reply or internal note."""
@@ -302,7 +303,7 @@ class Message:
         }
 
 
-@_quick_pickle
+@quick_pickle
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Ticket:
     """A helpdesk ticket (or Intercom conversation) in Escalade's own terms."""

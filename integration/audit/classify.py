@@ -36,7 +36,7 @@ from integration.audit.outcomes import outcome_of
 from integration.calendars import add_business_time
 from integration.heap import settle
 from integration.matrix import Matrix, evaluate
-from integration.models import Signals, Ticket, Tier
+from integration.models import Signals, Ticket, Tier, quick_pickle
 
 __all__ = [
     "Classified",
@@ -56,6 +56,7 @@ _TOPIC_TEXT_CHARS = 400
 _WORD = re.compile(r"[a-z][a-z0-9']+")
 
 
+@quick_pickle
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Reading:
     """What one matrix made of one ticket."""
@@ -72,6 +73,7 @@ class Reading:
     sla_breached: bool | None
 
 
+@quick_pickle
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TopicFeatures:
     """What topic clustering reads: the text's embedding (float16 bytes) and its lemmas."""
