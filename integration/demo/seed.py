@@ -109,12 +109,24 @@ def seed_demo(runtime: Runtime, *, reset: bool = False) -> dict[str, Any]:
             raise RuntimeError(f"demo ticket {ticket.id}: {response.status_code} {response.json}")
     report = drain(runtime)
     history = _import_history(runtime, samples, now=now, matrix=matrix)
+    corrections = _corrections(runtime)
     # The sandbox answers for itself: record its test so the workspace shows it connected.
     from integration.workspaces.service import check_stored
 
     check_stored(runtime, DEMO_TENANT, "helpdesk")
     return {"tickets": len(samples), "accepted": accepted, "decided": report.decided,
-            "delivered": report.delivered, "history": history, "reseeded_after": age}
+            "delivered": report.delivered, "history": history, "corrections": corrections,
+            "reseeded_after": age}
+
+
+def _corrections(runtime: Runtime) -> int:
+    """The agents' overrides the monthly review reads, written back like any override."""
+    from integration.demo.corrections import record_demo_corrections
+
+    recorded = record_demo_corrections(runtime)
+    if recorded:
+        drain(runtime)
+    return recorded
 
 
 def _import_history(runtime: Runtime, samples: list[Ticket], *, now: datetime,
