@@ -44,7 +44,7 @@ from integration.review.suggest import suggest
 from integration.store.review import overrides_between, tickets_between
 
 __all__ = ["HISTORY_DAYS", "MAX_TICKETS", "Window", "calibration_check", "digest",
-           "monthly_review", "parse_month", "review_matrix"]
+           "labeled_history", "monthly_review", "parse_month", "review_matrix"]
 
 HISTORY_DAYS = 90
 MAX_TICKETS = 3000
@@ -247,6 +247,16 @@ def replay_sides(tickets: Iterable[Ticket], current: Matrix, matrices: Sequence[
              "labels_agree_before": base_labels, "labels_agree_after": s.labels_agree,
              "fixed": s.fixed, "broken": s.broken,
              "before": base.to_dict(), "after": s.agreement.to_dict()} for s in sides]
+
+
+def labeled_history(runtime: Any, tenant: store.TenantRow, matrix: Matrix, *,
+                    since: datetime, max_tickets: int = MAX_TICKETS) -> list[Ticket]:
+    """The workspace's stored tickets since ``since`` (outcomes read), agents' corrections
+    standing in for the history's escalations: what a replay measures agreement against."""
+    window = Window(month="", start=since, end=runtime.now(), since=since)
+    history = _read(runtime, tenant, window, matrix, max_tickets)
+    labels = {e.ticket_id: e.tier for e in history.labels}
+    return [labeled(s.ticket, labels.get(s.ticket.id)) for s in history.seen]
 
 
 def calibration_check(runtime: Any, tenant: store.TenantRow, *, text: str, now: datetime,
