@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from integration import store
 from integration.cli.root import main
-from integration.demo.seed import seed_demo
 from integration.config import load_config
+from integration.demo.seed import seed_demo
 from integration.runtime import Runtime
 
 
