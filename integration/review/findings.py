@@ -160,11 +160,11 @@ def findings(seen: Sequence[Seen], overrides: Sequence[Any], labels: Sequence[Ex
     for override in overrides:
         _count_override(out, override, by_id.get(override.ticket_id), tiers)
     for example in labels:
-        item = by_id.get(example.ticket_id)
+        labeled_item = by_id.get(example.ticket_id)
         if example.source == BY_HAND and example.in_month:
             out.by_hand += 1
-        if example.in_month and example.source != LOWERED and item is not None:
-            out.missed.append(_missed(example, item))
+        if example.in_month and example.source != LOWERED and labeled_item is not None:
+            out.missed.append(_missed(example, labeled_item))
     # What the matrix still misses first.
     out.missed = sorted(out.missed, key=lambda m: m["caught_now"])[:_LISTED]
     out.reasons = [_reason(o) for o in reversed(overrides)][:_LISTED]

@@ -13,6 +13,7 @@ import yaml
 from integration import store
 from integration.matrix import default_matrix, load_matrix_text
 from integration.matrix.loader import DEFAULT_PATH
+from integration.models import Tier
 from integration.review.calibration import Score, calibrated, calibration_of, choose
 from integration.review.edits import EditError, apply_edit, diff_lines
 from integration.review.findings import Findings, RuleCount
@@ -50,8 +51,8 @@ def test_moving_a_rule_keeps_its_comment_and_puts_it_first_in_its_new_tier() -> 
     edited = apply_edit(TEXT, {"kind": "move_rule", "rule": "refund_demand", "to": 2})
 
     matrix = load_matrix_text(edited.text, source="matrix.yaml")
-    assert [r.id for r in matrix.rules[2]][0] == "refund_demand"
-    assert "refund_demand" not in [r.id for r in matrix.rules[3]]
+    assert [r.id for r in matrix.rules[Tier(2)]][0] == "refund_demand"
+    assert "refund_demand" not in [r.id for r in matrix.rules[Tier(3)]]
     assert edited.text.count('# "What is your refund policy?" asks for information') == 1
     assert len(edited.text.splitlines()) == len(TEXT.splitlines())
 
@@ -62,7 +63,7 @@ def test_an_added_rule_is_checked_first_in_its_tier() -> None:
     edited = apply_edit(TEXT, {"kind": "add_rule", "tier": 3, "rule": rule})
 
     matrix = load_matrix_text(edited.text, source="matrix.yaml")
-    assert matrix.rules[3][0].id == "review_billing"
+    assert matrix.rules[Tier(3)][0].id == "review_billing"
     assert yaml.safe_load(edited.text)["triggers"] == yaml.safe_load(TEXT)["triggers"]
 
 
@@ -131,9 +132,9 @@ def test_a_calibrated_matrix_needs_the_confidence_for_a_category_but_not_under_a
     matrix = calibrated(default_matrix(), 0.7, version=4)
 
     assert matrix.version.endswith("+calibration-4")
-    troubleshooting = next(r for r in matrix.rules[2] if r.id == "troubleshooting")
+    troubleshooting = next(r for r in matrix.rules[Tier(2)] if r.id == "troubleshooting")
     assert "confidence_at_least 0.7" in troubleshooting.when.describe()
-    churn = next(r for r in matrix.rules[3] if r.id == "churn_risk")
+    churn = next(r for r in matrix.rules[Tier(3)] if r.id == "churn_risk")
     # Under ``not`` (not mentioned) nothing changes; the category branch needs the confidence.
     assert churn.when.describe().count("confidence_at_least 0.7") == 1
 
