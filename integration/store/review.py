@@ -120,8 +120,8 @@ def overrides_between(s: Session, *, tenant_id: int, since: datetime,
             ticket_id=external_id, subject=str((data or {}).get("subject", "")),
             from_tier=row.from_tier, to_tier=row.to_tier, reason=row.reason, agent=row.agent,
             created_at=row.created_at,
-            rules=tuple(str(r.get("id", "")) for r in (corrected.rules if corrected else [])
-                        if isinstance(r, dict) and r.get("id")),
+            rules=tuple(str(r["rule_id"]) for r in (corrected.rules if corrected else [])
+                        if isinstance(r, dict) and r.get("rule_id")),
             category=corrected.category if corrected else None,
         ))
     return out

@@ -20,7 +20,7 @@ from tests.admin.test_admin import admin, signed_in  # noqa: F401  (fixtures)
 @pytest.fixture
 def demo(runtime: Any) -> str:
     """The seeded demo workspace (its agents' overrides included)."""
-    seed_demo(runtime)
+    seed_demo(runtime, corrections=True)
     return "demo"
 
 

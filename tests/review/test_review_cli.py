@@ -25,7 +25,7 @@ def cli_env(app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict
     monkeypatch.setenv("ESCALADE_SECRET_KEY", app_config["SECRET_KEY"])
     runtime = Runtime(config=load_config())
     try:
-        seed_demo(runtime)
+        seed_demo(runtime, corrections=True)
         app_config["month"] = runtime.now().astimezone(
             runtime.matrix.display_zone).strftime("%Y-%m")
     finally:
