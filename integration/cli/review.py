@@ -42,8 +42,11 @@ __all__ = ["review"]
 def review(ctx: click.Context, month: str, slug: str | None, json_path: str | None,
            calibrate: bool, apply_calibration: bool, rollback_calibration: bool) -> None:
     """Review a month: noisy rules, missed escalations, reasons, suggested matrix changes."""
-    from integration.review.run import monthly_review
+    from datetime import UTC
 
+    from integration.review.run import monthly_review, parse_month
+
+    parse_month(month, zone=UTC, option="--month")  # a bad month before anything is read
     runtime, tenant = _workspace(ctx, slug)
     report = monthly_review(runtime, tenant, month, text=_matrix_text(runtime))
     if rollback_calibration:
@@ -137,7 +140,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         "Rules agents turn down:",
     ]
     lines += [f"  {r['rule']}: fired {r['fired']}, lowered {r['lowered']} "
-              f"({r['lowered_share']:.0%})" for r in found["noisy_rules"]] or ["  none"]
+              f"({r['lowered_share']:.0%}), {r['unescalated']} at tier 3 closed unescalated"
+              for r in found["noisy_rules"]] or ["  none"]
     lines.append("Escalations the matrix missed:")
     lines += [f"  {m['ticket']} {m['subject']}: {m['source']}, needed tier {m['label_tier']}, "
               f"matrix tier {m['now_tier']}" for m in found["missed"] if not m["caught_now"]

@@ -151,3 +151,46 @@ def test_calibration_is_checked_by_replay_and_rollback_needs_one_in_force(
     with store.session_scope(runtime.sessions) as s:
         tenant = store.get_tenant(s, "demo")
         assert tenant is not None and "calibration" not in (tenant.settings or {})
+
+
+def test_a_calibration_the_replay_supports_is_turned_on_and_rolled_back(
+        signed_in: Any, runtime: Any, demo: str) -> None:  # noqa: F811
+    from integration.decisions import record_override
+    from integration.models import Tier
+    from tests.admin.test_admin import _post
+
+    # Agents say three bug reports the reader was unsure of are questions (Tier 1).
+    for ticket_id in ("1031", "1026", "1022"):
+        with store.session_scope(runtime.sessions) as s:
+            tenant = store.get_tenant(s, "demo")
+            assert tenant is not None
+            row = store.get_ticket(s, tenant.id, "sandbox", ticket_id)
+            assert row is not None
+            record_override(s, tenant=tenant, ticket=row, tier=Tier(1), agent="agent@x.example",
+                            reason="A question about how it works, not a bug",
+                            matrix=runtime.matrix_for(tenant), now=runtime.now())
+    review = "/admin/review?tenant=demo"
+
+    check = _post(signed_in, "/admin/review/calibration", {"tenant": "demo", "op": "check"},
+                  page=review)
+    offered = re.search(r'name="threshold" value="([^"]+)"', check.text)
+    assert offered, "the replay supports no threshold"
+    turned_on = _post(signed_in, "/admin/review/calibration",
+                      {"tenant": "demo", "op": "apply", "threshold": offered.group(1)},
+                      page=review)
+    assert turned_on.status_code == 303
+
+    def version() -> str:
+        with store.session_scope(runtime.sessions) as s:
+            tenant = store.get_tenant(s, "demo")
+            assert tenant is not None
+            return str(runtime.matrix_for(tenant).version)
+
+    assert version().endswith("+calibration-1")
+    page = signed_in.get(review).text
+    assert "In force: version 1" in page and '<tr data-status="active">' in page
+    back = _post(signed_in, "/admin/review/calibration/rollback", {"tenant": "demo"},
+                 page=review)
+    assert back.status_code == 303
+    assert version() == runtime.matrix.version
+    assert '<tr data-status="rolled_back">' in signed_in.get(review).text

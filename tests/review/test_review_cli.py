@@ -52,7 +52,7 @@ def test_review_prints_the_month_and_writes_the_json(cli_env: dict[str, Any],
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (["--month", "2026-13"], "Error: month: '2026-13' is not a month: use YYYY-MM"),
+    (["--month", "2026-13"], "Error: --month: '2026-13' is not a month: use YYYY-MM"),
     (["--month", "December"], "is not a month: use YYYY-MM"),
     (["--month", "2026-12", "--tenant", "nope"], "--tenant: no tenant 'nope'"),
     (["--month", "2026-12", "--rollback-calibration"],
