@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from integration.audit.classify import Reading
 from integration.audit.outcomes import outcome_of
@@ -23,7 +23,7 @@ from integration.matrix import Matrix
 from integration.models import Author, Ticket
 from integration.review.calibration import Score
 
-__all__ = ["Example", "Findings", "Seen", "examples", "findings", "labeled", "score",
+__all__ = ["Example", "Findings", "Seen", "Stored", "examples", "findings", "labeled", "score",
            "ticket_text"]
 
 LOWERED, RAISED, BY_HAND = "lowered by an agent", "raised by an agent", "escalated by hand"
@@ -129,7 +129,18 @@ def labeled(ticket: Ticket, tier: int | None) -> Ticket:
                                    if tier == 3 else None})
 
 
-def examples(overrides: Sequence[Any], seen: Iterable[Seen]) -> list[Example]:
+class Stored(Protocol):
+    """A stored ticket with the tier Escalade gave it (``Seen`` is one)."""
+
+    @property
+    def ticket(self) -> Ticket: ...  # noqa: D102
+    @property
+    def stored_tier(self) -> int | None: ...  # noqa: D102
+    @property
+    def in_month(self) -> bool: ...  # noqa: D102
+
+
+def examples(overrides: Sequence[Any], seen: Iterable[Stored]) -> list[Example]:
     """Overrides (the last per ticket) and hand escalations, as labeled examples."""
     last: dict[str, Any] = {}
     for override in overrides:

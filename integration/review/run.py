@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -91,32 +91,42 @@ def review_matrix(text: str, calendar: str | None) -> Matrix:
         return matrix
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Mark:
+    ticket: Ticket
+    stored_tier: int | None
+    in_month: bool
+
+
 @dataclass(kw_only=True, slots=True)
 class _History:
+    marks: list[_Mark] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
     labels: list[Example] = field(default_factory=list)
     overrides: list[Any] = field(default_factory=list)
 
 
-def _read(runtime: Any, tenant: store.TenantRow, window: Window, matrix: Matrix,
+def _read(runtime: Any, tenant: store.TenantRow, window: Window, matrix: Matrix | None,
           max_tickets: int) -> _History:
+    """The window's tickets (read with ``matrix``; unread when None), overrides and labels."""
     settings = AuditSettings()
-    stored = deque(tickets_between(runtime.sessions, tenant_id=tenant.id, since=window.since,
-                                   until=window.end), maxlen=max_tickets)
-    tickets = [with_outcomes(item.ticket, settings) for item in stored]
-    tiers = [item.tier for item in stored]
-    history = _History()
-    for item, tier in zip(classify(tickets, [matrix], sla=False), tiers, strict=True):
-        created = item.ticket.created_at
-        history.seen.append(Seen(ticket=item.ticket, stored_tier=tier,
-                                 reading=item.readings[0],
-                                 in_month=window.start <= created < window.end))
+    stored = [_Mark(ticket=with_outcomes(item.ticket, settings), stored_tier=item.tier,
+                    in_month=window.start <= item.ticket.created_at < window.end)
+              for item in deque(tickets_between(runtime.sessions, tenant_id=tenant.id,
+                                                since=window.since, until=window.end),
+                                maxlen=max_tickets)]
+    history = _History(marks=stored)
+    if matrix is not None:
+        readings = classify([m.ticket for m in stored], [matrix], sla=False)
+        history.seen = [Seen(ticket=m.ticket, stored_tier=m.stored_tier, in_month=m.in_month,
+                             reading=item.readings[0])
+                        for m, item in zip(stored, readings, strict=True)]
     with store.session_scope(runtime.sessions) as s:
         history.overrides = overrides_between(s, tenant_id=tenant.id, since=window.since,
                                               until=window.end)
     in_month = [o for o in history.overrides if window.start <= o.created_at < window.end]
     month_ids = {o.ticket_id for o in in_month}
-    history.labels = [_placed(e, month_ids) for e in examples(history.overrides, history.seen)]
+    history.labels = [_placed(e, month_ids) for e in examples(history.overrides, stored)]
     return history
 
 
@@ -143,7 +153,8 @@ def monthly_review(runtime: Any, tenant: store.TenantRow, month: str, *, text: s
     prepared = [labeled(s.ticket, label_map.get(s.ticket.id)) for s in history.seen]
     current_score = score((s.ticket, s.reading, label_map.get(s.ticket.id))
                           for s in history.seen)
-    shown, skipped = _replayed(suggestions, text, calendar, prepared, label_map, matrix)
+    shown, skipped = _replayed(suggestions, text, calendar, prepared,
+                               [s.reading for s in history.seen], label_map)
     return {
         "tenant": tenant.slug, "month": window.month,
         "from": window.start.isoformat(), "until": window.end.isoformat(),
@@ -168,8 +179,8 @@ def _labels_summary(labels: Sequence[Example], seen: Sequence[Seen],
 
 
 def _replayed(suggestions: Sequence[Any], text: str, calendar: str | None,
-              tickets: Sequence[Ticket], labels: dict[str, int],
-              current: Matrix) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+              tickets: Sequence[Ticket], current: Sequence[Reading],
+              labels: dict[str, int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     loaded: list[tuple[Any, Matrix]] = []
     skipped = []
     for suggestion in suggestions:
@@ -227,20 +238,20 @@ class _Side:
                           if (r in new.rules) != (r in now.rules)]})
 
 
-def replay_sides(tickets: Iterable[Ticket], current: Matrix, matrices: Sequence[Matrix],
-                 labels: dict[str, int]) -> list[dict[str, Any]]:
-    """Each of ``matrices`` against ``current`` over ``tickets`` (outcomes and labels in):
-    tickets changing tier, which way, examples, agreement before and after."""
+def replay_sides(tickets: Sequence[Ticket], current: Sequence[Reading],
+                 matrices: Sequence[Matrix], labels: dict[str, int]) -> list[dict[str, Any]]:
+    """Each of ``matrices`` against the matrix in force (its ``current`` readings of
+    ``tickets``, outcomes and labels in): tickets changing tier, which way, examples,
+    agreement before and after."""
     base, base_labels, labeled_count = Agreement(), 0, 0
     sides = [_Side() for _ in matrices]
-    for item in classify(tickets, [current, *matrices], sla=False):
-        now, *others = item.readings
+    for item, now in zip(classify(tickets, matrices, sla=False), current, strict=True):
         label = labels.get(item.ticket.id)
         base.add(now.tier == 3, outcome_of(item.ticket).escalated)
         if label is not None:
             labeled_count += 1
             base_labels += now.tier == label
-        for side, reading in zip(sides, others, strict=True):
+        for side, reading in zip(sides, item.readings, strict=True):
             side.add(item.ticket, now, reading, label)
     return [{"changed": s.changed, "raised": s.raised, "lowered": s.lowered,
              "examples": s.examples, "labels": labeled_count,
@@ -254,9 +265,9 @@ def labeled_history(runtime: Any, tenant: store.TenantRow, matrix: Matrix, *,
     """The workspace's stored tickets since ``since`` (outcomes read), agents' corrections
     standing in for the history's escalations: what a replay measures agreement against."""
     window = Window(month="", start=since, end=runtime.now(), since=since)
-    history = _read(runtime, tenant, window, matrix, max_tickets)
+    history = _read(runtime, tenant, window, None, max_tickets)
     labels = {e.ticket_id: e.tier for e in history.labels}
-    return [labeled(s.ticket, labels.get(s.ticket.id)) for s in history.seen]
+    return [labeled(m.ticket, labels.get(m.ticket.id)) for m in history.marks]
 
 
 def calibration_check(runtime: Any, tenant: store.TenantRow, *, text: str, now: datetime,
@@ -268,11 +279,11 @@ def calibration_check(runtime: Any, tenant: store.TenantRow, *, text: str, now: 
     matrix = review_matrix(text, calendar)
     window = Window(month="", start=now - timedelta(days=history_days), end=now,
                     since=now - timedelta(days=history_days))
-    history = _read(runtime, tenant, window, matrix, max_tickets)
+    history = _read(runtime, tenant, window, None, max_tickets)
     labels = {e.ticket_id: e.tier for e in history.labels}
     tried = [calibrated(matrix, t) for t in CANDIDATES]
     pairs: list[list[tuple[Ticket, Reading, int | None]]] = [[] for _ in range(len(tried) + 1)]
-    prepared = [labeled(s.ticket, labels.get(s.ticket.id)) for s in history.seen]
+    prepared = [labeled(m.ticket, labels.get(m.ticket.id)) for m in history.marks]
     for item in classify(prepared, [matrix, *tried], sla=False):
         for bucket, reading in zip(pairs, item.readings, strict=True):
             bucket.append((item.ticket, reading, labels.get(item.ticket.id)))
@@ -280,7 +291,7 @@ def calibration_check(runtime: Any, tenant: store.TenantRow, *, text: str, now: 
     scores = [(t, score(p)) for t, p in zip(CANDIDATES, pairs[1:], strict=True)]
     chosen = choose(current, scores)
     return {"tenant": tenant.slug, "since": window.since.isoformat(),
-            "until": window.end.isoformat(), "tickets": len(history.seen),
+            "until": window.end.isoformat(), "tickets": len(history.marks),
             "examples": len(history.labels), "matrix_version": matrix.version,
             "current": current.to_dict(),
             "tried": [{"category_confidence": t, **s.to_dict()} for t, s in scores],
