@@ -38,6 +38,10 @@ from sidebar_ui.admin.matrix_editor import current_matrix, saved_path
 __all__ = ["review_calibrate", "review_change", "review_page", "review_rollback"]
 
 REPLAY_LISTED = 50
+# The page reads at most this many of the newest stored tickets, so it answers in seconds
+# (a review reads them once, then once more per set of trigger words its suggestions change);
+# `escalade review` reads up to twice as many.
+PAGE_TICKETS = 1500
 
 
 def _tenant(slug: str | None) -> store.TenantRow | None:
@@ -79,7 +83,7 @@ def review_page() -> Any:
     month = request.args.get("month") or _default_month(tenant)
     _, text = current_matrix()
     try:
-        review = monthly_review(rt, tenant, month, text=text)
+        review = monthly_review(rt, tenant, month, text=text, max_tickets=PAGE_TICKETS)
     except ValidationError as err:
         return page("admin/review.html", 400, tenants=tenants, tenant=slug, review=None,
                     month=month, error=f"Month: {err.message}")
@@ -91,7 +95,8 @@ def review_page() -> Any:
     for reason in review["findings"]["reasons"]:
         reason["at"] = format_local(reason["at"], zone)
     return page("admin/review.html", tenants=tenants, tenant=slug, review=review, month=month,
-                history_days=HISTORY_DAYS, calibrations=_calibration_rows(tenant),
+                history_days=HISTORY_DAYS, page_tickets=PAGE_TICKETS,
+                calibrations=_calibration_rows(tenant),
                 calibration=(tenant.settings or {}).get("calibration"), error=None)
 
 
@@ -140,7 +145,8 @@ def _full_replay(tenant: store.TenantRow, text: str, matrix: Any) -> dict[str, A
 
     rt = runtime()
     current = review_matrix(text, (tenant.settings or {}).get("calendar"))
-    tickets = labeled_history(rt, tenant, current, since=rt.now() - timedelta(days=HISTORY_DAYS))
+    tickets = labeled_history(rt, tenant, current, since=rt.now() - timedelta(days=HISTORY_DAYS),
+                              max_tickets=PAGE_TICKETS)
     data = replay_json(replay(tickets, new=matrix, current=current, max_changes=REPLAY_LISTED))
     return data if data["tickets"] else None
 
@@ -162,7 +168,7 @@ def review_calibrate() -> Any:
         return redirect(url_for("admin.review_page")), 303
     rt = runtime()
     _, text = current_matrix()
-    check = calibration_check(rt, tenant, text=text, now=rt.now())
+    check = calibration_check(rt, tenant, text=text, now=rt.now(), max_tickets=PAGE_TICKETS)
     wanted = request.form.get("threshold", "")
     if request.form.get("op") != "apply":
         return page("admin/review_calibration.html", tenant=slug, check=check,
