@@ -49,6 +49,10 @@ def test_review_prints_the_month_and_writes_the_json(cli_env: dict[str, Any],
     assert data["month"] == cli_env["month"] and data["suggestions"]
     assert data["labels"]["by_source"]["lowered by an agent"]["examples"] == 3
     assert all("replay" in s for s in data["suggestions"])
+    # Each reason names the rules of the decision the agent corrected.
+    reasons = {r["ticket"]: r for r in data["findings"]["reasons"]}
+    assert "big_and_frustrated" in reasons["1004"]["rules"]
+    assert reasons["1049"]["direction"] == "up"
 
 
 @pytest.mark.parametrize(("args", "expected"), [

@@ -4,6 +4,7 @@ is chosen by replay and applied per workspace, and can be rolled back."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -185,3 +186,48 @@ def test_a_calibration_turns_on_for_one_workspace_and_rolls_back(runtime: Any) -
         assert acme is not None
         assert rollback_calibration(s, tenant=acme, now=NOW) is None
     assert versions() == (runtime.matrix.version, runtime.matrix.version)
+
+
+@dataclass(frozen=True)
+class _Mark:
+    ticket: Any
+    stored_tier: int | None
+    in_month: bool = True
+
+
+def _stored(ticket_id: str, *, tier: int | None, tags: list[str]) -> _Mark:
+    from integration.audit.outcomes import with_outcomes
+    from integration.audit.settings import AuditSettings
+    from integration.models import Ticket
+    from tests.conftest import make_ticket
+
+    ticket = Ticket.from_dict(make_ticket(id=ticket_id, tags=tags))
+    return _Mark(ticket=with_outcomes(ticket, AuditSettings()), stored_tier=tier)
+
+
+def test_corrections_become_labeled_examples() -> None:
+    from integration.review.findings import BY_HAND, LOWERED, RAISED, examples
+    from integration.store.review import OverrideFact
+
+    def override(ticket_id: str, from_tier: int, to_tier: int) -> OverrideFact:
+        return OverrideFact(ticket_id=ticket_id, subject="s", from_tier=from_tier,
+                            to_tier=to_tier, reason="why", agent="a", created_at=NOW,
+                            rules=("refund_demand",), category="refund")
+
+    stored = [
+        _stored("escalated-not-flagged", tier=2, tags=["escalated"]),
+        _stored("escalated-never-decided", tier=None, tags=["escalated_billing"]),
+        _stored("escalated-and-flagged", tier=3, tags=["escalated"]),
+        _stored("quiet", tier=2, tags=[]),
+        _stored("overridden", tier=1, tags=["escalated"]),
+    ]
+    found = examples([override("overridden", 3, 2), override("overridden", 2, 1),
+                      override("raised", 1, 3)], stored)
+
+    by_id = {e.ticket_id: (e.tier, e.source) for e in found}
+    assert by_id == {
+        "overridden": (1, LOWERED),  # the last override of a ticket wins
+        "raised": (3, RAISED),
+        "escalated-not-flagged": (3, BY_HAND),
+        "escalated-never-decided": (3, BY_HAND),
+    }
