@@ -142,6 +142,10 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     lines += [f"  {r['rule']}: fired {r['fired']}, lowered {r['lowered']} "
               f"({r['lowered_share']:.0%}), {r['unescalated']} at tier 3 closed unescalated"
               for r in found["noisy_rules"]] or ["  none"]
+    noisy_triggers = [f"{t['trigger']} {t['lowered']} of {t['fired']}"
+                      for t in found["triggers"] if t["lowered"]]
+    if noisy_triggers:
+        lines.append("  triggers in the tickets agents lowered: " + ", ".join(noisy_triggers))
     lines.append("Escalations the matrix missed:")
     lines += [f"  {m['ticket']} {m['subject']}: {m['source']}, needed tier {m['label_tier']}, "
               f"matrix tier {m['now_tier']}" for m in found["missed"] if not m["caught_now"]
