@@ -42,6 +42,8 @@ def test_review_prints_the_month_and_writes_the_json(cli_env: dict[str, Any],
     assert result.exit_code == 0, result.output
     assert f"Monthly review of demo, {cli_env['month']}" in result.stdout
     assert "big_and_frustrated: fired" in result.stdout
+    assert "triggers in the tickets agents lowered: " in result.stdout
+    assert "relationship 1 of" in result.stdout  # 1012, read as a relationship at stake
     assert "1049 Fwd: Invoice address change: raised by an agent" in result.stdout
     assert "Billing corrects a VAT ID the same day" in result.stdout
     assert "tickets change tier" in result.stdout
