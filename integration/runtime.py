@@ -36,6 +36,7 @@ from integration.llm import SECRET_NAME as LLM_SECRET
 from integration.llm import LlmReader, LlmSettings, Meter
 from integration.matrix import Matrix, default_matrix, load_matrix
 from integration.matrix.loader import DEFAULT_PATH
+from integration.review.calibration import calibrated, calibration_of
 from integration.routing import RoutingTable
 from integration.second_reading import LlmSecondReader
 from integration.summary import SummaryProvider, summarizer_from_settings, summary_llm_settings
@@ -96,12 +97,15 @@ class Runtime:
             return None
 
     def matrix_for(self, tenant: store.TenantRow) -> Matrix:
-        """The matrix with the tenant's business calendar (``calendar`` setting), if any."""
+        """The matrix with the tenant's business calendar (``calendar`` setting), if any, and
+        the calibration the monthly review turned on for it."""
         name = (tenant.settings or {}).get("calendar")
-        if not name:
+        calibration = calibration_of(tenant.settings)
+        if not name and calibration is None:
             return self.matrix
+        key = f"{name or ''}|{calibration or ''}"
         with self._lock:
-            found = self._tenant_matrices.get(name)
+            found = self._tenant_matrices.get(key)
             if found is None:
                 try:
                     found = self.matrix.with_calendar(name)
@@ -109,7 +113,9 @@ class Runtime:
                     # The matrix file changed under the tenant: the file's calendars apply.
                     log.warning("tenant %s: calendar %r is not in the matrix", tenant.slug, name)
                     found = self.matrix
-                self._tenant_matrices[name] = found
+                if calibration is not None:
+                    found = calibrated(found, calibration[1], version=calibration[0])
+                self._tenant_matrices[key] = found
             return found
 
     @cached_property

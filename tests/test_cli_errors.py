@@ -76,6 +76,8 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("audit", ["--tenant", "acme", "--days", "0"], {}, "'--days'"),
     ("replay", ["--matrix", "missing.yaml", "--tenant", "acme"], {}, "missing.yaml"),
     ("replay", ["--matrix", "missing.yaml"], {}, "--tenant"),
+    ("review", ["--month", "2026-13", "--tenant", "acme"], {}, "--month"),
+    ("review", ["--month", "2026-11", "--tenant", "nobody"], {}, "nobody"),
 ]
 
 

@@ -26,7 +26,7 @@ def demo(reset: bool) -> None:
     if quiet:
         logging.disable(logging.INFO)
     try:
-        report = seed_demo(runtime, reset=reset)
+        report = seed_demo(runtime, reset=reset, corrections=True)
     finally:
         if quiet:
             logging.disable(logging.NOTSET)

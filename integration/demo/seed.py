@@ -77,8 +77,12 @@ def _delivery_id(sample: Ticket) -> str:
     return f"demo-{sample.id}-{digest[:12]}"
 
 
-def seed_demo(runtime: Runtime, *, reset: bool = False) -> dict[str, Any]:
+def seed_demo(runtime: Runtime, *, reset: bool = False,
+              corrections: bool = False) -> dict[str, Any]:
     """Create the demo tenant, post every sample ticket as a webhook, process and deliver.
+
+    ``corrections`` adds the agents' overrides the monthly review reads (``escalade demo``
+    does; the tests of the sample's own decisions do not).
 
     The report's ``reseeded_after`` is how old the workspace was when it was seeded afresh
     because its clocks had run out, else None.
@@ -109,12 +113,24 @@ def seed_demo(runtime: Runtime, *, reset: bool = False) -> dict[str, Any]:
             raise RuntimeError(f"demo ticket {ticket.id}: {response.status_code} {response.json}")
     report = drain(runtime)
     history = _import_history(runtime, samples, now=now, matrix=matrix)
+    corrected = _corrections(runtime) if corrections else 0
     # The sandbox answers for itself: record its test so the workspace shows it connected.
     from integration.workspaces.service import check_stored
 
     check_stored(runtime, DEMO_TENANT, "helpdesk")
     return {"tickets": len(samples), "accepted": accepted, "decided": report.decided,
-            "delivered": report.delivered, "history": history, "reseeded_after": age}
+            "delivered": report.delivered, "history": history, "corrections": corrected,
+            "reseeded_after": age}
+
+
+def _corrections(runtime: Runtime) -> int:
+    """The agents' overrides the monthly review reads, written back like any override."""
+    from integration.demo.corrections import record_demo_corrections
+
+    recorded = record_demo_corrections(runtime)
+    if recorded:
+        drain(runtime)
+    return recorded
 
 
 def _import_history(runtime: Runtime, samples: list[Ticket], *, now: datetime,

@@ -29,7 +29,7 @@ from integration.matrix.loader import DEFAULT_PATH
 from integration.store.history import history_floor, stored_history
 from sidebar_ui.admin.core import bp, page, runtime
 
-__all__ = ["matrix_page", "matrix_submit", "saved_path"]
+__all__ = ["current_matrix", "matrix_page", "matrix_submit", "saved_path"]
 
 SOURCE = "matrix.yaml"
 # The replay reads at most this many of the newest stored tickets of this many days, so the
@@ -58,6 +58,11 @@ def _current() -> tuple[Path, str]:
         if path.is_file():
             return path, path.read_text(encoding="utf-8")
     return DEFAULT_PATH, DEFAULT_PATH.read_text(encoding="utf-8")
+
+
+def current_matrix() -> tuple[Path, str]:
+    """The file the editor opens and its text (the monthly review edits the same text)."""
+    return _current()
 
 
 def _in_force_version() -> str:

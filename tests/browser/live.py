@@ -115,7 +115,7 @@ def demo_server(
             runtime.now = now  # type: ignore[method-assign]
         if before_seed is not None:
             before_seed(runtime)
-        seed_demo(runtime)
+        seed_demo(runtime, corrections=True)
         with store.session_scope(runtime.sessions) as s:
             set_admin(s, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, now=runtime.now())
         holder["app"] = create_app(runtime=runtime)

@@ -18,6 +18,9 @@ with Debian's chromium, whose page clock is fixed too:
 * ``admin-matrix-replay.png`` — the editor replaying an edit over the stored tickets;
 * ``admin-audit.png`` — the audit page with a finished audit of the demo workspace;
 * ``audit-report.png`` — the top of that audit's report;
+* ``admin-review.png`` — the demo's monthly review: noisy rules, missed escalations, agents'
+  reasons, the first suggested change with its replay;
+* ``admin-review-change.png`` — that change's diff and replay, before an admin applies it;
 * ``slack-alert.png`` — the Slack message Escalade posted for a demo Tier 3 ticket, its Block
   Kit drawn as a plain HTML mock and labelled as a preview.
 * ``admin-accounts.png`` — the at-risk accounts of the demo, most ARR at risk first;
@@ -335,6 +338,16 @@ def _replay_and_audit_shots(page: Any, server: DemoServer) -> list[Path]:
     page.click("a[id^=report-]")
     page.wait_for_selector("figure")
     written.append(_shoot(page, "audit-report.png"))
+    return written + _review_shots(page, server)
+
+
+def _review_shots(page: Any, server: DemoServer) -> list[Path]:
+    page.goto(f"{server.url}/admin/review?tenant=demo")
+    page.wait_for_selector("#suggestions")
+    written = [_shoot_between(page, "admin-review.png", "h1", "#suggestion-1")]
+    page.locator("article.suggestion").first.locator("button.replay-change").click()
+    page.wait_for_selector("#replay")
+    written.append(_shoot_between(page, "admin-review-change.png", "h1", "#replay-changed"))
     return written
 
 
