@@ -3,6 +3,7 @@ is chosen by replay and applied per workspace, and can be rolled back."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -86,8 +87,10 @@ def test_an_edit_that_does_not_fit_names_its_field(edit: dict[str, Any], field: 
 
 
 def test_a_trigger_keeps_its_last_word() -> None:
-    text = TEXT.replace("phrases: [refund you processed, refund was issued, you offered to refund]",
-                        "phrases: [refund you processed]")
+    # The default's refund_granted phrases, cut to one.
+    text = re.sub(r"(  refund_granted:\n    phrases:)\n(?:      - .*\n)+",
+                  r"\1 [refund you processed]\n", TEXT)
+    assert "phrases: [refund you processed]\n" in text
     with pytest.raises(EditError, match="only word"):
         apply_edit(text, {"kind": "drop_word", "trigger": "refund_granted",
                           "word": "refund you processed"})

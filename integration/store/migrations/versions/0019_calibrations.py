@@ -1,7 +1,7 @@
 """Per-tenant calibrations from the monthly review: versions that can be rolled back.
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-06
 """
 
