@@ -45,6 +45,7 @@ PURE = (
     "integration.summary",
     "integration.llm",
     "integration.second_reading",
+    "integration.analytics",
 )
 TRAINING = "integration.detect.training"
 IO_LAYERS = (

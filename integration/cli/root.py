@@ -7,7 +7,18 @@ from __future__ import annotations
 
 import click
 
-from integration.cli import admin, audit, backfill, bugs, demo, matrix, server, tenant, triage
+from integration.cli import (
+    admin,
+    audit,
+    backfill,
+    bugs,
+    dashboard,
+    demo,
+    matrix,
+    server,
+    tenant,
+    triage,
+)
 from integration.cli.common import EscaladeGroup
 
 __all__ = ["main", "run"]
@@ -20,7 +31,7 @@ def main() -> None:
 
 for _command in (server.db, server.serve, server.work, demo.demo, backfill.backfill,
                  triage.triage, triage.eval_command, matrix.matrix, tenant.tenant,
-                 admin.admin, bugs.bugs, audit.audit, audit.replay):
+                 admin.admin, bugs.bugs, audit.audit, audit.replay, dashboard.dashboard):
     main.add_command(_command)
 
 
