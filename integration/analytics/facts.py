@@ -22,7 +22,7 @@ Where the numbers come from:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -35,6 +35,7 @@ __all__ = [
     "ARR_BANDS",
     "DIMENSIONS",
     "ESCALATED_FROM",
+    "GRAINS",
     "KINDS",
     "MEASURES",
     "Fact",
@@ -46,6 +47,7 @@ __all__ = [
     "deltas",
     "fact_of",
     "month_of",
+    "week_of",
     "product_area",
     "spikes",
 ]
@@ -74,7 +76,9 @@ _DONE = frozenset({"solved", "closed"})
 _BREACHED = frozenset({"breached", "promoted"})
 _AREA_CHARS = 40
 
-# tenant_id, grain ("d" or "m"), kind, day, value, tier, helpdesk, plan, arr_band, channel,
+_BLANK = ("", "", "", "", "")
+
+# tenant_id, grain ("d", "w" or "m"), kind, day, value, tier, helpdesk, plan, arr_band, channel,
 # category
 Key = tuple[int, str, str, date, str, int, str, str, str, str, str]
 
@@ -130,6 +134,11 @@ def _timed(value: float | None) -> tuple[int, float]:
 def month_of(day: date) -> date:
     """The first day of ``day``'s month (the monthly rollup's key)."""
     return day.replace(day=1)
+
+
+def week_of(day: date) -> date:
+    """The Monday of ``day``'s week (the weekly rollup's key)."""
+    return day - timedelta(days=day.weekday())
 
 
 def arr_band(arr: Any) -> str:
@@ -265,6 +274,10 @@ def _csat(value: Any) -> float | None:
     return None
 
 
+GRAINS: tuple[tuple[str, Callable[[date], date]], ...] = (
+    ("d", lambda day: day), ("w", week_of), ("m", month_of))
+
+
 def _breakdowns(fact: Fact) -> Iterable[tuple[str, str]]:
     yield "hour", f"{fact.hour:02d}"
     yield "group", fact.group
@@ -275,16 +288,21 @@ def _breakdowns(fact: Fact) -> Iterable[tuple[str, str]]:
 
 
 def contributions(fact: Fact) -> dict[Key, tuple[float, ...]]:
-    """The rollup rows ``fact`` adds to, per day and per month, with what it adds."""
+    """The rollup rows ``fact`` adds to, per day, week and month, with what it adds.
+
+    The totals row carries every filter dimension; a breakdown row only the tier (a
+    breakdown by hour per plan, channel and category would be as many rows as tickets).
+    """
     totals = fact.measures()
     # A breakdown row counts tickets and SLA outcomes only.
     counted = (1, 0, 0.0, 0, 0.0, 0, 0.0, totals[7], totals[8], 0, 0.0)
     dims = (fact.tier, fact.helpdesk, fact.plan, fact.arr_band, fact.channel, fact.category)
     out: dict[Key, tuple[float, ...]] = {}
-    for grain, day in (("d", fact.day), ("m", month_of(fact.day))):
-        out[(fact.tenant_id, grain, "", day, "", *dims)] = totals
+    for grain, day in GRAINS:
+        key_day = day(fact.day)
+        out[(fact.tenant_id, grain, "", key_day, "", *dims)] = totals
         for kind, value in _breakdowns(fact):
-            out[(fact.tenant_id, grain, kind, day, value, *dims)] = counted
+            out[(fact.tenant_id, grain, kind, key_day, value, fact.tier, *_BLANK)] = counted
     return out
 
 

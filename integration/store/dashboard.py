@@ -101,7 +101,8 @@ class DashboardRollupRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    grain: Mapped[str] = mapped_column(String(1))  # "d" a day, "m" a month (its first day)
+    # "d" a day, "w" a week (its Monday), "m" a month (its first day)
+    grain: Mapped[str] = mapped_column(String(1))
     kind: Mapped[str] = mapped_column(String(8))  # "" the totals, else a breakdown
     day: Mapped[date] = mapped_column(Date)
     value: Mapped[str] = mapped_column(String(64))
@@ -335,7 +336,8 @@ _SUMS = tuple(func.sum(getattr(_R, m)) for m in MEASURES)
 _DIMS = (_R.tier, _R.helpdesk, _R.plan, _R.arr_band, _R.channel, _R.category)
 
 
-def _where(f: DashboardFilter, grain: str, *, kinds: Sequence[str]) -> list[Any]:
+def _where(f: DashboardFilter, grain: str, *, kinds: Sequence[str],
+           dimensions: bool = True) -> list[Any]:
     out: list[Any] = [_R.grain == grain,
                       _R.kind == kinds[0] if len(kinds) == 1 else _R.kind.in_(list(kinds))]
     if f.tenant_ids is not None:
@@ -344,7 +346,11 @@ def _where(f: DashboardFilter, grain: str, *, kinds: Sequence[str]) -> list[Any]
         out.append(_R.day >= f.first)
     if f.last is not None:
         out.append(_R.day <= f.last)
-    for column, value in ((_R.tier, f.tier), (_R.helpdesk, f.helpdesk), (_R.plan, f.plan),
+    if f.tier is not None:
+        out.append(_R.tier == f.tier)
+    if not dimensions:
+        return out
+    for column, value in ((_R.helpdesk, f.helpdesk), (_R.plan, f.plan),
                           (_R.arr_band, f.arr_band), (_R.channel, f.channel),
                           (_R.category, f.category)):
         if value is not None:
@@ -368,10 +374,14 @@ def series_rows(s: Session, f: DashboardFilter, *, grain: str = "d") -> list[tup
 
 def breakdown_rows(s: Session, f: DashboardFilter, *, grain: str = "d",
                    kinds: Sequence[str]) -> list[tuple[Any, ...]]:
-    """Per breakdown value and tier: tickets, SLA met, SLA breached."""
+    """Per breakdown value and tier: tickets, SLA met, SLA breached.
+
+    Breakdowns follow the workspace, period and tier only (their rows keep no other filter).
+    """
     query = (select(_R.kind, _R.value, _R.tier, func.sum(_R.tickets), func.sum(_R.sla_met),
                     func.sum(_R.sla_breached))
-             .where(*_where(f, grain, kinds=kinds)).group_by(_R.kind, _R.value, _R.tier))
+             .where(*_where(f, grain, kinds=kinds, dimensions=False))
+             .group_by(_R.kind, _R.value, _R.tier))
     return [tuple(r) for r in s.execute(query)]
 
 

@@ -22,7 +22,7 @@ from integration import store
 from integration.analytics import charts
 from integration.analytics.board import TIERS, Bucket, breakdowns, fold_board, segment_spikes
 from integration.analytics.board import series as fold_series
-from integration.analytics.facts import AGE_BANDS, ARR_BANDS, KINDS, month_of
+from integration.analytics.facts import AGE_BANDS, ARR_BANDS, KINDS, month_of, week_of
 from integration.calendars import zone_label
 from integration.models import Category, Channel
 from integration.store.dashboard import (
@@ -37,8 +37,9 @@ from sidebar_ui.admin.core import bp, page, runtime
 __all__ = ["PERIODS", "DashQuery", "dashboard_page", "parse_dash_query"]
 
 # key -> (label, days; 0 for the last twelve calendar months)
+# key -> (label, days by day; weeks by week; 0 for the last twelve calendar months)
 PERIODS = {"7d": ("last 7 days", 7), "30d": ("last 30 days", 30),
-           "90d": ("last 90 days", 90), "12m": ("last 12 months", 0)}
+           "13w": ("last 13 weeks", -13), "12m": ("last 12 months", 0)}
 _DIMENSION_NAMES = {"helpdesk": "Helpdesk", "plan": "Plan", "arr_band": "ARR band",
                     "channel": "Channel", "category": "Category"}
 _ARR_LABELS = {k: label for k, label, *_ in ARR_BANDS}
@@ -106,10 +107,14 @@ class Window:
 def window(period: str, today: date) -> Window:
     """The local days of ``period`` ending ``today`` (months for the twelve-month view)."""
     days = PERIODS[period][1]
-    if days:
+    if days > 0:
         first = today - timedelta(days=days - 1)
         return Window(first=first, last=today, grain="d",
                       days=tuple(first + timedelta(days=n) for n in range(days)))
+    if days < 0:
+        first = week_of(today) - timedelta(weeks=-days - 1)
+        return Window(first=first, last=today, grain="w",
+                      days=tuple(first + timedelta(weeks=n) for n in range(-days)))
     months = [month_of(today)]
     for _ in range(11):
         months.insert(0, month_of(months[0] - timedelta(days=1)))
@@ -153,15 +158,18 @@ def _unknown(value: str) -> str | None:
 
 def _read(s: Any, f: DashboardFilter, span: Window) -> dict[str, Any]:
     recent = DashboardFilter(**{**{n: getattr(f, n) for n in DashboardFilter.__dataclass_fields__},
-                                "first": span.last - timedelta(days=90 + _SPIKE_BASELINE)
-                                if span.grain == "m" else span.first
-                                - timedelta(days=_SPIKE_BASELINE)})
+                                "first": _spike_first(span) - timedelta(days=_SPIKE_BASELINE)})
     return {
         "totals": total_rows(s, f, grain=span.grain),
         "series": series_rows(s, f, grain=span.grain),
         "breakdowns": breakdown_rows(s, f, grain=span.grain, kinds=KINDS),
         "segments": segment_days(s, recent),
     }
+
+
+def _spike_first(span: Window) -> date:
+    # Spikes are daily: over the period, but no further back than 90 days.
+    return max(span.first, span.last - timedelta(days=89))
 
 
 def _zone_name(zone: tzinfo) -> str:
@@ -173,7 +181,7 @@ def _view(query: DashQuery, span: Window, zone: tzinfo, data: Mapping[str, Any]
     board = fold_board(data["totals"])
     days = fold_series(data["series"], days=span.days)
     parts = breakdowns(data["breakdowns"])
-    spike_first = span.last - timedelta(days=89) if span.grain == "m" else span.first
+    spike_first = _spike_first(span)
     link = _Links(query, span)
     return {
         "board": board, "link": link, "days": days, "parts": parts,
@@ -198,18 +206,28 @@ class _Links:
                       "to": span.last.isoformat(), "tier": query.tier,
                       "helpdesk": query.helpdesk, "plan": query.plan, "arr": query.arr,
                       "channel": query.channel, "category": query.category}
+        self._grain = span.grain
 
     def __call__(self, **narrow: Any) -> str:
         """The list behind a number: the page's filters and ``narrow`` (dimension=value)."""
-        values = {**self._base, **{_PARAM.get(k, k): ("none" if v == "" else str(v))
-                                   for k, v in narrow.items() if v is not None}}
+        return self._url(self._base, narrow)
+
+    def broad(self, **narrow: Any) -> str:
+        """The list behind a breakdown's number: workspace, period and tier only."""
+        kept = {k: v for k, v in self._base.items() if k in ("workspace", "from", "to", "tier")}
+        return self._url(kept, narrow)
+
+    @staticmethod
+    def _url(base: Mapping[str, str], narrow: Mapping[str, Any]) -> str:
+        values = {**base, **{_PARAM.get(k, k): ("none" if v == "" else str(v))
+                             for k, v in narrow.items() if v is not None}}
         return url_for("pages.index", **{k: v for k, v in values.items() if v})
 
-    def day(self, key: str, grain_days: int, **narrow: Any) -> str:
-        """The list of one day's (or month's) tickets."""
+    def day(self, key: str, **narrow: Any) -> str:
+        """The list of one day's (week's, month's) tickets."""
         first = date.fromisoformat(key)
-        last = (first + timedelta(days=grain_days - 1) if grain_days
-                else month_of(first + timedelta(days=32)) - timedelta(days=1))
+        last = {"d": first, "w": first + timedelta(days=6)}.get(
+            self._grain, month_of(first + timedelta(days=32)) - timedelta(days=1))
         return self(**{"from": key, "to": last.isoformat(), **narrow})
 
 
