@@ -210,3 +210,37 @@ def test_bad_filters_are_named_and_nothing_is_read(
 
 def test_the_dashboard_needs_a_signed_in_admin(client: Any) -> None:
     assert client.get("/admin/dashboard").status_code in (302, 303)
+
+
+def test_decisions_made_before_the_dashboard_are_counted_once(
+        client: Any, runtime: Any, sandbox_tenant: str) -> None:
+    from click.testing import CliRunner
+    from sqlalchemy import delete
+
+    from integration.cli.dashboard import count_missing
+    from integration.cli.root import main
+    from integration.store.dashboard import missing_rollups
+
+    _decide(client, runtime, REFUND, "d1")
+    counted = _rollups(runtime)
+    with store.session_scope(runtime.sessions) as s:
+        assert missing_rollups(s) == []
+        # As an install upgraded from before the dashboard: decisions, nothing counted.
+        s.execute(delete(DashboardRollupRow))
+        s.execute(delete(DashboardFactRow))
+        assert len(missing_rollups(s)) == 1
+
+    import click
+
+    with click.Context(main, obj=runtime) as ctx:
+        count_missing(ctx)
+    assert _rollups(runtime) == counted
+    with store.session_scope(runtime.sessions) as s:
+        assert missing_rollups(s) == []
+
+    wrong = CliRunner().invoke(main, ["dashboard", "rebuild", "--tenant", "ghost"], obj=runtime)
+    assert wrong.exit_code == 2 and "--tenant: no workspace named 'ghost'" in wrong.output
+    again = CliRunner().invoke(main, ["dashboard", "rebuild"], obj=runtime)
+    assert again.exit_code == 0, again.output
+    assert "demo: 1 decided tickets counted (days in Europe/Berlin)" in again.output
+    assert _rollups(runtime) == counted

@@ -7,7 +7,7 @@ import click
 from integration.cli.common import runtime_of
 from integration.errors import ValidationError
 
-__all__ = ["dashboard"]
+__all__ = ["count_missing", "dashboard"]
 
 
 @click.group()
@@ -35,3 +35,19 @@ def rebuild(slugs: tuple[str, ...]) -> None:
             counted = rebuild_rollups(s, tenant.id, zone=zone)
             click.echo(f"{slug}: {counted} decided tickets counted (days in "
                        f"{getattr(zone, 'key', zone)})")
+
+
+def count_missing(ctx: click.Context) -> None:
+    """Count the workspaces decided before the dashboard existed (run by ``db upgrade``)."""
+    from integration import store
+    from integration.store.dashboard import missing_rollups
+    from integration.store.dashboard import rebuild as rebuild_rollups
+
+    runtime = runtime_of(ctx)
+    with store.session_scope(runtime.sessions) as s:
+        tenants = {t.id: t for t in store.list_tenants(s)}
+        for tenant_id in missing_rollups(s):
+            tenant = tenants[tenant_id]
+            counted = rebuild_rollups(s, tenant_id,
+                                      zone=runtime.matrix_for(tenant).display_zone)
+            click.echo(f"dashboard: {counted} decided tickets of {tenant.slug} counted")

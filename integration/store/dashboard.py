@@ -36,7 +36,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from integration.analytics.facts import MEASURES, Fact, Key, deltas, fact_of
 from integration.store.db import Base
-from integration.store.tables import BigId, DecisionRow, TicketRow
+from integration.store.tables import BigId, DecisionRow, TenantRow, TicketRow
 
 __all__ = [
     "DashboardFactRow",
@@ -45,6 +45,7 @@ __all__ = [
     "Touched",
     "breakdown_rows",
     "fact_condition",
+    "missing_rollups",
     "rebuild",
     "refresh",
     "segment_days",
@@ -256,6 +257,15 @@ def rebuild(s: Session, tenant_id: int, *, zone: tzinfo, batch: int = 5000) -> i
             s.expunge(row)  # a large workspace is read a batch at a time
     write_rollups(s, {k: tuple(v) for k, v in totals.items()})
     return done
+
+
+def missing_rollups(s: Session) -> list[int]:
+    """Workspaces with decided tickets but nothing counted (decided before the dashboard)."""
+    decided = select(TicketRow.id).where(TicketRow.tenant_id == TenantRow.id,
+                                         TicketRow.tier.is_not(None)).exists()
+    counted = select(DashboardFactRow.ticket_id).where(
+        DashboardFactRow.tenant_id == TenantRow.id).exists()
+    return list(s.scalars(select(TenantRow.id).where(decided, ~counted).order_by(TenantRow.id)))
 
 
 def _first_seen_all(s: Session, tenant_id: int) -> dict[str, datetime]:
