@@ -6,13 +6,14 @@
 
 The database is the embedded default (SQLite, WAL) in a temporary folder unless
 ``ESCALADE_BENCH_DATABASE_URL`` names an empty PostgreSQL database. One workspace gets the
-tickets, spread over the last year: each is one of 800 kinds of ticket (``ESCALADE_BENCH_KINDS``) (skewed plans, ARR,
-channels, categories, tiers, hours, triggers, pages, groups, SLA outcomes, ratings) on a
-random day, and has one decision. Tickets, decisions and facts go straight to the driver
-(COPY on PostgreSQL), not through the pipeline; the rollups are the facts' ``contributions``
-summed, written with the same upsert the decisions use. Each query the page runs is timed (median of
-``ESCALADE_BENCH_RUNS``) for the last 30 days, 13 weeks and 12 months, filtered by plan, and
-for every workspace at once; every key ending in ``_ms`` is one query's time.
+tickets, spread over the last year: each is one of 800 kinds of ticket
+(``ESCALADE_BENCH_KINDS``: skewed plans, ARR, channels, categories, tiers, hours, triggers,
+pages, groups, SLA outcomes, ratings) on a random day, and has one decision. Tickets,
+decisions and facts go straight to the driver (COPY on PostgreSQL), not through the
+pipeline; the rollups are the facts' ``contributions`` summed, written with the same upsert
+the decisions use. Each query the page runs is timed (median of ``ESCALADE_BENCH_RUNS``)
+for the last 30 days, 13 weeks and 12 months, filtered by plan, and for every workspace at
+once; every key ending in ``_ms`` is one query's time.
 """
 
 from __future__ import annotations
@@ -227,7 +228,7 @@ def _queries(s: Any, name: str, f: DashboardFilter, grain: str) -> dict[str, flo
                                 "first": (f.last or date.today()) - timedelta(days=104)})
     out = {}
     for query, call in (
-        ("totals", partial(total_rows, s, f, grain=grain)),
+        ("totals", partial(total_rows, s, f)),
         ("series", partial(series_rows, s, f, grain=grain)),
         ("breakdowns", partial(breakdown_rows, s, f, grain=grain, kinds=KINDS)),
         ("segment_days", partial(segment_days, s, spikes)),

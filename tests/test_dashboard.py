@@ -244,3 +244,33 @@ def test_decisions_made_before_the_dashboard_are_counted_once(
     assert again.exit_code == 0, again.output
     assert "demo: 1 decided tickets counted (days in Europe/Berlin)" in again.output
     assert _rollups(runtime) == counted
+
+
+@pytest.mark.parametrize(("first", "last"), [
+    (date(2026, 1, 1), date(2026, 12, 31)), (date(2025, 12, 7), date(2026, 12, 6)),
+    (date(2026, 11, 7), date(2026, 12, 6)), (date(2026, 12, 1), date(2026, 12, 3)),
+    (date(2026, 9, 7), date(2026, 12, 6)), (date(2026, 2, 3), date(2026, 3, 31)),
+])
+def test_a_period_is_read_as_whole_months_weeks_and_days_covering_each_day_once(
+        first: date, last: date) -> None:
+    from integration.analytics.facts import month_of, week_of
+    from integration.store.dashboard import spans
+
+    covered: list[date] = []
+    for grain, start, end in spans(first, last):
+        key = start
+        while key <= end:
+            if grain == "d":
+                covered.append(key)
+                key += timedelta(days=1)
+            elif grain == "w":
+                assert week_of(key) == key
+                covered += [key + timedelta(days=n) for n in range(7)]
+                key += timedelta(weeks=1)
+            else:
+                assert month_of(key) == key
+                nxt = month_of(key + timedelta(days=32))
+                covered += [key + timedelta(days=n) for n in range((nxt - key).days)]
+                key = nxt
+    expected = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    assert covered == sorted(covered) and covered == expected

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +31,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    union_all,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -50,6 +51,7 @@ __all__ = [
     "refresh",
     "segment_days",
     "series_rows",
+    "spans",
     "total_rows",
     "write_rollups",
 ]
@@ -368,10 +370,59 @@ def _where(f: DashboardFilter, grain: str, *, kinds: Sequence[str],
     return out
 
 
-def total_rows(s: Session, f: DashboardFilter, *, grain: str = "d") -> list[tuple[Any, ...]]:
-    """Per tier and dimension values: every measure's sum (``MEASURES`` order) in the period."""
-    query = select(*_DIMS, *_SUMS).where(*_where(f, grain, kinds=("",))).group_by(*_DIMS)
-    return [tuple(r) for r in s.execute(query)]
+def total_rows(s: Session, f: DashboardFilter) -> list[tuple[Any, ...]]:
+    """Per tier and dimension values: every measure's sum (``MEASURES`` order) in the period.
+
+    The period is read as whole months, whole weeks and the days left over (``spans``): the
+    fewest rollup rows that add up to it.
+    """
+    if f.first is None or f.last is None:
+        parts = [select(*_DIMS, *_SUMS).where(*_where(f, "m", kinds=("",))).group_by(*_DIMS)]
+    else:
+        parts = [select(*_DIMS, *_SUMS).where(*_where(
+            DashboardFilter(**{**_fields(f), "first": first, "last": last}), grain,
+            kinds=("",))).group_by(*_DIMS) for grain, first, last in spans(f.first, f.last)]
+    if len(parts) == 1:
+        return [tuple(r) for r in s.execute(parts[0])]
+    both = union_all(*parts).subquery()
+    dims = [both.c[i] for i in range(len(_DIMS))]
+    query = select(*dims, *(func.sum(both.c[len(_DIMS) + i]) for i in range(len(MEASURES))))
+    return [tuple(r) for r in s.execute(query.group_by(*dims))]
+
+
+def spans(first: date, last: date) -> list[tuple[str, date, date]]:
+    """``first``..``last`` as (grain, first key, last key): whole months, weeks, then days."""
+    out: list[tuple[str, date, date]] = []
+    month = first if first.day == 1 else _next_month(first)
+    months: list[date] = []
+    while _next_month(month) - timedelta(days=1) <= last:
+        months.append(month)
+        month = _next_month(month)
+    if not months:
+        return _weeks_and_days(first, last)
+    out += _weeks_and_days(first, months[0] - timedelta(days=1))
+    out.append(("m", months[0], months[-1]))
+    return out + _weeks_and_days(month, last)
+
+
+def _weeks_and_days(start: date, end: date) -> list[tuple[str, date, date]]:
+    if start > end:
+        return []
+    monday = start + timedelta(days=(7 - start.weekday()) % 7)
+    weeks = (end - monday).days + 1
+    if weeks < 7:
+        return [("d", start, end)]
+    whole = monday + timedelta(weeks=weeks // 7 - 1)
+    out = [("w", monday, whole)]
+    if start < monday:
+        out.insert(0, ("d", start, monday - timedelta(days=1)))
+    if whole + timedelta(days=6) < end:
+        out.append(("d", whole + timedelta(days=7), end))
+    return out
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
 def series_rows(s: Session, f: DashboardFilter, *, grain: str = "d") -> list[tuple[Any, ...]]:

@@ -160,7 +160,7 @@ def _read(s: Any, f: DashboardFilter, span: Window) -> dict[str, Any]:
     recent = DashboardFilter(**{**{n: getattr(f, n) for n in DashboardFilter.__dataclass_fields__},
                                 "first": _spike_first(span) - timedelta(days=_SPIKE_BASELINE)})
     return {
-        "totals": total_rows(s, f, grain=span.grain),
+        "totals": total_rows(s, f),
         "series": series_rows(s, f, grain=span.grain),
         "breakdowns": breakdown_rows(s, f, grain=span.grain, kinds=KINDS),
         "segments": segment_days(s, recent),
