@@ -6,7 +6,7 @@
 
 The database is the embedded default (SQLite, WAL) in a temporary folder unless
 ``ESCALADE_BENCH_DATABASE_URL`` names an empty PostgreSQL database. One workspace gets the
-tickets, spread over the last year: each is one of 800 kinds of ticket
+tickets, spread over the last year: each is one of 4,000 kinds of ticket
 (``ESCALADE_BENCH_KINDS``: skewed plans, ARR, channels, categories, tiers, hours, triggers,
 pages, groups, SLA outcomes, ratings) on a random day, and has one decision. Tickets,
 decisions and facts go straight to the driver (COPY on PostgreSQL), not through the
@@ -77,7 +77,7 @@ HOURS = [1] * 7 + [4, 8, 9, 9, 8, 6, 8, 9, 8, 7, 5, 3, 2, 2, 1, 1, 1]
 
 
 # Distinct kinds of ticket; each ticket is one of them on some day.
-PROFILES = int(os.environ.get("ESCALADE_BENCH_KINDS", "800"))
+PROFILES = int(os.environ.get("ESCALADE_BENCH_KINDS", "4000"))
 
 
 def _pick(rng: random.Random, table: tuple[tuple[Any, ...], ...]) -> tuple[Any, ...]:

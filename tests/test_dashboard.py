@@ -152,17 +152,16 @@ def test_each_decision_moves_the_rollups_and_a_rebuild_agrees(
 
 def test_a_decision_rolled_back_leaves_no_rollup(
         client: Any, runtime: Any, sandbox_tenant: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from integration import pipeline
+    from integration.store.dashboard import refresh
 
     written: list[int] = []
-    refresh = pipeline.decisions.refresh  # type: ignore[attr-defined]
 
     def refresh_then_fail(s: Any, touched: Any) -> int:
         written.append(refresh(s, touched))
         raise RuntimeError("disk full")
 
     # The rollups were written, then the transaction failed: they go with it.
-    monkeypatch.setattr(pipeline.decisions, "refresh", refresh_then_fail)
+    monkeypatch.setattr("integration.decisions.refresh", refresh_then_fail)
     post_sandbox(client, sandbox_body(REFUND, delivery_id="d1"))
     drain(runtime)
     assert written == [1]

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Date,
@@ -27,9 +27,11 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     UniqueConstraint,
     delete,
     func,
+    insert,
     select,
     union_all,
 )
@@ -208,7 +210,8 @@ def first_seen(s: Session, tickets: Iterable[TicketRow]) -> dict[str, datetime]:
             .where(TicketRow.tenant_id == tenant_id, TicketRow.account_key.in_(list(accounts)))
             .group_by(TicketRow.account_key)
         ):
-            out[key] = _aware(at)
+            if key is not None:
+                out[key] = _aware(at)
     return out
 
 
@@ -225,7 +228,7 @@ def write_rollups(s: Session, change: Mapping[Key, Sequence[float]]) -> None:
 def _upsert(dialect: str) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
-    table = DashboardRollupRow.__table__
+    table = cast(Table, DashboardRollupRow.__table__)
     stmt = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
     return stmt.on_conflict_do_update(
         index_elements=list(_KEY),
@@ -251,7 +254,7 @@ def rebuild(s: Session, tenant_id: int, *, zone: tzinfo, batch: int = 5000) -> i
         facts = [_fact(r, zone=zone, triggers=decided.get(r.id, ((), None))[0],
                        group=decided.get(r.id, ((), None))[1],
                        first=seen.get(r.account_key or "")) for r in rows]
-        s.execute(DashboardFactRow.__table__.insert(), [_fact_values(f) for f in facts])
+        s.execute(insert(DashboardFactRow), [_fact_values(f) for f in facts])
         for fact in facts:
             _add(totals, deltas(None, fact))
         done, after = done + len(rows), rows[-1].id
@@ -271,7 +274,7 @@ def missing_rollups(s: Session) -> list[int]:
 
 
 def _first_seen_all(s: Session, tenant_id: int) -> dict[str, datetime]:
-    return {key: _aware(at) for key, at in s.execute(
+    return {str(key): _aware(at) for key, at in s.execute(
         select(TicketRow.account_key, func.min(TicketRow.created_at))
         .where(TicketRow.tenant_id == tenant_id, TicketRow.account_key.is_not(None))
         .group_by(TicketRow.account_key))}

@@ -221,7 +221,8 @@ class _Links:
     def _url(base: Mapping[str, str], narrow: Mapping[str, Any]) -> str:
         values = {**base, **{_PARAM.get(k, k): ("none" if v == "" else str(v))
                              for k, v in narrow.items() if v is not None}}
-        return url_for("pages.index", **{k: v for k, v in values.items() if v})
+        wanted: dict[str, Any] = {k: v for k, v in values.items() if v}
+        return url_for("pages.index", **wanted)
 
     def day(self, key: str, **narrow: Any) -> str:
         """The list of one day's (week's, month's) tickets."""
