@@ -1,8 +1,8 @@
 """The dashboard's facts (one per decided ticket) and their rollups per day and month.
 
-Existing installs get their rollups from ``escalade dashboard rebuild`` (the tickets' time
-zone lives in the matrix, which a migration does not read); the dashboard says so while a
-workspace with decisions has none.
+The tables start empty: ``escalade db upgrade`` then counts the decisions already stored
+(``integration.cli.dashboard.count_missing``), because the days are the workspace's business
+time zone, which lives in the matrix, and a migration does not read the matrix.
 
 Revision ID: 0017
 Revises: 0016
