@@ -273,3 +273,23 @@ def test_a_period_is_read_as_whole_months_weeks_and_days_covering_each_day_once(
                 key = nxt
     expected = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     assert covered == sorted(covered) and covered == expected
+
+
+def test_an_sla_breach_written_by_the_sweep_is_counted(
+        client: Any, runtime: Any, sandbox_tenant: str) -> None:
+    from scheduler import sla_sweep
+
+    just_now = datetime.now(UTC).isoformat()
+    fresh = {**REFUND, "created_at": just_now, "updated_at": just_now,
+             "messages": [{**REFUND["messages"][0], "created_at": just_now}]}
+    _decide(client, runtime, fresh, "d1")
+    with store.session_scope(runtime.sessions) as s:
+        assert sum(r[6 + 8] for r in total_rows(s, DashboardFilter())) == 0
+        row = store.get_ticket(s, s.scalars(select(store.TenantRow.id)).one(), "sandbox", "r1")
+        assert row is not None and row.sla_due_at is not None
+        due = row.sla_due_at
+    report = sla_sweep(runtime, due + timedelta(minutes=1))
+    assert report.breached == 1
+    with store.session_scope(runtime.sessions) as s:
+        assert sum(r[6 + 8] for r in total_rows(s, DashboardFilter())) == 1  # sla_breached
+        assert [f.sla for f in s.scalars(select(DashboardFactRow))] == ["breached"]
