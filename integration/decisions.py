@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from integration.errors import ValidationError
 from integration.matrix import Matrix
 from integration.matrix.override import OVERRIDE_RULE, override_decision, stored_handoff
 from integration.models import Action, Decision, Handoff, Signals, Ticket, Tier
+from integration.store.dashboard import Touched, refresh
 from integration.store.people import add_override
 
 __all__ = [
@@ -74,6 +75,8 @@ class Entry:
     signals: Signals | Mapping[str, Any] | None = None
     handoff: Handoff | None = None
     event_id: int | None = None
+    # The workspace's display zone: the dashboard counts the ticket on its local day.
+    zone: tzinfo = UTC
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -90,6 +93,7 @@ class DecisionLog:
     def __init__(self, s: Session) -> None:
         self._s = s
         self._entries: list[Entry] = []
+        self._touched: list[Touched] = []
 
     def add(
         self,
@@ -111,11 +115,14 @@ class DecisionLog:
                 raise ValueError("SLA fields are stored on a ticket row; none was given")
             _save_sla(self._s, ticket, sla, entry.decision)
         self._entries.append(entry)
+        if entry.decision is not None or sla is not None:
+            self._touched.append(_touched(entry))
         return True
 
     def flush(self) -> list[Recorded]:
         """Insert the kept decisions, then the outbox rows that cite them; one per entry."""
         entries, self._entries = self._entries, []
+        touched, self._touched = self._touched, []
         decided = [i for i, e in enumerate(entries) if e.decision is not None]
         decision_ids: list[int | None] = [None] * len(entries)
         new_ids = store.add_decisions(self._s, [_decision_values(entries[i]) for i in decided])
@@ -144,6 +151,8 @@ class DecisionLog:
                          values["idempotency_key"])
             else:
                 queued[index].append(int(row_id))
+        # The dashboard's rollups move in the same transaction as the decisions they count.
+        refresh(self._s, touched)
         return [Recorded(decision_id=decision_ids[i], outbox_ids=tuple(queued[i]))
                 for i in range(len(entries))]
 
@@ -215,11 +224,19 @@ def record_override(
         ticket_external_id=ticket.external_id, cause_key=f"override:{override.id}",
         decided_at=now, decision=replace(decision, sla_due_at=clock.due_at), actions=actions,
         cause=OVERRIDE_RULE, previous_tier=from_tier, signals=signals, handoff=handoff,
+        zone=matrix.display_zone,
     ), sla=sla, ticket=ticket)
     assert recorded.decision_id is not None
     override.decision_id = recorded.decision_id
     return OverrideResult(override_id=override.id, decision_id=recorded.decision_id,
                           from_tier=from_tier, to_tier=int(tier), outbox_ids=recorded.outbox_ids)
+
+
+def _touched(entry: Entry) -> Touched:
+    decision = entry.decision
+    return Touched(ticket_id=entry.ticket_id, zone=entry.zone,
+                   triggers=tuple(decision.triggers) if decision is not None else (),
+                   group=decision.route.group if decision is not None else None)
 
 
 def _save_sla(s: Session, ticket: store.TicketRow, sla: SlaFields,

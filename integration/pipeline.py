@@ -128,7 +128,7 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
             ticket_external_id=ticket.id, cause_key=f"event:{event_id}", decided_at=now,
             decision=decision, actions=[*decision.actions, *known.replies],
             previous_tier=known.previous_tier, signals=decided.signals,
-            handoff=decided.handoff, event_id=event_id,
+            handoff=decided.handoff, event_id=event_id, zone=tenant.matrix.display_zone,
         ), sla=decided.sla, ticket=row)
         store.finish_event(s, event_id, status=store.EventStatus.DONE, now=now)
     log.info("decided %s tier=%s rules=%s", ticket.key, int(decision.tier),

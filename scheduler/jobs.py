@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from integration import store
@@ -96,7 +96,8 @@ def _step(
         # Nothing to act on (e.g. a threshold moved): point the row at its real next step.
         wanted = _next_check(state, due, warn, now)
         if wanted != next_at:
-            writes.add(_entry(tenant, row, "recheck", now),
+            writes.add(_entry(tenant, row, "recheck", now,
+                              zone=runtime.matrix_for(tenant).display_zone),
                        sla=_move(row, state=state or SlaState.OK, next_at=wanted))
         report.skipped += 1
 
@@ -140,7 +141,8 @@ def _warn(
         now=now,
         connected=connected_targets(tenant),
     )
-    entry = _entry(tenant, row, f"warning:{format_time(deadline.due_at)}", now, actions=actions)
+    entry = _entry(tenant, row, f"warning:{format_time(deadline.due_at)}", now, actions=actions,
+                   zone=runtime.matrix_for(tenant).display_zone)
     if not writes.add(entry, sla=_move(row, state=SlaState.WARNING, next_at=row.sla_due_at)):
         report.skipped += 1
         return
@@ -186,7 +188,7 @@ def _breach(
             "priority": decision.priority.value,
         }
     entry = _entry(tenant, row, f"breach:{format_time(deadline.due_at)}", now,
-                   decision=decision, previous_tier=tier)
+                   decision=decision, previous_tier=tier, zone=matrix.display_zone)
     if not writes.add(entry, sla=_move(row, **changes)):
         report.skipped += 1
         return
@@ -210,6 +212,7 @@ def _entry(
     actions: Sequence[Action] = (),
     decision: Decision | None = None,
     previous_tier: Tier | None = None,
+    zone: tzinfo = UTC,
 ) -> Entry:
     """What one SLA step writes; a breach's actions are its decision's."""
     return Entry(
@@ -225,4 +228,5 @@ def _entry(
         actions=decision.actions if decision is not None else actions,
         cause="sla_breach",
         previous_tier=previous_tier,
+        zone=zone,
     )

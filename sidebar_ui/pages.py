@@ -37,6 +37,7 @@ from sidebar_ui.auth import (
     issue_sidebar_token,
     opens_for_admins,
 )
+from sidebar_ui.dashboard_links import describe, narrowing_filter, read_narrowing
 from sidebar_ui.sidebar_view import currency_of, format_money
 from sidebar_ui.timeline_view import TimelineView, build_timeline
 
@@ -66,18 +67,21 @@ class ListQuery:
     category: str = ""
     q: str = ""
     page: int = 1
+    # From a dashboard number: the tickets behind it (``sidebar_ui.dashboard_links``).
+    narrow: tuple[tuple[str, str], ...] = ()
 
     def args(self, **changes: Any) -> dict[str, Any]:
         """The query string of this list (with ``changes``), without empty values."""
         values = {"tier": self.tier, "status": self.status, "helpdesk": self.helpdesk,
-                  "category": self.category, "q": self.q, "page": self.page, **changes}
+                  "category": self.category, "q": self.q, "page": self.page, **dict(self.narrow),
+                  **changes}
         return {k: v for k, v in values.items()
                 if v not in ("", None) and not (k == "page" and v == 1)}
 
     @property
     def filtered(self) -> bool:
         """True when any filter or search narrows the list."""
-        return any((self.tier, self.status, self.helpdesk, self.category, self.q))
+        return any((self.tier, self.status, self.helpdesk, self.category, self.q, self.narrow))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -131,8 +135,10 @@ def parse_list_query(
     if page < 1:
         errors["page"] = f"expected a page number from 1, got {raw_page!r}"
         page = 1
+    narrow, wrong = read_narrowing(args)
+    errors.update(wrong)
     return ListQuery(tier=tier, status=status, helpdesk=helpdesk, category=category, q=q,
-                     page=page), errors
+                     page=page, narrow=narrow), errors
 
 
 @bp.get("/")
@@ -154,7 +160,7 @@ def index() -> tuple[str, int]:
         "index.html", matrix_version=runtime.matrix.version, admin=admin, query=query,
         errors=errors, tier_choices=TIER_CHOICES, status_choices=STATUS_CHOICES,
         helpdesk_choices=HELPDESK_CHOICES, category_choices=CATEGORY_CHOICES,
-        page_size=PAGE_SIZE, **listing,
+        page_size=PAGE_SIZE, narrowed=describe(query.narrow), **listing,
     ), 400 if errors else 200
 
 
@@ -172,9 +178,12 @@ def _listing(
         return {"rows": [], "total": 0, "first": 0, "last": 0, "pages": 0, "counts": {}}
     tier = (None if not query.tier else store.UNDECIDED if query.tier == "none"
             else int(query.tier))
+    facts = narrowing_filter(query.narrow, tenants={t.slug: i for i, t in tenants.items()},
+                             visible=visible)
     filters = store.TicketFilter(
         tenant_ids=visible, tier=tier, status=query.status or None,
         helpdesk=query.helpdesk or None, category=query.category or None, search=query.q or None,
+        facts=facts,
     )
     page = store.ticket_page(s, filters, offset=(query.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     pages = max(1, -(-page.total // PAGE_SIZE))

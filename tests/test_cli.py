@@ -265,4 +265,5 @@ def test_demo_in_a_real_process_prints_one_line_and_logs_nothing(tmp_path: Path)
     assert seeded.stderr == ""
     (line,) = seeded.stdout.splitlines()
     assert line.startswith("demo workspace: 58 tickets sent")
-    assert line.endswith("320 past tickets stored for the audit")
+    assert line.endswith("320 past tickets stored for the audit, 320 of them decided for the "
+                         "dashboard")

@@ -71,6 +71,7 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
      {"ESCALADE_ADMIN_PASSWORD": "long enough password"}, "email"),
     ("admin sign-out", ["--email", "who@example.com"], {}, "--email"),
     ("bugs eval", ["missing.jsonl", "missing.csv"], {}, "'REPORTS'"),
+    ("dashboard rebuild", ["--tenant", "nobody"], {}, "--tenant: no workspace named 'nobody'"),
     ("audit", ["--csv", "missing-export.csv"], {}, "--csv"),
     ("audit", ["--tenant", "nobody"], {}, "nobody"),
     ("audit", ["--tenant", "acme", "--days", "0"], {}, "'--days'"),

@@ -46,6 +46,7 @@ PURE = (
     "integration.summary",
     "integration.llm",
     "integration.second_reading",
+    "integration.analytics",
 )
 TRAINING = "integration.detect.training"
 IO_LAYERS = (

@@ -16,6 +16,7 @@ __all__ = ["demo"]
 @click.option("--reset", is_flag=True, help="Remove the demo workspace first.")
 def demo(reset: bool) -> None:
     """Seed the sandbox workspace and replay the sample tickets through the real pipeline."""
+    from integration.demo.decided import decide_history
     from integration.demo.seed import seed_demo
 
     runtime = runtime_of(click.get_current_context())
@@ -27,6 +28,7 @@ def demo(reset: bool) -> None:
         logging.disable(logging.INFO)
     try:
         report = seed_demo(runtime, reset=reset, corrections=True)
+        decided = decide_history(runtime)
     finally:
         if quiet:
             logging.disable(logging.NOTSET)
@@ -36,7 +38,8 @@ def demo(reset: bool) -> None:
     click.echo(
         f"demo workspace: {report['tickets']} tickets sent, {report['accepted']} new, "
         f"{report['decided']} decided, {report['delivered']} write-backs delivered; "
-        f"{report['history']} past tickets stored for the audit"
+        f"{report['history']} past tickets stored for the audit, {decided} of them decided "
+        "for the dashboard"
     )
 
 

@@ -12,6 +12,7 @@ from integration.cli import (
     audit,
     backfill,
     bugs,
+    dashboard,
     demo,
     matrix,
     review,
@@ -31,7 +32,8 @@ def main() -> None:
 
 for _command in (server.db, server.serve, server.work, demo.demo, backfill.backfill,
                  triage.triage, triage.eval_command, matrix.matrix, tenant.tenant,
-                 admin.admin, bugs.bugs, audit.audit, audit.replay, review.review):
+                 admin.admin, bugs.bugs, audit.audit, audit.replay, review.review,
+                 dashboard.dashboard):
     main.add_command(_command)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from integration.cli.common import runtime_of
+from integration.cli.dashboard import count_missing
 from integration.errors import ConfigurationError
 
 __all__ = ["db", "serve", "work"]
@@ -36,6 +37,8 @@ def db_upgrade() -> None:
     except (ArgumentError, NoSuchModuleError) as err:
         raise ConfigurationError(f"ESCALADE_DATABASE_URL: {err}") from err
     click.echo(f"database is up to date ({_masked_url(config['DATABASE_URL'])})")
+    # Decisions made before the dashboard existed are counted once, here.
+    count_missing(click.get_current_context())
 
 
 def _masked_url(url: str) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased, defer
 
 from integration.models import Ticket
+from integration.store.dashboard import DashboardFilter, fact_condition
 from integration.store.tables import DecisionRow, OutboxRow, TicketRow
 
 __all__ = [
@@ -51,6 +52,8 @@ class TicketFilter:
     helpdesk: str | None = None
     category: str | None = None
     search: str | None = None
+    # The tickets behind a dashboard number (their dashboard facts match).
+    facts: DashboardFilter | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -196,6 +199,8 @@ def _conditions(filters: TicketFilter) -> list[ColumnElement[bool]]:
     term = (filters.search or "").strip().lstrip("#").strip().lower()
     if term:
         out.append(_matches(term))
+    if filters.facts is not None:
+        out.append(fact_condition(filters.facts))
     return out
 
 

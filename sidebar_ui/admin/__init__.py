@@ -9,6 +9,7 @@ from __future__ import annotations
 from sidebar_ui.admin import accounts_view as accounts_view  # noqa: F401 (routes)
 from sidebar_ui.admin import audit_view as audit_view  # noqa: F401 (routes)
 from sidebar_ui.admin import connections as connections  # noqa: F401 (routes)
+from sidebar_ui.admin import dashboard_view as dashboard_view  # noqa: F401 (routes)
 from sidebar_ui.admin import matrix_editor as matrix_editor  # noqa: F401 (routes)
 from sidebar_ui.admin import outbox_view as outbox_view  # noqa: F401 (routes)
 from sidebar_ui.admin import review_view as review_view  # noqa: F401 (routes)

@@ -21,6 +21,8 @@ with Debian's chromium, whose page clock is fixed too:
 * ``admin-review.png`` — the demo's monthly review: noisy rules, missed escalations, agents'
   reasons, the first suggested change with its replay;
 * ``admin-review-change.png`` — that change's diff and replay, before an admin applies it;
+* ``admin-dashboard.png`` — the dashboard of the demo workspace over 13 weeks, once its past
+  tickets are decided (last: it changes what the start page lists);
 * ``slack-alert.png`` — the Slack message Escalade posted for a demo Tier 3 ticket, its Block
   Kit drawn as a plain HTML mock and labelled as a preview.
 * ``admin-accounts.png`` — the at-risk accounts of the demo, most ARR at risk first;
@@ -272,7 +274,19 @@ def take_all() -> list[Path]:
                 page.goto(f"{server.url}/?tier=3&category=account_access")
                 page.wait_for_selector("#showing")
                 written.append(_shoot(page, "start-page.png"))
+            written.append(_dashboard_shot(server, clock))
     return written
+
+
+def _dashboard_shot(server: DemoServer, clock: _Clock) -> Path:
+    from integration.demo.decided import decide_history
+
+    decide_history(server.runtime)
+    with _browser(clock, width=1280, height=900) as page:
+        sign_in(page, server)
+        page.goto(f"{server.url}/admin/dashboard?workspace=demo&period=13w")
+        page.wait_for_selector("#tile-tickets")
+        return _shoot_between(page, "admin-dashboard.png", "body", "#per-tier")
 
 
 def _sidebar_shots(server: DemoServer, clock: _Clock) -> list[Path]:

@@ -1,0 +1,483 @@
+"""The dashboard's tables and queries: one fact per decided ticket, and rollups of the facts.
+
+``dashboard_facts`` holds each decided ticket as the dashboard counts it
+(``integration.analytics.facts``); ``dashboard_rollups`` holds the sums of those facts per
+workspace, day (and month) in the workspace's time zone, tier and filter dimension, once as
+totals and once per breakdown (hour of day, group, trigger, product area, onboarding age).
+``refresh`` is called by the one writer of decisions in its transaction: it recomputes the
+facts of the tickets just decided and adds the difference to the rollups, so the page reads a
+few thousand rollup rows however many tickets there are. ``rebuild`` recomputes a
+workspace's facts and rollups from its stored tickets and decisions (an existing install, a
+changed time zone). The page's queries read the rollups only; following a number to its
+tickets filters the start page's list by the facts (``fact_condition``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, cast
+
+from sqlalchemy import (
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    delete,
+    func,
+    insert,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from integration.analytics.facts import MEASURES, Fact, Key, deltas, fact_of
+from integration.store.db import Base
+from integration.store.tables import BigId, DecisionRow, TenantRow, TicketRow
+
+__all__ = [
+    "DashboardFactRow",
+    "DashboardFilter",
+    "DashboardRollupRow",
+    "Touched",
+    "breakdown_rows",
+    "fact_condition",
+    "missing_rollups",
+    "rebuild",
+    "refresh",
+    "segment_days",
+    "series_rows",
+    "spans",
+    "total_rows",
+    "write_rollups",
+]
+
+_KEY = ("tenant_id", "grain", "kind", "day", "value", "tier", "helpdesk", "plan", "arr_band",
+        "channel", "category")
+
+
+class DashboardFactRow(Base):
+    """One decided ticket as the dashboard counts it."""
+
+    __tablename__ = "dashboard_facts"
+    __table_args__ = (
+        Index(None, "tenant_id", "day"),
+        Index(None, "day"),
+    )
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    hour: Mapped[int] = mapped_column(Integer)
+    tier: Mapped[int] = mapped_column(Integer)
+    helpdesk: Mapped[str] = mapped_column(String(32))
+    plan: Mapped[str] = mapped_column(String(32))
+    arr_band: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32))
+    grp: Mapped[str] = mapped_column(String(64))
+    area: Mapped[str] = mapped_column(String(64))
+    age: Mapped[str] = mapped_column(String(16))
+    # "|churn|refund|": one LIKE finds a trigger's tickets.
+    triggers: Mapped[str] = mapped_column(String(500))
+    escalated_s: Mapped[float | None] = mapped_column(Float)
+    first_s: Mapped[float | None] = mapped_column(Float)
+    resolved_s: Mapped[float | None] = mapped_column(Float)
+    sla: Mapped[str] = mapped_column(String(8))
+    csat: Mapped[float | None] = mapped_column(Float)
+
+
+class DashboardRollupRow(Base):
+    """The sums of the facts of one workspace, day or month, tier and dimension values."""
+
+    __tablename__ = "dashboard_rollups"
+    __table_args__ = (
+        UniqueConstraint(*_KEY, name="uq_dashboard_rollups_key"),
+        # Every workspace at once: the same ranges without the workspace.
+        Index(None, "grain", "kind", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    # "d" a day, "w" a week (its Monday), "m" a month (its first day)
+    grain: Mapped[str] = mapped_column(String(1))
+    kind: Mapped[str] = mapped_column(String(8))  # "" the totals, else a breakdown
+    day: Mapped[date] = mapped_column(Date)
+    value: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[int] = mapped_column(Integer)
+    helpdesk: Mapped[str] = mapped_column(String(32))
+    plan: Mapped[str] = mapped_column(String(32))
+    arr_band: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32))
+    tickets: Mapped[int] = mapped_column(Integer)
+    escalated_n: Mapped[int] = mapped_column(Integer)
+    escalated_s: Mapped[float] = mapped_column(Float)
+    first_n: Mapped[int] = mapped_column(Integer)
+    first_s: Mapped[float] = mapped_column(Float)
+    resolved_n: Mapped[int] = mapped_column(Integer)
+    resolved_s: Mapped[float] = mapped_column(Float)
+    sla_met: Mapped[int] = mapped_column(Integer)
+    sla_breached: Mapped[int] = mapped_column(Integer)
+    csat_n: Mapped[int] = mapped_column(Integer)
+    csat_sum: Mapped[float] = mapped_column(Float)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Touched:
+    """A ticket a decision (or an SLA step) was just written for, and its workspace's zone."""
+
+    ticket_id: int
+    zone: tzinfo
+    triggers: tuple[str, ...] = ()
+    group: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DashboardFilter:
+    """What the page (or the list behind one of its numbers) is narrowed to; None is all.
+
+    ``first``/``last`` are local days, inclusive. The rollup queries use the workspace, the
+    period and the dimensions; the list of tickets also the breakdown values.
+    """
+
+    tenant_ids: tuple[int, ...] | None = None
+    first: date | None = None
+    last: date | None = None
+    tier: int | None = None
+    helpdesk: str | None = None
+    plan: str | None = None
+    arr_band: str | None = None
+    channel: str | None = None
+    category: str | None = None
+    sla: str | None = None
+    hour: int | None = None
+    group: str | None = None
+    trigger: str | None = None
+    area: str | None = None
+    age: str | None = None
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def refresh(s: Session, touched: Sequence[Touched]) -> int:
+    """Recompute the facts of ``touched`` tickets and move the rollups by the difference."""
+    by_id = {t.ticket_id: t for t in touched}
+    if not by_id:
+        return 0
+    tickets = list(s.scalars(
+        select(TicketRow).where(TicketRow.id.in_(list(by_id)), TicketRow.tier.is_not(None))
+        .execution_options(populate_existing=True)))
+    old = {f.ticket_id: f for f in s.scalars(
+        select(DashboardFactRow).where(DashboardFactRow.ticket_id.in_(list(by_id))))}
+    seen = first_seen(s, tickets)
+    change: dict[Key, list[float]] = {}
+    for row in tickets:
+        touch, before = by_id[row.id], old.get(row.id)
+        triggers = tuple(dict.fromkeys((*_split(before.triggers if before else ""),
+                                        *touch.triggers)))
+        fact = _fact(row, zone=touch.zone, triggers=triggers,
+                     group=touch.group or (before.grp if before else None),
+                     first=seen.get(row.account_key or ""))
+        _add(change, deltas(_as_fact(before) if before else None, fact))
+        if before is None:
+            s.add(DashboardFactRow(**_fact_values(fact)))
+        else:
+            for name, value in _fact_values(fact).items():
+                setattr(before, name, value)
+    write_rollups(s, {k: tuple(v) for k, v in change.items() if any(v)})
+    return len(tickets)
+
+
+def first_seen(s: Session, tickets: Iterable[TicketRow]) -> dict[str, datetime]:
+    """When each of these tickets' accounts first wrote (the onboarding age's start)."""
+    keys: dict[int, set[str]] = defaultdict(set)
+    for row in tickets:
+        if row.account_key:
+            keys[row.tenant_id].add(row.account_key)
+    out: dict[str, datetime] = {}
+    for tenant_id, accounts in keys.items():
+        for key, at in s.execute(
+            select(TicketRow.account_key, func.min(TicketRow.created_at))
+            .where(TicketRow.tenant_id == tenant_id, TicketRow.account_key.in_(list(accounts)))
+            .group_by(TicketRow.account_key)
+        ):
+            if key is not None:
+                out[key] = _aware(at)
+    return out
+
+
+def write_rollups(s: Session, change: Mapping[Key, Sequence[float]]) -> None:
+    """Add ``change`` to the rollup rows (created as needed), in one statement."""
+    if not change:
+        return
+    rows = [dict(zip(_KEY, key, strict=True)) | dict(zip(MEASURES, values, strict=True))
+            for key, values in sorted(change.items())]
+    s.flush()
+    s.connection().execute(_upsert(s.get_bind().dialect.name), rows)
+
+
+def _upsert(dialect: str) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = cast(Table, DashboardRollupRow.__table__)
+    stmt = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
+    return stmt.on_conflict_do_update(
+        index_elements=list(_KEY),
+        set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES},
+    )
+
+
+def rebuild(s: Session, tenant_id: int, *, zone: tzinfo, batch: int = 5000) -> int:
+    """Recompute a workspace's facts and rollups from its tickets and decisions."""
+    s.execute(delete(DashboardRollupRow).where(DashboardRollupRow.tenant_id == tenant_id))
+    s.execute(delete(DashboardFactRow).where(DashboardFactRow.tenant_id == tenant_id))
+    seen = _first_seen_all(s, tenant_id)
+    totals: dict[Key, list[float]] = {}
+    done, after = 0, 0
+    while True:
+        rows = list(s.scalars(
+            select(TicketRow).where(TicketRow.tenant_id == tenant_id, TicketRow.id > after,
+                                    TicketRow.tier.is_not(None))
+            .order_by(TicketRow.id).limit(batch)))
+        if not rows:
+            break
+        decided = _decided(s, [r.id for r in rows])
+        facts = [_fact(r, zone=zone, triggers=decided.get(r.id, ((), None))[0],
+                       group=decided.get(r.id, ((), None))[1],
+                       first=seen.get(r.account_key or "")) for r in rows]
+        s.execute(insert(DashboardFactRow), [_fact_values(f) for f in facts])
+        for fact in facts:
+            _add(totals, deltas(None, fact))
+        done, after = done + len(rows), rows[-1].id
+        for row in rows:
+            s.expunge(row)  # a large workspace is read a batch at a time
+    write_rollups(s, {k: tuple(v) for k, v in totals.items()})
+    return done
+
+
+def missing_rollups(s: Session) -> list[int]:
+    """Workspaces with decided tickets but nothing counted (decided before the dashboard)."""
+    decided = select(TicketRow.id).where(TicketRow.tenant_id == TenantRow.id,
+                                         TicketRow.tier.is_not(None)).exists()
+    counted = select(DashboardFactRow.ticket_id).where(
+        DashboardFactRow.tenant_id == TenantRow.id).exists()
+    return list(s.scalars(select(TenantRow.id).where(decided, ~counted).order_by(TenantRow.id)))
+
+
+def _first_seen_all(s: Session, tenant_id: int) -> dict[str, datetime]:
+    return {str(key): _aware(at) for key, at in s.execute(
+        select(TicketRow.account_key, func.min(TicketRow.created_at))
+        .where(TicketRow.tenant_id == tenant_id, TicketRow.account_key.is_not(None))
+        .group_by(TicketRow.account_key))}
+
+
+def _decided(s: Session, ticket_ids: list[int]) -> dict[int, tuple[tuple[str, ...], str | None]]:
+    """Per ticket: every trigger any of its decisions cited, and its latest routed group."""
+    out: dict[int, tuple[tuple[str, ...], str | None]] = {}
+    for ticket_id, triggers, route in s.execute(
+        select(DecisionRow.ticket_id, DecisionRow.triggers, DecisionRow.route)
+        .where(DecisionRow.ticket_id.in_(ticket_ids))
+        .order_by(DecisionRow.ticket_id, DecisionRow.decided_at, DecisionRow.id)
+    ):
+        before, group = out.get(ticket_id, ((), None))
+        routed = (route or {}).get("group") if isinstance(route, Mapping) else None
+        out[ticket_id] = (tuple(dict.fromkeys((*before, *(triggers or ())))), routed or group)
+    return out
+
+
+def _fact(row: TicketRow, *, zone: tzinfo, triggers: Sequence[str], group: str | None,
+          first: datetime | None) -> Fact:
+    assert row.tier is not None
+    return fact_of(
+        ticket_id=row.id, tenant_id=row.tenant_id, helpdesk=row.helpdesk,
+        created_at=_aware(row.created_at), tier=row.tier, category=row.category or "other",
+        data=row.data or {}, timeline=row.timeline, clock=row.sla_clock,
+        sla_state=row.sla_state, triggers=triggers, group=group, first_seen=first, zone=zone,
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _add(into: dict[Key, list[float]], change: Mapping[Key, Sequence[float]]) -> None:
+    for key, values in change.items():
+        row = into.setdefault(key, [0.0] * len(MEASURES))
+        for i, value in enumerate(values):
+            row[i] += value
+
+
+def _split(triggers: str) -> tuple[str, ...]:
+    return tuple(t for t in triggers.split("|") if t)
+
+
+def _fact_values(fact: Fact) -> dict[str, Any]:
+    return {
+        "ticket_id": fact.ticket_id, "tenant_id": fact.tenant_id, "day": fact.day,
+        "hour": fact.hour, "tier": fact.tier, "helpdesk": fact.helpdesk, "plan": fact.plan,
+        "arr_band": fact.arr_band, "channel": fact.channel, "category": fact.category,
+        "grp": fact.group, "area": fact.area, "age": fact.age,
+        "triggers": ("|" + "|".join(fact.triggers) + "|")[:500] if fact.triggers else "",
+        "escalated_s": fact.escalated_s, "first_s": fact.first_s,
+        "resolved_s": fact.resolved_s, "sla": fact.sla, "csat": fact.csat,
+    }
+
+
+def _as_fact(row: DashboardFactRow) -> Fact:
+    return Fact(
+        ticket_id=row.ticket_id, tenant_id=row.tenant_id, day=row.day, hour=row.hour,
+        tier=row.tier, helpdesk=row.helpdesk, plan=row.plan, arr_band=row.arr_band,
+        channel=row.channel, category=row.category, group=row.grp, area=row.area,
+        age=row.age, triggers=_split(row.triggers), escalated_s=row.escalated_s,
+        first_s=row.first_s, resolved_s=row.resolved_s, sla=row.sla, csat=row.csat,
+    )
+
+
+# --- reading --------------------------------------------------------------------------------
+
+_R = DashboardRollupRow
+_SUMS = tuple(func.sum(getattr(_R, m)) for m in MEASURES)
+_DIMS = (_R.tier, _R.helpdesk, _R.plan, _R.arr_band, _R.channel, _R.category)
+
+
+def _where(f: DashboardFilter, grain: str, *, kinds: Sequence[str],
+           dimensions: bool = True) -> list[Any]:
+    out: list[Any] = [_R.grain == grain,
+                      _R.kind == kinds[0] if len(kinds) == 1 else _R.kind.in_(list(kinds))]
+    if f.tenant_ids is not None:
+        out.append(_R.tenant_id.in_(list(f.tenant_ids)))
+    if f.first is not None:
+        out.append(_R.day >= f.first)
+    if f.last is not None:
+        out.append(_R.day <= f.last)
+    if f.tier is not None:
+        out.append(_R.tier == f.tier)
+    if not dimensions:
+        return out
+    for column, value in ((_R.helpdesk, f.helpdesk), (_R.plan, f.plan),
+                          (_R.arr_band, f.arr_band), (_R.channel, f.channel),
+                          (_R.category, f.category)):
+        if value is not None:
+            out.append(column == value)
+    return out
+
+
+def total_rows(s: Session, f: DashboardFilter) -> list[tuple[Any, ...]]:
+    """Per tier and dimension values: every measure's sum (``MEASURES`` order) in the period.
+
+    The period is read as whole months, whole weeks and the days left over (``spans``): the
+    fewest rollup rows that add up to it.
+    """
+    if f.first is None or f.last is None:
+        parts = [select(*_DIMS, *_SUMS).where(*_where(f, "m", kinds=("",))).group_by(*_DIMS)]
+    else:
+        parts = [select(*_DIMS, *_SUMS).where(*_where(
+            DashboardFilter(**{**_fields(f), "first": first, "last": last}), grain,
+            kinds=("",))).group_by(*_DIMS) for grain, first, last in spans(f.first, f.last)]
+    if len(parts) == 1:
+        return [tuple(r) for r in s.execute(parts[0])]
+    both = union_all(*parts).subquery()
+    dims = [both.c[i] for i in range(len(_DIMS))]
+    query = select(*dims, *(func.sum(both.c[len(_DIMS) + i]) for i in range(len(MEASURES))))
+    return [tuple(r) for r in s.execute(query.group_by(*dims))]
+
+
+def spans(first: date, last: date) -> list[tuple[str, date, date]]:
+    """``first``..``last`` as (grain, first key, last key): whole months, weeks, then days."""
+    out: list[tuple[str, date, date]] = []
+    month = first if first.day == 1 else _next_month(first)
+    months: list[date] = []
+    while _next_month(month) - timedelta(days=1) <= last:
+        months.append(month)
+        month = _next_month(month)
+    if not months:
+        return _weeks_and_days(first, last)
+    out += _weeks_and_days(first, months[0] - timedelta(days=1))
+    out.append(("m", months[0], months[-1]))
+    return out + _weeks_and_days(month, last)
+
+
+def _weeks_and_days(start: date, end: date) -> list[tuple[str, date, date]]:
+    if start > end:
+        return []
+    monday = start + timedelta(days=(7 - start.weekday()) % 7)
+    weeks = (end - monday).days + 1
+    if weeks < 7:
+        return [("d", start, end)]
+    whole = monday + timedelta(weeks=weeks // 7 - 1)
+    out = [("w", monday, whole)]
+    if start < monday:
+        out.insert(0, ("d", start, monday - timedelta(days=1)))
+    if whole + timedelta(days=6) < end:
+        out.append(("d", whole + timedelta(days=7), end))
+    return out
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def series_rows(s: Session, f: DashboardFilter, *, grain: str = "d") -> list[tuple[Any, ...]]:
+    """Per day (or month) and tier: tickets, SLA met, SLA breached."""
+    query = (select(_R.day, _R.tier, func.sum(_R.tickets), func.sum(_R.sla_met),
+                    func.sum(_R.sla_breached))
+             .where(*_where(f, grain, kinds=("",))).group_by(_R.day, _R.tier))
+    return [tuple(r) for r in s.execute(query)]
+
+
+def breakdown_rows(s: Session, f: DashboardFilter, *, grain: str = "d",
+                   kinds: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Per breakdown value and tier: tickets, SLA met, SLA breached.
+
+    Breakdowns follow the workspace, period and tier only (their rows keep no other filter).
+    """
+    query = (select(_R.kind, _R.value, _R.tier, func.sum(_R.tickets), func.sum(_R.sla_met),
+                    func.sum(_R.sla_breached))
+             .where(*_where(f, grain, kinds=kinds, dimensions=False))
+             .group_by(_R.kind, _R.value, _R.tier))
+    return [tuple(r) for r in s.execute(query)]
+
+
+def segment_days(s: Session, f: DashboardFilter, *, tier: int = 3) -> list[tuple[Any, ...]]:
+    """Per plan and day: tickets of ``tier`` (the spikes per segment)."""
+    narrowed = DashboardFilter(**{**_fields(f), "tier": tier})
+    query = (select(_R.plan, _R.day, func.sum(_R.tickets))
+             .where(*_where(narrowed, "d", kinds=("",))).group_by(_R.plan, _R.day))
+    return [tuple(r) for r in s.execute(query)]
+
+
+def _fields(f: DashboardFilter) -> dict[str, Any]:
+    return {name: getattr(f, name) for name in DashboardFilter.__dataclass_fields__}
+
+
+def fact_condition(f: DashboardFilter) -> Any:
+    """A condition on tickets: those whose facts match ``f`` (the list behind a number)."""
+    F = DashboardFactRow
+    conditions: list[Any] = []
+    if f.tenant_ids is not None:
+        conditions.append(F.tenant_id.in_(list(f.tenant_ids)))
+    if f.first is not None:
+        conditions.append(F.day >= f.first)
+    if f.last is not None:
+        conditions.append(F.day <= f.last)
+    for column, value in ((F.tier, f.tier), (F.helpdesk, f.helpdesk), (F.plan, f.plan),
+                          (F.arr_band, f.arr_band), (F.channel, f.channel),
+                          (F.category, f.category), (F.sla, f.sla), (F.hour, f.hour),
+                          (F.grp, f.group), (F.area, f.area), (F.age, f.age)):
+        if value is not None:
+            conditions.append(column == value)
+    if f.trigger is not None:
+        escaped = "".join("\\" + c if c in "%_\\" else c for c in f.trigger)
+        conditions.append(F.triggers.like(f"%|{escaped}|%", escape="\\"))
+    return TicketRow.id.in_(select(F.ticket_id).where(*conditions))
