@@ -30,7 +30,7 @@ from bench.audit import tickets  # noqa: E402
 from integration import store  # noqa: E402
 from integration.decisions import record_override  # noqa: E402
 from integration.models import Tier  # noqa: E402
-from integration.review.run import calibration_check, monthly_review  # noqa: E402
+from integration.monthly_review import calibration_check, monthly_review  # noqa: E402
 from integration.runtime import Runtime  # noqa: E402
 from integration.store.backfill import import_ticket  # noqa: E402
 

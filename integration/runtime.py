@@ -26,6 +26,7 @@ from adapters.registry import build_adapter, build_connector, build_llm_client
 from integration import store
 from integration.activity import ActivitySource
 from integration.alert_ledger import StoreAlertLedger, ticket_facts
+from integration.analytics.review.calibration import calibrated, calibration_of
 from integration.bugs.groupers import Groupers
 from integration.context import TenantContext, connected_targets, ticket_link
 from integration.crypto import SecretCipher, load_or_create_key
@@ -36,7 +37,6 @@ from integration.llm import SECRET_NAME as LLM_SECRET
 from integration.llm import LlmReader, LlmSettings, Meter
 from integration.matrix import Matrix, default_matrix, load_matrix
 from integration.matrix.loader import DEFAULT_PATH
-from integration.review.calibration import calibrated, calibration_of
 from integration.routing import RoutingTable
 from integration.second_reading import LlmSecondReader
 from integration.summary import SummaryProvider, summarizer_from_settings, summary_llm_settings

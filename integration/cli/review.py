@@ -44,7 +44,7 @@ def review(ctx: click.Context, month: str, slug: str | None, json_path: str | No
     """Review a month: noisy rules, missed escalations, reasons, suggested matrix changes."""
     from datetime import UTC
 
-    from integration.review.run import monthly_review, parse_month
+    from integration.monthly_review import monthly_review, parse_month
 
     parse_month(month, zone=UTC, option="--month")  # a bad month before anything is read
     runtime, tenant = _workspace(ctx, slug)
@@ -88,7 +88,7 @@ def _workspace(ctx: click.Context, slug: str | None) -> tuple[Runtime, TenantRow
 
 def _calibration(runtime: Runtime, tenant: TenantRow, *, apply: bool) -> dict[str, Any]:
     from integration import store
-    from integration.review.run import calibration_check
+    from integration.monthly_review import calibration_check
     from integration.store.review import add_calibration
 
     check = calibration_check(runtime, tenant, text=_matrix_text(runtime), now=runtime.now())

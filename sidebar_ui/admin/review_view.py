@@ -19,12 +19,12 @@ from typing import Any
 from flask import flash, redirect, request, url_for
 
 from integration import store
+from integration.analytics.review.edits import EditError, apply_edit, diff_lines
 from integration.calendars import format_local
 from integration.errors import ValidationError
 from integration.files import write_whole
 from integration.matrix import MatrixError
-from integration.review.edits import EditError, apply_edit, diff_lines
-from integration.review.run import (
+from integration.monthly_review import (
     HISTORY_DAYS,
     calibration_check,
     digest,
@@ -141,7 +141,7 @@ def review_change() -> Any:
 
 def _full_replay(tenant: store.TenantRow, text: str, matrix: Any) -> dict[str, Any] | None:
     from integration.audit.replay import replay, replay_json
-    from integration.review.run import labeled_history
+    from integration.monthly_review import labeled_history
 
     rt = runtime()
     current = review_matrix(text, (tenant.settings or {}).get("calendar"))

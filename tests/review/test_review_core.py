@@ -13,13 +13,13 @@ import pytest
 import yaml
 
 from integration import store
+from integration.analytics.review.calibration import Score, calibrated, calibration_of, choose
+from integration.analytics.review.edits import EditError, apply_edit, diff_lines
+from integration.analytics.review.findings import Findings, RuleCount
+from integration.analytics.review.suggest import suggest
 from integration.matrix import default_matrix, load_matrix_text
 from integration.matrix.loader import DEFAULT_PATH
 from integration.models import Tier
-from integration.review.calibration import Score, calibrated, calibration_of, choose
-from integration.review.edits import EditError, apply_edit, diff_lines
-from integration.review.findings import Findings, RuleCount
-from integration.review.suggest import suggest
 from integration.store.review import add_calibration, calibrations, rollback_calibration
 
 TEXT = DEFAULT_PATH.read_text(encoding="utf-8")
@@ -209,7 +209,7 @@ def _stored(ticket_id: str, *, tier: int | None, tags: list[str]) -> _Mark:
 
 
 def test_corrections_become_labeled_examples() -> None:
-    from integration.review.findings import BY_HAND, LOWERED, RAISED, examples
+    from integration.analytics.review.findings import BY_HAND, LOWERED, RAISED, examples
     from integration.store.review import OverrideFact
 
     def override(ticket_id: str, from_tier: int, to_tier: int) -> OverrideFact:

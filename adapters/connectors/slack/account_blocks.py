@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.connectors.slack import blocks as kit
+from adapters.connectors.slack import markup as kit
 
 __all__ = ["ACCOUNT_KIND", "account_blocks", "account_title"]
 

@@ -19,13 +19,19 @@ text 75 and value 2000, 50 blocks per message.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from adapters.connectors.slack.markup import (
+    ACTION_IDS,
+    ACTION_NAMES,
+    button_value,
+    escape,
+    parse_button_value,
+)
 from integration.calendars import format_local
 from integration.errors import ValidationError
 from integration.models import format_time, parse_time
@@ -59,15 +65,6 @@ __all__ = [
     "zone_of",
 ]
 
-# Button action ids Escalade owns, by the name ``SlackAction.action`` carries.
-ACTION_IDS: Mapping[str, str] = {
-    "acknowledge": "escalade_acknowledge",
-    "take_ownership": "escalade_take_ownership",
-    "snooze": "escalade_snooze",
-    "open_ticket": "escalade_open_ticket",
-    "open_issue": "escalade_open_issue",
-}
-ACTION_NAMES: Mapping[str, str] = {v: k for k, v in ACTION_IDS.items()}
 SNOOZE = timedelta(hours=1)
 # ``payload["kind"]`` of an ALERT action that changes an existing message instead of alerting.
 UPDATE_KIND = "slack_update"
@@ -91,11 +88,6 @@ _FALLBACK_MAX = 3000
 _CONTEXT_MAX = 10
 _SEEN_EVENTS_MAX = 50
 _HELD_LINES_MAX = 30
-
-
-def escape(text: object) -> str:
-    """Escape user text for mrkdwn: Slack reads only ``&``, ``<`` and ``>`` as control."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _clip(text: str, limit: int) -> str:
@@ -133,29 +125,6 @@ def _link(url: str | None, label: str) -> str:
 
 
 # --- buttons ------------------------------------------------------------------------------
-
-
-def button_value(dedupe_key: str, ticket_key: str | None) -> str:
-    """What every alert button carries back: the escalation and its ticket."""
-    value = json.dumps({"dedupe_key": dedupe_key, "ticket_key": ticket_key},
-                       separators=(",", ":"))
-    if len(value) > 2000:
-        raise ValidationError("dedupe_key", "too long for a Slack button value (2000)")
-    return value
-
-
-def parse_button_value(value: str | None) -> tuple[str, str | None]:
-    """``(dedupe_key, ticket_key)`` from a button value; a bare string is a dedupe key."""
-    if not value:
-        raise ValidationError("actions[0].value", "the button carries no escalation")
-    try:
-        data = json.loads(value)
-    except ValueError:
-        return value, None
-    if not isinstance(data, dict) or not isinstance(data.get("dedupe_key"), str):
-        raise ValidationError("actions[0].value", "expected {dedupe_key, ticket_key}")
-    ticket_key = data.get("ticket_key")
-    return data["dedupe_key"], ticket_key if isinstance(ticket_key, str) else None
 
 
 def _button(name: str, label: str, value: str, **extra: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ tickets it fired on:
 
 For escalations the matrix missed (raised by agents, escalated by hand) that share a category,
 at least ``min_count`` of them, a rule puts that category (and plan, when they share one) at
-the tier agents wanted. Each suggestion carries its edit (``integration.review.edits``); the
+the tier agents wanted. Each suggestion carries its edit (``analytics.review.edits``); the
 review replays every one before it is shown. Pure.
 """
 
@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from integration.review.findings import Findings, RuleCount
+from integration.analytics.review.findings import Findings, RuleCount
 
 __all__ = ["Suggestion", "suggest"]
 

@@ -17,11 +17,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from integration.analytics.review.calibration import Score
 from integration.audit.classify import Reading
 from integration.audit.outcomes import outcome_of
 from integration.matrix import Matrix
 from integration.models import Author, Ticket
-from integration.review.calibration import Score
 
 __all__ = ["Example", "Findings", "Seen", "Stored", "examples", "findings", "labeled", "score",
            "ticket_text"]

@@ -21,16 +21,9 @@ from typing import Any
 import yaml
 
 from integration import store
-from integration.audit.classify import Reading, classify
-from integration.audit.outcomes import outcome_of, with_outcomes
-from integration.audit.replay import Agreement
-from integration.audit.settings import AuditSettings
-from integration.errors import ValidationError
-from integration.matrix import Matrix, MatrixError, load_matrix_text
-from integration.models import Ticket
-from integration.review.calibration import CANDIDATES, calibrated, choose
-from integration.review.edits import EditError, apply_edit
-from integration.review.findings import (
+from integration.analytics.review.calibration import CANDIDATES, calibrated, choose
+from integration.analytics.review.edits import EditError, apply_edit
+from integration.analytics.review.findings import (
     BY_HAND,
     Example,
     Seen,
@@ -40,7 +33,14 @@ from integration.review.findings import (
     score,
     ticket_text,
 )
-from integration.review.suggest import suggest
+from integration.analytics.review.suggest import suggest
+from integration.audit.classify import Reading, classify
+from integration.audit.outcomes import outcome_of, with_outcomes
+from integration.audit.replay import Agreement
+from integration.audit.settings import AuditSettings
+from integration.errors import ValidationError
+from integration.matrix import Matrix, MatrixError, load_matrix_text
+from integration.models import Ticket
 from integration.store.review import overrides_between, tickets_between
 
 __all__ = ["HISTORY_DAYS", "MAX_TICKETS", "Window", "calibration_check", "digest",
