@@ -68,6 +68,10 @@ _SYMPTOM_PHRASES = (
                 r"\bnothing (?:arrives|comes|downloads)\b|\b(?:arrives?|came|comes) without\b|"
                 r"\bnot attached\b|\bno attachments?\b|\b(?:didn't|don't|doesn't) "
                 r"(?:get|receive)\b"), "missing"),
+    # "Overtime not paid", "fees not applied": the thing the report expects is not there.
+    (re.compile(r"\b(?:not|never|isn't|aren't|wasn't|weren't) (?:being )?(?:collected|taken|"
+                r"paid|applied|added|calculated|included|created|generated|shown|showing|"
+                r"visible|listed|counted)\b"), "missing"),
     (re.compile(r"\btimes? out\b|\btimed out\b|\bloading (?:circle|spinner)\b|\btakes? ages\b|"
                 r"\btakes? (?:forever|minutes)\b|\bstops? responding\b"), "slow"),
     (re.compile(r"\bforce[- ]clos|\bkicks? (?:me|us|them|users?) out\b"), "crash"),
@@ -102,10 +106,10 @@ _OTHERS_FINE = re.compile(
 _COMPATIBLE = frozenset(
     frozenset(pair.split())
     for pair in (
-        "missing late", "missing wrong", "missing crash", "missing blank", "missing stale",
+        "missing crash", "missing blank", "missing stale",
         "late slow", "late wrong", "late stale", "wrong twice", "wrong stale",
         "wrong garbled", "wrong blank", "blank garbled", "slow crash", "late expired",
-        "rejected missing", "rejected wrong", "rejected expired", "rejected late",
+        "rejected missing", "rejected expired", "rejected late",
         "logout expired", "logout loop",
     )
 )
