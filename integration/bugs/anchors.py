@@ -86,6 +86,10 @@ _SYMPTOM_PHRASES = (
     (re.compile(r"\bnot (?:updating|refreshing|syncing)\b|\b(?:doesn't|don't|won't) "
                 r"(?:refresh|update|sync)\b|\bout of date\b"), "stale"),
     (re.compile(r"\bpage not found\b"), "not_found"),
+    # Something cannot be done at all ("won't save", "can't book"): not a wrong or stale figure.
+    (re.compile(r"\b(?:can't|cannot|can not|won't|unable to|not able to|fails? to|failing to|"
+                r"doesn't let|won't let)\b|\bnot (?:saving|loading|submitting|opening|"
+                r"uploading)\b"), "blocked"),
 )
 # A failure that reaches one person or place only ("PAY-305 for one tenant who changed banks",
 # "one customer's inverter ... the others are fine") has a cause of its own: it is not the bug
@@ -108,9 +112,12 @@ _COMPATIBLE = frozenset(
     for pair in (
         "missing crash", "missing blank", "missing stale",
         "late slow", "late wrong", "late stale", "wrong twice", "wrong stale",
-        "wrong garbled", "wrong blank", "blank garbled", "slow crash", "late expired",
+        "wrong garbled", "blank garbled", "slow crash", "late expired",
         "rejected missing", "rejected expired", "rejected late",
         "logout expired", "logout loop",
+        # A thing that cannot be done may be refused, crash, hang or never come back.
+        "blocked rejected", "blocked crash", "blocked slow", "blocked loop", "blocked missing",
+        "blocked expired", "blocked logout",
     )
 )
 # Said of nearly every bug ("rejected", "invalid"): agreeing or not on it means nothing.

@@ -52,6 +52,25 @@ def test_something_not_applied_is_read_as_missing() -> None:
     assert anchors_of("Paid in full", "not sure why it failed").symptoms == frozenset()
 
 
+def test_something_that_cannot_be_done_is_not_a_wrong_figure() -> None:
+    stuck = anchors_of("Delivery note won't save", "")
+    assert stuck.symptoms == {"blocked"}
+    assert conflict(stuck, anchors_of("Delivery note shows the wrong date", "")) == (
+        "different failures (blocked / wrong)")
+    stale = anchors_of("Room list not updating", "")
+    assert conflict(anchors_of("Can't book a room", ""), stale) == (
+        "different failures (blocked / stale)")
+    # Refused, or hanging: still what "cannot be done" looks like.
+    assert conflict(stuck, anchors_of("Delivery note rejected", "")) is None
+    assert conflict(stuck, anchors_of("Delivery note spins forever", "")) is None
+
+
+def test_an_empty_export_is_not_an_export_with_wrong_values() -> None:
+    empty = anchors_of("Yield export CSV empty", "")
+    wrong = anchors_of("Yield export has wrong units", "")
+    assert conflict(empty, wrong) == "different failures (blank / wrong)"
+
+
 def test_a_failure_and_its_business_effect_do_not_conflict() -> None:
     crash = anchors_of("App crashes at clock-in", "")
     effect = anchors_of("Hours missing for mobile workers", "payroll is late")
