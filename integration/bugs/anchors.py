@@ -68,6 +68,10 @@ _SYMPTOM_PHRASES = (
                 r"\bnothing (?:arrives|comes|downloads)\b|\b(?:arrives?|came|comes) without\b|"
                 r"\bnot attached\b|\bno attachments?\b|\b(?:didn't|don't|doesn't) "
                 r"(?:get|receive)\b"), "missing"),
+    # "Overtime not paid", "fees not applied": the thing the report expects is not there.
+    (re.compile(r"\b(?:not|never|isn't|aren't|wasn't|weren't) (?:being )?(?:collected|taken|"
+                r"paid|applied|added|calculated|included|created|generated|shown|showing|"
+                r"visible|listed|counted)\b"), "missing"),
     (re.compile(r"\btimes? out\b|\btimed out\b|\bloading (?:circle|spinner)\b|\btakes? ages\b|"
                 r"\btakes? (?:forever|minutes)\b|\bstops? responding\b"), "slow"),
     (re.compile(r"\bforce[- ]clos|\bkicks? (?:me|us|them|users?) out\b"), "crash"),
@@ -82,6 +86,10 @@ _SYMPTOM_PHRASES = (
     (re.compile(r"\bnot (?:updating|refreshing|syncing)\b|\b(?:doesn't|don't|won't) "
                 r"(?:refresh|update|sync)\b|\bout of date\b"), "stale"),
     (re.compile(r"\bpage not found\b"), "not_found"),
+    # Something cannot be done at all ("won't save", "can't book"): not a wrong or stale figure.
+    (re.compile(r"\b(?:can't|cannot|can not|won't|unable to|not able to|fails? to|failing to|"
+                r"doesn't let|won't let)\b|\bnot (?:saving|loading|submitting|opening|"
+                r"uploading)\b"), "blocked"),
 )
 # A failure that reaches one person or place only ("PAY-305 for one tenant who changed banks",
 # "one customer's inverter ... the others are fine") has a cause of its own: it is not the bug
@@ -102,11 +110,14 @@ _OTHERS_FINE = re.compile(
 _COMPATIBLE = frozenset(
     frozenset(pair.split())
     for pair in (
-        "missing late", "missing wrong", "missing crash", "missing blank", "missing stale",
+        "missing crash", "missing blank", "missing stale",
         "late slow", "late wrong", "late stale", "wrong twice", "wrong stale",
-        "wrong garbled", "wrong blank", "blank garbled", "slow crash", "late expired",
-        "rejected missing", "rejected wrong", "rejected expired", "rejected late",
+        "wrong garbled", "blank garbled", "slow crash", "late expired",
+        "rejected missing", "rejected expired", "rejected late",
         "logout expired", "logout loop",
+        # A thing that cannot be done may be refused, crash, hang or never come back.
+        "blocked rejected", "blocked crash", "blocked slow", "blocked loop", "blocked missing",
+        "blocked expired", "blocked logout",
     )
 )
 # Said of nearly every bug ("rejected", "invalid"): agreeing or not on it means nothing.

@@ -33,6 +33,44 @@ def test_different_kinds_of_failure_conflict() -> None:
     assert conflict(late, twice) == "different failures (late / twice)"
 
 
+def test_never_coming_is_not_coming_late_nor_a_wrong_figure() -> None:
+    never = anchors_of("Sign-in codes never arrive", "Nothing comes by text at all.")
+    late = anchors_of("Sign-in codes arrive late", "The text turns up 20 minutes after.")
+    assert conflict(never, late) == "different failures (missing / late)"
+    gone = anchors_of("Discount lines missing from invoices", "")
+    wrong = anchors_of("Discount on invoices is wrong", "")
+    assert conflict(gone, wrong) == "different failures (missing / wrong)"
+    refused = anchors_of("Card rejected at checkout", "")
+    overcharged = anchors_of("Checkout total is wrong", "")
+    assert conflict(refused, overcharged) == "different failures (rejected / wrong)"
+
+
+def test_something_not_applied_is_read_as_missing() -> None:
+    assert anchors_of("Overtime not paid", "").symptoms == {"missing"}
+    assert anchors_of("Direct debit not collected", "").symptoms == {"missing"}
+    assert anchors_of("Holiday pay isn't being calculated", "").symptoms == {"missing"}
+    assert anchors_of("Paid in full", "not sure why it failed").symptoms == frozenset()
+
+
+def test_something_that_cannot_be_done_is_not_a_wrong_figure() -> None:
+    stuck = anchors_of("Delivery note won't save", "")
+    assert stuck.symptoms == {"blocked"}
+    assert conflict(stuck, anchors_of("Delivery note shows the wrong date", "")) == (
+        "different failures (blocked / wrong)")
+    stale = anchors_of("Room list not updating", "")
+    assert conflict(anchors_of("Can't book a room", ""), stale) == (
+        "different failures (blocked / stale)")
+    # Refused, or hanging: still what "cannot be done" looks like.
+    assert conflict(stuck, anchors_of("Delivery note rejected", "")) is None
+    assert conflict(stuck, anchors_of("Delivery note spins forever", "")) is None
+
+
+def test_an_empty_export_is_not_an_export_with_wrong_values() -> None:
+    empty = anchors_of("Yield export CSV empty", "")
+    wrong = anchors_of("Yield export has wrong units", "")
+    assert conflict(empty, wrong) == "different failures (blank / wrong)"
+
+
 def test_a_failure_and_its_business_effect_do_not_conflict() -> None:
     crash = anchors_of("App crashes at clock-in", "")
     effect = anchors_of("Hours missing for mobile workers", "payroll is late")

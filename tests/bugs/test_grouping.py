@@ -389,3 +389,14 @@ def test_short_reports_need_more_than_a_close_score_on_a_few_words() -> None:
     # Two short reports sharing "locker" and "members" score 0.65: close, and still two bugs.
     assert found[0].is_new and "shares only a few words (locker, member)" in found[0].matched_on
     assert not found[1].is_new
+
+
+def test_codes_that_never_come_and_codes_that_come_late_stay_apart() -> None:
+    grouper = BugGrouper()
+    never = grouper.add(make("n1", "Login codes by email never arrive",
+                             "Staff request the login code email and it never arrives.", n=0))
+    late = grouper.add(make("n2", "Login codes by email arrive late",
+                            "Staff request the login code email and it comes 20 minutes late.",
+                            n=60))
+    assert late.is_new and late.group_id != never.group_id
+    assert "different failures (late / missing)" in late.matched_on
