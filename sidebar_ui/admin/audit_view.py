@@ -19,7 +19,7 @@ from integration import store
 from integration.calendars import format_local
 from integration.store.audits import audit_runs, get_audit, request_audit
 from integration.store.history import count_history
-from sidebar_ui.admin.core import bp, current_admin, page, runtime
+from sidebar_ui.admin.core import bp, current_admin, page, runtime, tenant_by_slug
 
 __all__ = ["audit_json_file", "audit_page", "audit_report", "audit_request"]
 
@@ -28,16 +28,6 @@ MAX_DAYS = 730
 # The report page has no script and only its own inline styles; nothing else may load.
 REPORT_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-
-
-def _tenant(slug: str | None) -> store.TenantRow | None:
-    if not slug:
-        return None
-    with store.session_scope(runtime().sessions) as s:
-        tenant = store.get_tenant(s, slug)
-        if tenant is not None:
-            s.expunge(tenant)
-        return tenant
 
 
 @bp.get("/audit")
@@ -81,7 +71,7 @@ def _run_view(row: Any, zone: Any) -> dict[str, Any]:
 def audit_request() -> Any:
     """Queue an audit of the chosen workspace's last N days."""
     slug = request.form.get("tenant", "")
-    tenant = _tenant(slug)
+    tenant = tenant_by_slug(slug)
     if tenant is None:
         flash(f"Workspace: no workspace named “{slug}”.", "error")
         return redirect(url_for("admin.audit_page")), 303
@@ -100,7 +90,7 @@ def audit_request() -> Any:
 
 
 def _report(slug: str, run_id: int) -> dict[str, Any]:
-    tenant = _tenant(slug)
+    tenant = tenant_by_slug(slug)
     if tenant is None:
         abort(404)
     with store.session_scope(runtime().sessions) as s:

@@ -53,7 +53,7 @@ from sidebar_ui.admin.guard import (
 )
 
 __all__ = ["BADGES", "badge", "bp", "client_ip", "csrf_token", "current_admin", "page",
-           "runtime", "safe_next"]
+           "runtime", "safe_next", "tenant_by_slug"]
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
                static_folder="static", static_url_path="/admin-static")
@@ -75,6 +75,17 @@ def csrf_token() -> str:
         token = secrets.token_urlsafe(32)
         session["csrf"] = token
     return token
+
+
+def tenant_by_slug(slug: str | None) -> store.TenantRow | None:
+    """The workspace ``slug`` names, detached from its session; None when there is none."""
+    if not slug:
+        return None
+    with store.session_scope(runtime().sessions) as s:
+        tenant = store.get_tenant(s, slug)
+        if tenant is not None:
+            s.expunge(tenant)
+        return tenant
 
 
 def page(template: str, code: int = 200, /, **context: Any) -> tuple[str, int]:

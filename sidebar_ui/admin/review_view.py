@@ -32,7 +32,7 @@ from integration.monthly_review import (
     review_matrix,
 )
 from integration.store.review import add_calibration, calibrations, rollback_calibration
-from sidebar_ui.admin.core import bp, current_admin, page, runtime
+from sidebar_ui.admin.core import bp, current_admin, page, runtime, tenant_by_slug
 from sidebar_ui.admin.matrix_editor import current_matrix, saved_path
 
 __all__ = ["review_calibrate", "review_change", "review_page", "review_rollback"]
@@ -42,16 +42,6 @@ REPLAY_LISTED = 50
 # (a review reads them once, then once more per set of trigger words its suggestions change);
 # `escalade review` reads up to twice as many.
 PAGE_TICKETS = 1500
-
-
-def _tenant(slug: str | None) -> store.TenantRow | None:
-    if not slug:
-        return None
-    with store.session_scope(runtime().sessions) as s:
-        tenant = store.get_tenant(s, slug)
-        if tenant is not None:
-            s.expunge(tenant)
-        return tenant
 
 
 def _default_month(tenant: store.TenantRow) -> str:
@@ -77,7 +67,7 @@ def review_page() -> Any:
     with store.session_scope(rt.sessions) as s:
         tenants = [t.slug for t in store.list_tenants(s)]
     slug = request.args.get("tenant") or (tenants[0] if len(tenants) == 1 else "")
-    tenant = _tenant(slug) if slug in tenants else None
+    tenant = tenant_by_slug(slug) if slug in tenants else None
     if tenant is None:
         return page("admin/review.html", tenants=tenants, tenant=slug, review=None)
     month = request.args.get("month") or _default_month(tenant)
@@ -114,7 +104,7 @@ def _edit_from_form() -> dict[str, Any]:
 def review_change() -> Any:
     """Replay one suggested change (``op=replay``) or apply a replayed one (``op=apply``)."""
     slug = request.form.get("tenant", "")
-    tenant = _tenant(slug)
+    tenant = tenant_by_slug(slug)
     if tenant is None:
         flash(f"Workspace: no workspace named “{slug}”.", "error")
         return redirect(url_for("admin.review_page")), 303
@@ -162,7 +152,7 @@ def _save(path: Path, old: str, new: str) -> None:
 def review_calibrate() -> Any:
     """Check the calibration thresholds by replay (``op=check``) or turn the best one on."""
     slug = request.form.get("tenant", "")
-    tenant = _tenant(slug)
+    tenant = tenant_by_slug(slug)
     if tenant is None:
         flash(f"Workspace: no workspace named “{slug}”.", "error")
         return redirect(url_for("admin.review_page")), 303
