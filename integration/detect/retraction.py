@@ -58,12 +58,8 @@ _SETTLED = re.compile(
     r"|\b(?:my|our) (?:side|end|fault|own)\b|\bwrong (?:card|account|one|number|tab|login)\b",
     re.IGNORECASE,
 )
-# "not a false alarm", "never mind, it's still down": the problem stands.
-_STANDS = re.compile(
-    r"\b(?:not|no|isn'?t|wasn'?t)\s+(?:a\s+)?(?:false alarm|my (?:bad|mistake))\b"
-    r"|\b(?:still|again|worse|another|keeps?)\b",
-    re.IGNORECASE,
-)
+# "never mind, it's still down": the problem stands.
+_STANDS = re.compile(r"\b(?:still|again|worse|another|keeps?)\b", re.IGNORECASE)
 # Words that say only that all is well; what is left after them is thin.
 _SMALL_TALK_WORDS = """all fine good great okay now works working worked again everything sorry
     thanks thank the and for was that this our you your just sorted bad mistake lol haha oops"""
@@ -92,9 +88,9 @@ def taken_back(bodies: Sequence[str]) -> TakenBack | None:
     """
     found: TakenBack | None = None
     for n, body in enumerate(bodies):
-        for match in _candidates(body):
+        for match, anywhere in _candidates(body):
             first_words = not body[: match.start()].strip(" \t\n@:,.-")
-            if n == 0 and first_words and not _ELSEWHERE.fullmatch(match.group()):
+            if n == 0 and first_words and not anywhere:
                 continue
             found = TakenBack(message=n, start=match.end(), words=_sentence(body, match))
     return found
@@ -102,28 +98,29 @@ def taken_back(bodies: Sequence[str]) -> TakenBack | None:
 
 # Every phrasing above contains one of these: most messages are passed over at this test.
 _KEYS = ("mind", "nvm", "alarm", "scratch", "panic", "sorry for", "ignore", "disregard",
-         "meant", "intended", "wrong", "mistake", "forget", "wait", "bad", "found", "error",
-         "by mistake")
+         "meant", "intended", "wrong", "mistake", "forget", "wait", "bad", "found", "error")
+# "not a false alarm", "no my bad": the words are denied.
+_DENIED = re.compile(r"\b(?:not|no|isn'?t|wasn'?t)\s+(?:a\s+)?$", re.IGNORECASE)
 
 
-def _candidates(body: str) -> list[re.Match[str]]:
+def _candidates(body: str) -> list[tuple[re.Match[str], bool]]:
+    """Each taking-back match in ``body``, in order, and whether it counts even as the first
+    words (a message meant for someone else)."""
     lower = body.lower()
     if not any(key in lower for key in _KEYS):
         return []
     out = []
     for pattern in (_PLAIN, _ELSEWHERE, _LOOSE):
         for match in pattern.finditer(body):
-            before = body[max(0, match.start() - 12): match.start()].lower()
-            after = body[match.end(): match.end() + _NEAR]
+            if _DENIED.search(body[max(0, match.start() - 12): match.start()]):
+                continue
+            if _STANDS.search(_first_clause(body[match.end(): match.end() + _NEAR])):
+                continue
             around = body[max(0, match.start() - 40): match.end() + _NEAR]
-            if re.search(r"\b(?:not|no|isn'?t|wasn'?t)\s+(?:a\s+)?$", before):
-                continue
-            if _STANDS.search(_first_clause(after)):
-                continue
             if pattern is _LOOSE and not _SETTLED.search(around):
                 continue
-            out.append(match)
-    return sorted(out, key=lambda m: m.start())
+            out.append((match, pattern is _ELSEWHERE))
+    return sorted(out, key=lambda found: found[0].start())
 
 
 def _first_clause(text: str) -> str:
