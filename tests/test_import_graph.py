@@ -36,6 +36,7 @@ CORE = (
     "integration.calendars",
     "integration.routing",
     "integration.account_risk",
+    "integration.answer",
 )
 # Pure helpers around the core: they decide, summarize and enrich, and never reach the edge.
 PURE = (
