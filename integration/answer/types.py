@@ -60,7 +60,7 @@ class KnowledgeDoc:
             text[key] = value
         kind = data.get("kind")
         try:
-            doc_kind = DocKind(kind)
+            doc_kind = DocKind(str(kind))
         except ValueError as err:
             raise ValidationError("kind", f"{kind!r} is not one of: article, macro") from err
         extra: dict[str, str | None] = {}
