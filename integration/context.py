@@ -21,6 +21,7 @@ from urllib.parse import quote, urlencode
 from adapters.connectors.base import Connector
 from adapters.helpdesk.base import HelpdeskAdapter
 from integration.activity import ActivitySource
+from integration.answer.respond import Answerer
 from integration.crypto import SecretCipher
 from integration.enrich import Context
 from integration.errors import ConfigurationError
@@ -50,6 +51,8 @@ class TenantContext:
     activity: ActivitySource | None = None
     summarizer: SummaryProvider | None = None
     second_reader: SecondReader | None = None
+    # The workspace's help-centre knowledge, indexed; None when it has none.
+    answerer: Answerer | None = None
 
     @property
     def id(self) -> int:
@@ -100,6 +103,7 @@ def gather_context(tenant: TenantContext, ticket: Ticket) -> Context:
         ticket_url=tenant.adapter.ticket_url(ticket.id),
         summarizer=tenant.summarizer,
         second_reader=tenant.second_reader,
+        answerer=tenant.answerer,
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from integration.answer.respond import Response, declined_answer, knowledge_response, with_declined
 from integration.clocks import SlaFields, sla_fields
 from integration.detect import Detector, Reading
 from integration.enrich import (
@@ -44,13 +45,20 @@ class StoredSla:
 
 
 class Decided(NamedTuple):
-    """What ``decide`` found: the signals, the decision and the SLA fields to store."""
+    """What ``decide`` found: the signals, the decision and the SLA fields to store.
+
+    ``answer`` is what the team's knowledge gives the ticket (its write-backs are queued only
+    with its record); ``answer_declined_at`` is when the customer wrote back for more after an
+    automatic answer.
+    """
 
     signals: Signals
     decision: Decision
     sla: SlaFields
     ticket: Ticket
     handoff: Handoff | None = None
+    answer: Response | None = None
+    answer_declined_at: datetime | None = None
 
 
 def build_detector(matrix: Matrix) -> Detector:
@@ -96,9 +104,12 @@ def decide(
     ticket = with_activity(merge_account(ticket, context.crm_account), context.activity)
     signals = activity_signals(detector.detect(ticket, history, reading=reading), context.activity)
     reread = _reread(ticket, signals, detector, context)
-    signals = reread.signals
+    declined = declined_answer(ticket, context.answered)
+    signals = with_declined(reread.signals, declined)
     # Only a decision that writes back needs the summary and the earlier tickets.
     handoff = _handoff(ticket, history, detector, context) if with_actions else None
+    if handoff is not None and declined is not None:
+        handoff = replace(handoff, tried=(declined.tried, *handoff.tried))
     decision = evaluate(
         matrix,
         ticket,
@@ -123,7 +134,12 @@ def decide(
     sla = _sla(matrix, ticket, decision, stored or StoredSla(), now)
     decision = replace(decision, sla_due_at=sla.due_at, sla_state=sla.state.value,
                        actions=with_sla_due(matrix, decision.actions, sla.clock))
-    return Decided(signals=signals, decision=decision, sla=sla, ticket=ticket, handoff=handoff)
+    answer = (knowledge_response(ticket, decision, signals, matrix=matrix,
+                                 answerer=context.answerer, answered=context.answered, now=now)
+              if with_actions else None)
+    return Decided(signals=signals, decision=decision, sla=sla, ticket=ticket, handoff=handoff,
+                   answer=answer,
+                   answer_declined_at=declined.message.created_at if declined else None)
 
 
 def _reread(ticket: Ticket, signals: Signals, detector: Detector, context: Context) -> Reread:

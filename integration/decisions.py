@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from integration import outbox, store
+from integration.answer.respond import AnswerRecord
 from integration.clocks import SlaFields, clock_for, next_step, timeline_json
 from integration.errors import ValidationError
 from integration.matrix import Matrix
@@ -77,6 +78,12 @@ class Entry:
     event_id: int | None = None
     # The workspace's display zone: the dashboard counts the ticket on its local day.
     zone: tzinfo = UTC
+    # What the team's knowledge gave the ticket; its write-backs (``answer_actions``) are
+    # queued only when this entry is the one that stores it, so no ticket is answered twice.
+    answer: AnswerRecord | None = None
+    answer_actions: Sequence[Action] = ()
+    # The customer wrote back for more after the automatic answer.
+    answer_declined_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -114,7 +121,7 @@ class DecisionLog:
             if ticket is None:
                 raise ValueError("SLA fields are stored on a ticket row; none was given")
             _save_sla(self._s, ticket, sla, entry.decision)
-        self._entries.append(entry)
+        self._entries.append(_with_answer(self._s, entry))
         if entry.decision is not None or sla is not None:
             self._touched.append(_touched(entry))
         return True
@@ -155,6 +162,19 @@ class DecisionLog:
         refresh(self._s, touched)
         return [Recorded(decision_id=decision_ids[i], outbox_ids=tuple(queued[i]))
                 for i in range(len(entries))]
+
+
+def _with_answer(s: Session, entry: Entry) -> Entry:
+    """The entry with its answer's write-backs when it is the one that stored the answer."""
+    if entry.answer_declined_at is not None:
+        store.answers.mark_declined(s, ticket_id=entry.ticket_id, at=entry.answer_declined_at)
+    if entry.answer is None:
+        return entry
+    if not store.answers.save_answer(s, tenant_id=entry.tenant_id, ticket_id=entry.ticket_id,
+                                     record=entry.answer):
+        log.info("ticket %s already has an answer; this one is not sent", entry.ticket_id)
+        return entry
+    return replace(entry, actions=[*entry.actions, *entry.answer_actions])
 
 
 def record(

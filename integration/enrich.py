@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from integration.answer.respond import Answerer, AnswerRecord
 from integration.engagement import Activity, declining, engagement_trend
 from integration.models import (
     Account,
@@ -52,6 +53,9 @@ class Context:
     ticket_url: str | None = None
     summarizer: SummaryProvider | None = None
     second_reader: SecondReader | None = None
+    # The workspace's knowledge, and what it already gave this ticket.
+    answerer: Answerer | None = None
+    answered: AnswerRecord | None = None
 
 
 def merge_account(ticket: Ticket, crm: Account | None) -> Ticket:

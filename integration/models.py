@@ -483,6 +483,8 @@ class Signals:
     page_urgency: str | None = None
     repeat_contacts: int = 1
     customer_message_count: int = 0
+    # The customer wrote again, not just to thank us, after Escalade answered automatically.
+    answer_declined: bool = False
     evidence: tuple[Evidence, ...] = ()
 
     @property

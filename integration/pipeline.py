@@ -129,6 +129,9 @@ def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessR
             decision=decision, actions=[*decision.actions, *known.replies],
             previous_tier=known.previous_tier, signals=decided.signals,
             handoff=decided.handoff, event_id=event_id, zone=tenant.matrix.display_zone,
+            answer=decided.answer.record if decided.answer else None,
+            answer_actions=decided.answer.actions if decided.answer else (),
+            answer_declined_at=decided.answer_declined_at,
         ), sla=decided.sla, ticket=row)
         store.finish_event(s, event_id, status=store.EventStatus.DONE, now=now)
     log.info("decided %s tier=%s rules=%s", ticket.key, int(decision.tier),
@@ -183,6 +186,8 @@ def _what_the_store_knows(
         open_counts = store.open_counts(s, tenant_id=tenant.id)
         context = replace(context, routing=tenant.routing.with_state(open_counts=open_counts),
                           last_assigned=store.last_assigned(s, tenant_id=tenant.id))
+    if existing is not None and context.answerer is not None:
+        context = replace(context, answered=store.answers.answer_for_ticket(s, existing.id))
     replies: tuple[Action, ...] = ()
     if "slack" in tenant.connected:
         # A customer writing again on an escalated ticket is news for its Slack alert's thread.

@@ -24,6 +24,8 @@ from integration.matrix.schema import (
     LEAF_PARSERS,
     RESERVED_RULE_IDS,
     TEMPLATE_FIELDS,
+    AnswerMode,
+    AnswerPolicy,
     BugPolicy,
     Bump,
     Condition,
@@ -103,6 +105,11 @@ def compile_matrix(
         warn_before=model.clocks.warn_before,
         pause_on=frozenset(Status(s) for s in model.clocks.pause_on),
         bugs=_bug_policy(model),
+        answers=AnswerPolicy(
+            mode=AnswerMode(model.answers.mode),
+            categories={c: AnswerMode(m) for c, m in model.answers.categories.items()},
+            min_confidence=model.answers.min_confidence,
+        ),
     )
     return matrix, []
 

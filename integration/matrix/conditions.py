@@ -130,6 +130,15 @@ def _frustrated(expected: bool, ctx: Facts) -> list[str] | None:
     return ["customer is not frustrated"]
 
 
+def _answer_declined(expected: bool, ctx: Facts) -> list[str] | None:
+    if ctx.signals.answer_declined is not expected:
+        return None
+    if expected:
+        return ["the customer wrote back after our automatic answer"
+                + _evidence(ctx, "answer_declined")]
+    return ["no reply to an automatic answer"]
+
+
 def _sentiment_spike(expected: bool, ctx: Facts) -> list[str] | None:
     if ctx.signals.sentiment_spike is not expected:
         return None
@@ -287,6 +296,7 @@ _CHECKS: dict[str, _Check] = {
     "channel": _channel,
     "page": _page,
     "page_urgency": _page_urgency,
+    "answer_declined": _answer_declined,
     "all": _all,
     "any": _any,
     "not": _not,

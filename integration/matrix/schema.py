@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, timedelta, tzinfo
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -37,6 +38,8 @@ from integration.sla import SlaTargets
 __all__ = [
     "CONDITION_KINDS",
     "RESERVED_RULE_IDS",
+    "AnswerMode",
+    "AnswerPolicy",
     "BugPolicy",
     "Bump",
     "Condition",
@@ -241,6 +244,18 @@ class DetectionModel(_FileModel):
     repeat_window_days: int = Field(default=14, ge=1, le=365)
 
 
+AnswerModeName = Literal["off", "suggest", "answer"]
+
+
+class AnswersModel(_FileModel):
+    """Answering Tier-1 questions from the help centre, per category: off, suggest or answer."""
+
+    mode: AnswerModeName = "off"
+    categories: dict[Category, AnswerModeName] = {}
+    # Answer only at or above this confidence; unset trusts the answerer's own threshold.
+    min_confidence: float | None = Field(default=None, ge=0, le=1)
+
+
 class MatrixModel(_FileModel):
     """The whole file."""
 
@@ -255,6 +270,7 @@ class MatrixModel(_FileModel):
     detection: DetectionModel = DetectionModel()
     clocks: ClocksModel = ClocksModel()
     bugs: BugsModel = BugsModel()
+    answers: AnswersModel = AnswersModel()
 
     @field_validator("tiers")
     @classmethod
@@ -280,6 +296,7 @@ FILE_MODELS: tuple[type[BaseModel], ...] = (
     ClocksModel,
     SpikeModel,
     BugsModel,
+    AnswersModel,
     MatrixModel,
 )
 
@@ -307,6 +324,7 @@ CONDITION_KINDS = (
     "channel",
     "page",
     "page_urgency",
+    "answer_declined",
     "all",
     "any",
     "not",
@@ -420,6 +438,35 @@ class BugPolicy:
     spike_min_count: int = 5
 
 
+class AnswerMode(StrEnum):
+    """What Escalade does with a Tier-1 question its help centre answers."""
+
+    OFF = "off"
+    # An internal note and the sidebar list the articles; the agent answers.
+    SUGGEST = "suggest"
+    # A public reply quotes the article, when the answer is confident and the ticket may be.
+    ANSWER = "answer"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AnswerPolicy:
+    """The compiled ``answers:`` section."""
+
+    mode: AnswerMode = AnswerMode.OFF
+    categories: Mapping[Category, AnswerMode] = field(default_factory=dict)
+    min_confidence: float | None = None
+
+    def mode_for(self, category: Category) -> AnswerMode:
+        """The mode for tickets of ``category``: its own, else the section's default."""
+        return self.categories.get(category, self.mode)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any category is answered or suggested at all."""
+        modes = {self.mode, *self.categories.values()}
+        return modes != {AnswerMode.OFF}
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Matrix:
     """A validated escalation matrix; ``version`` is ``v<n>-<sha256[:12]>`` of the file."""
@@ -440,6 +487,7 @@ class Matrix:
     warn_before: timedelta = timedelta(minutes=30)
     pause_on: frozenset[Status] = frozenset({Status.PENDING, Status.ON_HOLD})
     bugs: BugPolicy = field(default_factory=BugPolicy)
+    answers: AnswerPolicy = field(default_factory=AnswerPolicy)
 
     def with_calendar(self, name: str | None) -> Matrix:
         """This matrix with ``name`` as the business calendar of every tier that has one.
@@ -551,4 +599,5 @@ LEAF_PARSERS: dict[str, Any] = {
     "channel": _enum_names(Channel),
     "page": _names,
     "page_urgency": _names,
+    "answer_declined": _flag,
 }

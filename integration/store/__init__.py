@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from integration.store import accounts as accounts  # account_risk
 from integration.store import alerts as alerts  # the alert_messages table joins the metadata
+from integration.store import answers as answers  # ticket_answers
 from integration.store import audits as audits  # audit_runs
 from integration.store import bugs as bugs  # bug_groups, bug_group_tickets
 from integration.store import checks as checks  # connection_checks
