@@ -1,4 +1,4 @@
-"""The default matrix with a workspace's knowledge: suggest, answer, and hand over when it did not help."""
+"""The default matrix with a knowledge base: suggest, answer, hand over when it did not help."""
 
 from __future__ import annotations
 
