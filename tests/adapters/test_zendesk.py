@@ -881,3 +881,46 @@ def test_exported_members_exist() -> None:
     for name in zendesk.__all__:
         assert hasattr(zendesk, name), name
     assert ZendeskAdapter.identifier == "zendesk"
+
+
+MACRO_REPLY = act(ActionKind.PUBLIC_REPLY, body="Hi {{name}}, our own rendering.",
+                  macro="macro-360005374974", answer_doc="macro-360005374974")
+
+
+@responses.activate
+def test_a_macro_reply_is_the_comment_zendesk_renders_for_the_ticket() -> None:
+    applied = responses.get(f"{API}/tickets/4711/macros/360005374974/apply.json",
+                            json=load("macro_apply.json"))
+    responses.put(f"{API}/tickets/4711.json", json=load("ticket_update.json"))
+
+    result = adapter().apply("4711", [MACRO_REPLY])
+
+    assert applied.call_count == 1
+    sent = recorded.sent_json(responses.calls[-1].request)
+    assert sent["ticket"]["comment"] == {
+        "body": f"Hi Dana,\n\nTo export a report, open it and choose Export > CSV.\n\n{BOT_MARKER}",
+        "public": True,
+    }
+    assert ActionKind.PUBLIC_REPLY in result.applied
+    kit.validate_calls("zendesk", responses.calls)
+
+
+@responses.activate
+def test_a_macro_that_is_gone_leaves_our_own_rendering() -> None:
+    responses.get(f"{API}/tickets/4711/macros/360005374974/apply.json", status=404,
+                  json={"error": "RecordNotFound", "description": "Not found"})
+    responses.put(f"{API}/tickets/4711.json", json=load("ticket_update.json"))
+
+    adapter().apply("4711", [MACRO_REPLY])
+
+    sent = recorded.sent_json(responses.calls[-1].request)
+    assert sent["ticket"]["comment"]["body"].startswith("Hi {{name}}, our own rendering.")
+
+
+@pytest.mark.parametrize(("ref", "expected"), [
+    ("macro-25", "25"), ("zendesk:macro:25", "25"), ("art-25", None), (25, None),
+])
+def test_a_document_id_names_its_macro(ref: object, expected: str | None) -> None:
+    from adapters.helpdesk.zendesk.common import macro_id
+
+    assert macro_id(ref) == expected

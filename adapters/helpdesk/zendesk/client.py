@@ -45,7 +45,7 @@ from adapters.helpdesk.common import (
     written_kinds,
 )
 from adapters.helpdesk.transport import get_json, retry_after, status_error, transport_error
-from adapters.helpdesk.zendesk.common import zendesk_id
+from adapters.helpdesk.zendesk.common import macro_id, zendesk_id
 from adapters.helpdesk.zendesk.normalize import to_ticket
 from adapters.helpdesk.zendesk.sidebar import SIDEBAR_PROOF, verify_signed_url
 from adapters.helpdesk.zendesk.update import to_zendesk_followup, to_zendesk_update
@@ -296,6 +296,7 @@ class ZendeskAdapter(HelpdeskAdapter):
         actions = helpdesk_actions(actions)
         if not actions:
             return ApplyResult(applied=(), detail={"skipped": "no helpdesk actions"})
+        actions = [self._macro_rendered(ticket_id, a) for a in actions]
         actions, warnings = skip_unmapped_groups(
             actions, self._group_ids, vendor="Zendesk", noun="group", option="group_ids",
             tenant=self.config.tenant,
@@ -341,6 +342,30 @@ class ZendeskAdapter(HelpdeskAdapter):
                 detail=apply_detail(warnings=warnings, already=there, failed=failed),
             )
         return ApplyResult(applied=applied, external_ref=ref, detail=detail)
+
+    def _macro_rendered(self, ticket_id: str, action: Action) -> Action:
+        """A reply from a macro, with the comment Zendesk's own macro renders for this ticket.
+
+        Zendesk fills the macro's placeholders from the ticket; a macro that is gone (or
+        renders no comment) leaves Escalade's own rendering of it in place.
+        """
+        macro = macro_id(action.payload.get("macro")) if action.kind is ActionKind.PUBLIC_REPLY \
+            else None
+        if macro is None:
+            return action
+        url = f"{self._api_root}/tickets/{ticket_id}/macros/{macro}/apply.json"
+        try:
+            result = self._get_json(url, None)
+        except FatalError as err:
+            log.warning("zendesk: macro %s not applied to ticket %s (%s); our own rendering is "
+                        "sent", macro, ticket_id, err)
+            return action
+        comment = member(member(member(result, "result"), "ticket"), "comment")
+        body = comment.get("body")
+        if not isinstance(body, str) or not body.strip():
+            return action
+        return Action(kind=action.kind, target=action.target,
+                      payload={**action.payload, "body": body})
 
     def ticket_url(self, ticket_id: str) -> str | None:
         """The ticket in the agent interface."""

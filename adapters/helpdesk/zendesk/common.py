@@ -9,11 +9,13 @@ from typing import Any
 from integration.errors import ValidationError
 from integration.models import parse_time
 
-__all__ = ["DIGITS", "HELPDESK", "zendesk_id", "zendesk_time"]
+__all__ = ["DIGITS", "HELPDESK", "macro_id", "zendesk_id", "zendesk_time"]
 
 HELPDESK = "zendesk"
 DIGITS = re.compile(r"^\d+$")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+# How a synced macro's document id carries its Zendesk id: ``macro-360005374974``.
+_MACRO = re.compile(r"^(?:zendesk[-:])?macro[-:](\d+)$")
 
 
 def zendesk_id(value: Any, path: str) -> str:
@@ -29,3 +31,11 @@ def zendesk_time(value: Any, path: str) -> datetime:
     if isinstance(value, str):
         value = _FRACTION.sub(r"\1", value)
     return parse_time(value, path)
+
+
+def macro_id(value: Any) -> str | None:
+    """The Zendesk macro id a knowledge document id names, or None when it names none."""
+    if not isinstance(value, str):
+        return None
+    match = _MACRO.match(value.strip())
+    return match.group(1) if match else None
