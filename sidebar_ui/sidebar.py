@@ -320,6 +320,7 @@ def _render(
             ticket_link=_ticket_link(runtime, tenant_row, ticket_id),
             linked_bug=dataclasses.asdict(bug) if bug is not None else None,
             writes=story.writes, earlier=story.earlier, currency=currency_of(tenant_row.settings),
+            answer=store.answers.answer_for_ticket(s, row.id),
         )
     just_done = next((o for o in view.overrides if done is not None and o.id == done), None)
     return render_template(

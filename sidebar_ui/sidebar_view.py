@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
+from integration.answer.respond import SUGGEST_FLOOR, AnswerRecord
 from integration.calendars import format_local
 from integration.matrix import Matrix
 from integration.matrix.conditions import sharpest_drop
+from integration.matrix.schema import AnswerMode
 from integration.models import MessageSentiment, parse_time
 from integration.store import DecisionRow, OutboxRow, TicketRow
 from integration.store.people import TierOverrideRow
@@ -31,6 +33,7 @@ __all__ = [
     "EvidenceLine",
     "OverrideView",
     "PreviousView",
+    "KnowledgeView",
     "SidebarView",
     "SlaView",
     "SummaryView",
@@ -53,6 +56,7 @@ _STATE_LABELS = {
 }
 _HEALTH_LOW, _HEALTH_OK = 0.4, 0.7
 DEFAULT_CURRENCY = "USD"
+_SUGGESTIONS = 3
 _SUMMARY_LABELS = ("Wants:", "Tried:", "Bot answered:", "In their words:", "Nothing to summarize")
 
 
@@ -144,6 +148,27 @@ class OverrideView:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class SuggestionView:
+    """A help-centre article or macro that may answer the ticket."""
+
+    title: str
+    kind: str
+    confidence: str
+    url: str | None
+    excerpt: str
+    # What "Insert into reply" puts in the agent's editor: the passage and the link.
+    insert: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KnowledgeView:
+    """What the team's knowledge gave the ticket: the automatic answer, or suggestions."""
+
+    status: str
+    suggestions: tuple[SuggestionView, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SidebarView:
     """Everything the sidebar page prints for one ticket."""
 
@@ -167,6 +192,7 @@ class SidebarView:
     decided_at: str | None
     matrix_version: str | None
     ticket_url: str | None
+    knowledge: KnowledgeView | None = None
 
 
 def build_sidebar(
@@ -181,6 +207,7 @@ def build_sidebar(
     writes: Sequence[OutboxRow] = (),
     earlier: int = 0,
     currency: str = DEFAULT_CURRENCY,
+    answer: AnswerRecord | None = None,
 ) -> SidebarView:
     """The sidebar of ``ticket``; ``decisions``, ``overrides`` and ``writes`` newest first.
 
@@ -188,7 +215,7 @@ def build_sidebar(
     from the handoff's ``ticket_url`` when that ends with this ticket's id. ``writes`` are the
     outbox rows of the ticket (``store.ticket_stories``); ``earlier`` counts older decisions
     not passed. The "why" is the decision that set the current tier; later ones are steps of
-    the timeline below it.
+    the timeline below it. ``answer`` is what the team's knowledge gave the ticket.
     """
     data: Mapping[str, Any] = ticket.data or {}
     latest = decisions[0] if decisions else None
@@ -222,6 +249,7 @@ def build_sidebar(
         decided_at=format_local(latest.decided_at, zone) if latest is not None else None,
         matrix_version=latest.matrix_version if latest is not None else None,
         ticket_url=handoff.get("ticket_url") or (link(ticket.external_id) if link else None),
+        knowledge=_knowledge(answer, zone) if answer is not None else None,
     )
 
 
@@ -287,6 +315,23 @@ def format_duration(delta: timedelta) -> str:
 
 
 # --- pieces ---------------------------------------------------------------------------------
+
+
+def _knowledge(answer: AnswerRecord, zone: tzinfo) -> KnowledgeView:
+    at = format_local(answer.at, zone)
+    if answer.answered:
+        status = (f"Answered automatically with “{answer.doc_title}” "
+                  f"({answer.confidence:.0%}), {at}.")
+    elif answer.mode is AnswerMode.ANSWER and answer.why:
+        status = f"Not answered automatically: {answer.why}."
+    else:
+        status = "Articles that may answer this:"
+    shown = [s for s in answer.suggestions if s.confidence >= SUGGEST_FLOOR][:_SUGGESTIONS]
+    return KnowledgeView(status=status, suggestions=tuple(
+        SuggestionView(title=s.title, kind=s.kind.value, confidence=f"{s.confidence:.0%}",
+                       url=s.url, excerpt=s.excerpt,
+                       insert="\n\n".join(p for p in (s.excerpt, s.url or "") if p))
+        for s in shown))
 
 
 def _drop(signals: Mapping[str, Any]) -> str:

@@ -2,7 +2,8 @@
    - the SLA "left / overdue" line keeps counting while the page stays open;
    - the override button cannot be pressed twice;
    - the bootstrap page learns the ticket id (?ticket_id=, or a vendored Zendesk SDK);
-   - inside Zendesk, the iframe is resized to the page. */
+   - inside Zendesk, the iframe is resized to the page;
+   - a suggested article goes into the reply editor (Zendesk) or the clipboard. */
 (function () {
   "use strict";
 
@@ -70,8 +71,31 @@
     }
   }
 
+  function suggestions() {
+    var client = document.getElementById("bootstrap") ? null : zafClient();
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-insert]"), function (b) {
+      var text = b.dataset.insert;
+      if (b.classList.contains("insert")) {
+        // Only the helpdesk's own app framework can write into its reply editor.
+        if (!client) return;
+        b.hidden = false;
+        b.addEventListener("click", function () {
+          client.invoke("ticket.editor.insert", text.replace(/\n/g, "<br>"));
+          b.textContent = "Inserted";
+        });
+        return;
+      }
+      b.addEventListener("click", function () {
+        if (!navigator.clipboard) { b.textContent = "Select the text to copy"; return; }
+        navigator.clipboard.writeText(text).then(function () { b.textContent = "Copied"; },
+          function () { b.textContent = "Copy not allowed here"; });
+      });
+    });
+  }
+
   tickSla();
   window.setInterval(tickSla, 30000);
+  suggestions();
   guardForm();
   bootstrap();
   resize();
