@@ -29,7 +29,13 @@ from integration.calendars import format_local
 from integration.matrix import Matrix
 from sidebar_ui.auth import identify, require_ticket_access
 from sidebar_ui.override import try_override
-from sidebar_ui.sidebar_view import DEFAULT_CURRENCY, currency_of, format_money
+from sidebar_ui.sidebar_view import (
+    DEFAULT_CURRENCY,
+    KnowledgeView,
+    currency_of,
+    format_money,
+    knowledge_view,
+)
 from sidebar_ui.timeline_view import StepView, build_timeline
 
 __all__ = [
@@ -69,6 +75,8 @@ class CanvasView:
     history: tuple[StepView, ...] = ()  # newest first
     zone: tzinfo = UTC  # the tenant's business time zone, for due times
     currency: str = DEFAULT_CURRENCY
+    # What the team's knowledge gave the conversation (the sidebar's help-centre section).
+    knowledge: KnowledgeView | None = None
 
 
 # --- views --------------------------------------------------------------------------------
@@ -168,6 +176,8 @@ def canvas_view(
         history=timeline.steps[:HISTORY_STEPS],
         zone=matrix.display_zone,
         currency=currency,
+        knowledge=knowledge_view(store.answers.answer_for_ticket(s, row.id),
+                                 matrix.display_zone),
     )
 
 
@@ -202,6 +212,7 @@ def ticket_canvas(
     if view.summary:
         components += _section("Summary", [_plain(view.summary)])
     components += _context(view, now=now)
+    components += _knowledge(view.knowledge)
     components += _section("History", [_step_line(step) for step in view.history])
     if view.previous:
         components.append(_text("**Previous tickets**", bottom_margin=True))
@@ -280,6 +291,24 @@ def _override_form(
         out.append(_text(errors["reason"], style="error", component_id="reason-error"))
     out.append({"type": "button", "id": "override", "label": "Override tier",
                 "style": "secondary", "action": {"type": "submit"}})
+    return out
+
+
+def _knowledge(knowledge: KnowledgeView | None) -> list[dict[str, Any]]:
+    """The automatic answer or the articles, each opening in a new tab."""
+    if knowledge is None:
+        return []
+    out = [_text("**Help centre**"), _text(_plain(knowledge.status), style="muted")]
+    items = []
+    for index, article in enumerate(knowledge.suggestions):
+        item: dict[str, Any] = {"type": "item", "id": f"article-{index}",
+                                "title": article.title[:120],
+                                "subtitle": f"{article.kind} · {article.confidence} sure"}
+        if article.url:
+            item["action"] = {"type": "url", "url": article.url}
+        items.append(item)
+    if items:
+        out.append({"type": "list", "items": items})
     return out
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "evidence_lines",
     "format_duration",
     "format_money",
+    "knowledge_view",
 ]
 
 # Sweep states that mean "already acted on / nothing running"; shown as stored.
@@ -249,7 +250,7 @@ def build_sidebar(
         decided_at=format_local(latest.decided_at, zone) if latest is not None else None,
         matrix_version=latest.matrix_version if latest is not None else None,
         ticket_url=handoff.get("ticket_url") or (link(ticket.external_id) if link else None),
-        knowledge=_knowledge(answer, zone) if answer is not None else None,
+        knowledge=knowledge_view(answer, zone),
     )
 
 
@@ -317,7 +318,10 @@ def format_duration(delta: timedelta) -> str:
 # --- pieces ---------------------------------------------------------------------------------
 
 
-def _knowledge(answer: AnswerRecord, zone: tzinfo) -> KnowledgeView:
+def knowledge_view(answer: AnswerRecord | None, zone: tzinfo) -> KnowledgeView | None:
+    """What the team's knowledge gave a ticket, for an agent to read; None when nothing."""
+    if answer is None:
+        return None
     at = format_local(answer.at, zone)
     if answer.answered:
         status = (f"Answered automatically with “{answer.doc_title}” "

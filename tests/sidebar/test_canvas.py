@@ -297,3 +297,25 @@ def test_canvas_keeps_why_the_tier_and_lists_the_story_after_a_breach(
     assert fields["ARR"] == "GBP 240,000"
     assert fields["SLA due"] == "Mon 2 Nov 11:30 CET (in 30 min)"  # the workspace's zone
     assert_valid(response.get_json())
+
+
+def test_the_canvas_lists_the_help_centre_articles_that_open_in_a_new_tab() -> None:
+    from dataclasses import replace
+
+    from sidebar_ui.sidebar_view import KnowledgeView, SuggestionView
+
+    article = SuggestionView(title="Export a report to CSV", kind="article", confidence="82%",
+                             url="https://help.example.com/articles/1", excerpt="Open it.",
+                             insert="Open it.")
+    knowledge = KnowledgeView(status="Not answered automatically: it is a Tier 3 matter.",
+                              suggestions=(article,))
+    canvas = ticket_canvas(replace(VIEW, knowledge=knowledge), now=NOW)
+    components = canvas["content"]["components"]
+    texts = [c.get("text", "") for c in components if c["type"] == "text"]
+    assert "**Help centre**" in texts
+    assert "Not answered automatically: it is a Tier 3 matter." in texts
+    item = next(i for c in components if c["type"] == "list" for i in c["items"]
+                if i["id"] == "article-0")
+    assert item["subtitle"] == "article · 82% sure"
+    assert item["action"] == {"type": "url", "url": "https://help.example.com/articles/1"}
+    assert_valid({"canvas": canvas})
