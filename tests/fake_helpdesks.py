@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,7 +29,7 @@ import responses
 from tests import recorded
 from tests.local_http import serving
 
-__all__ = ["FAKES", "FakeHelpdesk", "Written", "mount", "serve"]
+__all__ = ["FAKES", "FakeHelpdesk", "Said", "Written", "mount", "serve"]
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TICKET = "4711"
@@ -50,6 +51,19 @@ class Written:
 
     kind: str
     body: str
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass
+class Said:
+    """A customer's message in a conversation a test wrote."""
+
+    body: str
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -61,6 +75,19 @@ class FakeHelpdesk:
     comments: list[Written] = field(default_factory=list)
     writes: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # A conversation a test wrote: the subject and the customer's messages. When set, the
+    # ticket is only that plus what Escalade wrote, instead of the fixtures' story.
+    subject: str | None = None
+    said: list[Said] = field(default_factory=list)
+
+    def ask(self, subject: str, body: str, at: datetime | None = None) -> None:
+        """Start the ticket as a customer's question."""
+        self.subject = subject
+        self.said = [Said(body=body, at=at or datetime.now(UTC))]
+
+    def customer_writes(self, body: str) -> None:
+        """The customer adds a message now."""
+        self.said.append(Said(body=body))
 
     def notes(self) -> list[str]:
         """Bodies of the internal notes written."""
@@ -111,6 +138,9 @@ class FakeZendesk(FakeHelpdesk):
         if (method, path) == ("GET", f"{base}.json"):
             shown = copy.deepcopy(_load("zendesk", "ticket_show.json"))
             shown["ticket"]["tags"] = list(self.tags)
+            if self.subject is not None:
+                shown["ticket"].update(subject=self.subject, description=self.said[0].body,
+                                       created_at=_iso(self.said[0].at))
             return 200, shown, None
         if (method, path) == ("PUT", f"{base}.json"):
             ticket = body["ticket"]
@@ -122,6 +152,8 @@ class FakeZendesk(FakeHelpdesk):
                 kind = "reply" if comment.get("public") else "note"
                 self.comments.append(Written(kind=kind, body=comment["body"]))
             return 200, _load("zendesk", "ticket_update.json"), kind
+        if (method, path) == ("GET", f"{base}/comments.json") and self.subject is not None:
+            return 200, self._conversation(), None
         if (method, path) == ("GET", f"{base}/comments.json"):
             page = copy.deepcopy(_load("zendesk", "ticket_comments_page2.json"))
             template = page["comments"][0]
@@ -140,6 +172,29 @@ class FakeZendesk(FakeHelpdesk):
             page["links"] = {"next": None, "prev": None}
             return 200, page, None
         return _missing(method, path)
+
+    def _conversation(self) -> dict[str, Any]:
+        """One page of comments: the customer's (requester 1001) and Escalade's, in time order."""
+        page: dict[str, Any] = copy.deepcopy(_load("zendesk", "ticket_comments.json"))
+        template = page["comments"][0]
+        requester = next(u for u in page["users"] if u["id"] == 1002)
+        comments = []
+        for n, said in enumerate(self.said):
+            comments.append({**copy.deepcopy(template), "id": 9700 + n, "author_id": 1001,
+                             "body": said.body, "plain_body": said.body,
+                             "html_body": f"<p>{said.body}</p>", "public": True,
+                             "created_at": _iso(said.at)})
+        for n, written in enumerate(self.comments):
+            comments.append({**copy.deepcopy(template), "id": 9800 + n, "author_id": BOT,
+                             "body": written.body, "plain_body": written.body,
+                             "html_body": f"<p>{written.body}</p>",
+                             "public": written.kind == "reply", "created_at": _iso(written.at)})
+        page["comments"] = sorted(comments, key=lambda c: (c["created_at"], c["id"]))
+        page["users"] = [{**requester, "id": 1001, "role": "end-user"},
+                         {**requester, "id": BOT, "role": "agent", "name": "Escalade"}]
+        page["meta"] = {"has_more": False, "after_cursor": None, "before_cursor": None}
+        page["links"] = {"next": None, "prev": None}
+        return page
 
     def tenant(self, base_url: str | None, *, group_ids: dict[str, int]) -> dict[str, Any]:
         """Zendesk as ``escalade tenant add`` stores it."""
@@ -167,6 +222,10 @@ class FakeFreshdesk(FakeHelpdesk):
         if (method, path) == ("GET", base):
             ticket = copy.deepcopy(_load("freshdesk", "ticket_view.json"))
             ticket["tags"] = list(self.tags)
+            if self.subject is not None:
+                first = self.said[0]
+                ticket.update(subject=self.subject, description=f"<div>{first.body}</div>",
+                              description_text=first.body, created_at=_iso(first.at))
             return 200, ticket, None
         if (method, path) == ("PUT", base):
             self.updates.append(body)
@@ -182,12 +241,22 @@ class FakeFreshdesk(FakeHelpdesk):
             return 201, made, kind
         if (method, path) == ("GET", f"{base}/conversations"):
             conversations = copy.deepcopy(_load("freshdesk", "conversations.json"))
+            customer = next(c for c in conversations if c["incoming"])
+            if self.subject is not None:
+                conversations = [{**copy.deepcopy(customer), "id": 8400 + n, "user_id": 1001,
+                                  "body": f"<div>{said.body}</div>", "body_text": said.body,
+                                  "created_at": _iso(said.at), "updated_at": _iso(said.at)}
+                                 for n, said in enumerate(self.said[1:])]
             template = _load("freshdesk", "note_created.json")
             for n, written in enumerate(self.comments):
                 item = copy.deepcopy(template)
                 item.update(id=8300 + n, body=written.body, body_text=_text(written.body),
                             private=written.kind == "note")
+                if self.subject is not None:
+                    item.update(created_at=_iso(written.at), updated_at=_iso(written.at))
                 conversations.append(item)
+            if self.subject is not None:
+                conversations.sort(key=lambda c: c["created_at"])
             return 200, conversations, None
         return _missing(method, path)
 
@@ -255,12 +324,26 @@ class FakeIntercom(FakeHelpdesk):
         conversation["tags"]["tags"] = [{**applied, "id": i, "name": n} for i, n in self.tags]
         parts = conversation["conversation_parts"]["conversation_parts"]
         template = next(p for p in parts if p["author"]["type"] == "admin")
+        customer = next(p for p in parts if p["author"]["type"] == "user")
+        if self.subject is not None:
+            first = self.said[0]
+            conversation["source"].update(subject=self.subject, body=f"<p>{first.body}</p>")
+            conversation["created_at"] = int(first.at.timestamp())
+            parts[:] = [{**copy.deepcopy(customer), "id": str(9700 + n),
+                         "body": f"<p>{said.body}</p>", "created_at": int(said.at.timestamp()),
+                         "updated_at": int(said.at.timestamp())}
+                        for n, said in enumerate(self.said[1:])]
         for n, written in enumerate(self.comments):
             part = copy.deepcopy(template)
             part.update(id=str(9600 + n), body=written.body,
                         part_type="note" if written.kind == "note" else "comment")
+            if self.subject is not None:
+                part.update(created_at=int(written.at.timestamp()),
+                            updated_at=int(written.at.timestamp()))
             part["author"] = {**template["author"], "id": ADMIN, "name": "Escalade"}
             parts.append(part)
+        if self.subject is not None:
+            parts.sort(key=lambda p: p["created_at"])
         conversation["conversation_parts"]["total_count"] = len(parts)
         return conversation
 
