@@ -36,6 +36,9 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
     "PUBLIC_URL": (None, "str", "where helpdesks reach this app (printed webhook URLs); "
                    "default: the address `escalade serve` listens on"),
     "LOG_LEVEL": ("INFO", "str", "logging level"),
+    "LOG_FORMAT": ("auto", "str", "log lines as `json` (one object a line, with tenant and "
+                   "ticket ids) or `text`; `auto`: text on a terminal, JSON otherwise"),
+    "METRICS_TOKEN": (None, "str", "bearer token GET /metrics requires; unset: open"),
     "ADMIN_SESSION_IDLE_MINUTES": (60, "int", "an admin session ends after this long unused"),
     "ADMIN_SESSION_HOURS": (12, "int", "an admin session ends this long after sign-in"),
     "ADMIN_TRUSTED_NETWORKS": (None, "str", "networks (CIDR, comma-separated) from which an "

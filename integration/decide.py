@@ -13,7 +13,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from integration.answer.respond import Response, declined_answer, knowledge_response, with_declined
+from integration.answer.respond import (
+    Declined,
+    Response,
+    declined_answer,
+    knowledge_response,
+    with_declined,
+)
 from integration.clocks import SlaFields, sla_fields
 from integration.detect import Detector, Reading
 from integration.enrich import (
@@ -107,9 +113,7 @@ def decide(
     declined = declined_answer(ticket, context.answered)
     signals = with_declined(reread.signals, declined)
     # Only a decision that writes back needs the summary and the earlier tickets.
-    handoff = _handoff(ticket, history, detector, context) if with_actions else None
-    if handoff is not None and declined is not None:
-        handoff = replace(handoff, tried=(declined.tried, *handoff.tried))
+    handoff = _handoff(ticket, history, detector, context, declined) if with_actions else None
     decision = evaluate(
         matrix,
         ticket,
@@ -123,23 +127,18 @@ def decide(
         override_tier=override[0] if override is not None else None,
         read_by=[RuleHit(rule_id=SECOND_READING, reason=reason) for reason in reread.reasons],
     )
-    decision = route_decision(
-        decision,
-        ticket,
-        routing=context.routing,
-        previous_tier=previous_tier,
-        last_assigned=context.last_assigned,
-        now=now,
-    )
+    decision = route_decision(decision, ticket, routing=context.routing,
+                              previous_tier=previous_tier, last_assigned=context.last_assigned,
+                              now=now)
     sla = _sla(matrix, ticket, decision, stored or StoredSla(), now)
     decision = replace(decision, sla_due_at=sla.due_at, sla_state=sla.state.value,
                        actions=with_sla_due(matrix, decision.actions, sla.clock))
-    answer = (knowledge_response(ticket, decision, signals, matrix=matrix,
-                                 answerer=context.answerer, answered=context.answered, now=now)
-              if with_actions else None)
+    answer = knowledge_response(ticket, decision, signals, matrix=matrix,
+                                answerer=context.answerer if with_actions else None,
+                                answered=context.answered, now=now)
     return Decided(signals=signals, decision=decision, sla=sla, ticket=ticket, handoff=handoff,
-                   answer=answer,
-                   answer_declined_at=declined.message.created_at if declined else None)
+                   answer=answer, answer_declined_at=declined.message.created_at if declined
+                   else None)
 
 
 def _reread(ticket: Ticket, signals: Signals, detector: Detector, context: Context) -> Reread:
@@ -150,16 +149,21 @@ def _reread(ticket: Ticket, signals: Signals, detector: Detector, context: Conte
 
 
 def _handoff(
-    ticket: Ticket, history: Sequence[Ticket], detector: Detector, context: Context
+    ticket: Ticket, history: Sequence[Ticket], detector: Detector, context: Context,
+    declined: Declined | None,
 ) -> Handoff:
-    """What the agent taking over must know: summary, earlier tickets on the same issue."""
-    return handoff_for(
+    """What the agent taking over must know: summary, earlier tickets on the same issue, and
+    the automatic answer the customer wrote back about."""
+    handoff = handoff_for(
         ticket,
         summary=_summary(ticket, context),
         previous=detector.same_issue_tickets(ticket, history),
         activity=context.activity,
         ticket_url=context.ticket_url,
     )
+    if declined is None:
+        return handoff
+    return replace(handoff, tried=(declined.tried, *handoff.tried))
 
 
 def _sla(

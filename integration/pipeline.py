@@ -26,6 +26,7 @@ from integration.bugs import service as bugs
 from integration.context import TenantContext, gather_context
 from integration.decide import StoredSla, decide
 from integration.enrich import Context
+from integration.logs import log_context
 from integration.matrix.actions import customer_replies
 from integration.matrix.override import OVERRIDE_RULE
 from integration.models import Action, Author, Decision, RuleHit, Ticket, Tier
@@ -96,7 +97,13 @@ class _Known:
 
 def process_event(runtime: Runtime, event_id: int, *, now: datetime) -> ProcessResult:
     """Turn one stored inbound event into a decision plus outbox rows, idempotently."""
-    event = _load_event(runtime, event_id)
+    with log_context(event=event_id):
+        event = _load_event(runtime, event_id)
+        with log_context(tenant=event.tenant.slug, ticket=event.ticket_ref or None):
+            return _process(runtime, event_id, event, now)
+
+
+def _process(runtime: Runtime, event_id: int, event: _Event, now: datetime) -> ProcessResult:
     tenant = runtime.tenant_context(event.tenant)
     ticket = _read_ticket(tenant.adapter, event)
     # CRM and product activity are asked outside any database transaction (network calls).

@@ -37,6 +37,7 @@ from integration.llm import SECRET_NAME as LLM_SECRET
 from integration.llm import LlmReader, LlmSettings, Meter
 from integration.matrix import Matrix, default_matrix, load_matrix
 from integration.matrix.loader import DEFAULT_PATH
+from integration.metrics import ProcessMetrics
 from integration.routing import RoutingTable
 from integration.second_reading import LlmSecondReader
 from integration.summary import SummaryProvider, summarizer_from_settings, summary_llm_settings
@@ -67,6 +68,7 @@ class Runtime:
         self._llm: dict[str, tuple[tuple[Any, ...], LlmReader]] = {}
         # Per tenant, kept when its settings change: the month's tokens are still spent.
         self._meters: dict[str, Meter] = {}
+        self.metrics = ProcessMetrics()
 
     @cached_property
     def cipher(self) -> SecretCipher:

@@ -8,7 +8,6 @@ for a browser, and one log line). The favicon is the app's own.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,9 @@ from werkzeug.exceptions import HTTPException
 
 from integration.availability import StoreGate
 from integration.config import load_config
+from integration.logs import configure_logging
 from integration.runtime import Runtime
-from integration.web import errors, health, helpdesk_webhooks, tracker_webhooks
+from integration.web import errors, health, helpdesk_webhooks, metrics, tracker_webhooks
 from integration.web.strict import StrictJSONProvider, StrictRequest, refuse_control_characters
 
 __all__ = ["create_app"]
@@ -46,7 +46,7 @@ def create_app(
     app.config.update(config)
     # Flask's own limit turns an oversized body into a 413 before any view reads it.
     app.config["MAX_CONTENT_LENGTH"] = int(config["MAX_BODY_BYTES"])
-    logging.basicConfig(level=str(config["LOG_LEVEL"]).upper())
+    configure_logging(str(config["LOG_LEVEL"]), str(config.get("LOG_FORMAT") or "auto"))
 
     runtime = runtime or Runtime(config=config)
     app.extensions["escalade"] = runtime
@@ -62,7 +62,7 @@ def create_app(
     # Sessions (the admin UI) are signed with the same secret that encrypts tenant secrets.
     app.secret_key = runtime.cipher.session_key()
     blueprints = (helpdesk_webhooks.bp, tracker_webhooks.bp, pages_bp, sidebar_bp, canvas_bp,
-                  admin_bp, health.bp)
+                  admin_bp, health.bp, metrics.bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     security_headers(app)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from adapters.registry import HELPDESKS
 from integration import store
 from integration.errors import (
     ConfigurationError,
@@ -53,6 +54,8 @@ def receive(helpdesk: str, tenant_slug: str) -> tuple[Response, int]:
         tenant, adapter = _tenant_adapter(runtime, helpdesk, tenant_slug)
         event = _verified_event(runtime, adapter, tenant_slug, body)
     except _Answer as answer:
+        code = answer.reply[1]
+        runtime.metrics.webhook(_known(helpdesk), "ignored" if code == 202 else "refused")
         return answer.reply
 
     with store.session_scope(runtime.sessions) as s:
@@ -67,10 +70,16 @@ def receive(helpdesk: str, tenant_slug: str) -> tuple[Response, int]:
             now=runtime.now(),
         )
         event_id = row.id
+    runtime.metrics.webhook(helpdesk, "accepted" if created else "duplicate")
     if not created:
         return jsonify({"status": "duplicate", "event_id": event_id}), 200
     runtime.wake()
     return jsonify({"status": "accepted", "event_id": event_id}), 202
+
+
+def _known(helpdesk: str) -> str:
+    """The helpdesk as a metric label: a stranger's URL does not make new series."""
+    return helpdesk if helpdesk in HELPDESKS else "other"
 
 
 class _Answer(Exception):
