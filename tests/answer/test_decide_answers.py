@@ -13,13 +13,11 @@ from integration.enrich import Context
 from integration.matrix import default_matrix
 from integration.matrix.schema import AnswerMode, AnswerPolicy
 from integration.models import ActionKind, Category, Ticket, Tier
-from tests.answer.test_respond import CONFIDENT, Fixed
+from tests.answer.test_respond import CONFIDENT, DOC, Fixed
 from tests.conftest import make_ticket
 
 ASKED = datetime(2026, 11, 2, 9, 14, tzinfo=UTC)
 NOW = ASKED + timedelta(minutes=1)
-DOC = CONFIDENT.doc
-assert DOC is not None
 
 
 def matrix(mode: AnswerMode) -> Any:
