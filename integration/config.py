@@ -17,6 +17,8 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
     "VAR_DIR": ("var", "path", "where the embedded database and the generated secret key live"),
     "SECRET_KEY": (None, "str", "Fernet key that encrypts tenant secrets at rest; "
                    "default: generated once into VAR_DIR/secret.key"),
+    "SECRET_KEY_FILE": (None, "path", "a file holding the key(s) instead of SECRET_KEY "
+                        "(comma or newline separated), e.g. a mounted secret"),
     "MATRIX_PATH": (None, "path", "escalation matrix YAML; default the packaged default.yaml"),
     "MAX_BODY_BYTES": (1_048_576, "int", "largest webhook body accepted (413 above)"),
     "WORKERS": (1, "int", "in-process threads that process events (the outbox has its own); "

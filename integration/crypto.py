@@ -22,7 +22,14 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from integration.errors import ConfigurationError
 
-__all__ = ["ENV_VAR", "SecretCipher", "generate_key", "load_or_create_key", "mask"]
+__all__ = [
+    "ENV_VAR",
+    "SecretCipher",
+    "generate_key",
+    "load_or_create_key",
+    "mask",
+    "read_key_file",
+]
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +134,19 @@ class SecretCipher:
             return self._fernet.rotate(token.encode("ascii")).decode("ascii")
         except InvalidToken as err:
             raise ConfigurationError(f"cannot rotate: no key in {ENV_VAR} opens it") from err
+
+
+def read_key_file(path: Path) -> list[str]:
+    """The keys in a key file (comma or newline separated, first encrypts), named if unreadable."""
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeError) as err:
+        raise ConfigurationError(f"ESCALADE_SECRET_KEY_FILE: cannot read {path}: "
+                                 f"{getattr(err, 'strerror', None) or err}") from err
+    keys = [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+    if not keys:
+        raise ConfigurationError(f"ESCALADE_SECRET_KEY_FILE: {path} holds no key")
+    return keys
 
 
 def load_or_create_key(path: str | os.PathLike[str]) -> str:

@@ -29,7 +29,7 @@ from integration.alert_ledger import StoreAlertLedger, ticket_facts
 from integration.analytics.review.calibration import calibrated, calibration_of
 from integration.bugs.groupers import Groupers
 from integration.context import TenantContext, connected_targets, ticket_link
-from integration.crypto import SecretCipher, load_or_create_key
+from integration.crypto import SecretCipher, load_or_create_key, read_key_file
 from integration.decide import build_detector
 from integration.detect import Detector
 from integration.errors import ConfigurationError, ValidationError
@@ -75,6 +75,8 @@ class Runtime:
         """The cipher for tenant secrets; the key comes from the environment or VAR_DIR."""
         raw = str(self.config.get("SECRET_KEY") or "")
         keys = [part.strip() for part in raw.split(",") if part.strip()]
+        if not keys and self.config.get("SECRET_KEY_FILE"):
+            keys = read_key_file(Path(self.config["SECRET_KEY_FILE"]))
         if not keys:
             keys = [load_or_create_key(Path(self.config["VAR_DIR"]) / "secret.key")]
         return SecretCipher(keys)

@@ -38,6 +38,7 @@ __all__ = [
     "get_tenant",
     "list_events",
     "list_tenants",
+    "reencrypt_secrets",
     "remove_tenant",
     "retry_event",
     "store_inbound_event",
@@ -157,6 +158,25 @@ def remove_tenant(s: Session, slug: str) -> bool:
     s.delete(row)
     s.flush()
     return True
+
+
+def reencrypt_secrets(s: Session, cipher: SecretCipher) -> list[str]:
+    """Re-encrypt every workspace's credentials under the cipher's first key; the slugs.
+
+    All or nothing: a workspace no configured key opens raises ``ConfigurationError`` before
+    anything is written, so the old key is never dropped while a secret still needs it.
+    """
+    rows = list_tenants(s)
+    rotated = {}
+    for row in rows:
+        try:
+            rotated[row.slug] = cipher.rotate(row.secrets)
+        except ConfigurationError as err:
+            raise ConfigurationError(f"workspace {row.slug!r}: {err}") from err
+    for row in rows:
+        row.secrets = rotated[row.slug]
+    s.flush()
+    return [row.slug for row in rows]
 
 
 def tenant_secrets(row: TenantRow, cipher: SecretCipher) -> dict[str, str]:
