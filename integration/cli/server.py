@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -13,6 +14,10 @@ import click
 from integration.cli.common import runtime_of
 from integration.cli.dashboard import count_missing
 from integration.errors import ConfigurationError
+
+# How long a stop waits for a worker's pass in hand; what is still leased after it is taken
+# up again by the next worker once its lease ends, so nothing is lost either way.
+SHUTDOWN_SECONDS = 30.0
 
 __all__ = ["db", "serve", "work"]
 
@@ -85,14 +90,26 @@ def serve(host: str, port: int, workers: bool, with_scheduler: bool) -> None:
     scheduler = scheduler_init_app(app) if with_scheduler else None
     if scheduler is not None:
         scheduler.start()
+    # A service manager or a container stops us with SIGTERM: stop taking requests, let the
+    # requests, the events and the deliveries in hand finish, then exit 0.
+    previous = signal.signal(signal.SIGTERM, _stop_serving)
     try:
         server.run()
     finally:
+        signal.signal(signal.SIGTERM, previous)
+        click.echo("stopping: finishing the work in hand")
+        sys.stdout.flush()
         server.close()
         if scheduler is not None:
-            scheduler.shutdown(wait=False)
+            scheduler.shutdown(wait=True)
         if pool is not None:
-            pool.stop()
+            pool.stop(timeout=SHUTDOWN_SECONDS)
+        click.echo("stopped")
+
+
+def _stop_serving(signum: int, frame: object) -> None:
+    """SIGTERM: end the serving loop the way Ctrl-C does (waitress finishes its requests)."""
+    raise SystemExit(0)
 
 
 def _served_url(host: str, port: int) -> str:
