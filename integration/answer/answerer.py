@@ -1,0 +1,217 @@
+"""Answer one ticket from the knowledge index, or stay silent and say why.
+
+Order of reading: the customer's words alone may rule an answer out (an action on the account,
+a failure); then the index finds candidates by words and meaning; each candidate is read for
+whether it states what is asked for the customer's case, and scored by the confidence model;
+only the best candidate over the model's threshold is sent. A macro whose placeholders cannot
+be filled is not sent. Silence still hands the agent the best suggestions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy
+
+from integration.answer.confidence import ConfidenceModel, default_model
+from integration.answer.gate import refusal
+from integration.answer.index import Hit, KnowledgeIndex
+from integration.answer.reply import MacroError, article_reply, macro_reply
+from integration.answer.text import Asked, FactKind, read_question, states_kind, stem
+from integration.answer.types import Answer, DocKind, Suggestion
+from integration.models import Ticket
+
+__all__ = ["Answerer", "Candidate", "customer_text"]
+
+_SUGGESTIONS = 3
+_QUOTED_PASSAGES = 2
+# Two words this close in meaning count as the same thing asked about ("attach" and
+# "attachment", "SMS" and "text").
+_NEAR_WORD = 0.45
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Candidate:
+    """A document read against the question: its features, confidence and best passages."""
+
+    doc: int
+    features: tuple[float, ...]
+    confidence: float
+    passages: tuple[str, ...]
+
+
+def customer_text(ticket: Ticket) -> str:
+    """What the customer wrote, every message in order."""
+    return "\n".join(m.body for m in ticket.customer_messages)
+
+
+def _ignored(ticket: Ticket) -> frozenset[str]:
+    """Words that name the customer, not their case (their name, their company)."""
+    names = [ticket.requester.name or ""]
+    if ticket.account is not None:
+        names.append(ticket.account.name or "")
+    return frozenset(w.lower() for name in names for w in name.replace(",", " ").split())
+
+
+def _best_passages(index: KnowledgeIndex, doc: int, asked: Asked,
+                   vector: numpy.ndarray) -> list[tuple[int, float, float]]:
+    """The document's passages, the best match first (shared words, then meaning)."""
+    scored = index.passage_scores(doc, asked.terms, vector)
+    return sorted(scored, key=lambda s: -(s[1] + 0.5 * s[2]))
+
+
+@dataclass(frozen=True, slots=True)
+class _Question:
+    """A question read once for every candidate: its words, their vectors and weights."""
+
+    asked: Asked
+    vector: numpy.ndarray
+    focus: tuple[str, ...]
+    stems: tuple[str, ...]
+    focus_vectors: numpy.ndarray
+    weights: numpy.ndarray
+    question_vector: numpy.ndarray
+
+
+def _read(index: KnowledgeIndex, ticket: Ticket) -> _Question:
+    body = customer_text(ticket)
+    asked = read_question(ticket.subject, body, ignore=_ignored(ticket))
+    stems = tuple(stem(w) for w in asked.focus)
+    rare = max(index.doc_bm25.idf.values(), default=1.0)
+    weights = numpy.array([index.doc_bm25.idf.get(s, rare) for s in stems], dtype="float32")
+    return _Question(asked=asked, vector=index.vector(f"{ticket.subject}. {body}"),
+                     focus=asked.focus, stems=stems,
+                     focus_vectors=index.embedder.encode(list(asked.focus)), weights=weights,
+                     question_vector=index.vector(asked.question))
+
+
+def _focus(index: KnowledgeIndex, doc: int, question: _Question,
+           passage: frozenset[str]) -> tuple[float, float, float, float]:
+    """How well the document covers each asked-about word: weakest, weighted mean, missing."""
+    if not question.focus:
+        return 1.0, 1.0, 0.0, 1.0
+    near = index.word_match(doc, question.focus, question.focus_vectors)
+    terms = index.doc_terms[doc]
+    match = numpy.array([1.0 if s in terms else float(n) for s, n in
+                         zip(question.stems, near, strict=True)])
+    mean = float((match * question.weights).sum() / max(float(question.weights.sum()), 1e-6))
+    missing = float(min(int((match < _NEAR_WORD).sum()), 3))
+    in_passage = sum(1 for s in question.stems if s in passage) / len(question.stems)
+    return float(match.min()), mean, missing, in_passage
+
+
+def _sentences(index: KnowledgeIndex, doc: int, question: _Question) -> tuple[float, float, float]:
+    """The one sentence that holds most of what is asked, and the closest one in meaning."""
+    found = index.doc_sentences[doc]
+    if not found or not question.stems:
+        return 0.0, 0.0, 0.0
+    total = max(float(question.weights.sum()), 1e-6)
+    cover = max(sum(float(w) for s, w in zip(question.stems, question.weights, strict=True)
+                    if s in terms) for _, terms in found) / total
+    vectors = index.embedder.encode([text for text, _ in found])
+    closest = float((vectors @ question.question_vector).max())
+    return cover, closest, float(index.doc_vectors[doc] @ question.question_vector)
+
+
+def _features(index: KnowledgeIndex, hit: Hit, others: Sequence[Hit], question: _Question,
+              *, first: bool) -> tuple[tuple[float, ...], list[str]]:
+    """The candidate's features in ``FEATURES`` order, and its passages best first."""
+    asked, vector = question.asked, question.vector
+    wanted = set(asked.terms)
+    passages = _best_passages(index, hit.doc, asked, vector)
+    top = passages[0] if passages else (-1, 0.0, 0.0)
+    texts = [index.passages[i].text for i, _, _ in passages]
+    doc_terms = index.doc_terms[hit.doc]
+    title = index.title_terms[hit.doc]
+    present = [s for s in asked.specifics if s in doc_terms]
+    stated = any(states_kind(asked.kind, t) for t in texts[:2]) if texts else False
+    features = (
+        hit.bm25,
+        hit.bm25 - max((o.bm25 for o in others), default=0.0),
+        hit.cosine,
+        hit.cosine - max((o.cosine for o in others), default=0.0),
+        top[2],
+        top[1],
+        len(wanted & doc_terms) / max(len(wanted), 1),
+        len(title & wanted) / max(len(title), 1),
+        len(present) / len(asked.specifics) if asked.specifics else 1.0,
+        float(min(len(asked.specifics) - len(present), 3)),
+        float(stated),
+        float(asked.kind is FactKind.NUMBER),
+        float(asked.kind is FactKind.YESNO),
+        float(asked.kind is FactKind.STEPS),
+        float(asked.kind is FactKind.WHY),
+        float(index.docs[hit.doc].kind is DocKind.MACRO),
+        float(first),
+        math.log1p(len(wanted)),
+        *_focus(index, hit.doc, question, index.passage_terms[top[0]] if top[0] >= 0
+                else frozenset()),
+        *_sentences(index, hit.doc, question),
+    )
+    return features, texts
+
+
+class Answerer:
+    """Answers tickets from one workspace's knowledge index with one confidence model."""
+
+    def __init__(self, index: KnowledgeIndex, model: ConfidenceModel | None = None) -> None:
+        self.index = index
+        self.model = model or default_model()
+
+    def candidates(self, ticket: Ticket, *, limit: int = 8) -> list[Candidate]:
+        """The documents found for the ticket, read and scored, the most confident first."""
+        question = _read(self.index, ticket)
+        hits = self.index.search(question.asked.terms, question.vector, limit=limit)
+        out = []
+        for n, hit in enumerate(hits):
+            others = hits[:n] + hits[n + 1:]
+            features, passages = _features(self.index, hit, others, question, first=n == 0)
+            out.append(Candidate(doc=hit.doc, features=features,
+                                 confidence=self.model.probability(features),
+                                 passages=tuple(passages)))
+        return sorted(out, key=lambda c: -c.confidence)
+
+    def _suggestions(self, found: Sequence[Candidate]) -> tuple[Suggestion, ...]:
+        out = []
+        for candidate in found[:_SUGGESTIONS]:
+            doc = self.index.docs[candidate.doc]
+            out.append(Suggestion(doc_id=doc.id, kind=doc.kind, title=doc.title, url=doc.url,
+                                  confidence=round(candidate.confidence, 3),
+                                  excerpt=candidate.passages[0] if candidate.passages else ""))
+        return tuple(out)
+
+    def answer(self, ticket: Ticket, *, silence: str | None = None) -> Answer:
+        """The answer to send, or silence with its reason; ``silence`` is the gate's reason."""
+        found = self.candidates(ticket)
+        suggestions = self._suggestions(found)
+        best = found[0] if found else None
+        confidence = round(best.confidence, 3) if best else 0.0
+        reason = silence or refusal(f"{ticket.subject}\n{customer_text(ticket)}")
+        if reason is None and best is None:
+            reason = "there is no help-centre article or macro to answer from"
+        elif reason is None and best is not None and best.confidence < self.model.threshold:
+            reason = "no article or macro clearly states the answer to what is asked"
+        if reason is not None or best is None:
+            return Answer(doc=None, confidence=confidence, reply="", why=str(reason),
+                          suggestions=suggestions)
+        doc = self.index.docs[best.doc]
+        try:
+            if doc.kind is DocKind.MACRO:
+                reply = macro_reply(ticket, doc)
+            else:
+                quoted = self._quoted(best)
+                reply = article_reply(ticket, doc, quoted)
+        except MacroError as err:
+            return Answer(doc=None, confidence=confidence, reply="",
+                          why=f"{doc.title}: {err}", suggestions=suggestions)
+        return Answer(doc=doc, confidence=confidence, reply=reply,
+                      why=f"\"{doc.title}\" states the answer (confidence {confidence:.2f})",
+                      suggestions=suggestions)
+
+    def _quoted(self, best: Candidate) -> list[str]:
+        """The best passages, in the order the article gives them."""
+        chosen = set(best.passages[:_QUOTED_PASSAGES])
+        in_order = [self.index.passages[i].text for i in self.index.by_doc[best.doc]]
+        return [text for text in in_order if text in chosen]
