@@ -30,6 +30,11 @@ _QUOTED_PASSAGES = 2
 # Two words this close in meaning count as the same thing asked about ("attach" and
 # "attachment", "SMS" and "text").
 _NEAR_WORD = 0.45
+# A name found in more than this share of the documents is the product's, not the customer's case.
+_COMMON_SHARE = 0.1
+_CALENDAR = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split())
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -40,6 +45,8 @@ class Candidate:
     features: tuple[float, ...]
     confidence: float
     passages: tuple[str, ...]
+    # The named things asked about (a plan, a provider, a format) the document never mentions.
+    unstated: tuple[str, ...] = ()
 
 
 def customer_text(ticket: Ticket) -> str:
@@ -73,6 +80,15 @@ class _Question:
     focus_vectors: numpy.ndarray
     weights: numpy.ndarray
     question_vector: numpy.ndarray
+    specifics: frozenset[str]
+
+
+def _distinctive(index: KnowledgeIndex, term: str) -> bool:
+    """A named thing that singles out a case: not a number or a date, not the product itself."""
+    if term.isdigit() or term in _CALENDAR:
+        return False
+    found = index.doc_bm25.postings.get(stem(term))
+    return found is None or len(found[0]) <= _COMMON_SHARE * len(index.docs)
 
 
 def _read(index: KnowledgeIndex, ticket: Ticket) -> _Question:
@@ -84,7 +100,8 @@ def _read(index: KnowledgeIndex, ticket: Ticket) -> _Question:
     return _Question(asked=asked, vector=index.vector(f"{ticket.subject}. {body}"),
                      focus=asked.focus, stems=stems,
                      focus_vectors=index.embedder.encode(list(asked.focus)), weights=weights,
-                     question_vector=index.vector(asked.question))
+                     question_vector=index.vector(asked.question),
+                     specifics=frozenset(s for s in asked.specifics if _distinctive(index, s)))
 
 
 def _focus(index: KnowledgeIndex, doc: int, question: _Question,
@@ -125,7 +142,8 @@ def _features(index: KnowledgeIndex, hit: Hit, others: Sequence[Hit], question: 
     texts = [index.passages[i].text for i, _, _ in passages]
     doc_terms = index.doc_terms[hit.doc]
     title = index.title_terms[hit.doc]
-    present = [s for s in asked.specifics if s in doc_terms]
+    specifics = question.specifics
+    present = [s for s in specifics if stem(s) in doc_terms]
     stated = any(states_kind(asked.kind, t) for t in texts[:2]) if texts else False
     features = (
         hit.bm25,
@@ -136,8 +154,8 @@ def _features(index: KnowledgeIndex, hit: Hit, others: Sequence[Hit], question: 
         top[1],
         len(wanted & doc_terms) / max(len(wanted), 1),
         len(title & wanted) / max(len(title), 1),
-        len(present) / len(asked.specifics) if asked.specifics else 1.0,
-        float(min(len(asked.specifics) - len(present), 3)),
+        len(present) / len(specifics) if specifics else 1.0,
+        float(min(len(specifics) - len(present), 3)),
         float(stated),
         float(asked.kind is FactKind.NUMBER),
         float(asked.kind is FactKind.YESNO),
@@ -168,9 +186,12 @@ class Answerer:
         for n, hit in enumerate(hits):
             others = hits[:n] + hits[n + 1:]
             features, passages = _features(self.index, hit, others, question, first=n == 0)
+            terms = self.index.doc_terms[hit.doc]
             out.append(Candidate(doc=hit.doc, features=features,
                                  confidence=self.model.probability(features),
-                                 passages=tuple(passages)))
+                                 passages=tuple(passages),
+                                 unstated=tuple(sorted(s for s in question.specifics
+                                                       if stem(s) not in terms))))
         return sorted(out, key=lambda c: -c.confidence)
 
     def _suggestions(self, found: Sequence[Candidate]) -> tuple[Suggestion, ...]:
@@ -188,11 +209,8 @@ class Answerer:
         suggestions = self._suggestions(found)
         best = found[0] if found else None
         confidence = round(best.confidence, 3) if best else 0.0
-        reason = silence or refusal(f"{ticket.subject}\n{customer_text(ticket)}")
-        if reason is None and best is None:
-            reason = "there is no help-centre article or macro to answer from"
-        elif reason is None and best is not None and best.confidence < self.model.threshold:
-            reason = "no article or macro clearly states the answer to what is asked"
+        reason = silence or refusal(f"{ticket.subject}\n{customer_text(ticket)}") \
+            or self._unsure(best)
         if reason is not None or best is None:
             return Answer(doc=None, confidence=confidence, reply="", why=str(reason),
                           suggestions=suggestions)
@@ -209,6 +227,17 @@ class Answerer:
         return Answer(doc=doc, confidence=confidence, reply=reply,
                       why=f"\"{doc.title}\" states the answer (confidence {confidence:.2f})",
                       suggestions=suggestions)
+
+    def _unsure(self, best: Candidate | None) -> str | None:
+        """Why the best document is not sent: none found, a case it never names, low confidence."""
+        if best is None:
+            return "there is no help-centre article or macro to answer from"
+        if best.unstated:
+            title = self.index.docs[best.doc].title
+            return f"\"{title}\" does not mention {', '.join(best.unstated)}, which is asked about"
+        if best.confidence < self.model.threshold:
+            return "no article or macro clearly states the answer to what is asked"
+        return None
 
     def _quoted(self, best: Candidate) -> list[str]:
         """The best passages, in the order the article gives them."""

@@ -150,7 +150,8 @@ def sentences(text: str) -> list[str]:
 
 
 def specifics(text: str, *, ignore: frozenset[str] = frozenset()) -> frozenset[str]:
-    """Named things in the text (plans, platforms, formats, mid-sentence capitals, numbers)."""
+    """Named things in the text (plans, platforms, formats, mid-sentence capitals, numbers),
+    lower-cased as written."""
     found: set[str] = set()
     for sentence in sentences(text):
         words = re.findall(r"[A-Za-z0-9][A-Za-z0-9+.-]*[A-Za-z0-9+]|[A-Za-z0-9]", sentence)
@@ -160,7 +161,7 @@ def specifics(text: str, *, ignore: frozenset[str] = frozenset()) -> frozenset[s
                 continue
             capital = n > 0 and (word[0].isupper() or word.isupper()) and len(word) > 1
             if low in _KNOWN_SPECIFIC or capital or re.fullmatch(r"\d+(?:\.\d+)?", word):
-                found.add(stem(low))
+                found.add(low)
     return frozenset(found)
 
 
@@ -189,7 +190,7 @@ def read_question(subject: str, body: str, *, ignore: frozenset[str] = frozenset
         terms=tuple(content_terms(f"{subject} {body}")),
         kind=kind,
         specifics=specifics(f"{subject}. {question}", ignore=ignore),
-        focus=tuple(content_words(question, ignore=ignore)),
+        focus=tuple(content_words(f"{subject} {question}", ignore=ignore)),
         question=question,
     )
 
