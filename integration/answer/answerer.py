@@ -105,18 +105,29 @@ def _read(index: KnowledgeIndex, ticket: Ticket) -> _Question:
 
 
 def _focus(index: KnowledgeIndex, doc: int, question: _Question,
-           passage: frozenset[str]) -> tuple[float, float, float, float]:
-    """How well the document covers each asked-about word: weakest, weighted mean, missing."""
-    if not question.focus:
-        return 1.0, 1.0, 0.0, 1.0
-    near = index.word_match(doc, question.focus, question.focus_vectors)
+           passage: frozenset[str]) -> tuple[float, ...]:
+    """How well the document covers each asked-about word: weakest, weighted mean, missing;
+    the one sentence that covers most of them; and the asked-about words other documents
+    name but this one does not (the trap of a same-topic article)."""
+    if not question.focus or not len(index.doc_words[doc]):
+        return 1.0, 1.0, 0.0, 1.0, 0.0, 0.0
+    near = index.word_match(doc, question.focus_vectors)
     terms = index.doc_terms[doc]
-    match = numpy.array([1.0 if s in terms else float(n) for s, n in
-                         zip(question.stems, near, strict=True)])
+    exact = numpy.array([s in terms for s in question.stems])
+    match = numpy.where(exact, 1.0, near.max(axis=1))
     mean = float((match * question.weights).sum() / max(float(question.weights.sum()), 1e-6))
     missing = float(min(int((match < _NEAR_WORD).sum()), 3))
     in_passage = sum(1 for s in question.stems if s in passage) / len(question.stems)
-    return float(match.min()), mean, missing, in_passage
+    total = max(float(question.weights.sum()), 1e-6)
+    sentence = 0.0
+    for places in index.sentence_words[doc]:
+        if len(places):
+            covered = numpy.minimum(near[:, places].max(axis=1), 1.0)
+            sentence = max(sentence, float((covered * question.weights).sum()) / total)
+    elsewhere = sum(1 for s, m in zip(question.stems, match, strict=True)
+                    if m < _NEAR_WORD and _distinctive(index, s)
+                    and s in index.doc_bm25.postings)
+    return float(match.min()), mean, missing, in_passage, sentence, float(min(elsewhere, 3))
 
 
 def _sentences(index: KnowledgeIndex, doc: int, question: _Question) -> tuple[float, float, float]:

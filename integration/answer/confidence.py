@@ -45,6 +45,8 @@ FEATURES = (
     "focus_mean",
     "focus_missing",
     "focus_passage",
+    "focus_sentence",
+    "focus_elsewhere",
     "sentence_cover",
     "sentence_cosine",
     "question_cosine",

@@ -152,20 +152,23 @@ class KnowledgeIndex:
         """Every document's distinct words with one vector each, to match words by meaning."""
         vocabulary: dict[str, int] = {}
         self.doc_words: list[numpy.ndarray] = []
-        for doc in self.docs:
+        # Per sentence of a document, where its words are in the document's ``doc_words``.
+        self.sentence_words: list[tuple[numpy.ndarray, ...]] = []
+        for n, doc in enumerate(self.docs):
             words = content_words(f"{doc.title} {doc.body}")
             ids = [vocabulary.setdefault(w, len(vocabulary)) for w in words]
             self.doc_words.append(numpy.array(ids, dtype="int32"))
+            place = {w: i for i, w in enumerate(words)}
+            self.sentence_words.append(tuple(
+                numpy.array([place[w] for w in content_words(text) if w in place], dtype="int32")
+                for text, _ in self.doc_sentences[n]))
         self.word_vectors = embedder.encode(list(vocabulary)) if vocabulary \
             else numpy.zeros((0, embedder.dim), dtype="float32")
 
-    def word_match(self, doc: int, words: Sequence[str],
-                   vectors: numpy.ndarray) -> numpy.ndarray:
-        """For each word, how close the document's nearest word is in meaning (1.0 = same)."""
+    def word_match(self, doc: int, vectors: numpy.ndarray) -> numpy.ndarray:
+        """How close in meaning each given word is to each of the document's words."""
         ids = self.doc_words[doc]
-        if not len(words) or not len(ids):
-            return numpy.zeros(len(words), dtype="float32")
-        out: numpy.ndarray = (vectors @ self.word_vectors[ids].T).max(axis=1)
+        out: numpy.ndarray = vectors @ self.word_vectors[ids].T
         return out
 
     @classmethod

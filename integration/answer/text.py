@@ -92,6 +92,10 @@ _KNOWN_SPECIFIC = frozenset(_split(
 ))
 
 
+# Capitalized mid-sentence for other reasons than being a name.
+_NEVER_NAMES = frozenset({"i", "im", "i'm", "ive", "i've", "id", "i'd", "ill", "i'll", "ok"})
+
+
 class FactKind(StrEnum):
     """What a question wants: a number or timing, yes/no about a case, steps, a reason."""
 
@@ -157,9 +161,10 @@ def specifics(text: str, *, ignore: frozenset[str] = frozenset()) -> frozenset[s
         words = re.findall(r"[A-Za-z0-9][A-Za-z0-9+.-]*[A-Za-z0-9+]|[A-Za-z0-9]", sentence)
         for n, word in enumerate(words):
             low = word.lower()
-            if low in ignore or low in _STOP:
-                continue
             capital = n > 0 and (word[0].isupper() or word.isupper()) and len(word) > 1
+            # "Go" in "Skylark Go" is a name; "go" is a stop word.
+            if low in ignore or (low in _STOP and not capital) or low in _NEVER_NAMES:
+                continue
             if low in _KNOWN_SPECIFIC or capital or re.fullmatch(r"\d+(?:\.\d+)?", word):
                 found.add(low)
     return frozenset(found)

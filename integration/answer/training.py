@@ -34,6 +34,7 @@ from integration.models import Ticket
 __all__ = ["Row", "fit", "gather", "main", "pick_threshold"]
 
 DEV_DIR = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "answers_dev"
+_MISSING = FEATURES.index("specific_missing")
 _FLAT = ConfidenceModel(weights=(0.0,) * len(FEATURES), bias=0.0, mean=(0.0,) * len(FEATURES),
                         scale=(1.0,) * len(FEATURES), threshold=1.0)
 
@@ -104,7 +105,11 @@ def _best(row: Row, model: ConfidenceModel) -> tuple[float, bool]:
         return 0.0, False
     scores = [model.probability(f) for f in row.features]
     n = int(numpy.argmax(scores))
-    return scores[n], row.expected.should_answer and row.docs[n] == row.expected.answer
+    right = row.expected.should_answer and row.docs[n] == row.expected.answer
+    # The answerer never sends a document that leaves out the named case asked about.
+    if row.features[n][_MISSING] > 0:
+        return 0.0, right
+    return scores[n], right
 
 
 def _predictions(rows: Sequence[Row], by: dict[str, ConfidenceModel]) -> list[tuple[float, bool]]:
@@ -149,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Train, report leave-one-product-out figures, and with --write ship the weights."""
     parser = argparse.ArgumentParser(prog="python -m integration.answer.training")
     parser.add_argument("--data", type=Path, default=DEV_DIR)
-    parser.add_argument("--target", type=float, default=0.97,
+    parser.add_argument("--target", type=float, default=0.95,
                         help="precision the threshold keeps on held-out products")
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--write", action="store_true", help="write weights.json")
