@@ -17,9 +17,9 @@ import numpy
 
 from integration.answer.confidence import ConfidenceModel, default_model
 from integration.answer.gate import refusal
-from integration.answer.index import Hit, KnowledgeIndex
+from integration.answer.index import PREFIX, Hit, KnowledgeIndex
 from integration.answer.reply import MacroError, article_reply, macro_reply
-from integration.answer.text import Asked, FactKind, read_question, states_kind, stem
+from integration.answer.text import Asked, read_question, states_kind, stem
 from integration.answer.types import Answer, DocKind, Suggestion
 from integration.models import Ticket
 
@@ -32,9 +32,9 @@ _QUOTED_PASSAGES = 2
 _NEAR_WORD = 0.45
 # A name found in more than this share of the documents is the product's, not the customer's case.
 _COMMON_SHARE = 0.1
-_CALENDAR = frozenset(
-    "january february march april may june july august september october november december "
-    "monday tuesday wednesday thursday friday saturday sunday".split())
+_MONTHS = "january february march april may june july august september october november december"
+_DAYS = "monday tuesday wednesday thursday friday saturday sunday"
+_CALENDAR = frozenset(f"{_MONTHS} {_DAYS}".split(" "))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -79,7 +79,6 @@ class _Question:
     stems: tuple[str, ...]
     focus_vectors: numpy.ndarray
     weights: numpy.ndarray
-    question_vector: numpy.ndarray
     specifics: frozenset[str]
 
 
@@ -100,7 +99,6 @@ def _read(index: KnowledgeIndex, ticket: Ticket) -> _Question:
     return _Question(asked=asked, vector=index.vector(f"{ticket.subject}. {body}"),
                      focus=asked.focus, stems=stems,
                      focus_vectors=index.embedder.encode(list(asked.focus)), weights=weights,
-                     question_vector=index.vector(asked.question),
                      specifics=frozenset(s for s in asked.specifics if _distinctive(index, s)))
 
 
@@ -113,34 +111,24 @@ def _focus(index: KnowledgeIndex, doc: int, question: _Question,
         return 1.0, 1.0, 0.0, 1.0, 0.0, 0.0
     near = index.word_match(doc, question.focus_vectors)
     terms = index.doc_terms[doc]
-    exact = numpy.array([s in terms for s in question.stems])
+    prefixes = index.doc_prefixes[doc]
+    exact = numpy.array([s in terms or (len(s) >= PREFIX and s[:PREFIX] in prefixes)
+                         for s in question.stems])
     match = numpy.where(exact, 1.0, near.max(axis=1))
     mean = float((match * question.weights).sum() / max(float(question.weights.sum()), 1e-6))
     missing = float(min(int((match < _NEAR_WORD).sum()), 3))
     in_passage = sum(1 for s in question.stems if s in passage) / len(question.stems)
     total = max(float(question.weights.sum()), 1e-6)
+    places, starts = index.sentence_words[doc]
     sentence = 0.0
-    for places in index.sentence_words[doc]:
-        if len(places):
-            covered = numpy.minimum(near[:, places].max(axis=1), 1.0)
-            sentence = max(sentence, float((covered * question.weights).sum()) / total)
+    if len(starts):
+        # Each asked-about word's closest word in each sentence, all sentences at once.
+        covered = numpy.minimum(numpy.maximum.reduceat(near[:, places], starts, axis=1), 1.0)
+        sentence = float((question.weights @ covered).max()) / total
     elsewhere = sum(1 for s, m in zip(question.stems, match, strict=True)
                     if m < _NEAR_WORD and _distinctive(index, s)
                     and s in index.doc_bm25.postings)
     return float(match.min()), mean, missing, in_passage, sentence, float(min(elsewhere, 3))
-
-
-def _sentences(index: KnowledgeIndex, doc: int, question: _Question) -> tuple[float, float, float]:
-    """The one sentence that holds most of what is asked, and the closest one in meaning."""
-    found = index.doc_sentences[doc]
-    if not found or not question.stems:
-        return 0.0, 0.0, 0.0
-    total = max(float(question.weights.sum()), 1e-6)
-    cover = max(sum(float(w) for s, w in zip(question.stems, question.weights, strict=True)
-                    if s in terms) for _, terms in found) / total
-    vectors = index.embedder.encode([text for text, _ in found])
-    closest = float((vectors @ question.question_vector).max())
-    return cover, closest, float(index.doc_vectors[doc] @ question.question_vector)
 
 
 def _features(index: KnowledgeIndex, hit: Hit, others: Sequence[Hit], question: _Question,
@@ -168,16 +156,11 @@ def _features(index: KnowledgeIndex, hit: Hit, others: Sequence[Hit], question: 
         len(present) / len(specifics) if specifics else 1.0,
         float(min(len(specifics) - len(present), 3)),
         float(stated),
-        float(asked.kind is FactKind.NUMBER),
-        float(asked.kind is FactKind.YESNO),
-        float(asked.kind is FactKind.STEPS),
-        float(asked.kind is FactKind.WHY),
         float(index.docs[hit.doc].kind is DocKind.MACRO),
         float(first),
         math.log1p(len(wanted)),
         *_focus(index, hit.doc, question, index.passage_terms[top[0]] if top[0] >= 0
                 else frozenset()),
-        *_sentences(index, hit.doc, question),
     )
     return features, texts
 
@@ -189,7 +172,7 @@ class Answerer:
         self.index = index
         self.model = model or default_model()
 
-    def candidates(self, ticket: Ticket, *, limit: int = 8) -> list[Candidate]:
+    def candidates(self, ticket: Ticket, *, limit: int = 5) -> list[Candidate]:
         """The documents found for the ticket, read and scored, the most confident first."""
         question = _read(self.index, ticket)
         hits = self.index.search(question.asked.terms, question.vector, limit=limit)

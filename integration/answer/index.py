@@ -20,7 +20,7 @@ import numpy
 from integration.answer.text import content_terms, content_words
 from integration.answer.types import KnowledgeDoc
 
-__all__ = ["Hit", "KnowledgeIndex", "Passage", "split_passages"]
+__all__ = ["PREFIX", "Hit", "KnowledgeIndex", "Passage", "split_passages"]
 
 _K1 = 1.2
 _B = 0.75
@@ -28,6 +28,7 @@ _TITLE_WEIGHT = 3
 _STEP = re.compile(r"^\s*(?:\d+[.)]|[-*•]|step \d+)", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _LONG_PARAGRAPH_WORDS = 60
+PREFIX = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,8 @@ class KnowledgeIndex:
         self.docs: tuple[KnowledgeDoc, ...] = tuple(docs)
         self.embedder = embedder
         self.doc_terms: list[frozenset[str]] = []
+        # "reconcile" and "reconciliation", "notify" and "notification" share their start.
+        self.doc_prefixes: list[frozenset[str]] = []
         self.title_terms: list[frozenset[str]] = []
         bags: list[Counter[str]] = []
         passages: list[Passage] = []
@@ -129,6 +132,8 @@ class KnowledgeIndex:
             body = content_terms(doc.body)
             bags.append(Counter(title * _TITLE_WEIGHT + body))
             self.doc_terms.append(frozenset(title + body))
+            self.doc_prefixes.append(frozenset(t[:PREFIX] for t in title + body
+                                               if len(t) >= PREFIX))
             self.title_terms.append(frozenset(content_terms(doc.title)))
             passages.extend(Passage(n, text) for text in split_passages(doc.body))
             self.doc_sentences.append(tuple(
@@ -152,16 +157,21 @@ class KnowledgeIndex:
         """Every document's distinct words with one vector each, to match words by meaning."""
         vocabulary: dict[str, int] = {}
         self.doc_words: list[numpy.ndarray] = []
-        # Per sentence of a document, where its words are in the document's ``doc_words``.
-        self.sentence_words: list[tuple[numpy.ndarray, ...]] = []
+        # Per document: where each sentence's words are in ``doc_words``, one sentence after
+        # another, and where each sentence starts in that run.
+        self.sentence_words: list[tuple[numpy.ndarray, numpy.ndarray]] = []
         for n, doc in enumerate(self.docs):
             words = content_words(f"{doc.title} {doc.body}")
             ids = [vocabulary.setdefault(w, len(vocabulary)) for w in words]
             self.doc_words.append(numpy.array(ids, dtype="int32"))
             place = {w: i for i, w in enumerate(words)}
-            self.sentence_words.append(tuple(
-                numpy.array([place[w] for w in content_words(text) if w in place], dtype="int32")
-                for text, _ in self.doc_sentences[n]))
+            found = [[place[w] for w in content_words(text) if w in place]
+                     for text, _ in self.doc_sentences[n]]
+            found = [f for f in found if f]
+            starts = numpy.cumsum([0] + [len(f) for f in found[:-1]])
+            self.sentence_words.append((
+                numpy.array([i for f in found for i in f], dtype="int32"),
+                numpy.array(starts if found else [], dtype="int32")))
         self.word_vectors = embedder.encode(list(vocabulary)) if vocabulary \
             else numpy.zeros((0, embedder.dim), dtype="float32")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -99,21 +100,43 @@ def fit(rows: Sequence[Row], *, l2: float = 1.0, steps: int = 60) -> ConfidenceM
                            mean=tuple(mean.tolist()), scale=tuple(scale.tolist()), threshold=0.5)
 
 
-def _best(row: Row, model: ConfidenceModel) -> tuple[float, bool]:
-    """The most confident candidate's confidence, and whether sending it is right."""
+def _best(row: Row, model: ConfidenceModel) -> tuple[float, bool, bool]:
+    """The most confident candidate's log-odds, whether sending it is right, and whether the
+    answerer would refuse it anyway (it leaves out the named case asked about)."""
     if not row.docs:
-        return 0.0, False
-    scores = [model.probability(f) for f in row.features]
+        return -30.0, False, True
+    scores = [model.score(f) for f in row.features]
     n = int(numpy.argmax(scores))
     right = row.expected.should_answer and row.docs[n] == row.expected.answer
-    # The answerer never sends a document that leaves out the named case asked about.
-    if row.features[n][_MISSING] > 0:
-        return 0.0, right
-    return scores[n], right
+    return scores[n], right, bool(row.features[n][_MISSING] > 0)
 
 
-def _predictions(rows: Sequence[Row], by: dict[str, ConfidenceModel]) -> list[tuple[float, bool]]:
+def platt(scored: Sequence[tuple[float, bool, bool]]) -> tuple[float, float]:
+    """Slope and offset mapping log-odds to the share of answers that are right."""
+    x = numpy.array([s for s, _, _ in scored])
+    y = numpy.array([float(ok) for _, ok, _ in scored])
+    w = numpy.array([1.0, 0.0])
+    for _ in range(30):
+        z = numpy.clip(w[0] * x + w[1], -30, 30)
+        p = 1.0 / (1.0 + numpy.exp(-z))
+        design = numpy.stack([x, numpy.ones_like(x)], axis=1)
+        hessian = (design.T * (p * (1 - p))) @ design + numpy.eye(2) * 1e-3
+        w -= numpy.linalg.solve(hessian, design.T @ (p - y))
+    return float(w[0]), float(w[1])
+
+
+def _scored(rows: Sequence[Row], by: dict[str, ConfidenceModel]) -> list[tuple[float, bool, bool]]:
     return [_best(r, by[r.product]) for r in rows if not r.gated]
+
+
+def _predictions(scored: Sequence[tuple[float, bool, bool]],
+                 slope: float, offset: float) -> list[tuple[float, bool]]:
+    """Calibrated confidence and rightness; a refused candidate is never sent (confidence 0)."""
+    out = []
+    for score, right, refused in scored:
+        value = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, slope * score + offset))))
+        out.append((0.0 if refused else value, right))
+    return out
 
 
 def pick_threshold(predicted: Sequence[tuple[float, bool]], *, target: float) -> float:
@@ -163,19 +186,26 @@ def main(argv: Sequence[str] | None = None) -> None:
             for row in gather(folder)]
     products = sorted({r.product for r in rows})
     honest = {p: fit([r for r in rows if r.product != p] or rows, l2=args.l2) for p in products}
-    predicted = _predictions(rows, honest)
+    slope, offset = platt(_scored(rows, honest))
+    predicted = _predictions(_scored(rows, honest), slope, offset)
     threshold = pick_threshold(predicted, target=args.target)
-    report: dict[str, Any] = {"threshold": round(threshold, 3), "products": {}}
+    report: dict[str, Any] = {"threshold": round(threshold, 3), "slope": round(slope, 3),
+                              "offset": round(offset, 3), "products": {}}
     for product in products:
         mine = [r for r in rows if r.product == product]
-        report["products"][product] = _summary(_predictions(mine, honest), mine, threshold)
-    report["reliability"] = reliability(predicted)
+        report["products"][product] = _summary(
+            _predictions(_scored(mine, honest), slope, offset), mine, threshold)
+    # Reliability of the confidence itself: the candidates refused for an unnamed case are
+    # left out (their confidence is not what silenced them).
+    report["reliability"] = reliability(
+        [p for p, s in zip(predicted, _scored(rows, honest), strict=True) if not s[2]])
     model = fit(rows, l2=args.l2)
     report["weights"] = dict(zip(FEATURES, (round(w, 3) for w in model.weights), strict=True))
     print(json.dumps(report, indent=1))
     if args.write:
         shipped = ConfidenceModel(weights=model.weights, bias=model.bias, mean=model.mean,
                                   scale=model.scale, threshold=round(threshold, 3),
+                                  slope=slope, offset=offset,
                                   calibration=tuple(report["reliability"]))
         WEIGHTS_FILE.write_text(json.dumps(shipped.to_dict(), indent=1) + "\n", encoding="utf-8")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from integration.answer.reply import SENDER, MacroError, placeholder_values, render_macro
@@ -9,7 +11,7 @@ from integration.models import Ticket
 from tests.answer.conftest import ticket_data
 
 
-def _values(**kwargs: object) -> dict[str, str]:
+def _values(**kwargs: Any) -> dict[str, str]:
     return placeholder_values(Ticket.from_dict(ticket_data("Hi", **kwargs)))
 
 
