@@ -40,6 +40,7 @@ class Outcome:
     expected: Expected
     sent: str | None
     confidence: float
+    why: str = ""
 
 
 def read_expected(data: Mapping[str, Any]) -> Expected:
@@ -84,12 +85,26 @@ def _counts(outcomes: list[Outcome]) -> dict[str, Any]:
     }
 
 
+def _reasons(whys: Iterable[str]) -> dict[str, int]:
+    """How many answerable tickets each kind of reason left to a person, most first."""
+    counts: dict[str, int] = {}
+    for why in whys:
+        # "it is a Tier 2 ticket: ...", "the account is at risk (health 0.30)": the kind only.
+        kind = why.split(":")[0].split(" (")[0] if why else "unknown"
+        if kind.startswith("\"") and "does not mention" in kind:
+            kind = "the document does not mention what is asked about"
+        counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def score(outcomes: Iterable[Outcome]) -> dict[str, Any]:
     """Precision of answers given, answer rate on answerable tickets, answers to must-go."""
     found = list(outcomes)
     kinds = sorted({o.expected.kind for o in found})
     report = _counts(found)
     report["by_kind"] = {k: _counts([o for o in found if o.expected.kind == k]) for k in kinds}
+    report["answerable_left_to_a_person"] = _reasons(
+        o.why for o in found if o.expected.should_answer and o.sent is None)
     report["wrong_answers"] = [
         {"id": o.id, "sent": o.sent, "expected": o.expected.answer, "kind": o.expected.kind,
          "confidence": o.confidence}
@@ -110,4 +125,6 @@ def format_report(report: Mapping[str, Any]) -> str:
 
     out = [line("all", report)]
     out += [line(kind, counts) for kind, counts in report["by_kind"].items()]
+    out += ["answerable but left to a person:"]
+    out += [f"  {count:>4}  {why}" for why, count in report["answerable_left_to_a_person"].items()]
     return "\n".join(out)

@@ -84,8 +84,10 @@ def _labels(lines: Sequence[str], source: str) -> list[Any]:
 def _tickets(file: str | None) -> tuple[list[Any], list[str], str]:
     from integration.triage import parse_lines
 
-    source = file if file and file != "-" else "<stdin>"
-    lines = read_lines(file) if source != "<stdin>" else sys.stdin.read().splitlines()
+    if file and file != "-":
+        source, lines = file, read_lines(file)
+    else:
+        source, lines = "<stdin>", sys.stdin.read().splitlines()
     tickets, errors = parse_lines(lines, source=source)
     if errors:
         raise _bad([str(e) for e in errors], "answered")
@@ -143,6 +145,6 @@ def answer(file: str | None, kb_path: str, matrix_path: str | None, evaluate: bo
         sys.stdout.write("".join(_line(t, a) + "\n" for t, a in zip(tickets, found, strict=True)))
         return
     report = score(Outcome(id=t.id, expected=e, sent=a.doc.id if a.doc else None,
-                           confidence=a.confidence)
+                           confidence=a.confidence, why=a.why)
                    for t, e, a in zip(tickets, labels, found, strict=True))
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
