@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 __all__ = [
     "Asked",
@@ -119,6 +120,7 @@ class Asked:
     question: str = ""
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A crude suffix strip so that "exports", "exported" and "exporting" meet."""
     if len(word) <= 4 or word.isdigit():
