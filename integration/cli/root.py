@@ -9,6 +9,7 @@ import click
 
 from integration.cli import (
     admin,
+    answer,
     audit,
     backfill,
     bugs,
@@ -34,7 +35,7 @@ def main() -> None:
 for _command in (server.db, server.serve, server.work, demo.demo, backfill.backfill,
                  triage.triage, triage.eval_command, matrix.matrix, tenant.tenant,
                  admin.admin, bugs.bugs, audit.audit, audit.replay, review.review,
-                 dashboard.dashboard, keys.keys):
+                 dashboard.dashboard, keys.keys, answer.answer):
     main.add_command(_command)
 
 
