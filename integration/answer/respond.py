@@ -13,7 +13,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from integration.answer.answerer import customer_text
 from integration.answer.followup import reply_after
+from integration.answer.gate import gate
 from integration.answer.types import Answer, DocKind, Suggestion
 from integration.matrix.schema import AnswerMode, AnswerPolicy, Matrix
 from integration.models import (
@@ -26,7 +28,6 @@ from integration.models import (
     Signals,
     Status,
     Ticket,
-    Tier,
 )
 
 __all__ = [
@@ -183,16 +184,10 @@ def knowledge_response(
     if answerer is None or not matrix.answers.enabled:
         return None
     mode = matrix.answers.mode_for(decision.category)
-    return respond(ticket, mode, policy=matrix.answers, answerer=answerer,
-                   refusal=_refusal(decision, signals), answered_before=answered is not None,
-                   now=now)
-
-
-def _refusal(decision: Decision, signals: Signals) -> str | None:
-    """Why the decided ticket must not get an automatic reply, or None."""
-    if decision.tier is not Tier.ONE:
-        return f"it is a Tier {int(decision.tier)} matter"
-    return None
+    refusal = gate(tier=decision.tier, signals=signals, account=ticket.account,
+                   text=f"{ticket.subject}\n{customer_text(ticket)}")
+    return respond(ticket, mode, policy=matrix.answers, answerer=answerer, refusal=refusal,
+                   answered_before=answered is not None, now=now)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
