@@ -918,7 +918,8 @@ def test_a_macro_that_is_gone_leaves_our_own_rendering() -> None:
 
 
 @pytest.mark.parametrize(("ref", "expected"), [
-    ("macro-25", "25"), ("zendesk:macro:25", "25"), ("art-25", None), (25, None),
+    ("360005374974", "360005374974"), ("macro-25", "25"), ("zendesk:macro:25", "25"),
+    ("art-25", None), (25, None),
 ])
 def test_a_document_id_names_its_macro(ref: object, expected: str | None) -> None:
     from adapters.helpdesk.zendesk.common import macro_id

@@ -14,8 +14,8 @@ __all__ = ["DIGITS", "HELPDESK", "macro_id", "zendesk_id", "zendesk_time"]
 HELPDESK = "zendesk"
 DIGITS = re.compile(r"^\d+$")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
-# How a synced macro's document id carries its Zendesk id: ``macro-360005374974``.
-_MACRO = re.compile(r"^(?:zendesk[-:])?macro[-:](\d+)$")
+# A synced macro's document id is its Zendesk id; an imported one may say ``macro-360005374974``.
+_MACRO = re.compile(r"^(?:(?:zendesk[-:])?macro[-:])?(\d+)$")
 
 
 def zendesk_id(value: Any, path: str) -> str:
