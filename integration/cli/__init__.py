@@ -9,7 +9,8 @@
 - ``tenant``: ``tenant add | list | remove | connect | configure | check | secret``;
 - ``backfill``: ``backfill``;
 - ``admin``: ``admin set-password | sign-out``;
-- ``bugs``: ``bugs eval``.
+- ``bugs``: ``bugs eval``;
+- ``kb``: ``kb sync | import | list`` (help-centre knowledge).
 
 A new command goes in the module of its group (or a new module added in ``root``); it asks
 ``common.runtime_of`` for the runtime and lets ``ValidationError`` / ``EscaladeError`` rise:
