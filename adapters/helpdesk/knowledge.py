@@ -45,7 +45,8 @@ class _ArticleParser(HTMLParser):
             self._break()
             self._lists.append(first if tag == "ol" else None)
         elif tag == "li":
-            self.out.append("\n" + self._marker())
+            self._newline()
+            self.out.append(self._marker())
             self._marked = True
         elif tag in _CELLS:
             self.out.append(" ")
@@ -78,7 +79,16 @@ class _ArticleParser(HTMLParser):
         # nothing at all right after the item's marker.
         if self._marked:
             return
-        self.out.append("\n" if self._lists else "\n\n")
+        if self._lists:
+            self._newline()
+        else:
+            self.out.append("\n\n")
+
+    def _newline(self) -> None:
+        # One line break between a list's items, however many blocks close before the next.
+        last = next((part for part in reversed(self.out) if part.strip(" ")), "\n")
+        if not last.endswith("\n"):
+            self.out.append("\n")
 
     def _marker(self) -> str:
         indent = "  " * max(0, len(self._lists) - 1)
@@ -102,19 +112,7 @@ def article_text(body: str | None) -> str:
         text = line.strip()
         # Nested list items keep their indent; anything else starts at the margin.
         lines.append((" " * indent if _LIST_ITEM.match(text) else "") + text if text else "")
-    return _BLANK_RUNS.sub("\n\n", "\n".join(_tight_lists(lines))).strip()
-
-
-def _tight_lists(lines: list[str]) -> list[str]:
-    """Drop the blank lines between one list item and the next: a list reads as one block."""
-    kept: list[str] = []
-    for i, line in enumerate(lines):
-        if not line and kept and _LIST_ITEM.match(kept[-1].lstrip()):
-            following = next((n for n in lines[i + 1:] if n), "")
-            if _LIST_ITEM.match(following.lstrip()):
-                continue
-        kept.append(line)
-    return kept
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
 
 
 _LIST_ITEM = re.compile(r"^(\d+\.|-) ")

@@ -4,7 +4,8 @@ Freshdesk has no "changed since" listing for either, so every sync reads both wh
 store keeps what did not change untouched:
 - solutions: ``GET /api/v2/solutions/categories`` -> ``/categories/{id}/folders`` ->
   ``/folders/{id}/articles`` (100 a page, ``Link: rel="next"``); only ``status`` 2
-  (published) is knowledge, ``description`` is the HTML body;
+  (published) in a folder every visitor can open (``visibility`` 1) is knowledge,
+  ``description`` is the HTML body;
   https://developers.freshdesk.com/api/#solutions
 - canned responses: ``GET /api/v2/canned_response_folders`` ->
   ``/canned_response_folders/{id}/responses``; a personal folder is one agent's own.
@@ -30,10 +31,14 @@ from adapters.helpdesk.knowledge import article_text
 from integration.answer.types import DocKind, KnowledgeDoc
 from integration.errors import FatalError, RateLimited
 
-__all__ = ["PUBLISHED", "RESERVE", "FreshdeskKnowledge", "to_article", "to_canned_response"]
+__all__ = ["PUBLIC_FOLDER", "PUBLISHED", "RESERVE", "FreshdeskKnowledge", "to_article",
+           "to_canned_response"]
 
 Get = Callable[[str, Mapping[str, Any] | None], requests.Response]
 PUBLISHED = 2
+# Folder visibility 1 is "all users"; 2 logged-in users, 3 agents, 4 selected companies: a
+# customer must never be answered from an article they could not open.
+PUBLIC_FOLDER = 1
 # Requests left in the minute's budget below which the sync stops for write-backs' sake.
 RESERVE = 20
 PAGE_SIZE = 100
@@ -89,6 +94,8 @@ class FreshdeskKnowledge:
             category_id = freshdesk_id(category.get("id"), "categories[].id")
             url = f"{self._api_root}/solutions/categories/{category_id}/folders"
             for folder in self._list(url, "folders"):
+                if folder.get("visibility", PUBLIC_FOLDER) != PUBLIC_FOLDER:
+                    continue
                 yield KnowledgePage(docs=tuple(self._folder_articles(category, folder)),
                                     cursor=None)
         canned: list[KnowledgeDoc] = []
