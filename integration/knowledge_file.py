@@ -20,7 +20,7 @@ __all__ = ["parse_knowledge"]
 def parse_knowledge(lines: Iterable[str], *, source: str) -> list[KnowledgeDoc]:
     """Every document of the file, in file order; the first bad line raises."""
     docs: list[KnowledgeDoc] = []
-    seen: set[tuple[DocKind, str]] = set()
+    seen: dict[tuple[DocKind, str], int] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -33,9 +33,9 @@ def parse_knowledge(lines: Iterable[str], *, source: str) -> list[KnowledgeDoc]:
             doc = KnowledgeDoc.from_dict(data)
         except ValidationError as err:
             raise ValidationError(err.field, f"{source}: {err.message}", line=number) from err
-        if (doc.kind, doc.id) in seen:
-            raise ValidationError("id", f"{source}: {doc.id!r} appears twice as a {doc.kind}",
-                                  line=number)
-        seen.add((doc.kind, doc.id))
+        first = seen.setdefault((doc.kind, doc.id), number)
+        if first != number:
+            raise ValidationError("id", f"{source}: {doc.id!r} is already the id of the "
+                                  f"{doc.kind.value} on line {first}", line=number)
         docs.append(doc)
     return docs
