@@ -89,28 +89,32 @@ def sync_workspace(runtime: Runtime, tenant: TenantRow, *,
         cursor = knowledge_cursor(s, tenant.id, source)
         failing = knowledge_summary(s, tenant.id, source).error is not None
     try:
-        adapter = runtime.adapter_for(tenant)
-        collected = collect(adapter.fetch_knowledge(cursor=cursor), cursor=cursor)
-    except Exception as err:
-        if is_unavailable(err):
-            raise
+        collected = collect(runtime.adapter_for(tenant).fetch_knowledge(cursor=cursor),
+                            cursor=cursor)
         with store.session_scope(runtime.sessions) as s:
-            first = record_sync_failure(s, tenant_id=tenant.id, source=source,
-                                        error=_reason(err), now=now or runtime.now())
-        if first:
-            # An unexpected error keeps its traceback; a vendor's refusal is its message.
-            log.warning("knowledge sync for %s failed (retried at the next run): %s",
-                        tenant.slug, _reason(err), exc_info=not isinstance(err, EscaladeError))
+            retire_other_sources(s, tenant_id=tenant.id, keep=(source, IMPORT_SOURCE))
+            counts = replace_documents(
+                s, tenant_id=tenant.id, source=source, docs=collected.docs,
+                removed=collected.removed, complete=collected.complete,
+                cursor=collected.cursor, now=now or runtime.now())
+    except Exception as err:
+        if not is_unavailable(err):
+            _failed(runtime, tenant, err, now=now or runtime.now())
         raise
-    with store.session_scope(runtime.sessions) as s:
-        retire_other_sources(s, tenant_id=tenant.id, keep=(source, IMPORT_SOURCE))
-        counts = replace_documents(
-            s, tenant_id=tenant.id, source=source, docs=collected.docs,
-            removed=collected.removed, complete=collected.complete, cursor=collected.cursor,
-            now=now or runtime.now())
     if failing:
         log.info("knowledge sync for %s works again", tenant.slug)
     return counts
+
+
+def _failed(runtime: Runtime, tenant: TenantRow, err: Exception, *, now: datetime) -> None:
+    """Keep why the sync failed; say it in the log when the previous one had not failed."""
+    with store.session_scope(runtime.sessions) as s:
+        first = record_sync_failure(s, tenant_id=tenant.id, source=tenant.helpdesk,
+                                    error=_reason(err), now=now)
+    if first:
+        # An unexpected error keeps its traceback; a vendor's refusal is its message.
+        log.warning("knowledge sync for %s failed (retried at the next run): %s",
+                    tenant.slug, _reason(err), exc_info=not isinstance(err, EscaladeError))
 
 
 def import_documents(runtime: Runtime, tenant: TenantRow, docs: Sequence[KnowledgeDoc], *,
