@@ -210,7 +210,8 @@ def record_sync_failure(s: Session, *, tenant_id: int, source: str, error: str,
 
 
 def retire_other_sources(s: Session, *, tenant_id: int, keep: Iterable[str]) -> int:
-    """Delete the documents of sources other than ``keep`` (a helpdesk the workspace left)."""
+    """Delete the documents of sources other than ``keep`` (a helpdesk the workspace left)
+    and forget where their syncs stood: coming back to one starts it from the beginning."""
     kept = set(keep)
     rows = s.scalars(select(KnowledgeDocRow).where(
         KnowledgeDocRow.tenant_id == tenant_id, KnowledgeDocRow.source.not_in(kept))).all()
@@ -218,6 +219,10 @@ def retire_other_sources(s: Session, *, tenant_id: int, keep: Iterable[str]) -> 
         _source_row(s, tenant_id, source).version += 1
     for row in rows:
         s.delete(row)
+    for state in s.scalars(select(KnowledgeSourceRow).where(
+            KnowledgeSourceRow.tenant_id == tenant_id,
+            KnowledgeSourceRow.source.not_in(kept), KnowledgeSourceRow.cursor.is_not(None))):
+        state.cursor = None
     s.flush()
     return len(rows)
 

@@ -103,7 +103,7 @@ def test_an_import_is_its_own_source_that_a_sync_never_deletes(runtime: Any,
                                                                tenant_id: int) -> None:
     _replace(runtime, tenant_id, [_doc("kb-1")], source=IMPORT_SOURCE,
              complete=tuple(DocKind))
-    synced = _replace(runtime, tenant_id, [_doc("1")], complete=tuple(DocKind))
+    synced = _replace(runtime, tenant_id, [_doc("1")], complete=tuple(DocKind), cursor="c9")
 
     assert synced == KnowledgeCounts(added=1)
     with store.session_scope(runtime.sessions) as s:
@@ -113,6 +113,8 @@ def test_an_import_is_its_own_source_that_a_sync_never_deletes(runtime: Any,
         assert retire_other_sources(s, tenant_id=tenant_id, keep=("intercom", IMPORT_SOURCE)) == 1
         assert [d.id for d in knowledge_docs(s, tenant_id)] == ["kb-1"]
         assert knowledge_version(s, tenant_id) != version
+        # Coming back to that helpdesk later reads it from the start, not from an old cursor.
+        assert knowledge_cursor(s, tenant_id, "zendesk") is None
 
 
 def test_documents_come_back_as_they_were_given(runtime: Any, tenant_id: int) -> None:
