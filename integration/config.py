@@ -29,6 +29,8 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
     "OUTBOX_LAG_WARN_SECONDS": (60.0, "float", "log a warning when the oldest due write-back "
                                 "has waited longer than this"),
     "SLA_SWEEP_SECONDS": (15.0, "float", "how often the scheduler sweeps SLA clocks"),
+    "KB_SYNC_MINUTES": (30.0, "float", "how often the scheduler syncs every workspace's "
+                        "help-centre articles and macros; 0 = never"),
     "AUDIT_CRM_LOOKUPS": (2000, "int", "a history audit asks the CRM about at most this many "
                           "organizations"),
     "SLACK_SIGNING_SECRET": (None, "str", "signing secret of Escalade's Slack app; "

@@ -27,6 +27,7 @@ from integration import store
 from integration.activity import ActivitySource
 from integration.alert_ledger import StoreAlertLedger, ticket_facts
 from integration.analytics.review.calibration import calibrated, calibration_of
+from integration.answer.types import KnowledgeDoc
 from integration.bugs.groupers import Groupers
 from integration.context import TenantContext, connected_targets, ticket_link
 from integration.crypto import SecretCipher, load_or_create_key, read_key_file
@@ -69,6 +70,7 @@ class Runtime:
         # Per tenant, kept when its settings change: the month's tokens are still spent.
         self._meters: dict[str, Meter] = {}
         self.metrics = ProcessMetrics()
+        self._knowledge: dict[int, tuple[int, tuple[KnowledgeDoc, ...]]] = {}
 
     @cached_property
     def cipher(self) -> SecretCipher:
@@ -121,6 +123,22 @@ class Runtime:
                     found = calibrated(found, calibration[1], version=calibration[0])
                 self._tenant_matrices[key] = found
             return found
+
+    def knowledge_for(self, tenant: store.TenantRow) -> tuple[tuple[KnowledgeDoc, ...], int]:
+        """The workspace's knowledge documents and their version, re-read only after a change.
+
+        The version is read first: documents read after it are at least as new, and a newer
+        version next time reads them again.
+        """
+        with store.session_scope(self.sessions) as s:
+            version = store.knowledge.knowledge_version(s, tenant.id)
+            cached = self._knowledge.get(tenant.id)
+            if cached is not None and cached[0] == version:
+                return cached[1], version
+            docs = tuple(store.knowledge.knowledge_docs(s, tenant.id))
+        with self._lock:
+            self._knowledge[tenant.id] = (version, docs)
+        return docs, version
 
     @cached_property
     def detector(self) -> Detector:

@@ -22,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from integration.account_watch import watch_accounts
 from integration.audit_runs import run_next_audit
 from integration.availability import StoreGate
+from integration.knowledge_sync import SyncOutcome, sync_all
 from integration.store.db import is_unavailable
 from scheduler.jobs import SweepReport, sla_sweep
 
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
 
     from integration.runtime import Runtime
 
-__all__ = ["SweepReport", "build_scheduler", "run_sla_sweep", "scheduler_init_app", "sla_sweep"]
+__all__ = ["KNOWLEDGE_JOB", "SweepReport", "build_scheduler", "run_sla_sweep",
+           "scheduler_init_app", "sla_sweep"]
 
 log = logging.getLogger(__name__)
 SWEEP_JOB = "sla_sweep"
@@ -39,6 +41,8 @@ AUDIT_SECONDS = 5.0
 RISK_JOB = "account_risk"
 # Scores move with tickets over days; every 10 minutes tells an owner soon enough.
 RISK_SECONDS = 600.0
+KNOWLEDGE_JOB = "knowledge_sync"
+KNOWLEDGE_MINUTES = 30.0
 
 
 def run_sla_sweep(runtime: Runtime, clock: Callable[[], datetime]) -> SweepReport:
@@ -56,8 +60,8 @@ def build_scheduler(
     clock: Callable[[], datetime] | None = None,
     app: Flask | None = None,
 ) -> BackgroundScheduler:
-    """A scheduler (not started) that sweeps SLAs every ``sweep_seconds``, runs queued audits
-    and scores accounts every ``RISK_SECONDS`` (alerting owners of accounts at risk).
+    """A scheduler (not started) that sweeps SLAs every ``sweep_seconds``, runs queued audits,
+    scores accounts every ``RISK_SECONDS`` (alerting owners at risk), syncs knowledge.
 
     With ``app``, each job runs inside its application context (logging, config).
     """
@@ -105,7 +109,32 @@ def build_scheduler(
         IntervalTrigger(seconds=RISK_SECONDS), id=RISK_JOB, name="At-risk accounts",
         max_instances=1, coalesce=True, next_run_time=runtime.now(),
     )
+    _add_knowledge_job(scheduler, runtime, gate, clock, app)
     return scheduler
+
+
+def _add_knowledge_job(scheduler: BackgroundScheduler, runtime: Runtime, gate: StoreGate,
+                       clock: Callable[[], datetime] | None, app: Flask | None) -> None:
+    """Sync knowledge every ``KB_SYNC_MINUTES`` (0: never)."""
+    minutes = float(runtime.config.get("KB_SYNC_MINUTES", KNOWLEDGE_MINUTES) or 0)
+    if minutes <= 0:
+        return
+    # The first sync waits one interval: starting the app never calls every helpdesk at once.
+    scheduler.add_job(partial(_in_context, app, partial(_sync_knowledge, runtime, gate, clock)),
+                      IntervalTrigger(minutes=minutes), id=KNOWLEDGE_JOB,
+                      name="Knowledge sync", max_instances=1, coalesce=True)
+
+
+def _sync_knowledge(runtime: Runtime, gate: StoreGate,
+                    clock: Callable[[], datetime] | None) -> list[SyncOutcome] | None:
+    """Sync every workspace's articles and macros; a failing helpdesk waits for the next run."""
+    try:
+        return sync_all(runtime, (clock or runtime.now)())
+    except Exception as err:
+        if not is_unavailable(err):
+            raise
+        gate.went_down(err)
+        return None
 
 
 def _watch_accounts(runtime: Runtime, gate: StoreGate,

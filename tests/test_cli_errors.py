@@ -79,6 +79,9 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("replay", ["--matrix", "missing.yaml"], {}, "--tenant"),
     ("review", ["--month", "2026-13", "--tenant", "acme"], {}, "--month"),
     ("review", ["--month", "2026-11", "--tenant", "nobody"], {}, "nobody"),
+    ("kb sync", ["--tenant", "nobody"], {}, "--tenant: no tenant 'nobody'"),
+    ("kb import", ["missing.jsonl", "--tenant", "acme"], {}, "missing.jsonl"),
+    ("kb list", ["--tenant", "nobody"], {}, "--tenant: no tenant 'nobody'"),
 ]
 
 

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from integration.answer.types import DocKind, KnowledgeDoc
 from integration.errors import (
     DeliveryError,
     EscaladeError,
@@ -37,6 +38,7 @@ __all__ = [
     "HelpdeskAdapter",
     "HelpdeskConfig",
     "HelpdeskGroup",
+    "KnowledgePage",
     "SidebarCaller",
     "SidebarInstall",
     "SidebarOtherTenant",
@@ -124,6 +126,22 @@ class BackfillPage:
     total: int | None = None
     # Tickets on this page that were left out, each with its reason (for the summary).
     skipped: tuple[SkippedTicket, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KnowledgePage:
+    """One page of a knowledge sync: documents, ids the helpdesk retired, where to resume.
+
+    ``removed`` holds (kind, id) of documents deleted, archived, unpublished or drafted when
+    the vendor says so; ``complete`` names the kinds whose whole listing this sync's pages
+    gave, so a stored document of that kind they did not list is gone. ``cursor`` is what the
+    next sync passes back (None: the vendor has nothing to resume from).
+    """
+
+    docs: tuple[KnowledgeDoc, ...]
+    cursor: str | None
+    removed: tuple[tuple[DocKind, str], ...] = ()
+    complete: tuple[DocKind, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -293,6 +311,15 @@ class HelpdeskAdapter(abc.ABC):
         ``ServerError``, ``Unreachable``) so the caller decides how long to wait.
         """
         raise NotImplementedError(f"{self.identifier}: backfill is not available yet")
+
+    def fetch_knowledge(self, *, cursor: str | None) -> Iterator[KnowledgePage]:
+        """Stream the team's published articles and macros, changed ones only where the vendor
+        can tell (``cursor`` from the last sync's final page; None: everything).
+
+        Bodies are plain text (``adapters.helpdesk.knowledge.article_text``); errors are as
+        for ``backfill``. A helpdesk with no knowledge of its own yields nothing.
+        """
+        return iter(())
 
     @abc.abstractmethod
     def apply(

@@ -11,6 +11,7 @@
 - ``admin``: ``admin set-password | sign-out``;
 - ``bugs``: ``bugs eval``;
 - ``answer``: ``answer`` (answer tickets from a knowledge file, or score it with ``--eval``).
+- ``kb``: ``kb sync | import | list`` (help-centre knowledge).
 
 A new command goes in the module of its group (or a new module added in ``root``); it asks
 ``common.runtime_of`` for the runtime and lets ``ValidationError`` / ``EscaladeError`` rise:

@@ -15,6 +15,7 @@ from integration.cli import (
     bugs,
     dashboard,
     demo,
+    kb,
     keys,
     matrix,
     review,
@@ -35,7 +36,7 @@ def main() -> None:
 for _command in (server.db, server.serve, server.work, demo.demo, backfill.backfill,
                  triage.triage, triage.eval_command, matrix.matrix, tenant.tenant,
                  admin.admin, bugs.bugs, audit.audit, audit.replay, review.review,
-                 dashboard.dashboard, keys.keys, answer.answer):
+                 dashboard.dashboard, keys.keys, answer.answer, kb.kb):
     main.add_command(_command)
 
 

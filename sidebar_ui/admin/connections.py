@@ -37,6 +37,7 @@ from integration.workspaces.service import (
 )
 from integration.workspaces.validation import HELPDESKS, validate_connection
 from sidebar_ui.admin.core import badge, bp, page, runtime
+from sidebar_ui.admin.knowledge_view import knowledge_card
 from sidebar_ui.admin.sections import (
     CONNECTORS,
     Merged,
@@ -111,7 +112,8 @@ def _view(tenant: store.TenantRow, *, active: str | None = None, form: dict[str,
         tracker_urls={t: tracker_webhook_url(base, t, tenant.slug) for t in ("jira", "linear")},
         public_configured=bool(runtime().config.get("PUBLIC_URL")),
         groups=group_status(runtime(), tenant), settings=tenant.settings or {},
-        calendars=sorted(runtime().matrix.calendars), **extra)
+        calendars=sorted(runtime().matrix.calendars),
+        knowledge=knowledge_card(runtime(), tenant), **extra)
 
 
 def _secret_rows(tenant: store.TenantRow) -> list[dict[str, Any]]:

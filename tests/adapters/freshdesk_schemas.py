@@ -218,6 +218,42 @@ AGENT: dict[str, Any] = {
     },
 }
 
+# https://developers.freshdesk.com/api/#solutions : categories, folders, articles (arrays).
+_NAMED = {"type": "object", "required": ["id", "name"],
+          "properties": {"id": _ID, "name": {"type": "string", "minLength": 1}}}
+SOLUTION_FOLDER: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "name", "visibility"],
+    "properties": {"id": _ID, "name": {"type": "string", "minLength": 1},
+                   "visibility": {"type": "integer", "enum": [1, 2, 3, 4, 5, 6, 7]}},
+}
+SOLUTION_ARTICLE: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "title", "description", "status", "folder_id", "updated_at"],
+    "properties": {"id": _ID, "title": {"type": "string"},
+                   "description": {"type": "string"},
+                   "description_text": {"type": ["string", "null"]},
+                   "status": {"type": "integer", "enum": [1, 2]}, "folder_id": _ID,
+                   "updated_at": _TIME},
+}
+# https://developers.freshdesk.com/api/#canned-responses
+CANNED_FOLDER: dict[str, Any] = {
+    "type": "object", "required": ["id", "name", "personal"],
+    "properties": {"id": _ID, "name": {"type": "string"}, "personal": {"type": "boolean"},
+                   "responses_count": {"type": "integer"}},
+}
+CANNED_RESPONSE: dict[str, Any] = {
+    "type": "object", "required": ["id", "title", "folder_id", "content_html"],
+    "properties": {"id": _ID, "title": {"type": "string"}, "folder_id": _ID,
+                   "content": {"type": ["string", "null"]},
+                   "content_html": {"type": ["string", "null"]}},
+}
+
+
+def _array(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": item}
+
+
 ROUTES: tuple[tuple[str, re.Pattern[str], dict[str, Any] | None, dict[str, Any]], ...] = (
     ("GET", re.compile(r"^/api/v2/tickets$"), None, _LIST),
     ("GET", re.compile(r"^/api/v2/tickets/\d+$"), None, TICKET),
@@ -228,6 +264,14 @@ ROUTES: tuple[tuple[str, re.Pattern[str], dict[str, Any] | None, dict[str, Any]]
     ("GET", re.compile(r"^/api/v2/companies/\d+$"), None, COMPANY),
     ("GET", re.compile(r"^/api/v2/groups$"), None, _GROUPS),
     ("GET", re.compile(r"^/api/v2/agents/me$"), None, AGENT),
+    ("GET", re.compile(r"^/api/v2/solutions/categories$"), None, _array(_NAMED)),
+    ("GET", re.compile(r"^/api/v2/solutions/categories/\d+/folders$"), None,
+     _array(SOLUTION_FOLDER)),
+    ("GET", re.compile(r"^/api/v2/solutions/folders/\d+/articles$"), None,
+     _array(SOLUTION_ARTICLE)),
+    ("GET", re.compile(r"^/api/v2/canned_response_folders$"), None, _array(CANNED_FOLDER)),
+    ("GET", re.compile(r"^/api/v2/canned_response_folders/\d+/responses$"), None,
+     _array(CANNED_RESPONSE)),
 )
 
 

@@ -17,6 +17,7 @@ from adapters.helpdesk.base import (
     HelpdeskAdapter,
     HelpdeskConfig,
     HelpdeskGroup,
+    KnowledgePage,
     SidebarCaller,
     SidebarInstall,
     SidebarRequest,
@@ -450,6 +451,14 @@ class FreshdeskAdapter(HelpdeskAdapter):
                 break
             params = dict(parse_qsl(urlsplit(next_link).query))
         return groups
+
+    def fetch_knowledge(self, *, cursor: str | None) -> Iterator[KnowledgePage]:
+        """Published solution articles and shared canned responses, read whole every time
+        (``freshdesk/knowledge.py``): Freshdesk lists neither by change."""
+        from adapters.helpdesk.freshdesk.knowledge import FreshdeskKnowledge
+
+        return FreshdeskKnowledge(get=self._get, api_root=self._api_root, root=self._root,
+                                  remaining=lambda: self.rate_limit_remaining).pages()
 
     def who_am_i(self) -> str:
         """``GET /api/v2/agents/me``: the agent the API key belongs to.

@@ -18,6 +18,7 @@ from adapters.helpdesk.base import (
     HelpdeskAdapter,
     HelpdeskConfig,
     HelpdeskGroup,
+    KnowledgePage,
     SidebarCaller,
     SidebarInstall,
     SidebarRequest,
@@ -462,6 +463,13 @@ class IntercomAdapter(HelpdeskAdapter):
         return [HelpdeskGroup(id=numeric_intercom_id(team.get("id"), f"teams[{i}].id"),
                               name=str(team.get("name") or ""))
                 for i, team in enumerate(mappings(data.get("teams"), "teams"))]
+
+    def fetch_knowledge(self, *, cursor: str | None) -> Iterator[KnowledgePage]:
+        """The Help Center's published articles, read whole every time
+        (``intercom/knowledge.py``)."""
+        from adapters.helpdesk.intercom.knowledge import IntercomKnowledge
+
+        return IntercomKnowledge(call=self._call).pages()
 
     def who_am_i(self) -> str:
         """``GET /me``: the admin the token belongs to, and its workspace.

@@ -23,6 +23,7 @@ from adapters.helpdesk.base import (
     HelpdeskAdapter,
     HelpdeskConfig,
     HelpdeskGroup,
+    KnowledgePage,
     SidebarCaller,
     SidebarInstall,
     SidebarRequest,
@@ -39,6 +40,7 @@ from adapters.helpdesk.sandbox.convert import (
     sign,
     to_ticket,
 )
+from integration.answer.types import KnowledgeDoc
 from integration.errors import (
     ConfigurationError,
     FatalError,
@@ -278,6 +280,14 @@ class SandboxAdapter(HelpdeskAdapter):
         latest = max(enumerate(ticket.messages), key=lambda im: (im[1].created_at, im[0]))[1]
         return latest.author in (Author.BOT, Author.SYSTEM)
 
+    def fetch_knowledge(self, *, cursor: str | None) -> Iterator[KnowledgePage]:
+        """The file named by ``options.knowledge_file`` (the import format), else the demo
+        help centre packaged with Escalade; always read whole."""
+        from integration.answer.types import DocKind
+
+        yield KnowledgePage(docs=tuple(_sandbox_knowledge(self.config.options)), cursor=None,
+                            complete=(DocKind.ARTICLE, DocKind.MACRO))
+
     def list_groups(self) -> list[HelpdeskGroup]:
         """The fixed demo groups (no call: the sandbox lives in this process)."""
         return list(DEMO_GROUPS)
@@ -343,3 +353,22 @@ class SandboxAdapter(HelpdeskAdapter):
             updated_at=max(now, ticket.updated_at),
             **changes,
         )
+
+
+def _sandbox_knowledge(options: Mapping[str, Any]) -> list[KnowledgeDoc]:
+    """The sandbox's help centre: ``options.knowledge_file``, else the demo's."""
+    path = options.get("knowledge_file")
+    if not path:
+        from integration.demo.knowledge import demo_knowledge
+
+        return demo_knowledge()
+    from pathlib import Path
+
+    from integration.knowledge_file import parse_knowledge
+
+    try:
+        lines = Path(str(path)).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigurationError(
+            f"sandbox: options.knowledge_file: cannot read {path}: {err}") from err
+    return parse_knowledge(lines, source=str(path))

@@ -22,6 +22,7 @@ from adapters.helpdesk.base import (
     HelpdeskAdapter,
     HelpdeskConfig,
     HelpdeskGroup,
+    KnowledgePage,
     SidebarCaller,
     SidebarInstall,
     SidebarRequest,
@@ -246,6 +247,13 @@ class ZendeskAdapter(HelpdeskAdapter):
             )
             self.__dict__["_incremental_export"] = export
         return export.pages(since=since, cursor=cursor)
+
+    def fetch_knowledge(self, *, cursor: str | None) -> Iterator[KnowledgePage]:
+        """Help Center articles changed since ``cursor``, then the shared macros
+        (``zendesk/knowledge.py``)."""
+        from adapters.helpdesk.zendesk.knowledge import ZendeskKnowledge
+
+        return ZendeskKnowledge(get_json=self._get_json, api_root=self._api_root).pages(cursor)
 
     def _comment_pages(self, ticket_id: str) -> Iterator[Mapping[str, Any]]:
         url = f"{self._api_root}/tickets/{ticket_id}/comments.json"
