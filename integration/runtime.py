@@ -27,6 +27,8 @@ from integration import store
 from integration.activity import ActivitySource
 from integration.alert_ledger import StoreAlertLedger, ticket_facts
 from integration.analytics.review.calibration import calibrated, calibration_of
+from integration.answer.answerer import Answerer
+from integration.answer.index import KnowledgeIndex
 from integration.answer.types import KnowledgeDoc
 from integration.bugs.groupers import Groupers
 from integration.context import TenantContext, connected_targets, ticket_link
@@ -71,6 +73,7 @@ class Runtime:
         self._meters: dict[str, Meter] = {}
         self.metrics = ProcessMetrics()
         self._knowledge: dict[int, tuple[int, tuple[KnowledgeDoc, ...]]] = {}
+        self._answerers: dict[int, tuple[int, Answerer]] = {}
 
     @cached_property
     def cipher(self) -> SecretCipher:
@@ -139,6 +142,27 @@ class Runtime:
         with self._lock:
             self._knowledge[tenant.id] = (version, docs)
         return docs, version
+
+    def answerer_for(self, tenant: store.TenantRow, matrix: Matrix | None = None
+                     ) -> Answerer | None:
+        """The workspace's knowledge indexed for answering, rebuilt only after it changed.
+
+        None when the matrix (the tenant's, unless given) answers nothing or the workspace
+        has no knowledge yet.
+        """
+        if not (matrix or self.matrix_for(tenant)).answers.enabled:
+            return None
+        docs, version = self.knowledge_for(tenant)
+        if not docs:
+            return None
+        with self._lock:
+            cached = self._answerers.get(tenant.id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        built = Answerer(KnowledgeIndex.build(docs))
+        with self._lock:
+            self._answerers[tenant.id] = (version, built)
+        return built
 
     @cached_property
     def detector(self) -> Detector:
@@ -304,9 +328,10 @@ class Runtime:
         """What one event needs of its tenant: matrix, adapter, targets, routing, sources."""
         connected = connected_targets(tenant)
         reader = self.llm_reader(tenant)
+        matrix = self.matrix_for(tenant)
         return TenantContext(
             tenant=tenant,
-            matrix=self.matrix_for(tenant),
+            matrix=matrix,
             adapter=self.adapter_for(tenant),
             connected=connected,
             links=partial(self._ticket_link, tenant),
@@ -316,6 +341,7 @@ class Runtime:
             summarizer=self._summarizer(tenant, reader),
             second_reader=LlmSecondReader(reader)
             if reader is not None and reader.settings.second_reading else None,
+            answerer=self.answerer_for(tenant, matrix),
         )
 
     def _crm(self, tenant: store.TenantRow) -> Connector | None:
