@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
@@ -79,15 +79,16 @@ class FakeHelpdesk:
     # ticket is only that plus what Escalade wrote, instead of the fixtures' story.
     subject: str | None = None
     said: list[Said] = field(default_factory=list)
+    health: float = 0.8
 
     def ask(self, subject: str, body: str, at: datetime | None = None) -> None:
         """Start the ticket as a customer's question."""
         self.subject = subject
         self.said = [Said(body=body, at=at or datetime.now(UTC))]
 
-    def customer_writes(self, body: str) -> None:
-        """The customer adds a message now."""
-        self.said.append(Said(body=body))
+    def customer_writes(self, body: str, *, after: float = 2.0) -> None:
+        """The customer adds a message ``after`` seconds from now (vendors stamp whole seconds)."""
+        self.said.append(Said(body=body, at=datetime.now(UTC) + timedelta(seconds=after)))
 
     def notes(self) -> list[str]:
         """Bodies of the internal notes written."""
@@ -141,6 +142,9 @@ class FakeZendesk(FakeHelpdesk):
             if self.subject is not None:
                 shown["ticket"].update(subject=self.subject, description=self.said[0].body,
                                        created_at=_iso(self.said[0].at))
+                # A conversation a test writes is from a healthy account unless it says not.
+                for organization in shown.get("organizations", ()):
+                    organization["organization_fields"]["health"] = self.health
             return 200, shown, None
         if (method, path) == ("PUT", f"{base}.json"):
             ticket = body["ticket"]
@@ -239,6 +243,12 @@ class FakeFreshdesk(FakeHelpdesk):
             made.update(id=8200 + len(self.comments), body=body["body"],
                         body_text=_text(body["body"]))
             return 201, made, kind
+        if (method, path) == ("GET", "/api/v2/companies/501"):
+            company = copy.deepcopy(_load("freshdesk", "company.json"))
+            if self.subject is not None:
+                company["health_score"] = "Healthy"
+                company["custom_fields"]["health"] = self.health
+            return 200, company, None
         if (method, path) == ("GET", f"{base}/conversations"):
             conversations = copy.deepcopy(_load("freshdesk", "conversations.json"))
             customer = next(c for c in conversations if c["incoming"])
