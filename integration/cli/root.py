@@ -15,6 +15,7 @@ from integration.cli import (
     dashboard,
     demo,
     matrix,
+    report,
     review,
     server,
     tenant,
@@ -33,7 +34,7 @@ def main() -> None:
 for _command in (server.db, server.serve, server.work, demo.demo, backfill.backfill,
                  triage.triage, triage.eval_command, matrix.matrix, tenant.tenant,
                  admin.admin, bugs.bugs, audit.audit, audit.replay, review.review,
-                 dashboard.dashboard):
+                 dashboard.dashboard, report.report):
     main.add_command(_command)
 
 
