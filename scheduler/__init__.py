@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from integration.account_watch import watch_accounts
 from integration.audit_runs import run_next_audit
 from integration.availability import StoreGate
+from integration.digest import send_digests
 from integration.store.db import is_unavailable
 from scheduler.jobs import SweepReport, sla_sweep
 
@@ -38,6 +39,9 @@ AUDIT_SECONDS = 5.0
 RISK_JOB = "account_risk"
 # Scores move with tickets over days; every 10 minutes tells an owner soon enough.
 RISK_SECONDS = 600.0
+DIGEST_JOB = "weekly_digest"
+# The digest is due from an hour of a day; looking every 10 minutes posts it by then + 10.
+DIGEST_SECONDS = 600.0
 
 
 def run_sla_sweep(runtime: Runtime, clock: Callable[[], datetime]) -> SweepReport:
@@ -52,8 +56,8 @@ def build_scheduler(
     clock: Callable[[], datetime] | None = None,
     app: Flask | None = None,
 ) -> BackgroundScheduler:
-    """A scheduler (not started) that sweeps SLAs every ``sweep_seconds``, runs queued audits
-    and scores accounts every ``RISK_SECONDS`` (alerting owners of accounts at risk).
+    """A scheduler (not started): SLA sweeps every ``sweep_seconds``, queued audits, account
+    scores (alerting owners of accounts at risk) and weekly digests every 10 minutes.
 
     With ``app``, each job runs inside its application context (logging, config).
     """
@@ -96,12 +100,27 @@ def build_scheduler(
         coalesce=True,
         next_run_time=runtime.now(),
     )
-    scheduler.add_job(
-        partial(_in_context, app, partial(_watch_accounts, runtime, gate, clock)),
-        IntervalTrigger(seconds=RISK_SECONDS), id=RISK_JOB, name="At-risk accounts",
-        max_instances=1, coalesce=True, next_run_time=runtime.now(),
-    )
+    for job, seconds, job_id, name in (
+            (_watch_accounts, RISK_SECONDS, RISK_JOB, "At-risk accounts"),
+            (_send_digests, DIGEST_SECONDS, DIGEST_JOB, "Weekly digest")):
+        scheduler.add_job(
+            partial(_in_context, app, partial(job, runtime, gate, clock)),
+            IntervalTrigger(seconds=seconds), id=job_id, name=name,
+            max_instances=1, coalesce=True, next_run_time=runtime.now(),
+        )
     return scheduler
+
+
+def _send_digests(runtime: Runtime, gate: StoreGate,
+                  clock: Callable[[], datetime] | None) -> object:
+    """Queue each workspace's weekly digest once its sending moment has passed."""
+    try:
+        return send_digests(runtime, (clock or runtime.now)())
+    except Exception as err:
+        if not is_unavailable(err):
+            raise
+        gate.went_down(err)
+        return None
 
 
 def _watch_accounts(runtime: Runtime, gate: StoreGate,

@@ -1,7 +1,8 @@
-"""``escalade report``: a workspace's dashboard figures for any days, as HTML or CSV.
+"""``escalade report`` and ``escalade digest``: a workspace's figures, for any days or a week.
 
     escalade report --tenant acme --from 2026-10-01 --to 2026-12-31 --out q4.html
     escalade report --tenant acme --from 2026-11-01 --to 2026-11-30 --format csv > nov.csv
+    escalade digest --tenant acme --week 2026-W49 --dry-run
 
 Days are the workspace's local days (its business calendar's time zone), both included. A
 bad day or range is one line naming the option (exit 2); a file is written whole or not at
@@ -20,7 +21,7 @@ import click
 from integration.cli.common import runtime_of
 from integration.errors import ValidationError
 
-__all__ = ["parse_day", "report", "write_whole"]
+__all__ = ["digest", "parse_day", "report", "write_whole"]
 
 _FORMATS = ("html", "csv")
 
@@ -92,3 +93,57 @@ def report(slug: str, first: str, last: str, fmt: str | None, out: str | None) -
     write_whole(Path(out), text)
     click.echo(f"{out}: {made.board.total.tickets} tickets of {slug} from {start.isoformat()} "
                f"to {end.isoformat()} ({fmt})", err=True)
+
+
+@click.command("digest")
+@click.option("--tenant", "slug", required=True, metavar="SLUG", help="The workspace.")
+@click.option("--week", default=None, metavar="YYYY-Www",
+              help="The ISO week, e.g. 2026-W49 (default: last week, in the workspace's time).")
+@click.option("--dry-run", is_flag=True, help="Print the digest; send nothing.")
+def digest(slug: str, week: str | None, dry_run: bool) -> None:
+    """Preview (--dry-run) or send a workspace's weekly digest to its Slack channel."""
+    from datetime import timedelta
+
+    from integration import store
+    from integration.analytics.digest import (
+        digest_lines,
+        digest_payload,
+        parse_week,
+        policy_from_settings,
+    )
+    from integration.context import connected_targets
+    from integration.digest import queue_digest, read_digest, slack_currency
+
+    monday = parse_week(week) if week else None
+    runtime = runtime_of(click.get_current_context())
+    with store.session_scope(runtime.sessions) as s:
+        tenant = store.get_tenant(s, slug)
+        if tenant is None:
+            raise ValidationError("--tenant", f"no workspace named {slug!r}")
+        try:
+            policy = policy_from_settings(tenant.settings)
+        except ValidationError as err:
+            raise ValidationError(f"options.{err.field}", err.message) from err
+        if monday is None:
+            today = runtime.now().astimezone(runtime.matrix_for(tenant).display_zone).date()
+            monday = today - timedelta(days=today.weekday(), weeks=1)
+        made = read_digest(runtime, s, tenant, monday, now=runtime.now())
+        channel = policy.channel if policy is not None else ""
+        if dry_run:
+            payload = digest_payload(made, channel=channel, currency=slack_currency(tenant))
+            for line in digest_lines(payload):
+                click.echo(line)
+            where = f"<#{channel}>" if channel else "no channel yet (option digest.channel)"
+            click.echo(f"(dry run: nothing sent; it would go to {where})")
+            return
+        if policy is None or "slack" not in connected_targets(tenant):
+            raise ValidationError("--tenant", f"{slug} has no digest channel with Slack "
+                                              "connected: connect Slack and set --option "
+                                              "'digest={\"channel\": \"C0123ABCD\"}'")
+        if made.tickets == 0:
+            raise click.ClickException(f"{slug} had no tickets in {made.label}: nothing sent")
+        status = queue_digest(s, tenant, made, policy, runtime.now())
+    if status == "already":
+        raise click.ClickException(f"the digest of {made.label} was sent to {slug} already")
+    click.echo(f"digest of {made.label} queued for <#{policy.channel}>: the worker posts it "
+               "(retried until it lands)")

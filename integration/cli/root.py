@@ -34,7 +34,7 @@ def main() -> None:
 for _command in (server.db, server.serve, server.work, demo.demo, backfill.backfill,
                  triage.triage, triage.eval_command, matrix.matrix, tenant.tenant,
                  admin.admin, bugs.bugs, audit.audit, audit.replay, review.review,
-                 dashboard.dashboard, report.report):
+                 dashboard.dashboard, report.report, report.digest):
     main.add_command(_command)
 
 
