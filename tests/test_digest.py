@@ -84,10 +84,13 @@ def test_the_week_due_is_the_last_one_from_its_day_and_hour_in_local_time() -> N
 
 
 def test_new_triggers_are_those_above_their_usual_week() -> None:
-    found = new_triggers({"refund": 3, "legal": 2, "outage": 1, "churn": 2},
-                         {"refund": 4, "outage": 8, "churn": 8})
+    found = new_triggers({"refund": 3, "legal": 2, "outage": 1, "churn": 2, "blocker": 9,
+                          "bug": 12, "gdpr": 1},
+                         {"refund": 4, "outage": 8, "churn": 8, "blocker": 31, "bug": 32})
+    # bug rose by half (12 where 8 is usual); blocker only wobbled (9 where 7.75 is usual);
+    # one ticket (gdpr) is not news.
     assert [(t.name, t.tickets, t.usual) for t in found] == [
-        ("refund", 3, 1.0), ("legal", 2, 0.0)]
+        ("bug", 12, 8.0), ("refund", 3, 1.0), ("legal", 2, 0.0)]
 
 
 # --- a known store ----------------------------------------------------------------------------

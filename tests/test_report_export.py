@@ -139,6 +139,17 @@ def test_the_page_shows_a_chosen_period_and_links_its_downloads(
         assert "period=custom" in found.group(1) and RANGE.replace("&", "&amp;") in found.group(1)
     # Days given without a period are a chosen period too.
     assert signed_in.get(f"/admin/dashboard?workspace=demo&{RANGE}").status_code == 200
+    # The form shows the preset's days; typing other days chooses them, whatever the select.
+    form = signed_in.get("/admin/dashboard?workspace=demo&period=30d")
+    shown = dict(re.findall(r'name="(shown_from|shown_to)" value="([^"]+)"', form.text))
+    assert set(shown) == {"shown_from", "shown_to"}
+    typed = signed_in.get(f"/admin/dashboard?workspace=demo&period=30d&{RANGE}&shown_from="
+                          f"{shown['shown_from']}&shown_to={shown['shown_to']}")
+    assert f"Chosen days: {FIRST.isoformat()} to {LAST.isoformat()}" in typed.text
+    untouched = signed_in.get(
+        f"/admin/dashboard?workspace=demo&period=30d&from={shown['shown_from']}"
+        f"&to={shown['shown_to']}&shown_from={shown['shown_from']}&shown_to={shown['shown_to']}")
+    assert "Last 30 days:" in untouched.text
 
 
 def _csv(text: str) -> list[dict[str, str]]:

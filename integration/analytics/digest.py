@@ -4,8 +4,8 @@ Pure. A workspace gets the digest when its ``digest`` option names a Slack chann
 ``{"channel": "C0123ABCD", "day": "mon", "hour": 9}`` (day and hour in the workspace's time
 zone; Monday 09:00 by default). From that moment each week the digest of the week before
 (Monday to Sunday, local days) is due. It tells the week's volume and its change on the week
-before, the escalation rate by tier, SLA attainment, the triggers that fired more than in
-the four weeks before, the accounts with the most ARR at risk, and the open bug groups
+before, the escalation rate by tier, SLA attainment, the triggers that fired well above
+their usual week of the four before, the accounts with the most ARR at risk, and the open bug groups
 (emerging incidents) that had tickets in the week; each with a link to the page behind it.
 """
 
@@ -47,6 +47,9 @@ _CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 BEFORE_WEEKS = 4
 SHOWN = 5
+# A trigger is new when it fires this much more than in a usual week: a small wobble of a
+# frequent one (9 where 8 is usual) is not news.
+RISE = 1.5
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -120,10 +123,11 @@ class NewTrigger:
 
 def new_triggers(this_week: Mapping[str, int], before: Mapping[str, int], *,
                  weeks: int = BEFORE_WEEKS, top: int = SHOWN) -> list[NewTrigger]:
-    """Triggers whose tickets this week exceed their weekly mean of the ``weeks`` before,
-    the largest rise first."""
+    """Triggers that fired on at least ``RISE`` times their weekly mean of the ``weeks``
+    before (and on two tickets or more), the largest rise first."""
     rising = [NewTrigger(name=name, tickets=n, usual=before.get(name, 0) / weeks)
-              for name, n in this_week.items() if name and n > before.get(name, 0) / weeks]
+              for name, n in this_week.items()
+              if name and n >= 2 and n >= RISE * before.get(name, 0) / weeks]
     rising.sort(key=lambda t: (-(t.tickets - t.usual), -t.tickets, t.name))
     return rising[:top]
 

@@ -102,9 +102,20 @@ def parse_dash_query(args: Mapping[str, str], *, workspaces: tuple[str, ...]
         values[name] = value
     values["period"] = values["period"] or (CUSTOM if args.get("from") or args.get("to")
                                             else "30d")
+    if values["period"] != CUSTOM and _days_edited(args):
+        values["period"] = CUSTOM
     if values["period"] == CUSTOM:
         values["start"], values["end"] = _custom_days(args, errors)
     return DashQuery(**values), errors
+
+
+def _days_edited(args: Mapping[str, str]) -> bool:
+    """Whether the form's From or To was changed from the preset period it showed: the days
+    typed in win over the period still selected."""
+    if "shown_from" not in args and "shown_to" not in args:
+        return False
+    return any((args.get(name) or "").strip() != (args.get(f"shown_{name}") or "").strip()
+               for name in ("from", "to"))
 
 
 def _custom_days(args: Mapping[str, str], errors: dict[str, str]) -> tuple[str, str]:
