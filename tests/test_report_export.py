@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -245,6 +246,9 @@ def test_the_report_command_writes_the_same_figures(
     assert result.exit_code == 0, result.output
     page = signed_in.get(f"/admin/dashboard/export.csv?workspace=demo&period=custom&{RANGE}")
     assert out.read_bytes().decode("utf-8") == page.text
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not left private like a temp file
     html = CliRunner().invoke(main, ["report", "--tenant", "demo", "--from", "2026-11-01",
                                      "--to", "2026-11-30"], obj=runtime)
     assert html.exit_code == 0 and html.output.startswith("<!doctype html>")
