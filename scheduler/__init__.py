@@ -22,7 +22,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from integration.account_watch import watch_accounts
 from integration.audit_runs import run_next_audit
 from integration.availability import StoreGate
-from integration.knowledge_sync import SyncOutcome, sync_all
+from integration.digest import send_digests
+from integration.knowledge_sync import sync_all
 from integration.store.db import is_unavailable
 from scheduler.jobs import SweepReport, sla_sweep
 
@@ -43,6 +44,9 @@ RISK_JOB = "account_risk"
 RISK_SECONDS = 600.0
 KNOWLEDGE_JOB = "knowledge_sync"
 KNOWLEDGE_MINUTES = 30.0
+DIGEST_JOB = "weekly_digest"
+# The digest is due from an hour of a day; looking every 10 minutes posts it by then + 10.
+DIGEST_SECONDS = 600.0
 
 
 def run_sla_sweep(runtime: Runtime, clock: Callable[[], datetime]) -> SweepReport:
@@ -60,8 +64,9 @@ def build_scheduler(
     clock: Callable[[], datetime] | None = None,
     app: Flask | None = None,
 ) -> BackgroundScheduler:
-    """A scheduler (not started) that sweeps SLAs every ``sweep_seconds``, runs queued audits,
-    scores accounts every ``RISK_SECONDS`` (alerting owners at risk), syncs knowledge.
+    """A scheduler (not started): SLA sweeps every ``sweep_seconds``, queued audits, account
+    scores (alerting owners of accounts at risk) and weekly digests every 10 minutes, and
+    the help-centre knowledge sync every ``KB_SYNC_MINUTES``.
 
     With ``app``, each job runs inside its application context (logging, config).
     """
@@ -104,13 +109,28 @@ def build_scheduler(
         coalesce=True,
         next_run_time=runtime.now(),
     )
-    scheduler.add_job(
-        partial(_in_context, app, partial(_watch_accounts, runtime, gate, clock)),
-        IntervalTrigger(seconds=RISK_SECONDS), id=RISK_JOB, name="At-risk accounts",
-        max_instances=1, coalesce=True, next_run_time=runtime.now(),
-    )
+    for job, seconds, job_id, name in (
+            (watch_accounts, RISK_SECONDS, RISK_JOB, "At-risk accounts"),
+            (send_digests, DIGEST_SECONDS, DIGEST_JOB, "Weekly digest")):
+        scheduler.add_job(
+            partial(_in_context, app, partial(_guarded, job, runtime, gate, clock)),
+            IntervalTrigger(seconds=seconds), id=job_id, name=name,
+            max_instances=1, coalesce=True, next_run_time=runtime.now(),
+        )
     _add_knowledge_job(scheduler, runtime, gate, clock, app)
     return scheduler
+
+
+def _guarded(job: Callable[[Runtime, datetime], object], runtime: Runtime, gate: StoreGate,
+             clock: Callable[[], datetime] | None) -> object:
+    """Run ``job`` at the clock's time; while the database is away, say so once and skip."""
+    try:
+        return job(runtime, (clock or runtime.now)())
+    except Exception as err:
+        if not is_unavailable(err):
+            raise
+        gate.went_down(err)
+        return None
 
 
 def _add_knowledge_job(scheduler: BackgroundScheduler, runtime: Runtime, gate: StoreGate,
@@ -120,33 +140,9 @@ def _add_knowledge_job(scheduler: BackgroundScheduler, runtime: Runtime, gate: S
     if minutes <= 0:
         return
     # The first sync waits one interval: starting the app never calls every helpdesk at once.
-    scheduler.add_job(partial(_in_context, app, partial(_sync_knowledge, runtime, gate, clock)),
+    scheduler.add_job(partial(_in_context, app, partial(_guarded, sync_all, runtime, gate, clock)),
                       IntervalTrigger(minutes=minutes), id=KNOWLEDGE_JOB,
                       name="Knowledge sync", max_instances=1, coalesce=True)
-
-
-def _sync_knowledge(runtime: Runtime, gate: StoreGate,
-                    clock: Callable[[], datetime] | None) -> list[SyncOutcome] | None:
-    """Sync every workspace's articles and macros; a failing helpdesk waits for the next run."""
-    try:
-        return sync_all(runtime, (clock or runtime.now)())
-    except Exception as err:
-        if not is_unavailable(err):
-            raise
-        gate.went_down(err)
-        return None
-
-
-def _watch_accounts(runtime: Runtime, gate: StoreGate,
-                    clock: Callable[[], datetime] | None) -> object:
-    """Score every account; alert the owners of those that crossed their threshold."""
-    try:
-        return watch_accounts(runtime, (clock or runtime.now)())
-    except Exception as err:
-        if not is_unavailable(err):
-            raise
-        gate.went_down(err)
-        return None
 
 
 def _in_context(app: Flask | None, job: Callable[[], object]) -> object:

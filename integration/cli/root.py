@@ -18,6 +18,7 @@ from integration.cli import (
     kb,
     keys,
     matrix,
+    report,
     review,
     server,
     tenant,
@@ -36,7 +37,8 @@ def main() -> None:
 for _command in (server.db, server.serve, server.work, demo.demo, backfill.backfill,
                  triage.triage, triage.eval_command, matrix.matrix, tenant.tenant,
                  admin.admin, bugs.bugs, audit.audit, audit.replay, review.review,
-                 dashboard.dashboard, keys.keys, answer.answer, kb.kb):
+                 dashboard.dashboard, keys.keys, answer.answer, kb.kb, report.report,
+                 report.digest):
     main.add_command(_command)
 
 

@@ -153,6 +153,8 @@ TENANT_OPTIONS: dict[str, OptionSpec] = {s.key: s for s in (
     _spec("activity", "object", "product activity: a CSV file or an HTTP endpoint (JSON)"),
     _spec("routing", "object", "groups and agents to route to (JSON or @file.json)"),
     _spec("account_risk", "object", 'at-risk accounts: {"threshold": 0.5} (JSON)'),
+    _spec("digest", "object", 'weekly Slack digest: {"channel": "C0123ABCD", "day": "mon", '
+                              '"hour": 9} (JSON)'),
     _spec("summary_provider", "text", "handoff summary: extractive (default) or llm"),
     _spec("llm", "object", "optional language model: base_url, model, api_key_env, limits, "
                            "second_reading (JSON)"),
@@ -299,7 +301,18 @@ def _check_option(spec: OptionSpec, value: Any, calendars: Mapping[str, Any],
         _summary_provider(value)
     if spec.key == "account_risk":
         _account_risk(value)
+    if spec.key == "digest":
+        _digest(value)
     return value
+
+
+def _digest(value: Mapping[str, Any]) -> None:
+    from integration.analytics.digest import policy_from_settings
+
+    try:
+        policy_from_settings({"digest": value})
+    except ValidationError as err:
+        raise ValidationError(f"options.{err.field}", err.message) from err
 
 
 def _account_risk(value: Mapping[str, Any]) -> None:

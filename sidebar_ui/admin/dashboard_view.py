@@ -15,36 +15,42 @@ from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from typing import Any
 
-from flask import request, url_for
+from flask import Response, abort, request, url_for
 from markupsafe import Markup
 
 from integration import store
 from integration.analytics import charts
 from integration.analytics.board import TIERS, Bucket, breakdowns, fold_board, segment_spikes
 from integration.analytics.board import series as fold_series
-from integration.analytics.facts import AGE_BANDS, ARR_BANDS, KINDS, month_of, week_of
+from integration.analytics.facts import ARR_BANDS, month_of, week_of
+from integration.analytics.report import buckets_of, custom_grain, range_problem
 from integration.calendars import zone_label
 from integration.models import Category, Channel
-from integration.store.dashboard import (
-    DashboardFilter,
-    breakdown_rows,
-    segment_days,
-    series_rows,
-    total_rows,
-)
+from integration.period_report import period_report, read_period, spike_first
+from integration.store.dashboard import DashboardFilter
 from sidebar_ui.admin.core import bp, page, runtime
+from sidebar_ui.report_export import (
+    duration,
+    label,
+    pct,
+    report_csv,
+    report_filename,
+    report_html,
+)
 
-__all__ = ["PERIODS", "DashQuery", "dashboard_page", "parse_dash_query"]
+__all__ = ["CUSTOM", "PERIODS", "DashQuery", "Window", "dash_filter", "dashboard_export",
+           "dashboard_page", "parse_dash_query", "shown_filters", "window",
+           "window_of"]
 
-# key -> (label, days; 0 for the last twelve calendar months)
-# key -> (label, days by day; weeks by week; 0 for the last twelve calendar months)
-PERIODS = {"7d": ("last 7 days", 7), "30d": ("last 30 days", 30),
-           "13w": ("last 13 weeks", -13), "12m": ("last 12 months", 0)}
+# key -> (label, days by day; weeks by week; 0 for the last twelve calendar months; None for
+# the days chosen)
+PERIODS: dict[str, tuple[str, int | None]] = {
+    "7d": ("last 7 days", 7), "30d": ("last 30 days", 30), "13w": ("last 13 weeks", -13),
+    "12m": ("last 12 months", 0), "custom": ("chosen days", None)}
+CUSTOM = "custom"
 _DIMENSION_NAMES = {"helpdesk": "Helpdesk", "plan": "Plan", "arr_band": "ARR band",
                     "channel": "Channel", "category": "Category"}
-_ARR_LABELS = {k: label for k, label, *_ in ARR_BANDS}
-_AGE_LABELS = {k: label for k, label, *_ in AGE_BANDS}
-_SPIKE_BASELINE = 14
+_ARR_LABELS = {k: text for k, text, *_ in ARR_BANDS}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -59,12 +65,16 @@ class DashQuery:
     arr: str = ""
     channel: str = ""
     category: str = ""
+    start: str = ""  # ``from``, a custom period's first day (YYYY-MM-DD)
+    end: str = ""  # ``to``, its last day
 
     def args(self, **changes: str) -> dict[str, str]:
         """The page's query string with ``changes``, without empty values."""
         values = {"workspace": self.workspace, "period": self.period, "tier": self.tier,
                   "helpdesk": self.helpdesk, "plan": self.plan, "arr": self.arr,
-                  "channel": self.channel, "category": self.category, **changes}
+                  "channel": self.channel, "category": self.category,
+                  **({"from": self.start, "to": self.end} if self.period == CUSTOM else {}),
+                  **changes}
         return {k: v for k, v in values.items() if v}
 
 
@@ -90,8 +100,40 @@ def parse_dash_query(args: Mapping[str, str], *, workspaces: tuple[str, ...]
             errors[name] = "at most 32 characters"
             value = ""
         values[name] = value
-    values["period"] = values["period"] or "30d"
+    values["period"] = values["period"] or (CUSTOM if args.get("from") or args.get("to")
+                                            else "30d")
+    if values["period"] != CUSTOM and _days_edited(args):
+        values["period"] = CUSTOM
+    if values["period"] == CUSTOM:
+        values["start"], values["end"] = _custom_days(args, errors)
     return DashQuery(**values), errors
+
+
+def _days_edited(args: Mapping[str, str]) -> bool:
+    """Whether the form's From or To was changed from the preset period it showed: the days
+    typed in win over the period still selected."""
+    if "shown_from" not in args and "shown_to" not in args:
+        return False
+    return any((args.get(name) or "").strip() != (args.get(f"shown_{name}") or "").strip()
+               for name in ("from", "to"))
+
+
+def _custom_days(args: Mapping[str, str], errors: dict[str, str]) -> tuple[str, str]:
+    """A custom period's ``from`` and ``to``; what is wrong goes to ``errors`` by field."""
+    days: dict[str, date] = {}
+    for name in ("from", "to"):
+        value = (args.get(name) or "").strip()
+        try:
+            days[name] = date.fromisoformat(value)
+        except ValueError:
+            errors[name] = (f"expected a day as YYYY-MM-DD, got {value[:40]!r}" if value
+                            else "a chosen period needs its first and last day")
+    problem = range_problem(days.get("from"), days.get("to"))
+    if problem:
+        errors["to"] = problem
+    if "from" in errors or "to" in errors:
+        return "", ""
+    return days["from"].isoformat(), days["to"].isoformat()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -102,11 +144,20 @@ class Window:
     last: date
     grain: str
     days: tuple[date, ...]
+    # Buckets start on the first day (preset periods); a chosen period's may not.
+    aligned: bool = True
 
 
-def window(period: str, today: date) -> Window:
-    """The local days of ``period`` ending ``today`` (months for the twelve-month view)."""
+def window(period: str, today: date, *, start: str = "", end: str = "") -> Window:
+    """The local days of ``period`` ending ``today`` (months for the twelve-month view), or
+    the chosen days ``start``..``end``."""
+    if period == CUSTOM:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+        grain = custom_grain(first, last)
+        return Window(first=first, last=last, grain=grain, aligned=False,
+                      days=buckets_of(first, last, grain))
     days = PERIODS[period][1]
+    assert days is not None
     if days > 0:
         first = today - timedelta(days=days - 1)
         return Window(first=first, last=today, grain="d",
@@ -130,9 +181,9 @@ def dashboard_page() -> Any:
         query, errors = parse_dash_query(request.args, workspaces=tuple(tenants))
         tenant = tenants.get(query.workspace)
         zone = (rt.matrix_for(tenant) if tenant is not None else rt.matrix).display_zone
-        span = window(query.period, rt.now().astimezone(zone).date())
-        f = _filter(query, span, tenant.id if tenant is not None else None)
-        data = {} if errors else _read(s, f, span)
+        span = window_of(query, rt.now().astimezone(zone).date(), errors)
+        f = dash_filter(query, span, tenant.id if tenant is not None else None)
+        data = {} if errors else read_period(s, f, grain=span.grain, aligned=span.aligned)
     context = _view(query, span, zone, data) if data else {}
     return page("admin/dashboard.html", 400 if errors else 200, query=query, errors=errors,
                 workspaces=tuple(tenants), periods=PERIODS, zone=_zone_name(zone),
@@ -142,7 +193,58 @@ def dashboard_page() -> Any:
                 categories=tuple(c.value for c in Category), **context)
 
 
-def _filter(query: DashQuery, span: Window, tenant_id: int | None) -> DashboardFilter:
+_EXPORTS = {"csv": "text/csv; charset=utf-8", "html": "text/html; charset=utf-8"}
+
+
+@bp.get("/dashboard/export.<fmt>")
+def dashboard_export(fmt: str) -> Any:
+    """The page's figures for its period and filters: a CSV table or a printable HTML file."""
+    if fmt not in _EXPORTS:
+        abort(404)
+    rt = runtime()
+    with store.session_scope(rt.sessions) as s:
+        tenants = {t.slug: t for t in store.list_tenants(s)}
+        query, errors = parse_dash_query(request.args, workspaces=tuple(tenants))
+        if errors:
+            lines = [f"{field}: {message}" for field, message in errors.items()]
+            return Response("This report cannot be made as asked:\n" + "\n".join(lines) + "\n",
+                            status=400, mimetype="text/plain")
+        tenant = tenants.get(query.workspace)
+        zone = (rt.matrix_for(tenant) if tenant is not None else rt.matrix).display_zone
+        span = window_of(query, rt.now().astimezone(zone).date(), errors)
+        report = period_report(
+            s, dash_filter(query, span, tenant.id if tenant is not None else None),
+            grain=span.grain, aligned=span.aligned, workspace=query.workspace, zone=zone,
+            filters=shown_filters(query), now=rt.now())
+    body = report_csv(report) if fmt == "csv" else report_html(report)
+    disposition = f'attachment; filename="{report_filename(report, fmt)}"'
+    return Response(body, mimetype=_EXPORTS[fmt].split(";")[0],
+                    headers={"Content-Disposition": disposition,
+                             "Content-Type": _EXPORTS[fmt]})
+
+
+def shown_filters(query: DashQuery) -> list[tuple[str, str]]:
+    """The query's filters as the report states them ("any" ones left out)."""
+    shown = [("Workspace", query.workspace or "all"),
+             ("Tier", f"Tier {query.tier}" if query.tier else ""),
+             ("Helpdesk", query.helpdesk), ("Plan", label("plan", query.plan)
+                                            if query.plan not in ("", "none") else query.plan),
+             ("ARR band", label("arr_band", "" if query.arr == "none" else query.arr)
+              if query.arr else ""),
+             ("Channel", query.channel), ("Category", label("category", query.category)
+                                          if query.category else "")]
+    return [(name, "unknown" if value == "none" else value) for name, value in shown if value]
+
+
+def window_of(query: DashQuery, today: date, errors: Mapping[str, str]) -> Window:
+    """The query's window; the last 30 days while the query is wrong (nothing is read)."""
+    if errors and query.period == CUSTOM and not query.start:
+        return window("30d", today)
+    return window(query.period, today, start=query.start, end=query.end)
+
+
+def dash_filter(query: DashQuery, span: Window, tenant_id: int | None) -> DashboardFilter:
+    """The store's filter of the query over ``span``."""
     return DashboardFilter(
         tenant_ids=None if tenant_id is None else (tenant_id,), first=span.first,
         last=span.last, tier=int(query.tier) if query.tier else None,
@@ -156,22 +258,6 @@ def _unknown(value: str) -> str | None:
     return None if not value else ("" if value == "none" else value)
 
 
-def _read(s: Any, f: DashboardFilter, span: Window) -> dict[str, Any]:
-    recent = DashboardFilter(**{**{n: getattr(f, n) for n in DashboardFilter.__dataclass_fields__},
-                                "first": _spike_first(span) - timedelta(days=_SPIKE_BASELINE)})
-    return {
-        "totals": total_rows(s, f),
-        "series": series_rows(s, f, grain=span.grain),
-        "breakdowns": breakdown_rows(s, f, grain=span.grain, kinds=KINDS),
-        "segments": segment_days(s, recent),
-    }
-
-
-def _spike_first(span: Window) -> date:
-    # Spikes are daily: over the period, but no further back than 90 days.
-    return max(span.first, span.last - timedelta(days=89))
-
-
 def _zone_name(zone: tzinfo) -> str:
     return str(getattr(zone, "key", None) or zone)
 
@@ -181,13 +267,13 @@ def _view(query: DashQuery, span: Window, zone: tzinfo, data: Mapping[str, Any]
     board = fold_board(data["totals"])
     days = fold_series(data["series"], days=span.days)
     parts = breakdowns(data["breakdowns"])
-    spike_first = _spike_first(span)
     link = _Links(query, span)
     return {
         "board": board, "link": link, "days": days, "parts": parts,
-        "spikes": segment_spikes(data["segments"], first=spike_first, last=span.last),
-        "label": _label, "hours": _hours(parts.get("hour", [])), "fmt": _duration,
-        "pct": _pct, "charts": _charts(board, days, parts), "dimension_names": _DIMENSION_NAMES,
+        "spikes": segment_spikes(data["segments"], first=spike_first(span.first, span.last),
+                                 last=span.last),
+        "label": label, "hours": _hours(parts.get("hour", [])), "fmt": duration,
+        "pct": pct, "charts": _charts(board, days, parts), "dimension_names": _DIMENSION_NAMES,
         "zone_label": zone_label(_noon(span.last, zone)),
     }
 
@@ -207,6 +293,7 @@ class _Links:
                       "helpdesk": query.helpdesk, "plan": query.plan, "arr": query.arr,
                       "channel": query.channel, "category": query.category}
         self._grain = span.grain
+        self._span = span
 
     def __call__(self, **narrow: Any) -> str:
         """The list behind a number: the page's filters and ``narrow`` (dimension=value)."""
@@ -229,47 +316,18 @@ class _Links:
         first = date.fromisoformat(key)
         last = {"d": first, "w": first + timedelta(days=6)}.get(
             self._grain, month_of(first + timedelta(days=32)) - timedelta(days=1))
-        return self(**{"from": key, "to": last.isoformat(), **narrow})
+        # A chosen period's first and last week (or month) may be partial.
+        first, last = max(first, self._span.first), min(last, self._span.last)
+        return self(**{"from": first.isoformat(), "to": last.isoformat(), **narrow})
 
 
 _PARAM = {"arr_band": "arr", "kind_hour": "hour"}
-
-
-def _label(kind: str, value: str) -> str:
-    """A dimension or breakdown value as people read it."""
-    if value == "":
-        return {"age": "no account", "area": "unknown", "group": "no group",
-                "plan": "no plan", "arr_band": "unknown"}.get(kind, "unknown")
-    if kind == "arr_band":
-        return _ARR_LABELS.get(value, value)
-    if kind == "age":
-        return _AGE_LABELS.get(value, value)
-    if kind == "area" and not value.startswith("/"):
-        return f"{value.replace('_', ' ')} (category)"
-    if kind == "hour":
-        return f"{value}:00"
-    return value.replace("_", " ")
 
 
 def _hours(buckets: list[Bucket]) -> list[Bucket]:
     found = {b.key: b for b in buckets}
     return [found.get(f"{h:02d}", Bucket(key=f"{h:02d}", tiers={}, met=0, breached=0))
             for h in range(24)]
-
-
-def _duration(seconds: float | None) -> str:
-    """A duration as people read it: 45 min, 3.5 h, 2.1 days."""
-    if seconds is None:
-        return "–"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 86400 * 2:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
 
 
 def _charts(board: Any, days: list[Bucket], parts: Mapping[str, list[Bucket]]) -> dict[str, Any]:
@@ -283,13 +341,13 @@ def _charts(board: Any, days: list[Bucket], parts: Mapping[str, list[Bucket]]) -
             [(f"{int(b.key)}", float(b.breached)) for b in hours],
             label="SLA breaches by hour of day the ticket came in; table below")),
         "groups": Markup(charts.bars(
-            [(_label("group", b.key), float(b.breached)) for b in parts.get("group", [])[:10]],
+            [(label("group", b.key), float(b.breached)) for b in parts.get("group", [])[:10]],
             label="SLA breaches by group; table below")),
         "triggers": Markup(charts.bars(
             [(b.key, float(b.tickets)) for b in parts.get("trigger", [])[:10]],
             label="Top triggers by tickets; table below")),
         "mix": {name: Markup(charts.tier_bars(
-            [(_label(name, v), c) for v, c in sorted(values.items(),
+            [(label(name, v), c) for v, c in sorted(values.items(),
                                                       key=lambda i: -sum(i[1].values()))[:8]],
             label=f"Tier mix by {_DIMENSION_NAMES[name].lower()}; table below"))
             for name, values in board.mix.items()},
@@ -298,7 +356,7 @@ def _charts(board: Any, days: list[Bucket], parts: Mapping[str, list[Bucket]]) -
              ("Not escalated", (board.not_escalated.csat or 0) * 100)],
             label="Satisfaction of escalated and other tickets; table below", unit="%")),
         **{f"tier3_{kind}": Markup(charts.bars(
-            [(_label(kind, b.key), float(b.tiers.get(3, 0)))
+            [(label(kind, b.key), float(b.tiers.get(3, 0)))
              for b in sorted(parts.get(kind, []), key=lambda b: -b.tiers.get(3, 0))[:8]],
             label=f"Tier 3 tickets by {kind}; table below")) for kind in ("area", "age")},
     }

@@ -27,7 +27,8 @@ with Debian's chromium, whose page clock is fixed too:
   Kit drawn as a plain HTML mock and labelled as a preview.
 * ``admin-accounts.png`` — the at-risk accounts of the demo, most ARR at risk first;
 * ``slack-account-at-risk.png`` — the Slack message an account's owner gets when the account
-  crosses its threshold (the same kind of preview).
+  crosses its threshold (the same kind of preview);
+* ``slack-digest.png`` — the demo's weekly digest in Slack (the same kind of preview).
 """
 
 from __future__ import annotations
@@ -275,7 +276,29 @@ def take_all() -> list[Path]:
                 page.wait_for_selector("#showing")
                 written.append(_shoot(page, "start-page.png"))
             written.append(_dashboard_shot(server, clock))
+            written.append(_digest_shot(server, clock, fake))
     return written
+
+
+def _digest_shot(server: DemoServer, clock: _Clock, fake: Any) -> Path:
+    """The weekly digest of the demo's last week, once its past tickets are decided."""
+    from integration.digest import send_digests
+
+    with store.session_scope(server.runtime.sessions) as s:
+        tenant = store.get_tenant(s, "demo")
+        assert tenant is not None
+        tenant.settings = {**tenant.settings, "digest": {"channel": "C0ALERTS"}}
+    send_digests(server.runtime, clock())
+    drain(server.runtime, now=clock())
+    message = next((dict(m) for m in fake.messages.values()
+                    if "Weekly digest · demo" in json.dumps(m.get("blocks") or [],
+                                                            ensure_ascii=False)), None)
+    if message is None:
+        raise SystemExit("no weekly digest was posted for the demo workspace")
+    with _browser(clock, width=760, height=200) as page:
+        page.set_content(slack_preview_html(message, users=SLACK_USERS,
+                                            about="the demo workspace's weekly digest"))
+        return _shoot(page, "slack-digest.png", full_page=True)
 
 
 def _dashboard_shot(server: DemoServer, clock: _Clock) -> Path:

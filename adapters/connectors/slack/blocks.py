@@ -199,6 +199,10 @@ def _title(payload: Mapping[str, Any]) -> str:
 
 def alert_text(payload: Mapping[str, Any]) -> str:
     """The plain fallback text (notifications, screen readers) of an alert."""
+    from adapters.connectors.slack.digest_blocks import DIGEST_KIND, digest_text
+
+    if payload.get("kind") == DIGEST_KIND:
+        return _clip(digest_text(payload), _FALLBACK_MAX)
     subject = _opt_str(payload, "subject")
     text = _title(payload)
     if payload.get("kind") != INCIDENT_KIND and subject:
@@ -369,6 +373,10 @@ def alert_blocks(
 
     if payload.get("kind") == risk.ACCOUNT_KIND:
         return risk.account_blocks(payload, currency=currency)
+    from adapters.connectors.slack import digest_blocks as digest  # it builds on markup only
+
+    if payload.get("kind") == digest.DIGEST_KIND:
+        return digest.digest_blocks(payload, currency=currency)
     blocks: list[dict[str, Any]] = [
         {"type": "header",
          "text": {"type": "plain_text", "text": _clip(_title(payload), _HEADER_MAX),

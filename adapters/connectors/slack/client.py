@@ -79,6 +79,7 @@ from adapters.connectors.ledger import (
     TicketFactsLookup,
 )
 from adapters.connectors.slack import blocks as kit
+from adapters.connectors.slack import digest_blocks as digest_kit
 from adapters.helpdesk.base import ApplyResult, ConnectionCheck
 from integration.errors import (
     ConfigurationError,
@@ -424,6 +425,9 @@ class SlackConnector(Connector):
         kind = payload.get("kind")
         channel = (self.settings.managers_channel if target == "manager" else None) or (
             self.settings.channel)
+        # A digest goes to the channel its workspace chose for it.
+        if kind == digest_kit.DIGEST_KIND:
+            channel = _digest_channel(payload)
         # Hash what the matrix sent, not what is filled in here: a redelivery must match.
         fingerprint = _fingerprint(payload)
         now = self._clock()
@@ -455,7 +459,7 @@ class SlackConnector(Connector):
 
     def _complete(self, payload: dict[str, Any], facts: TicketFacts) -> dict[str, Any]:
         """The payload with what only the app and Slack know: link, summary, bug, owner."""
-        if payload.get("kind") in (kit.INCIDENT_KIND, *kit.NOTE_KINDS):
+        if payload.get("kind") in (kit.INCIDENT_KIND, *kit.NOTE_KINDS, digest_kit.DIGEST_KIND):
             return payload
         out = dict(payload)
         if not out.get("ticket_url"):
@@ -730,6 +734,13 @@ def _parent(found: StoredAlert) -> _Parent:
     return _Parent(id=found.id, dedupe_key=found.dedupe_key, channel=found.channel,
                    ts=str(found.ts), thread_ts=found.thread_ts, payload=dict(found.payload),
                    state=dict(found.state), snooze_until=found.snooze_until)
+
+
+def _digest_channel(payload: Mapping[str, Any]) -> str:
+    channel = payload.get("channel")
+    if not isinstance(channel, str) or not _CHANNEL_ID.match(channel):
+        raise FatalError(f"slack: the digest's channel must be a channel id, got {channel!r}")
+    return channel
 
 
 def _required(payload: Mapping[str, Any], key: str) -> str:
