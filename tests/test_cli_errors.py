@@ -86,6 +86,8 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("kb sync", ["--tenant", "nobody"], {}, "--tenant: no tenant 'nobody'"),
     ("kb import", ["missing.jsonl", "--tenant", "acme"], {}, "missing.jsonl"),
     ("kb list", ["--tenant", "nobody"], {}, "--tenant: no tenant 'nobody'"),
+    ("keys new", ["extra"], {}, "unexpected extra argument (extra)"),
+    ("keys rotate", [], {"ESCALADE_SECRET_KEY": "not-a-key"}, "ESCALADE_SECRET_KEY"),
 ]
 
 

@@ -13,8 +13,8 @@ from integration.store import audits as audits  # audit_runs
 from integration.store import bugs as bugs  # bug_groups, bug_group_tickets
 from integration.store import checks as checks  # connection_checks
 from integration.store import dashboard as dashboard  # dashboard_facts, dashboard_rollups
-from integration.store import knowledge as knowledge  # knowledge_docs, knowledge_sources
 from integration.store import digests as digests  # weekly_digests
+from integration.store import knowledge as knowledge  # knowledge_docs, knowledge_sources
 from integration.store import people as people  # tier_overrides, admin_users
 from integration.store import review as review  # calibrations
 from integration.store import sessions as sessions  # admin_sessions
