@@ -27,6 +27,7 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("backfill", ["--tenant", "nobody"], {}, "nobody"),
     ("triage", ["missing.jsonl"], {}, "missing.jsonl"),
     ("eval", ["missing.jsonl"], {}, "'FILE'"),
+    ("answer", ["--kb", "missing-kb.jsonl"], {}, "'--kb'"),
     ("matrix check", ["missing.yaml"], {}, "missing.yaml"),
     ("tenant add", ["acme2", "--helpdesk", "zendesk"], {}, "--base-url"),
     ("tenant add", ["acme2", "--helpdesk", "zendesk", "--base-url", "acme.zendesk.com"], {},

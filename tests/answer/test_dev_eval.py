@@ -61,13 +61,13 @@ def test_nothing_is_sent_to_a_ticket_that_must_reach_a_person(
 
 def test_the_answers_given_are_mostly_right(reports: dict[str, dict[str, Any]]) -> None:
     pooled = reports["all"]
-    # Reached on the committed weights: 9 right of 10 sent (precision 0.90).
+    # Reached on the committed weights: 8 right of 9 sent (precision 0.89).
     assert pooled["precision"] >= 0.85
     assert pooled["wrong"] <= 2
 
 
 def test_some_questions_are_answered_on_every_product(
         reports: dict[str, dict[str, Any]]) -> None:
-    # Reached: 9 of 209 answerable (4.3 %); 1 tallybook, 2 skylark, 6 geomesh.
+    # Reached: 8 of 209 answerable (3.8 %); 1 tallybook, 2 skylark, 5 geomesh.
     assert reports["all"]["right"] >= 7
     assert all(reports[p]["right"] >= 1 for p in PRODUCTS)
