@@ -11,7 +11,7 @@ import click
 from integration.cli.common import runtime_of
 
 if TYPE_CHECKING:
-    from integration.runtime import Runtime
+    pass
 
 __all__ = ["demo"]
 
@@ -33,7 +33,6 @@ def demo(reset: bool) -> None:
     try:
         report = seed_demo(runtime, reset=reset, corrections=True)
         decided = decide_history(runtime)
-        documents = _sync_help_centre(runtime)
     finally:
         if quiet:
             logging.disable(logging.NOTSET)
@@ -43,24 +42,10 @@ def demo(reset: bool) -> None:
     click.echo(
         f"demo workspace: {report['tickets']} tickets sent, {report['accepted']} new, "
         f"{report['decided']} decided, {report['delivered']} write-backs delivered; "
-        f"{documents} help-centre articles and macros to answer from; "
+        f"{report['documents']} help-centre articles and macros to answer from; "
         f"{report['history']} past tickets stored for the audit, {decided} of them decided "
         "for the dashboard"
     )
-
-
-def _sync_help_centre(runtime: Runtime) -> int:
-    """Sync the demo's help centre (the sandbox's packaged one); how many documents it holds."""
-    from integration import store
-    from integration.demo import DEMO_TENANT
-    from integration.knowledge_sync import sync_workspace
-
-    with store.session_scope(runtime.sessions) as s:
-        tenant = store.get_tenant(s, DEMO_TENANT)
-        assert tenant is not None
-        s.expunge(tenant)
-    counts = sync_workspace(runtime, tenant)
-    return counts.added + counts.changed + counts.unchanged
 
 
 def _age(age: timedelta) -> str:
