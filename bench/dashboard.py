@@ -13,7 +13,8 @@ decisions and facts go straight to the driver (COPY on PostgreSQL), not through 
 pipeline; the rollups are the facts' ``contributions`` summed, written with the same upsert
 the decisions use. Each query the page runs is timed (median of ``ESCALADE_BENCH_RUNS``)
 for the last 30 days, 13 weeks and 12 months, filtered by plan, and for every workspace at
-once; every key ending in ``_ms`` is one query's time.
+once; so is each chosen period (days picked by hand, as the reports read them); every key
+ending in ``_ms`` is one query's time.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from integration.analytics.facts import (  # noqa: E402
     fact_of,
     week_of,
 )
+from integration.period_report import read_period  # noqa: E402
 from integration.store.dashboard import (  # noqa: E402
     DashboardFilter,
     DashboardRollupRow,
@@ -237,6 +239,20 @@ def _queries(s: Any, name: str, f: DashboardFilter, grain: str) -> dict[str, flo
     return out
 
 
+def _chosen_days(s: Any, today: date, tenant_id: int) -> dict[str, float]:
+    """A chosen period that starts and ends mid-week and mid-month: every read the page and
+    the exports make for it (months, weeks and leftover days), as ``period_<span>_ms``."""
+    out = {}
+    for name, first, last, grain in (
+        ("period_45d", today - timedelta(days=47), today - timedelta(days=3), "d"),
+        ("period_200d", today - timedelta(days=213), today - timedelta(days=14), "w"),
+        ("period_340d", today - timedelta(days=350), today - timedelta(days=11), "m"),
+    ):
+        f = DashboardFilter(tenant_ids=(tenant_id,), first=first, last=last)
+        out[f"{name}_ms"], _ = _timed(partial(read_period, s, f, grain=grain, aligned=False))
+    return out
+
+
 def _views(today: date, tenant_id: int) -> list[tuple[str, DashboardFilter, str]]:
     one = (tenant_id,)
     year = date(today.year - 1, today.month, 1) if today.month == 12 else date(
@@ -274,9 +290,11 @@ def main() -> None:
         now = datetime.now(UTC)
         rollups, filled = _fill(engine, tenant_id, now)
         times: dict[str, float] = {}
+        today = now.astimezone(ZONE).date()
         with store.session_scope(sessions) as s:
-            for name, f, grain in _views(now.astimezone(ZONE).date(), tenant_id):
+            for name, f, grain in _views(today, tenant_id):
                 times.update(_queries(s, name, f, grain))
+            times.update(_chosen_days(s, today, tenant_id))
             stored = s.scalar(select(func.count()).select_from(DashboardRollupRow))
         print(json.dumps({
             "benchmark": "dashboard", "database": engine.dialect.name, "tickets": TICKETS,
