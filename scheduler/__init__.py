@@ -65,11 +65,8 @@ def build_scheduler(
     app: Flask | None = None,
 ) -> BackgroundScheduler:
     """A scheduler (not started): SLA sweeps every ``sweep_seconds``, queued audits, account
-    scores (alerting owners of accounts at risk) and weekly digests every 10 minutes, and
-    the help-centre knowledge sync every ``KB_SYNC_MINUTES``.
-
-    With ``app``, each job runs inside its application context (logging, config).
-    """
+    scores and weekly digests every 10 minutes, the knowledge sync every ``KB_SYNC_MINUTES``;
+    with ``app``, each job runs inside its application context (logging, config)."""
     scheduler = BackgroundScheduler(timezone="UTC", daemon=True)
     # Two lines per run of every job every few seconds drown what the jobs themselves say;
     # a job that fails is still logged (at error level).
