@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,21 @@ from integration.runtime import Runtime
 SECRETS = {"api_token": "zd-token-made-up", "webhook_secret": "wh-made-up"}
 
 
+_MADE: list[Runtime] = []
+
+
+@pytest.fixture(autouse=True)
+def _dispose() -> Iterator[None]:
+    """Each runtime a test made closes its pooled connections at the end."""
+    yield
+    while _MADE:
+        _MADE.pop().engine.dispose()
+
+
 def runtime_with(app_config: dict[str, Any], **config: Any) -> Runtime:
-    return Runtime(config={**app_config, **config})
+    runtime = Runtime(config={**app_config, **config})
+    _MADE.append(runtime)
+    return runtime
 
 
 def add_workspaces(runtime: Runtime, *slugs: str) -> None:
