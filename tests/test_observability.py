@@ -75,11 +75,16 @@ def test_the_sla_sweep_is_timed(client: Any, runtime: Any) -> None:
 
 
 def test_a_metrics_token_is_required_when_set(app_config: dict[str, Any]) -> None:
-    client = create_app({**app_config, "METRICS_TOKEN": "scrape-me"}).test_client()
-    refused = client.get("/metrics")
-    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
-    assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
-    assert scrape(client, Authorization="Bearer scrape-me")["escalade_database_up"] == 1
+    app = create_app({**app_config, "METRICS_TOKEN": "scrape-me"})
+    client = app.test_client()
+    try:
+        refused = client.get("/metrics")
+        assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
+        assert client.get("/metrics",
+                          headers={"Authorization": "Bearer nope"}).status_code == 401
+        assert scrape(client, Authorization="Bearer scrape-me")["escalade_database_up"] == 1
+    finally:
+        app.extensions["escalade"].engine.dispose()
 
 
 def test_the_process_metrics_stay_while_the_database_is_away(
