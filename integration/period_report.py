@@ -3,8 +3,9 @@
 ``read_period`` runs the dashboard's four rollup queries for a period and a filter. A preset
 period starts where its buckets do (a Monday, the first of a month) and reads the week or
 month rows as they are; a custom period may start and end anywhere, so its chart is read from
-the daily rows (``rekeyed`` into weeks or months) and its breakdowns from the fewest rows
-that add up to exactly its days (``spans``). ``period_report`` folds the rows into the
+the fewest rows that fit inside its buckets (``chart_spans``: whole months or weeks, days at
+the edges, ``rekeyed`` into the chart's buckets) and its breakdowns from the fewest rows that
+add up to exactly its days (``spans``). ``period_report`` folds the rows into the
 report the exports lay out.
 """
 
@@ -23,6 +24,7 @@ from integration.calendars import format_local
 from integration.store.dashboard import (
     DashboardFilter,
     breakdown_rows,
+    chart_spans,
     segment_days,
     series_rows,
     spans,
@@ -47,7 +49,9 @@ def read_period(s: Session, f: DashboardFilter, *, grain: str, aligned: bool) ->
         days = series_rows(s, f, grain=grain)
         parts = breakdown_rows(s, f, grain=grain, kinds=KINDS)
     else:
-        days = rekeyed(series_rows(s, f, grain="d"), grain)
+        days = [row for part, first, last in chart_spans(f.first, f.last, grain)
+                for row in rekeyed(series_rows(s, replace(f, first=first, last=last),
+                                               grain=part), grain)]
         parts = [row for part, first, last in spans(f.first, f.last)
                  for row in breakdown_rows(s, replace(f, first=first, last=last), grain=part,
                                            kinds=KINDS)]

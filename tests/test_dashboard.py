@@ -293,3 +293,30 @@ def test_an_sla_breach_written_by_the_sweep_is_counted(
     with store.session_scope(runtime.sessions) as s:
         assert sum(r[6 + 8] for r in total_rows(s, DashboardFilter())) == 1  # sla_breached
         assert [f.sla for f in s.scalars(select(DashboardFactRow))] == ["breached"]
+
+
+@pytest.mark.parametrize(("first", "last"), [
+    (date(2026, 1, 15), date(2026, 12, 10)), (date(2025, 12, 7), date(2026, 12, 6)),
+    (date(2026, 11, 7), date(2026, 12, 6)), (date(2026, 12, 1), date(2026, 12, 3)),
+    (date(2026, 2, 3), date(2026, 3, 31)),
+])
+@pytest.mark.parametrize("chart", ["d", "w", "m"])
+def test_a_chosen_period_is_charted_from_rows_that_each_fit_in_one_bucket(
+        first: date, last: date, chart: str) -> None:
+    from integration.analytics.facts import month_of, week_of
+    from integration.store.dashboard import chart_spans
+
+    bucket = {"d": lambda d: d, "w": week_of, "m": month_of}[chart]
+    covered: list[date] = []
+    for grain, start, end in chart_spans(first, last, chart):
+        step = {"d": 1, "w": 7}.get(grain)
+        key = start
+        while key <= end:
+            nxt = key + timedelta(days=step) if step else month_of(key + timedelta(days=32))
+            days = [key + timedelta(days=n) for n in range((nxt - key).days)]
+            # A week or month row counts in one bucket of the chart: all its days share it.
+            assert len({bucket(d) for d in days}) == 1, (grain, key)
+            covered += days
+            key = nxt
+    expected = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    assert covered == expected

@@ -47,6 +47,7 @@ __all__ = [
     "DashboardRollupRow",
     "Touched",
     "breakdown_rows",
+    "chart_spans",
     "fact_condition",
     "missing_rollups",
     "rebuild",
@@ -406,6 +407,27 @@ def spans(first: date, last: date) -> list[tuple[str, date, date]]:
     out += _weeks_and_days(first, months[0] - timedelta(days=1))
     out.append(("m", months[0], months[-1]))
     return out + _weeks_and_days(month, last)
+
+
+def chart_spans(first: date, last: date, grain: str) -> list[tuple[str, date, date]]:
+    """``first``..``last`` in the biggest rows that fit inside one chart bucket of ``grain``:
+    whole months (month chart) or weeks (week chart, or inside a partial month), then days."""
+    if grain == "m":
+        out: list[tuple[str, date, date]] = []
+        start = first
+        while start <= last:
+            month_end = _next_month(start.replace(day=1)) - timedelta(days=1)
+            end = min(month_end, last)
+            if start.day == 1 and end == month_end:
+                whole = out.pop() if out and out[-1][0] == "m" else ("m", start, start)
+                out.append(("m", whole[1], start))
+            else:
+                out += _weeks_and_days(start, end)
+            start = end + timedelta(days=1)
+        return out
+    if grain == "w":
+        return _weeks_and_days(first, last)
+    return [("d", first, last)]
 
 
 def _weeks_and_days(start: date, end: date) -> list[tuple[str, date, date]]:
