@@ -117,9 +117,7 @@ def watch_accounts(runtime: Runtime, now: datetime) -> WatchReport:
     """Score every workspace's accounts at ``now``; alert owners of accounts that crossed."""
     report = WatchReport()
     with store.session_scope(runtime.sessions) as s:
-        tenants = store.list_tenants(s)
-        for tenant in tenants:
-            s.expunge(tenant)
+        tenants = store.detached_tenants(s)
     for tenant in tenants:
         try:
             policy = policy_from_settings(tenant.settings)

@@ -145,9 +145,7 @@ def send_digests(runtime: Runtime, now: datetime) -> DigestRun:
     """Queue the digest of every workspace whose week is due at ``now`` and not yet sent."""
     run = DigestRun()
     with store.session_scope(runtime.sessions) as s:
-        tenants = store.list_tenants(s)
-        for tenant in tenants:
-            s.expunge(tenant)
+        tenants = store.detached_tenants(s)
     for tenant in tenants:
         try:
             policy = policy_from_settings(tenant.settings)

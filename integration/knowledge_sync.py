@@ -131,9 +131,7 @@ def sync_all(runtime: Runtime, now: datetime | None = None) -> list[SyncOutcome]
     Only the database being unavailable stops the run (the scheduler's gate handles it).
     """
     with store.session_scope(runtime.sessions) as s:
-        tenants = store.list_tenants(s)
-        for tenant in tenants:
-            s.expunge(tenant)
+        tenants = store.detached_tenants(s)
     outcomes = []
     for tenant in tenants:
         try:

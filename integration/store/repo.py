@@ -37,6 +37,7 @@ __all__ = [
     "get_event",
     "get_tenant",
     "list_events",
+    "detached_tenants",
     "list_tenants",
     "reencrypt_secrets",
     "remove_tenant",
@@ -94,6 +95,14 @@ def add_tenant(
 def get_tenant(s: Session, slug: str) -> TenantRow | None:
     """The tenant with ``slug``, or None."""
     return s.scalars(select(TenantRow).where(TenantRow.slug == slug)).one_or_none()
+
+
+def detached_tenants(s: Session) -> list[TenantRow]:
+    """Every tenant, by slug, detached so a long job can read them after ``s`` closes."""
+    rows = list_tenants(s)
+    for row in rows:
+        s.expunge(row)
+    return rows
 
 
 def tenant_by_id(s: Session, tenant_id: int) -> TenantRow:
