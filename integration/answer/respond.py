@@ -1,4 +1,4 @@
-"""What a decided ticket gets from the team's knowledge: a reply, a note for the agent,, or none.
+"""What a decided ticket gets from its team's knowledge: a reply, an agent's note, or nothing.
 
 ``respond`` is pure: the matrix's mode for the ticket's category, the answerer's finding and
 the reason the ticket may not be answered (worked out by the caller from the decision) go in;
