@@ -26,7 +26,6 @@ from integration import outbox, store
 from integration.bugs.service import TRACKERS, after_filed
 from integration.context import connected_targets
 from integration.errors import ConfigurationError, FatalError
-from integration.logs import log_context
 from integration.outbox import Deliverer, OutboxItem
 
 if TYPE_CHECKING:
@@ -52,11 +51,6 @@ def deliver(runtime: Runtime, item: OutboxItem) -> ApplyResult:
     the actions' refs, and marked uncertain when the failed call may have landed after all
     (a timeout after sending): the adapter then checks the ticket before writing again.
     """
-    with log_context(tenant=item.tenant_slug, ticket=item.ticket_external_id, outbox=item.id):
-        return _deliver(runtime, item)
-
-
-def _deliver(runtime: Runtime, item: OutboxItem) -> ApplyResult:
     with store.session_scope(runtime.sessions) as s:
         tenant = store.get_tenant(s, item.tenant_slug)
         if tenant is None:

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.helpdesk.base import ApplyResult
 from adapters.helpdesk.common import REF_KEY
 from integration.errors import ConfigurationError, FatalError, RetriableError, ValidationError
+from integration.logs import log_context
 from integration.models import Action, ActionKind
 from integration.store.db import session_scope
 from integration.store.ops import Claim
@@ -275,6 +276,20 @@ def _deliver_one(
     if item is None:
         log.warning("outbox %s vanished after it was claimed (tenant removed?)", claim.id)
         return "failed"
+    # Every line about this delivery names its workspace, ticket and row.
+    with log_context(tenant=item.tenant_slug, ticket=item.ticket_external_id, outbox=item.id):
+        return _attempt(factory, deliver, claim, item, now=now, policy=policy)
+
+
+def _attempt(
+    factory: sessionmaker[Session],
+    deliver: Deliverer,
+    claim: Claim,
+    item: OutboxItem,
+    *,
+    now: datetime,
+    policy: RetryPolicy,
+) -> str:
     if claim.attempts > policy.max_attempts:
         # Only reachable when workers kept dying mid-delivery: stop feeding it to them.
         message = f"gave up after {claim.attempts - 1} attempts: delivery kept being interrupted"

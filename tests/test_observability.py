@@ -147,3 +147,34 @@ def test_configure_logging_picks_json_off_a_terminal(monkeypatch: pytest.MonkeyP
     with pytest.raises(ConfigurationError, match="LOG_FORMAT"):
         monkeypatch.setattr(root, "handlers", [])
         configure_logging("INFO", "yaml", stream)
+
+
+def test_every_line_about_a_delivery_names_its_workspace_ticket_and_row(
+    client: Any, runtime: Any, sandbox_tenant: str
+) -> None:
+    from integration.logs import _Context
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(_Context())
+    watched = [logging.getLogger(n) for n in ("integration.outbox", "integration.pipeline")]
+    for logger in watched:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        body = sandbox_body(make_ticket(id="77"), delivery_id="d77")
+        assert post_sandbox(client, body).status_code == 202
+        run_once(runtime)
+    finally:
+        for logger in watched:
+            logger.removeHandler(handler)
+            logger.setLevel(logging.NOTSET)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    delivered = [line for line in lines if "delivered to helpdesk" in line["message"]]
+    decided = [line for line in lines if line["message"].startswith("decided ")]
+    assert delivered and decided
+    assert (delivered[0]["tenant"], delivered[0]["ticket"]) == ("demo", "77")
+    assert delivered[0]["outbox"].isdigit()
+    assert (decided[0]["tenant"], decided[0]["ticket"]) == ("demo", "77")
+    assert decided[0]["event"].isdigit()
