@@ -326,6 +326,9 @@ def knowledge_view(answer: AnswerRecord | None, zone: tzinfo) -> KnowledgeView |
     if answer.answered:
         status = (f"Answered automatically with “{answer.doc_title}” "
                   f"({answer.confidence:.0%}), {at}.")
+        if answer.declined_at is not None:
+            status += (f" The customer wrote back {format_local(answer.declined_at, zone)}: "
+                       "it is with an agent now.")
     elif answer.mode is AnswerMode.ANSWER and answer.why:
         status = f"Not answered automatically: {answer.why}."
     else:

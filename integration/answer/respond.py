@@ -70,6 +70,8 @@ class AnswerRecord:
     why: str
     at: datetime
     suggestions: tuple[Suggestion, ...] = ()
+    # When the customer wrote back for more after the automatic answer.
+    declined_at: datetime | None = None
 
     def suggestions_json(self) -> list[dict[str, Any]]:
         """The suggestions as stored."""

@@ -70,6 +70,7 @@ def answer_for_ticket(s: Session, ticket_id: int) -> AnswerRecord | None:
         mode=AnswerMode(row.mode), answered=row.answered, doc_id=row.doc_id,
         doc_title=row.doc_title, doc_url=row.doc_url, confidence=row.confidence, why=row.why,
         at=row.answered_at, suggestions=AnswerRecord.suggestions_from(row.suggestions),
+        declined_at=row.declined_at,
     )
 
 

@@ -11,7 +11,7 @@ import hmac
 
 from flask import Blueprint, Response, current_app, request
 
-from integration.metrics import Family, ProcessMetrics, exposition
+from integration.metrics import Family, exposition
 from integration.runtime import Runtime
 from integration.store.db import is_unavailable, session_scope
 from integration.store.metrics import ClusterFigures, cluster_figures
@@ -43,8 +43,7 @@ def metrics() -> Response:
         if not is_unavailable(err):
             raise
         families.append(_up(0.0))
-    metrics_of: ProcessMetrics = runtime.metrics
-    families += metrics_of.families()
+    families += runtime.metrics.families()
     return Response(exposition(families), mimetype=None, content_type=CONTENT_TYPE)
 
 

@@ -80,7 +80,9 @@
         if (!client) return;
         b.hidden = false;
         b.addEventListener("click", function () {
-          client.invoke("ticket.editor.insert", text.replace(/\n/g, "<br>"));
+          // The editor takes HTML: the article's text is escaped, its line breaks kept.
+          var html = text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+          client.invoke("ticket.editor.insert", html.replace(/\n/g, "<br>"));
           b.textContent = "Inserted";
         });
         return;

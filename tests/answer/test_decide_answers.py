@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from integration.answer import Answer, DocKind, KnowledgeDoc, Suggestion
+from integration.answer import Answer, DocKind, Suggestion
 from integration.answer.respond import ANSWERED_TAG, AnswerRecord
 from integration.decide import Decided, build_detector, decide
 from integration.enrich import Context
@@ -115,4 +115,3 @@ def test_suggestions_go_to_the_record_in_suggest_mode() -> None:
     assert [s.doc_id for s in decided.answer.record.suggestions] == ["art-7", "art-9", "m-1"]
     body = decided.answer.actions[0].payload["body"]
     assert "Exports macro" in body and "Reports overview" not in body
-    assert isinstance(KnowledgeDoc, type)

@@ -64,6 +64,15 @@ def test_an_automatic_answer_is_said_with_its_article(client: Any, runtime: Any,
         doc_url=GOOD.url, confidence=0.93, why="", at=AT, suggestions=(GOOD,)))
     html = page(client, runtime, demo.ticket_id)
     assert "Answered automatically with “Export a report to CSV” (93%)" in html
+    assert "wrote back" not in html
+    with store.session_scope(runtime.sessions) as s:
+        tenant = store.get_tenant(s, "demo")
+        assert tenant is not None
+        row = store.get_ticket(s, tenant.id, "sandbox", demo.ticket_id)
+        assert row is not None
+        assert store.answers.mark_declined(s, ticket_id=row.id, at=AT)
+        assert not store.answers.mark_declined(s, ticket_id=row.id, at=AT)  # the first time only
+    assert "The customer wrote back" in page(client, runtime, demo.ticket_id)
 
 
 def test_the_demo_tickets_were_read_against_its_help_centre(client: Any, runtime: Any,
