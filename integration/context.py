@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 from adapters.connectors.base import Connector
 from adapters.helpdesk.base import HelpdeskAdapter
 from integration.activity import ActivitySource
-from integration.answer.respond import Answerer
+from integration.answer.respond import AnswerSource
 from integration.crypto import SecretCipher
 from integration.enrich import Context
 from integration.errors import ConfigurationError
@@ -52,7 +52,7 @@ class TenantContext:
     summarizer: SummaryProvider | None = None
     second_reader: SecondReader | None = None
     # The workspace's help-centre knowledge, indexed; None when it has none.
-    answerer: Answerer | None = None
+    answerer: AnswerSource | None = None
 
     @property
     def id(self) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from integration.answer.respond import Answerer, AnswerRecord
+from integration.answer.respond import AnswerRecord, AnswerSource
 from integration.engagement import Activity, declining, engagement_trend
 from integration.models import (
     Account,
@@ -54,7 +54,7 @@ class Context:
     summarizer: SummaryProvider | None = None
     second_reader: SecondReader | None = None
     # The workspace's knowledge, and what it already gave this ticket.
-    answerer: Answerer | None = None
+    answerer: AnswerSource | None = None
     answered: AnswerRecord | None = None
 
 

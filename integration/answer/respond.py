@@ -33,7 +33,7 @@ from integration.models import (
 __all__ = [
     "ANSWERED_TAG",
     "AnswerRecord",
-    "Answerer",
+    "AnswerSource",
     "Declined",
     "Response",
     "declined_answer",
@@ -49,7 +49,7 @@ SUGGEST_FLOOR = 0.25
 _NOTE_SUGGESTIONS = 3
 
 
-class Answerer(Protocol):
+class AnswerSource(Protocol):
     """Anything that reads a ticket against a team's knowledge."""
 
     def answer(self, ticket: Ticket) -> Answer:
@@ -104,7 +104,7 @@ def respond(
     category_mode: AnswerMode,
     *,
     policy: AnswerPolicy,
-    answerer: Answerer,
+    answerer: AnswerSource,
     refusal: str | None,
     answered_before: bool,
     now: datetime,
@@ -180,7 +180,7 @@ def _link(url: str | None) -> str:
 
 def knowledge_response(
     ticket: Ticket, decision: Decision, signals: Signals, *, matrix: Matrix,
-    answerer: Answerer | None, answered: AnswerRecord | None, now: datetime,
+    answerer: AnswerSource | None, answered: AnswerRecord | None, now: datetime,
 ) -> Response | None:
     """What the workspace's knowledge gives a decided ticket, by its matrix; None when off."""
     if answerer is None or not matrix.answers.enabled:
