@@ -1,10 +1,10 @@
 """Measure: how many tickets the second reading would send, and how right the rest already are.
 
-Prints one JSON object, per development evaluation file (``tests/fixtures/eval/*.jsonl``; the
-held-out ``*_c`` files are never opened): tickets, how many the local reader is unsure about
-at the default ``unsure_below`` (so a tenant with ``second_reading`` would send them), the
-local category's accuracy on the sure and the unsure ones (the measure is worth its cost only
-if the unsure ones are wrong more often), and the average length of the question sent.
+Prints one JSON object, per development evaluation file (the ones the detection report counts
+as development; the held-out files are never opened): tickets, how many the local reader is
+unsure about at the default ``unsure_below`` (so a tenant with ``second_reading`` would send
+them), the local category's accuracy on the sure and the unsure ones (the measure is worth its
+cost only if the unsure ones are wrong more often), and the average length of the question sent.
 No model is called.
 """
 
@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from integration.decide import build_detector  # noqa: E402
+from integration.detect.training.report import GROUPS  # noqa: E402
 from integration.llm import LlmSettings, redact  # noqa: E402
 from integration.matrix import default_matrix  # noqa: E402
 from integration.models import Ticket  # noqa: E402
@@ -28,8 +29,8 @@ EVAL = ROOT / "tests" / "fixtures" / "eval"
 
 
 def development_files() -> list[Path]:
-    """The evaluation files development may read (never the held-out ``_c`` ones)."""
-    return [p for p in sorted(EVAL.glob("*.jsonl")) if not p.stem.endswith("_c")]
+    """The evaluation files development may read (never the held-out ones)."""
+    return sorted(EVAL / name for group in GROUPS for name in group.dev)
 
 
 def measure(path: Path, unsure_below: float) -> dict[str, Any]:

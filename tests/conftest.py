@@ -36,11 +36,9 @@ def app_config(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[
 
 @pytest.fixture
 def app(app_config: dict[str, Any]) -> Iterator[Any]:
-    """A migrated app."""
-    from integration import store
+    """A migrated app (``app_config`` copied a migrated database)."""
     from integration.web import create_app
 
-    store.upgrade(app_config["DATABASE_URL"])
     application = create_app(app_config)
     yield application
     application.extensions["escalade"].engine.dispose()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, make_url
+from sqlalchemy import Engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.crypto import SecretCipher, generate_key
@@ -74,18 +78,6 @@ class Store:
             )
         finally:
             engine.dispose()
-
-
-def open_store(url: str) -> Store:
-    """Migrate ``url`` and open it."""
-    upgrade(url)
-    engine = make_engine(url)
-    return Store(
-        url=url,
-        engine=engine,
-        factory=make_session_factory(engine),
-        cipher=SecretCipher([generate_key()]),
-    )
 
 
 def sqlite_url(tmp_path: Path) -> str:
@@ -167,9 +159,12 @@ def make_decision(ticket_id: str = "4711", *, tier: Tier = Tier.TWO) -> Decision
 
 @contextmanager
 def backend_store(backend: str, tmp_path: Path) -> Iterator[Store]:
-    """A migrated database of ``backend``; PostgreSQL gets a throwaway schema, then drops it."""
+    """A migrated database of ``backend``: a copy of a SQLite file, or a throwaway schema."""
     if backend == "sqlite":
-        opened = open_store(sqlite_url(tmp_path))
+        target = tmp_path / "var" / "escalade.db"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_sqlite_template(), target)
+        opened = _opened(sqlite_url(tmp_path))
         try:
             yield opened
         finally:
@@ -178,16 +173,80 @@ def backend_store(backend: str, tmp_path: Path) -> Iterator[Store]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(PG_SKIP)
-    schema = f"escalade_test_{secrets.token_hex(6)}"
-    admin = make_engine(base)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    opened = open_store(url.render_as_string(hide_password=False))
+    script = _pg_script(base)
+    schema = _new_schema(base)
+    opened = _opened(_schema_url(base, schema))
     try:
+        with opened.engine.begin() as connection:
+            connection.exec_driver_sql(script)
         yield opened
     finally:
         opened.engine.dispose()
+        _drop_schema(base, schema)
+
+
+def _opened(url: str) -> Store:
+    engine = make_engine(url)
+    return Store(
+        url=url,
+        engine=engine,
+        factory=make_session_factory(engine),
+        cipher=SecretCipher([generate_key()]),
+    )
+
+
+# Running the migrations costs about a second a test (more on PostgreSQL). Each test process
+# runs them once: SQLite into a file every test copies; PostgreSQL into a schema while the
+# statements they send are recorded, and every test's schema gets those statements at once.
+@functools.cache
+def _sqlite_template() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="escalade-template-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "escalade.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@functools.cache
+def _pg_script(base: str) -> str:
+    schema = _new_schema(base)
+    engine = make_engine(_schema_url(base, schema))
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        # Parameterized statements only read (the data migrations find no rows to change).
+        if not parameters and not statement.lstrip().upper().startswith("SELECT"):
+            sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+        _drop_schema(base, schema)
+    return ";\n".join(sent)
+
+
+def _new_schema(base: str) -> str:
+    schema = f"escalade_test_{secrets.token_hex(6)}"
+    admin = make_engine(base)
+    try:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    finally:
+        admin.dispose()
+    return schema
+
+
+def _schema_url(base: str, schema: str) -> str:
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+def _drop_schema(base: str, schema: str) -> None:
+    admin = make_engine(base)
+    try:
         with admin.begin() as connection:
             connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
         admin.dispose()
