@@ -190,6 +190,8 @@ def celery_workers(runtime: Any, *, count: int = 1, concurrency: int = 2,
         apps = []
         for n in range(count):
             celery = make_celery(config or runtime.config, runtime=lambda: runtime)
+            # Results on the broker too, so a test can wait for the task it sent.
+            celery.conf.update(result_backend=celery.conf.broker_url, task_ignore_result=False)
             stack.callback(celery.close)
             stack.enter_context(start_worker(
                 celery, pool="threads", concurrency=concurrency, perform_ping_check=False,

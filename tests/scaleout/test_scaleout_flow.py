@@ -15,11 +15,19 @@ from sqlalchemy import func, select
 
 from integration import store
 from integration.scaleout.mode import DELIVER_TASK, PROCESS_TASK, TaskQueue, new_celery
-from integration.scaleout.tasks import RELAY_TASK
+from integration.scaleout.tasks import RELAY_TASK, job_task
+from scheduler import SWEEP_JOB
 from tests import recorded
 from tests.adapters.contract import load_kit
 from tests.conftest import make_ticket, post_sandbox, sandbox_body
-from tests.scaleout.conftest import Clock, add_sandbox, celery_workers, free_port, wait_for
+from tests.scaleout.conftest import (
+    WAIT_SECONDS,
+    Clock,
+    add_sandbox,
+    celery_workers,
+    free_port,
+    wait_for,
+)
 
 CHURN = "We will cancel our contract and talk to our lawyer about a refund."
 
@@ -147,3 +155,28 @@ def test_an_event_stored_while_the_broker_was_down_is_relayed(
         wait_for(lambda: _done(runtime, event_id), "the relayed event decided")
         wait_for(lambda: _settled(runtime), "its write-back delivered")
     assert _decisions(runtime) == 1
+
+
+def _breaches(runtime: Any) -> int:
+    with store.session_scope(runtime.sessions) as s:
+        query = select(func.count()).select_from(store.DecisionRow).where(
+            store.DecisionRow.cause == "sla_breach")
+        return int(s.scalar(query) or 0)
+
+
+def test_the_sla_sweep_acts_once_however_many_workers_run_it(client: Any, runtime: Any,
+                                                            clock: Clock) -> None:
+    add_sandbox(runtime)
+    with celery_workers(runtime, count=2) as celery:
+        answer = post_sandbox(client, sandbox_body(make_ticket(), delivery_id="d-1"))
+        wait_for(lambda: _done(runtime, answer.json["event_id"]), "the event decided")
+        wait_for(lambda: _settled(runtime), "the decision's write-back delivered")
+        clock.advance(days=5)  # every SLA of the ticket is past due
+        # Beat queues one sweep an interval; two ticks that overran meet on two workers.
+        sent = [celery.send_task(job_task(SWEEP_JOB)) for _ in range(4)]
+        ran = [result.get(timeout=WAIT_SECONDS) for result in sent]
+        wait_for(lambda: _settled(runtime), "the breach's write-back delivered")
+    assert any(ran)
+    assert _breaches(runtime) == 1
+    with store.session_scope(runtime.sessions) as s:
+        assert s.scalars(select(store.TicketRow.sla_state)).one() in ("breached", "promoted")
