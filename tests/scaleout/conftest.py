@@ -3,8 +3,9 @@
 The broker is a redis-server this session starts on a free port (or ESCALADE_TEST_REDIS_URL
 when set); the database is a throwaway schema on ESCALADE_TEST_DATABASE_URL. Without either the
 tests skip, saying what to install or set. Workers run in threads of this process
-(``celery.contrib.testing.worker.start_worker``) with the app's own runtime, so a test reads
-what they wrote. Time moves by the test's clock (``Clock``), never by sleeping.
+(``celery.contrib.testing.worker.start_worker``, several tasks at once) with the app's own
+runtime, so a test reads what they wrote. Time moves by the test's clock (``Clock``), never
+by sleeping.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -177,35 +178,48 @@ def add_sandbox(runtime: Any, *, slug: str = "demo", **settings: Any) -> str:
 
 
 @contextmanager
-def celery_workers(runtime: Any, *, count: int = 1, concurrency: int = 2,
+def celery_workers(runtime: Any, *, concurrency: int = 4,
                    config: dict[str, Any] | None = None) -> Iterator[Any]:
-    """``count`` Celery workers (thread pools) on the runtime's database and broker (or the
-    broker of ``config``)."""
+    """A Celery worker running ``concurrency`` tasks at once (threads) on the runtime's database
+    and broker (or the broker of ``config``); yields its Celery app.
+
+    One worker per test process: Celery keeps a worker's stop flags in module globals, so two
+    in one process can hang each other's shutdown. Its threads take tasks at the same time as
+    separate workers would, each on its own database connection.
+    """
     from celery.contrib.testing.worker import start_worker
 
     from integration.scaleout.mode import QUEUES
     from integration.scaleout.tasks import make_celery
 
-    with ExitStack() as stack:
-        apps = []
-        for n in range(count):
-            celery = make_celery(config or runtime.config, runtime=lambda: runtime)
-            # Results on the broker too, so a test can wait for the task it sent.
-            celery.conf.update(result_backend=celery.conf.broker_url, task_ignore_result=False)
-            stack.callback(celery.close)
-            stack.enter_context(start_worker(
-                celery, pool="threads", concurrency=concurrency, perform_ping_check=False,
-                loglevel="WARNING", queues=list(QUEUES), hostname=f"worker{n}@test",
-                shutdown_timeout=30.0))
-            apps.append(celery)
-        yield apps[0]
+    celery = make_celery(config or runtime.config, runtime=lambda: runtime)
+    try:
+        with start_worker(celery, pool="threads", concurrency=concurrency,
+                          perform_ping_check=False, loglevel="WARNING", queues=list(QUEUES),
+                          shutdown_timeout=30.0):
+            yield celery
+    finally:
+        celery.close()
 
 
-@pytest.fixture
-def worker(runtime: Any) -> Iterator[Any]:
-    """One Celery worker (two threads) for the runtime; yields its Celery app."""
-    with celery_workers(runtime) as celery:
-        yield celery
+def broker_idle(broker_url: str) -> bool:
+    """True when no task waits in any queue and none is taken but unfinished (unacked)."""
+    import redis
+
+    from integration.scaleout.mode import QUEUES
+
+    client = redis.Redis.from_url(broker_url)
+    try:
+        # Late acknowledgment: a task a worker has taken stays in "unacked" until it ran.
+        # Looked at twice: a task is between the queue and "unacked" for an instant.
+        for look in range(2):
+            if any(client.llen(queue) for queue in QUEUES) or client.hlen("unacked"):
+                return False
+            if not look:
+                time.sleep(0.1)
+        return True
+    finally:
+        client.close()
 
 
 def wait_for(check: Callable[[], Any], what: str) -> Any:
