@@ -34,7 +34,7 @@ from integration.scaleout.mode import (
 )
 from integration.store.cluster import claim_event, job_lock, relay_events
 from integration.worker import EVENT_LEASE, WorkReport, deliver_outbox, process_claimed
-from scheduler import PeriodicJob, periodic_jobs
+from scheduler import PeriodicJob, SweepReport, periodic_jobs
 
 __all__ = ["RELAY_TASK", "ProcessRuntime", "beat_schedule", "job_task", "make_celery"]
 
@@ -111,9 +111,11 @@ def run_job(runtime: Runtime, job: PeriodicJob) -> bool:
         if not mine:
             log.info("%s: still running elsewhere, this run skipped", job.name)
             return False
-        job.run(runtime, runtime.now())
-    if runtime.tasks is not None:
-        runtime.tasks.deliver()  # what the job queued goes out now, not at the next pass
+        result = job.run(runtime, runtime.now())
+    acted = isinstance(result, SweepReport) and bool(result.warned or result.breached
+                                                     or result.promoted)
+    if acted and runtime.tasks is not None:
+        runtime.tasks.deliver()  # the sweep's alerts go out now, not at beat's next pass
     return True
 
 
