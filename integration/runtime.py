@@ -370,8 +370,10 @@ class Runtime:
                            public_url=public_url(self.config), cipher=self.cipher, now=self.now())
 
     def wake(self) -> None:
-        """Tell idle workers there is new work."""
+        """Tell idle workers there is new work (scale-out: queue a delivery pass)."""
         self._wake.set()
+        if self.tasks is not None:
+            self.tasks.deliver()
 
     def event_stored(self, event_id: int) -> None:
         """A new event is committed: wake in-process workers, or queue it (scale-out)."""

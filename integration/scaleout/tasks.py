@@ -34,7 +34,7 @@ from integration.scaleout.mode import (
 )
 from integration.store.cluster import claim_event, job_lock, relay_events
 from integration.worker import EVENT_LEASE, WorkReport, deliver_outbox, process_claimed
-from scheduler import PeriodicJob, SweepReport, periodic_jobs
+from scheduler import PeriodicJob, periodic_jobs
 
 __all__ = ["RELAY_TASK", "ProcessRuntime", "beat_schedule", "job_task", "make_celery"]
 
@@ -74,10 +74,8 @@ def process_one(runtime: Runtime, event_id: int) -> WorkReport | None:
     now = runtime.now()
     if not claim_event(runtime.sessions, event_id, now=now, lease=EVENT_LEASE):
         return None
-    report = process_claimed(runtime, event_id, now)
-    if report.decided and runtime.tasks is not None:
-        runtime.tasks.deliver()
-    return report
+    # A decision wakes the runtime, which queues a delivery pass for its write-backs.
+    return process_claimed(runtime, event_id, now)
 
 
 def deliver_all(runtime: Runtime) -> WorkReport:
@@ -111,11 +109,8 @@ def run_job(runtime: Runtime, job: PeriodicJob) -> bool:
         if not mine:
             log.info("%s: still running elsewhere, this run skipped", job.name)
             return False
-        result = job.run(runtime, runtime.now())
-    acted = isinstance(result, SweepReport) and bool(result.warned or result.breached
-                                                     or result.promoted)
-    if acted and runtime.tasks is not None:
-        runtime.tasks.deliver()  # the sweep's alerts go out now, not at beat's next pass
+        # A job that queued write-backs wakes the runtime, which queues a delivery pass.
+        job.run(runtime, runtime.now())
     return True
 
 
