@@ -39,6 +39,11 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
                                "its signed sidebar URLs (a tenant may set its own)"),
     "PUBLIC_URL": (None, "str", "where helpdesks reach this app (printed webhook URLs); "
                    "default: the address `escalade serve` listens on"),
+    "MODE": ("embedded", "str", "`embedded` (workers and scheduler in the app's process) or "
+             "`scaleout` (PostgreSQL, Celery workers and beat on ESCALADE_BROKER_URL)"),
+    "BROKER_URL": (None, "str", "scale-out mode: the Celery broker, e.g. redis://redis:6379/0"),
+    "RELAY_SECONDS": (30.0, "float", "scale-out mode: an event stored this long but not yet "
+                      "processed is queued again (a broker that was down loses nothing)"),
     "LOG_LEVEL": ("INFO", "str", "logging level"),
     "LOG_FORMAT": ("auto", "str", "log lines as `json` (one object a line, with tenant and "
                    "ticket ids) or `text`; `auto`: text on a terminal, JSON otherwise"),

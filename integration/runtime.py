@@ -42,6 +42,7 @@ from integration.matrix import Matrix, default_matrix, load_matrix
 from integration.matrix.loader import DEFAULT_PATH
 from integration.metrics import ProcessMetrics
 from integration.routing import RoutingTable
+from integration.scaleout.mode import TaskQueue, task_queue
 from integration.second_reading import LlmSecondReader
 from integration.summary import SummaryProvider, summarizer_from_settings, summary_llm_settings
 from integration.workspaces.install_secrets import previous_secret
@@ -74,6 +75,9 @@ class Runtime:
         self.metrics = ProcessMetrics()
         self._knowledge: dict[int, tuple[int, tuple[KnowledgeDoc, ...]]] = {}
         self._answerers: dict[int, tuple[int, Answerer]] = {}
+        # Scale-out mode: where stored events are queued for the cluster (None: embedded).
+        self.tasks: TaskQueue | None = task_queue(self.config,
+                                                  dialect=self.engine.dialect.name)
 
     @cached_property
     def cipher(self) -> SecretCipher:
@@ -366,8 +370,16 @@ class Runtime:
                            public_url=public_url(self.config), cipher=self.cipher, now=self.now())
 
     def wake(self) -> None:
-        """Tell idle workers there is new work."""
+        """Tell idle workers there is new work (scale-out: queue a delivery pass)."""
         self._wake.set()
+        if self.tasks is not None:
+            self.tasks.deliver()
+
+    def event_stored(self, event_id: int) -> None:
+        """A new event is committed: wake in-process workers, or queue it (scale-out)."""
+        self._wake.set()
+        if self.tasks is not None:
+            self.tasks.process_event(event_id)
 
     def wait_for_work(self, timeout: float) -> None:
         """Block until woken or ``timeout`` passes."""

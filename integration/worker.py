@@ -43,6 +43,7 @@ __all__ = [
     "Workers",
     "deliver_outbox",
     "drain",
+    "process_claimed",
     "process_events",
     "run_once",
     "work_until_idle",
@@ -78,41 +79,42 @@ class WorkReport:
         return any(getattr(self, f.name) for f in fields(self))
 
 
-def _process_events(runtime: Runtime, now: datetime, limit: int) -> tuple[int, int, int]:
-    decided = unchanged = failures = 0
+def _process_events(runtime: Runtime, now: datetime, limit: int) -> WorkReport:
+    report = WorkReport()
     for event_id in store.claim_pending_events(
         runtime.sessions, now=now, limit=limit, lease=EVENT_LEASE
     ):
-        try:
-            result = process_event(runtime, event_id, now=now)
-        except UnsupportedEvent as err:
-            _finish(runtime, event_id, store.EventStatus.IGNORED, str(err), now)
-            continue
-        except RetriableError as err:
-            delay = timedelta(seconds=err.retry_after or 30)
-            with store.session_scope(runtime.sessions) as s:
-                store.retry_event(s, event_id, error=str(err), now=now, delay=delay)
-            failures += 1
-            continue
-        except (FatalError, ValidationError, ConfigurationError) as err:
-            _finish(runtime, event_id, store.EventStatus.FAILED, str(err), now)
-            failures += 1
-            continue
-        except Exception as err:  # keep the worker alive; the event stays visible as failed
-            if is_unavailable(err):
-                # Not the event's fault: it stays claimed until its lease ends, then is
-                # taken again. Marking it failed would lose it.
-                raise
-            log.exception("event %s failed", event_id)
-            message = f"{type(err).__name__}: {err}"
-            _finish(runtime, event_id, store.EventStatus.FAILED, message, now)
-            failures += 1
-            continue
-        if result.outcome is Outcome.DECIDED:
-            decided += 1
-        else:
-            unchanged += 1
-    return decided, unchanged, failures
+        report = report + process_claimed(runtime, event_id, now)
+    return report
+
+
+def process_claimed(runtime: Runtime, event_id: int, now: datetime) -> WorkReport:
+    """Process one event this worker has claimed; its outcome is recorded on the event."""
+    try:
+        result = process_event(runtime, event_id, now=now)
+    except UnsupportedEvent as err:
+        _finish(runtime, event_id, store.EventStatus.IGNORED, str(err), now)
+        return WorkReport()
+    except RetriableError as err:
+        delay = timedelta(seconds=err.retry_after or 30)
+        with store.session_scope(runtime.sessions) as s:
+            store.retry_event(s, event_id, error=str(err), now=now, delay=delay)
+        return WorkReport(event_failures=1)
+    except (FatalError, ValidationError, ConfigurationError) as err:
+        _finish(runtime, event_id, store.EventStatus.FAILED, str(err), now)
+        return WorkReport(event_failures=1)
+    except Exception as err:  # keep the worker alive; the event stays visible as failed
+        if is_unavailable(err):
+            # Not the event's fault: it stays claimed until its lease ends, then is
+            # taken again. Marking it failed would lose it.
+            raise
+        log.exception("event %s failed", event_id)
+        message = f"{type(err).__name__}: {err}"
+        _finish(runtime, event_id, store.EventStatus.FAILED, message, now)
+        return WorkReport(event_failures=1)
+    if result.outcome is Outcome.DECIDED:
+        return WorkReport(decided=1)
+    return WorkReport(unchanged=1)
 
 
 def _finish(
@@ -126,8 +128,7 @@ def process_events(
     runtime: Runtime, *, now: datetime | None = None, limit: int = 50
 ) -> WorkReport:
     """Turn up to ``limit`` pending events into decisions and outbox rows."""
-    decided, unchanged, failures = _process_events(runtime, now or runtime.now(), limit)
-    return WorkReport(decided=decided, unchanged=unchanged, event_failures=failures)
+    return _process_events(runtime, now or runtime.now(), limit)
 
 
 def deliver_outbox(

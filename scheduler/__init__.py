@@ -1,7 +1,9 @@
 """The APScheduler loop: SLA sweeps every few seconds, in-process or alone.
 
 ``scheduler_init_app(app)`` builds a ``BackgroundScheduler`` for the app's runtime (``make
-run`` starts it with the server); ``python -m scheduler`` runs it as its own process. Jobs are
+run`` starts it with the server); ``python -m scheduler`` runs it as its own process. In
+scale-out mode Celery beat runs the same jobs instead (``periodic_jobs``), once per interval
+for the whole cluster. Jobs are
 plain functions of the runtime and a clock, so tests call them directly with a frozen time.
 Each process keeps its own in-memory job store: exactly-once comes from the database (the
 sweep's conditional updates), never from a shared APScheduler job store.
@@ -11,10 +13,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -32,8 +35,8 @@ if TYPE_CHECKING:
 
     from integration.runtime import Runtime
 
-__all__ = ["KNOWLEDGE_JOB", "SweepReport", "build_scheduler", "run_sla_sweep",
-           "scheduler_init_app", "sla_sweep"]
+__all__ = ["KNOWLEDGE_JOB", "PeriodicJob", "SweepReport", "build_scheduler", "periodic_jobs",
+           "run_sla_sweep", "scheduler_init_app", "sla_sweep"]
 
 log = logging.getLogger(__name__)
 SWEEP_JOB = "sla_sweep"
@@ -55,6 +58,45 @@ def run_sla_sweep(runtime: Runtime, clock: Callable[[], datetime]) -> SweepRepor
     report = sla_sweep(runtime, clock())
     runtime.metrics.sweep(time.perf_counter() - started)
     return report
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PeriodicJob:
+    """A scheduled job as Celery beat runs it: its id, name, interval and function."""
+
+    id: str
+    name: str
+    seconds: float
+    run: Callable[[Runtime, datetime], object]
+
+
+def _sweep_at(runtime: Runtime, now: datetime) -> SweepReport:
+    return run_sla_sweep(runtime, lambda: now)
+
+
+def _audits(runtime: Runtime, now: datetime) -> int | None:
+    ran = None
+    while (run_id := run_next_audit(runtime)) is not None:
+        ran = run_id
+    return ran
+
+
+def periodic_jobs(config: Mapping[str, Any]) -> list[PeriodicJob]:
+    """The jobs ``build_scheduler`` runs, with their intervals, for Celery beat."""
+    jobs = [
+        PeriodicJob(id=SWEEP_JOB, name="SLA sweep", run=_sweep_at,
+                    seconds=float(config.get("SLA_SWEEP_SECONDS") or 15.0)),
+        PeriodicJob(id=AUDIT_JOB, name="History audits", seconds=AUDIT_SECONDS, run=_audits),
+        PeriodicJob(id=RISK_JOB, name="At-risk accounts", seconds=RISK_SECONDS,
+                    run=watch_accounts),
+        PeriodicJob(id=DIGEST_JOB, name="Weekly digest", seconds=DIGEST_SECONDS,
+                    run=send_digests),
+    ]
+    minutes = float(config.get("KB_SYNC_MINUTES", KNOWLEDGE_MINUTES) or 0)
+    if minutes > 0:
+        jobs.append(PeriodicJob(id=KNOWLEDGE_JOB, name="Knowledge sync", seconds=minutes * 60,
+                                run=sync_all))
+    return jobs
 
 
 def build_scheduler(

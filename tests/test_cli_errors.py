@@ -89,6 +89,10 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("kb list", ["--tenant", "nobody"], {}, "--tenant: no tenant 'nobody'"),
     ("keys new", ["extra"], {}, "unexpected extra argument (extra)"),
     ("keys rotate", [], {"ESCALADE_SECRET_KEY": "not-a-key"}, "ESCALADE_SECRET_KEY"),
+    ("worker", [], {}, "set ESCALADE_MODE=scaleout"),
+    ("worker", ["--concurrency", "0"], {}, "'--concurrency'"),
+    ("beat", [], {"ESCALADE_MODE": "scaleout", "ESCALADE_BROKER_URL": "redis://127.0.0.1:1/0"},
+     "ESCALADE_MODE=scaleout needs PostgreSQL"),
 ]
 
 

@@ -59,6 +59,7 @@ IO_LAYERS = (
     "integration.delivery",
     "integration.outbox",
     "integration.worker",
+    "integration.scaleout",
     "integration.web",
     "integration.cli",
     "integration.workspaces",

@@ -13,6 +13,7 @@ from integration.cli import (
     audit,
     backfill,
     bugs,
+    cluster,
     dashboard,
     demo,
     kb,
@@ -38,7 +39,7 @@ for _command in (server.db, server.serve, server.work, demo.demo, backfill.backf
                  triage.triage, triage.eval_command, matrix.matrix, tenant.tenant,
                  admin.admin, bugs.bugs, audit.audit, audit.replay, review.review,
                  dashboard.dashboard, keys.keys, answer.answer, kb.kb, report.report,
-                 report.digest):
+                 report.digest, cluster.worker, cluster.beat):
     main.add_command(_command)
 
 

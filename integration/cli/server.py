@@ -69,6 +69,9 @@ def serve(host: str, port: int, workers: bool, with_scheduler: bool) -> None:
 
     app = create_app()
     runtime = app.extensions["escalade"]
+    if runtime.tasks is not None:
+        # Scale-out mode: `escalade worker` and `escalade beat` do the background work.
+        workers = with_scheduler = False
     try:
         server = create_server(app, host=host, port=port, threads=8)
     except (OSError, ValueError) as err:

@@ -2,8 +2,12 @@
 
 ``/healthz`` is liveness (touches nothing, so it stays up during a database outage);
 ``/readyz`` checks the database (connects, the schema is current) and reports the delivery
-backlog. While the database is unavailable (PostgreSQL stopped, a SQLite lock held past the
-busy timeout) every other request gets a 503 with ``Retry-After`` at once
+backlog; in scale-out mode it also checks the broker. A broker that does not answer makes the
+app "degraded", still ready: webhooks are stored and acknowledged, and the relay queues them
+once the broker is back, so taking the web process out of service would only lose them.
+
+While the database is unavailable (PostgreSQL stopped, a SQLite lock held past the busy
+timeout) every other request gets a 503 with ``Retry-After`` at once
 (``integration.availability.StoreGate``: one log line when the outage starts, one when it
 ends); every few seconds one request is let through to ask the database again.
 """
@@ -51,7 +55,8 @@ def readyz() -> tuple[Response, int]:
 
 
 def readiness(runtime: Runtime, gate: StoreGate) -> tuple[dict[str, Any], bool]:
-    """What ``/readyz`` reports: the database (reachable, schema current), the outbox lag."""
+    """What ``/readyz`` reports: the database (reachable, schema current), the outbox lag,
+    the broker in scale-out mode."""
     checks: dict[str, Any] = {}
     try:
         ping(runtime.engine)
@@ -70,7 +75,14 @@ def readiness(runtime: Runtime, gate: StoreGate) -> tuple[dict[str, Any], bool]:
         checks["database"] = {"status": "unavailable", "error": type(err).__name__}
         return {"status": "unavailable", "checks": checks}, False
     gate.came_back()
-    return {"status": "ready" if schema_ok else "unavailable", "checks": checks}, schema_ok
+    status = "ready" if schema_ok else "unavailable"
+    if runtime.tasks is not None:
+        broker_error = runtime.tasks.ping()
+        checks["broker"] = ({"status": "ok"} if broker_error is None
+                            else {"status": "unavailable", "error": broker_error})
+        if broker_error is not None and schema_ok:
+            status = "degraded"
+    return {"status": status, "checks": checks}, schema_ok
 
 
 def gate_requests() -> Response | None:

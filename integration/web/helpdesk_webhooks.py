@@ -73,7 +73,8 @@ def receive(helpdesk: str, tenant_slug: str) -> tuple[Response, int]:
     runtime.metrics.webhook(helpdesk, "accepted" if created else "duplicate")
     if not created:
         return jsonify({"status": "duplicate", "event_id": event_id}), 200
-    runtime.wake()
+    # After the commit: a worker (or, in scale-out mode, the queued task) finds it stored.
+    runtime.event_stored(event_id)
     return jsonify({"status": "accepted", "event_id": event_id}), 202
 
 
