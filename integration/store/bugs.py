@@ -12,7 +12,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from integration.store.db import Base, UTCDateTime
@@ -126,16 +126,31 @@ def get_group(s: Session, group_id: int) -> BugGroupRow | None:
     return s.get(BugGroupRow, group_id)
 
 
-def grouped_tickets(s: Session, tenant_id: int) -> list[tuple[dict[str, Any], str]]:
-    """Every grouped ticket of the tenant (its data, its group's key), in arrival order."""
+def grouped_tickets(s: Session, tenant_id: int, *, after: int = 0
+                    ) -> list[tuple[int, dict[str, Any], str]]:
+    """The tenant's grouped tickets (membership id, data, group key) in arrival order.
+
+    ``after`` keeps the memberships recorded after that id (what other workers added since).
+    """
     query = (
-        select(TicketRow.data, BugGroupRow.group_key)
+        select(BugGroupTicketRow.id, TicketRow.data, BugGroupRow.group_key)
         .join(BugGroupTicketRow, BugGroupTicketRow.ticket_id == TicketRow.id)
         .join(BugGroupRow, BugGroupRow.id == BugGroupTicketRow.group_id)
-        .where(BugGroupRow.tenant_id == tenant_id)
+        .where(BugGroupRow.tenant_id == tenant_id, BugGroupTicketRow.id > after)
         .order_by(TicketRow.created_at, TicketRow.id)
     )
-    return [(data, group_key) for data, group_key in s.execute(query)]
+    return [(link_id, data, group_key) for link_id, data, group_key in s.execute(query)]
+
+
+def lock_grouping(s: Session, tenant_id: int) -> None:
+    """Hold the tenant's grouping until this transaction ends, so workers group in turn.
+
+    PostgreSQL only: there several processes group at once; SQLite has one process.
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"escalade:bug-grouping:{tenant_id}".encode()).digest()
+        s.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big",
+                                                                  signed=True))))
 
 
 def group_by_tracker_key(s: Session, *, tenant_id: int, tracker_key: str) -> BugGroupRow | None:
