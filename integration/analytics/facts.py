@@ -5,8 +5,10 @@ workspace's time zone), its current tier and the dimensions the page filters on 
 plan, ARR band, channel, category), the breakdowns it is counted in (hour of day, group,
 triggers, product area, onboarding age) and its measures (time to escalation, to first
 response, to resolution, SLA met or breached, satisfaction). ``contributions`` turns a fact
-into the rollup rows it adds to — per day and per month, once for the totals and once per
-breakdown — and ``deltas`` is what changes in the rollups when a ticket's fact changes.
+into the rollup rows it adds to — per day, week and month, once for the totals and once per
+breakdown, and per month once more per breakdown with every filter dimension kept (what a
+filtered page reads for whole months) — and ``deltas`` is what changes in the rollups when a
+ticket's fact changes.
 Where the numbers come from:
 
 - time to escalation: from creation to the first time the ticket stood at Tier 2 or higher
@@ -43,6 +45,7 @@ __all__ = [
     "Spike",
     "age_band",
     "arr_band",
+    "breakdown_values",
     "contributions",
     "deltas",
     "fact_of",
@@ -78,9 +81,9 @@ _AREA_CHARS = 40
 
 _BLANK = ("", "", "", "", "")
 
-# tenant_id, grain ("d", "w" or "m"), kind, day, value, tier, helpdesk, plan, arr_band, channel,
-# category
-Key = tuple[int, str, str, date, str, int, str, str, str, str, str]
+# tenant_id, grain ("d", "w" or "m"), full (a breakdown row keeping every filter dimension),
+# kind, day, value, tier, helpdesk, plan, arr_band, channel, category
+Key = tuple[int, str, bool, str, date, str, int, str, str, str, str, str]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -278,31 +281,44 @@ GRAINS: tuple[tuple[str, Callable[[date], date]], ...] = (
     ("d", lambda day: day), ("w", week_of), ("m", month_of))
 
 
-def _breakdowns(fact: Fact) -> Iterable[tuple[str, str]]:
-    yield "hour", f"{fact.hour:02d}"
-    yield "group", fact.group
-    for trigger in fact.triggers:
+def breakdown_values(*, hour: int, group: str, triggers: Iterable[str], area: str,
+                     age: str) -> Iterable[tuple[str, str]]:
+    """The (kind, value) breakdowns a ticket is counted in."""
+    yield "hour", f"{hour:02d}"
+    yield "group", group
+    for trigger in triggers:
         yield "trigger", trigger
-    yield "area", fact.area
-    yield "age", fact.age
+    yield "area", area
+    yield "age", age
+
+
+def _breakdowns(fact: Fact) -> Iterable[tuple[str, str]]:
+    return breakdown_values(hour=fact.hour, group=fact.group, triggers=fact.triggers,
+                            area=fact.area, age=fact.age)
 
 
 def contributions(fact: Fact) -> dict[Key, tuple[float, ...]]:
     """The rollup rows ``fact`` adds to, per day, week and month, with what it adds.
 
     The totals row carries every filter dimension; a breakdown row only the tier (a
-    breakdown by hour per plan, channel and category would be as many rows as tickets).
+    breakdown by hour per plan, channel and category would be as many rows as tickets),
+    except once more per month (``full``): a month holds enough tickets per dimension
+    values that a filtered page reads fewer rows there than facts.
     """
     totals = fact.measures()
     # A breakdown row counts tickets and SLA outcomes only.
     counted = (1, 0, 0.0, 0, 0.0, 0, 0.0, totals[7], totals[8], 0, 0.0)
-    dims = (fact.tier, fact.helpdesk, fact.plan, fact.arr_band, fact.channel, fact.category)
+    dims = (fact.helpdesk, fact.plan, fact.arr_band, fact.channel, fact.category)
     out: dict[Key, tuple[float, ...]] = {}
     for grain, day in GRAINS:
         key_day = day(fact.day)
-        out[(fact.tenant_id, grain, "", key_day, "", *dims)] = totals
+        out[(fact.tenant_id, grain, False, "", key_day, "", fact.tier, *dims)] = totals
         for kind, value in _breakdowns(fact):
-            out[(fact.tenant_id, grain, kind, key_day, value, fact.tier, *_BLANK)] = counted
+            out[(fact.tenant_id, grain, False, kind, key_day, value, fact.tier,
+                 *_BLANK)] = counted
+            if grain == "m":
+                out[(fact.tenant_id, grain, True, kind, key_day, value, fact.tier,
+                     *dims)] = counted
     return out
 
 
