@@ -6,7 +6,7 @@ month rows as they are; a custom period may start and end anywhere, so its chart
 the fewest rows that fit inside its buckets (``chart_spans``: whole months or weeks, days at
 the edges, ``rekeyed`` into the chart's buckets) and its breakdowns from the fewest rows that
 add up to exactly its days (``period_breakdowns``), as are every period's breakdowns filtered
-by a dimension. ``period_report`` folds the rows into the report the exports lay out.
+by two dimensions or more. ``period_report`` folds the rows into the report the exports lay out.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ def read_period(s: Session, f: DashboardFilter, *, grain: str, aligned: bool) ->
         days = [row for part, first, last in chart_spans(f.first, f.last, grain)
                 for row in rekeyed(series_rows(s, replace(f, first=first, last=last),
                                                grain=part), grain)]
-    parts = (breakdown_rows(s, f, grain=grain, kinds=KINDS) if aligned and not f.dimensioned
-             else period_breakdowns(s, f, kinds=KINDS))
+    parts = (breakdown_rows(s, f, grain=grain, kinds=KINDS)
+             if aligned and len(f.dimensions) < 2 else period_breakdowns(s, f, kinds=KINDS))
     return {"totals": total_rows(s, f), "series": days, "breakdowns": parts,
             "segments": segment_days(s, recent)}
 

@@ -5,10 +5,10 @@ workspace's time zone), its current tier and the dimensions the page filters on 
 plan, ARR band, channel, category), the breakdowns it is counted in (hour of day, group,
 triggers, product area, onboarding age) and its measures (time to escalation, to first
 response, to resolution, SLA met or breached, satisfaction). ``contributions`` turns a fact
-into the rollup rows it adds to — per day, week and month, once for the totals and once per
-breakdown, and per month once more per breakdown with every filter dimension kept (what a
-filtered page reads for whole months) — and ``deltas`` is what changes in the rollups when a
-ticket's fact changes.
+into the rollup rows it adds to — per day, week and month, once for the totals and, per
+breakdown, once with no filter dimension, once per filter dimension, and per month once more
+with every filter dimension — and ``deltas`` is what changes in the rollups when a ticket's
+fact changes.
 Where the numbers come from:
 
 - time to escalation: from creation to the first time the ticket stood at Tier 2 or higher
@@ -37,6 +37,7 @@ __all__ = [
     "ARR_BANDS",
     "DIMENSIONS",
     "ESCALATED_FROM",
+    "EVERY",
     "GRAINS",
     "KINDS",
     "MEASURES",
@@ -79,11 +80,15 @@ _DONE = frozenset({"solved", "closed"})
 _BREACHED = frozenset({"breached", "promoted"})
 _AREA_CHARS = 40
 
-_BLANK = ("", "", "", "", "")
+_Dims = tuple[str, str, str, str, str]  # helpdesk, plan, arr_band, channel, category
+_BLANK: _Dims = ("", "", "", "", "")
 
-# tenant_id, grain ("d", "w" or "m"), full (a breakdown row keeping every filter dimension),
-# kind, day, value, tier, helpdesk, plan, arr_band, channel, category
-Key = tuple[int, str, bool, str, date, str, int, str, str, str, str, str]
+# What a rollup row keeps of the filter dimensions: all of them (the totals, and breakdowns
+# per month), none ("") or one (its name).
+EVERY = "all"
+# tenant_id, grain ("d", "w" or "m"), kept, kind, day, value, tier, helpdesk, plan, arr_band,
+# channel, category
+Key = tuple[int, str, str, str, date, str, int, str, str, str, str, str]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -300,25 +305,29 @@ def _breakdowns(fact: Fact) -> Iterable[tuple[str, str]]:
 def contributions(fact: Fact) -> dict[Key, tuple[float, ...]]:
     """The rollup rows ``fact`` adds to, per day, week and month, with what it adds.
 
-    The totals row carries every filter dimension; a breakdown row only the tier (a
-    breakdown by hour per plan, channel and category would be as many rows as tickets),
-    except once more per month (``full``): a month holds enough tickets per dimension
-    values that a filtered page reads fewer rows there than facts.
+    The totals row keeps every filter dimension. A breakdown row keeps none, or one (a
+    breakdown by hour per plan, channel and category would be as many rows as tickets): a
+    page filtered by one dimension reads those. Per month, a breakdown row also keeps every
+    dimension: a month holds enough tickets for those rows to be fewer than its facts.
     """
     totals = fact.measures()
     # A breakdown row counts tickets and SLA outcomes only.
     counted = (1, 0, 0.0, 0, 0.0, 0, 0.0, totals[7], totals[8], 0, 0.0)
-    dims = (fact.helpdesk, fact.plan, fact.arr_band, fact.channel, fact.category)
+    dims: _Dims = (fact.helpdesk, fact.plan, fact.arr_band, fact.channel, fact.category)
+    alone: list[tuple[str, _Dims]] = [("", _BLANK)]
+    for i, name in enumerate(DIMENSIONS):
+        one = ["", "", "", "", ""]
+        one[i] = dims[i]
+        alone.append((name, (one[0], one[1], one[2], one[3], one[4])))
     out: dict[Key, tuple[float, ...]] = {}
     for grain, day in GRAINS:
         key_day = day(fact.day)
-        out[(fact.tenant_id, grain, False, "", key_day, "", fact.tier, *dims)] = totals
+        out[(fact.tenant_id, grain, EVERY, "", key_day, "", fact.tier, *dims)] = totals
+        kept = [*alone, (EVERY, dims)] if grain == "m" else alone
         for kind, value in _breakdowns(fact):
-            out[(fact.tenant_id, grain, False, kind, key_day, value, fact.tier,
-                 *_BLANK)] = counted
-            if grain == "m":
-                out[(fact.tenant_id, grain, True, kind, key_day, value, fact.tier,
-                     *dims)] = counted
+            for name, values in kept:
+                out[(fact.tenant_id, grain, name, kind, key_day, value, fact.tier,
+                     *values)] = counted
     return out
 
 

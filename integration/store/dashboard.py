@@ -3,18 +3,17 @@
 ``dashboard_facts`` holds each decided ticket as the dashboard counts it
 (``integration.analytics.facts``); ``dashboard_rollups`` holds the sums of those facts per
 workspace, day (week and month) in the workspace's time zone, tier and filter dimension, once
-as totals and once per breakdown (hour of day, group, trigger, product area, onboarding age).
-Breakdown rows keep only the tier, except per month once more with every filter dimension
-(``full``).
+as totals and per breakdown (hour of day, group, trigger, product area, onboarding age): with
+no filter dimension, with each one alone, and per month with every one (``kept``).
 ``refresh`` is called by the one writer of decisions in its transaction: it recomputes the
 facts of the tickets just decided and adds the difference to the rollups, so the page reads a
 few thousand rollup rows however many tickets there are. ``rebuild`` recomputes a
 workspace's facts and rollups from its stored tickets and decisions (an existing install, a
 changed time zone). The page's queries read the rollups, with one exception: breakdowns
-filtered by helpdesk, plan, ARR band, channel or category read the ``full`` month rows for the
-period's whole months and the facts of its other days (at most two partial months), through
-an index that holds every column they need. Following a number to its tickets filters the
-start page's list by the facts (``fact_condition``).
+filtered by two or more of helpdesk, plan, ARR band, channel and category read the month rows
+that keep every dimension for the period's whole months and the facts of its other days (at
+most two partial months), through an index that holds every column they need. Following a
+number to its tickets filters the start page's list by the facts (``fact_condition``).
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, cast
 
 from sqlalchemy import (
-    Boolean,
     Date,
     Float,
     ForeignKey,
@@ -45,6 +43,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from integration.analytics.facts import (
     DIMENSIONS,
+    EVERY,
     MEASURES,
     Fact,
     Key,
@@ -74,7 +73,7 @@ __all__ = [
     "write_rollups",
 ]
 
-_KEY = ("tenant_id", "grain", "full", "kind", "day", "value", "tier", "helpdesk", "plan",
+_KEY = ("tenant_id", "grain", "kept", "kind", "day", "value", "tier", "helpdesk", "plan",
         "arr_band", "channel", "category")
 
 
@@ -120,15 +119,15 @@ class DashboardRollupRow(Base):
     __table_args__ = (
         UniqueConstraint(*_KEY, name="uq_dashboard_rollups_key"),
         # Every workspace at once: the same ranges without the workspace.
-        Index(None, "grain", "full", "kind", "day"),
+        Index(None, "grain", "kept", "kind", "day"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     # "d" a day, "w" a week (its Monday), "m" a month (its first day)
     grain: Mapped[str] = mapped_column(String(1))
-    # A breakdown row that keeps every filter dimension (months only); else only the tier.
-    full: Mapped[bool] = mapped_column(Boolean)
+    # The filter dimensions the row keeps: "all", none ("") or the one named.
+    kept: Mapped[str] = mapped_column(String(8))
     kind: Mapped[str] = mapped_column(String(8))  # "" the totals, else a breakdown
     day: Mapped[date] = mapped_column(Date)
     value: Mapped[str] = mapped_column(String(64))
@@ -186,9 +185,9 @@ class DashboardFilter:
     age: str | None = None
 
     @property
-    def dimensioned(self) -> bool:
-        """Whether a filter dimension (helpdesk, plan, ARR band, channel, category) is set."""
-        return any(getattr(self, name) is not None for name in DIMENSIONS)
+    def dimensions(self) -> tuple[str, ...]:
+        """The filter dimensions set (of helpdesk, plan, ARR band, channel, category)."""
+        return tuple(name for name in DIMENSIONS if getattr(self, name) is not None)
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -378,8 +377,8 @@ _DIMS = (_R.tier, _R.helpdesk, _R.plan, _R.arr_band, _R.channel, _R.category)
 
 
 def _where(f: DashboardFilter, grain: str, *, kinds: Sequence[str],
-           full: bool = False) -> list[Any]:
-    out: list[Any] = [_R.grain == grain, _R.full == full,
+           kept: str = EVERY) -> list[Any]:
+    out: list[Any] = [_R.grain == grain, _R.kept == kept,
                       _R.kind == kinds[0] if len(kinds) == 1 else _R.kind.in_(list(kinds))]
     if f.tenant_ids is not None:
         out.append(_R.tenant_id.in_(list(f.tenant_ids)))
@@ -485,18 +484,20 @@ def breakdown_rows(s: Session, f: DashboardFilter, *, grain: str = "d",
                    kinds: Sequence[str]) -> list[tuple[Any, ...]]:
     """Per breakdown value and tier: tickets, SLA met, SLA breached, in rows of ``grain``.
 
-    Filtered by a dimension, a month is read from its ``full`` rows and days or weeks from
-    the facts of their days.
+    Filtered by two dimensions or more, a month is read from its rows that keep every
+    dimension, days and weeks from the facts of their days.
     """
-    if f.dimensioned and grain != "m":
+    chosen = f.dimensions
+    if len(chosen) > 1 and grain != "m":
         assert f.first is not None and f.last is not None
         if grain == "w":  # the days of the weeks whose Mondays are in the range
             f = replace(f, first=f.first + timedelta(days=-f.first.weekday() % 7),
                         last=f.last - timedelta(days=f.last.weekday()) + timedelta(days=6))
         return _fact_breakdowns(s, f, kinds)
+    kept = EVERY if len(chosen) > 1 else chosen[0] if chosen else ""
     query = (select(_R.kind, _R.value, _R.tier, func.sum(_R.tickets), func.sum(_R.sla_met),
                     func.sum(_R.sla_breached))
-             .where(*_where(f, grain, kinds=kinds, full=f.dimensioned))
+             .where(*_where(f, grain, kinds=kinds, kept=kept))
              .group_by(_R.kind, _R.value, _R.tier))
     return [tuple(r) for r in s.execute(query)]
 
@@ -505,12 +506,12 @@ def period_breakdowns(s: Session, f: DashboardFilter, *,
                       kinds: Sequence[str]) -> list[tuple[Any, ...]]:
     """``breakdown_rows`` of exactly ``f``'s days, from the fewest rows that add up to them.
 
-    Filtered by a dimension: the whole months' ``full`` rows, and the facts of the days
+    Filtered by two dimensions or more: the whole months' rows, and the facts of the days
     before and after them (one read each).
     """
     assert f.first is not None and f.last is not None
     parts = spans(f.first, f.last)
-    if not f.dimensioned:
+    if len(f.dimensions) < 2:
         return [row for grain, first, last in parts
                 for row in breakdown_rows(s, replace(f, first=first, last=last), grain=grain,
                                           kinds=kinds)]

@@ -1,8 +1,9 @@
-"""Breakdowns that follow every filter: month rows per filter dimension, an index for the days.
+"""Breakdowns that follow every filter: rows per filter dimension, an index for the facts.
 
-``dashboard_rollups`` gains ``full`` (in its key): a month's breakdown rows once more with
-every filter dimension kept. ``dashboard_facts`` gets an index holding every column a filtered
-breakdown reads. The rollups cannot be filled from SQL (the month rows need each ticket's
+``dashboard_rollups`` gains ``kept`` (in its key): which filter dimensions a row keeps — all
+(the totals, and breakdowns per month), none, or one; breakdowns are kept once per dimension
+besides. ``dashboard_facts`` gets an index holding every column a breakdown filtered by
+several dimensions reads. The new rows cannot be filled from SQL (they need each ticket's
 triggers split), so both tables are made anew, empty: ``escalade db upgrade`` then counts the
 decisions already stored again (``integration.cli.dashboard.count_missing``), as it did when
 the dashboard came.
@@ -67,13 +68,13 @@ def _facts() -> None:
     op.create_index(op.f("ix_dashboard_facts_day"), "dashboard_facts", ["day"])
 
 
-def _rollups(key: list[str], *, full: bool) -> None:
+def _rollups(key: list[str], *, kept: bool) -> None:
     op.create_table(
         "dashboard_rollups",
         sa.Column("id", BIG_ID, nullable=False),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("grain", sa.String(length=1), nullable=False),
-        *([sa.Column("full", sa.Boolean(), nullable=False)] if full else []),
+        *([sa.Column("kept", sa.String(length=8), nullable=False)] if kept else []),
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("value", sa.String(length=64), nullable=False),
@@ -95,7 +96,7 @@ def _rollups(key: list[str], *, full: bool) -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dashboard_rollups")),
         sa.UniqueConstraint(*key, name=op.f("uq_dashboard_rollups_key")),
     )
-    ranges = ["grain", *(["full"] if full else []), "kind", "day"]
+    ranges = ["grain", *(["kept"] if kept else []), "kind", "day"]
     op.create_index(op.f("ix_dashboard_rollups_" + "_".join(ranges)), "dashboard_rollups",
                     ranges)
 
@@ -109,7 +110,7 @@ def upgrade() -> None:
     _drop()
     _facts()
     op.create_index("ix_dashboard_facts_scan", "dashboard_facts", SCAN)
-    _rollups(["tenant_id", "grain", "full", "kind", "day", "value", *DIMENSIONS], full=True)
+    _rollups(["tenant_id", "grain", "kept", "kind", "day", "value", *DIMENSIONS], kept=True)
 
 
 def downgrade() -> None:
@@ -117,4 +118,4 @@ def downgrade() -> None:
     _facts()
     op.create_index(op.f("ix_dashboard_facts_tenant_id_day"), "dashboard_facts",
                     ["tenant_id", "day"])
-    _rollups(["tenant_id", "grain", "kind", "day", "value", *DIMENSIONS], full=False)
+    _rollups(["tenant_id", "grain", "kind", "day", "value", *DIMENSIONS], kept=False)
