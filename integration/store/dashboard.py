@@ -82,7 +82,7 @@ class DashboardFactRow(Base):
 
     __tablename__ = "dashboard_facts"
     __table_args__ = (
-        # A filtered breakdown's days: every column it reads, so the table is not visited.
+        # A breakdown filtered by several dimensions: every column it reads, in day order.
         Index("ix_dashboard_facts_scan", "tenant_id", "day", "tier", "helpdesk", "plan",
               "arr_band", "channel", "category", "hour", "grp", "area", "age", "sla",
               "triggers"),
