@@ -13,8 +13,9 @@ decisions and facts go straight to the driver (COPY on PostgreSQL), not through 
 pipeline; the rollups are the facts' ``contributions`` summed, written with the same upsert
 the decisions use. Each query the page runs is timed (median of ``ESCALADE_BENCH_RUNS``)
 for the last 30 days, 13 weeks and 12 months, filtered by plan, and for every workspace at
-once; so is each chosen period (days picked by hand, as the reports read them); every key
-ending in ``_ms`` is one query's time.
+once; so is each chosen period (days picked by hand, as the reports read them), and the
+breakdowns of each chosen period under filters (helpdesk and tier, plan, channel and
+category, every filter at once); every key ending in ``_ms`` is one query's time.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from integration.store.dashboard import (  # noqa: E402
     DashboardFilter,
     DashboardRollupRow,
     breakdown_rows,
+    period_breakdowns,
     segment_days,
     series_rows,
     total_rows,
@@ -232,7 +234,8 @@ def _queries(s: Any, name: str, f: DashboardFilter, grain: str) -> dict[str, flo
     for query, call in (
         ("totals", partial(total_rows, s, f)),
         ("series", partial(series_rows, s, f, grain=grain)),
-        ("breakdowns", partial(breakdown_rows, s, f, grain=grain, kinds=KINDS)),
+        ("breakdowns", partial(period_breakdowns, s, f, kinds=KINDS) if len(f.dimensions) > 1
+         else partial(breakdown_rows, s, f, grain=grain, kinds=KINDS)),
         ("segment_days", partial(segment_days, s, spikes)),
     ):
         out[f"{query}_{name}_ms"], _ = _timed(call)
@@ -243,13 +246,39 @@ def _chosen_days(s: Any, today: date, tenant_id: int) -> dict[str, float]:
     """A chosen period that starts and ends mid-week and mid-month: every read the page and
     the exports make for it (months, weeks and leftover days), as ``period_<span>_ms``."""
     out = {}
-    for name, first, last, grain in (
+    for name, first, last, grain in _chosen(today):
+        f = DashboardFilter(tenant_ids=(tenant_id,), first=first, last=last)
+        out[f"{name}_ms"], _ = _timed(partial(read_period, s, f, grain=grain, aligned=False))
+    return out
+
+
+def _chosen(today: date) -> tuple[tuple[str, date, date, str], ...]:
+    return (
         ("period_45d", today - timedelta(days=47), today - timedelta(days=3), "d"),
         ("period_200d", today - timedelta(days=213), today - timedelta(days=14), "w"),
         ("period_340d", today - timedelta(days=350), today - timedelta(days=11), "m"),
-    ):
-        f = DashboardFilter(tenant_ids=(tenant_id,), first=first, last=last)
-        out[f"{name}_ms"], _ = _timed(partial(read_period, s, f, grain=grain, aligned=False))
+    )
+
+
+# The filters a breakdown follows: one dimension with the tier, one, two, and every one.
+FILTERED: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("helpdesk_tier", {"helpdesk": "zendesk", "tier": 1}),
+    ("plan", {"plan": "free"}),
+    ("channel_category", {"channel": "email", "category": "how_to"}),
+    ("all_filters", {"helpdesk": "zendesk", "plan": "pro", "arr_band": "50k_200k",
+                     "channel": "email", "category": "billing", "tier": 2}),
+)
+
+
+def _filtered_breakdowns(s: Any, today: date, tenant_id: int) -> dict[str, float]:
+    """Each chosen period's breakdowns under each filter, as the page reads them, as
+    ``breakdowns_<filter>_<period>_ms``."""
+    out = {}
+    for period, first, last, _ in _chosen(today):
+        for name, narrow in FILTERED:
+            f = DashboardFilter(tenant_ids=(tenant_id,), first=first, last=last, **narrow)
+            key = f"breakdowns_{name}_{period.removeprefix('period_')}_ms"
+            out[key], _ = _timed(partial(period_breakdowns, s, f, kinds=KINDS))
     return out
 
 
@@ -267,6 +296,11 @@ def _views(today: date, tenant_id: int) -> list[tuple[str, DashboardFilter, str]
                                            last=today, plan="enterprise"), "d"),
         ("30d_every_workspace", DashboardFilter(first=today - timedelta(days=29), last=today),
          "d"),
+        ("13w_email_how_to", DashboardFilter(
+            tenant_ids=one, first=week_of(today) - timedelta(weeks=12), last=today,
+            channel="email", category="how_to"), "w"),
+        ("12m_enterprise", DashboardFilter(tenant_ids=one, first=year, last=today,
+                                           plan="enterprise"), "m"),
     ]
 
 
@@ -295,6 +329,7 @@ def main() -> None:
             for name, f, grain in _views(today, tenant_id):
                 times.update(_queries(s, name, f, grain))
             times.update(_chosen_days(s, today, tenant_id))
+            times.update(_filtered_breakdowns(s, today, tenant_id))
             stored = s.scalar(select(func.count()).select_from(DashboardRollupRow))
         print(json.dumps({
             "benchmark": "dashboard", "database": engine.dialect.name, "tickets": TICKETS,

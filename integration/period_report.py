@@ -5,8 +5,8 @@ period starts where its buckets do (a Monday, the first of a month) and reads th
 month rows as they are; a custom period may start and end anywhere, so its chart is read from
 the fewest rows that fit inside its buckets (``chart_spans``: whole months or weeks, days at
 the edges, ``rekeyed`` into the chart's buckets) and its breakdowns from the fewest rows that
-add up to exactly its days (``spans``). ``period_report`` folds the rows into the
-report the exports lay out.
+add up to exactly its days (``period_breakdowns``), as are every period's breakdowns filtered
+by two dimensions or more. ``period_report`` folds the rows into the report the exports lay out.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from integration.store.dashboard import (
     DashboardFilter,
     breakdown_rows,
     chart_spans,
+    period_breakdowns,
     segment_days,
     series_rows,
-    spans,
     total_rows,
 )
 
@@ -47,14 +47,12 @@ def read_period(s: Session, f: DashboardFilter, *, grain: str, aligned: bool) ->
     recent = replace(f, first=spike_first(f.first, f.last) - timedelta(days=SPIKE_BASELINE))
     if aligned:
         days = series_rows(s, f, grain=grain)
-        parts = breakdown_rows(s, f, grain=grain, kinds=KINDS)
     else:
         days = [row for part, first, last in chart_spans(f.first, f.last, grain)
                 for row in rekeyed(series_rows(s, replace(f, first=first, last=last),
                                                grain=part), grain)]
-        parts = [row for part, first, last in spans(f.first, f.last)
-                 for row in breakdown_rows(s, replace(f, first=first, last=last), grain=part,
-                                           kinds=KINDS)]
+    parts = (breakdown_rows(s, f, grain=grain, kinds=KINDS)
+             if aligned and len(f.dimensions) < 2 else period_breakdowns(s, f, kinds=KINDS))
     return {"totals": total_rows(s, f), "series": days, "breakdowns": parts,
             "segments": segment_days(s, recent)}
 

@@ -116,8 +116,8 @@ def _rollups(runtime: Any) -> list[tuple[Any, ...]]:
         measures = ("tickets", "escalated_n", "first_n", "resolved_n", "sla_met",
                     "sla_breached", "csat_n")
         return sorted(
-            (r.tenant_id, r.grain, r.kind, r.day, r.value, r.tier, r.plan, r.arr_band,
-             r.channel, r.category, *(getattr(r, m) for m in measures))
+            (r.tenant_id, r.grain, r.kept, r.kind, r.day, r.value, r.tier, r.helpdesk, r.plan,
+             r.arr_band, r.channel, r.category, *(getattr(r, m) for m in measures))
             for r in rows if r.tickets)
 
 

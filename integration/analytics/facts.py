@@ -5,8 +5,10 @@ workspace's time zone), its current tier and the dimensions the page filters on 
 plan, ARR band, channel, category), the breakdowns it is counted in (hour of day, group,
 triggers, product area, onboarding age) and its measures (time to escalation, to first
 response, to resolution, SLA met or breached, satisfaction). ``contributions`` turns a fact
-into the rollup rows it adds to — per day and per month, once for the totals and once per
-breakdown — and ``deltas`` is what changes in the rollups when a ticket's fact changes.
+into the rollup rows it adds to — per day, week and month, once for the totals and, per
+breakdown, once with no filter dimension, once per filter dimension, and per month once more
+with every filter dimension — and ``deltas`` is what changes in the rollups when a ticket's
+fact changes.
 Where the numbers come from:
 
 - time to escalation: from creation to the first time the ticket stood at Tier 2 or higher
@@ -35,6 +37,7 @@ __all__ = [
     "ARR_BANDS",
     "DIMENSIONS",
     "ESCALATED_FROM",
+    "EVERY",
     "GRAINS",
     "KINDS",
     "MEASURES",
@@ -43,6 +46,7 @@ __all__ = [
     "Spike",
     "age_band",
     "arr_band",
+    "breakdown_values",
     "contributions",
     "deltas",
     "fact_of",
@@ -76,11 +80,15 @@ _DONE = frozenset({"solved", "closed"})
 _BREACHED = frozenset({"breached", "promoted"})
 _AREA_CHARS = 40
 
-_BLANK = ("", "", "", "", "")
+_Dims = tuple[str, str, str, str, str]  # helpdesk, plan, arr_band, channel, category
+_BLANK: _Dims = ("", "", "", "", "")
 
-# tenant_id, grain ("d", "w" or "m"), kind, day, value, tier, helpdesk, plan, arr_band, channel,
-# category
-Key = tuple[int, str, str, date, str, int, str, str, str, str, str]
+# What a rollup row keeps of the filter dimensions: all of them (the totals, and breakdowns
+# per month), none ("") or one (its name).
+EVERY = "all"
+# tenant_id, grain ("d", "w" or "m"), kept, kind, day, value, tier, helpdesk, plan, arr_band,
+# channel, category
+Key = tuple[int, str, str, str, date, str, int, str, str, str, str, str]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -278,31 +286,48 @@ GRAINS: tuple[tuple[str, Callable[[date], date]], ...] = (
     ("d", lambda day: day), ("w", week_of), ("m", month_of))
 
 
-def _breakdowns(fact: Fact) -> Iterable[tuple[str, str]]:
-    yield "hour", f"{fact.hour:02d}"
-    yield "group", fact.group
-    for trigger in fact.triggers:
+def breakdown_values(*, hour: int, group: str, triggers: Iterable[str], area: str,
+                     age: str) -> Iterable[tuple[str, str]]:
+    """The (kind, value) breakdowns a ticket is counted in."""
+    yield "hour", f"{hour:02d}"
+    yield "group", group
+    for trigger in triggers:
         yield "trigger", trigger
-    yield "area", fact.area
-    yield "age", fact.age
+    yield "area", area
+    yield "age", age
+
+
+def _breakdowns(fact: Fact) -> Iterable[tuple[str, str]]:
+    return breakdown_values(hour=fact.hour, group=fact.group, triggers=fact.triggers,
+                            area=fact.area, age=fact.age)
 
 
 def contributions(fact: Fact) -> dict[Key, tuple[float, ...]]:
     """The rollup rows ``fact`` adds to, per day, week and month, with what it adds.
 
-    The totals row carries every filter dimension; a breakdown row only the tier (a
-    breakdown by hour per plan, channel and category would be as many rows as tickets).
+    The totals row keeps every filter dimension. A breakdown row keeps none, or one (a
+    breakdown by hour per plan, channel and category would be as many rows as tickets): a
+    page filtered by one dimension reads those. Per month, a breakdown row also keeps every
+    dimension: a month holds enough tickets for those rows to be fewer than its facts.
     """
     totals = fact.measures()
     # A breakdown row counts tickets and SLA outcomes only.
     counted = (1, 0, 0.0, 0, 0.0, 0, 0.0, totals[7], totals[8], 0, 0.0)
-    dims = (fact.tier, fact.helpdesk, fact.plan, fact.arr_band, fact.channel, fact.category)
+    dims: _Dims = (fact.helpdesk, fact.plan, fact.arr_band, fact.channel, fact.category)
+    alone: list[tuple[str, _Dims]] = [("", _BLANK)]
+    for i, name in enumerate(DIMENSIONS):
+        one = ["", "", "", "", ""]
+        one[i] = dims[i]
+        alone.append((name, (one[0], one[1], one[2], one[3], one[4])))
     out: dict[Key, tuple[float, ...]] = {}
     for grain, day in GRAINS:
         key_day = day(fact.day)
-        out[(fact.tenant_id, grain, "", key_day, "", *dims)] = totals
+        out[(fact.tenant_id, grain, EVERY, "", key_day, "", fact.tier, *dims)] = totals
+        kept = [*alone, (EVERY, dims)] if grain == "m" else alone
         for kind, value in _breakdowns(fact):
-            out[(fact.tenant_id, grain, kind, key_day, value, fact.tier, *_BLANK)] = counted
+            for name, values in kept:
+                out[(fact.tenant_id, grain, name, kind, key_day, value, fact.tier,
+                     *values)] = counted
     return out
 
 

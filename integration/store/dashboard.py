@@ -2,21 +2,25 @@
 
 ``dashboard_facts`` holds each decided ticket as the dashboard counts it
 (``integration.analytics.facts``); ``dashboard_rollups`` holds the sums of those facts per
-workspace, day (and month) in the workspace's time zone, tier and filter dimension, once as
-totals and once per breakdown (hour of day, group, trigger, product area, onboarding age).
+workspace, day (week and month) in the workspace's time zone, tier and filter dimension, once
+as totals and per breakdown (hour of day, group, trigger, product area, onboarding age): with
+no filter dimension, with each one alone, and per month with every one (``kept``).
 ``refresh`` is called by the one writer of decisions in its transaction: it recomputes the
 facts of the tickets just decided and adds the difference to the rollups, so the page reads a
 few thousand rollup rows however many tickets there are. ``rebuild`` recomputes a
 workspace's facts and rollups from its stored tickets and decisions (an existing install, a
-changed time zone). The page's queries read the rollups only; following a number to its
-tickets filters the start page's list by the facts (``fact_condition``).
+changed time zone). The page's queries read the rollups, with one exception: breakdowns
+filtered by two or more of helpdesk, plan, ARR band, channel and category read the month rows
+that keep every dimension for the period's whole months and the facts of its other days (at
+most two partial months), through an index that holds every column they need. Following a
+number to its tickets filters the start page's list by the facts (``fact_condition``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, cast
 
@@ -37,7 +41,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from integration.analytics.facts import MEASURES, Fact, Key, deltas, fact_of
+from integration.analytics.facts import (
+    DIMENSIONS,
+    EVERY,
+    MEASURES,
+    Fact,
+    Key,
+    breakdown_values,
+    deltas,
+    fact_of,
+)
 from integration.store.db import Base
 from integration.store.tables import BigId, DecisionRow, TenantRow, TicketRow
 
@@ -50,6 +63,7 @@ __all__ = [
     "chart_spans",
     "fact_condition",
     "missing_rollups",
+    "period_breakdowns",
     "rebuild",
     "refresh",
     "segment_days",
@@ -59,8 +73,8 @@ __all__ = [
     "write_rollups",
 ]
 
-_KEY = ("tenant_id", "grain", "kind", "day", "value", "tier", "helpdesk", "plan", "arr_band",
-        "channel", "category")
+_KEY = ("tenant_id", "grain", "kept", "kind", "day", "value", "tier", "helpdesk", "plan",
+        "arr_band", "channel", "category")
 
 
 class DashboardFactRow(Base):
@@ -68,7 +82,10 @@ class DashboardFactRow(Base):
 
     __tablename__ = "dashboard_facts"
     __table_args__ = (
-        Index(None, "tenant_id", "day"),
+        # A breakdown filtered by several dimensions: every column it reads, in day order.
+        Index("ix_dashboard_facts_scan", "tenant_id", "day", "tier", "helpdesk", "plan",
+              "arr_band", "channel", "category", "hour", "grp", "area", "age", "sla",
+              "triggers"),
         Index(None, "day"),
     )
 
@@ -102,13 +119,15 @@ class DashboardRollupRow(Base):
     __table_args__ = (
         UniqueConstraint(*_KEY, name="uq_dashboard_rollups_key"),
         # Every workspace at once: the same ranges without the workspace.
-        Index(None, "grain", "kind", "day"),
+        Index(None, "grain", "kept", "kind", "day"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     # "d" a day, "w" a week (its Monday), "m" a month (its first day)
     grain: Mapped[str] = mapped_column(String(1))
+    # The filter dimensions the row keeps: "all", none ("") or the one named.
+    kept: Mapped[str] = mapped_column(String(8))
     kind: Mapped[str] = mapped_column(String(8))  # "" the totals, else a breakdown
     day: Mapped[date] = mapped_column(Date)
     value: Mapped[str] = mapped_column(String(64))
@@ -164,6 +183,11 @@ class DashboardFilter:
     trigger: str | None = None
     area: str | None = None
     age: str | None = None
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """The filter dimensions set (of helpdesk, plan, ARR band, channel, category)."""
+        return tuple(name for name in DIMENSIONS if getattr(self, name) is not None)
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -353,8 +377,8 @@ _DIMS = (_R.tier, _R.helpdesk, _R.plan, _R.arr_band, _R.channel, _R.category)
 
 
 def _where(f: DashboardFilter, grain: str, *, kinds: Sequence[str],
-           dimensions: bool = True) -> list[Any]:
-    out: list[Any] = [_R.grain == grain,
+           kept: str = EVERY) -> list[Any]:
+    out: list[Any] = [_R.grain == grain, _R.kept == kept,
                       _R.kind == kinds[0] if len(kinds) == 1 else _R.kind.in_(list(kinds))]
     if f.tenant_ids is not None:
         out.append(_R.tenant_id.in_(list(f.tenant_ids)))
@@ -364,8 +388,6 @@ def _where(f: DashboardFilter, grain: str, *, kinds: Sequence[str],
         out.append(_R.day <= f.last)
     if f.tier is not None:
         out.append(_R.tier == f.tier)
-    if not dimensions:
-        return out
     for column, value in ((_R.helpdesk, f.helpdesk), (_R.plan, f.plan),
                           (_R.arr_band, f.arr_band), (_R.channel, f.channel),
                           (_R.category, f.category)):
@@ -460,15 +482,70 @@ def series_rows(s: Session, f: DashboardFilter, *, grain: str = "d") -> list[tup
 
 def breakdown_rows(s: Session, f: DashboardFilter, *, grain: str = "d",
                    kinds: Sequence[str]) -> list[tuple[Any, ...]]:
-    """Per breakdown value and tier: tickets, SLA met, SLA breached.
+    """Per breakdown value and tier: tickets, SLA met, SLA breached, in rows of ``grain``.
 
-    Breakdowns follow the workspace, period and tier only (their rows keep no other filter).
+    Filtered by two dimensions or more, a month is read from its rows that keep every
+    dimension, days and weeks from the facts of their days.
     """
+    chosen = f.dimensions
+    if len(chosen) > 1 and grain != "m":
+        assert f.first is not None and f.last is not None
+        if grain == "w":  # the days of the weeks whose Mondays are in the range
+            f = replace(f, first=f.first + timedelta(days=-f.first.weekday() % 7),
+                        last=f.last - timedelta(days=f.last.weekday()) + timedelta(days=6))
+        return _fact_breakdowns(s, f, kinds)
+    kept = EVERY if len(chosen) > 1 else chosen[0] if chosen else ""
     query = (select(_R.kind, _R.value, _R.tier, func.sum(_R.tickets), func.sum(_R.sla_met),
                     func.sum(_R.sla_breached))
-             .where(*_where(f, grain, kinds=kinds, dimensions=False))
+             .where(*_where(f, grain, kinds=kinds, kept=kept))
              .group_by(_R.kind, _R.value, _R.tier))
     return [tuple(r) for r in s.execute(query)]
+
+
+def period_breakdowns(s: Session, f: DashboardFilter, *,
+                      kinds: Sequence[str]) -> list[tuple[Any, ...]]:
+    """``breakdown_rows`` of exactly ``f``'s days, from the fewest rows that add up to them.
+
+    Filtered by two dimensions or more: the whole months' rows, and the facts of the days
+    before and after them (one read each).
+    """
+    assert f.first is not None and f.last is not None
+    parts = spans(f.first, f.last)
+    if len(f.dimensions) < 2:
+        return [row for grain, first, last in parts
+                for row in breakdown_rows(s, replace(f, first=first, last=last), grain=grain,
+                                          kinds=kinds)]
+    months = [(first, last) for grain, first, last in parts if grain == "m"]
+    if not months:
+        return _fact_breakdowns(s, f, kinds)
+    first_month, last_month = months[0]
+    ranges = ((f.first, first_month - timedelta(days=1)), (_next_month(last_month), f.last))
+    return [*breakdown_rows(s, replace(f, first=first_month, last=last_month), grain="m",
+                            kinds=kinds),
+            *(row for first, last in ranges if first <= last
+              for row in _fact_breakdowns(s, replace(f, first=first, last=last), kinds))]
+
+
+def _fact_breakdowns(s: Session, f: DashboardFilter,
+                     kinds: Sequence[str]) -> list[tuple[Any, ...]]:
+    """``breakdown_rows`` counted from the facts of ``f``'s days (one scan of the index)."""
+    F = DashboardFactRow
+    columns = (F.tier, F.hour, F.grp, F.area, F.age, F.triggers, F.sla)
+    # Every workspace as a list, so the scan still starts at a workspace's days.
+    tenants = (f if f.tenant_ids is not None
+               else replace(f, tenant_ids=tuple(s.scalars(select(TenantRow.id)))))
+    wanted = frozenset(kinds)
+    counts: dict[tuple[str, str, int], list[int]] = {}
+    for tier, hour, group, area, age, triggers, sla, tickets in s.execute(
+            select(*columns, func.count()).where(*_fact_conditions(tenants))
+            .group_by(*columns)):
+        met, breached = tickets * (sla == "met"), tickets * (sla == "breached")
+        for kind, value in breakdown_values(hour=hour, group=group, triggers=_split(triggers),
+                                            area=area, age=age):
+            if kind in wanted:
+                row = counts.setdefault((kind, value, tier), [0, 0, 0])
+                row[0], row[1], row[2] = row[0] + tickets, row[1] + met, row[2] + breached
+    return [(kind, value, tier, *row) for (kind, value, tier), row in counts.items()]
 
 
 def segment_days(s: Session, f: DashboardFilter, *, tier: int = 3) -> list[tuple[Any, ...]]:
@@ -485,6 +562,10 @@ def _fields(f: DashboardFilter) -> dict[str, Any]:
 
 def fact_condition(f: DashboardFilter) -> Any:
     """A condition on tickets: those whose facts match ``f`` (the list behind a number)."""
+    return TicketRow.id.in_(select(DashboardFactRow.ticket_id).where(*_fact_conditions(f)))
+
+
+def _fact_conditions(f: DashboardFilter) -> list[Any]:
     F = DashboardFactRow
     conditions: list[Any] = []
     if f.tenant_ids is not None:
@@ -502,4 +583,4 @@ def fact_condition(f: DashboardFilter) -> Any:
     if f.trigger is not None:
         escaped = "".join("\\" + c if c in "%_\\" else c for c in f.trigger)
         conditions.append(F.triggers.like(f"%|{escaped}|%", escape="\\"))
-    return TicketRow.id.in_(select(F.ticket_id).where(*conditions))
+    return conditions

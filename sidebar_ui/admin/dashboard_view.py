@@ -299,11 +299,6 @@ class _Links:
         """The list behind a number: the page's filters and ``narrow`` (dimension=value)."""
         return self._url(self._base, narrow)
 
-    def broad(self, **narrow: Any) -> str:
-        """The list behind a breakdown's number: workspace, period and tier only."""
-        kept = {k: v for k, v in self._base.items() if k in ("workspace", "from", "to", "tier")}
-        return self._url(kept, narrow)
-
     @staticmethod
     def _url(base: Mapping[str, str], narrow: Mapping[str, Any]) -> str:
         values = {**base, **{_PARAM.get(k, k): ("none" if v == "" else str(v))

@@ -1,4 +1,4 @@
-"""In a real browser: the dashboard on the demo workspace, a filter, a number opened as tickets.
+"""In a real browser: the dashboard on the demo workspace, a filter, numbers opened as tickets.
 
 Its own server: deciding the demo's history changes what the start page lists, which other
 browser tests count. Every request stays on 127.0.0.1 (charts are drawn on the server).
@@ -13,7 +13,7 @@ from integration.demo.decided import decide_history
 from tests.browser.live import demo_server, sign_in
 
 
-def test_the_dashboard_filters_and_a_number_opens_its_tickets(browser_page: Any) -> None:
+def test_the_dashboard_filters_and_its_numbers_open_their_tickets(browser_page: Any) -> None:
     page = browser_page
     hosts: set[str] = set()
     page.on("request", lambda req: hosts.add(urlsplit(req.url).hostname or req.url))
@@ -40,4 +40,16 @@ def test_the_dashboard_filters_and_a_number_opens_its_tickets(browser_page: Any)
         assert query["category"] == ["refund"] and query["workspace"] == ["demo"]
         assert "dashboard number" in page.inner_text("#narrowed")
         assert page.inner_text("#showing").split(" of ")[1].startswith(f"{refunds} ticket")
+
+        # A breakdown follows the filter too, and its number opens exactly its tickets.
+        page.go_back()
+        page.wait_for_load_state()
+        cell = page.locator("#groups-table tbody td a").first
+        in_group = int(cell.inner_text())
+        assert 0 < in_group <= refunds
+        cell.click()
+        page.wait_for_load_state()
+        query = parse_qs(urlsplit(page.url).query)
+        assert query["category"] == ["refund"] and "group" in query
+        assert page.inner_text("#showing").split(" of ")[1].startswith(f"{in_group} ticket")
     assert hosts == {"127.0.0.1"}
