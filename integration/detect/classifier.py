@@ -26,7 +26,12 @@ from spacy.tokens import Doc
 from spacy.util import registry
 from spacy.vocab import Vocab
 
-from integration.detect.embedding import EmbeddingModel, softmax
+from integration.detect.embedding import (
+    EMBED_DIR,
+    EmbeddingModel,
+    default_embedding_model,
+    softmax,
+)
 from integration.detect.text import Parsed
 from integration.errors import ConfigurationError
 from integration.models import Category
@@ -261,7 +266,12 @@ class TextModel:
         )
         self.embedding: EmbeddingModel | None = None
         if embeddings and (blend.embedding_share > 0 or blend.complaint_embedding_share > 0):
-            self.embedding = EmbeddingModel(path / "embed")
+            embed = path / "embed"
+            # The shipped model is the one the learned reader also reads meanings with:
+            # loaded once per process, not once per user.
+            self.embedding = (
+                default_embedding_model() if embed == EMBED_DIR else EmbeddingModel(embed)
+            )
         else:
             blend = Blend(
                 category_weight=blend.category_weight,
