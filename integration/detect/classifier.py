@@ -218,7 +218,9 @@ class _LinearView:
             self._learn(list(dict.fromkeys(missing)))
             # Repeats of a missing key count each time they occur, as in the layer.
             rows = [index[key] for key in _keys_of(words)]
-        summed: numpy.ndarray = self.bias + numpy.add.reduce(self._rows[rows], axis=0)
+        # ``take`` gathers the same rows as indexing with the list, without first
+        # converting the list into an index array (most of a short text's cost here).
+        summed: numpy.ndarray = self.bias + numpy.add.reduce(self._rows.take(rows, axis=0), axis=0)
         return summed
 
 
