@@ -247,3 +247,21 @@ def test_the_classifier_and_the_reader_share_one_embedding_model() -> None:
     from integration.detect.embedding import default_embedding_model
 
     assert default_model().embedding is default_embedding_model()
+
+
+def test_embedding_rows_gathered_with_take_sum_to_the_indexed_rows() -> None:
+    import math
+
+    import numpy
+
+    from integration.detect.embedding import default_embedding_model
+
+    embedder = default_embedding_model().embedder
+    texts = _demo_texts()[:40]
+    encoded = embedder.encode(texts)
+    for text, row in zip(texts, encoded, strict=True):
+        ids = embedder.token_ids(text)
+        summed = numpy.add.reduce(embedder.vectors[ids], axis=0)
+        norm = math.sqrt(float(summed @ summed)) + 1e-32
+        expected = summed / norm if embedder.normalize else summed / len(ids)
+        assert numpy.array_equal(row, expected), text
