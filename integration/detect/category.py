@@ -20,7 +20,7 @@ from integration.detect.senses import (
     suppression,
 )
 from integration.detect.text import Parsed, TextReader
-from integration.detect.triggers import LemmaMatcher, compile_phrases, resolved
+from integration.detect.triggers import LemmaMatcher, compile_phrases, read_options, resolved
 from integration.models import Category, TriggerHit
 
 __all__ = ["CategoryResult", "CategoryScorer", "PAGE_CATEGORY"]
@@ -84,11 +84,12 @@ class CategoryScorer:
     def __init__(self, reader: TextReader) -> None:
         self._matcher = LemmaMatcher()
         self._weights: dict[str, tuple[Category, float]] = {}
+        known = read_options(reader, (cue for cues in CATEGORY_CUES.values() for cue in cues))
         for category, cues in CATEGORY_CUES.items():
             for cue, weight in cues.items():
                 key = f"{category.value}:{cue}"
                 self._weights[key] = (category, weight)
-                compile_phrases(reader, self._matcher, key, (cue,))
+                compile_phrases(reader, self._matcher, key, (cue,), known=known)
 
     def cue_scores(self, doc: Parsed, weight: float) -> list[tuple[Category, float, str]]:
         """Every counted cue in ``doc`` as (category, weighted score, matched text)."""

@@ -26,7 +26,12 @@ from spacy.tokens import Doc
 from spacy.util import registry
 from spacy.vocab import Vocab
 
-from integration.detect.embedding import EmbeddingModel, softmax
+from integration.detect.embedding import (
+    EMBED_DIR,
+    EmbeddingModel,
+    default_embedding_model,
+    softmax,
+)
 from integration.detect.text import Parsed
 from integration.errors import ConfigurationError
 from integration.models import Category
@@ -213,7 +218,9 @@ class _LinearView:
             self._learn(list(dict.fromkeys(missing)))
             # Repeats of a missing key count each time they occur, as in the layer.
             rows = [index[key] for key in _keys_of(words)]
-        summed: numpy.ndarray = self.bias + numpy.add.reduce(self._rows[rows], axis=0)
+        # ``take`` gathers the same rows as indexing with the list, without first
+        # converting the list into an index array (most of a short text's cost here).
+        summed: numpy.ndarray = self.bias + numpy.add.reduce(self._rows.take(rows, axis=0), axis=0)
         return summed
 
 
@@ -261,7 +268,12 @@ class TextModel:
         )
         self.embedding: EmbeddingModel | None = None
         if embeddings and (blend.embedding_share > 0 or blend.complaint_embedding_share > 0):
-            self.embedding = EmbeddingModel(path / "embed")
+            embed = path / "embed"
+            # The shipped model is the one the learned reader also reads meanings with:
+            # loaded once per process, not once per user.
+            self.embedding = (
+                default_embedding_model() if embed == EMBED_DIR else EmbeddingModel(embed)
+            )
         else:
             blend = Blend(
                 category_weight=blend.category_weight,

@@ -17,8 +17,8 @@ from typing import Any
 import spacy
 from spacy.attrs import IDX, SPACY
 from spacy.language import Language
-from spacy.lookups import load_lookups
 from spacy.pipeline.sentencizer import Sentencizer
+from spacy.util import load_language_data, registry
 
 from integration.errors import ConfigurationError
 
@@ -306,12 +306,16 @@ class TextReader:
 
 @lru_cache(maxsize=1)
 def _lemma_table() -> Callable[[str], str | None]:
+    # The table as the plain dict it is stored as: spaCy's lookup table would hash each of
+    # its 40,000 words on load, and a word's lemma is the same either way.
     try:
-        table = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+        table = load_language_data(registry.lookups.get("en")["lemma_lookup"])
     except (ValueError, KeyError, ImportError) as err:
         raise ConfigurationError(
             "spaCy's English lemma table is missing: install the spacy-lookups-data package"
         ) from err
+    if not isinstance(table, dict):
+        raise ConfigurationError("spaCy's English lemma table is not a word-to-lemma mapping")
     return table.get
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from integration.detect.cues import INTENT_CUES
@@ -17,6 +17,7 @@ __all__ = [
     "Match",
     "TriggerMatcher",
     "compile_phrases",
+    "read_options",
     "resolve_overlaps",
     "resolved",
 ]
@@ -113,20 +114,24 @@ def _match_rest(lemmas: Sequence[str], pos: int, rest: tuple[_Slot, ...]) -> int
 
 
 def compile_phrases(
-    reader: TextReader, matcher: LemmaMatcher, key: str, words: Iterable[str]
+    reader: TextReader, matcher: LemmaMatcher, key: str, words: Iterable[str],
+    *, known: Mapping[str, list[str]] | None = None,
 ) -> None:
     """Add lemma patterns for ``words`` under ``key`` (lower-cased, deduplicated).
 
     In a phrase, ``a|b`` accepts either word and ``...`` is a short gap; a hyphenated pair
     also matches written apart or joined ("law-enforcement", "law enforcement").
+    ``known``: ``read_options`` of these words, read beforehand with others.
     """
-    for text in dict.fromkeys(w.strip().lower() for w in words if w.strip()):
+    texts = list(dict.fromkeys(w.strip().lower() for w in words if w.strip()))
+    read = known if known is not None else read_options(reader, texts)
+    for text in texts:
         slots: list[frozenset[str] | None] = []
         for part in text.split():
             if part == _GAP:
                 slots.append(None)
                 continue
-            options = [_lemmas(reader, option) for option in part.split("|") if option]
+            options = [read[option] for option in part.split("|") if option]
             width = max((len(o) for o in options), default=0)
             if width == 1:
                 slots.append(frozenset(o[0] for o in options))
@@ -143,9 +148,20 @@ def compile_phrases(
                 matcher.add(key, [s for s in slots if s != frozenset({"-"})])
 
 
-def _lemmas(reader: TextReader, text: str) -> list[str]:
-    parsed = reader.read(text)
-    return [lemma for lemma, word in zip(parsed.lemmas, parsed.words, strict=True) if word.strip()]
+def read_options(reader: TextReader, texts: Iterable[str]) -> dict[str, list[str]]:
+    """Each word option of the phrases ``texts`` (lower-cased) and its lemmas, read at once."""
+    texts = [t.strip().lower() for t in texts]
+    options = list(dict.fromkeys(
+        option for text in texts for part in text.split() if part != _GAP
+        for option in part.split("|") if option
+    ))
+    # One tokenizer call for all of them: a call has a fixed cost, and a matrix has
+    # thousands of phrase words to read when the detector is built.
+    return {
+        option: [lemma for lemma, word in zip(parsed.lemmas, parsed.words, strict=True)
+                 if word.strip()]
+        for option, parsed in zip(options, reader.read_all(options), strict=True)
+    }
 
 
 def resolve_overlaps(doc: Parsed, matcher: LemmaMatcher) -> list[Match]:
@@ -197,9 +213,10 @@ class TriggerMatcher:
     def __init__(self, reader: TextReader, specs: Sequence[TriggerSpec]) -> None:
         self._matcher = LemmaMatcher()
         self.ids = tuple(dict.fromkeys(s.id for s in specs))
+        words = {s.id: (*s.lemmas, *s.phrases, *INTENT_CUES.get(s.id, ())) for s in specs}
+        known = read_options(reader, (w for spec_words in words.values() for w in spec_words))
         for spec in specs:
-            words = (*spec.lemmas, *spec.phrases, *INTENT_CUES.get(spec.id, ()))
-            compile_phrases(reader, self._matcher, spec.id, words)
+            compile_phrases(reader, self._matcher, spec.id, words[spec.id], known=known)
 
     def candidates(self, doc: Parsed) -> list[tuple[int, int, str, str | None]]:
         """Every match as (start, end, key, why the rules discard it or None)."""

@@ -207,3 +207,61 @@ def test_sentences_split_after_end_punctuation_and_line_breaks() -> None:
     for text in texts:
         text = text.strip()
         assert reader().read(text).sents == _reference_sentences(text), text
+
+
+def _phrase_words() -> list[str]:
+    from integration.detect.cues import CATEGORY_CUES, INTENT_CUES
+    from integration.matrix import default_matrix
+
+    words = [w for spec in default_matrix().triggers for w in (*spec.lemmas, *spec.phrases)]
+    words += [w for cues in INTENT_CUES.values() for w in cues]
+    return words + [cue for cues in CATEGORY_CUES.values() for cue in cues]
+
+
+def test_phrase_words_read_together_lemmatize_as_read_one_by_one() -> None:
+    from integration.detect.triggers import read_options
+
+    text_reader = reader()
+    together = read_options(text_reader, _phrase_words())
+    assert len(together) > 500
+    for option, lemmas in together.items():
+        parsed = text_reader.read(option)
+        alone = [lem for lem, w in zip(parsed.lemmas, parsed.words, strict=True) if w.strip()]
+        assert lemmas == alone, option
+
+
+def test_lemma_table_as_a_plain_dict_gives_spacys_lookups() -> None:
+    from spacy.lookups import load_lookups
+
+    from integration.detect.text import _lemma_table
+
+    table = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+    words = sorted({w.lower() for text in _demo_texts() for w in text.split()})
+    words += ["running", "went", "data", "amod", "ADJ", "xyzzy", "webhooks"]
+    fast = _lemma_table()
+    assert [fast(w) for w in words] == [table.get(w) for w in words]
+
+
+def test_the_classifier_and_the_reader_share_one_embedding_model() -> None:
+    from integration.detect.classifier import default_model
+    from integration.detect.embedding import default_embedding_model
+
+    assert default_model().embedding is default_embedding_model()
+
+
+def test_embedding_rows_gathered_with_take_sum_to_the_indexed_rows() -> None:
+    import math
+
+    import numpy
+
+    from integration.detect.embedding import default_embedding_model
+
+    embedder = default_embedding_model().embedder
+    texts = _demo_texts()[:40]
+    encoded = embedder.encode(texts)
+    for text, row in zip(texts, encoded, strict=True):
+        ids = embedder.token_ids(text)
+        summed = numpy.add.reduce(embedder.vectors[ids], axis=0)
+        norm = math.sqrt(float(summed @ summed)) + 1e-32
+        expected = summed / norm if embedder.normalize else summed / len(ids)
+        assert numpy.array_equal(row, expected), text

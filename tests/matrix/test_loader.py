@@ -375,3 +375,24 @@ def test_a_missing_or_broken_ical_file_names_the_field(tmp_path: Path) -> None:
     (issue,) = check_file(path)
     assert issue.field == "calendars.business.holidays_ical"
     assert "nowhere.ics:5" in issue.message
+
+
+def test_the_fast_yaml_parser_reads_the_default_matrix_as_the_pure_python_one() -> None:
+    import yaml
+
+    from integration.matrix.loader import _FAST_LOADER, DEFAULT_PATH
+
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    assert _FAST_LOADER is not yaml.SafeLoader  # libyaml is there: the fast path is taken
+    assert yaml.load(text, Loader=_FAST_LOADER) == yaml.safe_load(text)
+
+
+def test_a_file_libyaml_refuses_is_reported_in_the_pure_python_parsers_words() -> None:
+    import yaml
+
+    text = "version: 1\ntiers: [1, 2\n"
+    with pytest.raises(yaml.MarkedYAMLError) as pure:
+        yaml.safe_load(text)
+    with pytest.raises(MatrixError) as err:
+        load_matrix_text(text, source="bad.yaml")
+    assert err.value.issues[0].message == f"invalid YAML: {pure.value.problem}"
