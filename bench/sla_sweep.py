@@ -15,7 +15,8 @@ promotion path: conditional update, a ``sla_breach`` decision and the outbox row
 sweep's query plan is printed too (it must use ``ix_tickets_sla_next_at``, not a scan).
 ``sweep_cpu_ms`` is the sweep's CPU time in this process (steadier than wall time on a busy
 machine; the database server's time is not in it). Latency is from each ticket's due time to
-the moment its promotion is committed (polled every 50 ms), over ``LATENCY_TICKETS``.
+the moment its promotion is committed (polled every 50 ms), over ``LATENCY_TICKETS`` due
+times spread over one scheduler interval.
 """
 
 from __future__ import annotations
@@ -191,20 +192,21 @@ def _plan(runtime: Any, now: datetime) -> tuple[list[str], int]:
 def _latency(runtime: Any, tenant_id: int) -> list[float]:
     """Seconds from each ticket's due time to its promotion, with the scheduler running."""
     now = datetime.now(UTC)
-    # Overdue from the start; their stored due time is then set to a moment after the
-    # scheduler starts, so each one's latency is measured from a known due time.
+    # Overdue from the start; their stored due times are then spread over one interval from
+    # a moment after the scheduler starts, so they fall at every phase of its sweeps.
     _due(runtime, tenant_id, LATENCY_TICKETS, created=now - timedelta(days=3), now=now,
          prefix="late")
+    due_at: dict[str, datetime] = {}
     with store.session_scope(runtime.sessions) as s:
         rows = list(s.scalars(select(store.TicketRow).where(
-            store.TicketRow.external_id.like("late-%"))))
-        due_soon = now + timedelta(seconds=2)
-        for row in rows:
-            row.sla_due_at = row.sla_next_at = due_soon
+            store.TicketRow.external_id.like("late-%")).order_by(store.TicketRow.id)))
+        for n, row in enumerate(rows):
+            at = now + timedelta(seconds=2 + INTERVAL * n / LATENCY_TICKETS)
+            row.sla_due_at = row.sla_next_at = due_at[row.external_id] = at
     scheduler = build_scheduler(runtime, sweep_seconds=INTERVAL)
     scheduler.start()
     seen: dict[str, float] = {}
-    deadline = time.time() + INTERVAL * 3 + 10
+    deadline = time.time() + INTERVAL * 4 + 10
     try:
         while len(seen) < LATENCY_TICKETS and time.time() < deadline:
             with store.session_scope(runtime.sessions) as s:
@@ -212,7 +214,7 @@ def _latency(runtime: Any, tenant_id: int) -> list[float]:
                                                   store.TicketRow.tier).where(
                         store.TicketRow.external_id.like("late-%"))):
                     if tier == 3 and ext not in seen:
-                        seen[ext] = (datetime.now(UTC) - due_soon).total_seconds()
+                        seen[ext] = (datetime.now(UTC) - due_at[ext]).total_seconds()
             time.sleep(0.05)
     finally:
         scheduler.shutdown(wait=True)
