@@ -1,10 +1,10 @@
 """Scheduled jobs: plain functions of the runtime and the current time.
 
-``sla_sweep`` reads the tickets whose next SLA step is due (one indexed query), and for each
-moves its state with a conditional UPDATE — ok → warning → breached / promoted — writing the
-decision and the outbox rows in the same transaction (``integration.decisions``). Two
-schedulers on one database act on each step exactly once: the loser's UPDATE matches no row
-and it writes nothing.
+``sla_sweep`` reads the tickets whose next SLA step is due (one indexed query), works out
+each one's step — ok → warning → breached / promoted — and then moves them all at once, writing
+the decisions and the outbox rows in the same transaction (``integration.decisions``). Two
+schedulers on one database act on each step exactly once: the rows are locked and re-read
+before they move, and a row the other moved first is skipped with nothing written for it.
 """
 
 from __future__ import annotations
