@@ -10,7 +10,8 @@ The SLA state goes first. ``SlaFields`` (computed when the ticket changed) are s
 ticket row with the decision's tier and priority; an ``SlaStep`` moves the row only from the
 state the caller read, and when another writer moved it first nothing else of the entry is
 written. ``record`` writes one entry at once; a ``DecisionLog`` keeps many and writes their
-decisions and outbox rows in one statement each (the sweep acting on a thousand tickets).
+decisions and outbox rows in one statement each; ``DecisionLog.add_steps`` moves the SLA
+state of many entries at once (the sweep acting on a thousand tickets).
 """
 
 from __future__ import annotations
@@ -125,6 +126,18 @@ class DecisionLog:
         if entry.decision is not None or sla is not None:
             self._touched.append(_touched(entry))
         return True
+
+    def add_steps(self, steps: Sequence[tuple[Entry, SlaStep]]) -> list[bool]:
+        """``add`` for many SLA steps, their rows moved together; False where a step was lost."""
+        won = store.transition_many(self._s, [
+            store.Transition(ticket_id=entry.ticket_id, expect_state=step.expect_state,
+                             expect_next_at=step.expect_next_at, changes=step.changes)
+            for entry, step in steps])
+        for (entry, _), ok in zip(steps, won, strict=True):
+            if ok:
+                self._entries.append(_with_answer(self._s, entry))
+                self._touched.append(_touched(entry))
+        return won
 
     def flush(self) -> list[Recorded]:
         """Insert the kept decisions, then the outbox rows that cite them; one per entry."""

@@ -1,10 +1,10 @@
 """Scheduled jobs: plain functions of the runtime and the current time.
 
-``sla_sweep`` reads the tickets whose next SLA step is due (one indexed query), and for each
-moves its state with a conditional UPDATE — ok → warning → breached / promoted — writing the
-decision and the outbox rows in the same transaction (``integration.decisions``). Two
-schedulers on one database act on each step exactly once: the loser's UPDATE matches no row
-and it writes nothing.
+``sla_sweep`` reads the tickets whose next SLA step is due (one indexed query), works out
+each one's step — ok → warning → breached / promoted — and then moves them all at once, writing
+the decisions and the outbox rows in the same transaction (``integration.decisions``). Two
+schedulers on one database act on each step exactly once: the rows are locked and re-read
+before they move, and a row the other moved first is skipped with nothing written for it.
 """
 
 from __future__ import annotations
@@ -57,16 +57,27 @@ def sla_sweep(runtime: Runtime, now: datetime, *, limit: int = 1000) -> SweepRep
         report.due = len(rows)
         breaching = [r.id for r in rows if r.sla_due_at is not None and now >= r.sla_due_at]
         sentiments = latest_sentiments(s, breaching)
+        steps: list[Step] = []
         for row in rows:
             tenant = tenants.get(row.tenant_id)
             if tenant is None:
                 tenant = tenants[row.tenant_id] = tenant_by_id(s, row.tenant_id)
             try:
-                _step(runtime, writes, tenant, row, now, report, sentiments.get(row.id, 0.0))
+                step = _step(runtime, tenant, row, now, sentiments.get(row.id, 0.0))
             except (EscaladeError, ValueError, KeyError) as err:
                 # One unreadable ticket must not stop the others; it is retried next sweep.
                 report.errors.append(f"{row.helpdesk}:{row.external_id}: {err}")
                 log.exception("SLA sweep: %s:%s", row.helpdesk, row.external_id)
+                continue
+            if step.write:
+                steps.append(step)
+            else:
+                report.skipped += 1
+        # Every row moves in one batch, and rows another scheduler moved first are left out.
+        won = writes.add_steps([(st.entry, st.sla) for st in steps])
+        for step, ok in zip(steps, won, strict=True):
+            outcome = step.outcome if ok else "skipped"
+            setattr(report, outcome, getattr(report, outcome) + 1)
         writes.flush()
     if report.warned or report.breached or report.promoted:
         runtime.wake()
@@ -77,29 +88,35 @@ def sla_sweep(runtime: Runtime, now: datetime, *, limit: int = 1000) -> SweepRep
     return report
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Step:
+    """What the sweep writes for one due ticket, and what it counts when the write wins."""
+
+    entry: Entry
+    sla: SlaStep
+    outcome: str  # a ``SweepReport`` counter: warned, breached, promoted or skipped
+    write: bool = True
+
+
 def _step(
     runtime: Runtime,
-    writes: DecisionLog,
     tenant: store.TenantRow,
     row: store.TicketRow,
     now: datetime,
-    report: SweepReport,
     sentiment: float,
-) -> None:
+) -> Step:
     state, next_at, due, warn = row.sla_state, row.sla_next_at, row.sla_due_at, row.sla_warn_at
     live = state in (SlaState.OK, SlaState.WARNING)
     if live and due is not None and now >= due:
-        _breach(runtime, writes, tenant, row, now, report, sentiment)
-    elif state == SlaState.OK and warn is not None and now >= warn:
-        _warn(runtime, writes, tenant, row, now, report)
-    else:
-        # Nothing to act on (e.g. a threshold moved): point the row at its real next step.
-        wanted = _next_check(state, due, warn, now)
-        if wanted != next_at:
-            writes.add(_entry(tenant, row, "recheck", now,
-                              zone=runtime.matrix_for(tenant).display_zone),
-                       sla=_move(row, state=state or SlaState.OK, next_at=wanted))
-        report.skipped += 1
+        return _breach(runtime, tenant, row, now, sentiment)
+    if state == SlaState.OK and warn is not None and now >= warn:
+        return _warn(runtime, tenant, row, now)
+    # Nothing to act on (e.g. a threshold moved): point the row at its real next step.
+    wanted = _next_check(state, due, warn, now)
+    return Step(entry=_entry(tenant, row, "recheck", now,
+                             zone=runtime.matrix_for(tenant).display_zone),
+                sla=_move(row, state=state or SlaState.OK, next_at=wanted),
+                outcome="skipped", write=wanted != next_at)
 
 
 def _next_check(
@@ -125,12 +142,10 @@ def _deadline(row: store.TicketRow) -> Deadline:
 
 def _warn(
     runtime: Runtime,
-    writes: DecisionLog,
     tenant: store.TenantRow,
     row: store.TicketRow,
     now: datetime,
-    report: SweepReport,
-) -> None:
+) -> Step:
     ticket = Ticket.from_dict(row.data)
     deadline = _deadline(row)
     actions = warning_actions(
@@ -143,21 +158,17 @@ def _warn(
     )
     entry = _entry(tenant, row, f"warning:{format_time(deadline.due_at)}", now, actions=actions,
                    zone=runtime.matrix_for(tenant).display_zone)
-    if not writes.add(entry, sla=_move(row, state=SlaState.WARNING, next_at=row.sla_due_at)):
-        report.skipped += 1
-        return
-    report.warned += 1
+    return Step(entry=entry, sla=_move(row, state=SlaState.WARNING, next_at=row.sla_due_at),
+                outcome="warned")
 
 
 def _breach(
     runtime: Runtime,
-    writes: DecisionLog,
     tenant: store.TenantRow,
     row: store.TicketRow,
     now: datetime,
-    report: SweepReport,
     sentiment: float,
-) -> None:
+) -> Step:
     matrix = runtime.matrix_for(tenant)
     ticket = Ticket.from_dict(row.data)
     tier = Tier(row.tier or 1)
@@ -189,13 +200,8 @@ def _breach(
         }
     entry = _entry(tenant, row, f"breach:{format_time(deadline.due_at)}", now,
                    decision=decision, previous_tier=tier, zone=matrix.display_zone)
-    if not writes.add(entry, sla=_move(row, **changes)):
-        report.skipped += 1
-        return
-    if decision.tier > tier:
-        report.promoted += 1
-    else:
-        report.breached += 1
+    return Step(entry=entry, sla=_move(row, **changes),
+                outcome="promoted" if decision.tier > tier else "breached")
 
 
 def _move(row: store.TicketRow, **changes: Any) -> SlaStep:

@@ -47,7 +47,7 @@ from integration.store.repo import (
     tenant_secrets,
     update_tenant,
 )
-from integration.store.sla import save_sla, sla_due, transition_sla
+from integration.store.sla import Transition, save_sla, sla_due, transition_many, transition_sla
 from integration.store.tables import (
     DecisionRow,
     EventStatus,
@@ -85,6 +85,7 @@ __all__ = [
     "OutboxStatus",
     "TenantRow",
     "TicketRow",
+    "Transition",
     "account_key",
     "add_decision",
     "add_decisions",
@@ -121,6 +122,7 @@ __all__ = [
     "tenant_secrets",
     "ticket_history",
     "tickets_due",
+    "transition_many",
     "transition_sla",
     "update_tenant",
     "upgrade",

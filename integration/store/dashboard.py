@@ -33,11 +33,13 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    bindparam,
     delete,
     func,
     insert,
     select,
     union_all,
+    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -201,10 +203,14 @@ def refresh(s: Session, touched: Sequence[Touched]) -> int:
     tickets = list(s.scalars(
         select(TicketRow).where(TicketRow.id.in_(list(by_id)), TicketRow.tier.is_not(None))
         .execution_options(populate_existing=True)))
-    old = {f.ticket_id: f for f in s.scalars(
-        select(DashboardFactRow).where(DashboardFactRow.ticket_id.in_(list(by_id))))}
+    # Read and written as plain rows, many per statement: a sweep refreshes a thousand.
+    facts = cast(Table, DashboardFactRow.__table__)
+    old = {f.ticket_id: f for f in s.execute(
+        select(facts).where(facts.c.ticket_id.in_(list(by_id))))}
     seen = first_seen(s, tickets)
     change: dict[Key, list[float]] = {}
+    added: list[dict[str, Any]] = []
+    moved: list[dict[str, Any]] = []
     for row in tickets:
         touch, before = by_id[row.id], old.get(row.id)
         triggers = tuple(dict.fromkeys((*_split(before.triggers if before else ""),
@@ -213,13 +219,22 @@ def refresh(s: Session, touched: Sequence[Touched]) -> int:
                      group=touch.group or (before.grp if before else None),
                      first=seen.get(row.account_key or ""))
         _add(change, deltas(_as_fact(before) if before else None, fact))
-        if before is None:
-            s.add(DashboardFactRow(**_fact_values(fact)))
-        else:
-            for name, value in _fact_values(fact).items():
-                setattr(before, name, value)
+        (added if before is None else moved).append(_fact_values(fact))
+    _write_facts(s, facts, added, moved)
     write_rollups(s, {k: tuple(v) for k, v in change.items() if any(v)})
     return len(tickets)
+
+
+def _write_facts(s: Session, facts: Table, added: list[dict[str, Any]],
+                 moved: list[dict[str, Any]]) -> None:
+    """Insert the new facts and overwrite the changed ones, one executemany each."""
+    s.flush()
+    if added:
+        s.connection().execute(insert(facts), added)
+    if moved:
+        stmt = update(facts).where(facts.c.ticket_id == bindparam("b_ticket_id")).values(
+            {c.name: bindparam(c.name) for c in facts.c if c.name != "ticket_id"})
+        s.connection().execute(stmt, [{**v, "b_ticket_id": v["ticket_id"]} for v in moved])
 
 
 def first_seen(s: Session, tickets: Iterable[TicketRow]) -> dict[str, datetime]:
@@ -359,7 +374,8 @@ def _fact_values(fact: Fact) -> dict[str, Any]:
     }
 
 
-def _as_fact(row: DashboardFactRow) -> Fact:
+def _as_fact(row: Any) -> Fact:
+    # A DashboardFactRow or a plain row of its table: the same attributes.
     return Fact(
         ticket_id=row.ticket_id, tenant_id=row.tenant_id, day=row.day, hour=row.hour,
         tier=row.tier, helpdesk=row.helpdesk, plan=row.plan, arr_band=row.arr_band,

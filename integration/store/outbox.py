@@ -8,11 +8,12 @@ happened to the lease meanwhile: it did land.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.store.ops import Claim, claim_due, insert_ignore_id
@@ -41,7 +42,28 @@ def add_outbox_row(s: Session, values: Mapping[str, Any]) -> OutboxRow | None:
 
 def add_outbox_rows(s: Session, rows: Sequence[Mapping[str, Any]]) -> list[int | None]:
     """Insert many rows in order; each one's id, or None where its key was queued already."""
-    return [insert_ignore_id(s, OutboxRow, row, _KEY) for row in rows]
+    dialect = s.get_bind().dialect.name
+    if len(rows) < 2 or dialect not in ("sqlite", "postgresql"):
+        return [insert_ignore_id(s, OutboxRow, row, _KEY) for row in rows]
+    # One statement for all: the rows that went in come back with their keys; a key queued
+    # before (or twice in this batch) gives its first row alone an id.
+    inserted = dict(
+        (key, row_id) for row_id, key in s.connection().execute(_insert_many(dialect),
+                                                                [dict(r) for r in rows]))
+    out: list[int | None] = []
+    for row in rows:
+        out.append(inserted.pop(row["idempotency_key"], None))
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def _insert_many(dialect: str) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = cast(Table, OutboxRow.__table__)
+    stmt = sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
+    return stmt.on_conflict_do_nothing(index_elements=list(_KEY)).returning(
+        table.c.id, table.c.idempotency_key)
 
 
 def claim_outbox(
