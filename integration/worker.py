@@ -43,6 +43,7 @@ __all__ = [
     "Workers",
     "deliver_outbox",
     "drain",
+    "event_lease",
     "process_events",
     "run_once",
     "work_until_idle",
@@ -78,11 +79,23 @@ class WorkReport:
         return any(getattr(self, f.name) for f in fields(self))
 
 
-def _process_events(runtime: Runtime, now: datetime, limit: int) -> tuple[int, int, int]:
+def event_lease(runtime: Runtime) -> timedelta:
+    """How long a claimed event stays its worker's (ESCALADE_EVENT_LEASE_SECONDS)."""
+    seconds = runtime.config.get("EVENT_LEASE_SECONDS")
+    return EVENT_LEASE if seconds is None else timedelta(seconds=float(seconds))
+
+
+def _process_events(
+    runtime: Runtime, fixed_now: datetime | None, limit: int
+) -> tuple[int, int, int]:
     decided = unchanged = failures = 0
     for event_id in store.claim_pending_events(
-        runtime.sessions, now=now, limit=limit, lease=EVENT_LEASE
+        runtime.sessions, now=fixed_now or runtime.now(), limit=limit,
+        lease=event_lease(runtime),
     ):
+        # Each event is decided at its own time, not the batch's: a decision's timestamp
+        # and its SLA clock start when it was taken, however long the batch ahead took.
+        now = fixed_now or runtime.now()
         try:
             result = process_event(runtime, event_id, now=now)
         except UnsupportedEvent as err:
@@ -126,7 +139,7 @@ def process_events(
     runtime: Runtime, *, now: datetime | None = None, limit: int = 50
 ) -> WorkReport:
     """Turn up to ``limit`` pending events into decisions and outbox rows."""
-    decided, unchanged, failures = _process_events(runtime, now or runtime.now(), limit)
+    decided, unchanged, failures = _process_events(runtime, now, limit)
     return WorkReport(decided=decided, unchanged=unchanged, event_failures=failures)
 
 
