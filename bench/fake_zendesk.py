@@ -5,15 +5,18 @@
 Every ticket id exists: ``GET /api/v2/tickets/<n>.json`` is the project's ``ticket_show``
 fixture with the id, the requester and the organization made unique to ``n`` (so tickets
 do not count as one customer's repeat contacts), and its comments are one page. Every
-``PUT /api/v2/tickets/<n>.json`` is counted; ``GET /_bench/stats`` says how many updates
-arrived, for how many tickets, and how many were an identical repeat of an earlier update
-to the same ticket (a duplicate write-back). The server runs in its own process so it
-survives the app being killed and does not share a core lock with the load generator.
+``PUT /api/v2/tickets/<n>.json`` is counted and its comment kept (and listed back with the
+ticket's comments); ``GET /_bench/stats`` says how many updates arrived, for how many
+tickets, how many were an identical repeat of an earlier update to the same ticket, and how
+many comments (notes, replies) were written twice: a duplicate write-back. The server runs
+in its own process: it survives the app being killed, and shares no interpreter lock with
+the load generator.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import hashlib
 import json
@@ -29,6 +32,7 @@ from urllib.parse import urlsplit
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "zendesk"
 TICKET_PATH = re.compile(r"^/api/v2/tickets/(\d+)\.json$")
+BOT = 9001  # the workspace's bot_user_id: Escalade's own comments
 COMMENTS_PATH = re.compile(r"^/api/v2/tickets/(\d+)/comments\.json$")
 # Customer texts, so decisions spread over the tiers as real traffic does.
 SUBJECTS = (
@@ -57,10 +61,11 @@ class FakeZendesk:
         self.lock = threading.Lock()
         self.puts: Counter[tuple[int, str]] = Counter()
         self.reads = 0
+        self.notes: dict[int, list[tuple[str, bool]]] = {}
 
     def ticket(self, n: int) -> dict[str, Any]:
         """``GET /tickets/<n>.json?include=users,organizations``."""
-        shown = copy.deepcopy(self.show)
+        shown: dict[str, Any] = copy.deepcopy(self.show)
         subject, body = SUBJECTS[n % len(SUBJECTS)]
         org = 100_000 + n % 500
         # Opened just now: the SLA clock starts with the benchmark, nothing is overdue.
@@ -77,12 +82,19 @@ class FakeZendesk:
 
     def comment_page(self, n: int) -> dict[str, Any]:
         """The ticket's comments: the customer's one message, one page."""
-        page = copy.deepcopy(self.comments)
+        page: dict[str, Any] = copy.deepcopy(self.comments)
         first = page["comments"][0]
         text = SUBJECTS[n % len(SUBJECTS)][1].format(n=n)
         first.update(author_id=self._user(n), body=text, plain_body=text,
                      html_body=f"<p>{text}</p>", created_at=_now())
-        page["comments"] = [first]
+        with self.lock:
+            written = list(self.notes.get(n, ()))
+        # What Escalade wrote is read back: a write-back retried after a lost answer must
+        # find its note here and not write it again.
+        page["comments"] = [first, *({**first, "id": 9800 + i, "author_id": BOT,
+                                      "body": body, "plain_body": body,
+                                      "html_body": f"<p>{body}</p>", "public": public}
+                                     for i, (body, public) in enumerate(written))]
         page["users"] = []
         page["meta"] = {"has_more": False, "after_cursor": None, "before_cursor": None}
         page["links"] = {"next": None, "prev": None}
@@ -91,9 +103,14 @@ class FakeZendesk:
     def record_put(self, n: int, body: bytes) -> dict[str, Any]:
         """Count one update to ticket ``n``; answer as Zendesk does."""
         digest = hashlib.sha256(body).hexdigest()
+        comment = (json.loads(body).get("ticket") or {}).get("comment")
         with self.lock:
             self.puts[(n, digest)] += 1
-        answer = copy.deepcopy(self.update)
+            if comment:
+                self.notes.setdefault(n, []).append(
+                    (str(comment.get("body") or comment.get("html_body")),
+                     bool(comment.get("public"))))
+        answer: dict[str, Any] = copy.deepcopy(self.update)
         answer["ticket"]["id"] = n
         return answer
 
@@ -102,10 +119,13 @@ class FakeZendesk:
         with self.lock:
             counts = list(self.puts.items())
             reads = self.reads
+            notes = [Counter(written) for written in self.notes.values()]
         return {
             "updates": sum(c for _, c in counts),
             "tickets_updated": len({n for (n, _), _ in counts}),
             "duplicate_updates": sum(c - 1 for _, c in counts),
+            "comments": sum(sum(c.values()) for c in notes),
+            "duplicate_comments": sum(k - 1 for c in notes for k in c.values()),
             "reads": reads,
         }
 
@@ -161,10 +181,8 @@ def main() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", port), handler_for(FakeZendesk()))
     server.daemon_threads = True
     print(f"listening http://127.0.0.1:{server.server_address[1]}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     sys.exit(0)
 
 

@@ -179,6 +179,8 @@ def process(name: str, command: list[str], env: dict[str, str], log_dir: Path,
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
         log.close()
 
 
@@ -241,13 +243,15 @@ def wait_healthy(port: int, proc: subprocess.Popen[str], timeout: float = 90) ->
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"escalade serve exited with {proc.returncode}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/healthz")
             if connection.getresponse().status == 200:
                 return
         except OSError:
             pass
+        finally:
+            connection.close()
         time.sleep(0.2)
     raise RuntimeError("escalade serve did not become healthy")
 
@@ -324,9 +328,10 @@ def _ms(earlier: Any, later: Any) -> float:
 
 def _time(value: Any) -> datetime:
     # Raw SQL on SQLite hands back the stored text (naive UTC); PostgreSQL a datetime.
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(at, datetime):
+        raise TypeError(f"not a time: {value!r}")
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _count(values: Any) -> dict[str, int]:
@@ -340,8 +345,11 @@ def vendor_stats(vendor_url: str) -> dict[str, int]:
     """What the fake Zendesk received."""
     port = int(vendor_url.rsplit(":", 1)[1])
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request("GET", "/_bench/stats")
-    stats: dict[str, int] = json.loads(connection.getresponse().read())
+    try:
+        connection.request("GET", "/_bench/stats")
+        stats: dict[str, int] = json.loads(connection.getresponse().read())
+    finally:
+        connection.close()
     return stats
 
 

@@ -147,8 +147,9 @@ def deliver_outbox(
     runtime: Runtime, *, now: datetime | None = None, limit: int = 50
 ) -> WorkReport:
     """Deliver up to ``limit`` due outbox rows."""
+    lease = timedelta(seconds=float(runtime.config.get("OUTBOX_LEASE_SECONDS", 60.0)))
     report = outbox.deliver_due(runtime.sessions, deliverer(runtime), now=now or runtime.now(),
-                                limit=limit)
+                                limit=limit, lease=lease)
     return WorkReport(delivered=report.delivered, retried=report.retried, failed=report.failed)
 
 
