@@ -256,7 +256,7 @@ def summary(args: argparse.Namespace, events: int, tally: Deliveries, counts: di
         "duplicate_comments": vendor["duplicate_comments"],
         "repeated_field_updates": vendor["duplicate_updates"],
         "stuck": statuses.get("pending", 0) + statuses.get("processing", 0)
-        + outbox.get("pending", 0) + outbox.get("delivering", 0),
+        + outbox.get("pending", 0) + outbox.get("inflight", 0),
         "failed": statuses.get("failed", 0) + outbox.get("failed", 0),
         "decided_events": statuses.get("done", 0), "tickets_written": vendor["tickets_updated"],
         "event_statuses": statuses, "outbox_statuses": outbox,
