@@ -24,6 +24,10 @@ _SPEC: dict[str, tuple[Any, str, str]] = {
     "WORKERS": (1, "int", "in-process threads that process events (the outbox has its own); "
                 "0 = none"),
     "POLL_SECONDS": (0.5, "float", "how often idle workers look for new work"),
+    "EVENT_LEASE_SECONDS": (120.0, "float", "how long a worker holds an event it took; one "
+                            "that died (a crash) leaves it to be taken again after this"),
+    "OUTBOX_LEASE_SECONDS": (60.0, "float", "the same for a write-back being delivered; "
+                             "longer than a vendor call may take"),
     "DB_TIMEOUT_SECONDS": (5.0, "float", "how long a database call waits for a lock or a "
                            "connection before the store counts as unavailable (503)"),
     "OUTBOX_LAG_WARN_SECONDS": (60.0, "float", "log a warning when the oldest due write-back "

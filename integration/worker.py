@@ -43,6 +43,7 @@ __all__ = [
     "Workers",
     "deliver_outbox",
     "drain",
+    "event_lease",
     "process_claimed",
     "process_events",
     "run_once",
@@ -79,12 +80,21 @@ class WorkReport:
         return any(getattr(self, f.name) for f in fields(self))
 
 
-def _process_events(runtime: Runtime, now: datetime, limit: int) -> WorkReport:
+def event_lease(runtime: Runtime) -> timedelta:
+    """How long a claimed event stays its worker's (ESCALADE_EVENT_LEASE_SECONDS)."""
+    seconds = runtime.config.get("EVENT_LEASE_SECONDS")
+    return EVENT_LEASE if seconds is None else timedelta(seconds=float(seconds))
+
+
+def _process_events(runtime: Runtime, fixed_now: datetime | None, limit: int) -> WorkReport:
     report = WorkReport()
     for event_id in store.claim_pending_events(
-        runtime.sessions, now=now, limit=limit, lease=EVENT_LEASE
+        runtime.sessions, now=fixed_now or runtime.now(), limit=limit,
+        lease=event_lease(runtime),
     ):
-        report = report + process_claimed(runtime, event_id, now)
+        # Each event is decided at its own time, not the batch's: a decision's timestamp
+        # and its SLA clock start when it was taken, however long the batch ahead took.
+        report = report + process_claimed(runtime, event_id, fixed_now or runtime.now())
     return report
 
 
@@ -128,15 +138,16 @@ def process_events(
     runtime: Runtime, *, now: datetime | None = None, limit: int = 50
 ) -> WorkReport:
     """Turn up to ``limit`` pending events into decisions and outbox rows."""
-    return _process_events(runtime, now or runtime.now(), limit)
+    return _process_events(runtime, now, limit)
 
 
 def deliver_outbox(
     runtime: Runtime, *, now: datetime | None = None, limit: int = 50
 ) -> WorkReport:
     """Deliver up to ``limit`` due outbox rows."""
+    lease = timedelta(seconds=float(runtime.config.get("OUTBOX_LEASE_SECONDS", 60.0)))
     report = outbox.deliver_due(runtime.sessions, deliverer(runtime), now=now or runtime.now(),
-                                limit=limit)
+                                limit=limit, lease=lease)
     return WorkReport(delivered=report.delivered, retried=report.retried, failed=report.failed)
 
 

@@ -116,3 +116,45 @@ def test_a_reachability_check_is_answered_and_stores_nothing(
     assert response.status_code == 200
     assert response.data == b""
     assert _event_count(runtime) == 0
+
+
+def test_each_event_of_a_batch_is_decided_at_its_own_time(
+    client: Any, runtime: Any, sandbox_tenant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from integration.worker import process_events
+
+    for n in range(3):
+        body = sandbox_body(make_ticket(id=f"t{n}"), delivery_id=f"d{n}")
+        assert post_sandbox(client, body).status_code == 202
+    ticks = iter(datetime.now(UTC) + timedelta(minutes=m)
+                 for m in range(1, 1000))
+    monkeypatch.setattr(runtime, "now", lambda: next(ticks))
+    assert process_events(runtime).decided == 3
+    with store.session_scope(runtime.sessions) as s:
+        decided = list(s.scalars(select(store.DecisionRow.decided_at)
+                                 .order_by(store.DecisionRow.id)))
+    # Not the batch's start for all three: a decision's time (and its SLA clock) is its own.
+    assert len(set(decided)) == 3 and decided == sorted(decided)
+
+
+def test_an_event_whose_worker_died_is_taken_again_after_the_lease(
+    client: Any, runtime: Any, sandbox_tenant: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from integration.worker import event_lease
+
+    runtime.config["EVENT_LEASE_SECONDS"] = 2
+    assert post_sandbox(client, sandbox_body(make_ticket(), delivery_id="d1")).status_code == 202
+    now = datetime.now(UTC)
+    lease = event_lease(runtime)
+    taken = store.claim_pending_events(runtime.sessions, now=now, lease=lease)
+    assert len(taken) == 1
+    # Its worker is gone (killed): nobody else takes it while the lease runs...
+    assert store.claim_pending_events(runtime.sessions, now=now + timedelta(seconds=1),
+                                      lease=lease) == []
+    # ...and the next worker does once it has run out.
+    assert store.claim_pending_events(runtime.sessions, now=now + timedelta(seconds=3),
+                                      lease=lease) == taken

@@ -33,7 +33,7 @@ from integration.scaleout.mode import (
     new_celery,
 )
 from integration.store.cluster import claim_event, job_lock, relay_events
-from integration.worker import EVENT_LEASE, WorkReport, deliver_outbox, process_claimed
+from integration.worker import WorkReport, deliver_outbox, event_lease, process_claimed
 from scheduler import PeriodicJob, periodic_jobs
 
 __all__ = ["RELAY_TASK", "ProcessRuntime", "beat_schedule", "job_task", "make_celery"]
@@ -72,7 +72,7 @@ def job_task(job_id: str) -> str:
 def process_one(runtime: Runtime, event_id: int) -> WorkReport | None:
     """Process event ``event_id`` if this worker wins it; None when done or taken already."""
     now = runtime.now()
-    if not claim_event(runtime.sessions, event_id, now=now, lease=EVENT_LEASE):
+    if not claim_event(runtime.sessions, event_id, now=now, lease=event_lease(runtime)):
         return None
     # A decision wakes the runtime, which queues a delivery pass for its write-backs.
     return process_claimed(runtime, event_id, now)

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.errors import ConfigurationError, ValidationError
-from integration.store.ops import claim_due, insert_ignore
+from integration.store.ops import claim_due, insert_ignore, insert_ignore_id
 from integration.store.tables import (
     DecisionRow,
     EventStatus,
@@ -42,6 +42,7 @@ __all__ = [
     "reencrypt_secrets",
     "remove_tenant",
     "retry_event",
+    "record_inbound_event",
     "store_inbound_event",
     "tenant_by_id",
     "tenant_secrets",
@@ -246,6 +247,37 @@ def store_inbound_event(
         )
     ).one()
     return row, inserted
+
+
+def record_inbound_event(
+    s: Session,
+    *,
+    tenant_id: int,
+    source: str,
+    delivery_id: str,
+    event_type: str,
+    ticket_external_id: str | None,
+    body: str,
+    now: datetime,
+) -> tuple[int, bool]:
+    """``store_inbound_event`` for the webhook path: ``(event id, created)``, one statement.
+
+    A new delivery is one INSERT ... RETURNING; only a duplicate reads its row's id.
+    """
+    if not delivery_id:
+        raise ValidationError("delivery_id", "must not be empty")
+    key = {"tenant_id": tenant_id, "source": source, "delivery_id": delivery_id}
+    new_id = insert_ignore_id(s, InboundEventRow, {
+        **key, "event_type": event_type, "ticket_external_id": ticket_external_id,
+        "body": body, "received_at": now, "status": EventStatus.PENDING.value, "attempts": 0,
+        "next_attempt_at": now,
+    }, tuple(key))
+    if new_id is not None:
+        return int(new_id), True
+    existing = s.scalar(select(InboundEventRow.id).filter_by(**key))
+    if existing is None:  # removed between the two statements: a tenant being deleted
+        raise ValidationError("delivery_id", f"delivery {delivery_id!r} vanished")
+    return int(existing), False
 
 
 def get_event(s: Session, event_id: int) -> InboundEventRow | None:

@@ -58,8 +58,10 @@ def receive(helpdesk: str, tenant_slug: str) -> tuple[Response, int]:
         runtime.metrics.webhook(_known(helpdesk), "ignored" if code == 202 else "refused")
         return answer.reply
 
+    # Stored and committed before the answer; whatever runs next (the wake-up of the
+    # workers, or a task queue's enqueue) comes after the commit, never before.
     with store.session_scope(runtime.sessions) as s:
-        row, created = store.store_inbound_event(
+        event_id, created = store.record_inbound_event(
             s,
             tenant_id=tenant.id,
             source=helpdesk,
@@ -69,7 +71,6 @@ def receive(helpdesk: str, tenant_slug: str) -> tuple[Response, int]:
             body=body.decode("utf-8"),
             now=runtime.now(),
         )
-        event_id = row.id
     runtime.metrics.webhook(helpdesk, "accepted" if created else "duplicate")
     if not created:
         return jsonify({"status": "duplicate", "event_id": event_id}), 200
