@@ -48,6 +48,7 @@ __all__ = [
     "DEEP_DIR",
     "DEEP_MAX_TOKENS",
     "DeepReader",
+    "blend",
     "default_deep_reader",
     "default_hit_reader",
     "hit_features",
@@ -444,7 +445,8 @@ class DeepReader:
             self._session = onnxruntime.InferenceSession(
                 str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
             )
-        except (OSError, ValueError, KeyError) as err:
+        # tokenizers and onnxruntime raise their own exception types for a bad file.
+        except Exception as err:
             raise ConfigurationError(f"cannot load the reader model at {folder}: {err}") from err
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(
@@ -483,6 +485,16 @@ class DeepReader:
             row[self._live] = -1.0
             out.append(Verdict(kind=self.kinds[row.index(max(row))], live=live))
         return out
+
+
+def blend(hashed: Verdict, deep: Verdict, live_at: float) -> Verdict:
+    """The two readers together: live when their mean live probability reaches ``live_at``;
+    otherwise the kind the hashed reader named, or the transformer's if the hashed one said
+    live. Either alone missed kinds the other caught on the development tickets."""
+    live = (hashed.live + deep.live) / 2
+    if live >= live_at:
+        return Verdict(kind="live", live=live)
+    return Verdict(kind=deep.kind if hashed.counts else hashed.kind, live=live)
 
 
 @lru_cache(maxsize=1)
@@ -554,7 +566,8 @@ class HitReader:
         deep = self.deep
         if deep is None:
             return verdict
-        return deep.verdicts([pair_text(doc, start, end, key, later=later)])[0]
+        (other,) = deep.verdicts([pair_text(doc, start, end, key, later=later)])
+        return blend(verdict, other, deep.live_at)
 
     @property
     def deep(self) -> DeepReader | None:

@@ -56,6 +56,11 @@ _FROZEN_LAYERS = 4
 _RATE = 1e-4
 _HEAD_RATE = 1e-3
 _LIVE_RECALL = 0.97
+# The transformer is sure of the templates (97% of their live matches sit above 0.9) and less so
+# of tickets written apart. At run time its live probability is averaged with the hashed
+# reader's (``reader.blend``); the threshold on that mean was chosen on the development ticket
+# sets a to d (tried: the transformer alone at 0.25, 0.5 and 0.9, the mean at 0.25 and 0.5).
+_LIVE_AT = 0.5
 
 
 def pairs(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
@@ -220,17 +225,18 @@ def _export(model: Any, tokenizer: Any, sample: list[Any], out: Path) -> None:
         )
 
 
-def _threshold(live: numpy.ndarray, labels: Sequence[str]) -> tuple[float, dict[str, Any]]:
+def _figures(live: numpy.ndarray, labels: Sequence[str], at: float) -> dict[str, Any]:
+    """How many live and mentioned matches of the validation templates a threshold keeps right,
+    and the threshold that would keep 97% of live ones there."""
     is_live = numpy.array([label == "live" for label in labels])
-    best = 0.05
-    for t in numpy.arange(0.05, 0.96, 0.05):
-        if (live[is_live] >= t).mean() >= _LIVE_RECALL:
-            best = float(t)
-    kept = live >= best
-    return best, {
+    kept = live >= at
+    strict = max((float(t) for t in numpy.arange(0.05, 0.96, 0.05)
+                  if (live[is_live] >= t).mean() >= _LIVE_RECALL), default=0.05)
+    return {
+        "live_at": at,
         "live_recall": round(float(kept[is_live].mean()), 4),
         "mentioned_recall": round(float((~kept[~is_live]).mean()), 4),
-        "live_at": round(best, 2),
+        "live_at_keeping_97pct_of_valid_live": round(strict, 2),
     }
 
 
@@ -264,8 +270,8 @@ def train(rows: Sequence[dict[str, Any]], out: Path, *, epochs: int = _EPOCHS,
     deep = DeepReader(out)
     probs = deep.probabilities([(a, b) for a, b, _, _ in valid_rows])
     labels = [r[2] for r in valid_rows]
-    live_at, report = _threshold(probs[:, KINDS.index("live")], labels)
-    meta["live_at"] = round(live_at, 2)
+    report = _figures(probs[:, KINDS.index("live")], labels, _LIVE_AT)
+    meta["live_at"] = _LIVE_AT
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     report["kind_accuracy"] = round(
         float(numpy.mean([KINDS[k] == g for k, g in zip(probs.argmax(1), labels, strict=True)])),
