@@ -23,6 +23,7 @@ stay the explanation; the reader decides whether a hit counts.
 
 from __future__ import annotations
 
+import json
 import math
 import zlib
 from collections.abc import Iterable, Sequence
@@ -43,19 +44,36 @@ __all__ = [
     "HitReader",
     "Intent",
     "Verdict",
+    "DEEP_BAND",
+    "DEEP_DIR",
+    "DEEP_MAX_TOKENS",
+    "DeepReader",
+    "blend",
+    "default_deep_reader",
     "default_hit_reader",
     "hit_features",
     "hit_text",
     "later_words",
+    "pair_text",
     "match_key",
     "sentence_features",
 ]
 
 READER_FILE = Path(__file__).resolve().parent / "model" / "reader.npz"
+# The fine-tuned MiniLM pair classifier (int8 ONNX), its tokenizer and its thresholds.
+DEEP_DIR = Path(__file__).resolve().parent / "model" / "reader_minilm"
 BUCKETS = 1 << 16
 _MASK = BUCKETS - 1
 _WINDOW = 5
 _LATER_WORDS = 16
+# How much of the match's sentence (words each side) and of its neighbours the transformer reads.
+_PAIR_SPAN = 24
+_PAIR_NEIGHBOUR = 14
+DEEP_MAX_TOKENS = 96
+# The hashed reader's live probabilities the transformer re-reads (both ends included). Outside
+# them the mean of the two cannot cross the threshold (0.5) unless the transformer is as sure
+# the other way; on the development sets the band decided exactly as re-reading every match.
+DEEP_BAND = (0.02, 0.98)
 _FEATURE_CACHE = 200_000
 # Shorter sentences ("Thanks!", "Hi team,") state no intent.
 _MIN_SENTENCE = 4
@@ -170,6 +188,32 @@ def later_words(docs: Sequence[Parsed]) -> list[str]:
 def hit_text(doc: Parsed, start: int) -> str:
     """What the hit reader reads for meaning: the match's sentence."""
     return doc.sentence_text(start)
+
+
+def _clip(doc: Parsed, lo: int, hi: int) -> str:
+    return " ".join(doc.span_text(lo, hi).split())
+
+
+def pair_text(
+    doc: Parsed, start: int, end: int, key: str, *, later: Sequence[str] = ()
+) -> tuple[str, str]:
+    """What the transformer reads of one match (shared by training and reading): the trigger,
+    the matched words and the later messages' first words; then the match's sentence, the match
+    in brackets, with the end of the sentence before and the start of the one after."""
+    sent_lo, sent_hi = doc.sentence(start)
+    lo, hi = max(sent_lo, start - _PAIR_SPAN), min(sent_hi, end + _PAIR_SPAN)
+    parts = [_clip(doc, lo, start), "[", _clip(doc, start, end), "]", _clip(doc, end, hi)]
+    index = doc.sent_index[start]
+    if index > 0:
+        p_lo, p_hi = doc.sents[index - 1]
+        parts.insert(0, _clip(doc, max(p_lo, p_hi - _PAIR_NEIGHBOUR), p_hi))
+    if index + 1 < len(doc.sents):
+        n_lo, n_hi = doc.sents[index + 1]
+        parts.append(_clip(doc, n_lo, min(n_hi, n_lo + _PAIR_NEIGHBOUR)))
+    first = f"{key.replace('_', ' ')}: {_clip(doc, start, end)}"
+    if later:
+        first += " | later: " + " ".join(later[:_LATER_WORDS])
+    return first, " ".join(p for p in parts if p)
 
 
 def hit_features(
@@ -382,10 +426,102 @@ def _softmax(logits: numpy.ndarray) -> numpy.ndarray:
     return out
 
 
+class DeepReader:
+    """The fine-tuned MiniLM pair classifier over match kinds: an int8 ONNX file read by
+    onnxruntime (no torch), with its tokenizer and live threshold from ``meta.json``."""
+
+    def __init__(self, folder: Path = DEEP_DIR) -> None:
+        # Imported here: a process whose reader never needs the transformer loads neither.
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        try:
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            self.kinds = tuple(str(k) for k in meta["kinds"])
+            self.live_at = float(meta["live_at"])
+            self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            options = onnxruntime.SessionOptions()
+            # One ticket's few pairs are small: one thread each, as the rest of triage runs.
+            options.intra_op_num_threads = 1
+            options.inter_op_num_threads = 1
+            self._session = onnxruntime.InferenceSession(
+                str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+        # tokenizers and onnxruntime raise their own exception types for a bad file.
+        except Exception as err:
+            raise ConfigurationError(f"cannot load the reader model at {folder}: {err}") from err
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(
+            max_length=int(meta.get("max_tokens", DEEP_MAX_TOKENS)), strategy="only_second"
+        )
+        self._live = self.kinds.index("live")
+
+    def probabilities(self, pairs: Sequence[tuple[str, str]]) -> numpy.ndarray:
+        """Each pair's probability of every kind, in one run (rows in ``pairs`` order)."""
+        if not pairs:
+            return numpy.zeros((0, len(self.kinds)), dtype="float32")
+        encoded = self._tokenizer.encode_batch(list(pairs))
+        width = max(len(e.ids) for e in encoded)
+        ids = numpy.zeros((len(encoded), width), dtype="int64")
+        mask = numpy.zeros_like(ids)
+        types = numpy.zeros_like(ids)
+        for n, e in enumerate(encoded):
+            ids[n, : len(e.ids)] = e.ids
+            mask[n, : len(e.ids)] = e.attention_mask
+            types[n, : len(e.ids)] = e.type_ids
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        (logits,) = self._session.run(["logits"], feed)
+        logits = logits - logits.max(axis=1, keepdims=True)
+        exp = numpy.exp(logits)
+        out: numpy.ndarray = exp / exp.sum(axis=1, keepdims=True)
+        return out
+
+    def verdicts(self, pairs: Sequence[tuple[str, str]]) -> list[Verdict]:
+        """The kind of each pair's match: live at the threshold, else its likeliest other kind."""
+        out = []
+        for row in self.probabilities(pairs).tolist():
+            live = row[self._live]
+            if live >= self.live_at:
+                out.append(Verdict(kind="live", live=live))
+                continue
+            row[self._live] = -1.0
+            out.append(Verdict(kind=self.kinds[row.index(max(row))], live=live))
+        return out
+
+
+def blend(hashed: Verdict, deep: Verdict, live_at: float) -> Verdict:
+    """The two readers together: live when their mean live probability reaches ``live_at``;
+    otherwise the kind the hashed reader named, or the transformer's if the hashed one said
+    live. Either alone missed kinds the other caught on the development tickets."""
+    live = (hashed.live + deep.live) / 2
+    if live >= live_at:
+        return Verdict(kind="live", live=live)
+    return Verdict(kind=deep.kind if hashed.counts else hashed.kind, live=live)
+
+
+@lru_cache(maxsize=1)
+def default_deep_reader() -> DeepReader | None:
+    """The shipped transformer reader, loaded once per process; None when its files are absent
+    (the hashed reader then decides alone)."""
+    if not (DEEP_DIR / "model.onnx").exists():
+        return None
+    return DeepReader(DEEP_DIR)
+
+
 class HitReader:
     """The shipped hit reader and intent finder, loaded once from ``reader.npz``."""
 
-    def __init__(self, path: Path = READER_FILE) -> None:
+    def __init__(
+        self,
+        path: Path = READER_FILE,
+        *,
+        deep: DeepReader | None | bool = True,
+        unsure: tuple[float, float] = DEEP_BAND,
+    ) -> None:
+        # True: the shipped transformer, loaded on its first match; None/False: this reader
+        # alone. ``unsure``: the live probabilities of this reader the transformer re-reads.
+        self._deep: DeepReader | None | bool = deep
+        self.unsure = unsure
         try:
             with numpy.load(path, allow_pickle=False) as data:
                 self.kinds = tuple(str(k) for k in data["kinds"])
@@ -425,6 +561,27 @@ class HitReader:
         self, doc: Parsed, start: int, end: int, key: str, *, later: Sequence[str] = ()
     ) -> Verdict:
         """The kind of one trigger match; ``later`` is ``later_words`` of later messages."""
+        verdict = self._cheap(doc, start, end, key, later)
+        lo, hi = self.unsure
+        if not lo <= verdict.live <= hi:
+            return verdict
+        deep = self.deep
+        if deep is None:
+            return verdict
+        (other,) = deep.verdicts([pair_text(doc, start, end, key, later=later)])
+        return blend(verdict, other, deep.live_at)
+
+    @property
+    def deep(self) -> DeepReader | None:
+        """The transformer that re-reads unsure matches, loaded on first use; None without it."""
+        if self._deep is True:
+            self._deep = default_deep_reader()
+        return self._deep or None
+
+    def _cheap(
+        self, doc: Parsed, start: int, end: int, key: str, later: Sequence[str]
+    ) -> Verdict:
+        """The hashed reader's verdict alone."""
         ids = self._hash(hit_features(doc, start, end, key, later=later))
         total = numpy.add.reduce(self._hit_w.take(ids, axis=0)) + self._hit_b
         if self._meaning is not None:
