@@ -74,11 +74,11 @@ def test_a_readme_without_markers_is_left_alone() -> None:
         replace_between_markers("# no markers here\n", "| table |\n", source="README.md")
 
 
-def test_set_d_is_development_and_set_e_is_held_out() -> None:
+def test_set_e_is_development_and_set_g_is_held_out() -> None:
     for group in GROUPS:
-        assert all("_e." not in name for name in group.dev), group.name
-        assert any("_d." in name for name in group.dev), group.name
-        assert group.held_out and all("_e." in name for name in group.held_out), group.name
+        assert all("_g." not in name for name in group.dev), group.name
+        assert any("_e." in name for name in group.dev), group.name
+        assert group.held_out and all("_g." in name for name in group.held_out), group.name
 
 
 def test_a_missing_set_is_named(tmp_path: Path) -> None:

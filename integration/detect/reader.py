@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ __all__ = [
     "DeepReader",
     "blend",
     "default_deep_reader",
+    "DEEP_SETTING",
+    "deep_reading_wanted",
     "default_hit_reader",
     "hit_features",
     "hit_text",
@@ -515,7 +518,7 @@ class HitReader:
         self,
         path: Path = READER_FILE,
         *,
-        deep: DeepReader | None | bool = True,
+        deep: DeepReader | None | bool = False,
         unsure: tuple[float, float] = DEEP_BAND,
     ) -> None:
         # True: the shipped transformer, loaded on its first match; None/False: this reader
@@ -616,7 +619,21 @@ class HitReader:
         return out
 
 
-@lru_cache(maxsize=1)
+# The transformer's second look gains a point or two of tier accuracy and costs about twice
+# the reading time, so a deployment turns it on (ESCALADE_DEEP_READER=on) rather than getting it.
+DEEP_SETTING = "ESCALADE_DEEP_READER"
+
+
+def deep_reading_wanted() -> bool:
+    """True when the deployment asked for the transformer's second look (ESCALADE_DEEP_READER)."""
+    return os.environ.get(DEEP_SETTING, "").strip().lower() in {"1", "on", "true", "yes"}
+
+
+@lru_cache(maxsize=2)
+def _shipped_hit_reader(deep: bool) -> HitReader:
+    return HitReader(READER_FILE, deep=deep)
+
+
 def default_hit_reader() -> HitReader:
-    """The reader shipped in the package, loaded once per process."""
-    return HitReader(READER_FILE)
+    """The reader shipped in the package, loaded once per process (and per setting)."""
+    return _shipped_hit_reader(deep_reading_wanted())

@@ -108,7 +108,7 @@ def test_without_the_model_files_the_hashed_reader_decides(
     default_deep_reader.cache_clear()
     try:
         assert default_deep_reader() is None
-        hit_reader = HitReader()
+        hit_reader = HitReader(deep=True)
         doc = reader().read("Please refund the duplicate payment today.")
         start = doc.lemmas.index("refund")
         assert hit_reader.read(doc, start, start + 1, "refund").counts
@@ -155,3 +155,12 @@ def test_every_written_example_gives_a_pair() -> None:
         assert row["kind"] == "hit" and row["trigger"] in FAMILIES, row
         assert row["label"] in KIND_WORDS, row
         assert pairs([row]), f"no trigger match in {row['messages']}"
+
+
+def test_the_deployment_turns_the_second_look_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(reader_module.DEEP_SETTING, raising=False)
+    assert reader_module.default_hit_reader().deep is None  # off unless asked for
+    monkeypatch.setenv(reader_module.DEEP_SETTING, "on")
+    assert isinstance(reader_module.default_hit_reader().deep, DeepReader)
+    monkeypatch.setenv(reader_module.DEEP_SETTING, "off")
+    assert reader_module.default_hit_reader().deep is None
