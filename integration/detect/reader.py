@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy
 
@@ -54,6 +55,7 @@ __all__ = [
     "DEEP_SETTING",
     "deep_reading_wanted",
     "default_hit_reader",
+    "padded",
     "hit_features",
     "hit_text",
     "later_words",
@@ -429,6 +431,19 @@ def _softmax(logits: numpy.ndarray) -> numpy.ndarray:
     return out
 
 
+def padded(encoded: Sequence[Any]) -> dict[str, numpy.ndarray]:
+    """Tokenized pairs as the model's three inputs, zero-padded to the longest."""
+    width = max(len(e.ids) for e in encoded)
+    ids = numpy.zeros((len(encoded), width), dtype="int64")
+    mask = numpy.zeros_like(ids)
+    types = numpy.zeros_like(ids)
+    for n, e in enumerate(encoded):
+        ids[n, : len(e.ids)] = e.ids
+        mask[n, : len(e.ids)] = e.attention_mask
+        types[n, : len(e.ids)] = e.type_ids
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
 class DeepReader:
     """The fine-tuned MiniLM pair classifier over match kinds: an int8 ONNX file read by
     onnxruntime (no torch), with its tokenizer and live threshold from ``meta.json``."""
@@ -463,16 +478,7 @@ class DeepReader:
         """Each pair's probability of every kind, in one run (rows in ``pairs`` order)."""
         if not pairs:
             return numpy.zeros((0, len(self.kinds)), dtype="float32")
-        encoded = self._tokenizer.encode_batch(list(pairs))
-        width = max(len(e.ids) for e in encoded)
-        ids = numpy.zeros((len(encoded), width), dtype="int64")
-        mask = numpy.zeros_like(ids)
-        types = numpy.zeros_like(ids)
-        for n, e in enumerate(encoded):
-            ids[n, : len(e.ids)] = e.ids
-            mask[n, : len(e.ids)] = e.attention_mask
-            types[n, : len(e.ids)] = e.type_ids
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        feed = padded(self._tokenizer.encode_batch(list(pairs)))
         (logits,) = self._session.run(["logits"], feed)
         logits = logits - logits.max(axis=1, keepdims=True)
         exp = numpy.exp(logits)

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.errors import ConfigurationError, ValidationError
-from integration.store.ops import claim_due, insert_ignore, insert_ignore_id
+from integration.store.ops import claim_due, insert_ignore_id
 from integration.store.tables import (
     DecisionRow,
     EventStatus,
@@ -219,34 +219,12 @@ def store_inbound_event(
     now: datetime | None = None,
 ) -> tuple[InboundEventRow, bool]:
     """Store an event before acting on it; ``(existing row, False)`` for a duplicate."""
-    if not delivery_id:
-        raise ValidationError("delivery_id", "must not be empty")
-    received = now or datetime.now(UTC)
-    inserted = insert_ignore(
-        s,
-        InboundEventRow,
-        {
-            "tenant_id": tenant_id,
-            "source": source,
-            "delivery_id": delivery_id,
-            "event_type": event_type,
-            "ticket_external_id": ticket_external_id,
-            "body": body,
-            "received_at": received,
-            "status": EventStatus.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": received,
-        },
-        ("tenant_id", "source", "delivery_id"),
-    )
-    row = s.scalars(
-        select(InboundEventRow).where(
-            InboundEventRow.tenant_id == tenant_id,
-            InboundEventRow.source == source,
-            InboundEventRow.delivery_id == delivery_id,
-        )
-    ).one()
-    return row, inserted
+    event_id, created = record_inbound_event(
+        s, tenant_id=tenant_id, source=source, delivery_id=delivery_id, event_type=event_type,
+        ticket_external_id=ticket_external_id, body=body, now=now or datetime.now(UTC))
+    row = s.get(InboundEventRow, event_id)
+    assert row is not None  # just stored or found in this transaction
+    return row, created
 
 
 def record_inbound_event(

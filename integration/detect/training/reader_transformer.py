@@ -35,6 +35,7 @@ from integration.detect.reader import (
     KIND_WORDS,
     DeepReader,
     later_words,
+    padded,
     pair_text,
 )
 from integration.detect.text import clean_body, reader
@@ -90,20 +91,8 @@ def _source() -> Path:
 def _encode(tokenizer: Any, batch: Sequence[tuple[str, str, str, str]]) -> dict[str, Any]:
     import torch
 
-    encoded = tokenizer.encode_batch([(a, b) for a, b, _, _ in batch])
-    width = max(len(e.ids) for e in encoded)
-    ids = numpy.zeros((len(batch), width), dtype="int64")
-    mask = numpy.zeros_like(ids)
-    types = numpy.zeros_like(ids)
-    for n, e in enumerate(encoded):
-        ids[n, : len(e.ids)] = e.ids
-        mask[n, : len(e.ids)] = e.attention_mask
-        types[n, : len(e.ids)] = e.type_ids
-    return {
-        "input_ids": torch.from_numpy(ids),
-        "attention_mask": torch.from_numpy(mask),
-        "token_type_ids": torch.from_numpy(types),
-    }
+    feed = padded(tokenizer.encode_batch([(a, b) for a, b, _, _ in batch]))
+    return {name: torch.from_numpy(values) for name, values in feed.items()}
 
 
 def _classifier(source: Path) -> Any:
