@@ -32,7 +32,7 @@ screenshots: $(BROWSER)
 	$(BIN)/python -m tests.browser.screenshots
 
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -91,7 +91,8 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("keys rotate", [], {"ESCALADE_SECRET_KEY": "not-a-key"}, "ESCALADE_SECRET_KEY"),
     ("worker", [], {}, "set ESCALADE_MODE=scaleout"),
     ("worker", ["--concurrency", "0"], {}, "'--concurrency'"),
-    ("beat", [], {"ESCALADE_MODE": "scaleout", "ESCALADE_BROKER_URL": "redis://127.0.0.1:1/0"},
+    ("beat", [], {"ESCALADE_MODE": "scaleout", "ESCALADE_BROKER_URL": "redis://127.0.0.1:1/0",
+                  "ESCALADE_DATABASE_URL": "sqlite:///{tmp}/beat.db"},
      "ESCALADE_MODE=scaleout needs PostgreSQL"),
 ]
 

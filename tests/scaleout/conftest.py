@@ -50,12 +50,20 @@ def _redis_answers(port: int) -> bool:
         return False
 
 
+def _own_database(url: str) -> str:
+    """Each parallel test process (pytest-xdist's gw0, gw1, ...) its own Redis database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    return f"{url.rsplit('/', 1)[0]}/{int(worker[2:]) + 1}"
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A redis broker for this test session: ESCALADE_TEST_REDIS_URL, or a private server."""
     given = os.environ.get(REDIS_ENV)
     if given:
-        yield given
+        yield _own_database(given)
         return
     binary = shutil.which("redis-server") or ("/usr/bin/redis-server"
                                               if Path("/usr/bin/redis-server").exists() else None)
@@ -71,7 +79,7 @@ def redis_url() -> Iterator[str]:
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"redis-server did not start on port {port}")
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield _own_database(f"redis://127.0.0.1:{port}/0")
     finally:
         server.terminate()
         server.wait(10)
