@@ -229,12 +229,7 @@ def _pg_script(base: str) -> str:
 
 def _new_schema(base: str) -> str:
     schema = f"escalade_test_{secrets.token_hex(6)}"
-    admin = make_engine(base)
-    try:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    finally:
-        admin.dispose()
+    _as_admin(base, f'CREATE SCHEMA "{schema}"')
     return schema
 
 
@@ -244,9 +239,13 @@ def _schema_url(base: str, schema: str) -> str:
 
 
 def _drop_schema(base: str, schema: str) -> None:
+    _as_admin(base, f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def _as_admin(base: str, statement: str) -> None:
     admin = make_engine(base)
     try:
         with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+            connection.exec_driver_sql(statement)
     finally:
         admin.dispose()
