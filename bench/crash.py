@@ -1,17 +1,22 @@
-"""Crash proofs: the app killed mid-burst, or its PostgreSQL stopped, loses nothing.
+"""Crash proofs: the app killed mid-burst, or its PostgreSQL or broker stopped, loses nothing.
 
     python bench/crash.py                                     # SQLite, 3 kills in 2,000 events
     python bench/crash.py --database-url postgresql+psycopg://postgres:pw@127.0.0.1:5444/postgres
     python bench/crash.py --scenario outage --pg-cluster ingest \\
         --database-url postgresql+psycopg://postgres:pw@127.0.0.1:5444/postgres
+    python bench/crash.py --mode scaleout --database-url ...  # web + Celery worker killed
+    python bench/crash.py --mode scaleout --scenario broker-outage --database-url ...
 
-``kill``: ``escalade serve`` (and everything it started) gets SIGKILL ``--kills`` times in the
-middle of a burst of new-ticket webhooks and is started again on the same data. ``outage``:
-the PostgreSQL cluster ``--pg-cluster`` is stopped for ``--outage-seconds`` mid-burst
-(``pg_ctlcluster``) and started again. The sender acts as a helpdesk does: a delivery not
-answered 2xx is sent again, same delivery id, until it is. Then the script waits for every
-acknowledged event to be decided and written back (leases of the killed process run out and
-are taken again) and prints ONE JSON object counting, against the fake Zendesk and the
+``kill``: ``escalade serve`` (and everything it started; in scale-out mode also the Celery
+worker, ``escalade worker``) gets SIGKILL ``--kills`` times in the middle of a burst of
+new-ticket webhooks and is started again on the same data. ``outage``: the PostgreSQL cluster
+``--pg-cluster`` is stopped for ``--outage-seconds`` mid-burst (``pg_ctlcluster``) and started
+again. ``broker-outage`` (scale-out): the Redis broker is killed for ``--outage-seconds`` and
+started again empty, as a broker without persistence comes back. The sender acts as a helpdesk
+does: a delivery not answered 2xx is sent again, same delivery id, until it is. Then the
+script waits for every acknowledged event to be decided and written back (leases of the killed
+process run out and are taken again; in scale-out mode the relay queues again what the broker
+lost) and prints ONE JSON object counting, against the fake Zendesk and the
 database: ``lost`` acknowledged events, ``duplicate_decisions``, ``duplicate_comments``
 (notes or replies written twice), ``stuck`` rows (events or write-backs not finished),
 ``answers`` by status (``500`` must be absent; every ``503`` carries ``Retry-After``).
@@ -24,6 +29,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +41,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +66,8 @@ SENDERS = 16
 # Short leases: the killed process's claims are taken again within seconds, not minutes.
 LEASES = {"ESCALADE_EVENT_LEASE_SECONDS": "5", "ESCALADE_OUTBOX_LEASE_SECONDS": "5",
           "ESCALADE_POLL_SECONDS": "0.2"}
+# Scale-out: what a killed worker or an emptied broker held is queued again within seconds.
+SCALEOUT_LEASES = {"ESCALADE_MODE": "scaleout", "ESCALADE_RELAY_SECONDS": "5"}
 
 
 @dataclass
@@ -129,23 +138,26 @@ def burst(port: int, *, events: int, rate: float, tally: Deliveries,
     return threads
 
 
-class Server:
-    """``escalade serve`` in its own process group, killed and started again at will."""
+class Managed:
+    """One process of the app in its own process group, killed and started again at will."""
 
-    def __init__(self, env: dict[str, str], folder: Path, port: int) -> None:
-        self.env, self.folder, self.port = env, folder, port
+    def __init__(self, name: str, command: list[str], env: dict[str, str], folder: Path,
+                 ready: Callable[[subprocess.Popen[str]], None] | None = None) -> None:
+        self.name, self.command, self.env, self.folder = name, command, env, folder
+        self.ready = ready
         self.starts = 0
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
-        """Start it and wait until it answers."""
+        """Start it and, when it has a readiness check, wait until it passes."""
         self.starts += 1
-        log = (self.folder / f"serve-{self.starts}.log").open("w")
-        self.proc = subprocess.Popen(serve_command(self.port), env=self.env, cwd=ROOT,
+        log = (self.folder / f"{self.name}-{self.starts}.log").open("w")
+        self.proc = subprocess.Popen(self.command, env=self.env, cwd=ROOT,
                                      stdout=log, stderr=log, text=True,
                                      start_new_session=True)
         log.close()
-        wait_healthy(self.port, self.proc)
+        if self.ready is not None:
+            self.ready(self.proc)
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no cleanup runs, as in a crash."""
@@ -163,26 +175,95 @@ class Server:
                 self.kill()
 
 
-def kill_scenario(server: Server, args: argparse.Namespace) -> Callable[[float], None]:
-    """At evenly spaced moments of the burst: SIGKILL, then start again."""
+def wait_redis(port: int, proc: subprocess.Popen[str], timeout: float = 30) -> None:
+    """Return once the redis-server on ``port`` answers PING."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"redis-server did not answer on port {port}")
+
+
+@dataclass
+class Cluster:
+    """The app's processes: ``crashed`` are the ones a kill takes down (web, and a worker)."""
+
+    port: int
+    crashed: list[Managed]
+    broker: Managed | None = None
+    kills: int = 0
+
+
+def start_cluster(args: argparse.Namespace, stack: ExitStack, folder: Path, database_url: str,
+                  vendor_url: str) -> Cluster:
+    """The web process and, in scale-out mode, Redis, a Celery worker and beat; all started."""
+    extra = dict(LEASES)
+    broker = None
+    if args.mode == "scaleout":
+        redis_port = free_port()
+        extra.update(SCALEOUT_LEASES)
+        extra["ESCALADE_BROKER_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+        broker = Managed("redis", ["redis-server", "--port", str(redis_port), "--bind",
+                                   "127.0.0.1", "--save", "", "--appendonly", "no"],
+                         dict(os.environ), folder, ready=partial(wait_redis, redis_port))
+    env = app_env(folder, database_url, extra)
+    set_up(env, vendor_url)
+    port = free_port()
+    web = Managed("serve", serve_command(port), env, folder, ready=partial(wait_healthy, port))
+    cluster = Cluster(port=port, crashed=[web], broker=broker)
+    started = [web]
+    if broker is not None:
+        cli = [sys.executable, "-m", "integration.cli"]
+        worker = Managed("worker", [*cli, "worker"], env, folder)
+        cluster.crashed.append(worker)
+        started = [broker, Managed("beat", [*cli, "beat"], env, folder), worker, web]
+    for member in started:
+        member.start()
+        stack.callback(member.stop)
+    return cluster
+
+
+def kill_scenario(cluster: Cluster, args: argparse.Namespace) -> Callable[[float], None]:
+    """At evenly spaced moments of the burst: SIGKILL the web process (and the worker), then
+    start them again."""
     moments = [args.seconds * (k + 1) / (args.kills + 1) for k in range(args.kills)]
 
     def disturb(elapsed: float) -> None:
         if moments and elapsed >= moments[0]:
             moments.pop(0)
-            server.kill()
-            server.start()
+            for member in cluster.crashed:
+                member.kill()
+            cluster.kills += 1
+            for member in cluster.crashed:
+                member.start()
 
     return disturb
 
 
-def outage_scenario(args: argparse.Namespace) -> Callable[[float], None]:
-    """Halfway through the burst: the PostgreSQL cluster stops, and starts again later."""
+def outage_scenario(cluster: Cluster, args: argparse.Namespace) -> Callable[[float], None]:
+    """Halfway through the burst: the PostgreSQL cluster (``outage``) or the Redis broker
+    (``broker-outage``, killed: a broker without persistence comes back empty) stops, and
+    starts again ``--outage-seconds`` later."""
     done = [False]
 
     def disturb(elapsed: float) -> None:
-        if not done[0] and elapsed >= args.seconds / 2:
-            done[0] = True
+        if done[0] or elapsed < args.seconds / 2:
+            return
+        done[0] = True
+        if args.scenario == "broker-outage":
+            assert cluster.broker is not None
+            cluster.broker.kill()
+            time.sleep(args.outage_seconds)
+            cluster.broker.start()
+        else:
             pg_cluster(args.pg_cluster, "stop")
             time.sleep(args.outage_seconds)
             pg_cluster(args.pg_cluster, "start")
@@ -222,22 +303,19 @@ def run(args: argparse.Namespace, stack: ExitStack, folder: Path) -> dict[str, A
         dict(os.environ), folder, ready="listening"))
     vendor_url = vendor.ready_line.split()[1]  # type: ignore[attr-defined]
     database_url = stack.enter_context(fresh_database(args.database_url, folder))
-    env = app_env(folder, database_url, LEASES)
-    set_up(env, vendor_url)
-    server = Server(env, folder, free_port())
-    server.start()
-    stack.callback(server.stop)
-    disturb = kill_scenario(server, args) if args.scenario == "kill" else outage_scenario(args)
+    cluster = start_cluster(args, stack, folder, database_url, vendor_url)
+    disturb = (kill_scenario(cluster, args) if args.scenario == "kill"
+               else outage_scenario(cluster, args))
     tally = Deliveries()
     events = int(args.rate * args.seconds)
-    threads = burst(server.port, events=events, rate=args.rate, tally=tally,
+    threads = burst(cluster.port, events=events, rate=args.rate, tally=tally,
                     give_up_after=args.drain_seconds)
     began = time.monotonic()
     while any(t.is_alive() for t in threads):
         disturb(time.monotonic() - began)
         time.sleep(0.1)
     counts = wait_processed(database_url, tally.acked, args.drain_seconds)
-    return summary(args, events, tally, counts, vendor_stats(vendor_url), server.starts - 1)
+    return summary(args, events, tally, counts, vendor_stats(vendor_url), cluster.kills)
 
 
 def summary(args: argparse.Namespace, events: int, tally: Deliveries, counts: dict[str, Any],
@@ -246,7 +324,8 @@ def summary(args: argparse.Namespace, events: int, tally: Deliveries, counts: di
     statuses = counts["event_statuses"]
     outbox = counts["outbox_statuses"]
     return {
-        "scenario": args.scenario, "database": "postgresql" if args.database_url else "sqlite",
+        "scenario": args.scenario, "mode": args.mode,
+        "database": "postgresql" if args.database_url else "sqlite",
         "events": events, "acknowledged": len(tally.acked), "never_acknowledged": tally.unacked,
         "kills": kills, "answers": dict(tally.answers),
         "answers_500": tally.answers.get("500", 0),
@@ -266,7 +345,10 @@ def summary(args: argparse.Namespace, events: int, tally: Deliveries, counts: di
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", choices=("kill", "outage"), default="kill")
+    parser.add_argument("--scenario", choices=("kill", "outage", "broker-outage"),
+                        default="kill")
+    parser.add_argument("--mode", choices=("embedded", "scaleout"), default="embedded",
+                        help="scaleout: Redis, a Celery worker and beat next to the web process")
     parser.add_argument("--rate", type=float, default=100.0, help="new events per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the burst")
     parser.add_argument("--kills", type=int, default=3)
@@ -278,6 +360,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.scenario == "outage" and not (args.pg_cluster and args.database_url):
         parser.error("--scenario outage needs --pg-cluster and --database-url")
+    if args.mode == "scaleout" and not args.database_url:
+        parser.error("--mode scaleout needs --database-url (PostgreSQL)")
+    if args.scenario == "broker-outage" and args.mode != "scaleout":
+        parser.error("--scenario broker-outage needs --mode scaleout")
     return args
 
 
