@@ -4,6 +4,7 @@
     python bench/ingest.py --rate 100 --seconds 10           # shorter
     python bench/ingest.py --database-url postgresql+psycopg://u:p@127.0.0.1:5444/postgres
     python bench/ingest.py --mode scaleout --database-url ...  # plus worker, beat and Redis
+    python bench/ingest.py --mode scaleout --worker-pool threads --worker-concurrency 16 ...
 
 Starts ``escalade serve`` on 127.0.0.1 over a fresh data folder (for PostgreSQL a fresh
 database on the server the URL names, dropped afterwards), one Zendesk workspace with a
@@ -57,7 +58,8 @@ WARM_UP_FIRST = 900_000_000
 SCALEOUT_PROCESSES: list[tuple[str, list[str], dict[str, str]]] = [
     ("redis", ["redis-server", "--port", "{redis_port}", "--save", "", "--appendonly", "no"],
      {}),
-    ("worker", ["{python}", "-m", "integration.cli", "worker"], {}),
+    ("worker", ["{python}", "-m", "integration.cli", "worker", "--pool", "{pool}",
+                "--concurrency", "{concurrency}"], {}),
     ("beat", ["{python}", "-m", "integration.cli", "beat"], {}),
 ]
 SCALEOUT_ENV = {"ESCALADE_MODE": "scaleout",
@@ -265,10 +267,12 @@ def serve_command(port: int) -> list[str]:
 
 @contextmanager
 def running_app(stack: ExitStack, folder: Path, database_url: str, vendor_url: str,
-                mode: str) -> Iterator[tuple[int, int]]:
+                mode: str, *, pool: str = "prefork",
+                concurrency: int = 2) -> Iterator[tuple[int, int]]:
     """The app (and in scale-out mode its other processes), ready for webhooks."""
     redis_port = free_port()
-    fill = {"python": sys.executable, "redis_port": str(redis_port)}
+    fill = {"python": sys.executable, "redis_port": str(redis_port), "pool": pool,
+            "concurrency": str(concurrency)}
     extra = {k: v.format(**fill) for k, v in SCALEOUT_ENV.items()} if mode == "scaleout" else {}
     env = app_env(folder, database_url, extra)
     if mode == "scaleout":
@@ -395,6 +399,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a PostgreSQL server to create a fresh database on "
                              "(default: SQLite in a temporary folder)")
     parser.add_argument("--drain-seconds", type=float, default=DRAIN_SECONDS)
+    parser.add_argument("--worker-pool", choices=("prefork", "threads"), default="prefork",
+                        help="scaleout: how the Celery worker runs tasks at once")
+    parser.add_argument("--worker-concurrency", type=int, default=2,
+                        help="scaleout: tasks the Celery worker runs at once")
     parser.add_argument("--keep", type=Path, default=None,
                         help="use (and keep) this folder for the data and the logs")
     args = parser.parse_args(argv)
@@ -416,7 +424,8 @@ def main(argv: list[str] | None = None) -> None:
         vendor_url = vendor.ready_line.split()[1]  # type: ignore[attr-defined]
         database_url = stack.enter_context(fresh_database(args.database_url, folder))
         port, pid = stack.enter_context(
-            running_app(stack, folder, database_url, vendor_url, args.mode))
+            running_app(stack, folder, database_url, vendor_url, args.mode,
+                        pool=args.worker_pool, concurrency=args.worker_concurrency))
         # A few events first: the first requests import the vendor client and read the
         # workspace; steady state is what is measured.
         send_load(port, rate=20, seconds=1, first=WARM_UP_FIRST)
