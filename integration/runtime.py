@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property, partial
@@ -52,6 +53,11 @@ __all__ = ["Runtime"]
 
 log = logging.getLogger(__name__)
 
+# How long a webhook may use a workspace row read earlier. A change made by another process
+# (the CLI, another web worker) is seen within this; a signature the older row refuses is
+# checked again against a fresh read, so a new webhook secret works at once.
+TENANT_CACHE_SECONDS = 5.0
+
 
 class Runtime:
     """Everything a web worker, a background worker or the CLI needs, built once."""
@@ -63,6 +69,7 @@ class Runtime:
         self.sessions: sessionmaker[Session] = store.make_session_factory(self.engine)
         self._wake = threading.Event()
         self._adapters: dict[str, tuple[tuple[Any, ...], HelpdeskAdapter]] = {}
+        self._tenants: dict[str, tuple[store.TenantRow, float]] = {}
         self._lock = threading.Lock()
         self._tenant_matrices: dict[str, Matrix] = {}
         self._connectors: dict[str, tuple[tuple[Any, ...], Connector]] = {}
@@ -218,9 +225,30 @@ class Runtime:
             self._adapters[tenant.slug] = (fingerprint, adapter)
             return adapter
 
-    def forget_adapters(self) -> None:
-        """Drop cached adapters after a tenant's settings change."""
+    def webhook_tenant(self, slug: str, *, fresh: bool = False) -> store.TenantRow | None:
+        """Workspace ``slug``, detached, read again once it is ``TENANT_CACHE_SECONDS`` old
+        (or when ``fresh``); None when there is none (never remembered: a stranger's guesses
+        take no memory)."""
+        now = time.monotonic()
         with self._lock:
+            cached = self._tenants.get(slug)
+        if cached is not None and not fresh and now - cached[1] < TENANT_CACHE_SECONDS:
+            return cached[0]
+        with store.session_scope(self.sessions) as s:
+            row = store.get_tenant(s, slug)
+            if row is not None:
+                s.expunge(row)
+        with self._lock:
+            if row is None:
+                self._tenants.pop(slug, None)
+            else:
+                self._tenants[slug] = (row, now)
+        return row
+
+    def forget_adapters(self) -> None:
+        """Drop cached adapters (and workspace rows) after a tenant's settings change."""
+        with self._lock:
+            self._tenants.clear()
             self._adapters.clear()
             self._connectors.clear()
             self._sources.clear()

@@ -158,3 +158,56 @@ def test_an_event_whose_worker_died_is_taken_again_after_the_lease(
     # ...and the next worker does once it has run out.
     assert store.claim_pending_events(runtime.sessions, now=now + timedelta(seconds=3),
                                       lease=lease) == taken
+
+
+def _tenant_reads(runtime: Any) -> list[str]:
+    """Every SQL statement that reads the tenants table, from now on."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM tenants" in statement:
+            seen.append(statement)
+
+    event.listen(runtime.engine, "before_cursor_execute", before)
+    return seen
+
+
+def test_a_webhook_reuses_the_workspace_it_read_moments_ago(
+    client: Any, runtime: Any, sandbox_tenant: str
+) -> None:
+    assert post_sandbox(client, sandbox_body(make_ticket(), delivery_id="d1")).status_code == 202
+    reads = _tenant_reads(runtime)
+    assert post_sandbox(client, sandbox_body(make_ticket(), delivery_id="d2")).status_code == 202
+    # The acknowledgment only verifies, stores and answers.
+    assert reads == []
+    assert _event_count(runtime) == 2
+
+
+def test_a_secret_changed_by_another_process_works_at_once(
+    client: Any, runtime: Any, sandbox_tenant: str
+) -> None:
+    assert post_sandbox(client, sandbox_body(make_ticket(), delivery_id="d1")).status_code == 202
+    # Another process (the CLI) stores a new secret: this one is not told.
+    with store.session_scope(runtime.sessions) as s:
+        row = store.get_tenant(s, sandbox_tenant)
+        assert row is not None
+        store.update_tenant(s, row, cipher=runtime.cipher, secrets={"webhook_secret": "new-one"})
+    fresh = post_sandbox(client, sandbox_body(make_ticket(), delivery_id="d2"), secret="new-one")
+    assert fresh.status_code == 202
+    stale = post_sandbox(client, sandbox_body(make_ticket(), delivery_id="d3"))
+    assert stale.status_code == 401
+    assert _event_count(runtime) == 2
+
+
+def test_a_workspace_removed_by_another_process_is_404_not_500(
+    client: Any, runtime: Any, sandbox_tenant: str
+) -> None:
+    assert post_sandbox(client, sandbox_body(make_ticket(), delivery_id="d1")).status_code == 202
+    with store.session_scope(runtime.sessions) as s:
+        assert store.remove_tenant(s, sandbox_tenant)
+    response = post_sandbox(client, sandbox_body(make_ticket(), delivery_id="d2"))
+    assert response.status_code == 404
+    assert "unknown tenant 'demo'" in response.json["error"]
+    assert _event_count(runtime) == 0

@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from sqlalchemy.exc import IntegrityError
 
 from adapters.registry import HELPDESKS
 from integration import store
@@ -51,26 +52,12 @@ def receive(helpdesk: str, tenant_slug: str) -> tuple[Response, int]:
     runtime = current_app.extensions["escalade"]
     try:
         body = _read_body(int(current_app.config["MAX_BODY_BYTES"]))
-        tenant, adapter = _tenant_adapter(runtime, helpdesk, tenant_slug)
-        event = _verified_event(runtime, adapter, tenant_slug, body)
+        tenant, event = _checked_delivery(runtime, helpdesk, tenant_slug, body)
+        event_id, created = _stored(runtime, tenant, helpdesk, tenant_slug, event, body)
     except _Answer as answer:
         code = answer.reply[1]
         runtime.metrics.webhook(_known(helpdesk), "ignored" if code == 202 else "refused")
         return answer.reply
-
-    # Stored and committed before the answer; whatever runs next (the wake-up of the
-    # workers, or a task queue's enqueue) comes after the commit, never before.
-    with store.session_scope(runtime.sessions) as s:
-        event_id, created = store.record_inbound_event(
-            s,
-            tenant_id=tenant.id,
-            source=helpdesk,
-            delivery_id=event.delivery_id,
-            event_type=event.event_type,
-            ticket_external_id=event.ticket_id,
-            body=body.decode("utf-8"),
-            now=runtime.now(),
-        )
     runtime.metrics.webhook(helpdesk, "accepted" if created else "duplicate")
     if not created:
         return jsonify({"status": "duplicate", "event_id": event_id}), 200
@@ -109,15 +96,60 @@ def _read_body(max_bytes: int) -> bytes:
     return body
 
 
+def _checked_delivery(
+    runtime: Runtime, helpdesk: str, tenant_slug: str, body: bytes
+) -> tuple[store.TenantRow, WebhookEvent]:
+    """The tenant the URL names and the delivery's event, once its signature holds."""
+    tenant, adapter = _tenant_adapter(runtime, helpdesk, tenant_slug)
+    try:
+        return tenant, _verified_event(runtime, adapter, tenant_slug, body)
+    except _Answer as answer:
+        if answer.reply[1] != 401:
+            raise
+        # The row may be older than a secret another process just stored: read it again.
+        tenant, again = _tenant_adapter(runtime, helpdesk, tenant_slug, fresh=True)
+        if again is adapter:
+            raise
+        return tenant, _verified_event(runtime, again, tenant_slug, body)
+
+
+def _stored(
+    runtime: Runtime, tenant: store.TenantRow, helpdesk: str, tenant_slug: str,
+    event: WebhookEvent, body: bytes,
+) -> tuple[int, bool]:
+    """The event stored and committed: its id, and whether it is new (not a duplicate)."""
+    # Committed before the answer; whatever runs next (the wake-up of the workers, or a
+    # task queue's enqueue) comes after the commit, never before.
+    try:
+        with store.session_scope(runtime.sessions) as s:
+            return store.record_inbound_event(
+                s,
+                tenant_id=tenant.id,
+                source=helpdesk,
+                delivery_id=event.delivery_id,
+                event_type=event.event_type,
+                ticket_external_id=event.ticket_id,
+                body=body.decode("utf-8"),
+                now=runtime.now(),
+            )
+    except IntegrityError:
+        # Removed by another process since its row was read: nothing is left to store for.
+        if runtime.webhook_tenant(tenant_slug, fresh=True) is not None:
+            raise
+        raise _Answer(_unknown(helpdesk, tenant_slug)) from None
+
+
+def _unknown(helpdesk: str, tenant_slug: str) -> tuple[Response, int]:
+    return _error(404, f"unknown tenant {tenant_slug!r} for helpdesk {helpdesk!r}")
+
+
 def _tenant_adapter(
-    runtime: Runtime, helpdesk: str, tenant_slug: str
+    runtime: Runtime, helpdesk: str, tenant_slug: str, *, fresh: bool = False
 ) -> tuple[store.TenantRow, HelpdeskAdapter]:
     """The tenant the URL names, on that helpdesk, and its adapter."""
-    with store.session_scope(runtime.sessions) as s:
-        tenant = store.get_tenant(s, tenant_slug)
-        if tenant is None or tenant.helpdesk != helpdesk:
-            raise _Answer(_error(404, f"unknown tenant {tenant_slug!r} for helpdesk {helpdesk!r}"))
-        s.expunge(tenant)
+    tenant = runtime.webhook_tenant(tenant_slug, fresh=fresh)
+    if tenant is None or tenant.helpdesk != helpdesk:
+        raise _Answer(_unknown(helpdesk, tenant_slug))
     try:
         return tenant, runtime.adapter_for(tenant)
     except ConfigurationError as err:
