@@ -19,15 +19,9 @@ from integration.scaleout.tasks import RELAY_TASK, job_task
 from scheduler import SWEEP_JOB
 from tests import recorded
 from tests.adapters.contract import load_kit
+from tests.cluster import broker_idle, celery_workers, free_port, wait_for
 from tests.conftest import make_ticket, post_sandbox, sandbox_body
-from tests.scaleout.conftest import (
-    Clock,
-    add_sandbox,
-    broker_idle,
-    celery_workers,
-    free_port,
-    wait_for,
-)
+from tests.scaleout.conftest import Clock, add_sandbox
 
 CHURN = "We will cancel our contract and talk to our lawyer about a refund."
 
