@@ -133,6 +133,9 @@ def celery_workers(runtime: Any, *, concurrency: int = 4, config: dict[str, Any]
     from integration.scaleout.tasks import make_celery
 
     celery = make_celery(config or runtime.config, runtime=lambda: runtime)
+    # The worker waits this long for a task per poll, and as long again to stop (default 1 s).
+    celery.conf.broker_transport_options = {**celery.conf.broker_transport_options,
+                                            "polling_interval": 0.1}
     try:
         with start_worker(celery, pool="threads", concurrency=concurrency,
                           perform_ping_check=False, loglevel="WARNING",

@@ -20,15 +20,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 
 from integration import store
 from integration import worker as embedded
 from integration.runtime import Runtime
-from integration.store.health import outbox_lag
 from integration.worker import WorkReport
 from scheduler import periodic_jobs
 from tests.cluster import WAIT_SECONDS, broker_idle, celery_workers
@@ -99,14 +99,21 @@ def _until_idle(runtime: Runtime, now: datetime | None) -> WorkReport:
 
 
 def _due(runtime: Runtime) -> tuple[list[int], int]:
-    """Events due now and not being processed, and the number of write-backs due now."""
+    """Events and write-backs a worker would claim now: waiting and due, or left by a worker
+    whose lease ran out (the ids of the events, the number of write-backs)."""
     now = runtime.now()
-    row = store.InboundEventRow
     with store.session_scope(runtime.sessions) as s:
-        events = list(s.scalars(select(row.id).where(
-            ((row.status == store.EventStatus.PENDING.value) & (row.next_attempt_at <= now))
-            | ((row.status == store.EventStatus.PROCESSING.value) & (row.lease_until <= now)))))
-        return events, outbox_lag(s, now=now).due
+        events = list(s.scalars(select(store.InboundEventRow.id).where(_claimable(
+            store.InboundEventRow, store.EventStatus.PENDING, store.EventStatus.PROCESSING,
+            now))))
+        outbox = s.scalar(select(func.count()).select_from(store.OutboxRow).where(_claimable(
+            store.OutboxRow, store.OutboxStatus.PENDING, store.OutboxStatus.INFLIGHT, now)))
+        return events, int(outbox or 0)
+
+
+def _claimable(model: Any, waiting: Enum, busy: Enum, now: datetime) -> Any:
+    return or_(and_(model.status == waiting.value, model.next_attempt_at <= now),
+               and_(model.status == busy.value, model.lease_until <= now))
 
 
 @contextmanager
