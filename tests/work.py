@@ -122,16 +122,15 @@ def _clock_at(runtime: Runtime, now: datetime | None) -> Iterator[None]:
     if now is None:
         yield
         return
-    had_own = "now" in vars(runtime)
-    previous = vars(runtime).get("now")
+    own = vars(runtime).get("now")  # a clock the test gave this runtime, if any
     runtime.now = lambda: now  # type: ignore[method-assign]
     try:
         yield
     finally:
-        if had_own:
-            runtime.now = previous  # type: ignore[method-assign]
-        else:
+        if own is None:
             del runtime.now
+        else:
+            runtime.now = own  # type: ignore[method-assign]
 
 
 @contextmanager
