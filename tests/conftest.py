@@ -32,14 +32,16 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "itself, so never runs in scale-out mode")
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "app_config" not in metafunc.fixturenames:
-        return
-    backends: tuple[str, ...] = BACKENDS
-    marked = metafunc.definition.get_closest_marker
-    if marked(SCALEOUT) and not marked("embedded") and scaleout_available():
-        backends = (*backends, SCALEOUT)
-    metafunc.parametrize("app_config", backends, indirect=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The scale-out backend is a param of every app test; only the marked ones keep it.
+    items[:] = [item for item in items if not _off_scaleout(item)]
+
+
+def _off_scaleout(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or callspec.params.get("app_config") != SCALEOUT:
+        return False
+    return not item.get_closest_marker(SCALEOUT) or bool(item.get_closest_marker("embedded"))
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +51,7 @@ def redis_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
+@pytest.fixture(params=(*BACKENDS, SCALEOUT) if scaleout_available() else BACKENDS)
 def app_config(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Overrides that keep every test on its own database, key and no background threads.
 
