@@ -35,7 +35,8 @@ from tests.cluster import WAIT_SECONDS, broker_idle, celery_workers
 
 __all__ = ["drain", "run_job", "run_once"]
 
-# What an event's task returns, as the embedded worker would have counted it.
+# What an event's task returns, as the embedded worker would have counted it ("skipped":
+# another task had it; "ignored": counted as nothing, like the embedded worker).
 _EVENT_OUTCOMES = {"decided": WorkReport(decided=1), "unchanged": WorkReport(unchanged=1),
                    "failed": WorkReport(event_failures=1)}
 

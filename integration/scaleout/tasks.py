@@ -175,7 +175,12 @@ def _job_runner(source: RuntimeSource, job: PeriodicJob) -> Callable[[], JobRun]
 def _outcome(report: WorkReport | None) -> str:
     if report is None:
         return "skipped"
-    return "decided" if report.decided else "unchanged" if report.unchanged else "failed"
+    if report.decided:
+        return "decided"
+    if report.unchanged:
+        return "unchanged"
+    # An event of a type no longer handled is recorded as ignored, and counts as no failure.
+    return "failed" if report.event_failures else "ignored"
 
 
 def _counts(report: WorkReport) -> dict[str, int]:
