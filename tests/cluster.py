@@ -60,7 +60,8 @@ def _redis_answers(port: int) -> bool:
 
 
 def _own_database(url: str) -> str:
-    """Each parallel test process (pytest-xdist's gw0, gw1, ...) its own Redis database."""
+    """Each parallel test process (pytest-xdist's gw0, gw1, ...) its own Redis database of a
+    shared server (which needs as many databases as processes: ``--databases``)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     if not worker.startswith("gw"):
         return url
@@ -87,7 +88,7 @@ def redis_server() -> Iterator[str]:
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"redis-server did not start on port {port}")
             time.sleep(0.05)
-        yield _own_database(f"redis://127.0.0.1:{port}/0")
+        yield f"redis://127.0.0.1:{port}/0"  # this process's own server: database 0 is ours
     finally:
         server.terminate()
         server.wait(10)
