@@ -1,4 +1,12 @@
-"""Shared fixtures: an app on a fresh SQLite file, a sandbox tenant, signed webhook posts."""
+"""Shared fixtures: an app on a fresh SQLite file, a sandbox tenant, signed webhook posts.
+
+Every test of the app (``app_config`` and what builds on it) runs on each backend: SQLite,
+PostgreSQL when ESCALADE_TEST_DATABASE_URL is set, and, for the modules marked ``scaleout``
+(the end-to-end, pipeline, outbox and scheduler suites), a third time in scale-out mode:
+PostgreSQL, a Redis broker and a real Celery worker (``tests/work.py`` waits for it), only
+where PostgreSQL is configured and a redis-server is at hand. A test marked ``embedded``
+checks the embedded worker or scheduler itself and stays off the scale-out backend.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +18,50 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
+from tests.cluster import redis_server, scaleout_available, scaleout_settings
 from tests.store.helpers import BACKENDS, backend_store
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SCALEOUT = "scaleout"
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "scaleout: the module also runs in scale-out mode "
+                                       "(PostgreSQL, Redis, a Celery worker) when available")
+    config.addinivalue_line("markers", "embedded: checks the embedded worker or scheduler "
+                                       "itself, so never runs in scale-out mode")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The scale-out backend is a param of every app test; only the marked ones keep it.
+    items[:] = [item for item in items if not _off_scaleout(item)]
+
+
+def _off_scaleout(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or callspec.params.get("app_config") != SCALEOUT:
+        return False
+    return not item.get_closest_marker(SCALEOUT) or bool(item.get_closest_marker("embedded"))
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The scale-out tests' broker: ESCALADE_TEST_REDIS_URL, or a private redis-server."""
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture(params=(*BACKENDS, SCALEOUT) if scaleout_available() else BACKENDS)
 def app_config(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Overrides that keep every test on its own database, key and no background threads.
 
     The app suite runs on SQLite and, when ESCALADE_TEST_DATABASE_URL is set (CI), again on
-    PostgreSQL in a throwaway schema.
+    PostgreSQL in a throwaway schema; the ``scaleout`` modules also in scale-out mode.
     """
+    if request.param == SCALEOUT:
+        with scaleout_settings(request.getfixturevalue("redis_url"), tmp_path) as config:
+            yield config
+        return
     with backend_store(request.param, tmp_path) as opened:
         url = opened.url
         opened.engine.dispose()
@@ -41,7 +81,10 @@ def app(app_config: dict[str, Any]) -> Iterator[Any]:
 
     application = create_app(app_config)
     yield application
-    application.extensions["escalade"].engine.dispose()
+    runtime = application.extensions["escalade"]
+    if runtime.tasks is not None:
+        runtime.tasks.close()
+    runtime.engine.dispose()
 
 
 @pytest.fixture

@@ -14,17 +14,16 @@ import pytest
 from integration import store
 from integration.account_risk import RiskPolicy
 from integration.account_watch import watch_accounts, workspace_scores
-from integration.delivery import deliverer
 from integration.models import Ticket
-from integration.outbox import deliver_due
 from integration.store.accounts import cross_threshold, risk_states
 from integration.store.backfill import import_ticket
 from integration.store.outbox import list_outbox
 from integration.web import create_app
-from integration.worker import drain
+from scheduler import RISK_JOB
 from tests.conftest import SANDBOX_SECRET, make_ticket, post_sandbox, sandbox_body
 from tests.connectors.slack_server import TEAM_ID, FakeSlack, running_slack_api
 from tests.connectors.slack_server import TOKEN as SLACK_TOKEN
+from tests.work import drain, run_job
 
 OWNER = "am@ourco.example"
 ACCOUNT = {"id": "c9", "name": "BigCo", "domain": "bigco.example", "plan": "enterprise",
@@ -104,6 +103,7 @@ def _set_threshold(runtime: Any, value: float) -> None:
         tenant.settings = {**tenant.settings, "account_risk": {"threshold": value}}
 
 
+@pytest.mark.scaleout
 def test_the_owner_gets_one_alert_with_reasons_and_evidence_links(
     wired: Any, slack_api: FakeSlack
 ) -> None:
@@ -113,7 +113,7 @@ def test_the_owner_gets_one_alert_with_reasons_and_evidence_links(
     _live(wired, now, renewal=now.date() + timedelta(days=20))
     slack_api.calls.clear()
 
-    report = watch_accounts(runtime, now)
+    report = run_job(runtime, RISK_JOB, now)
     assert report.accounts == 1 and report.above == 1 and report.alerted == 1
     drain(runtime)
     (alert,) = _risk_alerts(slack_api)
@@ -130,18 +130,18 @@ def test_the_owner_gets_one_alert_with_reasons_and_evidence_links(
     assert "No product activity data" in text
 
     # Scoring again, still above: nothing new.
-    again = watch_accounts(runtime, datetime.now(UTC))
+    again = run_job(runtime, RISK_JOB, datetime.now(UTC))
     drain(runtime)
     assert again.above == 1 and again.alerted == 0
     assert len(_risk_alerts(slack_api)) == 1
 
     # It falls below (the workspace raised its threshold), then crosses again: one more.
     _set_threshold(runtime, 0.99)
-    assert watch_accounts(runtime, datetime.now(UTC)).above == 0
+    assert run_job(runtime, RISK_JOB, datetime.now(UTC)).above == 0
     drain(runtime)
     assert len(_risk_alerts(slack_api)) == 1
     _set_threshold(runtime, 0.3)
-    assert watch_accounts(runtime, datetime.now(UTC)).alerted == 1
+    assert run_job(runtime, RISK_JOB, datetime.now(UTC)).alerted == 1
     drain(runtime)
     assert len(_risk_alerts(slack_api)) == 2
     with store.session_scope(runtime.sessions) as s:
@@ -149,13 +149,14 @@ def test_the_owner_gets_one_alert_with_reasons_and_evidence_links(
         assert state.crossings == 2 and state.above
 
 
+@pytest.mark.scaleout
 def test_a_failed_post_is_retried_until_it_lands_once(wired: Any, slack_api: FakeSlack) -> None:
     runtime = wired.extensions["escalade"]
     now = datetime.now(UTC)
     _history(runtime, now)
     _live(wired, now, renewal=now.date() + timedelta(days=20))
     slack_api.fail_next("chat.postMessage", error="ratelimited", status=429)
-    assert watch_accounts(runtime, now).alerted == 1
+    assert run_job(runtime, RISK_JOB, now).alerted == 1
     drain(runtime)
     with store.session_scope(runtime.sessions) as s:
         rows = [r for r in list_outbox(s, tenant_id=1)
@@ -165,7 +166,7 @@ def test_a_failed_post_is_retried_until_it_lands_once(wired: Any, slack_api: Fak
         assert row.status == "pending" and row.attempts == 1 and row.last_error
         retry_at, row_id = row.next_attempt_at + timedelta(seconds=1), row.id
     assert _risk_alerts(slack_api) == []
-    deliver_due(runtime.sessions, deliverer(runtime), now=retry_at)
+    drain(runtime, now=retry_at)
     assert len(_risk_alerts(slack_api)) == 1
     with store.session_scope(runtime.sessions) as s:
         (row,) = [r for r in list_outbox(s, tenant_id=1) if r.id == row_id]
@@ -199,6 +200,7 @@ def test_two_schedulers_scoring_at_once_queue_one_alert(wired: Any) -> None:
                                alert=True, known=stale, now=now) is None
 
 
+@pytest.mark.scaleout
 def test_without_slack_the_crossing_is_recorded_and_nothing_queued(
     app_config: dict[str, Any]
 ) -> None:
@@ -207,7 +209,7 @@ def test_without_slack_the_crossing_is_recorded_and_nothing_queued(
     now = datetime.now(UTC)
     _history(runtime, now)
     _live(app, now, renewal=now.date() + timedelta(days=20))
-    report = watch_accounts(runtime, now)
+    report = run_job(runtime, RISK_JOB, now)
     assert report.above == 1 and report.alerted == 0
     with store.session_scope(runtime.sessions) as s:
         assert risk_states(s, tenant_id=1)["account:c9"].crossings == 1
@@ -261,6 +263,7 @@ def test_the_scheduler_scores_accounts_on_its_own_clock(wired: Any, slack_api: F
     assert len(_risk_alerts(slack_api)) == 1
 
 
+@pytest.mark.scaleout
 def test_an_account_gone_quiet_is_below_and_alerts_again_when_it_returns(wired: Any) -> None:
     runtime = wired.extensions["escalade"]
     then = datetime.now(UTC) - timedelta(days=200)
@@ -268,11 +271,11 @@ def test_an_account_gone_quiet_is_below_and_alerts_again_when_it_returns(wired: 
         # At risk half a year ago, alerted then; no ticket since.
         cross_threshold(s, tenant_id=1, account_key="account:c9", score=0.8, above=True,
                         alert=True, known=None, now=then)
-    assert watch_accounts(runtime, datetime.now(UTC)).accounts == 0
+    assert run_job(runtime, RISK_JOB, datetime.now(UTC)).accounts == 0
     with store.session_scope(runtime.sessions) as s:
         state = risk_states(s, tenant_id=1)["account:c9"]
         assert not state.above and state.score == 0.0 and state.crossings == 1
     now = datetime.now(UTC)
     _history(runtime, now)
     _live(wired, now, renewal=now.date() + timedelta(days=20))
-    assert watch_accounts(runtime, datetime.now(UTC)).alerted == 1
+    assert run_job(runtime, RISK_JOB, datetime.now(UTC)).alerted == 1

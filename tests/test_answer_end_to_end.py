@@ -18,9 +18,11 @@ from integration.answer import DocKind, KnowledgeDoc
 from integration.knowledge_sync import import_documents
 from integration.matrix.loader import DEFAULT_PATH
 from integration.web import create_app
-from integration.worker import run_once
 from tests.adapters.contract import KITS, ContractKit, load_kit
 from tests.fake_helpdesks import FAKES, FakeHelpdesk, mount
+from tests.work import run_once
+
+pytestmark = pytest.mark.scaleout
 
 ARTICLE = KnowledgeDoc(
     id="360001", kind=DocKind.ARTICLE, title="Export a report to CSV",

@@ -8,15 +8,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import responses
 from sqlalchemy import select
 
 from integration import store
 from integration.store.bugs import BugGroupRow, BugGroupTicketRow
 from integration.web.tracker_webhooks import sign
-from integration.worker import drain
 from tests import recorded
 from tests.conftest import SANDBOX_SECRET, make_ticket, post_sandbox, sandbox_body
+from tests.work import drain
+
+pytestmark = pytest.mark.scaleout
 
 SITE = "https://acme-test.atlassian.net"
 API = f"{SITE}/rest/api/3"

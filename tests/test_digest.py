@@ -25,22 +25,21 @@ from integration.analytics.digest import (
     week_label,
 )
 from integration.analytics.facts import Fact, deltas
-from integration.delivery import deliverer
 from integration.digest import read_digest, send_digests
 from integration.errors import ValidationError
 from integration.models import Ticket
-from integration.outbox import deliver_due
 from integration.store.backfill import import_ticket
 from integration.store.bugs import link_ticket
 from integration.store.dashboard import write_rollups
 from integration.store.digests import WeeklyDigestRow
 from integration.store.outbox import list_outbox
 from integration.web import create_app
-from integration.worker import drain
+from scheduler import DIGEST_JOB
 from tests.conftest import SANDBOX_SECRET, make_ticket
 from tests.connectors.slack_server import TEAM_ID, FakeSlack, running_slack_api
 from tests.connectors.slack_server import TOKEN as SLACK_TOKEN
 from tests.connectors.test_slack import assert_valid_blocks
+from tests.work import drain, run_job
 
 BERLIN = ZoneInfo("Europe/Berlin")
 W49 = date(2026, 11, 30)  # Monday of 2026-W49
@@ -264,12 +263,13 @@ def test_accounts_at_risk_are_listed_by_arr_at_risk(wired: Any) -> None:
 # --- the job ----------------------------------------------------------------------------------
 
 
+@pytest.mark.scaleout
 def test_the_job_posts_the_digest_once_through_the_outbox_to_its_channel(
         wired: Any, slack_api: FakeSlack) -> None:
     runtime = wired.extensions["escalade"]
     _seed(runtime, _known_facts())
-    assert send_digests(runtime, NOW - timedelta(minutes=31)).queued == []  # 08:59 in Berlin
-    run = send_digests(runtime, NOW)
+    assert run_job(runtime, DIGEST_JOB, NOW - timedelta(minutes=31)).queued == []  # 08:59 in Berlin
+    run = run_job(runtime, DIGEST_JOB, NOW)
     assert run.queued == ["demo:2026-W49"] and run.errors == []
     drain(runtime, now=NOW)
     (message,) = _digests(slack_api)
@@ -277,7 +277,7 @@ def test_the_job_posts_the_digest_once_through_the_outbox_to_its_channel(
     assert "Weekly digest · demo · 2026-W49" in json.dumps(message["blocks"], ensure_ascii=False)
     assert message["metadata"]["event_type"] == "escalade_alert"
     # Later in the week, and again: nothing more.
-    assert send_digests(runtime, NOW + timedelta(days=3)).queued == []
+    assert run_job(runtime, DIGEST_JOB, NOW + timedelta(days=3)).queued == []
     drain(runtime, now=NOW + timedelta(days=3))
     assert len(_digests(slack_api)) == 1
     assert [m for (channel, _), m in slack_api.messages.items() if channel == "C0ALERTS"] == []
@@ -298,40 +298,43 @@ def test_two_schedulers_on_one_database_send_it_once(
         assert [(r.week, r.status, r.tickets) for r in rows] == [("2026-W49", "queued", 10)]
 
 
+@pytest.mark.scaleout
 def test_a_failed_post_is_retried_until_it_lands_once(wired: Any, slack_api: FakeSlack) -> None:
     runtime = wired.extensions["escalade"]
     _seed(runtime, _known_facts())
     slack_api.fail_next("chat.postMessage", error="ratelimited", status=429,
                         headers={"Retry-After": "30"})
-    assert send_digests(runtime, NOW).queued == ["demo:2026-W49"]
+    assert run_job(runtime, DIGEST_JOB, NOW).queued == ["demo:2026-W49"]
     drain(runtime, now=NOW)
     assert _digests(slack_api) == []
     with store.session_scope(runtime.sessions) as s:
         (row,) = list_outbox(s, tenant_id=1)
         assert row.status == "pending" and row.attempts == 1 and row.last_error
         retry_at, row_id = row.next_attempt_at + timedelta(seconds=1), row.id
-    deliver_due(runtime.sessions, deliverer(runtime), now=retry_at)
+    drain(runtime, now=retry_at)
     assert len(_digests(slack_api)) == 1
     with store.session_scope(runtime.sessions) as s:
         (row,) = [r for r in list_outbox(s, tenant_id=1) if r.id == row_id]
         assert row.status == "delivered" and row.attempts == 2
 
 
+@pytest.mark.scaleout
 def test_a_week_without_tickets_is_not_sent_and_the_log_says_so(
         wired: Any, slack_api: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
     runtime = wired.extensions["escalade"]
     _seed(runtime, [_fact(1, W49 - timedelta(weeks=1))])  # the week before only
     with caplog.at_level(logging.INFO, logger="integration.digest"):
-        run = send_digests(runtime, NOW)
+        run = run_job(runtime, DIGEST_JOB, NOW)
     assert run.queued == [] and run.empty == ["demo:2026-W49"]
     assert "weekly digest of demo for 2026-W49 not sent: no tickets that week" in caplog.text
-    assert send_digests(runtime, NOW + timedelta(hours=1)).empty == []  # said once
+    assert run_job(runtime, DIGEST_JOB, NOW + timedelta(hours=1)).empty == []  # said once
     drain(runtime, now=NOW)
     assert _digests(slack_api) == []
     with store.session_scope(runtime.sessions) as s:
         assert list_outbox(s, tenant_id=1) == []
 
 
+@pytest.mark.scaleout
 def test_no_digest_without_a_channel_or_without_slack(
         app_config: dict[str, Any], slack_api: FakeSlack) -> None:
     app = _app(app_config, {"connectors": ["slack"], "slack": _slack(slack_api)})
@@ -345,7 +348,7 @@ def test_no_digest_without_a_channel_or_without_slack(
                          settings={"connectors": ["slack"], "slack": _slack(slack_api),
                                    "digest": {"channel": "general"}}, cipher=runtime.cipher)
     _seed(runtime, _known_facts())
-    run = send_digests(runtime, NOW)
+    run = run_job(runtime, DIGEST_JOB, NOW)
     assert run.queued == [] and run.errors == [
         "broken: digest.channel: a Slack channel id such as C0123ABCD, got 'general'"]
     drain(runtime, now=NOW)

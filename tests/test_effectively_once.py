@@ -24,9 +24,11 @@ from sqlalchemy import select
 
 from integration import outbox, store
 from integration.models import Action, ActionKind
-from integration.worker import drain, run_once
 from tests.adapters.test_writeback import TIER_2, group_writes, validate
 from tests.fake_helpdesks import FAKES, FakeHelpdesk, mount, serve
+from tests.work import drain, run_once
+
+pytestmark = pytest.mark.scaleout
 
 ROOT = Path(__file__).resolve().parents[1]
 # Real time: a part queued again is due after the runtime's own clock.

@@ -14,12 +14,14 @@ import pytest
 
 from integration import store
 from integration.web import create_app
-from integration.worker import drain
 from tests.conftest import SANDBOX_SECRET, make_ticket, post_sandbox, sandbox_body
 from tests.connectors.hubspot_server import TOKEN as HUBSPOT_TOKEN
 from tests.connectors.hubspot_server import HubSpotMock
 from tests.connectors.slack_server import TEAM_ID, FakeSlack, running_slack_api, sign
 from tests.connectors.slack_server import TOKEN as SLACK_TOKEN
+from tests.work import drain
+
+pytestmark = pytest.mark.scaleout
 
 SIGNING_SECRET = "slack-signing-secret-for-tests"
 

@@ -11,9 +11,11 @@ import responses
 from sqlalchemy import select
 
 from integration import store
-from integration.worker import run_once
 from tests import recorded
 from tests.adapters.contract import KITS, ContractKit, load_kit
+from tests.work import run_once
+
+pytestmark = pytest.mark.scaleout
 
 
 @pytest.fixture(params=KITS)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from integration import store
-from integration.worker import drain
 from tests.conftest import make_ticket, post_sandbox, sandbox_body
+from tests.work import drain, run_once
+
+pytestmark = pytest.mark.scaleout
 
 REFUND = make_ticket(
     id="7", subject="Refund now",
@@ -122,7 +125,6 @@ def test_restart_between_decision_and_delivery_delivers_once(
 ) -> None:
     from integration.pipeline import process_event
     from integration.runtime import Runtime
-    from integration.worker import run_once
 
     post_sandbox(client, sandbox_body(REFUND, delivery_id="d1"))
     # Decide but "crash" before the outbox is delivered.

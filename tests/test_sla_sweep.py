@@ -17,9 +17,11 @@ from sqlalchemy import select, text
 from integration import store
 from integration.pipeline import process_event
 from integration.web import create_app
-from integration.worker import drain
-from scheduler import build_scheduler, sla_sweep
+from scheduler import SWEEP_JOB, build_scheduler, sla_sweep
 from tests.conftest import make_ticket, post_sandbox, sandbox_body
+from tests.work import drain, run_job
+
+pytestmark = pytest.mark.scaleout
 
 ROOT = Path(__file__).resolve().parents[1]
 # Monday 2 November 2026; Berlin business hours 08:00-18:00 (CET, UTC+1).
@@ -94,17 +96,17 @@ def test_sweep_warns_then_promotes_a_tier_2_breach_once(
     client: Any, runtime: Any, sandbox_tenant: str
 ) -> None:
     send(client, runtime, billing(), "d1")
-    assert sla_sweep(runtime, WARN - timedelta(minutes=1)).due == 0
+    assert run_job(runtime, SWEEP_JOB, WARN - timedelta(minutes=1)).due == 0
 
-    warned = sla_sweep(runtime, WARN + timedelta(seconds=5))
+    warned = run_job(runtime, SWEEP_JOB, WARN + timedelta(seconds=5))
     assert (warned.due, warned.warned, warned.promoted) == (1, 1, 0)
     assert row_of(runtime).sla_state == "warning"
     note = outbox_actions(runtime)[-1]
     assert [a["kind"] for a in note] == ["internal_note"]
     assert "SLA warning: first response" in note[0]["payload"]["body"]
-    assert sla_sweep(runtime, WARN + timedelta(minutes=1)).due == 0
+    assert run_job(runtime, SWEEP_JOB, WARN + timedelta(minutes=1)).due == 0
 
-    promoted = sla_sweep(runtime, DUE + timedelta(seconds=3))
+    promoted = run_job(runtime, SWEEP_JOB, DUE + timedelta(seconds=3))
     assert (promoted.due, promoted.promoted) == (1, 1)
     row = row_of(runtime)
     assert (row.tier, row.priority) == (3, "urgent")
@@ -120,7 +122,7 @@ def test_sweep_warns_then_promotes_a_tier_2_breach_once(
     assert "escalade_tier_3" in tags
     assert next(a for a in actions if a["kind"] == "assign")["payload"]["group"] == "escalations"
 
-    again = sla_sweep(runtime, DUE + timedelta(minutes=5))
+    again = run_job(runtime, SWEEP_JOB, DUE + timedelta(minutes=5))
     assert again.promoted == 0 and again.breached == 0
     assert len(breach_decisions(runtime)) == 1
     # The write-backs reach the helpdesk through the outbox like any other decision.
@@ -135,7 +137,7 @@ def test_a_customer_reply_while_waiting_pauses_nothing_but_pending_does(
     send(client, runtime, pending, "d2", now=T0 + timedelta(minutes=46), event="ticket.updated")
     row = row_of(runtime)
     assert (row.sla_state, row.sla_next_at) == ("paused", None)
-    assert sla_sweep(runtime, DUE + timedelta(hours=5)).due == 0
+    assert run_job(runtime, SWEEP_JOB, DUE + timedelta(hours=5)).due == 0
     reopened = billing(status="open", updated_at="2026-11-02T11:00:00Z")
     send(client, runtime, reopened, "d3", now=T0 + timedelta(hours=2), event="ticket.updated")
     row = row_of(runtime)
@@ -157,7 +159,7 @@ def test_an_agent_reply_meets_the_first_response_and_moves_the_clock_on(
     row = row_of(runtime)
     assert row.sla_due_at is not None and row.sla_due_at > DUE
     assert row.sla_state == "ok"
-    assert sla_sweep(runtime, DUE + timedelta(minutes=1)).promoted == 0
+    assert run_job(runtime, SWEEP_JOB, DUE + timedelta(minutes=1)).promoted == 0
 
 
 def test_the_sweep_reads_due_tickets_through_the_index(runtime: Any) -> None:
@@ -179,6 +181,9 @@ def _due_tickets(client: Any, runtime: Any, count: int) -> None:
         send(client, runtime, billing(id=str(100 + n)), f"d{n}")
 
 
+# Two embedded schedulers' sweeps racing on one database; in scale-out mode the cluster-wide
+# job lock keeps two sweeps from meeting (tests/scaleout/test_scaleout_flow.py).
+@pytest.mark.embedded
 def test_two_schedulers_on_one_database_promote_each_breach_once(
     client: Any, runtime: Any, sandbox_tenant: str, app_config: dict[str, Any]
 ) -> None:
@@ -208,6 +213,7 @@ def test_two_schedulers_on_one_database_promote_each_breach_once(
     assert len(keys) == len(set(keys)) == 12
 
 
+@pytest.mark.embedded  # the in-process APScheduler itself; beat replaces it in scale-out mode
 def test_a_running_scheduler_promotes_within_one_sweep(
     client: Any, runtime: Any, sandbox_tenant: str
 ) -> None:
@@ -226,6 +232,7 @@ def test_a_running_scheduler_promotes_within_one_sweep(
     assert len(breach_decisions(runtime)) == 1
 
 
+@pytest.mark.embedded  # `python -m scheduler` processes; beat replaces them in scale-out mode
 def test_two_scheduler_processes_promote_each_breach_once(
     client: Any, runtime: Any, sandbox_tenant: str, app_config: dict[str, Any]
 ) -> None:
@@ -267,5 +274,5 @@ def test_a_tenant_on_another_calendar_gets_its_own_due_times(
     send(client, runtime, billing(), "d1")
     # 09:14Z is before New York opens (09:00 EST = 14:00Z): due four hours after that.
     assert row_of(runtime).sla_due_at == datetime(2026, 11, 2, 18, 0, tzinfo=UTC)
-    assert sla_sweep(runtime, DUE + timedelta(seconds=1)).promoted == 0
-    assert sla_sweep(runtime, datetime(2026, 11, 2, 18, 0, 1, tzinfo=UTC)).promoted == 1
+    assert run_job(runtime, SWEEP_JOB, DUE + timedelta(seconds=1)).promoted == 0
+    assert run_job(runtime, SWEEP_JOB, datetime(2026, 11, 2, 18, 0, 1, tzinfo=UTC)).promoted == 1

@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from adapters.helpdesk.common import has_marker
 from integration import store
-from integration.worker import run_once
 from tests import recorded
 from tests.adapters import kit
 from tests.adapters.test_zendesk import API, BOT, GROUPS, SECRET, SPEC, TIER_FIELD, load, sign
+from tests.work import run_once
 
-pytestmark = pytest.mark.filterwarnings("error")
+pytestmark = [pytest.mark.filterwarnings("error"), pytest.mark.scaleout]
 
 
 @pytest.fixture

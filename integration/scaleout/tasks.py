@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -36,7 +37,8 @@ from integration.store.cluster import claim_event, job_lock, relay_events
 from integration.worker import WorkReport, deliver_outbox, event_lease, process_claimed
 from scheduler import PeriodicJob, periodic_jobs
 
-__all__ = ["RELAY_TASK", "ProcessRuntime", "beat_schedule", "job_task", "make_celery"]
+__all__ = ["RELAY_TASK", "JobRun", "ProcessRuntime", "beat_schedule", "job_task", "make_celery",
+           "run_job"]
 
 log = logging.getLogger(__name__)
 
@@ -103,15 +105,22 @@ def relay(runtime: Runtime) -> int:
     return len(ids)
 
 
-def run_job(runtime: Runtime, job: PeriodicJob) -> bool:
-    """Run ``job`` unless another worker is running it; True when it ran."""
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JobRun:
+    """One turn of a scheduled job on a worker: whether it ran, and what the job returned."""
+
+    ran: bool
+    result: object = None
+
+
+def run_job(runtime: Runtime, job: PeriodicJob) -> JobRun:
+    """Run ``job`` unless another worker is running it."""
     with job_lock(runtime.engine, job.id) as mine:
         if not mine:
             log.info("%s: still running elsewhere, this run skipped", job.name)
-            return False
+            return JobRun(ran=False)
         # A job that queued write-backs wakes the runtime, which queues a delivery pass.
-        job.run(runtime, runtime.now())
-    return True
+        return JobRun(ran=True, result=job.run(runtime, runtime.now()))
 
 
 def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -156,8 +165,8 @@ def make_celery(config: Mapping[str, Any], *, runtime: RuntimeSource | None = No
     return celery
 
 
-def _job_runner(source: RuntimeSource, job: PeriodicJob) -> Callable[[], bool]:
-    def scheduled_job() -> bool:
+def _job_runner(source: RuntimeSource, job: PeriodicJob) -> Callable[[], JobRun]:
+    def scheduled_job() -> JobRun:
         return run_job(source(), job)
 
     return scheduled_job
@@ -166,7 +175,12 @@ def _job_runner(source: RuntimeSource, job: PeriodicJob) -> Callable[[], bool]:
 def _outcome(report: WorkReport | None) -> str:
     if report is None:
         return "skipped"
-    return "decided" if report.decided else "unchanged" if report.unchanged else "failed"
+    if report.decided:
+        return "decided"
+    if report.unchanged:
+        return "unchanged"
+    # An event of a type no longer handled is recorded as ignored, and counts as no failure.
+    return "failed" if report.event_failures else "ignored"
 
 
 def _counts(report: WorkReport) -> dict[str, int]:

@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from integration import store
-from integration.worker import drain
 from tests.conftest import SANDBOX_SECRET, make_ticket, post_sandbox, sandbox_body
 from tests.llm.openai_server import KEY, FakeOpenAI, Reply, fake_openai
+from tests.work import drain
+
+pytestmark = pytest.mark.scaleout
 
 # A condition the local reader still takes as live, so only a second reading can settle it.
 HYPOTHETICAL = ("Our finance team wants to know the notice period if we cancel our "

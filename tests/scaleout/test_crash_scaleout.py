@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bench import crash
-from tests.scaleout.conftest import REDIS_SKIP
+from tests.cluster import REDIS_SKIP
 
 EVENTS = 60
 

@@ -19,15 +19,9 @@ from integration.scaleout.tasks import RELAY_TASK, job_task
 from scheduler import SWEEP_JOB
 from tests import recorded
 from tests.adapters.contract import load_kit
+from tests.cluster import broker_idle, celery_workers, free_port, wait_for
 from tests.conftest import make_ticket, post_sandbox, sandbox_body
-from tests.scaleout.conftest import (
-    Clock,
-    add_sandbox,
-    broker_idle,
-    celery_workers,
-    free_port,
-    wait_for,
-)
+from tests.scaleout.conftest import Clock, add_sandbox
 
 CHURN = "We will cancel our contract and talk to our lawyer about a refund."
 
@@ -180,3 +174,22 @@ def test_the_sla_sweep_acts_once_however_many_runs_meet(client: Any, runtime: An
     assert _breaches(runtime) == 1
     with store.session_scope(runtime.sessions) as s:
         assert s.scalars(select(store.TicketRow.sla_state)).one() in ("breached", "promoted")
+
+
+def test_an_event_no_longer_supported_is_reported_ignored_not_failed(runtime: Any) -> None:
+    from integration.scaleout.tasks import make_celery
+
+    add_sandbox(runtime)
+    # Stored by an earlier version that took this event type; this one reads it as unsupported.
+    body = sandbox_body(make_ticket(), delivery_id="d-1", event="ticket.merged").decode()
+    with store.session_scope(runtime.sessions) as s:
+        row, _ = store.store_inbound_event(
+            s, tenant_id=1, source="sandbox", delivery_id="d-1", event_type="ticket.merged",
+            ticket_external_id="1", body=body, now=runtime.now())
+        event_id = row.id
+    celery = make_celery(runtime.config, runtime=lambda: runtime)
+    try:
+        assert celery.tasks[PROCESS_TASK](event_id) == "ignored"
+    finally:
+        celery.close()
+    assert _event(runtime, event_id).status == store.EventStatus.IGNORED  # type: ignore[union-attr]
