@@ -66,8 +66,11 @@ def read_lines(path: str) -> list[str]:
     """The lines of a UTF-8 text file; a file that cannot be read is one line naming it."""
     try:
         return Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise click.ClickException(f"{path}: cannot read: {err}") from err
+    except OSError as err:
+        raise BadInput(f"{path}: cannot read: {err.strerror or err}") from err
+    except UnicodeDecodeError as err:
+        raise BadInput(f"{path}: cannot read: not UTF-8 text ({err.reason} at byte "
+                       f"{err.start})") from err
 
 
 def _one_line(text: str) -> str:
