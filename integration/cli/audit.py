@@ -13,6 +13,7 @@ from the workspace's CRM when one is connected, else from the tickets
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -22,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from integration.cli.common import runtime_of
+from integration.cli.common import BadInput, runtime_of
 from integration.errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
@@ -166,6 +167,23 @@ def _write(json_path: str | None, html_path: str | None, **found: Any) -> dict[s
         raise click.ClickException(f"{err.filename}: cannot write: {err.strerror}") from err
 
 
+def _named_file_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """A file that cannot be read at all is one line naming it: ``export.csv:1: header: ...``.
+
+    Without this the root's generic handler printed only ``header: line 1: ...``, no file.
+    """
+    from integration.audit.exports import ExportError
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ExportError as err:
+            raise BadInput(str(err)) from err
+
+    return run
+
+
 def _readable(path: str, option: str) -> Path:
     """``path``, once it opens: the file is read later, while the audit streams it."""
     try:
@@ -210,6 +228,7 @@ def _open(path: str, stack: ExitStack, option: str) -> IO[str]:
 @click.option("--no-topics", is_flag=True, help="Skip grouping texts into topics (faster).")
 @_history_options
 @click.pass_context
+@_named_file_errors
 def audit(ctx: click.Context, /, slug: str | None, days: int, csv_path: str | None,
           orgs_path: str | None, orgs_from: str | None, crm_lookups: int | None,
           export_zone: str | None, matrix_path: str | None, json_path: str | None,
