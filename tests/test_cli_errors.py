@@ -169,6 +169,31 @@ def test_bugs_eval_names_a_bad_line_as_bad_input(
     assert result.stderr.splitlines()[-1] == "Error: 1 bad line(s) in reports.jsonl"
 
 
+@pytest.mark.parametrize(("args", "option"), [
+    (["triage", "tickets.jsonl", "--matrix", "bad.yaml"], "--matrix"),
+    (["eval", "tickets.jsonl", "--matrix", "bad.yaml"], "--matrix"),
+    (["replay", "--matrix", "bad.yaml", "--history", "tickets.jsonl"], "--matrix"),
+    (["replay", "--matrix", "good.yaml", "--against", "bad.yaml", "--history", "tickets.jsonl"],
+     "--against"),
+])
+def test_a_matrix_option_that_cannot_be_used_is_bad_input_naming_it(
+        workspace: CliRunner, tmp_path: Path, args: list[str], option: str) -> None:
+    # These exited 1 with the file's problems and no option named.
+    from integration.matrix.loader import DEFAULT_PATH
+
+    good = DEFAULT_PATH.read_text(encoding="utf-8")
+    (tmp_path / "good.yaml").write_text(good, encoding="utf-8")
+    bad = good.replace("arr_at_least: 100000", "arr_at_least: lots", 1)
+    (tmp_path / "bad.yaml").write_text(bad.replace("sentiment_below: -0.5", "sentiment_below: x",
+                                                   1), encoding="utf-8")
+    (tmp_path / "tickets.jsonl").write_text("", encoding="utf-8")
+    result = workspace.invoke(main, args)
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"Error: {option}: bad.yaml:"), line
+    assert line.endswith("(and 1 more: escalade matrix check bad.yaml)"), line
+
+
 def test_a_file_that_is_not_text_is_named_in_one_line(
         workspace: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "tickets.jsonl").write_bytes(b"\xff\xfe{}\n")

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from integration.cli.common import BadInput, runtime_of
+from integration.cli.common import BadInput, matrix_input, runtime_of
 from integration.errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
@@ -103,19 +103,20 @@ def _problems() -> Callable[[Any], None]:
     return show
 
 
-def _load_matrix(path: str | None, runtime: Runtime | None) -> tuple[Matrix, str | None]:
+def _load_matrix(path: str | None, runtime: Runtime | None, *,
+                 option: str = "--matrix") -> tuple[Matrix, str | None]:
     """The matrix from ``path``, else the one in force; with its text when there is a file."""
     from integration.matrix import MatrixError, default_matrix, load_matrix
     from integration.matrix.loader import DEFAULT_PATH
 
-    try:
-        if path:
-            return load_matrix(path), Path(path).read_text(encoding="utf-8")
+    if not path:
         if runtime is not None:
             return runtime.matrix, runtime.matrix_text()
         return default_matrix(), DEFAULT_PATH.read_text(encoding="utf-8")
+    try:
+        return load_matrix(path), Path(path).read_text(encoding="utf-8")
     except MatrixError as err:
-        raise click.ClickException(str(err)) from err
+        raise matrix_input(option, path, err) from err
 
 
 def _workspace(ctx: click.Context, slug: str) -> tuple[Runtime, TenantRow]:
@@ -384,11 +385,12 @@ def replay(ctx: click.Context, /, matrix_path: str, against_path: str | None, sl
     with ExitStack() as stack:
         if history_path is not None:
             tickets: Iterator[Ticket] = _jsonl_history(history_path, stack, on_problem)
-            current = _load_matrix(against_path, None)[0]
+            current = _load_matrix(against_path, None, option="--against")[0]
         else:
             tickets, tenant_matrix, runtime = _stored(
                 ctx, str(slug), days, lambda ref, why: on_problem(f"ticket {ref}: {why}"))
-            current = _load_matrix(against_path, runtime)[0] if against_path else tenant_matrix
+            current = (_load_matrix(against_path, runtime, option="--against")[0] if against_path
+                       else tenant_matrix)
         result = run_replay(tickets, new=new, current=current, zone=settings.zone,
                             workers=options["workers"], settings=settings,
                             on_progress=_progress("replay"))

@@ -20,9 +20,10 @@ import click
 from integration.errors import ConfigurationError, EscaladeError, ValidationError
 
 if TYPE_CHECKING:
+    from integration.matrix import MatrixError
     from integration.runtime import Runtime
 
-__all__ = ["BadInput", "EscaladeGroup", "bad_input", "read_lines", "runtime_of"]
+__all__ = ["BadInput", "EscaladeGroup", "bad_input", "matrix_input", "read_lines", "runtime_of"]
 
 
 def runtime_of(ctx: click.Context) -> Runtime:
@@ -60,6 +61,17 @@ def bad_input(err: ValidationError, flags: Mapping[str, str] | None = None) -> c
         where = (flags or {}).get(field) or (flags or {}).get(field.split(".")[0]) or field
     line = f"line {err.line}: " if err.line is not None else ""
     return BadInput(f"{where}: {line}{err.message}")
+
+
+def matrix_input(option: str, path: str, err: MatrixError) -> BadInput:
+    """A matrix file given as an option that cannot be used: its first problem, one line.
+
+    The rest are counted; ``escalade matrix check`` lists them.
+    """
+    issues = [str(issue) for issue in err.issues] or [str(err)]
+    more = (f" (and {len(issues) - 1} more: escalade matrix check {path})"
+            if len(issues) > 1 else "")
+    return BadInput(f"{option}: {issues[0]}{more}")
 
 
 def read_lines(path: str) -> list[str]:
