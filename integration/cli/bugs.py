@@ -49,7 +49,8 @@ def eval_command(reports: str, pairs: str, groups_out: str | None) -> None:
                 for rid, gid in groups.items():
                     handle.write(f"{rid},{gid}\n")
         except OSError as err:
-            raise click.ClickException(f"{groups_out}: cannot write: {err}") from err
+            raise click.ClickException(
+                f"{groups_out}: cannot write: {err.strerror or err}") from err
     click.echo(json.dumps(score.to_dict(), indent=2))
     click.echo(summary_line(score))
 
