@@ -27,6 +27,8 @@ _ARR = {k: label for k, label, *_ in ARR_BANDS}
 _AGE = {k: label for k, label, *_ in AGE_BANDS}
 _DIMENSIONS = {"helpdesk": "Helpdesk", "plan": "Plan", "arr_band": "ARR band",
                "channel": "Channel", "category": "Category"}
+# The same inside a sentence ("Tickets per tier by ARR band"): an acronym keeps its capitals.
+_DIMENSION_WORDS = {k: v if v.split()[0].isupper() else v.lower() for k, v in _DIMENSIONS.items()}
 _UNITS = {"d": "Day", "w": "Week (from Monday)", "m": "Month"}
 
 
@@ -56,7 +58,8 @@ def report_html(report: Report) -> str:
     template = _environment().get_template("report.html")
     return template.render(r=report, board=report.board, tiers=TIERS, label=label,
                            pct=pct, fmt=duration, unit=_UNITS[report.grain],
-                           dimension_names=_DIMENSIONS, charts=_charts(report))
+                           dimension_names=_DIMENSIONS, dimension_words=_DIMENSION_WORDS,
+                           charts=_charts(report))
 
 
 def label(kind: str, value: str) -> str:
@@ -105,6 +108,6 @@ def _charts(report: Report) -> dict[str, Any]:
         "mix": {name: Markup(charts.tier_bars(
             [(label(name, v), c) for v, c in sorted(values.items(),
                                                       key=lambda i: -sum(i[1].values()))[:8]],
-            label=f"Tier mix by {_DIMENSIONS[name].lower()}; the table has the numbers"))
+            label=f"Tier mix by {_DIMENSION_WORDS[name]}; the table has the numbers"))
             for name, values in mix.items()},
     }

@@ -427,9 +427,14 @@ def _sla(ticket: TicketRow, *, now: datetime, zone: tzinfo) -> SlaView | None:
         elif warn is not None and now >= warn:
             state = "warning"
     running = state not in ("paused", "done") and due is not None
+    label = _STATE_LABELS.get(state, state.replace("_", " ").capitalize())
+    if state == "done" and any(isinstance(m, Mapping) and m.get("breached_at")
+                               for m in clock.get("metrics") or ()):
+        # A ticket solved after a window ran out did not meet its SLA.
+        label = "Done, breached"
     return SlaView(
         state=state,
-        label=_STATE_LABELS.get(state, state.replace("_", " ").capitalize()),
+        label=label,
         metric=_metric(clock, due),
         due_local=format_local(due, zone) if running and due is not None else None,
         due_iso=due.astimezone(UTC).isoformat() if running and due is not None else None,

@@ -97,6 +97,28 @@ def test_audit_bad_input_is_one_line_naming_the_option(args: list[str], expected
     assert not out.exists()
 
 
+@pytest.mark.parametrize(("export", "organizations", "expected"), [
+    ("foo,bar\n1,2\n", None, "export.csv:1: header: not a Zendesk or Freshdesk ticket export"),
+    ("", None, "export.csv:1: header: the file is empty"),
+    (None, "foo,bar\n1,2\n",
+     "orgs.csv:1: name: an organizations file needs a name or domain column"),
+])
+def test_a_file_that_cannot_be_read_at_all_is_named_with_its_line_and_column(
+        tmp_path: Path, export: str | None, organizations: str | None, expected: str) -> None:
+    # These printed "header: line 1: ..." without saying which file.
+    csv_path = tmp_path / "export.csv"
+    csv_path.write_text(ZENDESK_CSV.read_text(encoding="utf-8") if export is None else export,
+                        encoding="utf-8")
+    args = ["audit", "--csv", str(csv_path), "--no-topics", "--json", str(tmp_path / "a.json")]
+    if organizations is not None:
+        (tmp_path / "orgs.csv").write_text(organizations, encoding="utf-8")
+        args += ["--organizations", str(tmp_path / "orgs.csv")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines()[-1].startswith(f"Error: {expected}")
+    assert not (tmp_path / "a.json").exists()
+
+
 def test_replay_of_a_history_file_lists_what_changes_and_skips_bad_lines(tmp_path: Path) -> None:
     start = datetime(2026, 10, 5, 9, tzinfo=UTC)
     history = tmp_path / "history.jsonl"

@@ -143,6 +143,66 @@ def test_bad_input_is_one_line_naming_the_option(
     assert expected in lines[-1]
 
 
+@pytest.mark.parametrize("args", [
+    ["triage", "missing.jsonl"],
+    ["answer", "--kb", "kb.jsonl", "missing.jsonl"],
+    ["kb", "import", "missing.jsonl", "--tenant", "acme"],
+])
+def test_a_file_that_is_not_there_is_bad_input_said_plainly(
+        workspace: CliRunner, tmp_path: Path, args: list[str]) -> None:
+    # It was exit code 1 and Python's "[Errno 2] No such file or directory: 'missing.jsonl'".
+    (tmp_path / "kb.jsonl").write_text('{"id": "kb-1", "kind": "article", "title": "Reset", '
+                                       '"body": "Click Forgot password."}\n', encoding="utf-8")
+    result = workspace.invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == ("Error: missing.jsonl: cannot read: "
+                                     "No such file or directory")
+
+
+def test_bugs_eval_names_a_bad_line_as_bad_input(
+        workspace: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "reports.jsonl").write_text("{oops\n", encoding="utf-8")
+    (tmp_path / "pairs.csv").write_text("id_a,id_b\n", encoding="utf-8")
+    result = workspace.invoke(main, ["bugs", "eval", "reports.jsonl", "pairs.csv"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[0].startswith("reports.jsonl:1: line: not valid JSON")
+    assert result.stderr.splitlines()[-1] == "Error: 1 bad line(s) in reports.jsonl"
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["triage", "tickets.jsonl", "--matrix", "bad.yaml"], "--matrix"),
+    (["eval", "tickets.jsonl", "--matrix", "bad.yaml"], "--matrix"),
+    (["replay", "--matrix", "bad.yaml", "--history", "tickets.jsonl"], "--matrix"),
+    (["replay", "--matrix", "good.yaml", "--against", "bad.yaml", "--history", "tickets.jsonl"],
+     "--against"),
+])
+def test_a_matrix_option_that_cannot_be_used_is_bad_input_naming_it(
+        workspace: CliRunner, tmp_path: Path, args: list[str], option: str) -> None:
+    # These exited 1 with the file's problems and no option named.
+    from integration.matrix.loader import DEFAULT_PATH
+
+    good = DEFAULT_PATH.read_text(encoding="utf-8")
+    (tmp_path / "good.yaml").write_text(good, encoding="utf-8")
+    bad = good.replace("arr_at_least: 100000", "arr_at_least: lots", 1)
+    (tmp_path / "bad.yaml").write_text(bad.replace("sentiment_below: -0.5", "sentiment_below: x",
+                                                   1), encoding="utf-8")
+    (tmp_path / "tickets.jsonl").write_text("", encoding="utf-8")
+    result = workspace.invoke(main, args)
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"Error: {option}: bad.yaml:"), line
+    assert line.endswith("(and 1 more: escalade matrix check bad.yaml)"), line
+
+
+def test_a_file_that_is_not_text_is_named_in_one_line(
+        workspace: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "tickets.jsonl").write_bytes(b"\xff\xfe{}\n")
+    result = workspace.invoke(main, ["triage", "tickets.jsonl"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == ("Error: tickets.jsonl: cannot read: not UTF-8 text "
+                                     "(invalid start byte at byte 0)")
+
+
 def test_the_installed_command_says_the_reported_csv_problem_in_one_line(
         workspace: CliRunner, tmp_path: Path) -> None:
     """The bug report's case, through the real entry point: no FileNotFoundError traceback."""

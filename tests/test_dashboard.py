@@ -185,6 +185,9 @@ def test_the_page_shows_the_numbers_and_each_opens_its_tickets(
     assert "in Europe/Berlin time" in text and "<svg" in text and "http" not in re.sub(
         r'(href|xmlns)="[^"]*"', "", text).split("<main", 1)[1].split("</main>", 1)[0]
     assert re.search(r'id="tile-tickets"><a href="([^"]+)">2</a>', text)
+    # Headings name the ARR band as the table does, not as "arr band".
+    assert "<h3>By ARR band</h3>" in text and "<h3>Tier 3 by ARR band</h3>" in text
+    assert "arr band" not in text
     tier3 = re.search(r'<a href="(/\?[^"]*tier=3&amp;plan=enterprise)">1</a>', text)
     assert tier3 is not None
     listed = signed_in.get(tier3.group(1).replace("&amp;", "&"))

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from integration import store
 from integration.audit.replay import replay
 from integration.audit.report import audit_json, run_audit
@@ -29,6 +31,16 @@ def test_the_history_is_solved_past_and_the_same_for_the_same_moment() -> None:
     assert all(t.updated_at > t.created_at for t in past)
     weekend = sum(t.created_at.astimezone(BERLIN).weekday() >= 5 for t in past)
     assert weekend < len(past) * 0.15
+
+
+@pytest.mark.parametrize("hours", range(0, 7 * 24, 11))
+def test_every_past_ticket_was_solved_before_the_demo_is_seeded(hours: int) -> None:
+    # A resolution after "now" put solved history above the live tickets on the start page.
+    now = NOW + timedelta(hours=hours)
+    past = demo_history(demo_tickets(), demo_expected(), now=now, zone=BERLIN)
+    assert [t.id for t in past if t.updated_at >= now] == []
+    assert all(m.created_at < t.updated_at for t in past for m in t.messages)
+    assert all(now - timedelta(days=HISTORY_DAYS + 1) <= t.created_at for t in past)
 
 
 def test_most_tier_3_problems_were_escalated_and_few_questions() -> None:

@@ -218,6 +218,21 @@ def test_eval_names_file_line_and_field_of_a_bad_label(tmp_path: Path) -> None:
     assert f"{path}:3: kind: " in result.stderr
 
 
+@pytest.mark.parametrize("expected", [None, {}, {"note": "no label"}])
+def test_eval_refuses_tickets_without_labels(tmp_path: Path, expected: Any) -> None:
+    # Unlabeled tickets used to print an empty report and exit 0.
+    row = make_ticket(id="1")
+    if expected is not None:
+        row = {**row, "expected": expected}
+    path = _labeled(tmp_path, "plain.jsonl", [_how_to("0", 1, "plain"), row])
+    result = CliRunner().invoke(main, ["eval", str(path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert _one_error_line(result) == (
+        f"Error: {path}:2: expected: a labeled ticket needs an 'expected' object with its "
+        "category, tier or complaint; nothing scored")
+
+
 def test_eval_refuses_a_file_given_as_both_development_and_held_out(tmp_path: Path) -> None:
     path = _labeled(tmp_path, "one.jsonl", [_how_to("1", 1, "plain")])
     result = CliRunner().invoke(main, ["eval", str(path), "--held-out", str(path)])

@@ -206,6 +206,7 @@ def test_the_html_report_is_one_printable_file_that_asks_nothing_from_anywhere(
     assert "<dt>Plan</dt><dd>starter</dd>" in html and "<dt>Workspace</dt><dd>demo</dd>" in html
     assert re.search(r'id="report-generated">Made \w+ \d+ \w+ 20\d\d, \d\d:\d\d', html)
     assert html.count("<svg") >= 3 and "<table" in html
+    assert "<h3>By ARR band</h3>" in html and "arr band" not in html
     tickets = len(_in(seeded, FIRST, LAST, plan="starter"))
     assert f'id="tile-tickets">{tickets}<' in html
     # Nothing fetched: no link, script, image, import or URL but the SVG namespace.

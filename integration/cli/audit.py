@@ -13,6 +13,7 @@ from the workspace's CRM when one is connected, else from the tickets
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -22,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from integration.cli.common import runtime_of
+from integration.cli.common import BadInput, matrix_input, runtime_of
 from integration.errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
@@ -102,19 +103,20 @@ def _problems() -> Callable[[Any], None]:
     return show
 
 
-def _load_matrix(path: str | None, runtime: Runtime | None) -> tuple[Matrix, str | None]:
+def _load_matrix(path: str | None, runtime: Runtime | None, *,
+                 option: str = "--matrix") -> tuple[Matrix, str | None]:
     """The matrix from ``path``, else the one in force; with its text when there is a file."""
     from integration.matrix import MatrixError, default_matrix, load_matrix
     from integration.matrix.loader import DEFAULT_PATH
 
-    try:
-        if path:
-            return load_matrix(path), Path(path).read_text(encoding="utf-8")
+    if not path:
         if runtime is not None:
             return runtime.matrix, runtime.matrix_text()
         return default_matrix(), DEFAULT_PATH.read_text(encoding="utf-8")
+    try:
+        return load_matrix(path), Path(path).read_text(encoding="utf-8")
     except MatrixError as err:
-        raise click.ClickException(str(err)) from err
+        raise matrix_input(option, path, err) from err
 
 
 def _workspace(ctx: click.Context, slug: str) -> tuple[Runtime, TenantRow]:
@@ -166,6 +168,23 @@ def _write(json_path: str | None, html_path: str | None, **found: Any) -> dict[s
         raise click.ClickException(f"{err.filename}: cannot write: {err.strerror}") from err
 
 
+def _named_file_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """A file that cannot be read at all is one line naming it: ``export.csv:1: header: ...``.
+
+    Without this the root's generic handler printed only ``header: line 1: ...``, no file.
+    """
+    from integration.audit.exports import ExportError
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ExportError as err:
+            raise BadInput(str(err)) from err
+
+    return run
+
+
 def _readable(path: str, option: str) -> Path:
     """``path``, once it opens: the file is read later, while the audit streams it."""
     try:
@@ -210,6 +229,7 @@ def _open(path: str, stack: ExitStack, option: str) -> IO[str]:
 @click.option("--no-topics", is_flag=True, help="Skip grouping texts into topics (faster).")
 @_history_options
 @click.pass_context
+@_named_file_errors
 def audit(ctx: click.Context, /, slug: str | None, days: int, csv_path: str | None,
           orgs_path: str | None, orgs_from: str | None, crm_lookups: int | None,
           export_zone: str | None, matrix_path: str | None, json_path: str | None,
@@ -365,11 +385,12 @@ def replay(ctx: click.Context, /, matrix_path: str, against_path: str | None, sl
     with ExitStack() as stack:
         if history_path is not None:
             tickets: Iterator[Ticket] = _jsonl_history(history_path, stack, on_problem)
-            current = _load_matrix(against_path, None)[0]
+            current = _load_matrix(against_path, None, option="--against")[0]
         else:
             tickets, tenant_matrix, runtime = _stored(
                 ctx, str(slug), days, lambda ref, why: on_problem(f"ticket {ref}: {why}"))
-            current = _load_matrix(against_path, runtime)[0] if against_path else tenant_matrix
+            current = (_load_matrix(against_path, runtime, option="--against")[0] if against_path
+                       else tenant_matrix)
         result = run_replay(tickets, new=new, current=current, zone=settings.zone,
                             workers=options["workers"], settings=settings,
                             on_progress=_progress("replay"))

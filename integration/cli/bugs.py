@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from integration.cli.common import read_lines
+from integration.cli.common import BadInput, read_lines
 from integration.errors import ValidationError
 
 __all__ = ["bugs", "eval_command"]
@@ -33,11 +33,11 @@ def eval_command(reports: str, pairs: str, groups_out: str | None) -> None:
         for error in errors[:20]:
             click.echo(str(error), err=True)
         more = " (first 20 shown)" if len(errors) > 20 else ""
-        raise click.ClickException(f"{len(errors)} bad line(s) in {reports}{more}")
+        raise BadInput(f"{len(errors)} bad line(s) in {reports}{more}")
     try:
         gold = parse_pairs(read_lines(pairs), source=pairs)
     except ValidationError as err:
-        raise click.ClickException(str(err)) from err
+        raise BadInput(str(err)) from err
     try:
         groups, seconds = group_tickets(tickets)
     except ValidationError as err:
@@ -49,7 +49,8 @@ def eval_command(reports: str, pairs: str, groups_out: str | None) -> None:
                 for rid, gid in groups.items():
                     handle.write(f"{rid},{gid}\n")
         except OSError as err:
-            raise click.ClickException(f"{groups_out}: cannot write: {err}") from err
+            raise click.ClickException(
+                f"{groups_out}: cannot write: {err.strerror or err}") from err
     click.echo(json.dumps(score.to_dict(), indent=2))
     click.echo(summary_line(score))
 

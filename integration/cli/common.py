@@ -20,9 +20,10 @@ import click
 from integration.errors import ConfigurationError, EscaladeError, ValidationError
 
 if TYPE_CHECKING:
+    from integration.matrix import MatrixError
     from integration.runtime import Runtime
 
-__all__ = ["BadInput", "EscaladeGroup", "bad_input", "read_lines", "runtime_of"]
+__all__ = ["BadInput", "EscaladeGroup", "bad_input", "matrix_input", "read_lines", "runtime_of"]
 
 
 def runtime_of(ctx: click.Context) -> Runtime:
@@ -62,12 +63,26 @@ def bad_input(err: ValidationError, flags: Mapping[str, str] | None = None) -> c
     return BadInput(f"{where}: {line}{err.message}")
 
 
+def matrix_input(option: str, path: str, err: MatrixError) -> BadInput:
+    """A matrix file given as an option that cannot be used: its first problem, one line.
+
+    The rest are counted; ``escalade matrix check`` lists them.
+    """
+    issues = [str(issue) for issue in err.issues] or [str(err)]
+    more = (f" (and {len(issues) - 1} more: escalade matrix check {path})"
+            if len(issues) > 1 else "")
+    return BadInput(f"{option}: {issues[0]}{more}")
+
+
 def read_lines(path: str) -> list[str]:
     """The lines of a UTF-8 text file; a file that cannot be read is one line naming it."""
     try:
         return Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise click.ClickException(f"{path}: cannot read: {err}") from err
+    except OSError as err:
+        raise BadInput(f"{path}: cannot read: {err.strerror or err}") from err
+    except UnicodeDecodeError as err:
+        raise BadInput(f"{path}: cannot read: not UTF-8 text ({err.reason} at byte "
+                       f"{err.start})") from err
 
 
 def _one_line(text: str) -> str:

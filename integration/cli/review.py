@@ -120,7 +120,7 @@ def _write_json(path: Path, report: dict[str, Any]) -> None:
     try:
         write_whole(path, json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
     except OSError as err:
-        raise click.ClickException(f"{path}: cannot write: {err}") from err
+        raise click.ClickException(f"{path}: cannot write: {err.strerror or err}") from err
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from integration.cli.common import BadInput, read_lines
+from integration.cli.common import BadInput, matrix_input, read_lines
 
 __all__ = ["eval_command", "triage"]
 
@@ -22,10 +22,12 @@ __all__ = ["eval_command", "triage"]
 def _matrix(path: str | None) -> Any:
     from integration.matrix import MatrixError, default_matrix, load_matrix
 
+    if not path:
+        return default_matrix()
     try:
-        return load_matrix(path) if path else default_matrix()
+        return load_matrix(path)
     except MatrixError as err:
-        raise click.ClickException(str(err)) from err
+        raise matrix_input("--matrix", path, err) from err
 
 
 def _tickets(lines: list[str], *, source: str) -> tuple[list[Any], list[str]]:

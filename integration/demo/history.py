@@ -49,7 +49,26 @@ def demo_history(samples: list[Ticket], expected: dict[str, dict[str, Any]], *,
         created = _created(rng, now, zone)
         out.append(_past(sample, n, created, rng, tier=int(labels.get("tier", 2)),
                          category=str(labels.get("category", "how_to"))))
-    return [_story(t, now, zone) for t in out]
+    return [_solved_by(_story(t, now, zone), now) for t in out]
+
+
+def _solved_by(ticket: Ticket, now: datetime) -> Ticket:
+    """The ticket, whole weeks earlier if it would be solved only after ``now``.
+
+    A history import holds tickets already solved; one solved in the future would also top the
+    start page (latest update first) above the live tickets. Whole weeks keep the weekday and
+    hour it came in.
+    """
+    if ticket.updated_at < now:
+        return ticket
+    return _moved(ticket, -timedelta(weeks=(ticket.updated_at - now) // timedelta(weeks=1) + 1))
+
+
+def _moved(ticket: Ticket, by: timedelta) -> Ticket:
+    return replace(
+        ticket, created_at=ticket.created_at + by, updated_at=ticket.updated_at + by,
+        messages=tuple(replace(m, created_at=m.created_at + by) for m in ticket.messages),
+    )
 
 
 def _story(ticket: Ticket, now: datetime, zone: tzinfo) -> Ticket:
@@ -63,11 +82,7 @@ def _story(ticket: Ticket, now: datetime, zone: tzinfo) -> Ticket:
     if account.id not in _WRITING_MORE or age <= timedelta(weeks=4) or int(ticket.id[1:]) % 4 == 0:
         return ticket
     # Four weeks later: the same weekday and hour, so the working-hours pattern holds.
-    moved = timedelta(weeks=4)
-    return replace(
-        ticket, created_at=ticket.created_at + moved, updated_at=ticket.updated_at + moved,
-        messages=tuple(replace(m, created_at=m.created_at + moved) for m in ticket.messages),
-    )
+    return _moved(ticket, timedelta(weeks=4))
 
 
 def _created(rng: random.Random, now: datetime, zone: tzinfo) -> datetime:

@@ -50,6 +50,9 @@ PERIODS: dict[str, tuple[str, int | None]] = {
 CUSTOM = "custom"
 _DIMENSION_NAMES = {"helpdesk": "Helpdesk", "plan": "Plan", "arr_band": "ARR band",
                     "channel": "Channel", "category": "Category"}
+# The same inside a sentence ("Tier 3 by ARR band"): an acronym keeps its capitals.
+_DIMENSION_WORDS = {k: v if v.split()[0].isupper() else v.lower()
+                    for k, v in _DIMENSION_NAMES.items()}
 _ARR_LABELS = {k: text for k, text, *_ in ARR_BANDS}
 
 
@@ -274,6 +277,7 @@ def _view(query: DashQuery, span: Window, zone: tzinfo, data: Mapping[str, Any]
                                  last=span.last),
         "label": label, "hours": _hours(parts.get("hour", [])), "fmt": duration,
         "pct": pct, "charts": _charts(board, days, parts), "dimension_names": _DIMENSION_NAMES,
+        "dimension_words": _DIMENSION_WORDS,
         "zone_label": zone_label(_noon(span.last, zone)),
     }
 
@@ -344,7 +348,7 @@ def _charts(board: Any, days: list[Bucket], parts: Mapping[str, list[Bucket]]) -
         "mix": {name: Markup(charts.tier_bars(
             [(label(name, v), c) for v, c in sorted(values.items(),
                                                       key=lambda i: -sum(i[1].values()))[:8]],
-            label=f"Tier mix by {_DIMENSION_NAMES[name].lower()}; table below"))
+            label=f"Tier mix by {_DIMENSION_WORDS[name]}; table below"))
             for name, values in board.mix.items()},
         "csat": Markup(charts.bars(
             [("Escalated", (board.escalated.csat or 0) * 100),

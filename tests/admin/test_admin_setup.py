@@ -212,6 +212,22 @@ def test_adding_checks_like_the_cli_and_stores_nothing_on_a_problem(
         assert store.get_tenant(s, "acme") is None
 
 
+@pytest.mark.parametrize(("options", "said"), [
+    ("nosuch=1", "nosuch: unknown option"),
+    ("routing={oops", "routing: not valid JSON"),
+    ("tier_field_id", "expected KEY=VALUE, got &#39;tier_field_id&#39;"),
+])
+def test_a_bad_option_is_named_under_more_options_by_its_key(
+        signed_in: Any, runtime: Any, options: str, said: str) -> None:  # noqa: F811
+    # It was a banner reading "options.nosuch: unknown option ...".
+    bad = _add(signed_in, {"helpdesk": "sandbox", "slug": "acme", "options": options})
+    assert bad.status_code == 422
+    assert re.search(r'id="options"[^>]*aria-invalid="true"', bad.text)
+    shown = re.search(r'id="error-options">([^<]+)<', bad.text)
+    assert shown is not None and shown.group(1).startswith(said)
+    assert "options." not in bad.text and 'id="add-error"' not in bad.text
+
+
 @responses.activate
 def test_a_zendesk_workspace_lists_its_groups_and_maps_them_from_the_page(
         signed_in: Any, runtime: Any) -> None:  # noqa: F811

@@ -122,7 +122,9 @@ def test_the_admin_page_refuses_a_bad_value_naming_it(signed_in: Any,  # noqa: F
                        '"base_url": "http://127.0.0.1:8080/v1", "monthly_token_budget": -1}'}
     bad = _add(signed_in, form)
     assert bad.status_code == 422
-    assert "options.llm.monthly_token_budget" in bad.text and "at least 0" in bad.text
+    # Named under More options by the key as typed (the form's "options." prefix is not shown).
+    assert 'id="error-options">llm.monthly_token_budget: ' in bad.text
+    assert "at least 0" in bad.text and "options.llm" not in bad.text
     added = _add(signed_in, {**form, "options": form["options"].replace("-1", "90000")})
     assert added.status_code == 201, added.text
     settings, _secrets = _tenant(runtime, "acme")

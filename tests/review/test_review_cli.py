@@ -73,3 +73,15 @@ def test_bad_input_is_one_clear_line(cli_env: dict[str, Any], args: list[str],
     assert expected in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_json_file_that_cannot_be_written_is_one_plain_line(cli_env: dict[str, Any],
+                                                               tmp_path: Path) -> None:
+    # It showed Python's "[Errno 20] ... is not a folder: '...'".
+    (tmp_path / "plain").write_text("a file, not a folder", encoding="utf-8")
+    out = tmp_path / "plain" / "review.json"
+    result = CliRunner().invoke(main, ["review", "--month", cli_env["month"], "--tenant", "demo",
+                                       "--json", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (f"Error: {out}: cannot write: {tmp_path / 'plain'} "
+                                     "is not a folder")

@@ -211,6 +211,25 @@ def test_page_shows_tier_why_summary_account_and_sla(client: Any, runtime: Any,
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
 
 
+def test_a_solved_ticket_says_met_only_when_no_window_ran_out(client: Any,
+                                                               runtime: Any) -> None:
+    # Every finished ticket said "SLA Met", also those whose first response came hours late.
+    from integration.demo.decided import decide_history
+
+    seed_demo(runtime)
+    decide_history(runtime)
+    with store.session_scope(runtime.sessions) as s:
+        done = s.scalars(select(store.TicketRow).where(store.TicketRow.sla_state == "done")
+                         .order_by(store.TicketRow.external_id)).all()
+        breached = {row.external_id for row in done
+                    if any(m.get("breached_at") for m in (row.sla_clock or {}).get("metrics", ()))}
+        met = {row.external_id for row in done} - breached
+    assert breached and met
+    for ticket_id, label in ((min(breached), "Done, breached"), (min(met), "Met")):
+        html = client.get(sidebar_url(ticket_id, token_for(runtime))).get_data(as_text=True)
+        assert re.search(rf'id="sla-badge">SLA {label}<', html), ticket_id
+
+
 def test_page_makes_no_request_to_another_host(client: Any, runtime: Any,
                                                demo: Demo) -> None:
     html = client.get(sidebar_url(demo.ticket_id, token_for(runtime))).get_data(as_text=True)

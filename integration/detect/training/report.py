@@ -107,10 +107,18 @@ def read_labeled(lines: Sequence[str], *, source: str) -> tuple[LabeledFile, lis
         if not isinstance(data, dict):
             continue
         try:
-            expected.append(Expected.from_dict(data.get("expected"), kind=data.get("kind")))
+            labels = Expected.from_dict(data.get("expected"), kind=data.get("kind"))
         except ValidationError as err:
             errors.append(LineError(source=source, line=number, field=err.field,
                                     message=err.message))
+            continue
+        if labels.category is None and labels.tier is None and labels.complaint is None:
+            # An unlabeled ticket scores nothing: a file of them printed an empty report.
+            errors.append(LineError(source=source, line=number, field="expected",
+                                    message="a labeled ticket needs an 'expected' object with "
+                                            "its category, tier or complaint"))
+            continue
+        expected.append(labels)
     errors.sort(key=lambda error: error.line)
     return LabeledFile(source=source, tickets=tickets, expected=expected), errors
 
