@@ -215,3 +215,14 @@ def test_a_workspace_removed_by_another_process_is_404_not_500(
     assert response.status_code == 404
     assert "unknown tenant 'demo'" in response.json["error"]
     assert _event_count(runtime) == 0
+
+
+def test_a_helpdesk_typo_in_the_url_is_named(
+    client: Any, runtime: Any, sandbox_tenant: str
+) -> None:
+    response = client.post("/webhooks/zendsk/demo", data=b"{}",
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 404
+    assert "unknown helpdesk 'zendsk'" in response.json["error"]
+    assert "zendesk" in response.json["error"].split("one of:")[1]
+    assert _event_count(runtime) == 0

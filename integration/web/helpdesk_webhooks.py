@@ -140,6 +140,10 @@ def _stored(
 
 
 def _unknown(helpdesk: str, tenant_slug: str) -> tuple[Response, int]:
+    if helpdesk not in HELPDESKS:
+        # A typo in the helpdesk part of the URL: say which part is wrong.
+        known = ", ".join(sorted(HELPDESKS))
+        return _error(404, f"unknown helpdesk {helpdesk!r} in the webhook URL (one of: {known})")
     return _error(404, f"unknown tenant {tenant_slug!r} for helpdesk {helpdesk!r}")
 
 
