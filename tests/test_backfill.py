@@ -468,7 +468,7 @@ def test_the_command_prints_a_summary_and_restart_starts_over(cli_env: dict[str,
     restarted = runner.invoke(main, ["backfill", "--tenant", "demo", "--restart"])
     assert restarted.exit_code == 0 and "from the last 60 days" in restarted.stdout
     missing = runner.invoke(main, ["backfill", "--tenant", "nobody"])
-    assert missing.exit_code != 0 and "no tenant 'nobody'" in missing.output
+    assert missing.exit_code == 2 and "no workspace 'nobody'" in missing.output
 
 
 def test_describe_names_done_total_rate_eta_and_the_wait() -> None:

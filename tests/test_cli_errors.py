@@ -214,3 +214,18 @@ def test_the_installed_command_says_the_reported_csv_problem_in_one_line(
     assert done.returncode == 2
     assert done.stderr.strip() == ("Error: --option activity: cannot read '/nowhere/usage.csv': "
                                    "No such file or directory")
+
+
+@pytest.mark.parametrize("args", [
+    ["tenant", "remove", "nobody", "--yes"],
+    ["tenant", "configure", "nobody", "--option", "currency=EUR"],
+    ["tenant", "check", "nobody"],
+    ["tenant", "secret", "nobody", "api_token", "--generate"],
+    ["backfill", "--tenant", "nobody"],
+])
+def test_a_workspace_that_is_not_there_is_bad_input(
+        workspace: CliRunner, args: list[str]) -> None:
+    # It was exit code 1, and "no tenant" here, "no workspace" there.
+    result = workspace.invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "no workspace 'nobody' (see `escalade tenant list`)" in result.stderr

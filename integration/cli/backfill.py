@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from integration.cli.common import runtime_of
+from integration.cli.common import BadInput, runtime_of
 from integration.errors import ValidationError
 
 __all__ = ["backfill"]
@@ -30,7 +30,7 @@ def backfill(slug: str, days: float | None, restart: bool, max_tries: int) -> No
     with store.session_scope(runtime.sessions) as s:
         tenant = store.get_tenant(s, slug)
         if tenant is None:
-            raise click.ClickException(f"no tenant {slug!r}")
+            raise BadInput(f"--tenant: no workspace {slug!r} (see `escalade tenant list`)")
         s.expunge(tenant)
     display = ProgressDisplay()
     try:

@@ -34,7 +34,7 @@ from typing import Any
 
 import click
 
-from integration.cli.common import bad_input, runtime_of
+from integration.cli.common import BadInput, bad_input, runtime_of
 from integration.errors import ValidationError
 from integration.workspaces.connector_fields import TOKEN_SECRET
 from integration.workspaces.validation import CREDENTIALS, HELPDESKS
@@ -206,7 +206,7 @@ def tenant_remove(slug: str, yes: bool) -> None:
     runtime = runtime_of(click.get_current_context())
     with store.session_scope(runtime.sessions) as s:
         if not store.remove_tenant(s, slug):
-            raise click.ClickException(f"no tenant {slug!r}")
+            raise _no_workspace(slug)
     click.echo(f"tenant {slug!r} removed")
 
 
@@ -341,7 +341,7 @@ def configure(slug: str, options: tuple[str, ...], webhook_secret: str | None) -
     with store.session_scope(runtime.sessions) as s:
         live = store.get_tenant(s, slug)
         if live is None:
-            raise click.ClickException(f"no workspace {slug!r}")
+            raise _no_workspace(slug)
         old = store.tenant_secrets(live, runtime.cipher).get("webhook_secret")
         # A replaced webhook secret keeps working for a day (store_secrets).
         store_secrets(runtime, s, live, secrets, settings=settings or None)
@@ -418,9 +418,14 @@ def _tenant(runtime: Any, slug: str) -> Any:
     with store.session_scope(runtime.sessions) as s:
         row = store.get_tenant(s, slug)
         if row is None:
-            raise click.ClickException(f"no workspace {slug!r} (see escalade tenant list)")
+            raise _no_workspace(slug)
         s.expunge(row)
         return row
+
+
+def _no_workspace(slug: str) -> click.ClickException:
+    """A slug that names no workspace: bad input (exit 2), said the same way everywhere."""
+    return BadInput(f"SLUG: no workspace {slug!r} (see `escalade tenant list`)")
 
 
 def _connect_flags(connector: str) -> dict[str, str]:
