@@ -32,7 +32,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -52,9 +51,11 @@ from bench.ingest import (  # noqa: E402
     SECRET,
     TENANT,
     app_env,
+    check_mode,
     free_port,
     fresh_database,
     process,
+    run_folder,
     serve_command,
     vendor_stats,
     wait_healthy,
@@ -360,8 +361,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.scenario == "outage" and not (args.pg_cluster and args.database_url):
         parser.error("--scenario outage needs --pg-cluster and --database-url")
-    if args.mode == "scaleout" and not args.database_url:
-        parser.error("--mode scaleout needs --database-url (PostgreSQL)")
+    check_mode(parser, args)
     if args.scenario == "broker-outage" and args.mode != "scaleout":
         parser.error("--scenario broker-outage needs --mode scaleout")
     return args
@@ -371,9 +371,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the scenario and print its JSON object."""
     args = parse_args(argv)
     with ExitStack() as stack:
-        folder = args.keep or Path(stack.enter_context(
-            tempfile.TemporaryDirectory(prefix="escalade-crash-")))
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = run_folder(stack, args.keep, "escalade-crash-")
         print(json.dumps(run(args, stack, folder)), flush=True)
 
 

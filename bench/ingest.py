@@ -406,18 +406,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", type=Path, default=None,
                         help="use (and keep) this folder for the data and the logs")
     args = parser.parse_args(argv)
+    check_mode(parser, args)
+    return args
+
+
+def check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Scale-out mode runs on PostgreSQL only: refuse it without ``--database-url``."""
     if args.mode == "scaleout" and not args.database_url:
         parser.error("--mode scaleout needs --database-url (PostgreSQL)")
-    return args
+
+
+def run_folder(stack: ExitStack, keep: Path | None, prefix: str) -> Path:
+    """``keep`` (created if need be), else a temporary folder removed when ``stack`` closes."""
+    folder = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run one benchmark and print its JSON object."""
     args = parse_args(argv)
     with ExitStack() as stack:
-        folder = args.keep or Path(stack.enter_context(
-            tempfile.TemporaryDirectory(prefix="escalade-ingest-")))
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = run_folder(stack, args.keep, "escalade-ingest-")
         vendor = stack.enter_context(process(
             "vendor", [sys.executable, str(ROOT / "bench" / "fake_zendesk.py")],
             dict(os.environ), folder, ready="listening"))
