@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from integration.detect.expectation import breach_in
-from integration.detect.senses import is_question
+from integration.detect.senses import is_hypothetical, is_question
 from integration.detect.text import Parsed
 
 __all__ = ["Ask", "read_ask"]
@@ -113,6 +113,10 @@ def read_ask(docs: Sequence[Parsed], *, upset: bool) -> Ask:
             if start >= end:
                 continue
             question = is_question(doc, start)
+            if question and is_hypothetical(doc, start):
+                # "If your region went down, would we fail over?" asks about a supposed case.
+                asked = asked or doc.sentence_text(start)
+                continue
             # A problem is a breach of expectation ("it fails", "hasn't arrived"), not any
             # "not": "we're not changing anything yet" is context for a question.
             if (

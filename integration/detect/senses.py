@@ -18,6 +18,7 @@ __all__ = [
     "is_other_sense",
     "is_question",
     "has_problem",
+    "is_hypothetical",
     "is_resolved",
     "suppression",
 ]
@@ -280,4 +281,78 @@ def suppression(doc: Parsed, start: int, end: int, *, incident: bool) -> str | N
         return "other sense"
     if is_resolved(doc, start, end, incident=incident):
         return "resolved"
+    if is_hypothetical(doc, start):
+        return "hypothetical"
     return None
+
+
+# A condition opens its clause ("If your region went down, ...", "..., and if we ever cancel");
+# after a verb of finding out it means "whether" ("can you check if we were hacked?").
+_CONDITION_LEADS = _words(", : ; - — – ( and but so or even only just hi hello also")
+_WHETHER_VERBS = _words(
+    """check see know wonder ask confirm tell verify investigate find sure clarify let look
+    test determine understand show"""
+)
+# Words in the condition that make it the customer's real situation, not a supposition:
+# "if the outage is still going on", "if you don't fix it", "if it happened yesterday".
+_REAL_CONDITION = NEGATORS | _ONGOING | _PAST_MARKERS | _words("already last")
+# "if possible", "if so", "if needed": a courtesy, not a scenario.
+_MIN_CONDITION = 3
+
+
+def is_hypothetical(doc: Parsed, i: int) -> bool:
+    """True when token ``i`` is in a question about a supposed case, not the customer's own.
+
+    "If your EU region went down, would our data fail over?", "what happens to our tickets if
+    we ever cancel?", "In case the debit bounces, is there a grace period?". A condition that
+    states what is happening ("if it is still down tomorrow", "if you don't fix it") is real.
+    """
+    key = ("hypothetical", doc.sent_index[i])
+    found = doc.memo.get(key)
+    if found is None:
+        found = doc.memo[key] = _is_hypothetical(doc, i)
+    return found
+
+
+def _is_hypothetical(doc: Parsed, i: int) -> bool:
+    present = doc.lemma_set
+    if "if" not in present and "case" not in present and "suppose" not in present:
+        return False
+    if not is_question(doc, i):
+        return False
+    lo, hi = doc.sentence(i)
+    lemmas = doc.lemmas
+    for p in range(lo, hi):
+        opener = _condition_opens(doc, p, lo)
+        if opener < 0:
+            continue
+        clause = [w for w in lemmas[opener:hi] if w.strip()]
+        stop = next((n for n, w in enumerate(clause) if w in _CLAUSE_BREAK or w in "-?"),
+                    len(clause))
+        condition = clause[:stop]
+        if len(condition) < _MIN_CONDITION or not _REAL_CONDITION.isdisjoint(condition):
+            return False
+        return True
+    return False
+
+
+def _condition_opens(doc: Parsed, p: int, lo: int) -> int:
+    """Where the condition's words start when token ``p`` opens one, else -1."""
+    lemmas = doc.lemmas
+    lemma = lemmas[p]
+    before = lemmas[p - 1] if p > lo else ","
+    if lemma in ("suppose", "supposing", "assume", "assuming") and before in _CONDITION_LEADS:
+        return p + 1
+    if lemma == "case" and before == "in":
+        return p + 1
+    if lemma != "if":
+        return -1
+    ever = "ever" in lemmas[p + 1 : p + 5]
+    if before in _WHETHER_VERBS and not ever:
+        return -1
+    if before in _CONDITION_LEADS or before == "what" or ever:
+        return p + 1
+    # "What happens to our bookings if ...": the question is about the supposed case.
+    if "happen" in lemmas[lo:p]:
+        return p + 1
+    return -1

@@ -90,3 +90,25 @@ def test_context_with_a_negation_does_not_spoil_a_policy_question() -> None:
             "Just trying to understand the policy, we're not changing anything yet.")
     assert ask(body)[0]
     assert not ask("Is the export broken again? It hasn't worked since Monday.")[0]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "If my flight gets cancelled because of the strike, do I get a refund or a voucher?",
+        "We're updating our continuity plan. If your EU region went down for a day, what would "
+        "happen to bookings made in that time?",
+        "In case the direct debit bounces during our bank switch, is there a grace period?",
+    ],
+)
+def test_a_question_about_a_supposed_case_is_an_inquiry(body: str) -> None:
+    inquiry, sentence = ask(body)
+    assert inquiry
+    assert sentence.lower().startswith(("if", "in case"))
+
+
+def test_a_courtesy_condition_is_not_a_supposed_case() -> None:
+    # "If possible" wraps a request; it supposes nothing.
+    inquiry, sentence = ask("If possible, can you refund the duplicate charge?")
+    assert not inquiry
+    assert "refund" in sentence

@@ -57,8 +57,9 @@ PAIRS = [
      "One of our shoppers filed a chargeback against us; how do we upload proof of delivery?",
      "others"),
     ("outage", "The website is down for every one of our stores right now.",
-     "Hypothetically, if your EU region had an outage, would our data fail over?",
-     "hypothetical"),
+     # With "if" the rules already know a supposed case; without it only the reader does.
+     "Hypothetically, would our data fail over to another region during an outage of your EU "
+     "region?", "hypothetical"),
     ("churn", "Please cancel our subscription before the next billing date.",
      "TEST ticket, please ignore: cancel the subscription.", "test"),
     ("security", "Our admin account was hacked last night, lock it now.",

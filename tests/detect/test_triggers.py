@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from integration.detect import Detector
+from integration.detect.senses import is_hypothetical
+from integration.detect.text import reader
 
 from .conftest import ticket
 
@@ -91,3 +93,46 @@ def test_discarded_matches_are_explained(detector: Detector) -> None:
     signals = detector.detect(ticket("I do NOT want to cancel"))
     ignored = [e.text for e in signals.evidence if e.kind == "trigger_ignored"]
     assert ignored and "negated" in ignored[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If your EU region went down, would our workspace fail over to another region?",
+        "For our runbook: if the login page were ever unreachable, what should staff do?",
+        "What happens to our tickets if we ever cancel our account, do the QR codes stop?",
+        "In case your service has an outage during our launch, how would we be told?",
+        "If you ever had a data breach affecting our records, how quickly would you notify us?",
+    ],
+)
+def test_a_question_about_a_supposed_case_does_not_trigger(
+    detector: Detector, text: str
+) -> None:
+    signals = detector.detect(ticket(text))
+    assert signals.trigger_ids == (), signals.triggers
+    assert any("hypothetical" in e.text for e in signals.evidence if e.kind == "trigger_ignored")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The condition is what is happening now, or a courtesy: not a supposed case.
+        "If the outage is still going on tomorrow, will you credit us?",
+        "If you don't fix this by Friday, will you refund the month?",
+        "If it went down again yesterday, why did nobody tell us?",
+        "If possible, can you refund the duplicate charge?",
+        # "if" after a verb of finding out means "whether".
+        "Can you check if our account was hacked?",
+        # A statement, not a question.
+        "If your region goes down, we lose a day of bookings.",
+    ],
+)
+def test_a_real_condition_whether_or_a_statement_is_not_supposed(text: str) -> None:
+    doc = reader().read(text)
+    assert not any(is_hypothetical(doc, i) for i in range(len(doc)))
+
+
+def test_whether_still_triggers(detector: Detector) -> None:
+    signals = detector.detect(ticket("Can you check if our account was hacked? We see logins "
+                                     "from countries we don't operate in."))
+    assert "security" in signals.trigger_ids
