@@ -51,6 +51,28 @@ _TROUBLE = _words(
 _COURTESY = (("please", "let"), ("please", "advise"), ("please", "confirm"), ("kindly", "advise"))
 
 
+# A done outcome: what went wrong has been put right ("was refunded", "is back", "withdrawn").
+_SETTLED = _words(
+    """refund refunded approve approved withdraw withdrawn settle settled resolve resolved fix
+    fixed restore restored credit credited reverse reversed"""
+)
+_SETTLED_PAIRS = (("be", "back"), ("come", "through"), ("all", "good"), ("all", "square"))
+_STILL = _words("still not n't never nothing no yet again but however")
+
+
+def _settled(doc: Parsed, start: int, end: int) -> bool:
+    """A statement that something was put right, with nothing still wrong in it."""
+    lemmas = doc.lemmas[start:end]
+    if not _STILL.isdisjoint(lemmas):
+        return False
+    words = doc.lower[start:end]
+    done = any(
+        lemma in _SETTLED and (word.endswith(("ed", "wn")) or lemma != word)
+        for lemma, word in zip(lemmas, words, strict=True)
+    )
+    return done or any(pair in _SETTLED_PAIRS for pair in zip(lemmas, lemmas[1:], strict=False))
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Ask:
     """Whether the customer only asks for information, with the sentence that decided it."""
@@ -116,6 +138,9 @@ def read_ask(docs: Sequence[Parsed], *, upset: bool) -> Ask:
             if question and is_hypothetical(doc, start):
                 # "If your region went down, would we fail over?" asks about a supposed case.
                 asked = asked or doc.sentence_text(start)
+                continue
+            if not question and _settled(doc, start, end):
+                # "the double charge was refunded on Monday": context for what is asked next.
                 continue
             # A problem is a breach of expectation ("it fails", "hasn't arrived"), not any
             # "not": "we're not changing anything yet" is context for a question.

@@ -81,6 +81,8 @@ class _Mood:
     spike: bool
     frustrated: bool
     inquiry: bool
+    # The sentence that asks for something done or reports a problem, if one does.
+    request: str
     evidence: list[Evidence]
 
 
@@ -222,9 +224,8 @@ class Detector:
         category, why = self._categorize(
             topic, topic_messages, words, hint=hint, hits=hits, keys=keys
         )
-        if gone is not None and not hint and not hits and thin([d.text for _, d in messages]):
-            category = CategoryResult(category=Category.OTHER, confidence=0.5, cues=(), scores={})
-            why = "nothing is left to act on once the report was taken back"
+        if gone is not None and not hint and not hits:
+            category, why = _after_taking_back(category, why, mood, messages)
         evidence.append(Evidence(kind="category", text=f"{category.category.value}: {why}"))
         if keys:
             evidence.append(Evidence(kind="error", text=", ".join(keys)))
@@ -331,7 +332,7 @@ class Detector:
             evidence.append(Evidence(kind="ask", text=ask.sentence))
         return _Mood(
             sentiments=sentiments, overall=overall, spike=spike, frustrated=frustrated,
-            inquiry=ask.inquiry, evidence=evidence,
+            inquiry=ask.inquiry, request="" if ask.inquiry else ask.sentence, evidence=evidence,
         )
 
     def _categorize(
@@ -566,6 +567,27 @@ _INTENT_WORDS = {
     "data_loss": "data loss without the words",
     "platform": "a failure for everyone, not one user",
 }
+
+
+# Categories that are a report of something wrong, not a topic a question can have.
+_PROBLEMS = frozenset({Category.BUG, Category.OUTAGE})
+
+
+def _after_taking_back(
+    category: CategoryResult, why: str, mood: _Mood, messages: list[tuple[str, Parsed]]
+) -> tuple[CategoryResult, str]:
+    """The category once a report was taken back: what follows, unless it reports a problem."""
+    if not thin([d.text for _, d in messages]) and (
+        mood.frustrated or any(breach_sentence(doc) for _, doc in messages)
+    ):
+        return category, why
+    if mood.inquiry and category.category in _PROBLEMS:
+        return (replace(category, category=Category.HOW_TO),
+                "the report was taken back; what is left is a question")
+    if not mood.inquiry and not mood.request:
+        return (CategoryResult(category=Category.OTHER, confidence=0.5, cues=(), scores={}),
+                "nothing is left to act on once the report was taken back")
+    return category, why
 
 
 def _masked(

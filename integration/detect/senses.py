@@ -19,6 +19,8 @@ __all__ = [
     "is_question",
     "has_problem",
     "is_hypothetical",
+    "is_prospective",
+    "is_someone_elses",
     "is_resolved",
     "suppression",
 ]
@@ -195,6 +197,9 @@ def is_other_sense(doc: Parsed, start: int, end: int) -> bool:
         and lemmas[start + 1] in _LOADING
     ):
         return True
+    # "I typed my password wrong too many times": a lockout, not credentials given away.
+    if "password" in lemmas[start:end] and not _MISTYPED.isdisjoint(lemmas[end : end + 4]):
+        return True
     modifier = (
         end - start == 1
         and end < len(lemmas)
@@ -228,6 +233,7 @@ def is_other_sense(doc: Parsed, start: int, end: int) -> bool:
     return False
 
 
+_MISTYPED = _words("wrong wrongly incorrect incorrectly too several many")
 _INTERROGATIVES = _words("how what which where when why who whom whose")
 _AUXILIARIES = _words("do be can could would will should may have any")
 _PROBLEM = _words(
@@ -273,8 +279,13 @@ def has_problem(doc: Parsed, i: int) -> bool:
     return not _PROBLEM.isdisjoint(doc.lemmas[start:end])
 
 
-def suppression(doc: Parsed, start: int, end: int, *, incident: bool) -> str | None:
-    """Why a match does not count ("negated", "resolved", "other sense"), or None if it does."""
+def suppression(
+    doc: Parsed, start: int, end: int, *, incident: bool, trigger: str | None = None
+) -> str | None:
+    """Why a match does not count ("negated", "resolved", "other sense"), or None if it does.
+
+    ``trigger``: the matrix trigger the match is for, when there is one.
+    """
     if is_negated(doc, start, end):
         return "negated"
     if is_other_sense(doc, start, end):
@@ -282,7 +293,11 @@ def suppression(doc: Parsed, start: int, end: int, *, incident: bool) -> str | N
     if is_resolved(doc, start, end, incident=incident):
         return "resolved"
     if is_hypothetical(doc, start):
-        return "hypothetical"
+        return "is hypothetical"
+    if is_someone_elses(doc, start, end, trigger=trigger):
+        return "is someone else's"
+    if is_prospective(doc, start):
+        return "is asked before buying"
     return None
 
 
@@ -295,7 +310,10 @@ _WHETHER_VERBS = _words(
 )
 # Words in the condition that make it the customer's real situation, not a supposition:
 # "if the outage is still going on", "if you don't fix it", "if it happened yesterday".
-_REAL_CONDITION = NEGATORS | _ONGOING | _PAST_MARKERS | _words("already last")
+_REAL_CONDITION = _ONGOING | _PAST_MARKERS | _words("already last")
+# A negation is real with the vendor or a fix in it ("if you don't fix it"); "if it doesn't work
+# out for us" still supposes.
+_REAL_NEGATION = _words("you your fix resolve solve sort restore")
 # "if possible", "if so", "if needed": a courtesy, not a scenario.
 _MIN_CONDITION = 3
 
@@ -332,7 +350,8 @@ def _is_hypothetical(doc: Parsed, i: int) -> bool:
         condition = clause[:stop]
         if len(condition) < _MIN_CONDITION or not _REAL_CONDITION.isdisjoint(condition):
             return False
-        return True
+        negated = not NEGATORS.isdisjoint(condition)
+        return not (negated and not _REAL_NEGATION.isdisjoint(condition))
     return False
 
 
@@ -356,3 +375,94 @@ def _condition_opens(doc: Parsed, p: int, lo: int) -> int:
     if "happen" in lemmas[lo:p]:
         return p + 1
     return -1
+
+
+# Said of another company's system, not ours: "our ISP has an outage", "(not you)", "my
+# friend's banking was hacked (different bank)".
+_NOT_YOU = (("not", "you"), ("not", "yours"), ("not", "your"), ("their", "problem"),
+            ("their", "side"), ("their", "end"), ("their", "fault"))
+# ...but "we move to another provider" is churn: these name elsewhere only for an incident.
+_ELSEWHERE = (("different", "bank"), ("different", "provider"), ("different", "company"),
+              ("another", "site"), ("another", "service"), ("another", "provider"),
+              ("another", "company"), ("another", "app"), ("another", "website"))
+_OTHER_SYSTEMS = _words(
+    """provider supplier isp bank acquirer network carrier operator host hosting internet
+    broadband council county government processor wholesaler courier telco utility landlord
+    friend neighbour neighbor sister brother mother father mum mom dad wife husband son
+    daughter partner"""
+)
+_OWNERS = _words("our my the a an their his her")
+# People of the customer's own business whose request or threat the customer relays.
+_THIRD_PARTIES = _words(
+    """customer client subscriber tenant patient student parent player member buyer shopper
+    guest employee contractor owner user family resident learner pupil attendee donor
+    supporter applicant candidate visitor traveller traveler passenger caller driver insurer"""
+)
+# What can happen to another company's system (an outage, a hack), not a document of theirs.
+_INCIDENTS = INCIDENT_TRIGGERS | {"security", "data_loss", "critical_bug", "blocker"}
+# Triggers about the customer's own claim on us: relayed from their end user, they are a task.
+_CLAIMS = frozenset({"legal", "compliance", "refund"})
+
+
+def is_someone_elses(doc: Parsed, start: int, end: int, *, trigger: str | None = None) -> bool:
+    """True when the match is about another company or the customer's own end user.
+
+    "Our card terminal provider (not you) is having an outage", "my friend's banking was
+    hacked", "one of our players sent us a GDPR deletion request", "a tenant threatens small
+    claims against us". A system of ours named in the clause ("your API") keeps it live.
+    """
+    lo, hi = clause_bounds(doc, start, end)
+    lemmas, lower = doc.lemmas, doc.lower
+    pairs = set(zip(lower[lo:hi], lower[lo + 1 : hi], strict=False))
+    if not pairs.isdisjoint(_NOT_YOU):
+        return True
+    incident = trigger is None or trigger in _INCIDENTS
+    if incident and not pairs.isdisjoint(_ELSEWHERE):
+        return True
+    before = lemmas[lo:start]
+    if "your" in before or "you" in before:
+        return False
+    for i in range(lo, start if incident else lo):
+        word = lemmas[i]
+        owner = lemmas[i - 1] if i > lo else ""
+        possessive = i + 1 < start and lower[i + 1] in ("'s", "’s", "s'")
+        if word in _OTHER_SYSTEMS and (owner in _OWNERS or possessive):
+            return True
+    if trigger not in _CLAIMS:
+        return False
+    # The end user is the one who asks, threatens or files: "one of our players has sent us".
+    for i in range(lo, min(start, lo + 8)):
+        if lemmas[i] in _THIRD_PARTIES and (
+            (i > lo and lemmas[i - 1] in _OWNERS | {"former", "private", "wholesale"})
+            or lemmas[max(lo, i - 3) : i][:3] == ["one", "of", "our"]
+        ):
+            return not {"i", "we"} & set(lemmas[i + 1 : start])
+    # "refund one item to my customer": the customer refunds their own buyer.
+    after = lemmas[end : min(hi, end + 10)]
+    for i, word in enumerate(after[:-1]):
+        if word in ("to", "for") and after[i + 1] in ("my", "our") and any(
+            w in _THIRD_PARTIES for w in after[i + 2 : i + 5]
+        ):
+            return True
+    return False
+
+
+# Said before buying: the customer asks what would happen, not about their own contract.
+_PROSPECT = (("before", "we", "buy"), ("before", "i", "buy"), ("before", "we", "sign"),
+             ("before", "we", "commit"), ("before", "i", "sign"), ("before", "we", "subscribe"),
+             ("before", "i", "subscribe"), ("before", "we", "purchase"), ("before", "we", "decide"),
+             ("think", "of", "buy"), ("think", "to", "buy"), ("think", "of", "enter"),
+             ("consider", "buy"), ("we", "be", "compare"), ("be", "compare", "tool"),
+             ("be", "compare", "offer"), ("think", "of", "add"), ("think", "of", "switch"))
+
+
+def is_prospective(doc: Parsed, i: int) -> bool:
+    """True when token ``i`` is in a question of someone who has not bought yet."""
+    key = ("prospective", -1)
+    found = doc.memo.get(key)
+    if found is None:
+        lemmas = doc.lemmas
+        grams = set(zip(lemmas, lemmas[1:], lemmas[2:], strict=False)) | set(
+            zip(lemmas, lemmas[1:], strict=False))
+        found = doc.memo[key] = not grams.isdisjoint(_PROSPECT)
+    return found and is_question(doc, i)

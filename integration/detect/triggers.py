@@ -224,7 +224,7 @@ class TriggerMatcher:
         if not self.ids:
             return out
         for start, end, key in resolved(doc, self._matcher):
-            why = suppression(doc, start, end, incident=key in INCIDENT_TRIGGERS)
+            why = suppression(doc, start, end, incident=key in INCIDENT_TRIGGERS, trigger=key)
             if why is None and key in QUESTION_ONLY and not is_question(doc, start):
                 why = "not in a question"
             out.append((start, end, key, why))

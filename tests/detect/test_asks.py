@@ -112,3 +112,30 @@ def test_a_courtesy_condition_is_not_a_supposed_case() -> None:
     inquiry, sentence = ask("If possible, can you refund the duplicate charge?")
     assert not inquiry
     assert "refund" in sentence
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Got your email that the double charge was refunded on Monday. How many days does it "
+        "normally take to show on the card?",
+        "The chargeback our bank raised by mistake was withdrawn on the 12th. Which invoice "
+        "number should our bookkeeper note for September?",
+    ],
+)
+def test_a_problem_already_put_right_is_context_for_the_question(body: str) -> None:
+    inquiry, sentence = ask(body)
+    assert inquiry
+    assert sentence.rstrip().endswith("?")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The double charge was refunded on Monday, but my bank still shows it twice. Why?",
+        "The refund was issued on the 3rd, but the duplicate charge is still on my statement.",
+    ],
+)
+def test_a_fix_with_something_still_wrong_is_a_problem(body: str) -> None:
+    inquiry, _ = ask(body)
+    assert not inquiry

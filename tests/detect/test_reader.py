@@ -54,7 +54,7 @@ PAIRS = [
     ("legal", "If we don't hear back by Monday I will sue.",
      "my manager will sue me lol if this chart is late, how do I change its colours?", "joke"),
     ("legal", "I will file a chargeback with my bank unless this is refunded.",
-     "One of our shoppers filed a chargeback against us; how do we upload proof of delivery?",
+     "Two shoppers filed chargebacks on us this week; how do we upload proof of delivery?",
      "others"),
     ("outage", "The website is down for every one of our stores right now.",
      # With "if" the rules already know a supposed case; without it only the reader does.
@@ -91,8 +91,8 @@ def test_live_counts_and_mentioned_does_not(
     [
         ("legal", "the kids say they'll sue me if the wifi drops during the match 😂 how do I "
          "add a second router?", "joke"),
-        ("security", "My sister's email got hacked last month, so how do I switch on two-step "
-         "login for mine?", "others"),
+        ("legal", "Shoppers keep filing chargebacks on us for parcels they received; how do we "
+         "upload proof of delivery?", "others"),
         ("churn", "Please cancel the extra storage add-on from June; we're keeping the team "
          "plan.", "routine"),
         ("churn", "The nightly job stops with 'worker-9 abnormal termination (signal 9)'. How "

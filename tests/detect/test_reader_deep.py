@@ -57,7 +57,8 @@ def hashed_only() -> Detector:
 # (trigger, live, the same word only mentioned) — messages of one ticket, customer's own.
 PAIRS: list[tuple[str, list[str], list[str]]] = [
     ("security", ["Someone hacked our florist account and changed the payout bank details."],
-     ["My brother's shop account got hacked, so I'd like two-step login on mine. Where is it?"]),
+     ["The florist next door got their shop account hacked, so I would like two-step login on "
+      "mine. Where is it?"]),
 ]
 
 

@@ -103,3 +103,41 @@ def test_what_is_still_asked_after_taking_back_is_read(matrix_detector: Detector
         subject="Refund request")
     assert tier == Tier.TWO
     assert category == Category.BILLING
+
+
+@pytest.mark.parametrize(
+    ("bodies", "category"),
+    [
+        # The customer's own explanation, nothing asked: nothing is left to act on.
+        (["We'd like our money back for September, the seat price was wrong.",
+          "Scratch that, I've found the credit note on the October invoice. All good, thanks!"],
+         Category.OTHER),
+        (["Hello, I see two charges of £12.99 this month for the music plan. Why?",
+          "Ah, forget it — one of them is my partner's account, paid with the same card. Sorry!"],
+         Category.OTHER),
+        (["There's a login from Porto on my account this morning, we're a Leeds office. Can you "
+          "check?", "Sorry, false alarm. Our designer is working from Porto this week and used "
+          "the shared login. I'll get her an account."], Category.OTHER),
+        # A question is left: a question about the product, not a report of a fault.
+        (["All my client proofs disappeared from the dashboard!!",
+          "False alarm, the filter was set to 'archived'. How do I make 'active' the default "
+          "filter?"], Category.HOW_TO),
+    ],
+)
+def test_a_report_taken_back_leaves_what_follows_it(
+    matrix_detector: Detector, bodies: list[str], category: Category
+) -> None:
+    tier, found, kinds = _tier(matrix_detector, *bodies, subject="Help")
+    assert "taken_back" in kinds
+    assert (tier, found) == (Tier.ONE, category)
+
+
+def test_a_problem_still_reported_after_taking_back_stands(matrix_detector: Detector) -> None:
+    tier, category, _ = _tier(
+        matrix_detector,
+        "The export button does nothing.",
+        "Never mind the export, sorry. But the invoices page now fails with error 500 for "
+        "everyone on our team.",
+        subject="Export")
+    assert tier >= Tier.TWO
+    assert category in (Category.BUG, Category.OUTAGE)

@@ -7,6 +7,7 @@ import pytest
 from integration.detect import Detector
 from integration.detect.senses import is_hypothetical
 from integration.detect.text import reader
+from integration.matrix import default_matrix
 
 from .conftest import ticket
 
@@ -136,3 +137,87 @@ def test_whether_still_triggers(detector: Detector) -> None:
     signals = detector.detect(ticket("Can you check if our account was hacked? We see logins "
                                      "from countries we don't operate in."))
     assert "security" in signals.trigger_ids
+
+
+MATRIX = default_matrix()
+
+
+@pytest.fixture(scope="module")
+def full() -> Detector:
+    return Detector(triggers=MATRIX.triggers, pages=MATRIX.pages)
+
+
+@pytest.fixture(scope="module")
+def rules_only() -> Detector:
+    return Detector(triggers=MATRIX.triggers, pages=MATRIX.pages, hit_reader=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        ("Our card terminal provider (not you) is having an outage. Can your tills take cash?",
+         "outage"),
+        ("The county's portal has been down for a week (their problem, not yours). Can we save "
+         "our submissions as files meanwhile?", "outage"),
+        ("My sister's email got hacked last month, so how do I switch on two-step login?",
+         "security"),
+        ("I think I used the same password on another site that was hacked. How do I change it?",
+         "security"),
+        ("One of our players has sent us a GDPR deletion request. How do we delete their data?",
+         "compliance"),
+        ("A former patient has asked our practice to erase her records under GDPR. How?",
+         "compliance"),
+        ("How do I refund just one item from an order to my customer?", "refund"),
+    ],
+)
+def test_another_company_or_the_customers_own_end_user_does_not_trigger(
+    full: Detector, rules_only: Detector, text: str, trigger: str
+) -> None:
+    signals = full.detect(ticket(text))
+    assert trigger not in signals.trigger_ids, signals.triggers
+    assert any("is someone else's" in e.text for e in signals.evidence
+               if e.kind == "trigger_ignored"), signals.evidence
+    assert trigger not in rules_only.detect(ticket(text)).trigger_ids, "the rules decide it"
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        # Our own system named beside theirs: still ours.
+        ("Our supplier says your API is down for every store since 9am.", "outage"),
+        # Moving to another provider is churn, not someone else's.
+        ("We've decided to move our payments to another provider next quarter.", "churn"),
+        # Our users' accounts on the vendor's platform: a live incident of the customer's.
+        ("Our users' accounts were hacked through your login page this morning.", "security"),
+        ("We demand a refund for the three days your booking page was down.", "refund"),
+    ],
+)
+def test_the_customers_own_incident_or_claim_still_triggers(
+    full: Detector, text: str, trigger: str
+) -> None:
+    assert trigger in full.detect(ticket(text)).trigger_ids
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        ("Hello, before we sign: what's the minimum contract term on the Team plan, and how much "
+         "notice do we need if we don't continue?", "contract_dispute"),
+        ("hi, before we buy: if we pay for a year and it doesn't suit us, do we get money back?",
+         "refund"),
+    ],
+)
+def test_a_question_before_buying_does_not_trigger(
+    full: Detector, text: str, trigger: str
+) -> None:
+    signals = full.detect(ticket(text))
+    assert trigger not in signals.trigger_ids, signals.triggers
+
+
+def test_a_mistyped_password_is_a_lockout_not_stolen_credentials(full: Detector) -> None:
+    locked = full.detect(ticket("One of our juniors typed his password wrong a few times and got "
+                                "the 'too many attempts' message. How long does the lock last?"))
+    assert "security" not in locked.trigger_ids
+    phished = full.detect(ticket("Our bookkeeper typed her password into a fake login page this "
+                                 "morning."))
+    assert "security" in phished.trigger_ids
