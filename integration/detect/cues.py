@@ -147,6 +147,21 @@ INTENT_CUES: Mapping[str, tuple[str, ...]] = {
         "before we leave|go|switch",
         "not going to renew",
         "not planning to renew",
+        # Calm churn: a cheaper rival against a deadline, a spend freeze, a new owner's system.
+        "compare|comparing your platform|product|tool|software|service|app|system with|against",
+        "side-by-side with",
+        "side by side with",
+        "half your price",
+        "cheaper than you|yours",
+        "which one we keep",
+        "which one to keep",
+        "freeze|froze|frozen ... spend|spending|budget|budgets",
+        "spend|spending|budget freeze",
+        "pause ... or end|cancel|close|terminate",
+        "ask|asked ... to move|switch|migrate over|across",
+        "ask|asked ... to move|switch|migrate to it|them",
+        "prepare|plan the switch|move|migration",
+        "take with us",
     ),
     "refund": ("money back", "reimburse", "credit back", "pay us back", "get our money"),
     # A refund the company already granted, which the customer traces or redirects.
@@ -178,6 +193,19 @@ INTENT_CUES: Mapping[str, tuple[str, ...]] = {
         "renewal ... depend|depends|hinge|hinges|contingent|conditional",
         "lose|losing|lost confidence|faith|trust",
         "feel|felt ignored",
+        # An executive asks, politely, where the partnership stands.
+        "state of the|our partnership|relationship",
+        "where we stand",
+        "where the two of us stand",
+        "where thing|things be|are head|heading",
+        "between our two companies",
+        "what we be|are get|getting from this|you",
+        "honest|frank|open|candid conversation|talk|discussion",
+        "talk|speak frankly|openly|honestly|candidly",
+        "someone senior",
+        "your ceo|founder|coo|cto|president",
+        "board have|has ask|asked",
+        "our software partners",
     ),
     "plan_info": (
         "which|what plan|plans|tier|tiers|edition|editions|package|packages",
@@ -239,6 +267,44 @@ INTENT_CUES: Mapping[str, tuple[str, ...]] = {
         "credential|credentials|password|passwords be|were|got phish|phished|steal|stolen|leak"
         "|leaked|compromise|compromised",
         "sign-ins|logins|sign-in|login ... since",
+        # Signs of an incident that never say "security": another customer's data on screen,
+        # sign-ins from where nobody is, payments nobody made, a lookalike message, a leaver
+        # still inside, a vulnerability reported by a researcher.
+        "result|results|record|records|details|data|pdf|file|letter|invoice|invoices|order"
+        "|orders for|of a|another different patient|person|customer|passenger|family"
+        "|household|user|client|company|business",
+        "result|results|record|records|details|data|pdf|file|letter|invoice|invoices|order"
+        "|orders for|of another patient|person|customer|passenger|family|household|user|client"
+        "|company|business",
+        "see|saw|show|shows|showed|open|opened ... for a company|business|customer call",
+        "that be|is not us",
+        "that be|is not ours",
+        "be|is not mine",
+        "never hear|heard of the|this store|shop|company|merchant|site",
+        "never hear|heard of them",
+        "successful logins|sign-ins",
+        "login|logins|sign-in|sign-ins from ... country|countries",
+        "nobody|no one travel|travels",
+        "we have nobody outside",
+        "transaction|transactions|payment|payments|charge|charges|purchase|purchases ... i|we do"
+        " not recognise|recognize",
+        "not recognise|recognize ... transaction|transactions|payment|payments|charge|charges",
+        "i never shop|shopped there",
+        "purchase|payment|charge|order|transaction i|we do not make",
+        "look|looks like it be|have|is|was from you",
+        "is this really|actually you",
+        "is this you",
+        "look|looks dodgy|phishy",
+        "he|she|they|be|was|were still log|logged|logging|sign|signed|signing in",
+        "he|she|they still have|has access",
+        "proof of concept",
+        "proof-of-concept",
+        "stored xss",
+        "cross-site scripting",
+        "without escape|escaping",
+        "execute|executes|run|runs in the browser",
+        "disclosure contact",
+        "independent|security researcher",
     ),
 }
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from integration.detect.senses import suppression
+from integration.detect.senses import is_question, suppression
 from integration.detect.text import Parsed
 
 __all__ = ["error_keys", "severity_cues"]
@@ -194,9 +194,46 @@ def _may_have_severity(text: str) -> bool:
     return False
 
 
+# Data lost in a change the vendor made or asked for: "since the migration to v3, two years of
+# photos show 'attachment unavailable'", "after the upgrade the logs are missing from every farm".
+_CHANGE = re.compile(r"\b(?:migrat\w*|upgrad\w*|switch(?:ed)? (?:our|to|from)|v\d|version \d)")
+_LOSS = re.compile(
+    r"\b(?:missing|disappeared|gone|lost (?:their|its|all)|not there any ?more|no longer there"
+    r"|(?:attachment|file|document)s? unavailable|not in the|0 bytes|zero bytes)\b"
+)
+
+
+_AT_SCALE = re.compile(
+    r"\d|\b(?:all|every|everything|months|years|weeks|records|data|logs|history|files"
+    r"|documents|photos|attachments|fields|entries|notes|reviews|contacts|orders|backups)\b"
+)
+
+
+def _loss_after_change(doc: Parsed) -> str:
+    """The sentence reporting data lost after a migration or upgrade, or ""."""
+    lower = doc.text.lower()
+    if _CHANGE.search(lower) is None:
+        return ""
+    for m in _LOSS.finditer(lower):
+        start, end = doc.char_span(m.start(), m.end())
+        if start < 0 or end <= start or suppression(doc, start, end, incident=False):
+            continue
+        if is_question(doc, start):
+            # "Will any records go missing?" asks; it reports nothing lost.
+            continue
+        sentence = doc.sentence_text(start)
+        # Data at scale, not a button gone from a page.
+        if _AT_SCALE.search(sentence.lower()):
+            return sentence
+    return ""
+
+
 def severity_cues(doc: Parsed) -> tuple[str | None, str]:
     """("critical" | "high" | None, sentence) for the strongest counted impact cue in ``doc``."""
     text = doc.text
+    lost = _loss_after_change(doc)
+    if lost:
+        return "critical", lost
     if not _may_have_severity(text):
         return None, ""
     best: tuple[str | None, str] = (None, "")

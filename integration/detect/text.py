@@ -36,6 +36,14 @@ __all__ = [
 _OVERRIDES = {
     "n't": "not",
     "nt": "not",
+    # The table cuts "-ing" off words that are not verbs: "nothing" must stay a negator.
+    "nothing": "nothing",
+    "something": "something",
+    "anything": "anything",
+    "everything": "everything",
+    "morning": "morning",
+    "evening": "evening",
+    "during": "during",
     "ca": "can",
     "wo": "will",
     "cannot": "can not",

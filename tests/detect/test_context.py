@@ -132,6 +132,15 @@ def test_same_error_from_two_customers_gives_same_key(detector: Detector) -> Non
         ("The data loss from last month was fixed, thanks.", "normal"),
         ("This is urgent, the export is blocking our month-end close.", "high"),
         ("How do I rename a dashboard?", "normal"),
+        # Data lost in a migration or upgrade, said without "data loss".
+        ("Since the migration to the new platform on Sunday, every invoice before 2024 shows "
+         "'attachment unavailable'.", "critical"),
+        ("After the upgrade to 4.1 the site visit notes for the last three months are missing.",
+         "critical"),
+        ("After the upgrade the export button is missing from the toolbar.", "normal"),
+        ("Before we migrate: will any records go missing?", "normal"),
+        ("After the migration nothing is missing, all 4,000 records are there. Thanks!",
+         "normal"),
     ],
 )
 def test_severity(detector: Detector, text: str, severity: str) -> None:

@@ -175,7 +175,7 @@ def test_a_subject_word_counts_as_the_message_reads_it(reading: Detector) -> Non
          "We would like a demo of the new reporting features next week."),
         ("security", "An offboarded employee still logged in and exported our customer list.",
          "How do we remove a user who left the company?"),
-        ("relationship", "Our CEO would like a call about the state of our partnership.",
+        ("relationship", "Our CEO would like a call to discuss the future of our partnership.",
          "Our CEO asked for a copy of the signed contract."),
     ],
 )

@@ -221,3 +221,73 @@ def test_a_mistyped_password_is_a_lockout_not_stolen_credentials(full: Detector)
     phished = full.detect(ticket("Our bookkeeper typed her password into a fake login page this "
                                  "morning."))
     assert "security" in phished.trigger_ids
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "When I open Reports I see orders for a company called Fernleaf Bakery. We have never "
+        "heard of them.",
+        "The results letter you emailed me includes the details of another patient.",
+        "Our sign-in history shows successful logins from Peru and Ghana overnight. Nobody "
+        "travels here.",
+        "There are two payments on my card I don't recognise, from a shop in Riga.",
+        "I got an email that looks like it is from you asking me to re-enter my bank details. "
+        "Is this really you?",
+        "We offboarded Kim on 3 May but the audit log says she was still logged in on 9 May.",
+        "I'm a security researcher: the bio field runs scripts in the browser of every visitor. "
+        "Proof of concept attached; where is your disclosure contact?",
+    ],
+)
+def test_a_security_incident_without_the_word_triggers(full: Detector, text: str) -> None:
+    assert "security" in full.detect(ticket(text)).trigger_ids
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Where can I see my backup codes? I can still log in fine, I just never saved them.",
+        "Can I book a second seat for a family member on the same order?",
+        "The reminder emails from you look great on mobile now, thanks!",
+        "How do I export the invoices of our company for the auditor?",
+    ],
+)
+def test_everyday_words_near_those_signs_do_not_trigger_security(
+    full: Detector, text: str
+) -> None:
+    assert "security" not in full.detect(ticket(text)).trigger_ids
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        ("We're comparing your product with Quillstack, which is about a third cheaper. We "
+         "decide on the 30th. Could you send your API limits?", "churn"),
+        ("Finance has frozen all software spend from January, so we must pause our account or "
+         "end it. What happens to our data in each case?", "churn"),
+        ("Our new owners run everything on Ledgerly and have asked all sites to move over to it "
+         "by March. How do we export our records?", "churn"),
+        ("Before budget season I'd like an honest conversation with someone senior about the "
+         "state of our partnership.", "relationship"),
+        ("The board has asked me for a view on our software partners. Could you and your CEO "
+         "find thirty minutes?", "relationship"),
+    ],
+)
+def test_churn_and_a_relationship_at_stake_said_calmly_trigger(
+    full: Detector, text: str, trigger: str
+) -> None:
+    assert trigger in full.detect(ticket(text)).trigger_ids
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We compared the report with our spreadsheet and the totals match, thanks.",
+        "Our budget for next year includes ten more seats; can you send a quote?",
+        "How do I pause the spring campaign until the new artwork is ready?",
+        "Could we get a call to walk through the new reporting module?",
+    ],
+)
+def test_everyday_budget_comparison_and_calls_are_not_churn(full: Detector, text: str) -> None:
+    ids = full.detect(ticket(text)).trigger_ids
+    assert "churn" not in ids and "relationship" not in ids, ids
