@@ -177,7 +177,6 @@ INTENT_CUES: Mapping[str, tuple[str, ...]] = {
         "breach of contract",
         "small claims",
         "take you to court",
-        "data processing agreement",
         "right to be forgotten",
         "data subject request",
         "law-enforcement",
@@ -226,6 +225,12 @@ INTENT_CUES: Mapping[str, tuple[str, ...]] = {
         "update|change ... company|legal|entity name",
         "update|change ... contracting entity",
         "order form",
+        # The paperwork of data protection, asked for as routine: a DPA, its sub-processors.
+        "dpa",
+        "data processing agreement",
+        "sub-processor|sub-processors|subprocessor|subprocessors",
+        "update|amend ... agreement|contract",
+        "for signature",
     ),
     "blocker": (
         "can not",

@@ -3,11 +3,14 @@ a refund already granted, a password reset typed in a hurry."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from integration.decide import build_detector
 from integration.detect import Detector
 from integration.matrix import default_matrix
+from integration.matrix.evaluate import evaluate
 
 from .conftest import ticket
 
@@ -48,3 +51,30 @@ def test_who_writes_and_routine_words_do_not_fire(
     default_detector: Detector, text: str, trigger: str
 ) -> None:
     assert trigger not in default_detector.detect(ticket(text)).trigger_ids
+
+
+def _tier(detector: Detector, text: str) -> int:
+    t = ticket(text)
+    decision = evaluate(default_matrix(), t, detector.detect(t),
+                        now=datetime(2026, 11, 2, 10, 0, tzinfo=UTC), with_actions=False)
+    return int(decision.tier)
+
+
+@pytest.mark.parametrize(
+    ("text", "tier"),
+    [
+        # Data-protection paperwork asked for as routine is contract admin.
+        ("Our privacy office asks for a copy of the DPA we signed with you. Could you send it?",
+         2),
+        ("Please send your current list of sub-processors for our annual review.", 2),
+        # A charge made in error, to be put right: billing work, not a refund demand...
+        ("The card was charged twice on 3 March, £49 each. Can you check and reverse one?", 2),
+        ("My account was charged for a day I wasn't there. Please reverse the charge.", 2),
+        # ...unless the customer asks for their money back.
+        ("We were charged twice this month and we want our money back today.", 3),
+    ],
+)
+def test_routine_paperwork_and_charge_corrections_are_tier_two(
+    default_detector: Detector, text: str, tier: int
+) -> None:
+    assert _tier(default_detector, text) == tier
