@@ -162,6 +162,7 @@ INTENT_CUES: Mapping[str, tuple[str, ...]] = {
         "ask|asked ... to move|switch|migrate to it|them",
         "prepare|plan the switch|move|migration",
         "take with us",
+        "close the|this account with you",
     ),
     "refund": ("money back", "reimburse", "credit back", "pay us back", "get our money"),
     # A refund the company already granted, which the customer traces or redirects.
@@ -300,6 +301,8 @@ INTENT_CUES: Mapping[str, tuple[str, ...]] = {
         "is this really|actually you",
         "is this you",
         "look|looks dodgy|phishy",
+        "enter|entered|type|typed|give|gave ... details|login|pin|password before i|we realise"
+        "|realised|realize|realized",
         "he|she|they|be|was|were still log|logged|logging|sign|signed|signing in",
         "he|she|they still have|has access",
         "proof of concept",

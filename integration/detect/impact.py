@@ -195,8 +195,11 @@ def _may_have_severity(text: str) -> bool:
 
 
 # Data lost in a change the vendor made or asked for: "since the migration to v3, two years of
-# photos show 'attachment unavailable'", "after the upgrade the logs are missing from every farm".
-_CHANGE = re.compile(r"\b(?:migrat\w*|upgrad\w*|switch(?:ed)? (?:our|to|from)|v\d|version \d)")
+# photos show 'attachment unavailable'", "after the upgrade the logs are missing from every farm",
+# "after last night's sync all annotations are gone".
+_CHANGE = re.compile(
+    r"\b(?:migrat\w*|upgrad\w*|sync|synced|switch(?:ed)? (?:our|to|from)|v\d|version \d)"
+)
 _LOSS = re.compile(
     r"\b(?:missing|disappeared|gone|lost (?:their|its|all)|not there any ?more|no longer there"
     r"|(?:attachment|file|document)s? unavailable|not in the|0 bytes|zero bytes)\b"

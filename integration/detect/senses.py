@@ -42,7 +42,7 @@ BRIDGE = _words(
 _CLAUSE_BREAK = _words(""", ; : but however although though because whereas while so — –""")
 # Objects that make "cancel" a subscription/contract matter (churn) or an everyday action.
 CANCEL_LEMMAS = frozenset(
-    {"cancel", "cancellation", "terminate", "termination", "discontinue", "end"}
+    {"cancel", "cancellation", "terminate", "termination", "discontinue", "end", "unsubscribe"}
 )
 _CHURN_OBJECTS = _words(
     """subscription account contract plan service membership license licence renewal
@@ -55,7 +55,8 @@ _OTHER_OBJECTS = _words(
     payment transaction campaign reminder event booking session workflow automation query
     build deployment deploy migration backup operation process reservation message broadcast
     draft edit change update batch script cron integration filter action button transfer
-    search print order_item shipment delivery item mailing digest sms invoice charge"""
+    search print order_item shipment delivery item mailing digest sms invoice charge qbr slot
+    leg interview shift class lesson visit viewing standup"""
 )
 # "cancellation fee", "termination notice": still about ending the contract.
 _CANCELLATION_TERMS = _words(
@@ -345,7 +346,8 @@ def _is_hypothetical(doc: Parsed, i: int) -> bool:
         if opener < 0:
             continue
         clause = [w for w in lemmas[opener:hi] if w.strip()]
-        stop = next((n for n, w in enumerate(clause) if w in _CLAUSE_BREAK or w in "-?"),
+        # "EU-West" is one name: a hyphen is no clause break, a dash or comma is.
+        stop = next((n for n, w in enumerate(clause) if w in _CLAUSE_BREAK or w == "?"),
                     len(clause))
         condition = clause[:stop]
         if len(condition) < _MIN_CONDITION or not _REAL_CONDITION.isdisjoint(condition):
@@ -450,7 +452,7 @@ def is_someone_elses(doc: Parsed, start: int, end: int, *, trigger: str | None =
 # Said before buying: the customer asks what would happen, not about their own contract.
 _PROSPECT = (("before", "we", "buy"), ("before", "i", "buy"), ("before", "we", "sign"),
              ("before", "we", "commit"), ("before", "i", "sign"), ("before", "we", "subscribe"),
-             ("before", "i", "subscribe"), ("before", "we", "purchase"), ("before", "we", "decide"),
+             ("before", "i", "subscribe"), ("before", "we", "purchase"),
              ("think", "of", "buy"), ("think", "to", "buy"), ("think", "of", "enter"),
              ("consider", "buy"), ("we", "be", "compare"), ("be", "compare", "tool"),
              ("be", "compare", "offer"), ("think", "of", "add"), ("think", "of", "switch"))

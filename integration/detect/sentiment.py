@@ -14,6 +14,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+from integration.detect.senses import is_hypothetical
 from integration.detect.text import Parsed
 from integration.errors import ConfigurationError
 
@@ -432,7 +433,8 @@ def score_doc(doc: Parsed) -> tuple[float, str, bool]:
     scores = []
     for start, end in doc.sents:
         sentence = doc.span_text(start, end)
-        if sentence.strip():
+        if sentence.strip() and not (start < end and is_hypothetical(doc, start)):
+            # "If a laptop were stolen, how do we kill its sessions?" supposes; it is no mood.
             scores.append(
                 _score(doc, start, end, sentence, all_caps, phrases, profanity, sarcasm, openers)
             )

@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 
 from integration.detect import Detector
+from integration.detect.sentiment import score_doc
+from integration.detect.text import reader
 from integration.models import Author
 
 from .conftest import NOW, message, ticket
@@ -86,3 +88,12 @@ def test_no_spike_when_tone_is_steady(detector: Detector) -> None:
 def test_polite_signoff_does_not_cancel_anger(detector: Detector) -> None:
     signals = detector.detect(ticket("This is useless garbage. Thanks, have a great day!"))
     assert signals.sentiment < -0.4
+
+
+def test_a_supposed_case_sets_no_mood() -> None:
+    supposed = reader().read("If one of our analysts had their laptop stolen, how fast can an "
+                             "admin kill all their sessions? Writing our runbook.")
+    happened = reader().read("One of our analysts had their laptop stolen and we cannot kill "
+                             "their sessions. This is a disaster.")
+    assert score_doc(supposed)[0] >= 0
+    assert score_doc(happened)[0] < 0

@@ -31,6 +31,9 @@ from .conftest import ticket
         "Please cancel the invitation I sent to bob@example.com",
         "The scheduled report was cancelled by mistake, can you restore it?",
         "Can you cancel my newsletter subscription?",
+        "Hi, can we cancel tomorrow's QBR and move it to next week?",
+        "pls unsubscribe me from the product newsletter, i still want the billing emails",
+        "Can I cancel just the return leg of my open return ticket?",
         "Where is the churn rate dashboard?",
         "The refund button in the admin is misaligned.",
     ],
@@ -100,6 +103,7 @@ def test_discarded_matches_are_explained(detector: Detector) -> None:
     "text",
     [
         "If your EU region went down, would our workspace fail over to another region?",
+        "If your EU-West region went down, would our data be served from the US?",
         "For our runbook: if the login page were ever unreachable, what should staff do?",
         "What happens to our tickets if we ever cancel our account, do the QR codes stop?",
         "In case your service has an outage during our launch, how would we be told?",
@@ -235,6 +239,7 @@ def test_a_mistyped_password_is_a_lockout_not_stolen_credentials(full: Detector)
         "I got an email that looks like it is from you asking me to re-enter my bank details. "
         "Is this really you?",
         "We offboarded Kim on 3 May but the audit log says she was still logged in on 9 May.",
+        "A text from 'your bank' had a link and I gave my card details before I realised.",
         "I'm a security researcher: the bio field runs scripts in the browser of every visitor. "
         "Proof of concept attached; where is your disclosure contact?",
     ],
