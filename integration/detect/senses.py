@@ -19,6 +19,8 @@ __all__ = [
     "is_question",
     "has_problem",
     "is_hypothetical",
+    "is_joke",
+    "is_quoted_name",
     "is_prospective",
     "is_someone_elses",
     "is_resolved",
@@ -72,7 +74,8 @@ _MODIFIED_NOUNS = _words(
 )
 # ...but these name the incident itself: a "phishing email" is the attack, not a feature.
 _INCIDENT_WORDS = _words("phishing malware ransomware breach hack spam fraud vulnerability exploit")
-_RESOLUTION = frozenset({"fix", "resolve", "restore", "solve", "mitigate", "remediate"})
+_RESOLUTION = frozenset({"fix", "resolve", "restore", "solve", "mitigate", "remediate", "settle",
+                         "withdraw", "dismiss"})
 _RESOLUTION_PHRASES = (("back", "up"), ("back", "online"), ("work", "again"), ("work", "now"))
 _PAST_MARKERS = frozenset({"yesterday", "ago", "previous", "earlier", "prior", "past"})
 _ONGOING = _words(
@@ -161,7 +164,7 @@ _UNREALIZED = frozenset({"will", "to", "should", "must", "need", "can", "could",
 
 def _is_done(doc: Parsed, pos: int, lo: int) -> bool:
     """A resolution word states a done fix ("was fixed"), not a wish ("please fix")."""
-    if not doc.lower[pos].endswith("ed") or is_negated(doc, pos, pos + 1):
+    if not doc.lower[pos].endswith(("ed", "wn")) or is_negated(doc, pos, pos + 1):
         return False
     return not any(w in _UNREALIZED for w in doc.lemmas[max(lo, pos - 3) : pos])
 
@@ -299,6 +302,10 @@ def suppression(
         return "is someone else's"
     if is_prospective(doc, start):
         return "is asked before buying"
+    if trigger in _NAMEABLE and is_quoted_name(doc, start, end):
+        return "is the name of a thing"
+    if trigger in _JOKEABLE and is_joke(doc, start):
+        return "is a joke"
     return None
 
 
@@ -468,3 +475,34 @@ def is_prospective(doc: Parsed, i: int) -> bool:
             zip(lemmas, lemmas[1:], strict=False))
         found = doc.memo[key] = not grams.isdisjoint(_PROSPECT)
     return found and is_question(doc, i)
+
+
+# A claim or a threat the customer can only mean, not name or laugh off, once it is live.
+_NAMEABLE = frozenset({"legal", "compliance", "contract_dispute", "churn", "refund"})
+_JOKEABLE = frozenset({"legal", "churn", "security", "contract_dispute"})
+_QUOTES = frozenset({'"', "'", "“", "”", "‘", "’", "«", "»"})
+# How far a quotation around a name reaches: "'Lawsuit reference'", "'payment disputed'".
+_QUOTE_REACH = 4
+_LAUGHS = frozenset({"😂", "🤣", "😅", "😆", "😜", "🙃", "😉", "😄", "haha", "hahaha", "lol",
+                     "lmao", "jk", "kidding", "joke", "joking"})
+_SERIOUS = (("not", "kid"), ("not", "kidding"), ("not", "joke"), ("not", "joking"),
+            ("no", "joke"))
+
+
+def is_quoted_name(doc: Parsed, start: int, end: int) -> bool:
+    """True when the match sits inside quotation marks close around it: a label, a field."""
+    lo, hi = doc.sentence(start)
+    words = doc.words
+    before = [i for i in range(max(lo, start - _QUOTE_REACH), start) if words[i] in _QUOTES]
+    after = [i for i in range(end, min(hi, end + _QUOTE_REACH)) if words[i] in _QUOTES]
+    return bool(before) and bool(after)
+
+
+def is_joke(doc: Parsed, i: int) -> bool:
+    """True when the match's sentence laughs at itself ("my knees will sue you 😂")."""
+    lo, hi = doc.sentence(i)
+    lemmas = doc.lemmas[lo:hi]
+    # By the words as written: "kids" shares its lemma with "kidding".
+    if _LAUGHS.isdisjoint(doc.lower[lo:hi]):
+        return False
+    return not set(zip(lemmas, lemmas[1:], strict=False)) & set(_SERIOUS)

@@ -52,7 +52,7 @@ PAIRS = [
      "We received the refund last Tuesday; how many days until it shows on the statement?",
      "past"),
     ("legal", "If we don't hear back by Monday I will sue.",
-     "my manager will sue me lol if this chart is late, how do I change its colours?", "joke"),
+     "my manager will sue me 🙈 if this chart is late, how do I change its colours?", "joke"),
     ("legal", "I will file a chargeback with my bank unless this is refunded.",
      "Two shoppers filed chargebacks on us this week; how do we upload proof of delivery?",
      "others"),
@@ -89,7 +89,7 @@ def test_live_counts_and_mentioned_does_not(
 @pytest.mark.parametrize(
     ("trigger", "mentioned", "kind"),
     [
-        ("legal", "the kids say they'll sue me if the wifi drops during the match 😂 how do I "
+        ("legal", "the kids say they'll sue me if the wifi drops during the match 🙈 how do I "
          "add a second router?", "joke"),
         ("legal", "Shoppers keep filing chargebacks on us for parcels they received; how do we "
          "upload proof of delivery?", "others"),

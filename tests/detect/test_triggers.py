@@ -296,3 +296,43 @@ def test_churn_and_a_relationship_at_stake_said_calmly_trigger(
 def test_everyday_budget_comparison_and_calls_are_not_churn(full: Detector, text: str) -> None:
     ids = full.detect(ticket(text)).trigger_ids
     assert "churn" not in ids and "relationship" not in ids, ids
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger", "why"),
+    [
+        ("my knees will sue you if the seats are like last time 😂 how much legroom is there?",
+         "legal", "is a joke"),
+        ("If the export isn't done by Friday I'm calling my lawyer (kidding!!). How long does it "
+         "take?", "legal", "is a joke"),
+        ("Add tide times to the calendar or I'm cancelling summer haha. It would save us time.",
+         "churn", "is a joke"),
+        ("How do I add a custom field called 'Lawsuit reference' to our job records?", "legal",
+         "is the name of a thing"),
+        ("The billing page still says \"payment disputed\" and won't let us add a user.",
+         "contract_dispute", "is the name of a thing"),
+        ("Now that the dispute over the June invoices was settled, please change our billing "
+         "contact.", "contract_dispute", "resolved"),
+        ("The chargeback our bank raised by mistake was withdrawn on the 3rd.", "legal",
+         "resolved"),
+    ],
+)
+def test_a_joke_a_name_in_quotes_or_a_settled_dispute_does_not_trigger(
+    full: Detector, text: str, trigger: str, why: str
+) -> None:
+    signals = full.detect(ticket(text))
+    assert trigger not in signals.trigger_ids, signals.triggers
+    assert any(why in e.text for e in signals.evidence if e.kind == "trigger_ignored")
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        ("I'm not joking: if this isn't fixed by Friday our lawyer will be in touch.", "legal"),
+        ("We will dispute every invoice until the outage credits are applied.",
+         "contract_dispute"),
+        ("Our site has been down all morning 😡 and we're cancelling our contract.", "churn"),
+    ],
+)
+def test_a_threat_said_in_earnest_still_triggers(full: Detector, text: str, trigger: str) -> None:
+    assert trigger in full.detect(ticket(text)).trigger_ids
