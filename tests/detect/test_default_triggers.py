@@ -78,3 +78,17 @@ def test_routine_paperwork_and_charge_corrections_are_tier_two(
     default_detector: Detector, text: str, tier: int
 ) -> None:
     assert _tier(default_detector, text) == tier
+
+
+@pytest.mark.parametrize(
+    ("text", "tier"),
+    [
+        # A lock the customer set off by mistyping lifts by itself or with a reset.
+        ("I entered my app PIN wrong 3 times and now it says locked. How do I unlock it?", 1),
+        ("How long is someone locked out after five wrong passwords? It's for our handbook.", 1),
+        # An account locked by the vendor or an admin is agent work.
+        ("Our account is locked and says 'suspended by administrator'. Nobody here did that.", 2),
+    ],
+)
+def test_a_lockout_timer_is_self_serve(default_detector: Detector, text: str, tier: int) -> None:
+    assert _tier(default_detector, text) == tier
