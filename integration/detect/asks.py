@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from integration.detect.expectation import breach_in
-from integration.detect.senses import is_hypothetical, is_question
+from integration.detect.senses import is_hypothetical, is_question, relays_end_user
 from integration.detect.text import Parsed
 
 __all__ = ["Ask", "read_ask"]
@@ -139,8 +139,9 @@ def read_ask(docs: Sequence[Parsed], *, upset: bool) -> Ask:
                 # "If your region went down, would we fail over?" asks about a supposed case.
                 asked = asked or doc.sentence_text(start)
                 continue
-            if not question and _settled(doc, start, end):
-                # "the double charge was refunded on Monday": context for what is asked next.
+            if not question and (_settled(doc, start, end) or relays_end_user(doc, start, end)):
+                # "the double charge was refunded on Monday", "a patient asked us for her data":
+                # context for what is asked next.
                 continue
             # A problem is a breach of expectation ("it fails", "hasn't arrived"), not any
             # "not": "we're not changing anything yet" is context for a question.

@@ -23,6 +23,7 @@ __all__ = [
     "is_quoted_name",
     "is_prospective",
     "is_someone_elses",
+    "relays_end_user",
     "is_resolved",
     "suppression",
 ]
@@ -413,6 +414,32 @@ _INCIDENTS = INCIDENT_TRIGGERS | {"security", "data_loss", "critical_bug", "bloc
 _CLAIMS = frozenset({"legal", "compliance", "refund"})
 
 
+def end_user_at(doc: Parsed, lo: int, hi: int) -> int:
+    """Where, among the first words of ``doc[lo:hi]``, one of the customer's own end users is
+    named ("one of our players", "a former patient", "our client"), else -1."""
+    lemmas = doc.lemmas
+    for i in range(lo, min(hi, lo + 8)):
+        if lemmas[i] in _THIRD_PARTIES and (
+            (i > lo and lemmas[i - 1] in _OWNERS | {"former", "private", "wholesale"})
+            or lemmas[max(lo, i - 3) : i][:3] == ["one", "of", "our"]
+        ):
+            return i
+    return -1
+
+
+_RELAY_VERBS = _words("ask request send email write make cite demand want submit file invoke")
+
+
+def relays_end_user(doc: Parsed, start: int, end: int) -> bool:
+    """True when the sentence reports what the customer's own end user asked of them.
+
+    "A patient has asked our clinic for a copy of everything we hold about them": context for
+    what the customer then asks, not a problem of theirs.
+    """
+    who = end_user_at(doc, start, end)
+    return who >= 0 and not _RELAY_VERBS.isdisjoint(doc.lemmas[who + 1 : min(end, who + 6)])
+
+
 def is_someone_elses(doc: Parsed, start: int, end: int, *, trigger: str | None = None) -> bool:
     """True when the match is about another company or the customer's own end user.
 
@@ -440,12 +467,9 @@ def is_someone_elses(doc: Parsed, start: int, end: int, *, trigger: str | None =
     if trigger not in _CLAIMS:
         return False
     # The end user is the one who asks, threatens or files: "one of our players has sent us".
-    for i in range(lo, min(start, lo + 8)):
-        if lemmas[i] in _THIRD_PARTIES and (
-            (i > lo and lemmas[i - 1] in _OWNERS | {"former", "private", "wholesale"})
-            or lemmas[max(lo, i - 3) : i][:3] == ["one", "of", "our"]
-        ):
-            return not {"i", "we"} & set(lemmas[i + 1 : start])
+    who = end_user_at(doc, lo, start)
+    if who >= 0:
+        return not {"i", "we"} & set(lemmas[who + 1 : start])
     # "refund one item to my customer": the customer refunds their own buyer.
     after = lemmas[end : min(hi, end + 10)]
     for i, word in enumerate(after[:-1]):
@@ -465,16 +489,23 @@ _PROSPECT = (("before", "we", "buy"), ("before", "i", "buy"), ("before", "we", "
              ("be", "compare", "offer"), ("think", "of", "add"), ("think", "of", "switch"))
 
 
+def _has_prospect(lemmas: list[str]) -> bool:
+    grams = set(zip(lemmas, lemmas[1:], lemmas[2:], strict=False)) | set(
+        zip(lemmas, lemmas[1:], strict=False))
+    return not grams.isdisjoint(_PROSPECT)
+
+
 def is_prospective(doc: Parsed, i: int) -> bool:
-    """True when token ``i`` is in a question of someone who has not bought yet."""
+    """True when token ``i`` is in a question of someone who has not bought yet, or in the
+    sentence that says so ("our attorney is reviewing your terms before we sign up")."""
     key = ("prospective", -1)
     found = doc.memo.get(key)
     if found is None:
-        lemmas = doc.lemmas
-        grams = set(zip(lemmas, lemmas[1:], lemmas[2:], strict=False)) | set(
-            zip(lemmas, lemmas[1:], strict=False))
-        found = doc.memo[key] = not grams.isdisjoint(_PROSPECT)
-    return found and is_question(doc, i)
+        found = doc.memo[key] = _has_prospect(doc.lemmas)
+    if not found:
+        return False
+    lo, hi = doc.sentence(i)
+    return is_question(doc, i) or _has_prospect(doc.lemmas[lo:hi])
 
 
 # A claim or a threat the customer can only mean, not name or laugh off, once it is live.

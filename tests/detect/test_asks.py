@@ -139,3 +139,10 @@ def test_a_problem_already_put_right_is_context_for_the_question(body: str) -> N
 def test_a_fix_with_something_still_wrong_is_a_problem(body: str) -> None:
     inquiry, _ = ask(body)
     assert not inquiry
+
+
+def test_what_an_end_user_asked_of_the_customer_is_context() -> None:
+    inquiry, sentence = ask("A patient has asked our clinic for a copy of all the information "
+                            "we hold about them. Can your system export one patient's records?")
+    assert inquiry
+    assert sentence.startswith("Can your system")

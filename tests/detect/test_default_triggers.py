@@ -67,6 +67,9 @@ def _tier(detector: Detector, text: str) -> int:
         ("Our privacy office asks for a copy of the DPA we signed with you. Could you send it?",
          2),
         ("Please send your current list of sub-processors for our annual review.", 2),
+        # Only asking what the published terms say is information.
+        ("Our attorney is reviewing your terms of service before we sign up. Which law governs "
+         "them?", 1),
         # A charge made in error, to be put right: billing work, not a refund demand...
         ("The card was charged twice on 3 March, £49 each. Can you check and reverse one?", 2),
         ("My account was charged for a day I wasn't there. Please reverse the charge.", 2),

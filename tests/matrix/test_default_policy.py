@@ -229,9 +229,9 @@ def test_security_paperwork_is_tier_2_and_an_incident_is_tier_3(matrix: Matrix) 
     assert rule_ids(decide(matrix, incident)) == ["security_incident"]
 
 
-def test_a_legal_question_without_a_threat_is_a_routine_contract_matter(matrix: Matrix) -> None:
+def test_a_legal_question_without_a_threat_is_information(matrix: Matrix) -> None:
     decision = decide(matrix, signals(Category.LEGAL, inquiry=True))
-    assert (decision.tier, rule_ids(decision)) == (Tier.TWO, ["admin_change"])
+    assert (decision.tier, rule_ids(decision)) == (Tier.ONE, ["routine_request"])
 
 
 # --- Account context ------------------------------------------------------------------------
