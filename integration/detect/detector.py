@@ -35,6 +35,7 @@ from integration.detect.context import (
 from integration.detect.cues import DEFAULT_TRIGGERS
 from integration.detect.expectation import BREACH_SCORE, breach_sentence
 from integration.detect.impact import error_keys, severity_cues
+from integration.detect.notices import Notice, only_me, read_notice
 from integration.detect.reader import (
     INTENT_TRIGGERS,
     HitReader,
@@ -205,7 +206,10 @@ class Detector:
         """What ``ticket`` says on its own: every signal but repeat contacts."""
         written = ticket.customer_messages
         subject, messages, gone = self._parse(ticket, written)
+        bodies = [m.body for m in written]
+        notice, alone = read_notice(ticket.subject, bodies), only_me(bodies)
         hits, dropped, hidden, mentioned = self._find_triggers(subject, messages)
+        hits = _quieted(hits, dropped, notice, alone)
         words = self._model_input(subject, messages, hidden)
         # A trigger word read as only mentioned (a joke, a test, a name) sets no tone either.
         topic, topic_messages = _masked(subject, messages, mentioned)
@@ -226,19 +230,16 @@ class Detector:
         )
         if gone is not None and not hint and not hits:
             category, why = _after_taking_back(category, why, mood, messages)
+        category, why = _as_noticed(category, why, notice, alone)
         evidence.append(Evidence(kind="category", text=f"{category.category.value}: {why}"))
         if keys:
             evidence.append(Evidence(kind="error", text=", ".join(keys)))
-        severity = self._severity(subject, messages, hits, keys, category.category, mood.frustrated)
+        severity = ("normal", "") if notice is not None else self._severity(
+            subject, messages, hits, keys, category.category, mood.frustrated)
         if severity[1]:
             evidence.append(Evidence(kind="severity", text=f"{severity[0]}: {severity[1]}"))
 
-        mine = Issue(
-            category=category.category,
-            errors=frozenset(keys),
-            words=content_words([subject, *self._first(messages)], ignore=name_words(ticket)),
-        )
-        self.remember(ticket, mine)
+        mine = self._issue_read(ticket, category.category, keys, subject, messages)
         signals = Signals(
             category=category.category,
             category_confidence=category.confidence,
@@ -257,6 +258,19 @@ class Detector:
             evidence=tuple(evidence),
         )
         return Reading(signals=signals, issue=mine, dropped=tuple(dropped))
+
+    def _issue_read(
+        self, ticket: Ticket, category: Category, keys: tuple[str, ...], subject: Parsed,
+        messages: list[tuple[str, Parsed]],
+    ) -> Issue:
+        """The ticket's issue as read now, remembered for the repeat contacts of later ones."""
+        mine = Issue(
+            category=category,
+            errors=frozenset(keys),
+            words=content_words([subject, *self._first(messages)], ignore=name_words(ticket)),
+        )
+        self.remember(ticket, mine)
+        return mine
 
     def _find_triggers(
         self, subject: Parsed, messages: list[tuple[str, Parsed]]
@@ -567,6 +581,44 @@ _INTENT_WORDS = {
     "data_loss": "data loss without the words",
     "platform": "a failure for everyone, not one user",
 }
+
+
+# Triggers that say the service is down for everyone: one user's failure is not one.
+_PLATFORM_TRIGGERS = frozenset({"outage"})
+
+
+def _quieted(
+    hits: list[TriggerHit], dropped: list[Evidence], notice: Notice | None, alone: str
+) -> list[TriggerHit]:
+    """The hits left once an automatic reply, an announced test or one user's failure is
+    known; each one taken away is explained in ``dropped``."""
+    if notice is None and not alone:
+        return hits
+    kept = []
+    for hit in hits:
+        if notice is not None:
+            why = f"is in {notice.reason.split(' (')[0]}"
+        elif hit.trigger in _PLATFORM_TRIGGERS:
+            why = f"is for one user only ({alone!r})"
+        else:
+            kept.append(hit)
+            continue
+        said = repr(hit.match) if hit.match else "(said without the words)"
+        dropped.append(Evidence(kind="trigger_ignored", text=f"{hit.trigger}: {said} {why}"))
+    return kept
+
+
+def _as_noticed(
+    category: CategoryResult, why: str, notice: Notice | None, alone: str
+) -> tuple[CategoryResult, str]:
+    """An automatic reply or an announced test is about nothing; one user's outage is a bug."""
+    if notice is not None:
+        return (CategoryResult(category=Category.OTHER, confidence=0.5, cues=(), scores={}),
+                notice.reason)
+    if alone and category.category is Category.OUTAGE:
+        return (replace(category, category=Category.BUG),
+                f"down for one user only ({alone!r}): a problem to troubleshoot")
+    return category, why
 
 
 # Categories that are a report of something wrong, not a topic a question can have.

@@ -61,7 +61,7 @@ PAIRS = [
      "Hypothetically, would our data fail over to another region during an outage of your EU "
      "region?", "hypothetical"),
     ("churn", "Please cancel our subscription before the next billing date.",
-     "TEST ticket, please ignore: cancel the subscription.", "test"),
+     "TEST ticket from the new contact form: cancel the subscription.", "test"),
     ("security", "Our admin account was hacked last night, lock it now.",
      "The phishing-awareness course in your LMS won't play for our new hires.", "name"),
     ("security", "We have a data breach: someone is exporting our contacts right now.",

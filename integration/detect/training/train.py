@@ -64,6 +64,7 @@ from integration.detect.training.textcat import (
     rule_view,
     train_pipeline,
 )
+from integration.detect.training.tickets import development_ticket_files, ticket_examples
 from integration.models import Category
 
 __all__ = ["choose_blend", "cross_validate", "folds", "main", "run"]
@@ -293,6 +294,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         epochs=args.epochs,
     )
     data = load_examples(args.examples)
+    if args.tickets:
+        data += ticket_examples(development_ticket_files(leave_out=args.tickets_except))
     if args.limit:
         data = random.Random(settings.seed).sample(data, min(args.limit, len(data)))
     extra = bitext_sample(settings.bitext_per_category, seed=settings.seed, path=args.bitext)
@@ -406,11 +409,16 @@ def _data_meta(
 ) -> dict[str, Any]:
     """Which examples the model was trained on: the project's and the bitext sample."""
     bitext_path = args.bitext or default_path()
+    tickets = [e for e in data if e.source == "tickets"]
     return {
         "project_examples": {
             "path": "integration/detect/data/train_examples.jsonl",
             "sha256": file_digest(args.examples),
-            "used": len(data),
+            "used": len(data) - len(tickets),
+        },
+        "development_tickets": {
+            "sets": sorted({e.domain for e in tickets}),
+            "used": len(tickets),
         },
         "bitext": {
             "path": "../shared/data/bitext-customer-support/" + bitext_path.name,
@@ -450,6 +458,18 @@ def main(argv: list[str] | None = None) -> int:
         "--generalize",
         action="store_true",
         help="also train on some groups and test on others (domains, styles, Bitext); slower",
+    )
+    parser.add_argument(
+        "--tickets",
+        action="store_true",
+        help="also learn from the labeled development ticket sets (never the held-out set)",
+    )
+    parser.add_argument(
+        "--tickets-except",
+        action="append",
+        default=[],
+        metavar="SUFFIX",
+        help="with --tickets, leave out the sets whose name ends so (e.g. _h), to measure them",
     )
     args = parser.parse_args(argv)
     figures = run(args)
