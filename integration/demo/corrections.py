@@ -29,8 +29,9 @@ DEMO_CORRECTIONS: tuple[tuple[str, int, str, str], ...] = (
      "Billing corrects a VAT ID the same day; the customer is irritated, not at risk."),
     ("1012", 2, "sofia.lind@ourco.example.com",
      "A how-to question about permissions; nothing in it puts the relationship at stake."),
-    ("1049", 2, "marcus.bell@ourco.example.com",
-     "Enterprise invoice address change: finance needs it before the next invoice run."),
+    ("1048", 2, "marcus.bell@ourco.example.com",
+     "A Pro team asking what Enterprise adds is an upgrade in the making: the account "
+     "manager answers it, not the help centre."),
     ("1052", 2, "sofia.lind@ourco.example.com",
      "Enterprise customer asking to buy an add-on: sales should answer today, not Tier 1."),
 )

@@ -414,6 +414,11 @@ _INCIDENTS = INCIDENT_TRIGGERS | {"security", "data_loss", "critical_bug", "bloc
 _CLAIMS = frozenset({"legal", "compliance", "refund"})
 
 
+# Without one of these lemmas no rule below can hold: most texts are passed over at once.
+_SOMEONE_CUES = (frozenset({"you", "yours", "your", "their", "different", "another"})
+                 | _OTHER_SYSTEMS | _THIRD_PARTIES)
+
+
 def end_user_at(doc: Parsed, lo: int, hi: int) -> int:
     """Where, among the first words of ``doc[lo:hi]``, one of the customer's own end users is
     named ("one of our players", "a former patient", "our client"), else -1."""
@@ -447,6 +452,8 @@ def is_someone_elses(doc: Parsed, start: int, end: int, *, trigger: str | None =
     hacked", "one of our players sent us a GDPR deletion request", "a tenant threatens small
     claims against us". A system of ours named in the clause ("your API") keeps it live.
     """
+    if doc.lemma_set.isdisjoint(_SOMEONE_CUES):
+        return False
     lo, hi = clause_bounds(doc, start, end)
     lemmas, lower = doc.lemmas, doc.lower
     pairs = set(zip(lower[lo:hi], lower[lo + 1 : hi], strict=False))

@@ -50,7 +50,7 @@ def test_the_review_shows_noisy_rules_missed_escalations_and_agents_reasons(
 
     noisy = re.search(r'<tr data-rule="big_and_frustrated">(.*?)</tr>', page, re.S)
     assert noisy and "<td>2 (" in noisy.group(1)  # the two agents who lowered it
-    for ticket in ("1049", "1052"):
+    for ticket in ("1048", "1052"):
         row = re.search(rf'<tr data-ticket="{ticket}" class="missed">(.*?)</tr>', page, re.S)
         assert row and "raised by an agent" in row.group(1) and "Tier 2" in row.group(1)
     assert "escalated by hand" in page

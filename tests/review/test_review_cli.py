@@ -44,7 +44,7 @@ def test_review_prints_the_month_and_writes_the_json(cli_env: dict[str, Any],
     assert "big_and_frustrated: fired" in result.stdout
     assert "triggers in the tickets agents lowered: " in result.stdout
     assert "relationship 1 of" in result.stdout  # 1012, read as a relationship at stake
-    assert "1049 Fwd: Invoice address change: raised by an agent" in result.stdout
+    assert "1048 What's in Enterprise?: raised by an agent" in result.stdout
     assert "Billing corrects a VAT ID the same day" in result.stdout
     assert "tickets change tier" in result.stdout
     data = json.loads(out.read_text(encoding="utf-8"))
@@ -54,7 +54,7 @@ def test_review_prints_the_month_and_writes_the_json(cli_env: dict[str, Any],
     # Each reason names the rules of the decision the agent corrected.
     reasons = {r["ticket"]: r for r in data["findings"]["reasons"]}
     assert "big_and_frustrated" in reasons["1004"]["rules"]
-    assert reasons["1049"]["direction"] == "up"
+    assert reasons["1048"]["direction"] == "up"
 
 
 @pytest.mark.parametrize(("args", "expected"), [
