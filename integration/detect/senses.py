@@ -8,6 +8,8 @@ demand. Inability ("can't cancel") is not negation: the customer wants to and ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from integration.detect.text import Parsed
 
 __all__ = [
@@ -247,13 +249,18 @@ _PROBLEM = _words(
 )
 
 
-def is_question(doc: Parsed, i: int) -> bool:
-    """True when token ``i`` is in a question: it ends with "?" or opens with a question word."""
-    key = ("question", doc.sent_index[i])
+def _per_sentence(doc: Parsed, i: int, name: str, check: Callable[[Parsed, int], bool]) -> bool:
+    """``check(doc, i)``, worked out once for the sentence of token ``i``."""
+    key = (name, doc.sent_index[i])
     found = doc.memo.get(key)
     if found is None:
-        found = doc.memo[key] = _is_question(doc, i)
+        found = doc.memo[key] = check(doc, i)
     return found
+
+
+def is_question(doc: Parsed, i: int) -> bool:
+    """True when token ``i`` is in a question: it ends with "?" or opens with a question word."""
+    return _per_sentence(doc, i, "question", _is_question)
 
 
 def _is_question(doc: Parsed, i: int) -> bool:
@@ -334,11 +341,7 @@ def is_hypothetical(doc: Parsed, i: int) -> bool:
     we ever cancel?", "In case the debit bounces, is there a grace period?". A condition that
     states what is happening ("if it is still down tomorrow", "if you don't fix it") is real.
     """
-    key = ("hypothetical", doc.sent_index[i])
-    found = doc.memo.get(key)
-    if found is None:
-        found = doc.memo[key] = _is_hypothetical(doc, i)
-    return found
+    return _per_sentence(doc, i, "hypothetical", _is_hypothetical)
 
 
 def _is_hypothetical(doc: Parsed, i: int) -> bool:

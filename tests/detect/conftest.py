@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from integration.detect import Detector
+from integration.matrix import default_matrix
 from integration.models import (
     Account,
     Author,
@@ -50,6 +51,20 @@ TRIGGERS = (
 @pytest.fixture(scope="session")
 def detector() -> Detector:
     return Detector(triggers=TRIGGERS)
+
+
+@pytest.fixture(scope="session")
+def full() -> Detector:
+    """The default matrix's triggers, read by the learned reader."""
+    matrix = default_matrix()
+    return Detector(triggers=matrix.triggers, pages=matrix.pages)
+
+
+@pytest.fixture(scope="session")
+def rules_only() -> Detector:
+    """The default matrix's triggers and the rules alone, without the reader."""
+    matrix = default_matrix()
+    return Detector(triggers=matrix.triggers, pages=matrix.pages, hit_reader=False)
 
 
 def message(

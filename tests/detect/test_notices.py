@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from integration.decide import build_detector
 from integration.detect import Detector
 from integration.detect.notices import only_me, read_notice
 from integration.matrix import default_matrix
@@ -16,11 +15,6 @@ from integration.models import Category, Tier
 from .conftest import ticket
 
 MATRIX = default_matrix()
-
-
-@pytest.fixture(scope="module")
-def full() -> Detector:
-    return build_detector(MATRIX)
 
 
 def _decide(detector: Detector, body: str, subject: str) -> tuple[Tier, Category, list[str]]:

@@ -33,13 +33,8 @@ MATRIX = default_matrix()
 
 
 @pytest.fixture(scope="module")
-def reading() -> Detector:
-    return Detector(triggers=MATRIX.triggers, pages=MATRIX.pages)
-
-
-@pytest.fixture(scope="module")
-def rules_only() -> Detector:
-    return Detector(triggers=MATRIX.triggers, pages=MATRIX.pages, hit_reader=False)
+def reading(full: Detector) -> Detector:
+    return full
 
 
 def _ignored(signals: Signals) -> list[str]:

@@ -7,7 +7,6 @@ import pytest
 from integration.detect import Detector
 from integration.detect.senses import is_hypothetical
 from integration.detect.text import reader
-from integration.matrix import default_matrix
 
 from .conftest import ticket
 
@@ -141,19 +140,6 @@ def test_whether_still_triggers(detector: Detector) -> None:
     signals = detector.detect(ticket("Can you check if our account was hacked? We see logins "
                                      "from countries we don't operate in."))
     assert "security" in signals.trigger_ids
-
-
-MATRIX = default_matrix()
-
-
-@pytest.fixture(scope="module")
-def full() -> Detector:
-    return Detector(triggers=MATRIX.triggers, pages=MATRIX.pages)
-
-
-@pytest.fixture(scope="module")
-def rules_only() -> Detector:
-    return Detector(triggers=MATRIX.triggers, pages=MATRIX.pages, hit_reader=False)
 
 
 @pytest.mark.parametrize(
