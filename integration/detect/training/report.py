@@ -68,7 +68,8 @@ class Group:
 
 
 # Sets a to e, g and h have been looked at (c, d, e, g and h were each the held-out set once,
-# and are spent); set i is the one nobody has read.
+# and are spent). Set i was written apart and scored once, on 2026-12-07: it is spent too, and
+# the next round puts a new set here (and set i among the development sets).
 GROUPS = (
     Group(name="B2B SaaS", dev=("b2b_saas.jsonl", "b2b_saas_b.jsonl", "b2b_saas_c.jsonl",
                                 "b2b_saas_d.jsonl", "b2b_saas_e.jsonl", "b2b_saas_g.jsonl",
