@@ -4,6 +4,11 @@ Works on the lemmas of a ``Parsed`` text inside one clause, without a parser: a 
 when the words between it and the match are "bridge" words ("do NOT want to cancel", "not going
 to sue", "no need for a refund"), so "why haven't you processed my refund" is still a refund
 demand. Inability ("can't cancel") is not negation: the customer wants to and cannot.
+
+A match is also only mentioned when it sits in a question about a supposed case ("if your
+region went down, would we fail over?"), belongs to another company or to the customer's own
+end user ("our ISP (not you)", "one of our players sent us a GDPR request"), is asked before
+buying, is quoted as a label, or is laughed off in its own sentence.
 """
 
 from __future__ import annotations
@@ -294,9 +299,11 @@ def has_problem(doc: Parsed, i: int) -> bool:
 def suppression(
     doc: Parsed, start: int, end: int, *, incident: bool, trigger: str | None = None
 ) -> str | None:
-    """Why a match does not count ("negated", "resolved", "other sense"), or None if it does.
+    """Why a match does not count ("negated", "resolved", "is hypothetical", "is a joke", ...),
+    or None if it does.
 
-    ``trigger``: the matrix trigger the match is for, when there is one.
+    ``trigger``: the matrix trigger the match is for, when there is one; a claim relayed from
+    an end user, a quoted label or a joke are told apart only for the triggers they can be.
     """
     if is_negated(doc, start, end):
         return "negated"
