@@ -299,8 +299,7 @@ def has_problem(doc: Parsed, i: int) -> bool:
 def suppression(
     doc: Parsed, start: int, end: int, *, incident: bool, trigger: str | None = None
 ) -> str | None:
-    """Why a match does not count ("negated", "resolved", "is hypothetical", "is a joke", ...),
-    or None if it does.
+    """Why a match does not count ("negated", "resolved", "is a joke", ...), or None if it does.
 
     ``trigger``: the matrix trigger the match is for, when there is one; a claim relayed from
     an end user, a quoted label or a joke are told apart only for the triggers they can be.
