@@ -597,7 +597,7 @@ def _quieted(
     kept = []
     for hit in hits:
         if notice is not None:
-            why = f"is in {notice.reason.split(' (')[0]}"
+            why = f"is in {notice.what}"
         elif hit.trigger in _PLATFORM_TRIGGERS:
             why = f"is for one user only ({alone!r})"
         else:

@@ -204,8 +204,11 @@ _LOSS = re.compile(
     r"\b(?:missing|disappeared|gone|lost (?:their|its|all)|not there any ?more|no longer there"
     r"|(?:attachment|file|document)s? unavailable|not in the|0 bytes|zero bytes)\b"
 )
-
-
+# Every loss above contains one of these: most messages are passed over by substring tests
+# before either pattern runs.
+_LOSS_WORDS = ("missing", "disappeared", "gone", "lost ", "not there", "no longer there",
+               "unavailable", "not in the", "0 bytes", "zero bytes")
+# Data at scale, not a button gone from a page.
 _AT_SCALE = re.compile(
     r"\d|\b(?:all|every|everything|months|years|weeks|records|data|logs|history|files"
     r"|documents|photos|attachments|fields|entries|notes|reviews|contacts|orders|backups)\b"
@@ -215,7 +218,7 @@ _AT_SCALE = re.compile(
 def _loss_after_change(doc: Parsed) -> str:
     """The sentence reporting data lost after a migration or upgrade, or ""."""
     lower = doc.text.lower()
-    if _CHANGE.search(lower) is None:
+    if not any(word in lower for word in _LOSS_WORDS) or _CHANGE.search(lower) is None:
         return ""
     for m in _LOSS.finditer(lower):
         start, end = doc.char_span(m.start(), m.end())
@@ -225,7 +228,6 @@ def _loss_after_change(doc: Parsed) -> str:
             # "Will any records go missing?" asks; it reports nothing lost.
             continue
         sentence = doc.sentence_text(start)
-        # Data at scale, not a button gone from a page.
         if _AT_SCALE.search(sentence.lower()):
             return sentence
     return ""

@@ -25,10 +25,14 @@ class Notice:
     words: str
 
     @property
+    def what(self) -> str:
+        """The kind of message, in the agent's words."""
+        return "an automatic reply" if self.kind == "auto_reply" else "an announced test"
+
+    @property
     def reason(self) -> str:
         """The evidence text, in the agent's words."""
-        what = "an automatic reply" if self.kind == "auto_reply" else "an announced test"
-        return f"{what} ({self.words!r}): nothing in it is acted on"
+        return f"{self.what} ({self.words!r}): nothing in it is acted on"
 
 
 _AUTO_SUBJECT = re.compile(
@@ -80,14 +84,14 @@ def _has_any(text: str, words: Sequence[str]) -> bool:
 def read_notice(subject: str, bodies: Sequence[str]) -> Notice | None:
     """An automatic reply or an announced test, when every customer message is one."""
     texts = [b for b in bodies if b.strip()]
-    if not texts or not _has_any(" ".join([subject, *texts]), _NOTICE_WORDS):
+    everything = " ".join([subject, *texts])
+    if not texts or not _has_any(everything, _NOTICE_WORDS):
         return None
     if all(_AWAY.search(b) and "?" not in b for b in texts) or (
         _AUTO_SUBJECT.search(subject) and all("?" not in b for b in texts)
     ):
         found = _AUTO_SUBJECT.search(subject) or _AWAY.search(" ".join(texts))
         return Notice(kind="auto_reply", words=found.group(0) if found else subject)
-    everything = " ".join([subject, *texts])
     done = _NOTHING_TO_DO.search(everything)
     if done and _TEST.search(everything):
         return Notice(kind="announced_test", words=done.group(0))

@@ -124,6 +124,29 @@ def test_severity_gate_passes_every_text_the_patterns_match() -> None:
     assert matched >= len(SEVERITY) * 4
 
 
+LOSSES = [
+    "Since the migration the photos are missing.",
+    "After the upgrade three months of notes disappeared.",
+    "Since the sync everything before March is gone.",
+    "After v2 all records lost their custom fields.",
+    "Since the move the history is not there any more.",
+    "The older logs are no longer there since version 5.",
+    "Every order shows 'attachment unavailable' after the migration.",
+    "The 312 documents are not in the vault since the migration.",
+    "Backups have been 0 bytes since the upgrade.",
+]
+
+
+def test_loss_gate_passes_every_text_the_loss_pattern_matches() -> None:
+    matched = 0
+    for text in _variants(LOSSES + _demo_texts()):
+        lower = text.lower()
+        if impact._LOSS.search(lower):
+            matched += 1
+            assert any(word in lower for word in impact._LOSS_WORDS), text
+    assert matched >= len(LOSSES) * 4
+
+
 def test_error_gate_passes_every_text_the_patterns_match() -> None:
     matched = 0
     for text in _variants(ERRORS + _demo_texts()):
