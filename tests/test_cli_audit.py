@@ -191,3 +191,25 @@ def test_replay_says_agreement_cannot_be_measured_without_escalations(tmp_path: 
                                        "--history", str(history)])
     assert result.exit_code == 0, result.output
     assert "records no escalation" in result.stdout and "precision" not in result.stdout
+
+
+@pytest.mark.parametrize(("cores", "args", "expected"), [
+    (2, [], 2), (1, [], 0), (2, ["--workers", "0"], 0), (1, ["--workers", "3"], 3)])
+def test_audit_reads_on_every_core_unless_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int, args: list[str], expected: int,
+) -> None:
+    from integration import triage_pool
+    from integration.audit.classify import classify as real
+
+    monkeypatch.setattr(triage_pool, "default_workers", lambda: cores)
+    asked: list[int] = []
+
+    def recording(*a: Any, workers: int = 0, **k: Any) -> Any:
+        asked.append(workers)
+        return real(*a, workers=0, **k)
+
+    monkeypatch.setattr("integration.audit.report.classify", recording)
+    result = CliRunner().invoke(main, ["audit", "--csv", str(ZENDESK_CSV), *args,
+                                       "--json", str(tmp_path / "a.json")])
+    assert result.exit_code == 0, result.output
+    assert asked == [expected]

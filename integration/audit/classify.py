@@ -10,10 +10,12 @@ Repeat contacts need the requester's and account's earlier tickets: each reader 
 recent ones per requester, e-mail and account (within the matrix's repeat window, at most
 ``_PER_KEY`` per key), so memory follows the window, not the history's length.
 
-With ``workers`` > 0 the reading runs in that many processes (spawned, so nothing is shared
-by accident). Tickets go to a worker by account (else requester), so a worker sees every
-earlier ticket repeat detection needs; results come back in the original order, so the audit
-is the same whatever the number of workers.
+With ``workers`` > 0 the reading runs in that many processes. Where the calling process runs
+no other thread (the command line), they are forked after the models are loaded here, so they
+start at once and share those pages; otherwise (a server's threads could hold locks a fork
+would copy held) they are spawned and each loads its own. Tickets go to a worker by account
+(else requester), so a worker sees every earlier ticket repeat detection needs; results come
+back in the original order, so the audit is the same whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import logging
 import multiprocessing
 import queue
 import re
+import threading
 import time
 import traceback
 import zlib
@@ -30,6 +33,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from integration.audit.outcomes import outcome_of
@@ -44,6 +48,7 @@ __all__ = [
     "TopicFeatures",
     "classify",
     "detection_key",
+    "start_method",
 ]
 
 log = logging.getLogger(__name__)
@@ -189,6 +194,8 @@ class _Reader:
         self._group_of = [distinct.index(k) for k in keys]
         first = [keys.index(k) for k in distinct]
         self._detectors = [build_detector(matrices[i]) for i in first]
+        for detector in self._detectors:
+            detector.keep_meaning = topics
         self._histories = [_History(matrices[i].repeat_window_days) for i in first]
         self._embedder = None
         self._lemma: Callable[[str], str] | None = None
@@ -205,20 +212,24 @@ class _Reader:
 
     def read(self, ticket: Ticket) -> tuple[tuple[Reading, ...], TopicFeatures | None]:
         signals: list[Signals] = []
+        meaning = b""
         for detector, history in zip(self._detectors, self._histories, strict=True):
-            signals.append(detector.detect(ticket, history.before(ticket)))
+            reading = detector.read(ticket)
+            meaning = meaning or reading.meaning
+            signals.append(detector.detect(ticket, history.before(ticket), reading=reading))
             history.add(ticket)
         readings = tuple(
             _decide(matrix, ticket, signals[self._group_of[n]], sla=self._sla)
             for n, matrix in enumerate(self.matrices)
         )
-        return readings, self._features(ticket) if self._embedder is not None else None
+        return readings, self._features(ticket, meaning) if self._embedder is not None else None
 
-    def _features(self, ticket: Ticket) -> TopicFeatures:
+    def _features(self, ticket: Ticket, meaning: bytes = b"") -> TopicFeatures:
         assert self._embedder is not None and self._lemma is not None
         first = ticket.customer_messages[0].body if ticket.customer_messages else ""
         text = f"{ticket.subject}\n{first}"[:_TOPIC_TEXT_CHARS]
-        vector = self._embedder.encode([text])[0].astype("float16").tobytes()
+        # The detector's own embedding of the same text, when it kept it.
+        vector = meaning or self._embedder.encode([text])[0].astype("float16").tobytes()
         lemma, stop = self._lemma, self._stop
         words = tuple(dict.fromkeys(
             w for w in (lemma(t) for t in _WORD.findall(text.lower()) if t not in stop)
@@ -279,10 +290,10 @@ def _route(ticket: Ticket, workers: int) -> int:
 
 
 def _worker_main(
-    matrices: tuple[Matrix, ...], topics: bool, sla: bool, inbox: Any, outbox: Any, number: int
+    make_reader: Callable[[], _Reader], inbox: Any, outbox: Any, number: int
 ) -> None:
     try:
-        reader = _Reader(matrices, topics=topics, sla=sla)
+        reader = make_reader()
         # A worker is ours alone: what it has loaded lives as long as it does.
         settle()
         outbox.put(("ready", number, None))
@@ -297,16 +308,43 @@ def _worker_main(
         outbox.put(("error", number, traceback.format_exc()))
 
 
+def start_method() -> str:
+    """``fork`` when this process runs no other thread and the platform forks, else ``spawn``."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+class _Built:
+    """The reader built in the parent before forking: each forked worker starts from it."""
+
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
+
+    def __call__(self) -> _Reader:
+        return self.reader
+
+
 class _Pool:
     def __init__(
         self, matrices: tuple[Matrix, ...], *, topics: bool, sla: bool, workers: int
     ) -> None:
-        context = multiprocessing.get_context("spawn")
+        self.method = start_method()
+        context: Any = multiprocessing.get_context(self.method)
+        make_reader: Callable[[], _Reader]
+        if self.method == "fork":
+            # Loaded once here; the workers share these pages until they write to them.
+            make_reader = _Built(_Reader(matrices, topics=topics, sla=sla))
+            # Out of the collector's sight before the fork, so no worker's collection walks
+            # (and copies) the pages the loaded models share.
+            settle()
+        else:
+            make_reader = partial(_Reader, matrices, topics=topics, sla=sla)
         self.results: Any = context.Queue()
         self.inboxes = [context.Queue() for _ in range(workers)]
         self.processes = [
             context.Process(target=_worker_main,
-                            args=(matrices, topics, sla, inbox, self.results, n),
+                            args=(make_reader, inbox, self.results, n),
                             daemon=True, name=f"escalade-audit-{n}")
             for n, inbox in enumerate(self.inboxes)
         ]

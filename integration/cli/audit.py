@@ -60,11 +60,22 @@ def _history_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--zone", default=None,
                      help="Time zone for days and hours, e.g. Europe/Berlin [default: the "
                           "matrix's display zone]."),
-        click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 8),
-                     help="Extra processes that read tickets (0: in this process)."),
+        click.option("--workers", default=None, type=click.IntRange(0, 8),
+                     help="Extra processes that read tickets (0: all in this process) "
+                          "[default: one per core on a machine with several]."),
     )):
         command = option(command)
     return command
+
+
+def _workers(options: dict[str, Any]) -> int:
+    """The reading processes asked for, else one per core where there are several."""
+    if options["workers"] is not None:
+        return int(options["workers"])
+    from integration.triage_pool import default_workers
+
+    cores = default_workers()
+    return cores if cores > 1 else 0
 
 
 def _settings(options: dict[str, Any], **extra: Any) -> AuditSettings:
@@ -253,8 +264,9 @@ def audit(ctx: click.Context, /, slug: str | None, days: int, csv_path: str | No
     orgs = _organization_source(workspace, requested, orgs_file=orgs_file,
                                 from_export=export is not None, limit=crm_lookups,
                                 on_problem=on_problem)
-    run = {"settings": settings, "topics": not no_topics, "workers": options["workers"],
-           "on_progress": _progress("audit")}
+    run: dict[str, Any] = {
+        "settings": settings, "topics": not no_topics, "workers": _workers(options),
+        "on_progress": _progress("audit")}
     if export is not None:
         from integration.audit.run import audit_csv
 
@@ -392,7 +404,7 @@ def replay(ctx: click.Context, /, matrix_path: str, against_path: str | None, sl
             current = (_load_matrix(against_path, runtime, option="--against")[0] if against_path
                        else tenant_matrix)
         result = run_replay(tickets, new=new, current=current, zone=settings.zone,
-                            workers=options["workers"], settings=settings,
+                            workers=_workers(options), settings=settings,
                             on_progress=_progress("replay"))
     data = _write(json_path, html_path, replayed=result, title="Rule change replay")
     for line in replay_lines(data, listed=listed):

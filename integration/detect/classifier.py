@@ -312,6 +312,12 @@ class TextModel:
             probs=mix_probs(bow, emb, self.blend.embedding_share), bag_of_words=bow, embedding=emb
         )
 
+    def meaning(self, words: list[str]) -> numpy.ndarray | None:
+        """The embedding of one token list (the category view's, reused); None without one."""
+        if self.embedding is None:
+            return None
+        return self.embedding.vector_of(" ".join(words))
+
     def blended_complaint_probs(self, token_lists: Sequence[list[str]]) -> list[float]:
         """Complaint probabilities, bag of words and embeddings mixed by the stored share."""
         bow = self.complaint_probs(token_lists)

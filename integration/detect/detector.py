@@ -103,6 +103,9 @@ class Reading:
     signals: Signals
     issue: Issue
     dropped: tuple[Evidence, ...]
+    # The embedding (float16 bytes) of the subject and first message as the category model
+    # read it, when the detector was asked to keep it (``keep_meaning``); else empty.
+    meaning: bytes = b""
 
 
 class Detector:
@@ -152,6 +155,9 @@ class Detector:
         # triage run is the same objects over and over, and building a key costs more than
         # the comparison. The entry keeps its ticket alive, so an id is never reused.
         self._by_object: OrderedDict[int, tuple[Ticket, Issue]] = OrderedDict()
+        # Whether a reading carries the text's embedding (a history audit groups topics by it
+        # instead of embedding the same text again).
+        self.keep_meaning = False
 
     def _parse(
         self, ticket: Ticket, messages: Sequence[Message] | None = None
@@ -257,7 +263,15 @@ class Detector:
             page_urgency=page.urgency if page is not None else None,
             evidence=tuple(evidence),
         )
-        return Reading(signals=signals, issue=mine, dropped=tuple(dropped))
+        return Reading(signals=signals, issue=mine, dropped=tuple(dropped),
+                       meaning=self._meaning(words))
+
+    def _meaning(self, words: list[list[str]]) -> bytes:
+        """The embedding the category model read, as float16 bytes, if it is to be kept."""
+        if not self.keep_meaning or self._model is None or not words:
+            return b""
+        vector = self._model.meaning(words[0])
+        return b"" if vector is None else vector.astype("float16").tobytes()
 
     def _issue_read(
         self, ticket: Ticket, category: Category, keys: tuple[str, ...], subject: Parsed,

@@ -190,22 +190,28 @@ class EmbeddingModel:
             [self.heads.category_w, self.heads.complaint_w[:, None]], axis=1
         )
         self._bias = [*self.heads.category_b.tolist(), self.heads.complaint_b]
-        self._last: tuple[str, tuple[list[float], float]] | None = None
+        self._last: tuple[str, tuple[list[float], float], numpy.ndarray] | None = None
 
     def _scores(self, text: str) -> tuple[list[float], float]:
         # The detector asks for one message's complaint and category in turn: one reading.
         last = self._last
         if last is not None and last[0] == text:
             return last[1]
-        logits = [
-            a + b for a, b in zip(
-                (self.embedder.encode([text])[0] @ self._weights).tolist(), self._bias,
-                strict=True)
-        ]
+        vector = self.embedder.encode([text])[0]
+        logits = [a + b for a, b in zip((vector @ self._weights).tolist(), self._bias,
+                                        strict=True)]
         complaint = 1.0 / (1.0 + math.exp(-min(30.0, max(-30.0, logits[-1]))))
         scores = (softmax(logits[:-1]), complaint)
-        self._last = (text, scores)
+        self._last = (text, scores, vector)
         return scores
+
+    def vector_of(self, text: str) -> numpy.ndarray:
+        """The text's embedding (the one just read for its category or complaint is reused)."""
+        last = self._last
+        if last is not None and last[0] == text:
+            return last[2]
+        vector: numpy.ndarray = self.embedder.encode([text])[0]
+        return vector
 
     def category_probs(self, text: str) -> dict[Category, float]:
         """Category probabilities for one text (they sum to 1)."""
