@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 import operator
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from enum import IntEnum, StrEnum
+from itertools import repeat
 from typing import Any, TypeVar
 
 from integration.errors import ValidationError
@@ -169,8 +171,8 @@ def quick_pickle(cls: type[_Pickled]) -> type[_Pickled]:
     def setstate(self: object, state: tuple[Any, ...]) -> None:
         if len(state) != len(names):
             raise ValueError(f"{cls.__name__} takes {len(names)} values, not {len(state)}")
-        for name, value in zip(names, state, strict=True):
-            put(self, name, value)
+        # Consumed by a zero-length deque: the loop runs in C, not in Python bytecode.
+        deque(map(put, repeat(self, len(names)), names, state), maxlen=0)
 
     setattr(cls, "__getstate__", getstate)  # noqa: B010 - dataclass set these already
     setattr(cls, "__setstate__", setstate)  # noqa: B010

@@ -231,12 +231,11 @@ class Accumulator:
     ) -> None:
         ticket, category = item.ticket, item.readings[0].category
         subject = ticket.subject[:_SUBJECT_CHARS]
-        example = Example(key=0.0, id=ticket.id, subject=subject)
         groups = [_group(self.categories, category)]
         if topic is not None:
             groups.append(_group(self.topics, topic))
         for stats in groups:
-            _add_group(stats, item, outcome, escalated, breached, label, example)
+            _add_group(stats, item, outcome, escalated, breached, label, subject)
         keys: list[tuple[str, ...]] = []
         if label != NO_LABEL:
             keys += [("label", label), ("label_category", label, category)]
@@ -274,7 +273,7 @@ def _group(table: dict[str, GroupStats], key: str) -> GroupStats:
 
 def _add_group(
     stats: GroupStats, item: Classified, outcome: Outcome, escalated: bool,
-    breached: bool | None, label: str, example: Example,
+    breached: bool | None, label: str, subject: str,
 ) -> None:
     ticket, reading = item.ticket, item.readings[0]
     stats.tickets += 1
@@ -302,7 +301,7 @@ def _add_group(
     stats.rules.update(reading.rules)
     stats.labels[label] += 1
     if len(stats.examples) < 5:
-        stats.examples.append(example)
+        stats.examples.append(Example(key=0.0, id=ticket.id, subject=subject))
 
 
 def _add_cell(
@@ -318,11 +317,14 @@ def _add_cell(
     minutes = outcome.resolution_minutes
     if minutes is not None:
         cell.resolution.add(minutes)
-        example = Example(key=minutes, id=ticket_id, subject=subject)
-        if len(cell.slowest) < keep:
-            heapq.heappush(cell.slowest, example)
-        elif example > cell.slowest[0]:
-            heapq.heapreplace(cell.slowest, example)
+        slowest = cell.slowest
+        # Most tickets are not among the slowest: no example is made for them.
+        if len(slowest) < keep:
+            heapq.heappush(slowest, Example(key=minutes, id=ticket_id, subject=subject))
+        elif minutes >= slowest[0].key:
+            example = Example(key=minutes, id=ticket_id, subject=subject)
+            if example > slowest[0]:
+                heapq.heapreplace(slowest, example)
     if outcome.reassignments is not None:
         cell.reassignments.add(outcome.reassignments)
     if outcome.reopens is not None:

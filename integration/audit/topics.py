@@ -71,7 +71,8 @@ class TopicModel:
         if state is None:
             state = self._categories[category] = _Category(self._dim)
         vector = numpy.frombuffer(features.vector, dtype="float16").astype("float32")
-        norm = float(numpy.linalg.norm(vector))
+        # math.sqrt of a dot product: numpy.linalg.norm's Python wrapper costs more here.
+        norm = math.sqrt(float(vector @ vector))
         state.docs += 1
         words = set(features.words)
         state.word_df.update(words)
@@ -95,7 +96,7 @@ class TopicModel:
         else:
             row = state.sums[index] + vector
             state.sums[index] = row
-            state.normed[index] = row / (float(numpy.linalg.norm(row)) or 1.0)
+            state.normed[index] = row / (math.sqrt(float(row @ row)) or 1.0)
         state.counts[index] += 1
         counter = state.words[index]
         counter.update(words)

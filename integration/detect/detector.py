@@ -197,7 +197,10 @@ class Detector:
         if reading is None:
             reading = self.read(ticket)
         else:
-            self.remember(ticket, reading.issue)
+            entry = self._by_object.get(id(ticket))
+            # Read here just before (as an audit does): already remembered.
+            if entry is None or entry[0] is not ticket or entry[1] is not reading.issue:
+                self.remember(ticket, reading.issue)
         repeats, message_count, repeat_evidence = self._repeats(
             ticket, history, reading.issue, ticket.customer_messages
         )

@@ -505,7 +505,14 @@ _PROSPECT = (("before", "we", "buy"), ("before", "i", "buy"), ("before", "we", "
              ("be", "compare", "offer"), ("think", "of", "add"), ("think", "of", "switch"))
 
 
+# A phrase can only be there if each of its words is: most texts are passed over by that.
+_PROSPECT_WORDS = tuple(frozenset(gram) for gram in _PROSPECT)
+
+
 def _has_prospect(lemmas: list[str]) -> bool:
+    present = set(lemmas)
+    if not any(words <= present for words in _PROSPECT_WORDS):
+        return False
     grams = set(zip(lemmas, lemmas[1:], lemmas[2:], strict=False)) | set(
         zip(lemmas, lemmas[1:], strict=False))
     return not grams.isdisjoint(_PROSPECT)

@@ -247,10 +247,14 @@ def _page_urgency(values: tuple[str, ...], ctx: Facts) -> list[str] | None:
     return [f"page urgency {urgency} ({ctx.ticket.page_url})"]
 
 
+# ``all`` and ``any`` look each part's check up themselves: a matrix is dozens of nested
+# conditions per ticket, and a history audit asks them of every ticket.
+
+
 def _all(parts: tuple[Condition, ...], ctx: Facts) -> list[str] | None:
     reasons: list[str] = []
     for part in parts:
-        found = holds(part, ctx)
+        found = _CHECKS[part.kind](part.value, ctx)
         if found is None:
             return None
         reasons.extend(found)
@@ -258,8 +262,12 @@ def _all(parts: tuple[Condition, ...], ctx: Facts) -> list[str] | None:
 
 
 def _any(parts: tuple[Condition, ...], ctx: Facts) -> list[str] | None:
-    found = [r for r in (holds(p, ctx) for p in parts) if r is not None]
-    return [reason for reasons in found for reason in reasons] if found else None
+    reasons: list[str] | None = None
+    for part in parts:
+        found = _CHECKS[part.kind](part.value, ctx)
+        if found is not None:
+            reasons = found if reasons is None else reasons + found
+    return reasons
 
 
 def _not(inner: Condition, ctx: Facts) -> list[str] | None:
