@@ -115,13 +115,17 @@ def _variants(texts: list[str]) -> list[str]:
     return [v for t in texts for v in (t, t.upper(), t.lower(), f"Hi team. {t}! Thanks")]
 
 
-def test_severity_gate_passes_every_text_the_patterns_match() -> None:
+def test_severity_gates_pass_every_text_their_pattern_matches() -> None:
     matched = 0
+    used = set()
     for text in _variants(SEVERITY + _demo_texts()):
-        if impact._ANY_SEVERITY.search(text.lower()):
-            matched += 1
-            assert impact._may_have_severity(text), text
+        for n, (_, pattern, gate) in enumerate(impact._SEVERITY):
+            if pattern.search(text):
+                matched += 1
+                used.add(n)
+                assert any(word in text.lower() for word in gate), (pattern.pattern, text)
     assert matched >= len(SEVERITY) * 4
+    assert used == set(range(len(impact._SEVERITY)))  # every pattern is tried on a match
 
 
 LOSSES = [
