@@ -8,6 +8,7 @@ topics, labels, days and accounts, never the number of tickets.
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
@@ -15,7 +16,7 @@ from datetime import UTC, date, datetime, tzinfo
 from integration.audit.classify import Classified
 from integration.audit.outcomes import Outcome, outcome_of
 from integration.audit.settings import AuditSettings
-from integration.audit.stats import Histogram
+from integration.audit.stats import Histogram, count_bin, duration_bin
 
 __all__ = [
     "NO_LABEL",
@@ -33,6 +34,7 @@ OTHER_LABELS = "(other labels)"
 _MAX_LABELS = 200
 _MAX_REASONS = 500
 _SUBJECT_CHARS = 120
+_HOURS = tuple(str(hour) for hour in range(24))
 
 
 @dataclass(slots=True)
@@ -140,6 +142,9 @@ class Accumulator:
         self.labels: Counter[str] = Counter()
         self.tiers: Counter[int] = Counter()
         self.text_tickets = 0
+        # The band names once, not formatted again for every ticket.
+        self._band_edges = tuple(settings.arr_bands)
+        self._band_names = settings.arr_band_names()
 
     def add(self, item: Classified, topic: str | None) -> None:
         """Count one ticket (its first reading is the matrix audited)."""
@@ -178,12 +183,14 @@ class Accumulator:
         plan = (account.plan if account is not None and account.plan else "unknown").lower()
         arr = account.arr if account is not None else None
         seg = self.segments
+        band = (self._band_names[-1] if arr is None
+                else self._band_names[bisect_right(self._band_edges, arr)])
         _rate(seg["weekday"], WEEKDAYS[local.weekday()]).add(escalated)
-        _rate(seg["hour"], str(local.hour)).add(escalated)
+        _rate(seg["hour"], _HOURS[local.hour]).add(escalated)
         _rate(seg["weekday_utc"], WEEKDAYS[utc.weekday()]).add(escalated)
-        _rate(seg["hour_utc"], str(utc.hour)).add(escalated)
+        _rate(seg["hour_utc"], _HOURS[utc.hour]).add(escalated)
         _rate(seg["plan"], plan).add(escalated)
-        _rate(seg["arr_band"], self.settings.arr_band(arr)).add(escalated)
+        _rate(seg["arr_band"], band).add(escalated)
         _rate(seg["channel"], ticket.channel.value).add(escalated)
         _rate(seg["group"], group).add(escalated)
         cell = self.heatmap.get((local.weekday(), local.hour))
@@ -204,7 +211,7 @@ class Accumulator:
         if breached is not None:
             self.sla_total.add(breached)
             _rate(self.sla["weekday"], WEEKDAYS[local.weekday()]).add(breached)
-            _rate(self.sla["hour"], str(local.hour)).add(breached)
+            _rate(self.sla["hour"], _HOURS[local.hour]).add(breached)
             _rate(self.sla["group"], group).add(breached)
         return breached
 
@@ -231,11 +238,15 @@ class Accumulator:
     ) -> None:
         ticket, category = item.ticket, item.readings[0].category
         subject = ticket.subject[:_SUBJECT_CHARS]
+        # Each outcome's bin is worked out once, for the up to six tables it is counted in.
+        minutes, moves = outcome.resolution_minutes, outcome.reassignments
+        bins = (duration_bin(minutes) if minutes is not None else None,
+                count_bin(moves) if moves is not None else None)
         groups = [_group(self.categories, category)]
         if topic is not None:
             groups.append(_group(self.topics, topic))
         for stats in groups:
-            _add_group(stats, item, outcome, escalated, breached, label, subject)
+            _add_group(stats, item, outcome, escalated, breached, label, subject, bins[0])
         keys: list[tuple[str, ...]] = []
         if label != NO_LABEL:
             keys += [("label", label), ("label_category", label, category)]
@@ -247,7 +258,7 @@ class Accumulator:
             if cell is None:
                 cell = self.cells[key] = CellStats()
             _add_cell(cell, outcome, escalated, ticket.csat, category, ticket.id, subject,
-                      self.settings.examples)
+                      self.settings.examples, bins)
 
     def _label(self, label: str | None) -> str:
         if not label:
@@ -273,7 +284,7 @@ def _group(table: dict[str, GroupStats], key: str) -> GroupStats:
 
 def _add_group(
     stats: GroupStats, item: Classified, outcome: Outcome, escalated: bool,
-    breached: bool | None, label: str, subject: str,
+    breached: bool | None, label: str, subject: str, resolution_bin: int | None,
 ) -> None:
     ticket, reading = item.ticket, item.readings[0]
     stats.tickets += 1
@@ -282,8 +293,8 @@ def _add_group(
         stats.hours += outcome.hours_spent
     elif outcome.resolution_minutes is not None:
         stats.hours += outcome.resolution_minutes / 60.0
-    if outcome.resolution_minutes is not None:
-        stats.resolution.add(outcome.resolution_minutes)
+    if resolution_bin is not None:
+        stats.resolution.add_bin(resolution_bin)
     csat = ticket.csat
     bad = False
     if csat is not None:
@@ -306,7 +317,7 @@ def _add_group(
 
 def _add_cell(
     cell: CellStats, outcome: Outcome, escalated: bool, csat: float | None, category: str,
-    ticket_id: str, subject: str, keep: int,
+    ticket_id: str, subject: str, keep: int, bins: tuple[int | None, int | None],
 ) -> None:
     cell.tickets += 1
     cell.escalations += escalated
@@ -316,7 +327,7 @@ def _add_cell(
     cell.reads[category] += 1
     minutes = outcome.resolution_minutes
     if minutes is not None:
-        cell.resolution.add(minutes)
+        cell.resolution.add_bin(duration_bin(minutes) if bins[0] is None else bins[0])
         slowest = cell.slowest
         # Most tickets are not among the slowest: no example is made for them.
         if len(slowest) < keep:
@@ -325,8 +336,8 @@ def _add_cell(
             example = Example(key=minutes, id=ticket_id, subject=subject)
             if example > slowest[0]:
                 heapq.heapreplace(slowest, example)
-    if outcome.reassignments is not None:
-        cell.reassignments.add(outcome.reassignments)
+    if bins[1] is not None:
+        cell.reassignments.add_bin(bins[1])
     if outcome.reopens is not None:
         cell.reopen_known += 1
         cell.reopened += outcome.reopens > 0

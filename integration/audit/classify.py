@@ -58,6 +58,7 @@ _BATCH = 200
 _IN_FLIGHT_ROUNDS = 3
 _WORKER_START_SECONDS = 300.0
 _TOPIC_TEXT_CHARS = 400
+_TOPIC_WORDS_KNOWN = 100_000
 _WORD = re.compile(r"[a-z][a-z0-9']+")
 
 
@@ -200,6 +201,8 @@ class _Reader:
         self._embedder = None
         self._lemma: Callable[[str], str] | None = None
         self._stop: frozenset[str] = frozenset()
+        # What each token gives a topic (its lemma, or None): words repeat across tickets.
+        self._topic_words: dict[str, str | None] = {}
         if topics:
             from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -230,12 +233,25 @@ class _Reader:
         text = f"{ticket.subject}\n{first}"[:_TOPIC_TEXT_CHARS]
         # The detector's own embedding of the same text, when it kept it.
         vector = meaning or self._embedder.encode([text])[0].astype("float16").tobytes()
-        lemma, stop = self._lemma, self._stop
-        words = tuple(dict.fromkeys(
-            w for w in (lemma(t) for t in _WORD.findall(text.lower()) if t not in stop)
-            if len(w) > 2 and w not in stop and w.isalpha()
-        ))[:24]
-        return TopicFeatures(vector=vector, words=words)
+        known = self._topic_words
+        if len(known) > _TOPIC_WORDS_KNOWN:
+            known.clear()  # a bound on memory
+        words = []
+        for token in _WORD.findall(text.lower()):
+            word = known.get(token, "")
+            if word == "":
+                word = known[token] = self._topic_word(token)
+            if word is not None:
+                words.append(word)
+        return TopicFeatures(vector=vector, words=tuple(dict.fromkeys(words))[:24])
+
+    def _topic_word(self, token: str) -> str | None:
+        """The lemma a topic is named by, or None for a stop word or a short or odd one."""
+        assert self._lemma is not None
+        if token in self._stop:
+            return None
+        word = self._lemma(token)
+        return word if len(word) > 2 and word not in self._stop and word.isalpha() else None
 
 
 def _decide(matrix: Matrix, ticket: Ticket, signals: Signals, *, sla: bool) -> Reading:

@@ -25,6 +25,7 @@ __all__ = [
     "TestResult",
     "benjamini_hochberg",
     "cliffs_delta",
+    "count_bin",
     "duration_bin",
     "mann_whitney_greater",
     "normal_sf",
@@ -48,6 +49,11 @@ def duration_bin(minutes: float) -> int:
     if minutes < 1.0:
         return 0
     return min(_LAST_DURATION_BIN, 1 + int(math.floor(_BINS_PER_OCTAVE * math.log2(minutes))))
+
+
+def count_bin(value: float) -> int:
+    """The histogram bin of a small count."""
+    return min(_LAST_COUNT_BIN, max(0, int(value)))
 
 
 def _bin_value(index: int) -> float:
@@ -79,10 +85,10 @@ class Histogram:
 
     def add(self, value: float) -> None:
         """Count one value."""
-        index = (
-            duration_bin(value) if self.kind == "minutes"
-            else min(_LAST_COUNT_BIN, max(0, int(value)))
-        )
+        self.add_bin(duration_bin(value) if self.kind == "minutes" else count_bin(value))
+
+    def add_bin(self, index: int) -> None:
+        """Count one value whose bin (``duration_bin`` or ``count_bin``) is known already."""
         self._bins[index] = self._bins.get(index, 0) + 1
         self.total += 1
 

@@ -84,7 +84,7 @@ class TopicModel:
         index = -1
         if len(state.counts):
             sims = state.normed @ vector
-            best = int(numpy.argmax(sims))
+            best = int(sims.argmax())
             if sims[best] >= self._similarity or len(state.counts) >= self._cap:
                 index = best
         if index < 0:

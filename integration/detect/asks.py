@@ -56,7 +56,8 @@ _SETTLED = _words(
     """refund refunded approve approved withdraw withdrawn settle settled resolve resolved fix
     fixed restore restored credit credited reverse reversed"""
 )
-_SETTLED_PAIRS = (("be", "back"), ("come", "through"), ("all", "good"), ("all", "square"))
+_SETTLED_PAIRS = frozenset(
+    (("be", "back"), ("come", "through"), ("all", "good"), ("all", "square")))
 _STILL = _words("still not n't never nothing no yet again but however")
 
 
@@ -66,11 +67,12 @@ def _settled(doc: Parsed, start: int, end: int) -> bool:
     if not _STILL.isdisjoint(lemmas):
         return False
     words = doc.lower[start:end]
-    done = any(
+    # Most sentences have no such word: one set test before the word-by-word look.
+    done = not _SETTLED.isdisjoint(lemmas) and any(
         lemma in _SETTLED and (word.endswith(("ed", "wn")) or lemma != word)
         for lemma, word in zip(lemmas, words, strict=True)
     )
-    return done or any(pair in _SETTLED_PAIRS for pair in zip(lemmas, lemmas[1:], strict=False))
+    return done or not _SETTLED_PAIRS.isdisjoint(zip(lemmas, lemmas[1:], strict=False))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -57,11 +57,11 @@ _RESOLVED = (
     ("work", "now"), ("working", "now"), ("be", "fix"), ("be", "fixed"), ("be", "resolve"),
     ("be", "resolved"), ("all", "good"), ("sort", "out"),
 )
+_RESOLVED_SET = frozenset(_RESOLVED)
 
 
 def _resolved(lemmas: list[str]) -> bool:
-    pairs = set(zip(lemmas, lemmas[1:], strict=False))
-    return any(p in pairs for p in _RESOLVED)
+    return not _RESOLVED_SET.isdisjoint(zip(lemmas, lemmas[1:], strict=False))
 
 
 def _breach_in(lemmas: list[str]) -> bool:

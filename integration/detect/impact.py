@@ -218,7 +218,7 @@ _AT_SCALE = re.compile(
 def _loss_after_change(doc: Parsed) -> str:
     """The sentence reporting data lost after a migration or upgrade, or ""."""
     lower = doc.text.lower()
-    if not any(word in lower for word in _LOSS_WORDS) or _CHANGE.search(lower) is None:
+    if not any(map(lower.__contains__, _LOSS_WORDS)) or _CHANGE.search(lower) is None:
         return ""
     for m in _LOSS.finditer(lower):
         start, end = doc.char_span(m.start(), m.end())
@@ -241,7 +241,7 @@ def severity_cues(doc: Parsed) -> tuple[str | None, str]:
         return "critical", lost
     lower = text.lower()
     for level, pattern, gate in _SEVERITY:
-        if not any(word in lower for word in gate):
+        if not any(map(lower.__contains__, gate)):
             continue
         for m in pattern.finditer(text):
             start, end = doc.char_span(m.start(), m.end())

@@ -107,7 +107,7 @@ def _candidates(body: str) -> list[tuple[re.Match[str], bool]]:
     """Each taking-back match in ``body``, in order, and whether it counts even as the first
     words (a message meant for someone else)."""
     lower = body.lower()
-    if not any(key in lower for key in _KEYS):
+    if not any(map(lower.__contains__, _KEYS)):
         return []
     out = []
     for pattern in (_PLAIN, _ELSEWHERE, _LOOSE):

@@ -511,7 +511,7 @@ _PROSPECT_WORDS = tuple(frozenset(gram) for gram in _PROSPECT)
 
 def _has_prospect(lemmas: list[str]) -> bool:
     present = set(lemmas)
-    if not any(words <= present for words in _PROSPECT_WORDS):
+    if not any(map(present.issuperset, _PROSPECT_WORDS)):
         return False
     grams = set(zip(lemmas, lemmas[1:], lemmas[2:], strict=False)) | set(
         zip(lemmas, lemmas[1:], strict=False))

@@ -89,3 +89,22 @@ def test_the_report_keeps_the_documented_shape(report: dict[str, Any]) -> None:
     assert [d["date"] for d in report["trend"]] == ["2026-10-05", "2026-10-06", "2026-10-07"]
     assert report["heatmap"]["Monday"]["22"] == {"tickets": 1, "escalations": 1, "rate": 1.0}
     assert isinstance(report["spikes"], list) and isinstance(report["label_checks"], list)
+
+
+def test_arr_bands_at_their_edges() -> None:
+    settings = AuditSettings()
+    edges = list(settings.arr_bands)
+    values = [0.0, edges[0] - 1, edges[0], edges[0] + 1, edges[-1] - 1, edges[-1],
+              edges[-1] * 10]
+    tickets = [past_ticket(n, "Question", "How do I add a seat?", at=at(5, 10),
+                           account=Account(id=f"org{n}", arr=arr))
+               for n, arr in enumerate(values)]
+    tickets.append(past_ticket(99, "Question", "How do I add a seat?", at=at(5, 10)))
+    bands = audit_json(run_audit(tickets, matrix=default_matrix(), settings=settings,
+                                 topics=False))["escalations"]["by_arr_band"]
+    expected: dict[str, int] = {}
+    for arr in [*values, None]:
+        name = settings.arr_band(arr)
+        expected[name] = expected.get(name, 0) + 1
+    assert {k: v["tickets"] for k, v in bands.items() if v["tickets"]} == expected
+    assert expected[settings.arr_band(edges[0])] >= 2  # an edge starts the next band
