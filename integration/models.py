@@ -46,6 +46,7 @@ __all__ = [
     "account_key",
     "format_time",
     "parse_time",
+    "evolve",
     "quick_pickle",
     "requester_key",
 ]
@@ -70,7 +71,10 @@ class Priority(StrEnum):
     @property
     def rank(self) -> int:
         """Position in the order low < normal < high < urgent."""
-        return list(Priority).index(self)
+        return _PRIORITY_RANK[self]
+
+
+_PRIORITY_RANK = {priority: n for n, priority in enumerate(Priority)}
 
 
 class Channel(StrEnum):
@@ -176,7 +180,31 @@ def quick_pickle(cls: type[_Pickled]) -> type[_Pickled]:
 
     setattr(cls, "__getstate__", getstate)  # noqa: B010 - dataclass set these already
     setattr(cls, "__setstate__", setstate)  # noqa: B010
+    _FIELD_INDEX[cls] = {name: n for n, name in enumerate(names)}
     return cls
+
+
+_FIELD_INDEX: dict[type, dict[str, int]] = {}
+
+
+def evolve(obj: _Pickled, **changes: Any) -> _Pickled:
+    """``dataclasses.replace`` for a ``quick_pickle`` class without ``__post_init__``, faster.
+
+    ``replace`` walks every field and calls ``__init__`` by keyword; this copies the state
+    tuple and sets the changed values, for the records read once per ticket.
+    """
+    cls = type(obj)
+    index = _FIELD_INDEX[cls]
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} derives fields in __post_init__: use replace()")
+    pickled: Any = obj
+    state = list(pickled.__getstate__())
+    for name, value in changes.items():
+        state[index[name]] = value
+    new: Any = object.__new__(cls)
+    new.__setstate__(tuple(state))
+    out: _Pickled = new
+    return out
 
 
 @quick_pickle
@@ -331,14 +359,18 @@ class Ticket:
     # Unique across tenants and helpdesks; computed once because history lookups compare it
     # for every earlier ticket of an account.
     key: str = field(init=False, repr=False, compare=False)
+    # The customer's messages, picked out once: detection asks for them many times a ticket.
+    _customer: tuple[Message, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", f"{self.tenant}:{self.helpdesk}:{self.id}")
+        object.__setattr__(self, "_customer",
+                           tuple(m for m in self.messages if m.author is Author.CUSTOMER))
 
     @property
     def customer_messages(self) -> tuple[Message, ...]:
         """The messages the customer wrote, oldest first."""
-        return tuple(m for m in self.messages if m.author is Author.CUSTOMER)
+        return self._customer
 
     @classmethod
     def from_dict(cls, data: Any) -> Ticket:
@@ -460,6 +492,7 @@ class Evidence:
     text: str
 
 
+@quick_pickle
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Signals:
     """Everything detection read from a ticket; the matrix decides on these alone."""

@@ -112,3 +112,34 @@ def test_decision_serializes_like_the_wire_format() -> None:
         assert key in out
     assert out["tier"] == 3 and out["reasons"] == ["asked for a refund"]
     assert out["sentiment"] == -0.612
+
+
+def test_evolve_is_replace_for_signals_and_refuses_derived_fields() -> None:
+    from dataclasses import replace
+
+    from integration.models import Evidence, Signals, evolve
+
+    signals = Signals(category=Category.BUG, category_confidence=0.8, sentiment=-0.2,
+                      evidence=(Evidence(kind="category", text="bug: 'error'"),))
+    changed = evolve(signals, repeat_contacts=3, evidence=())
+    assert changed == replace(signals, repeat_contacts=3, evidence=())
+    assert changed.repeat_contacts == 3 and signals.repeat_contacts != 3
+    assert changed.category is Category.BUG and changed is not signals
+    with pytest.raises(KeyError):
+        evolve(signals, no_such_field=1)
+    ticket = Ticket.from_dict(make_ticket())
+    with pytest.raises(TypeError, match="__post_init__"):
+        evolve(ticket, id="other")
+
+
+def test_customer_messages_follow_the_messages_through_replace_and_pickle() -> None:
+    from dataclasses import replace
+
+    data = make_ticket()
+    ticket = Ticket.from_dict(data)
+    assert [m.body for m in ticket.customer_messages] == [m["body"] for m in data["messages"]]
+    assert ticket.customer_messages
+    emptied = replace(ticket, messages=())
+    assert emptied.customer_messages == ()
+    assert pickle.loads(pickle.dumps(ticket)).customer_messages == ticket.customer_messages
+    assert Priority.URGENT.rank == 3 and Priority.LOW.rank == 0

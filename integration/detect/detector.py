@@ -58,6 +58,7 @@ from integration.models import (
     Ticket,
     TriggerHit,
     TriggerSpec,
+    evolve,
 )
 
 __all__ = ["Detector", "Reading", "default_detector", "detect"]
@@ -204,7 +205,7 @@ class Detector:
         repeats, message_count, repeat_evidence = self._repeats(
             ticket, history, reading.issue, ticket.customer_messages
         )
-        return replace(
+        return evolve(
             reading.signals,
             repeat_contacts=repeats,
             customer_message_count=message_count,
