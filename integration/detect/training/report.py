@@ -68,8 +68,9 @@ class Group:
 
 
 # Sets a to e, g and h have been looked at (c, d, e, g and h were each the held-out set once,
-# and are spent). Set i was written apart and scored once, on 2026-12-07: it is spent too, and
-# the next round puts a new set here (and set i among the development sets).
+# and are spent). Set i was written apart and scored once, on 2026-12-07: it is spent too. Set
+# j (``*_j.jsonl``, README_j.md) was written apart the same day and has never been scored: the
+# next round of detection work starts by moving set i among the development sets and set j here.
 GROUPS = (
     Group(name="B2B SaaS", dev=("b2b_saas.jsonl", "b2b_saas_b.jsonl", "b2b_saas_c.jsonl",
                                 "b2b_saas_d.jsonl", "b2b_saas_e.jsonl", "b2b_saas_g.jsonl",
