@@ -54,6 +54,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _PER_KEY = 20
+_PRUNE_EVERY = 5000
 _BATCH = 200
 _IN_FLIGHT_ROUNDS = 3
 _WORKER_START_SECONDS = 300.0
@@ -140,6 +141,9 @@ class _History:
         self._by_key: dict[str, deque[Ticket]] = {}
         self._latest: datetime | None = None
         self._seen = 0
+        # Distinct tickets the buckets held at the last pruning: what a detector reading this
+        # history must remember the issues of.
+        self.held = 0
 
     @staticmethod
     def keys(ticket: Ticket) -> list[str]:
@@ -166,7 +170,7 @@ class _History:
         if self._latest is None or ticket.created_at > self._latest:
             self._latest = ticket.created_at
         self._seen += 1
-        if self._seen % 5000 == 0:
+        if self._seen % _PRUNE_EVERY == 0:
             self._prune()
 
     def _prune(self) -> None:
@@ -180,6 +184,7 @@ class _History:
                 bucket.popleft()
             if not bucket:
                 del self._by_key[key]
+        self.held = len({id(t) for bucket in self._by_key.values() for t in bucket})
 
 
 class _Reader:
@@ -221,6 +226,10 @@ class _Reader:
             meaning = meaning or reading.meaning
             signals.append(detector.detect(ticket, history.before(ticket), reading=reading))
             history.add(ticket)
+            # A dense history holds more earlier tickets than the detector remembers by
+            # default; one it forgot would be read again for every later ticket that asks.
+            if 2 * history.held > detector.issue_cache_size:
+                detector.issue_cache_size = 2 * history.held
         readings = tuple(
             _decide(matrix, ticket, signals[self._group_of[n]], sla=self._sla)
             for n, matrix in enumerate(self.matrices)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from datetime import timedelta
+from typing import Any
 
 import numpy
 import pytest
@@ -77,3 +78,27 @@ def test_topics_reuse_the_embedding_the_detector_read() -> None:
     assert again is not None and read[0] is not None and read[1] is not None
     assert float(_unit(again.vector) @ _unit(read[0].vector)) > 0.99
     assert float(_unit(read[1].vector) @ _unit(read[0].vector)) < 0.9
+
+
+def test_a_dense_history_is_not_read_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    # More earlier tickets in the repeat window than a detector remembers by default: each
+    # must still be parsed once, not again for every later ticket of its account.
+    from integration.detect import detector as detector_module
+
+    monkeypatch.setattr(detector_module, "_ISSUE_CACHE_SIZE", 40)
+    monkeypatch.setattr(classify_module, "_PRUNE_EVERY", 25)
+    parsed = 0
+    real = detector_module.Detector._parse
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal parsed
+        parsed += 1
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(detector_module.Detector, "_parse", counting)
+    tickets = [past_ticket(n, *TEXTS[n % 4], at=MONDAY + timedelta(minutes=10 * n),
+                           account=Account(id=f"org{n % 3}", plan="pro", arr=5000.0))
+               for n in range(300)]
+    read = list(classify(tickets, [default_matrix()]))
+    assert len(read) == 300
+    assert parsed == 300
