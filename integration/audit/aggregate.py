@@ -326,8 +326,10 @@ def _add_cell(
         cell.bad += csat < 0.5
     cell.reads[category] += 1
     minutes = outcome.resolution_minutes
-    if minutes is not None:
-        cell.resolution.add_bin(duration_bin(minutes) if bins[0] is None else bins[0])
+    resolution_bin, moves_bin = bins
+    # The bin is set exactly when the minutes are: both come from this outcome.
+    if minutes is not None and resolution_bin is not None:
+        cell.resolution.add_bin(resolution_bin)
         slowest = cell.slowest
         # Most tickets are not among the slowest: no example is made for them.
         if len(slowest) < keep:
@@ -336,8 +338,8 @@ def _add_cell(
             example = Example(key=minutes, id=ticket_id, subject=subject)
             if example > slowest[0]:
                 heapq.heapreplace(slowest, example)
-    if bins[1] is not None:
-        cell.reassignments.add_bin(bins[1])
+    if moves_bin is not None:
+        cell.reassignments.add_bin(moves_bin)
     if outcome.reopens is not None:
         cell.reopen_known += 1
         cell.reopened += outcome.reopens > 0

@@ -87,10 +87,11 @@ def read_notice(subject: str, bodies: Sequence[str]) -> Notice | None:
     everything = " ".join([subject, *texts])
     if not texts or not _has_any(everything, _NOTICE_WORDS):
         return None
+    titled = _AUTO_SUBJECT.search(subject)
     if all(_AWAY.search(b) and "?" not in b for b in texts) or (
-        _AUTO_SUBJECT.search(subject) and all("?" not in b for b in texts)
+        titled and all("?" not in b for b in texts)
     ):
-        found = _AUTO_SUBJECT.search(subject) or _AWAY.search(" ".join(texts))
+        found = titled or _AWAY.search(" ".join(texts))
         return Notice(kind="auto_reply", words=found.group(0) if found else subject)
     done = _NOTHING_TO_DO.search(everything)
     if done and _TEST.search(everything):

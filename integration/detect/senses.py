@@ -304,18 +304,6 @@ def suppression(
     ``trigger``: the matrix trigger the match is for, when there is one; a claim relayed from
     an end user, a quoted label or a joke are told apart only for the triggers they can be.
     """
-    # The trigger rules, the category cues and the impact cues often ask about the same words.
-    key = (start, end, incident, trigger)
-    known = doc.reasons
-    if key in known:
-        return known[key]
-    found = known[key] = _suppression(doc, start, end, incident=incident, trigger=trigger)
-    return found
-
-
-def _suppression(
-    doc: Parsed, start: int, end: int, *, incident: bool, trigger: str | None
-) -> str | None:
     if is_negated(doc, start, end):
         return "negated"
     if is_other_sense(doc, start, end):

@@ -143,7 +143,6 @@ class Parsed:
         "lemmas",
         "lower",
         "memo",
-        "reasons",
         "sent_index",
         "sents",
         "text",
@@ -171,8 +170,6 @@ class Parsed:
         self.sent_index = index
         # Per-sentence facts computed once by the rules that need them (e.g. "is a question").
         self.memo: dict[tuple[str, int], bool] = {}
-        # Why a match of these tokens does not count (None: it counts), by (start, end, kind).
-        self.reasons: dict[tuple[int, int, bool, str | None], str | None] = {}
         # Per-text facts derived once by the rules that need them (e.g. clause boundaries).
         self.facts: dict[str, object] = {}
         self._lemma_set: frozenset[str] | None = None
