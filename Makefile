@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BROWSER := $(VENV)/.browser
 
-.PHONY: install run test lint bench screenshots clean
+.PHONY: install native run test lint bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -15,9 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Compiles the hot modules with mypyc (a C compiler needed; without one, plain Python runs).
+# Quick when the build is current; a build older than its sources is never loaded.
+native: $(STAMP)
+	$(BIN)/python -m integration.native_build
 
-run: $(STAMP)
+install: native
+
+run: install
 	$(BIN)/escalade db upgrade
 	$(BIN)/escalade demo
 	$(BIN)/escalade serve --host $(HOST) --port $(PORT)
@@ -31,14 +36,18 @@ $(BROWSER): $(STAMP)
 screenshots: $(BROWSER)
 	$(BIN)/python -m tests.browser.screenshots
 
-test: $(STAMP)
+# The whole suite on the compiled modules, then detection, the matrix and the audit again as
+# plain Python (what runs where no compiler is), with the tests that patch their internals.
+test: install
 	$(BIN)/pytest -q -n auto
+	ESCALADE_NATIVE=0 $(BIN)/pytest -q -n auto tests/detect tests/matrix tests/audit \
+		tests/test_triage_pool.py tests/test_native.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: install
 	$(BIN)/python bench/triage.py
 
 clean:

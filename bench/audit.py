@@ -30,6 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from integration import native  # noqa: E402
 from integration.audit.replay import replay  # noqa: E402
 from integration.audit.report import audit_json, run_audit  # noqa: E402
 from integration.audit.run import audit_tickets  # noqa: E402
@@ -165,7 +166,7 @@ def main() -> None:
         return
     sizes = [int(s) for s in os.environ.get("ESCALADE_BENCH_SIZES", "10000,100000").split(",")]
     workers = int(os.environ.get("ESCALADE_BENCH_WORKERS", "2"))
-    out: dict[str, Any] = {"cores": os.cpu_count(), "days": DAYS}
+    out: dict[str, Any] = {"cores": os.cpu_count(), "days": DAYS, "native": native.status()}
     kinds = os.environ.get("ESCALADE_BENCH_KINDS", "audit,audit_crm,replay").split(",")
     for kind in kinds:
         for size in sizes:

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 import spacy  # noqa: E402
 
 from bench.triage import make_tickets  # noqa: E402
+from integration import native  # noqa: E402
 from integration.decide import build_detector  # noqa: E402
 from integration.demo import demo_tickets  # noqa: E402
 from integration.detect.reader import default_hit_reader, later_words  # noqa: E402
@@ -122,8 +123,9 @@ def measure_reader(tickets: list[Ticket]) -> dict[str, float]:
 def main() -> None:
     """Run both sets and print the figures."""
     short = [Ticket.from_dict(t) for t in make_tickets(SHORT)]
-    result = {"benchmark": "detect", "short": measure(short), "long": measure(long_tickets(LONG)),
-              "reader": measure_reader(short), "aim_ratio_at_least": round(1 / 15, 4)}
+    result = {"benchmark": "detect", "native": native.status(), "short": measure(short),
+              "long": measure(long_tickets(LONG)), "reader": measure_reader(short),
+              "aim_ratio_at_least": round(1 / 15, 4)}
     print(json.dumps(result))
 
 

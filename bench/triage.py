@@ -22,6 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from integration import native  # noqa: E402
 from integration.demo import demo_tickets  # noqa: E402
 
 COUNT = int(os.environ.get("BENCH_TICKETS", "10000"))
@@ -90,6 +91,8 @@ def main() -> None:
         tiers[tier] = tiers.get(tier, 0) + 1
     print(json.dumps({
         "benchmark": "triage",
+        # Whether the hot modules ran compiled (``make install`` builds them) or as Python.
+        "native": native.status(),
         "tickets": COUNT,
         "decisions": lines,
         "wall_seconds": round(wall, 3),

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
+from integration import native
 from tests.cluster import redis_server, scaleout_available, scaleout_settings
 from tests.store.helpers import BACKENDS, backend_store
 
@@ -30,11 +31,20 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "(PostgreSQL, Redis, a Celery worker) when available")
     config.addinivalue_line("markers", "embedded: checks the embedded worker or scheduler "
                                        "itself, so never runs in scale-out mode")
+    config.addinivalue_line("markers", "pure_python: patches detection's internals, which "
+                                       "compiled modules do not allow; runs without them")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The scale-out backend is a param of every app test; only the marked ones keep it.
     items[:] = [item for item in items if not _off_scaleout(item)]
+    if native.status() == "compiled":
+        skip = pytest.mark.skip(reason="patches detection's internals, which the compiled "
+                                       "modules do not allow: `make test` runs it again with "
+                                       "ESCALADE_NATIVE=0")
+        for item in items:
+            if item.get_closest_marker("pure_python"):
+                item.add_marker(skip)
 
 
 def _off_scaleout(item: pytest.Item) -> bool:

@@ -56,6 +56,7 @@ def _mixed_tickets(count: int) -> list[Ticket]:
     ]
 
 
+@pytest.mark.pure_python
 def test_two_workers_write_what_one_process_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(triage_pool, "MIN_TICKETS_PER_WORKER", 1)
     tickets = _mixed_tickets(60)

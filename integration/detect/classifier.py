@@ -32,6 +32,7 @@ from integration.detect.embedding import (
     default_embedding_model,
     softmax,
 )
+from integration.detect.paths import MODEL_DIR
 from integration.detect.text import Parsed
 from integration.errors import ConfigurationError
 from integration.models import Category
@@ -50,7 +51,6 @@ __all__ = [
     "rule_distribution",
 ]
 
-MODEL_DIR = Path(__file__).resolve().parent / "model"
 COMPLAINT = "COMPLAINT"
 NOT_COMPLAINT = "NOT"
 # The most negative score the complaint model gives on its own: above the matrix's "strong

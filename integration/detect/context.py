@@ -99,6 +99,10 @@ class Issue:
         self.errors = errors
         self.words = words
 
+    def __reduce__(self) -> tuple[object, tuple[Category, frozenset[str], frozenset[str]]]:
+        # Compiled, the default pickling calls __init__ without its keyword arguments.
+        return _issue, (self.category, self.errors, self.words)
+
     def same_as(self, other: Issue) -> bool:
         """Same error signature, or enough distinctive words in common (fewer in one category).
 
@@ -117,6 +121,10 @@ class Issue:
         )
 
 
+def _issue(category: Category, errors: frozenset[str], words: frozenset[str]) -> Issue:
+    return Issue(category=category, errors=errors, words=words)
+
+
 def name_words(ticket: Ticket) -> frozenset[str]:
     """Lower-case parts of the requester's and the account's names, which every ticket repeats."""
     parts = [ticket.requester.name or "", (ticket.requester.email or "").split("@")[0]]
@@ -133,9 +141,9 @@ def content_words(
     out: set[str] = set()
     for doc in docs:
         for word in doc.words:
-            found = known.get(word, _UNSEEN)
-            if found is _UNSEEN:
-                found = _content(doc, word)
+            # A membership test, not a sentinel compared by identity: compiled, a tuple is a
+            # value and has no identity.
+            found = known[word] if word in known else _content(doc, word)
             if found is not None and found[0] not in ignore:
                 out.add(found[1])
     return frozenset(out)
@@ -144,7 +152,6 @@ def content_words(
 # (lower case, lemma) of a word that can be a content word, None for one that cannot; the
 # answer depends on the word alone, and tickets repeat their words.
 _CONTENT: dict[str, tuple[str, str] | None] = {}
-_UNSEEN = ("", "")
 
 
 def _content(doc: Parsed, word: str) -> tuple[str, str] | None:

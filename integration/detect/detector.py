@@ -108,6 +108,16 @@ class Reading:
     # read it, when the detector was asked to keep it (``keep_meaning``); else empty.
     meaning: bytes = b""
 
+    def __reduce__(self) -> tuple[object, tuple[Signals, Issue, tuple[Evidence, ...], bytes]]:
+        # Compiled, a frozen dataclass cannot be unpickled field by field.
+        return _reading, (self.signals, self.issue, self.dropped, self.meaning)
+
+
+def _reading(
+    signals: Signals, issue: Issue, dropped: tuple[Evidence, ...], meaning: bytes
+) -> Reading:
+    return Reading(signals=signals, issue=issue, dropped=dropped, meaning=meaning)
+
 
 class Detector:
     """Reads a ticket into ``Signals``: triggers, sentiment, category, severity, repeats."""

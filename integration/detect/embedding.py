@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy
 
+from integration.detect.paths import MODEL_DIR
 from integration.errors import ConfigurationError
 from integration.models import Category
 
@@ -37,7 +38,7 @@ __all__ = [
     "softmax",
 ]
 
-EMBED_DIR = Path(__file__).resolve().parent / "model" / "embed"
+EMBED_DIR = MODEL_DIR / "embed"
 HEADS_FILE = "heads.npz"
 # model2vec's own default: longer texts are cut after this many tokens.
 _MAX_TOKENS = 512

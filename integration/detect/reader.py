@@ -36,6 +36,7 @@ from typing import Any
 import numpy
 
 from integration.detect.embedding import StaticEmbedder, default_embedding_model
+from integration.detect.paths import MODEL_DIR
 from integration.detect.text import Parsed
 from integration.errors import ConfigurationError
 
@@ -64,9 +65,9 @@ __all__ = [
     "sentence_features",
 ]
 
-READER_FILE = Path(__file__).resolve().parent / "model" / "reader.npz"
+READER_FILE = MODEL_DIR / "reader.npz"
 # The fine-tuned MiniLM pair classifier (int8 ONNX), its tokenizer and its thresholds.
-DEEP_DIR = Path(__file__).resolve().parent / "model" / "reader_minilm"
+DEEP_DIR = MODEL_DIR / "reader_minilm"
 BUCKETS = 1 << 16
 _MASK = BUCKETS - 1
 _WINDOW = 5

@@ -80,6 +80,7 @@ def test_topics_reuse_the_embedding_the_detector_read() -> None:
     assert float(_unit(read[1].vector) @ _unit(read[0].vector)) < 0.9
 
 
+@pytest.mark.pure_python
 def test_a_dense_history_is_not_read_twice(monkeypatch: pytest.MonkeyPatch) -> None:
     # More earlier tickets in the repeat window than a detector remembers by default: each
     # must still be parsed once, not again for every later ticket of its account.
