@@ -41,7 +41,8 @@ screenshots: $(BROWSER)
 test: install
 	$(BIN)/pytest -q -n auto
 	ESCALADE_NATIVE=0 $(BIN)/pytest -q -n auto tests/detect tests/matrix tests/audit \
-		tests/test_triage_pool.py tests/test_native.py
+		tests/test_native.py
+	ESCALADE_NATIVE=0 $(BIN)/pytest -q -n auto -m pure_python
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import io
 import json
 import logging
 import os
@@ -106,8 +108,15 @@ def _compile(root: Path, out: Path, work: Path) -> dict[str, str]:
     here = Path.cwd()
     os.chdir(root)
     try:
-        extensions = mypycify(["--ignore-missing-imports", *paths], opt_level="3",
-                              target_dir=str(work / "c"), group_name=GROUP)
+        said = io.StringIO()
+        try:
+            # Its notes on each generator it turns into a list are noise; its errors are not.
+            with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+                extensions = mypycify(["--ignore-missing-imports", *paths], opt_level="3",
+                                      target_dir=str(work / "c"), group_name=GROUP)
+        except SystemExit:
+            print(said.getvalue(), file=sys.stderr, end="")
+            raise
         dist = Distribution({"name": GROUP, "ext_modules": extensions})
         command = dist.get_command_obj("build_ext")
         command.build_lib = str(out)
@@ -157,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 when it cannot build")
     args = parser.parse_args(argv)
     folder = native_dir()
-    state, _ = check(folder)
+    state, files = check(folder)
+    if state == "compiled" and {n for n in files if n.startswith("integration.")} != set(MODULES):
+        state = "stale: the list of modules to compile changed"
     if state == "compiled" and not args.force:
         print(f"compiled modules are current ({folder})")
         return 0

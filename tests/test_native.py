@@ -143,9 +143,16 @@ def test_a_current_build_is_not_redone_and_a_failed_one_is_said(
         raise SystemExit("mypy found errors")
 
     monkeypatch.setattr(native_build, "build", failing)
-    monkeypatch.setattr(native_build, "check", lambda folder: ("compiled", {}))
+    every = {name: Path(name) for name in (*native_build.MODULES, "escalade_native__mypyc")}
+    monkeypatch.setattr(native_build, "check", lambda folder: ("compiled", every))
     assert native_build.main([]) == 0
     assert "current" in capsys.readouterr().out
+    # A module added to the list or taken off it is a reason to build again.
+    for changed in (dict(list(every.items())[1:]), {**every, "integration.sla": Path()}):
+        monkeypatch.setattr(native_build, "check", lambda folder, found=changed: (
+            "compiled", found))
+        assert native_build.main([]) == 0
+        assert "the list of modules to compile changed" in capsys.readouterr().out
     monkeypatch.setattr(native_build, "check", lambda folder: ("not built", {}))
     assert native_build.main([]) == 0
     assert "could not compile (SystemExit: mypy found errors)" in capsys.readouterr().err
