@@ -6,6 +6,7 @@ import ast
 import importlib
 import importlib.machinery
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -157,3 +158,23 @@ def test_a_current_build_is_not_redone_and_a_failed_one_is_said(
     assert native_build.main([]) == 0
     assert "could not compile (SystemExit: mypy found errors)" in capsys.readouterr().err
     assert native_build.main(["--strict"]) == 1
+
+
+@pytest.mark.skipif(native.status() != "compiled", reason=(
+    f"no current compiled build ({native.status()}): `make install` builds one "
+    "with mypyc (needs a C compiler)"))
+def test_compiled_and_plain_python_decide_every_development_ticket_alike(tmp_path: Path) -> None:
+    # Compiled code can differ where Python is loose (a tuple compared by identity read every
+    # word as new). Every development ticket, one file so repeat contacts count too.
+    folder = ROOT / "tests" / "fixtures" / "eval"
+    files = sorted(p for p in folder.glob("*.jsonl") if not p.stem.endswith(("_i", "_j")))
+    path = tmp_path / "tickets.jsonl"
+    path.write_text("".join(p.read_text(encoding="utf-8") for p in files), encoding="utf-8")
+    out = {}
+    for mode in ("1", "0"):
+        done = subprocess.run([sys.executable, "-m", "integration.cli", "triage", str(path)],
+                              capture_output=True, text=True, check=True, cwd=ROOT,
+                              env={**os.environ, "ESCALADE_NATIVE": mode})
+        out[mode] = done.stdout.splitlines()
+    assert len(out["1"]) > 2000
+    assert out["1"] == out["0"]
