@@ -20,6 +20,9 @@ from integration.native import ROOT, _Finder, check, file_hash
 from tests.detect.conftest import ticket
 
 SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
+NEEDS_BUILD = pytest.mark.skipif(native.status() != "compiled", reason=(
+    f"no current compiled build ({native.status()}): `make install` builds one "
+    "with mypyc (needs a C compiler)"))
 
 
 def _build(tmp_path: Path, *, sources: dict[str, str], modules: list[str]) -> tuple[Path, Path]:
@@ -115,9 +118,7 @@ def test_a_reading_crosses_processes_whole() -> None:
     assert back.issue.same_as(reading.issue) and back.issue.words == reading.issue.words
 
 
-@pytest.mark.skipif(native.status() != "compiled", reason=(
-    f"no current compiled build ({native.status()}): `make install` builds one "
-    "with mypyc (needs a C compiler)"))
+@NEEDS_BUILD
 def test_the_installed_build_serves_every_listed_module() -> None:
     for name in native_build.MODULES:
         assert native.compiled(importlib.import_module(name)), name
@@ -160,9 +161,7 @@ def test_a_current_build_is_not_redone_and_a_failed_one_is_said(
     assert native_build.main(["--strict"]) == 1
 
 
-@pytest.mark.skipif(native.status() != "compiled", reason=(
-    f"no current compiled build ({native.status()}): `make install` builds one "
-    "with mypyc (needs a C compiler)"))
+@NEEDS_BUILD
 def test_compiled_and_plain_python_decide_every_development_ticket_alike(tmp_path: Path) -> None:
     # Compiled code can differ where Python is loose (a tuple compared by identity read every
     # word as new). Every development ticket, one file so repeat contacts count too.
