@@ -176,8 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         build(folder=folder)
     except (Exception, SystemExit) as error:  # noqa: BLE001 - plain Python still works
-        print(f"could not compile ({type(error).__name__}: {error}); Escalade runs as plain "
-              "Python, correct but slower", file=sys.stderr)
+        # A failed build leaves the folder as it was: an earlier build may still be current.
+        after = ("the earlier build, still current, stays in use" if check(folder)[0] ==
+                 "compiled" else "Escalade runs as plain Python, correct but slower")
+        print(f"could not compile ({type(error).__name__}: {error}); {after}", file=sys.stderr)
         return 1 if args.strict else 0
     state, _ = check(folder)
     print(f"compiled modules: {state} ({folder})")

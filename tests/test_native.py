@@ -158,8 +158,14 @@ def test_a_current_build_is_not_redone_and_a_failed_one_is_said(
         assert "the list of modules to compile changed" in capsys.readouterr().out
     monkeypatch.setattr(native_build, "check", lambda folder: ("not built", {}))
     assert native_build.main([]) == 0
-    assert "could not compile (SystemExit: mypy found errors)" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "could not compile (SystemExit: mypy found errors)" in said
+    assert "runs as plain Python" in said
     assert native_build.main(["--strict"]) == 1
+    # Forced, a failed build keeps the earlier one, which still matches the sources.
+    monkeypatch.setattr(native_build, "check", lambda folder: ("compiled", every))
+    assert native_build.main(["--force"]) == 0
+    assert "the earlier build, still current, stays in use" in capsys.readouterr().err
 
 
 @NEEDS_BUILD
