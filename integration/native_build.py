@@ -121,16 +121,12 @@ def _compile(root: Path, out: Path, work: Path) -> dict[str, str]:
         command = dist.get_command_obj("build_ext")
         command.build_lib = str(out)
         command.build_temp = str(work / "o")
-        command.parallel = os.cpu_count() or 1
         dist.run_command("build_ext")
     finally:
         os.chdir(here)
-    suffix = ".cpython-" if sys.implementation.name == "cpython" else "."
-    built = {str(p.relative_to(out)): p for p in out.rglob("*.so")}
-    modules: dict[str, str] = {}
-    for where in built:
-        name = where.split(suffix)[0].replace("/", ".")
-        modules[name] = where
+    # "integration/detect/text.cpython-311-x86_64-linux-gnu.so" is integration.detect.text.
+    modules = {where.split(".", 1)[0].replace("/", "."): where
+               for where in (str(p.relative_to(out)) for p in out.rglob("*.so"))}
     missing = [name for name in MODULES if name not in modules]
     if missing:
         raise RuntimeError(f"the build made no module for {', '.join(missing)}")
