@@ -31,7 +31,7 @@ from integration.errors import ValidationError
 from integration.matrix import Matrix
 from integration.matrix.override import OVERRIDE_RULE, override_decision, stored_handoff
 from integration.models import Action, Decision, Handoff, Signals, Ticket, Tier
-from integration.store.dashboard import Touched, refresh
+from integration.store.dashboard import Touched, note
 from integration.store.people import add_override
 
 __all__ = [
@@ -101,7 +101,7 @@ class DecisionLog:
     def __init__(self, s: Session) -> None:
         self._s = s
         self._entries: list[Entry] = []
-        self._touched: list[Touched] = []
+        self._touched: list[tuple[int, Touched]] = []  # (workspace, ticket)
 
     def add(
         self,
@@ -124,7 +124,7 @@ class DecisionLog:
             _save_sla(self._s, ticket, sla, entry.decision)
         self._entries.append(_with_answer(self._s, entry))
         if entry.decision is not None or sla is not None:
-            self._touched.append(_touched(entry))
+            self._touched.append((entry.tenant_id, _touched(entry)))
         return True
 
     def add_steps(self, steps: Sequence[tuple[Entry, SlaStep]]) -> list[bool]:
@@ -136,7 +136,7 @@ class DecisionLog:
         for (entry, _), ok in zip(steps, won, strict=True):
             if ok:
                 self._entries.append(_with_answer(self._s, entry))
-                self._touched.append(_touched(entry))
+                self._touched.append((entry.tenant_id, _touched(entry)))
         return won
 
     def flush(self) -> list[Recorded]:
@@ -171,8 +171,9 @@ class DecisionLog:
                          values["idempotency_key"])
             else:
                 queued[index].append(int(row_id))
-        # The dashboard's rollups move in the same transaction as the decisions they count.
-        refresh(self._s, touched)
+        # Noted with the decisions they count; the rollups move when the notes are folded.
+        for tenant_id in dict.fromkeys(tenant for tenant, _ in touched):
+            note(self._s, tenant_id, [t for tenant, t in touched if tenant == tenant_id])
         return [Recorded(decision_id=decision_ids[i], outbox_ids=tuple(queued[i]))
                 for i in range(len(entries))]
 

@@ -10,7 +10,9 @@ scale-out setup a task engine calls the same functions.
 While the database is unavailable the loops back off (one log line when it goes, one when it
 comes back) and resume; an event whose processing the outage interrupted is never marked
 failed, its lease runs out and it is taken again. The delivery loop logs when the oldest due
-write-back has waited longer than ``OUTBOX_LAG_WARN_SECONDS``.
+write-back has waited longer than ``OUTBOX_LAG_WARN_SECONDS``. The delivery loop also folds
+the dashboard notes the decisions left (``fold_dashboard``), a batch at a time, so the
+deciding threads never hold the database's write lock for the dashboard's sake.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ __all__ = [
     "deliver_outbox",
     "drain",
     "event_lease",
+    "fold_dashboard",
     "process_claimed",
     "process_events",
     "run_once",
@@ -152,10 +155,17 @@ def deliver_outbox(
 
 
 def run_once(runtime: Runtime, *, now: datetime | None = None, limit: int = 50) -> WorkReport:
-    """Process pending events, then deliver what is due in the outbox."""
+    """Process pending events, deliver what is due in the outbox, count it on the dashboard."""
     now = now or runtime.now()
-    return (process_events(runtime, now=now, limit=limit)
-            + deliver_outbox(runtime, now=now, limit=limit))
+    report = (process_events(runtime, now=now, limit=limit)
+              + deliver_outbox(runtime, now=now, limit=limit))
+    fold_dashboard(runtime)
+    return report
+
+
+def fold_dashboard(runtime: Runtime) -> int:
+    """Count the tickets decided since the last fold on the dashboard; how many notes."""
+    return store.dashboard.fold_all(runtime.sessions)
 
 
 def drain(runtime: Runtime, *, now: datetime | None = None, max_passes: int = 1000) -> WorkReport:
@@ -186,6 +196,7 @@ def work_until_idle(runtime: Runtime, *, max_passes: int = 1000) -> WorkReport:
             # Read before the pass: rows the last event wrote are delivered by one more pass.
             finished = events_done.is_set()
             report = deliver_outbox(runtime)
+            fold_dashboard(runtime)
             total = total + report
             if not report.busy:
                 if finished:
@@ -275,6 +286,8 @@ class Workers:
 
     def _deliveries(self) -> WorkReport:
         report = deliver_outbox(self.runtime)
+        # Here, not on the deciding threads: a batch of decisions is counted in one go.
+        fold_dashboard(self.runtime)
         if time.monotonic() >= self._next_lag_check:
             self._next_lag_check = time.monotonic() + LAG_CHECK_SECONDS
             self.check_lag()

@@ -1,4 +1,4 @@
-"""The dashboard: facts and rollups kept with every decision, the page, and the list behind it."""
+"""The dashboard: facts and rollups kept for every decision, the page, and the list behind it."""
 
 from __future__ import annotations
 
@@ -23,11 +23,12 @@ from integration.analytics.facts import (
 from integration.store.dashboard import (
     DashboardFactRow,
     DashboardFilter,
+    DashboardPendingRow,
     DashboardRollupRow,
     rebuild,
     total_rows,
 )
-from integration.worker import drain
+from integration.worker import drain, fold_dashboard, process_events
 from tests.admin.test_admin import admin, signed_in  # noqa: F401  (fixtures)
 from tests.conftest import make_ticket, post_sandbox, sandbox_body
 
@@ -150,24 +151,99 @@ def test_each_decision_moves_the_rollups_and_a_rebuild_agrees(
     assert _rollups(runtime) == incremental
 
 
-def test_a_decision_rolled_back_leaves_no_rollup(
+def test_a_decision_rolled_back_leaves_no_note(
         client: Any, runtime: Any, sandbox_tenant: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from integration.store.dashboard import refresh
+    from integration.store.dashboard import note
 
     written: list[int] = []
 
-    def refresh_then_fail(s: Any, touched: Any) -> int:
-        written.append(refresh(s, touched))
+    def note_then_fail(s: Any, tenant_id: int, touched: Any) -> None:
+        note(s, tenant_id, touched)
+        written.append(len(touched))
         raise RuntimeError("disk full")
 
-    # The rollups were written, then the transaction failed: they go with it.
-    monkeypatch.setattr("integration.decisions.refresh", refresh_then_fail)
+    # The note was written, then the transaction failed: it goes with it.
+    monkeypatch.setattr("integration.decisions.note", note_then_fail)
     post_sandbox(client, sandbox_body(REFUND, delivery_id="d1"))
     drain(runtime)
     assert written == [1]
     with store.session_scope(runtime.sessions) as s:
+        assert s.scalars(select(DashboardPendingRow)).all() == []
         assert s.scalars(select(DashboardRollupRow)).all() == []
         assert s.scalars(select(DashboardFactRow)).all() == []
+
+
+def _notes(runtime: Any) -> list[tuple[int, str, str | None]]:
+    with store.session_scope(runtime.sessions) as s:
+        return [(n.ticket_id, n.triggers, n.grp)
+                for n in s.scalars(select(DashboardPendingRow).order_by(DashboardPendingRow.id))]
+
+
+def test_decisions_are_noted_and_counted_when_folded(
+        client: Any, runtime: Any, sandbox_tenant: str) -> None:
+    for ticket, delivery in ((REFUND, "d1"), (QUESTION, "d2")):
+        assert post_sandbox(client, sandbox_body(ticket, delivery_id=delivery)).status_code == 202
+    process_events(runtime)
+    # Decided, not yet counted: each decision left a note in its own transaction.
+    assert len(_notes(runtime)) == 2
+    assert _rollups(runtime) == []
+    assert fold_dashboard(runtime) == 2
+    assert _notes(runtime) == []
+    folded = _rollups(runtime)
+    with store.session_scope(runtime.sessions) as s:
+        tenant = store.get_tenant(s, sandbox_tenant)
+        assert tenant is not None
+        rebuild(s, tenant.id, zone=runtime.matrix.display_zone)
+    assert folded == _rollups(runtime)
+    assert fold_dashboard(runtime) == 0  # nothing left: counted once
+
+
+def test_a_reader_counts_what_is_noted_first(
+        client: Any, runtime: Any, sandbox_tenant: str) -> None:
+    assert post_sandbox(client, sandbox_body(REFUND, delivery_id="d1")).status_code == 202
+    process_events(runtime)
+    assert _notes(runtime)
+    with store.session_scope(runtime.sessions) as s:
+        board = total_rows(s, DashboardFilter())
+    assert [(r[0], r[6]) for r in board] == [(3, 1)]
+    assert _notes(runtime) == []
+
+
+def test_notes_of_one_ticket_folded_apart_count_it_once(
+        client: Any, runtime: Any, sandbox_tenant: str) -> None:
+    post_sandbox(client, sandbox_body(QUESTION, delivery_id="d1"))
+    process_events(runtime)
+    solved = {**QUESTION, "status": "solved", "updated_at": "2026-11-02T12:00:00Z", "csat": 0.9}
+    post_sandbox(client, sandbox_body(solved, delivery_id="d2"))
+    process_events(runtime)
+    assert len(_notes(runtime)) == 2
+    # One note per transaction: the second fold moves the rollups from what the first wrote.
+    assert store.dashboard.fold_all(runtime.sessions, limit=1) == 2
+    with store.session_scope(runtime.sessions) as s:
+        board = total_rows(s, DashboardFilter())
+        facts = s.scalars(select(DashboardFactRow)).all()
+    assert sum(r[6] for r in board) == 1
+    assert sum(r[6 + 9] for r in board) == 1  # its rating, counted once
+    assert len(facts) == 1
+
+
+def test_a_failed_fold_keeps_its_notes_for_the_next(
+        client: Any, runtime: Any, sandbox_tenant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    post_sandbox(client, sandbox_body(REFUND, delivery_id="d1"))
+    process_events(runtime)
+
+    def fail(s: Any, touched: Any) -> int:
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("integration.store.dashboard.refresh", fail)
+        with pytest.raises(RuntimeError):
+            fold_dashboard(runtime)
+    assert len(_notes(runtime)) == 1  # the notes' deletion was rolled back with the rest
+    assert fold_dashboard(runtime) == 1
+    assert _notes(runtime) == []
+    with store.session_scope(runtime.sessions) as s:
+        assert [(r[0], r[6]) for r in total_rows(s, DashboardFilter())] == [(3, 1)]
 
 
 # --- the page and the list behind its numbers -----------------------------------------------

@@ -5,7 +5,8 @@
   it done or taken and does nothing, so an event is decided once. A decision queues a
   delivery pass.
 - ``escalade.deliver_outbox``: delivery passes over the due outbox rows until none is left
-  (the outbox's own retry policy and backoff; a row that cannot land ends ``failed``).
+  (the outbox's own retry policy and backoff; a row that cannot land ends ``failed``), then
+  the dashboard counts the tickets decided since the last pass.
 - ``escalade.relay``: queues again every event stored ``RELAY_SECONDS`` ago and still not
   processed (its task was lost, or the broker was down when the web process stored it).
 - ``escalade.job.<id>``: the scheduler's jobs (``scheduler.periodic_jobs``); beat queues each
@@ -34,7 +35,13 @@ from integration.scaleout.mode import (
     new_celery,
 )
 from integration.store.cluster import claim_event, job_lock, relay_events
-from integration.worker import WorkReport, deliver_outbox, event_lease, process_claimed
+from integration.worker import (
+    WorkReport,
+    deliver_outbox,
+    event_lease,
+    fold_dashboard,
+    process_claimed,
+)
 from scheduler import PeriodicJob, periodic_jobs
 
 __all__ = ["RELAY_TASK", "JobRun", "ProcessRuntime", "beat_schedule", "job_task", "make_celery",
@@ -88,6 +95,7 @@ def deliver_all(runtime: Runtime) -> WorkReport:
         total = total + report
         if not report.busy:
             break
+    fold_dashboard(runtime)
     return total
 
 

@@ -5,9 +5,14 @@
 workspace, day (week and month) in the workspace's time zone, tier and filter dimension, once
 as totals and per breakdown (hour of day, group, trigger, product area, onboarding age): with
 no filter dimension, with each one alone, and per month with every one (``kept``).
-``refresh`` is called by the one writer of decisions in its transaction: it recomputes the
-facts of the tickets just decided and adds the difference to the rollups, so the page reads a
-few thousand rollup rows however many tickets there are. ``rebuild`` recomputes a
+The one writer of decisions notes each ticket it decided in ``dashboard_pending``, in its
+transaction (``note``); ``fold`` takes a batch of notes in a transaction of its own and
+``refresh`` recomputes those tickets' facts and adds the difference to the rollups, so the page
+reads a few thousand rollup rows however many tickets there are. Folding a batch costs about
+what one ticket's refresh did (the tickets of a batch share their days, tiers and dimensions),
+and a decision holds the database's write lock for its own rows only. The workers fold after
+each pass and every reader here folds its workspace's notes first, so a page never shows a
+count older than the decisions stored. ``rebuild`` recomputes a
 workspace's facts and rollups from its stored tickets and decisions (an existing install, a
 changed time zone). The page's queries read the rollups, with one exception: breakdowns
 filtered by two or more of helpdesk, plan, ARR band, channel and category read the month rows
@@ -21,8 +26,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Date,
@@ -41,7 +47,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from integration.analytics.facts import (
     DIMENSIONS,
@@ -53,18 +59,25 @@ from integration.analytics.facts import (
     deltas,
     fact_of,
 )
-from integration.store.db import Base
+from integration.store.db import Base, session_scope
 from integration.store.tables import BigId, DecisionRow, TenantRow, TicketRow
 
 __all__ = [
+    "FOLD_BATCH",
     "DashboardFactRow",
     "DashboardFilter",
+    "DashboardPendingRow",
     "DashboardRollupRow",
     "Touched",
     "breakdown_rows",
     "chart_spans",
+    "current",
     "fact_condition",
+    "fold",
+    "fold_all",
+    "fold_workspace",
     "missing_rollups",
+    "note",
     "period_breakdowns",
     "rebuild",
     "refresh",
@@ -74,6 +87,10 @@ __all__ = [
     "total_rows",
     "write_rollups",
 ]
+
+# Notes folded per transaction: enough to share most rollup rows, few enough that a webhook
+# waiting for the write lock waits a few milliseconds at most.
+FOLD_BATCH = 50
 
 _KEY = ("tenant_id", "grain", "kept", "kind", "day", "value", "tier", "helpdesk", "plan",
         "arr_band", "channel", "category")
@@ -152,6 +169,24 @@ class DashboardRollupRow(Base):
     csat_sum: Mapped[float] = mapped_column(Float)
 
 
+class DashboardPendingRow(Base):
+    """A ticket decided since its fact was last computed, with what its decision added."""
+
+    __tablename__ = "dashboard_pending"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"),
+                                           index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    # The workspace's display zone (IANA name): the day the ticket is counted on.
+    zone: Mapped[str] = mapped_column(String(64))
+    triggers: Mapped[str] = mapped_column(String(500))
+    grp: Mapped[str | None] = mapped_column(String(64))
+
+
+_PENDING = cast(Table, DashboardPendingRow.__table__)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Touched:
     """A ticket a decision (or an SLA step) was just written for, and its workspace's zone."""
@@ -195,13 +230,90 @@ class DashboardFilter:
 # --- writing --------------------------------------------------------------------------------
 
 
+def note(s: Session, tenant_id: int, touched: Sequence[Touched]) -> None:
+    """Note ``touched`` tickets of one workspace for the next ``fold``, in one statement."""
+    if not touched:
+        return
+    s.flush()
+    s.connection().execute(insert(_PENDING), [
+        {"tenant_id": tenant_id, "ticket_id": t.ticket_id, "zone": _zone_name(t.zone),
+         "triggers": _joined(t.triggers), "grp": t.group} for t in touched])
+
+
+def fold(s: Session, *, limit: int = FOLD_BATCH, tenant_id: int | None = None) -> int:
+    """Fold up to ``limit`` of the oldest notes (of one workspace) into facts and rollups.
+
+    The notes are deleted first: the statement that takes them makes them this transaction's
+    alone, so two folders never count one note twice. Returns how many notes it took.
+    """
+    oldest = select(_PENDING.c.id).order_by(_PENDING.c.id).limit(limit)
+    if tenant_id is not None:
+        oldest = oldest.where(_PENDING.c.tenant_id == tenant_id)
+    if s.scalar(oldest.limit(1)) is None:
+        return 0  # nothing noted: no write, no lock
+    taken = sorted(s.execute(delete(_PENDING).where(_PENDING.c.id.in_(oldest)).returning(
+        _PENDING.c.id, _PENDING.c.ticket_id, _PENDING.c.zone, _PENDING.c.triggers,
+        _PENDING.c.grp)).all())
+    merged: dict[int, Touched] = {}
+    for _, ticket_id, zone, triggers, group in taken:
+        earlier = merged.get(ticket_id)
+        merged[ticket_id] = Touched(
+            ticket_id=ticket_id, zone=_zone(zone),
+            triggers=tuple(dict.fromkeys((*(earlier.triggers if earlier else ()),
+                                          *_split(triggers)))),
+            group=group or (earlier.group if earlier else None))
+    refresh(s, list(merged.values()))
+    return len(taken)
+
+
+def fold_all(sessions: sessionmaker[Session], *, limit: int = FOLD_BATCH) -> int:
+    """Fold every note, ``limit`` per transaction (the workers, after deciding); how many."""
+    total = 0
+    while True:
+        with session_scope(sessions) as s:
+            taken = fold(s, limit=limit)
+        total += taken
+        if taken < limit:
+            return total
+
+
+def fold_workspace(s: Session, tenant_id: int | None) -> int:
+    """Fold every note of one workspace (None: of all); how many. Readers call it first."""
+    total = 0
+    while taken := fold(s, tenant_id=tenant_id, limit=1000):
+        total += taken
+    return total
+
+
+def current(s: Session, f: DashboardFilter) -> None:
+    """Fold the notes of ``f``'s workspaces: what is read then counts every stored decision."""
+    for tenant_id in f.tenant_ids if f.tenant_ids is not None else (None,):
+        fold_workspace(s, tenant_id)
+
+
+def _zone_name(zone: tzinfo) -> str:
+    return str(getattr(zone, "key", None) or "UTC")
+
+
+def _zone(name: str) -> tzinfo:
+    return UTC if name == "UTC" else ZoneInfo(name)
+
+
+def _joined(triggers: Sequence[str]) -> str:
+    """``("churn", "refund")`` as ``"|churn|refund|"``: one LIKE finds a trigger's rows."""
+    return ("|" + "|".join(triggers) + "|")[:500] if triggers else ""
+
+
 def refresh(s: Session, touched: Sequence[Touched]) -> int:
     """Recompute the facts of ``touched`` tickets and move the rollups by the difference."""
     by_id = {t.ticket_id: t for t in touched}
     if not by_id:
         return 0
+    # Locked in id order (PostgreSQL): a second folder of one of these tickets waits, then
+    # reads the facts this one wrote.
     tickets = list(s.scalars(
         select(TicketRow).where(TicketRow.id.in_(list(by_id)), TicketRow.tier.is_not(None))
+        .order_by(TicketRow.id).with_for_update()
         .execution_options(populate_existing=True)))
     # Read and written as plain rows, many per statement: a sweep refreshes a thousand.
     facts = cast(Table, DashboardFactRow.__table__)
@@ -280,6 +392,8 @@ def rebuild(s: Session, tenant_id: int, *, zone: tzinfo, batch: int = 5000) -> i
     """Recompute a workspace's facts and rollups from its tickets and decisions."""
     s.execute(delete(DashboardRollupRow).where(DashboardRollupRow.tenant_id == tenant_id))
     s.execute(delete(DashboardFactRow).where(DashboardFactRow.tenant_id == tenant_id))
+    # What was noted is counted from the stored decisions below.
+    s.execute(delete(DashboardPendingRow).where(DashboardPendingRow.tenant_id == tenant_id))
     seen = _first_seen_all(s, tenant_id)
     totals: dict[Key, list[float]] = {}
     done, after = 0, 0
@@ -310,7 +424,10 @@ def missing_rollups(s: Session) -> list[int]:
                                          TicketRow.tier.is_not(None)).exists()
     counted = select(DashboardFactRow.ticket_id).where(
         DashboardFactRow.tenant_id == TenantRow.id).exists()
-    return list(s.scalars(select(TenantRow.id).where(decided, ~counted).order_by(TenantRow.id)))
+    noted = select(DashboardPendingRow.id).where(
+        DashboardPendingRow.tenant_id == TenantRow.id).exists()
+    return list(s.scalars(select(TenantRow.id).where(decided, ~counted, ~noted)
+                          .order_by(TenantRow.id)))
 
 
 def _first_seen_all(s: Session, tenant_id: int) -> dict[str, datetime]:
@@ -368,7 +485,7 @@ def _fact_values(fact: Fact) -> dict[str, Any]:
         "hour": fact.hour, "tier": fact.tier, "helpdesk": fact.helpdesk, "plan": fact.plan,
         "arr_band": fact.arr_band, "channel": fact.channel, "category": fact.category,
         "grp": fact.group, "area": fact.area, "age": fact.age,
-        "triggers": ("|" + "|".join(fact.triggers) + "|")[:500] if fact.triggers else "",
+        "triggers": _joined(fact.triggers),
         "escalated_s": fact.escalated_s, "first_s": fact.first_s,
         "resolved_s": fact.resolved_s, "sla": fact.sla, "csat": fact.csat,
     }
@@ -418,6 +535,7 @@ def total_rows(s: Session, f: DashboardFilter) -> list[tuple[Any, ...]]:
     The period is read as whole months, whole weeks and the days left over (``spans``): the
     fewest rollup rows that add up to it.
     """
+    current(s, f)
     if f.first is None or f.last is None:
         parts = [select(*_DIMS, *_SUMS).where(*_where(f, "m", kinds=("",))).group_by(*_DIMS)]
     else:
@@ -490,6 +608,7 @@ def _next_month(day: date) -> date:
 
 def series_rows(s: Session, f: DashboardFilter, *, grain: str = "d") -> list[tuple[Any, ...]]:
     """Per day (or month) and tier: tickets, SLA met, SLA breached."""
+    current(s, f)
     query = (select(_R.day, _R.tier, func.sum(_R.tickets), func.sum(_R.sla_met),
                     func.sum(_R.sla_breached))
              .where(*_where(f, grain, kinds=("",))).group_by(_R.day, _R.tier))
@@ -503,6 +622,7 @@ def breakdown_rows(s: Session, f: DashboardFilter, *, grain: str = "d",
     Filtered by two dimensions or more, a month is read from its rows that keep every
     dimension, days and weeks from the facts of their days.
     """
+    current(s, f)
     chosen = f.dimensions
     if len(chosen) > 1 and grain != "m":
         assert f.first is not None and f.last is not None
@@ -566,6 +686,7 @@ def _fact_breakdowns(s: Session, f: DashboardFilter,
 
 def segment_days(s: Session, f: DashboardFilter, *, tier: int = 3) -> list[tuple[Any, ...]]:
     """Per plan and day: tickets of ``tier`` (the spikes per segment)."""
+    current(s, f)
     narrowed = DashboardFilter(**{**_fields(f), "tier": tier})
     query = (select(_R.plan, _R.day, func.sum(_R.tickets))
              .where(*_where(narrowed, "d", kinds=("",))).group_by(_R.plan, _R.day))

@@ -1,6 +1,7 @@
 """Engines, sessions and migrations: the one place that knows which database we run on.
 
-SQLite (the embedded default) gets WAL, foreign keys and a busy timeout on every connection;
+SQLite (the embedded default) gets WAL, foreign keys and a busy timeout on every connection,
+and this process's writers queue for its write lock at one gate (``write_gate``);
 PostgreSQL (``ESCALADE_DATABASE_URL``) needs nothing special. The schema is owned by the
 Alembic migrations next to this module, run programmatically by :func:`upgrade` so it works
 from an installed package with no ``alembic.ini``.
@@ -30,6 +31,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 from integration.errors import ConfigurationError, ValidationError
+from integration.store import write_gate
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -95,11 +97,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+def _sqlite_pragmas(busy_timeout_ms: int, gate: write_gate.WriteGate | None) -> Any:
     def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         _set_pragmas(dbapi_connection, busy_timeout_ms)
+        if gate is not None and isinstance(dbapi_connection, write_gate.GatedConnection):
+            dbapi_connection.gate = gate
 
     return on_connect
+
+
+def _gate_writes(engine: Engine) -> None:
+    """Queue this process's writers at the file's gate (``write_gate``)."""
+
+    def before(_conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        write_gate.before_execute(cursor.connection, statement)
+
+    def after(_conn: Any, cursor: Any, *_args: Any) -> None:
+        write_gate.after_execute(cursor.connection)
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
 
 
 def _set_pragmas(dbapi_connection: Any, busy_timeout_ms: int) -> None:
@@ -127,11 +144,16 @@ def make_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> Eng
     except ArgumentError as err:
         raise ConfigurationError(f"database URL is not valid: {err}") from err
     is_sqlite = parsed.get_backend_name() == "sqlite"
+    gate: write_gate.WriteGate | None = None
     if is_sqlite:
         database = parsed.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         connect_args = dict(kwargs.get("connect_args") or {})
+        if database and database != ":memory:" and not database.startswith("file:"):
+            path = Path(database).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if "factory" not in connect_args:
+                gate = write_gate.gate_for(str(path), seconds)
+                connect_args["factory"] = write_gate.GatedConnection
         connect_args.setdefault("timeout", seconds)
         kwargs["connect_args"] = connect_args
     else:
@@ -148,7 +170,9 @@ def make_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> Eng
             f"no driver for {parsed.drivername!r}: install escalade[postgres] for PostgreSQL"
         ) from err
     if is_sqlite:
-        event.listen(engine, "connect", _sqlite_pragmas(int(seconds * 1000)))
+        event.listen(engine, "connect", _sqlite_pragmas(int(seconds * 1000), gate))
+        if gate is not None:
+            _gate_writes(engine)
     return engine
 
 

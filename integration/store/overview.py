@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased, defer
 
 from integration.models import Ticket
-from integration.store.dashboard import DashboardFilter, fact_condition
+from integration.store.dashboard import DashboardFilter, current, fact_condition
 from integration.store.tables import DecisionRow, OutboxRow, TicketRow
 
 __all__ = [
@@ -91,6 +91,8 @@ def ticket_page(
     """One page of the tickets ``filters`` select, highest tier and latest update first."""
     if offset < 0 or limit < 1:
         raise ValueError(f"offset must be >= 0 and limit >= 1, got {offset}, {limit}")
+    if filters.facts is not None:
+        current(s, filters.facts)  # a number followed to its tickets finds them all
     common = _conditions(filters)
     counts: dict[int, int] = {}
     for tier, count in s.execute(

@@ -17,6 +17,7 @@ from integration.errors import (
     WebhookVerificationError,
 )
 from integration.inbound import load_json, loggable
+from integration.store.write_gate import urgent
 
 if TYPE_CHECKING:
     from adapters.helpdesk.base import HelpdeskAdapter, WebhookEvent
@@ -121,7 +122,8 @@ def _stored(
     # Committed before the answer; whatever runs next (the wake-up of the workers, or a
     # task queue's enqueue) comes after the commit, never before.
     try:
-        with store.session_scope(runtime.sessions) as s:
+        # First in line for SQLite's write lock: a helpdesk is waiting for the answer.
+        with urgent(), store.session_scope(runtime.sessions) as s:
             return store.record_inbound_event(
                 s,
                 tenant_id=tenant.id,
