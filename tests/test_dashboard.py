@@ -227,6 +227,17 @@ def test_notes_of_one_ticket_folded_apart_count_it_once(
     assert len(facts) == 1
 
 
+def test_a_fold_call_stops_after_its_batches_and_leaves_the_rest(
+        client: Any, runtime: Any, sandbox_tenant: str) -> None:
+    for n in range(3):
+        ticket = {**QUESTION, "id": f"q{n}"}
+        post_sandbox(client, sandbox_body(ticket, delivery_id=f"d{n}"))
+    process_events(runtime)
+    assert store.dashboard.fold_all(runtime.sessions, limit=1, max_batches=2) == 2
+    assert len(_notes(runtime)) == 1  # the delivery loop gets its turn; the next call goes on
+    assert fold_dashboard(runtime) == 1
+
+
 def test_a_failed_fold_keeps_its_notes_for_the_next(
         client: Any, runtime: Any, sandbox_tenant: str, monkeypatch: pytest.MonkeyPatch) -> None:
     post_sandbox(client, sandbox_body(REFUND, delivery_id="d1"))

@@ -11,7 +11,13 @@ import pytest
 from sqlalchemy import Engine, text
 
 from integration.store.db import make_engine
-from integration.store.write_gate import GatedConnection, WriteGate, gate_for, is_write, urgent
+from integration.store.write_gate import (
+    GatedConnection,
+    WriteGate,
+    gate_for,
+    is_write,
+    urgent,
+)
 
 
 def _engine(tmp_path: Path) -> Engine:
@@ -96,6 +102,65 @@ def test_a_waiting_webhook_goes_before_waiting_background_writes() -> None:
     first.join(5)
     second.join(5)
     assert order == ["webhook", "background"]
+
+
+def test_a_background_writer_goes_once_it_has_waited_its_patience(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("integration.store.write_gate.BACKGROUND_PATIENCE", 0.2)
+    gate = WriteGate(timeout=5)
+    order: list[str] = []
+    stop = threading.Event()
+
+    def webhooks() -> None:
+        # Always one webhook waiting: without patience, the background writer would starve.
+        with urgent():
+            while not stop.is_set():
+                assert gate.enter()
+                order.append("webhook")
+                time.sleep(0.01)
+                gate.leave()
+
+    def background() -> None:
+        assert gate.enter()
+        order.append("background")
+        gate.leave()
+
+    streams = [threading.Thread(target=webhooks) for _ in range(3)]
+    for stream in streams:
+        stream.start()
+    time.sleep(0.05)
+    began = time.monotonic()
+    writer = threading.Thread(target=background)
+    writer.start()
+    writer.join(5)
+    waited = time.monotonic() - began
+    stop.set()
+    for stream in streams:
+        stream.join(5)
+    assert "background" in order
+    assert 0.15 <= waited < 1.0  # it waited its patience behind the webhooks, then went
+
+
+def test_a_transaction_that_went_around_the_gate_does_not_queue_again(
+        tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/gate.db", timeout=0.3)
+    with engine.begin() as c:
+        c.execute(text("CREATE TABLE t (n INTEGER)"))
+    gate = gate_for(str(tmp_path / "gate.db"), 0.3)
+    assert gate.enter()  # a turn nobody gives back (another thread's, stuck)
+    try:
+        with engine.connect() as c:
+            began = time.monotonic()
+            c.execute(text("INSERT INTO t VALUES (1)"))  # waits 0.3 s, then goes around
+            c.execute(text("INSERT INTO t VALUES (2)"))  # the same transaction: no wait
+            c.commit()
+            assert time.monotonic() - began < 0.55
+            raw = c.connection.dbapi_connection
+            assert isinstance(raw, GatedConnection)
+            assert not raw.writing and not raw.holding
+    finally:
+        gate.leave()
+    engine.dispose()
 
 
 def test_a_writer_waiting_past_the_timeout_goes_on_without_the_gate() -> None:
