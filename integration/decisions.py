@@ -172,8 +172,7 @@ class DecisionLog:
             else:
                 queued[index].append(int(row_id))
         # Noted with the decisions they count; the rollups move when the notes are folded.
-        for tenant_id in dict.fromkeys(tenant for tenant, _ in touched):
-            note(self._s, tenant_id, [t for tenant, t in touched if tenant == tenant_id])
+        note(self._s, touched)
         return [Recorded(decision_id=decision_ids[i], outbox_ids=tuple(queued[i]))
                 for i in range(len(entries))]
 

@@ -157,8 +157,8 @@ def test_a_decision_rolled_back_leaves_no_note(
 
     written: list[int] = []
 
-    def note_then_fail(s: Any, tenant_id: int, touched: Any) -> None:
-        note(s, tenant_id, touched)
+    def note_then_fail(s: Any, touched: Any) -> None:
+        note(s, touched)
         written.append(len(touched))
         raise RuntimeError("disk full")
 

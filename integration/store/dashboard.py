@@ -8,11 +8,11 @@ no filter dimension, with each one alone, and per month with every one (``kept``
 The one writer of decisions notes each ticket it decided in ``dashboard_pending``, in its
 transaction (``note``); ``fold`` takes a batch of notes in a transaction of its own and
 ``refresh`` recomputes those tickets' facts and adds the difference to the rollups, so the page
-reads a few thousand rollup rows however many tickets there are. Folding a batch costs about
-what one ticket's refresh did (the tickets of a batch share their days, tiers and dimensions),
-and a decision holds the database's write lock for its own rows only. The workers fold after
-each pass and every reader here folds its workspace's notes first, so a page never shows a
-count older than the decisions stored. ``rebuild`` recomputes a
+reads a few thousand rollup rows however many tickets there are. A decision so holds the
+database's write lock for its own rows only; counting a ticket (about a hundred rollup rows,
+2.5 ms of CPU) happens on the delivery loop. The workers fold after each pass and every reader
+here folds its workspace's notes first, so a page never shows a count older than the decisions
+stored. ``rebuild`` recomputes a
 workspace's facts and rollups from its stored tickets and decisions (an existing install, a
 changed time zone). The page's queries read the rollups, with one exception: breakdowns
 filtered by two or more of helpdesk, plan, ARR band, channel and category read the month rows
@@ -88,8 +88,8 @@ __all__ = [
     "write_rollups",
 ]
 
-# Notes folded per transaction. A ticket's fact moves a few hundred rollup rows (about 4 ms
-# of CPU); in a busy server a fold held the write lock 30-40 ms at 3, 10 or 50 notes alike
+# Notes folded per transaction. A new fact moves about a hundred rollup rows (2.5 ms of CPU
+# a ticket); in a busy server a fold held the write lock 30-40 ms at 3, 10 or 50 notes alike
 # (the other threads' share of the interpreter, not the batch, sets that), so fewer, larger
 # folds keep fewer webhooks waiting.
 FOLD_BATCH = 50
@@ -232,14 +232,14 @@ class DashboardFilter:
 # --- writing --------------------------------------------------------------------------------
 
 
-def note(s: Session, tenant_id: int, touched: Sequence[Touched]) -> None:
-    """Note ``touched`` tickets of one workspace for the next ``fold``, in one statement."""
+def note(s: Session, touched: Sequence[tuple[int, Touched]]) -> None:
+    """Note ``(workspace id, ticket)`` pairs for the next ``fold``, in one statement."""
     if not touched:
         return
     s.flush()
     s.connection().execute(insert(_PENDING), [
         {"tenant_id": tenant_id, "ticket_id": t.ticket_id, "zone": _zone_name(t.zone),
-         "triggers": _joined(t.triggers), "grp": t.group} for t in touched])
+         "triggers": _joined(t.triggers), "grp": t.group} for tenant_id, t in touched])
 
 
 def fold(s: Session, *, limit: int = FOLD_BATCH, tenant_id: int | None = None) -> int:
