@@ -64,6 +64,9 @@ class BugReport:
     frequency: Mapping[str, int] = field(default_factory=dict)
     severity: str = "minor"
     ticket_links: tuple[str, ...] = ()
+    # The whole group's counts, when ``customers`` and ``ticket_links`` are a sample of it.
+    customer_total: int = 0
+    ticket_total: int = 0
 
     def __post_init__(self) -> None:
         # The fingerprint becomes a Jira label (no spaces) and a Linear search term.
@@ -80,9 +83,14 @@ class BugReport:
 
     @property
     def ticket_count(self) -> int:
-        """How many tickets the report stands for (links, or customers' tickets if more)."""
+        """How many tickets the report stands for (the group's total, else what it lists)."""
         keyed = {str(c.get("ticket_key")) for c in self.customers if c.get("ticket_key")}
-        return max(len(self.ticket_links), len(keyed))
+        return max(self.ticket_total, len(self.ticket_links), len(keyed))
+
+    @property
+    def customer_count(self) -> int:
+        """How many customers the report stands for (the group's total, else those listed)."""
+        return max(self.customer_total, len(self.customers))
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize for an outbox payload."""
@@ -93,6 +101,7 @@ class BugReport:
             "customers": [dict(c) for c in self.customers],
             "frequency": dict(self.frequency), "severity": self.severity,
             "ticket_links": list(self.ticket_links),
+            "customer_total": self.customer_total, "ticket_total": self.ticket_total,
         }
 
     @classmethod
@@ -120,6 +129,8 @@ class BugReport:
             frequency={str(k): int(v) for k, v in frequency.items()},
             severity=str(data.get("severity") or "minor"),
             ticket_links=_strings(data, "ticket_links"),
+            customer_total=_count(data, "customer_total"),
+            ticket_total=_count(data, "ticket_total"),
         )
 
 
@@ -152,6 +163,13 @@ def _strings(data: Mapping[str, Any], name: str) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise ValidationError(name, "expected a list of strings")
     return tuple(str(item) for item in value)
+
+
+def _count(data: Mapping[str, Any], name: str) -> int:
+    value = data.get(name) or 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(name, "expected a whole number >= 0")
+    return value
 
 
 def setting_number(settings: Mapping[str, Any], key: str, default: float, *, who: str) -> float:

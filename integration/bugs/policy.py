@@ -9,14 +9,14 @@ as soon as ``enterprise_accounts_at_least`` enterprise accounts are hit, or when
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from integration.bugs.totals import GroupTotals
 from integration.matrix.schema import BugPolicy
-from integration.models import Signals, Ticket
+from integration.models import Signals
 
-__all__ = ["Due", "bug_shape", "report_due"]
+__all__ = ["Due", "bug_shape", "report_due", "window_start"]
 
 # Triggers of the default matrix that name a failure the customer hit.
 _FAILURE_TRIGGERS = frozenset({"blocker", "critical_bug", "outage"})
@@ -49,30 +49,24 @@ class Due:
     reason: str
 
 
-def _accounts(tickets: Sequence[Ticket]) -> dict[str, Ticket]:
-    out: dict[str, Ticket] = {}
-    for t in tickets:
-        key = t.account.id if t.account is not None else f"requester:{t.requester.id}"
-        out.setdefault(key, t)
-    return out
+def window_start(policy: BugPolicy, now: datetime) -> datetime:
+    """Where the rule's "accounts hit within N hours" window begins."""
+    return now - timedelta(hours=policy.within_hours)
 
 
-def report_due(policy: BugPolicy, tickets: Sequence[Ticket], *, now: datetime) -> Due:
-    """Apply the matrix's rule to the group's tickets."""
+def report_due(policy: BugPolicy, totals: GroupTotals) -> Due:
+    """Apply the matrix's rule to the group's totals (recent accounts counted from
+    ``window_start``)."""
     if not policy.enabled:
         return Due(due=False, reason="bug reports are switched off in the matrix")
-    accounts = _accounts(tickets)
-    enterprise = sorted(
-        (t.account.name or t.account.id) for t in accounts.values()
-        if t.account is not None and (t.account.plan or "") == "enterprise"
-    )
-    if len(enterprise) >= policy.enterprise_accounts_at_least:
-        return Due(due=True, reason=f"enterprise account{'s' if len(enterprise) > 1 else ''} "
-                                    f"hit: {', '.join(enterprise)}")
-    since = now - timedelta(hours=policy.within_hours)
-    recent = _accounts([t for t in tickets if t.created_at >= since])
-    if len(recent) >= policy.accounts_at_least:
-        return Due(due=True, reason=f"{len(recent)} accounts hit within {policy.within_hours} h "
+    if totals.enterprise_count >= policy.enterprise_accounts_at_least:
+        more = totals.enterprise_count - len(totals.enterprise)
+        names = ", ".join(totals.enterprise) + (f" and {more} more" if more > 0 else "")
+        plural = "s" if totals.enterprise_count > 1 else ""
+        return Due(due=True, reason=f"enterprise account{plural} hit: {names}")
+    recent = totals.recent_accounts
+    if recent >= policy.accounts_at_least:
+        return Due(due=True, reason=f"{recent} accounts hit within {policy.within_hours} h "
                                     f"(rule: {policy.accounts_at_least})")
-    return Due(due=False, reason=f"{len(recent)} of {policy.accounts_at_least} accounts within "
+    return Due(due=False, reason=f"{recent} of {policy.accounts_at_least} accounts within "
                                  f"{policy.within_hours} h, no enterprise account yet")

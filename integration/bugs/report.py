@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from integration.bugs.totals import GroupTotals, customer_key, totals_of
 from integration.detect.impact import error_keys
 from integration.models import Author, Ticket
 
@@ -65,6 +66,9 @@ class BugDraft:
     frequency: Mapping[str, int]
     severity: str
     ticket_links: tuple[str, ...]
+    # The whole group's counts: ``customers`` and ``ticket_links`` list a sample of a large one.
+    customer_total: int = 0
+    ticket_total: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize for the tracker connectors and the decision log."""
@@ -74,6 +78,7 @@ class BugDraft:
             "error_text": self.error_text, "pages": list(self.pages),
             "customers": [dict(c) for c in self.customers], "frequency": dict(self.frequency),
             "severity": self.severity, "ticket_links": list(self.ticket_links),
+            "customer_total": self.customer_total, "ticket_total": self.ticket_total,
         }
 
 
@@ -151,7 +156,7 @@ def _customers(
     for item in items:
         t = item.ticket
         account = t.account
-        key = account.id if account is not None else f"requester:{t.requester.id}"
+        key = customer_key(t)
         if key in seen:
             seen[key]["tickets"].append(_ref(item))
             continue
@@ -172,21 +177,26 @@ def _customers(
 
 def severity_of(customers: Sequence[Mapping[str, Any]]) -> str:
     """critical / major / minor from who is hit, not from how loud they are."""
-    arr = sum(float(c.get("arr") or 0) for c in customers)
-    enterprise = any((c.get("plan") or "") == "enterprise" for c in customers)
-    tier_3 = any(c.get("tier") == 3 for c in customers)
+    return _severity(
+        enterprise=any((c.get("plan") or "") == "enterprise" for c in customers),
+        tier_3=any(c.get("tier") == 3 for c in customers),
+        arr=sum(float(c.get("arr") or 0) for c in customers),
+        accounts=len(customers),
+    )
+
+
+def _severity(*, enterprise: bool, tier_3: bool, arr: float, accounts: int) -> str:
     if enterprise or tier_3 or arr >= 100_000:
         return "critical"
-    if len(customers) >= 3 or arr > 0:
+    if accounts >= 3 or arr > 0:
         return "major"
     return "minor"
 
 
-def draft_report(items: Sequence[GroupTicket], *, fingerprint: str) -> BugDraft:
-    """Draft the report for one group from its tickets (oldest first)."""
-    if not items:
-        raise ValueError("a bug report needs at least one ticket")
-    ordered = sorted(items, key=lambda i: i.ticket.created_at)
+def _quotes(ordered: Sequence[GroupTicket]) -> tuple[
+        Counter[str], list[str], dict[str, list[str]], list[str], str | None]:
+    """Error keys, steps (and each customer's own), environment lines and the error line,
+    each quoted from the customers' messages with the ticket it came from."""
     keys: Counter[str] = Counter()
     steps: list[str] = []
     own_steps: dict[str, list[str]] = {}
@@ -207,15 +217,34 @@ def draft_report(items: Sequence[GroupTicket], *, fingerprint: str) -> BugDraft:
                         steps.append(line)
                 if len(environment) < _MAX_ENV and _ENVIRONMENT.search(sentence):
                     environment.append(f"{sentence} ({_ref(item)})")
+    return keys, steps, own_steps, environment, error_text
+
+
+def draft_report(items: Sequence[GroupTicket], *, fingerprint: str,
+                 totals: GroupTotals | None = None,
+                 links: Sequence[GroupTicket] | None = None) -> BugDraft:
+    """Draft the report for one group from its tickets.
+
+    ``items`` may be a sample of a large group (its first and newest tickets): ``totals``
+    then carries the whole group's counts for the title, summary, frequency and severity, and
+    ``links`` the tickets to link on the issue this time (default: every item).
+    """
+    if not items:
+        raise ValueError("a bug report needs at least one ticket")
+    ordered = sorted(items, key=lambda i: i.ticket.created_at)
+    if totals is None:
+        totals = totals_of((i.ticket, i.tier) for i in ordered)
+    keys, steps, own_steps, environment, error_text = _quotes(ordered)
     customers = _customers(ordered, own_steps)
     first = ordered[0].ticket
     top_key = keys.most_common(1)[0][0] if keys else None
-    count = len(customers)
+    count = max(totals.accounts, len(customers))
+    tickets = max(totals.tickets, len(ordered))
     title = _title(first, top_key, error_text, count)
-    frequency = Counter(i.ticket.created_at.date().isoformat() for i in ordered)
+    since = min(totals.first_at or first.created_at, first.created_at)
     summary = (
-        f"{len(ordered)} ticket{'s' if len(ordered) != 1 else ''} from {count} "
-        f"customer{'s' if count != 1 else ''} since {first.created_at:%Y-%m-%d %H:%M} UTC"
+        f"{tickets} ticket{'s' if tickets != 1 else ''} from {count} "
+        f"customer{'s' if count != 1 else ''} since {since:%Y-%m-%d %H:%M} UTC"
         + (f", error {readable_error(top_key, (error_text or '').rsplit(' (#', 1)[0])}"
            if top_key else "") + "."
     )
@@ -229,9 +258,14 @@ def draft_report(items: Sequence[GroupTicket], *, fingerprint: str) -> BugDraft:
         pages=tuple(dict.fromkeys(f"{i.ticket.page_url} ({_ref(i)})" for i in ordered
                                   if i.ticket.page_url)),
         customers=customers,
-        frequency=dict(sorted(frequency.items())),
-        severity=severity_of(customers),
-        ticket_links=tuple(i.url or i.ticket.key for i in ordered),
+        frequency=dict(totals.per_day),
+        severity=_severity(enterprise=totals.enterprise_count > 0, tier_3=totals.tier_3,
+                           arr=totals.arr, accounts=count),
+        ticket_links=tuple(i.url or i.ticket.key for i in
+                           sorted(links if links is not None else ordered,
+                                  key=lambda i: i.ticket.created_at)),
+        customer_total=count,
+        ticket_total=tickets,
     )
 
 

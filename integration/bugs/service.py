@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from integration import outbox, store
 from integration.bugs.groupers import Groupers
-from integration.bugs.policy import bug_shape, report_due
+from integration.bugs.policy import bug_shape, report_due, window_start
 from integration.bugs.report import GroupTicket, draft_report
 from integration.bugs.spikes import Spike, SpikeSettings, detect_spike
+from integration.bugs.totals import GroupTotals, totals_of
 from integration.context import TenantContext, connected_targets
 from integration.models import Action, ActionKind, Signals, Ticket, format_time
 from integration.store.bugs import (
@@ -30,8 +31,11 @@ from integration.store.bugs import (
     get_group,
     group_by_tracker_key,
     group_hourly_counts,
+    group_sample,
     group_tickets,
+    group_totals,
     link_ticket,
+    links_not_noted,
 )
 
 if TYPE_CHECKING:
@@ -49,6 +53,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 TRACKERS = ("jira", "linear")
+# What a report or an incident alert quotes of a group: its first tickets (where the steps and
+# the error were first told) and its newest. The counts cover the whole group, read in SQL, so
+# a ticket joining a group of thousands costs what joining a group of thirty does.
+SAMPLE_FIRST = 25
+SAMPLE_NEWEST = 5
 
 
 def tracker_for(tenant: TenantContext) -> str | None:
@@ -84,19 +93,25 @@ def on_ticket(
     group = link_ticket(s, tenant_id=tenant.id, tenant_slug=tenant.slug, group_key=key,
                         ticket_id=row.id, title=ticket.subject, matched_on=matched_on, now=now)
     done = [f"bug group {group.fingerprint}: {matched_on}"]
-    members = group_tickets(s, group.id)
-    tickets = [Ticket.from_dict(r.data) for _, r in members]
-    due = report_due(policy, tickets, now=now)
+    totals = group_totals(s, group.id, since=window_start(policy, now))
     tracker = tracker_for(tenant)
+    due = report_due(policy, totals)
     if tracker is not None and (due.due or group.status == "reported"):
-        draft = draft_report(_group_items(tenant, members), fingerprint=group.fingerprint)
+        members = _sample(s, group, row)
+        items = _group_items(tenant, members)
+        # A group already filed links only its newest tickets and this one: the others were
+        # linked when they joined.
+        links = ([i for n, (i, (_, r)) in enumerate(zip(items, members, strict=True))
+                  if r.id == row.id or n >= len(members) - SAMPLE_NEWEST]
+                 if group.status == "reported" else None)
+        draft = draft_report(items, fingerprint=group.fingerprint, totals=totals, links=links)
         payload = {"kind": "bug_report", "report": draft.to_dict(), "group_id": group.id,
                    "reason": due.reason}
         queued = outbox.enqueue(
             s, tenant_id=tenant.id, target=tracker, ticket_external_id=ticket.id,
             actions=[Action(kind=ActionKind.ALERT, target=tracker, payload=payload)],
             # One report per group size: a retry or a re-scored ticket files nothing new.
-            idempotency_key=f"{tenant.slug}:bug:{group.id}:{len(members)}",
+            idempotency_key=f"{tenant.slug}:bug:{group.id}:{totals.tickets}",
             ticket_id=row.id, now=now,
         )
         if queued is not None:
@@ -104,13 +119,18 @@ def on_ticket(
             if group.status == "open":
                 group.status, group.tracker, group.reported_at = "reported", tracker, now
             done.append(f"report queued for {tracker} ({due.reason})")
-    done += _spike(s, tenant, group=group, members=members, ticket=ticket, row=row, now=now)
+    done += _spike(s, tenant, group=group, totals=totals, ticket=ticket, row=row, now=now)
     return done
 
 
-def _spike(s: Session, tenant: TenantContext, *, group: BugGroupRow,
-           members: list[tuple[BugGroupTicketRow, store.TicketRow]], ticket: Ticket,
-           row: store.TicketRow, now: datetime) -> list[str]:
+def _sample(s: Session, group: BugGroupRow,
+            row: store.TicketRow) -> list[tuple[BugGroupTicketRow, store.TicketRow]]:
+    """The tickets a report quotes: the group's first and newest, and the one that joined."""
+    return group_sample(s, group.id, first=SAMPLE_FIRST, newest=SAMPLE_NEWEST, also=row.id)
+
+
+def _spike(s: Session, tenant: TenantContext, *, group: BugGroupRow, totals: GroupTotals,
+           ticket: Ticket, row: store.TicketRow, now: datetime) -> list[str]:
     policy = tenant.matrix.bugs
     settings = SpikeSettings(weeks=policy.spike_weeks, z=policy.spike_z,
                              min_count=policy.spike_min_count)
@@ -121,8 +141,8 @@ def _spike(s: Session, tenant: TenantContext, *, group: BugGroupRow,
     group.spike_hour = spike.hour
     if "slack" not in tenant.connected:
         return [f"spike: {spike.reason} (Slack not connected)"]
-    payload = incident_payload(tenant, group, _group_items(tenant, members), spike=spike,
-                               latest=ticket)
+    payload = incident_payload(tenant, group, _group_items(tenant, _sample(s, group, row)),
+                               spike=spike, latest=ticket, totals=totals)
     outbox.enqueue(
         s, tenant_id=tenant.id, target="slack", ticket_external_id=ticket.id,
         actions=[Action(kind=ActionKind.ALERT, target="slack", payload=payload)],
@@ -138,9 +158,14 @@ def incident_key(tenant_slug: str, fingerprint: str) -> str:
 
 
 def incident_payload(tenant: TenantContext, group: BugGroupRow, items: list[GroupTicket], *,
-                     spike: Spike, latest: Ticket) -> dict[str, Any]:
-    """What the incident alert shows: the error, tickets and accounts hit, ARR, when, the bug."""
-    draft = draft_report(items, fingerprint=group.fingerprint)
+                     spike: Spike, latest: Ticket, totals: GroupTotals | None = None
+                     ) -> dict[str, Any]:
+    """What the incident alert shows: the error, tickets and accounts hit, ARR, when, the bug.
+
+    ``items`` may be a sample of the group; ``totals`` then counts all of it.
+    """
+    totals = totals or totals_of((i.ticket, i.tier) for i in items)
+    draft = draft_report(items, fingerprint=group.fingerprint, totals=totals)
     zone = tenant.matrix.display_zone
     accounts: dict[str, dict[str, Any]] = {}
     for item in items:
@@ -166,11 +191,12 @@ def incident_payload(tenant: TenantContext, group: BugGroupRow, items: list[Grou
                    f"has {spike.baseline:.1f}: well above the usual."),
         "count": spike.count,
         "baseline": round(spike.baseline, 2),
-        "tickets_total": len(items),
+        "tickets_total": draft.ticket_total,
         "accounts": list(accounts.values()),
-        "arr_affected": sum(float(a["arr"] or 0) for a in accounts.values()),
-        "first_seen": format_time(min(times)),
-        "last_seen": format_time(max(times)),
+        "accounts_total": max(draft.customer_total, len(accounts)),
+        "arr_affected": totals.arr,
+        "first_seen": format_time(min([*times, *filter(None, [totals.first_at])])),
+        "last_seen": format_time(max([*times, *filter(None, [totals.last_at])])),
         "display_zone": str(getattr(zone, "key", None) or "UTC"),
         "tracker_issue": ({"key": group.tracker_key, "url": group.tracker_url}
                           if group.tracker_key else None),
@@ -201,9 +227,7 @@ def after_filed(runtime: Runtime, tenant: store.TenantRow, detail: Any, group_id
             incident = incident_key(tenant.slug, group.fingerprint)
             if store.alerts.open_alert(s, tenant_id=tenant.id, dedupe_key=incident):
                 _bug_note(s, tenant, incident, None, issue, group_id=group.id, now=now)
-        for link, row in group_tickets(s, group.id):
-            if link.noted_key == key:
-                continue
+        for link, row in links_not_noted(s, group.id, key):
             link.noted_key = key
             ticket_key = f"{tenant.slug}:{row.helpdesk}:{row.external_id}"
             alert = store.alerts.open_alert_key(s, tenant_id=tenant.id, ticket_key=ticket_key)

@@ -12,9 +12,10 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, select
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, case, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from integration.bugs.totals import ENTERPRISE_NAMES, GroupTotals
 from integration.store.db import Base, UTCDateTime
 from integration.store.tables import BigId, TicketRow
 
@@ -25,9 +26,12 @@ __all__ = [
     "get_group",
     "group_by_tracker_key",
     "group_hourly_counts",
+    "group_sample",
     "group_tickets",
+    "group_totals",
     "grouped_tickets",
     "link_ticket",
+    "links_not_noted",
 ]
 
 
@@ -116,6 +120,76 @@ def group_tickets(s: Session, group_id: int) -> list[tuple[BugGroupTicketRow, Ti
         select(BugGroupTicketRow, TicketRow)
         .join(TicketRow, TicketRow.id == BugGroupTicketRow.ticket_id)
         .where(BugGroupTicketRow.group_id == group_id)
+        .order_by(TicketRow.created_at, TicketRow.id)
+    )
+    return [(link, ticket) for link, ticket in s.execute(query)]
+
+
+def group_sample(s: Session, group_id: int, *, first: int, newest: int,
+                 also: int | None = None) -> list[tuple[BugGroupTicketRow, TicketRow]]:
+    """The group's ``first`` oldest and ``newest`` newest tickets (and ticket id ``also``),
+    oldest first: what a report of a large group quotes."""
+    base = (
+        select(BugGroupTicketRow, TicketRow)
+        .join(TicketRow, TicketRow.id == BugGroupTicketRow.ticket_id)
+        .where(BugGroupTicketRow.group_id == group_id)
+    )
+    found: dict[int, tuple[BugGroupTicketRow, TicketRow]] = {}
+    for query in (base.order_by(TicketRow.created_at, TicketRow.id).limit(first),
+                  base.order_by(TicketRow.created_at.desc(), TicketRow.id.desc()).limit(newest),
+                  *((base.where(TicketRow.id == also),) if also is not None else ())):
+        for link, ticket in s.execute(query):
+            found[ticket.id] = (link, ticket)
+    return sorted(found.values(), key=lambda pair: (pair[1].created_at, pair[1].id))
+
+
+def group_totals(s: Session, group_id: int, *, since: datetime | None = None) -> GroupTotals:
+    """The group counted in SQL: tickets, accounts (and those with a ticket since ``since``),
+    enterprise accounts, ARR, whether any ticket is Tier 3, tickets per day."""
+    account = func.coalesce(TicketRow.account_key, TicketRow.requester_key, "")
+    plan = TicketRow.data[("account", "plan")].as_string()
+    name = func.coalesce(TicketRow.data[("account", "name")].as_string(),
+                         TicketRow.data[("account", "id")].as_string())
+    members = (select(account.label("account"),
+                      func.max(case((plan == "enterprise", name), else_=None)),
+                      func.max(TicketRow.data[("account", "arr")].as_float()),
+                      func.max(TicketRow.created_at),
+                      func.max(case((TicketRow.tier == 3, 1), else_=0)))
+               .join(BugGroupTicketRow, BugGroupTicketRow.ticket_id == TicketRow.id)
+               .where(BugGroupTicketRow.group_id == group_id)
+               .group_by(account))
+    accounts = s.execute(members).all()
+    enterprise = sorted(str(row[1]) for row in accounts if row[1] is not None)
+    times = list(s.scalars(select(TicketRow.created_at)
+                           .join(BugGroupTicketRow, BugGroupTicketRow.ticket_id == TicketRow.id)
+                           .where(BugGroupTicketRow.group_id == group_id)))
+    per_day: dict[str, int] = {}
+    for at in times:
+        day = at.date().isoformat()
+        per_day[day] = per_day.get(day, 0) + 1
+    return GroupTotals(
+        tickets=len(times),
+        accounts=len(accounts),
+        recent_accounts=sum(1 for row in accounts
+                            if since is not None and row[3] is not None and row[3] >= since),
+        enterprise=tuple(enterprise[:ENTERPRISE_NAMES]),
+        enterprise_count=len(enterprise),
+        arr=sum(float(row[2] or 0) for row in accounts),
+        tier_3=any(row[4] for row in accounts),
+        first_at=min(times, default=None),
+        last_at=max(times, default=None),
+        per_day=dict(sorted(per_day.items())),
+    )
+
+
+def links_not_noted(s: Session, group_id: int, key: str
+                    ) -> list[tuple[BugGroupTicketRow, TicketRow]]:
+    """The group's tickets not yet told about tracker issue ``key``."""
+    query = (
+        select(BugGroupTicketRow, TicketRow)
+        .join(TicketRow, TicketRow.id == BugGroupTicketRow.ticket_id)
+        .where(BugGroupTicketRow.group_id == group_id,
+               or_(BugGroupTicketRow.noted_key.is_(None), BugGroupTicketRow.noted_key != key))
         .order_by(TicketRow.created_at, TicketRow.id)
     )
     return [(link, ticket) for link, ticket in s.execute(query)]

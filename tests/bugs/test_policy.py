@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from integration.bugs.policy import bug_shape, report_due
+from integration.bugs.policy import Due, bug_shape, report_due, window_start
+from integration.bugs.totals import totals_of
 from integration.matrix import default_matrix
 from integration.models import Account, Category, Signals, Ticket, TriggerHit
 from tests.bugs.test_report_and_spikes import T0, ticket
@@ -28,15 +29,20 @@ def _t(id: str, account: Account, hours: float) -> Ticket:
                   at=T0 + timedelta(hours=hours))
 
 
+def _due(tickets: list[Ticket], now: datetime) -> Due:
+    return report_due(POLICY, totals_of(((t, 2) for t in tickets),
+                                        since=window_start(POLICY, now)))
+
+
 def test_one_enterprise_account_or_three_accounts_in_a_day() -> None:
     pro = [Account(id=f"p{i}", name=f"Pro {i}", plan="pro") for i in range(3)]
     enterprise = Account(id="e1", name="Northwind", plan="enterprise")
     two = [_t("1", pro[0], 0), _t("2", pro[1], 1)]
-    assert not report_due(POLICY, two, now=T0 + timedelta(hours=2)).due
+    assert not _due(two, T0 + timedelta(hours=2)).due
     three = [*two, _t("3", pro[2], 5)]
-    due = report_due(POLICY, three, now=T0 + timedelta(hours=6))
+    due = _due(three, T0 + timedelta(hours=6))
     assert due.due and "3 accounts hit within 24 h" in due.reason
     spread = [_t("1", pro[0], 0), _t("2", pro[1], 30), _t("3", pro[2], 60)]
-    assert not report_due(POLICY, spread, now=T0 + timedelta(hours=61)).due
-    big = report_due(POLICY, [_t("9", enterprise, 0)], now=T0)
+    assert not _due(spread, T0 + timedelta(hours=61)).due
+    big = _due([_t("9", enterprise, 0)], T0)
     assert big.due and "Northwind" in big.reason

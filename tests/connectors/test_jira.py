@@ -14,6 +14,7 @@ import requests
 import responses
 
 from adapters.connectors.base import ConnectorConfig
+from adapters.connectors.jira import adf
 from adapters.connectors.jira.client import JiraTracker, escape_jql, text_query
 from adapters.connectors.tracker import BUG_REPORT_KIND, BugReport, Tracker
 from integration.errors import ConfigurationError, FatalError, RetriableError, ValidationError
@@ -437,3 +438,19 @@ def test_report_validation_and_round_trip() -> None:
         make_report(fingerprint="has space")
     with pytest.raises(ValidationError, match="severity"):
         make_report(severity="blocker")
+    with pytest.raises(ValidationError, match="ticket_total"):
+        BugReport.from_dict({**report.to_dict(), "ticket_total": "many"})
+
+
+def test_a_sampled_report_counts_the_whole_group() -> None:
+    # A group of 40 customers sends three of them; the counts and the note say the rest.
+    report = make_report(customer_total=40, ticket_total=57)
+    assert BugReport.from_dict(report.to_dict()) == report
+    assert (report.customer_count, report.ticket_count) == (40, 57)
+    text = adf.plain_text(adf.description(report))
+    assert "40 customers affected · 57 tickets" in text and "… and 37 more." in text
+    comment = adf.plain_text(adf.update_comment(report, report.customers[:1]))
+    assert "(40 customers, 57 tickets in total; severity critical)" in comment
+    # Without totals (an older payload) the listed ones are the count.
+    assert (make_report().customer_count, make_report().ticket_count) == (3, 3)
+    assert "and 0 more" not in adf.plain_text(adf.description(make_report()))

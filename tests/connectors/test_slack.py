@@ -549,6 +549,18 @@ def test_an_emerging_incident_has_its_own_layout_and_buttons(
     assert slack_api.replies(message["ts"])[-1]["text"] == (
         ":rotating_light: Still rising: 20 tickets this hour, 3 accounts hit so far.")
 
+    # A large group's alert lists a sample of its accounts and counts them all.
+    clock.now += timedelta(hours=1)
+    sampled = {**later, "count": 40, "accounts_total": 212}
+    slack.deliver(TICKET, [Action(kind=ActionKind.ALERT, target="slack", payload=sampled)])
+    assert slack_api.replies(message["ts"])[-1]["text"] == (
+        ":rotating_light: Still rising: 40 tickets this hour, 212 accounts hit so far.")
+    slack.deliver(TICKET.replace("4711", "4712"), [Action(
+        kind=ActionKind.ALERT, target="slack",
+        payload={**sampled, "dedupe_key": "acme:bug:esc-2:incident"})])
+    assert "*Accounts hit*\\n212: BigCo, Initech, Hooli and 209 more" in json.dumps(
+        slack_api.top_level()[-1]["blocks"])
+
 
 def test_a_filed_bug_is_noted_in_the_thread_and_shown_on_the_alert(
     slack: SlackConnector, slack_api: FakeSlack

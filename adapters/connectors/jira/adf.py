@@ -100,7 +100,7 @@ def _link_item(url: str) -> list[Node]:
 
 def description(report: BugReport, *, currency: str = "$") -> Node:
     """The issue description: summary, customers, steps, environment, error, frequency, links."""
-    total, tickets = len(report.customers), report.ticket_count
+    total, tickets = report.customer_count, report.ticket_count
     blocks: list[Node | None] = [
         paragraph(text(f"Severity: {report.severity}", strong=True),
                   text(f" · {total} customer{'s' if total != 1 else ''} affected"
@@ -108,8 +108,11 @@ def description(report: BugReport, *, currency: str = "$") -> Node:
         paragraph(text(report.summary)) if report.summary.strip() else None,
     ]
     if report.customers:
+        more = total - len(report.customers)
         blocks += [heading("Affected customers"),
                    bullet_list(_customer_item(c, currency) for c in report.customers)]
+        if more > 0:
+            blocks.append(paragraph(text(f"… and {more} more.")))
     if report.steps:
         blocks += [heading("Steps to reproduce (customers' words)"),
                    ordered_list(text(s) for s in report.steps)]
@@ -138,7 +141,7 @@ def update_comment(
     blocks: list[Node | None] = [
         paragraph(text(f"Escalade: {n} more customer{'s' if n != 1 else ''} affected",
                        strong=True),
-                  text(f" ({len(report.customers)} customers, {report.ticket_count} tickets"
+                  text(f" ({report.customer_count} customers, {report.ticket_count} tickets"
                        f" in total; severity {report.severity}).")),
         bullet_list(_customer_item(c, currency) for c in fresh),
     ]

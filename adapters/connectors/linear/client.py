@@ -133,7 +133,7 @@ def _bullets(items: Iterable[str]) -> list[str]:
 
 def description_markdown(report: BugReport, *, currency: str = "$") -> str:
     """The issue description in markdown; ends with the fingerprint marker line."""
-    n, t = len(report.customers), report.ticket_count
+    n, t = report.customer_count, report.ticket_count
     lines = [f"**Severity: {report.severity}** · {n} customer{'s' if n != 1 else ''} affected"
              f" · {t} ticket{'s' if t != 1 else ''}", ""]
     if report.summary.strip():
@@ -143,7 +143,9 @@ def description_markdown(report: BugReport, *, currency: str = "$") -> str:
         if body:
             lines.extend([f"### {title}", *body, ""])
 
-    section("Affected customers", [_customer_md(c, currency) for c in report.customers])
+    more = n - len(report.customers)
+    section("Affected customers", [_customer_md(c, currency) for c in report.customers]
+            + ([f"- … and {more} more"] if more > 0 else []))
     section("Steps to reproduce (customers' words)",
             [f"{i}. {_md(s)}" for i, s in enumerate(report.steps, 1)])
     section("Environment", _bullets(report.environment))
@@ -162,7 +164,7 @@ def comment_markdown(
     """The comment for an existing issue: the customers it does not mention yet, and totals."""
     n = len(fresh)
     head = (f"**Escalade: {n} more customer{'s' if n != 1 else ''} affected** "
-            f"({len(report.customers)} customers, {report.ticket_count} tickets in total; "
+            f"({report.customer_count} customers, {report.ticket_count} tickets in total; "
             f"severity {report.severity}).")
     lines = [head, "", *(_customer_md(c, currency) for c in fresh), ""]
     for customer in fresh:

@@ -421,8 +421,11 @@ def _context(lines: Sequence[str]) -> dict[str, Any]:
 def _incident_fields(payload: Mapping[str, Any], currency: str) -> list[dict[str, Any]]:
     accounts = [a for a in payload.get("accounts") or () if isinstance(a, Mapping)]
     names = [escape(a.get("name") or "?") for a in accounts]
-    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-    pairs = [("Accounts hit", f"{len(accounts)}: {shown}" if accounts else "unknown")]
+    # A large group's alert lists a sample of its accounts; ``accounts_total`` counts them all.
+    hit = _accounts_total(payload, accounts)
+    shown = ", ".join(names[:8]) + (f" and {hit - min(len(names), 8)} more"
+                                    if hit > min(len(names), 8) else "")
+    pairs = [("Accounts hit", f"{hit}: {shown}" if accounts else "unknown")]
     arr = payload.get("arr_affected")
     if isinstance(arr, int | float) and arr > 0:
         pairs.append(("ARR affected", f"{escape(currency)}{arr:,.0f}"))
@@ -440,6 +443,13 @@ def _incident_fields(payload: Mapping[str, Any], currency: str) -> list[dict[str
     tracker = _tracker(payload)
     pairs.append(("Bug", tracker or "not filed yet"))
     return [{"type": "mrkdwn", "text": _clip(f"*{k}*\n{v}", _FIELD_MAX)} for k, v in pairs[:10]]
+
+
+def _accounts_total(payload: Mapping[str, Any], listed: Sequence[Any]) -> int:
+    total = payload.get("accounts_total")
+    if isinstance(total, int) and not isinstance(total, bool):
+        return max(total, len(listed))
+    return len(listed)
 
 
 def _incident_tickets(payload: Mapping[str, Any]) -> str | None:
@@ -575,7 +585,8 @@ def followup_text(
         text = f":beetle: Filed as {_tracker(payload) or 'a bug'}; the fix is tracked there."
     elif kind == INCIDENT_KIND:
         count = payload.get("count")
-        accounts = len([a for a in payload.get("accounts") or () if isinstance(a, Mapping)])
+        accounts = _accounts_total(
+            payload, [a for a in payload.get("accounts") or () if isinstance(a, Mapping)])
         text = (f":rotating_light: Still rising: {escape(count)} tickets this hour, "
                 f"{accounts} account{'s' if accounts != 1 else ''} hit so far.")
     else:
