@@ -122,13 +122,14 @@ def _process(runtime: Runtime, event_id: int, event: _Event, now: datetime) -> P
             context=known.context, override=known.override,
         )
         decision = decided.decision
+        bug = bugs.assign(s, tenant, runtime.bug_groupers, ticket=decided.ticket,
+                          signals=decided.signals)
         row = store.upsert_ticket(
             s, tenant_id=tenant.id, ticket=decided.ticket, tier=int(decision.tier),
             priority=decision.priority.value, category=decision.category.value,
             sla_due_at=decision.sla_due_at, input_fingerprint=fingerprint,
         )
-        for line in bugs.on_ticket(s, tenant, runtime.bug_groupers, row=row,
-                                   ticket=decided.ticket, signals=decided.signals, now=now):
+        for line in bugs.on_ticket(s, tenant, bug, row=row, ticket=decided.ticket, now=now):
             log.info("%s: %s", ticket.key, line)
         decisions.record(s, decisions.Entry(
             tenant_id=tenant.id, tenant_slug=tenant.slug, ticket_id=row.id,

@@ -33,9 +33,10 @@ class _Groups:
         """Add the tickets stored since the last read (another worker's, or the first read)."""
         for link_id, data, group_key in grouped_tickets(s, tenant_id, after=self.last_link):
             self.last_link = max(self.last_link, link_id)
-            ticket = Ticket.from_dict(data)
-            if ticket.id in self.seen:
+            # Mostly this process's own tickets, already in the grouper: not parsed again.
+            if str(data.get("id")) in self.seen:
                 continue
+            ticket = Ticket.from_dict(data)
             self.seen.add(ticket.id)
             self.keys.setdefault(self.grouper.add(ticket).group_id, group_key)
 

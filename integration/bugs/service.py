@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TRACKERS",
+    "Assigned",
     "after_filed",
+    "assign",
     "incident_key",
     "incident_payload",
     "on_resolved",
@@ -74,22 +77,42 @@ def _group_items(tenant: TenantContext,
                         url=tenant.ticket_link(row.external_id)) for _, row in members]
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Assigned:
+    """The stored group a bug-shaped ticket joins, and why."""
+
+    key: str
+    matched_on: str
+
+
+def assign(s: Session, tenant: TenantContext, groupers: Groupers, *, ticket: Ticket,
+           signals: Signals) -> Assigned | None:
+    """The group a bug-shaped ticket joins (None: it is not bug-shaped).
+
+    Called before the decision's first write: comparing the ticket with the groups is the
+    CPU-heavy part, and on SQLite the write lock is held from the first write to the commit.
+    """
+    if not bug_shape(tenant.matrix.bugs, signals):
+        return None
+    key, matched_on = groupers.assign(s, tenant.id, ticket)
+    return Assigned(key=key, matched_on=matched_on)
+
+
 def on_ticket(
     s: Session,
     tenant: TenantContext,
-    groupers: Groupers,
+    assigned: Assigned | None,
     *,
     row: store.TicketRow,
     ticket: Ticket,
-    signals: Signals,
     now: datetime,
 ) -> list[str]:
-    """Group a bug-shaped ticket, queue the report when due, alert a spike; what was done."""
-    policy = tenant.matrix.bugs
-    shape = bug_shape(policy, signals)
-    if not shape:
+    """Put an assigned ticket in its group, queue the report when due, alert a spike; what
+    was done."""
+    if assigned is None:
         return []
-    key, matched_on = groupers.assign(s, tenant.id, ticket)
+    policy = tenant.matrix.bugs
+    key, matched_on = assigned.key, assigned.matched_on
     group = link_ticket(s, tenant_id=tenant.id, tenant_slug=tenant.slug, group_key=key,
                         ticket_id=row.id, title=ticket.subject, matched_on=matched_on, now=now)
     done = [f"bug group {group.fingerprint}: {matched_on}"]

@@ -87,9 +87,10 @@ def jira_tenant(runtime: Any, sandbox_tenant: str) -> Any:
 
 def _join(runtime: Any, tenant: Any, ticket: Ticket) -> list[str]:
     with store.session_scope(runtime.sessions) as s:
+        assigned = service.assign(s, tenant, _OneGroup(),  # type: ignore[arg-type]
+                                  ticket=ticket, signals=Signals(category=Category.BUG))
         row = _store(s, tenant.id, ticket, 2)
-        return service.on_ticket(s, tenant, _OneGroup(), row=row, ticket=ticket,  # type: ignore[arg-type]
-                                 signals=Signals(category=Category.BUG), now=NOW)
+        return service.on_ticket(s, tenant, assigned, row=row, ticket=ticket, now=NOW)
 
 
 def _last_report(runtime: Any) -> dict[str, Any]:
