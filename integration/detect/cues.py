@@ -297,6 +297,13 @@ INTENT_CUES: Mapping[str, tuple[str, ...]] = {
         "not recognise|recognize ... transaction|transactions|payment|payments|charge|charges",
         "i never shop|shopped there",
         "purchase|payment|charge|order|transaction i|we do not make",
+        # Money, a login or the account's address gone somewhere the customer disowns.
+        "withdrawal|withdrawals|transfer|transfers|payout|payouts i|we do not make|recognise"
+        "|recognize",
+        "to a|an|some address|wallet|account|number i|we do not know|recognise|recognize",
+        "change|changed to ... address|email|number i|we do not know|recognise|recognize",
+        "i|we do not do any of that|this|it",
+        "neither|none of us ... abroad",
         "look|looks like it be|have|is|was from you",
         "is this really|actually you",
         "is this you",

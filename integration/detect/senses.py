@@ -461,6 +461,9 @@ def is_someone_elses(doc: Parsed, start: int, end: int, *, trigger: str | None =
     hacked", "one of our players sent us a GDPR deletion request", "a tenant threatens small
     claims against us". A system of ours named in the clause ("your API") keeps it live.
     """
+    if trigger == "refund" and _refunds_own_buyer(doc.lemmas, doc.sentence(start)[0], start,
+                                                  end):
+        return True
     if doc.lemma_set.isdisjoint(_SOMEONE_CUES):
         return False
     lo, hi = clause_bounds(doc, start, end)
@@ -486,6 +489,8 @@ def is_someone_elses(doc: Parsed, start: int, end: int, *, trigger: str | None =
     who = end_user_at(doc, lo, start)
     if who >= 0:
         return not {"i", "we"} & set(lemmas[who + 1 : start])
+    if _from_end_user(lemmas[lo:start]) or _from_end_user(lemmas[end:hi], near=True):
+        return True
     # "refund one item to my customer": the customer refunds their own buyer.
     after = lemmas[end : min(hi, end + 10)]
     for i, word in enumerate(after[:-1]):
@@ -494,6 +499,33 @@ def is_someone_elses(doc: Parsed, start: int, end: int, *, trigger: str | None =
         ):
             return True
     return False
+
+
+def _from_end_user(words: list[str], *, near: bool = False) -> bool:
+    """ "a GDPR request from a former student", "a request from a patient under GDPR": the
+    clause names one of the customer's own end users as where the claim comes from."""
+    for i, word in enumerate(words[:4] if near else words):
+        if word != "from":
+            continue
+        named = words[i + 1 : i + 5]
+        if not {"you", "your"} & set(named) and any(w in _THIRD_PARTIES for w in named):
+            return True
+    return False
+
+
+# "How do I refund her", "how can we refund a guest": asked how to refund in the product.
+_HOW_TO_OPENERS = (("how", "do", "i"), ("how", "do", "we"), ("how", "can", "i"),
+                   ("how", "can", "we"), ("how", "would", "i"), ("how", "should", "i"))
+
+
+def _refunds_own_buyer(lemmas: list[str], lo: int, start: int, end: int) -> bool:
+    """True when "refund" is the customer's own act: asked how to do it, or done to a buyer."""
+    before = tuple(lemmas[max(lo, start - 3) : start])
+    if before in _HOW_TO_OPENERS or before[-2:] == ("how", "to"):
+        return True
+    after = lemmas[end : end + 3]
+    return bool(after) and (after[0] in ("her", "him", "them") or (
+        after[0] in _OWNERS and any(w in _THIRD_PARTIES for w in after[1:])))
 
 
 # Said before buying: the customer asks what would happen, not about their own contract.

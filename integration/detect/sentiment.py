@@ -101,6 +101,16 @@ _OVERRIDES = {
     "hell": -2.0,
     "killing": -2.0,
 }
+# Emoji say the mood outright in chats and posts, in any language ("😡😡 where is the export
+# button now??"); the lexicon above is words only. Each emoji is its own token. The variation
+# selector some keyboards add (U+FE0F) is stripped before the lookup.
+_EMOJI = {
+    **dict.fromkeys("🤬😡😠👿💢", -3.0),
+    **dict.fromkeys("😤🙄😒👎💩😖😣😫😩🤦🤯😾", -2.0),
+    **dict.fromkeys("😞😔😟😕🙁☹😢😭😓😰😱😬🥴😑😐🤨", -1.2),
+    **dict.fromkeys("😀😃😄😁😊🙂😍🥰😘🤗👍👏🙌🎉🥳💯✅🙏😇", 1.5),
+    **dict.fromkeys("❤💙💚💜🧡💛", 1.8),
+}
 # Words that describe a technical situation; in a question they are a topic, not a mood.
 _DESCRIPTIVE = _words(
     "error problem issue bug fail failed trouble wrong stuck lost broken slow block urgent"
@@ -245,10 +255,13 @@ def lexicon() -> dict[str, float]:
         if len(parts) >= 2 and parts[0].isalpha():
             out[parts[0]] = float(parts[1])
     out.update(_OVERRIDES)
+    out.update(_EMOJI)
     return out
 
 
 def _valence(lex: dict[str, float], lower: str, lemma: str) -> float:
+    if lower and lower[-1] == "\ufe0f":
+        lower = lemma = lower.rstrip("\ufe0f")
     val = _OVERRIDES.get(lemma) if lemma in _OVERRIDES else lex.get(lower)
     if val is None and lemma != lower:
         val = lex.get(lemma)
@@ -353,7 +366,9 @@ def _word_valences(
             val *= 1.5
         if i and lowers[i - 1] in _BOOSTERS:
             val *= 1.3
-        if not _NEGATORS.isdisjoint(lemmas[max(0, i - 3) : i]):
+        # An emoji says the mood as it is: "no button anywhere 🤬" is not a happy face.
+        if raw.rstrip("\ufe0f") not in _EMOJI and not _NEGATORS.isdisjoint(
+                lemmas[max(0, i - 3) : i]):
             val *= -0.74
         words.append(val)
     if but_at >= 0:

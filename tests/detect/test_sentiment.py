@@ -97,3 +97,22 @@ def test_a_supposed_case_sets_no_mood() -> None:
                              "their sessions. This is a disaster.")
     assert score_doc(supposed)[0] >= 0
     assert score_doc(happened)[0] < 0
+
+
+@pytest.mark.parametrize(
+    ("text", "below"),
+    [
+        ("😡😡 where did the export button go?? you moved it AGAIN", -0.5),
+        ("how do i GIFT a voucher to my friend 😤😤 no button anywhere 🤬 🙄", -0.5),
+        ("invoice still missing 😒", -0.3),
+    ],
+)
+def test_angry_emoji_carry_the_mood(text: str, below: float) -> None:
+    score, _, _ = score_doc(reader().read(text))
+    assert score < below
+
+
+def test_happy_emoji_read_as_happy_with_or_without_a_variation_selector() -> None:
+    plain = score_doc(reader().read("The new report works"))[0]
+    for text in ("The new report works 🎉", "The new report works 👍", "The new report works ❤️"):
+        assert score_doc(reader().read(text))[0] > plain

@@ -158,6 +158,14 @@ def test_whether_still_triggers(detector: Detector) -> None:
         ("A former patient has asked our practice to erase her records under GDPR. How?",
          "compliance"),
         ("How do I refund just one item from an order to my customer?", "refund"),
+        # Where the claim comes from, named after it or around it.
+        ("We got an erasure request under GDPR from one of our tenants. Which screen deletes "
+         "a tenant's file?", "compliance"),
+        ("Last week a data subject access request from a pupil reached our office; how do we "
+         "print his record?", "compliance"),
+        # Refunding is the customer's own act: asked how, or done to their buyer.
+        ("A diner paid twice by mistake. How can we refund him from the till app?", "refund"),
+        ("Refunding our guest for a cancelled class: which button is it?", "refund"),
     ],
 )
 def test_another_company_or_the_customers_own_end_user_does_not_trigger(
@@ -180,6 +188,10 @@ def test_another_company_or_the_customers_own_end_user_does_not_trigger(
         # Our users' accounts on the vendor's platform: a live incident of the customer's.
         ("Our users' accounts were hacked through your login page this morning.", "security"),
         ("We demand a refund for the three days your booking page was down.", "refund"),
+        # Asking how to get one's own money back is still a refund asked of us.
+        ("How do I get a refund for the two months you billed us after we closed?", "refund"),
+        ("Please refund us the duplicate charge from your side, not from our customers.",
+         "refund"),
     ],
 )
 def test_the_customers_own_incident_or_claim_still_triggers(
@@ -228,6 +240,11 @@ def test_a_mistyped_password_is_a_lockout_not_stolen_credentials(full: Detector)
         "A text from 'your bank' had a link and I gave my card details before I realised.",
         "I'm a security researcher: the bio field runs scripts in the browser of every visitor. "
         "Proof of concept attached; where is your disclosure contact?",
+        "My balance dropped overnight: a transfer I didn't make went out at 4am.",
+        "Yesterday 300 EUR left my wallet to an account I don't recognise.",
+        "Someone changed my login email to an address I don't know and now I'm locked out.",
+        "My profile posted ads to all my followers. I did not do any of that.",
+        "The session list shows my account used from Lima. None of us has ever been abroad.",
     ],
 )
 def test_a_security_incident_without_the_word_triggers(full: Detector, text: str) -> None:
@@ -241,6 +258,9 @@ def test_a_security_incident_without_the_word_triggers(full: Detector, text: str
         "Can I book a second seat for a family member on the same order?",
         "The reminder emails from you look great on mobile now, thanks!",
         "How do I export the invoices of our company for the auditor?",
+        "I made a transfer to a new supplier yesterday; when does it arrive?",
+        "How do I change the invoice email to our new accounts address?",
+        "We know the address was wrong on the order; can you change it to the new one?",
     ],
 )
 def test_everyday_words_near_those_signs_do_not_trigger_security(
