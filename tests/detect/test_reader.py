@@ -210,12 +210,13 @@ def test_the_shipped_model_reads_triggers_the_matrix_names() -> None:
     assert 0.0 < read.live_at <= 0.5 and 0.5 <= read.intent_at < 1.0
 
 
-def test_a_word_only_mentioned_is_no_cue_for_its_category(
-    reading: Detector, rules_only: Detector
-) -> None:
+def test_a_word_only_mentioned_is_no_cue_for_its_category(reading: Detector) -> None:
+    # Since the classifier learned from set i as well, it reads this one right without the
+    # reader too; the reader still says why the word does not count.
     text = "Thanks for the refund back in June! Where do I download last year's invoices?"
-    assert rules_only.detect(ticket(text)).category.value == "refund"
-    assert reading.detect(ticket(text)).category.value != "refund"
+    signals = reading.detect(ticket(text))
+    assert signals.category.value != "refund"
+    assert any(e.startswith("refund: 'refund' is past") for e in _ignored(signals)), signals
 
 
 def test_a_word_only_mentioned_sets_no_tone(reading: Detector) -> None:
