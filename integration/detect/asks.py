@@ -47,6 +47,11 @@ _TROUBLE = _words(
     disappear disappeared delete deleted charge charged overcharge urgent urgently asap
     immediately"""
 )
+# "Can it be reissued?", "could they be merged?": a request in the passive.
+_PASSIVE_SUBJECTS = _words("it this that they these those")
+# Done to the account by the vendor, not in the product by the customer: "can we split the
+# subscription into two invoices?" asks us to act; "can we export ...?" asks how.
+_VENDOR_ACTIONS = _words("split merge combine transfer reissue resend refund credit waive extend")
 # Courtesy around a question, not a request of its own.
 _COURTESY = (("please", "let"), ("please", "advise"), ("please", "confirm"), ("kindly", "advise"))
 
@@ -101,6 +106,12 @@ def _request(doc: Parsed, start: int, end: int, question: bool) -> bool:
     for i, lemma in enumerate(lemmas):
         after = lemmas[i + 1 : i + 4]
         if lemma in _REQUEST_MODALS and after[:1] and after[0] in _YOU:
+            return True
+        if lemma in _REQUEST_MODALS and len(after) == 3 and after[0] in _PASSIVE_SUBJECTS and (
+                after[1] == "be" and (after[2] in _ACTIONS or after[2] in _VENDOR_ACTIONS)):
+            return True
+        if lemma in _REQUEST_MODALS and after[:1] == ["we"] and after[1:2] and (
+                after[1] in _VENDOR_ACTIONS):
             return True
         if lemma in _SELF and any(w in _WANT for w in after):
             return True

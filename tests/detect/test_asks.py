@@ -27,6 +27,9 @@ def ask(*bodies: str, upset: bool = False) -> tuple[bool, str]:
         "What is your refund policy for annual plans? Please let me know.",
         "Is our data encrypted at rest, and with what algorithm? Just filling in our inventory.",
         "How do I move my authenticator to a new phone?",
+        # Done by the customer in the product, or asked about a thing: still questions.
+        "Can we export the member list to a spreadsheet?",
+        "Can it be used without an internet connection?",
     ],
 )
 def test_information_questions_are_inquiries(body: str) -> None:
@@ -50,6 +53,11 @@ def test_information_questions_are_inquiries(body: str) -> None:
         ("How long was it exposed and who accessed it?", "exposed"),
         ("Why is OUR data visible to other companies?", "OUR data"),
         ("The export fails with error 500. What should we do?", "export fails"),
+        # Asked of us in the passive, or an operation only we can do on the account.
+        ("The receipt shows our old address. Could it be reissued with the new one?",
+         "Could it be reissued"),
+        ("Can they be merged into one workspace?", "Can they be merged"),
+        ("Can we transfer the licence to our sister company?", "Can we transfer"),
     ],
 )
 def test_requests_problems_and_alarm_are_not_inquiries(body: str, deciding: str) -> None:
