@@ -302,7 +302,7 @@ INTENT_CUES: Mapping[str, tuple[str, ...]] = {
         "|recognize",
         "to a|an|some address|wallet|account|number i|we do not know|recognise|recognize",
         "change|changed to ... address|email|number i|we do not know|recognise|recognize",
-        "i|we do not do any of that|this|it",
+        "i do not do any of that|this",
         "neither|none of us ... abroad",
         "look|looks like it be|have|is|was from you",
         "is this really|actually you",

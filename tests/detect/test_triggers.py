@@ -261,6 +261,7 @@ def test_a_security_incident_without_the_word_triggers(full: Detector, text: str
         "I made a transfer to a new supplier yesterday; when does it arrive?",
         "How do I change the invoice email to our new accounts address?",
         "We know the address was wrong on the order; can you change it to the new one?",
+        "We don't do any of that manual matching any more since the bank feed works.",
     ],
 )
 def test_everyday_words_near_those_signs_do_not_trigger_security(
