@@ -119,14 +119,16 @@ def on_ticket(
     totals = group_totals(s, group.id, since=window_start(policy, now))
     tracker = tracker_for(tenant)
     due = report_due(policy, totals)
+    members: list[tuple[BugGroupTicketRow, store.TicketRow]] | None = None
     if tracker is not None and (due.due or group.status == "reported"):
         members = _sample(s, group, row)
         items = _group_items(tenant, members)
         # A group already filed links only its newest tickets and this one: the others were
         # linked when they joined.
-        links = ([i for n, (i, (_, r)) in enumerate(zip(items, members, strict=True))
-                  if r.id == row.id or n >= len(members) - SAMPLE_NEWEST]
-                 if group.status == "reported" else None)
+        links = None
+        if group.status == "reported":
+            newest = {r.id for _, r in members[-SAMPLE_NEWEST:]} | {row.id}
+            links = [i for i, (_, r) in zip(items, members, strict=True) if r.id in newest]
         draft = draft_report(items, fingerprint=group.fingerprint, totals=totals, links=links)
         payload = {"kind": "bug_report", "report": draft.to_dict(), "group_id": group.id,
                    "reason": due.reason}
@@ -142,7 +144,8 @@ def on_ticket(
             if group.status == "open":
                 group.status, group.tracker, group.reported_at = "reported", tracker, now
             done.append(f"report queued for {tracker} ({due.reason})")
-    done += _spike(s, tenant, group=group, totals=totals, ticket=ticket, row=row, now=now)
+    done += _spike(s, tenant, group=group, totals=totals, members=members, ticket=ticket,
+                   row=row, now=now)
     return done
 
 
@@ -153,7 +156,10 @@ def _sample(s: Session, group: BugGroupRow,
 
 
 def _spike(s: Session, tenant: TenantContext, *, group: BugGroupRow, totals: GroupTotals,
-           ticket: Ticket, row: store.TicketRow, now: datetime) -> list[str]:
+           members: list[tuple[BugGroupTicketRow, store.TicketRow]] | None, ticket: Ticket,
+           row: store.TicketRow, now: datetime) -> list[str]:
+    """Alert a spike in the group's hourly count once per hour (``members``: the sample, when
+    the report already read it)."""
     policy = tenant.matrix.bugs
     settings = SpikeSettings(weeks=policy.spike_weeks, z=policy.spike_z,
                              min_count=policy.spike_min_count)
@@ -164,8 +170,9 @@ def _spike(s: Session, tenant: TenantContext, *, group: BugGroupRow, totals: Gro
     group.spike_hour = spike.hour
     if "slack" not in tenant.connected:
         return [f"spike: {spike.reason} (Slack not connected)"]
-    payload = incident_payload(tenant, group, _group_items(tenant, _sample(s, group, row)),
-                               spike=spike, latest=ticket, totals=totals)
+    sample = members if members is not None else _sample(s, group, row)
+    payload = incident_payload(tenant, group, _group_items(tenant, sample), spike=spike,
+                               latest=ticket, totals=totals)
     outbox.enqueue(
         s, tenant_id=tenant.id, target="slack", ticket_external_id=ticket.id,
         actions=[Action(kind=ActionKind.ALERT, target="slack", payload=payload)],
@@ -216,10 +223,10 @@ def incident_payload(tenant: TenantContext, group: BugGroupRow, items: list[Grou
         "baseline": round(spike.baseline, 2),
         "tickets_total": draft.ticket_total,
         "accounts": list(accounts.values()),
-        "accounts_total": max(draft.customer_total, len(accounts)),
+        "accounts_total": draft.customer_total,
         "arr_affected": totals.arr,
-        "first_seen": format_time(min([*times, *filter(None, [totals.first_at])])),
-        "last_seen": format_time(max([*times, *filter(None, [totals.last_at])])),
+        "first_seen": format_time(totals.first_at or min(times)),
+        "last_seen": format_time(totals.last_at or max(times)),
         "display_zone": str(getattr(zone, "key", None) or "UTC"),
         "tracker_issue": ({"key": group.tracker_key, "url": group.tracker_url}
                           if group.tracker_key else None),

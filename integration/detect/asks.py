@@ -88,6 +88,18 @@ class Ask:
     sentence: str = ""
 
 
+def _asks_us_to_act(after: list[str]) -> bool:
+    """After "can" / "could" / "would" / "will": "you send", "it be reissued", "we split"."""
+    if not after:
+        return False
+    if after[0] in _YOU:
+        return True
+    if after[0] in _PASSIVE_SUBJECTS:
+        return after[1:2] == ["be"] and len(after) == 3 and (
+            after[2] in _ACTIONS or after[2] in _VENDOR_ACTIONS)
+    return after[0] == "we" and len(after) > 1 and after[1] in _VENDOR_ACTIONS
+
+
 def _request(doc: Parsed, start: int, end: int, question: bool) -> bool:
     words = [
         (w, lemma)
@@ -105,13 +117,7 @@ def _request(doc: Parsed, start: int, end: int, question: bool) -> bool:
         return True
     for i, lemma in enumerate(lemmas):
         after = lemmas[i + 1 : i + 4]
-        if lemma in _REQUEST_MODALS and after[:1] and after[0] in _YOU:
-            return True
-        if lemma in _REQUEST_MODALS and len(after) == 3 and after[0] in _PASSIVE_SUBJECTS and (
-                after[1] == "be" and (after[2] in _ACTIONS or after[2] in _VENDOR_ACTIONS)):
-            return True
-        if lemma in _REQUEST_MODALS and after[:1] == ["we"] and after[1:2] and (
-                after[1] in _VENDOR_ACTIONS):
+        if lemma in _REQUEST_MODALS and _asks_us_to_act(after):
             return True
         if lemma in _SELF and any(w in _WANT for w in after):
             return True
