@@ -6,8 +6,10 @@
     python bench/ingest.py --mode scaleout --database-url ...  # plus worker, beat and Redis
     python bench/ingest.py --mode scaleout --worker-pool threads --worker-concurrency 16 ...
 
-Starts ``escalade serve`` on 127.0.0.1 over a fresh data folder (for PostgreSQL a fresh
-database on the server the URL names, dropped afterwards), one Zendesk workspace with a
+Starts ``escalade serve`` on 127.0.0.1 (in scale-out mode the web runs under gunicorn, one
+process per core, as ``deploy/compose.yaml`` runs it, and the worker at ``--worker-nice``)
+over a fresh data folder (for PostgreSQL a fresh database on the server the URL names,
+dropped afterwards), one Zendesk workspace with a
 signing secret whose write-backs go to a fake Zendesk on 127.0.0.1 (``fake_zendesk.py``),
 then sends one new ticket's ``ticket.created`` webhook per event at ``--rate`` for
 ``--seconds`` (open loop: a slow answer does not slow the sending). Then it waits until every
@@ -55,11 +57,14 @@ WARM_UP_FIRST = 900_000_000
 
 # Scale-out mode: the processes started next to ``escalade serve`` (name, command, extra env).
 # ``{python}``, ``{redis_port}`` are filled in; the web process gets the same environment.
+# The worker runs below the web processes' CPU priority (``--nice``), as an operator sharing
+# one machine would run background work: a backlog of decisions must not hold back the
+# acknowledgments.
 SCALEOUT_PROCESSES: list[tuple[str, list[str], dict[str, str]]] = [
     ("redis", ["redis-server", "--port", "{redis_port}", "--save", "", "--appendonly", "no"],
      {}),
     ("worker", ["{python}", "-m", "integration.cli", "worker", "--pool", "{pool}",
-                "--concurrency", "{concurrency}"], {}),
+                "--concurrency", "{concurrency}", "--nice", "{nice}"], {}),
     ("beat", ["{python}", "-m", "integration.cli", "beat"], {}),
 ]
 SCALEOUT_ENV = {"ESCALADE_MODE": "scaleout",
@@ -260,19 +265,24 @@ def wait_healthy(port: int, proc: subprocess.Popen[str], timeout: float = 90) ->
     raise RuntimeError("escalade serve did not become healthy")
 
 
-def serve_command(port: int) -> list[str]:
-    """``escalade serve`` on 127.0.0.1:``port``."""
+def serve_command(port: int, *, gunicorn: bool = False) -> list[str]:
+    """The web process on 127.0.0.1:``port``: ``escalade serve``, or gunicorn as
+    ``deploy/compose.yaml`` runs it in scale-out mode (one process per core here)."""
+    if gunicorn:
+        return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+                "--workers", str(os.cpu_count() or 1), "--threads", "4",
+                "integration.web:create_app()"]
     return [sys.executable, "-m", "integration.cli", "serve", "--port", str(port)]
 
 
 @contextmanager
 def running_app(stack: ExitStack, folder: Path, database_url: str, vendor_url: str,
-                mode: str, *, pool: str = "prefork",
-                concurrency: int = 2) -> Iterator[tuple[int, int]]:
+                mode: str, *, pool: str = "prefork", concurrency: int = 2,
+                nice: int = 19) -> Iterator[tuple[int, int]]:
     """The app (and in scale-out mode its other processes), ready for webhooks."""
     redis_port = free_port()
     fill = {"python": sys.executable, "redis_port": str(redis_port), "pool": pool,
-            "concurrency": str(concurrency)}
+            "concurrency": str(concurrency), "nice": str(nice)}
     extra = {k: v.format(**fill) for k, v in SCALEOUT_ENV.items()} if mode == "scaleout" else {}
     env = app_env(folder, database_url, extra)
     if mode == "scaleout":
@@ -281,7 +291,8 @@ def running_app(stack: ExitStack, folder: Path, database_url: str, vendor_url: s
                                         {**env, **more}, folder))
     set_up_workspace(env, vendor_url)
     port = free_port()
-    server = stack.enter_context(process("serve", serve_command(port), env, folder))
+    command = serve_command(port, gunicorn=mode == "scaleout")
+    server = stack.enter_context(process("serve", command, env, folder))
     wait_healthy(port, server)
     yield port, server.pid
 
@@ -348,9 +359,24 @@ def _count(values: Any) -> dict[str, int]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds process ``pid`` has used (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds process ``pid`` and its live children have used (Linux
+    ``/proc``; gunicorn's request processes are its children)."""
+    total = 0.0
+    for one in (pid, *_children(pid)):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended since it was listed
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(child) for child in listed]
 
 
 def vendor_stats(vendor_url: str) -> dict[str, int]:
@@ -403,6 +429,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="scaleout: how the Celery worker runs tasks at once")
     parser.add_argument("--worker-concurrency", type=int, default=2,
                         help="scaleout: tasks the Celery worker runs at once")
+    parser.add_argument("--worker-nice", type=int, default=19,
+                        help="scaleout: the worker's CPU priority below the web's (0: same)")
     parser.add_argument("--keep", type=Path, default=None,
                         help="use (and keep) this folder for the data and the logs")
     args = parser.parse_args(argv)
@@ -435,7 +463,8 @@ def main(argv: list[str] | None = None) -> None:
         database_url = stack.enter_context(fresh_database(args.database_url, folder))
         port, pid = stack.enter_context(
             running_app(stack, folder, database_url, vendor_url, args.mode,
-                        pool=args.worker_pool, concurrency=args.worker_concurrency))
+                        pool=args.worker_pool, concurrency=args.worker_concurrency,
+                        nice=args.worker_nice))
         # A few events first: the first requests import the vendor client and read the
         # workspace; steady state is what is measured.
         send_load(port, rate=20, seconds=1, first=WARM_UP_FIRST)

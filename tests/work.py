@@ -74,7 +74,7 @@ def run_job(runtime: Runtime, job_id: str, now: datetime) -> Any:
 
 
 def _until_idle(runtime: Runtime, now: datetime | None) -> WorkReport:
-    from integration.scaleout.mode import DELIVER_TASK, PROCESS_TASK
+    from integration.scaleout.mode import DELIVER_TASK, PROCESS_BATCH_TASK, PROCESS_TASK
 
     tasks = runtime.tasks
     assert tasks is not None
@@ -82,7 +82,9 @@ def _until_idle(runtime: Runtime, now: datetime | None) -> WorkReport:
     with _clock_at(runtime, now), _results() as results, celery_workers(runtime):
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
-            _wait(lambda: broker_idle(broker), "every queued task done", deadline)
+            # What the runtime's publishing thread holds is not in the broker yet.
+            _wait(lambda: tasks.flush(0.5) and broker_idle(broker), "every queued task done",
+                  deadline)
             events, outbox = _due(runtime)
             if not events and not outbox:
                 break
@@ -94,6 +96,9 @@ def _until_idle(runtime: Runtime, now: datetime | None) -> WorkReport:
     for name, value in results:
         if name == PROCESS_TASK:
             report = report + _EVENT_OUTCOMES.get(str(value), WorkReport())
+        elif name == PROCESS_BATCH_TASK:
+            for outcome in value:
+                report = report + _EVENT_OUTCOMES.get(str(outcome), WorkReport())
         elif name == DELIVER_TASK:
             report = report + WorkReport(**value)
     return report

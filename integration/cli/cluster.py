@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,12 @@ def _scaleout_config() -> dict[str, Any]:
                    "escalade.events, escalade.outbox, escalade.jobs).")
 @click.option("--pool", type=click.Choice(["prefork", "threads", "solo"]), default="prefork",
               show_default=True, help="How tasks run at once.")
+@click.option("--nice", type=click.IntRange(0, 19), default=0, show_default=True,
+              help="Lower this worker's CPU priority (as nice does) on a machine it shares "
+                   "with the web process, so a backlog of decisions never slows the "
+                   "acknowledgments.")
 @click.option("--loglevel", default="INFO", show_default=True)
-def worker(concurrency: int, queues: str | None, pool: str, loglevel: str) -> None:
+def worker(concurrency: int, queues: str | None, pool: str, nice: int, loglevel: str) -> None:
     """Scale-out mode: a Celery worker that processes events and delivers the outbox."""
     from celery import signals
 
@@ -54,6 +59,8 @@ def worker(concurrency: int, queues: str | None, pool: str, loglevel: str) -> No
     if unknown:
         raise click.BadParameter(f"unknown queue {unknown[0]!r}; the queues are "
                                  f"{', '.join(QUEUES)}", param_hint="--queues")
+    if nice:
+        os.nice(nice)  # inherited by the worker processes Celery forks
     runtime = ProcessRuntime(config)
     # Each worker process loads the reader once, before its first task.
     signals.worker_process_init.connect(lambda **_: runtime().detector, weak=False)

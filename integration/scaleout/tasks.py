@@ -1,9 +1,9 @@
 """The Celery app of scale-out mode: its tasks and the beat schedule.
 
-- ``escalade.process_event(event_id)``: claims the event by id (the lease and conditional
+- ``escalade.process_events(event_ids)``: claims each event by id (the lease and conditional
   UPDATE the embedded workers use) and processes it; a second task for the same event finds
   it done or taken and does nothing, so an event is decided once. A decision queues a
-  delivery pass.
+  delivery pass. ``escalade.process_event(event_id)`` does the same for one id.
 - ``escalade.deliver_outbox``: delivery passes over the due outbox rows until none is left
   (the outbox's own retry policy and backoff; a row that cannot land ends ``failed``), then
   the dashboard counts the tickets decided since the last pass.
@@ -30,6 +30,7 @@ from integration import store
 from integration.runtime import Runtime
 from integration.scaleout.mode import (
     DELIVER_TASK,
+    PROCESS_BATCH_TASK,
     PROCESS_TASK,
     check_scaleout,
     new_celery,
@@ -158,6 +159,9 @@ def make_celery(config: Mapping[str, Any], *, runtime: RuntimeSource | None = No
     def process_event(event_id: int) -> str:
         return _outcome(process_one(source(), event_id))
 
+    def process_events(event_ids: list[int]) -> list[str]:
+        return [_outcome(process_one(source(), int(event_id))) for event_id in event_ids]
+
     def deliver() -> dict[str, int]:
         return _counts(deliver_all(source()))
 
@@ -165,6 +169,7 @@ def make_celery(config: Mapping[str, Any], *, runtime: RuntimeSource | None = No
         return relay(source())
 
     celery.task(name=PROCESS_TASK, shared=False)(process_event)
+    celery.task(name=PROCESS_BATCH_TASK, shared=False)(process_events)
     celery.task(name=DELIVER_TASK, shared=False)(deliver)
     celery.task(name=RELAY_TASK, shared=False)(relay_stored)
     for job in periodic_jobs(config):

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
@@ -56,6 +57,15 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # connection before the store counts as unavailable (ESCALADE_DB_TIMEOUT_SECONDS). Short,
 # because a webhook must be answered (503, retry later) well within a helpdesk's timeout.
 DEFAULT_TIMEOUT_SECONDS = 5.0
+
+# A pooled server connection is checked with a round trip only after it sat unused this long:
+# under load connections come straight back and a ping per request would double the round
+# trips of a webhook; after a quiet spell (or a server restart) the check finds a dead one.
+PING_IDLE_SECONDS = 1.0
+# Pooled server connections kept open: the web server's request threads (8) plus the
+# background loops, so a busy minute does not close and reopen connections (a new one costs
+# a TCP handshake and authentication).
+POOL_SIZE = 12
 
 # Stable constraint names, so migrations can alter them on PostgreSQL and in batch mode.
 NAMING_CONVENTION = {
@@ -157,7 +167,7 @@ def make_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> Eng
         connect_args.setdefault("timeout", seconds)
         kwargs["connect_args"] = connect_args
     else:
-        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_size", POOL_SIZE)
         if parsed.get_backend_name() == "postgresql":
             connect_args = dict(kwargs.get("connect_args") or {})
             # libpq takes whole seconds; 0 would mean "wait forever".
@@ -173,7 +183,34 @@ def make_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> Eng
         event.listen(engine, "connect", _sqlite_pragmas(int(seconds * 1000), gate))
         if gate is not None:
             _gate_writes(engine)
+    elif not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine, PING_IDLE_SECONDS)
     return engine
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection on checkout when it sat unused for ``idle_seconds``.
+
+    A dead one is replaced before the caller sees it (SQLAlchemy retries the checkout on
+    ``DisconnectionError``). One that died within the last second fails its first statement
+    instead, which callers already treat as the database being away (and the pool then drops
+    every connection it holds).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["returned_at"] = monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or monotonic() - returned < idle_seconds:
+            return
+        try:
+            # The dialect's own ping (outside a transaction, as ``pool_pre_ping`` does it).
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as err:  # any failure: this connection is of no use
+            raise DisconnectionError(f"pooled connection is dead: {type(err).__name__}") from err
 
 
 def is_unavailable(err: BaseException) -> bool:

@@ -14,7 +14,13 @@ import responses
 from sqlalchemy import func, select
 
 from integration import store
-from integration.scaleout.mode import DELIVER_TASK, PROCESS_TASK, TaskQueue, new_celery
+from integration.scaleout.mode import (
+    DELIVER_TASK,
+    PROCESS_BATCH_TASK,
+    PROCESS_TASK,
+    TaskQueue,
+    new_celery,
+)
 from integration.scaleout.tasks import RELAY_TASK, job_task
 from scheduler import SWEEP_JOB
 from tests import recorded
@@ -193,3 +199,21 @@ def test_an_event_no_longer_supported_is_reported_ignored_not_failed(runtime: An
     finally:
         celery.close()
     assert _event(runtime, event_id).status == store.EventStatus.IGNORED  # type: ignore[union-attr]
+
+
+def test_a_batch_task_claims_each_event_once(client: Any, runtime: Any) -> None:
+    from integration.scaleout.tasks import make_celery
+
+    add_sandbox(runtime)
+    first = post_sandbox(client, sandbox_body(make_ticket(), delivery_id="d-1")).json["event_id"]
+    second = post_sandbox(client, sandbox_body(make_ticket(id="2"), delivery_id="d-2")
+                          ).json["event_id"]
+    runtime.tasks.flush()
+    celery = make_celery(runtime.config, runtime=lambda: runtime)
+    try:
+        # The same id twice in one batch (or in a relayed batch): decided once.
+        outcomes = celery.tasks[PROCESS_BATCH_TASK]([first, second, first])
+    finally:
+        celery.close()
+    assert outcomes == ["decided", "decided", "skipped"]
+    assert _decisions(runtime) == 2

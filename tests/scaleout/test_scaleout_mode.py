@@ -14,7 +14,7 @@ from integration import store
 from integration.cli.root import main
 from integration.errors import ConfigurationError
 from integration.runtime import Runtime
-from integration.scaleout.mode import DELIVER_TASK, PROCESS_TASK, task_queue
+from integration.scaleout.mode import DELIVER_TASK, PROCESS_BATCH_TASK, PROCESS_TASK, task_queue
 from integration.scaleout.tasks import RELAY_TASK, job_task, make_celery, run_job
 from integration.store.cluster import job_lock, relay_events
 from scheduler import SWEEP_JOB, PeriodicJob, periodic_jobs
@@ -91,7 +91,7 @@ def test_beat_schedules_every_job_once_per_interval_and_workers_know_each_task()
     assert schedule[RELAY_TASK]["schedule"] == 20.0
     registered = set(celery.tasks)
     assert {entry["task"] for entry in schedule.values()} <= registered
-    assert {PROCESS_TASK, DELIVER_TASK} <= registered
+    assert {PROCESS_TASK, PROCESS_BATCH_TASK, DELIVER_TASK} <= registered
     celery.close()
 
 
@@ -155,3 +155,30 @@ def test_the_relay_waits_its_grace_and_does_not_requeue_at_once(
     with store.session_scope(runtime.sessions) as s:
         # Queued again just now: the next relay leaves it to that task for another grace.
         assert relay_events(s, now=clock(), grace=grace) == []
+
+
+def test_worker_nice_lowers_its_priority_before_celery_starts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from celery import Celery
+
+    calls: list[tuple[str, object]] = []
+
+    def nice(increment: int) -> int:
+        calls.append(("nice", increment))
+        return increment
+
+    monkeypatch.setattr(os, "nice", nice)
+    monkeypatch.setattr(Celery, "worker_main",
+                        lambda self, argv=None: calls.append(("worker", argv)))
+    env = {"ESCALADE_VAR_DIR": str(tmp_path), "ESCALADE_DATABASE_URL": POSTGRES,
+           "ESCALADE_MODE": "scaleout", "ESCALADE_BROKER_URL": "redis://127.0.0.1:1/0"}
+    result = CliRunner().invoke(main, ["worker", "--nice", "19"], env=env)
+    assert result.exit_code == 0, result.output
+    assert [kind for kind, _ in calls] == ["nice", "worker"]
+    assert calls[0] == ("nice", 19)
+    assert CliRunner().invoke(main, ["worker", "--nice", "25"], env=env).exit_code == 2
+    calls.clear()
+    assert CliRunner().invoke(main, ["worker"], env=env).exit_code == 0
+    assert [kind for kind, _ in calls] == ["worker"]  # the default leaves the priority alone
