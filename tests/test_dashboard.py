@@ -28,7 +28,7 @@ from integration.store.dashboard import (
     rebuild,
     total_rows,
 )
-from integration.worker import drain, fold_dashboard, process_events
+from integration.worker import FoldPacer, drain, fold_dashboard, process_events
 from tests.admin.test_admin import admin, signed_in  # noqa: F401  (fixtures)
 from tests.conftest import make_ticket, post_sandbox, sandbox_body
 
@@ -236,6 +236,27 @@ def test_a_fold_call_stops_after_its_batches_and_leaves_the_rest(
     assert store.dashboard.fold_all(runtime.sessions, limit=1, max_batches=2) == 2
     assert len(_notes(runtime)) == 1  # the delivery loop gets its turn; the next call goes on
     assert fold_dashboard(runtime) == 1
+
+
+def test_a_running_loop_folds_at_most_every_few_seconds_and_readers_miss_nothing(
+        client: Any, runtime: Any, sandbox_tenant: str) -> None:
+    clock = [100.0]
+    pacer = FoldPacer(2.0, clock=lambda: clock[0])
+    post_sandbox(client, sandbox_body(REFUND, delivery_id="d1"))
+    process_events(runtime)
+    assert pacer(runtime) == 1  # the first pass folds
+    post_sandbox(client, sandbox_body(QUESTION, delivery_id="d2"))
+    process_events(runtime)
+    clock[0] += 1.5
+    assert pacer(runtime) == 0  # a second later: no fold, no write lock taken
+    assert len(_notes(runtime)) == 1
+    with store.session_scope(runtime.sessions) as s:  # a reader counts it all the same
+        assert sum(r[6] for r in total_rows(s, DashboardFilter())) == 2
+    post_sandbox(client, sandbox_body({**QUESTION, "id": "q9"}, delivery_id="d3"))
+    process_events(runtime)
+    clock[0] += 0.5
+    assert pacer(runtime) == 1  # two seconds after the last fold: what was noted since
+    assert _notes(runtime) == []
 
 
 def test_a_failed_fold_keeps_its_notes_for_the_next(

@@ -37,6 +37,7 @@ from integration.scaleout.mode import (
 )
 from integration.store.cluster import claim_event, job_lock, relay_events
 from integration.worker import (
+    FoldPacer,
     WorkReport,
     deliver_outbox,
     event_lease,
@@ -88,15 +89,17 @@ def process_one(runtime: Runtime, event_id: int) -> WorkReport | None:
     return process_claimed(runtime, event_id, now)
 
 
-def deliver_all(runtime: Runtime) -> WorkReport:
-    """Delivery passes until nothing due is left (or ``MAX_DELIVERY_PASSES``)."""
+def deliver_all(runtime: Runtime, *,
+                fold: Callable[[Runtime], int] = fold_dashboard) -> WorkReport:
+    """Delivery passes until nothing due is left (or ``MAX_DELIVERY_PASSES``), then ``fold``
+    the dashboard notes (the worker's tasks pass a ``FoldPacer``)."""
     total = WorkReport()
     for _ in range(MAX_DELIVERY_PASSES):
         report = deliver_outbox(runtime)
         total = total + report
         if not report.busy:
             break
-    fold_dashboard(runtime)
+    fold(runtime)
     return total
 
 
@@ -162,8 +165,11 @@ def make_celery(config: Mapping[str, Any], *, runtime: RuntimeSource | None = No
     def process_events(event_ids: list[int]) -> list[str]:
         return [_outcome(process_one(source(), int(event_id))) for event_id in event_ids]
 
+    # One per worker process (each forked child has its own copy of the clock it keeps).
+    pacer = FoldPacer()
+
     def deliver() -> dict[str, int]:
-        return _counts(deliver_all(source()))
+        return _counts(deliver_all(source(), fold=pacer))
 
     def relay_stored() -> int:
         return relay(source())
