@@ -56,6 +56,8 @@ RELAY_TASK = "escalade.relay"
 DELIVER_SECONDS = 5.0
 # One delivery task stops after this many passes and leaves the rest to the next one.
 MAX_DELIVERY_PASSES = 20
+# Write-backs one delivery pass claims.
+DELIVERY_BATCH = 50
 
 RuntimeSource = Callable[[], Runtime]
 
@@ -95,9 +97,11 @@ def deliver_all(runtime: Runtime, *,
     the dashboard notes (the worker's tasks pass a ``FoldPacer``)."""
     total = WorkReport()
     for _ in range(MAX_DELIVERY_PASSES):
-        report = deliver_outbox(runtime)
+        report = deliver_outbox(runtime, limit=DELIVERY_BATCH)
         total = total + report
-        if not report.busy:
+        # A pass that took less than a full batch took everything due when it looked; rows
+        # queued since came with their own delivery task.
+        if report.delivered + report.retried + report.failed < DELIVERY_BATCH:
             break
     fold(runtime)
     return total

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from click.testing import CliRunner
@@ -182,3 +182,28 @@ def test_worker_nice_lowers_its_priority_before_celery_starts(
     calls.clear()
     assert CliRunner().invoke(main, ["worker"], env=env).exit_code == 0
     assert [kind for kind, _ in calls] == ["worker"]  # the default leaves the priority alone
+
+
+def test_a_delivery_task_stops_after_a_pass_that_was_not_full(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from integration.scaleout import tasks
+    from integration.worker import WorkReport
+
+    passes: list[int] = []
+    done = iter([tasks.DELIVERY_BATCH, tasks.DELIVERY_BATCH, 3, 0])
+
+    def deliver_outbox(runtime: Any, *, limit: int) -> WorkReport:
+        passes.append(limit)
+        return WorkReport(delivered=next(done))
+
+    monkeypatch.setattr(tasks, "deliver_outbox", deliver_outbox)
+    folds: list[Any] = []
+
+    def fold(runtime: Any) -> int:
+        folds.append(runtime)
+        return 0
+
+    report = tasks.deliver_all(cast(Any, "runtime"), fold=fold)
+    # Two full batches, then one of 3: whatever was due then is delivered, no empty pass.
+    assert len(passes) == 3 and report.delivered == 2 * tasks.DELIVERY_BATCH + 3
+    assert folds == ["runtime"]
