@@ -36,12 +36,14 @@ $(BROWSER): $(STAMP)
 screenshots: $(BROWSER)
 	$(BIN)/python -m tests.browser.screenshots
 
-# The whole suite on the compiled modules, then detection, the matrix and the audit again as
-# plain Python (what runs where no compiler is), with the tests that patch their internals.
+# The whole suite on the compiled modules, then detection, the matrix, the SLA clocks and the
+# audit again as plain Python (what runs where no compiler is), with the tests that patch
+# their internals.
 test: install
 	$(BIN)/pytest -q -n auto
 	ESCALADE_NATIVE=0 $(BIN)/pytest -q -n auto tests/detect tests/matrix tests/audit \
-		tests/test_native.py
+		tests/test_sla.py tests/test_sla_clock.py tests/test_sla_ical.py tests/test_clocks.py \
+		tests/test_calendar_sums.py tests/test_triage_sla.py tests/test_native.py
 	ESCALADE_NATIVE=0 $(BIN)/pytest -q -n auto -m pure_python
 
 lint: $(STAMP)

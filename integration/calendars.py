@@ -111,6 +111,10 @@ class Interval:
     start: time
     end: time | None  # None: midnight at the end of the day ("24:00")
 
+    def __reduce__(self) -> tuple[object, tuple[time, time | None]]:
+        # Compiled, the default pickling calls __init__ without its keyword arguments.
+        return _interval, (self.start, self.end)
+
     @property
     def overnight(self) -> bool:
         """True when the interval ends on the following day."""
@@ -119,6 +123,10 @@ class Interval:
     def __str__(self) -> str:
         end = "24:00" if self.end is None else self.end.strftime("%H:%M")
         return f"{self.start.strftime('%H:%M')}-{end}"
+
+
+def _interval(start: time, end: time | None) -> Interval:
+    return Interval(start=start, end=end)
 
 
 def parse_interval(text: str) -> Interval:
@@ -192,6 +200,11 @@ class Calendar:
         object.__setattr__(self, "_zone", zone)
         object.__setattr__(self, "_days", {})
         object.__setattr__(self, "_sums", _DaySums())
+
+    def __reduce__(self) -> tuple[object, tuple[str, dict[int, tuple[Interval, ...]],
+                                                frozenset[date], str]]:
+        # Sent to another process (the audit's readers): rebuilt there with empty tables.
+        return _calendar, (self.timezone, dict(self.intervals), self.holidays, self.name)
 
     @classmethod
     def build(
@@ -290,6 +303,11 @@ class Calendar:
         # i.e. to the first valid instant after the gap; fold=0 picks the earlier of two
         # ambiguous autumn instants, which keeps interval ends monotonic.
         return datetime.combine(day, clock, tzinfo=self._zone).astimezone(UTC)
+
+
+def _calendar(timezone: str, intervals: dict[int, tuple[Interval, ...]],
+              holidays: frozenset[date], name: str) -> Calendar:
+    return Calendar(timezone=timezone, intervals=intervals, holidays=holidays, name=name)
 
 
 def _sorted_disjoint(day: str, intervals: list[Interval]) -> tuple[Interval, ...]:

@@ -53,6 +53,9 @@ MODULES = (
     "integration.audit.aggregate",
     "integration.audit.stats",
     "integration.audit.topics",
+    "integration.calendars",
+    "integration.sla",
+    "integration.clocks",
 )
 
 

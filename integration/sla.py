@@ -68,6 +68,18 @@ class SlaTargets:
     resolution: timedelta | None = None
     calendar: Calendar | None = None
 
+    def __reduce__(self) -> tuple[object, tuple[timedelta | None, timedelta | None,
+                                                timedelta | None, Calendar | None]]:
+        # Compiled, the default pickling calls __init__ without its keyword arguments.
+        return _targets, (self.first_response, self.next_response, self.resolution,
+                          self.calendar)
+
+
+def _targets(first: timedelta | None, next_: timedelta | None, resolution: timedelta | None,
+             calendar: Calendar | None) -> SlaTargets:
+    return SlaTargets(first_response=first, next_response=next_, resolution=resolution,
+                      calendar=calendar)
+
 
 class SlaMetric(StrEnum):
     """What a clock measures."""

@@ -31,7 +31,7 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "(PostgreSQL, Redis, a Celery worker) when available")
     config.addinivalue_line("markers", "embedded: checks the embedded worker or scheduler "
                                        "itself, so never runs in scale-out mode")
-    config.addinivalue_line("markers", "pure_python: patches detection's internals, which "
+    config.addinivalue_line("markers", "pure_python: patches a compiled module's internals, which "
                                        "compiled modules do not allow; runs without them")
 
 
@@ -39,7 +39,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The scale-out backend is a param of every app test; only the marked ones keep it.
     items[:] = [item for item in items if not _off_scaleout(item)]
     if native.status() == "compiled":
-        skip = pytest.mark.skip(reason="patches detection's internals, which the compiled "
+        skip = pytest.mark.skip(reason="patches a compiled module's internals, which the compiled "
                                        "modules do not allow: `make test` runs it again with "
                                        "ESCALADE_NATIVE=0")
         for item in items:

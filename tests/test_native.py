@@ -151,7 +151,7 @@ def test_a_current_build_is_not_redone_and_a_failed_one_is_said(
     assert native_build.main([]) == 0
     assert "current" in capsys.readouterr().out
     # A module added to the list or taken off it is a reason to build again.
-    for changed in (dict(list(every.items())[1:]), {**every, "integration.sla": Path()}):
+    for changed in (dict(list(every.items())[1:]), {**every, "integration.routing": Path()}):
         monkeypatch.setattr(native_build, "check", lambda folder, found=changed: (
             "compiled", found))
         assert native_build.main([]) == 0
