@@ -59,6 +59,8 @@ PUBLISH_TIMEOUT_SECONDS = 1.0
 PUBLISH_LINGER_SECONDS = 0.02
 # At most this many ids per task, so a burst is still shared among the worker processes.
 MAX_BATCH = 16
+# The publishing thread ends after this long without work (the next request starts one).
+IDLE_EXIT_SECONDS = 30.0
 # How long a process that exits waits for the ids it has not sent yet.
 EXIT_FLUSH_SECONDS = 3.0
 
@@ -193,7 +195,11 @@ class TaskQueue:
         while True:
             with self._changed:
                 while not (self._events or self._deliver or self._closed):
-                    self._changed.wait()
+                    # A quiet process keeps no idle thread: the next request starts one.
+                    if not self._changed.wait(IDLE_EXIT_SECONDS) and not (
+                            self._events or self._deliver):
+                        self._thread = None
+                        return
                 if self._closed and not (self._events or self._deliver):
                     return
             # Ids stored meanwhile join this batch: one publish for a burst.

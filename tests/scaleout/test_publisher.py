@@ -92,3 +92,26 @@ def test_close_publishes_what_is_still_held() -> None:
     queue.process_event(3)
     queue.close()
     assert _ids(celery.sent) == [3]
+
+
+def test_a_quiet_process_keeps_no_idle_thread_and_starts_one_when_needed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from integration.scaleout import mode
+
+    monkeypatch.setattr(mode, "IDLE_EXIT_SECONDS", 0.05)
+    celery = FakeCelery()
+    queue = TaskQueue(celery, linger=0.0)
+    before = set(threading.enumerate())  # other tests' queues may still run theirs
+    queue.process_event(1)
+    # Started by this request; it cannot end before it has published and then idled.
+    publishers = [t for t in set(threading.enumerate()) - before
+                  if t.name == "escalade-publisher"]
+    assert len(publishers) == 1
+    assert queue.flush(10)
+    for thread in publishers:
+        thread.join(10)  # each ends once it has been idle
+    assert not any(t.is_alive() for t in publishers)
+    queue.process_event(2)  # a new request starts a new thread
+    assert queue.flush(10)
+    assert _ids(celery.sent) == [1, 2]
+    queue.close()
