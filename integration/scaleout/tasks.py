@@ -4,9 +4,10 @@
   UPDATE the embedded workers use) and processes it; a second task for the same event finds
   it done or taken and does nothing, so an event is decided once. A decision queues a
   delivery pass. ``escalade.process_event(event_id)`` does the same for one id.
-- ``escalade.deliver_outbox``: delivery passes over the due outbox rows until none is left
-  (the outbox's own retry policy and backoff; a row that cannot land ends ``failed``), then
-  the dashboard counts the tickets decided since the last pass.
+- ``escalade.deliver_outbox``: delivery passes over the due outbox rows until a pass finds
+  less than a full batch (the outbox's own retry policy and backoff; a row that cannot land
+  ends ``failed``), then the dashboard counts the tickets decided since the last fold (at
+  most every 2 s per process).
 - ``escalade.relay``: queues again every event stored ``RELAY_SECONDS`` ago and still not
   processed (its task was lost, or the broker was down when the web process stored it).
 - ``escalade.job.<id>``: the scheduler's jobs (``scheduler.periodic_jobs``); beat queues each
@@ -93,8 +94,8 @@ def process_one(runtime: Runtime, event_id: int) -> WorkReport | None:
 
 def deliver_all(runtime: Runtime, *,
                 fold: Callable[[Runtime], int] = fold_dashboard) -> WorkReport:
-    """Delivery passes until nothing due is left (or ``MAX_DELIVERY_PASSES``), then ``fold``
-    the dashboard notes (the worker's tasks pass a ``FoldPacer``)."""
+    """Delivery passes until one takes less than a full batch (or ``MAX_DELIVERY_PASSES``),
+    then ``fold`` the dashboard notes (the worker's tasks pass a ``FoldPacer``)."""
     total = WorkReport()
     for _ in range(MAX_DELIVERY_PASSES):
         report = deliver_outbox(runtime, limit=DELIVERY_BATCH)
