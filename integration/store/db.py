@@ -2,7 +2,8 @@
 
 SQLite (the embedded default) gets WAL, foreign keys and a busy timeout on every connection,
 and this process's writers queue for its write lock at one gate (``write_gate``);
-PostgreSQL (``ESCALADE_DATABASE_URL``) needs nothing special. The schema is owned by the
+PostgreSQL (``ESCALADE_DATABASE_URL``) gets a pool that holds every request thread and a ping
+for connections that sat idle (``PING_IDLE_SECONDS``). The schema is owned by the
 Alembic migrations next to this module, run programmatically by :func:`upgrade` so it works
 from an installed package with no ``alembic.ini``.
 """
@@ -167,7 +168,8 @@ def make_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> Eng
         connect_args.setdefault("timeout", seconds)
         kwargs["connect_args"] = connect_args
     else:
-        kwargs.setdefault("pool_size", POOL_SIZE)
+        if "poolclass" not in kwargs:  # a caller's own pool (e.g. NullPool) has no size
+            kwargs.setdefault("pool_size", POOL_SIZE)
         if parsed.get_backend_name() == "postgresql":
             connect_args = dict(kwargs.get("connect_args") or {})
             # libpq takes whole seconds; 0 would mean "wait forever".

@@ -69,7 +69,8 @@ class Group:
 
 # Sets a to e and g to i have been looked at (c, d, e, g, h and i were each the held-out set
 # once, and are spent). Set j (``*_j.jsonl``, README_j.md) was written apart on 2026-12-07, while
-# set i was the held-out set, and has never been read or scored before its final run.
+# set i was the held-out set, and scored once the same day: it is spent too, and the next
+# round of detection work needs a new held-out set written apart from it.
 GROUPS = (
     Group(name="B2B SaaS", dev=("b2b_saas.jsonl", "b2b_saas_b.jsonl", "b2b_saas_c.jsonl",
                                 "b2b_saas_d.jsonl", "b2b_saas_e.jsonl", "b2b_saas_g.jsonl",
