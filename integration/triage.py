@@ -109,7 +109,7 @@ def triage_tickets(
     matrix: Matrix,
     detector: Detector,
     now: datetime,
-    readings: Sequence[Reading] | None = None,
+    readings: Sequence[Reading | None] | None = None,
     only: Collection[int] | None = None,
 ) -> list[Decision]:
     """Decide each ticket with the earlier-created ones as history; output in input order.

@@ -1,11 +1,12 @@
 """``escalade triage`` on several cores, deciding exactly as one process does.
 
 A ticket's decision depends on the earlier tickets of the same requester or account only
-through what each of them is about (its issue, for repeat contacts). So the work runs in two
-passes over forked workers: first each worker reads its share of the tickets on their own
-(everything but repeat contacts, most of the cost); the parent then knows every ticket's
-issue, and the second pass decides each share with the whole input as history. The output is
-the same whatever the number of workers, in input order.
+through what each of them is about (its issue, for repeat contacts). So each forked worker
+reads its share of the tickets on their own (everything but repeat contacts, most of the
+cost) and sends the parent only what each is about; the parent hands every worker the whole
+input's issues, and each decides its share with the whole input as history. The readings
+stay in the worker that made them. The output is the same whatever the number of workers,
+in input order.
 
 The workers are forked after the model is loaded: they start in milliseconds and share the
 parent's memory instead of loading their own copy.
@@ -13,14 +14,15 @@ parent's memory instead of loading their own copy.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from integration.heap import settle
 from integration.matrix import Matrix
@@ -29,10 +31,9 @@ from integration.triage import triage_tickets
 
 if TYPE_CHECKING:
     from integration.detect import Detector, Reading
+    from integration.detect.context import Issue
 
 __all__ = ["default_workers", "shares_of", "triage_lines"]
-
-_T = TypeVar("_T")
 
 # Below this many tickets a second process costs more than it saves.
 MIN_TICKETS_PER_WORKER = 500
@@ -55,6 +56,32 @@ def _line(decision: Decision) -> str:
     return json.dumps(decision.to_dict(), ensure_ascii=False)
 
 
+class _Job:
+    """One forked worker's share: read it, trade issues with the parent, decide it."""
+
+    def __init__(self, tickets: Sequence[Ticket], *, matrix: Matrix, detector: Detector,
+                 now: datetime) -> None:
+        self.tickets = tickets
+        self.matrix = matrix
+        self.detector = detector
+        self.now = now
+
+    def run(self, share: list[int], channel: Connection) -> None:
+        """Send the share's issues, receive everyone's, send the share's decision lines."""
+        readings: list[Reading | None] = [None] * len(self.tickets)
+        for i in share:
+            readings[i] = self.detector.read(self.tickets[i])
+        channel.send(("issues", [reading.issue for reading in readings if reading is not None]))
+        issues: list[Issue] = channel.recv()
+        # Every ticket's issue is known before any is decided, as one process would have it.
+        self.detector.issue_cache_size = max(self.detector.issue_cache_size, len(self.tickets))
+        for i in sorted(range(len(self.tickets)), key=lambda i: self.tickets[i].created_at):
+            self.detector.remember(self.tickets[i], issues[i])
+        decided = triage_tickets(self.tickets, matrix=self.matrix, detector=self.detector,
+                                 now=self.now, readings=readings, only=frozenset(share))
+        channel.send(("done", [_line(d) for d in decided]))
+
+
 def triage_lines(
     tickets: Sequence[Ticket],
     *,
@@ -72,69 +99,53 @@ def triage_lines(
         return [_line(d) for d in triage_tickets(tickets, matrix=matrix, detector=detector,
                                                  now=now)]
     shares = shares_of(len(tickets), workers)
-
-    def read_share(share: list[int]) -> list[Reading]:
-        return [detector.read(tickets[i]) for i in share]
-
-    readings: list[Reading | None] = [None] * len(tickets)
-    for share, found in zip(shares, _run_forked(read_share, shares), strict=True):
-        for index, reading in zip(share, found, strict=True):
-            readings[index] = reading
-    ready = [r for r in readings if r is not None]
-    # Every ticket's issue is known before any is decided, as one process would have it.
-    detector.issue_cache_size = max(detector.issue_cache_size, len(tickets))
-    for ticket, reading in sorted(zip(tickets, ready, strict=True),
-                                  key=lambda pair: pair[0].created_at):
-        detector.remember(ticket, reading.issue)
-
-    def decide_share(share: list[int]) -> list[str]:
-        decided = triage_tickets(tickets, matrix=matrix, detector=detector, now=now,
-                                 readings=ready, only=frozenset(share))
-        return [_line(d) for d in decided]
-
-    lines: list[str] = [""] * len(tickets)
-    for share, share_lines in zip(shares, _run_forked(decide_share, shares), strict=True):
-        for index, line in zip(share, share_lines, strict=True):
-            lines[index] = line
-    return lines
-
-
-def _run_forked(
-    work: Callable[[list[int]], list[_T]], shares: list[list[int]]
-) -> list[list[_T]]:
-    """``work`` applied to each share in its own forked process; a worker's failure raises."""
+    job = _Job(tickets, matrix=matrix, detector=detector, now=now)
     context = multiprocessing.get_context("fork")
     running: list[tuple[Any, Connection]] = []
-    for number, share in enumerate(shares):
-        receive, send = context.Pipe(duplex=False)
-        process = context.Process(target=_worker, args=(work, share, send),
-                                  name=f"escalade-triage-{number}", daemon=True)
-        process.start()
-        send.close()
-        running.append((process, receive))
-    results: list[list[_T]] = []
     try:
-        for process, receive in running:
-            try:
-                kind, payload = receive.recv()
-            except EOFError:
-                raise RuntimeError(f"{process.name} stopped unexpectedly") from None
-            if kind == "error":
-                raise RuntimeError(f"{process.name} failed:\n{payload}")
-            results.append(payload)
+        for number, share in enumerate(shares):
+            parent_end, child_end = context.Pipe(duplex=True)
+            process = context.Process(target=_worker, args=(job, share, child_end),
+                                      name=f"escalade-triage-{number}", daemon=True)
+            process.start()
+            child_end.close()
+            running.append((process, parent_end))
+        issues: list[Issue | None] = [None] * len(tickets)
+        for share, (process, channel) in zip(shares, running, strict=True):
+            for index, issue in zip(share, _receive(process, channel), strict=True):
+                issues[index] = issue
+        for _, channel in running:
+            channel.send(issues)
+        lines: list[str] = [""] * len(tickets)
+        for share, (process, channel) in zip(shares, running, strict=True):
+            for index, line in zip(share, _receive(process, channel), strict=True):
+                lines[index] = line
+        return lines
     finally:
-        for process, receive in running:
-            receive.close()
+        for process, channel in running:
+            channel.close()
             process.join(timeout=5)
             if process.is_alive():
                 process.terminate()
-    return results
 
 
-def _worker(work: Callable[[list[int]], list[Any]], share: list[int], send: Connection) -> None:
+def _receive(process: Any, channel: Connection) -> list[Any]:
+    """The worker's next message; its failure or death raises with what it said."""
     try:
-        send.send(("done", work(share)))
+        kind, payload = channel.recv()
+    except EOFError:
+        raise RuntimeError(f"{process.name} stopped unexpectedly") from None
+    if kind == "error":
+        raise RuntimeError(f"{process.name} failed:\n{payload}")
+    return list(payload)
+
+
+def _worker(job: _Job, share: list[int], channel: Connection) -> None:
+    try:
+        job.run(share, channel)
     except BaseException:  # noqa: BLE001 - the parent re-raises it with the traceback
-        send.send(("error", traceback.format_exc()))
+        # A parent that already stopped (another worker failed) closed the channel.
+        with contextlib.suppress(OSError):
+            channel.send(("error", traceback.format_exc()))
     finally:
-        send.close()
+        channel.close()

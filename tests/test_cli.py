@@ -267,3 +267,34 @@ def test_demo_in_a_real_process_prints_one_line_and_logs_nothing(tmp_path: Path)
     assert line.startswith("demo workspace: 58 tickets sent")
     assert line.endswith("320 past tickets stored for the audit, 320 of them decided for the "
                          "dashboard")
+
+
+def test_every_listed_command_resolves_under_its_own_name() -> None:
+    import click
+
+    from integration.cli.root import COMMANDS
+
+    ctx = click.Context(main)
+    for name in COMMANDS:
+        command = main.get_command(ctx, name)
+        assert command is not None and command.name == name, name
+    assert main.get_command(ctx, "nosuch") is None
+
+
+def test_triage_does_not_import_the_other_commands(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(make_ticket()) + "\n")
+    probe = (
+        "import sys; from integration.cli.root import main\n"
+        f"main(['triage', {str(path)!r}], standalone_mode=False)\n"
+        "loaded = [m for m in ('integration.cli.server', 'integration.cli.tenant',"
+        " 'integration.cli.audit', 'adapters.helpdesk.base') if m in sys.modules]\n"
+        "print('LOADED', loaded, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], check=True)
+    assert "LOADED []" in done.stderr, done.stderr
+    assert json.loads(done.stdout)["id"] == "1"

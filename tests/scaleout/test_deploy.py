@@ -34,8 +34,9 @@ def _escalade(args: list[str]) -> None:
     rest = list(args)
     while isinstance(command, click.Group):
         name = rest.pop(0)
-        assert name in command.commands, f"`escalade {' '.join(args)}`: no command {name!r}"
-        command = command.commands[name]
+        found = command.get_command(click.Context(command), name)
+        assert found is not None, f"`escalade {' '.join(args)}`: no command {name!r}"
+        command = found
     command.make_context(command.name or "", rest)
 
 
