@@ -99,7 +99,10 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
 
 def _leaf_commands(group: click.Group, prefix: str = "") -> set[str]:
     found: set[str] = set()
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         path = f"{prefix}{name}"
         if isinstance(command, click.Group):
             found |= _leaf_commands(command, f"{path} ")
