@@ -41,6 +41,7 @@ __all__ = [
     "Status",
     "Ticket",
     "Tier",
+    "TierReading",
     "TriggerHit",
     "TriggerSpec",
     "account_key",
@@ -492,6 +493,25 @@ class Evidence:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class TierReading:
+    """A learned model's tier probabilities for a ticket, one row per tier the rules may give.
+
+    The model reads the ticket's meaning, category, triggers, tone and account together with
+    the tier the escalation rules chose, so its answer depends on that tier: row ``t - 1`` is
+    its (tier 1, tier 2, tier 3) probabilities when the rules say tier ``t``.
+    """
+
+    given: tuple[tuple[float, float, float], ...]
+    # The rules and bumps of the matrix the model was trained with: a tier set by any other
+    # (an admin's own rule) is the admin's call, not the model's.
+    knows: frozenset[str] = frozenset()
+
+    def after(self, rules_tier: int) -> tuple[float, float, float]:
+        """The probabilities when the rules chose ``rules_tier``."""
+        return self.given[rules_tier - 1]
+
+
 @quick_pickle
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Signals:
@@ -521,6 +541,8 @@ class Signals:
     # The customer wrote again, not just to thank us, after Escalade answered automatically.
     answer_declined: bool = False
     evidence: tuple[Evidence, ...] = ()
+    # What a model trained on labeled tickets says the tier is (integration.detect.tiers).
+    tier_reading: TierReading | None = None
 
     @property
     def trigger_ids(self) -> tuple[str, ...]:

@@ -46,6 +46,7 @@ from integration.detect.reader import (
 from integration.detect.retraction import TakenBack, taken_back, thin
 from integration.detect.sentiment import lexicon, score_doc
 from integration.detect.text import Parsed, clean_body, reader
+from integration.detect.tiers import TIERS_FILE, TierModel, reads_as_english
 from integration.detect.triggers import TriggerMatcher
 from integration.errors import ConfigurationError
 from integration.models import (
@@ -130,6 +131,7 @@ class Detector:
         model: TextModel | None | bool = True,
         pages: Sequence[PageRule] | None = None,
         hit_reader: HitReader | None | bool = True,
+        tier_model: TierModel | None | bool = True,
     ) -> None:
         if repeat_window_days < 0:
             raise ConfigurationError(
@@ -144,6 +146,14 @@ class Detector:
             default_model() if model is True else model if isinstance(model, TextModel) else None
         )
         self.trigger_ids = self._triggers.ids
+        # True: the tier model shipped in the package, when the text model reads meanings
+        # (its features include them); False/None: none, and signals carry no tier reading.
+        self._tiers: TierModel | None = (
+            tier_model if isinstance(tier_model, TierModel)
+            else default_tier_model() if tier_model is True and self._model is not None
+            and self._model.embedding is not None and TIERS_FILE.is_file()
+            else None
+        )
         # True: the learned reader shipped in the package decides whether a trigger word is
         # live and finds intents said without one; False/None: the rules alone.
         self._hit_reader: HitReader | None = (
@@ -277,8 +287,22 @@ class Detector:
             page_urgency=page.urgency if page is not None else None,
             evidence=tuple(evidence),
         )
-        return Reading(signals=signals, issue=mine, dropped=tuple(dropped),
-                       meaning=self._meaning(words))
+        return Reading(signals=self._tier_read(ticket, signals, subject, messages, words),
+                       issue=mine, dropped=tuple(dropped), meaning=self._meaning(words))
+
+    def _tier_read(
+        self, ticket: Ticket, signals: Signals, subject: Parsed,
+        messages: list[tuple[str, Parsed]], words: list[list[str]],
+    ) -> Signals:
+        """The signals with the tier model's reading, for an English text when one is loaded."""
+        if (self._tiers is None or self._model is None or not words
+                or not reads_as_english([subject.lower, *(doc.lower for _, doc in messages)])):
+            return signals
+        # The meaning of every customer message together: for a one-message ticket the same
+        # text the category model just read, whose embedding is remembered.
+        whole = words[0] if len(words) == 1 else [w for part in words for w in part]
+        return evolve(signals, tier_reading=self._tiers.read(
+            ticket, signals, self._model.meaning(whole)))
 
     def _meaning(self, words: list[list[str]]) -> bytes:
         """The embedding the category model read, as float16 bytes, if it is to be kept."""
@@ -715,6 +739,12 @@ def _intent_words(found: Intent) -> str:
 
 def _first_sentence(doc: Parsed) -> str:
     return doc.span_text(*doc.sents[0]).strip() if doc.sents else doc.text
+
+
+@lru_cache(maxsize=1)
+def default_tier_model() -> TierModel:
+    """The tier model shipped in the package, loaded once per process."""
+    return TierModel(TIERS_FILE)
 
 
 @lru_cache(maxsize=8)

@@ -29,6 +29,7 @@ from integration.matrix.schema import (
     BugPolicy,
     Bump,
     Condition,
+    LearnedTier,
     Matrix,
     MatrixModel,
     OnBreach,
@@ -102,6 +103,7 @@ def compile_matrix(
         templates=dict(model.templates),
         pages=pages,
         repeat_window_days=model.detection.repeat_window_days,
+        learned_tier=_learned_tier(model),
         warn_before=model.clocks.warn_before,
         pause_on=frozenset(Status(s) for s in model.clocks.pause_on),
         bugs=_bug_policy(model),
@@ -112,6 +114,15 @@ def compile_matrix(
         ),
     )
     return matrix, []
+
+
+def _learned_tier(model: MatrixModel) -> LearnedTier | None:
+    """The learned tier model's thresholds, or None when the file does not turn it on."""
+    found = model.detection.learned_tier
+    if found is None:
+        return None
+    return LearnedTier(at=found.min_probability, out_of_3_at=found.min_probability_out_of_3,
+                       against_a_trigger_at=found.min_probability_against_a_trigger)
 
 
 def _bug_policy(model: MatrixModel) -> BugPolicy:

@@ -58,6 +58,7 @@ def evaluate(
                    zone=matrix.display_zone)
     tier, hits = _select_tier(matrix, ctx)
     tier = _apply_bumps(matrix, ctx, tier, hits)
+    tier = _learned_tier(matrix, signals, tier, hits)
     if override is not None and override_tier is not None:
         # An agent's call stands until the customer writes again (the caller decides that).
         hits = [replace(override, reason=f"{override.reason}; the rules alone say tier "
@@ -98,6 +99,32 @@ def _apply_bumps(matrix: Matrix, ctx: Facts, tier: Tier, hits: list[RuleHit]) ->
             hits.append(RuleHit(rule_id=bump.id, reason=reason))
             tier = target
     return tier
+
+
+# The rule id a change made by the learned tier model is cited under.
+LEARNED_TIER = "learned_tier"
+
+
+def _learned_tier(matrix: Matrix, signals: Signals, tier: Tier, hits: list[RuleHit]) -> Tier:
+    """The tier the learned model is sure enough of (the matrix's ``learned_tier``), cited."""
+    reading = signals.tier_reading
+    # The model never saw the page a customer wrote from nor a reply to an automatic
+    # answer: where those decide, the rules do.
+    if (matrix.learned_tier is None or reading is None or signals.page_rule is not None
+            or signals.answer_declined or any(h.rule_id not in reading.knows for h in hits)
+            or signals.category_confidence < matrix.learned_tier.min_category_confidence):
+        return tier
+    probs = reading.after(int(tier))
+    best = max(range(3), key=probs.__getitem__)
+    needed = matrix.learned_tier.needed(int(tier), triggered=bool(signals.triggers))
+    if best + 1 == int(tier) or probs[best] < needed:
+        return tier
+    hits.append(RuleHit(
+        rule_id=LEARNED_TIER,
+        reason=f"A model trained on labeled tickets reads this as tier {best + 1} work "
+        f"({probs[best]:.0%} sure) where the rules give tier {int(tier)}",
+    ))
+    return Tier(best + 1)
 
 
 def _floor_hit(previous: Tier, rules_tier: Tier) -> RuleHit:

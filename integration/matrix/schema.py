@@ -42,6 +42,7 @@ __all__ = [
     "AnswerPolicy",
     "BugPolicy",
     "Bump",
+    "LearnedTier",
     "Condition",
     "Matrix",
     "OnBreach",
@@ -53,7 +54,8 @@ __all__ = [
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 # Ids the evaluator cites itself; a file rule may not take them.
-RESERVED_RULE_IDS = frozenset({"default_tier", "tier_floor", "sla_breach", "agent_override"})
+RESERVED_RULE_IDS = frozenset({"default_tier", "tier_floor", "sla_breach", "agent_override",
+                               "learned_tier"})
 ALWAYS_OPEN = ("24x7", "24/7")
 TEMPLATE_FIELDS = frozenset({"requester_name", "due", "ticket_id", "subject", "tier"})
 
@@ -238,10 +240,22 @@ class PageModel(_FileModel):
     urgency: Literal["low", "normal", "high"] = "normal"
 
 
+class LearnedTierModel(_FileModel):
+    """How sure the learned tier model must be to change the rules' tier."""
+
+    min_probability: float = Field(default=0.5, ge=0.5, le=1.0)
+    # Taking a ticket out of tier 3: a missed escalation costs more than a false alarm.
+    min_probability_out_of_3: float = Field(default=0.7, ge=0.5, le=1.0)
+    # ... while a trigger the rules read as live (the customer's own, current words) says it.
+    min_probability_against_a_trigger: float = Field(default=0.8, ge=0.5, le=1.0)
+
+
 class DetectionModel(_FileModel):
     """Detection settings the matrix owns."""
 
     repeat_window_days: int = Field(default=14, ge=1, le=365)
+    # None: the rules' tier stands.
+    learned_tier: LearnedTierModel | None = None
 
 
 AnswerModeName = Literal["off", "suggest", "answer"]
@@ -468,6 +482,25 @@ class AnswerPolicy:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class LearnedTier:
+    """How sure the learned tier model must be: to change a tier, to take one out of tier 3
+    (with or without a live trigger)."""
+
+    at: float = 0.5
+    out_of_3_at: float = 0.7
+    against_a_trigger_at: float = 0.8
+    # A tenant's calibration: below this category confidence the rules' tier stands.
+    min_category_confidence: float = 0.0
+
+    def needed(self, rules_tier: int, *, triggered: bool) -> float:
+        """The probability a change away from ``rules_tier`` needs (``triggered``: a live
+        trigger was found)."""
+        if rules_tier != 3:
+            return self.at
+        return self.against_a_trigger_at if triggered else self.out_of_3_at
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Matrix:
     """A validated escalation matrix; ``version`` is ``v<n>-<sha256[:12]>`` of the file."""
 
@@ -484,6 +517,8 @@ class Matrix:
     templates: Mapping[str, str] = field(default_factory=dict)
     pages: tuple[PageRule, ...] = ()
     repeat_window_days: int = 14
+    # How sure the learned tier model must be to change the rules' tier; None: never.
+    learned_tier: LearnedTier | None = None
     warn_before: timedelta = timedelta(minutes=30)
     pause_on: frozenset[Status] = frozenset({Status.PENDING, Status.ON_HOLD})
     bugs: BugPolicy = field(default_factory=BugPolicy)

@@ -2,9 +2,10 @@
 
 ``calibrated(matrix, confidence)`` is the matrix whose category conditions (those that make a
 rule hold, not those under a ``not``) also need the category confidence to reach the tenant's
-threshold. ``choose`` tries a few thresholds over the tenant's labeled corrections and its
-history and keeps the one that agrees best with the labels without agreeing less with either
-the labels or the history than the matrix as written; None when none does. Pure.
+threshold, and the learned tier model the same confidence before it changes a tier.
+``choose`` tries a few thresholds over the tenant's labeled corrections and its history and
+keeps the one that agrees best with the labels without agreeing less with either the labels
+or the history than the matrix as written; None when none does. Pure.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ def calibrated(matrix: Matrix, confidence: float, *, version: int | str = "try")
     rules = {tier: tuple(_rule(r, confidence) for r in found)
              for tier, found in matrix.rules.items()}
     bumps = tuple(_bump(b, confidence) for b in matrix.bumps)
-    return replace(matrix, rules=rules, bumps=bumps,
+    # The learned tier model reads the category too: it may change a tier only where the
+    # category is as sure as the rules now need it to be.
+    learned = (replace(matrix.learned_tier, min_category_confidence=confidence)
+               if matrix.learned_tier is not None else None)
+    return replace(matrix, rules=rules, bumps=bumps, learned_tier=learned,
                    version=f"{matrix.version}+calibration-{version}")
 
 

@@ -1,0 +1,112 @@
+"""A learned second opinion on the tier, from the whole ticket and the rules' choice together.
+
+The escalation rules decide from one signal at a time (a trigger, a category, a tone), so a
+ticket whose tier depends on how those add up is where they go wrong: a merge of two
+accounts reads as a routine "other" question, a calm refund question as a refund demand.
+This model is a multinomial logistic regression over what detection already computed (the
+category, the live triggers, the tone, the account's plan and health, the embedding of the
+text the category model read) plus the tier the rules chose. It is trained on the labeled
+development tickets by ``integration.detect.training.tiers``; the matrix decides whether and
+how it may change a tier (``detection: learned_tier``).
+
+A linear model splits into what the ticket contributes and what the rules' tier adds, so
+detection, which runs before the matrix, can give the matrix the probabilities for each tier
+the rules might choose (``TierReading``) without knowing which one they will.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from integration.errors import ConfigurationError
+from integration.models import Category, Signals, Ticket, TierReading
+
+__all__ = ["PLANS", "TIERS_FILE", "TierModel", "features", "reads_as_english"]
+
+TIERS_FILE = Path(__file__).resolve().parent / "model" / "tiers.npz"
+# Plans the account context reads (anything else counts as "no plan").
+PLANS = ("free", "starter", "pro", "business", "enterprise")
+
+
+# English prose is a third to a half "the", "and", "we", "is"...; a ticket in German or
+# Portuguese has almost none. Its meaning is then read from English sub-words and the model,
+# trained on English tickets, is not asked.
+_ENGLISH_SHARE = 0.12
+_ENOUGH_WORDS = 8
+
+
+def reads_as_english(words: Sequence[Sequence[str]]) -> bool:
+    """Whether lower-cased texts read as English: common English words among their words."""
+    plain = [w for text in words for w in text if w.isalpha()]
+    if len(plain) < _ENOUGH_WORDS:
+        return True
+    return sum(w in STOP_WORDS for w in plain) >= _ENGLISH_SHARE * len(plain)
+
+
+def features(
+    ticket: Ticket,
+    signals: Signals,
+    vector: numpy.ndarray | None,
+    *,
+    triggers: Sequence[str],
+    dim: int,
+) -> numpy.ndarray:
+    """The ticket's features, in the order the model was trained on (the rules' tier apart)."""
+    live = set(signals.trigger_ids)
+    account = ticket.account
+    plan = account.plan if account is not None else None
+    health = account.health if account is not None and account.health is not None else 1.0
+    head = [float(signals.category is c) for c in Category]
+    head += [float(t in live) for t in triggers]
+    head += [signals.sentiment, float(plan not in PLANS)]
+    head += [float(plan == p) for p in PLANS]
+    head.append(float(health))
+    if vector is None:
+        meaning = numpy.zeros(dim)
+    else:
+        # Trained on the float16 copy a reading keeps: the same rounding here.
+        meaning = numpy.asarray(vector, dtype="float16").astype("float64")
+    return numpy.concatenate([numpy.asarray(head), meaning])
+
+
+def _softmax(logits: Sequence[float]) -> tuple[float, float, float]:
+    top = max(logits)
+    exps = [math.exp(v - top) for v in logits]
+    total = sum(exps)
+    return (exps[0] / total, exps[1] / total, exps[2] / total)
+
+
+class TierModel:
+    """The trained weights: ticket features → per-tier logits, plus each rules tier's row."""
+
+    def __init__(self, path: Path = TIERS_FILE) -> None:
+        try:
+            with numpy.load(path, allow_pickle=False) as data:
+                self.weights = numpy.asarray(data["weights"], dtype="float64")
+                self.by_rules_tier = numpy.asarray(data["by_rules_tier"], dtype="float64")
+                self.bias = numpy.asarray(data["bias"], dtype="float64")
+                self.triggers = tuple(str(t) for t in data["triggers"])
+                self.rules = frozenset(str(r) for r in data["rules"])
+                self.dim = int(data["dim"])
+        except (OSError, KeyError, ValueError) as err:
+            raise ConfigurationError(f"cannot load the tier model at {path}: {err}") from err
+        expected = len(Category) + len(self.triggers) + 2 + len(PLANS) + 1 + self.dim
+        if self.weights.shape != (expected, 3) or self.by_rules_tier.shape != (3, 3):
+            raise ConfigurationError(
+                f"the tier model at {path} has weights of shape {self.weights.shape}, "
+                f"expected ({expected}, 3)"
+            )
+
+    def read(self, ticket: Ticket, signals: Signals, vector: numpy.ndarray | None) -> TierReading:
+        """The tier probabilities for each tier the rules might choose."""
+        x = features(ticket, signals, vector, triggers=self.triggers, dim=self.dim)
+        base = (x @ self.weights + self.bias).tolist()
+        rows = self.by_rules_tier.tolist()
+        return TierReading(given=tuple(
+            _softmax([b + r for b, r in zip(base, row, strict=True)]) for row in rows
+        ), knows=self.rules)
