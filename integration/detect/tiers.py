@@ -101,12 +101,45 @@ class TierModel:
                 f"the tier model at {path} has weights of shape {self.weights.shape}, "
                 f"expected ({expected}, 3)"
             )
+        # ``features(...) @ weights`` without building the feature vector: a row per
+        # category, trigger and plan, added up (the same sums; a test checks both agree).
+        head = self.weights.tolist()
+        self._category = {c: head[n] for n, c in enumerate(Category)}
+        start = len(Category)
+        self._trigger = {t: head[start + n] for n, t in enumerate(self.triggers)}
+        start += len(self.triggers)
+        self._sentiment, self._no_plan = head[start], head[start + 1]
+        self._plan = {p: head[start + 2 + n] for n, p in enumerate(PLANS)}
+        self._health = head[start + 2 + len(PLANS)]
+        self._meaning = self.weights[start + 3 + len(PLANS):]
+        self._bias = self.bias.tolist()
+        self._rows = self.by_rules_tier.tolist()
+
+    def logits(self, ticket: Ticket, signals: Signals,
+               vector: numpy.ndarray | None) -> list[float]:
+        """The ticket's part of the per-tier logits (bias included, the rules' tier apart)."""
+        out = list(self._bias)
+        rows = [self._category[signals.category]]
+        rows += [self._trigger[t] for t in dict.fromkeys(signals.trigger_ids)
+                 if t in self._trigger]
+        account = ticket.account
+        plan = account.plan if account is not None else None
+        rows.append(self._plan[plan] if plan in self._plan else self._no_plan)
+        for row in rows:
+            out = [a + b for a, b in zip(out, row, strict=True)]
+        health = account.health if account is not None and account.health is not None else 1.0
+        scaled = [(signals.sentiment, self._sentiment), (float(health), self._health)]
+        for value, row in scaled:
+            out = [a + value * b for a, b in zip(out, row, strict=True)]
+        if vector is not None:
+            meaning = numpy.asarray(vector, dtype="float16").astype("float64") @ self._meaning
+            out = [a + b for a, b in zip(out, meaning.tolist(), strict=True)]
+        return out
 
     def read(self, ticket: Ticket, signals: Signals, vector: numpy.ndarray | None) -> TierReading:
         """The tier probabilities for each tier the rules might choose."""
-        x = features(ticket, signals, vector, triggers=self.triggers, dim=self.dim)
-        base = (x @ self.weights + self.bias).tolist()
-        rows = self.by_rules_tier.tolist()
+        base = self.logits(ticket, signals, vector)
+        rows = self._rows
         return TierReading(given=tuple(
             _softmax([b + r for b, r in zip(base, row, strict=True)]) for row in rows
         ), knows=self.rules)

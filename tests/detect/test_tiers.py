@@ -1,0 +1,131 @@
+"""The learned tier model: what detection hands the matrix, and how the model is trained."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy
+import pytest
+
+from integration.decide import build_detector
+from integration.detect.tiers import TIERS_FILE, TierModel, reads_as_english
+from integration.detect.training.tiers import Example, examples, known_rules, train
+from integration.errors import ConfigurationError
+from integration.matrix import default_matrix
+
+from .conftest import ticket
+
+MATRIX = default_matrix()
+
+
+def test_the_shipped_model_knows_every_rule_and_bump_of_the_default_matrix() -> None:
+    # A rule added to the default matrix without retraining would be one the model never saw:
+    # it then never overrules it, but the training script must be run again.
+    model = TierModel(TIERS_FILE)
+    assert known_rules(MATRIX) <= model.rules
+    assert model.weights.shape == (model.weights.shape[0], 3) and model.dim > 0
+
+
+def test_an_english_ticket_carries_the_models_probabilities_for_each_rules_tier() -> None:
+    detector = build_detector(MATRIX)
+    found = detector.read(ticket("We would like to merge our two workspaces into one and keep "
+                                 "the history of both. Can your team do that for us?",
+                                 subject="Merge two workspaces")).signals.tier_reading
+    assert found is not None and len(found.given) == 3
+    for row in found.given:
+        assert abs(sum(row) - 1.0) < 1e-9 and all(0.0 <= p <= 1.0 for p in row)
+    assert found.knows == TierModel(TIERS_FILE).rules
+
+
+def test_the_summed_rows_are_the_feature_vector_times_the_weights() -> None:
+    from dataclasses import replace
+
+    from integration.detect.tiers import features
+    from integration.models import Account
+
+    model = TierModel(TIERS_FILE)
+    detector = build_detector(MATRIX)
+    item = replace(ticket("Please cancel our subscription at the end of this month.",
+                          subject="Cancellation"),
+                   account=Account(id="a1", plan="enterprise", health=0.3))
+    signals = detector.read(item).signals
+    assert signals.trigger_ids  # a trigger row is part of the sum
+    vector = numpy.linspace(-0.1, 0.1, model.dim)
+    whole = features(item, signals, vector, triggers=model.triggers, dim=model.dim)
+    assert numpy.allclose(model.logits(item, signals, vector), whole @ model.weights + model.bias)
+    assert numpy.allclose(model.logits(item, signals, None),
+                          features(item, signals, None, triggers=model.triggers, dim=model.dim)
+                          @ model.weights + model.bias)
+
+
+def test_a_ticket_in_another_language_is_left_to_the_rules() -> None:
+    detector = build_detector(MATRIX)
+    found = detector.read(ticket("A minha conta foi hackeada ontem e alteraram o e-mail da "
+                                 "conta de administração sem a nossa autorização.",
+                                 subject="Conta")).signals
+    assert found.tier_reading is None
+
+
+@pytest.mark.parametrize(("texts", "english"), [
+    ([["reset", "link", "?"]], True),  # too short to tell
+    ([["we", "have", "been", "charged", "twice", "for", "the", "same", "invoice", "this",
+       "month"]], True),
+    ([["hiermit", "kündigen", "wir", "unseren", "vertrag", "zum", "monatsende", "bitte",
+       "bestätigen", "sie", "die", "kündigung"]], False),
+])
+def test_english_is_told_by_its_common_words(texts: list[list[str]], english: bool) -> None:
+    assert reads_as_english(texts) is english
+
+
+def test_a_broken_model_file_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "tiers.npz"
+    with pytest.raises(ConfigurationError, match=str(missing)):
+        TierModel(missing)
+    with missing.open("wb") as handle:
+        numpy.savez(handle, weights=numpy.zeros((5, 3)), by_rules_tier=numpy.zeros((3, 3)),
+                    bias=numpy.zeros(3), triggers=numpy.array(["churn"]), dim=numpy.array(4),
+                    rules=numpy.array(["default_tier"]))
+    with pytest.raises(ConfigurationError, match="expected"):
+        TierModel(missing)
+
+
+def _example(x: list[float], rules_tier: int, expected: int, group: str) -> Example:
+    return Example(x=numpy.array(x), rules_tier=rules_tier, expected=expected, group=group,
+                   b2b=True)
+
+
+def test_training_learns_when_the_rules_tier_is_wrong() -> None:
+    # The first feature marks tickets the rules put at tier 1 that are tier 2 work.
+    rows = [_example([1.0, 0.0], 1, 2, "a") for _ in range(30)]
+    rows += [_example([0.0, 1.0], 1, 1, "b") for _ in range(30)]
+    weights, bias = train(rows, l2=0.001)
+    assert weights.shape == (2 + 3, 3)
+    logits = numpy.array([1.0, 0.0, 1.0, 0.0, 0.0]) @ weights + bias
+    assert int(logits.argmax()) == 1  # tier 2
+    logits = numpy.array([0.0, 1.0, 1.0, 0.0, 0.0]) @ weights + bias
+    assert int(logits.argmax()) == 0  # tier 1, as the rules said
+
+
+def test_examples_are_read_as_at_run_time(tmp_path: Path) -> None:
+    from integration.models import format_time
+
+    lines = []
+    for n, (subject, body, tier) in enumerate([
+        ("Export", "How do I export our invoices to CSV from the billing page?", 1),
+        ("Kündigung", "Hiermit kündigen wir unseren Vertrag zum Monatsende, bitte bestätigen "
+                      "Sie die Kündigung schriftlich.", 3),
+    ]):
+        item = ticket(body, subject=subject, id=str(n))
+        data = item.to_dict()
+        data["created_at"] = data["updated_at"] = format_time(item.created_at)
+        lines.append(json.dumps({**data, "expected": {"category": "how_to", "tier": tier,
+                                                      "complaint": False}}))
+    path = tmp_path / "b2b_saas_z.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows, triggers = examples([path], MATRIX)
+    assert [r.expected for r in rows] == [1, 3] and {r.group for r in rows} == {"z"}
+    assert triggers == tuple(sorted(triggers)) and rows[0].b2b
+    # The German ticket is never given to the model at run time: nor is it trained on.
+    assert [r.applies for r in rows] == [True, False]
+    assert len(rows[0].x) == len(rows[1].x)
