@@ -124,7 +124,7 @@ class TierModel:
                  if t in self._trigger]
         account = ticket.account
         plan = account.plan if account is not None else None
-        rows.append(self._plan[plan] if plan in self._plan else self._no_plan)
+        rows.append(self._plan.get(plan or "", self._no_plan))
         for row in rows:
             out = [a + b for a, b in zip(out, row, strict=True)]
         health = account.health if account is not None and account.health is not None else 1.0

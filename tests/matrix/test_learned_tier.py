@@ -1,4 +1,4 @@
-"""The learned tier model's second opinion: when the matrix lets it change a tier, and how it says so."""
+"""The learned tier model's second opinion: when the matrix lets it change a tier, and how."""
 
 from __future__ import annotations
 
