@@ -327,6 +327,9 @@ def signals_to_json(signals: Signals) -> dict[str, Any]:
     """``Signals`` as plain JSON types, for the decision log."""
     out = _jsonable(dataclasses.asdict(signals))
     assert isinstance(out, dict)
+    if out.get("tier_reading"):
+        # The rule ids the model knows are the model's, the same for every decision.
+        out["tier_reading"] = {"given": out["tier_reading"]["given"]}
     return out
 
 

@@ -129,3 +129,14 @@ def test_examples_are_read_as_at_run_time(tmp_path: Path) -> None:
     # The German ticket is never given to the model at run time: nor is it trained on.
     assert [r.applies for r in rows] == [True, False]
     assert len(rows[0].x) == len(rows[1].x)
+
+
+def test_the_decision_log_keeps_what_the_model_said_not_what_it_knows() -> None:
+    from integration.store import signals_to_json
+
+    detector = build_detector(MATRIX)
+    signals = detector.read(ticket("Please cancel our subscription at the end of this month.",
+                                   subject="Cancellation")).signals
+    assert signals.tier_reading is not None
+    stored = json.loads(json.dumps(signals_to_json(signals)))
+    assert stored["tier_reading"] == {"given": [list(row) for row in signals.tier_reading.given]}
