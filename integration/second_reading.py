@@ -189,5 +189,6 @@ def _apply(answer: _Answer, signals: Signals, *, text: str, intents: Sequence[st
         return Reread(signals=signals)
     said = tuple(f"second reading by {model}: {r}" for r in reasons)
     evidence = (*signals.evidence, *(Evidence(kind="second_reading", text=r) for r in said))
+    # The learned tier model read the signals this reading changed: its figures no longer hold.
     return Reread(signals=replace(signals, triggers=tuple(hits), category=category,
-                                  evidence=evidence), reasons=said)
+                                  evidence=evidence, tier_reading=None), reasons=said)

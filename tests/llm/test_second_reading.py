@@ -136,8 +136,11 @@ def test_a_sure_reading_is_never_sent(fake: FakeOpenAI) -> None:
 
 def test_an_unsure_category_changes_only_with_a_quote(fake: FakeOpenAI) -> None:
     answers(fake, category="billing", category_quote="wants to know the notice period")
+    assert DETECTOR.read(HYPOTHETICAL).signals.tier_reading is not None
     result = decided(fake, HYPOTHETICAL, unsure_below=1.0)
     assert result.signals.category is Category.BILLING
+    # The learned tier model read the category the second reading replaced.
+    assert result.signals.tier_reading is None
     assert any(r.startswith("second reading by test-model: category billing, not ")
                for r in result.decision.reasons)
     fake.requests.clear()
