@@ -4,8 +4,8 @@ Tier selection: the first of tier 3, then tier 2, with a rule that holds (every 
 tier that holds is cited); otherwise tier 1. Then the bumps, in file order, each seeing the
 tier left by the previous one. Then, when the matrix turns it on, the learned tier model may
 change the tier it is sure enough of (``_learned_tier``). Finally ``previous_tier`` is a
-floor: an open ticket's tier never goes down by itself. Whether a condition holds is ``conditions``; what the decision
-writes back is ``actions``.
+floor: an open ticket's tier never goes down by itself. Whether a condition holds is
+``conditions``; what the decision writes back is ``actions``.
 """
 
 from __future__ import annotations
