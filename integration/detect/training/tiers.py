@@ -1,6 +1,6 @@
 """Train the learned tier model (``integration/detect/model/tiers.npz``) and measure it.
 
-    .venv/bin/python -m integration.detect.training.tiers            # ~1 minute on 2 cores
+    .venv/bin/python -m integration.detect.training.tiers            # about 20 s on 2 cores
 
 Every labeled development ticket (``tests/fixtures/eval``, never the held-out set) is decided
 by the default matrix with the learned tier turned off; its features (``tiers.features``) and
