@@ -20,7 +20,10 @@ $(STAMP): pyproject.toml
 native: $(STAMP)
 	$(BIN)/python -m integration.native_build
 
+# Bytecode written once, so that a command does not compile the package's sources each time it
+# starts (it would when PYTHONDONTWRITEBYTECODE is set); quick when current.
 install: native
+	$(BIN)/python -m compileall -q integration adapters sidebar_ui scheduler >/dev/null
 
 run: install
 	$(BIN)/escalade db upgrade
