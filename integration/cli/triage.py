@@ -55,11 +55,17 @@ def triage(file: str | None, matrix_path: str | None, workers: int | None) -> No
     from integration.triage_pool import default_workers, triage_lines
 
     matrix = _matrix(matrix_path)
-    if file and file != "-":
-        tickets, _ = _tickets(read_lines(file), source=file)
-    else:
-        tickets, _ = _tickets(sys.stdin.read().splitlines(), source="<stdin>")
-    detector = build_detector(matrix)
+    # Parsing and loading only build what lives until exit: the collector would scan the
+    # growing heap again and again for garbage there is none of (a fifth of parsing's time).
+    gc.disable()
+    try:
+        if file and file != "-":
+            tickets, _ = _tickets(read_lines(file), source=file)
+        else:
+            tickets, _ = _tickets(sys.stdin.read().splitlines(), source="<stdin>")
+        detector = build_detector(matrix)
+    finally:
+        gc.enable()
     # The parsed tickets and the loaded model live until exit: keep the collector from
     # re-scanning them on every generation-2 pass (and forked workers from copying pages
     # it would otherwise touch).
