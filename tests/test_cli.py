@@ -298,3 +298,17 @@ def test_triage_does_not_import_the_other_commands(tmp_path: Path) -> None:
                           cwd=Path(__file__).resolve().parents[1], check=True)
     assert "LOADED []" in done.stderr, done.stderr
     assert json.loads(done.stdout)["id"] == "1"
+
+
+def test_triage_turns_the_collector_back_on_even_after_bad_input(tmp_path: Path) -> None:
+    import gc
+
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(make_ticket()) + "\n")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    assert CliRunner().invoke(main, ["triage", str(good)]).exit_code == 0
+    assert gc.isenabled()
+    assert CliRunner().invoke(main, ["triage", str(bad)]).exit_code != 0
+    assert gc.isenabled()
+    gc.unfreeze()  # the command froze what this test process had; let it be collected again
