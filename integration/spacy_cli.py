@@ -57,12 +57,14 @@ class _Deferred(Loader):
             return
 
         def info(*args: Any, **kwargs: Any) -> Any:
-            """spaCy's ``info``, its real module loaded on first call."""
-            loaded = importlib.util.module_from_spec(real)
-            sys.modules[_INFO] = loaded
-            assert real.loader is not None
-            real.loader.exec_module(loaded)
-            function: Callable[..., Any] = loaded.info
+            """spaCy's ``info``, its real module loaded on the first call."""
+            found = sys.modules.get(_INFO)
+            if found is None or found is module:
+                found = importlib.util.module_from_spec(real)
+                sys.modules[_INFO] = found
+                assert real.loader is not None
+                real.loader.exec_module(found)
+            function: Callable[..., Any] = found.info
             return function(*args, **kwargs)
 
         module.info = info  # type: ignore[attr-defined]

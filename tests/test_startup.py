@@ -34,10 +34,13 @@ def test_spacy_loads_without_its_command_line() -> None:
 
 def test_spacys_command_line_still_works_when_asked_for() -> None:
     probe = (
-        "import integration, spacy\n"
+        "import sys, integration, spacy\n"
         "from spacy.cli import download\n"
         "import spacy.cli.train\n"
+        "first = spacy.info()\n"
+        "loaded = sys.modules['spacy.cli.info']\n"
+        "spacy.info()\n"
         "print(callable(download), callable(spacy.cli.train.train),"
-        " spacy.info()['spacy_version'] == spacy.__version__)"
+        " first['spacy_version'] == spacy.__version__, sys.modules['spacy.cli.info'] is loaded)"
     )
-    assert _run(probe) == "True True True"
+    assert _run(probe) == "True True True True"

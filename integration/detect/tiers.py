@@ -16,13 +16,13 @@ the rules might choose (``TierReading``) without knowing which one they will.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from integration.detect.embedding import softmax
 from integration.errors import ConfigurationError
 from integration.models import Category, Signals, Ticket, TierReading
 
@@ -74,11 +74,9 @@ def features(
     return numpy.concatenate([numpy.asarray(head), meaning])
 
 
-def _softmax(logits: Sequence[float]) -> tuple[float, float, float]:
-    top = max(logits)
-    exps = [math.exp(v - top) for v in logits]
-    total = sum(exps)
-    return (exps[0] / total, exps[1] / total, exps[2] / total)
+def _probabilities(logits: list[float]) -> tuple[float, float, float]:
+    one, two, three = softmax(logits)
+    return (one, two, three)
 
 
 class TierModel:
@@ -141,5 +139,5 @@ class TierModel:
         base = self.logits(ticket, signals, vector)
         rows = self._rows
         return TierReading(given=tuple(
-            _softmax([b + r for b, r in zip(base, row, strict=True)]) for row in rows
+            _probabilities([b + r for b, r in zip(base, row, strict=True)]) for row in rows
         ), knows=self.rules)

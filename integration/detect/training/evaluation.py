@@ -141,7 +141,8 @@ def _categories(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
-def _tiers(pairs: Sequence[tuple[int, int]]) -> dict[str, Any]:
+def tier_figures(pairs: Sequence[tuple[int, int]]) -> dict[str, Any]:
+    """Tier accuracy, Tier-3 precision / recall and the confusion of (expected, decided)."""
     accuracy = sum(1 for g, p in pairs if g == p) / len(pairs) if pairs else 0.0
     tp = sum(1 for g, p in pairs if g == 3 and p == 3)
     fp = sum(1 for g, p in pairs if g != 3 and p == 3)
@@ -214,7 +215,7 @@ def evaluate_decisions(
     return {
         "tickets": len(rows),
         "category": _categories(categories),
-        "tier": _tiers(tiers),
+        "tier": tier_figures(tiers),
         "complaint": _complaints(complaints),
         "by_kind": _kinds(rows),
         "misses": misses,
