@@ -186,7 +186,7 @@ def test_a_matrix_option_that_cannot_be_used_is_bad_input_naming_it(
 
     good = DEFAULT_PATH.read_text(encoding="utf-8")
     (tmp_path / "good.yaml").write_text(good, encoding="utf-8")
-    bad = good.replace("arr_at_least: 100000", "arr_at_least: lots", 1)
+    bad = good.replace("arr_above: 100000", "arr_above: lots", 1)
     (tmp_path / "bad.yaml").write_text(bad.replace("sentiment_below: -0.5", "sentiment_below: x",
                                                    1), encoding="utf-8")
     (tmp_path / "tickets.jsonl").write_text("", encoding="utf-8")

@@ -20,6 +20,7 @@ __all__ = [
     "page_hint",
     "persistent_follow_ups",
     "repeat_contacts",
+    "stated_contacts",
 ]
 
 # Checked in order: a path like /settings/billing/admin is about billing first.
@@ -237,3 +238,48 @@ def persistent_follow_ups(
         kind="repeat_contact",
         text=f"{count} customer messages over {days} days without a fix",
     )
+
+
+# A customer who says how often they have asked ("third message now", "3rd time asking",
+# "I've emailed twice") is telling us about contacts we may not hold: a phone call, a chat,
+# a ticket in another system.
+_ORDINALS = {"third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5, "5th": 5, "sixth": 6,
+             "6th": 6}
+_TIMES = {"twice": 2, "two": 2, "three": 3, "four": 4, "five": 5, "several": 3, "multiple": 3,
+          "2": 2, "3": 3, "4": 4, "5": 5}
+_CONTACT_NOUN = r"(?:message|email|e-mail|ticket|chaser|follow[- ]up)s?"
+_CONTACT_VERB = (r"(?:writ\w*|wrote|ask\w*|contact\w*|email\w*|e-mail\w*|messag\w*|chas\w*|"
+                 r"call\w*|rang|phon\w*|report\w*|rais\w*|follow\w* up|reach\w* out|"
+                 r"appeal\w*|complain\w*)")
+_STATED = (
+    re.compile(r"\b(?P<n>third|3rd|fourth|4th|fifth|5th|sixth|6th) " + _CONTACT_NOUN + r"\b"),
+    re.compile(r"\b(?P<n>third|3rd|fourth|4th|fifth|5th|sixth|6th) time\b,? (?:that |now )?"
+               r"(?:i|we)?(?:'m|'ve| am| are| have)? ?" + _CONTACT_VERB + r"\b"),
+    re.compile(r"\b" + _CONTACT_VERB + r"\b(?: \w+){0,3}? (?P<n>twice|(?:two|three|four|five|"
+               r"several|multiple|[2-5]) times)\b"),
+    re.compile(r"\b(?:sent|written|raised|opened|logged|made) (?P<n>two|three|four|five|"
+               r"several|multiple|[2-5]) " + _CONTACT_NOUN + r"\b"),
+)
+# Every match above contains one of these: most messages are passed over at once.
+_STATED_WORDS = ("time", "twice", "message", "mail", "ticket", "chase", "follow")
+# Said of a contact that has not happened: "before I have to write a third time".
+_NOT_YET = re.compile(r"\b(?:if|before|don't want to|do not want to|won't|never|not)\b[^.!?]{0,25}$")
+
+
+def stated_contacts(texts: Sequence[str]) -> tuple[int, str]:
+    """The contact number the customer says this is (1 when they say none) and the words."""
+    best, words = 1, ""
+    for text in texts:
+        lower = text.lower().replace("\u2019", "'")
+        if not any(n in lower for n in _STATED_WORDS):
+            continue
+        for n, pattern in enumerate(_STATED):
+            for m in pattern.finditer(lower):
+                if _NOT_YET.search(lower[max(0, m.start() - 40):m.start()]):
+                    continue
+                said = m.group("n").split()[0]
+                # An ordinal names this contact; a count of times names the ones before it.
+                number = _ORDINALS[said] if n < 2 else _TIMES[said] + 1
+                if number > best:
+                    best, words = min(number, 6), text[m.start():m.end()]
+    return best, words

@@ -31,6 +31,7 @@ from integration.detect.context import (
     page_hint,
     persistent_follow_ups,
     repeat_contacts,
+    stated_contacts,
 )
 from integration.detect.cues import DEFAULT_TRIGGERS
 from integration.detect.expectation import BREACH_SCORE, breach_sentence
@@ -440,6 +441,11 @@ class Detector:
             # Several messages over days without a fix count like a third contact.
             repeats = max(repeats, 3)
             evidence.append(follow_ups)
+        said, words = stated_contacts([ticket.subject, *(m.body for m in written)])
+        if said > repeats:
+            repeats = said
+            evidence.append(Evidence(kind="repeat_contact",
+                                     text=f"the customer says this is contact {said}: '{words}'"))
         return repeats, message_count, evidence
 
     @staticmethod

@@ -161,6 +161,28 @@ _CRITICAL = tuple(
         r"\bcredentials (were |have been )?(leaked|exposed)",
         r"\b(complete|total|full) outage|\beverything is down|\b(site|app|platform|service)"
         r" is (completely )?down",
+        # Work that stops, said as the business sees it: "our billing run is blocked", "none
+        # of our 14 depots can close work orders", "we're turning patients away".
+        r"\b(process|run|operations?|production|payroll|invoicing|shipments?|dispatch|"
+        r"deliveries|trading|release|launch|go-live|month-end)\b[^.!?\n]{0,40}?\b((is|are|"
+        r"has been|have been) (completely |totally |fully )?(blocked|halted|at a standstill)|"
+        r"(blocked|halted) for (all|every))\b"
+        r"|\bnone of (our|the) (\d+ )?(sites|depots|stores|shops|branches|clinics|offices|"
+        r"warehouses|schools|locations|venues|hotels|restaurants|drivers|staff|agents|users|"
+        r"teams|nurses|engineers|technicians|vehicles|trucks|employees) (can|could|are able to)"
+        r"\b"
+        r"|\bno (lorry|lorries|truck|trucks|driver|train|vessel|patient|order|shipment)"
+        r" (can|could)\b"
+        r"|\bturning (\w+ )?(patients|customers|guests|clients|passengers|students|people)"
+        r" away\b|\b(trucks|lorries|vehicles|passengers|patients) (are |were )?(waiting|queued|"
+        r"queueing|stranded)\b",
+        # Nothing where there should be thousands: "0 of 38,206 readings accepted", "0 charging
+        # sessions since 02:00", and backups written empty.
+        r"\b(0|zero|none) (of|out of) (the |our )?\d[\d,]{2,}\b"
+        r"|\b0 (\w+ ){0,2}(orders|sessions|readings|bookings|payments|transactions|sales|"
+        r"scans|check-?ins)\b[^.!?\n]{0,40}\b(vs|versus|expected|instead of|since)\b"
+        r"|\bbackups?\b[^.!?\n]{0,80}\b(0|zero) ?(bytes|kb)\b"
+        r"|\b(0|zero) ?(bytes|kb)\b[^.!?\n]{0,40}\bbackups?\b",
     )
 )
 _HIGH = re.compile(
@@ -182,6 +204,10 @@ _GATES: tuple[tuple[str, ...], ...] = (
     ("payments", "orders", "credit cards", "checkout"),
     ("security incident", "unauthori", "hacked", "data breach", "ransomware", "credentials"),
     ("outage", "down"),
+    ("block", "halt", "stopped", "standstill", "none of", "no lorr", "no truck", "no driver",
+     "no train", "no vessel", "no patient", "no order", "no shipment", " away", "waiting",
+     "queued", "queueing", "stranded"),
+    ("0 ", "zero", "none of", "none out", "0bytes", "0kb"),
 )
 _HIGH_GATE = (
     "urgent", "asap", "critical", "block", "severe", "showstopper", "users", "customers",

@@ -607,23 +607,59 @@ class HitReader:
         return Verdict(kind=self.kinds[exp.index(max(exp))], live=live)
 
     def find_intents(self, doc: Parsed) -> list[Intent]:
-        """Intents stated without a keyword, one per sentence at most, likeliest first."""
+        """Intents stated without a keyword, one per sentence at most, likeliest first.
+
+        A sentence that states none as a whole is read clause by clause: "Quick one: we have a
+        demo with another vendor next Tuesday" or "... a demo with another vendor next
+        Thursday who says they can, and our renewal is in February" says it in one clause,
+        and the words around it would outweigh it.
+        """
         out = []
-        gate = self._gate.__getitem__
         for lo, hi in doc.sents:
             if hi - lo < _MIN_SENTENCE:
                 continue
-            ids = self._hash.sentence(doc.lemmas[lo:hi])
-            # Most sentences cannot reach the threshold even at the bound: no numpy for them.
-            if sum(map(gate, ids)) < self._gate_at:
-                continue
-            probs = _softmax(numpy.add.reduce(self._intent_w.take(ids, axis=0)) + self._intent_b)
-            best = int(probs.argmax())
-            if best != self._none and probs[best] >= self.intent_at:
-                out.append(Intent(intent=self.intents[best], probability=float(probs[best]),
-                                  sentence=doc.span_text(lo, hi).strip()))
+            for start, end in ((lo, hi), *clauses(doc.lower, lo, hi)):
+                found = self._intent_in(doc, start, end)
+                if found is not None:
+                    out.append(found)
+                    break
         out.sort(key=lambda i: -i.probability)
         return out
+
+    def _intent_in(self, doc: Parsed, lo: int, hi: int) -> Intent | None:
+        """The intent the words ``lo:hi`` state, if one reaches the threshold."""
+        ids = self._hash.sentence(doc.lemmas[lo:hi])
+        # Most sentences cannot reach the threshold even at the bound: no numpy for them.
+        if sum(map(self._gate.__getitem__, ids)) < self._gate_at:
+            return None
+        probs = _softmax(numpy.add.reduce(self._intent_w.take(ids, axis=0)) + self._intent_b)
+        best = int(probs.argmax())
+        if best == self._none or probs[best] < self.intent_at:
+            return None
+        return Intent(intent=self.intents[best], probability=float(probs[best]),
+                      sentence=doc.span_text(lo, hi).strip())
+
+
+# Where a sentence's clauses meet: a colon or dash, a relative pronoun, and a conjunction
+# after a comma.
+_CLAUSE_MARKS = frozenset({":", ";", "—", "–"})
+_RELATIVES = frozenset({"who", "which", "whereas", "while"})
+_AFTER_COMMA = frozenset({"and", "so", "but", "because"})
+
+
+def clauses(lower: Sequence[str], lo: int, hi: int) -> list[tuple[int, int]]:
+    """The clauses of the sentence ``lo:hi`` (token spans), when it has more than one."""
+    cuts = [lo]
+    for i in range(lo + 1, hi):
+        word = lower[i]
+        if word in _CLAUSE_MARKS:
+            cuts += [i, i + 1]
+        elif word in _RELATIVES or (word in _AFTER_COMMA and lower[i - 1] == ","):
+            cuts.append(i)
+    if len(cuts) == 1:
+        return []
+    cuts.append(hi)
+    return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b - a >= _MIN_SENTENCE]
 
 
 # The transformer's second look gains a point or two of tier accuracy and costs about twice

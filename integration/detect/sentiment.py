@@ -100,6 +100,11 @@ _OVERRIDES = {
     "broken": -1.5,
     "hell": -2.0,
     "killing": -2.0,
+    "absurd": -2.6,
+    # Said to frame a point ("honestly this is ridiculous"), not as praise of honesty.
+    "honestly": 0.0,
+    "frankly": 0.0,
+    "truthfully": 0.0,
 }
 # Emoji say the mood outright in chats and posts, in any language ("😡😡 where is the export
 # button now??"); the lexicon above is words only. Each emoji is its own token. The variation
@@ -119,6 +124,11 @@ _BOOSTERS = _words(
     "very so really extremely totally completely absolutely incredibly truly utterly"
 )
 _NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "nor", "can not"})
+# Mood words that name a practice when one of these words follows within two tokens.
+_NAMED_BEFORE = {
+    "disaster": frozenset({"recovery"}),
+    "crash": frozenset({"test", "tests", "testing", "report", "reporting", "reports"}),
+}
 _ACRONYMS = _words(
     """API SSO SAML URL CSV PDF HTTP HTTPS JSON XML SDK CRM ERP VAT GDPR DPA SLA ASAP FAQ UI
     UX ID IP DNS SMS MFA TFA OTP CEO CTO CFO IT HR USA UK EU US AWS GCP SQL CPU PM AM ETA
@@ -171,7 +181,10 @@ _PHRASES: tuple[tuple[re.Pattern[str], float, bool], ...] = tuple(
             -1.0,
             True,
         ),
-        (r"\b(unacceptable|ridiculous|outrageous|disgraceful)\b", 0.0, True),
+        (r"\b(unacceptable|ridiculous|outrageous|disgraceful|absurd|pathetic)\b", 0.0, True),
+        (r"(\bnot|n['’]t) (nearly |remotely |anywhere near )?good enough\b(?!\s+(yet|for|to)\b)",
+         -2.0, True),
+        (r"\bwhat (exactly )?are (we|i) (even )?paying (you )?for\b", -2.5, True),
         (r"\b(escalate this|speak to (a|your) (manager|supervisor))\b", -1.5, False),
         (r"\bi (want|demand) (a|my|our) (refund|money)", -1.0, False),
         (r"\b(refund|money back)\b.{0,20}\bnow\b", -1.0, False),
@@ -183,7 +196,8 @@ _PHRASE_ANCHORS = _words(
     """waste time times email emails ticket tickets message messages many fed sick enough
     straw wits nothing business competitor another never still again one nobody kidding
     serious seriously joke disappointed frustrated angry upset annoyed furious unacceptable
-    ridiculous outrageous disgraceful escalate manager supervisor refund money"""
+    ridiculous outrageous disgraceful absurd pathetic good paying escalate manager supervisor
+    refund money"""
 )
 # Case-folded once per message: a case-insensitive search costs far more.
 _PROFANITY_LOWER = re.compile(_PROFANITY.pattern)
@@ -219,7 +233,9 @@ _PHRASE_NEEDS: tuple[tuple[str, ...], ...] = (
     ("are you ", "seriously"),
     ("a joke",),
     ("disappointed", "frustrated", "angry", "upset", "annoyed", "furious"),
-    ("unacceptable", "ridiculous", "outrageous", "disgraceful"),
+    ("unacceptable", "ridiculous", "outrageous", "disgraceful", "absurd", "pathetic"),
+    (" good enough",),
+    (" paying ",),
     ("escalate this", "speak to "),
     ("refund", "money"),
     ("refund", "money back"),
@@ -359,6 +375,10 @@ def _word_valences(
             shouting += 1
         if not val:
             continue
+        if lowers[i] in _NAMED_BEFORE and lowers[i + 1:i + 3] and (
+                _NAMED_BEFORE[lowers[i]] & set(lowers[i + 1:i + 3])):
+            # "disaster recovery", "crash test": the name of a practice, not a mood.
+            continue
         lemma = lemmas[i]
         if question and (lowers[i] in _DESCRIPTIVE or lemma in _DESCRIPTIVE):
             val *= 0.2
@@ -389,7 +409,8 @@ def _punctuation(
     if shouting and (total < 0 or "!" in text or shouting >= 2):
         total -= 0.6 * min(shouting, 3)
         strong = shouting >= 2 and exclaims >= 1
-    if all_caps_text and exclaims >= 2:
+    # A whole message in capitals that exclaims or asks twice over is shouting at us.
+    if all_caps_text and (exclaims >= 2 or "??" in text):
         total -= 1.0
         strong = True
     return total, strong

@@ -26,11 +26,14 @@ from integration.detect.embedding import softmax
 from integration.errors import ConfigurationError
 from integration.models import Category, Signals, Ticket, TierReading
 
-__all__ = ["PLANS", "TIERS_FILE", "TierModel", "features", "reads_as_english"]
+__all__ = ["PLANS", "TIERS_FILE", "TONE", "TierModel", "features", "head_size",
+           "reads_as_english"]
 
 TIERS_FILE = Path(__file__).resolve().parent / "model" / "tiers.npz"
 # Plans the account context reads (anything else counts as "no plan").
 PLANS = ("free", "starter", "pro", "business", "enterprise")
+# The tone flags the model reads, in the order of ``_tone``.
+TONE = ("frustrated", "inquiry", "sentiment_spike")
 
 
 # English prose is a third to a half "the", "and", "we", "is"...; a ticket in German or
@@ -58,14 +61,17 @@ def features(
 ) -> numpy.ndarray:
     """The ticket's features, in the order the model was trained on (the rules' tier apart)."""
     live = set(signals.trigger_ids)
+    mentioned = set(signals.mentioned)
     account = ticket.account
     plan = account.plan if account is not None else None
     health = account.health if account is not None and account.health is not None else 1.0
     head = [float(signals.category is c) for c in Category]
     head += [float(t in live) for t in triggers]
+    head += [float(t in mentioned) for t in triggers]
     head += [signals.sentiment, float(plan not in PLANS)]
     head += [float(plan == p) for p in PLANS]
     head.append(float(health))
+    head += [float(flag) for flag in _tone(signals)]
     if vector is None:
         meaning = numpy.zeros(dim)
     else:
@@ -74,30 +80,47 @@ def features(
     return numpy.concatenate([numpy.asarray(head), meaning])
 
 
+def _tone(signals: Signals) -> tuple[bool, bool, bool]:
+    """Frustrated, only asking, and a sudden turn for the worse mid-conversation."""
+    return signals.frustrated, signals.inquiry, signals.sentiment_spike
+
+
+def head_size(triggers: Sequence[str]) -> int:
+    """How many features come before the embedding, for a trigger vocabulary."""
+    return len(Category) + 2 * len(triggers) + 2 + len(PLANS) + 1 + len(TONE)
+
+
 def _probabilities(logits: list[float]) -> tuple[float, float, float]:
     one, two, three = softmax(logits)
     return (one, two, three)
 
 
 class TierModel:
-    """The trained weights: ticket features → per-tier logits, plus each rules tier's row."""
+    """The trained weights: ticket features → per-tier logits, plus rows for the rules' tier
+    (one per tier, and one per category and tier: a how-to the rules put at tier 3 is not a
+    bug they put there)."""
 
     def __init__(self, path: Path = TIERS_FILE) -> None:
         try:
             with numpy.load(path, allow_pickle=False) as data:
                 self.weights = numpy.asarray(data["weights"], dtype="float64")
                 self.by_rules_tier = numpy.asarray(data["by_rules_tier"], dtype="float64")
+                self.by_category_and_rules_tier = numpy.asarray(
+                    data["by_category_and_rules_tier"], dtype="float64")
                 self.bias = numpy.asarray(data["bias"], dtype="float64")
                 self.triggers = tuple(str(t) for t in data["triggers"])
                 self.rules = frozenset(str(r) for r in data["rules"])
                 self.dim = int(data["dim"])
         except (OSError, KeyError, ValueError) as err:
             raise ConfigurationError(f"cannot load the tier model at {path}: {err}") from err
-        expected = len(Category) + len(self.triggers) + 2 + len(PLANS) + 1 + self.dim
-        if self.weights.shape != (expected, 3) or self.by_rules_tier.shape != (3, 3):
+        expected = head_size(self.triggers) + self.dim
+        pairs = (len(Category) * 3, 3)
+        if (self.weights.shape != (expected, 3) or self.by_rules_tier.shape != (3, 3)
+                or self.by_category_and_rules_tier.shape != pairs):
             raise ConfigurationError(
                 f"the tier model at {path} has weights of shape {self.weights.shape}, "
-                f"expected ({expected}, 3)"
+                f"expected ({expected}, 3), and rules' tier rows of shape "
+                f"{self.by_category_and_rules_tier.shape}, expected {pairs}"
             )
         # ``features(...) @ weights`` without building the feature vector: a row per
         # category, trigger and plan, added up (the same sums; a test checks both agree).
@@ -106,12 +129,18 @@ class TierModel:
         start = len(Category)
         self._trigger = {t: head[start + n] for n, t in enumerate(self.triggers)}
         start += len(self.triggers)
+        self._mentioned = {t: head[start + n] for n, t in enumerate(self.triggers)}
+        start += len(self.triggers)
         self._sentiment, self._no_plan = head[start], head[start + 1]
         self._plan = {p: head[start + 2 + n] for n, p in enumerate(PLANS)}
         self._health = head[start + 2 + len(PLANS)]
-        self._meaning = self.weights[start + 3 + len(PLANS):]
+        start += 3 + len(PLANS)
+        self._tone = head[start:start + len(TONE)]
+        self._meaning = self.weights[start + len(TONE):]
         self._bias = self.bias.tolist()
         self._rows = self.by_rules_tier.tolist()
+        pair_rows = self.by_category_and_rules_tier.tolist()
+        self._pairs = {c: pair_rows[3 * n:3 * n + 3] for n, c in enumerate(Category)}
 
     def logits(self, ticket: Ticket, signals: Signals,
                vector: numpy.ndarray | None) -> list[float]:
@@ -120,6 +149,9 @@ class TierModel:
         rows = [self._category[signals.category]]
         rows += [self._trigger[t] for t in dict.fromkeys(signals.trigger_ids)
                  if t in self._trigger]
+        rows += [self._mentioned[t] for t in dict.fromkeys(signals.mentioned)
+                 if t in self._mentioned]
+        rows += [row for row, flag in zip(self._tone, _tone(signals), strict=True) if flag]
         account = ticket.account
         plan = account.plan if account is not None else None
         rows.append(self._plan.get(plan or "", self._no_plan))
@@ -137,7 +169,8 @@ class TierModel:
     def read(self, ticket: Ticket, signals: Signals, vector: numpy.ndarray | None) -> TierReading:
         """The tier probabilities for each tier the rules might choose."""
         base = self.logits(ticket, signals, vector)
-        rows = self._rows
+        pairs = self._pairs[signals.category]
         return TierReading(given=tuple(
-            _probabilities([b + r for b, r in zip(base, row, strict=True)]) for row in rows
+            _probabilities([b + r + q for b, r, q in zip(base, row, pair, strict=True)])
+            for row, pair in zip(self._rows, pairs, strict=True)
         ), knows=self.rules)

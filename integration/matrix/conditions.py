@@ -104,6 +104,13 @@ def _arr_at_least(limit: float, ctx: Facts) -> list[str] | None:
     return [f"ARR {account.arr:,.0f} ≥ {limit:,.0f}"]
 
 
+def _arr_above(limit: float, ctx: Facts) -> list[str] | None:
+    account = ctx.ticket.account
+    if account is None or account.arr is None or not account.arr > limit:
+        return None
+    return [f"ARR {account.arr:,.0f} > {limit:,.0f}"]
+
+
 def _health_below(limit: float, ctx: Facts) -> list[str] | None:
     account = ctx.ticket.account
     if account is None or account.health is None or not account.health < limit:
@@ -289,6 +296,7 @@ _CHECKS: dict[str, _Check] = {
     "category": _category,
     "plan": _plan,
     "arr_at_least": _arr_at_least,
+    "arr_above": _arr_above,
     "health_below": _health_below,
     "sentiment_below": _sentiment_below,
     "sentiment_spike": _sentiment_spike,

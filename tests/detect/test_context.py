@@ -97,6 +97,29 @@ def test_messages_over_days_without_a_fix_count_as_repeat(detector: Detector) ->
 
 
 @pytest.mark.parametrize(
+    ("text", "contact"),
+    [
+        ("Gift card balances wrong - 3rd time asking", 3),
+        ("This is my third message about PX-20418. Three weeks and not a word.", 3),
+        ("I have emailed you three times already and nobody replied.", 4),
+        ("My account got suspended. Appealed twice through the form, zero response.", 3),
+        # Not a contact, or not one that happened.
+        ("For the third time this month the export failed.", 1),
+        ("Please send the third reminder to our customers.", 1),
+        ("I don't want to have to write a third time.", 1),
+        ("The third API call fails with a 500.", 1),
+    ],
+)
+def test_a_customer_who_says_how_often_they_asked_is_a_repeat_contact(
+    detector: Detector, text: str, contact: int
+) -> None:
+    signals = detector.detect(ticket(text))
+    assert signals.repeat_contacts == contact
+    said = [e.text for e in signals.evidence if e.kind == "repeat_contact"]
+    assert bool(said) is (contact > 1) and all("the customer says" in t for t in said)
+
+
+@pytest.mark.parametrize(
     ("text", "keys"),
     [
         ("We get HTTP 500 on every call", ("http_500",)),
@@ -141,6 +164,20 @@ def test_same_error_from_two_customers_gives_same_key(detector: Detector) -> Non
         ("Before we migrate: will any records go missing?", "normal"),
         ("After the migration nothing is missing, all 4,000 records are there. Thanks!",
          "normal"),
+        # Work that stops, said as the business sees it, and nothing where there should be
+        # thousands: production blocked without the word.
+        ("Our monthly billing run to 1,800 dealers is blocked until this works.", "critical"),
+        ("Since this morning's release none of our 14 depots can close work orders.",
+         "critical"),
+        ("Audiologists cannot finish fittings without them, so we're turning patients away.",
+         "critical"),
+        ("Nightly import result: 0 of 38,206 readings accepted.", "critical"),
+        ("The nightly backups in the admin panel have all been 0 bytes since 2 November.",
+         "critical"),
+        ("The release notes mention a blocked IP range.", "normal"),
+        ("Our payroll run was blocked last week but your team fixed it, thanks.", "normal"),
+        ("None of the options can be selected in the filter.", "normal"),
+        ("We have 0 of 5 seats left on the plan.", "normal"),
     ],
 )
 def test_severity(detector: Detector, text: str, severity: str) -> None:

@@ -95,3 +95,52 @@ def test_routine_paperwork_and_charge_corrections_are_tier_two(
 )
 def test_a_lockout_timer_is_self_serve(default_detector: Detector, text: str, tier: int) -> None:
     assert _tier(default_detector, text) == tier
+
+
+@pytest.mark.parametrize(
+    ("text", "tier"),
+    [
+        # Production blocked at an enterprise account, said in the business's own words.
+        ("Since this morning's release none of our 14 depots can close work orders. We can't "
+         "release trains back into service without them.", 3),
+        ("Picker app today: 0 of 1,180 harvest scans uploaded. Yesterday 1,164 of 1,171.", 3),
+        # The same account with a bug that stops nothing stays tier 2.
+        ("The tooltip on the depot filter shows the wrong date format.", 2),
+    ],
+)
+def test_work_stopped_at_an_enterprise_account_is_tier_three(
+    default_detector: Detector, text: str, tier: int
+) -> None:
+    from dataclasses import replace
+
+    from integration.models import Account
+
+    t = replace(ticket(text), account=Account(id="a1", plan="enterprise", arr=150_000.0,
+                                              health=0.8))
+    decision = evaluate(default_matrix(), t, default_detector.detect(t),
+                        now=datetime(2026, 11, 2, 10, 0, tzinfo=UTC), with_actions=False)
+    assert int(decision.tier) == tier, decision.rules
+
+
+@pytest.mark.parametrize(
+    ("text", "tier"),
+    [
+        # A refund that was granted or has arrived is not a refund demand...
+        ("The refund email came through this morning, cheers. When should we expect to see it "
+         "back on the company card?", 1),
+        # ...and one that is late is traced by billing, however annoyed the customer is.
+        ("My refund of €64.90 was issued on the 3rd, but my bank says nothing has arrived. "
+         "Could you send me the transaction reference?", 2),
+        ("You confirmed my refund three weeks ago and it STILL hasn't arrived. This is "
+         "ridiculous, where is my money?", 2),
+        # Asking for the money is a demand.
+        ("Please get my refund processed today, the product never worked.", 3),
+        # An IP allow-list change is security paperwork, not an incident.
+        ("Please add 203.0.113.40/29 to our admin IP allow-list and remove 198.51.100.12. New "
+         "office line.", 2),
+    ],
+)
+def test_granted_refunds_and_security_paperwork_are_not_tier_three(
+    default_detector: Detector, text: str, tier: int
+) -> None:
+    assert _tier(default_detector, text) == tier

@@ -18,6 +18,17 @@ from integration.detect.text import reader
 ROOT = Path(__file__).resolve().parents[2]
 
 SEVERITY = [
+    "Our billing run is blocked",
+    "the payroll process has been completely halted",
+    "Shipment release blocked for all orders",
+    "none of our 14 depots can close orders",
+    "no lorry can leave the yard",
+    "we are turning patients away",
+    "Forty trucks queued",
+    "0 of 38,206 readings accepted",
+    "0 charging sessions since 02:00",
+    "backups have been 0 bytes for a week",
+    "Zero KB backup files",
     "We have data loss",
     "we lost all of our data",
     "Files have been deleted",
@@ -71,6 +82,9 @@ ERRORS = [
 ]
 PHRASES = [
     "What a waste of my time",
+    "This is simply not good enough.",
+    "It isn’t good enough",
+    "What exactly are we even paying you for??",
     "This is the third time I am writing",
     "How many more times",
     "I'm fed up",

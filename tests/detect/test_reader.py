@@ -183,6 +183,22 @@ def test_intent_without_the_keyword(
     assert trigger not in reading.detect(ticket(calm)).trigger_ids
 
 
+def test_an_intent_said_in_one_clause_of_a_long_sentence_is_found(reading: Detector) -> None:
+    from integration.detect.reader import clauses
+
+    text = ("We have a demo with another vendor next Thursday who says they can, and our "
+            "renewal is in February, so I'd like to know what you offer before then.")
+    found = [h for h in reading.detect(ticket(text)).triggers if h.trigger == "churn"]
+    assert found and "without the word" in found[0].reading
+    # A question that only shares the words is no intent, whole or clause by clause.
+    calm = "Quick one: could we have a demo of the new module next week, and which plan has it?"
+    assert "churn" not in reading.detect(ticket(calm)).trigger_ids
+    doc = reader().read_all([calm])[0]
+    # Clauses too short to state anything ("Quick one", "and") are not read on their own.
+    assert [doc.span_text(a, b).strip() for a, b in clauses(doc.lower, 0, len(doc.lower))] == [
+        "could we have a demo of the new module next week,", "which plan has it?"]
+
+
 def test_the_decision_reasons_name_the_verdict(reading: Detector) -> None:
     now = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
     live = ticket("I demand a refund for the unused seats.")

@@ -28,6 +28,9 @@ def test_garbage_refund_now_is_clearly_negative(detector: Detector) -> None:
         "Hi! Could you please explain how to export invoices as CSV? Thanks a lot.",
         "Is it possible to connect our Slack workspace? We would like to get alerts.",
         "How do I fix the error when importing contacts?",
+        "Is the Pro plan good enough for a team of 20?",
+        "Honestly, thanks so much for the quick help!",
+        "We're running a disaster-recovery test on Saturday. Which export includes photos?",
     ],
 )
 def test_polite_questions_are_not_negative(detector: Detector, text: str) -> None:
@@ -46,12 +49,23 @@ def test_polite_questions_are_not_negative(detector: Detector, text: str) -> Non
         "We are fed up, we will take our business elsewhere.",
         "WHY IS THIS STILL BROKEN?!",
         "this damn export never works",
+        "It is absurd that I have to write this again.",
+        "honestly this is ridiculous, we were promised a smooth setup",
+        "For a practice like ours this simply isn't good enough.",
+        "Your support is pathetic.",
+        "THE CARDS PRINTED WITH YESTERDAY'S NAMES. WHAT ARE WE PAYING FOR??",
     ],
 )
 def test_frustration_cues(detector: Detector, text: str) -> None:
     signals = detector.detect(ticket(text))
     assert signals.frustrated, signals.message_sentiments
     assert signals.sentiment < -0.3
+
+
+def test_not_good_enough_for_a_purpose_is_a_wish_not_anger(detector: Detector) -> None:
+    signals = detector.detect(ticket("The import is not good enough yet for our needs; could "
+                                     "you add XML support?"))
+    assert not signals.frustrated
 
 
 def test_negation_flips_positive_words(detector: Detector) -> None:

@@ -9,10 +9,12 @@ import numpy
 import pytest
 
 from integration.decide import build_detector
+from integration.detect.embedding import softmax
 from integration.detect.tiers import TIERS_FILE, TierModel, reads_as_english
 from integration.detect.training.tiers import Example, examples, known_rules, train
 from integration.errors import ConfigurationError
 from integration.matrix import default_matrix
+from integration.models import Category
 
 from .conftest import ticket
 
@@ -57,6 +59,29 @@ def test_the_summed_rows_are_the_feature_vector_times_the_weights() -> None:
     assert numpy.allclose(model.logits(item, signals, None),
                           features(item, signals, None, triggers=model.triggers, dim=model.dim)
                           @ model.weights + model.bias)
+    # Each rules' tier adds its own row and its row within the ticket's category.
+    reading = model.read(item, signals, vector)
+    at = list(Category).index(signals.category) * 3
+    for tier in range(3):
+        logits = (whole @ model.weights + model.bias + model.by_rules_tier[tier]
+                  + model.by_category_and_rules_tier[at + tier])
+        assert numpy.allclose(reading.given[tier], softmax(logits.tolist()))
+
+
+def test_what_was_only_mentioned_and_the_tone_count_in_the_sum() -> None:
+    from dataclasses import replace
+
+    from integration.detect.tiers import features
+
+    model = TierModel(TIERS_FILE)
+    signals = build_detector(MATRIX).read(ticket("How do I export the report?")).signals
+    item = ticket("How do I export the report?")
+    calm = features(item, signals, None, triggers=model.triggers, dim=model.dim)
+    upset = features(item, replace(signals, frustrated=True, mentioned=("refund",)), None,
+                     triggers=model.triggers, dim=model.dim)
+    assert "refund" in model.triggers and (upset - calm).sum() == 2.0
+    assert not numpy.allclose(model.logits(item, replace(signals, mentioned=("refund",)), None),
+                              model.logits(item, signals, None))
 
 
 def test_a_ticket_in_another_language_is_left_to_the_rules() -> None:
@@ -84,7 +109,8 @@ def test_a_broken_model_file_is_named(tmp_path: Path) -> None:
         TierModel(missing)
     with missing.open("wb") as handle:
         numpy.savez(handle, weights=numpy.zeros((5, 3)), by_rules_tier=numpy.zeros((3, 3)),
-                    bias=numpy.zeros(3), triggers=numpy.array(["churn"]), dim=numpy.array(4),
+                    by_category_and_rules_tier=numpy.zeros((36, 3)), bias=numpy.zeros(3),
+                    triggers=numpy.array(["churn"]), dim=numpy.array(4),
                     rules=numpy.array(["default_tier"]))
     with pytest.raises(ConfigurationError, match="expected"):
         TierModel(missing)
@@ -100,11 +126,15 @@ def test_training_learns_when_the_rules_tier_is_wrong() -> None:
     rows = [_example([1.0, 0.0], 1, 2, "a") for _ in range(30)]
     rows += [_example([0.0, 1.0], 1, 1, "b") for _ in range(30)]
     weights, bias = train(rows, l2=0.001)
-    assert weights.shape == (2 + 3, 3)
-    logits = numpy.array([1.0, 0.0, 1.0, 0.0, 0.0]) @ weights + bias
-    assert int(logits.argmax()) == 1  # tier 2
-    logits = numpy.array([0.0, 1.0, 1.0, 0.0, 0.0]) @ weights + bias
-    assert int(logits.argmax()) == 0  # tier 1, as the rules said
+    # The features, the rules' tier, and the rules' tier beside each leading (category) feature.
+    assert weights.shape == (2 + 3 + 2 * 3, 3)
+
+    def design(x: list[float]) -> numpy.ndarray:
+        tier = numpy.array([1.0, 0.0, 0.0])
+        return numpy.concatenate([x, tier, numpy.outer(x, tier).ravel()])
+
+    assert int((design([1.0, 0.0]) @ weights + bias).argmax()) == 1  # tier 2
+    assert int((design([0.0, 1.0]) @ weights + bias).argmax()) == 0  # tier 1, as the rules said
 
 
 def test_examples_are_read_as_at_run_time(tmp_path: Path) -> None:

@@ -287,7 +287,9 @@ def test_enterprise_at_risk_does_not_lift_a_calm_tier_1_issue(matrix: Matrix) ->
     ("arr", "frustrated", "sentiment", "tier"),
     [
         (150_000, True, 0.0, Tier.THREE),
-        (100_000, False, -0.8, Tier.THREE),
+        (100_001, False, -0.8, Tier.THREE),
+        # "Above 100,000": an account at exactly 100,000 is not lifted by its tone.
+        (100_000, True, -0.8, Tier.TWO),
         (150_000, False, -0.2, Tier.TWO),
         (99_999, True, -0.8, Tier.TWO),
     ],
@@ -365,7 +367,7 @@ def test_a_lower_previous_tier_changes_nothing(matrix: Matrix) -> None:
     assert (decision.tier, rule_ids(decision)) == (Tier.TWO, ["billing_adjustment"])
 
 
-def test_a_refund_we_already_granted_is_billing_work_unless_the_customer_is_upset(
+def test_a_refund_we_already_granted_is_billing_work_however_upset_the_customer_is(
     matrix: Matrix,
 ) -> None:
     granted = hit("refund_granted", "refund you processed")
@@ -374,5 +376,9 @@ def test_a_refund_we_already_granted_is_billing_work_unless_the_customer_is_upse
     # "It hasn't shown on our statement yet" is a calm report: tracing it is billing work.
     not_yet = signals(Category.REFUND, hit("refund", "refund"), granted, sentiment=-0.15)
     assert rule_ids(decide(matrix, not_yet)) == ["billing_adjustment"]
-    upset = signals(Category.REFUND, hit("refund", "refund"), granted, sentiment=-0.45)
-    assert rule_ids(decide(matrix, upset)) == ["refund_demand"]
+    # Tone alone never makes tier 3: a late refund chased angrily is still traced by billing.
+    upset = signals(Category.REFUND, hit("refund", "refund"), granted, sentiment=-0.7,
+                    frustrated=True)
+    assert rule_ids(decide(matrix, upset)) == ["billing_adjustment"]
+    assert rule_ids(decide(matrix, signals(Category.REFUND, hit("refund", "refund"),
+                                           sentiment=-0.45))) == ["refund_demand"]

@@ -68,7 +68,7 @@ def test_each_suggestion_is_shown_with_its_replay(signed_in: Any, runtime: Any, 
         assert re.search(r"<strong>\d+</strong> tickets? would change tier: \d+ up, \d+ down",
                          card)
         assert "Agreement with agents&#39; corrections" in card or "Agreement with agents'" in card
-    assert "Tighten big_and_frustrated: arr_at_least" in page
+    assert "Tighten big_and_frustrated: arr_above" in page
 
 
 def test_an_admin_replays_a_change_then_applies_it_as_a_new_version(
@@ -80,8 +80,8 @@ def test_an_admin_replays_a_change_then_applies_it_as_a_new_version(
     shown = signed_in.post("/admin/review/change", data=form)
     assert shown.status_code == 200
     assert 'id="replay-changed"' in shown.text and 'id="diff"' in shown.text
-    assert "+    when: {all: [{arr_at_least: 200000" in html.unescape(shown.text) or \
-        "arr_at_least: 200000" in html.unescape(shown.text)
+    assert "+    when: {all: [{arr_above: 200000" in html.unescape(shown.text) or \
+        "arr_above: 200000" in html.unescape(shown.text)
     assert not saved.exists()
 
     apply = dict(re.findall(r'name="([^"]+)" value="([^"]*)"',
@@ -93,7 +93,7 @@ def test_an_admin_replays_a_change_then_applies_it_as_a_new_version(
     matrix = load_matrix_text(text, source="matrix.yaml")
     assert matrix.version in done.text
     bump = next(b for b in matrix.bumps if b.id == "big_and_frustrated")
-    assert "arr_at_least 200000" in bump.when.describe()
+    assert "arr_above 200000" in bump.when.describe()
     # Only that line changed: every comment of the file is still there.
     before = DEFAULT_PATH.read_text(encoding="utf-8").splitlines()
     after = text.splitlines()

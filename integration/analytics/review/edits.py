@@ -31,8 +31,9 @@ from integration.errors import ValidationError
 __all__ = ["EDIT_KINDS", "EditError", "Edited", "apply_edit", "diff_lines", "edit_document"]
 
 EDIT_KINDS = ("move_rule", "drop_word", "set_threshold", "add_rule")
-THRESHOLD_KINDS = ("sentiment_below", "health_below", "arr_at_least", "confidence_at_least",
-                   "repeat_contacts_at_least", "customer_messages_at_least")
+THRESHOLD_KINDS = ("sentiment_below", "health_below", "arr_at_least", "arr_above",
+                   "confidence_at_least", "repeat_contacts_at_least",
+                   "customer_messages_at_least")
 
 
 class EditError(ValidationError):

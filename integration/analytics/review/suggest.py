@@ -134,10 +134,14 @@ def _has_word(text: str, word: str) -> bool:
     return re.search(pattern, text) is not None
 
 
+# ARR thresholds are tightened by half again per step, to a round thousand.
+_ARR = ("arr_at_least", "arr_above")
+
+
 def _threshold_suggestions(count: RuleCount, when: Any, why: str) -> list[Suggestion]:
     # Two steps each: the review keeps the smaller one that changes a stored ticket.
     out = []
-    for kind in (*_STEPS, "arr_at_least"):
+    for kind in (*_STEPS, *_ARR):
         values = [v for v in _leaves(when, kind) if isinstance(v, int | float)]
         if len(values) != 1:
             continue
@@ -156,7 +160,7 @@ def _threshold_suggestions(count: RuleCount, when: Any, why: str) -> list[Sugges
 
 
 def _stepped(kind: str, old: float, steps: int) -> float:
-    if kind == "arr_at_least":
+    if kind in _ARR:
         return float(round(old * (1 + 0.5 * steps), -3))
     step, limit = _STEPS[kind]
     new = round(max(old + step * steps, limit) if step < 0 else min(old + step * steps, limit), 2)

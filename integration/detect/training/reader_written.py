@@ -497,6 +497,26 @@ MORE_INTENTS: dict[str, list[str]] = {
         "Our board has asked us to replace you before the contract ends.",
         "Unless the price comes down we will take the renewal elsewhere.",
         "Procurement asked me for a quote from two of your competitors before we decide.",
+        # Written 2026-12-08: the choice between the vendor and another one, said politely,
+        # often wrapped around a product question and a date.
+        "At that price we will have to look elsewhere; we are seeing another vendor on Monday.",
+        "We have a demo booked with a competing platform next week, ahead of our renewal.",
+        "Our directors choose between you and another system at the end of the month.",
+        "A rival supplier has quoted us roughly half of what we pay you, and we decide by Friday.",
+        "The committee compares you with two other providers next Tuesday.",
+        "We're trialling a different scheduling tool alongside yours to see which one stays.",
+        "If the new price stands we'll be taking our business somewhere cheaper.",
+        "Our board meets on the 12th to decide whether we keep your system or switch.",
+        "The renewal quote is well over budget, so we're talking to other vendors.",
+        "Honestly we're wondering whether it's worth keeping the subscription past this term.",
+        "I'm moving my savings to another bank that pays more interest.",
+        "We're running a pilot with a competitor this month before our contract is up.",
+        "The one thing that would keep us with you is offline mode; the other vendor has it.",
+        "Our head office wants everyone on the same platform the other branches use, not yours.",
+        "I've started transferring my pension to another provider.",
+        "Our renewal is in February and another company has offered the same for less.",
+        "Unless you can match their price we'll move the whole team over in January.",
+        "We've been asked to justify staying with you against a cheaper quote we received.",
     ],
     "relationship": [
         # Written 2026-12-06: a senior person asks to talk about the relationship itself.
@@ -518,6 +538,19 @@ MORE_INTENTS: dict[str, list[str]] = {
         "We should talk at a senior level about what has gone wrong between our teams this "
         "year.",
         "Our owner wants to speak with your founder about whether we carry on together.",
+        # Written 2026-12-08: the question whether the arrangement still makes sense, asked
+        # calmly by someone senior.
+        "I'd like to understand honestly whether you're still the right partner for us.",
+        "Could we meet to review whether the current arrangement makes sense for both sides?",
+        "I want to talk about the partnership and whether the shape of our agreement still "
+        "works for us.",
+        "Before I answer our board again, I want to understand how you see the partnership.",
+        "It's been a difficult year on both sides and I think it is time we sat down together.",
+        "Our governors have questions about value, and I want to discuss the future of our "
+        "arrangement with you.",
+        "I'd like to understand whether the arrangement still makes sense for both of us.",
+        "As managing director I'd like half an hour with you about where this relationship is "
+        "going.",
     ],
     "none": [
         "Could we book a call with your onboarding lead to plan the rollout to our second site?",
@@ -547,5 +580,18 @@ MORE_INTENTS: dict[str, list[str]] = {
         "I changed banks and need to update the direct debit.",
         "The chart went flat because we paused the campaign, all fine.",
         "We noticed a new login screen this morning, looks nice.",
+        # Written 2026-12-08: the same words as a competitive choice, with nothing at stake.
+        "We have a demo of your new forecasting module with our team leads next Tuesday.",
+        "Our board meets on the 12th and would like the usage report beforehand.",
+        "Can you quote us for ten more seats before our renewal in February?",
+        "We compared the two plans you offer and want to move up to the larger one.",
+        "We moved from another vendor to you last year and want to import the old archive.",
+        "Our director asked for a price for adding the second warehouse next quarter.",
+        "Another team in our company uses you too; can we merge the two accounts?",
+        "We are looking at your premium tier for the extra storage, what does it cost?",
+        "Could we meet to plan how the partnership rolls out to our new sites next year?",
+        "Our managing director would like an invoice for the partnership fee.",
+        "I'd like half an hour with your trainer to set up the new dashboards.",
+        "Our board would like to understand the new features before the roll-out.",
     ],
 }

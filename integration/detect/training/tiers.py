@@ -31,7 +31,7 @@ import numpy
 from integration.decide import decide
 from integration.detect import Detector
 from integration.detect.embedding import default_embedding_model
-from integration.detect.tiers import PLANS, TIERS_FILE, TierModel, features
+from integration.detect.tiers import TIERS_FILE, TierModel, features, head_size
 from integration.detect.training.embed import fit_softmax
 from integration.detect.training.evaluation import tier_figures
 from integration.detect.training.report import read_labeled
@@ -128,14 +128,17 @@ def examples(paths: Sequence[Path], matrix: Matrix) -> tuple[list[Example], tupl
 
 
 def _design(rows: Sequence[Example]) -> numpy.ndarray:
+    """Features, the rules' tier, and the rules' tier within each category (category-major)."""
     onehot = numpy.zeros((len(rows), 3))
     onehot[numpy.arange(len(rows)), [r.rules_tier - 1 for r in rows]] = 1.0
-    return numpy.hstack([numpy.vstack([r.x for r in rows]), onehot])
+    x = numpy.vstack([r.x for r in rows])
+    pairs = numpy.einsum("ni,nj->nij", x[:, :len(Category)], onehot).reshape(len(rows), -1)
+    return numpy.hstack([x, onehot, pairs])
 
 
 def train(rows: Sequence[Example], *, l2: float = L2) -> tuple[numpy.ndarray, numpy.ndarray]:
-    """Weights (features + the rules' tier, 3 columns) and bias, fitted on the ``rows`` the
-    model applies to."""
+    """Weights (features, the rules' tier and the rules' tier per category; 3 columns) and
+    bias, fitted on the ``rows`` the model applies to."""
     used = [r for r in rows if r.applies]
     return fit_softmax(_design(used), numpy.array([r.expected - 1 for r in used]), 3, l2=l2)
 
@@ -191,10 +194,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows, triggers = examples(paths, matrix)
     report = leave_one_set_out(rows, learned=learned, l2=args.l2)
     weights, bias = train(rows, l2=args.l2)
-    dim = len(rows[0].x) - (len(Category) + len(triggers) + 2 + len(PLANS) + 1)
+    dim = len(rows[0].x) - head_size(triggers)
+    head, pairs = len(rows[0].x), 3 * len(Category)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("wb") as handle:
-        numpy.savez(handle, weights=weights[:-3], by_rules_tier=weights[-3:], bias=bias,
+        numpy.savez(handle, weights=weights[:head], by_rules_tier=weights[head:head + 3],
+                    by_category_and_rules_tier=weights[head + 3:head + 3 + pairs], bias=bias,
                     triggers=numpy.array(triggers), dim=numpy.array(dim),
                     rules=numpy.array(sorted(known_rules(matrix))))
     digest = hashlib.sha256()
