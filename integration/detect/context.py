@@ -263,7 +263,8 @@ _STATED = (
 # Every match above contains one of these: most messages are passed over at once.
 _STATED_WORDS = ("time", "twice", "message", "mail", "ticket", "chase", "follow")
 # Said of a contact that has not happened: "before I have to write a third time".
-_NOT_YET = re.compile(r"\b(?:if|before|don't want to|do not want to|won't|never|not)\b[^.!?]{0,25}$")
+_NOT_YET = re.compile(
+    r"\b(?:if|before|don't want to|do not want to|won't|never|not)\b[^.!?]{0,25}$")
 
 
 def stated_contacts(texts: Sequence[str]) -> tuple[int, str]:
