@@ -615,14 +615,18 @@ class HitReader:
         and the words around it would outweigh it.
         """
         out = []
+        lower = doc.lower
         for lo, hi in doc.sents:
             if hi - lo < _MIN_SENTENCE:
                 continue
-            for start, end in ((lo, hi), *clauses(doc.lower, lo, hi)):
-                found = self._intent_in(doc, start, end)
-                if found is not None:
-                    out.append(found)
-                    break
+            found = self._intent_in(doc, lo, hi)
+            if found is None and not _CLAUSE_WORDS.isdisjoint(lower[lo:hi]):
+                for start, end in clauses(lower, lo, hi):
+                    found = self._intent_in(doc, start, end)
+                    if found is not None:
+                        break
+            if found is not None:
+                out.append(found)
         out.sort(key=lambda i: -i.probability)
         return out
 
@@ -645,6 +649,8 @@ class HitReader:
 _CLAUSE_MARKS = frozenset({":", ";", "—", "–"})
 _RELATIVES = frozenset({"who", "which", "whereas", "while"})
 _AFTER_COMMA = frozenset({"and", "so", "but", "because"})
+# A sentence without any of these has one clause.
+_CLAUSE_WORDS = _CLAUSE_MARKS | _RELATIVES | _AFTER_COMMA
 
 
 def clauses(lower: Sequence[str], lo: int, hi: int) -> list[tuple[int, int]]:
