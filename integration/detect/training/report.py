@@ -69,7 +69,8 @@ class Group:
 
 # Sets a to e and g to k have been looked at (c, d, e and g to k were each the held-out set
 # once, and are spent). Set l (``*_l.jsonl``, README_l.md) was written apart on 2026-12-08,
-# while set k joined the development sets, and is the held-out set of this round.
+# while set k joined the development sets, and is the held-out set of this round (scored once
+# on 2026-12-08, so spent too: the next round needs a new set written apart).
 GROUPS = (
     Group(name="B2B SaaS", dev=("b2b_saas.jsonl", "b2b_saas_b.jsonl", "b2b_saas_c.jsonl",
                                 "b2b_saas_d.jsonl", "b2b_saas_e.jsonl", "b2b_saas_g.jsonl",
