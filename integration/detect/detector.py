@@ -37,6 +37,7 @@ from integration.detect.cues import DEFAULT_TRIGGERS
 from integration.detect.expectation import BREACH_SCORE, breach_sentence
 from integration.detect.impact import error_keys, severity_cues
 from integration.detect.notices import Notice, only_me, read_notice
+from integration.detect.posts import POSTS_FILE, PostReader
 from integration.detect.reader import (
     INTENT_TRIGGERS,
     HitReader,
@@ -52,6 +53,7 @@ from integration.detect.triggers import TriggerMatcher
 from integration.errors import ConfigurationError
 from integration.models import (
     Category,
+    Channel,
     Evidence,
     Message,
     MessageSentiment,
@@ -133,6 +135,7 @@ class Detector:
         pages: Sequence[PageRule] | None = None,
         hit_reader: HitReader | None | bool = True,
         tier_model: TierModel | None | bool = True,
+        post_reader: PostReader | None | bool = True,
     ) -> None:
         if repeat_window_days < 0:
             raise ConfigurationError(
@@ -153,6 +156,14 @@ class Detector:
             tier_model if isinstance(tier_model, TierModel)
             else default_tier_model() if tier_model is True and self._model is not None
             and self._model.embedding is not None and TIERS_FILE.is_file()
+            else None
+        )
+        # True: the post model shipped in the package reads public posts (channel social) by
+        # the complaint convention; it needs the text model's meanings too.
+        self._posts: PostReader | None = (
+            post_reader if isinstance(post_reader, PostReader)
+            else default_post_reader() if post_reader is True and self._model is not None
+            and self._model.embedding is not None and POSTS_FILE.is_file()
             else None
         )
         # True: the learned reader shipped in the package decides whether a trigger word is
@@ -262,6 +273,10 @@ class Detector:
         if gone is not None and not hint and not hits:
             category, why = _after_taking_back(category, why, mood, messages)
         category, why = _as_noticed(category, why, notice, alone)
+        if ticket.channel is Channel.SOCIAL and self._posts is not None:
+            mood = self._post_mood(mood, words, category.category, messages)
+            evidence = [e for e in evidence if e.kind != "sentiment"] + [
+                e for e in mood.evidence if e.kind == "sentiment"]
         evidence.append(Evidence(kind="category", text=f"{category.category.value}: {why}"))
         if keys:
             evidence.append(Evidence(kind="error", text=", ".join(keys)))
@@ -304,6 +319,35 @@ class Detector:
         whole = words[0] if len(words) == 1 else [w for part in words for w in part]
         return evolve(signals, tier_reading=self._tiers.read(
             ticket, signals, self._model.meaning(whole)))
+
+    def _post_mood(self, mood: _Mood, words: list[list[str]], category: Category,
+                   messages: list[tuple[str, Parsed]]) -> _Mood:
+        """A public post's tone by the complaint convention: the post model says whether each
+        message complains; strongly negative words still say how much."""
+        posts, model = self._posts, self._model
+        if posts is None or model is None or len(words) != len(mood.sentiments):
+            return mood
+        sentiments = []
+        evidence = [e for e in mood.evidence if e.kind != "sentiment"]
+        for n, (said, part) in enumerate(zip(mood.sentiments, words, strict=True)):
+            p = posts.probability(model.meaning(part), said.score, category)
+            score, sentence = said.score, said.sentence
+            if p >= posts.at and score > BREACH_SCORE:
+                score = BREACH_SCORE
+                sentence = sentence or _first_sentence(messages[n][1])
+                evidence.append(Evidence(kind="sentiment", text=f"a public post read as a "
+                                         f"complaint ({p:.0%} sure): {sentence}"))
+            elif p < posts.at and 0.0 > score > FRUSTRATED_BELOW and not mood.frustrated:
+                # Mildly negative words in a post that complains of nothing ("sad to see the
+                # summer menu go, when is it back?") are no complaint.
+                score = 0.0
+            sentiments.append(replace(said, score=score, sentence=sentence))
+        overall = min(s.score for s in sentiments) if sentiments else mood.overall
+        worst = min(sentiments, key=lambda s: s.score, default=None)
+        if worst is not None and worst.score < 0 and not any(
+                e.kind == "sentiment" for e in evidence):
+            evidence.append(Evidence(kind="sentiment", text=worst.sentence))
+        return replace(mood, sentiments=sentiments, overall=overall, evidence=evidence)
 
     def _meaning(self, words: list[list[str]]) -> bytes:
         """The embedding the category model read, as float16 bytes, if it is to be kept."""
@@ -745,6 +789,12 @@ def _intent_words(found: Intent) -> str:
 
 def _first_sentence(doc: Parsed) -> str:
     return doc.span_text(*doc.sents[0]).strip() if doc.sents else doc.text
+
+
+@lru_cache(maxsize=1)
+def default_post_reader() -> PostReader:
+    """The post model shipped in the package, loaded once per process."""
+    return PostReader(POSTS_FILE)
 
 
 @lru_cache(maxsize=1)
