@@ -150,22 +150,7 @@ class Detector:
             default_model() if model is True else model if isinstance(model, TextModel) else None
         )
         self.trigger_ids = self._triggers.ids
-        # True: the tier model shipped in the package, when the text model reads meanings
-        # (its features include them); False/None: none, and signals carry no tier reading.
-        self._tiers: TierModel | None = (
-            tier_model if isinstance(tier_model, TierModel)
-            else default_tier_model() if tier_model is True and self._model is not None
-            and self._model.embedding is not None and TIERS_FILE.is_file()
-            else None
-        )
-        # True: the post model shipped in the package reads public posts (channel social) by
-        # the complaint convention; it needs the text model's meanings too.
-        self._posts: PostReader | None = (
-            post_reader if isinstance(post_reader, PostReader)
-            else default_post_reader() if post_reader is True and self._model is not None
-            and self._model.embedding is not None and POSTS_FILE.is_file()
-            else None
-        )
+        self._tiers, self._posts = _learned_models(self._model, tier_model, post_reader)
         # True: the learned reader shipped in the package decides whether a trigger word is
         # live and finds intents said without one; False/None: the rules alone.
         self._hit_reader: HitReader | None = (
@@ -274,9 +259,7 @@ class Detector:
             category, why = _after_taking_back(category, why, mood, messages)
         category, why = _as_noticed(category, why, notice, alone)
         if ticket.channel is Channel.SOCIAL and self._posts is not None:
-            mood = self._post_mood(mood, words, category.category, messages)
-            evidence = [e for e in evidence if e.kind != "sentiment"] + [
-                e for e in mood.evidence if e.kind == "sentiment"]
+            mood, evidence = self._post_mood(mood, words, category.category, messages, evidence)
         evidence.append(Evidence(kind="category", text=f"{category.category.value}: {why}"))
         if keys:
             evidence.append(Evidence(kind="error", text=", ".join(keys)))
@@ -321,12 +304,14 @@ class Detector:
             ticket, signals, self._model.meaning(whole)))
 
     def _post_mood(self, mood: _Mood, words: list[list[str]], category: Category,
-                   messages: list[tuple[str, Parsed]]) -> _Mood:
+                   messages: list[tuple[str, Parsed]],
+                   found: list[Evidence]) -> tuple[_Mood, list[Evidence]]:
         """A public post's tone by the complaint convention: the post model says whether each
-        message complains; strongly negative words still say how much."""
+        message complains; strongly negative words still say how much. ``found``: the
+        ticket's evidence so far, whose tone evidence is replaced."""
         posts, model = self._posts, self._model
         if posts is None or model is None or len(words) != len(mood.sentiments):
-            return mood
+            return mood, found
         sentiments = []
         evidence = [e for e in mood.evidence if e.kind != "sentiment"]
         for n, (said, part) in enumerate(zip(mood.sentiments, words, strict=True)):
@@ -347,7 +332,9 @@ class Detector:
         if worst is not None and worst.score < 0 and not any(
                 e.kind == "sentiment" for e in evidence):
             evidence.append(Evidence(kind="sentiment", text=worst.sentence))
-        return replace(mood, sentiments=sentiments, overall=overall, evidence=evidence)
+        tone = [e for e in evidence if e.kind == "sentiment"]
+        return (replace(mood, sentiments=sentiments, overall=overall, evidence=evidence),
+                [e for e in found if e.kind != "sentiment"] + tone)
 
     def _meaning(self, words: list[list[str]]) -> bytes:
         """The embedding the category model read, as float16 bytes, if it is to be kept."""
@@ -789,6 +776,27 @@ def _intent_words(found: Intent) -> str:
 
 def _first_sentence(doc: Parsed) -> str:
     return doc.span_text(*doc.sents[0]).strip() if doc.sents else doc.text
+
+
+def _learned_models(
+    model: TextModel | None, tier_model: TierModel | None | bool,
+    post_reader: PostReader | None | bool,
+) -> tuple[TierModel | None, PostReader | None]:
+    """The tier model and the post model a detector uses.
+
+    True: the one shipped in the package, when the text model reads meanings (their features
+    include them); an instance: that one; False/None: none (signals carry no tier reading,
+    public posts keep the support convention's tone).
+    """
+    meaning = model is not None and model.embedding is not None
+    tiers = (tier_model if isinstance(tier_model, TierModel)
+             else default_tier_model() if tier_model is True and meaning and TIERS_FILE.is_file()
+             else None)
+    posts = (post_reader if isinstance(post_reader, PostReader)
+             else default_post_reader() if post_reader is True and meaning
+             and POSTS_FILE.is_file()
+             else None)
+    return tiers, posts
 
 
 @lru_cache(maxsize=1)
