@@ -375,8 +375,8 @@ def _word_valences(
             shouting += 1
         if not val:
             continue
-        if lowers[i] in _NAMED_BEFORE and lowers[i + 1:i + 3] and (
-                _NAMED_BEFORE[lowers[i]] & set(lowers[i + 1:i + 3])):
+        if lowers[i] in _NAMED_BEFORE and not _NAMED_BEFORE[lowers[i]].isdisjoint(
+                lowers[i + 1:i + 3]):
             # "disaster recovery", "crash test": the name of a practice, not a mood.
             continue
         lemma = lemmas[i]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,8 +27,9 @@ from integration.detect import Detector
 from integration.detect.embedding import default_embedding_model
 from integration.detect.posts import POSTS_FILE, post_features
 from integration.detect.training.embed import fit_softmax
+from integration.detect.training.evaluation import prf
 from integration.detect.training.report import DATA, GROUPS, read_labeled
-from integration.detect.training.tiers import _Capture
+from integration.detect.training.tiers import _Capture, _set_of
 from integration.errors import ConfigurationError
 from integration.matrix import default_matrix
 from integration.models import Category, Channel
@@ -75,8 +75,7 @@ def examples(paths: Sequence[Path]) -> list[Example]:
                                        source=str(path))
         if errors:
             raise ConfigurationError(str(errors[0]))
-        found = re.search(r"_([a-z])\.jsonl$", path.name)
-        group = found.group(1) if found else path.stem
+        group = _set_of(path)
         for ticket, expected in zip(labeled.tickets, labeled.expected, strict=True):
             if expected.complaint is None or ticket.channel is not Channel.SOCIAL:
                 continue
@@ -98,12 +97,9 @@ def train(rows: Sequence[Example], *, l2: float = L2) -> tuple[numpy.ndarray, fl
 
 
 def _f1(pairs: Sequence[tuple[bool, bool]]) -> dict[str, float]:
-    tp = sum(1 for y, p in pairs if y and p)
-    fp = sum(1 for y, p in pairs if p and not y)
-    fn = sum(1 for y, p in pairs if y and not p)
-    precision, recall = tp / max(1, tp + fp), tp / max(1, tp + fn)
-    f1 = 2 * precision * recall / max(1e-9, precision + recall)
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+    """Precision, recall and F1 of (expected, decided) complaint pairs."""
+    return prf(sum(1 for y, p in pairs if y and p), sum(1 for y, p in pairs if p and not y),
+               sum(1 for y, p in pairs if y and not p))
 
 
 def leave_one_set_out(rows: Sequence[Example], *, l2: float = L2,
