@@ -100,6 +100,33 @@ def _asks_us_to_act(after: list[str]) -> bool:
     return after[0] == "we" and len(after) > 1 and after[1] in _VENDOR_ACTIONS
 
 
+# "We'd like to know", "I need to understand": wanting an answer, not an action.
+_LEARN = _words("know understand learn ask")
+# "Our accountant asked what happens to our data", "I was wondering whether", "we'd like to
+# know if": a question told as a statement, with no question mark.
+_ASKING = _words("ask wonder")
+_WH = _words("what whether if how when which who why where")
+
+
+def _to_learn(lemmas: list[str], i: int) -> bool:
+    """After the customer at ``i``: a want followed by "to know / understand / learn / ask"."""
+    for j in range(i + 1, min(i + 4, len(lemmas) - 2)):
+        if lemmas[j] in _WANT:
+            return lemmas[j + 1] == "to" and lemmas[j + 2] in _LEARN
+    return False
+
+
+def _indirect_question(doc: Parsed, start: int, end: int) -> bool:
+    """A question in a statement: "asked what happens", "wondering whether", "to know if"."""
+    lemmas = doc.lemmas[start:end]
+    for i, lemma in enumerate(lemmas[:-1]):
+        if (lemma in _ASKING or (lemma == "know" and i > 0 and lemmas[i - 1] == "to")) and (
+            not _WH.isdisjoint(lemmas[i + 1 : i + 3])
+        ):
+            return True
+    return False
+
+
 def _request(doc: Parsed, start: int, end: int, question: bool) -> bool:
     words = [
         (w, lemma)
@@ -119,7 +146,7 @@ def _request(doc: Parsed, start: int, end: int, question: bool) -> bool:
         after = lemmas[i + 1 : i + 4]
         if lemma in _REQUEST_MODALS and _asks_us_to_act(after):
             return True
-        if lemma in _SELF and any(w in _WANT for w in after):
+        if lemma in _SELF and any(w in _WANT for w in after) and not _to_learn(lemmas, i):
             return True
         if question and lemma in _SELF and any(w in _GET for w in after[:2]):
             return True
@@ -153,7 +180,7 @@ def read_ask(docs: Sequence[Parsed], *, upset: bool) -> Ask:
         for start, end in doc.sents:
             if start >= end:
                 continue
-            question = is_question(doc, start)
+            question = is_question(doc, start) or _indirect_question(doc, start, end)
             if question and is_hypothetical(doc, start):
                 # "If your region went down, would we fail over?" asks about a supposed case.
                 asked = asked or doc.sentence_text(start)

@@ -327,6 +327,7 @@ def _score(
     profanity: bool,
     sarcasm: bool,
     openers: bool,
+    shouted_text: bool = False,
 ) -> tuple[float, str, bool]:
     # (score, stripped text, strong). The flags say which pattern families can match at all.
     words, shouting = _word_valences(doc, start, end, text, all_caps_text)
@@ -348,7 +349,7 @@ def _score(
         if pattern.search(text):
             total += valence
             strong = strong or is_strong
-    total, loud = _punctuation(text, total, shouting, all_caps_text)
+    total, loud = _punctuation(text, total, shouting, all_caps_text, shouted_text)
     return _normalize(total), text.strip(), strong or loud
 
 
@@ -397,7 +398,7 @@ def _word_valences(
 
 
 def _punctuation(
-    text: str, total: float, shouting: int, all_caps_text: bool
+    text: str, total: float, shouting: int, all_caps_text: bool, shouted_text: bool = False
 ) -> tuple[float, bool]:
     """The total after exclamations, "??" and shouting, and whether they make it strong."""
     strong = False
@@ -409,8 +410,9 @@ def _punctuation(
     if shouting and (total < 0 or "!" in text or shouting >= 2):
         total -= 0.6 * min(shouting, 3)
         strong = shouting >= 2 and exclaims >= 1
-    # A whole message in capitals that exclaims or asks twice over is shouting at us.
-    if all_caps_text and (exclaims >= 2 or "??" in text):
+    # A whole message in capitals that exclaims or asks twice over is shouting at us; so is
+    # a long one, with or without "!" ("WE CHANGED IT IN SEPTEMBER. SORT IT OUT TODAY.").
+    if all_caps_text and (exclaims >= 2 or "??" in text or shouted_text):
         total -= 1.0
         strong = True
     return total, strong
@@ -446,6 +448,11 @@ def _has_any(lower: str, needles: tuple[str, ...]) -> bool:
     return False
 
 
+# A message wholly in capitals with at least this many letters is shouted: every such message
+# in the labeled sets was a complaint, whatever its punctuation.
+_SHOUTED_LETTERS = 40
+
+
 def score_doc(doc: Parsed) -> tuple[float, str, bool]:
     """A message's score, the sentence that drove it, and whether a strong cue was seen.
 
@@ -453,7 +460,9 @@ def score_doc(doc: Parsed) -> tuple[float, str, bool]:
     the end does not cancel "your product is garbage"; otherwise the whole message counts.
     """
     text = doc.text
-    all_caps = text.isupper() and sum(1 for c in text if c.isalpha()) >= 12
+    letters = sum(1 for c in text if c.isalpha()) if text.isupper() else 0
+    all_caps = letters >= 12
+    shouted = letters >= _SHOUTED_LETTERS
     lower = text.lower()
     # The pattern families each sentence would search, cut down once per message by
     # substrings their matches must contain (see _PHRASE_NEEDS).
@@ -472,7 +481,8 @@ def score_doc(doc: Parsed) -> tuple[float, str, bool]:
         if sentence.strip() and not (start < end and is_hypothetical(doc, start)):
             # "If a laptop were stolen, how do we kill its sessions?" supposes; it is no mood.
             scores.append(
-                _score(doc, start, end, sentence, all_caps, phrases, profanity, sarcasm, openers)
+                _score(doc, start, end, sentence, all_caps, phrases, profanity, sarcasm, openers,
+                       shouted)
             )
     if not scores:
         return 0.0, "", False

@@ -9,6 +9,7 @@ from integration.detect.cues import INTENT_CUES
 from integration.detect.reader import KIND_WORDS, HitReader
 from integration.detect.senses import INCIDENT_TRIGGERS, is_question, suppression
 from integration.detect.text import Parsed, TextReader
+from integration.detect.typos import slips
 from integration.models import Evidence, TriggerHit, TriggerSpec
 
 __all__ = [
@@ -172,9 +173,12 @@ def resolve_overlaps(doc: Parsed, matcher: LemmaMatcher) -> list[Match]:
     return [Match(key=key, start=start, end=end) for start, end, key in resolved(doc, matcher)]
 
 
-def resolved(doc: Parsed, matcher: LemmaMatcher) -> list[tuple[int, int, str]]:
-    """``resolve_overlaps`` as (start, end, key) tuples, for the detector's inner loops."""
-    raw = matcher.spans(doc.lemmas)
+def resolved(
+    doc: Parsed, matcher: LemmaMatcher, lemmas: list[str] | None = None
+) -> list[tuple[int, int, str]]:
+    """``resolve_overlaps`` as (start, end, key) tuples, for the detector's inner loops;
+    ``lemmas`` in place of the doc's (with misspellings corrected)."""
+    raw = matcher.spans(doc.lemmas if lemmas is None else lemmas)
     if len(raw) < 2:
         return raw
     raw.sort(key=lambda m: (m[0] - m[1], m[0]))
@@ -217,13 +221,20 @@ class TriggerMatcher:
         known = read_options(reader, (w for spec_words in words.values() for w in spec_words))
         for spec in specs:
             compile_phrases(reader, self._matcher, spec.id, words[spec.id], known=known)
+        # "pls cancle my membrship": a trigger word one keyboard slip away still counts.
+        self._slips = slips(lemma.lower() for spec in specs for lemma in spec.lemmas)
+        self._slipped = frozenset(self._slips)
 
     def candidates(self, doc: Parsed) -> list[tuple[int, int, str, str | None]]:
         """Every match as (start, end, key, why the rules discard it or None)."""
         out: list[tuple[int, int, str, str | None]] = []
         if not self.ids:
             return out
-        for start, end, key in resolved(doc, self._matcher):
+        lemmas = doc.lemmas
+        if not self._slipped.isdisjoint(doc.lower):
+            lemmas = [self._slips.get(word, lemma) for word, lemma in zip(doc.lower, lemmas,
+                                                                          strict=True)]
+        for start, end, key in resolved(doc, self._matcher, lemmas):
             why = suppression(doc, start, end, incident=key in INCIDENT_TRIGGERS, trigger=key)
             if why is None and key in QUESTION_ONLY and not is_question(doc, start):
                 why = "not in a question"

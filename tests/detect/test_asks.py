@@ -70,6 +70,30 @@ def test_a_statement_without_a_question_is_not_an_inquiry() -> None:
     assert ask("We moved our offices to Leeds last month.") == (False, "")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Our auditor asked whether your invoices show the VAT rate per line.",
+        "I was wondering how long you keep backups once a contract ends.",
+        "We'd like to know if the Pro plan includes single sign-on. Thanks!",
+    ],
+)
+def test_a_question_told_as_a_statement_is_an_inquiry(body: str) -> None:
+    assert ask(body)[0]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # A sign-off is no question, and wanting something done is a request.
+        "We updated our billing address to 12 High Street. Let me know if you need anything.",
+        "We'd like to cancel the add-on from next month.",
+    ],
+)
+def test_a_sign_off_or_a_want_is_not_an_indirect_question(body: str) -> None:
+    assert not ask(body)[0]
+
+
 def test_an_upset_customer_is_never_an_inquiry() -> None:
     body = "Do you accept SEPA direct debit?"
     assert ask(body)[0]

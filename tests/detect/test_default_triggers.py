@@ -32,6 +32,8 @@ def default_detector() -> Detector:
         ("If this is not fixed we will involve our legal department.", "legal"),
         ("I lost my card on the train this morning. Please freeze it now.", "security"),
         ("@TelcoOne porting my number to another network this week. Bye.", "churn"),
+        ("64p a litre? At that price I'll be looking elsewhere for the winter order.", "churn"),
+        ("Third late delivery this month, we'll take our business elsewhere.", "churn"),
     ],
 )
 def test_meant_triggers_fire(default_detector: Detector, text: str, trigger: str) -> None:
@@ -91,10 +93,29 @@ def test_routine_paperwork_and_charge_corrections_are_tier_two(
         ("How long is someone locked out after five wrong passwords? It's for our handbook.", 1),
         # An account locked by the vendor or an admin is agent work.
         ("Our account is locked and says 'suspended by administrator'. Nobody here did that.", 2),
+        # A reset is self-service until the customer says it was tried and did not help.
+        ("I forgot my password, how do I reset it?", 1),
+        ("Our drivers can't sign in with their work accounts. Resetting their passwords does "
+         "nothing, the error comes first.", 2),
     ],
 )
 def test_a_lockout_timer_is_self_serve(default_detector: Detector, text: str, tier: int) -> None:
     assert _tier(default_detector, text) == tier
+
+
+@pytest.mark.parametrize(
+    ("text", "blocked"),
+    [
+        ("I can't log in, and resetting my password didn't help.", True),
+        ("Resetting the passwords made no difference, same error.", True),
+        ("I reset my password and it works now, thanks!", False),
+        ("How do I reset my password? The link doesn't fit on my screen.", False),
+    ],
+)
+def test_a_reset_that_did_not_help_is_not_self_service(
+    default_detector: Detector, text: str, blocked: bool
+) -> None:
+    assert ("access_blocked" in default_detector.detect(ticket(text)).trigger_ids) is blocked
 
 
 @pytest.mark.parametrize(

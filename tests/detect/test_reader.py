@@ -166,7 +166,7 @@ def test_a_subject_word_counts_as_the_message_reads_it(reading: Detector) -> Non
 @pytest.mark.parametrize(
     ("trigger", "text", "calm"),
     [
-        ("churn", "At this renewal price we will have to look elsewhere.",
+        ("churn", "At this renewal price we will have to find another supplier.",
          "We would like a demo of the new reporting features next week."),
         ("security", "An offboarded employee still logged in and exported our customer list.",
          "How do we remove a user who left the company?"),
@@ -204,7 +204,7 @@ def test_the_decision_reasons_name_the_verdict(reading: Detector) -> None:
     live = ticket("I demand a refund for the unused seats.")
     decision = evaluate(MATRIX, live, reading.detect(live), now=now, with_actions=False)
     assert any("read as live" in r for r in decision.reasons), decision.reasons
-    calm = ticket("At this renewal price we will have to look elsewhere.")
+    calm = ticket("At this renewal price we will have to find another supplier.")
     decision = evaluate(MATRIX, calm, reading.detect(calm), now=now, with_actions=False)
     assert any("churn intent without the word" in r for r in decision.reasons), decision.reasons
 

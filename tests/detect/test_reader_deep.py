@@ -158,10 +158,13 @@ def test_every_written_example_gives_a_pair() -> None:
         assert pairs([row]), f"no trigger match in {row['messages']}"
 
 
-def test_the_deployment_turns_the_second_look_on(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_second_look_is_on_unless_the_deployment_turns_it_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv(reader_module.DEEP_SETTING, raising=False)
-    assert reader_module.default_hit_reader().deep is None  # off unless asked for
+    assert isinstance(reader_module.default_hit_reader().deep, DeepReader)
+    for off in ("off", "0", "False", " no "):
+        monkeypatch.setenv(reader_module.DEEP_SETTING, off)
+        assert reader_module.default_hit_reader().deep is None, off
     monkeypatch.setenv(reader_module.DEEP_SETTING, "on")
     assert isinstance(reader_module.default_hit_reader().deep, DeepReader)
-    monkeypatch.setenv(reader_module.DEEP_SETTING, "off")
-    assert reader_module.default_hit_reader().deep is None

@@ -31,6 +31,8 @@ def test_garbage_refund_now_is_clearly_negative(detector: Detector) -> None:
         "Is the Pro plan good enough for a team of 20?",
         "Honestly, thanks so much for the quick help!",
         "We're running a disaster-recovery test on Saturday. Which export includes photos?",
+        # Short capitals are a name or an acronym, not shouting.
+        "NEW VAT NUMBER FOR INVOICES",
     ],
 )
 def test_polite_questions_are_not_negative(detector: Detector, text: str) -> None:
@@ -60,6 +62,13 @@ def test_frustration_cues(detector: Detector, text: str) -> None:
     signals = detector.detect(ticket(text))
     assert signals.frustrated, signals.message_sentiments
     assert signals.sentiment < -0.3
+
+
+def test_a_long_message_in_capitals_shouts_even_without_exclamations(detector: Detector) -> None:
+    text = ("The invoices are printing our old VAT number again. We changed it in September. "
+            "Sort it out today.")
+    assert not detector.detect(ticket(text)).frustrated
+    assert detector.detect(ticket(text.upper())).frustrated
 
 
 def test_not_good_enough_for_a_purpose_is_a_wish_not_anger(detector: Detector) -> None:

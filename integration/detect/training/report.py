@@ -67,28 +67,21 @@ class Group:
     posts: bool = False  # complaint posts: labeled for complaint only, another convention
 
 
-# Sets a to e and g to k have been looked at (c, d, e and g to k were each the held-out set
-# once, and are spent). Set l (``*_l.jsonl``, README_l.md) was written apart on 2026-12-08,
-# while set k joined the development sets, and is the held-out set of this round (scored once
-# on 2026-12-08, so spent too: the next round needs a new set written apart).
+# Sets a to e and g to l have been looked at (c, d, e and g to l were each the held-out set
+# once, and are spent; m, a posts-only set, too). Set n (``*_n.jsonl``, README_n.md) was written
+# apart on 2026-12-08, while set l and the posts of l and m joined the development sets, and is
+# the held-out set of this round.
+_B2B = ("", "_b", "_c", "_d", "_e", "_g", "_h", "_i", "_j", "_k", "_l")
 GROUPS = (
-    Group(name="B2B SaaS", dev=("b2b_saas.jsonl", "b2b_saas_b.jsonl", "b2b_saas_c.jsonl",
-                                "b2b_saas_d.jsonl", "b2b_saas_e.jsonl", "b2b_saas_g.jsonl",
-                                "b2b_saas_h.jsonl", "b2b_saas_i.jsonl", "b2b_saas_j.jsonl",
-                                "b2b_saas_k.jsonl"),
-          held_out=("b2b_saas_l.jsonl",)),
-    Group(name="other industries",
-          dev=("other_industries.jsonl", "other_industries_b.jsonl", "other_industries_c.jsonl",
-               "other_industries_d.jsonl", "other_industries_e.jsonl",
-               "other_industries_g.jsonl", "other_industries_h.jsonl", "other_industries_i.jsonl",
-               "other_industries_j.jsonl", "other_industries_k.jsonl"),
-          held_out=("other_industries_l.jsonl",)),
-    Group(name="complaint posts", dev=("complaint_tweets_b.jsonl", "complaint_posts_c.jsonl",
-                                       "complaint_posts_d.jsonl", "complaint_posts_e.jsonl",
-                                       "complaint_posts_g.jsonl", "complaint_posts_h.jsonl",
-                                       "complaint_posts_i.jsonl", "complaint_posts_j.jsonl",
-                                       "complaint_posts_k.jsonl"),
-          held_out=("complaint_posts_l.jsonl",), posts=True),
+    Group(name="B2B SaaS", dev=tuple(f"b2b_saas{s}.jsonl" for s in _B2B),
+          held_out=("b2b_saas_n.jsonl",)),
+    Group(name="other industries", dev=tuple(f"other_industries{s}.jsonl" for s in _B2B),
+          held_out=("other_industries_n.jsonl",)),
+    Group(name="complaint posts",
+          dev=("complaint_tweets_b.jsonl",
+               *(f"complaint_posts{s}.jsonl" for s in ("_c", "_d", "_e", "_g", "_h", "_i", "_j",
+                                                       "_k", "_l", "_m"))),
+          held_out=("complaint_posts_n.jsonl",), posts=True),
 )
 
 
