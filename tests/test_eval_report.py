@@ -77,11 +77,11 @@ def test_a_readme_without_markers_is_left_alone() -> None:
         replace_between_markers("# no markers here\n", "| table |\n", source="README.md")
 
 
-def test_set_l_is_development_and_set_n_is_held_out() -> None:
+def test_set_n_is_development_and_set_o_is_held_out() -> None:
     for group in GROUPS:
-        assert all("_n." not in name for name in group.dev), group.name
-        assert any("_l." in name for name in group.dev), group.name
-        assert group.held_out and all("_n." in name for name in group.held_out), group.name
+        assert all("_o." not in name for name in group.dev), group.name
+        assert any("_n." in name for name in group.dev), group.name
+        assert group.held_out and all("_o." in name for name in group.held_out), group.name
 
 
 def test_a_missing_set_is_named(tmp_path: Path) -> None:

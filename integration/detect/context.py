@@ -253,7 +253,7 @@ _CONTACT_VERB = (r"(?:writ\w*|wrote|ask\w*|contact\w*|email\w*|e-mail\w*|messag\
                  r"appeal\w*|complain\w*)")
 _STATED = (
     re.compile(r"\b(?P<n>third|3rd|fourth|4th|fifth|5th|sixth|6th) " + _CONTACT_NOUN + r"\b"),
-    re.compile(r"\b(?P<n>third|3rd|fourth|4th|fifth|5th|sixth|6th) time\b,? (?:that |now )?"
+    re.compile(r"\b(?P<n>third|3rd|fourth|4th|fifth|5th|sixth|6th) time\b,? (?:that |now |of )?"
                r"(?:i|we)?(?:'m|'ve| am| are| have)? ?" + _CONTACT_VERB + r"\b"),
     re.compile(r"\b" + _CONTACT_VERB + r"\b(?: \w+){0,3}? (?P<n>twice|(?:two|three|four|five|"
                r"several|multiple|[2-5]) times)\b"),

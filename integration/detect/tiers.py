@@ -17,16 +17,18 @@ the rules might choose (``TierReading``) without knowing which one they will.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import numpy
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from integration.detect.context import stated_contacts
 from integration.detect.embedding import softmax
 from integration.errors import ConfigurationError
 from integration.models import Category, Signals, Ticket, TierReading
 
-__all__ = ["PLANS", "TIERS_FILE", "TONE", "TierModel", "features", "head_size",
+__all__ = ["CONTACTS", "PLANS", "TIERS_FILE", "TONE", "TierModel", "features", "head_size",
            "reads_as_english"]
 
 TIERS_FILE = Path(__file__).resolve().parent / "model" / "tiers.npz"
@@ -34,12 +36,17 @@ TIERS_FILE = Path(__file__).resolve().parent / "model" / "tiers.npz"
 PLANS = ("free", "starter", "pro", "business", "enterprise")
 # The tone flags the model reads, in the order of ``_tone``.
 TONE = ("frustrated", "inquiry", "sentiment_spike")
+# What the ticket itself says of earlier contacts, in the order of ``_contacts``: three or more
+# customer messages over a day or more, or the customer saying this is the third contact. The
+# policy steps such a ticket up; without these the model took the step back.
+CONTACTS = ("messages_over_days", "stated_third_contact")
 
 
 # English prose is a third to a half "the", "and", "we", "is"...; a ticket in German or
 # Portuguese has almost none. Its meaning is then read from English sub-words and the model,
 # trained on English tickets, is not asked.
 _ENGLISH_SHARE = 0.12
+_A_DAY = timedelta(days=1)
 _ENOUGH_WORDS = 8
 
 
@@ -72,6 +79,7 @@ def features(
     head += [float(plan == p) for p in PLANS]
     head.append(float(health))
     head += [float(flag) for flag in _tone(signals)]
+    head += [float(flag) for flag in _contacts(ticket)]
     if vector is None:
         meaning = numpy.zeros(dim)
     else:
@@ -85,9 +93,19 @@ def _tone(signals: Signals) -> tuple[bool, bool, bool]:
     return signals.frustrated, signals.inquiry, signals.sentiment_spike
 
 
+def _contacts(ticket: Ticket) -> tuple[bool, bool]:
+    """Three customer messages a day apart or more; the customer says it is contact three."""
+    written = [m for m in ticket.customer_messages if m.body.strip()]
+    over_days = len(written) >= 3 and (
+        written[-1].created_at - written[0].created_at >= _A_DAY)
+    said, _ = stated_contacts([ticket.subject, *(m.body for m in written)])
+    return over_days, said >= 3
+
+
 def head_size(triggers: Sequence[str]) -> int:
     """How many features come before the embedding, for a trigger vocabulary."""
-    return len(Category) + 2 * len(triggers) + 2 + len(PLANS) + 1 + len(TONE)
+    return (len(Category) + 2 * len(triggers) + 2 + len(PLANS) + 1 + len(TONE)
+            + len(CONTACTS))
 
 
 def _probabilities(logits: list[float]) -> tuple[float, float, float]:
@@ -136,7 +154,9 @@ class TierModel:
         self._health = head[start + 2 + len(PLANS)]
         start += 3 + len(PLANS)
         self._tone = head[start:start + len(TONE)]
-        self._meaning = self.weights[start + len(TONE):]
+        start += len(TONE)
+        self._contacts = head[start:start + len(CONTACTS)]
+        self._meaning = self.weights[start + len(CONTACTS):]
         self._bias = self.bias.tolist()
         self._rows = self.by_rules_tier.tolist()
         pair_rows = self.by_category_and_rules_tier.tolist()
@@ -152,6 +172,7 @@ class TierModel:
         rows += [self._mentioned[t] for t in dict.fromkeys(signals.mentioned)
                  if t in self._mentioned]
         rows += [row for row, flag in zip(self._tone, _tone(signals), strict=True) if flag]
+        rows += [row for row, flag in zip(self._contacts, _contacts(ticket), strict=True) if flag]
         account = ticket.account
         plan = account.plan if account is not None else None
         rows.append(self._plan.get(plan or "", self._no_plan))

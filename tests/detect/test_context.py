@@ -100,6 +100,7 @@ def test_messages_over_days_without_a_fix_count_as_repeat(detector: Detector) ->
     ("text", "contact"),
     [
         ("Gift card balances wrong - 3rd time asking", 3),
+        ("Third time of asking. The invoice still shows the old address.", 3),
         ("This is my third message about PX-20418. Three weeks and not a word.", 3),
         ("I have emailed you three times already and nobody replied.", 4),
         ("My account got suspended. Appealed twice through the form, zero response.", 3),

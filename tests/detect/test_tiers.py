@@ -84,6 +84,34 @@ def test_what_was_only_mentioned_and_the_tone_count_in_the_sum() -> None:
                               model.logits(item, signals, None))
 
 
+def test_what_the_ticket_says_of_earlier_contacts_counts_in_the_sum() -> None:
+    from datetime import timedelta
+
+    from integration.detect.tiers import CONTACTS, features
+
+    from .conftest import NOW, message
+
+    model = TierModel(TIERS_FILE)
+    detector = build_detector(MATRIX)
+
+    def head(item: object) -> list[float]:
+        signals = detector.read(item).signals  # type: ignore[arg-type]
+        row = features(item, signals, None, triggers=model.triggers,  # type: ignore[arg-type]
+                       dim=model.dim)
+        start = len(row) - model.dim - len(CONTACTS)
+        return [float(v) for v in row[start:start + len(CONTACTS)]]
+
+    bodies = ("Can you update the address on our invoice?", "Any news on this?",
+              "Still the old address on the new invoice.")
+    same_hour = ticket(*bodies)
+    over_days = ticket(messages=[message(b, id=f"m{n}", at=NOW + timedelta(days=3 * n))
+                                 for n, b in enumerate(bodies)])
+    said = ticket("Third time of asking: please change the address on our invoice.")
+    assert head(same_hour) == [0.0, 0.0]
+    assert head(over_days) == [1.0, 0.0]
+    assert head(said) == [0.0, 1.0]
+
+
 def test_a_ticket_in_another_language_is_left_to_the_rules() -> None:
     detector = build_detector(MATRIX)
     found = detector.read(ticket("A minha conta foi hackeada ontem e alteraram o e-mail da "
