@@ -47,7 +47,7 @@ def test_churn_intent_without_the_word_cancel(matrix_detector: Detector, body: s
 
 
 def test_plan_information_counts_only_in_a_question(matrix_detector: Detector) -> None:
-    question = matrix_detector.detect(ticket("Does the Business plan include audit log export?"))
+    question = matrix_detector.detect(ticket("Does the Business plan include single sign-on?"))
     assert "plan_info" in question.trigger_ids
     assert question.category is Category.BILLING
     statement = matrix_detector.detect(ticket("Our invoice includes 45 seats but we have 38."))

@@ -67,21 +67,21 @@ class Group:
     posts: bool = False  # complaint posts: labeled for complaint only, another convention
 
 
-# Sets a to e and g to n have been looked at (c, d, e and g to n were each the held-out set
-# once, and are spent; m was a posts-only one). Set o (``*_o.jsonl``, README_o.md) was written
-# apart on 2026-12-08, while set n joined the development sets, and is the held-out set of
-# this round.
-_SETS = ("", "_b", "_c", "_d", "_e", "_g", "_h", "_i", "_j", "_k", "_l", "_n")
+# Sets a to e and g to o have been looked at (c, d, e and g to o were each the held-out set
+# once, and are spent; m was a posts-only one). Set p (``*_p.jsonl``, README_p.md, tickets
+# only) was written apart on 2026-12-08, while set o joined the development sets, and is the
+# held-out set of this round's last part.
+_SETS = ("", "_b", "_c", "_d", "_e", "_g", "_h", "_i", "_j", "_k", "_l", "_n", "_o")
 GROUPS = (
     Group(name="B2B SaaS", dev=tuple(f"b2b_saas{s}.jsonl" for s in _SETS),
-          held_out=("b2b_saas_o.jsonl",)),
+          held_out=("b2b_saas_p.jsonl",)),
     Group(name="other industries", dev=tuple(f"other_industries{s}.jsonl" for s in _SETS),
-          held_out=("other_industries_o.jsonl",)),
+          held_out=("other_industries_p.jsonl",)),
     Group(name="complaint posts",
           dev=("complaint_tweets_b.jsonl",
                *(f"complaint_posts{s}.jsonl" for s in ("_c", "_d", "_e", "_g", "_h", "_i", "_j",
-                                                       "_k", "_l", "_m", "_n"))),
-          held_out=("complaint_posts_o.jsonl",), posts=True),
+                                                       "_k", "_l", "_m", "_n", "_o"))),
+          held_out=(), posts=True),
 )
 
 
