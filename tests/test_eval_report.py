@@ -72,6 +72,17 @@ def test_the_final_run_fills_the_held_out_rows(tmp_path: Path) -> None:
     assert NOT_MEASURED not in readme.read_text()
 
 
+def test_a_kind_with_no_held_out_set_has_no_held_out_row(tmp_path: Path) -> None:
+    _sets(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{START}\n{END}\n")
+    assert main(["--data", str(tmp_path), "--held-out", "--write", str(readme)]) == 0
+    text = readme.read_text()
+    for group in GROUPS:
+        assert (f"{group.name}, **held out**" in text) is bool(group.held_out), group.name
+    assert "come with the final run" not in text
+
+
 def test_a_readme_without_markers_is_left_alone() -> None:
     with pytest.raises(SystemExit, match="README.md: no <!-- eval-figures:start -->"):
         replace_between_markers("# no markers here\n", "| table |\n", source="README.md")

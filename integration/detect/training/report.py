@@ -198,7 +198,8 @@ def figures_markdown(reports: Mapping[str, tuple[dict[str, Any], dict[str, Any] 
         if group.name in reports:
             dev, held_out = reports[group.name]
             lines.append(_figure_row(f"{group.name}, development", dev, group.posts))
-            lines.append(_figure_row(f"{group.name}, **held out**", held_out, group.posts))
+            if group.held_out:  # a round may hold out no set of this kind
+                lines.append(_figure_row(f"{group.name}, **held out**", held_out, group.posts))
     later = "" if _all_measured(reports) else " (held-out columns come with the final run)"
     tickets = [reports[g.name] for g in GROUPS if g.name in reports and not g.posts]
     if tickets:
@@ -216,7 +217,7 @@ def figures_markdown(reports: Mapping[str, tuple[dict[str, Any], dict[str, Any] 
 
 
 def _all_measured(reports: Mapping[str, tuple[Any, Any | None]]) -> bool:
-    return all(held_out is not None for _, held_out in reports.values())
+    return all(reports[g.name][1] is not None for g in GROUPS if g.name in reports and g.held_out)
 
 
 def _pooled_kinds(reports: Any) -> dict[str, Any]:
@@ -249,7 +250,8 @@ def _measure(data: Path, held_out: bool) -> dict[str, tuple[dict[str, Any], dict
         dev = evaluate_files([_load(data / name) for name in group.dev], matrix=matrix,
                              detector=detector, now=now)
         later = (evaluate_files([_load(data / name) for name in group.held_out], matrix=matrix,
-                                detector=detector, now=now) if held_out else None)
+                                detector=detector, now=now)
+                 if held_out and group.held_out else None)
         reports[group.name] = (dev, later)
     return reports
 
