@@ -223,7 +223,6 @@ class TriggerMatcher:
             compile_phrases(reader, self._matcher, spec.id, words[spec.id], known=known)
         # "pls cancle my membrship": a trigger word one keyboard slip away still counts.
         self._slips = slips(lemma.lower() for spec in specs for lemma in spec.lemmas)
-        self._slipped = frozenset(self._slips)
 
     def candidates(self, doc: Parsed) -> list[tuple[int, int, str, str | None]]:
         """Every match as (start, end, key, why the rules discard it or None)."""
@@ -231,7 +230,7 @@ class TriggerMatcher:
         if not self.ids:
             return out
         lemmas = doc.lemmas
-        if not self._slipped.isdisjoint(doc.lower):
+        if not self._slips.keys().isdisjoint(doc.lower):
             lemmas = [self._slips.get(word, lemma) for word, lemma in zip(doc.lower, lemmas,
                                                                           strict=True)]
         for start, end, key in resolved(doc, self._matcher, lemmas):

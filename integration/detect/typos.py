@@ -44,20 +44,24 @@ def _one_slip(word: str) -> set[str]:
 def slips(words: Iterable[str], known: frozenset[str] | None = None) -> dict[str, str]:
     """Each one-slip misspelling of ``words`` (alphabetic, at least MIN_LENGTH letters) that
     is no known word, mapped to the word; a misspelling two words share maps to neither."""
+    targets = frozenset(w for w in words if w.isalpha() and len(w) >= MIN_LENGTH)
     if known is None:
         known = known_words()
         if not known:
             return {}  # without a vocabulary, "layer" could not be told from "lawer"
-    targets = sorted({w for w in words if w.isalpha() and len(w) >= MIN_LENGTH})
+    # Every detector built from the same matrix asks for the same words.
+    return dict(_slips_of(targets, known))
+
+
+@lru_cache(maxsize=8)
+def _slips_of(targets: frozenset[str], known: frozenset[str]) -> tuple[tuple[str, str], ...]:
     found: dict[str, str] = {}
     shared: set[str] = set()
-    for word in targets:
+    for word in sorted(targets):
         for slip in _one_slip(word):
             if slip in known or slip in targets:
                 continue
             if slip in found and found[slip] != word:
                 shared.add(slip)
             found[slip] = word
-    for slip in shared:
-        del found[slip]
-    return found
+    return tuple((slip, word) for slip, word in found.items() if slip not in shared)
